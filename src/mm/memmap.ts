@@ -1,0 +1,115 @@
+/**
+ * The interfaces between the memory manager and the things it maps, after
+ * gVisor's pkg/sentry/memmap. A shm segment implements Mappable and
+ * MappingIdentity; later a tmpfs file does too.
+ *
+ * Offsets and addresses are byte numbers. Everything a mapping can reach lies
+ * below TASK_SIZE (2^47), so plain numbers are exact.
+ */
+
+/** Access kinds, as PROT_READ | PROT_WRITE | PROT_EXEC bits. */
+export type Perms = number;
+
+/** Who is changing a mapping, and when: the Mappable records it (shm: lpid, atime, dtime). */
+export interface MappingContext {
+  /** The thread-group id of the process on whose behalf the change happens. */
+  readonly pid: number;
+  /** CLOCK_REALTIME in whole seconds. */
+  now(): number;
+}
+
+/** An address range [start, end) in one address space; page aligned. */
+export interface AddrRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** An address space that holds mappings: the MemoryManager. Used only as an identity here. */
+export interface MappingSpace {
+  /** A number unique among live address spaces, for diagnostics. */
+  readonly spaceId: number;
+}
+
+/**
+ * One run of consecutive pages of a Mappable that sit in consecutive frames of
+ * the MemoryFile: object pages [page, page+pages) live in frames
+ * [frame, frame+pages).
+ */
+export interface Translation {
+  readonly page: number;
+  readonly frame: number;
+  readonly pages: number;
+}
+
+/** Translate failed in a way that is a SIGBUS for the accessing process. */
+export interface BusError {
+  readonly bus: true;
+  readonly reason: string;
+}
+
+/** True when a translate result is a BusError. */
+export function isBusError(r: Translation | BusError): r is BusError {
+  return (r as BusError).bus === true;
+}
+
+/**
+ * Something that can be mapped into an address space: a mutable mapping from
+ * page offsets to frames. Every range passed in is non-empty and page aligned.
+ *
+ * Methods other than translate may take the Mappable's own locks, which rank
+ * after mm.mappingMu; translate takes none.
+ */
+export interface Mappable {
+  /**
+   * A new mapping piece of `ar` at object offset `offset` appears (mmap, shmat).
+   * `writable` says whether the mapping may ever be written through.
+   */
+  addMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void;
+  /** A mapping piece disappears (munmap, shmdt, replacement, exit). */
+  removeMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void;
+  /**
+   * A mapping piece is created as a copy of an existing one: the child's copy
+   * at fork, or the extra piece when a VMA is split (Linux calls vm_ops->open
+   * in both cases).
+   */
+  copyMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void;
+  /**
+   * The frames behind object pages starting at `page`: one run of at most
+   * `maxPages` pages, at least one page long. Frames are allocated on first
+   * touch (reads too, as Linux shmem does). A page past the end of the
+   * object is a BusError.
+   */
+  translate(page: number, maxPages: number, write: boolean): Translation | BusError;
+}
+
+/**
+ * Controls the lifetime of a Mappable, and names it in /proc/pid/maps. Each
+ * VMA holds one reference. References dropped under mm.mappingMu are released
+ * after it is unlocked, because a final decRef takes locks of lower rank.
+ */
+export interface MappingIdentity {
+  incRef(): void;
+  decRef(): void;
+  /** The name /proc/pid/maps shows, e.g. "/SYSV0000abcd (deleted)". */
+  mappedName(): string;
+  deviceId(): number;
+  inodeId(): number;
+  /** Writes back dirty pages; a no-op for memory-only objects. */
+  msync(): void;
+}
+
+/**
+ * A System V shm segment as the memory manager sees it. mm needs to recognise
+ * attachments for shmdt's attach-origin rule (ipc/shm.c ksys_shmdt) without
+ * importing the shm package, which sits above it.
+ */
+export interface ShmMappable extends Mappable {
+  readonly isSysvShm: true;
+  /** PAGE_ALIGN(segsz): how far past the attach origin shmdt may look. */
+  effectiveBytes(): number;
+}
+
+/** True when `m` is a System V shm segment. */
+export function isShmMappable(m: Mappable): m is ShmMappable {
+  return (m as Partial<ShmMappable>).isSysvShm === true;
+}
