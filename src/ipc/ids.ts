@@ -1,0 +1,136 @@
+/**
+ * The id and key tables of one IPC mechanism in one namespace (struct
+ * ipc_ids), with Linux's cyclic id allocator (ipc/util.c ipc_idr_alloc).
+ *
+ * An id is seq << 15 | index. Indexes come from a window that grows with the
+ * number of objects in use, handed out cyclically from a cursor, so a freed
+ * index is not reused until the cursor wraps; each wrap (an index at or below
+ * the last one handed out) bumps the sequence number, so stale ids stop
+ * matching.
+ *
+ * Not thread-safe: the owning registry's lock guards it.
+ */
+import { IPCMNI, IPCMNI_SHIFT, IPCMNI_SEQ_MAX, IPC_PRIVATE } from '../abi/constants.js';
+
+/** The radix-tree chunk Linux allocates indexes in: the smallest id window. */
+const MIN_CYCLE = 64;
+
+/** The sequence part of an id. */
+export function idSeq(id: number): number {
+  return Math.floor(id / IPCMNI);
+}
+
+/** The index part of an id. */
+export function idIndex(id: number): number {
+  return id & (IPCMNI - 1);
+}
+
+/** Ids and keys of one mechanism; T is the object type (e.g. a shm segment). */
+export class IdTable<T> {
+  private readonly slots = new Map<number, { readonly seq: number; readonly obj: T }>();
+  private readonly keys = new Map<number, T>();
+  private cursor = 0;
+  private lastIdx = -1;
+  private seq = 0;
+  private maxIdx = -1;
+
+  /** Objects in the table (in_use), including those whose key is dissociated. */
+  get inUse(): number {
+    return this.slots.size;
+  }
+
+  /**
+   * ipc_get_maxidx: -1 when empty, IPCMNI-1 when full, else the highest
+   * index in use.
+   */
+  maxIndex(): number {
+    if (this.slots.size === 0) return -1;
+    if (this.slots.size === IPCMNI) return IPCMNI - 1;
+    return this.maxIdx;
+  }
+
+  /** The object whose key is `key`, if that key is still associated. */
+  findKey(key: number): T | undefined {
+    return key === IPC_PRIVATE ? undefined : this.keys.get(key);
+  }
+
+  /** The object with exactly this id (index and sequence both match). */
+  findId(id: number): T | undefined {
+    if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) return undefined;
+    const slot = this.slots.get(idIndex(id));
+    return slot !== undefined && slot.seq === idSeq(id) ? slot.obj : undefined;
+  }
+
+  /** The object in slot `index` whatever its sequence (SHM_STAT): `index` is masked to 15 bits. */
+  findIndex(index: number): T | undefined {
+    return this.slots.get(index & (IPCMNI - 1))?.obj;
+  }
+
+  /**
+   * Allocates an id for `obj` and enters it (and its key, unless private).
+   * `nextId` is the namespace's shm_next_id (-1 when unset): when set, the
+   * sequence comes from it and the index is the lowest free one at or above
+   * its index, outside the cyclic window and without moving the cursor.
+   * Returns the id, or undefined when no index is free. The caller checks
+   * the in_use limit first.
+   */
+  add(obj: T, key: number, nextId: number): number | undefined {
+    let idx: number;
+    let seq: number;
+    if (nextId >= 0) {
+      idx = this.lowestFree(idIndex(nextId), IPCMNI);
+      if (idx < 0) return undefined;
+      seq = idSeq(nextId);
+    } else {
+      const limit = Math.min(Math.max(Math.floor((this.slots.size * 3) / 2), MIN_CYCLE), IPCMNI);
+      idx = this.lowestFree(this.cursor, limit);
+      if (idx < 0) idx = this.lowestFree(0, limit);
+      if (idx < 0) return undefined;
+      if (idx <= this.lastIdx) {
+        this.seq += 1;
+        if (this.seq >= IPCMNI_SEQ_MAX) this.seq = 0;
+      }
+      this.lastIdx = idx;
+      this.cursor = idx + 1;
+      seq = this.seq;
+    }
+    this.slots.set(idx, { seq, obj });
+    if (key !== IPC_PRIVATE) this.keys.set(key, obj);
+    if (idx > this.maxIdx) this.maxIdx = idx;
+    return seq * IPCMNI + idx;
+  }
+
+  /** ipc_set_key_private: the key no longer finds the object; its id still does. */
+  dissociateKey(key: number, obj: T): void {
+    if (key !== IPC_PRIVATE && this.keys.get(key) === obj) this.keys.delete(key);
+  }
+
+  /** ipc_rmid: removes the object's id (and key, if still associated). */
+  remove(id: number, key: number, obj: T): void {
+    const idx = idIndex(id);
+    this.dissociateKey(key, obj);
+    this.slots.delete(idx);
+    if (idx === this.maxIdx) {
+      let i = idx - 1;
+      while (i >= 0 && !this.slots.has(i)) i -= 1;
+      this.maxIdx = i;
+    }
+  }
+
+  /** Every object in index order. */
+  objects(): T[] {
+    return [...this.slots.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s.obj);
+  }
+
+  private lowestFree(from: number, to: number): number {
+    for (let i = from; i < to; i += 1) {
+      if (!this.slots.has(i)) return i;
+    }
+    return -1;
+  }
+}
+
+/** Builds an id from its parts (for tests and SHM_STAT callers). */
+export function makeId(seq: number, index: number): number {
+  return seq * 2 ** IPCMNI_SHIFT + index;
+}

@@ -1,0 +1,71 @@
+/**
+ * Per-namespace SysV shm limits and their sysctls (ipc/ipc_sysctl.c). Each
+ * IPC namespace has its own copy, starting at Linux's defaults.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { SysError } from '../abi/errno.js';
+import { sysError } from '../abi/errno.js';
+import { IPCMNI, SHMALL_DEFAULT, SHMMAX_DEFAULT, SHMMNI_DEFAULT, U64_MAX } from '../abi/constants.js';
+
+/** The shm sysctls under /proc/sys/kernel. */
+export type ShmSysctl = 'shmmax' | 'shmall' | 'shmmni' | 'shm_rmid_forced' | 'shm_next_id';
+
+/** Every shm sysctl name. */
+export const SHM_SYSCTLS: readonly ShmSysctl[] = ['shmmax', 'shmall', 'shmmni', 'shm_rmid_forced', 'shm_next_id'];
+
+const INT_MAX = 0x7fffffffn;
+
+/** The limits of one IPC namespace. Guarded by the namespace's shm registry lock. */
+export class IpcLimits {
+  /** Largest segment, in bytes (kernel.shmmax). */
+  shmmax: bigint = SHMMAX_DEFAULT;
+  /** Total pages of all segments (kernel.shmall). */
+  shmall: bigint = SHMALL_DEFAULT;
+  /** Most segments at once (kernel.shmmni), capped at IPCMNI. */
+  shmmni: number = SHMMNI_DEFAULT;
+  /** kernel.shm_rmid_forced: destroy a segment as soon as nobody has it attached. */
+  shmRmidForced = false;
+  /** kernel.shm_next_id: the id the next creation uses, or -1. */
+  shmNextId = -1;
+
+  /** Reads a sysctl as /proc/sys/kernel/NAME shows it. */
+  read(name: ShmSysctl): bigint {
+    switch (name) {
+      case 'shmmax':
+        return this.shmmax;
+      case 'shmall':
+        return this.shmall;
+      case 'shmmni':
+        return BigInt(this.shmmni);
+      case 'shm_rmid_forced':
+        return this.shmRmidForced ? 1n : 0n;
+      case 'shm_next_id':
+        return BigInt(this.shmNextId);
+    }
+  }
+
+  /**
+   * Writes a sysctl, with the range each handler enforces: shmmax and shmall
+   * take any unsigned long (proc_doulongvec_minmax), shmmni 0..IPCMNI,
+   * shm_rmid_forced 0..1, shm_next_id 0..INT_MAX (proc_dointvec_minmax).
+   * Out of range is EINVAL and changes nothing.
+   */
+  write(name: ShmSysctl, value: bigint): E.Either<SysError, void> {
+    const range = (lo: bigint, hi: bigint): E.Either<SysError, bigint> =>
+      value >= lo && value <= hi
+        ? E.right(value)
+        : E.left(sysError('EINVAL', `kernel.${name} accepts ${lo}..${hi}, not ${value}`));
+    switch (name) {
+      case 'shmmax':
+        return E.map((v: bigint) => void (this.shmmax = v))(range(0n, U64_MAX));
+      case 'shmall':
+        return E.map((v: bigint) => void (this.shmall = v))(range(0n, U64_MAX));
+      case 'shmmni':
+        return E.map((v: bigint) => void (this.shmmni = Number(v)))(range(0n, BigInt(IPCMNI)));
+      case 'shm_rmid_forced':
+        return E.map((v: bigint) => void (this.shmRmidForced = v === 1n))(range(0n, 1n));
+      case 'shm_next_id':
+        return E.map((v: bigint) => void (this.shmNextId = Number(v)))(range(0n, INT_MAX));
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The part every System V IPC object shares (struct kern_ipc_perm), and the
+ * two permission rules of ipc/util.c: ipcperms for access, and the ownership
+ * rule of ipcctl_obtain_check for IPC_SET and IPC_RMID.
+ */
+import type { Credentials } from './credentials.js';
+import { hasCapability, inGroup } from './credentials.js';
+
+/**
+ * Ownership and permission fields of one IPC object. The owning mechanism
+ * (e.g. a shm segment) holds it and guards it with its own lock.
+ */
+export interface IpcPermState {
+  /** The key as a signed 32-bit key_t; 0 (IPC_PRIVATE) when private or dissociated. */
+  key: number;
+  /** The full id: seq << 15 | index. */
+  id: number;
+  seq: number;
+  uid: number;
+  gid: number;
+  /** The creator's ids never change; the creator keeps owner rights for ever. */
+  readonly cuid: number;
+  readonly cgid: number;
+  /** The nine permission bits, plus mechanism-specific bits above them. */
+  mode: number;
+}
+
+/**
+ * ipcperms: may `creds` have the access bits in `flag`? The request folds the
+ * owner, group and other triples of `flag` into one rwx triple. Exactly one
+ * triple of the object's mode applies: the owner's when the euid is the uid or
+ * the cuid, else the group's when the caller is in gid or cgid, else other's.
+ * CAP_IPC_OWNER overrides a refusal.
+ */
+export function ipcPermits(creds: Credentials, perm: IpcPermState, flag: number): boolean {
+  const requested = ((flag >> 6) | (flag >> 3) | flag) & 0o7;
+  let granted = perm.mode;
+  if (creds.uid === perm.cuid || creds.uid === perm.uid) {
+    granted >>= 6;
+  } else if (inGroup(creds, perm.cgid) || inGroup(creds, perm.gid)) {
+    granted >>= 3;
+  }
+  if ((requested & ~granted & 0o7) === 0) return true;
+  return hasCapability(creds, 'CAP_IPC_OWNER');
+}
+
+/** The euid is the owner or the creator of the object. */
+export function isOwnerOrCreator(creds: Credentials, perm: IpcPermState): boolean {
+  return creds.uid === perm.uid || creds.uid === perm.cuid;
+}
+
+/**
+ * ipcctl_obtain_check's rule for IPC_SET and IPC_RMID: the owner, the
+ * creator, or a holder of CAP_SYS_ADMIN (not CAP_IPC_OWNER).
+ */
+export function mayControl(creds: Credentials, perm: IpcPermState): boolean {
+  return isOwnerOrCreator(creds, perm) || hasCapability(creds, 'CAP_SYS_ADMIN');
+}
