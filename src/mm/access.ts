@@ -1,0 +1,196 @@
+/**
+ * Byte and atomic access to an address space: the page-fault path.
+ *
+ * An access resolves each address to its VMA, checks the VMA's protection
+ * with x86-64 rules, asks the VMA's Mappable for the frames behind a whole
+ * run of pages at once, and copies run by run, one typed-array operation per
+ * stretch of consecutive frames in one chunk. Accesses go forward from the
+ * first byte and stop at the first page that faults, as a CPU would.
+ *
+ * Every function requires the owning MemoryManager's mappingMu to be held.
+ */
+
+import * as E from 'fp-ts/lib/Either.js';
+import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/constants.js';
+import { isBusError } from './memmap.js';
+import type { MemoryFile } from './memory_file.js';
+import type { Vma, VmaSet } from './vma.js';
+
+/**
+ * A failed access, as the signal the process would receive: SIGSEGV for an
+ * address outside every VMA or against its protection, SIGBUS for a page the
+ * backing object does not have (or a misaligned atomic). `addr` is the first
+ * byte that could not be accessed.
+ */
+export interface Fault {
+  readonly signal: 'SIGSEGV' | 'SIGBUS';
+  readonly addr: number;
+}
+
+/** Receives one run: `n` bytes at `at` in `bytes`, which are bytes [done, done+n) of the access. */
+type RunVisitor = (bytes: Uint8Array, at: number, n: number, done: number) => void;
+
+const segv = (addr: number): Fault => ({ signal: 'SIGSEGV', addr });
+const bus = (addr: number): Fault => ({ signal: 'SIGBUS', addr });
+const touchOnly: RunVisitor = () => undefined;
+
+/**
+ * x86-64 page protection: any of R, W, X makes a page readable (the MMU has
+ * no write-only or execute-only pages without protection keys); only W allows
+ * writing; PROT_NONE allows nothing.
+ */
+function permits(vma: Vma, write: boolean): boolean {
+  return write ? (vma.perms & PROT_WRITE) !== 0 : (vma.perms & (PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0;
+}
+
+/** True when `addr`/`len` can name a user range at all; anything else faults at `addr`. */
+function plausible(addr: number, len: number): boolean {
+  return Number.isSafeInteger(addr) && addr >= 0 && Number.isSafeInteger(len) && len >= 0;
+}
+
+/**
+ * Where the VMA-level checks first fail in [addr, addr+len): the address of
+ * the first byte that is unmapped or lacks the permission, or addr+len.
+ */
+function reachableEnd(vmas: VmaSet, addr: number, len: number, write: boolean): number {
+  const end = addr + len;
+  let cur = addr;
+  for (let i = vmas.lowerBound(addr); cur < end; i++) {
+    const vma = vmas.at(i);
+    if (vma === undefined || vma.start > cur || !permits(vma, write)) {
+      return cur;
+    }
+    cur = vma.end;
+  }
+  return end;
+}
+
+/**
+ * Translates [addr, addr+len) and hands each run of consecutive frames in
+ * one chunk to `visit`. Returns the first fault, after visiting every byte
+ * before it; undefined when the whole range was visited.
+ */
+function walk(
+  vmas: VmaSet,
+  mf: MemoryFile,
+  addr: number,
+  len: number,
+  write: boolean,
+  visit: RunVisitor,
+): Fault | undefined {
+  const end = addr + len;
+  let cur = addr;
+  while (cur < end) {
+    const vma = vmas.find(cur);
+    if (vma === undefined || !permits(vma, write)) {
+      return segv(cur);
+    }
+    const stop = Math.min(end, vma.end);
+    const lastPage = Math.ceil((vma.offset + (stop - vma.start)) / PAGE_SIZE);
+    while (cur < stop) {
+      const objectByte = vma.offset + (cur - vma.start);
+      const page = Math.floor(objectByte / PAGE_SIZE);
+      const t = vma.mappable.translate(page, lastPage - page, write);
+      if (isBusError(t)) {
+        return bus(cur);
+      }
+      if (t.page !== page || !(t.pages >= 1 && t.pages <= lastPage - page)) {
+        throw new Error(`translate(${page}, ${lastPage - page}) broke its contract: page ${t.page}, ${t.pages} pages`);
+      }
+      let frame = t.frame;
+      let pages = t.pages;
+      let inPage = objectByte - page * PAGE_SIZE;
+      while (pages > 0 && cur < stop) {
+        const inChunk = mf.contiguousInChunk(frame, pages);
+        const runEnd = Math.min(stop, cur - inPage + inChunk * PAGE_SIZE);
+        visit(mf.chunkBytes(frame), mf.byteOffset(frame) + inPage, runEnd - cur, cur - addr);
+        cur = runEnd;
+        frame += inChunk;
+        pages -= inChunk;
+        inPage = 0;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Reads `len` bytes at `addr`. A read that faults returns only the fault; the
+ * pages before the faulting one are still touched (and so populated).
+ */
+export function readBytes(vmas: VmaSet, mf: MemoryFile, addr: number, len: number): E.Either<Fault, Uint8Array> {
+  if (!plausible(addr, len)) {
+    return E.left(segv(addr));
+  }
+  const reach = reachableEnd(vmas, addr, len, false);
+  if (reach < addr + len) {
+    // Check the VMAs first so a read that must fail never allocates its whole result.
+    return E.left(walk(vmas, mf, addr, reach - addr, false, touchOnly) ?? segv(reach));
+  }
+  const out = new Uint8Array(len);
+  const fault = walk(vmas, mf, addr, len, false, (bytes, at, n, done) => {
+    out.set(bytes.subarray(at, at + n), done);
+  });
+  return fault === undefined ? E.right(out) : E.left(fault);
+}
+
+/** Writes `src` at `addr`. Bytes of pages before a faulting page stay written. */
+export function writeBytes(vmas: VmaSet, mf: MemoryFile, addr: number, src: Uint8Array): E.Either<Fault, void> {
+  if (!plausible(addr, src.length)) {
+    return E.left(segv(addr));
+  }
+  const fault = walk(vmas, mf, addr, src.length, true, (bytes, at, n, done) => {
+    bytes.set(src.subarray(done, done + n), at);
+  });
+  return fault === undefined ? E.right(undefined) : E.left(fault);
+}
+
+/** Sets `len` bytes at `addr` to `value` (memset), with writeBytes's partial semantics. */
+export function fillBytes(
+  vmas: VmaSet,
+  mf: MemoryFile,
+  addr: number,
+  len: number,
+  value: number,
+): E.Either<Fault, void> {
+  if (!plausible(addr, len)) {
+    return E.left(segv(addr));
+  }
+  const fault = walk(vmas, mf, addr, len, true, (bytes, at, n) => {
+    bytes.fill(value, at, at + n);
+  });
+  return fault === undefined ? E.right(undefined) : E.left(fault);
+}
+
+/**
+ * Runs `op` on the 32-bit word at `addr` (an Int32Array over its chunk and
+ * the word's index). The address must be 4-byte aligned, else SIGBUS: a
+ * split-lock atomic is treated as a bus error here. Reads need a readable
+ * page; `write` operations need PROT_WRITE.
+ */
+export function atomic32(
+  vmas: VmaSet,
+  mf: MemoryFile,
+  addr: number,
+  write: boolean,
+  op: (words: Int32Array, index: number) => number,
+): E.Either<Fault, number> {
+  if (!plausible(addr, 4)) {
+    return E.left(segv(addr));
+  }
+  if (addr % 4 !== 0) {
+    return E.left(bus(addr));
+  }
+  const vma = vmas.find(addr);
+  if (vma === undefined || !permits(vma, write)) {
+    return E.left(segv(addr));
+  }
+  const objectByte = vma.offset + (addr - vma.start);
+  const page = Math.floor(objectByte / PAGE_SIZE);
+  const t = vma.mappable.translate(page, 1, write);
+  if (isBusError(t)) {
+    return E.left(bus(addr));
+  }
+  const at = mf.byteOffset(t.frame) + (objectByte - page * PAGE_SIZE);
+  return E.right(op(mf.int32View(t.frame), at >> 2));
+}

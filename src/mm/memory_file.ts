@@ -1,0 +1,232 @@
+/**
+ * MemoryFile: the simulated physical memory every Mappable draws its pages
+ * from, after gVisor's pgalloc.MemoryFile.
+ *
+ * Memory is a set of equally sized chunks, each one SharedArrayBuffer (so
+ * workers can share it) or, where SharedArrayBuffer is unavailable, an
+ * ArrayBuffer. A frame is a page-sized slot named by a plain integer: frame f
+ * lives in chunk f >> chunkShift at byte (f & frameMask) * PAGE_SIZE. Chunks
+ * are created on demand, and frames are never moved, so a frame number stays
+ * valid for as long as someone holds a reference to it.
+ *
+ * Ownership: whoever allocates a frame holds its first reference; a Mappable
+ * holds one reference per page it has populated. When the last reference goes,
+ * the frame returns to the free pool.
+ */
+
+import { PAGE_SIZE } from '../abi/constants.js';
+
+/** Options for a MemoryFile. */
+export interface MemoryFileOptions {
+  /** Bytes per chunk: a power of two, at least one page. Default 16 MiB. */
+  readonly chunkBytes?: number;
+  /** The simulated RAM size in frames. Default 24 GiB worth. */
+  readonly maxFrames?: number;
+  /**
+   * When set, freed frames are filled with this byte value, so tests catch
+   * anyone still reading a frame after its last reference went.
+   */
+  readonly poisonFreed?: number;
+}
+
+const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_FRAMES = (24 * 1024 * 1024 * 1024) / PAGE_SIZE;
+
+/** Per-chunk storage: the bytes, an Int32 view of them for Atomics, and the frame refcounts. */
+interface Chunk {
+  readonly bytes: Uint8Array;
+  readonly words: Int32Array;
+  readonly refs: Uint32Array;
+}
+
+/** Physical memory: page frames with reference counts and usage accounting. */
+export class MemoryFile {
+  /** The simulated RAM size in frames; allocate fails beyond it. */
+  readonly totalFrames: number;
+  /** Frames per chunk, as a shift: frame f is in chunk f >> chunkShift. */
+  readonly chunkShift: number;
+  private readonly frameMask: number;
+  private readonly framesPerChunk: number;
+  private readonly poison: number | undefined;
+  private readonly chunks: Chunk[] = [];
+  /** The lowest frame number never handed out; frames at or above it sit in fresh, zeroed memory. */
+  private bump = 0;
+  /** Freed frames as a binary min-heap, so reuse prefers low frames and stays consecutive. */
+  private freeHeap = new Int32Array(64);
+  private freeCount = 0;
+  private allocated = 0;
+
+  constructor(options: MemoryFileOptions = {}) {
+    const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    if (!Number.isInteger(chunkBytes) || chunkBytes < PAGE_SIZE || (chunkBytes & (chunkBytes - 1)) !== 0) {
+      throw new RangeError(`MemoryFile chunkBytes must be a power of two of at least ${PAGE_SIZE}, got ${chunkBytes}`);
+    }
+    const maxFrames = options.maxFrames ?? DEFAULT_MAX_FRAMES;
+    if (!Number.isInteger(maxFrames) || maxFrames < 0 || maxFrames > 2 ** 31 - 1) {
+      throw new RangeError(`MemoryFile maxFrames must be an integer in [0, 2^31), got ${maxFrames}`);
+    }
+    this.framesPerChunk = chunkBytes / PAGE_SIZE;
+    this.chunkShift = Math.log2(this.framesPerChunk);
+    this.frameMask = this.framesPerChunk - 1;
+    this.totalFrames = maxFrames;
+    this.poison = options.poisonFreed;
+  }
+
+  /** Frames currently holding at least one reference. */
+  get allocatedFrames(): number {
+    return this.allocated;
+  }
+
+  /** Bytes of backing buffers created so far (chunks are never released). */
+  get reservedBytes(): number {
+    return this.chunks.length * this.framesPerChunk * PAGE_SIZE;
+  }
+
+  /**
+   * Allocates one zeroed frame with a reference count of 1, or returns -1 when
+   * the simulated RAM is exhausted (the caller turns that into ENOMEM/SIGBUS).
+   */
+  allocate(): number {
+    let frame: number;
+    if (this.freeCount > 0) {
+      // A reused frame still holds its previous owner's bytes (or the poison).
+      frame = this.popFree();
+      const at = this.byteOffset(frame);
+      this.chunkOf(frame).bytes.fill(0, at, at + PAGE_SIZE);
+    } else {
+      if (this.bump >= this.totalFrames) {
+        return -1;
+      }
+      frame = this.bump++;
+      if (frame >> this.chunkShift === this.chunks.length) {
+        this.chunks.push(newChunk(this.framesPerChunk));
+      }
+    }
+    this.chunkOf(frame).refs[frame & this.frameMask] = 1;
+    this.allocated++;
+    return frame;
+  }
+
+  /** Adds a reference to an allocated frame. */
+  incRef(frame: number): void {
+    const refs = this.chunkOf(frame).refs;
+    const i = frame & this.frameMask;
+    const n = refs[i] ?? 0;
+    if (n === 0) {
+      throw new Error(`MemoryFile.incRef: frame ${frame} is free`);
+    }
+    refs[i] = n + 1;
+  }
+
+  /** Drops a reference; the frame returns to the free pool when none remain. */
+  decRef(frame: number): void {
+    const chunk = this.chunkOf(frame);
+    const i = frame & this.frameMask;
+    const n = chunk.refs[i] ?? 0;
+    if (n === 0) {
+      throw new Error(`MemoryFile.decRef: frame ${frame} is already free`);
+    }
+    chunk.refs[i] = n - 1;
+    if (n === 1) {
+      if (this.poison !== undefined) {
+        chunk.bytes.fill(this.poison, i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
+      }
+      this.allocated--;
+      this.pushFree(frame);
+    }
+  }
+
+  /** The reference count of `frame`; 0 for a free or never-used frame. */
+  refCount(frame: number): number {
+    if (!Number.isInteger(frame) || frame < 0 || frame >= this.bump) {
+      return 0;
+    }
+    return this.chunkOf(frame).refs[frame & this.frameMask] ?? 0;
+  }
+
+  /** The whole chunk holding `frame`; the frame's bytes start at byteOffset(frame). */
+  chunkBytes(frame: number): Uint8Array {
+    return this.chunkOf(frame).bytes;
+  }
+
+  /** An Int32 view of the whole chunk holding `frame`, for Atomics (index = byte offset / 4). */
+  int32View(frame: number): Int32Array {
+    return this.chunkOf(frame).words;
+  }
+
+  /** The byte offset of `frame` inside its chunk. */
+  byteOffset(frame: number): number {
+    return (frame & this.frameMask) * PAGE_SIZE;
+  }
+
+  /** How many of the `pages` frames starting at `frame` lie in the same chunk as `frame`. */
+  contiguousInChunk(frame: number, pages: number): number {
+    return Math.min(pages, this.framesPerChunk - (frame & this.frameMask));
+  }
+
+  private chunkOf(frame: number): Chunk {
+    const chunk = this.chunks[frame >> this.chunkShift];
+    if (chunk === undefined || !Number.isInteger(frame) || frame < 0 || frame >= this.bump) {
+      throw new RangeError(`MemoryFile: frame ${frame} was never allocated`);
+    }
+    return chunk;
+  }
+
+  private pushFree(frame: number): void {
+    if (this.freeCount === this.freeHeap.length) {
+      const grown = new Int32Array(this.freeHeap.length * 2);
+      grown.set(this.freeHeap);
+      this.freeHeap = grown;
+    }
+    const heap = this.freeHeap;
+    let i = this.freeCount++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent] ?? 0;
+      if (p <= frame) {
+        break;
+      }
+      heap[i] = p;
+      i = parent;
+    }
+    heap[i] = frame;
+  }
+
+  private popFree(): number {
+    const heap = this.freeHeap;
+    const top = heap[0] ?? 0;
+    const last = heap[--this.freeCount] ?? 0;
+    const n = this.freeCount;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) {
+        break;
+      }
+      const right = left + 1;
+      const leftVal = heap[left] ?? 0;
+      const rightVal = right < n ? (heap[right] ?? 0) : Infinity;
+      const child = rightVal < leftVal ? right : left;
+      const childVal = Math.min(leftVal, rightVal);
+      if (childVal >= last) {
+        break;
+      }
+      heap[i] = childVal;
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  }
+}
+
+/** A fresh chunk: shared memory when the platform allows it, zero-filled either way. */
+function newChunk(frames: number): Chunk {
+  const size = frames * PAGE_SIZE;
+  const buffer: ArrayBufferLike =
+    typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
+  return {
+    bytes: new Uint8Array(buffer),
+    words: new Int32Array(buffer),
+    refs: new Uint32Array(frames),
+  };
+}

@@ -1,0 +1,367 @@
+/**
+ * MemoryManager: one process address space, after gVisor's mm.MemoryManager
+ * and Linux's mm_struct. It owns the VMAs (shared mappings of Mappables),
+ * implements mmap/munmap/mprotect/shmdt/fork/exit on them, and serves byte
+ * and atomic accesses through Mappable.translate.
+ *
+ * Lock order: mappingMu (rank mmMappingMu) is taken by every method that
+ * walks or changes the VMAs; Mappable.addMapping/removeMapping/copyMapping
+ * run under it and may take their own, higher-ranked locks (shm registry,
+ * shm segment). Identity references dropped under mappingMu are released
+ * only after it is unlocked (gVisor's "droppedIDs" pattern), because a final
+ * decRef may take locks that must not nest inside it.
+ */
+
+import * as E from 'fp-ts/lib/Either.js';
+import { MMAP_MIN_ADDR, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE } from '../abi/constants.js';
+import { sysError } from '../abi/errno.js';
+import type { SysError } from '../abi/errno.js';
+import { LockRank, Mutex } from '../sync/mutex.js';
+import { atomic32, fillBytes, readBytes, writeBytes } from './access.js';
+import type { Fault } from './access.js';
+import type { MappingContext, MappingIdentity, MappingSpace, Mappable, Perms } from './memmap.js';
+import type { MemoryFile } from './memory_file.js';
+import { fixedAddress, isPageAligned, pageAlign, unmappedArea } from './placement.js';
+import { detachShmLocked } from './shmdt.js';
+import { VmaSet } from './vma.js';
+import type { Vma, VmaInfo } from './vma.js';
+
+export type { Fault } from './access.js';
+export type { VmaInfo } from './vma.js';
+
+/** Where a new address space puts its top-down mappings. */
+export interface AddressSpaceLayout {
+  /** Where top-down placement starts (mm->mmap_base); page aligned. Default 0x7f0000000000. */
+  readonly mmapBase?: number;
+}
+
+/** Options for a new address space. */
+export interface MemoryManagerOptions extends AddressSpaceLayout {
+  /** The physical memory that the mapped objects' frames come from. */
+  readonly memoryFile: MemoryFile;
+}
+
+/** The options of one mmap (or shmat) call; a shared mapping of `mappable`. */
+export interface MmapOptions {
+  /** Bytes to map, > 0; rounded up to whole pages. */
+  readonly length: number;
+  /** Byte offset into the mappable; page aligned. */
+  readonly offset: number;
+  /** With `fixed`, the exact address; otherwise a hint, used when that range is free. */
+  readonly addr?: number;
+  /** Map exactly at `addr` (MAP_FIXED). */
+  readonly fixed?: boolean;
+  /** With `fixed`: replace what is mapped there (MAP_FIXED); without it an overlap is EEXIST (MAP_FIXED_NOREPLACE). */
+  readonly replace?: boolean;
+  readonly perms: Perms;
+  /** The most mprotect may grant later; `perms` must be a subset. */
+  readonly maxPerms: Perms;
+  readonly mappable: Mappable;
+  readonly identity: MappingIdentity;
+  /** Whether the mapping may ever be written through; passed to addMapping. */
+  readonly writable: boolean;
+  /** The caller holds CAP_SYS_RAWIO, so it may map below vm.mmap_min_addr (even page 0). */
+  readonly mayMapBelowMinAddr?: boolean;
+}
+
+const DEFAULT_MMAP_BASE = 0x7f0000000000;
+const PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC;
+
+let nextSpaceId = 1;
+
+/** One process address space: its VMAs and the access paths through them. */
+export class MemoryManager implements MappingSpace {
+  readonly spaceId = nextSpaceId++;
+  /** Protects the VMA set (Linux mmap_lock). */
+  readonly mappingMu = new Mutex('mm.mappingMu', LockRank.mmMappingMu);
+  /** The physical memory behind every mapped object. */
+  readonly memoryFile: MemoryFile;
+  /** Where top-down placement starts. */
+  readonly mmapBase: number;
+  private readonly set: VmaSet;
+
+  /** An empty address space. */
+  constructor(options: MemoryManagerOptions) {
+    this.memoryFile = options.memoryFile;
+    const base = options.mmapBase ?? DEFAULT_MMAP_BASE;
+    if (!isPageAligned(base) || base <= MMAP_MIN_ADDR || base > TASK_SIZE) {
+      throw new RangeError(`mmapBase ${base} must be page aligned and in (mmap_min_addr, TASK_SIZE]`);
+    }
+    this.mmapBase = base;
+    this.set = new VmaSet(base);
+  }
+
+  /** How many VMAs the address space holds. */
+  get vmaCount(): number {
+    return this.mappingMu.with(() => this.set.size);
+  }
+
+  /** Snapshots of every VMA in address order (for /proc/pid/maps and tests). */
+  vmas(): ReadonlyArray<VmaInfo> {
+    return this.mappingMu.with(() => this.set.infos());
+  }
+
+  /** True when any VMA overlaps [start, end): shmat's overlap check without SHM_REMAP. */
+  intersects(start: number, end: number): boolean {
+    return this.mappingMu.with(() => this.set.intersects(start, end));
+  }
+
+  /**
+   * Maps `opts.mappable` and returns the address. Checks run in do_mmap's
+   * order: offset and length, then the address (get_unmapped_area: ENOMEM
+   * above TASK_SIZE, EINVAL when unaligned, EPERM below mmap_min_addr), then
+   * EEXIST for a non-replacing fixed overlap, then EACCES for perms beyond
+   * maxPerms.
+   */
+  mmap(ctx: MappingContext, opts: MmapOptions): E.Either<SysError, number> {
+    if (!isPageAligned(opts.offset) || opts.offset < 0) {
+      return E.left(sysError('EINVAL', `mmap offset ${opts.offset} is not a page-aligned byte offset`));
+    }
+    if (!Number.isSafeInteger(opts.length) || opts.length === 0) {
+      return E.left(sysError('EINVAL', `mmap length ${opts.length} is not a positive byte count`));
+    }
+    const len = pageAlign(opts.length);
+    if (opts.length < 0 || len > TASK_SIZE) {
+      return E.left(sysError('ENOMEM', `mmap length ${opts.length} exceeds the user address space`));
+    }
+    return this.withDropped((dropped) => {
+      const addr =
+        opts.fixed === true ? fixedAddress(this.set, opts, len) : unmappedArea(this.set, opts.addr ?? 0, len);
+      if (E.isLeft(addr)) {
+        return addr;
+      }
+      const start = addr.right;
+      if ((opts.perms & ~opts.maxPerms) !== 0) {
+        return E.left(sysError('EACCES', 'mmap asks for access the mapped object does not allow'));
+      }
+      if (opts.fixed === true && opts.replace === true) {
+        this.unmapLocked(ctx, start, start + len, dropped);
+      }
+      const vma: Vma = {
+        start,
+        end: start + len,
+        mappable: opts.mappable,
+        offset: opts.offset,
+        perms: opts.perms,
+        maxPerms: opts.maxPerms,
+        identity: opts.identity,
+        writable: opts.writable,
+      };
+      opts.mappable.addMapping(ctx, this, { start, end: vma.end }, opts.offset, opts.writable);
+      opts.identity.incRef();
+      this.set.insert(vma);
+      return E.right(start);
+    });
+  }
+
+  /** Removes every mapping in [addr, addr+PAGE_ALIGN(len)), splitting pieces that straddle its edges. */
+  munmap(ctx: MappingContext, addr: number, len: number): E.Either<SysError, void> {
+    // do_vmi_munmap: unaligned start, an empty range, or one past TASK_SIZE is EINVAL.
+    if (!isPageAligned(addr) || addr < 0 || !Number.isSafeInteger(len) || len <= 0) {
+      return E.left(sysError('EINVAL', `munmap(${addr}, ${len}): unaligned address or empty length`));
+    }
+    const end = addr + pageAlign(len);
+    if (end > TASK_SIZE) {
+      return E.left(sysError('EINVAL', `munmap(${addr}, ${len}): range reaches past TASK_SIZE`));
+    }
+    return this.withDropped((dropped) => {
+      this.unmapLocked(ctx, addr, end, dropped);
+      return E.right(undefined);
+    });
+  }
+
+  /**
+   * Changes the protection of [addr, addr+PAGE_ALIGN(len)), as Linux's
+   * mprotect: pieces are changed in address order and an error (EACCES for a
+   * piece whose maxPerms forbid `prot`, ENOMEM for a hole) leaves the pieces
+   * before it changed. A piece whose protection already equals `prot` is left
+   * whole (mprotect_fixup returns early), so no split happens there.
+   */
+  mprotect(ctx: MappingContext, addr: number, len: number, prot: Perms): E.Either<SysError, void> {
+    if (!isPageAligned(addr)) {
+      return E.left(sysError('EINVAL', `mprotect address ${addr} is not page aligned`));
+    }
+    if (len === 0) {
+      return E.right(undefined);
+    }
+    const end = addr + pageAlign(len);
+    if (!Number.isSafeInteger(len) || len < 0 || addr < 0 || !Number.isSafeInteger(end)) {
+      return E.left(sysError('ENOMEM', `mprotect(${addr}, ${len}): the range wraps around`));
+    }
+    if (!Number.isInteger(prot) || (prot & ~PROT_ALL) !== 0) {
+      return E.left(sysError('EINVAL', `mprotect prot ${prot} has bits other than PROT_READ|PROT_WRITE|PROT_EXEC`));
+    }
+    return this.mappingMu.with(() => {
+      let i = this.set.lowerBound(addr);
+      let cur = addr;
+      for (;;) {
+        const vma = this.set.at(i);
+        if (vma === undefined || vma.start > cur) {
+          return E.left(sysError('ENOMEM', `mprotect: [${cur}, ${end}) is not fully mapped`));
+        }
+        if ((prot & ~vma.maxPerms) !== 0) {
+          return E.left(sysError('EACCES', `mprotect: the mapping at ${vma.start} may not get prot ${prot}`));
+        }
+        const pieceEnd = Math.min(vma.end, end);
+        if (prot !== vma.perms) {
+          // The parts outside the range become the extra pieces (vma_modify's split_vma calls).
+          if (vma.start < cur) {
+            this.splitLocked(ctx, i, cur, 'below');
+            i++;
+          }
+          if (vma.end > end) {
+            this.splitLocked(ctx, i, end, 'above');
+          }
+          vma.perms = prot;
+        }
+        cur = pieceEnd;
+        if (cur >= end) {
+          return E.right(undefined);
+        }
+        i++;
+      }
+    });
+  }
+
+  /** shmdt(addr): detaches the attachment whose attach origin is `addr` (see shmdt.ts). */
+  detachShm(ctx: MappingContext, addr: number): E.Either<SysError, void> {
+    if (!isPageAligned(addr)) {
+      return E.left(sysError('EINVAL', `shmdt address ${addr} is not page aligned`));
+    }
+    if (addr < 0) {
+      return E.left(sysError('EINVAL', `no shm attachment has its origin at ${addr}`));
+    }
+    return this.withDropped((dropped) => {
+      const found = detachShmLocked(this.set, addr, (vma) => this.removeMappingLocked(ctx, vma, dropped));
+      return found ? E.right(undefined) : E.left(sysError('EINVAL', `no shm attachment has its origin at ${addr}`));
+    });
+  }
+
+  /**
+   * Builds the child's address space at fork: a copy of every VMA at the same
+   * address, announced with copyMapping (Linux dup_mmap calls vm_ops->open)
+   * and holding its own identity reference. `ctx` is the parent's, since fork
+   * runs in the parent (shm records the parent as lpid).
+   */
+  fork(ctx: MappingContext, childLayout: AddressSpaceLayout = {}): MemoryManager {
+    const child = new MemoryManager({ memoryFile: this.memoryFile, mmapBase: childLayout.mmapBase ?? this.mmapBase });
+    // The child is not reachable by anyone else yet, so only the parent's lock is needed.
+    this.mappingMu.with(() => {
+      for (const vma of this.set.all()) {
+        vma.mappable.copyMapping(ctx, child, { start: vma.start, end: vma.end }, vma.offset, vma.writable);
+        vma.identity.incRef();
+        child.set.append({ ...vma });
+      }
+    });
+    return child;
+  }
+
+  /** Removes every mapping (exit_mmap at exit or execve); the address space is empty afterwards. */
+  release(ctx: MappingContext): void {
+    this.withDropped((dropped) => {
+      for (const vma of this.set.removeRange(0, this.set.size)) {
+        this.removeMappingLocked(ctx, vma, dropped);
+      }
+    });
+  }
+
+  /** Reads `len` bytes at `addr`. */
+  read(addr: number, len: number): E.Either<Fault, Uint8Array> {
+    return this.mappingMu.with(() => readBytes(this.set, this.memoryFile, addr, len));
+  }
+
+  /** Writes `bytes` at `addr`; on a fault, the pages before the faulting one stay written. */
+  write(addr: number, bytes: Uint8Array): E.Either<Fault, void> {
+    return this.mappingMu.with(() => writeBytes(this.set, this.memoryFile, addr, bytes));
+  }
+
+  /** Sets `len` bytes at `addr` to `byte`. */
+  fill(addr: number, len: number, byte: number): E.Either<Fault, void> {
+    return this.mappingMu.with(() => fillBytes(this.set, this.memoryFile, addr, len, byte));
+  }
+
+  /** Atomically loads the signed 32-bit word at `addr` (4-byte aligned). */
+  atomicLoad32(addr: number): E.Either<Fault, number> {
+    return this.mappingMu.with(() => atomic32(this.set, this.memoryFile, addr, false, (w, i) => Atomics.load(w, i)));
+  }
+
+  /** Atomically stores `value` at `addr`; returns it as the signed 32-bit word the store wrote. */
+  atomicStore32(addr: number, value: number): E.Either<Fault, number> {
+    return this.mappingMu.with(() =>
+      atomic32(this.set, this.memoryFile, addr, true, (w, i) => (Atomics.store(w, i, value), value | 0)),
+    );
+  }
+
+  /** Atomically adds `delta` to the word at `addr`; returns the old value. */
+  atomicAdd32(addr: number, delta: number): E.Either<Fault, number> {
+    return this.mappingMu.with(() =>
+      atomic32(this.set, this.memoryFile, addr, true, (w, i) => Atomics.add(w, i, delta)),
+    );
+  }
+
+  /** Atomically replaces the word at `addr` with `replacement` if it equals `expected`; returns the old value. */
+  atomicCompareExchange32(addr: number, expected: number, replacement: number): E.Either<Fault, number> {
+    return this.mappingMu.with(() =>
+      atomic32(this.set, this.memoryFile, addr, true, (w, i) => Atomics.compareExchange(w, i, expected, replacement)),
+    );
+  }
+
+  /**
+   * Runs `fn` under mappingMu, then drops the identity references it
+   * collected, after unlocking.
+   */
+  private withDropped<T>(fn: (dropped: MappingIdentity[]) => T): T {
+    const dropped: MappingIdentity[] = [];
+    const result = this.mappingMu.with(() => fn(dropped));
+    for (const identity of dropped) {
+      identity.decRef();
+    }
+    return result;
+  }
+
+  /**
+   * Unmaps [start, end): splits the pieces straddling either edge (the parts
+   * outside the range become the extra pieces, as in Linux's munmap), then
+   * removes every piece inside.
+   * Preconditions: mappingMu is held.
+   */
+  private unmapLocked(ctx: MappingContext, start: number, end: number, dropped: MappingIdentity[]): void {
+    let i = this.set.lowerBound(start);
+    const first = this.set.at(i);
+    if (first !== undefined && first.start < start && first.end > start) {
+      this.splitLocked(ctx, i, start, 'below');
+      i++;
+    }
+    let j = i;
+    for (let vma = this.set.at(j); vma !== undefined && vma.start < end; vma = this.set.at(++j)) {
+      if (vma.end > end) {
+        this.splitLocked(ctx, j, end, 'above');
+      }
+    }
+    for (const vma of this.set.removeRange(i, j - i)) {
+      this.removeMappingLocked(ctx, vma, dropped);
+    }
+  }
+
+  /**
+   * Splits VMA `i` at `addr`; the `extra` side becomes a new piece, which
+   * the mappable sees as a copy and which holds its own identity reference
+   * (__split_vma calls vm_ops->open: shm nattch rises by one).
+   * Preconditions: mappingMu is held.
+   */
+  private splitLocked(ctx: MappingContext, i: number, addr: number, extra: 'below' | 'above'): void {
+    const piece = this.set.split(i, addr, extra);
+    piece.mappable.copyMapping(ctx, this, { start: piece.start, end: piece.end }, piece.offset, piece.writable);
+    piece.identity.incRef();
+  }
+
+  /**
+   * Tells the mappable that `vma` is gone (the caller takes it out of the set), and
+   * queues its identity reference for release after mappingMu is unlocked.
+   * Preconditions: mappingMu is held.
+   */
+  private removeMappingLocked(ctx: MappingContext, vma: Vma, dropped: MappingIdentity[]): void {
+    vma.mappable.removeMapping(ctx, this, { start: vma.start, end: vma.end }, vma.offset, vma.writable);
+    dropped.push(vma.identity);
+  }
+}

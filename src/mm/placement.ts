@@ -1,0 +1,71 @@
+/**
+ * Choosing where a new mapping goes: Linux's get_unmapped_area for x86-64,
+ * fixed and top-down.
+ */
+
+import * as E from 'fp-ts/lib/Either.js';
+import { MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
+import { sysError } from '../abi/errno.js';
+import type { SysError } from '../abi/errno.js';
+import type { VmaSet } from './vma.js';
+
+/** PAGE_ALIGN, for lengths already known to be non-negative safe integers. */
+export function pageAlign(len: number): number {
+  return Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
+}
+
+/** True when `addr` is an integer multiple of the page size. */
+export function isPageAligned(addr: number): boolean {
+  return Number.isSafeInteger(addr) && addr % PAGE_SIZE === 0;
+}
+
+/** What a fixed placement needs to know about the mmap call. */
+export interface FixedRequest {
+  readonly addr?: number;
+  readonly replace?: boolean;
+  readonly mayMapBelowMinAddr?: boolean;
+}
+
+/**
+ * Validates a MAP_FIXED address for `len` page-aligned bytes, in the order of
+ * __get_unmapped_area and then do_mmap: ENOMEM when the range passes
+ * TASK_SIZE, EINVAL when unaligned, EPERM below vm.mmap_min_addr without
+ * CAP_SYS_RAWIO (security_mmap_addr; with it even page 0 may be mapped), and
+ * EEXIST when it overlaps a mapping and may not replace it
+ * (MAP_FIXED_NOREPLACE).
+ * Preconditions: the owner's mappingMu is held.
+ */
+export function fixedAddress(vmas: VmaSet, req: FixedRequest, len: number): E.Either<SysError, number> {
+  const addr = req.addr ?? 0;
+  if (!(addr >= 0) || addr > TASK_SIZE - len) {
+    return E.left(sysError('ENOMEM', `mmap range at ${addr} reaches past TASK_SIZE`));
+  }
+  if (!isPageAligned(addr)) {
+    return E.left(sysError('EINVAL', `mmap fixed address ${addr} is not page aligned`));
+  }
+  if (addr < MMAP_MIN_ADDR && req.mayMapBelowMinAddr !== true) {
+    return E.left(sysError('EPERM', `mapping at ${addr}, below vm.mmap_min_addr, needs CAP_SYS_RAWIO`));
+  }
+  if (req.replace !== true && vmas.intersects(addr, addr + len)) {
+    return E.left(sysError('EEXIST', `[${addr}, ${addr + len}) overlaps an existing mapping`));
+  }
+  return E.right(addr);
+}
+
+/**
+ * Picks an address for `len` page-aligned bytes of a non-fixed mapping, as
+ * x86-64's arch_get_unmapped_area_topdown: the hint, rounded down to a page,
+ * when that range is free, else the highest gap below the mmap base that
+ * fits. ENOMEM when none does. (round_hint_to_min never fires here: with
+ * mmap_min_addr one page, every non-zero page-aligned hint is above it.)
+ * Preconditions: the owner's mappingMu is held.
+ */
+export function unmappedArea(vmas: VmaSet, hint: number, len: number): E.Either<SysError, number> {
+  const start = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % PAGE_SIZE) : 0;
+  if (start !== 0 && start <= TASK_SIZE - len && !vmas.intersects(start, start + len)) {
+    return E.right(start);
+  }
+  const low = Math.max(PAGE_SIZE, pageAlign(MMAP_MIN_ADDR));
+  const gap = vmas.topDownGap(len, low);
+  return gap < 0 ? E.left(sysError('ENOMEM', `no free range of ${len} bytes below the mmap base`)) : E.right(gap);
+}
