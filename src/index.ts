@@ -1,0 +1,22 @@
+/**
+ * ipc-sentry: an in-process model of a Linux IPC namespace. Start with
+ * `new Kernel()`, spawn processes, and call their System V shm syscalls;
+ * every call returns an fp-ts Either of a SysError (Left) or its result.
+ */
+export { Kernel } from './kernel/kernel.js';
+export type { KernelOptions, SpawnOptions } from './kernel/kernel.js';
+export { Process } from './kernel/process.js';
+export type { Word } from './kernel/process.js';
+export { IpcNamespace } from './kernel/ipc_namespace.js';
+export type { IpcSetArgs, ShmctlResult } from './shm/syscalls.js';
+export type { Capability, Credentials, CredentialsInit, RLimit } from './ipc/credentials.js';
+export { ALL_CAPABILITIES } from './ipc/credentials.js';
+export type { ShmSysctl } from './ipc/limits.js';
+export { SHM_SYSCTLS } from './ipc/limits.js';
+export type { Fault } from './mm/access.js';
+export { MemoryFile } from './mm/memory_file.js';
+export type { ErrnoName, SysError } from './abi/errno.js';
+export { ERRNO, sysError } from './abi/errno.js';
+export type { IpcPerm, ShmidDs, ShmInfoLimits, ShmInfoUsage } from './abi/shm.js';
+export * from './abi/constants.js';
+export { LockOrderViolation, heldLockCount } from './sync/mutex.js';

@@ -1,0 +1,293 @@
+/**
+ * The shm registry of one IPC namespace (Linux shm_ids(ns) plus ns->shm_tot;
+ * gVisor kernel/shm.Registry): the key and id tables, page accounting, and
+ * the namespace-wide rules of shmget and of removal.
+ *
+ * Lock order: mm.mappingMu → Registry.mu → Shm.mu. Registry.mu guards the
+ * tables and totalPages.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  IPC_CREAT,
+  IPC_EXCL,
+  IPC_PRIVATE,
+  IPCMNI,
+  MAX_LFS_FILESIZE,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  SHM_HUGETLB,
+  SHM_HUGE_SHIFT,
+  SHM_NORESERVE,
+  SHMMIN,
+} from '../abi/constants.js';
+import type { SysError } from '../abi/errno.js';
+import { sysError } from '../abi/errno.js';
+import type { ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
+import type { MemoryFile } from '../mm/memory_file.js';
+import type { Credentials } from '../ipc/credentials.js';
+import { hasCapability } from '../ipc/credentials.js';
+import { IdTable, idSeq } from '../ipc/ids.js';
+import type { IpcLimits } from '../ipc/limits.js';
+import { ipcPermits } from '../ipc/object.js';
+import type { LockedMemory } from '../ipc/ucounts.js';
+import { LockRank, Mutex } from '../sync/mutex.js';
+import type { ShmOwner } from './shm.js';
+import { Shm } from './shm.js';
+
+/** Huge page sizes the modelled machine has (x86-64: 2 MiB and 1 GiB), by log2. */
+const HUGE_PAGE_LOGS = new Set([21, 30]);
+const DEFAULT_HUGE_PAGE_LOG = 21;
+const SHM_HUGE_MASK = 0x3f;
+
+/** What every registry of a kernel shares. */
+export interface ShmEnvironment {
+  readonly memoryFile: MemoryFile;
+  readonly lockedMemory: LockedMemory;
+  /** CLOCK_REALTIME seconds. */
+  now(): number;
+  /** totalram + swap in pages: the overcommit heuristic refuses a single larger segment. */
+  readonly commitLimitPages: bigint;
+}
+
+/** The System V shm state of one IPC namespace. */
+export class Registry implements ShmOwner {
+  /** Guards ids and totalPages. */
+  readonly mu = new Mutex('shm.Registry.mu', LockRank.shmRegistryMu);
+  private readonly ids = new IdTable<Shm>();
+  /** Sum of ceil(segsz / PAGE_SIZE) over existing segments (ns->shm_tot). */
+  private totalPages = 0n;
+
+  constructor(
+    readonly limits: IpcLimits,
+    private readonly env: ShmEnvironment,
+  ) {}
+
+  get registryMu(): Mutex {
+    return this.mu;
+  }
+
+  rmidForced(): boolean {
+    return this.limits.shmRmidForced;
+  }
+
+  /**
+   * shmget's namespace part (ipc/util.c ipcget, ipc/shm.c newseg). Returns the
+   * segment's id. Checks run in Linux's order: on an existing key EEXIST, then
+   * the size against segsz (EINVAL), then permission (EACCES); a missing key
+   * without IPC_CREAT is ENOENT before any size check; creation checks size,
+   * shmall, hugetlb rights, the shmem size limit, overcommit, then shmmni.
+   */
+  shmget(creds: Credentials, pid: number, creator: object, key: number, size: bigint, flags: number): E.Either<SysError, number> {
+    return this.mu.with(() => {
+      if (key !== IPC_PRIVATE) {
+        const found = this.ids.findKey(key);
+        if (found !== undefined) return found.mu.with(() => this.lookupChecks(found, creds, size, flags));
+        if ((flags & IPC_CREAT) === 0) return E.left(sysError('ENOENT', `no segment has key ${key} and IPC_CREAT is not set`));
+      }
+      return this.createLocked(creds, pid, creator, key, size, flags);
+    });
+  }
+
+  /** The segment whose id is exactly `id`, with a reference the caller must drop. */
+  findById(id: number): Shm | undefined {
+    return this.mu.with(() => {
+      const s = this.ids.findId(id);
+      s?.incRef();
+      return s;
+    });
+  }
+
+  /** The segment in slot `index & 0x7fff` whatever its sequence (SHM_STAT), with a reference. */
+  findByIndex(index: number): Shm | undefined {
+    return this.mu.with(() => {
+      const s = this.ids.findIndex(index);
+      s?.incRef();
+      return s;
+    });
+  }
+
+  /** IPC_INFO: the limits, and the highest index in use (0 when none). */
+  ipcInfo(): { readonly info: ShmInfoLimits; readonly maxIndex: number } {
+    return this.mu.with(() => ({
+      info: {
+        shmmax: this.limits.shmmax,
+        shmmin: SHMMIN,
+        shmmni: this.limits.shmmni,
+        shmseg: this.limits.shmmni,
+        shmall: this.limits.shmall,
+      },
+      maxIndex: Math.max(this.ids.maxIndex(), 0),
+    }));
+  }
+
+  /** SHM_INFO: usage figures, and the highest index in use (0 when none). */
+  shmInfo(): { readonly usage: ShmInfoUsage; readonly maxIndex: number } {
+    return this.mu.with(() => {
+      let rss = 0;
+      for (const s of this.ids.objects()) rss += s.residentPages;
+      return {
+        usage: {
+          usedIds: this.ids.inUse,
+          shmTot: this.totalPages,
+          shmRss: rss,
+          shmSwp: 0,
+          swapAttempts: 0,
+          swapSuccesses: 0,
+        },
+        maxIndex: Math.max(this.ids.maxIndex(), 0),
+      };
+    });
+  }
+
+  /** Every segment in index order, each with a reference the caller must drop. */
+  segments(): Shm[] {
+    return this.mu.with(() => {
+      const all = this.ids.objects();
+      for (const s of all) s.incRef();
+      return all;
+    });
+  }
+
+  /**
+   * exit_shm: the process `creator` exits (or leaves the namespace). Its
+   * segments become orphans; with shm_rmid_forced, the unattached ones are
+   * destroyed.
+   */
+  creatorGone(creator: object): void {
+    const doomed: Shm[] = [];
+    this.mu.with(() => {
+      for (const s of this.ids.objects()) {
+        s.mu.with(() => {
+          if (s.creator !== creator) return;
+          s.creator = undefined;
+          if (this.limits.shmRmidForced && s.mayDestroyLocked()) {
+            s.incRef();
+            doomed.push(s);
+          }
+        });
+      }
+    });
+    for (const s of doomed) {
+      s.markDestroyed();
+      s.decRef();
+    }
+  }
+
+  /**
+   * shm_destroy_orphaned, run when kernel.shm_rmid_forced is written:
+   * unattached segments whose creator has exited are destroyed.
+   */
+  destroyOrphans(): void {
+    const doomed: Shm[] = [];
+    this.mu.with(() => {
+      for (const s of this.ids.objects()) {
+        s.mu.with(() => {
+          if (s.creator === undefined && s.mayDestroyLocked()) {
+            s.incRef();
+            doomed.push(s);
+          }
+        });
+      }
+    });
+    for (const s of doomed) {
+      s.markDestroyed();
+      s.decRef();
+    }
+  }
+
+  /** shm_exit_ns: the namespace dies; every segment is removed as IPC_RMID would. */
+  release(): void {
+    for (const s of this.segments()) {
+      s.markDestroyed();
+      s.decRef();
+    }
+  }
+
+  /** Precondition: mu is held. */
+  dissociateKeyLocked(s: Shm): void {
+    this.ids.dissociateKey(s.perm.key, s);
+    s.perm.key = IPC_PRIVATE;
+  }
+
+  /** shm_destroy's bookkeeping, at the last reference. Takes mu. */
+  remove(s: Shm): void {
+    this.mu.with(() => {
+      this.ids.remove(s.perm.id, s.perm.key, s);
+      this.totalPages -= s.pages;
+      const locker = s.lockedBy;
+      if (locker !== undefined) {
+        this.env.lockedMemory.uncharge(locker, s.segsz);
+        s.lockedBy = undefined;
+      }
+    });
+  }
+
+  /** Precondition: mu and s.mu are held. */
+  private lookupChecks(s: Shm, creds: Credentials, size: bigint, flags: number): E.Either<SysError, number> {
+    if ((flags & IPC_CREAT) !== 0 && (flags & IPC_EXCL) !== 0) {
+      return E.left(sysError('EEXIST', `key ${s.perm.key} exists and IPC_CREAT|IPC_EXCL was given`));
+    }
+    if (size > s.segsz) {
+      return E.left(sysError('EINVAL', `size ${size} is larger than the existing segment's ${s.segsz} bytes`));
+    }
+    if (!ipcPermits(creds, s.perm, flags)) {
+      return E.left(sysError('EACCES', `mode 0${(s.perm.mode & 0o777).toString(8)} does not grant the requested 0${(flags & 0o777).toString(8)}`));
+    }
+    return E.right(s.perm.id);
+  }
+
+  /** newseg. Precondition: mu is held. */
+  private createLocked(creds: Credentials, pid: number, creator: object, key: number, size: bigint, flags: number): E.Either<SysError, number> {
+    const limits = this.limits;
+    if (size < SHMMIN || size > limits.shmmax) {
+      return E.left(sysError('EINVAL', `size ${size} is outside ${SHMMIN}..kernel.shmmax (${limits.shmmax})`));
+    }
+    const pages = (size + BigInt(PAGE_SIZE) - 1n) >> BigInt(PAGE_SHIFT);
+    if (pages << BigInt(PAGE_SHIFT) < size) return E.left(sysError('ENOSPC', 'the page count overflows'));
+    if (this.totalPages + pages > limits.shmall) {
+      return E.left(sysError('ENOSPC', `${pages} more pages would pass kernel.shmall (${limits.shmall}); ${this.totalPages} in use`));
+    }
+    let mapBytes: bigint;
+    let hugePageBytes = 0;
+    if ((flags & SHM_HUGETLB) !== 0) {
+      const log = (flags >>> SHM_HUGE_SHIFT) & SHM_HUGE_MASK;
+      const hugeLog = log === 0 ? DEFAULT_HUGE_PAGE_LOG : log;
+      if (!HUGE_PAGE_LOGS.has(hugeLog)) return E.left(sysError('EINVAL', `no huge page size 2^${log}`));
+      if (!hasCapability(creds, 'CAP_IPC_LOCK')) {
+        return E.left(sysError('EPERM', 'SHM_HUGETLB needs CAP_IPC_LOCK (or vm.hugetlb_shm_group)'));
+      }
+      const huge = 1n << BigInt(hugeLog);
+      hugePageBytes = Number(huge);
+      mapBytes = ((size + huge - 1n) / huge) * huge;
+      // No huge pages are reserved in the model: strict accounting refuses
+      // unless SHM_NORESERVE skips the reservation (hugetlb_reserve_pages).
+      if ((flags & SHM_NORESERVE) === 0) return E.left(sysError('ENOMEM', 'no huge pages are available'));
+    } else {
+      if (size > MAX_LFS_FILESIZE) return E.left(sysError('EINVAL', `size ${size} is past the shmem file size limit`));
+      if ((flags & SHM_NORESERVE) === 0 && pages > this.env.commitLimitPages) {
+        return E.left(sysError('ENOMEM', `${pages} pages exceed the overcommit heuristic's ${this.env.commitLimitPages}`));
+      }
+      mapBytes = pages << BigInt(PAGE_SHIFT);
+    }
+    if (this.ids.inUse >= Math.min(limits.shmmni, IPCMNI)) {
+      return E.left(sysError('ENOSPC', `${this.ids.inUse} segments exist and kernel.shmmni is ${limits.shmmni}`));
+    }
+    const perm = { key, id: -1, seq: 0, uid: creds.uid, gid: creds.gid, cuid: creds.uid, cgid: creds.gid, mode: flags & 0o777 };
+    const s = new Shm(this, this.env.memoryFile, {
+      perm,
+      segsz: size,
+      mapBytes: Number(mapBytes),
+      hugePageBytes,
+      cpid: pid,
+      creator,
+      ctime: this.env.now(),
+    });
+    const id = this.ids.add(s, key, limits.shmNextId);
+    if (id === undefined) return E.left(sysError('ENOSPC', 'no free id index'));
+    limits.shmNextId = -1;
+    perm.id = id;
+    perm.seq = idSeq(id);
+    this.totalPages += pages;
+    return E.right(id);
+  }
+}

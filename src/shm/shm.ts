@@ -1,0 +1,295 @@
+/**
+ * One System V shared memory segment (Linux struct shmid_kernel; gVisor
+ * kernel/shm.Shm). A Shm is at once the IPC object (perm, times, pids), the
+ * Mappable whose pages address spaces map, and the MappingIdentity that keeps
+ * it alive while mapped.
+ *
+ * Lifetime: a segment starts with one reference to itself, dropped once when
+ * it is marked for destruction (IPC_RMID, a forced removal, or namespace
+ * teardown). Each VMA piece holds one reference, and syscalls hold transient
+ * ones. When the count reaches zero the registry removes the id and the
+ * frames go back to the MemoryFile.
+ *
+ * Locks: mu guards every mutable field. Preconditions are stated per method;
+ * decRef must never be called with mu held, because the final decRef takes
+ * the registry lock, which ranks before mu.
+ */
+import { PAGE_SHIFT, PAGE_SIZE, SHM_DEST, SHM_LOCKED } from '../abi/constants.js';
+import type { ShmidDs } from '../abi/shm.js';
+import type { MemoryFile } from '../mm/memory_file.js';
+import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace, ShmMappable, Translation } from '../mm/memmap.js';
+import type { IpcPermState } from '../ipc/object.js';
+import { LockRank, Mutex } from '../sync/mutex.js';
+
+/** Page-table leaves hold this many entries; leaves are made on first touch. */
+const LEAF_SHIFT = 9;
+const LEAF_SIZE = 1 << LEAF_SHIFT;
+
+/** What a segment needs from its registry; the registry implements it. */
+export interface ShmOwner {
+  /** Final decRef: remove the id, subtract shm_tot, release locked memory. Takes the registry lock. */
+  remove(s: Shm): void;
+  /** Drops the key from the key table. Precondition: the registry lock is held. */
+  dissociateKeyLocked(s: Shm): void;
+  readonly registryMu: Mutex;
+  /** kernel.shm_rmid_forced of the segment's namespace. */
+  rmidForced(): boolean;
+}
+
+/** Fields a new segment starts with. */
+export interface ShmInit {
+  readonly perm: IpcPermState;
+  readonly segsz: bigint;
+  /** Bytes a mapping of the segment spans (PAGE_ALIGN(segsz), or the huge-page-aligned size). */
+  readonly mapBytes: number;
+  /**
+   * The huge page size of a SHM_HUGETLB segment, 0 for a normal one. No huge
+   * pages are reserved in the model, so every touch of a hugetlb segment is a
+   * SIGBUS.
+   */
+  readonly hugePageBytes: number;
+  readonly cpid: number;
+  readonly creator: object;
+  readonly ctime: number;
+}
+
+/** A System V shm segment. */
+export class Shm implements ShmMappable, MappingIdentity {
+  readonly isSysvShm = true;
+  /** Guards perm, times, pids, nattch and the destruction flags. */
+  readonly mu = new Mutex('shm.Shm.mu', LockRank.shmSegmentMu);
+
+  readonly perm: IpcPermState;
+  readonly segsz: bigint;
+  /** ceil(segsz / PAGE_SIZE): what the segment counts in shm_tot. */
+  readonly pages: bigint;
+  readonly hugePageBytes: number;
+  readonly cpid: number;
+  atime = 0;
+  dtime = 0;
+  ctime: number;
+  lpid = 0;
+  /** Mapping pieces across all address spaces (Linux shm_nattch). */
+  nattch = 0;
+  /** Set once the self-reference is dropped (SHM_DEST, forced removal, namespace teardown). */
+  pendingDestruction = false;
+  /**
+   * The creating process while it lives (Linux shm_creator), as an opaque
+   * token; undefined once it exited or left the namespace.
+   */
+  creator: object | undefined;
+  /** The uid whose locked-memory count SHM_LOCK charged (Linux mlock_ucounts). */
+  lockedBy: number | undefined;
+  /** A removal forced by shm_rmid_forced, to run at the next decRef. */
+  private forcedPending = false;
+
+  private refs = 1;
+  private readonly mapLimit: number;
+  private readonly objectPages: number;
+  private readonly table = new Map<number, Int32Array>();
+  private resident = 0;
+
+  constructor(
+    private readonly owner: ShmOwner,
+    private readonly mf: MemoryFile,
+    init: ShmInit,
+  ) {
+    this.perm = init.perm;
+    this.segsz = init.segsz;
+    this.pages = (init.segsz + BigInt(PAGE_SIZE) - 1n) >> BigInt(PAGE_SHIFT);
+    this.mapLimit = init.mapBytes;
+    this.objectPages = Math.ceil(init.mapBytes / PAGE_SIZE);
+    this.hugePageBytes = init.hugePageBytes;
+    this.cpid = init.cpid;
+    this.creator = init.creator;
+    this.ctime = init.ctime;
+  }
+
+  /** The segment's id. */
+  get id(): number {
+    return this.perm.id;
+  }
+
+  /** True for a SHM_HUGETLB segment. */
+  get hugetlb(): boolean {
+    return this.hugePageBytes > 0;
+  }
+
+  /** Pages that hold a frame (shm_rss counts them). */
+  get residentPages(): number {
+    return this.resident;
+  }
+
+  /** Current reference count (for tests and invariants). */
+  get refCount(): number {
+    return this.refs;
+  }
+
+  effectiveBytes(): number {
+    return this.mapLimit;
+  }
+
+  // MappingIdentity
+
+  incRef(): void {
+    if (this.refs <= 0) throw new Error(`shm ${this.id}: incRef after destruction`);
+    this.refs += 1;
+  }
+
+  /** Precondition: mu is not held. */
+  decRef(): void {
+    if (this.refs <= 0) throw new Error(`shm ${this.id}: decRef below zero`);
+    if (this.forcedPending) {
+      this.forcedPending = false;
+      this.markDestroyed();
+    }
+    this.refs -= 1;
+    if (this.refs === 0) {
+      this.releaseFrames();
+      this.owner.remove(this);
+    }
+  }
+
+  mappedName(): string {
+    const key = (this.perm.key >>> 0).toString(16).padStart(8, '0');
+    return `/SYSV${key} (deleted)`;
+  }
+
+  deviceId(): number {
+    return 0;
+  }
+
+  /** Linux numbers the shm file's inode after the id, and ps tools rely on it. */
+  inodeId(): number {
+    return this.perm.id;
+  }
+
+  msync(): void {}
+
+  // Mappable. Linux shm_open/shm_close update atime/dtime and lpid per piece.
+
+  addMapping(ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {
+    this.mu.with(() => {
+      this.atime = ctx.now();
+      this.lpid = ctx.pid;
+      this.nattch += 1;
+    });
+  }
+
+  copyMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
+    this.addMapping(ctx, ms, ar, offset, writable);
+  }
+
+  removeMapping(ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {
+    this.mu.with(() => {
+      this.dtime = ctx.now();
+      this.lpid = ctx.pid;
+      this.nattch -= 1;
+      // shm_close destroys at nattch 0 when shm_rmid_forced is set; the self-reference
+      // goes at the VMA's deferred decRef, outside mm.mappingMu.
+      if (this.nattch === 0 && !this.pendingDestruction && this.owner.rmidForced()) {
+        this.forcedPending = true;
+      }
+    });
+  }
+
+  translate(page: number, maxPages: number, _write: boolean): Translation | BusError {
+    if (this.hugetlb) return { bus: true, reason: 'no huge pages are reserved' };
+    if (page >= this.objectPages) return { bus: true, reason: 'access past the end of the segment' };
+    const last = Math.min(page + maxPages, this.objectPages);
+    const first = this.frameAt(page);
+    if (first < 0) return { bus: true, reason: 'out of memory' };
+    let n = 1;
+    while (page + n < last && this.frameAt(page + n) === first + n) n += 1;
+    return { page, frame: first, pages: n };
+  }
+
+  /** struct shmid_ds as IPC_STAT reports it. Precondition: mu is held. */
+  statLocked(): ShmidDs {
+    return {
+      perm: {
+        key: this.perm.key,
+        uid: this.perm.uid,
+        gid: this.perm.gid,
+        cuid: this.perm.cuid,
+        cgid: this.perm.cgid,
+        mode: this.perm.mode,
+        seq: this.perm.seq,
+      },
+      segsz: this.segsz,
+      atime: this.atime,
+      dtime: this.dtime,
+      ctime: this.ctime,
+      cpid: this.cpid,
+      lpid: this.lpid,
+      nattch: this.nattch,
+    };
+  }
+
+  /**
+   * do_shm_rmid's first half, and the forced removals: the key stops finding
+   * the segment, SHM_DEST is set, and the self-reference is dropped. Repeating
+   * it is harmless. Precondition: neither the registry lock nor mu is held.
+   */
+  markDestroyed(): void {
+    const first = this.owner.registryMu.with(() =>
+      this.mu.with(() => {
+        this.owner.dissociateKeyLocked(this);
+        if (this.pendingDestruction) return false;
+        this.pendingDestruction = true;
+        this.perm.mode |= SHM_DEST;
+        return true;
+      }),
+    );
+    if (first) this.decRefSelf();
+  }
+
+  /** Whether shm_may_destroy holds: nobody attached, and removal asked for or forced. Precondition: mu is held. */
+  mayDestroyLocked(): boolean {
+    return this.nattch === 0 && (this.pendingDestruction || this.owner.rmidForced());
+  }
+
+  /** Sets or clears SHM_LOCKED. Precondition: mu is held. */
+  setLockedLocked(uid: number | undefined): void {
+    this.lockedBy = uid;
+    if (uid === undefined) this.perm.mode &= ~SHM_LOCKED;
+    else this.perm.mode |= SHM_LOCKED;
+  }
+
+  private decRefSelf(): void {
+    this.refs -= 1;
+    if (this.refs === 0) {
+      this.releaseFrames();
+      this.owner.remove(this);
+    }
+  }
+
+  /** The frame behind page `page`, allocating a zeroed one on first touch; -1 when memory is exhausted. */
+  private frameAt(page: number): number {
+    const leafNo = Math.floor(page / LEAF_SIZE);
+    let leaf = this.table.get(leafNo);
+    if (leaf === undefined) {
+      leaf = new Int32Array(LEAF_SIZE);
+      this.table.set(leafNo, leaf);
+    }
+    const slot = page & (LEAF_SIZE - 1);
+    const stored = leaf[slot] ?? 0;
+    if (stored !== 0) return stored - 1;
+    const frame = this.mf.allocate();
+    if (frame < 0) return -1;
+    leaf[slot] = frame + 1;
+    this.resident += 1;
+    return frame;
+  }
+
+  private releaseFrames(): void {
+    for (const leaf of this.table.values()) {
+      for (let i = 0; i < LEAF_SIZE; i += 1) {
+        const stored = leaf[i] ?? 0;
+        if (stored !== 0) this.mf.decRef(stored - 1);
+      }
+    }
+    this.table.clear();
+    this.resident = 0;
+  }
+}

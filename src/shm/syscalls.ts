@@ -1,0 +1,282 @@
+/**
+ * shmget, shmat, shmdt and shmctl for one calling process (ipc/shm.c;
+ * gVisor syscalls/linux/sys_shm.go). Each returns Either<SysError, T>; the
+ * checks run in the order Linux runs them, because programs and tests can
+ * observe which errno wins.
+ *
+ * A Shm returned by a registry lookup carries a reference; every path here
+ * drops it before returning, with no lock held.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  IPC_INFO,
+  IPC_RMID,
+  IPC_SET,
+  IPC_STAT,
+  PAGE_SIZE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  S_IRUGO,
+  S_IWUGO,
+  S_IXUGO,
+  SHM_EXEC,
+  SHM_INFO,
+  SHM_LOCK,
+  SHM_RDONLY,
+  SHM_REMAP,
+  SHM_RND,
+  SHM_STAT,
+  SHM_STAT_ANY,
+  SHM_UNLOCK,
+  SHMLBA,
+  TASK_SIZE,
+  U64_MAX,
+} from '../abi/constants.js';
+import type { SysError } from '../abi/errno.js';
+import { sysError } from '../abi/errno.js';
+import type { ShmidDs, ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
+import type { MappingContext } from '../mm/memmap.js';
+import type { MemoryManager } from '../mm/memory_manager.js';
+import type { Credentials } from '../ipc/credentials.js';
+import { hasCapability } from '../ipc/credentials.js';
+import { ipcPermits, isOwnerOrCreator, mayControl } from '../ipc/object.js';
+import type { LockedMemory } from '../ipc/ucounts.js';
+import type { Registry } from './registry.js';
+import type { Shm } from './shm.js';
+
+/** The calling process, as the shm syscalls see it. */
+export interface ShmCaller {
+  readonly creds: Credentials;
+  /** The caller's thread-group id, recorded in cpid/lpid. */
+  readonly pid: number;
+  /** Identifies the caller as a segment's creator (Linux shm_creator) until it exits. */
+  readonly creatorToken: object;
+  readonly mm: MemoryManager;
+  /** The shm registry of the caller's current IPC namespace. */
+  readonly registry: Registry;
+  readonly lockedMemory: LockedMemory;
+  readonly mappingContext: MappingContext;
+}
+
+/** The uid, gid and mode that IPC_SET copies in. */
+export interface IpcSetArgs {
+  readonly uid: number;
+  readonly gid: number;
+  readonly mode: number;
+}
+
+/** What shmctl returns: the return value, plus the structure the command copies out. */
+export interface ShmctlResult {
+  /** 0, an id (SHM_STAT, SHM_STAT_ANY) or the highest index in use (IPC_INFO, SHM_INFO). */
+  readonly ret: number;
+  readonly ds?: ShmidDs;
+  readonly info?: ShmInfoLimits;
+  readonly shmInfo?: ShmInfoUsage;
+}
+
+const INVALID_UID = 0xffffffff;
+
+/** shmget(2). `key` is a key_t (signed 32-bit); `size` a size_t. */
+export function shmget(caller: ShmCaller, key: number, size: bigint, flags: number): E.Either<SysError, number> {
+  return caller.registry.shmget(caller.creds, caller.pid, caller.creatorToken, key | 0, size, flags | 0);
+}
+
+/**
+ * shmat(2) (ipc/shm.c do_shmat). Address and flag errors come before the id
+ * lookup; then permission; then, for a fixed address without SHM_REMAP, wrap
+ * and overlap (EINVAL); then the mapping itself (ENOMEM above the address
+ * space, EPERM below vm.mmap_min_addr). Returns the attach address.
+ */
+export function shmat(caller: ShmCaller, shmid: number, shmaddr: bigint, shmflg: number): E.Either<SysError, number> {
+  if (!Number.isInteger(shmid) || shmid < 0) return E.left(sysError('EINVAL', `shmid ${shmid} is negative`));
+  let addr = BigInt.asUintN(64, shmaddr);
+  const lba = BigInt(SHMLBA);
+  const fixed = addr !== 0n;
+  if (fixed) {
+    if (addr % lba !== 0n) {
+      if ((shmflg & SHM_RND) === 0) return E.left(sysError('EINVAL', `address 0x${addr.toString(16)} is not SHMLBA-aligned and SHM_RND is not set`));
+      addr -= addr % lba;
+      if (addr === 0n && (shmflg & SHM_REMAP) !== 0) return E.left(sysError('EINVAL', 'SHM_RND rounded the address to 0, and SHM_REMAP needs an address'));
+    }
+  } else if ((shmflg & SHM_REMAP) !== 0) {
+    return E.left(sysError('EINVAL', 'SHM_REMAP needs a non-null address'));
+  }
+  const readonly = (shmflg & SHM_RDONLY) !== 0;
+  const exec = (shmflg & SHM_EXEC) !== 0;
+  const prot = PROT_READ | (readonly ? 0 : PROT_WRITE) | (exec ? PROT_EXEC : 0);
+  const access = S_IRUGO | (readonly ? 0 : S_IWUGO) | (exec ? S_IXUGO : 0);
+
+  const s = caller.registry.findById(shmid);
+  if (s === undefined) return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
+  const permitted = s.mu.with(() => ipcPermits(caller.creds, s.perm, access));
+  if (!permitted) {
+    s.decRef();
+    return E.left(sysError('EACCES', `mode 0${(s.perm.mode & 0o777).toString(8)} does not allow this attach`));
+  }
+  const result = attach(caller, s, fixed, addr, shmflg, prot, readonly);
+  if (E.isLeft(result)) {
+    // do_shmat's cleanup drops its temporary attach count: with
+    // shm_rmid_forced an unattached segment dies here.
+    if (s.mu.with(() => s.mayDestroyLocked())) s.markDestroyed();
+  }
+  s.decRef();
+  return result;
+}
+
+function attach(
+  caller: ShmCaller,
+  s: Shm,
+  fixed: boolean,
+  addr: bigint,
+  shmflg: number,
+  prot: number,
+  readonly: boolean,
+): E.Either<SysError, number> {
+  // Linux checks wrap and overlap against the shm file's size: segsz, or the
+  // huge-page-aligned size of a hugetlb segment.
+  const size = s.hugetlb ? BigInt(s.effectiveBytes()) : s.segsz;
+  if (fixed && (shmflg & SHM_REMAP) === 0) {
+    if (addr + size > U64_MAX) return E.left(sysError('EINVAL', 'the attach range wraps past the end of the address space'));
+    if (addr < BigInt(TASK_SIZE) && caller.mm.intersects(Number(addr), Number(addr + size > BigInt(TASK_SIZE) ? BigInt(TASK_SIZE) : addr + size))) {
+      return E.left(sysError('EINVAL', `0x${addr.toString(16)} overlaps an existing mapping and SHM_REMAP is not set`));
+    }
+  }
+  const length = s.effectiveBytes();
+  if (fixed && s.hugetlb && addr % BigInt(s.hugePageBytes) !== 0n) {
+    return E.left(sysError('EINVAL', 'a hugetlb segment needs a huge-page-aligned address'));
+  }
+  if (fixed && addr + BigInt(length) > BigInt(TASK_SIZE)) {
+    return E.left(sysError('ENOMEM', `0x${addr.toString(16)} + ${length} is above the user address space`));
+  }
+  const maxPerms = PROT_READ | PROT_EXEC | (readonly ? 0 : PROT_WRITE);
+  return caller.mm.mmap(caller.mappingContext, {
+    length,
+    offset: 0,
+    addr: Number(addr),
+    fixed,
+    replace: fixed,
+    perms: prot,
+    maxPerms,
+    mappable: s,
+    identity: s,
+    writable: !readonly,
+    mayMapBelowMinAddr: hasCapability(caller.creds, 'CAP_SYS_RAWIO'),
+  });
+}
+
+/** shmdt(2): detaches the attachment whose origin is `shmaddr` (see MemoryManager.detachShm). */
+export function shmdt(caller: ShmCaller, shmaddr: bigint): E.Either<SysError, number> {
+  const addr = BigInt.asUintN(64, shmaddr);
+  if (addr % BigInt(PAGE_SIZE) !== 0n) return E.left(sysError('EINVAL', `address 0x${addr.toString(16)} is not page aligned`));
+  if (addr >= BigInt(TASK_SIZE)) return E.left(sysError('EINVAL', `no attachment starts at 0x${addr.toString(16)}`));
+  return E.map(() => 0)(caller.mm.detachShm(caller.mappingContext, Number(addr)));
+}
+
+/**
+ * shmctl(2) (ipc/shm.c ksys_shmctl). A negative id or command is EINVAL for
+ * every command, then each command runs its own checks. `set` is IPC_SET's
+ * buffer (zeros when absent, as a zeroed struct would be).
+ */
+export function shmctl(caller: ShmCaller, shmid: number, cmd: number, set?: IpcSetArgs): E.Either<SysError, ShmctlResult> {
+  if (!Number.isInteger(cmd) || !Number.isInteger(shmid) || cmd < 0 || shmid < 0) {
+    return E.left(sysError('EINVAL', 'shmctl needs a non-negative id and command'));
+  }
+  const reg = caller.registry;
+  switch (cmd) {
+    case IPC_INFO: {
+      const { info, maxIndex } = reg.ipcInfo();
+      return E.right({ ret: maxIndex, info });
+    }
+    case SHM_INFO: {
+      const { usage, maxIndex } = reg.shmInfo();
+      return E.right({ ret: maxIndex, shmInfo: usage });
+    }
+    case IPC_STAT:
+    case SHM_STAT:
+    case SHM_STAT_ANY:
+      return stat(caller, shmid, cmd);
+    case IPC_SET:
+    case IPC_RMID:
+      return control(caller, shmid, cmd, set ?? { uid: 0, gid: 0, mode: 0 });
+    case SHM_LOCK:
+    case SHM_UNLOCK:
+      return lock(caller, shmid, cmd);
+    default:
+      return E.left(sysError('EINVAL', `unknown shmctl command ${cmd}`));
+  }
+}
+
+/** Runs `fn` on the segment `shmid` names, dropping the lookup reference afterwards. */
+function withSegment<T>(s: Shm | undefined, shmid: number, fn: (s: Shm) => E.Either<SysError, T>): E.Either<SysError, T> {
+  if (s === undefined) return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
+  try {
+    return fn(s);
+  } finally {
+    s.decRef();
+  }
+}
+
+function stat(caller: ShmCaller, shmid: number, cmd: number): E.Either<SysError, ShmctlResult> {
+  const byIndex = cmd !== IPC_STAT;
+  const found = byIndex ? caller.registry.findByIndex(shmid) : caller.registry.findById(shmid);
+  return withSegment(found, shmid, (s) =>
+    s.mu.with(() => {
+      if (cmd !== SHM_STAT_ANY && !ipcPermits(caller.creds, s.perm, S_IRUGO)) {
+        return E.left(sysError('EACCES', `mode 0${(s.perm.mode & 0o777).toString(8)} does not grant read`));
+      }
+      return E.right({ ret: byIndex ? s.perm.id : 0, ds: s.statLocked() });
+    }),
+  );
+}
+
+function control(caller: ShmCaller, shmid: number, cmd: number, set: IpcSetArgs): E.Either<SysError, ShmctlResult> {
+  return withSegment(caller.registry.findById(shmid), shmid, (s) => {
+    const allowed = s.mu.with(() => mayControl(caller.creds, s.perm));
+    if (!allowed) return E.left(sysError('EPERM', 'only the owner, the creator or CAP_SYS_ADMIN may do this'));
+    if (cmd === IPC_RMID) {
+      // do_shm_rmid: an attached segment is only marked; an unattached one
+      // goes now (its last reference is the lookup's, dropped below).
+      s.markDestroyed();
+      return E.right({ ret: 0 });
+    }
+    const uid = set.uid >>> 0;
+    const gid = set.gid >>> 0;
+    if (uid === INVALID_UID || gid === INVALID_UID) return E.left(sysError('EINVAL', 'uid and gid must be valid ids (not -1)'));
+    return s.mu.with(() => {
+      s.perm.uid = uid;
+      s.perm.gid = gid;
+      s.perm.mode = (s.perm.mode & ~0o777) | (set.mode & 0o777);
+      s.ctime = caller.mappingContext.now();
+      return E.right({ ret: 0 });
+    });
+  });
+}
+
+function lock(caller: ShmCaller, shmid: number, cmd: number): E.Either<SysError, ShmctlResult> {
+  return withSegment(caller.registry.findById(shmid), shmid, (s) =>
+    s.mu.with(() => {
+      const creds = caller.creds;
+      const capLock = hasCapability(creds, 'CAP_IPC_LOCK');
+      if (!capLock) {
+        if (!isOwnerOrCreator(creds, s.perm)) return E.left(sysError('EPERM', 'SHM_LOCK/SHM_UNLOCK need ownership or CAP_IPC_LOCK'));
+        if (cmd === SHM_LOCK && creds.memlock.soft === 0n) return E.left(sysError('EPERM', 'RLIMIT_MEMLOCK is 0'));
+      }
+      // hugetlb segments are never swapped; locking them does nothing.
+      if (s.hugetlb) return E.right({ ret: 0 });
+      if (cmd === SHM_LOCK) {
+        if (s.lockedBy !== undefined) return E.right({ ret: 0 });
+        if (!caller.lockedMemory.charge(creds.uid, s.segsz, creds.memlock.soft, capLock)) {
+          return E.left(sysError('ENOMEM', 'locking this segment would pass RLIMIT_MEMLOCK'));
+        }
+        s.setLockedLocked(creds.uid);
+        return E.right({ ret: 0 });
+      }
+      if (s.lockedBy !== undefined) {
+        caller.lockedMemory.uncharge(s.lockedBy, s.segsz);
+        s.setLockedLocked(undefined);
+      }
+      return E.right({ ret: 0 });
+    }),
+  );
+}
