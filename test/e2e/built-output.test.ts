@@ -1,0 +1,43 @@
+/**
+ * The compiled ESM output must run under plain node (no tsx, no vitest
+ * resolver): this catches imports that only work through a bundler, such as
+ * bare `fp-ts/function` subpaths.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const out = join(root, '.cache', `build-smoke-${process.pid}`);
+
+describe('built output under plain node', () => {
+  beforeAll(() => {
+    mkdirSync(out, { recursive: true });
+    execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', out], { cwd: root, stdio: 'pipe' });
+  }, 120_000);
+
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('runs the demo', () => {
+    const text = execFileSync(process.execPath, [join(out, 'src', 'cli', 'main.js'), 'demo'], { encoding: 'utf8' });
+    expect(text).toMatch(/read\(0x[0-9a-f]+, 21\) = "hello from the writer"/);
+    expect(text).toMatch(/frames in use after the last detach: 0/);
+  });
+
+  it('exposes the library API from the package entry', () => {
+    const script = `
+      import { Kernel, IPC_CREAT, IPC_STAT } from ${JSON.stringify(join(out, 'src', 'index.js'))};
+      import * as E from 'fp-ts/lib/Either.js';
+      const k = new Kernel();
+      const a = k.spawn(), b = k.spawn();
+      const id = a.shmget(42, 4096, IPC_CREAT | 0o600);
+      const addr = a.shmat(id.right, 0, 0).right;
+      a.write(addr, new Uint8Array([7]));
+      const seen = b.read(b.shmat(id.right, 0, 0).right, 1);
+      console.log(JSON.stringify({ nattch: a.shmctl(id.right, IPC_STAT).right.ds.nattch, byte: E.isRight(seen) ? seen.right[0] : -1 }));
+    `;
+    const text = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    expect(JSON.parse(text)).toEqual({ nattch: 2, byte: 7 });
+  });
+});
