@@ -1,0 +1,336 @@
+/*
+ * The native oracle of ipc-sentry: runs a scenario program (docs/oracle-protocol.md)
+ * on the real kernel and prints one raw JSON result per statement.
+ *
+ * This process is the coordinator. It moves into a fresh IPC namespace, makes
+ * one more per extra namespace the program names, and starts one real process
+ * per `proc` (and, through that process's own fork, per `fork`). Every
+ * statement runs inside its process: the coordinator posts the statement's
+ * index to the process's mailbox slot, waits for the answer, and prints it, so
+ * statements run one at a time in program order. Only `sysctl` runs here,
+ * after a setns into the target namespace, because the kernel serves the IPC
+ * sysctls of whichever namespace the writer is in.
+ *
+ * Exit status: 0 when the program ran, 3 when it cannot run on this machine,
+ * 4 on an internal failure (a process died, a malformed program line). Results
+ * already printed stay valid; nothing is printed for the failing statement.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "oracle.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+/* How long a dying oracle waits for each killed process. */
+#define KILL_WAIT_MS 2000
+
+/* How often a coordinator waiting for an answer checks that the process is still alive. */
+#define LIVENESS_CHECK_MS 100
+
+/* Address space kept inaccessible between the oracle's mappings and the scenario's. */
+#define GUARD_BYTES ((size_t)1 << 30)
+
+struct proc_state {
+  int pidfd; /* -1 once the process has exited */
+  uint32_t requests;
+};
+
+static struct program prog;
+static struct mailbox box;
+static struct proc_state *procs;
+static int32_t *num_slots;
+static int *ns_fds;
+static struct process_env penv;
+
+/* Kills every process and waits until each is gone, so none outlives the oracle. */
+static void kill_processes(void) {
+  if (procs == NULL) return;
+  for (int i = 0; i < prog.nprocs; i++)
+    if (procs[i].pidfd >= 0) syscall(SYS_pidfd_send_signal, procs[i].pidfd, SIGKILL, NULL, 0);
+  for (int i = 0; i < prog.nprocs; i++) {
+    struct pollfd pfd = {.fd = procs[i].pidfd, .events = POLLIN};
+    if (procs[i].pidfd >= 0) poll(&pfd, 1, KILL_WAIT_MS);
+  }
+}
+
+_Noreturn void die(int status, const struct stmt *st, const char *fmt, ...) {
+  char reason[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(reason, sizeof reason, fmt, ap);
+  va_end(ap);
+  kill_processes();
+  if (st != NULL)
+    fprintf(stderr, "oracle: program line %u (scenario line %s): %s\n", st->textline, st->line, reason);
+  else
+    fprintf(stderr, "oracle: %s\n", reason);
+  exit(status);
+}
+
+static char *read_all(int fd, size_t *len) {
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  for (;;) {
+    if (buf == NULL) die(EXIT_INTERNAL, NULL, "out of memory reading %s", fd == STDIN_FILENO ? "the program" : "a file");
+    ssize_t got = read(fd, buf + n, cap - n - 1);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) die(EXIT_INTERNAL, NULL, "read: %s", strerror(errno));
+    if (got == 0) break;
+    n += (size_t)got;
+    if (n + 1 == cap) buf = realloc(buf, cap *= 2);
+  }
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+static const char *cap_name(int bit) {
+  switch (bit) {
+  case ORACLE_CAP_IPC_OWNER: return "CAP_IPC_OWNER";
+  case ORACLE_CAP_IPC_LOCK: return "CAP_IPC_LOCK";
+  case ORACLE_CAP_SYS_ADMIN: return "CAP_SYS_ADMIN";
+  default: return "CAP_SYS_RESOURCE";
+  }
+}
+
+/*
+ * Checks that this machine lets the oracle do what the program needs, before
+ * anything runs: root, every capability the program hands out, and a fresh IPC
+ * namespace for each one the program names.
+ */
+static void prepare_machine(void) {
+  if (geteuid() != 0)
+    die(EXIT_UNAVAILABLE, NULL, "the native oracle must run as root (it creates processes with any uid)");
+  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2];
+  if (syscall(SYS_capget, &header, data) != 0)
+    die(EXIT_UNAVAILABLE, NULL, "capget: %s", strerror(errno));
+  /* "All capabilities" is what this process holds; a container's bounding set may lack some. */
+  penv.caps_all = (uint64_t)data[1].permitted << 32 | data[0].permitted;
+  const int kernel_caps[] = {CAP_IPC_OWNER, CAP_IPC_LOCK, CAP_SYS_ADMIN, CAP_SYS_RESOURCE};
+  for (int i = 0; i < 4; i++)
+    if ((prog.caps_used & 1 << i) && !(penv.caps_all & (uint64_t)1 << kernel_caps[i]))
+      die(EXIT_UNAVAILABLE, NULL, "this machine withholds %s, which the program gives to a process",
+          cap_name(1 << i));
+
+  ns_fds = calloc((size_t)prog.nns, sizeof *ns_fds);
+  if (ns_fds == NULL) die(EXIT_INTERNAL, NULL, "out of memory");
+  for (int i = 0; i < prog.nns; i++) {
+    if (unshare(CLONE_NEWIPC) != 0)
+      die(EXIT_UNAVAILABLE, NULL, "cannot create an IPC namespace (unshare: %s)", strerror(errno));
+    /* The open descriptor keeps the namespace alive until this process exits. */
+    ns_fds[i] = open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
+    if (ns_fds[i] < 0) die(EXIT_UNAVAILABLE, NULL, "cannot open /proc/self/ns/ipc: %s", strerror(errno));
+  }
+  if (setns(ns_fds[0], CLONE_NEWIPC) != 0) die(EXIT_INTERNAL, NULL, "setns: %s", strerror(errno));
+}
+
+/*
+ * The kernel places an attachment without an address at the highest free gap
+ * below mmap_base, which in a fresh process is a hole between the libraries or
+ * right below the oracle's own mappings (the mailbox). An access past a
+ * scenario attachment would then land in the oracle's memory instead of
+ * faulting as in the bare address space the scenario language assumes. So the
+ * oracle maps an inaccessible guard below all of its mappings and plugs every
+ * hole above it: attachments then go right below the guard, with nothing but
+ * the guard above them. The area between the last mapping and the stack is left
+ * alone, as the stack grows into it.
+ */
+static void fence_address_space(void) {
+  uint8_t *guard = mmap(NULL, GUARD_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (guard == MAP_FAILED) die(EXIT_INTERNAL, NULL, "cannot map the guard: %s", strerror(errno));
+  /* Read the whole map first: plugging holes while reading would move the file under the reader. */
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die(EXIT_UNAVAILABLE, NULL, "cannot read /proc/self/maps: %s", strerror(errno));
+  size_t len;
+  char *maps = read_all(fd, &len);
+  close(fd);
+  uintptr_t prev_end = (uintptr_t)guard + GUARD_BYTES;
+  for (char *line = maps; line != NULL && *line != '\0';) {
+    char *next = strchr(line, '\n');
+    if (next != NULL) *next++ = '\0';
+    unsigned long start, end;
+    if (sscanf(line, "%lx-%lx", &start, &end) == 2 && start > (uintptr_t)guard &&
+        strstr(line, "[stack]") == NULL && strstr(line, "[vsyscall]") == NULL) {
+      if (start > prev_end &&
+          mmap((void *)prev_end, start - prev_end, PROT_NONE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0) == MAP_FAILED)
+        die(EXIT_INTERNAL, NULL, "cannot plug the hole at %#lx: %s", (unsigned long)prev_end, strerror(errno));
+      prev_end = end;
+    }
+    line = next;
+  }
+  free(maps);
+}
+
+/* The mailbox is mapped before any fork, so every process, however deep, shares it. */
+static void prepare_mailbox(void) {
+  size_t slots = (size_t)(prog.nprocs > 0 ? prog.nprocs : 1) * sizeof(struct slot);
+  slots = (slots + 4095) & ~(size_t)4095;
+  uint8_t *area = mmap(NULL, slots + ORACLE_MAX_ACCESS, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (area == MAP_FAILED) die(EXIT_INTERNAL, NULL, "cannot map the mailbox: %s", strerror(errno));
+  box.slots = (struct slot *)area;
+  box.data = area + slots;
+
+  int hangup[2];
+  if (pipe(hangup) != 0) die(EXIT_INTERNAL, NULL, "pipe: %s", strerror(errno));
+  penv.prog = &prog;
+  penv.box = &box;
+  penv.ns_fds = ns_fds;
+  penv.hangup_fd = hangup[0];
+  /* hangup[1] stays open here only (the processes close it), so its EOF means this process is gone. */
+
+  procs = calloc((size_t)prog.nprocs + 1, sizeof *procs);
+  num_slots = malloc(((size_t)prog.nnum + 1) * sizeof *num_slots);
+  if (procs == NULL || num_slots == NULL) die(EXIT_INTERNAL, NULL, "out of memory");
+  for (int i = 0; i < prog.nprocs; i++) procs[i].pidfd = -1;
+  for (int i = 0; i < prog.nnum; i++) num_slots[i] = -1; /* what a C program holds after a failed call */
+
+  fence_address_space();
+
+  /*
+   * Nobody waits for exit statuses: exits are observed through pidfds, so let
+   * the kernel reap. Orphans (a fork child whose parent exited) come back here
+   * rather than to init, and are reaped the same way.
+   */
+  struct sigaction ignore = {.sa_handler = SIG_IGN};
+  sigaction(SIGCHLD, &ignore, NULL);
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) != 0) die(EXIT_INTERNAL, NULL, "prctl: %s", strerror(errno));
+}
+
+static void post(int p, uint32_t index, int32_t id) {
+  struct slot *s = &box.slots[p];
+  s->stmt = index;
+  s->id = id;
+  atomic_store(&s->req, ++procs[p].requests);
+  futex_wake_all(&s->req);
+}
+
+static int exited(int pidfd) {
+  struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+  return poll(&pfd, 1, 0) > 0;
+}
+
+/* Waits for process p's answer to its latest request and checks what it says. */
+static struct result *await(int p, const struct stmt *st) {
+  struct slot *s = &box.slots[p];
+  uint32_t want = procs[p].requests;
+  for (;;) {
+    uint32_t resp = atomic_load(&s->resp);
+    if (resp == want) break;
+    futex_wait_ms(&s->resp, resp, LIVENESS_CHECK_MS);
+    if (atomic_load(&s->resp) != want && exited(procs[p].pidfd))
+      die(EXIT_INTERNAL, st, "process %d died unexpectedly", p);
+  }
+  struct result *r = &s->res;
+  if (r->outcome == OUT_INTERNAL) die(EXIT_INTERNAL, st, "process %d: %s", p, r->message);
+  if (r->outcome == OUT_UNAVAILABLE) die(EXIT_UNAVAILABLE, st, "%s", r->message);
+  return r;
+}
+
+static void started(int p, pid_t pid, const struct stmt *st) {
+  procs[p].pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (procs[p].pidfd < 0) die(EXIT_INTERNAL, st, "pidfd_open of process %d: %s", p, strerror(errno));
+}
+
+static void wait_exit(int p, const struct stmt *st) {
+  struct pollfd pfd = {.fd = procs[p].pidfd, .events = POLLIN};
+  while (poll(&pfd, 1, -1) < 0)
+    if (errno != EINTR) die(EXIT_INTERNAL, st, "poll: %s", strerror(errno));
+  close(procs[p].pidfd);
+  procs[p].pidfd = -1;
+}
+
+/* Writes a sysctl from inside namespace ns, as root with every capability. */
+static int write_sysctl(const struct stmt *st) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/sys/kernel/%s", st->sysctl_name);
+  if (setns(ns_fds[st->ns], CLONE_NEWIPC) != 0) die(EXIT_INTERNAL, st, "setns: %s", strerror(errno));
+  int err = 0;
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  size_t len = strlen(st->sysctl_value);
+  if (fd < 0) {
+    err = errno;
+  } else {
+    ssize_t put = write(fd, st->sysctl_value, len);
+    if (put < 0) err = errno;
+    else if ((size_t)put != len) die(EXIT_INTERNAL, st, "short write to %s", path);
+    close(fd);
+  }
+  if (setns(ns_fds[0], CLONE_NEWIPC) != 0) die(EXIT_INTERNAL, st, "setns: %s", strerror(errno));
+  return err;
+}
+
+static void run(size_t index) {
+  const struct stmt *st = &prog.stmts[index];
+  int32_t id = st->id.slot >= 0 ? num_slots[st->id.slot] : st->id.literal;
+  struct result *r;
+  switch (st->op) {
+  case OP_SYSCTL: {
+    int err = write_sysctl(st);
+    if (err != 0)
+      print_errno(st, err);
+    else
+      print_ok(st);
+    return;
+  }
+  case OP_PROC: {
+    /* Posted before the fork: the new process finds its set-up request waiting. */
+    post(st->proc, (uint32_t)index, id);
+    pid_t pid = fork();
+    if (pid < 0) die(EXIT_INTERNAL, st, "fork: %s", strerror(errno));
+    if (pid == 0) process_main(&penv, st->proc);
+    started(st->proc, pid, st);
+    r = await(st->proc, st);
+    break;
+  }
+  case OP_EXIT:
+    post(st->proc, (uint32_t)index, id);
+    wait_exit(st->proc, st);
+    print_ok(st);
+    return;
+  default:
+    post(st->proc, (uint32_t)index, id);
+    r = await(st->proc, st);
+    if (st->op == OP_FORK && r->outcome == OUT_OK) started(st->child, r->pid, st);
+    break;
+  }
+  if (r->outcome == OUT_OK && st->bind_num >= 0) num_slots[st->bind_num] = (int32_t)r->ret;
+  print_result(st, r, box.data);
+}
+
+int main(void) {
+  size_t len;
+  char *text = read_all(STDIN_FILENO, &len);
+  if (strlen(text) != len) die(EXIT_INTERNAL, NULL, "the program text contains a NUL byte");
+  char err[512];
+  if (parse_program(text, &prog, err, sizeof err) != 0) die(EXIT_INTERNAL, NULL, "%s", err);
+  prepare_machine();
+  prepare_mailbox();
+  for (size_t i = 0; i < prog.count; i++) run(i);
+  /* Every process exits before the oracle does, so the namespaces die with the last of them. */
+  for (int p = 0; p < prog.nprocs; p++)
+    if (procs[p].pidfd >= 0) post(p, STMT_SHUTDOWN, 0);
+  for (int p = 0; p < prog.nprocs; p++)
+    if (procs[p].pidfd >= 0) wait_exit(p, NULL);
+  return 0;
+}

@@ -1,0 +1,194 @@
+/*
+ * The native oracle of ipc-sentry: shared declarations.
+ *
+ * The coordinator (oracle.c) parses the whole program (program.c) before it
+ * starts any process, so every process it forks, and every child those fork,
+ * holds its own copy of the parsed program. A command therefore only names a
+ * statement by index; the process (process.c) reads the arguments from its
+ * copy and answers through the mailbox, a MAP_SHARED anonymous mapping made
+ * before the first fork.
+ */
+#ifndef IPC_SENTRY_ORACLE_H
+#define IPC_SENTRY_ORACLE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/types.h>
+
+/* glibc headers older than 2.28 lack it; the kernel has had it since 4.17. */
+#ifndef SHM_STAT_ANY
+#define SHM_STAT_ANY 15
+#endif
+
+/* write and read move at most this many bytes (docs/oracle-protocol.md). */
+#define ORACLE_MAX_ACCESS ((uint64_t)16 << 20)
+
+/* CAPS bits of the protocol. */
+#define ORACLE_CAP_IPC_OWNER 1
+#define ORACLE_CAP_IPC_LOCK 2
+#define ORACLE_CAP_SYS_ADMIN 4
+#define ORACLE_CAP_SYS_RESOURCE 8
+#define ORACLE_CAPS_ALL (-1)
+
+enum op {
+  OP_PROC,
+  OP_FORK,
+  OP_EXIT,
+  OP_SYSCTL,
+  OP_RLIMIT,
+  OP_SHMGET,
+  OP_SHMAT,
+  OP_SHMDT,
+  OP_SHMCTL,
+  OP_MUNMAP,
+  OP_MPROTECT,
+  OP_WRITE,
+  OP_FILL,
+  OP_READ,
+};
+
+/* An ADDR operand: a literal, or an address slot of the process plus or minus an offset. */
+struct addr_expr {
+  int slot; /* -1 for a literal */
+  int negative;
+  uint64_t value; /* the literal, or the offset */
+};
+
+/* An ID operand: a numeric slot, resolved by the coordinator, or a literal. */
+struct id_expr {
+  int slot; /* -1 for a literal */
+  int32_t literal;
+};
+
+/* One parsed statement. Fields not used by `op` are zero. */
+struct stmt {
+  const char *line;  /* the scenario line number, as written */
+  unsigned textline; /* 1-based line of the program text */
+  enum op op;
+  int proc;  /* P; the parent for fork */
+  int child; /* fork: the new process */
+  int ns;    /* proc, sysctl */
+  uid_t uid; /* proc */
+  gid_t gid;
+  size_t ngroups;
+  gid_t *groups;
+  int caps;
+  const char *sysctl_name; /* sysctl */
+  const char *sysctl_value;
+  int32_t key;        /* shmget */
+  uint64_t size;      /* shmget size; rlimit value; munmap/mprotect/fill/read length */
+  int32_t flags;      /* shmget/shmat flags, mprotect prot, shmctl cmd */
+  struct id_expr id;  /* shmat, shmctl */
+  struct addr_expr addr;
+  int bind_num;  /* #N bound on success, or -1 */
+  int bind_addr; /* @N bound on success, or -1 */
+  int named;     /* shmctl: CMD was written as a name */
+  uint32_t set_uid, set_gid, set_mode; /* shmctl IPC_SET */
+  const uint8_t *bytes; /* write: the decoded bytes */
+  uint8_t fill_byte;
+};
+
+struct program {
+  struct stmt *stmts;
+  size_t count;
+  int nprocs;    /* processes started by proc or fork */
+  int nns;       /* namespaces named, default included */
+  int nnum;      /* numeric slots */
+  int naddr;     /* address slots */
+  int caps_used; /* union of every CAPS mask other than -1 */
+};
+
+/*
+ * Parses the program in `text` (modified in place: tokens are cut out and hex is
+ * decoded where it lies). On failure returns -1 and writes a message naming the
+ * program line to `err`.
+ */
+int parse_program(char *text, struct program *out, char *err, size_t errlen);
+
+/* What a process reports for one command. */
+enum outcome {
+  OUT_OK,
+  OUT_ERRNO,
+  OUT_SIGNAL,
+  OUT_INTERNAL,    /* the process could not carry the statement out: exit 4 */
+  OUT_UNAVAILABLE, /* this machine cannot reproduce the statement: exit 3 */
+};
+
+enum payload { PAYLOAD_NONE, PAYLOAD_DS, PAYLOAD_INFO, PAYLOAD_SHM_INFO, PAYLOAD_DATA };
+
+struct result {
+  enum outcome outcome;
+  int error;  /* errno for OUT_ERRNO, signal number for OUT_SIGNAL */
+  int64_t ret;
+  pid_t pid;  /* fork: the child */
+  enum payload payload;
+  union {
+    struct shmid_ds ds;
+    struct shminfo info;
+    struct shm_info shm_info;
+  } u;
+  uint64_t datalen; /* PAYLOAD_DATA: bytes in the mailbox's data area */
+  char message[256];
+};
+
+/*
+ * One process's mailbox slot. The coordinator writes `stmt` and `id`, then
+ * bumps `req`; the process answers in `res`, then sets `resp` to the same
+ * number. Both counters are futex words.
+ */
+/* A request that is no statement: the program has ended, so the process exits. */
+#define STMT_SHUTDOWN UINT32_MAX
+
+struct slot {
+  _Atomic uint32_t req;
+  _Atomic uint32_t resp;
+  uint32_t stmt;
+  int32_t id; /* the resolved ID operand */
+  struct result res;
+};
+
+struct mailbox {
+  uint8_t *data; /* ORACLE_MAX_ACCESS bytes for read results */
+  struct slot *slots;
+};
+
+/* What a process inherits from the coordinator when it is created. */
+struct process_env {
+  const struct program *prog;
+  struct mailbox *box;
+  const int *ns_fds; /* one per namespace */
+  int hangup_fd;     /* read end of a pipe only the coordinator can write: EOF means it died */
+  uint64_t caps_all; /* the capability set `-1` stands for */
+};
+
+/*
+ * Runs process `index` until it is told to exit: the body of a process made by
+ * `proc` (in the coordinator's child) and of one made by `fork`. Never returns.
+ */
+_Noreturn void process_main(const struct process_env *env, int index);
+
+/* Coordinator only: exit status for "cannot run on this machine" and for an internal failure. */
+#define EXIT_UNAVAILABLE 3
+#define EXIT_INTERNAL 4
+
+/*
+ * Coordinator only: ends the run with one line on stderr naming the statement
+ * (if any) and no result for it, after killing every scenario process.
+ */
+_Noreturn void die(int status, const struct stmt *st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Coordinator only: print one result line. */
+void print_ok(const struct stmt *st);
+void print_errno(const struct stmt *st, int err);
+/* Prints a process's answer; `data` is the mailbox's data area, for a read. */
+void print_result(const struct stmt *st, const struct result *r, const uint8_t *data);
+
+/* futex helpers on mailbox words (shared between processes, so not FUTEX_PRIVATE). */
+void futex_wait_ms(_Atomic uint32_t *word, uint32_t expected, int ms);
+void futex_wake_all(_Atomic uint32_t *word);
+
+#endif

@@ -1,0 +1,344 @@
+/*
+ * A scenario process: one real Linux process that waits on its mailbox slot,
+ * runs the statement it is given as its own system call, and answers. `fork`
+ * forks this very process, so the child really inherits the attachments,
+ * credentials, limits and namespace, and its private copy of the address table.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "oracle.h"
+
+/* Linux's default RLIMIT_MEMLOCK (8 MiB), which every scenario process starts with. */
+#define DEFAULT_MEMLOCK ((rlim_t)8 << 20)
+
+/* Where the hang-up pipe's read end lives once the process has tidied its descriptors. */
+#define HANGUP_FD 3
+
+/* An idle process looks at the hang-up pipe this often, so it outlives a dead coordinator briefly. */
+#define IDLE_CHECK_MS 250
+
+static const struct process_env *env;
+static int hangup_fd;
+static uint64_t *addr_slots; /* this process's @N values; fork copies them with the address space */
+static int given_all_caps;   /* created with CAPS -1 (fork keeps it, like the capabilities) */
+static uint64_t page_size;
+
+static sigjmp_buf fault_jump;
+static volatile sig_atomic_t in_access;
+
+static void internal(struct result *r, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->message, sizeof r->message, fmt, ap);
+  va_end(ap);
+  r->outcome = OUT_INTERNAL;
+}
+
+/* Records the outcome of a system call that returns -1 and sets errno on failure. */
+static void syscall_result(struct result *r, long rc) {
+  if (rc == -1) {
+    r->outcome = OUT_ERRNO;
+    r->error = errno;
+  } else {
+    r->outcome = OUT_OK;
+    r->ret = rc;
+  }
+}
+
+/*
+ * A fault inside a scenario access jumps back to access_range; anywhere else
+ * it is a bug in the oracle, so the default action (death) takes over and the
+ * coordinator reports the helper's loss.
+ */
+static void on_fault(int sig) {
+  if (!in_access) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  in_access = 0;
+  siglongjmp(fault_jump, sig);
+}
+
+enum access_kind { ACCESS_WRITE, ACCESS_FILL, ACCESS_READ };
+
+/*
+ * Moves bytes page by page, going forward from `addr`, so a fault stops at the
+ * first unmapped or protected page and leaves the pages before it written, as
+ * the scenario language specifies. Returns 0 or the signal that stopped it.
+ */
+static int access_range(uint64_t addr, uint64_t len, enum access_kind kind, const uint8_t *src,
+                        uint8_t *dst, uint8_t byte) {
+  int sig = sigsetjmp(fault_jump, 1);
+  if (sig != 0) return sig;
+  in_access = 1;
+  for (uint64_t done = 0; done < len;) {
+    uint64_t at = addr + done;
+    uint64_t n = page_size - (at & (page_size - 1));
+    if (n > len - done) n = len - done;
+    void *p = (void *)(uintptr_t)at;
+    switch (kind) {
+    case ACCESS_WRITE: memcpy(p, src + done, n); break;
+    case ACCESS_FILL: memset(p, byte, n); break;
+    case ACCESS_READ: memcpy(dst + done, p, n); break;
+    }
+    done += n;
+  }
+  in_access = 0;
+  return 0;
+}
+
+static void access_result(struct result *r, int sig) {
+  r->outcome = sig == 0 ? OUT_OK : OUT_SIGNAL;
+  r->error = sig;
+}
+
+static uint64_t resolve(const struct addr_expr *a) {
+  if (a->slot < 0) return a->value;
+  uint64_t base = addr_slots[a->slot];
+  return a->negative ? base - a->value : base + a->value; /* unsigned: modulo 2^64 */
+}
+
+static uint64_t caps_of_mask(int mask) {
+  uint64_t caps = 0;
+  if (mask & ORACLE_CAP_IPC_OWNER) caps |= (uint64_t)1 << CAP_IPC_OWNER;
+  if (mask & ORACLE_CAP_IPC_LOCK) caps |= (uint64_t)1 << CAP_IPC_LOCK;
+  if (mask & ORACLE_CAP_SYS_ADMIN) caps |= (uint64_t)1 << CAP_SYS_ADMIN;
+  if (mask & ORACLE_CAP_SYS_RESOURCE) caps |= (uint64_t)1 << CAP_SYS_RESOURCE;
+  return caps;
+}
+
+/* Tidies the descriptors inherited from the coordinator, keeping only the hang-up pipe. */
+static int tidy_descriptors(struct result *r) {
+  int hang = fcntl(env->hangup_fd, F_DUPFD, 10);
+  int devnull = open("/dev/null", O_RDWR);
+  if (hang < 0 || devnull < 0) {
+    internal(r, "cannot set up descriptors: %s", strerror(errno));
+    return -1;
+  }
+  /* stdout belongs to the coordinator; a process writing there would corrupt the results. */
+  for (int fd = 0; fd <= 2; fd++) dup2(devnull, fd);
+  if (dup2(hang, HANGUP_FD) < 0 || close_range(HANGUP_FD + 1, ~0U, 0) != 0) {
+    internal(r, "cannot set up descriptors: %s", strerror(errno));
+    return -1;
+  }
+  hangup_fd = HANGUP_FD;
+  return 0;
+}
+
+/*
+ * Turns the coordinator's root child into the process `proc` describes: enter
+ * its namespace, take Linux's default memlock limit, then drop to the given
+ * credentials, keeping exactly the listed capabilities.
+ */
+static void become(const struct stmt *st, struct result *r) {
+  if (setns(env->ns_fds[st->ns], CLONE_NEWIPC) != 0) {
+    internal(r, "setns: %s", strerror(errno));
+    return;
+  }
+  if (tidy_descriptors(r) != 0) return;
+  /* Set while still privileged: lowering is always allowed, but raising needs CAP_SYS_RESOURCE. */
+  struct rlimit memlock = {DEFAULT_MEMLOCK, DEFAULT_MEMLOCK};
+  if (setrlimit(RLIMIT_MEMLOCK, &memlock) != 0) {
+    internal(r, "setrlimit: %s", strerror(errno));
+    return;
+  }
+  /* Without KEEPCAPS, leaving uid 0 would clear the permitted set before capset could keep the listed caps. */
+  if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) != 0 || setgroups(st->ngroups, st->groups) != 0 ||
+      setresgid(st->gid, st->gid, st->gid) != 0 || setresuid(st->uid, st->uid, st->uid) != 0) {
+    internal(r, "cannot take uid %u gid %u: %s", st->uid, st->gid, strerror(errno));
+    return;
+  }
+  uint64_t caps = st->caps == ORACLE_CAPS_ALL ? env->caps_all : caps_of_mask(st->caps);
+  struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct data[2] = {0};
+  for (int i = 0; i < 2; i++) data[i].effective = data[i].permitted = (uint32_t)(caps >> (32 * i));
+  if (syscall(SYS_capset, &header, data) != 0) {
+    internal(r, "capset: %s", strerror(errno));
+    return;
+  }
+  given_all_caps = st->caps == ORACLE_CAPS_ALL;
+  r->outcome = OUT_OK;
+  r->pid = getpid();
+}
+
+static void do_rlimit(const struct stmt *st, struct result *r) {
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_MEMLOCK, &lim) != 0) {
+    internal(r, "getrlimit: %s", strerror(errno));
+    return;
+  }
+  lim.rlim_cur = st->size;
+  if (lim.rlim_cur > lim.rlim_max) {
+    /*
+     * The scenario language lets a process with CAP_SYS_RESOURCE go above the
+     * hard limit, so the hard limit rises with it; without the capability the
+     * kernel itself answers EPERM. If this machine withholds the capability
+     * from "all", the kernel's answer would not be the scenario's.
+     */
+    if (given_all_caps && !(env->caps_all & (uint64_t)1 << CAP_SYS_RESOURCE)) {
+      snprintf(r->message, sizeof r->message,
+               "this machine withholds CAP_SYS_RESOURCE, which decides raising RLIMIT_MEMLOCK above its hard limit");
+      r->outcome = OUT_UNAVAILABLE;
+      return;
+    }
+    lim.rlim_max = lim.rlim_cur;
+  }
+  syscall_result(r, setrlimit(RLIMIT_MEMLOCK, &lim));
+}
+
+static void do_shmctl(const struct stmt *st, int32_t id, struct result *r) {
+  /* Big enough for any command's structure: a numeric command gets this, zeroed. */
+  union {
+    struct shmid_ds ds;
+    struct shminfo info;
+    struct shm_info shm_info;
+    unsigned char any[512];
+  } buf;
+  memset(&buf, 0, sizeof buf);
+  if (st->named && st->flags == IPC_SET) {
+    buf.ds.shm_perm.uid = st->set_uid;
+    buf.ds.shm_perm.gid = st->set_gid;
+    buf.ds.shm_perm.mode = st->set_mode;
+  }
+  /* The raw syscall, so the kernel sees exactly this cmd and buffer, whatever a libc wrapper would add. */
+  syscall_result(r, syscall(SYS_shmctl, id, st->flags, &buf));
+  if (r->outcome != OUT_OK || !st->named) return;
+  switch (st->flags) {
+  case IPC_STAT: case SHM_STAT: case SHM_STAT_ANY:
+    r->payload = PAYLOAD_DS;
+    r->u.ds = buf.ds;
+    break;
+  case IPC_INFO:
+    r->payload = PAYLOAD_INFO;
+    r->u.info = buf.info;
+    break;
+  case SHM_INFO:
+    r->payload = PAYLOAD_SHM_INFO;
+    r->u.shm_info = buf.shm_info;
+    break;
+  default:
+    break;
+  }
+}
+
+static void execute(const struct stmt *st, int32_t id, struct result *r) {
+  uint64_t addr = resolve(&st->addr);
+  long rc;
+  switch (st->op) {
+  case OP_PROC:
+    become(st, r);
+    return;
+  case OP_RLIMIT:
+    do_rlimit(st, r);
+    return;
+  case OP_SHMGET:
+    syscall_result(r, syscall(SYS_shmget, (key_t)st->key, (size_t)st->size, (int)st->flags));
+    return;
+  case OP_SHMAT:
+    /* A success may be address 0 (root mapping page 0); only -1 with errno is a failure. */
+    rc = syscall(SYS_shmat, (int)id, (void *)(uintptr_t)addr, (int)st->flags);
+    syscall_result(r, rc);
+    if (r->outcome == OUT_OK && st->bind_addr >= 0) addr_slots[st->bind_addr] = (uint64_t)rc;
+    return;
+  case OP_SHMDT:
+    syscall_result(r, syscall(SYS_shmdt, (void *)(uintptr_t)addr));
+    return;
+  case OP_SHMCTL:
+    do_shmctl(st, id, r);
+    return;
+  case OP_MUNMAP:
+    syscall_result(r, syscall(SYS_munmap, (void *)(uintptr_t)addr, (size_t)st->size));
+    return;
+  case OP_MPROTECT:
+    syscall_result(r, syscall(SYS_mprotect, (void *)(uintptr_t)addr, (size_t)st->size, (int)st->flags));
+    return;
+  case OP_WRITE:
+    access_result(r, access_range(addr, st->size, ACCESS_WRITE, st->bytes, NULL, 0));
+    return;
+  case OP_FILL:
+    access_result(r, access_range(addr, st->size, ACCESS_FILL, NULL, NULL, st->fill_byte));
+    return;
+  case OP_READ:
+    access_result(r, access_range(addr, st->size, ACCESS_READ, NULL, env->box->data, 0));
+    if (r->outcome == OUT_OK) {
+      r->payload = PAYLOAD_DATA;
+      r->datalen = st->size;
+    }
+    return;
+  case OP_FORK: case OP_EXIT: case OP_SYSCTL:
+    break;
+  }
+  internal(r, "statement cannot run in a process");
+}
+
+/* Waits for a request other than `seen`; exits quietly once the coordinator is gone. */
+static uint32_t next_request(struct slot *s, uint32_t seen) {
+  for (;;) {
+    uint32_t req = atomic_load(&s->req);
+    if (req != seen) return req;
+    futex_wait_ms(&s->req, seen, IDLE_CHECK_MS);
+    struct pollfd hang = {.fd = hangup_fd, .events = POLLIN};
+    if (poll(&hang, 1, 0) > 0) _exit(0);
+  }
+}
+
+_Noreturn void process_main(const struct process_env *e, int index) {
+  env = e;
+  hangup_fd = e->hangup_fd;
+  page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+  addr_slots = malloc((size_t)(e->prog->naddr + 1) * sizeof *addr_slots);
+  if (addr_slots == NULL) _exit(1); /* the coordinator sees the death and reports it */
+  for (int i = 0; i < e->prog->naddr; i++) addr_slots[i] = UINT64_MAX; /* (void *)-1: never bound */
+  struct sigaction fault = {.sa_handler = on_fault};
+  sigemptyset(&fault.sa_mask);
+  sigaction(SIGSEGV, &fault, NULL);
+  sigaction(SIGBUS, &fault, NULL);
+
+  uint32_t seen = 0;
+  for (;;) {
+    struct slot *s = &env->box->slots[index];
+    uint32_t req = next_request(s, seen);
+    seen = req;
+    if (s->stmt == STMT_SHUTDOWN) _exit(0);
+    const struct stmt *st = &env->prog->stmts[s->stmt];
+    struct result *r = &s->res;
+    memset(r, 0, sizeof *r);
+    if (st->op == OP_EXIT) _exit(0); /* the coordinator waits for the exit itself, not an answer */
+    if (st->op == OP_FORK) {
+      pid_t pid = fork();
+      if (pid == 0) {
+        /* The child serves its own, never used, slot: its first request will be number 1. */
+        index = st->child;
+        seen = 0;
+        continue;
+      }
+      if (pid < 0)
+        internal(r, "fork: %s", strerror(errno));
+      else {
+        r->outcome = OUT_OK;
+        r->pid = pid;
+      }
+    } else {
+      execute(st, s->id, r);
+    }
+    atomic_store(&s->resp, req);
+    futex_wake_all(&s->resp);
+  }
+}

@@ -1,0 +1,407 @@
+/*
+ * The program text of docs/oracle-protocol.md, parsed in full before anything
+ * runs, so a malformed line stops the oracle before it touches the kernel.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oracle.h"
+
+/* Slot numbers above this are surely a broken program, not a big scenario. */
+#define MAX_SLOT 1000000
+
+struct parser {
+  struct program *prog;
+  struct stmt *st;
+  char **tok;
+  size_t ntok;
+  char *err;
+  size_t errlen;
+  unsigned char *alive; /* per process index started so far */
+};
+
+static int fail(struct parser *p, const char *fmt, ...) {
+  char reason[160];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(reason, sizeof reason, fmt, ap);
+  va_end(ap);
+  snprintf(p->err, p->errlen, "program line %u (scenario line %s): %s", p->st->textline,
+           p->st->line != NULL ? p->st->line : "?", reason);
+  return -1;
+}
+
+/* Decimal digits only, no sign, no overflow. */
+static int parse_u64(const char *s, uint64_t *out) {
+  if (*s == '\0') return -1;
+  uint64_t v = 0;
+  for (; *s != '\0'; s++) {
+    if (*s < '0' || *s > '9') return -1;
+    unsigned d = (unsigned)(*s - '0');
+    if (v > (UINT64_MAX - d) / 10) return -1;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Any integer from -2^63 to 2^64-1, as its 64-bit two's complement pattern. */
+static int parse_wide(const char *s, uint64_t *out) {
+  if (*s != '-') return parse_u64(s, out);
+  uint64_t mag;
+  if (parse_u64(s + 1, &mag) != 0 || mag > (uint64_t)1 << 63) return -1;
+  *out = (uint64_t)0 - mag;
+  return 0;
+}
+
+static int parse_range(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+  uint64_t w;
+  if (parse_wide(s, &w) != 0) return -1;
+  int negative = *s == '-';
+  if (!negative && w > (uint64_t)INT64_MAX) return -1;
+  int64_t v = (int64_t)w;
+  if (v < lo || v > hi) return -1;
+  *out = v;
+  return 0;
+}
+
+static int parse_i32(const char *s, int32_t *out) {
+  int64_t v;
+  if (parse_range(s, INT32_MIN, INT32_MAX, &v) != 0) return -1;
+  *out = (int32_t)v;
+  return 0;
+}
+
+static int parse_u32(const char *s, uint32_t *out) {
+  int64_t v;
+  if (parse_range(s, 0, UINT32_MAX, &v) != 0) return -1;
+  *out = (uint32_t)v;
+  return 0;
+}
+
+/* `#N` or `@N`: the slot number after the sigil. */
+static int parse_slot(const char *s, char sigil, int *out) {
+  int64_t v;
+  if (s[0] != sigil || parse_range(s + 1, 0, MAX_SLOT, &v) != 0) return -1;
+  *out = (int)v;
+  return 0;
+}
+
+static int want(struct parser *p, size_t n) {
+  if (p->ntok != n) return fail(p, "%s takes %zu operands, got %zu", p->tok[1], n - 2, p->ntok - 2);
+  return 0;
+}
+
+/* P of a statement that runs in an existing process. */
+static int live_proc(struct parser *p, const char *s, int *out) {
+  int64_t v;
+  if (parse_range(s, 0, p->prog->nprocs - 1, &v) != 0 || !p->alive[v])
+    return fail(p, "'%s' is not a running process", s);
+  *out = (int)v;
+  return 0;
+}
+
+/* The index a statement gives its new process: the next one. */
+static int new_proc(struct parser *p, const char *s, int *out) {
+  int64_t v;
+  if (parse_range(s, 0, INT32_MAX, &v) != 0 || v != p->prog->nprocs)
+    return fail(p, "new process '%s' should be number %d", s, p->prog->nprocs);
+  p->alive[v] = 1;
+  p->prog->nprocs++;
+  *out = (int)v;
+  return 0;
+}
+
+/* Namespaces are numbered in order of first use, so a new one is the next number. */
+static int namespace(struct parser *p, const char *s, int *out) {
+  int64_t v;
+  if (parse_range(s, 0, p->prog->nns, &v) != 0)
+    return fail(p, "namespace '%s' skips a number (%d known)", s, p->prog->nns);
+  if (v == p->prog->nns) p->prog->nns++;
+  *out = (int)v;
+  return 0;
+}
+
+static void note_num(struct parser *p, int slot) {
+  if (slot >= p->prog->nnum) p->prog->nnum = slot + 1;
+}
+
+static void note_addr(struct parser *p, int slot) {
+  if (slot >= p->prog->naddr) p->prog->naddr = slot + 1;
+}
+
+static int parse_id(struct parser *p, const char *s, struct id_expr *out) {
+  uint64_t w;
+  if (s[0] == '#') {
+    if (parse_slot(s, '#', &out->slot) != 0) return fail(p, "bad id operand '%s'", s);
+    note_num(p, out->slot);
+    return 0;
+  }
+  if (parse_wide(s, &w) != 0) return fail(p, "bad id operand '%s'", s);
+  out->slot = -1;
+  out->literal = (int32_t)(uint32_t)w; /* truncated as a C cast to int would */
+  return 0;
+}
+
+static int parse_addr(struct parser *p, char *s, struct addr_expr *out) {
+  out->negative = 0;
+  out->value = 0;
+  if (s[0] != '@') {
+    out->slot = -1;
+    if (parse_u64(s, &out->value) != 0) return fail(p, "bad address '%s'", s);
+    return 0;
+  }
+  char *sign = strpbrk(s, "+-");
+  if (sign != NULL) {
+    out->negative = *sign == '-';
+    if (parse_u64(sign + 1, &out->value) != 0) return fail(p, "bad address offset in '%s'", s);
+    *sign = '\0';
+  }
+  if (parse_slot(s, '@', &out->slot) != 0) return fail(p, "bad address slot '%s'", s);
+  note_addr(p, out->slot);
+  return 0;
+}
+
+static int parse_bind(struct parser *p, const char *s, char sigil, int *out) {
+  *out = -1;
+  if (strcmp(s, "-") == 0) return 0;
+  if (parse_slot(s, sigil, out) != 0) return fail(p, "bad binding '%s' (want %c<n> or -)", s, sigil);
+  if (sigil == '#')
+    note_num(p, *out);
+  else
+    note_addr(p, *out);
+  return 0;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* Decodes lowercase hex in place: the bytes land at the start of the token. */
+static int parse_hex(struct parser *p, char *s) {
+  if (strcmp(s, "-") == 0) {
+    p->st->bytes = (const uint8_t *)s;
+    p->st->size = 0;
+    return 0;
+  }
+  size_t n = strlen(s);
+  if (n % 2 != 0) return fail(p, "hex data has an odd length");
+  if (n / 2 > ORACLE_MAX_ACCESS) return fail(p, "write of %zu bytes exceeds 16 MiB", n / 2);
+  uint8_t *out = (uint8_t *)s;
+  for (size_t i = 0; i < n; i += 2) {
+    int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+    if (hi < 0 || lo < 0) return fail(p, "bad hex digit near offset %zu", i);
+    out[i / 2] = (uint8_t)(hi << 4 | lo);
+  }
+  p->st->bytes = out;
+  p->st->size = n / 2;
+  return 0;
+}
+
+static const char *const sysctl_names[] = {"shmmax", "shmall", "shmmni", "shm_rmid_forced",
+                                           "shm_next_id"};
+
+static int parse_proc(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  uint64_t ngroups;
+  if (p->ntok < 6 || parse_u64(t[5], &ngroups) != 0 || ngroups > 65536 || p->ntok != 8 + ngroups)
+    return fail(p, "proc wants P UID GID NGROUPS [G...] CAPS NS");
+  if (parse_u32(t[3], &st->uid) != 0 || parse_u32(t[4], &st->gid) != 0 ||
+      st->uid == (uid_t)-1 || st->gid == (gid_t)-1)
+    return fail(p, "bad uid or gid (4294967295 cannot be a credential)");
+  st->ngroups = (size_t)ngroups;
+  st->groups = calloc(st->ngroups + 1, sizeof *st->groups);
+  if (st->groups == NULL) return fail(p, "out of memory");
+  for (size_t i = 0; i < st->ngroups; i++)
+    if (parse_u32(t[6 + i], &st->groups[i]) != 0 || st->groups[i] == (gid_t)-1)
+      return fail(p, "bad supplementary group '%s'", t[6 + i]);
+  int64_t caps;
+  if (parse_range(t[6 + ngroups], -1, 15, &caps) != 0) return fail(p, "bad CAPS '%s'", t[6 + ngroups]);
+  st->caps = (int)caps;
+  if (caps != ORACLE_CAPS_ALL) p->prog->caps_used |= st->caps;
+  if (namespace(p, t[7 + ngroups], &st->ns) != 0) return -1;
+  return new_proc(p, t[2], &st->proc);
+}
+
+static int parse_shmctl(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (p->ntok != 7 && p->ntok != 10) return fail(p, "shmctl wants P ID CMD NAMED BIND [UID GID MODE]");
+  if (live_proc(p, t[2], &st->proc) != 0 || parse_id(p, t[3], &st->id) != 0) return -1;
+  if (parse_i32(t[4], &st->flags) != 0) return fail(p, "bad CMD '%s'", t[4]);
+  if (strcmp(t[5], "0") != 0 && strcmp(t[5], "1") != 0) return fail(p, "NAMED must be 0 or 1");
+  st->named = t[5][0] == '1';
+  if (parse_bind(p, t[6], '#', &st->bind_num) != 0) return -1;
+  int is_set = st->named && st->flags == IPC_SET;
+  if (is_set != (p->ntok == 10)) return fail(p, "UID GID MODE go with a named IPC_SET, and only there");
+  if (st->named) {
+    switch (st->flags) {
+    case IPC_RMID: case IPC_SET: case IPC_STAT: case IPC_INFO: case SHM_LOCK: case SHM_UNLOCK:
+    case SHM_STAT: case SHM_INFO: case SHM_STAT_ANY:
+      break;
+    default:
+      return fail(p, "command %d has no name", st->flags);
+    }
+  }
+  if (is_set) {
+    uint64_t mode;
+    if (parse_u32(t[7], &st->set_uid) != 0 || parse_u32(t[8], &st->set_gid) != 0)
+      return fail(p, "bad IPC_SET uid or gid");
+    if (parse_wide(t[9], &mode) != 0) return fail(p, "bad IPC_SET mode '%s'", t[9]);
+    st->set_mode = (uint32_t)mode; /* the mode_t field takes what the scenario wrote, truncated */
+  }
+  return 0;
+}
+
+static int parse_stmt(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  const char *op = t[1];
+  int64_t v;
+  st->bind_num = st->bind_addr = -1;
+  st->id.slot = st->addr.slot = -1;
+
+  if (strcmp(op, "proc") == 0) {
+    st->op = OP_PROC;
+    return parse_proc(p);
+  }
+  if (strcmp(op, "fork") == 0) {
+    st->op = OP_FORK;
+    if (want(p, 4) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
+    return new_proc(p, t[3], &st->child);
+  }
+  if (strcmp(op, "exit") == 0) {
+    st->op = OP_EXIT;
+    if (want(p, 3) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
+    p->alive[st->proc] = 0;
+    return 0;
+  }
+  if (strcmp(op, "sysctl") == 0) {
+    st->op = OP_SYSCTL;
+    if (want(p, 5) != 0 || namespace(p, t[2], &st->ns) != 0) return -1;
+    for (size_t i = 0; i < sizeof sysctl_names / sizeof *sysctl_names; i++)
+      if (strcmp(t[3], sysctl_names[i]) == 0) st->sysctl_name = sysctl_names[i];
+    if (st->sysctl_name == NULL) return fail(p, "unknown sysctl '%s'", t[3]);
+    st->sysctl_value = t[4];
+    return 0;
+  }
+  if (strcmp(op, "rlimit") == 0) {
+    st->op = OP_RLIMIT;
+    if (want(p, 4) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
+    if (parse_u64(t[3], &st->size) != 0) return fail(p, "bad rlimit value '%s'", t[3]);
+    return 0;
+  }
+  if (strcmp(op, "shmget") == 0) {
+    st->op = OP_SHMGET;
+    if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
+    if (parse_i32(t[3], &st->key) != 0) return fail(p, "bad KEY '%s'", t[3]);
+    if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad SIZE '%s'", t[4]);
+    if (parse_i32(t[5], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[5]);
+    return parse_bind(p, t[6], '#', &st->bind_num);
+  }
+  if (strcmp(op, "shmat") == 0) {
+    st->op = OP_SHMAT;
+    if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_id(p, t[3], &st->id) != 0 ||
+        parse_addr(p, t[4], &st->addr) != 0)
+      return -1;
+    if (parse_i32(t[5], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[5]);
+    return parse_bind(p, t[6], '@', &st->bind_addr);
+  }
+  if (strcmp(op, "shmdt") == 0) {
+    st->op = OP_SHMDT;
+    if (want(p, 4) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
+    return parse_addr(p, t[3], &st->addr);
+  }
+  if (strcmp(op, "shmctl") == 0) {
+    st->op = OP_SHMCTL;
+    return parse_shmctl(p);
+  }
+  if (strcmp(op, "munmap") == 0 || strcmp(op, "mprotect") == 0) {
+    int is_munmap = op[1] == 'u';
+    st->op = is_munmap ? OP_MUNMAP : OP_MPROTECT;
+    if (want(p, is_munmap ? 5 : 6) != 0 || live_proc(p, t[2], &st->proc) != 0 ||
+        parse_addr(p, t[3], &st->addr) != 0)
+      return -1;
+    if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad LEN '%s'", t[4]);
+    if (!is_munmap && parse_i32(t[5], &st->flags) != 0) return fail(p, "bad PROT '%s'", t[5]);
+    return 0;
+  }
+  if (strcmp(op, "write") == 0) {
+    st->op = OP_WRITE;
+    if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_addr(p, t[3], &st->addr) != 0)
+      return -1;
+    return parse_hex(p, t[4]);
+  }
+  if (strcmp(op, "fill") == 0) {
+    st->op = OP_FILL;
+    if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_addr(p, t[3], &st->addr) != 0)
+      return -1;
+    if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad LEN '%s'", t[4]);
+    if (parse_range(t[5], 0, 255, &v) != 0) return fail(p, "bad BYTE '%s'", t[5]);
+    st->fill_byte = (uint8_t)v;
+    return 0;
+  }
+  if (strcmp(op, "read") == 0) {
+    st->op = OP_READ;
+    if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_addr(p, t[3], &st->addr) != 0)
+      return -1;
+    if (parse_u64(t[4], &st->size) != 0 || st->size > ORACLE_MAX_ACCESS)
+      return fail(p, "bad LEN '%s' (at most 16 MiB)", t[4]);
+    return 0;
+  }
+  return fail(p, "unknown operation '%s'", op);
+}
+
+int parse_program(char *text, struct program *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  out->nns = 1; /* the default namespace always exists */
+  size_t lines = 1, maxtok = 1;
+  for (const char *c = text; *c != '\0'; c++) {
+    lines += *c == '\n';
+    maxtok += *c == ' ';
+  }
+  out->stmts = calloc(lines, sizeof *out->stmts);
+  char **tok = calloc(maxtok, sizeof *tok);
+  unsigned char *alive = calloc(lines, 1); /* each statement starts at most one process */
+  if (out->stmts == NULL || tok == NULL || alive == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  struct parser p = {.prog = out, .tok = tok, .err = err, .errlen = errlen, .alive = alive};
+  unsigned textline = 0;
+  char *next = text;
+  while (next != NULL && *next != '\0') {
+    char *s = next;
+    textline++;
+    next = strchr(s, '\n');
+    if (next != NULL) *next++ = '\0';
+    if (*s == '\0') continue; /* blank lines, the final newline among them */
+    struct stmt *st = &out->stmts[out->count++];
+    st->textline = textline;
+    p.st = st;
+    p.ntok = 0;
+    for (char *c = s;; c++) {
+      char *end = strchr(c, ' ');
+      if (end != NULL) *end = '\0';
+      if (*c == '\0') return fail(&p, "empty token (tokens are separated by single spaces)");
+      tok[p.ntok++] = c;
+      if (end == NULL) break;
+      c = end;
+    }
+    if (p.ntok < 2) return fail(&p, "a statement needs a line number and an operation");
+    uint64_t lineno;
+    if (parse_u64(tok[0], &lineno) != 0) return fail(&p, "bad line number '%s'", tok[0]);
+    st->line = tok[0];
+    if (parse_stmt(&p) != 0) return -1;
+  }
+  free(tok);
+  free(alive);
+  return 0;
+}

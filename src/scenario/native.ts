@@ -1,0 +1,250 @@
+/**
+ * The native backend's Node edge: builds native/*.c with the system gcc, runs
+ * the oracle on a program text (docs/oracle-protocol.md) and turns its JSON
+ * Lines into RawResults, checking every line rather than trusting it.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as E from 'fp-ts/lib/Either.js';
+import { isErrnoName } from '../abi/errno.js';
+import type { RawDs, RawInfo, RawResult, RawShmInfo } from './raw.js';
+
+/** The native backend cannot run on this machine; `reason` is one line for a person. */
+export interface NativeUnavailable {
+  readonly kind: 'unavailable';
+  readonly reason: string;
+}
+
+/** The oracle ran but broke (a helper died, a malformed line, a bad result); never a kernel answer. */
+export interface NativeFailure {
+  readonly kind: 'failure';
+  readonly message: string;
+}
+
+const CFLAGS = ['-O2', '-std=c11', '-Wall', '-Wextra', '-Werror'];
+
+/** The oracle's exit status for "cannot run on this machine". */
+const EXIT_UNAVAILABLE = 3;
+
+const RUN_TIMEOUT_MS = 60_000;
+
+/** A read result holds at most 16 MiB as hex, plus the other lines; stay well above it. */
+const MAX_OUTPUT_BYTES = 256 << 20;
+
+/** The repository root: the nearest ancestor holding native/oracle.c (from src/ or dist/src/). */
+function findRoot(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'native', 'oracle.c'))) return dir;
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? '';
+}
+
+function build(): E.Either<string, string> {
+  if (process.platform !== 'linux') return E.left(`the native oracle needs Linux (this is ${process.platform})`);
+  const root = findRoot();
+  if (root === undefined) return E.left('native/oracle.c not found next to the ipc-sentry sources');
+  const nativeDir = join(root, 'native');
+  const names = readdirSync(nativeDir)
+    .filter((n) => n.endsWith('.c') || n.endsWith('.h'))
+    .sort();
+  // The flags are part of the key: a binary built with other flags is another binary.
+  const hash = createHash('sha256').update(CFLAGS.join(' '));
+  for (const n of names) hash.update(`\0${n}\0`).update(readFileSync(join(nativeDir, n)));
+  const dir = join(root, 'node_modules', '.cache', 'ipc-sentry', `oracle-${hash.digest('hex')}`);
+  const binary = join(dir, 'oracle');
+  if (existsSync(binary)) return E.right(binary);
+
+  mkdirSync(dir, { recursive: true });
+  // Concurrent test workers each build under their own name; rename makes the winner atomic.
+  const temp = join(dir, `oracle.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const sources = names.filter((n) => n.endsWith('.c')).map((n) => join(nativeDir, n));
+  const gcc = spawnSync('gcc', [...CFLAGS, '-o', temp, ...sources], { encoding: 'utf8' });
+  if (gcc.error !== undefined) {
+    const code = (gcc.error as NodeJS.ErrnoException).code;
+    return E.left(code === 'ENOENT' ? 'no C compiler: gcc is not installed' : `cannot run gcc: ${gcc.error.message}`);
+  }
+  if (gcc.status !== 0) {
+    rmSync(temp, { force: true });
+    return E.left(`gcc cannot build native/oracle.c: ${firstLine(gcc.stderr)}`);
+  }
+  renameSync(temp, binary);
+  return E.right(binary);
+}
+
+let built: E.Either<string, string> | undefined;
+
+/**
+ * Builds the oracle if its sources changed (cached under
+ * node_modules/.cache/ipc-sentry, keyed by their sha256) and returns the
+ * binary's path, or one line saying why the native backend cannot run here.
+ */
+export function ensureOracle(): E.Either<string, string> {
+  built ??= build();
+  return built;
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+class BadLine extends Error {}
+
+function isObject(v: Json | undefined): v is { [key: string]: Json } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function decimal(v: Json | undefined, what: string): bigint {
+  if (typeof v !== 'string' || !/^-?(0|[1-9][0-9]*)$/.test(v)) throw new BadLine(`${what} is not a decimal string`);
+  return BigInt(v);
+}
+
+/** A decimal field that must fit a JavaScript number exactly. */
+function small(v: Json | undefined, what: string): number {
+  const b = decimal(v, what);
+  if (b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)) throw new BadLine(`${what} is too large`);
+  return Number(b);
+}
+
+/** The object's fields, after checking it has exactly `keys`. */
+function record(v: Json | undefined, keys: readonly string[], what: string): { [key: string]: Json } {
+  if (!isObject(v)) throw new BadLine(`${what} is not an object`);
+  const got = Object.keys(v).sort().join(',');
+  if (got !== [...keys].sort().join(',')) throw new BadLine(`${what} has fields ${got}`);
+  return v;
+}
+
+const DS_NUMBER_KEYS = ['key', 'uid', 'gid', 'cuid', 'cgid', 'mode', 'seq', 'atime', 'dtime', 'ctime', 'cpid', 'lpid', 'nattch'] as const;
+const INFO_KEYS = ['shmmax', 'shmmin', 'shmmni', 'shmseg', 'shmall'] as const;
+const SHM_INFO_KEYS = ['used_ids', 'shm_tot', 'shm_rss', 'shm_swp', 'swap_attempts', 'swap_successes'] as const;
+
+function toDs(v: Json | undefined): RawDs {
+  const o = record(v, [...DS_NUMBER_KEYS, 'segsz'], 'ds');
+  const n = (k: (typeof DS_NUMBER_KEYS)[number]): number => small(o[k], `ds.${k}`);
+  return {
+    key: n('key'), uid: n('uid'), gid: n('gid'), cuid: n('cuid'), cgid: n('cgid'), mode: n('mode'), seq: n('seq'),
+    segsz: decimal(o['segsz'], 'ds.segsz'),
+    atime: n('atime'), dtime: n('dtime'), ctime: n('ctime'), cpid: n('cpid'), lpid: n('lpid'), nattch: n('nattch'),
+  };
+}
+
+function toInfo(v: Json | undefined): RawInfo {
+  const o = record(v, INFO_KEYS, 'info');
+  const b = (k: (typeof INFO_KEYS)[number]): bigint => decimal(o[k], `info.${k}`);
+  return { shmmax: b('shmmax'), shmmin: b('shmmin'), shmmni: b('shmmni'), shmseg: b('shmseg'), shmall: b('shmall') };
+}
+
+function toShmInfo(v: Json | undefined): RawShmInfo {
+  const o = record(v, SHM_INFO_KEYS, 'shm_info');
+  const b = (k: (typeof SHM_INFO_KEYS)[number]): bigint => decimal(o[k], `shm_info.${k}`);
+  return {
+    used_ids: b('used_ids'), shm_tot: b('shm_tot'), shm_rss: b('shm_rss'), shm_swp: b('shm_swp'),
+    swap_attempts: b('swap_attempts'), swap_successes: b('swap_successes'),
+  };
+}
+
+function toBytes(v: Json | undefined): Uint8Array {
+  if (typeof v !== 'string' || v.length % 2 !== 0 || !/^[0-9a-f]*$/.test(v)) throw new BadLine('data is not lowercase hex');
+  return Uint8Array.from(Buffer.from(v, 'hex'));
+}
+
+const OK_KEYS = new Set(['line', 'ok', 'ret', 'pid', 'ds', 'info', 'shm_info', 'data']);
+
+/** One stdout line as a RawResult, for the statement whose scenario line is `line`. */
+function toResult(text: string, line: string): RawResult {
+  let parsed: Json;
+  try {
+    parsed = JSON.parse(text) as Json;
+  } catch {
+    throw new BadLine('not JSON');
+  }
+  if (!isObject(parsed)) throw new BadLine('not a JSON object');
+  if (parsed['line'] !== line) throw new BadLine(`answers line ${JSON.stringify(parsed['line'])}`);
+  const { ok } = parsed;
+  if (ok === false) {
+    const o = record(parsed, ['line', 'ok', 'errno' in parsed ? 'errno' : 'signal'], 'a failure');
+    if ('errno' in o) {
+      const name = o['errno'];
+      if (typeof name !== 'string' || !isErrnoName(name)) throw new BadLine(`unknown errno ${JSON.stringify(name)}`);
+      return { ok: false, errno: name };
+    }
+    const sig = o['signal'];
+    if (sig !== 'SIGSEGV' && sig !== 'SIGBUS') throw new BadLine(`unknown signal ${JSON.stringify(sig)}`);
+    return { ok: false, signal: sig };
+  }
+  if (ok !== true) throw new BadLine('"ok" is not a boolean');
+  for (const k of Object.keys(parsed)) if (!OK_KEYS.has(k)) throw new BadLine(`unexpected field "${k}"`);
+  return {
+    ok: true,
+    ...('ret' in parsed && { ret: decimal(parsed['ret'], 'ret') }),
+    ...('pid' in parsed && { pid: small(parsed['pid'], 'pid') }),
+    ...('ds' in parsed && { ds: toDs(parsed['ds']) }),
+    ...('info' in parsed && { info: toInfo(parsed['info']) }),
+    ...('shm_info' in parsed && { shmInfo: toShmInfo(parsed['shm_info']) }),
+    ...('data' in parsed && { data: toBytes(parsed['data']) }),
+  };
+}
+
+function failure(message: string): E.Either<NativeFailure, never> {
+  return E.left({ kind: 'failure', message });
+}
+
+/**
+ * Runs `programText` (the protocol's program text) on the real kernel: one raw
+ * result per statement, in order. Left NativeUnavailable when this machine
+ * cannot run the oracle (or cannot run this program: exit status 3); Left
+ * NativeFailure for anything the oracle did not answer properly.
+ */
+export function runOracle(programText: string): E.Either<NativeUnavailable | NativeFailure, RawResult[]> {
+  const oracle = ensureOracle();
+  if (E.isLeft(oracle)) return E.left({ kind: 'unavailable', reason: oracle.left });
+  const run = spawnSync(oracle.right, [], {
+    input: programText,
+    encoding: 'utf8',
+    timeout: RUN_TIMEOUT_MS,
+    maxBuffer: MAX_OUTPUT_BYTES,
+  });
+  if (run.error !== undefined) return failure(`the oracle did not finish: ${run.error.message}`);
+  if (run.status === EXIT_UNAVAILABLE) return E.left({ kind: 'unavailable', reason: firstLine(run.stderr) });
+  if (run.status !== 0) {
+    const how = run.status === null ? `was killed by ${run.signal ?? 'a signal'}` : `exited with status ${run.status}`;
+    return failure(`the oracle ${how}: ${run.stderr.trim()}`);
+  }
+  // Each statement's scenario line number is its first token; the oracle echoes it.
+  const lines = programText.split('\n').filter((l) => l !== '').map((l) => l.split(' ')[0] ?? '');
+  const out = run.stdout.split('\n');
+  if (out.pop() !== '') return failure('the oracle\'s output does not end with a newline');
+  if (out.length !== lines.length) return failure(`the oracle answered ${out.length} statements out of ${lines.length}`);
+  const results: RawResult[] = [];
+  for (const [i, text] of out.entries()) {
+    const line = lines[i] ?? '';
+    try {
+      results.push(toResult(text, line));
+    } catch (e) {
+      if (!(e instanceof BadLine)) throw e;
+      return failure(`malformed result for scenario line ${line}: ${e.message}: ${text.slice(0, 200)}`);
+    }
+  }
+  return E.right(results);
+}
+
+let probed: E.Either<string, true> | undefined;
+
+/**
+ * Whether the native backend works here: builds the oracle if needed and runs
+ * a one-statement program. Left gives the reason, for tests to print when they skip.
+ */
+export function nativeAvailable(): E.Either<string, true> {
+  probed ??= ((): E.Either<string, true> => {
+    const run = runOracle('1 proc 0 0 0 0 -1 0\n');
+    if (E.isRight(run)) return E.right(true);
+    return E.left(run.left.kind === 'unavailable' ? run.left.reason : run.left.message);
+  })();
+  return probed;
+}
