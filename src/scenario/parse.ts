@@ -1,0 +1,132 @@
+/**
+ * The scenario parser (SCENARIO.md): text in, a fully resolved Program out, or
+ * every error found. Nothing runs until the whole file is consistent, so each
+ * check here is static: statement order alone decides which processes run and
+ * which variables are bound at each line.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { Either } from 'fp-ts/lib/Either.js';
+import type { Expectation, Program, Statement } from './ast.js';
+import type { Body } from './args.js';
+import { LineParser } from './args.js';
+import { parseExpectation } from './expect.js';
+import type { LineError, ParseError, Token } from './lexer.js';
+import { lexLine } from './lexer.js';
+import { Scope } from './scope.js';
+import { parseExit, parseFork, parseProc, parseRlimit, parseSysctl } from './setup.js';
+import { PROC_OPS } from './shmops.js';
+
+export type { ParseError } from './lexer.js';
+
+type SetupParser = (lp: LineParser, opTok: Token, args: readonly Token[]) => Body | undefined;
+
+const SETUP_OPS: Readonly<Record<string, SetupParser>> = {
+  proc: parseProc,
+  fork: parseFork,
+  exit: parseExit,
+  sysctl: parseSysctl,
+  rlimit: parseRlimit,
+};
+
+/** What `-> VAR` binds, for the operations that return something worth keeping. */
+const BINDS: Readonly<Record<string, 'num' | 'addr'>> = { shmget: 'num', shmctl: 'num', shmat: 'addr' };
+
+const has = (table: object, key: string): boolean => Object.prototype.hasOwnProperty.call(table, key);
+
+const isPlain = (tok: Token, text: string): boolean => tok.str === undefined && tok.text === text;
+
+/** Parses the operation and its arguments; yields the body and, for `-> VAR`, the binding process. */
+function parseOperation(lp: LineParser, head: readonly Token[]): { body?: Body; op: string; proc?: number } | undefined {
+  const [first, second, ...rest] = head as [Token, ...Token[]];
+  const setup = has(SETUP_OPS, first.text) ? SETUP_OPS[first.text] : undefined;
+  if (setup !== undefined) {
+    const body = setup(lp, first, second === undefined ? rest : [second, ...rest]);
+    return body === undefined ? { op: first.text } : { body, op: first.text };
+  }
+  const opParser = second !== undefined && has(PROC_OPS, second.text) ? PROC_OPS[second.text] : undefined;
+  if (second === undefined || opParser === undefined) {
+    if (has(PROC_OPS, first.text)) return lp.fail(first.col, `missing process name before ${first.text}`);
+    if (!lp.scope.isProcess(first.text)) return lp.fail(first.col, `unknown operation ${first.text}`);
+    if (second === undefined) return lp.fail(first.col, `missing operation after ${first.text}`);
+    return lp.fail(second.col, `unknown operation ${second.text}`);
+  }
+  const proc = lp.word(first) === undefined ? undefined : lp.take(lp.scope.running(first));
+  // Without a process the arguments cannot be checked (addresses belong to one), so stop at this error.
+  if (proc === undefined) return undefined;
+  const body = opParser(lp, second, rest, proc);
+  return body === undefined ? { op: second.text, proc } : { body, op: second.text, proc };
+}
+
+/** Parses one non-blank line: `[PROC] OP ARGS... [-> VAR] [=> EXPECTATION]`. */
+function parseStatement(scope: Scope, line: number, tokens: readonly Token[]): { stmt?: Statement; errors: LineError[] } {
+  const lp = new LineParser(scope, line);
+  const arrow = tokens.findIndex((t) => isPlain(t, '=>'));
+  const head = arrow < 0 ? tokens : tokens.slice(0, arrow);
+  const bindAt = head.findIndex((t) => isPlain(t, '->'));
+  const bindArrow = bindAt < 0 ? undefined : head[bindAt];
+  const bindTok = bindAt < 0 ? undefined : head[bindAt + 1];
+  const opHead = bindAt < 0 ? head : head.slice(0, bindAt);
+  if (bindArrow !== undefined && (bindTok === undefined || head.length !== bindAt + 2)) {
+    lp.fail(bindArrow.col, '-> takes exactly one variable name, just before => or the end of the line');
+  }
+  if (opHead.length === 0) {
+    const first = tokens[0] as Token;
+    return { errors: [{ col: first.col, message: `missing statement before ${first.text}` }] };
+  }
+  const parsed = parseOperation(lp, opHead);
+  let bind: number | undefined;
+  if (bindArrow !== undefined && bindTok !== undefined && parsed !== undefined) {
+    const kind = has(BINDS, parsed.op) ? BINDS[parsed.op] : undefined;
+    if (kind === undefined) lp.fail(bindArrow.col, `${parsed.op} does not bind a variable`);
+    else if (parsed.proc !== undefined) bind = lp.take(scope.bind(bindTok, kind, parsed.proc, line));
+  }
+  let expect: Expectation | undefined;
+  if (arrow >= 0) {
+    const e = parseExpectation(tokens.slice(arrow + 1), (tokens[arrow] as Token).col, (name) => scope.boundNumeric(name));
+    if (E.isLeft(e)) lp.errors.push(...e.left);
+    else expect = e.right;
+  }
+  const body = parsed?.body;
+  if (lp.errors.length > 0 || body === undefined) return { errors: lp.errors };
+  const stmt = { ...body, line, ...(bind === undefined ? {} : { bind }), ...(expect === undefined ? {} : { expect }) };
+  return { stmt, errors: [] };
+}
+
+/**
+ * Parses a scenario. `file` only labels errors. On failure every error found
+ * is returned, ordered by line and column; the program is returned only when
+ * there is none.
+ */
+export function parseScenario(text: string, file: string): Either<ParseError[], Program> {
+  const scope = new Scope();
+  const statements: Statement[] = [];
+  const errors: ParseError[] = [];
+  // A byte-order mark is an encoding artifact, not part of the first statement.
+  const lines = (text.startsWith('\uFEFF') ? text.slice(1) : text).split('\n');
+  lines.forEach((raw, i) => {
+    const line = i + 1;
+    const lexed = lexLine(raw.endsWith('\r') ? raw.slice(0, -1) : raw);
+    if (!lexed.ok) {
+      errors.push({ file, line, ...lexed.error });
+      return;
+    }
+    if (lexed.tokens.length === 0) return;
+    const r = parseStatement(scope, line, lexed.tokens);
+    errors.push(...r.errors.map((e) => ({ file, line, ...e })));
+    if (r.stmt !== undefined) statements.push(r.stmt);
+  });
+  if (errors.length > 0) return E.left(errors.sort((a, b) => a.line - b.line || a.col - b.col));
+  return E.right({
+    statements,
+    procNames: scope.procNames,
+    procNs: scope.procNs,
+    nsNames: scope.nsNames,
+    numVars: scope.numVars,
+    addrVars: scope.addrVars,
+  });
+}
+
+/** Formats an error as `FILE:LINE:COL: message`, the form stderr gets. */
+export function formatParseError(e: ParseError): string {
+  return `${e.file}:${e.line}:${e.col}: ${e.message}`;
+}

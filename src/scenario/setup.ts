@@ -1,0 +1,174 @@
+/**
+ * The set-up statements: proc, fork, exit, sysctl and rlimit. They start a
+ * line (no process before them), which is why their words cannot name a
+ * process.
+ */
+import { RLIM_INFINITY } from '../abi/constants.js';
+import type { CapName, Caps, SysctlName } from './ast.js';
+import type { LineParser } from './args.js';
+import type { Token } from './lexer.js';
+import { colAt, parseInteger, parseName } from './literals.js';
+import type { Body } from './args.js';
+import { arity } from './args.js';
+
+/** The capability names `caps=` accepts, in the order a Caps list keeps them. */
+const CAP_NAMES: readonly CapName[] = ['CAP_IPC_OWNER', 'CAP_IPC_LOCK', 'CAP_SYS_ADMIN', 'CAP_SYS_RESOURCE'];
+
+const SYSCTL_NAMES: readonly SysctlName[] = ['shmmax', 'shmall', 'shmmni', 'shm_rmid_forced', 'shm_next_id'];
+
+
+function parseCaps(lp: LineParser, text: string, col: number): Caps | undefined {
+  if (text === 'all') return 'all';
+  if (text === 'none') return [];
+  const seen = new Set<CapName>();
+  let k = 0;
+  let bad = false;
+  for (const part of text.split(',')) {
+    const cap = CAP_NAMES.find((c) => c === part);
+    if (cap === undefined) {
+      bad = true;
+      const shown = part === '' ? '(empty)' : part;
+      lp.fail(colAt(text, col, k), `unknown capability ${shown} (use all, none, or ${CAP_NAMES.join(', ')})`);
+    } else if (seen.has(cap)) {
+      bad = true;
+      lp.fail(colAt(text, col, k), `capability ${cap} is listed twice`);
+    }
+    if (cap !== undefined) seen.add(cap);
+    k += part.length + 1;
+  }
+  return bad ? undefined : CAP_NAMES.filter((c) => seen.has(c));
+}
+
+/** `proc NAME [uid=N] [gid=N] [groups=N,...] [caps=LIST] [ns=NSNAME]`, options in any order. */
+export function parseProc(lp: LineParser, opTok: Token, args: readonly Token[]): Body | undefined {
+  const [nameTok, ...opts] = args;
+  if (nameTok === undefined) return lp.fail(opTok.col, 'proc needs a process name');
+  const name = lp.word(nameTok) === undefined ? undefined : lp.take(lp.scope.checkNewProcess(nameTok));
+  let uid = 0;
+  let gid = 0;
+  let groups: number[] = [];
+  let caps: Caps | undefined;
+  let ns = 0;
+  const seen = new Set<string>();
+  for (const opt of opts) {
+    const kv = lp.keyValue(opt);
+    if (kv === undefined) {
+      if (opt.str === undefined) lp.fail(opt.col, `expected uid=, gid=, groups=, caps= or ns=, got ${opt.text}`);
+      continue;
+    }
+    if (seen.has(kv.key)) {
+      lp.fail(opt.col, `${kv.key}= is given twice`);
+      continue;
+    }
+    seen.add(kv.key);
+    switch (kv.key) {
+      case 'uid':
+        uid = lp.credential(kv.value, kv.valueCol, 'uid') ?? uid;
+        break;
+      case 'gid':
+        gid = lp.credential(kv.value, kv.valueCol, 'gid') ?? gid;
+        break;
+      case 'groups': {
+        let k = 0;
+        groups = kv.value.split(',').flatMap((g) => {
+          const n = lp.credential(g, colAt(kv.value, kv.valueCol, k), 'a group');
+          k += g.length + 1;
+          return n === undefined ? [] : [n];
+        });
+        break;
+      }
+      case 'caps':
+        caps = parseCaps(lp, kv.value, kv.valueCol);
+        break;
+      case 'ns': {
+        const nsName = lp.take(parseName(kv.value, kv.valueCol, 'a namespace name'));
+        if (nsName !== undefined) ns = lp.scope.namespace(nsName);
+        break;
+      }
+      default:
+        lp.fail(opt.col, `unknown option ${kv.key}= (proc takes uid=, gid=, groups=, caps= and ns=)`);
+    }
+  }
+  // The process exists from here on even if an option was wrong, so later lines report their own mistakes only.
+  if (name === undefined) return undefined;
+  const proc = lp.scope.startProcess(name, ns);
+  // Linux gives root the full set and everyone else none, unless the scenario says otherwise.
+  return { op: 'proc', proc, uid, gid, groups, caps: caps ?? (uid === 0 ? 'all' : []), ns };
+}
+
+/** `fork PARENT CHILD`: the child shares the parent's namespace and copies its address names. */
+export function parseFork(lp: LineParser, opTok: Token, args: readonly Token[]): Body | undefined {
+  if (!arity(lp, opTok, args, 'PARENT CHILD')) return undefined;
+  const [parentTok, childTok] = args as [Token, Token];
+  const parent = lp.word(parentTok) === undefined ? undefined : lp.take(lp.scope.running(parentTok));
+  const childName = lp.word(childTok) === undefined ? undefined : lp.take(lp.scope.checkNewProcess(childTok));
+  if (childName === undefined) return undefined;
+  const child =
+    parent === undefined
+      ? lp.scope.startProcess(childName, 0)
+      : lp.scope.startProcess(childName, lp.scope.nsOf(parent), lp.scope.addrsOf(parent));
+  return parent === undefined ? undefined : { op: 'fork', parent, child };
+}
+
+/** `exit NAME`. */
+export function parseExit(lp: LineParser, opTok: Token, args: readonly Token[]): Body | undefined {
+  if (!arity(lp, opTok, args, 'NAME')) return undefined;
+  const tok = args[0] as Token;
+  const proc = lp.word(tok) === undefined ? undefined : lp.take(lp.scope.running(tok));
+  if (proc === undefined) return undefined;
+  lp.scope.exit(proc, lp.line);
+  return { op: 'exit', proc };
+}
+
+/** `sysctl [ns=NSNAME] kernel.KEY=VALUE`, the two in any order. */
+export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]): Body | undefined {
+  let ns = 0;
+  let seenNs = false;
+  let name: SysctlName | undefined;
+  let value: bigint | undefined;
+  let valid = true;
+  for (const arg of args) {
+    const kv = lp.keyValue(arg);
+    if (kv === undefined) {
+      if (arg.str === undefined) lp.fail(arg.col, `expected ns=NSNAME or kernel.KEY=VALUE, got ${arg.text}`);
+      valid = false;
+      continue;
+    }
+    if (kv.key === 'ns') {
+      const nsName = seenNs
+        ? lp.fail(arg.col, 'ns= is given twice')
+        : lp.take(parseName(kv.value, kv.valueCol, 'a namespace name'));
+      seenNs = true;
+      if (nsName === undefined) valid = false;
+      else ns = lp.scope.namespace(nsName);
+      continue;
+    }
+    const sysctl = SYSCTL_NAMES.find((n) => `kernel.${n}` === kv.key);
+    if (sysctl === undefined || name !== undefined) {
+      const known = `kernel.${SYSCTL_NAMES.join(', kernel.')}`;
+      lp.fail(arg.col, sysctl === undefined ? `unknown sysctl ${kv.key} (use ${known})` : 'sysctl writes one key per statement');
+      valid = false;
+      continue;
+    }
+    name = sysctl;
+    value = lp.take(parseInteger(kv.value, kv.valueCol, false));
+  }
+  if (name === undefined) return valid ? lp.fail(opTok.col, 'sysctl needs kernel.KEY=VALUE') : undefined;
+  return valid && value !== undefined ? { op: 'sysctl', ns, name, value } : undefined;
+}
+
+/** `rlimit NAME memlock=N`, where -1 means unlimited. */
+export function parseRlimit(lp: LineParser, opTok: Token, args: readonly Token[]): Body | undefined {
+  if (!arity(lp, opTok, args, 'NAME memlock=N')) return undefined;
+  const [procTok, limitTok] = args as [Token, Token];
+  const proc = lp.word(procTok) === undefined ? undefined : lp.take(lp.scope.running(procTok));
+  const kv = lp.keyValue(limitTok);
+  if (kv?.key !== 'memlock') {
+    if (limitTok.str === undefined) lp.fail(limitTok.col, `expected memlock=N, got ${limitTok.text}`);
+    return undefined;
+  }
+  const n = lp.take(parseInteger(kv.value, kv.valueCol, false));
+  if (n === undefined) return undefined;
+  if (n < -1n) return lp.fail(kv.valueCol, 'memlock must be -1 (unlimited) or a number of bytes');
+  return proc === undefined ? undefined : { op: 'rlimit', proc, memlock: n === -1n ? RLIM_INFINITY : n };
+}
