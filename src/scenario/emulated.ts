@@ -1,0 +1,217 @@
+/**
+ * The emulated backend: runs a parsed scenario on ipc-sentry itself and
+ * reports raw results (docs/oracle-protocol.md), exactly the facts the native
+ * oracle reports, so one normalizer serves both.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { IPC_INFO, IPC_SET, IPC_STAT, SHM_INFO, SHM_STAT, SHM_STAT_ANY } from '../abi/constants.js';
+import type { SysError } from '../abi/errno.js';
+import type { ShmidDs } from '../abi/shm.js';
+import type { Capability } from '../ipc/credentials.js';
+import { ALL_CAPABILITIES } from '../ipc/credentials.js';
+import type { Fault } from '../mm/access.js';
+import type { IpcNamespace } from '../kernel/ipc_namespace.js';
+import { Kernel } from '../kernel/kernel.js';
+import type { Process } from '../kernel/process.js';
+import type { ShmctlResult } from '../shm/syscalls.js';
+import type { AddrArg, IdArg, Program, Statement } from './ast.js';
+import type { RawDs, RawResult } from './raw.js';
+
+/** Options for an emulated run. */
+export interface EmulatedOptions {
+  /** MemTotal of the simulated machine (the overcommit bound); default the Kernel's. */
+  readonly memTotalBytes?: number;
+}
+
+/** The raw results, and the kernel left behind (for `ipcs` after a run). */
+export interface EmulatedRun {
+  readonly results: RawResult[];
+  readonly kernel: Kernel;
+  /** The namespaces of the scenario, by index (0 is `default`). */
+  readonly namespaces: readonly IpcNamespace[];
+}
+
+const UNBOUND_ADDR = 0xffffffffffffffffn;
+const MAX_ACCESS = 16 * 1024 * 1024;
+
+/** Runs `program` on a fresh Kernel. */
+export function runEmulated(program: Program, options: EmulatedOptions = {}): EmulatedRun {
+  const kernel = new Kernel(options.memTotalBytes !== undefined ? { memTotalBytes: options.memTotalBytes } : {});
+  const run = new Run(kernel);
+  const results = program.statements.map((s) => run.step(s));
+  return { results, kernel, namespaces: run.namespaceList() };
+}
+
+function sysFailure(e: SysError): RawResult {
+  return { ok: false, errno: e.errno };
+}
+
+function faultFailure(f: Fault): RawResult {
+  return { ok: false, signal: f.signal };
+}
+
+function rawDs(ds: ShmidDs): RawDs {
+  return {
+    key: ds.perm.key,
+    uid: ds.perm.uid,
+    gid: ds.perm.gid,
+    cuid: ds.perm.cuid,
+    cgid: ds.perm.cgid,
+    mode: ds.perm.mode,
+    seq: ds.perm.seq,
+    segsz: ds.segsz,
+    atime: ds.atime,
+    dtime: ds.dtime,
+    ctime: ds.ctime,
+    cpid: ds.cpid,
+    lpid: ds.lpid,
+    nattch: ds.nattch,
+  };
+}
+
+/** The state of one run: processes, namespaces and variable slots. */
+class Run {
+  private readonly procs: Process[] = [];
+  private readonly addrTables: Map<number, bigint>[] = [];
+  private readonly nums = new Map<number, number>();
+  private readonly namespaces = new Map<number, IpcNamespace>();
+
+  constructor(private readonly kernel: Kernel) {
+    this.namespaces.set(0, kernel.initialIpcNamespace);
+  }
+
+  namespaceList(): IpcNamespace[] {
+    return [...this.namespaces.entries()].sort((a, b) => a[0] - b[0]).map(([, ns]) => ns);
+  }
+
+  step(s: Statement): RawResult {
+    switch (s.op) {
+      case 'proc': {
+        const caps: Iterable<Capability> = s.caps === 'all' ? ALL_CAPABILITIES : s.caps;
+        const p = this.kernel.spawn({ uid: s.uid, gid: s.gid, groups: s.groups, caps, ipcNamespace: this.namespace(s.ns) });
+        this.procs[s.proc] = p;
+        this.addrTables[s.proc] = new Map();
+        return { ok: true, pid: p.pid };
+      }
+      case 'fork': {
+        const parent = this.proc(s.parent);
+        return this.either(parent.fork(), (child) => {
+          this.procs[s.child] = child;
+          this.addrTables[s.child] = new Map(this.addrTables[s.parent]);
+          return { ok: true, pid: child.pid };
+        });
+      }
+      case 'exit':
+        return this.either(this.proc(s.proc).exit(), () => ({ ok: true }));
+      case 'sysctl':
+        return this.either(this.kernel.writeSysctl(this.namespace(s.ns), s.name, s.value), () => ({ ok: true }));
+      case 'rlimit':
+        return this.either(this.proc(s.proc).setMemlockLimit(s.memlock), () => ({ ok: true }));
+      case 'shmget':
+        return this.either(this.proc(s.proc).shmget(s.key, s.size, s.flags), (id) => {
+          this.bindNum(s.bind, id);
+          return { ok: true, ret: BigInt(id) };
+        });
+      case 'shmat': {
+        const r = this.proc(s.proc).shmat(this.id(s.id), this.addr(s.proc, s.addr), s.flags);
+        return this.either(r, (addr) => {
+          if (s.bind !== undefined) this.addrTables[s.proc]!.set(s.bind, BigInt(addr));
+          return { ok: true };
+        });
+      }
+      case 'shmdt':
+        return this.either(this.proc(s.proc).shmdt(this.addr(s.proc, s.addr)), (ret) => ({ ok: true, ret: BigInt(ret) }));
+      case 'shmctl': {
+        const set = s.cmd === IPC_SET ? (s.set ?? { uid: 0, gid: 0, mode: 0 }) : undefined;
+        const r = this.proc(s.proc).shmctl(this.id(s.id), s.cmd, set);
+        return this.either(r, (res) => {
+          this.bindNum(s.bind, res.ret);
+          return s.cmdName === undefined ? { ok: true, ret: BigInt(res.ret) } : shmctlStructure(s.cmd, res);
+        });
+      }
+      case 'munmap':
+        return this.either(this.proc(s.proc).munmap(this.addr(s.proc, s.addr), s.len), (ret) => ({ ok: true, ret: BigInt(ret) }));
+      case 'mprotect':
+        return this.either(this.proc(s.proc).mprotect(this.addr(s.proc, s.addr), s.len, s.prot), (ret) => ({ ok: true, ret: BigInt(ret) }));
+      case 'write':
+        return this.access(this.proc(s.proc).write(this.addr(s.proc, s.addr), s.data), () => ({ ok: true }));
+      case 'fill':
+        return this.access(this.proc(s.proc).fill(this.addr(s.proc, s.addr), Number(s.len), s.byte), () => ({ ok: true }));
+      case 'read': {
+        const len = Number(s.len > BigInt(MAX_ACCESS) ? BigInt(MAX_ACCESS) : s.len);
+        return this.access(this.proc(s.proc).read(this.addr(s.proc, s.addr), len), (data) => ({ ok: true, data }));
+      }
+    }
+  }
+
+  private either<T>(r: E.Either<SysError, T>, onRight: (t: T) => RawResult): RawResult {
+    return E.isLeft(r) ? sysFailure(r.left) : onRight(r.right);
+  }
+
+  private access<T>(r: E.Either<Fault, T>, onRight: (t: T) => RawResult): RawResult {
+    return E.isLeft(r) ? faultFailure(r.left) : onRight(r.right);
+  }
+
+  private proc(index: number): Process {
+    const p = this.procs[index];
+    // The parser guarantees a process is started before use; reaching here without one is a bug.
+    if (p === undefined) throw new Error(`scenario process ${index} used before it started`);
+    return p;
+  }
+
+  /**
+   * A scenario namespace. The run holds each one open for the whole scenario
+   * (the native oracle holds a descriptor), so it outlives its processes.
+   */
+  private namespace(index: number): IpcNamespace {
+    let ns = this.namespaces.get(index);
+    if (ns === undefined) {
+      ns = this.kernel.newIpcNamespace();
+      ns.join();
+      this.namespaces.set(index, ns);
+    }
+    return ns;
+  }
+
+  private bindNum(slot: number | undefined, value: number): void {
+    if (slot !== undefined) this.nums.set(slot, value);
+  }
+
+  /** An id argument as the C int the kernel receives; an unbound slot reads -1. */
+  private id(arg: IdArg): number {
+    return arg.kind === 'literal' ? arg.value : (this.nums.get(arg.slot) ?? -1);
+  }
+
+  /** An address argument; an unbound slot reads (void *)-1; arithmetic is modulo 2^64. */
+  private addr(proc: number, arg: AddrArg): bigint {
+    if (arg.kind === 'literal') return arg.value;
+    const base = this.addrTables[proc]!.get(arg.slot) ?? UNBOUND_ADDR;
+    return BigInt.asUintN(64, base + arg.offset);
+  }
+}
+
+/** The structure a named shmctl command copies out, with its return value. */
+function shmctlStructure(cmd: number, res: ShmctlResult): RawResult {
+  const ret = BigInt(res.ret);
+  if ((cmd === IPC_STAT || cmd === SHM_STAT || cmd === SHM_STAT_ANY) && res.ds !== undefined) return { ok: true, ret, ds: rawDs(res.ds) };
+  if (cmd === IPC_INFO && res.info !== undefined) {
+    const i = res.info;
+    return { ok: true, ret, info: { shmmax: i.shmmax, shmmin: i.shmmin, shmmni: BigInt(i.shmmni), shmseg: BigInt(i.shmseg), shmall: i.shmall } };
+  }
+  if (cmd === SHM_INFO && res.shmInfo !== undefined) {
+    const u = res.shmInfo;
+    return {
+      ok: true,
+      ret,
+      shmInfo: {
+        used_ids: BigInt(u.usedIds),
+        shm_tot: u.shmTot,
+        shm_rss: BigInt(u.shmRss),
+        shm_swp: BigInt(u.shmSwp),
+        swap_attempts: BigInt(u.swapAttempts),
+        swap_successes: BigInt(u.swapSuccesses),
+      },
+    };
+  }
+  return { ok: true, ret };
+}

@@ -1,0 +1,61 @@
+/**
+ * Node-only helpers for running scenarios against the machine: reading
+ * files, the host's memory size (so the emulator's overcommit bound matches
+ * the kernel it is compared with), and running a parsed program on either
+ * backend.
+ */
+import { readFileSync } from 'node:fs';
+import * as E from 'fp-ts/lib/Either.js';
+import type { Program } from './ast.js';
+import { runEmulated } from './emulated.js';
+import type { EmulatedRun } from './emulated.js';
+import type { NativeFailure, NativeUnavailable } from './native.js';
+import { runOracle } from './native.js';
+import type { NormalizedRun } from './normalize.js';
+import { normalize } from './normalize.js';
+import { parseScenario } from './parse.js';
+import type { ParseError } from './parse.js';
+import { encodeProgram } from './protocol.js';
+
+/** Which kernel runs a scenario. */
+export type BackendName = 'emulated' | 'native';
+
+/** MemTotal + SwapTotal of this machine in bytes (Linux's overcommit bound), if /proc/meminfo is readable. */
+export function hostCommitBytes(): number | undefined {
+  try {
+    const text = readFileSync('/proc/meminfo', 'utf8');
+    const field = (name: string): number => Number(/^(\w+):\s+(\d+) kB$/m.exec(text.split('\n').find((l) => l.startsWith(`${name}:`)) ?? '')?.[2] ?? 0);
+    const total = field('MemTotal') + field('SwapTotal');
+    return total > 0 ? total * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads and parses a scenario file; errors name FILE:LINE:COL (or the file for an unreadable one). */
+export function loadScenario(file: string): E.Either<ParseError[], Program> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return E.left([{ file, line: 1, col: 1, message: `cannot read the file: ${(e as Error).message}` }]);
+  }
+  return parseScenario(text, file);
+}
+
+/** Runs a program on the emulator, sized like this machine. */
+export function runOnEmulator(program: Program): { run: NormalizedRun; emulated: EmulatedRun } {
+  const mem = hostCommitBytes();
+  const emulated = runEmulated(program, mem !== undefined ? { memTotalBytes: mem } : {});
+  return { run: normalize(program, emulated.results), emulated };
+}
+
+/** Runs a program on the real kernel through the native oracle. */
+export function runOnKernel(program: Program): E.Either<NativeUnavailable | NativeFailure, NormalizedRun> {
+  return E.map((raws: Parameters<typeof normalize>[1]) => normalize(program, raws))(runOracle(encodeProgram(program)));
+}
+
+/** Runs a program on the named backend. */
+export function runOn(backend: BackendName, program: Program): E.Either<NativeUnavailable | NativeFailure, NormalizedRun> {
+  return backend === 'emulated' ? E.right(runOnEmulator(program).run) : runOnKernel(program);
+}

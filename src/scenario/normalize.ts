@@ -1,0 +1,234 @@
+/**
+ * Turns raw results into the scenario output lines of SCENARIO.md (ids as
+ * the variable names that hold them, pids as process names, times as 0 or
+ * "t", modes as octal strings, big integers as decimal strings), and checks
+ * each statement's expectation against its printed line.
+ */
+import type { ExpectValue, Expectation, FieldCheck, Program, Statement } from './ast.js';
+import type { RawResult } from './raw.js';
+
+/** A printed value: JSON-safe. */
+export type Printed = string | number | boolean | { readonly [k: string]: Printed };
+
+/** One output line, keys in SCENARIO.md's order. */
+export type OutputLine = { readonly [k: string]: Printed };
+
+/** An expectation that did not hold. */
+export interface ExpectationFailure {
+  readonly line: number;
+  readonly wanted: string;
+  readonly got: string;
+}
+
+/** The output of a whole run. */
+export interface NormalizedRun {
+  readonly lines: OutputLine[];
+  readonly failures: ExpectationFailure[];
+}
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A number as SCENARIO.md prints it: a JSON number, or a decimal string above 2^53-1. */
+function num(v: bigint | number): number | string {
+  const b = typeof v === 'bigint' ? v : BigInt(v);
+  return b > SAFE || b < -SAFE ? b.toString() : Number(b);
+}
+
+const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+/** Commands whose return value is an id (ret prints as a variable name when one holds it). */
+const ID_COMMANDS = new Set(['SHM_STAT', 'SHM_STAT_ANY']);
+/** Commands whose return value is an index. */
+const INDEX_COMMANDS = new Set(['IPC_INFO', 'SHM_INFO']);
+
+/** Normalizes a run's raw results and checks its expectations. */
+export function normalize(program: Program, raws: readonly RawResult[]): NormalizedRun {
+  const n = new Normalizer(program);
+  const lines: OutputLine[] = [];
+  const failures: ExpectationFailure[] = [];
+  program.statements.forEach((s, i) => {
+    const raw = raws[i];
+    if (raw === undefined) throw new Error(`no raw result for line ${s.line}`);
+    const { line, failure } = n.line(s, raw);
+    lines.push(line);
+    if (failure !== undefined) failures.push(failure);
+  });
+  return { lines, failures };
+}
+
+/** One id-variable binding: which slot, which value, in which namespace. */
+interface IdBinding {
+  readonly slot: number;
+  readonly value: bigint;
+  readonly ns: number;
+}
+
+class Normalizer {
+  private readonly pidNames = new Map<number, string>();
+  private readonly nums = new Map<number, bigint>();
+  /** Id bindings, most recent last. */
+  private readonly idBindings: IdBinding[] = [];
+
+  constructor(private readonly program: Program) {}
+
+  line(s: Statement, raw: RawResult): { line: OutputLine; failure?: ExpectationFailure } {
+    const out: Record<string, Printed> = { line: s.line };
+    if (s.op === 'fork') out['proc'] = this.program.procNames[s.parent]!;
+    else if (s.op !== 'sysctl') out['proc'] = this.program.procNames[s.proc]!;
+    out['op'] = s.op;
+    if (s.op === 'shmctl') out['cmd'] = s.cmdName ?? s.cmd;
+    out['ok'] = raw.ok;
+    if (raw.ok) {
+      this.success(s, raw, out);
+    } else if ('errno' in raw) {
+      out['errno'] = raw.errno;
+    } else {
+      out['signal'] = raw.signal;
+    }
+    const failure = s.expect === undefined ? undefined : this.check(s, s.expect, raw, out);
+    if (failure !== undefined) out['expect'] = `FAILED: wanted ${s.expect!.text}`;
+    return failure === undefined ? { line: out } : { line: out, failure };
+  }
+
+  private success(s: Statement, raw: Extract<RawResult, { ok: true }>, out: Record<string, Printed>): void {
+    if (raw.pid !== undefined) {
+      const child = s.op === 'fork' ? s.child : s.op === 'proc' ? s.proc : undefined;
+      if (child !== undefined) this.pidNames.set(raw.pid, this.program.procNames[child]!);
+    }
+    const ns = s.op === 'sysctl' ? s.ns : s.op === 'fork' ? this.program.procNs[s.parent]! : this.program.procNs[s.proc]!;
+    switch (s.op) {
+      case 'fork':
+        out['ret'] = this.program.procNames[s.child]!;
+        break;
+      case 'shmget':
+        this.idResult(s.bind, raw.ret!, ns, out);
+        break;
+      case 'shmat':
+        if (s.bind !== undefined) out['ret'] = this.program.addrVars[s.bind]!;
+        break;
+      case 'shmdt':
+      case 'munmap':
+      case 'mprotect':
+        out['ret'] = num(raw.ret ?? 0n);
+        break;
+      case 'shmctl': {
+        const ret = raw.ret ?? 0n;
+        if (s.cmdName !== undefined && ID_COMMANDS.has(s.cmdName)) {
+          this.idResult(s.bind, ret, ns, out);
+        } else {
+          if (s.bind !== undefined) this.nums.set(s.bind, ret);
+          out['ret'] = num(ret);
+          if (s.cmdName !== undefined && INDEX_COMMANDS.has(s.cmdName)) out['raw'] = num(ret);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    if (raw.ds !== undefined) {
+      const d = raw.ds;
+      out['ds'] = {
+        key: d.key === 0 ? 'IPC_PRIVATE' : d.key,
+        uid: num(d.uid),
+        gid: num(d.gid),
+        cuid: num(d.cuid),
+        cgid: num(d.cgid),
+        mode: `0${d.mode.toString(8)}`,
+        seq: d.seq,
+        size: num(d.segsz),
+        atime: d.atime === 0 ? 0 : 't',
+        dtime: d.dtime === 0 ? 0 : 't',
+        ctime: d.ctime === 0 ? 0 : 't',
+        cpid: this.pidName(d.cpid),
+        lpid: this.pidName(d.lpid),
+        nattch: num(d.nattch),
+      };
+    }
+    if (raw.info !== undefined) {
+      const i = raw.info;
+      out['info'] = { shmmax: num(i.shmmax), shmmin: num(i.shmmin), shmmni: num(i.shmmni), shmseg: num(i.shmseg), shmall: num(i.shmall) };
+    }
+    if (raw.shmInfo !== undefined) {
+      const u = raw.shmInfo;
+      out['shm_info'] = {
+        used_ids: num(u.used_ids),
+        shm_tot: num(u.shm_tot),
+        shm_rss: num(u.shm_rss),
+        shm_swp: num(u.shm_swp),
+        swap_attempts: num(u.swap_attempts),
+        swap_successes: num(u.swap_successes),
+      };
+    }
+    if (raw.data !== undefined) out['data'] = hex(raw.data);
+  }
+
+  /** ret for a call returning an id: the variable it binds, else the latest id variable of that value in the namespace, else the number. */
+  private idResult(bind: number | undefined, ret: bigint, ns: number, out: Record<string, Printed>): void {
+    if (bind !== undefined) {
+      this.nums.set(bind, ret);
+      this.idBindings.push({ slot: bind, value: ret, ns });
+      out['ret'] = this.program.numVars[bind]!;
+    } else {
+      const latest = [...this.idBindings].reverse().find((b) => b.value === ret && b.ns === ns && this.nums.get(b.slot) === ret);
+      out['ret'] = latest !== undefined ? this.program.numVars[latest.slot]! : num(ret);
+    }
+    out['raw'] = num(ret);
+  }
+
+  private pidName(pid: number): Printed {
+    return pid === 0 ? 0 : (this.pidNames.get(pid) ?? pid);
+  }
+
+  private check(s: Statement, want: Expectation, raw: RawResult, out: Record<string, Printed>): ExpectationFailure | undefined {
+    const outcome = raw.ok ? 'ok' : 'errno' in raw ? raw.errno : raw.signal;
+    const fail = (got: string): ExpectationFailure => ({ line: s.line, wanted: want.text, got });
+    switch (want.kind) {
+      case 'errno':
+        return outcome === want.errno ? undefined : fail(outcome);
+      case 'signal':
+        return outcome === want.signal ? undefined : fail(outcome);
+      case 'ok': {
+        if (!raw.ok) return fail(outcome);
+        for (const c of want.checks) {
+          const printed = fieldOf(out, c);
+          if (!this.matches(printed, c.value)) return fail(`${c.field}=${printed === undefined ? '(absent)' : JSON.stringify(printed)}`);
+        }
+        return undefined;
+      }
+    }
+  }
+
+  private matches(printed: Printed | undefined, want: ExpectValue): boolean {
+    if (printed === undefined) return false;
+    switch (want.kind) {
+      case 'number':
+        return numericValue(printed) === want.value;
+      case 'string':
+        return printed === hex(want.bytes);
+      case 'name': {
+        if (printed === want.name) return true;
+        if (want.numSlot === undefined) return false;
+        const v = this.nums.get(want.numSlot);
+        return v !== undefined && numericValue(printed) === v;
+      }
+    }
+  }
+}
+
+/** The printed value a check refers to. */
+function fieldOf(out: Record<string, Printed>, c: FieldCheck): Printed | undefined {
+  if (c.group === 'line') return out[c.field];
+  const group = out[c.group];
+  if (group === undefined || typeof group !== 'object') return undefined;
+  return group[c.field];
+}
+
+/** The number a printed value stands for: numbers, decimal strings, octal modes, IPC_PRIVATE. */
+function numericValue(p: Printed): bigint | undefined {
+  if (typeof p === 'number') return BigInt(p);
+  if (typeof p !== 'string') return undefined;
+  if (p === 'IPC_PRIVATE') return 0n;
+  if (/^0[0-7]*$/.test(p)) return BigInt(`0o${p.slice(1) || '0'}`);
+  if (/^-?[0-9]+$/.test(p)) return BigInt(p);
+  return undefined;
+}
