@@ -35,12 +35,20 @@ const bus = (addr: number): Fault => ({ signal: 'SIGBUS', addr });
 const touchOnly: RunVisitor = () => undefined;
 
 /**
- * x86-64 page protection: any of R, W, X makes a page readable (the MMU has
- * no write-only or execute-only pages without protection keys); only W allows
- * writing; PROT_NONE allows nothing.
+ * How the simulated CPU enforces page protection. x86-64 pages are readable
+ * whenever they are present (R, W or X). On a CPU with protection keys Linux
+ * makes PROT_EXEC-only mappings truly execute-only (arch/x86/mm/pkeys.c
+ * execute_only_pkey), so a read of them faults.
  */
-function permits(vma: Vma, write: boolean): boolean {
-  return write ? (vma.perms & PROT_WRITE) !== 0 : (vma.perms & (PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0;
+export interface AccessRules {
+  readonly executeOnly: boolean;
+}
+
+/** Only W allows writing; PROT_NONE allows nothing; see AccessRules for reads. */
+function permits(vma: Vma, write: boolean, rules: AccessRules): boolean {
+  if (write) return (vma.perms & PROT_WRITE) !== 0;
+  const readable = rules.executeOnly ? PROT_READ | PROT_WRITE : PROT_READ | PROT_WRITE | PROT_EXEC;
+  return (vma.perms & readable) !== 0;
 }
 
 /** True when `addr`/`len` can name a user range at all; anything else faults at `addr`. */
@@ -52,12 +60,12 @@ function plausible(addr: number, len: number): boolean {
  * Where the VMA-level checks first fail in [addr, addr+len): the address of
  * the first byte that is unmapped or lacks the permission, or addr+len.
  */
-function reachableEnd(vmas: VmaSet, addr: number, len: number, write: boolean): number {
+function reachableEnd(vmas: VmaSet, addr: number, len: number, write: boolean, rules: AccessRules): number {
   const end = addr + len;
   let cur = addr;
   for (let i = vmas.lowerBound(addr); cur < end; i++) {
     const vma = vmas.at(i);
-    if (vma === undefined || vma.start > cur || !permits(vma, write)) {
+    if (vma === undefined || vma.start > cur || !permits(vma, write, rules)) {
       return cur;
     }
     cur = vma.end;
@@ -76,13 +84,14 @@ function walk(
   addr: number,
   len: number,
   write: boolean,
+  rules: AccessRules,
   visit: RunVisitor,
 ): Fault | undefined {
   const end = addr + len;
   let cur = addr;
   while (cur < end) {
     const vma = vmas.find(cur);
-    if (vma === undefined || !permits(vma, write)) {
+    if (vma === undefined || !permits(vma, write, rules)) {
       return segv(cur);
     }
     const stop = Math.min(end, vma.end);
@@ -118,28 +127,30 @@ function walk(
  * Reads `len` bytes at `addr`. A read that faults returns only the fault; the
  * pages before the faulting one are still touched (and so populated).
  */
-export function readBytes(vmas: VmaSet, mf: MemoryFile, addr: number, len: number): E.Either<Fault, Uint8Array> {
+export function readBytes(vmas: VmaSet, mf: MemoryFile, rules: AccessRules, addr: number, len: number): E.Either<Fault, Uint8Array> {
+  if (len === 0) return E.right(new Uint8Array(0));
   if (!plausible(addr, len)) {
     return E.left(segv(addr));
   }
-  const reach = reachableEnd(vmas, addr, len, false);
+  const reach = reachableEnd(vmas, addr, len, false, rules);
   if (reach < addr + len) {
     // Check the VMAs first so a read that must fail never allocates its whole result.
-    return E.left(walk(vmas, mf, addr, reach - addr, false, touchOnly) ?? segv(reach));
+    return E.left(walk(vmas, mf, addr, reach - addr, false, rules, touchOnly) ?? segv(reach));
   }
   const out = new Uint8Array(len);
-  const fault = walk(vmas, mf, addr, len, false, (bytes, at, n, done) => {
+  const fault = walk(vmas, mf, addr, len, false, rules, (bytes, at, n, done) => {
     out.set(bytes.subarray(at, at + n), done);
   });
   return fault === undefined ? E.right(out) : E.left(fault);
 }
 
 /** Writes `src` at `addr`. Bytes of pages before a faulting page stay written. */
-export function writeBytes(vmas: VmaSet, mf: MemoryFile, addr: number, src: Uint8Array): E.Either<Fault, void> {
+export function writeBytes(vmas: VmaSet, mf: MemoryFile, rules: AccessRules, addr: number, src: Uint8Array): E.Either<Fault, void> {
+  if (src.length === 0) return E.right(undefined);
   if (!plausible(addr, src.length)) {
     return E.left(segv(addr));
   }
-  const fault = walk(vmas, mf, addr, src.length, true, (bytes, at, n, done) => {
+  const fault = walk(vmas, mf, addr, src.length, true, rules, (bytes, at, n, done) => {
     bytes.set(src.subarray(done, done + n), at);
   });
   return fault === undefined ? E.right(undefined) : E.left(fault);
@@ -149,14 +160,16 @@ export function writeBytes(vmas: VmaSet, mf: MemoryFile, addr: number, src: Uint
 export function fillBytes(
   vmas: VmaSet,
   mf: MemoryFile,
+  rules: AccessRules,
   addr: number,
   len: number,
   value: number,
 ): E.Either<Fault, void> {
+  if (len === 0) return E.right(undefined);
   if (!plausible(addr, len)) {
     return E.left(segv(addr));
   }
-  const fault = walk(vmas, mf, addr, len, true, (bytes, at, n) => {
+  const fault = walk(vmas, mf, addr, len, true, rules, (bytes, at, n) => {
     bytes.fill(value, at, at + n);
   });
   return fault === undefined ? E.right(undefined) : E.left(fault);
@@ -171,6 +184,7 @@ export function fillBytes(
 export function atomic32(
   vmas: VmaSet,
   mf: MemoryFile,
+  rules: AccessRules,
   addr: number,
   write: boolean,
   op: (words: Int32Array, index: number) => number,
@@ -182,7 +196,7 @@ export function atomic32(
     return E.left(bus(addr));
   }
   const vma = vmas.find(addr);
-  if (vma === undefined || !permits(vma, write)) {
+  if (vma === undefined || !permits(vma, write, rules)) {
     return E.left(segv(addr));
   }
   const objectByte = vma.offset + (addr - vma.start);

@@ -80,6 +80,18 @@ export interface Mappable {
    * object is a BusError.
    */
   translate(page: number, maxPages: number, write: boolean): Translation | BusError;
+  /**
+   * Whether a mapping of this object may be split at object byte `offset`
+   * (Linux vm_ops->may_split: hugetlb mappings split only at huge page
+   * boundaries). Absent means any page boundary is fine.
+   */
+  maySplit?(offset: number): boolean;
+  /**
+   * For private memory (anonymous, MAP_PRIVATE): the object a forked child
+   * maps instead of this one, holding a copy of its pages and one reference.
+   * Absent for shared objects, which parent and child keep sharing.
+   */
+  forkCopy?(): Mappable & MappingIdentity;
 }
 
 /**

@@ -13,11 +13,12 @@
  */
 
 import * as E from 'fp-ts/lib/Either.js';
-import { MMAP_MIN_ADDR, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE } from '../abi/constants.js';
+import { MMAP_MIN_ADDR, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE } from '../abi/constants.js';
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
 import { atomic32, fillBytes, readBytes, writeBytes } from './access.js';
+import type { AccessRules } from './access.js';
 import type { Fault } from './access.js';
 import type { MappingContext, MappingIdentity, MappingSpace, Mappable, Perms } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
@@ -37,6 +38,11 @@ export interface AddressSpaceLayout {
 
 /** Options for a new address space. */
 export interface MemoryManagerOptions extends AddressSpaceLayout {
+  /**
+   * PROT_EXEC-only pages cannot be read, as on an x86-64 CPU with protection
+   * keys (Linux then backs execute-only mappings with a pkey). Default false.
+   */
+  readonly executeOnly?: boolean;
   /** The physical memory that the mapped objects' frames come from. */
   readonly memoryFile: MemoryFile;
 }
@@ -62,6 +68,8 @@ export interface MmapOptions {
   readonly writable: boolean;
   /** The caller holds CAP_SYS_RAWIO, so it may map below vm.mmap_min_addr (even page 0). */
   readonly mayMapBelowMinAddr?: boolean;
+  /** A kernel-chosen address is a multiple of this (huge pages); default PAGE_SIZE. */
+  readonly alignment?: number;
 }
 
 const DEFAULT_MMAP_BASE = 0x7f0000000000;
@@ -78,6 +86,8 @@ export class MemoryManager implements MappingSpace {
   readonly memoryFile: MemoryFile;
   /** Where top-down placement starts. */
   readonly mmapBase: number;
+  /** How the simulated CPU checks page protection. */
+  private readonly rules: AccessRules;
   private readonly set: VmaSet;
 
   /** An empty address space. */
@@ -88,6 +98,7 @@ export class MemoryManager implements MappingSpace {
       throw new RangeError(`mmapBase ${base} must be page aligned and in (mmap_min_addr, TASK_SIZE]`);
     }
     this.mmapBase = base;
+    this.rules = { executeOnly: options.executeOnly === true };
     this.set = new VmaSet(base);
   }
 
@@ -117,16 +128,18 @@ export class MemoryManager implements MappingSpace {
     if (!isPageAligned(opts.offset) || opts.offset < 0) {
       return E.left(sysError('EINVAL', `mmap offset ${opts.offset} is not a page-aligned byte offset`));
     }
-    if (!Number.isSafeInteger(opts.length) || opts.length === 0) {
+    if (opts.length === 0 || Number.isNaN(opts.length)) {
       return E.left(sysError('EINVAL', `mmap length ${opts.length} is not a positive byte count`));
     }
-    const len = pageAlign(opts.length);
-    if (opts.length < 0 || len > TASK_SIZE) {
+    // do_mmap: a PAGE_ALIGNed length beyond TASK_SIZE is ENOMEM, however large
+    // (a negative one is a huge size_t).
+    if (opts.length < 0 || opts.length > TASK_SIZE) {
       return E.left(sysError('ENOMEM', `mmap length ${opts.length} exceeds the user address space`));
     }
+    const len = pageAlign(opts.length);
     return this.withDropped((dropped) => {
       const addr =
-        opts.fixed === true ? fixedAddress(this.set, opts, len) : unmappedArea(this.set, opts.addr ?? 0, len);
+        opts.fixed === true ? fixedAddress(this.set, opts, len) : unmappedArea(this.set, opts.addr ?? 0, len, opts.alignment ?? PAGE_SIZE);
       if (E.isLeft(addr)) {
         return addr;
       }
@@ -135,6 +148,9 @@ export class MemoryManager implements MappingSpace {
         return E.left(sysError('EACCES', 'mmap asks for access the mapped object does not allow'));
       }
       if (opts.fixed === true && opts.replace === true) {
+        if (!this.maySplitAtLocked(start) || !this.maySplitAtLocked(start + len)) {
+          return E.left(sysError('EINVAL', `mmap over [${start}, ${start + len}) would split a mapping that cannot be split there`));
+        }
         this.unmapLocked(ctx, start, start + len, dropped);
       }
       const vma: Vma = {
@@ -165,6 +181,10 @@ export class MemoryManager implements MappingSpace {
       return E.left(sysError('EINVAL', `munmap(${addr}, ${len}): range reaches past TASK_SIZE`));
     }
     return this.withDropped((dropped) => {
+      // __split_vma asks vm_ops->may_split first: hugetlb pieces split only at huge page boundaries.
+      if (!this.maySplitAtLocked(addr) || !this.maySplitAtLocked(end)) {
+        return E.left(sysError('EINVAL', `munmap(${addr}, ${len}) would split a mapping that cannot be split there`));
+      }
       this.unmapLocked(ctx, addr, end, dropped);
       return E.right(undefined);
     });
@@ -204,6 +224,9 @@ export class MemoryManager implements MappingSpace {
         }
         const pieceEnd = Math.min(vma.end, end);
         if (prot !== vma.perms) {
+          if ((vma.start < cur && !this.maySplitAtLocked(cur)) || (vma.end > end && !this.maySplitAtLocked(end))) {
+            return E.left(sysError('EINVAL', `mprotect would split the mapping at ${vma.start} where it cannot be split`));
+          }
           // The parts outside the range become the extra pieces (vma_modify's split_vma calls).
           if (vma.start < cur) {
             this.splitLocked(ctx, i, cur, 'below');
@@ -244,10 +267,20 @@ export class MemoryManager implements MappingSpace {
    * runs in the parent (shm records the parent as lpid).
    */
   fork(ctx: MappingContext, childLayout: AddressSpaceLayout = {}): MemoryManager {
-    const child = new MemoryManager({ memoryFile: this.memoryFile, mmapBase: childLayout.mmapBase ?? this.mmapBase });
+    const child = new MemoryManager({
+      memoryFile: this.memoryFile,
+      mmapBase: childLayout.mmapBase ?? this.mmapBase,
+      executeOnly: this.rules.executeOnly,
+    });
     // The child is not reachable by anyone else yet, so only the parent's lock is needed.
     this.mappingMu.with(() => {
       for (const vma of this.set.all()) {
+        if (vma.mappable.forkCopy !== undefined) {
+          // Private memory: the child maps its own copy (dup_mmap's copy-on-write, done eagerly).
+          const copy = vma.mappable.forkCopy();
+          child.set.append({ ...vma, mappable: copy, identity: copy });
+          continue;
+        }
         vma.mappable.copyMapping(ctx, child, { start: vma.start, end: vma.end }, vma.offset, vma.writable);
         vma.identity.incRef();
         child.set.append({ ...vma });
@@ -267,42 +300,42 @@ export class MemoryManager implements MappingSpace {
 
   /** Reads `len` bytes at `addr`. */
   read(addr: number, len: number): E.Either<Fault, Uint8Array> {
-    return this.mappingMu.with(() => readBytes(this.set, this.memoryFile, addr, len));
+    return this.mappingMu.with(() => readBytes(this.set, this.memoryFile, this.rules, addr, len));
   }
 
   /** Writes `bytes` at `addr`; on a fault, the pages before the faulting one stay written. */
   write(addr: number, bytes: Uint8Array): E.Either<Fault, void> {
-    return this.mappingMu.with(() => writeBytes(this.set, this.memoryFile, addr, bytes));
+    return this.mappingMu.with(() => writeBytes(this.set, this.memoryFile, this.rules, addr, bytes));
   }
 
   /** Sets `len` bytes at `addr` to `byte`. */
   fill(addr: number, len: number, byte: number): E.Either<Fault, void> {
-    return this.mappingMu.with(() => fillBytes(this.set, this.memoryFile, addr, len, byte));
+    return this.mappingMu.with(() => fillBytes(this.set, this.memoryFile, this.rules, addr, len, byte));
   }
 
   /** Atomically loads the signed 32-bit word at `addr` (4-byte aligned). */
   atomicLoad32(addr: number): E.Either<Fault, number> {
-    return this.mappingMu.with(() => atomic32(this.set, this.memoryFile, addr, false, (w, i) => Atomics.load(w, i)));
+    return this.mappingMu.with(() => atomic32(this.set, this.memoryFile, this.rules, addr, false, (w, i) => Atomics.load(w, i)));
   }
 
   /** Atomically stores `value` at `addr`; returns it as the signed 32-bit word the store wrote. */
   atomicStore32(addr: number, value: number): E.Either<Fault, number> {
     return this.mappingMu.with(() =>
-      atomic32(this.set, this.memoryFile, addr, true, (w, i) => (Atomics.store(w, i, value), value | 0)),
+      atomic32(this.set, this.memoryFile, this.rules, addr, true, (w, i) => (Atomics.store(w, i, value), value | 0)),
     );
   }
 
   /** Atomically adds `delta` to the word at `addr`; returns the old value. */
   atomicAdd32(addr: number, delta: number): E.Either<Fault, number> {
     return this.mappingMu.with(() =>
-      atomic32(this.set, this.memoryFile, addr, true, (w, i) => Atomics.add(w, i, delta)),
+      atomic32(this.set, this.memoryFile, this.rules, addr, true, (w, i) => Atomics.add(w, i, delta)),
     );
   }
 
   /** Atomically replaces the word at `addr` with `replacement` if it equals `expected`; returns the old value. */
   atomicCompareExchange32(addr: number, expected: number, replacement: number): E.Either<Fault, number> {
     return this.mappingMu.with(() =>
-      atomic32(this.set, this.memoryFile, addr, true, (w, i) => Atomics.compareExchange(w, i, expected, replacement)),
+      atomic32(this.set, this.memoryFile, this.rules, addr, true, (w, i) => Atomics.compareExchange(w, i, expected, replacement)),
     );
   }
 
@@ -341,6 +374,17 @@ export class MemoryManager implements MappingSpace {
     for (const vma of this.set.removeRange(i, j - i)) {
       this.removeMappingLocked(ctx, vma, dropped);
     }
+  }
+
+  /**
+   * Whether a split at `addr` is allowed: true when no VMA straddles it or
+   * its mappable accepts the split offset (vm_ops->may_split).
+   * Preconditions: mappingMu is held.
+   */
+  private maySplitAtLocked(addr: number): boolean {
+    const vma = this.set.find(addr);
+    if (vma === undefined || vma.start === addr || vma.mappable.maySplit === undefined) return true;
+    return vma.mappable.maySplit(vma.offset + (addr - vma.start));
   }
 
   /**

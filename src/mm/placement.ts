@@ -60,12 +60,15 @@ export function fixedAddress(vmas: VmaSet, req: FixedRequest, len: number): E.Ei
  * mmap_min_addr one page, every non-zero page-aligned hint is above it.)
  * Preconditions: the owner's mappingMu is held.
  */
-export function unmappedArea(vmas: VmaSet, hint: number, len: number): E.Either<SysError, number> {
-  const start = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % PAGE_SIZE) : 0;
+export function unmappedArea(vmas: VmaSet, hint: number, len: number, alignment: number = PAGE_SIZE): E.Either<SysError, number> {
+  const start = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % alignment) : 0;
   if (start !== 0 && start <= TASK_SIZE - len && !vmas.intersects(start, start + len)) {
     return E.right(start);
   }
   const low = Math.max(PAGE_SIZE, pageAlign(MMAP_MIN_ADDR));
-  const gap = vmas.topDownGap(len, low);
-  return gap < 0 ? E.left(sysError('ENOMEM', `no free range of ${len} bytes below the mmap base`)) : E.right(gap);
+  // An aligned placement (hugetlb) asks for enough slack to round the start up to the alignment.
+  const slack = alignment - PAGE_SIZE;
+  const gap = vmas.topDownGap(len + slack, low);
+  if (gap < 0) return E.left(sysError('ENOMEM', `no free range of ${len} bytes below the mmap base`));
+  return E.right(Math.ceil(gap / alignment) * alignment);
 }

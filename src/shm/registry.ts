@@ -25,7 +25,7 @@ import { sysError } from '../abi/errno.js';
 import type { ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
 import type { MemoryFile } from '../mm/memory_file.js';
 import type { Credentials } from '../ipc/credentials.js';
-import { hasCapability } from '../ipc/credentials.js';
+import { hasCapability, inGroup } from '../ipc/credentials.js';
 import { IdTable, idSeq } from '../ipc/ids.js';
 import type { IpcLimits } from '../ipc/limits.js';
 import { ipcPermits } from '../ipc/object.js';
@@ -47,6 +47,8 @@ export interface ShmEnvironment {
   now(): number;
   /** totalram + swap in pages: the overcommit heuristic refuses a single larger segment. */
   readonly commitLimitPages: bigint;
+  /** vm.hugetlb_shm_group: members may create SHM_HUGETLB segments without CAP_IPC_LOCK. Linux's default is 0. */
+  readonly hugetlbShmGroup: number;
 }
 
 /** The System V shm state of one IPC namespace. */
@@ -242,8 +244,9 @@ export class Registry implements ShmOwner {
     if (size < SHMMIN || size > limits.shmmax) {
       return E.left(sysError('EINVAL', `size ${size} is outside ${SHMMIN}..kernel.shmmax (${limits.shmmax})`));
     }
-    const pages = (size + BigInt(PAGE_SIZE) - 1n) >> BigInt(PAGE_SHIFT);
-    if (pages << BigInt(PAGE_SHIFT) < size) return E.left(sysError('ENOSPC', 'the page count overflows'));
+    // newseg computes the page count in size_t: within a page of 2^64 it wraps.
+    const pages = BigInt.asUintN(64, size + BigInt(PAGE_SIZE) - 1n) >> BigInt(PAGE_SHIFT);
+    if (pages << BigInt(PAGE_SHIFT) < size) return E.left(sysError('ENOSPC', `the page count of ${size} bytes overflows`));
     if (this.totalPages + pages > limits.shmall) {
       return E.left(sysError('ENOSPC', `${pages} more pages would pass kernel.shmall (${limits.shmall}); ${this.totalPages} in use`));
     }
@@ -253,8 +256,9 @@ export class Registry implements ShmOwner {
       const log = (flags >>> SHM_HUGE_SHIFT) & SHM_HUGE_MASK;
       const hugeLog = log === 0 ? DEFAULT_HUGE_PAGE_LOG : log;
       if (!HUGE_PAGE_LOGS.has(hugeLog)) return E.left(sysError('EINVAL', `no huge page size 2^${log}`));
-      if (!hasCapability(creds, 'CAP_IPC_LOCK')) {
-        return E.left(sysError('EPERM', 'SHM_HUGETLB needs CAP_IPC_LOCK (or vm.hugetlb_shm_group)'));
+      // can_do_hugetlb_shm: CAP_IPC_LOCK, or membership of vm.hugetlb_shm_group (gid 0 by default).
+      if (!hasCapability(creds, 'CAP_IPC_LOCK') && !inGroup(creds, this.env.hugetlbShmGroup)) {
+        return E.left(sysError('EPERM', `SHM_HUGETLB needs CAP_IPC_LOCK or group ${this.env.hugetlbShmGroup} (vm.hugetlb_shm_group)`));
       }
       const huge = 1n << BigInt(hugeLog);
       hugePageBytes = Number(huge);
@@ -282,9 +286,11 @@ export class Registry implements ShmOwner {
       creator,
       ctime: this.env.now(),
     });
-    const id = this.ids.add(s, key, limits.shmNextId);
-    if (id === undefined) return E.left(sysError('ENOSPC', 'no free id index'));
+    // ipc_idr_alloc consumes shm_next_id whether or not an index is then found.
+    const nextId = limits.shmNextId;
     limits.shmNextId = -1;
+    const id = this.ids.add(s, key, nextId);
+    if (id === undefined) return E.left(sysError('ENOSPC', 'no free id index'));
     perm.id = id;
     perm.seq = idSeq(id);
     this.totalPages += pages;

@@ -193,6 +193,11 @@ export class Shm implements ShmMappable, MappingIdentity {
     });
   }
 
+  /** hugetlb mappings split only at huge page boundaries (hugetlb_vm_op_split). */
+  maySplit(offset: number): boolean {
+    return !this.hugetlb || offset % this.hugePageBytes === 0;
+  }
+
   translate(page: number, maxPages: number, _write: boolean): Translation | BusError {
     if (this.hugetlb) return { bus: true, reason: 'no huge pages are reserved' };
     if (page >= this.objectPages) return { bus: true, reason: 'access past the end of the segment' };

@@ -136,7 +136,9 @@ function attach(
   // Linux checks wrap and overlap against the shm file's size: segsz, or the
   // huge-page-aligned size of a hugetlb segment.
   const size = s.hugetlb ? BigInt(s.effectiveBytes()) : s.segsz;
-  if (fixed && (shmflg & SHM_REMAP) === 0) {
+  // do_shmat tests the rounded address: SHM_RND down to 0 skips the wrap and
+  // overlap checks, and the fixed mapping at 0 replaces whatever is there.
+  if (addr !== 0n && (shmflg & SHM_REMAP) === 0) {
     if (addr + size > U64_MAX) return E.left(sysError('EINVAL', 'the attach range wraps past the end of the address space'));
     if (addr < BigInt(TASK_SIZE) && caller.mm.intersects(Number(addr), Number(addr + size > BigInt(TASK_SIZE) ? BigInt(TASK_SIZE) : addr + size))) {
       return E.left(sysError('EINVAL', `0x${addr.toString(16)} overlaps an existing mapping and SHM_REMAP is not set`));
@@ -162,6 +164,7 @@ function attach(
     identity: s,
     writable: !readonly,
     mayMapBelowMinAddr: hasCapability(caller.creds, 'CAP_SYS_RAWIO'),
+    alignment: s.hugetlb ? s.hugePageBytes : PAGE_SIZE,
   });
 }
 

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { ALL_CAPABILITIES, Kernel, heldLockCount } from '../../src/index.js';
 import type { Process, ShmidDs } from '../../src/index.js';
 import type { Cap, ExpectedStat, MAtt, MProc } from './model.js';
+import { isShmMappable } from '../../src/mm/memmap.js';
 import {
   IPC_CREAT,
   IPC_EXCL,
@@ -175,10 +176,11 @@ function invariants(m: ShmModel, r: Real): void {
     const diff = statDiff(st.right.ds!, want);
     check(r, diff === '', `invariant: seg ${s.id}: ${diff}`);
   }
-  // What /proc/<pid>/maps shows: every piece's range, protection and offset into its segment.
+  // What /proc/<pid>/maps shows for SysV segments (the stack is not modelled):
+  // every piece's range, protection and offset into its segment.
   for (const mp of m.liveProcs()) {
     const rp = r.procs[m.procs.indexOf(mp)]!;
-    const seen = rp.mm.vmas().map((v) => `${hex(v.start)}-${hex(v.end)} prot ${v.perms} off ${hex(v.offset)}`);
+    const seen = rp.mm.vmas().filter((v) => isShmMappable(v.mappable)).map((v) => `${hex(v.start)}-${hex(v.end)} prot ${v.perms} off ${hex(v.offset)}`);
     const want = [...mp.pieces]
       .sort((a, b) => a.start - b.start)
       .map((q) => `${hex(q.start)}-${hex(q.end)} prot ${q.prot} off ${hex(q.start - q.att.origin)}`);

@@ -1,0 +1,89 @@
+/**
+ * Private anonymous memory (MAP_PRIVATE|MAP_ANONYMOUS): zero-filled pages
+ * that belong to one address space. A process's stack is one. At fork the
+ * child gets a copy (Linux shares the pages copy-on-write; copying eagerly is
+ * observably the same, and cheap because only touched pages exist).
+ *
+ * Lifetime: one reference per VMA piece; the frames go back to the
+ * MemoryFile when the last piece is unmapped.
+ */
+import { PAGE_SIZE } from '../abi/constants.js';
+import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace, Mappable, Translation } from './memmap.js';
+import type { MemoryFile } from './memory_file.js';
+
+/** A private anonymous memory object of a fixed size. */
+export class AnonymousMemory implements Mappable, MappingIdentity {
+  private refs = 0;
+  /** Object page → frame; only touched pages have one. */
+  private readonly frames = new Map<number, number>();
+
+  constructor(
+    private readonly mf: MemoryFile,
+    /** Size in bytes, a page multiple. */
+    readonly bytes: number,
+    /** The name /proc/pid/maps shows, e.g. "[stack]". */
+    private readonly name: string,
+  ) {}
+
+  addMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  removeMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  copyMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+
+  translate(page: number, maxPages: number, _write: boolean): Translation | BusError {
+    if (page >= this.bytes / PAGE_SIZE) return { bus: true, reason: 'access past the end of the anonymous mapping' };
+    const first = this.frameAt(page);
+    if (first < 0) return { bus: true, reason: 'out of memory' };
+    let n = 1;
+    const last = Math.min(page + maxPages, this.bytes / PAGE_SIZE);
+    while (page + n < last && this.frameAt(page + n) === first + n) n += 1;
+    return { page, frame: first, pages: n };
+  }
+
+  forkCopy(): AnonymousMemory {
+    const copy = new AnonymousMemory(this.mf, this.bytes, this.name);
+    for (const [page, frame] of this.frames) {
+      const f = this.mf.allocate();
+      // Out of memory at fork: Linux's fork fails with ENOMEM; here the child's page reads as zero-filled.
+      if (f < 0) continue;
+      this.mf.chunkBytes(f).set(this.mf.chunkBytes(frame).subarray(this.mf.byteOffset(frame), this.mf.byteOffset(frame) + PAGE_SIZE), this.mf.byteOffset(f));
+      copy.frames.set(page, f);
+    }
+    copy.refs = 1;
+    return copy;
+  }
+
+  incRef(): void {
+    this.refs += 1;
+  }
+
+  decRef(): void {
+    if (this.refs <= 0) throw new Error(`${this.name}: decRef below zero`);
+    this.refs -= 1;
+    if (this.refs === 0) {
+      for (const frame of this.frames.values()) this.mf.decRef(frame);
+      this.frames.clear();
+    }
+  }
+
+  mappedName(): string {
+    return this.name;
+  }
+
+  deviceId(): number {
+    return 0;
+  }
+
+  inodeId(): number {
+    return 0;
+  }
+
+  msync(): void {}
+
+  private frameAt(page: number): number {
+    const have = this.frames.get(page);
+    if (have !== undefined) return have;
+    const f = this.mf.allocate();
+    if (f >= 0) this.frames.set(page, f);
+    return f;
+  }
+}
