@@ -12,7 +12,9 @@ export type Capability =
   | 'CAP_IPC_LOCK'
   | 'CAP_SYS_ADMIN'
   | 'CAP_SYS_RESOURCE'
-  | 'CAP_SYS_RAWIO';
+  | 'CAP_SYS_RAWIO'
+  | 'CAP_FOWNER'
+  | 'CAP_DAC_OVERRIDE';
 
 /** Every modelled capability: what root holds by default. */
 export const ALL_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
@@ -21,6 +23,8 @@ export const ALL_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   'CAP_SYS_ADMIN',
   'CAP_SYS_RESOURCE',
   'CAP_SYS_RAWIO',
+  'CAP_FOWNER',
+  'CAP_DAC_OVERRIDE',
 ]);
 
 /** A resource limit: soft and hard values in bytes; RLIM_INFINITY for none. */

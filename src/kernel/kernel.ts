@@ -1,7 +1,8 @@
 /**
- * The Kernel: physical memory, the IPC namespaces and the processes of one
- * simulated machine. Simulators inject the clock and the pid allocator so
- * that a run is reproducible.
+ * The Kernel: physical memory, the IPC namespaces, the mount namespaces with
+ * their root filesystem, and the processes of one simulated machine.
+ * Simulators inject the clock and the pid allocator so that a run is
+ * reproducible.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE } from '../abi/constants.js';
@@ -13,8 +14,16 @@ import type { ShmSysctl } from '../ipc/limits.js';
 import { LockedMemory } from '../ipc/ucounts.js';
 import { MemoryFile } from '../mm/memory_file.js';
 import type { ShmEnvironment } from '../shm/registry.js';
+import type { FaultChargeSource, MemoryCharge } from '../tmpfs/charge.js';
+import { UnlimitedCharge } from '../tmpfs/charge.js';
+import { Directory } from '../tmpfs/directory.js';
+import type { TmpfsOptions } from '../tmpfs/superblock.js';
+import { Tmpfs } from '../tmpfs/superblock.js';
+import { FdTable } from './files.js';
 import { IpcNamespace } from './ipc_namespace.js';
 import { Process } from './process.js';
+import { Mount, MountNamespace } from './vfs.js';
+import type { Location, MountFlags } from './vfs.js';
 
 /** How to build a Kernel. Every field is optional. */
 export interface KernelOptions {
@@ -30,12 +39,24 @@ export interface KernelOptions {
   readonly memTotalBytes?: number;
   /** Bytes per SharedArrayBuffer chunk of the MemoryFile. */
   readonly chunkBytes?: number;
+  /**
+   * The CPU has protection keys, so Linux makes PROT_EXEC-only mappings
+   * unreadable (true, the default: current x86-64 server CPUs), or reads of
+   * them succeed as on older CPUs (false).
+   */
+  readonly executeOnly?: boolean;
+  /** vm.hugetlb_shm_group: members may create SHM_HUGETLB segments. Default 0, as Linux. */
+  readonly hugetlbShmGroup?: number;
 }
 
 /** Options for a new process. */
 export interface SpawnOptions extends CredentialsInit {
   /** The IPC namespace to start in; default: the kernel's initial one. */
   readonly ipcNamespace?: IpcNamespace;
+  /** The mount namespace to start in; default: the kernel's initial one. */
+  readonly mountNamespace?: MountNamespace;
+  /** The memory cgroup the process's new pages are charged to; default: the root cgroup. */
+  readonly memoryCharge?: MemoryCharge;
 }
 
 const DEFAULT_MEM_TOTAL = 8 * 2 ** 30;
@@ -43,9 +64,21 @@ const DEFAULT_MEM_TOTAL = 8 * 2 ** 30;
 /** One simulated machine. */
 export class Kernel {
   readonly memoryFile: MemoryFile;
+  /** PROT_EXEC-only pages are unreadable (see KernelOptions.executeOnly). */
+  readonly executeOnly: boolean;
   /** The initial IPC namespace; it lives as long as the kernel. */
   readonly initialIpcNamespace: IpcNamespace;
+  /** The root memory cgroup: host processes are charged here, and it never refuses. */
+  readonly rootMemoryCgroup = new UnlimitedCharge();
+  /** The host's "/": a tmpfs without size or inode limits, mode 0755. */
+  readonly rootfs: Tmpfs;
+  /** The host's mount namespace; it lives as long as the kernel. */
+  readonly initialMountNamespace: MountNamespace;
+  /** Bills pages first touched through a mapping to the task touching them. */
+  readonly faultCharges: FaultChargeSource;
   private readonly env: ShmEnvironment;
+  /** The process whose memory access is being served, for fault charging (Linux `current`). */
+  private running: Process | undefined;
   private readonly clock: () => number;
   private readonly allocatePid: () => number;
   private readonly live = new Set<Process>();
@@ -66,8 +99,60 @@ export class Kernel {
       lockedMemory: new LockedMemory(),
       now: this.clock,
       commitLimitPages: BigInt(frames),
+      hugetlbShmGroup: options.hugetlbShmGroup ?? 0,
     };
+    this.executeOnly = options.executeOnly ?? true;
     this.initialIpcNamespace = new IpcNamespace(0, this.env, true);
+    this.faultCharges = {
+      current: () => this.running?.memoryCharge ?? this.rootMemoryCgroup,
+      refused: () => this.running?.noteRefusedFaultCharge(),
+    };
+    const rootfs = Tmpfs.create(this.memoryFile, { mode: 0o755 }, this.faultCharges);
+    if (E.isLeft(rootfs)) throw new Error(`the root tmpfs: ${rootfs.left.message}`);
+    this.rootfs = rootfs.right;
+    this.initialMountNamespace = new MountNamespace(new Mount(this.rootfs, this.rootfs.root, {}), true);
+  }
+
+  /**
+   * A new tmpfs instance whose mapping faults are charged to the faulting
+   * process. Without size= and nr_inodes= it gets Linux's defaults: half of
+   * RAM, and half as many inodes as RAM has pages (shmem_default_max_*).
+   */
+  newTmpfs(options: TmpfsOptions = {}): E.Either<SysError, Tmpfs> {
+    const halfRamPages = Math.floor(this.memoryFile.totalFrames / 2);
+    return Tmpfs.create(
+      this.memoryFile,
+      { sizeBytes: halfRamPages * PAGE_SIZE, nrInodes: halfRamPages, ...options },
+      this.faultCharges,
+    );
+  }
+
+  /**
+   * A fresh mount namespace (a container's) whose "/" is a mount of the
+   * directory `root`, resolved in any namespace. The caller holds one
+   * reference and drops it with leave(); each process in the namespace holds
+   * another. When the last goes, its mounts are detached.
+   */
+  newMountNamespace(root: Location, flags: MountFlags = {}): E.Either<SysError, MountNamespace> {
+    const dir = root.inode;
+    if (!(dir instanceof Directory)) return E.left(sysError('ENOTDIR', `${root.path} is not a directory`));
+    const ns = new MountNamespace(new Mount(dir.sb, dir, flags), false);
+    ns.join();
+    return E.right(ns);
+  }
+
+  /**
+   * Runs `fn` as `p`'s memory access: pages it first touches through
+   * mappings are charged to `p`'s cgroup.
+   */
+  runAs<T>(p: Process, fn: () => T): T {
+    const outer = this.running;
+    this.running = p;
+    try {
+      return fn();
+    } finally {
+      this.running = outer;
+    }
   }
 
   /** CLOCK_REALTIME seconds, from the injected clock. */
@@ -90,7 +175,12 @@ export class Kernel {
   /** Starts a process with the given credentials (root with every capability by default). */
   spawn(options: SpawnOptions = {}): Process {
     const ns = options.ipcNamespace ?? this.initialIpcNamespace;
-    return this.admit(ns, (pid) => new Process(this, pid, makeCredentials(options), ns));
+    const fs = {
+      mountNamespace: options.mountNamespace ?? this.initialMountNamespace,
+      files: new FdTable(),
+      memoryCharge: options.memoryCharge ?? this.rootMemoryCgroup,
+    };
+    return this.admit(ns, (pid) => new Process(this, pid, makeCredentials(options), ns, undefined, fs));
   }
 
   /** Processes that have not exited. */

@@ -1,8 +1,10 @@
 /**
- * A simulated process: credentials, an address space and an IPC namespace,
- * with the syscall surface of System V shared memory. Every call returns an
- * Either; memory accesses return a Fault on their Left side instead of
- * raising a signal, and the process survives it.
+ * A simulated process: credentials, an address space, an IPC namespace, a
+ * mount namespace, a descriptor table and a memory cgroup, with the syscall
+ * surface of System V shared memory and of files on tmpfs. Every call
+ * returns an Either; memory accesses return a Fault on their Left side
+ * instead of raising a signal, and the process survives it. The one signal
+ * that ends it is the memory cgroup OOM killer's SIGKILL (see killedBy).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, RLIM_INFINITY, TASK_SIZE } from '../abi/constants.js';
@@ -13,12 +15,19 @@ import { hasCapability } from '../ipc/credentials.js';
 import type { ShmSysctl } from '../ipc/limits.js';
 import type { Fault } from '../mm/access.js';
 import { MemoryManager } from '../mm/memory_manager.js';
+import { AnonymousMemory } from '../mm/anon.js';
 import type { MappingContext } from '../mm/memmap.js';
 import type { IpcSetArgs, ShmCaller, ShmctlResult } from '../shm/syscalls.js';
 import * as shm from '../shm/syscalls.js';
 import type { Registry } from '../shm/registry.js';
+import type { MemoryCharge } from '../tmpfs/charge.js';
+import { isChargeRefused } from '../tmpfs/claim.js';
+import type { Tmpfs, TmpfsRemount } from '../tmpfs/superblock.js';
+import * as files from './files.js';
+import type { FdTable, FileCaller, FileStat, Statfs } from './files.js';
 import type { IpcNamespace } from './ipc_namespace.js';
 import type { Kernel } from './kernel.js';
+import type { Location, Mount, MountFlags, MountNamespace } from './vfs.js';
 
 /** An address or length as a program passes it: a number, or a bigint for full 64-bit values. */
 export type Word = number | bigint;
@@ -26,27 +35,102 @@ export type Word = number | bigint;
 /** PROT_SEM is accepted by mprotect on x86-64 and has no effect. */
 const PROT_SEM = 0x8;
 
-function toU64(w: Word): bigint {
-  return BigInt.asUintN(64, typeof w === 'bigint' ? w : BigInt(Math.trunc(w)));
+/** A Word as the u64 a register would hold, or undefined when it is not an integer (NaN, 1.5, Infinity). */
+function toU64(w: Word): bigint | undefined {
+  if (typeof w === 'bigint') return BigInt.asUintN(64, w);
+  return Number.isInteger(w) ? BigInt.asUintN(64, BigInt(w)) : undefined;
+}
+
+/** The EINVAL for an argument a C caller could not have passed at all. */
+function badArgument(name: string, value: unknown): E.Either<SysError, never> {
+  return E.left(sysError('EINVAL', `${name} must be an integer, not ${String(value)}`));
+}
+
+/** Runs `fn` with every Word converted, or returns EINVAL naming the first that is not an integer. */
+function withWords<K extends string, T>(args: Record<K, Word>, fn: (w: Record<K, bigint>) => E.Either<SysError, T>): E.Either<SysError, T> {
+  const out: Partial<Record<K, bigint>> = {};
+  for (const name of Object.keys(args) as K[]) {
+    const v = toU64(args[name]);
+    if (v === undefined) return badArgument(name, args[name]);
+    out[name] = v;
+  }
+  return fn(out as Record<K, bigint>);
+}
+
+/** Returns EINVAL naming the first of `args` that is not an integer, or undefined. */
+function nonInteger(args: Record<string, number>): E.Either<SysError, never> | undefined {
+  for (const [name, value] of Object.entries(args)) {
+    if (!Number.isInteger(value)) return badArgument(name, value);
+  }
+  return undefined;
+}
+
+const segvAt = (addr: Word): E.Either<Fault, never> =>
+  E.left({ signal: 'SIGSEGV', addr: typeof addr === 'number' && Number.isFinite(addr) ? addr : Number.MAX_SAFE_INTEGER });
+
+/** A process's filesystem state: where it resolves paths, its descriptors, and who pays for its pages. */
+export interface ProcessFs {
+  readonly mountNamespace: MountNamespace;
+  readonly files: FdTable;
+  readonly memoryCharge: MemoryCharge;
+}
+
+/**
+ * The stack of a new process, where x86-64 Linux puts it without address
+ * randomization: 132 KiB ending at TASK_SIZE. A real process always has one,
+ * so a fixed shmat whose range runs across it fails with EINVAL as on Linux.
+ */
+const STACK_BYTES = 0x21000;
+
+/** A fresh address space holding only the process's stack. */
+function newAddressSpace(kernel: Kernel, ctx: MappingContext): MemoryManager {
+  const mm = new MemoryManager({ memoryFile: kernel.memoryFile, executeOnly: kernel.executeOnly });
+  const stack = new AnonymousMemory(kernel.memoryFile, STACK_BYTES, '[stack]');
+  const mapped = mm.mmap(ctx, {
+    length: STACK_BYTES,
+    offset: 0,
+    addr: TASK_SIZE - STACK_BYTES,
+    fixed: true,
+    perms: PROT_READ | PROT_WRITE,
+    maxPerms: PROT_READ | PROT_WRITE | PROT_EXEC,
+    mappable: stack,
+    identity: stack,
+    writable: true,
+  });
+  if (E.isLeft(mapped)) throw new Error(`mapping the stack of a new process: ${mapped.left.message}`);
+  return mm;
 }
 
 /** A process of a Kernel. */
-export class Process implements ShmCaller {
+export class Process implements ShmCaller, FileCaller {
   readonly mm: MemoryManager;
   readonly mappingContext: MappingContext;
   /** Identifies this process as a segment creator (Linux shm_creator). */
   readonly creatorToken: object = {};
+  /** The descriptor table. */
+  readonly files: FdTable;
   private exitedFlag = false;
+  private readonly mountNs: MountNamespace;
+  private cgroup: MemoryCharge;
+  private killSignal: 'SIGKILL' | undefined;
+  /** Set by the kernel when this process's cgroup refused a page during a fault. */
+  private faultChargeRefused = false;
 
+  /** A process entering `fs.mountNamespace`; Kernel.spawn and fork build them. */
   constructor(
     private readonly kernel: Kernel,
     readonly pid: number,
     private credentials: Credentials,
     private namespace: IpcNamespace,
-    mm?: MemoryManager,
+    mm: MemoryManager | undefined,
+    fs: ProcessFs,
   ) {
     this.mappingContext = { pid, now: () => kernel.now() };
-    this.mm = mm ?? new MemoryManager({ memoryFile: kernel.memoryFile });
+    this.mm = mm ?? newAddressSpace(kernel, this.mappingContext);
+    this.mountNs = fs.mountNamespace;
+    this.files = fs.files;
+    this.cgroup = fs.memoryCharge;
+    this.mountNs.join();
   }
 
   get creds(): Credentials {
@@ -65,49 +149,71 @@ export class Process implements ShmCaller {
     return this.kernel.lockedMemory;
   }
 
-  /** True once exit() ran. */
+  /** True once exit() ran, or the process was killed. */
   get exited(): boolean {
     return this.exitedFlag;
   }
 
+  /** 'SIGKILL' when the memory cgroup OOM killer ended the process (shell status 137). */
+  get killedBy(): 'SIGKILL' | undefined {
+    return this.killSignal;
+  }
+
+  get mountNamespace(): MountNamespace {
+    return this.mountNs;
+  }
+
+  /** The memory cgroup the process's new pages are charged to. */
+  get memoryCharge(): MemoryCharge {
+    return this.cgroup;
+  }
+
+  /** Moves the process to another memory cgroup; pages already charged stay where they are, as in Linux. */
+  setMemoryCharge(charge: MemoryCharge): void {
+    this.cgroup = charge;
+  }
+
+  /** Internal: the kernel saw this process's cgroup refuse a page during a fault. */
+  noteRefusedFaultCharge(): void {
+    this.faultChargeRefused = true;
+  }
+
   /** shmget(2): returns the segment id. */
   shmget(key: number, size: Word, flags: number): E.Either<SysError, number> {
-    return this.live(() => shm.shmget(this, key, toU64(size), flags));
+    return this.live(() => nonInteger({ key, flags }) ?? withWords({ size }, (w) => shm.shmget(this, key, w.size, flags)));
   }
 
   /** shmat(2): returns the attach address. */
   shmat(shmid: number, addr: Word, flags: number): E.Either<SysError, number> {
-    return this.live(() => shm.shmat(this, shmid, toU64(addr), flags));
+    return this.live(() => nonInteger({ shmid, flags }) ?? withWords({ addr }, (w) => shm.shmat(this, shmid, w.addr, flags)));
   }
 
   /** shmdt(2). */
   shmdt(addr: Word): E.Either<SysError, number> {
-    return this.live(() => shm.shmdt(this, toU64(addr)));
+    return this.live(() => withWords({ addr }, (w) => shm.shmdt(this, w.addr)));
   }
 
   /** shmctl(2). `set` is IPC_SET's uid, gid and mode. */
   shmctl(shmid: number, cmd: number, set?: IpcSetArgs): E.Either<SysError, ShmctlResult> {
-    return this.live(() => shm.shmctl(this, shmid, cmd, set));
+    return this.live(
+      () => nonInteger({ shmid, cmd, ...(set !== undefined ? { uid: set.uid, gid: set.gid, mode: set.mode } : {}) }) ?? shm.shmctl(this, shmid, cmd, set),
+    );
   }
 
   /** munmap(2) (mm/mmap.c do_vmi_munmap's argument checks, then the address space). */
   munmap(addr: Word, len: Word): E.Either<SysError, number> {
-    return this.live(() => {
-      const start = toU64(addr);
-      const length = toU64(len);
+    return this.live(() => withWords({ addr, len }, ({ addr: start, len: length }) => {
       const task = BigInt(TASK_SIZE);
       if (start % BigInt(PAGE_SIZE) !== 0n || start > task || length > task - start || length === 0n) {
         return E.left(sysError('EINVAL', 'munmap needs a page-aligned start and a non-empty range inside the address space'));
       }
       return E.map(() => 0)(this.mm.munmap(this.mappingContext, Number(start), Number(length)));
-    });
+    }));
   }
 
   /** mprotect(2) (mm/mprotect.c do_mprotect_pkey's argument checks, then the address space). */
   mprotect(addr: Word, len: Word, prot: number): E.Either<SysError, number> {
-    return this.live(() => {
-      const start = toU64(addr);
-      const length = toU64(len);
+    return this.live(() => nonInteger({ prot }) ?? withWords({ addr, len }, ({ addr: start, len: length }) => {
       if (start % BigInt(PAGE_SIZE) !== 0n) return E.left(sysError('EINVAL', 'mprotect needs a page-aligned start'));
       if (length === 0n) return E.right(0);
       const end = start + ((length + BigInt(PAGE_SIZE) - 1n) / BigInt(PAGE_SIZE)) * BigInt(PAGE_SIZE);
@@ -116,56 +222,175 @@ export class Process implements ShmCaller {
       if (start >= BigInt(TASK_SIZE)) return E.left(sysError('ENOMEM', 'no mapping at that address'));
       const clippedEnd = end > BigInt(TASK_SIZE) ? BigInt(TASK_SIZE) + BigInt(PAGE_SIZE) : end;
       return E.map(() => 0)(this.mm.mprotect(this.mappingContext, Number(start), Number(clippedEnd - start), prot & ~PROT_SEM));
-    });
+    }));
   }
 
   /** Loads `len` bytes at `addr`. */
   read(addr: Word, len: number): E.Either<Fault, Uint8Array> {
+    // A zero-length access touches nothing, whatever the address.
+    if (len === 0) return E.right(new Uint8Array(0));
     const a = this.address(addr);
-    return a === undefined ? E.left({ signal: 'SIGSEGV', addr: Number.MAX_SAFE_INTEGER }) : this.mm.read(a, len);
+    return a === undefined || !(len > 0) ? segvAt(addr) : this.touch(() => this.mm.read(a, len));
   }
 
   /** Stores `bytes` at `addr`. */
   write(addr: Word, bytes: Uint8Array): E.Either<Fault, void> {
+    if (bytes.length === 0) return E.right(undefined);
     const a = this.address(addr);
-    return a === undefined ? E.left({ signal: 'SIGSEGV', addr: Number.MAX_SAFE_INTEGER }) : this.mm.write(a, bytes);
+    return a === undefined ? segvAt(addr) : this.touch(() => this.mm.write(a, bytes));
   }
 
   /** Stores `len` copies of `byte` from `addr`. */
   fill(addr: Word, len: number, byte: number): E.Either<Fault, void> {
+    if (len === 0) return E.right(undefined);
     const a = this.address(addr);
-    return a === undefined ? E.left({ signal: 'SIGSEGV', addr: Number.MAX_SAFE_INTEGER }) : this.mm.fill(a, len, byte);
+    // memset stores (unsigned char)byte.
+    return a === undefined || !(len > 0) ? segvAt(addr) : this.touch(() => this.mm.fill(a, len, byte & 0xff));
   }
 
   /**
    * fork(2): a child with a copy of the credentials, the rlimits, the
-   * namespace and every attachment (each inherited piece raises nattch and
-   * records this process as lpid, since fork runs in the parent).
+   * namespaces, the memory cgroup, every attachment (each inherited piece
+   * raises nattch and records this process as lpid, since fork runs in the
+   * parent) and every descriptor (sharing the open file descriptions).
    */
   fork(): E.Either<SysError, Process> {
     return this.live(() =>
       E.right(
         this.kernel.admit(this.namespace, (pid) => {
           const childMm = this.mm.fork(this.mappingContext);
-          return new Process(this.kernel, pid, this.credentials, this.namespace, childMm);
+          const fs = { mountNamespace: this.mountNs, files: this.files.fork(), memoryCharge: this.cgroup };
+          return new Process(this.kernel, pid, this.credentials, this.namespace, childMm, fs);
         }),
       ),
     );
   }
 
   /**
-   * exit(2): the address space goes first (every attachment detached, as
-   * exit_mm does), then exit_shm orphans the segments this process created,
-   * then the process leaves its namespace.
+   * exit(2), in do_exit's order: the address space goes first (every
+   * attachment and mapping dropped, as exit_mm does), then exit_shm orphans
+   * the segments this process created, then the descriptors are closed
+   * (exit_files), then the process leaves its namespaces.
    */
   exit(): E.Either<SysError, void> {
     return this.live(() => {
       this.exitedFlag = true;
       this.mm.release(this.mappingContext);
       this.namespace.shm.creatorGone(this.creatorToken);
+      this.files.closeAll();
       this.namespace.leave();
+      this.mountNs.leave();
       this.kernel.forget(this);
       return E.right(undefined);
+    });
+  }
+
+  /** open(2); `mode` (already masked by the umask) applies to a file O_CREAT makes. Returns the descriptor. */
+  open(path: string, flags: number, mode = 0o666): E.Either<SysError, number> {
+    return this.live(() => files.open(this, path, flags, mode));
+  }
+
+  /** close(2). */
+  close(fd: number): E.Either<SysError, void> {
+    return this.live(() => this.files.close(fd));
+  }
+
+  /** read(2) of up to `count` bytes at the file position. */
+  readFd(fd: number, count: number): E.Either<SysError, Uint8Array> {
+    return this.live(() => files.read(this, fd, count));
+  }
+
+  /** pread(2). */
+  pread(fd: number, count: number, offset: number): E.Either<SysError, Uint8Array> {
+    return this.live(() => files.read(this, fd, count, offset));
+  }
+
+  /**
+   * write(2): the count written, which is short when the tmpfs fills
+   * part-way; ENOSPC when nothing could be written. When the memory cgroup
+   * refuses a page, the process is OOM-killed (killedBy = 'SIGKILL') and the
+   * call fails with ENOMEM; what was written before stays.
+   */
+  writeFd(fd: number, bytes: Uint8Array): E.Either<SysError, number> {
+    return this.live(() => this.charged(files.write(this, fd, bytes)));
+  }
+
+  /** pwrite(2), with writeFd's outcomes. */
+  pwrite(fd: number, bytes: Uint8Array, offset: number): E.Either<SysError, number> {
+    return this.live(() => this.charged(files.write(this, fd, bytes, offset)));
+  }
+
+  /** ftruncate(2). */
+  ftruncate(fd: number, length: number): E.Either<SysError, void> {
+    return this.live(() => files.ftruncate(this, fd, length));
+  }
+
+  /** fallocate(2); a refused charge OOM-kills the process as in writeFd. */
+  fallocate(fd: number, mode: number, offset: number, length: number): E.Either<SysError, void> {
+    return this.live(() => this.charged(files.fallocate(this, fd, mode, offset, length)));
+  }
+
+  /** fstat(2). */
+  fstat(fd: number): E.Either<SysError, FileStat> {
+    return this.live(() => files.fstat(this, fd));
+  }
+
+  /** stat(2). */
+  stat(path: string): E.Either<SysError, FileStat> {
+    return this.live(() => E.map((loc: Location) => files.statInode(loc.inode))(this.mountNs.resolve(this.credentials, path)));
+  }
+
+  /** statfs(2) of the filesystem holding `path`, as seen through its mount. */
+  statfs(path: string): E.Either<SysError, Statfs> {
+    return this.live(() => E.map(files.statfsAt)(this.mountNs.resolve(this.credentials, path)));
+  }
+
+  /** mkdir(2). */
+  mkdir(path: string, mode = 0o777): E.Either<SysError, void> {
+    return this.live(() => this.mountNs.mkdir(this.credentials, path, mode));
+  }
+
+  /** rmdir(2). */
+  rmdir(path: string): E.Either<SysError, void> {
+    return this.live(() => this.mountNs.rmdir(this.credentials, path));
+  }
+
+  /** unlink(2). An open or mapped file keeps its pages until its last close or munmap. */
+  unlink(path: string): E.Either<SysError, void> {
+    return this.live(() => this.mountNs.unlink(this.credentials, path));
+  }
+
+  /** mmap(2) of a tmpfs file (MAP_SHARED); returns the address. */
+  mmap(fd: number, length: number, prot: number, flags: number, offset = 0): E.Either<SysError, number> {
+    return this.live(() => files.mmap(this, fd, length, prot, flags, offset));
+  }
+
+  /** mount -t tmpfs: mounts `sb` on the directory `target` of this process's namespace. */
+  mountTmpfs(sb: Tmpfs, target: string, flags: MountFlags = {}): E.Either<SysError, Mount> {
+    return this.live(() => this.mountNs.mountTmpfs(this.credentials, sb, target, flags));
+  }
+
+  /** mount --bind SOURCE TARGET, both in this process's namespace, with the new view's flags. */
+  bindMount(source: string, target: string, flags: MountFlags = {}): E.Either<SysError, Mount> {
+    return this.live(() => {
+      const loc = this.mountNs.resolve(this.credentials, source);
+      return E.isLeft(loc) ? loc : this.mountNs.bind(this.credentials, loc.right, target, flags);
+    });
+  }
+
+  /** umount2(2); MNT_DETACH for a lazy unmount. */
+  umount(target: string, flags = 0): E.Either<SysError, void> {
+    return this.live(() => this.mountNs.umount(this.credentials, target, flags));
+  }
+
+  /** mount -o remount,size=,nr_inodes= on the tmpfs mounted at `target`. Needs CAP_SYS_ADMIN. */
+  remount(target: string, change: TmpfsRemount): E.Either<SysError, void> {
+    return this.live(() => {
+      if (!hasCapability(this.credentials, 'CAP_SYS_ADMIN')) return E.left(sysError('EPERM', 'mount needs CAP_SYS_ADMIN'));
+      const loc = this.mountNs.resolve(this.credentials, target);
+      if (E.isLeft(loc)) return loc;
+      if (loc.right.inode !== loc.right.mount.root) return E.left(sysError('EINVAL', `${target} is not a mount point`));
+      return loc.right.mount.sb.remount(change);
     });
   }
 
@@ -210,6 +435,29 @@ export class Process implements ShmCaller {
     });
   }
 
+  /** Runs a memory access as this process; a refused fault charge then OOM-kills it. */
+  private touch<T>(access: () => E.Either<Fault, T>): E.Either<Fault, T> {
+    const result = this.kernel.runAs(this, access);
+    if (this.faultChargeRefused) {
+      this.faultChargeRefused = false;
+      this.oomKill();
+    }
+    return result;
+  }
+
+  /** A refused charge in a syscall: the memory cgroup OOM killer picks the writer (§6 of the host-channel notes). */
+  private charged<T>(result: E.Either<SysError, T>): E.Either<SysError, T> {
+    if (E.isLeft(result) && isChargeRefused(result.left)) this.oomKill();
+    return result;
+  }
+
+  /** Ends the process with SIGKILL, as mem_cgroup_out_of_memory does to its victim. */
+  private oomKill(): void {
+    if (this.exitedFlag) return;
+    this.killSignal = 'SIGKILL';
+    this.exit();
+  }
+
   private live<T>(fn: () => E.Either<SysError, T>): E.Either<SysError, T> {
     if (this.exitedFlag) return E.left(sysError('ESRCH', `process ${this.pid} has exited`));
     return fn();
@@ -218,6 +466,6 @@ export class Process implements ShmCaller {
   /** A user address as a number, or undefined when it cannot be mapped at all. */
   private address(addr: Word): number | undefined {
     const a = toU64(addr);
-    return a < BigInt(TASK_SIZE) ? Number(a) : undefined;
+    return a !== undefined && a < BigInt(TASK_SIZE) ? Number(a) : undefined;
   }
 }

@@ -1,0 +1,335 @@
+/**
+ * Open file descriptions, per-process descriptor tables, and the
+ * descriptor-based file calls (read, write, ftruncate, fallocate, fstat,
+ * mmap) over tmpfs files, after Linux fs/open.c, fs/read_write.c and
+ * mm/mmap.c.
+ *
+ * Lifetime: an OpenFile holds a reference to its inode and to the mount it
+ * was opened through. Each descriptor naming it holds one reference (fork
+ * shares descriptions, so the child's table adds its own), and each VMA of a
+ * mapping holds one as its MappingIdentity. At zero the inode and the mount
+ * are let go, which may evict an unlinked file or finish a lazy unmount.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/constants.js';
+import type { SysError } from '../abi/errno.js';
+import { sysError } from '../abi/errno.js';
+import {
+  MAP_PRIVATE, MAP_SHARED, MAY_READ, MAY_WRITE, NR_OPEN_DEFAULT, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY,
+  O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY,
+} from '../abi/fs.js';
+import type { Credentials } from '../ipc/credentials.js';
+import type { MappingContext, MappingIdentity } from '../mm/memmap.js';
+import type { MemoryManager } from '../mm/memory_manager.js';
+import type { MemoryCharge } from '../tmpfs/charge.js';
+import { isChargeRefused } from '../tmpfs/claim.js';
+import { Directory } from '../tmpfs/directory.js';
+import { permits } from '../tmpfs/permission.js';
+import { RegularFile } from '../tmpfs/regular.js';
+import type { TmpfsStatfs } from '../tmpfs/superblock.js';
+import type { Inode } from '../tmpfs/inode.js';
+import type { Location, MountNamespace } from './vfs.js';
+
+/** One open file description (Linux struct file). */
+export class OpenFile implements MappingIdentity {
+  readonly readable: boolean;
+  readonly writable: boolean;
+  /** O_APPEND: every write goes to the end of the file. */
+  readonly append: boolean;
+  /** The file position for read and write. */
+  offset = 0;
+  private refs = 1;
+
+  constructor(
+    readonly location: Location,
+    flags: number,
+  ) {
+    const acc = flags & O_ACCMODE;
+    this.readable = acc === O_RDONLY || acc === O_RDWR;
+    this.writable = acc === O_WRONLY || acc === O_RDWR;
+    this.append = (flags & O_APPEND) !== 0;
+    location.mount.get();
+    location.inode.open();
+  }
+
+  get inode(): Inode {
+    return this.location.inode;
+  }
+
+  get refCount(): number {
+    return this.refs;
+  }
+
+  incRef(): void {
+    if (this.refs <= 0) throw new Error(`${this.location.path}: file used after its last close`);
+    this.refs += 1;
+  }
+
+  decRef(): void {
+    if (this.refs <= 0) throw new Error(`${this.location.path}: file closed twice`);
+    this.refs -= 1;
+    if (this.refs > 0) return;
+    this.location.inode.close();
+    this.location.mount.put();
+  }
+
+  mappedName(): string {
+    return this.inode.links === 0 ? `${this.location.path} (deleted)` : this.location.path;
+  }
+
+  deviceId(): number {
+    return this.inode.sb.deviceId;
+  }
+
+  inodeId(): number {
+    return this.inode.ino;
+  }
+
+  msync(): void {}
+}
+
+/** A process's descriptor table (Linux files_struct). */
+export class FdTable {
+  private readonly fds = new Map<number, OpenFile>();
+
+  /** An empty table allowing `limit` descriptors (RLIMIT_NOFILE). */
+  constructor(readonly limit: number = NR_OPEN_DEFAULT) {}
+
+  /** Descriptors in use. */
+  get size(): number {
+    return this.fds.size;
+  }
+
+  /** EMFILE when no descriptor is free (get_unused_fd_flags, checked before the path lookup). */
+  checkRoom(): E.Either<SysError, void> {
+    return this.fds.size >= this.limit ? E.left(sysError('EMFILE', `all ${this.limit} descriptors are in use`)) : E.right(undefined);
+  }
+
+  /** Puts `file` (whose reference passes to the table) at the lowest free descriptor. Precondition: checkRoom passed. */
+  install(file: OpenFile): number {
+    let fd = 0;
+    while (this.fds.has(fd)) fd += 1;
+    if (fd >= this.limit) throw new Error('FdTable.install without room');
+    this.fds.set(fd, file);
+    return fd;
+  }
+
+  /** The description behind `fd`, or EBADF. */
+  get(fd: number): E.Either<SysError, OpenFile> {
+    const file = this.fds.get(fd);
+    return file === undefined ? E.left(sysError('EBADF', `${fd} is not an open descriptor`)) : E.right(file);
+  }
+
+  /** close(2). */
+  close(fd: number): E.Either<SysError, void> {
+    const file = this.fds.get(fd);
+    if (file === undefined) return E.left(sysError('EBADF', `${fd} is not an open descriptor`));
+    this.fds.delete(fd);
+    file.decRef();
+    return E.right(undefined);
+  }
+
+  /** The child's table at fork: the same descriptions, each with one more reference. */
+  fork(): FdTable {
+    const child = new FdTable(this.limit);
+    for (const [fd, file] of this.fds) {
+      file.incRef();
+      child.fds.set(fd, file);
+    }
+    return child;
+  }
+
+  /** Closes every descriptor (exit_files). */
+  closeAll(): void {
+    const all = [...this.fds.values()];
+    this.fds.clear();
+    for (const file of all) file.decRef();
+  }
+}
+
+/** What the file calls need from the calling process. */
+export interface FileCaller {
+  readonly creds: Credentials;
+  readonly mountNamespace: MountNamespace;
+  readonly files: FdTable;
+  /** The memory cgroup new pages are charged to. */
+  readonly memoryCharge: MemoryCharge;
+  readonly mm: MemoryManager;
+  readonly mappingContext: MappingContext;
+}
+
+/** struct stat, the fields tmpfs fills. */
+export interface FileStat {
+  readonly dev: number;
+  readonly ino: number;
+  readonly mode: number;
+  readonly nlink: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  /** 512-byte units: 8 per page held. */
+  readonly blocks: number;
+  readonly blksize: number;
+}
+
+/** statfs(2) for a mount: the superblock's figures plus the mount's flags. */
+export interface Statfs extends TmpfsStatfs {
+  /** ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC as the mount has them. */
+  readonly flags: number;
+}
+
+/**
+ * open(2), in do_sys_openat2's order: EMFILE, the lookup or creation (see
+ * MountNamespace.lookupOrCreate), then do_open: EISDIR for O_CREAT on a
+ * directory, ENOTDIR for O_DIRECTORY, EROFS for O_TRUNC on a read-only
+ * mount, may_open's EISDIR and EACCES, then EROFS for a write open.
+ * A file this call created skips the permission check and the truncation.
+ */
+export function open(c: FileCaller, path: string, flags: number, mode: number): E.Either<SysError, number> {
+  const room = c.files.checkRoom();
+  if (E.isLeft(room)) return room;
+  const found = c.mountNamespace.lookupOrCreate(c.creds, path, (flags & O_CREAT) !== 0, (flags & O_EXCL) !== 0, mode);
+  if (E.isLeft(found)) return found;
+  const { loc, created } = found.right;
+  const inode = loc.inode;
+  if ((flags & O_CREAT) !== 0 && inode.kind === 'dir') return E.left(sysError('EISDIR', `${path} is a directory`));
+  if ((flags & O_DIRECTORY) !== 0 && inode.kind !== 'dir') return E.left(sysError('ENOTDIR', `${path} is not a directory`));
+  const acc = flags & O_ACCMODE;
+  const truncate = !created && inode.kind === 'file' && (flags & O_TRUNC) !== 0;
+  if (truncate) {
+    const w = loc.mount.wantWrite();
+    if (E.isLeft(w)) return w;
+  }
+  if (!created) {
+    // build_open_flags: O_TRUNC asks for write permission even with O_RDONLY.
+    const mask = (acc === O_RDONLY ? MAY_READ : acc === O_WRONLY ? MAY_WRITE : MAY_READ | MAY_WRITE) | ((flags & O_TRUNC) !== 0 ? MAY_WRITE : 0);
+    if (inode.kind === 'dir' && (mask & MAY_WRITE) !== 0) return E.left(sysError('EISDIR', `${path} is a directory`));
+    if (!permits(c.creds, inode, mask)) return E.left(sysError('EACCES', `no permission to open ${path}`));
+  }
+  if (acc !== O_RDONLY) {
+    const w = loc.mount.wantWrite();
+    if (E.isLeft(w)) return w;
+  }
+  const file = new OpenFile(loc, flags);
+  if (truncate && inode instanceof RegularFile) inode.truncate(0);
+  return E.right(c.files.install(file));
+}
+
+/** read(2) at the file position, or pread(2) at `at`: holes read as zeros, nothing past the end. */
+export function read(c: FileCaller, fd: number, count: number, at?: number): E.Either<SysError, Uint8Array> {
+  return E.chain((file: OpenFile) => {
+    if (!file.readable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for reading`));
+    if (!Number.isSafeInteger(count) || count < 0) return E.left(sysError('EINVAL', `count ${count} is not a byte count`));
+    if (at !== undefined && !(Number.isSafeInteger(at) && at >= 0)) return E.left(sysError('EINVAL', `offset ${at} is negative`));
+    const inode = file.inode;
+    if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
+    const data = inode.read(at ?? file.offset, count);
+    if (at === undefined) file.offset += data.length;
+    return E.right(data);
+  })(c.files.get(fd));
+}
+
+/**
+ * write(2) at the file position (the end with O_APPEND), or pwrite(2) at
+ * `at` (which Linux also sends to the end under O_APPEND). A write that runs
+ * out of pages part-way returns the short count; one that writes nothing
+ * fails with the reason (ENOSPC; or ENOMEM, marked as a refused charge when
+ * the memory cgroup said no, which the caller answers with an OOM kill).
+ */
+export function write(c: FileCaller, fd: number, bytes: Uint8Array, at?: number): E.Either<SysError, number> {
+  return E.chain((file: OpenFile) => {
+    if (!file.writable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for writing`));
+    if (at !== undefined && !(Number.isSafeInteger(at) && at >= 0)) return E.left(sysError('EINVAL', `offset ${at} is negative`));
+    const inode = file.inode;
+    if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
+    const pos = file.append ? inode.size : at ?? file.offset;
+    const outcome = inode.write(pos, bytes, c.memoryCharge);
+    if (E.isLeft(outcome)) return outcome;
+    const { written, stopped } = outcome.right;
+    if (at === undefined) file.offset = pos + written;
+    if (stopped !== undefined && (written === 0 || isChargeRefused(stopped))) return E.left(stopped);
+    return E.right(written);
+  })(c.files.get(fd));
+}
+
+/** ftruncate(2): EINVAL unless the descriptor is a regular file open for writing (do_ftruncate). */
+export function ftruncate(c: FileCaller, fd: number, length: number): E.Either<SysError, void> {
+  return E.chain((file: OpenFile) => {
+    const inode = file.inode;
+    if (!(inode instanceof RegularFile) || !file.writable) return E.left(sysError('EINVAL', `descriptor ${fd} is not a regular file open for writing`));
+    return inode.truncate(length);
+  })(c.files.get(fd));
+}
+
+/** fallocate(2): vfs_fallocate's EINVAL, EBADF and EISDIR, then shmem_fallocate. */
+export function fallocate(c: FileCaller, fd: number, mode: number, offset: number, length: number): E.Either<SysError, void> {
+  return E.chain((file: OpenFile) => {
+    if (!(offset >= 0) || !(length > 0)) return E.left(sysError('EINVAL', 'fallocate needs offset >= 0 and length > 0'));
+    if (!file.writable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for writing`));
+    const inode = file.inode;
+    if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
+    return inode.fallocate(mode, offset, length, c.memoryCharge);
+  })(c.files.get(fd));
+}
+
+/** fstat(2). */
+export function fstat(c: FileCaller, fd: number): E.Either<SysError, FileStat> {
+  return E.map((file: OpenFile) => statInode(file.inode))(c.files.get(fd));
+}
+
+/** stat(2) of an inode. */
+export function statInode(inode: Inode): FileStat {
+  const isDir = inode instanceof Directory;
+  const file = inode instanceof RegularFile ? inode : undefined;
+  return {
+    dev: inode.sb.deviceId,
+    ino: inode.ino,
+    mode: inode.mode,
+    nlink: isDir ? inode.nlink : inode.links,
+    uid: inode.uid,
+    gid: inode.gid,
+    size: isDir ? inode.size : (file?.size ?? 0),
+    blocks: (file?.residentPages ?? 0) * (PAGE_SIZE / 512),
+    blksize: PAGE_SIZE,
+  };
+}
+
+/** statfs(2) through `loc`'s mount: a read-only view reports the same space as the writable one. */
+export function statfsAt(loc: Location): Statfs {
+  const f = loc.mount.flags;
+  const flags = (f.readonly ? ST_RDONLY : 0) | (f.nosuid ? ST_NOSUID : 0) | (f.nodev ? ST_NODEV : 0) | (f.noexec ? ST_NOEXEC : 0);
+  return { ...loc.mount.sb.statfs(), flags };
+}
+
+/**
+ * mmap(2) of a tmpfs file, MAP_SHARED only (private copy-on-write mappings
+ * are not modelled), with do_mmap's file checks: EACCES without read access,
+ * or PROT_WRITE without write access; EPERM for PROT_EXEC on a noexec mount.
+ * The VMA holds a reference to the description, so the file outlives close.
+ */
+export function mmap(c: FileCaller, fd: number, length: number, prot: number, flags: number, offset: number): E.Either<SysError, number> {
+  if ((flags & (MAP_SHARED | MAP_PRIVATE)) !== MAP_SHARED) {
+    return E.left(sysError('EINVAL', (flags & MAP_PRIVATE) !== 0 ? 'private file mappings are not modelled' : 'mmap needs MAP_SHARED'));
+  }
+  if (!Number.isSafeInteger(length) || length <= 0 || !Number.isSafeInteger(offset) || offset < 0 || offset % PAGE_SIZE !== 0) {
+    return E.left(sysError('EINVAL', `mmap(length ${length}, offset ${offset}): bad length or unaligned offset`));
+  }
+  return E.chain((file: OpenFile) => {
+    const inode = file.inode;
+    if (!(inode instanceof RegularFile)) return E.left(sysError('ENODEV', `descriptor ${fd} cannot be mapped`));
+    if (!file.readable) return E.left(sysError('EACCES', 'a shared mapping needs a descriptor open for reading'));
+    if ((prot & PROT_WRITE) !== 0 && !file.writable) return E.left(sysError('EACCES', 'PROT_WRITE on a shared mapping needs a descriptor open for writing'));
+    const noexec = file.location.mount.flags.noexec;
+    if ((prot & PROT_EXEC) !== 0 && noexec) return E.left(sysError('EPERM', 'PROT_EXEC on a noexec mount'));
+    const maxPerms = PROT_READ | (file.writable ? PROT_WRITE : 0) | (noexec ? 0 : PROT_EXEC);
+    return c.mm.mmap(c.mappingContext, {
+      length,
+      offset,
+      perms: prot,
+      maxPerms,
+      mappable: inode,
+      identity: file,
+      writable: file.writable,
+    });
+  })(c.files.get(fd));
+}

@@ -1,0 +1,240 @@
+/**
+ * A tmpfs regular file: its size and its pages, claimed one at a time from
+ * the superblock on first write, first fallocate or first touch through a
+ * mapping (Linux mm/shmem.c). The file is the Mappable behind every shared
+ * mapping of it, so all processes that map it, in any mount namespace, see
+ * the same frames that read and write use.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { PAGE_SIZE } from '../abi/constants.js';
+import type { SysError } from '../abi/errno.js';
+import { sysError } from '../abi/errno.js';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../abi/fs.js';
+import type { AddrRange, BusError, Mappable, MappingContext, MappingSpace, Translation } from '../mm/memmap.js';
+import type { MemoryCharge } from './charge.js';
+import { CLAIM_CHARGE_REFUSED, CLAIM_NO_SPACE, claimError } from './claim.js';
+import { Inode } from './inode.js';
+import { PageTable } from './page_table.js';
+
+/**
+ * The largest file size the model represents: byte offsets must stay exact
+ * JavaScript numbers. Linux's limit (MAX_LFS_FILESIZE) is 2^63 - 1.
+ */
+export const MAX_FILE_BYTES = Number.MAX_SAFE_INTEGER;
+
+/** The result of a write: the bytes written, and why it stopped early, if it did. */
+export interface WriteOutcome {
+  readonly written: number;
+  /** Set when a page could not be claimed (ENOSPC, ENOMEM, or a refused charge). */
+  readonly stopped: SysError | undefined;
+}
+
+const BUS_PAST_EOF: BusError = { bus: true, reason: 'access past the end of the file' };
+const BUS_NO_SPACE: BusError = { bus: true, reason: 'the tmpfs is full' };
+const BUS_NO_MEMORY: BusError = { bus: true, reason: 'no page could be allocated' };
+
+/** A tmpfs regular file. */
+export class RegularFile extends Inode implements Mappable {
+  readonly kind = 'file';
+  /** st_size in bytes. */
+  size = 0;
+  private readonly pages = new PageTable();
+
+  /** Pages the file holds: st_blocks / 8. */
+  get residentPages(): number {
+    return this.pages.size;
+  }
+
+  /**
+   * Reads up to `length` bytes at `offset`, stopping at the end of the file.
+   * Holes read as zeros without claiming pages (shmem_file_read_iter uses
+   * SGP_READ).
+   */
+  read(offset: number, length: number): Uint8Array {
+    const end = Math.min(this.size, offset + length);
+    if (end <= offset) return new Uint8Array(0);
+    const out = new Uint8Array(end - offset);
+    const mf = this.sb.memoryFile;
+    for (let pos = offset; pos < end; ) {
+      const page = Math.floor(pos / PAGE_SIZE);
+      const inPage = pos - page * PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - inPage, end - pos);
+      const frame = this.pages.frameAt(page);
+      if (frame >= 0) {
+        const at = mf.byteOffset(frame) + inPage;
+        out.set(mf.chunkBytes(frame).subarray(at, at + n), pos - offset);
+      }
+      pos += n;
+    }
+    return out;
+  }
+
+  /**
+   * Writes `src` at `offset`, page by page as generic_perform_write does:
+   * a page already held needs nothing new; a missing one is claimed and
+   * charged to `charge`. The first page that cannot be claimed ends the write
+   * with the bytes before it written (a short count) and the reason. EFBIG
+   * when `offset` is at or past the size limit.
+   */
+  write(offset: number, src: Uint8Array, charge: MemoryCharge): E.Either<SysError, WriteOutcome> {
+    if (src.length === 0) return E.right({ written: 0, stopped: undefined });
+    if (offset >= MAX_FILE_BYTES) return E.left(sysError('EFBIG', `offset ${offset} is past the largest file size`));
+    const length = Math.min(src.length, MAX_FILE_BYTES - offset);
+    const mf = this.sb.memoryFile;
+    let done = 0;
+    let stopped: SysError | undefined;
+    while (done < length) {
+      const pos = offset + done;
+      const page = Math.floor(pos / PAGE_SIZE);
+      const inPage = pos - page * PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - inPage, length - done);
+      const frame = this.frameFor(page, charge);
+      if (frame < 0) {
+        stopped = claimError(frame);
+        break;
+      }
+      mf.chunkBytes(frame).set(src.subarray(done, done + n), mf.byteOffset(frame) + inPage);
+      done += n;
+    }
+    if (done > 0) this.size = Math.max(this.size, offset + done);
+    return E.right({ written: done, stopped });
+  }
+
+  /**
+   * Sets the size (do_truncate → shmem_setattr). Growing is free: the new
+   * range is a hole. Shrinking frees the pages wholly past the new end and
+   * zeroes the rest of the last partial page.
+   */
+  truncate(length: number): E.Either<SysError, void> {
+    if (!Number.isSafeInteger(length) || length < 0) {
+      return E.left(length > MAX_FILE_BYTES ? sysError('EFBIG', `length ${length} is past the largest file size`) : sysError('EINVAL', `length ${length} is negative`));
+    }
+    if (length < this.size) {
+      // truncate_inode_pages_range runs to the end of the page cache, so pages
+      // fallocated past the size (FALLOC_FL_KEEP_SIZE) go too.
+      const keep = Math.ceil(length / PAGE_SIZE);
+      this.pages.removeRange(keep, Number.MAX_SAFE_INTEGER, this.releasePage);
+      this.zeroRange(length, keep * PAGE_SIZE);
+    }
+    this.size = length;
+    return E.right(undefined);
+  }
+
+  /**
+   * fallocate(2) as shmem_fallocate implements it. Mode 0 and KEEP_SIZE
+   * claim every page of [offset, offset+length); a range longer than the
+   * whole capacity is ENOSPC at once, and a claim failing part-way gives back
+   * the pages this call claimed, so the file is left as it was. Mode 0 then
+   * extends the size. PUNCH_HOLE (with KEEP_SIZE) frees the whole pages in
+   * the range and zeroes the partial ones.
+   */
+  fallocate(mode: number, offset: number, length: number, charge: MemoryCharge): E.Either<SysError, void> {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0) {
+      return E.left(sysError('EINVAL', 'fallocate needs offset >= 0 and length > 0'));
+    }
+    if (mode !== 0 && mode !== FALLOC_FL_KEEP_SIZE && mode !== (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
+      return E.left(sysError('EOPNOTSUPP', `fallocate mode ${mode} is not supported by tmpfs`));
+    }
+    const end = offset + length;
+    if (end > MAX_FILE_BYTES) return E.left(sysError('EFBIG', 'fallocate range reaches past the largest file size'));
+    if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) {
+      this.punchHole(offset, end);
+      return E.right(undefined);
+    }
+    const first = Math.floor(offset / PAGE_SIZE);
+    const last = Math.ceil(end / PAGE_SIZE);
+    const capacity = this.sb.capacityPages;
+    if (capacity !== 0 && last - first > capacity) {
+      return E.left(sysError('ENOSPC', `fallocate of ${last - first} pages exceeds the tmpfs capacity of ${capacity}`));
+    }
+    const claimed: number[] = [];
+    for (let page = first; page < last; page += 1) {
+      if (this.pages.frameAt(page) >= 0) continue;
+      const frame = this.frameFor(page, charge);
+      if (frame < 0) {
+        for (const p of claimed) this.pages.removeRange(p, p + 1, this.releasePage);
+        return E.left(claimError(frame));
+      }
+      claimed.push(page);
+    }
+    if (mode === 0 && end > this.size) this.size = end;
+    return E.right(undefined);
+  }
+
+  // Mappable. A mapping's lifetime is held by its open file description, so
+  // the mapping callbacks have nothing to count.
+
+  addMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+
+  removeMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+
+  copyMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+
+  /**
+   * shmem_fault: a page at or past the end of the file rounded up to a page
+   * is SIGBUS; a hole is claimed on first touch, reads included, and charged
+   * to the faulting task's cgroup. A page that cannot be claimed (the tmpfs
+   * is full, or the cgroup refuses) is SIGBUS too.
+   */
+  translate(page: number, maxPages: number, _write: boolean): Translation | BusError {
+    const eofPage = Math.ceil(this.size / PAGE_SIZE);
+    if (page >= eofPage) return BUS_PAST_EOF;
+    const faults = this.sb.faultCharges;
+    const first = this.frameFor(page, faults.current());
+    if (first < 0) {
+      if (first === CLAIM_CHARGE_REFUSED) faults.refused();
+      return first === CLAIM_NO_SPACE ? BUS_NO_SPACE : BUS_NO_MEMORY;
+    }
+    // Only pages already held extend the run; a hole is claimed by the next call.
+    const last = Math.min(page + maxPages, eofPage);
+    let n = 1;
+    while (page + n < last && this.pages.frameAt(page + n) === first + n) n += 1;
+    return { page, frame: first, pages: n };
+  }
+
+  protected releaseData(): void {
+    this.pages.clear(this.releasePage);
+  }
+
+  /** The frame of `page`, claiming it if it is a hole; a negative CLAIM_* code on failure. */
+  private frameFor(page: number, charge: MemoryCharge): number {
+    const held = this.pages.frameAt(page);
+    if (held >= 0) return held;
+    const frame = this.sb.claimPage(charge);
+    if (frame >= 0) this.pages.insert(page, frame, charge);
+    return frame;
+  }
+
+  private readonly releasePage = (frame: number, charge: MemoryCharge): void => {
+    this.sb.releasePage(frame, charge);
+  };
+
+  /** Frees the whole pages inside [start, end) and zeroes the parts of pages it only covers partly. */
+  private punchHole(start: number, end: number): void {
+    if (end <= start) return;
+    const firstWhole = Math.ceil(start / PAGE_SIZE);
+    const endWhole = Math.floor(end / PAGE_SIZE);
+    if (firstWhole < endWhole) {
+      this.pages.removeRange(firstWhole, endWhole, this.releasePage);
+      this.zeroRange(start, firstWhole * PAGE_SIZE);
+      this.zeroRange(endWhole * PAGE_SIZE, end);
+    } else {
+      this.zeroRange(start, end);
+    }
+  }
+
+  /** Zeroes the bytes of [start, end) that sit in pages the file holds. */
+  private zeroRange(start: number, end: number): void {
+    const mf = this.sb.memoryFile;
+    for (let pos = start; pos < end; ) {
+      const page = Math.floor(pos / PAGE_SIZE);
+      const n = Math.min((page + 1) * PAGE_SIZE, end) - pos;
+      const frame = this.pages.frameAt(page);
+      if (frame >= 0) {
+        const at = mf.byteOffset(frame) + (pos - page * PAGE_SIZE);
+        mf.chunkBytes(frame).fill(0, at, at + n);
+      }
+      pos += n;
+    }
+  }
+}

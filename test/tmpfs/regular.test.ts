@@ -1,0 +1,216 @@
+import { describe, expect, it } from 'vitest';
+import { PAGE_SIZE } from '../../src/abi/constants.js';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../../src/abi/fs.js';
+import { isBusError } from '../../src/mm/memmap.js';
+import { MemoryFile } from '../../src/mm/memory_file.js';
+import { UnlimitedCharge, fixedFaultCharge } from '../../src/tmpfs/charge.js';
+import { isChargeRefused } from '../../src/tmpfs/claim.js';
+import type { RegularFile } from '../../src/tmpfs/regular.js';
+import { Tmpfs } from '../../src/tmpfs/superblock.js';
+import { errno, ok } from '../support/either.js';
+import { LimitedCharge } from './charge_helpers.js';
+
+const MiB = 1024 * 1024;
+const owner = { uid: 0, gid: 0, mode: 0o644 };
+
+function setup(sizeBytes: number): { fs: Tmpfs; mf: MemoryFile; charge: UnlimitedCharge; file: (name: string) => RegularFile } {
+  const mf = new MemoryFile();
+  const charge = new UnlimitedCharge();
+  const fs = ok(Tmpfs.create(mf, { sizeBytes }, fixedFaultCharge(charge)));
+  return { fs, mf, charge, file: (name) => ok(fs.root.createFile(name, owner)) };
+}
+
+describe('write: short counts, then ENOSPC', () => {
+  it('one 40 MiB write into an empty 32 MiB tmpfs returns 33554432; the next 1-byte write is ENOSPC', () => {
+    const { fs, charge, file } = setup(32 * MiB);
+    const f = file('big');
+    const first = ok(f.write(0, new Uint8Array(40 * MiB).fill(7), charge));
+    expect([first.written, first.stopped?.errno]).toEqual([33554432, 'ENOSPC']);
+    const next = ok(f.write(f.size, new Uint8Array(1), charge));
+    expect([next.written, next.stopped?.errno, f.size, fs.statfs().bfree]).toEqual([0, 'ENOSPC', 33554432, 0]);
+  });
+
+  it('full 8 KiB tmpfs: appending 4095 bytes into the page a 1-byte file holds succeeds, 1 more is ENOSPC', () => {
+    const { charge, file } = setup(8192);
+    const a = file('a');
+    const b = file('b');
+    ok(a.write(0, new Uint8Array([1]), charge));
+    ok(b.write(0, new Uint8Array([1]), charge));
+    const fill = ok(a.write(1, new Uint8Array(4095), charge));
+    const more = ok(a.write(4096, new Uint8Array(1), charge));
+    expect([fill.written, fill.stopped, more.written, more.stopped?.errno]).toEqual([4095, undefined, 0, 'ENOSPC']);
+  });
+
+  it('appending 5000 bytes to a 1-byte file on a full tmpfs writes 4095 (a short write)', () => {
+    const { charge, file } = setup(8192);
+    const a = file('a');
+    ok(a.write(0, new Uint8Array(4096), charge));
+    const b = file('b');
+    ok(b.write(0, new Uint8Array([1]), charge));
+    const w = ok(b.write(1, new Uint8Array(5000), charge));
+    expect([w.written, b.size]).toEqual([4095, 4096]);
+  });
+
+  it('dd bs=3000 on 32 MiB: 11184 full blocks, then a partial one, then nothing', () => {
+    const { charge, file } = setup(32 * MiB);
+    const f = file('dd');
+    const block = new Uint8Array(3000);
+    const counts: number[] = [];
+    for (;;) {
+      const w = ok(f.write(f.size, block, charge));
+      if (w.written === 0) break;
+      counts.push(w.written);
+    }
+    expect([counts.length, counts.filter((n) => n === 3000).length, f.size]).toEqual([11185, 11184, 33554432]);
+  });
+
+  it('EFBIG at the largest file size; a zero-length write is 0 even when full', () => {
+    const { charge, file } = setup(4096);
+    const f = file('x');
+    expect(errno(f.write(Number.MAX_SAFE_INTEGER, new Uint8Array(1), charge))).toBe('EFBIG');
+    ok(f.write(0, new Uint8Array(4096), charge));
+    expect(ok(f.write(4096, new Uint8Array(0), charge)).written).toBe(0);
+  });
+});
+
+describe('read', () => {
+  it('returns the bytes written, zeros for holes without claiming pages, nothing past the end', () => {
+    const { fs, charge, file } = setup(MiB);
+    const f = file('r');
+    ok(f.write(3 * PAGE_SIZE, new Uint8Array([9, 8, 7]), charge));
+    expect(fs.usedPages).toBe(1);
+    const all = f.read(3 * PAGE_SIZE - 2, 100);
+    expect([...all]).toEqual([0, 0, 9, 8, 7]);
+    expect([f.read(0, 10).every((b) => b === 0), f.read(f.size, 10).length, fs.usedPages]).toEqual([true, 0, 1]);
+  });
+});
+
+describe('truncate', () => {
+  it('sparse growth is free: truncate to 1 GiB on 32 MiB uses 0 blocks', () => {
+    const { fs, file } = setup(32 * MiB);
+    const f = file('sparse');
+    ok(f.truncate(1024 * MiB));
+    expect([f.size, f.residentPages, fs.usedPages]).toEqual([1024 * MiB, 0, 0]);
+  });
+
+  it('shrinking frees whole pages past the end and zeroes the tail of the last one', () => {
+    const { fs, mf, charge, file } = setup(MiB);
+    const f = file('t');
+    ok(f.write(0, new Uint8Array(3 * PAGE_SIZE).fill(0xaa), charge));
+    ok(f.truncate(PAGE_SIZE + 10));
+    expect([fs.usedPages, mf.allocatedFrames, charge.chargedPages]).toEqual([2, 2, 2]);
+    ok(f.truncate(2 * PAGE_SIZE));
+    const tail = f.read(PAGE_SIZE + 8, 4);
+    expect([...tail]).toEqual([0xaa, 0xaa, 0, 0]);
+  });
+
+  it('negative is EINVAL, past the largest size EFBIG', () => {
+    const { file } = setup(MiB);
+    const f = file('e');
+    expect([errno(f.truncate(-1)), errno(f.truncate(2 ** 60))]).toEqual(['EINVAL', 'EFBIG']);
+  });
+});
+
+describe('fallocate', () => {
+  it('40M on 32M is ENOSPC and leaves an empty file; 16M works and uses 16 MiB', () => {
+    const { fs, charge, file } = setup(32 * MiB);
+    const f = file('fa');
+    expect(errno(f.fallocate(0, 0, 40 * MiB, charge))).toBe('ENOSPC');
+    expect([f.size, fs.usedPages]).toEqual([0, 0]);
+    ok(f.fallocate(0, 0, 16 * MiB, charge));
+    expect([f.size, fs.usedPages, f.residentPages]).toEqual([16 * MiB, 4096, 4096]);
+  });
+
+  it('a range longer than the whole capacity fails before charging anything (no OOM, just ENOSPC)', () => {
+    const { file } = setup(32 * MiB);
+    const cg = new LimitedCharge(256);
+    expect(errno(file('big').fallocate(0, 0, 40 * MiB, cg))).toBe('ENOSPC');
+    expect([cg.refusals, cg.charged]).toEqual([0, 0]);
+  });
+
+  it('a range within capacity that runs out part-way gives back what it claimed', () => {
+    const { fs, mf, charge, file } = setup(32 * MiB);
+    ok(file('other').write(0, new Uint8Array(20 * MiB), charge));
+    const f = file('fa');
+    ok(f.write(0, new Uint8Array([5]), charge));
+    expect(errno(f.fallocate(0, 0, 16 * MiB, charge))).toBe('ENOSPC');
+    expect([f.size, f.residentPages, fs.usedPages, mf.allocatedFrames]).toEqual([1, 1, 5121, 5121]);
+  });
+
+  it('KEEP_SIZE claims pages past the size; PUNCH_HOLE frees whole pages and zeroes partial ones', () => {
+    const { fs, charge, file } = setup(MiB);
+    const f = file('k');
+    ok(f.fallocate(FALLOC_FL_KEEP_SIZE, 0, 4 * PAGE_SIZE, charge));
+    expect([f.size, fs.usedPages]).toEqual([0, 4]);
+    ok(f.write(0, new Uint8Array(4 * PAGE_SIZE).fill(1), charge));
+    ok(f.fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100, 2 * PAGE_SIZE, charge));
+    expect([fs.usedPages, f.size]).toEqual([3, 4 * PAGE_SIZE]);
+    expect([f.read(99, 2)[0], f.read(99, 2)[1], f.read(2 * PAGE_SIZE + 99, 2)[0], f.read(2 * PAGE_SIZE + 100, 1)[0]]).toEqual([1, 0, 0, 1]);
+  });
+
+  it('bad arguments: EINVAL for length 0, EOPNOTSUPP for PUNCH_HOLE alone', () => {
+    const { charge, file } = setup(MiB);
+    const f = file('b');
+    expect([errno(f.fallocate(0, 0, 0, charge)), errno(f.fallocate(FALLOC_FL_PUNCH_HOLE, 0, 1, charge))]).toEqual(['EINVAL', 'EOPNOTSUPP']);
+  });
+});
+
+describe('translate (the file as a Mappable)', () => {
+  it('claims a page on first touch, reads too, and SIGBUS past EOF rounded up to a page', () => {
+    const { fs, file } = setup(MiB);
+    const f = file('m');
+    ok(f.truncate(PAGE_SIZE + 1));
+    const t = f.translate(0, 2, false);
+    expect(isBusError(t) ? 'bus' : t.pages).toBe(1);
+    expect(fs.usedPages).toBe(1);
+    expect(isBusError(f.translate(1, 1, true))).toBe(false);
+    expect(isBusError(f.translate(2, 1, false))).toBe(true);
+  });
+
+  it('SIGBUS once the tmpfs is full, though the page is inside the file', () => {
+    const { file } = setup(2 * PAGE_SIZE);
+    const f = file('m');
+    ok(f.truncate(64 * MiB));
+    expect([0, 1, 2].map((p) => isBusError(f.translate(p, 1, true)))).toEqual([false, false, true]);
+  });
+
+  it('extends a run only over pages already held, in consecutive frames', () => {
+    const { charge, file } = setup(MiB);
+    const f = file('run');
+    ok(f.write(0, new Uint8Array(3 * PAGE_SIZE), charge));
+    const t = f.translate(0, 8, false);
+    expect(isBusError(t) ? 'bus' : [t.page, t.pages]).toEqual([0, 3]);
+  });
+});
+
+describe('memory cgroup charging', () => {
+  it('charges each new page to the writer and uncharges it when the page is freed', () => {
+    const { mf, file } = setup(MiB);
+    const host = new UnlimitedCharge();
+    const container = new LimitedCharge(100);
+    const f = file('c');
+    ok(f.write(0, new Uint8Array(2 * PAGE_SIZE), container));
+    ok(f.write(0, new Uint8Array(3 * PAGE_SIZE), host));
+    expect([container.charged, host.chargedPages]).toEqual([2, 1]);
+    ok(f.truncate(PAGE_SIZE));
+    expect([container.charged, host.chargedPages, mf.allocatedFrames]).toEqual([1, 0, 1]);
+  });
+
+  it('a refusal stops the write with a marked ENOMEM, before the size limit is looked at', () => {
+    const { fs, file } = setup(2 * PAGE_SIZE);
+    const cg = new LimitedCharge(1);
+    const f = file('oom');
+    const w = ok(f.write(0, new Uint8Array(3 * PAGE_SIZE), cg));
+    expect([w.written, w.stopped?.errno, w.stopped !== undefined && isChargeRefused(w.stopped), fs.usedPages, cg.refusals]).toEqual([PAGE_SIZE, 'ENOMEM', true, 1, 1]);
+  });
+
+  it('a refused fault is a SIGBUS and tells the fault charge source', () => {
+    const mf = new MemoryFile();
+    const cg = new LimitedCharge(0);
+    let refused = 0;
+    const fs = ok(Tmpfs.create(mf, {}, { current: () => cg, refused: () => { refused += 1; } }));
+    const f = ok(fs.root.createFile('f', owner));
+    ok(f.truncate(PAGE_SIZE));
+    expect([isBusError(f.translate(0, 1, true)), refused, mf.allocatedFrames]).toEqual([true, 1, 0]);
+  });
+});
