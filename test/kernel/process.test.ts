@@ -184,3 +184,44 @@ describe('frames', () => {
     expect(E.isLeft(r) && r.left.message).toMatch(/exited/);
   });
 });
+
+describe('arguments a C caller could not pass', () => {
+  it('are EINVAL or a fault, never a throw', () => {
+    const k = new Kernel();
+    const p = k.spawn();
+    expect(errno(p.shmget(Number.NaN, 4096, 0))).toBe('EINVAL');
+    expect(errno(p.shmget(IPC_PRIVATE, 1.5, 0))).toBe('EINVAL');
+    expect(errno(p.shmat(0.5, 0, 0))).toBe('EINVAL');
+    expect(errno(p.shmat(0, Number.POSITIVE_INFINITY, 0))).toBe('EINVAL');
+    expect(errno(p.shmdt(Number.NaN))).toBe('EINVAL');
+    expect(errno(p.shmctl(0, Number.NaN))).toBe('EINVAL');
+    expect(errno(p.munmap(0x10000000, Number.NaN))).toBe('EINVAL');
+    expect(errno(p.mprotect(0x10000000, 4096, 1.5))).toBe('EINVAL');
+    expect(E.isLeft(p.read(Number.NaN, 4))).toBe(true);
+    expect(E.isLeft(p.fill(0x10000000, -1, 0))).toBe(true);
+    expect(ok(p.read(0xffffffffffffffffn, 0))).toHaveLength(0);
+  });
+});
+
+describe('the process image', () => {
+  it('has a stack at the top of the address space, so huge fixed attaches overlap it', () => {
+    const k = new Kernel();
+    const p = k.spawn();
+    const id = ok(p.shmget(IPC_PRIVATE, 0x7fffffffffffffffn, 0o600 | 0o10000));
+    expect(errno(p.shmat(id, 0x10000000, 0))).toBe('EINVAL');
+    const child = ok(p.fork());
+    expect(child.mm.vmas().map((v) => v.identity.mappedName())).toEqual(['[stack]']);
+    ok(p.exit());
+    ok(child.exit());
+    expect(k.memoryFile.allocatedFrames).toBe(0);
+  });
+
+  it('makes PROT_EXEC-only pages unreadable with protection keys, readable without', () => {
+    for (const [executeOnly, want] of [[true, 'SIGSEGV'], [false, 'ok']] as const) {
+      const p = new Kernel({ executeOnly }).spawn();
+      const a = ok(p.shmat(ok(p.shmget(IPC_PRIVATE, PAGE_SIZE, 0o600)), 0, 0));
+      ok(p.mprotect(a, PAGE_SIZE, 4));
+      expect(E.isLeft(p.read(a, 1)) ? 'SIGSEGV' : 'ok').toBe(want);
+    }
+  });
+});
