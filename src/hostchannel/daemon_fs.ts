@@ -1,0 +1,146 @@
+/**
+ * The iSulad daemon's filesystem work for containers and their host
+ * channels, done through the daemon's own process (root with every
+ * capability, in the host's namespaces): mkdir -p and rm -rf on the host,
+ * the channel's tmpfs mount and lazy unmount, and each container's mount
+ * namespace with the channel bound in it.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { SysError } from '../abi/errno.js';
+import { MNT_DETACH, S_IFDIR, S_IFMT } from '../abi/fs.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { Process } from '../kernel/process.js';
+import type { Location, MountNamespace } from '../kernel/vfs.js';
+import { Directory } from '../tmpfs/directory.js';
+import { isReadOnlyMode } from './mode.js';
+import type { HostChannel } from './spec.js';
+
+/** The host-channel mount's flags (MS_NOSUID|MS_NODEV|MS_NOEXEC); the container's bind inherits them. */
+const CHANNEL_FLAGS = { nosuid: true, nodev: true, noexec: true } as const;
+
+/** The daemon's view of the host's filesystem. */
+export class DaemonFs {
+  /** The daemon's process; it lives as long as the engine. */
+  private readonly daemon: Process;
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly log: (line: string) => void,
+  ) {
+    this.daemon = kernel.spawn();
+  }
+
+  /** stat(2) says `path` is a directory: the client's "already exists" check. */
+  isExistingDirectory(path: string): boolean {
+    const st = this.daemon.stat(path);
+    return E.isRight(st) && isDirectoryMode(st.right.mode);
+  }
+
+  /** mkdir -p in the host's namespace. */
+  mkdirAll(path: string, mode: number): E.Either<SysError, void> {
+    return mkdirAllIn(this.kernel.initialMountNamespace, this.daemon, path, mode);
+  }
+
+  /**
+   * prepare_host_channel: refuse an existing directory (the client checked
+   * already, so this only matters for a race), then mkdir -p with 0700 for
+   * every component made. The Left is the daemon's log line.
+   */
+  prepareHostChannel(path: string): E.Either<string, void> {
+    if (this.isExistingDirectory(path)) return E.left(`Host path '${path}' already exist`);
+    const made = this.mkdirAll(path, 0o700);
+    return E.isLeft(made) ? E.left(`Failed to create host path '${path}'.`) : E.right(undefined);
+  }
+
+  /**
+   * mount_host_channel: nothing when the host path is already a mount point
+   * (an exact match in the host's mount table); else a new tmpfs, size= the
+   * channel size, mode=1777, nosuid/nodev/noexec. Size 0 is an unlimited tmpfs.
+   */
+  mountHostChannel(channel: HostChannel): E.Either<SysError, void> {
+    if (this.isMountPoint(channel.pathOnHost)) return E.right(undefined);
+    const sb = this.kernel.newTmpfs({ sizeBytes: Number(channel.size), mode: 0o1777 });
+    if (E.isLeft(sb)) return sb;
+    return E.map(() => undefined)(this.daemon.mountTmpfs(sb.right, channel.pathOnHost, CHANNEL_FLAGS));
+  }
+
+  /**
+   * umount_host_channel: a lazy unmount if the host path is a mount point,
+   * then rm -rf of the host path. Failures are logged and the delete goes on.
+   */
+  umountHostChannel(path: string): void {
+    if (this.isMountPoint(path)) {
+      const unmounted = this.daemon.umount(path, MNT_DETACH);
+      if (E.isLeft(unmounted)) this.log(`Failed to umount host channel '${path}': ${unmounted.left.message}`);
+    }
+    this.removeAll(path);
+  }
+
+  /**
+   * A container's mount namespace: `rootfs` (a host directory) as its "/",
+   * and the channel bound at the container path (specs_mount.c
+   * add_host_channel_mount: rbind, read-only when the mode has the piece
+   * `ro`), its mount point made first as the runtime does. The caller gets
+   * the namespace's creator reference; on failure it is dropped here.
+   */
+  containerNamespace(rootfs: string, channel: HostChannel | undefined): E.Either<SysError, MountNamespace> {
+    const host = this.kernel.initialMountNamespace;
+    const creds = this.daemon.creds;
+    const root = host.resolve(creds, rootfs);
+    if (E.isLeft(root)) return root;
+    const ns = this.kernel.newMountNamespace(root.right);
+    if (E.isLeft(ns) || channel === undefined) return ns;
+    const flags = { ...CHANNEL_FLAGS, readonly: isReadOnlyMode(channel.permissions) };
+    const bound = E.chain(() =>
+      E.chain((source: Location) => ns.right.bind(creds, source, channel.pathInContainer, flags))(host.resolve(creds, channel.pathOnHost)),
+    )(mkdirAllIn(ns.right, this.daemon, channel.pathInContainer, 0o755));
+    if (E.isLeft(bound)) {
+      ns.right.leave();
+      return bound;
+    }
+    return ns;
+  }
+
+  /** rm -rf in the host's namespace; failures are logged, never returned. */
+  removeAll(path: string): void {
+    const ns = this.kernel.initialMountNamespace;
+    const creds = this.daemon.creds;
+    const loc = ns.resolve(creds, path);
+    if (E.isLeft(loc)) {
+      if (loc.left.errno !== 'ENOENT') this.log(`Failed to delete path '${path}': ${loc.left.message}`);
+      return;
+    }
+    const inode = loc.right.inode;
+    if (inode instanceof Directory) {
+      for (const name of inode.names()) this.removeAll(path === '/' ? `/${name}` : `${path}/${name}`);
+    }
+    const removed = inode instanceof Directory ? ns.rmdir(creds, path) : ns.unlink(creds, path);
+    if (E.isLeft(removed)) this.log(`Failed to delete path '${path}': ${removed.left.message}`);
+  }
+
+  /** The mountinfo check iSulad makes: an exact string match of a mount point. */
+  private isMountPoint(path: string): boolean {
+    return this.kernel.initialMountNamespace.mounts().some((m) => m.mountpoint === path);
+  }
+}
+
+/** mkdir -p `path` in `ns` as `as`, giving each directory it makes `mode`. */
+function mkdirAllIn(ns: MountNamespace, as: Process, path: string, mode: number): E.Either<SysError, void> {
+  let prefix = '';
+  for (const part of path.split('/').filter((p) => p !== '')) {
+    prefix = `${prefix}/${part}`;
+    const made = ns.mkdir(as.creds, prefix, mode);
+    if (E.isRight(made) || made.left.errno !== 'EEXIST') {
+      if (E.isLeft(made)) return made;
+      continue;
+    }
+    const existing = ns.resolve(as.creds, prefix);
+    if (E.isLeft(existing)) return existing;
+    if (existing.right.inode.kind !== 'dir') return made;
+  }
+  return E.right(undefined);
+}
+
+function isDirectoryMode(mode: number): boolean {
+  return (mode & S_IFMT) === S_IFDIR;
+}

@@ -1,0 +1,364 @@
+/**
+ * A simulated iSulad daemon and `isula` client on one Kernel, reduced to what
+ * the host channel needs: create, start, stop, restart, rm and run of
+ * containers, each with its own IPC namespace, mount namespace and memory
+ * cgroup (reference notes §5).
+ *
+ * Lifetimes:
+ * - create validates the option as the client does, then makes the host
+ *   directory (mkdir -p, mode 0700); nothing is mounted yet.
+ * - start mounts a fresh tmpfs on the host directory unless something is
+ *   already mounted exactly there, then builds the container's namespaces
+ *   with the channel bind-mounted at the container path, and spawns the
+ *   container's init process in them with a fresh memory cgroup.
+ * - stop ends every process of the container; its namespaces go with the
+ *   last of them. The host mount stays, so the data survives.
+ * - rm lazily unmounts the host path and removes it recursively; failures
+ *   are only logged, as iSulad does.
+ *
+ * The daemon notices a container's init exiting (an OOM kill, or a test
+ * calling exit) the next time it looks: every command and query reaps first.
+ * Then the container's other processes die with it, as they do when a PID
+ * namespace's init ends, and a `run --rm` container is removed.
+ *
+ * Messages the reference does not pin down are chosen after iSulad's
+ * sources and documented on ENGINE_MESSAGES.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import type { CredentialsInit } from '../ipc/credentials.js';
+import type { IpcNamespace } from '../kernel/ipc_namespace.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { Process } from '../kernel/process.js';
+import type { MountNamespace } from '../kernel/vfs.js';
+import { DaemonFs } from './daemon_fs.js';
+import { MemoryCgroup } from './memcg.js';
+import type { ContainerConfig, ContainerState } from './records.js';
+import type { HostChannel, HostChannelCommand, Meminfo } from './spec.js';
+import { SPEC_ERROR_EXIT_STATUS, parseHostChannel } from './spec.js';
+
+/** The outcome of one isula command: its exit status and the lines it printed on stderr. */
+export interface CommandResult {
+  readonly exitStatus: number;
+  readonly stderr: readonly string[];
+}
+
+/** `isula create` options the engine models. */
+export interface CreateOptions {
+  /** The raw --host-channel value, exactly as typed. */
+  readonly hostChannel?: string;
+  /** `-m`: the memory cgroup limit in bytes; 0 means none. */
+  readonly memoryLimit?: bigint;
+}
+
+/** `isula run` options: create's, plus --rm. */
+export interface RunOptions extends CreateOptions {
+  /** --rm: remove the container when it exits. */
+  readonly rm?: boolean;
+}
+
+/** How to build an engine. */
+export interface EngineOptions {
+  /**
+   * The meminfo the client reads when it checks a channel size. Default:
+   * MemTotal from the kernel's RAM, MemAvailable from its free frames.
+   */
+  readonly meminfo?: () => Meminfo;
+  /** Called with each line the daemon logs (failures it only logs, e.g. during rm). */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * The daemon's error texts, as the client prints them. The reference fixes
+ * `Execute operation failed` (an ISULAD_ERR_EXEC with no message set, which
+ * client_print_error prints bare); the others follow iSulad's
+ * isulad_set_error_message calls (`No such container:%s` has no space in
+ * iSulad's container callbacks) with the container's name where iSulad
+ * prints its id, and are printed with the `Error response from daemon: `
+ * prefix.
+ */
+export const ENGINE_MESSAGES = {
+  execFailed: 'Execute operation failed',
+  noSuchContainer: (name: string) => `Error response from daemon: No such container:${name}`,
+  nameInUse: (name: string) =>
+    `Error response from daemon: Conflict. The name "${name}" is already in use by container ${name}. You have to remove (or rename) that container to be able to reuse that name.`,
+  removeRunning: (name: string) =>
+    `Error response from daemon: You cannot remove a running container ${name}. Stop the container before attempting removal or use -f`,
+  notRunning: (name: string) => `Error response from daemon: Container ${name} is not running`,
+  invalidName: (name: string) =>
+    `Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-]+ are allowed.`,
+} as const;
+
+/** Container names the daemon accepts (util_valid_container_name). */
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/**
+ * Exit status of a command the daemon refused: `isula create` and the other
+ * commands exit ECOMMON (1); `isula run` exits ESERVERERROR (125), as
+ * do_client_create maps a daemon error code.
+ */
+const DAEMON_ERROR_EXIT_STATUS: Readonly<Record<HostChannelCommand, number>> = { create: 1, run: 125 };
+
+/** Where the daemon keeps each container's root directory on the host. */
+const CONTAINERS_DIR = '/var/lib/isulad/engines/lcr';
+
+/** The daemon's view of one container, and what it holds while running. */
+interface Container {
+  readonly name: string;
+  readonly hostChannel: HostChannel | undefined;
+  readonly memoryLimit: bigint | undefined;
+  readonly autoRemove: boolean;
+  state: ContainerState;
+  /** Set while running: the init process, its namespaces and its memory cgroup. */
+  running: Running | undefined;
+  /** The cgroup of the last start; it keeps the charges of the pages its tasks wrote. */
+  cgroup: MemoryCgroup | undefined;
+}
+
+interface Running {
+  readonly init: Process;
+  readonly ipcNamespace: IpcNamespace;
+  readonly mountNamespace: MountNamespace;
+}
+
+const OK: CommandResult = { exitStatus: 0, stderr: [] };
+
+/** The container engine of one simulated host. */
+export class ContainerEngine {
+  /** The daemon's filesystem work, done as its own process (root, host namespaces). */
+  private readonly fs: DaemonFs;
+  private readonly containers = new Map<string, Container>();
+  private readonly meminfo: () => Meminfo;
+  private readonly log: (line: string) => void;
+
+  constructor(
+    readonly kernel: Kernel,
+    options: EngineOptions = {},
+  ) {
+    this.log = options.log ?? (() => undefined);
+    this.fs = new DaemonFs(kernel, this.log);
+    const mf = kernel.memoryFile;
+    this.meminfo =
+      options.meminfo ?? (() => ({ memTotalKb: mf.totalFrames * 4, memAvailableKb: (mf.totalFrames - mf.allocatedFrames) * 4 }));
+  }
+
+  /** `isula create [-m LIMIT] [--host-channel SPEC] --name NAME`. */
+  create(name: string, options: CreateOptions = {}): CommandResult {
+    this.reap();
+    return this.doCreate(name, options, false, 'create');
+  }
+
+  /** `isula start NAME`. Starting a running container does nothing, successfully. */
+  start(name: string): CommandResult {
+    this.reap();
+    const c = this.containers.get(name);
+    if (c === undefined) return fail(1, ENGINE_MESSAGES.noSuchContainer(name));
+    if (c.state === 'running') return OK;
+    return this.doStart(c, 1);
+  }
+
+  /**
+   * `isula stop NAME`. Stopping a container that is not running does
+   * nothing, successfully; a --rm container that stops is removed.
+   */
+  stop(name: string): CommandResult {
+    this.reap();
+    const c = this.containers.get(name);
+    if (c === undefined) return fail(1, ENGINE_MESSAGES.noSuchContainer(name));
+    if (c.state !== 'running') return OK;
+    this.halt(c);
+    if (c.autoRemove) this.remove(c);
+    return OK;
+  }
+
+  /** `isula restart NAME`: stop if running, then start (a --rm container is not removed in between). */
+  restart(name: string): CommandResult {
+    this.reap();
+    const c = this.containers.get(name);
+    if (c === undefined) return fail(1, ENGINE_MESSAGES.noSuchContainer(name));
+    this.halt(c);
+    return this.doStart(c, 1);
+  }
+
+  /** `isula rm [-f] NAME`. A running container needs -f, which stops it first. */
+  rm(name: string, options: { readonly force?: boolean } = {}): CommandResult {
+    this.reap();
+    const c = this.containers.get(name);
+    if (c === undefined) return fail(1, ENGINE_MESSAGES.noSuchContainer(name));
+    if (c.state === 'running' && options.force !== true) return fail(1, ENGINE_MESSAGES.removeRunning(name));
+    this.remove(c);
+    return OK;
+  }
+
+  /** `isula run [--rm] [-m LIMIT] [--host-channel SPEC] --name NAME`: create, then start. */
+  run(name: string, options: RunOptions = {}): CommandResult {
+    this.reap();
+    const created = this.doCreate(name, options, options.rm === true, 'run');
+    if (created.exitStatus !== 0) return created;
+    const c = this.containers.get(name);
+    if (c === undefined) throw new Error(`run: ${name} vanished after create`);
+    const started = this.doStart(c, DAEMON_ERROR_EXIT_STATUS.run);
+    if (started.exitStatus !== 0 && c.autoRemove) this.remove(c);
+    return started;
+  }
+
+  /**
+   * `isula exec NAME`: a new process in the running container's namespaces
+   * and memory cgroup (root with every capability unless `creds` says
+   * otherwise). Host processes are plain `kernel.spawn()` ones.
+   */
+  exec(name: string, creds: CredentialsInit = {}): E.Either<CommandResult, Process> {
+    this.reap();
+    const c = this.containers.get(name);
+    if (c === undefined) return E.left(fail(1, ENGINE_MESSAGES.noSuchContainer(name)));
+    if (c.running === undefined || c.cgroup === undefined) return E.left(fail(1, ENGINE_MESSAGES.notRunning(name)));
+    return E.right(
+      this.kernel.spawn({
+        ...creds,
+        ipcNamespace: c.running.ipcNamespace,
+        mountNamespace: c.running.mountNamespace,
+        memoryCharge: c.cgroup,
+      }),
+    );
+  }
+
+  /** The container's init process while it runs (its exit ends the container). */
+  initProcess(name: string): Process | undefined {
+    this.reap();
+    return this.containers.get(name)?.running?.init;
+  }
+
+  /** The container's record, as `isula inspect` would build it; undefined for an unknown name. */
+  inspect(name: string): ContainerConfig | undefined {
+    this.reap();
+    const c = this.containers.get(name);
+    if (c === undefined) return undefined;
+    return {
+      name: c.name,
+      state: c.state,
+      ...(c.hostChannel !== undefined ? { hostChannel: c.hostChannel } : {}),
+      ...(c.memoryLimit !== undefined ? { memoryLimit: c.memoryLimit } : {}),
+    };
+  }
+
+  /** The memory cgroup of the container's latest start; undefined before its first start. */
+  memoryCgroup(name: string): MemoryCgroup | undefined {
+    this.reap();
+    return this.containers.get(name)?.cgroup;
+  }
+
+  /** Names of the containers that exist, in creation order. */
+  names(): string[] {
+    this.reap();
+    return [...this.containers.keys()];
+  }
+
+  /**
+   * The daemon's SIGCHLD handling: a running container whose init has ended
+   * is stopped (its remaining processes die with it) and, with --rm, removed.
+   */
+  reap(): void {
+    for (const c of [...this.containers.values()]) {
+      if (c.running === undefined || !c.running.init.exited) continue;
+      this.halt(c);
+      if (c.autoRemove) this.remove(c);
+    }
+  }
+
+  private doCreate(name: string, options: CreateOptions, autoRemove: boolean, command: HostChannelCommand): CommandResult {
+    if (options.memoryLimit !== undefined && options.memoryLimit < 0n) throw new RangeError(`memory limit ${options.memoryLimit} is negative`);
+    // The client validates the option before it contacts the daemon.
+    let hostChannel: HostChannel | undefined;
+    if (options.hostChannel !== undefined) {
+      const parsed = parseHostChannel(options.hostChannel, { meminfo: this.meminfo(), isExistingDirectory: (p) => this.fs.isExistingDirectory(p) }, command);
+      if (E.isLeft(parsed)) {
+        return { exitStatus: SPEC_ERROR_EXIT_STATUS[command], stderr: parsed.left.stderr === undefined ? [] : [parsed.left.stderr] };
+      }
+      hostChannel = parsed.right;
+    }
+    if (!CONTAINER_NAME.test(name)) return fail(DAEMON_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.invalidName(name));
+    if (this.containers.has(name)) return fail(DAEMON_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.nameInUse(name));
+    const rootfs = this.fs.mkdirAll(rootfsOf(name), 0o755);
+    if (E.isLeft(rootfs)) {
+      this.log(`Failed to create container root '${rootfsOf(name)}': ${rootfs.left.message}`);
+      return fail(DAEMON_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.execFailed);
+    }
+    if (hostChannel !== undefined) {
+      const prepared = this.fs.prepareHostChannel(hostChannel.pathOnHost);
+      if (E.isLeft(prepared)) {
+        this.log(prepared.left);
+        this.fs.removeAll(containerDirOf(name));
+        return fail(DAEMON_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.execFailed);
+      }
+    }
+    this.containers.set(name, {
+      name,
+      hostChannel,
+      memoryLimit: options.memoryLimit,
+      autoRemove,
+      state: 'created',
+      running: undefined,
+      cgroup: undefined,
+    });
+    return OK;
+  }
+
+  /** do_start_container, as far as the channel goes: mount it, then build and enter the namespaces. */
+  private doStart(c: Container, failureStatus: number): CommandResult {
+    const channel = c.hostChannel;
+    if (channel !== undefined) {
+      const mounted = this.fs.mountHostChannel(channel);
+      if (E.isLeft(mounted)) {
+        this.log(`Failed to mount host path '${channel.pathOnHost}'`);
+        this.log('Failed to mount host channel');
+        return fail(failureStatus, ENGINE_MESSAGES.execFailed);
+      }
+    }
+    const namespaces = this.fs.containerNamespace(rootfsOf(c.name), c.hostChannel);
+    if (E.isLeft(namespaces)) {
+      this.log(`Failed to set up the mounts of ${c.name}: ${namespaces.left.message}`);
+      return fail(failureStatus, ENGINE_MESSAGES.execFailed);
+    }
+    const ipcNamespace = this.kernel.newIpcNamespace();
+    // The runtime makes a fresh cgroup at every start; one left by an earlier
+    // run keeps the charges of pages its tasks wrote, as an offline memcg does.
+    const cgroup = new MemoryCgroup(`/isulad/${c.name}`, c.memoryLimit);
+    const init = this.kernel.spawn({ ipcNamespace, mountNamespace: namespaces.right, memoryCharge: cgroup });
+    // From here the namespace lives as long as the container's processes.
+    namespaces.right.leave();
+    c.cgroup = cgroup;
+    c.running = { init, ipcNamespace, mountNamespace: namespaces.right };
+    c.state = 'running';
+    return OK;
+  }
+
+  /** Ends every process of a running container; the container is then `exited`. */
+  private halt(c: Container): void {
+    const running = c.running;
+    if (running === undefined) return;
+    for (const p of this.kernel.processes()) {
+      if (p.mountNamespace === running.mountNamespace) p.exit();
+    }
+    c.running = undefined;
+    c.state = 'exited';
+  }
+
+  /** do_delete_container: the channel goes (umount_host_channel), then the container's own directory. */
+  private remove(c: Container): void {
+    this.halt(c);
+    if (c.hostChannel !== undefined) this.fs.umountHostChannel(c.hostChannel.pathOnHost);
+    this.fs.removeAll(containerDirOf(c.name));
+    this.containers.delete(c.name);
+  }
+}
+
+function containerDirOf(name: string): string {
+  return `${CONTAINERS_DIR}/${name}`;
+}
+
+function rootfsOf(name: string): string {
+  return `${containerDirOf(name)}/rootfs`;
+}
+
+function fail(exitStatus: number, line: string): CommandResult {
+  return { exitStatus, stderr: [line] };
+}

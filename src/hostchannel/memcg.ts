@@ -1,0 +1,82 @@
+/**
+ * A container's memory cgroup, as the host channel meets it: a limit and the
+ * tmpfs pages charged to it. Host processes stay in the kernel's root cgroup,
+ * which has no limit.
+ *
+ * Linux charges a shmem page to the memory cgroup of the task that first
+ * allocates it and keeps the charge there until the page is freed, whoever
+ * frees it and wherever the task has gone (mm/memcontrol.c; measured in the
+ * reference notes §6). A charge that would pass a container's limit is
+ * refused; the kernel then OOM-kills the writer (exit status 137) instead of
+ * failing the write, and pages written before that stay charged.
+ */
+import { PAGE_SIZE } from '../abi/constants.js';
+import type { Process } from '../kernel/process.js';
+import type { MemoryCharge } from '../tmpfs/charge.js';
+
+/** One memory cgroup. tmpfs calls tryCharge/uncharge for every page it claims and frees. */
+export class MemoryCgroup implements MemoryCharge {
+  /** memory.limit_in_bytes in whole pages (Linux rounds the limit down); undefined without a limit. */
+  readonly limitPages: number | undefined;
+  private charged = 0;
+  private refusals = 0;
+
+  /**
+   * @param path the cgroup's path under the memory hierarchy (`/` for the root).
+   * @param limitBytes the limit in bytes; undefined or 0 means none, as `isula run -m 0`.
+   */
+  constructor(
+    readonly path: string,
+    limitBytes?: bigint,
+  ) {
+    this.limitPages = limitBytes === undefined || limitBytes === 0n ? undefined : Number(limitBytes / BigInt(PAGE_SIZE));
+  }
+
+  /** Pages charged now (memory.usage_in_bytes / PAGE_SIZE, counting tmpfs pages only). */
+  get usagePages(): number {
+    return this.charged;
+  }
+
+  /** memory.usage_in_bytes, counting tmpfs pages only. */
+  get usageBytes(): bigint {
+    return BigInt(this.charged) * BigInt(PAGE_SIZE);
+  }
+
+  /**
+   * memory.failcnt: charges refused at the limit. The kernel OOM-kills the
+   * writer of every refused charge, so this is also the oom_kill count.
+   */
+  get failCount(): number {
+    return this.refusals;
+  }
+
+  tryCharge(pages: number): boolean {
+    if (this.limitPages !== undefined && this.charged + pages > this.limitPages) {
+      this.refusals += 1;
+      return false;
+    }
+    this.charged += pages;
+    return true;
+  }
+
+  uncharge(pages: number): void {
+    if (pages > this.charged) throw new Error(`memcg ${this.path}: uncharge of ${pages} pages with ${this.charged} charged`);
+    this.charged -= pages;
+  }
+}
+
+/** What a shell prints and returns for a child process that has ended. */
+export interface ShellStatus {
+  readonly exitStatus: number;
+  readonly stderr: readonly string[];
+}
+
+/**
+ * The status a shell reports for `p` once it has ended: 137 (128 + SIGKILL)
+ * and bash's `Killed` line after an OOM kill, else 0. Undefined while `p`
+ * runs.
+ */
+export function shellStatus(p: Process): ShellStatus | undefined {
+  if (!p.exited) return undefined;
+  return p.killedBy === 'SIGKILL' ? { exitStatus: 137, stderr: ['Killed'] } : { exitStatus: 0, stderr: [] };
+}
