@@ -1,0 +1,128 @@
+/**
+ * The ipc-sentry side of `npm run bench`: the same tests as
+ * bench/native/shmbench.c, run on a fresh Kernel through the public API
+ * (every call returns an Either, which is checked, as a program would).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel, PAGE_SIZE } from '../src/index.js';
+import type { Process } from '../src/index.js';
+import { measure, measureTimed } from './stats.js';
+import { performance } from 'node:perf_hooks';
+
+/** The tests both backends implement (see shmbench.c for what each times). */
+export type TestName = 'get-rmid' | 'attach-detach' | 'ipc-stat' | 'key-lookup' | 'first-touch' | 'copy-in' | 'copy-out';
+
+export interface Result {
+  readonly rates: number[];
+  readonly median: number;
+}
+
+const KEY_BASE = 0x5e000000;
+const MiB = 1 << 20;
+
+function ok<T>(r: E.Either<unknown, T>, what: string): T {
+  if (E.isLeft(r)) throw new Error(`${what} failed: ${JSON.stringify(r.left)}`);
+  return r.right;
+}
+
+function fresh(): Process {
+  return new Kernel().spawn();
+}
+
+/** Runs `test` on ipc-sentry: one warm-up sample, then `samples` samples of `ops` operations. */
+export function runEmulated(test: TestName, ops: number, samples: number, param: number): Result {
+  const p = fresh();
+  switch (test) {
+    case 'get-rmid':
+      return measure(samples, () => {
+        for (let i = 0; i < ops; i++) {
+          const id = p.shmget(IPC_PRIVATE, PAGE_SIZE, IPC_CREAT | 0o600);
+          if (E.isLeft(id)) ok(id, 'shmget');
+          else if (E.isLeft(p.shmctl(id.right, IPC_RMID))) throw new Error('IPC_RMID failed');
+        }
+        return ops;
+      });
+    case 'attach-detach': {
+      const id = ok(p.shmget(IPC_PRIVATE, PAGE_SIZE, IPC_CREAT | 0o600), 'shmget');
+      for (let i = 0; i < param; i++) ok(p.shmat(id, 0, 0), 'shmat');
+      return measure(samples, () => {
+        for (let i = 0; i < ops; i++) {
+          const a = p.shmat(id, 0, 0);
+          if (E.isLeft(a)) ok(a, 'shmat');
+          else if (E.isLeft(p.shmdt(a.right))) throw new Error('shmdt failed');
+        }
+        return ops;
+      });
+    }
+    case 'ipc-stat': {
+      const id = ok(p.shmget(IPC_PRIVATE, PAGE_SIZE, IPC_CREAT | 0o600), 'shmget');
+      let sink = 0;
+      const r = measure(samples, () => {
+        for (let i = 0; i < ops; i++) {
+          const st = p.shmctl(id, IPC_STAT);
+          if (E.isLeft(st)) ok(st, 'IPC_STAT');
+          else sink += st.right.ds?.nattch ?? 0;
+        }
+        return ops;
+      });
+      if (sink < 0) throw new Error('unreachable');
+      return r;
+    }
+    case 'key-lookup': {
+      const nkeys = Math.max(param, 1);
+      for (let k = 0; k < nkeys; k++) ok(p.shmget(KEY_BASE + k, PAGE_SIZE, IPC_CREAT | IPC_EXCL | 0o600), 'shmget');
+      let sink = 0;
+      const r = measure(samples, () => {
+        let k = 0;
+        for (let i = 0; i < ops; i++) {
+          const id = p.shmget(KEY_BASE + k, 0, 0);
+          if (E.isLeft(id)) ok(id, 'shmget(existing key)');
+          else sink += id.right;
+          if (++k === nkeys) k = 0;
+        }
+        return ops;
+      });
+      if (sink < 0) throw new Error('unreachable');
+      return r;
+    }
+    case 'first-touch': {
+      const bytes = (param > 0 ? param : 64) * MiB;
+      const pages = bytes / PAGE_SIZE;
+      const one = new Uint8Array([1]);
+      return measureTimed(samples, () => {
+        const id = ok(p.shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0o600), 'shmget');
+        const a = ok(p.shmat(id, 0, 0), 'shmat');
+        const t0 = performance.now();
+        for (let i = 0; i < pages; i++) {
+          if (E.isLeft(p.write(a + i * PAGE_SIZE, one))) throw new Error('first touch faulted');
+        }
+        const t1 = performance.now();
+        ok(p.shmdt(a), 'shmdt');
+        ok(p.shmctl(id, IPC_RMID), 'IPC_RMID');
+        return pages / ((t1 - t0) / 1000);
+      });
+    }
+    case 'copy-in':
+    case 'copy-out': {
+      const bytes = (param > 0 ? param : 64) * MiB;
+      const id = ok(p.shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0o600), 'shmget');
+      const a = ok(p.shmat(id, 0, 0), 'shmat');
+      // Both sides are touched first: the copy rows time copying, not faults.
+      ok(p.fill(a, bytes, 0x11), 'fill');
+      const buf = new Uint8Array(bytes).fill(0x22);
+      let sink = 0;
+      const r =
+        test === 'copy-in'
+          ? measure(samples, () => {
+              for (let i = 0; i < ops; i++) ok(p.write(a, buf), 'write');
+              return ops * bytes;
+            })
+          : measure(samples, () => {
+              for (let i = 0; i < ops; i++) sink += ok(p.read(a, bytes), 'read')[i % bytes] ?? 0;
+              return ops * bytes;
+            });
+      if (sink < 0) throw new Error('unreachable');
+      return r;
+    }
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * `npm run bench [-- --quick] [-- --json FILE] [-- --only NAME[,NAME...]]`
+ *
+ * Measures every row on ipc-sentry and on the machine's own kernel in the
+ * same run (bench/native/shmbench.c, in a fresh IPC namespace), prints a
+ * table (operation, native, ipc-sentry, ratio; ratio > 1 means ipc-sentry is
+ * faster) and, with --json, writes the rows as
+ * [{name, unit, native, emulated, ratio}, ...]. Progress goes to stderr.
+ *
+ * --quick runs tiny operation counts and one sample: a smoke pass that
+ * checks the harness works. Its numbers mean nothing.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, type } from 'node:os';
+import { join } from 'node:path';
+import { runEmulated } from './emulated.js';
+import type { Result } from './emulated.js';
+import { ROOT, ensureShmbench, runNative } from './native.js';
+import { ROWS, meetsTarget, renderTable } from './rows.js';
+import type { JsonRow, Row } from './rows.js';
+
+interface Options {
+  readonly quick: boolean;
+  readonly json: string | undefined;
+  readonly only: ReadonlySet<string> | undefined;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  let quick = false;
+  let json: string | undefined;
+  let only: Set<string> | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') quick = true;
+    else if (a === '--json') json = argv[++i];
+    else if (a === '--only') only = new Set((argv[++i] ?? '').split(','));
+    else {
+      process.stderr.write(`usage: npm run bench -- [--quick] [--json FILE] [--only NAME,...]\nunknown argument ${String(a)}\n`);
+      process.exit(2);
+    }
+  }
+  if (json === undefined && argv.includes('--json')) {
+    process.stderr.write('--json needs a file name\n');
+    process.exit(2);
+  }
+  if (only !== undefined) {
+    for (const n of only) {
+      if (!ROWS.some((r) => r.name === n)) {
+        process.stderr.write(`no row named ${n}; rows: ${ROWS.map((r) => r.name).join(', ')}\n`);
+        process.exit(2);
+      }
+    }
+  }
+  return { quick, json, only };
+}
+
+const tty = process.stderr.isTTY === true;
+function progress(text: string): void {
+  if (tty) process.stderr.write(`\r\x1b[K${text}`);
+  else process.stderr.write(`${text}\n`);
+}
+
+/** The machine, for the table's header and BENCHMARKS.md. */
+export function machine(): string {
+  let cpu = cpus()[0]?.model ?? 'unknown CPU';
+  try {
+    const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m?.[1] !== undefined) cpu = m[1];
+  } catch {
+    // not Linux: os.cpus() it is
+  }
+  const uname = spawnSync('uname', ['-srvm'], { encoding: 'utf8' });
+  const kernel = uname.status === 0 ? uname.stdout.trim() : `${type()} ${release()}`;
+  return `${kernel}; ${cpu} × ${cpus().length}; node ${process.version}`;
+}
+
+/** What the memory child (bench/memory.ts) prints. */
+interface MemoryReport {
+  readonly untouchedBytes: number;
+  readonly untouchedFrames: number;
+  readonly untouchedReserved: number;
+  readonly touchedBytesPerPage: number;
+}
+
+function runMemory(quick: boolean): MemoryReport {
+  const script = join(ROOT, 'bench', 'memory.ts');
+  const args = quick ? ['20', '16'] : ['200', '256'];
+  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (run.status !== 0) throw new Error(`bench/memory.ts failed (${String(run.status ?? run.signal)}): ${run.stderr.trim()}`);
+  return JSON.parse(run.stdout) as MemoryReport;
+}
+
+function main(): void {
+  const opts = parseArgs(process.argv.slice(2));
+  const samples = opts.quick ? 1 : 9;
+  const rows = ROWS.filter((r) => opts.only === undefined || opts.only.has(r.name));
+  const header = `ipc-sentry benchmark${opts.quick ? ' (--quick: smoke pass, numbers mean nothing)' : ''}\n${machine()}`;
+
+  let nativeProblem: string | undefined;
+  try {
+    ensureShmbench();
+  } catch (e) {
+    nativeProblem = (e as Error).message;
+    process.stderr.write(`warning: native side unavailable (${nativeProblem}); native columns are empty\n`);
+  }
+  const native = (test: Parameters<typeof runNative>[0], ops: number, param: number): Result | undefined => {
+    if (nativeProblem !== undefined) return undefined;
+    try {
+      return runNative(test, ops, samples, param);
+    } catch (e) {
+      // A machine without IPC namespaces: say so once and go on with ipc-sentry alone.
+      const msg = (e as Error).message;
+      if (!msg.startsWith('the native side cannot run here')) throw e;
+      nativeProblem = msg;
+      process.stderr.write(`warning: ${msg}; native columns are empty\n`);
+      return undefined;
+    }
+  };
+
+  const results: Array<{ row: Row; r: JsonRow }> = [];
+  let memory: MemoryReport | undefined;
+  for (const [i, row] of rows.entries()) {
+    const tag = `[${i + 1}/${rows.length}] ${row.name}`;
+    if (row.kind === 'rate') {
+      const ops = opts.quick ? row.quickOps : row.ops;
+      const param = opts.quick ? row.quickParam : row.param;
+      progress(`${tag}: native…`);
+      const n = native(row.test, ops.native, param);
+      progress(`${tag}: ipc-sentry…`);
+      const e = runEmulated(row.test, ops.emulated, samples, param);
+      const nm = n?.median ?? null;
+      results.push({ row, r: { name: row.name, unit: row.unit, native: nm, emulated: e.median, ratio: nm === null ? null : e.median / nm } });
+    } else if (row.kind === 'scale') {
+      const base = opts.quick ? row.quickOps : row.ops;
+      const scaled = opts.quick ? row.quickOps : row.scaledOps;
+      progress(`${tag}: native, ${row.test} ${row.baseParam}…`);
+      const nb = native(row.test, base.native, row.baseParam);
+      progress(`${tag}: native, ${row.test} ${row.scaledParam}…`);
+      const ns = native(row.test, scaled.native, row.scaledParam);
+      progress(`${tag}: ipc-sentry, ${row.test} ${row.baseParam}…`);
+      const eb = runEmulated(row.test, base.emulated, samples, row.baseParam);
+      progress(`${tag}: ipc-sentry, ${row.test} ${row.scaledParam}…`);
+      const es = runEmulated(row.test, scaled.emulated, samples, row.scaledParam);
+      const nf = nb === undefined || ns === undefined ? null : ns.median / nb.median;
+      const ef = es.median / eb.median;
+      results.push({ row, r: { name: row.name, unit: row.unit, native: nf, emulated: ef, ratio: ef } });
+    } else {
+      progress(`${tag}: ipc-sentry${memory === undefined ? ' (child process with --expose-gc)' : ''}…`);
+      memory ??= runMemory(opts.quick);
+      const v =
+        row.name === 'mem-untouched-1gib'
+          ? memory.untouchedBytes + memory.untouchedReserved
+          : row.name === 'mem-untouched-1gib-frames'
+            ? memory.untouchedFrames
+            : memory.touchedBytesPerPage;
+      results.push({ row, r: { name: row.name, unit: row.unit, native: null, emulated: v, ratio: null } });
+    }
+  }
+  if (tty) process.stderr.write('\r\x1b[K');
+
+  process.stdout.write(`${header}\n\n${renderTable(results)}\n`);
+  if (memory !== undefined) {
+    process.stdout.write(
+      `\nmemory: ${memory.untouchedReserved} MemoryFile bytes reserved and ${memory.untouchedFrames} frames allocated per untouched 1 GiB segment\n`,
+    );
+  }
+  const below = results.filter(({ row, r }) => !meetsTarget(row, r)).map(({ r }) => r.name);
+  if (!opts.quick && below.length > 0) process.stdout.write(`\nbelow target: ${below.join(', ')}\n`);
+  if (opts.json !== undefined) {
+    writeFileSync(opts.json, `${JSON.stringify(results.map(({ r }) => r), null, 2)}\n`);
+  }
+}
+
+main();

@@ -1,0 +1,213 @@
+/*
+ * The native side of `npm run bench`: times one System V shm operation on the
+ * real kernel and prints one JSON line.
+ *
+ *   shmbench TEST OPS SAMPLES [PARAM]
+ *
+ * The process first moves into a fresh IPC namespace (unshare(CLONE_NEWIPC)),
+ * so every segment it makes disappears with it and the machine's namespace
+ * is never touched. One untimed warm-up sample runs first; then SAMPLES
+ * timed samples of OPS operations each (CLOCK_MONOTONIC). The output is
+ *
+ *   {"test":"...","param":P,"ops":N,"rates":[r1,...],"median":m}
+ *
+ * where each rate is operations per second (bytes per second for the copy
+ * tests, pages per second for first-touch).
+ *
+ * Tests (PARAM in brackets):
+ *   get-rmid             shmget(IPC_PRIVATE, 4 KiB) + IPC_RMID pairs
+ *   attach-detach [N]    shmat + shmdt pairs on one 4 KiB segment, with N
+ *                        other attachments of it held meanwhile (default 0)
+ *   ipc-stat             shmctl(IPC_STAT)
+ *   key-lookup [N]       shmget(existing key, 0, 0), cycling over N keyed
+ *                        segments (default 1)
+ *   first-touch [MiB]    one byte written into each page of a fresh segment
+ *                        (default 64 MiB; OPS is ignored, a sample is one segment)
+ *   copy-in [MiB]        memcpy from a private buffer into an attached,
+ *                        touched segment, OPS times per sample
+ *   copy-out [MiB]       the same, out of the segment
+ *
+ * Exit status: 0 on success, 3 when the machine cannot run it (no IPC
+ * namespace), 4 when an operation fails.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <time.h>
+
+#define EXIT_UNAVAILABLE 3
+#define EXIT_FAILED 4
+#define PAGE 4096L
+#define KEY_BASE 0x5e000000
+
+static void fail(const char *what) {
+  fprintf(stderr, "shmbench: %s: %s\n", what, strerror(errno));
+  exit(EXIT_FAILED);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Keeps the compiler from dropping a loop whose result nobody reads. */
+static volatile long sink;
+
+/* State shared by the tests. */
+static long param;
+static size_t bytes;
+static int seg_id = -1;
+static char *seg_addr;
+static char *private_buf;
+static int nkeys;
+
+static int must_shmget(key_t key, size_t size, int flags) {
+  int id = shmget(key, size, flags);
+  if (id < 0) fail("shmget");
+  return id;
+}
+
+static char *must_shmat(int id) {
+  void *a = shmat(id, NULL, 0);
+  if (a == (void *)-1) fail("shmat");
+  return a;
+}
+
+/* One sample of `ops` operations of `test`; returns its rate per second. */
+static double sample(const char *test, long ops) {
+  double t0, t1;
+  if (strcmp(test, "get-rmid") == 0) {
+    t0 = now_s();
+    for (long i = 0; i < ops; i++) {
+      int id = shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0600);
+      if (id < 0) fail("shmget");
+      if (shmctl(id, IPC_RMID, NULL) != 0) fail("shmctl(IPC_RMID)");
+    }
+    t1 = now_s();
+    return (double)ops / (t1 - t0);
+  }
+  if (strcmp(test, "attach-detach") == 0) {
+    t0 = now_s();
+    for (long i = 0; i < ops; i++) {
+      void *a = shmat(seg_id, NULL, 0);
+      if (a == (void *)-1) fail("shmat");
+      if (shmdt(a) != 0) fail("shmdt");
+    }
+    t1 = now_s();
+    return (double)ops / (t1 - t0);
+  }
+  if (strcmp(test, "ipc-stat") == 0) {
+    struct shmid_ds ds;
+    t0 = now_s();
+    for (long i = 0; i < ops; i++) {
+      if (shmctl(seg_id, IPC_STAT, &ds) != 0) fail("shmctl(IPC_STAT)");
+      sink += (long)ds.shm_nattch;
+    }
+    t1 = now_s();
+    return (double)ops / (t1 - t0);
+  }
+  if (strcmp(test, "key-lookup") == 0) {
+    int k = 0;
+    t0 = now_s();
+    for (long i = 0; i < ops; i++) {
+      int id = shmget(KEY_BASE + k, 0, 0);
+      if (id < 0) fail("shmget(existing key)");
+      sink += id;
+      if (++k == nkeys) k = 0;
+    }
+    t1 = now_s();
+    return (double)ops / (t1 - t0);
+  }
+  if (strcmp(test, "first-touch") == 0) {
+    int id = must_shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);
+    char *a = must_shmat(id);
+    long pages = (long)(bytes / PAGE);
+    t0 = now_s();
+    for (long p = 0; p < pages; p++) ((volatile char *)a)[p * PAGE] = 1;
+    t1 = now_s();
+    if (shmdt(a) != 0) fail("shmdt");
+    if (shmctl(id, IPC_RMID, NULL) != 0) fail("shmctl(IPC_RMID)");
+    return (double)pages / (t1 - t0);
+  }
+  if (strcmp(test, "copy-in") == 0 || strcmp(test, "copy-out") == 0) {
+    int in = test[5] == 'i';
+    t0 = now_s();
+    for (long i = 0; i < ops; i++) {
+      if (in) {
+        memcpy(seg_addr, private_buf, bytes);
+      } else {
+        memcpy(private_buf, seg_addr, bytes);
+      }
+      /* The copy is observable through the segment (or the buffer): read one byte back. */
+      sink += in ? seg_addr[i % bytes] : private_buf[i % bytes];
+    }
+    t1 = now_s();
+    return (double)ops * (double)bytes / (t1 - t0);
+  }
+  fprintf(stderr, "shmbench: unknown test %s\n", test);
+  exit(EXIT_FAILED);
+}
+
+/* Builds what `test` needs before its samples run (untimed). */
+static void setup(const char *test) {
+  if (strcmp(test, "attach-detach") == 0 || strcmp(test, "ipc-stat") == 0) {
+    seg_id = must_shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0600);
+    for (long i = 0; i < param; i++) must_shmat(seg_id);
+  } else if (strcmp(test, "key-lookup") == 0) {
+    nkeys = param > 0 ? (int)param : 1;
+    for (int k = 0; k < nkeys; k++) must_shmget(KEY_BASE + k, PAGE, IPC_CREAT | IPC_EXCL | 0600);
+  } else if (strcmp(test, "first-touch") == 0) {
+    bytes = (size_t)(param > 0 ? param : 64) << 20;
+  } else if (strcmp(test, "copy-in") == 0 || strcmp(test, "copy-out") == 0) {
+    bytes = (size_t)(param > 0 ? param : 64) << 20;
+    seg_id = must_shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);
+    seg_addr = must_shmat(seg_id);
+    private_buf = malloc(bytes);
+    if (private_buf == NULL) fail("malloc");
+    /* Both sides are touched first: the copy rows time copying, not faults. */
+    memset(seg_addr, 0x11, bytes);
+    memset(private_buf, 0x22, bytes);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: shmbench TEST OPS SAMPLES [PARAM]\n");
+    return EXIT_FAILED;
+  }
+  const char *test = argv[1];
+  long ops = strtol(argv[2], NULL, 10);
+  int samples = (int)strtol(argv[3], NULL, 10);
+  param = argc > 4 ? strtol(argv[4], NULL, 10) : 0;
+  if (ops <= 0 || samples <= 0 || samples > 1000 || param < 0) {
+    fprintf(stderr, "shmbench: OPS and SAMPLES must be positive\n");
+    return EXIT_FAILED;
+  }
+  if (unshare(CLONE_NEWIPC) != 0) {
+    fprintf(stderr, "shmbench: cannot create an IPC namespace (unshare: %s)\n", strerror(errno));
+    return EXIT_UNAVAILABLE;
+  }
+  setup(test);
+  sample(test, ops); /* warm-up */
+  double *rates = calloc((size_t)samples, sizeof *rates);
+  if (rates == NULL) fail("calloc");
+  for (int s = 0; s < samples; s++) rates[s] = sample(test, ops);
+  printf("{\"test\":\"%s\",\"param\":%ld,\"ops\":%ld,\"rates\":[", test, param, ops);
+  for (int s = 0; s < samples; s++) printf("%s%.6g", s > 0 ? "," : "", rates[s]);
+  qsort(rates, (size_t)samples, sizeof *rates, cmp_double);
+  double median = samples % 2 == 1 ? rates[samples / 2] : (rates[samples / 2 - 1] + rates[samples / 2]) / 2;
+  printf("],\"median\":%.6g}\n", median);
+  /* The namespace dies with this process and takes every segment with it. */
+  return 0;
+}

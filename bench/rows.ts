@@ -1,0 +1,182 @@
+/**
+ * The rows of `npm run bench`: what each measures on both backends, its
+ * unit, its target, and how many operations a sample does (full and
+ * --quick). Ratios are ipc-sentry ÷ native, so > 1 means ipc-sentry is faster.
+ */
+import type { TestName } from './emulated.js';
+
+/** How one backend runs a test for a row: operations per sample, and the test's parameter. */
+export interface Sizing {
+  readonly native: number;
+  readonly emulated: number;
+}
+
+/** A rate row: the same test on both backends; ratio = emulated ÷ native. */
+export interface RateRow {
+  readonly kind: 'rate';
+  readonly name: string;
+  readonly unit: string;
+  readonly test: TestName;
+  readonly param: number;
+  readonly quickParam: number;
+  readonly ops: Sizing;
+  readonly quickOps: Sizing;
+  /** The least acceptable ratio. */
+  readonly target: number;
+  readonly what: string;
+}
+
+/**
+ * A scaling row: the test's rate with `scaledParam` ÷ its rate with
+ * `baseParam`, on each backend; the row's ratio is the emulated factor.
+ */
+export interface ScaleRow {
+  readonly kind: 'scale';
+  readonly name: string;
+  readonly unit: 'factor';
+  readonly test: TestName;
+  readonly baseParam: number;
+  readonly scaledParam: number;
+  readonly ops: Sizing;
+  readonly scaledOps: Sizing;
+  readonly quickOps: Sizing;
+  readonly target: number;
+  readonly what: string;
+}
+
+/** A memory row: ipc-sentry only, an absolute figure; `max` is the most acceptable value. */
+export interface MemoryRow {
+  readonly kind: 'memory';
+  readonly name: string;
+  readonly unit: string;
+  readonly max: number;
+  /** true when the target is strict (<), false when ≤. */
+  readonly strict: boolean;
+  readonly what: string;
+}
+
+export type Row = RateRow | ScaleRow | MemoryRow;
+
+const KiB = 1024;
+
+export const ROWS: readonly Row[] = [
+  {
+    kind: 'rate', name: 'get-rmid', unit: 'pairs/s', test: 'get-rmid', param: 0, quickParam: 0,
+    ops: { native: 20_000, emulated: 20_000 }, quickOps: { native: 200, emulated: 200 }, target: 10,
+    what: 'shmget(IPC_PRIVATE, 4 KiB) + shmctl(IPC_RMID) pairs',
+  },
+  {
+    kind: 'rate', name: 'attach-detach', unit: 'pairs/s', test: 'attach-detach', param: 0, quickParam: 0,
+    ops: { native: 20_000, emulated: 20_000 }, quickOps: { native: 200, emulated: 200 }, target: 10,
+    what: 'shmat + shmdt pairs on one 4 KiB segment',
+  },
+  {
+    kind: 'rate', name: 'ipc-stat', unit: 'ops/s', test: 'ipc-stat', param: 0, quickParam: 0,
+    ops: { native: 200_000, emulated: 100_000 }, quickOps: { native: 500, emulated: 500 }, target: 2,
+    what: 'shmctl(IPC_STAT)',
+  },
+  {
+    kind: 'rate', name: 'key-lookup', unit: 'lookups/s', test: 'key-lookup', param: 1, quickParam: 1,
+    ops: { native: 200_000, emulated: 100_000 }, quickOps: { native: 500, emulated: 500 }, target: 2,
+    what: 'shmget(existing key, 0, 0)',
+  },
+  {
+    kind: 'rate', name: 'first-touch', unit: 'pages/s', test: 'first-touch', param: 64, quickParam: 4,
+    ops: { native: 1, emulated: 1 }, quickOps: { native: 1, emulated: 1 }, target: 1,
+    what: 'one byte written into each page of a fresh 64 MiB segment',
+  },
+  {
+    kind: 'rate', name: 'copy-in', unit: 'bytes/s', test: 'copy-in', param: 64, quickParam: 4,
+    ops: { native: 8, emulated: 4 }, quickOps: { native: 1, emulated: 1 }, target: 0.5,
+    what: 'copy 64 MiB from a private buffer into an attached, touched segment',
+  },
+  {
+    kind: 'rate', name: 'copy-out', unit: 'bytes/s', test: 'copy-out', param: 64, quickParam: 4,
+    ops: { native: 8, emulated: 2 }, quickOps: { native: 1, emulated: 1 }, target: 0.5,
+    what: 'copy 64 MiB out of an attached, touched segment into a private buffer',
+  },
+  {
+    kind: 'scale', name: 'scale-keys', unit: 'factor', test: 'key-lookup', baseParam: 1, scaledParam: 4096,
+    ops: { native: 200_000, emulated: 100_000 }, scaledOps: { native: 200_000, emulated: 100_000 },
+    quickOps: { native: 500, emulated: 500 }, target: 0.67,
+    what: 'key lookups/s with 4,096 keyed segments ÷ with 1 (lookups cycle over every key)',
+  },
+  {
+    kind: 'scale', name: 'scale-vmas', unit: 'factor', test: 'attach-detach', baseParam: 0, scaledParam: 10_000,
+    ops: { native: 20_000, emulated: 20_000 }, scaledOps: { native: 20_000, emulated: 5_000 },
+    quickOps: { native: 100, emulated: 100 }, target: 0.5,
+    what: 'shmat + shmdt pairs/s while the process holds 10,000 attachments ÷ with none',
+  },
+  {
+    kind: 'memory', name: 'mem-untouched-1gib', unit: 'bytes', max: 64 * KiB, strict: true,
+    what: 'JS heap + ArrayBuffer/SharedArrayBuffer bytes held per created and attached, untouched 1 GiB segment',
+  },
+  {
+    kind: 'memory', name: 'mem-untouched-1gib-frames', unit: 'frames', max: 0, strict: false,
+    what: 'page frames allocated per untouched 1 GiB segment',
+  },
+  {
+    kind: 'memory', name: 'mem-touched-page', unit: 'bytes', max: 4 * KiB + 16, strict: false,
+    what: 'bytes held per touched page (the 4 KiB frame included)',
+  },
+];
+
+/** A row as `--json` writes it. native and ratio are null for the memory rows. */
+export interface JsonRow {
+  readonly name: string;
+  readonly unit: string;
+  readonly native: number | null;
+  readonly emulated: number;
+  readonly ratio: number | null;
+}
+
+/** Whether a measured row meets its target. */
+export function meetsTarget(row: Row, r: JsonRow): boolean {
+  if (row.kind === 'memory') return row.strict ? r.emulated < row.max : r.emulated <= row.max;
+  return r.ratio !== null && r.ratio >= row.target;
+}
+
+/** The target as the table shows it. */
+export function targetText(row: Row): string {
+  if (row.kind === 'memory') {
+    const v = row.unit === 'bytes' ? formatBytes(row.max) : String(row.max);
+    return `${row.strict ? '<' : '≤'} ${v}`;
+  }
+  return `≥ ${row.target}`;
+}
+
+/** A byte count as the table shows it. */
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  if (n >= 16 * 1024) return `${(n / 1024).toFixed(2)} KiB`;
+  return `${n.toFixed(n % 1 === 0 ? 0 : 1)} B`;
+}
+
+/** A measured value in a row's unit, as the table shows it. */
+export function formatValue(unit: string, v: number | null): string {
+  if (v === null) return '—';
+  if (unit === 'bytes') return formatBytes(v);
+  if (unit === 'bytes/s') return `${(v / 2 ** 30).toFixed(2)} GiB/s`;
+  if (unit === 'factor') return v.toFixed(2);
+  if (unit === 'frames') return String(v);
+  const suffix = unit;
+  if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M ${suffix}`;
+  if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k ${suffix}`;
+  return `${v.toFixed(0)} ${suffix}`;
+}
+
+/** Markdown-ish table of rows (used by main.ts and by median-of-runs.ts). */
+export function renderTable(results: ReadonlyArray<{ row: Row; r: JsonRow }>): string {
+  const header = ['operation', 'native', 'ipc-sentry', 'ratio', 'target', 'meets'];
+  const lines = results.map(({ row, r }) => [
+    r.name,
+    formatValue(r.unit, r.native),
+    formatValue(r.unit, r.emulated),
+    r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`,
+    targetText(row),
+    meetsTarget(row, r) ? 'yes' : 'NO',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const fmt = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(fmt)].join('\n');
+}
