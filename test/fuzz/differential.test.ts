@@ -1,0 +1,43 @@
+/**
+ * Differential fuzzing: random well-formed scenarios (generate.ts) must give
+ * the same normalized output on the emulator and on the real kernel. The seed
+ * is the run's (test/setup.ts configures fast-check with FC_SEED); FUZZ_RUNS
+ * overrides the number of scenarios. Skipped, with the reason, where the
+ * native oracle cannot run.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import fc from 'fast-check';
+import { describe, it } from 'vitest';
+import { nativeAvailable } from '../../src/scenario/native.js';
+import { checkScenario } from './differential.js';
+import { scenarioArb } from './generate.js';
+
+const DEFAULT_RUNS = 2000;
+
+function runs(): number {
+  const text = process.env['FUZZ_RUNS'];
+  if (text === undefined || text === '') return DEFAULT_RUNS;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`FUZZ_RUNS must be a positive integer, got "${text}"`);
+  return n;
+}
+
+const availability = nativeAvailable();
+const unavailable = E.isLeft(availability) ? availability.left : undefined;
+if (unavailable !== undefined) console.warn(`differential fuzzing skipped: the native oracle cannot run here: ${unavailable}`);
+
+describe('emulator vs kernel on random scenarios', () => {
+  // 2000 scenarios take about a minute on 2 cores; shrinking a failure can take several more.
+  it.skipIf(unavailable !== undefined)(
+    `${runs()} random scenarios give the same output on both backends`,
+    () => {
+      fc.assert(
+        fc.property(scenarioArb, (text) => {
+          checkScenario(text);
+        }),
+        { numRuns: runs() },
+      );
+    },
+    30 * 60_000,
+  );
+});
