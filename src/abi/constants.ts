@@ -76,3 +76,10 @@ export const RLIM_INFINITY = 0xffffffffffffffffn;
 
 export const U64_MAX = 0xffffffffffffffffn;
 export const U32_MAX = 0xffffffff;
+
+// The same values as bigints, for 64-bit argument arithmetic on hot paths
+// (building a bigint from a number on every call is measurably slow).
+export const PAGE_SIZE_N = 4096n;
+export const PAGE_SHIFT_N = 12n;
+export const SHMLBA_N = 4096n;
+export const TASK_SIZE_N = BigInt(TASK_SIZE);

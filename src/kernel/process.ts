@@ -7,7 +7,7 @@
  * that ends it is the memory cgroup OOM killer's SIGKILL (see killedBy).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, RLIM_INFINITY, TASK_SIZE } from '../abi/constants.js';
+import { PAGE_SIZE_N, PROT_EXEC, PROT_READ, PROT_WRITE, RLIM_INFINITY, TASK_SIZE, TASK_SIZE_N } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { Credentials } from '../ipc/credentials.js';
@@ -46,23 +46,9 @@ function badArgument(name: string, value: unknown): E.Either<SysError, never> {
   return E.left(sysError('EINVAL', `${name} must be an integer, not ${String(value)}`));
 }
 
-/** Runs `fn` with every Word converted, or returns EINVAL naming the first that is not an integer. */
-function withWords<K extends string, T>(args: Record<K, Word>, fn: (w: Record<K, bigint>) => E.Either<SysError, T>): E.Either<SysError, T> {
-  const out: Partial<Record<K, bigint>> = {};
-  for (const name of Object.keys(args) as K[]) {
-    const v = toU64(args[name]);
-    if (v === undefined) return badArgument(name, args[name]);
-    out[name] = v;
-  }
-  return fn(out as Record<K, bigint>);
-}
-
-/** Returns EINVAL naming the first of `args` that is not an integer, or undefined. */
-function nonInteger(args: Record<string, number>): E.Either<SysError, never> | undefined {
-  for (const [name, value] of Object.entries(args)) {
-    if (!Number.isInteger(value)) return badArgument(name, value);
-  }
-  return undefined;
+/** EINVAL naming `name` when `value` is not an integer, else undefined. Allocates nothing on success. */
+function notInteger(name: string, value: number): E.Either<SysError, never> | undefined {
+  return Number.isInteger(value) ? undefined : badArgument(name, value);
 }
 
 const segvAt = (addr: Word): E.Either<Fault, never> =>
@@ -180,49 +166,74 @@ export class Process implements ShmCaller, FileCaller {
 
   /** shmget(2): returns the segment id. */
   shmget(key: number, size: Word, flags: number): E.Either<SysError, number> {
-    return this.live(() => nonInteger({ key, flags }) ?? withWords({ size }, (w) => shm.shmget(this, key, w.size, flags)));
+    return this.live(() => {
+      const sz = toU64(size);
+      if (sz === undefined) return badArgument('size', size);
+      return notInteger('key', key) ?? notInteger('flags', flags) ?? shm.shmget(this, key, sz, flags);
+    });
   }
 
   /** shmat(2): returns the attach address. */
   shmat(shmid: number, addr: Word, flags: number): E.Either<SysError, number> {
-    return this.live(() => nonInteger({ shmid, flags }) ?? withWords({ addr }, (w) => shm.shmat(this, shmid, w.addr, flags)));
+    return this.live(() => {
+      const a = toU64(addr);
+      if (a === undefined) return badArgument('addr', addr);
+      return notInteger('shmid', shmid) ?? notInteger('flags', flags) ?? shm.shmat(this, shmid, a, flags);
+    });
   }
 
   /** shmdt(2). */
   shmdt(addr: Word): E.Either<SysError, number> {
-    return this.live(() => withWords({ addr }, (w) => shm.shmdt(this, w.addr)));
+    return this.live(() => {
+      const a = toU64(addr);
+      return a === undefined ? badArgument('addr', addr) : shm.shmdt(this, a);
+    });
   }
 
   /** shmctl(2). `set` is IPC_SET's uid, gid and mode. */
   shmctl(shmid: number, cmd: number, set?: IpcSetArgs): E.Either<SysError, ShmctlResult> {
     return this.live(
-      () => nonInteger({ shmid, cmd, ...(set !== undefined ? { uid: set.uid, gid: set.gid, mode: set.mode } : {}) }) ?? shm.shmctl(this, shmid, cmd, set),
+      () =>
+        notInteger('shmid', shmid) ??
+        notInteger('cmd', cmd) ??
+        (set !== undefined ? (notInteger('uid', set.uid) ?? notInteger('gid', set.gid) ?? notInteger('mode', set.mode)) : undefined) ??
+        shm.shmctl(this, shmid, cmd, set),
     );
   }
 
   /** munmap(2) (mm/mmap.c do_vmi_munmap's argument checks, then the address space). */
   munmap(addr: Word, len: Word): E.Either<SysError, number> {
-    return this.live(() => withWords({ addr, len }, ({ addr: start, len: length }) => {
-      const task = BigInt(TASK_SIZE);
-      if (start % BigInt(PAGE_SIZE) !== 0n || start > task || length > task - start || length === 0n) {
+    return this.live(() => {
+      const start = toU64(addr);
+      const length = toU64(len);
+      if (start === undefined) return badArgument('addr', addr);
+      if (length === undefined) return badArgument('len', len);
+      const task = TASK_SIZE_N;
+      if (start % PAGE_SIZE_N !== 0n || start > task || length > task - start || length === 0n) {
         return E.left(sysError('EINVAL', 'munmap needs a page-aligned start and a non-empty range inside the address space'));
       }
       return E.map(() => 0)(this.mm.munmap(this.mappingContext, Number(start), Number(length)));
-    }));
+    });
   }
 
   /** mprotect(2) (mm/mprotect.c do_mprotect_pkey's argument checks, then the address space). */
   mprotect(addr: Word, len: Word, prot: number): E.Either<SysError, number> {
-    return this.live(() => nonInteger({ prot }) ?? withWords({ addr, len }, ({ addr: start, len: length }) => {
-      if (start % BigInt(PAGE_SIZE) !== 0n) return E.left(sysError('EINVAL', 'mprotect needs a page-aligned start'));
+    return this.live(() => {
+      const start = toU64(addr);
+      const length = toU64(len);
+      if (start === undefined) return badArgument('addr', addr);
+      if (length === undefined) return badArgument('len', len);
+      const badProt = notInteger('prot', prot);
+      if (badProt !== undefined) return badProt;
+      if (start % PAGE_SIZE_N !== 0n) return E.left(sysError('EINVAL', 'mprotect needs a page-aligned start'));
       if (length === 0n) return E.right(0);
-      const end = start + ((length + BigInt(PAGE_SIZE) - 1n) / BigInt(PAGE_SIZE)) * BigInt(PAGE_SIZE);
+      const end = start + ((length + PAGE_SIZE_N - 1n) / PAGE_SIZE_N) * PAGE_SIZE_N;
       if (end > 0xffffffffffffffffn || end <= start) return E.left(sysError('ENOMEM', 'the range wraps'));
       if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) !== 0) return E.left(sysError('EINVAL', `bad protection 0x${prot.toString(16)}`));
-      if (start >= BigInt(TASK_SIZE)) return E.left(sysError('ENOMEM', 'no mapping at that address'));
-      const clippedEnd = end > BigInt(TASK_SIZE) ? BigInt(TASK_SIZE) + BigInt(PAGE_SIZE) : end;
+      if (start >= TASK_SIZE_N) return E.left(sysError('ENOMEM', 'no mapping at that address'));
+      const clippedEnd = end > TASK_SIZE_N ? TASK_SIZE_N + PAGE_SIZE_N : end;
       return E.map(() => 0)(this.mm.mprotect(this.mappingContext, Number(start), Number(clippedEnd - start), prot & ~PROT_SEM));
-    }));
+    });
   }
 
   /** Loads `len` bytes at `addr`. */
@@ -465,7 +476,9 @@ export class Process implements ShmCaller, FileCaller {
 
   /** A user address as a number, or undefined when it cannot be mapped at all. */
   private address(addr: Word): number | undefined {
+    // The common case, a plain user address, needs no bigint.
+    if (typeof addr === 'number' && Number.isSafeInteger(addr) && addr >= 0) return addr < TASK_SIZE ? addr : undefined;
     const a = toU64(addr);
-    return a !== undefined && a < BigInt(TASK_SIZE) ? Number(a) : undefined;
+    return a !== undefined && a < TASK_SIZE_N ? Number(a) : undefined;
   }
 }

@@ -274,17 +274,19 @@ export class MemoryManager implements MappingSpace {
     });
     // The child is not reachable by anyone else yet, so only the parent's lock is needed.
     this.mappingMu.with(() => {
+      const copies: Vma[] = [];
       for (const vma of this.set.all()) {
         if (vma.mappable.forkCopy !== undefined) {
           // Private memory: the child maps its own copy (dup_mmap's copy-on-write, done eagerly).
           const copy = vma.mappable.forkCopy();
-          child.set.append({ ...vma, mappable: copy, identity: copy });
+          copies.push({ ...vma, mappable: copy, identity: copy });
           continue;
         }
         vma.mappable.copyMapping(ctx, child, { start: vma.start, end: vma.end }, vma.offset, vma.writable);
         vma.identity.incRef();
-        child.set.append({ ...vma });
+        copies.push({ ...vma });
       }
+      child.set.load(copies);
     });
     return child;
   }

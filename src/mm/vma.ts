@@ -41,7 +41,13 @@ export interface VmaInfo {
 
 /** The VMAs of one address space, ordered by address and never overlapping. */
 export class VmaSet {
-  private readonly list: Vma[] = [];
+  /**
+   * The VMAs in DESCENDING address order. Callers see ascending positions
+   * (at(0) is the lowest VMA); storing them reversed puts top-down mappings,
+   * the common case, at the array's end, so mapping and unmapping the newest
+   * attachment in a process holding thousands costs no shifting.
+   */
+  private readonly rev: Vma[] = [];
   /** The VMA the last lookup hit: accesses cluster, so most lookups end here. */
   private lastHit: Vma | undefined;
   /**
@@ -59,27 +65,28 @@ export class VmaSet {
 
   /** How many VMAs there are. */
   get size(): number {
-    return this.list.length;
+    return this.rev.length;
   }
 
   /** The VMA at position `i` in address order. */
   at(i: number): Vma | undefined {
-    return this.list[i];
+    return i >= 0 && i < this.rev.length ? this.rev[this.rev.length - 1 - i] : undefined;
   }
 
   /** The position of the first VMA that ends above `addr` (size when there is none). */
   lowerBound(addr: number): number {
+    // In descending storage the VMAs ending above addr form a prefix; count it.
     let lo = 0;
-    let hi = this.list.length;
+    let hi = this.rev.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.list[mid] as Vma).end <= addr) {
+      if ((this.rev[mid] as Vma).end > addr) {
         lo = mid + 1;
       } else {
         hi = mid;
       }
     }
-    return lo;
+    return this.rev.length - lo;
   }
 
   /** The VMA containing `addr`, if any. */
@@ -88,7 +95,7 @@ export class VmaSet {
     if (hit !== undefined && hit.start <= addr && addr < hit.end) {
       return hit;
     }
-    const vma = this.list[this.lowerBound(addr)];
+    const vma = this.at(this.lowerBound(addr));
     if (vma === undefined || vma.start > addr) {
       return undefined;
     }
@@ -98,27 +105,31 @@ export class VmaSet {
 
   /** True when some VMA overlaps [start, end). */
   intersects(start: number, end: number): boolean {
-    const vma = this.list[this.lowerBound(start)];
+    const vma = this.at(this.lowerBound(start));
     return vma !== undefined && vma.start < end;
   }
 
   /** Inserts `vma`, which must not overlap any VMA in the set. */
   insert(vma: Vma): void {
     const i = this.lowerBound(vma.start);
-    const next = this.list[i];
+    const next = this.at(i);
     if (next !== undefined && next.start < vma.end) {
       throw new Error(`VmaSet.insert: [${vma.start}, ${vma.end}) overlaps [${next.start}, ${next.end})`);
     }
-    this.list.splice(i, 0, vma);
+    this.rev.splice(this.rev.length - i, 0, vma);
   }
 
-  /** Appends `vma`, which must lie above every VMA in the set (fork builds a copy this way). */
-  append(vma: Vma): void {
-    const last = this.list[this.list.length - 1];
-    if (last !== undefined && last.end > vma.start) {
-      throw new Error(`VmaSet.append: [${vma.start}, ${vma.end}) is not above [${last.start}, ${last.end})`);
+  /** Fills an empty set with `vmas`, given in address order without overlaps (fork builds a copy this way). */
+  load(vmas: readonly Vma[]): void {
+    if (this.rev.length > 0) throw new Error('VmaSet.load: the set is not empty');
+    for (let i = vmas.length - 1; i >= 0; i -= 1) {
+      const vma = vmas[i]!;
+      const above = this.rev[this.rev.length - 1];
+      if (above !== undefined && vma.end > above.start) {
+        throw new Error(`VmaSet.load: [${vma.start}, ${vma.end}) overlaps or is out of order`);
+      }
+      this.rev.push(vma);
     }
-    this.list.push(vma);
   }
 
   /**
@@ -127,29 +138,32 @@ export class VmaSet {
    * returned; the original object keeps the other side.
    */
   split(i: number, addr: number, extra: 'below' | 'above'): Vma {
-    const vma = this.list[i];
+    const vma = this.at(i);
     if (vma === undefined || addr <= vma.start || addr >= vma.end) {
       throw new Error(`VmaSet.split: ${addr} is not strictly inside VMA #${i}`);
     }
+    const phys = this.rev.length - 1 - i;
     if (extra === 'below') {
       const piece: Vma = { ...vma, end: addr };
       vma.offset += addr - vma.start;
       vma.start = addr;
-      this.list.splice(i, 0, piece);
+      this.rev.splice(phys + 1, 0, piece);
       return piece;
     }
     const piece: Vma = { ...vma, start: addr, offset: vma.offset + (addr - vma.start) };
     vma.end = addr;
-    this.list.splice(i + 1, 0, piece);
+    this.rev.splice(phys, 0, piece);
     return piece;
   }
 
-  /** Removes `count` VMAs starting at position `i`, returning them. */
+  /** Removes `count` VMAs starting at position `i`, returning them in address order. */
   removeRange(i: number, count: number): Vma[] {
     this.lastHit = undefined;
-    const removed = this.list.splice(i, count);
+    const n = this.rev.length;
+    const take = Math.max(0, Math.min(count, n - i));
+    const removed = this.rev.splice(n - i - take, take).reverse();
     if (removed.length > 0) {
-      this.noteHole(this.list[i - 1]?.end ?? 0, Math.min(this.list[i]?.start ?? Infinity, this.topDownBase));
+      this.noteHole(this.at(i - 1)?.end ?? 0, Math.min(this.at(i)?.start ?? Infinity, this.topDownBase));
     }
     return removed;
   }
@@ -182,13 +196,13 @@ export class VmaSet {
     let top = fromFloor ? this.searchFloor : this.topDownBase;
     let i = this.lowerBound(top);
     // lowerBound gives the first VMA ending above top; it may still start below it.
-    const straddling = this.list[i];
+    const straddling = this.at(i);
     if (straddling !== undefined && straddling.start < top) {
       top = straddling.start;
     }
     let skipped = fromFloor ? this.largestHoleAbove : 0;
     for (i -= 1; top - low >= len; i--) {
-      const below = this.list[i];
+      const below = this.at(i);
       const bottom = below === undefined ? low : Math.max(below.end, low);
       if (top - bottom >= len) {
         this.searchFloor = top - len;
@@ -206,7 +220,7 @@ export class VmaSet {
 
   /** Snapshots of every VMA in address order. */
   infos(): VmaInfo[] {
-    return this.list.map((v) => ({
+    return this.all().map((v) => ({
       start: v.start,
       end: v.end,
       offset: v.offset,
@@ -218,8 +232,8 @@ export class VmaSet {
     }));
   }
 
-  /** All VMAs in address order, for walks that do not change the set. */
-  all(): readonly Vma[] {
-    return this.list;
+  /** Every VMA in address order (a copy), for walks that do not change the set. */
+  all(): Vma[] {
+    return this.rev.slice().reverse();
   }
 }

@@ -7,19 +7,7 @@
  * tables and totalPages.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import {
-  IPC_CREAT,
-  IPC_EXCL,
-  IPC_PRIVATE,
-  IPCMNI,
-  MAX_LFS_FILESIZE,
-  PAGE_SHIFT,
-  PAGE_SIZE,
-  SHM_HUGETLB,
-  SHM_HUGE_SHIFT,
-  SHM_NORESERVE,
-  SHMMIN,
-} from '../abi/constants.js';
+import { IPCMNI, IPC_CREAT, IPC_EXCL, IPC_PRIVATE, MAX_LFS_FILESIZE, PAGE_SHIFT_N, PAGE_SIZE_N, SHMMIN, SHM_HUGETLB, SHM_HUGE_SHIFT, SHM_NORESERVE } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
@@ -245,8 +233,8 @@ export class Registry implements ShmOwner {
       return E.left(sysError('EINVAL', `size ${size} is outside ${SHMMIN}..kernel.shmmax (${limits.shmmax})`));
     }
     // newseg computes the page count in size_t: within a page of 2^64 it wraps.
-    const pages = BigInt.asUintN(64, size + BigInt(PAGE_SIZE) - 1n) >> BigInt(PAGE_SHIFT);
-    if (pages << BigInt(PAGE_SHIFT) < size) return E.left(sysError('ENOSPC', `the page count of ${size} bytes overflows`));
+    const pages = BigInt.asUintN(64, size + PAGE_SIZE_N - 1n) >> PAGE_SHIFT_N;
+    if (pages << PAGE_SHIFT_N < size) return E.left(sysError('ENOSPC', `the page count of ${size} bytes overflows`));
     if (this.totalPages + pages > limits.shmall) {
       return E.left(sysError('ENOSPC', `${pages} more pages would pass kernel.shmall (${limits.shmall}); ${this.totalPages} in use`));
     }
@@ -271,7 +259,7 @@ export class Registry implements ShmOwner {
       if ((flags & SHM_NORESERVE) === 0 && pages > this.env.commitLimitPages) {
         return E.left(sysError('ENOMEM', `${pages} pages exceed the overcommit heuristic's ${this.env.commitLimitPages}`));
       }
-      mapBytes = pages << BigInt(PAGE_SHIFT);
+      mapBytes = pages << PAGE_SHIFT_N;
     }
     if (this.ids.inUse >= Math.min(limits.shmmni, IPCMNI)) {
       return E.left(sysError('ENOSPC', `${this.ids.inUse} segments exist and kernel.shmmni is ${limits.shmmni}`));

@@ -8,31 +8,7 @@
  * drops it before returning, with no lock held.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import {
-  IPC_INFO,
-  IPC_RMID,
-  IPC_SET,
-  IPC_STAT,
-  PAGE_SIZE,
-  PROT_EXEC,
-  PROT_READ,
-  PROT_WRITE,
-  S_IRUGO,
-  S_IWUGO,
-  S_IXUGO,
-  SHM_EXEC,
-  SHM_INFO,
-  SHM_LOCK,
-  SHM_RDONLY,
-  SHM_REMAP,
-  SHM_RND,
-  SHM_STAT,
-  SHM_STAT_ANY,
-  SHM_UNLOCK,
-  SHMLBA,
-  TASK_SIZE,
-  U64_MAX,
-} from '../abi/constants.js';
+import { IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, PAGE_SIZE, PAGE_SIZE_N, PROT_EXEC, PROT_READ, PROT_WRITE, SHMLBA_N, SHM_EXEC, SHM_INFO, SHM_LOCK, SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, S_IRUGO, S_IWUGO, S_IXUGO, TASK_SIZE_N, U64_MAX } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { ShmidDs, ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
@@ -91,7 +67,7 @@ export function shmget(caller: ShmCaller, key: number, size: bigint, flags: numb
 export function shmat(caller: ShmCaller, shmid: number, shmaddr: bigint, shmflg: number): E.Either<SysError, number> {
   if (!Number.isInteger(shmid) || shmid < 0) return E.left(sysError('EINVAL', `shmid ${shmid} is negative`));
   let addr = BigInt.asUintN(64, shmaddr);
-  const lba = BigInt(SHMLBA);
+  const lba = SHMLBA_N;
   const fixed = addr !== 0n;
   if (fixed) {
     if (addr % lba !== 0n) {
@@ -140,7 +116,7 @@ function attach(
   // overlap checks, and the fixed mapping at 0 replaces whatever is there.
   if (addr !== 0n && (shmflg & SHM_REMAP) === 0) {
     if (addr + size > U64_MAX) return E.left(sysError('EINVAL', 'the attach range wraps past the end of the address space'));
-    if (addr < BigInt(TASK_SIZE) && caller.mm.intersects(Number(addr), Number(addr + size > BigInt(TASK_SIZE) ? BigInt(TASK_SIZE) : addr + size))) {
+    if (addr < TASK_SIZE_N && caller.mm.intersects(Number(addr), Number(addr + size > TASK_SIZE_N ? TASK_SIZE_N : addr + size))) {
       return E.left(sysError('EINVAL', `0x${addr.toString(16)} overlaps an existing mapping and SHM_REMAP is not set`));
     }
   }
@@ -148,7 +124,7 @@ function attach(
   if (fixed && s.hugetlb && addr % BigInt(s.hugePageBytes) !== 0n) {
     return E.left(sysError('EINVAL', 'a hugetlb segment needs a huge-page-aligned address'));
   }
-  if (fixed && addr + BigInt(length) > BigInt(TASK_SIZE)) {
+  if (fixed && addr + BigInt(length) > TASK_SIZE_N) {
     return E.left(sysError('ENOMEM', `0x${addr.toString(16)} + ${length} is above the user address space`));
   }
   const maxPerms = PROT_READ | PROT_EXEC | (readonly ? 0 : PROT_WRITE);
@@ -171,8 +147,8 @@ function attach(
 /** shmdt(2): detaches the attachment whose origin is `shmaddr` (see MemoryManager.detachShm). */
 export function shmdt(caller: ShmCaller, shmaddr: bigint): E.Either<SysError, number> {
   const addr = BigInt.asUintN(64, shmaddr);
-  if (addr % BigInt(PAGE_SIZE) !== 0n) return E.left(sysError('EINVAL', `address 0x${addr.toString(16)} is not page aligned`));
-  if (addr >= BigInt(TASK_SIZE)) return E.left(sysError('EINVAL', `no attachment starts at 0x${addr.toString(16)}`));
+  if (addr % PAGE_SIZE_N !== 0n) return E.left(sysError('EINVAL', `address 0x${addr.toString(16)} is not page aligned`));
+  if (addr >= TASK_SIZE_N) return E.left(sysError('EINVAL', `no attachment starts at 0x${addr.toString(16)}`));
   return E.map(() => 0)(caller.mm.detachShm(caller.mappingContext, Number(addr)));
 }
 

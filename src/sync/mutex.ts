@@ -26,8 +26,14 @@ export class LockOrderViolation extends Error {
   }
 }
 
-/** The locks the current thread holds, innermost last. One per isolate. */
-const held: Mutex[] = [];
+/**
+ * The locks the current thread holds, innermost at held[depth-1]. A fixed
+ * array with a depth counter: locks nest a few deep and are taken on every
+ * syscall, so the stack must not grow and shrink its storage each time.
+ */
+const MAX_DEPTH = 64;
+const held: Array<Mutex | undefined> = new Array<Mutex | undefined>(MAX_DEPTH).fill(undefined);
+let depth = 0;
 let checking = true;
 
 /** Turns lock-order checking on or off (on by default, and always on in tests). */
@@ -37,7 +43,7 @@ export function setLockChecking(on: boolean): void {
 
 /** How many locks the current thread holds; zero between syscalls. */
 export function heldLockCount(): number {
-  return held.length;
+  return depth;
 }
 
 /** A non-reentrant mutex with a rank in the kernel's lock order. */
@@ -54,25 +60,30 @@ export class Mutex {
     if (this.locked) {
       throw new LockOrderViolation(`${this.name} is already held: this would deadlock`);
     }
-    if (checking) {
-      const inner = held[held.length - 1];
-      if (inner !== undefined && inner.rank >= this.rank) {
+    if (checking && depth > 0) {
+      const inner = held[depth - 1]!;
+      if (inner.rank >= this.rank) {
         throw new LockOrderViolation(
           `taking ${this.name} (rank ${this.rank}) while holding ${inner.name} (rank ${inner.rank})`,
         );
       }
     }
+    if (depth === MAX_DEPTH) throw new LockOrderViolation(`more than ${MAX_DEPTH} locks held at once`);
     this.locked = true;
-    held.push(this);
+    held[depth] = this;
+    depth += 1;
   }
 
   /** Releases the lock; it must be held. */
   unlock(): void {
-    const at = held.lastIndexOf(this);
-    if (!this.locked || at < 0) {
-      throw new LockOrderViolation(`${this.name} unlocked but not held`);
-    }
-    held.splice(at, 1);
+    if (!this.locked) throw new LockOrderViolation(`${this.name} unlocked but not held`);
+    // Locks are almost always released innermost first; otherwise close the gap.
+    let at = depth - 1;
+    while (at >= 0 && held[at] !== this) at -= 1;
+    if (at < 0) throw new LockOrderViolation(`${this.name} unlocked but not held`);
+    for (let i = at; i < depth - 1; i += 1) held[i] = held[i + 1];
+    depth -= 1;
+    held[depth] = undefined;
     this.locked = false;
   }
 
