@@ -244,6 +244,13 @@ export class Process implements ShmCaller, FileCaller {
     return a === undefined || !(len > 0) ? segvAt(addr) : this.touch(() => this.mm.read(a, len));
   }
 
+  /** Loads `dst.length` bytes at `addr` into a caller's buffer, with no allocation (bulk reads). */
+  readInto(addr: Word, dst: Uint8Array): E.Either<Fault, void> {
+    if (dst.length === 0) return E.right(undefined);
+    const a = this.address(addr);
+    return a === undefined ? segvAt(addr) : this.touch(() => this.mm.readInto(a, dst));
+  }
+
   /** Stores `bytes` at `addr`. */
   write(addr: Word, bytes: Uint8Array): E.Either<Fault, void> {
     if (bytes.length === 0) return E.right(undefined);

@@ -138,10 +138,26 @@ export function readBytes(vmas: VmaSet, mf: MemoryFile, rules: AccessRules, addr
     return E.left(walk(vmas, mf, addr, reach - addr, false, rules, touchOnly) ?? segv(reach));
   }
   const out = new Uint8Array(len);
-  const fault = walk(vmas, mf, addr, len, false, rules, (bytes, at, n, done) => {
-    out.set(bytes.subarray(at, at + n), done);
-  });
+  const fault = copyOut(vmas, mf, rules, addr, out);
   return fault === undefined ? E.right(out) : E.left(fault);
+}
+
+/**
+ * Reads `dst.length` bytes at `addr` into `dst` (a caller's buffer, as
+ * read(2) fills one). On a fault, `dst` holds the bytes of the pages before
+ * the faulting one.
+ */
+export function readBytesInto(vmas: VmaSet, mf: MemoryFile, rules: AccessRules, addr: number, dst: Uint8Array): E.Either<Fault, void> {
+  if (dst.length === 0) return E.right(undefined);
+  if (!plausible(addr, dst.length)) return E.left(segv(addr));
+  const fault = copyOut(vmas, mf, rules, addr, dst);
+  return fault === undefined ? E.right(undefined) : E.left(fault);
+}
+
+function copyOut(vmas: VmaSet, mf: MemoryFile, rules: AccessRules, addr: number, dst: Uint8Array): Fault | undefined {
+  return walk(vmas, mf, addr, dst.length, false, rules, (bytes, at, n, done) => {
+    dst.set(bytes.subarray(at, at + n), done);
+  });
 }
 
 /** Writes `src` at `addr`. Bytes of pages before a faulting page stay written. */

@@ -17,7 +17,7 @@ import { MMAP_MIN_ADDR, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE }
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
-import { atomic32, fillBytes, readBytes, writeBytes } from './access.js';
+import { atomic32, fillBytes, readBytes, readBytesInto, writeBytes } from './access.js';
 import type { AccessRules } from './access.js';
 import type { Fault } from './access.js';
 import type { MappingContext, MappingIdentity, MappingSpace, Mappable, Perms } from './memmap.js';
@@ -303,6 +303,11 @@ export class MemoryManager implements MappingSpace {
   /** Reads `len` bytes at `addr`. */
   read(addr: number, len: number): E.Either<Fault, Uint8Array> {
     return this.mappingMu.with(() => readBytes(this.set, this.memoryFile, this.rules, addr, len));
+  }
+
+  /** Reads `dst.length` bytes at `addr` into `dst`, with no allocation. */
+  readInto(addr: number, dst: Uint8Array): E.Either<Fault, void> {
+    return this.mappingMu.with(() => readBytesInto(this.set, this.memoryFile, this.rules, addr, dst));
   }
 
   /** Writes `bytes` at `addr`; on a fault, the pages before the faulting one stay written. */

@@ -225,3 +225,18 @@ describe('the process image', () => {
     }
   });
 });
+
+describe('readInto', () => {
+  it('fills a caller buffer, and on a fault keeps the pages before it', () => {
+    const p = new Kernel().spawn();
+    const a = ok(p.shmat(ok(p.shmget(IPC_PRIVATE, PAGE_SIZE, 0o600)), 0x10000000, 0));
+    ok(p.fill(a, PAGE_SIZE, 7));
+    const dst = new Uint8Array(PAGE_SIZE + 8);
+    expect(E.isLeft(p.readInto(a, dst))).toBe(true);
+    expect(dst[PAGE_SIZE - 1]).toBe(7);
+    expect(dst[PAGE_SIZE]).toBe(0);
+    const exact = new Uint8Array(16);
+    ok(p.readInto(a + 100, exact));
+    expect([...exact]).toEqual(Array(16).fill(7));
+  });
+});
