@@ -38,7 +38,9 @@ const PROT_SEM = 0x8;
 /** A Word as the u64 a register would hold, or undefined when it is not an integer (NaN, 1.5, Infinity). */
 function toU64(w: Word): bigint | undefined {
   if (typeof w === 'bigint') return BigInt.asUintN(64, w);
-  return Number.isInteger(w) ? BigInt.asUintN(64, BigInt(w)) : undefined;
+  if (!Number.isInteger(w)) return undefined;
+  // Most arguments are small non-negative numbers, which need no wrapping.
+  return w >= 0 && w <= Number.MAX_SAFE_INTEGER ? BigInt(w) : BigInt.asUintN(64, BigInt(w));
 }
 
 /** The EINVAL for an argument a C caller could not have passed at all. */
@@ -166,38 +168,32 @@ export class Process implements ShmCaller, FileCaller {
 
   /** shmget(2): returns the segment id. */
   shmget(key: number, size: Word, flags: number): E.Either<SysError, number> {
-    return this.live(() => {
-      const sz = toU64(size);
-      if (sz === undefined) return badArgument('size', size);
-      return notInteger('key', key) ?? notInteger('flags', flags) ?? shm.shmget(this, key, sz, flags);
-    });
+    const sz = toU64(size);
+    if (sz === undefined) return this.gone() ?? badArgument('size', size);
+    return this.gone() ?? notInteger('key', key) ?? notInteger('flags', flags) ?? shm.shmget(this, key, sz, flags);
   }
 
   /** shmat(2): returns the attach address. */
   shmat(shmid: number, addr: Word, flags: number): E.Either<SysError, number> {
-    return this.live(() => {
-      const a = toU64(addr);
-      if (a === undefined) return badArgument('addr', addr);
-      return notInteger('shmid', shmid) ?? notInteger('flags', flags) ?? shm.shmat(this, shmid, a, flags);
-    });
+    const a = toU64(addr);
+    if (a === undefined) return this.gone() ?? badArgument('addr', addr);
+    return this.gone() ?? notInteger('shmid', shmid) ?? notInteger('flags', flags) ?? shm.shmat(this, shmid, a, flags);
   }
 
   /** shmdt(2). */
   shmdt(addr: Word): E.Either<SysError, number> {
-    return this.live(() => {
-      const a = toU64(addr);
-      return a === undefined ? badArgument('addr', addr) : shm.shmdt(this, a);
-    });
+    const a = toU64(addr);
+    return this.gone() ?? (a === undefined ? badArgument('addr', addr) : shm.shmdt(this, a));
   }
 
   /** shmctl(2). `set` is IPC_SET's uid, gid and mode. */
   shmctl(shmid: number, cmd: number, set?: IpcSetArgs): E.Either<SysError, ShmctlResult> {
-    return this.live(
-      () =>
-        notInteger('shmid', shmid) ??
-        notInteger('cmd', cmd) ??
-        (set !== undefined ? (notInteger('uid', set.uid) ?? notInteger('gid', set.gid) ?? notInteger('mode', set.mode)) : undefined) ??
-        shm.shmctl(this, shmid, cmd, set),
+    return (
+      this.gone() ??
+      notInteger('shmid', shmid) ??
+      notInteger('cmd', cmd) ??
+      (set !== undefined ? (notInteger('uid', set.uid) ?? notInteger('gid', set.gid) ?? notInteger('mode', set.mode)) : undefined) ??
+      shm.shmctl(this, shmid, cmd, set)
     );
   }
 
@@ -476,9 +472,13 @@ export class Process implements ShmCaller, FileCaller {
     this.exit();
   }
 
+  /** ESRCH for a process that has exited, else undefined: the closure-free form of live(). */
+  private gone(): E.Either<SysError, never> | undefined {
+    return this.exitedFlag ? E.left(sysError('ESRCH', `process ${this.pid} has exited`)) : undefined;
+  }
+
   private live<T>(fn: () => E.Either<SysError, T>): E.Either<SysError, T> {
-    if (this.exitedFlag) return E.left(sysError('ESRCH', `process ${this.pid} has exited`));
-    return fn();
+    return this.gone() ?? fn();
   }
 
   /** A user address as a number, or undefined when it cannot be mapped at all. */

@@ -68,23 +68,37 @@ export class Registry implements ShmOwner {
    * shmall, hugetlb rights, the shmem size limit, overcommit, then shmmni.
    */
   shmget(creds: Credentials, pid: number, creator: object, key: number, size: bigint, flags: number): E.Either<SysError, number> {
-    return this.mu.with(() => {
+    // lock/unlock rather than Mutex.with: this is the hottest control path.
+    this.mu.lock();
+    try {
       if (key !== IPC_PRIVATE) {
         const found = this.ids.findKey(key);
-        if (found !== undefined) return found.mu.with(() => this.lookupChecks(found, creds, size, flags));
+        if (found !== undefined) {
+          found.mu.lock();
+          try {
+            return this.lookupChecks(found, creds, size, flags);
+          } finally {
+            found.mu.unlock();
+          }
+        }
         if ((flags & IPC_CREAT) === 0) return E.left(sysError('ENOENT', `no segment has key ${key} and IPC_CREAT is not set`));
       }
       return this.createLocked(creds, pid, creator, key, size, flags);
-    });
+    } finally {
+      this.mu.unlock();
+    }
   }
 
   /** The segment whose id is exactly `id`, with a reference the caller must drop. */
   findById(id: number): Shm | undefined {
-    return this.mu.with(() => {
+    this.mu.lock();
+    try {
       const s = this.ids.findId(id);
       s?.incRef();
       return s;
-    });
+    } finally {
+      this.mu.unlock();
+    }
   }
 
   /** The segment in slot `index & 0x7fff` whatever its sequence (SHM_STAT), with a reference. */

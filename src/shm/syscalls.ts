@@ -201,15 +201,22 @@ function withSegment<T>(s: Shm | undefined, shmid: number, fn: (s: Shm) => E.Eit
 
 function stat(caller: ShmCaller, shmid: number, cmd: number): E.Either<SysError, ShmctlResult> {
   const byIndex = cmd !== IPC_STAT;
-  const found = byIndex ? caller.registry.findByIndex(shmid) : caller.registry.findById(shmid);
-  return withSegment(found, shmid, (s) =>
-    s.mu.with(() => {
-      if (cmd !== SHM_STAT_ANY && !ipcPermits(caller.creds, s.perm, S_IRUGO)) {
-        return E.left(sysError('EACCES', `mode 0${(s.perm.mode & 0o777).toString(8)} does not grant read`));
-      }
-      return E.right({ ret: byIndex ? s.perm.id : 0, ds: s.statLocked() });
-    }),
-  );
+  const s = byIndex ? caller.registry.findByIndex(shmid) : caller.registry.findById(shmid);
+  if (s === undefined) return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
+  // Written out (no closures): IPC_STAT is a hot path. The lookup reference is
+  // dropped after s.mu is released, as decRef requires.
+  let result: E.Either<SysError, ShmctlResult>;
+  s.mu.lock();
+  try {
+    result =
+      cmd !== SHM_STAT_ANY && !ipcPermits(caller.creds, s.perm, S_IRUGO)
+        ? E.left(sysError('EACCES', `mode 0${(s.perm.mode & 0o777).toString(8)} does not grant read`))
+        : E.right({ ret: byIndex ? s.perm.id : 0, ds: s.statLocked() });
+  } finally {
+    s.mu.unlock();
+  }
+  s.decRef();
+  return result;
 }
 
 function control(caller: ShmCaller, shmid: number, cmd: number, set: IpcSetArgs): E.Either<SysError, ShmctlResult> {
