@@ -25,6 +25,15 @@ export function idIndex(id: number): number {
   return id & (IPCMNI - 1);
 }
 
+/** The cyclic allocator's position, as a checkpoint saves it. */
+export interface IdAllocatorState {
+  /** The lowest index the next cyclic allocation tries. */
+  readonly cursor: number;
+  /** The index handed out last (-1 before the first). */
+  readonly lastIndex: number;
+  readonly seq: number;
+}
+
 /** Ids and keys of one mechanism; T is the object type (e.g. a shm segment). */
 export class IdTable<T> {
   private readonly slots = new Map<number, { readonly seq: number; readonly obj: T }>();
@@ -32,7 +41,8 @@ export class IdTable<T> {
   private cursor = 0;
   private lastIdx = -1;
   private seq = 0;
-  private maxIdx = -1;
+  /** The highest index in use, or undefined when it must be recomputed (after its slot was freed). */
+  private maxIdx: number | undefined = -1;
 
   /** Objects in the table (in_use), including those whose key is dissociated. */
   get inUse(): number {
@@ -46,6 +56,12 @@ export class IdTable<T> {
   maxIndex(): number {
     if (this.slots.size === 0) return -1;
     if (this.slots.size === IPCMNI) return IPCMNI - 1;
+    // Recomputed only here: ipc_rmid's eager downward scan would cost every removal.
+    if (this.maxIdx === undefined) {
+      let max = -1;
+      for (const idx of this.slots.keys()) if (idx > max) max = idx;
+      this.maxIdx = max;
+    }
     return this.maxIdx;
   }
 
@@ -96,7 +112,7 @@ export class IdTable<T> {
     }
     this.slots.set(idx, { seq, obj });
     if (key !== IPC_PRIVATE) this.keys.set(key, obj);
-    if (idx > this.maxIdx) this.maxIdx = idx;
+    if (this.maxIdx !== undefined && idx > this.maxIdx) this.maxIdx = idx;
     return seq * IPCMNI + idx;
   }
 
@@ -110,16 +126,36 @@ export class IdTable<T> {
     const idx = idIndex(id);
     this.dissociateKey(key, obj);
     this.slots.delete(idx);
-    if (idx === this.maxIdx) {
-      let i = idx - 1;
-      while (i >= 0 && !this.slots.has(i)) i -= 1;
-      this.maxIdx = i;
-    }
+    if (idx === this.maxIdx) this.maxIdx = undefined;
   }
 
   /** Every object in index order. */
   objects(): T[] {
     return [...this.slots.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s.obj);
+  }
+
+  /** Checkpoint: where the cyclic allocator stands (ipc_ids' next index, last index and sequence). */
+  allocatorState(): IdAllocatorState {
+    return { cursor: this.cursor, lastIndex: this.lastIdx, seq: this.seq };
+  }
+
+  /**
+   * Checkpoint restore: enters `obj` at exactly `id` with `key` (IPC_PRIVATE
+   * for none). Precondition: the slot and the key are free.
+   */
+  restoreEntry(obj: T, id: number, key: number): void {
+    const idx = idIndex(id);
+    if (this.slots.has(idx)) throw new Error(`IdTable.restoreEntry: index ${idx} is taken`);
+    this.slots.set(idx, { seq: idSeq(id), obj });
+    if (key !== IPC_PRIVATE) this.keys.set(key, obj);
+    this.maxIdx = undefined;
+  }
+
+  /** Checkpoint restore: puts the cyclic allocator where allocatorState found it. */
+  restoreAllocator(state: IdAllocatorState): void {
+    this.cursor = state.cursor;
+    this.lastIdx = state.lastIndex;
+    this.seq = state.seq;
   }
 
   private lowestFree(from: number, to: number): number {

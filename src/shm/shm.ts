@@ -86,7 +86,8 @@ export class Shm implements ShmMappable, MappingIdentity {
   private refs = 1;
   private readonly mapLimit: number;
   private readonly objectPages: number;
-  private readonly table = new Map<number, Int32Array>();
+  /** Page-table leaves by leaf number; made on first touch (most segments in a create/remove loop are never touched). */
+  private table: Map<number, Int32Array> | undefined;
   private resident = 0;
 
   constructor(
@@ -272,10 +273,11 @@ export class Shm implements ShmMappable, MappingIdentity {
   /** The frame behind page `page`, allocating a zeroed one on first touch; -1 when memory is exhausted. */
   private frameAt(page: number): number {
     const leafNo = Math.floor(page / LEAF_SIZE);
-    let leaf = this.table.get(leafNo);
+    const table = (this.table ??= new Map<number, Int32Array>());
+    let leaf = table.get(leafNo);
     if (leaf === undefined) {
       leaf = new Int32Array(LEAF_SIZE);
-      this.table.set(leafNo, leaf);
+      table.set(leafNo, leaf);
     }
     const slot = page & (LEAF_SIZE - 1);
     const stored = leaf[slot] ?? 0;
@@ -288,13 +290,14 @@ export class Shm implements ShmMappable, MappingIdentity {
   }
 
   private releaseFrames(): void {
+    if (this.table === undefined) return;
     for (const leaf of this.table.values()) {
       for (let i = 0; i < LEAF_SIZE; i += 1) {
         const stored = leaf[i] ?? 0;
         if (stored !== 0) this.mf.decRef(stored - 1);
       }
     }
-    this.table.clear();
+    this.table = undefined;
     this.resident = 0;
   }
 }
