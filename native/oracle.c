@@ -27,7 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -61,6 +63,24 @@ static int32_t *num_slots;
 static int *ns_fds;
 static struct process_env penv;
 
+/*
+ * The scenario's "/" when the program uses files: a directory made under
+ * /tmp, with an unlimited tmpfs mounted on it in the oracle's private mount
+ * namespace (so none of the program's mounts is visible to, or propagates
+ * to, the rest of the machine). Processes chroot into it; the coordinator
+ * prefixes it to host-side paths, which the runner keeps free of "..".
+ */
+static char fs_root[64];
+static int fs_root_made;
+
+/* Detaches the root's mounts and removes its directory; safe to call twice. */
+static void remove_fs_root(void) {
+  if (!fs_root_made) return;
+  fs_root_made = 0;
+  umount2(fs_root, MNT_DETACH);
+  rmdir(fs_root);
+}
+
 /* Kills every process and waits until each is gone, so none outlives the oracle. */
 static void kill_processes(void) {
   if (procs == NULL) return;
@@ -79,6 +99,7 @@ _Noreturn void die(int status, const struct stmt *st, const char *fmt, ...) {
   vsnprintf(reason, sizeof reason, fmt, ap);
   va_end(ap);
   kill_processes();
+  remove_fs_root();
   if (st != NULL)
     fprintf(stderr, "oracle: program line %u (scenario line %s): %s\n", st->textline, st->line, reason);
   else
@@ -112,6 +133,60 @@ static const char *cap_name(int bit) {
   }
 }
 
+static void prepare_fs_root(void) {
+  if (unshare(CLONE_NEWNS) != 0)
+    die(EXIT_UNAVAILABLE, NULL, "cannot create a mount namespace (unshare: %s)", strerror(errno));
+  /* Nothing mounted from here on may reach the machine's own namespace. */
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    die(EXIT_UNAVAILABLE, NULL, "cannot make the mount namespace private: %s", strerror(errno));
+  snprintf(fs_root, sizeof fs_root, "/tmp/ipc-sentry-root-XXXXXX");
+  if (mkdtemp(fs_root) == NULL) die(EXIT_UNAVAILABLE, NULL, "cannot make a directory under /tmp: %s", strerror(errno));
+  fs_root_made = 1;
+  /* The emulator's "/" is a tmpfs without size or inode limits, mode 0755: so is this one. */
+  if (mount("tmpfs", fs_root, "tmpfs", 0, "mode=0755,size=0,nr_inodes=0") != 0)
+    die(EXIT_UNAVAILABLE, NULL, "cannot mount a tmpfs: %s", strerror(errno));
+  penv.fs_root = fs_root;
+}
+
+/* The host-side path of scenario path `p`. */
+static void host_path(char *out, size_t len, const char *p, const struct stmt *st) {
+  if ((size_t)snprintf(out, len, "%s%s", fs_root, p) >= len) die(EXIT_INTERNAL, st, "path too long");
+}
+
+/* tmpfs mount, mount --bind and host mkdir, run as the oracle itself (root, every capability). */
+static int host_statement(const struct stmt *st) {
+  char target[4200], source[4200], data[128];
+  host_path(target, sizeof target, st->path, st);
+  switch (st->op) {
+  case OP_TMPFS: {
+    int n = snprintf(data, sizeof data, "size=%llu", (unsigned long long)st->size);
+    if (st->nr_inodes >= 0) n += snprintf(data + n, sizeof data - (size_t)n, ",nr_inodes=%lld", (long long)st->nr_inodes);
+    if (st->mode >= 0) snprintf(data + n, sizeof data - (size_t)n, ",mode=%o", (unsigned)st->mode);
+    return mount("tmpfs", target, "tmpfs", 0, data) == 0 ? 0 : errno;
+  }
+  case OP_BIND:
+    host_path(source, sizeof source, st->path2, st);
+    if (mount(source, target, NULL, MS_BIND, NULL) != 0) return errno;
+    if (st->mode && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0) return errno;
+    return 0;
+  case OP_HMKDIR:
+    /* mkdir -p: each missing directory 0755; an existing non-directory is EEXIST. */
+    for (char *slash = target + strlen(fs_root) + 1;; slash++) {
+      char saved = *slash;
+      if (saved != '/' && saved != '\0') continue;
+      *slash = '\0';
+      struct stat sb;
+      int err = mkdir(target, 0755) == 0 ? 0 : errno;
+      if (err == EEXIST && (stat(target, &sb) != 0 || !S_ISDIR(sb.st_mode))) return EEXIST;
+      if (err != 0 && err != EEXIST) return err;
+      *slash = saved;
+      if (saved == '\0') return 0;
+    }
+  default:
+    die(EXIT_INTERNAL, st, "not a host statement");
+  }
+}
+
 /*
  * Checks that this machine lets the oracle do what the program needs, before
  * anything runs: root, every capability the program hands out, and a fresh IPC
@@ -142,6 +217,7 @@ static void prepare_machine(void) {
     if (ns_fds[i] < 0) die(EXIT_UNAVAILABLE, NULL, "cannot open /proc/self/ns/ipc: %s", strerror(errno));
   }
   if (setns(ns_fds[0], CLONE_NEWIPC) != 0) die(EXIT_INTERNAL, NULL, "setns: %s", strerror(errno));
+  if (prog.uses_fs) prepare_fs_root();
 }
 
 /*
@@ -293,6 +369,14 @@ static void run(size_t index) {
       print_ok(st);
     return;
   }
+  case OP_TMPFS: case OP_BIND: case OP_HMKDIR: {
+    int err = host_statement(st);
+    if (err != 0)
+      print_errno(st, err);
+    else
+      print_ok(st);
+    return;
+  }
   case OP_PROC: {
     /* Posted before the fork: the new process finds its set-up request waiting. */
     post(st->proc, (uint32_t)index, id);
@@ -332,5 +416,6 @@ int main(void) {
     if (procs[p].pidfd >= 0) post(p, STMT_SHUTDOWN, 0);
   for (int p = 0; p < prog.nprocs; p++)
     if (procs[p].pidfd >= 0) wait_exit(p, NULL);
+  remove_fs_root();
   return 0;
 }

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
 /* glibc headers older than 2.28 lack it; the kernel has had it since 4.17. */
@@ -48,6 +50,33 @@ enum op {
   OP_WRITE,
   OP_FILL,
   OP_READ,
+  /* The file-system extension (docs/scenario-extensions.md). */
+  OP_TMPFS,  /* coordinator: mount a tmpfs under the scenario root */
+  OP_BIND,   /* coordinator: bind mount, optionally read-only */
+  OP_HMKDIR, /* coordinator: mkdir -p */
+  OP_OPEN,
+  OP_CLOSE,
+  OP_FWRITE,
+  OP_FREAD,
+  OP_UNLINK,
+  OP_MKDIR,
+  OP_RMDIR,
+  OP_STATFS,
+  OP_STAT,
+  OP_FTRUNCATE,
+  OP_FALLOCATE,
+  OP_MMAP,
+  OP_DD,
+};
+
+/* `write FD bytes=N` and dd's block size stay below these. */
+#define ORACLE_MAX_ZERO_WRITE ((uint64_t)256 << 20)
+#define ORACLE_MAX_DD_BS ((uint64_t)64 << 20)
+
+/* An FD operand: a descriptor slot of the process, or a literal. */
+struct fd_expr {
+  int slot; /* -1 for a literal */
+  int literal;
 };
 
 /* An ADDR operand: a literal, or an address slot of the process plus or minus an offset. */
@@ -89,6 +118,17 @@ struct stmt {
   uint32_t set_uid, set_gid, set_mode; /* shmctl IPC_SET */
   const uint8_t *bytes; /* write: the decoded bytes */
   uint8_t fill_byte;
+  /* The file-system extension. */
+  const char *path;   /* decoded; the target for bind */
+  const char *path2;  /* bind: the source */
+  struct fd_expr fd;
+  int bind_fd;        /* %N bound by open, or -1 */
+  int mode;           /* open/mkdir mode, fallocate mode, tmpfs mode (-1: default), bind: read-only */
+  int zeros;          /* fwrite: `size` zero bytes instead of `bytes` */
+  int has_offset;     /* fwrite: pwrite at `offset` */
+  int64_t offset;     /* pwrite, fallocate, mmap offset; ftruncate length */
+  int64_t nr_inodes;  /* tmpfs: -1 for the default */
+  uint64_t count;     /* dd */
 };
 
 struct program {
@@ -98,7 +138,9 @@ struct program {
   int nns;       /* namespaces named, default included */
   int nnum;      /* numeric slots */
   int naddr;     /* address slots */
+  int nfd;       /* descriptor slots */
   int caps_used; /* union of every CAPS mask other than -1 */
+  int uses_fs;   /* some statement touches files: run under a private tmpfs root */
 };
 
 /*
@@ -117,7 +159,14 @@ enum outcome {
   OUT_UNAVAILABLE, /* this machine cannot reproduce the statement: exit 3 */
 };
 
-enum payload { PAYLOAD_NONE, PAYLOAD_DS, PAYLOAD_INFO, PAYLOAD_SHM_INFO, PAYLOAD_DATA };
+enum payload { PAYLOAD_NONE, PAYLOAD_DS, PAYLOAD_INFO, PAYLOAD_SHM_INFO, PAYLOAD_DATA, PAYLOAD_STATFS, PAYLOAD_STAT, PAYLOAD_DD };
+
+/* What one dd run did (coreutils' counters), and what stopped it. */
+struct dd_result {
+  uint64_t in_full, in_partial, out_full, out_partial, bytes;
+  int failed_call; /* 0 none, 1 open, 2 write */
+  int err;
+};
 
 struct result {
   enum outcome outcome;
@@ -129,6 +178,9 @@ struct result {
     struct shmid_ds ds;
     struct shminfo info;
     struct shm_info shm_info;
+    struct statfs fs;
+    struct stat st;
+    struct dd_result dd;
   } u;
   uint64_t datalen; /* PAYLOAD_DATA: bytes in the mailbox's data area */
   char message[256];
@@ -162,6 +214,7 @@ struct process_env {
   const int *ns_fds; /* one per namespace */
   int hangup_fd;     /* read end of a pipe only the coordinator can write: EOF means it died */
   uint64_t caps_all; /* the capability set `-1` stands for */
+  const char *fs_root; /* the private tmpfs every process chroots into, or NULL */
 };
 
 /*

@@ -78,6 +78,8 @@ void print_result(const struct stmt *st, const struct result *r, const uint8_t *
     printf(",\"pid\":\"%d\"", (int)r->pid);
     break;
   case OP_SHMGET: case OP_SHMCTL: case OP_SHMDT: case OP_MUNMAP: case OP_MPROTECT:
+  case OP_OPEN: case OP_CLOSE: case OP_FWRITE: case OP_FREAD: case OP_UNLINK: case OP_MKDIR: case OP_RMDIR:
+  case OP_STATFS: case OP_STAT: case OP_FTRUNCATE: case OP_FALLOCATE:
     printf(",\"ret\":\"%lld\"", (long long)r->ret);
     break;
   default:
@@ -100,6 +102,33 @@ void print_result(const struct stmt *st, const struct result *r, const uint8_t *
   case PAYLOAD_DATA:
     print_data(data, r->datalen);
     break;
+  case PAYLOAD_STATFS:
+    printf(",\"statfs\":{\"bsize\":\"%lld\",\"blocks\":\"%llu\",\"bfree\":\"%llu\",\"bavail\":\"%llu\","
+           "\"files\":\"%llu\",\"ffree\":\"%llu\"}",
+           (long long)r->u.fs.f_bsize, (unsigned long long)r->u.fs.f_blocks, (unsigned long long)r->u.fs.f_bfree,
+           (unsigned long long)r->u.fs.f_bavail, (unsigned long long)r->u.fs.f_files,
+           (unsigned long long)r->u.fs.f_ffree);
+    break;
+  case PAYLOAD_STAT:
+    printf(",\"stat\":{\"mode\":\"%u\",\"nlink\":\"%llu\",\"uid\":\"%u\",\"gid\":\"%u\",\"size\":\"%lld\","
+           "\"blocks\":\"%lld\"}",
+           (unsigned)r->u.st.st_mode, (unsigned long long)r->u.st.st_nlink, (unsigned)r->u.st.st_uid,
+           (unsigned)r->u.st.st_gid, (long long)r->u.st.st_size, (long long)r->u.st.st_blocks);
+    break;
+  case PAYLOAD_DD: {
+    const struct dd_result *d = &r->u.dd;
+    printf(",\"dd\":{\"in_full\":\"%llu\",\"in_partial\":\"%llu\",\"out_full\":\"%llu\",\"out_partial\":\"%llu\","
+           "\"bytes\":\"%llu\"",
+           (unsigned long long)d->in_full, (unsigned long long)d->in_partial, (unsigned long long)d->out_full,
+           (unsigned long long)d->out_partial, (unsigned long long)d->bytes);
+    if (d->failed_call != 0) {
+      const char *name = strerrorname_np(d->err);
+      if (name == NULL) die(EXIT_INTERNAL, st, "errno %d has no name", d->err);
+      printf(",\"call\":\"%s\",\"errno\":\"%s\"", d->failed_call == 1 ? "open" : "write", name);
+    }
+    fputc('}', stdout);
+    break;
+  }
   case PAYLOAD_NONE:
     break;
   }

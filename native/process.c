@@ -17,8 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,6 +39,7 @@
 static const struct process_env *env;
 static int hangup_fd;
 static uint64_t *addr_slots; /* this process's @N values; fork copies them with the address space */
+static int *fd_slots;        /* this process's %N descriptors, copied the same way */
 static int given_all_caps;   /* created with CAPS -1 (fork keeps it, like the capabilities) */
 static uint64_t page_size;
 
@@ -153,6 +157,16 @@ static void become(const struct stmt *st, struct result *r) {
     return;
   }
   if (tidy_descriptors(r) != 0) return;
+  /*
+   * A program with file statements runs inside the oracle's private tmpfs
+   * root: every scenario path then means the same thing here as in the
+   * emulator, and nothing outside that root can be touched.
+   */
+  if (env->fs_root != NULL && (chroot(env->fs_root) != 0 || chdir("/") != 0)) {
+    internal(r, "cannot enter the scenario root %s: %s", env->fs_root, strerror(errno));
+    return;
+  }
+  umask(022);
   /* Set while still privileged: lowering is always allowed, but raising needs CAP_SYS_RESOURCE. */
   struct rlimit memlock = {DEFAULT_MEMLOCK, DEFAULT_MEMLOCK};
   if (setrlimit(RLIMIT_MEMLOCK, &memlock) != 0) {
@@ -238,7 +252,150 @@ static void do_shmctl(const struct stmt *st, int32_t id, struct result *r) {
   }
 }
 
+static int fd_of(const struct fd_expr *f) {
+  return f->slot < 0 ? f->literal : fd_slots[f->slot];
+}
+
+/*
+ * write(2) until the whole buffer is out, as coreutils' iwrite does: a short
+ * write is retried, and the retry's error (or ENOSPC for a write of 0) ends it.
+ * Returns the bytes written; *err is set when it stopped early.
+ */
+static uint64_t iwrite(int fd, const uint8_t *buf, uint64_t n, int *err) {
+  uint64_t done = 0;
+  *err = 0;
+  while (done < n) {
+    ssize_t w = write(fd, buf + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      *err = errno;
+      break;
+    }
+    if (w == 0) {
+      *err = ENOSPC;
+      break;
+    }
+    done += (uint64_t)w;
+  }
+  return done;
+}
+
+/* dd if=/dev/zero of=PATH bs=N count=N, with coreutils' copy loop (see src/scenario/dd.ts). */
+static void do_dd(const struct stmt *st, struct result *r) {
+  struct dd_result *d = &r->u.dd;
+  r->outcome = OUT_OK;
+  r->payload = PAYLOAD_DD;
+  int fd = open(st->path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  if (fd < 0) {
+    d->failed_call = 1;
+    d->err = errno;
+    return;
+  }
+  /* Reading /dev/zero always fills the block, so the block is a zeroed buffer. */
+  uint8_t *block = mmap(NULL, st->size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (block == MAP_FAILED) {
+    close(fd);
+    internal(r, "cannot map a %llu-byte block: %s", (unsigned long long)st->size, strerror(errno));
+    return;
+  }
+  for (uint64_t i = 0; i < st->count; i++) {
+    d->in_full++;
+    int err;
+    uint64_t w = iwrite(fd, block, st->size, &err);
+    d->bytes += w;
+    if (err != 0) {
+      d->failed_call = 2;
+      d->err = err;
+      break;
+    }
+    d->out_full++;
+  }
+  munmap(block, st->size);
+  close(fd);
+}
+
+static void do_fwrite(const struct stmt *st, struct result *r) {
+  const uint8_t *buf = st->bytes;
+  void *zeros = NULL;
+  if (st->zeros && st->size > 0) {
+    zeros = mmap(NULL, st->size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (zeros == MAP_FAILED) {
+      internal(r, "cannot map %llu zero bytes: %s", (unsigned long long)st->size, strerror(errno));
+      return;
+    }
+    buf = zeros;
+  }
+  int fd = fd_of(&st->fd);
+  syscall_result(r, st->has_offset ? pwrite(fd, buf, st->size, (off_t)st->offset) : write(fd, buf, st->size));
+  if (zeros != NULL) munmap(zeros, st->size);
+}
+
+/* The file-system statements; returns 0 when `st` is none of them. */
+static int execute_fs(const struct stmt *st, struct result *r) {
+  long rc;
+  switch (st->op) {
+  case OP_OPEN:
+    rc = open(st->path, st->flags, (mode_t)st->mode);
+    syscall_result(r, rc);
+    if (r->outcome == OUT_OK && st->bind_fd >= 0) fd_slots[st->bind_fd] = (int)rc;
+    return 1;
+  case OP_CLOSE:
+    syscall_result(r, close(fd_of(&st->fd)));
+    return 1;
+  case OP_FWRITE:
+    do_fwrite(st, r);
+    return 1;
+  case OP_FREAD:
+    syscall_result(r, read(fd_of(&st->fd), env->box->data, st->size));
+    if (r->outcome == OUT_OK) {
+      r->payload = PAYLOAD_DATA;
+      r->datalen = (uint64_t)r->ret;
+    }
+    return 1;
+  case OP_UNLINK:
+    syscall_result(r, unlink(st->path));
+    return 1;
+  case OP_RMDIR:
+    syscall_result(r, rmdir(st->path));
+    return 1;
+  case OP_MKDIR:
+    syscall_result(r, mkdir(st->path, (mode_t)st->mode));
+    return 1;
+  case OP_STATFS:
+    syscall_result(r, statfs(st->path, &r->u.fs));
+    if (r->outcome == OUT_OK) r->payload = PAYLOAD_STATFS;
+    return 1;
+  case OP_STAT:
+    syscall_result(r, stat(st->path, &r->u.st));
+    if (r->outcome == OUT_OK) r->payload = PAYLOAD_STAT;
+    return 1;
+  case OP_FTRUNCATE:
+    syscall_result(r, ftruncate(fd_of(&st->fd), (off_t)st->offset));
+    return 1;
+  case OP_FALLOCATE:
+    syscall_result(r, fallocate(fd_of(&st->fd), st->mode, (off_t)st->offset, (off_t)st->size));
+    return 1;
+  case OP_MMAP: {
+    void *at = mmap(NULL, st->size, st->mode, st->flags, fd_of(&st->fd), (off_t)st->offset);
+    if (at == MAP_FAILED) {
+      r->outcome = OUT_ERRNO;
+      r->error = errno;
+    } else {
+      r->outcome = OUT_OK;
+      if (st->bind_addr >= 0) addr_slots[st->bind_addr] = (uint64_t)(uintptr_t)at;
+    }
+    return 1;
+  }
+  case OP_DD:
+    do_dd(st, r);
+    return 1;
+  default:
+    return 0;
+  }
+}
+
 static void execute(const struct stmt *st, int32_t id, struct result *r) {
+  if (execute_fs(st, r)) return;
   uint64_t addr = resolve(&st->addr);
   long rc;
   switch (st->op) {
@@ -282,7 +439,7 @@ static void execute(const struct stmt *st, int32_t id, struct result *r) {
       r->datalen = st->size;
     }
     return;
-  case OP_FORK: case OP_EXIT: case OP_SYSCTL:
+  default:
     break;
   }
   internal(r, "statement cannot run in a process");
@@ -306,6 +463,9 @@ _Noreturn void process_main(const struct process_env *e, int index) {
   addr_slots = malloc((size_t)(e->prog->naddr + 1) * sizeof *addr_slots);
   if (addr_slots == NULL) _exit(1); /* the coordinator sees the death and reports it */
   for (int i = 0; i < e->prog->naddr; i++) addr_slots[i] = UINT64_MAX; /* (void *)-1: never bound */
+  fd_slots = malloc((size_t)(e->prog->nfd + 1) * sizeof *fd_slots);
+  if (fd_slots == NULL) _exit(1);
+  for (int i = 0; i < e->prog->nfd; i++) fd_slots[i] = -1; /* what a C program holds after a failed open */
   struct sigaction fault = {.sa_handler = on_fault};
   sigemptyset(&fault.sa_mask);
   sigaction(SIGSEGV, &fault, NULL);

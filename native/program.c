@@ -204,6 +204,170 @@ static int parse_hex(struct parser *p, char *s) {
   return 0;
 }
 
+static void note_fd(struct parser *p, int slot) {
+  if (slot >= p->prog->nfd) p->prog->nfd = slot + 1;
+}
+
+/* Decodes a hex path in place into a NUL-terminated string; a path may not be empty or hold NUL. */
+static int parse_path(struct parser *p, char *s, const char **out) {
+  size_t n = strlen(s);
+  if (n == 0 || n % 2 != 0) return fail(p, "bad path hex '%s'", s);
+  for (size_t i = 0; i < n; i += 2) {
+    int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return fail(p, "bad path hex near offset %zu", i);
+    s[i / 2] = (char)(hi << 4 | lo);
+  }
+  s[n / 2] = '\0';
+  if (s[0] != '/') return fail(p, "path '%s' is not absolute", s);
+  *out = s;
+  p->prog->uses_fs = 1;
+  return 0;
+}
+
+/* `%N` (a descriptor slot) or a literal int. */
+static int parse_fd(struct parser *p, const char *s, struct fd_expr *out) {
+  int64_t v;
+  if (s[0] == '%') {
+    if (parse_range(s + 1, 0, MAX_SLOT, &v) != 0) return fail(p, "bad descriptor slot '%s'", s);
+    out->slot = (int)v;
+    note_fd(p, out->slot);
+    return 0;
+  }
+  if (parse_range(s, INT32_MIN, INT32_MAX, &v) != 0) return fail(p, "bad descriptor '%s'", s);
+  out->slot = -1;
+  out->literal = (int)v;
+  return 0;
+}
+
+static int parse_i64(const char *s, int64_t *out) {
+  return parse_range(s, INT64_MIN, INT64_MAX, out);
+}
+
+/* The file-system statements; returns 1 when `op` is none of them. */
+static int parse_fs_stmt(struct parser *p, const char *op) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  int64_t v;
+  st->fd.slot = -1;
+  if (strcmp(op, "tmpfs") == 0) {
+    st->op = OP_TMPFS;
+    if (want(p, 6) != 0 || parse_path(p, t[2], &st->path) != 0) return -1;
+    if (parse_u64(t[3], &st->size) != 0) return fail(p, "bad SIZE '%s'", t[3]);
+    st->nr_inodes = -1;
+    if (strcmp(t[4], "-") != 0 && parse_range(t[4], 0, INT64_MAX, &st->nr_inodes) != 0)
+      return fail(p, "bad NR_INODES '%s'", t[4]);
+    st->mode = -1;
+    if (strcmp(t[5], "-") != 0) {
+      if (parse_range(t[5], 0, 07777, &v) != 0) return fail(p, "bad MODE '%s'", t[5]);
+      st->mode = (int)v;
+    }
+    return 0;
+  }
+  if (strcmp(op, "bind") == 0) {
+    st->op = OP_BIND;
+    if (want(p, 5) != 0 || parse_path(p, t[2], &st->path2) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
+    if (strcmp(t[4], "0") != 0 && strcmp(t[4], "1") != 0) return fail(p, "RO must be 0 or 1");
+    st->mode = t[4][0] == '1';
+    return 0;
+  }
+  if (strcmp(op, "hmkdir") == 0) {
+    st->op = OP_HMKDIR;
+    if (want(p, 3) != 0) return -1;
+    return parse_path(p, t[2], &st->path);
+  }
+  if (strcmp(op, "open") == 0) {
+    st->op = OP_OPEN;
+    if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
+    if (parse_i32(t[4], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[4]);
+    if (parse_range(t[5], 0, 07777, &v) != 0) return fail(p, "bad MODE '%s'", t[5]);
+    st->mode = (int)v;
+    st->bind_fd = -1;
+    if (strcmp(t[6], "-") != 0) {
+      if (t[6][0] != '%' || parse_range(t[6] + 1, 0, MAX_SLOT, &v) != 0) return fail(p, "bad binding '%s' (want %%<n> or -)", t[6]);
+      st->bind_fd = (int)v;
+      note_fd(p, st->bind_fd);
+    }
+    return 0;
+  }
+  if (strcmp(op, "close") == 0) {
+    st->op = OP_CLOSE;
+    if (want(p, 4) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
+    return parse_fd(p, t[3], &st->fd);
+  }
+  if (strcmp(op, "fwrite") == 0) {
+    st->op = OP_FWRITE;
+    if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+    if (t[4][0] == 'z') {
+      st->zeros = 1;
+      if (parse_u64(t[4] + 1, &st->size) != 0 || st->size > ORACLE_MAX_ZERO_WRITE) return fail(p, "bad zero count '%s'", t[4]);
+    } else if (parse_hex(p, t[4]) != 0) {
+      return -1;
+    }
+    if (strcmp(t[5], "-") != 0) {
+      st->has_offset = 1;
+      if (parse_i64(t[5], &st->offset) != 0) return fail(p, "bad OFFSET '%s'", t[5]);
+    }
+    p->prog->uses_fs = 1;
+    return 0;
+  }
+  if (strcmp(op, "fread") == 0) {
+    st->op = OP_FREAD;
+    if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+    if (parse_u64(t[4], &st->size) != 0 || st->size > ORACLE_MAX_ACCESS) return fail(p, "bad LEN '%s' (at most 16 MiB)", t[4]);
+    p->prog->uses_fs = 1;
+    return 0;
+  }
+  if (strcmp(op, "unlink") == 0 || strcmp(op, "rmdir") == 0 || strcmp(op, "statfs") == 0 || strcmp(op, "stat") == 0) {
+    st->op = op[0] == 'u' ? OP_UNLINK : op[0] == 'r' ? OP_RMDIR : strcmp(op, "stat") == 0 ? OP_STAT : OP_STATFS;
+    if (want(p, 4) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
+    return parse_path(p, t[3], &st->path);
+  }
+  if (strcmp(op, "mkdir") == 0) {
+    st->op = OP_MKDIR;
+    if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
+    if (parse_range(t[4], 0, 07777, &v) != 0) return fail(p, "bad MODE '%s'", t[4]);
+    st->mode = (int)v;
+    return 0;
+  }
+  if (strcmp(op, "ftruncate") == 0) {
+    st->op = OP_FTRUNCATE;
+    if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+    if (parse_i64(t[4], &st->offset) != 0) return fail(p, "bad LEN '%s'", t[4]);
+    p->prog->uses_fs = 1;
+    return 0;
+  }
+  if (strcmp(op, "fallocate") == 0) {
+    st->op = OP_FALLOCATE;
+    if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+    if (parse_range(t[4], INT32_MIN, INT32_MAX, &v) != 0) return fail(p, "bad MODE '%s'", t[4]);
+    st->mode = (int)v;
+    int64_t len;
+    if (parse_i64(t[5], &st->offset) != 0 || parse_i64(t[6], &len) != 0) return fail(p, "bad OFFSET or LEN");
+    st->size = (uint64_t)len;
+    p->prog->uses_fs = 1;
+    return 0;
+  }
+  if (strcmp(op, "mmap") == 0) {
+    st->op = OP_MMAP;
+    if (want(p, 9) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+    if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad LEN '%s'", t[4]);
+    int32_t prot;
+    if (parse_i32(t[5], &prot) != 0 || parse_i32(t[6], &st->flags) != 0) return fail(p, "bad PROT or FLAGS");
+    st->mode = prot;
+    if (parse_i64(t[7], &st->offset) != 0) return fail(p, "bad OFFSET '%s'", t[7]);
+    p->prog->uses_fs = 1;
+    return parse_bind(p, t[8], '@', &st->bind_addr);
+  }
+  if (strcmp(op, "dd") == 0) {
+    st->op = OP_DD;
+    if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
+    if (parse_u64(t[4], &st->size) != 0 || st->size == 0 || st->size > ORACLE_MAX_DD_BS) return fail(p, "bad BS '%s'", t[4]);
+    if (parse_u64(t[5], &st->count) != 0 || st->count > (uint64_t)INT64_MAX) return fail(p, "bad COUNT '%s'", t[5]);
+    return 0;
+  }
+  return 1;
+}
+
 static const char *const sysctl_names[] = {"shmmax", "shmall", "shmmni", "shm_rmid_forced",
                                            "shm_next_id"};
 
@@ -265,7 +429,7 @@ static int parse_stmt(struct parser *p) {
   char **t = p->tok;
   const char *op = t[1];
   int64_t v;
-  st->bind_num = st->bind_addr = -1;
+  st->bind_num = st->bind_addr = st->bind_fd = -1;
   st->id.slot = st->addr.slot = -1;
 
   if (strcmp(op, "proc") == 0) {
@@ -356,6 +520,8 @@ static int parse_stmt(struct parser *p) {
       return fail(p, "bad LEN '%s' (at most 16 MiB)", t[4]);
     return 0;
   }
+  int fs = parse_fs_stmt(p, op);
+  if (fs <= 0) return fs;
   return fail(p, "unknown operation '%s'", op);
 }
 

@@ -4,11 +4,18 @@
  */
 import { runDemo } from './demo.js';
 import { diffCommand, ipcsCommand, runCommand } from './scenario.js';
+import { transcriptCommand } from './transcript.js';
 
 const USAGE = `usage: ipc-sentry <command> [options]
 
 commands:
-  demo                      two processes share a System V segment, step by step (the default)
+  host-channel [FILE] [--json]
+                            the default: an iSulad container shares a 32 MiB tmpfs with the host
+                            (examples/host-channel.scn): dd fills it and fails with ENOSPC exactly
+                            as documented, then the host and the container exchange a message
+                            through a file both map; printed as a terminal session (--json: the
+                            scenario's JSON lines)
+  demo                      two processes share a System V segment, step by step
   run FILE... [--backend emulated|native] [--check]
                             run scenario files and print one JSON line per statement;
                             --check exits 1 when an expectation fails, naming FILE:LINE
@@ -21,6 +28,8 @@ exit status: 0 ran, 1 expectation failed or backends differ, 2 a file cannot be 
 (nothing runs), 3 the native backend cannot run on this machine, 4 internal failure.
 
 examples:
+  ipc-sentry
+  ipc-sentry run examples/tmpfs-short-write-enospc.scn --backend native --check
   ipc-sentry run examples/shmget-order.scn --check
   ipc-sentry run examples/shmget-order.scn --backend native
   ipc-sentry diff examples/*.scn
@@ -28,7 +37,7 @@ examples:
 `;
 
 function main(argv: readonly string[]): number {
-  const [cmd = 'demo', ...rest] = argv;
+  const [cmd = 'host-channel', ...rest] = argv;
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;
@@ -36,6 +45,14 @@ function main(argv: readonly string[]): number {
   switch (cmd) {
     case 'demo':
       return runDemo();
+    case 'host-channel': {
+      const json = rest.includes('--json');
+      const args = rest.filter((a) => a !== '--json');
+      const bad = args.find((a) => a.startsWith('-'));
+      if (bad !== undefined) return usageError(`unknown option ${bad}`);
+      if (args.length > 1) return usageError('host-channel takes at most one FILE');
+      return transcriptCommand(args[0], json);
+    }
     case 'run': {
       let backend: 'emulated' | 'native' = 'emulated';
       let check = false;

@@ -141,10 +141,10 @@ export class ContainerEngine {
       options.meminfo ?? (() => ({ memTotalKb: mf.totalFrames * 4, memAvailableKb: (mf.totalFrames - mf.allocatedFrames) * 4 }));
   }
 
-  /** `isula create [-m LIMIT] [--host-channel SPEC] --name NAME`. */
-  create(name: string, options: CreateOptions = {}): CommandResult {
+  /** `isula create [--rm] [-m LIMIT] [--host-channel SPEC] --name NAME`. */
+  create(name: string, options: CreateOptions & { readonly rm?: boolean } = {}): CommandResult {
     this.reap();
-    return this.doCreate(name, options, false, 'create');
+    return this.doCreate(name, options, options.rm === true, 'create');
   }
 
   /** `isula start NAME`. Starting a running container does nothing, successfully. */

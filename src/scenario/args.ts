@@ -67,10 +67,10 @@ export class LineParser {
     return n === undefined ? undefined : BigInt.asUintN(64, n);
   }
 
-  /** A flag set, as a C int. */
-  flags(tok: Token): number | undefined {
+  /** A flag set, as a C int; `names` are the flag names it may use (default: the shm and PROT_ ones). */
+  flags(tok: Token, names?: Readonly<Record<string, number>>): number | undefined {
     const text = this.word(tok);
-    return text === undefined ? undefined : this.take(parseFlags(text, tok.col));
+    return text === undefined ? undefined : this.take(parseFlags(text, tok.col, names));
   }
 
   /** An id or index: a bound numeric variable, or a literal truncated to a C int. */

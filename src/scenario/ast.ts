@@ -45,7 +45,20 @@ export type AddrArg =
   | { readonly kind: 'slot'; readonly slot: number; readonly offset: bigint };
 
 /** Where a checked field lives in a result line. */
-export type FieldGroup = 'line' | 'ds' | 'info' | 'shm_info';
+export type FieldGroup = 'line' | 'ds' | 'info' | 'shm_info' | 'statfs' | 'stat' | 'memcg';
+
+/**
+ * A file descriptor argument: a descriptor variable bound in the statement's
+ * own process (each process has its own table, copied at fork), or a literal.
+ */
+export type FdArg =
+  | { readonly kind: 'literal'; readonly value: number }
+  | { readonly kind: 'slot'; readonly slot: number };
+
+/** What `write`/`pwrite` on a descriptor store: the string's bytes, or `bytes=N` zero bytes. */
+export type FileData =
+  | { readonly kind: 'bytes'; readonly bytes: Uint8Array }
+  | { readonly kind: 'zeros'; readonly count: number };
 
 /**
  * The value side of `FIELD=VALUE`.
@@ -80,12 +93,15 @@ export interface FieldCheck {
 export type Expectation =
   | { readonly kind: 'ok'; readonly checks: readonly FieldCheck[]; readonly text: string }
   | { readonly kind: 'errno'; readonly errno: string; readonly text: string }
-  | { readonly kind: 'signal'; readonly signal: 'SIGSEGV' | 'SIGBUS'; readonly text: string };
+  | { readonly kind: 'signal'; readonly signal: SignalName; readonly text: string };
+
+/** The signals a result can report: the faults (an OOM kill is reported as exit status 137 instead). */
+export type SignalName = 'SIGSEGV' | 'SIGBUS';
 
 /**
  * What every statement carries. `bind` is only ever set on shmget and shmctl
- * (a numeric slot) and shmat (an address slot); it sits here so a runner can
- * read it without narrowing.
+ * (a numeric slot), shmat and mmap (an address slot) and open (a descriptor
+ * slot); it sits here so a runner can read it without narrowing.
  */
 interface StatementBase {
   /** The scenario line, from 1. */
@@ -94,7 +110,12 @@ interface StatementBase {
   readonly expect?: Expectation;
 }
 
-/** Starts process `proc` in namespace `ns`; `caps` has its default applied. */
+/**
+ * Starts process `proc` in namespace `ns`; `caps` has its default applied.
+ * With `container`, the process is started inside that running container
+ * (isula exec) instead, in the container's namespaces and memory cgroup;
+ * `ns` is then unused (0).
+ */
 export interface ProcStmt extends StatementBase {
   readonly op: 'proc';
   readonly proc: number;
@@ -103,6 +124,7 @@ export interface ProcStmt extends StatementBase {
   readonly groups: readonly number[];
   readonly caps: Caps;
   readonly ns: number;
+  readonly container?: string;
 }
 
 /** `parent` forks; `child` is the new process's index. */
@@ -219,6 +241,140 @@ export interface ReadStmt extends StatementBase {
   readonly len: bigint;
 }
 
+// ---- Extensions: tmpfs, files, dd, and the iSulad host channel (docs/scenario-extensions.md).
+
+/** `tmpfs mount PATH size=N [nr_inodes=N] [mode=N]`, as root on the host. */
+export interface TmpfsMountStmt extends StatementBase {
+  readonly op: 'tmpfs';
+  readonly path: string;
+  readonly size: bigint;
+  /** undefined: the kernel's default (half of RAM's pages). */
+  readonly nrInodes?: bigint;
+  /** undefined: tmpfs's default root mode 01777. */
+  readonly mode?: number;
+}
+
+/** `mount --bind [-o ro] SRC DST`, as root on the host. */
+export interface BindMountStmt extends StatementBase {
+  readonly op: 'mount';
+  readonly source: string;
+  readonly target: string;
+  readonly readonly: boolean;
+}
+
+/** `host mkdir PATH`: mkdir -p on the host as root, mode 0755. */
+export interface HostMkdirStmt extends StatementBase {
+  readonly op: 'host';
+  readonly path: string;
+}
+
+/** `meminfo total=BYTES available=BYTES`: what isula reads from /proc/meminfo. Emulated only. */
+export interface MeminfoStmt extends StatementBase {
+  readonly op: 'meminfo';
+  readonly total: bigint;
+  readonly available: bigint;
+}
+
+/** The isula subcommands a scenario can run. */
+export type IsulaCmd = 'create' | 'run' | 'start' | 'stop' | 'restart' | 'rm';
+
+/** `isula CMD [options] NAME`. Emulated only. */
+export interface IsulaStmt extends StatementBase {
+  readonly op: 'isula';
+  readonly cmd: IsulaCmd;
+  readonly name: string;
+  readonly rm: boolean;
+  readonly force: boolean;
+  readonly memory?: bigint;
+  readonly hostChannel?: string;
+}
+
+/** `memcg NAME`: the memory cgroup of a container's latest start. Emulated only. */
+export interface MemcgStmt extends StatementBase {
+  readonly op: 'memcg';
+  readonly name: string;
+}
+
+/** open(2); binds a descriptor variable. `mode` is before the umask (022). */
+export interface OpenStmt extends StatementBase {
+  readonly op: 'open';
+  readonly proc: number;
+  readonly path: string;
+  readonly flags: number;
+  readonly mode: number;
+}
+
+/** close(2). */
+export interface CloseStmt extends StatementBase {
+  readonly op: 'close';
+  readonly proc: number;
+  readonly fd: FdArg;
+}
+
+/** write(2) at the file position, or pwrite(2) at `offset`. */
+export interface FileWriteStmt extends StatementBase {
+  readonly op: 'fwrite';
+  readonly proc: number;
+  readonly fd: FdArg;
+  readonly data: FileData;
+  readonly offset?: bigint;
+}
+
+/** read(2) of up to `len` bytes at the file position. */
+export interface FileReadStmt extends StatementBase {
+  readonly op: 'fread';
+  readonly proc: number;
+  readonly fd: FdArg;
+  readonly len: bigint;
+}
+
+/** unlink(2), mkdir(2), rmdir(2), statfs(2), stat(2) of a path. */
+export interface PathStmt extends StatementBase {
+  readonly op: 'unlink' | 'mkdir' | 'rmdir' | 'statfs' | 'stat';
+  readonly proc: number;
+  readonly path: string;
+  /** mkdir only: before the umask (022). */
+  readonly mode: number;
+}
+
+/** ftruncate(2). */
+export interface FtruncateStmt extends StatementBase {
+  readonly op: 'ftruncate';
+  readonly proc: number;
+  readonly fd: FdArg;
+  readonly len: bigint;
+}
+
+/** fallocate(2). */
+export interface FallocateStmt extends StatementBase {
+  readonly op: 'fallocate';
+  readonly proc: number;
+  readonly fd: FdArg;
+  readonly mode: number;
+  readonly offset: bigint;
+  readonly len: bigint;
+}
+
+/** mmap(2) of a descriptor; binds an address variable. */
+export interface MmapStmt extends StatementBase {
+  readonly op: 'mmap';
+  readonly proc: number;
+  readonly fd: FdArg;
+  readonly len: bigint;
+  readonly prot: number;
+  readonly flags: number;
+  readonly offset: bigint;
+}
+
+/** `dd if=/dev/zero of=PATH bs=N count=N`, run by the process itself. */
+export interface DdStmt extends StatementBase {
+  readonly op: 'dd';
+  readonly proc: number;
+  readonly path: string;
+  readonly bs: bigint;
+  readonly count: bigint;
+}
+
 /** One scenario statement, discriminated by `op`. */
 export type Statement =
   | ProcStmt
@@ -234,7 +390,30 @@ export type Statement =
   | MprotectStmt
   | WriteStmt
   | FillStmt
-  | ReadStmt;
+  | ReadStmt
+  | TmpfsMountStmt
+  | BindMountStmt
+  | HostMkdirStmt
+  | MeminfoStmt
+  | IsulaStmt
+  | MemcgStmt
+  | OpenStmt
+  | CloseStmt
+  | FileWriteStmt
+  | FileReadStmt
+  | PathStmt
+  | FtruncateStmt
+  | FallocateStmt
+  | MmapStmt
+  | DdStmt;
+
+/** The statements with no process before them (set-up and host-side ones). */
+export type HostSideStatement = SysctlStmt | TmpfsMountStmt | BindMountStmt | HostMkdirStmt | MeminfoStmt | IsulaStmt | MemcgStmt;
+
+/** True for the statements that run on the host, not in a scenario process. */
+export function isHostSide(s: Statement): s is HostSideStatement {
+  return s.op === 'sysctl' || s.op === 'tmpfs' || s.op === 'mount' || s.op === 'host' || s.op === 'meminfo' || s.op === 'isula' || s.op === 'memcg';
+}
 
 /**
  * A parsed, consistent scenario. Index i of each name table is the source
@@ -250,4 +429,6 @@ export interface Program {
   readonly nsNames: readonly string[];
   readonly numVars: readonly string[];
   readonly addrVars: readonly string[];
+  /** Descriptor variables, in order of first binding (per-process values, like addresses); absent means none. */
+  readonly fdVars?: readonly string[];
 }

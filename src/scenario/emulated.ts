@@ -11,16 +11,26 @@ import type { Capability } from '../ipc/credentials.js';
 import { ALL_CAPABILITIES } from '../ipc/credentials.js';
 import type { Fault } from '../mm/access.js';
 import type { IpcNamespace } from '../kernel/ipc_namespace.js';
+import { checkpoint, restore } from '../checkpoint/index.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
 import type { ShmctlResult } from '../shm/syscalls.js';
 import type { AddrArg, IdArg, Program, Statement } from './ast.js';
+import { isHostSide } from './ast.js';
+import { FileSide } from './emulated_fs.js';
 import type { RawDs, RawResult } from './raw.js';
 
 /** Options for an emulated run. */
 export interface EmulatedOptions {
   /** MemTotal of the simulated machine (the overcommit bound); default the Kernel's. */
   readonly memTotalBytes?: number;
+  /** Whether PROT_EXEC-only pages are unreadable (a CPU with protection keys); default the Kernel's. */
+  readonly executeOnly?: boolean;
+  /**
+   * The machine's RAM (MemTotal) in bytes, for tmpfs's default nr_inodes
+   * (half as many as RAM has pages); default: `memTotalBytes`.
+   */
+  readonly ramBytes?: number;
 }
 
 /** The raw results, and the kernel left behind (for `ipcs` after a run). */
@@ -34,10 +44,36 @@ export interface EmulatedRun {
 const UNBOUND_ADDR = 0xffffffffffffffffn;
 const MAX_ACCESS = 16 * 1024 * 1024;
 
+/**
+ * Runs `program` as runEmulated does, except that after the first `cut`
+ * statements the kernel is checkpointed, the image restored into a fresh
+ * kernel, and the rest runs there. Throws when the checkpoint or the restore
+ * fails: the caller (a test) gave a program whose state an image carries.
+ */
+export function runEmulatedAcrossRestore(program: Program, cut: number, options: EmulatedOptions = {}): EmulatedRun & { readonly image: Uint8Array } {
+  const kernel = new Kernel({
+    ...(options.memTotalBytes !== undefined ? { memTotalBytes: options.memTotalBytes } : {}),
+    ...(options.executeOnly !== undefined ? { executeOnly: options.executeOnly } : {}),
+  });
+  const run = new Run(kernel, new FileSide(kernel, options.ramBytes));
+  const results = program.statements.slice(0, cut).map((s) => run.step(s));
+  const image = checkpoint(kernel);
+  if (E.isLeft(image)) throw new Error(`checkpoint after statement ${cut}: ${image.left.message}`);
+  const restored = restore(image.right);
+  if (E.isLeft(restored)) throw new Error(`restore after statement ${cut}: ${restored.left.message}`);
+  const refused = run.moveTo(restored.right);
+  if (refused !== undefined) throw new Error(`restore after statement ${cut}: ${refused}`);
+  for (const s of program.statements.slice(cut)) results.push(run.step(s));
+  return { results, kernel: run.currentKernel, namespaces: run.namespaceList(), image: image.right };
+}
+
 /** Runs `program` on a fresh Kernel. */
 export function runEmulated(program: Program, options: EmulatedOptions = {}): EmulatedRun {
-  const kernel = new Kernel(options.memTotalBytes !== undefined ? { memTotalBytes: options.memTotalBytes } : {});
-  const run = new Run(kernel);
+  const kernel = new Kernel({
+    ...(options.memTotalBytes !== undefined ? { memTotalBytes: options.memTotalBytes } : {}),
+    ...(options.executeOnly !== undefined ? { executeOnly: options.executeOnly } : {}),
+  });
+  const run = new Run(kernel, new FileSide(kernel, options.ramBytes));
   const results = program.statements.map((s) => run.step(s));
   return { results, kernel, namespaces: run.namespaceList() };
 }
@@ -76,8 +112,40 @@ class Run {
   private readonly nums = new Map<number, number>();
   private readonly namespaces = new Map<number, IpcNamespace>();
 
-  constructor(private readonly kernel: Kernel) {
+  constructor(
+    private kernel: Kernel,
+    private files: FileSide,
+  ) {
     this.namespaces.set(0, kernel.initialIpcNamespace);
+  }
+
+  /** The kernel the run is on now. */
+  get currentKernel(): Kernel {
+    return this.kernel;
+  }
+
+  /**
+   * Carries on in `restored`, a kernel restored from a checkpoint of this
+   * run's: processes are found again by pid and namespaces by number (an
+   * exited process stays as it was: it answers ESRCH either way). Returns
+   * why not when the run holds state an image does not carry.
+   */
+  moveTo(restored: Kernel): string | undefined {
+    const files = this.files.movedTo(restored);
+    if (files === undefined) return 'containers are not checkpointed';
+    const byPid = new Map(restored.processes().map((p) => [p.pid, p]));
+    const byNs = new Map(restored.ipcNamespaces().map((ns) => [ns.nsId, ns]));
+    this.procs.forEach((p, i) => {
+      const again = byPid.get(p.pid);
+      if (again !== undefined) this.procs[i] = again;
+    });
+    for (const [index, ns] of this.namespaces) {
+      const again = byNs.get(ns.nsId);
+      if (again !== undefined) this.namespaces.set(index, again);
+    }
+    this.kernel = restored;
+    this.files = files;
+    return undefined;
   }
 
   namespaceList(): IpcNamespace[] {
@@ -85,12 +153,37 @@ class Run {
   }
 
   step(s: Statement): RawResult {
+    if (isHostSide(s) && s.op !== 'sysctl') return this.files.host(s);
+    if (s.op !== 'proc' && !isHostSide(s)) {
+      // A process the OOM killer or a container's stop ended, or one that never started, answers nothing more.
+      const index = s.op === 'fork' ? s.parent : s.proc;
+      const p = this.procs[index];
+      if (p === undefined || (p.exited && s.op !== 'exit')) return { ok: false, errno: 'ESRCH' };
+      const before = p.exited;
+      const r = this.processStep(s, p);
+      // The memory cgroup OOM killer ended the process during this statement: a shell would report 137.
+      if (!before && p.killedBy === 'SIGKILL') return { ok: true, exit: 137, stderr: ['Killed'] };
+      return r;
+    }
+    return this.processStep(s, undefined);
+  }
+
+  private processStep(s: Statement, p: Process | undefined): RawResult {
     switch (s.op) {
       case 'proc': {
         const caps: Iterable<Capability> = s.caps === 'all' ? ALL_CAPABILITIES : s.caps;
+        if (s.container !== undefined) {
+          const started = this.files.exec(s.container, { uid: s.uid, gid: s.gid, groups: s.groups, caps });
+          if (started === undefined) return { ok: false, errno: 'ESRCH' };
+          this.procs[s.proc] = started;
+          this.addrTables[s.proc] = new Map();
+          this.files.newProcess(s.proc);
+          return { ok: true, pid: started.pid };
+        }
         const p = this.kernel.spawn({ uid: s.uid, gid: s.gid, groups: s.groups, caps, ipcNamespace: this.namespace(s.ns) });
         this.procs[s.proc] = p;
         this.addrTables[s.proc] = new Map();
+        this.files.newProcess(s.proc);
         return { ok: true, pid: p.pid };
       }
       case 'fork': {
@@ -98,6 +191,7 @@ class Run {
         return this.either(parent.fork(), (child) => {
           this.procs[s.child] = child;
           this.addrTables[s.child] = new Map(this.addrTables[s.parent]);
+          this.files.forked(s.parent, s.child);
           return { ok: true, pid: child.pid };
         });
       }
@@ -141,6 +235,26 @@ class Run {
         const len = Number(s.len > BigInt(MAX_ACCESS) ? BigInt(MAX_ACCESS) : s.len);
         return this.access(this.proc(s.proc).read(this.addr(s.proc, s.addr), len), (data) => ({ ok: true, data }));
       }
+      case 'mmap':
+        return this.files.mmap(s, p!, (addr) => {
+          if (s.bind !== undefined) this.addrTables[s.proc]!.set(s.bind, BigInt(addr));
+        });
+      case 'open':
+      case 'close':
+      case 'fwrite':
+      case 'fread':
+      case 'unlink':
+      case 'mkdir':
+      case 'rmdir':
+      case 'statfs':
+      case 'stat':
+      case 'ftruncate':
+      case 'fallocate':
+      case 'dd':
+        return this.files.step(s, p!);
+      default:
+        // Host-side statements are dispatched in step.
+        throw new Error(`statement ${s.op} at line ${s.line} reached the process dispatcher`);
     }
   }
 

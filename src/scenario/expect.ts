@@ -42,21 +42,47 @@ export const FIELD_GROUPS: Readonly<Record<string, FieldGroup>> = {
   swap_successes: 'shm_info',
 };
 
+/** The fields the extension's statements add (docs/scenario-extensions.md). */
+export const EXTENSION_FIELD_GROUPS: Readonly<Record<string, FieldGroup>> = {
+  exit: 'line',
+  stderr: 'line',
+  f_bsize: 'statfs',
+  f_blocks: 'statfs',
+  f_bfree: 'statfs',
+  f_bavail: 'statfs',
+  f_files: 'statfs',
+  f_ffree: 'statfs',
+  st_mode: 'stat',
+  st_nlink: 'stat',
+  st_uid: 'stat',
+  st_gid: 'stat',
+  st_size: 'stat',
+  st_blocks: 'stat',
+  usage: 'memcg',
+  limit: 'memcg',
+  failcnt: 'memcg',
+};
+
+/** Fields whose value is a string: `data` (bytes, printed as hex) and `stderr` (lines joined by \n). */
+const STRING_FIELDS = new Set(['data', 'stderr']);
+
 /** Parses one `FIELD=VALUE` token; `numSlot` looks up a numeric variable bound so far. */
 function parseCheck(tok: Token, numSlot: (name: string) => number | undefined): Either<LineError, FieldCheck> {
   const eq = tok.text.indexOf('=');
   if (eq <= 0) return E.left({ col: tok.col, message: `expected FIELD=VALUE after ok, got ${tok.text}` });
   const field = tok.text.slice(0, eq);
-  const group = Object.prototype.hasOwnProperty.call(FIELD_GROUPS, field) ? FIELD_GROUPS[field] : undefined;
+  const has = (table: object): boolean => Object.prototype.hasOwnProperty.call(table, field);
+  const group = has(FIELD_GROUPS) ? FIELD_GROUPS[field] : has(EXTENSION_FIELD_GROUPS) ? EXTENSION_FIELD_GROUPS[field] : undefined;
   if (group === undefined) return E.left({ col: tok.col, message: `unknown field ${field}` });
   const valueCol = colAt(tok.text, tok.col, eq + 1);
   const done = (value: ExpectValue): Either<LineError, FieldCheck> => E.right({ field, group, value, text: tok.text });
   if (tok.str !== undefined) {
-    if (field !== 'data') return E.left({ col: valueCol, message: `only data= takes a string, not ${field}=` });
+    if (!STRING_FIELDS.has(field)) return E.left({ col: valueCol, message: `only data= takes a string, not ${field}=` });
     return done({ kind: 'string', bytes: tok.str.bytes });
   }
   // A read's data prints as bytes; a string says which bytes unambiguously.
   if (field === 'data') return E.left({ col: valueCol, message: 'data= takes a string, e.g. data="hi\\x00"' });
+  if (field === 'stderr') return E.left({ col: valueCol, message: 'stderr= takes a string (the lines joined by \\n), e.g. stderr=""' });
   const text = tok.text.slice(eq + 1);
   if (NAME.test(text)) {
     const slot = numSlot(text);

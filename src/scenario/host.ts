@@ -15,7 +15,7 @@ import type { NormalizedRun } from './normalize.js';
 import { normalize } from './normalize.js';
 import { parseScenario } from './parse.js';
 import type { ParseError } from './parse.js';
-import { encodeProgram } from './protocol.js';
+import { emulatedOnly, encodeProgram } from './protocol.js';
 
 /** Which kernel runs a scenario. */
 export type BackendName = 'emulated' | 'native';
@@ -27,6 +27,29 @@ export function hostCommitBytes(): number | undefined {
     const field = (name: string): number => Number(/^(\w+):\s+(\d+) kB$/m.exec(text.split('\n').find((l) => l.startsWith(`${name}:`)) ?? '')?.[2] ?? 0);
     const total = field('MemTotal') + field('SwapTotal');
     return total > 0 ? total * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** MemTotal of this machine in bytes (tmpfs's default nr_inodes is half its pages), if /proc/meminfo is readable. */
+export function hostRamBytes(): number | undefined {
+  try {
+    const m = /^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+    return m === null ? undefined : Number(m[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether this CPU has protection keys enabled (cpuinfo flags pku and
+ * ospke): Linux then makes PROT_EXEC-only mappings unreadable.
+ */
+export function hostHasProtectionKeys(): boolean | undefined {
+  try {
+    const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(/\s+/) ?? [];
+    return flags.includes('pku') && flags.includes('ospke');
   } catch {
     return undefined;
   }
@@ -46,12 +69,20 @@ export function loadScenario(file: string): E.Either<ParseError[], Program> {
 /** Runs a program on the emulator, sized like this machine. */
 export function runOnEmulator(program: Program): { run: NormalizedRun; emulated: EmulatedRun } {
   const mem = hostCommitBytes();
-  const emulated = runEmulated(program, mem !== undefined ? { memTotalBytes: mem } : {});
+  const pkeys = hostHasProtectionKeys();
+  const ram = hostRamBytes();
+  const emulated = runEmulated(program, {
+    ...(mem !== undefined ? { memTotalBytes: mem } : {}),
+    ...(pkeys !== undefined ? { executeOnly: pkeys } : {}),
+    ...(ram !== undefined ? { ramBytes: ram } : {}),
+  });
   return { run: normalize(program, emulated.results), emulated };
 }
 
 /** Runs a program on the real kernel through the native oracle. */
 export function runOnKernel(program: Program): E.Either<NativeUnavailable | NativeFailure, NormalizedRun> {
+  const only = emulatedOnly(program);
+  if (only !== undefined) return E.left({ kind: 'unavailable', reason: only });
   return E.map((raws: Parameters<typeof normalize>[1]) => normalize(program, raws))(runOracle(encodeProgram(program)));
 }
 

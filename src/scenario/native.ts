@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { isErrnoName } from '../abi/errno.js';
-import type { RawDs, RawInfo, RawResult, RawShmInfo } from './raw.js';
+import type { RawDd, RawDs, RawInfo, RawResult, RawShmInfo, RawStat, RawStatfs } from './raw.js';
 
 /** The native backend cannot run on this machine; `reason` is one line for a person. */
 export interface NativeUnavailable {
@@ -149,12 +149,47 @@ function toShmInfo(v: Json | undefined): RawShmInfo {
   };
 }
 
+const STATFS_KEYS = ['bsize', 'blocks', 'bfree', 'bavail', 'files', 'ffree'] as const;
+
+function toStatfs(v: Json | undefined): RawStatfs {
+  const o = record(v, STATFS_KEYS, 'statfs');
+  const b = (k: (typeof STATFS_KEYS)[number]): bigint => decimal(o[k], `statfs.${k}`);
+  return { bsize: b('bsize'), blocks: b('blocks'), bfree: b('bfree'), bavail: b('bavail'), files: b('files'), ffree: b('ffree') };
+}
+
+function toStat(v: Json | undefined): RawStat {
+  const o = record(v, ['mode', 'nlink', 'uid', 'gid', 'size', 'blocks'], 'stat');
+  return {
+    mode: small(o['mode'], 'stat.mode'),
+    nlink: decimal(o['nlink'], 'stat.nlink'),
+    uid: small(o['uid'], 'stat.uid'),
+    gid: small(o['gid'], 'stat.gid'),
+    size: decimal(o['size'], 'stat.size'),
+    blocks: decimal(o['blocks'], 'stat.blocks'),
+  };
+}
+
+const DD_KEYS = ['in_full', 'in_partial', 'out_full', 'out_partial', 'bytes'] as const;
+
+function toDd(v: Json | undefined): RawDd {
+  const failed = isObject(v) && 'call' in v;
+  const o = record(v, failed ? [...DD_KEYS, 'call', 'errno'] : DD_KEYS, 'dd');
+  const b = (k: (typeof DD_KEYS)[number]): bigint => decimal(o[k], `dd.${k}`);
+  const counts = { inFull: b('in_full'), inPartial: b('in_partial'), outFull: b('out_full'), outPartial: b('out_partial'), bytes: b('bytes') };
+  if (!failed) return counts;
+  const call = o['call'];
+  const errno = o['errno'];
+  if (call !== 'open' && call !== 'write') throw new BadLine(`dd.call is ${JSON.stringify(call)}`);
+  if (typeof errno !== 'string' || !isErrnoName(errno)) throw new BadLine(`unknown errno ${JSON.stringify(errno)}`);
+  return { ...counts, failed: { call, errno } };
+}
+
 function toBytes(v: Json | undefined): Uint8Array {
   if (typeof v !== 'string' || v.length % 2 !== 0 || !/^[0-9a-f]*$/.test(v)) throw new BadLine('data is not lowercase hex');
   return Uint8Array.from(Buffer.from(v, 'hex'));
 }
 
-const OK_KEYS = new Set(['line', 'ok', 'ret', 'pid', 'ds', 'info', 'shm_info', 'data']);
+const OK_KEYS = new Set(['line', 'ok', 'ret', 'pid', 'ds', 'info', 'shm_info', 'data', 'statfs', 'stat', 'dd']);
 
 /** One stdout line as a RawResult, for the statement whose scenario line is `line`. */
 function toResult(text: string, line: string): RawResult {
@@ -188,6 +223,9 @@ function toResult(text: string, line: string): RawResult {
     ...('info' in parsed && { info: toInfo(parsed['info']) }),
     ...('shm_info' in parsed && { shmInfo: toShmInfo(parsed['shm_info']) }),
     ...('data' in parsed && { data: toBytes(parsed['data']) }),
+    ...('statfs' in parsed && { statfs: toStatfs(parsed['statfs']) }),
+    ...('stat' in parsed && { stat: toStat(parsed['stat']) }),
+    ...('dd' in parsed && { dd: toDd(parsed['dd']) }),
   };
 }
 

@@ -5,10 +5,12 @@
  * each statement's expectation against its printed line.
  */
 import type { ExpectValue, Expectation, FieldCheck, Program, Statement } from './ast.js';
+import { isHostSide } from './ast.js';
+import { ddOutput } from './dd.js';
 import type { RawResult } from './raw.js';
 
 /** A printed value: JSON-safe. */
-export type Printed = string | number | boolean | { readonly [k: string]: Printed };
+export type Printed = string | number | boolean | readonly Printed[] | { readonly [k: string]: Printed };
 
 /** One output line, keys in SCENARIO.md's order. */
 export type OutputLine = { readonly [k: string]: Printed };
@@ -74,9 +76,14 @@ class Normalizer {
   line(s: Statement, raw: RawResult): { line: OutputLine; failure?: ExpectationFailure } {
     const out: Record<string, Printed> = { line: s.line };
     if (s.op === 'fork') out['proc'] = this.program.procNames[s.parent]!;
-    else if (s.op !== 'sysctl') out['proc'] = this.program.procNames[s.proc]!;
-    out['op'] = s.op;
+    else if (!isHostSide(s)) out['proc'] = this.program.procNames[s.proc]!;
+    // The descriptor forms of write and read print as the calls they make.
+    out['op'] = s.op === 'fwrite' ? (s.offset === undefined ? 'write' : 'pwrite') : s.op === 'fread' ? 'read' : s.op;
     if (s.op === 'shmctl') out['cmd'] = s.cmdName ?? s.cmd;
+    else if (s.op === 'isula') out['cmd'] = s.cmd;
+    else if (s.op === 'tmpfs') out['cmd'] = 'mount';
+    else if (s.op === 'mount') out['cmd'] = s.readonly ? 'bind,ro' : 'bind';
+    else if (s.op === 'host') out['cmd'] = 'mkdir';
     out['ok'] = raw.ok;
     if (raw.ok) {
       this.success(s, raw, out);
@@ -95,7 +102,9 @@ class Normalizer {
       const child = s.op === 'fork' ? s.child : s.op === 'proc' ? s.proc : undefined;
       if (child !== undefined) this.pidNames.set(raw.pid, this.program.procNames[child]!);
     }
-    const ns = s.op === 'sysctl' ? s.ns : s.op === 'fork' ? this.program.procNs[s.parent]! : this.program.procNs[s.proc]!;
+    const ns = s.op === 'sysctl' ? s.ns : s.op === 'fork' ? this.program.procNs[s.parent]! : isHostSide(s) ? 0 : this.program.procNs[s.proc]!;
+    let exit = raw.exit;
+    let stderr = raw.stderr;
     switch (s.op) {
       case 'fork':
         out['ret'] = this.program.procNames[s.child]!;
@@ -111,6 +120,27 @@ class Normalizer {
       case 'mprotect':
         out['ret'] = num(raw.ret ?? 0n);
         break;
+      case 'open':
+        if (s.bind !== undefined && exit === undefined) out['ret'] = (this.program.fdVars ?? [])[s.bind]!;
+        break;
+      case 'mmap':
+        if (s.bind !== undefined && exit === undefined) out['ret'] = this.program.addrVars[s.bind]!;
+        break;
+      case 'close':
+      case 'fwrite':
+      case 'fread':
+      case 'unlink':
+      case 'mkdir':
+      case 'rmdir':
+      case 'statfs':
+      case 'stat':
+      case 'ftruncate':
+      case 'fallocate':
+        if (exit === undefined) out['ret'] = num(raw.ret ?? 0n);
+        break;
+      case 'dd':
+        if (raw.dd !== undefined) ({ exit, stderr } = ddOutput(s.path, raw.dd));
+        break;
       case 'shmctl': {
         const ret = raw.ret ?? 0n;
         if (s.cmdName !== undefined && ID_COMMANDS.has(s.cmdName)) {
@@ -125,6 +155,7 @@ class Normalizer {
       default:
         break;
     }
+    if (exit !== undefined) out['exit'] = exit;
     if (raw.ds !== undefined) {
       const d = raw.ds;
       out['ds'] = {
@@ -159,7 +190,34 @@ class Normalizer {
         swap_successes: num(u.swap_successes),
       };
     }
+    if (raw.statfs !== undefined) {
+      const f = raw.statfs;
+      out['statfs'] = {
+        f_bsize: num(f.bsize),
+        f_blocks: num(f.blocks),
+        f_bfree: num(f.bfree),
+        f_bavail: num(f.bavail),
+        f_files: num(f.files),
+        f_ffree: num(f.ffree),
+      };
+    }
+    if (raw.stat !== undefined) {
+      const t = raw.stat;
+      out['stat'] = {
+        st_mode: `0${t.mode.toString(8)}`,
+        st_nlink: num(t.nlink),
+        st_uid: t.uid,
+        st_gid: t.gid,
+        st_size: num(t.size),
+        st_blocks: num(t.blocks),
+      };
+    }
+    if (raw.memcg !== undefined) {
+      const m = raw.memcg;
+      out['memcg'] = { usage: num(m.usage), limit: num(m.limit), failcnt: num(m.failcnt) };
+    }
     if (raw.data !== undefined) out['data'] = hex(raw.data);
+    if (stderr !== undefined) out['stderr'] = [...stderr];
   }
 
   /** ret for a call returning an id: the variable it binds, else the latest id variable of that value in the namespace, else the number. */
@@ -204,6 +262,8 @@ class Normalizer {
       case 'number':
         return numericValue(printed) === want.value;
       case 'string':
+        // stderr prints as an array of lines; a string matches them joined by newlines.
+        if (Array.isArray(printed)) return printed.join('\n') === new TextDecoder().decode(want.bytes);
         return printed === hex(want.bytes);
       case 'name': {
         if (printed === want.name) return true;
@@ -219,8 +279,8 @@ class Normalizer {
 function fieldOf(out: Record<string, Printed>, c: FieldCheck): Printed | undefined {
   if (c.group === 'line') return out[c.field];
   const group = out[c.group];
-  if (group === undefined || typeof group !== 'object') return undefined;
-  return group[c.field];
+  if (group === undefined || typeof group !== 'object' || Array.isArray(group)) return undefined;
+  return (group as { readonly [k: string]: Printed })[c.field];
 }
 
 /** The number a printed value stands for: numbers, decimal strings, octal modes, IPC_PRIVATE. */

@@ -15,6 +15,7 @@ import { lexLine } from './lexer.js';
 import { Scope } from './scope.js';
 import { parseExit, parseFork, parseProc, parseRlimit, parseSysctl } from './setup.js';
 import { PROC_OPS } from './shmops.js';
+import { parseHost, parseIsula, parseMemcg, parseMeminfo, parseMount, parseTmpfs } from './hostops.js';
 
 export type { ParseError } from './lexer.js';
 
@@ -28,8 +29,22 @@ const SETUP_OPS: Readonly<Record<string, SetupParser>> = {
   rlimit: parseRlimit,
 };
 
+/**
+ * The extension's host-side statements. Their words were free to name
+ * processes before the extension, so a started process of that name still
+ * wins: `host write a "x"` stays a write by process `host`.
+ */
+const HOST_OPS: Readonly<Record<string, SetupParser>> = {
+  tmpfs: parseTmpfs,
+  mount: parseMount,
+  host: parseHost,
+  meminfo: parseMeminfo,
+  isula: parseIsula,
+  memcg: parseMemcg,
+};
+
 /** What `-> VAR` binds, for the operations that return something worth keeping. */
-const BINDS: Readonly<Record<string, 'num' | 'addr'>> = { shmget: 'num', shmctl: 'num', shmat: 'addr' };
+const BINDS: Readonly<Record<string, 'num' | 'addr' | 'fd'>> = { shmget: 'num', shmctl: 'num', shmat: 'addr', mmap: 'addr', open: 'fd' };
 
 const has = (table: object, key: string): boolean => Object.prototype.hasOwnProperty.call(table, key);
 
@@ -38,7 +53,11 @@ const isPlain = (tok: Token, text: string): boolean => tok.str === undefined && 
 /** Parses the operation and its arguments; yields the body and, for `-> VAR`, the binding process. */
 function parseOperation(lp: LineParser, head: readonly Token[]): { body?: Body; op: string; proc?: number } | undefined {
   const [first, second, ...rest] = head as [Token, ...Token[]];
-  const setup = has(SETUP_OPS, first.text) ? SETUP_OPS[first.text] : undefined;
+  const setup = has(SETUP_OPS, first.text)
+    ? SETUP_OPS[first.text]
+    : has(HOST_OPS, first.text) && !lp.scope.isProcess(first.text)
+      ? HOST_OPS[first.text]
+      : undefined;
   if (setup !== undefined) {
     const body = setup(lp, first, second === undefined ? rest : [second, ...rest]);
     return body === undefined ? { op: first.text } : { body, op: first.text };
@@ -123,6 +142,8 @@ export function parseScenario(text: string, file: string): Either<ParseError[], 
     nsNames: scope.nsNames,
     numVars: scope.numVars,
     addrVars: scope.addrVars,
+    // Only programs that open files carry the table, so the shm part's Program is unchanged.
+    ...(scope.fdVars.length > 0 ? { fdVars: scope.fdVars } : {}),
   });
 }
 

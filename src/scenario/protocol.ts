@@ -3,7 +3,7 @@
  * one line per statement, every name already a slot number, every integer in
  * decimal, so the C side only converts and calls.
  */
-import type { AddrArg, Caps, CapName, IdArg, Program, Statement } from './ast.js';
+import type { AddrArg, Caps, CapName, FdArg, FileData, IdArg, Program, Statement } from './ast.js';
 
 /** The CAPS mask bit of each capability a scenario can grant one by one. */
 export const CAP_BITS: Readonly<Record<CapName, number>> = {
@@ -32,6 +32,20 @@ function addr(arg: AddrArg): string {
 
 function bind(stmt: Statement, sigil: '#' | '@'): string {
   return stmt.bind === undefined ? '-' : `${sigil}${stmt.bind}`;
+}
+
+function fd(arg: FdArg): string {
+  return arg.kind === 'slot' ? `%${arg.slot}` : String(arg.value);
+}
+
+/** A path as the lowercase hex of its UTF-8 bytes (paths may hold blanks). */
+function path(p: string): string {
+  return hex(new TextEncoder().encode(p));
+}
+
+/** write data: hex bytes (`-` for none), or `zN` for N zero bytes. */
+function data(d: FileData): string {
+  return d.kind === 'bytes' ? hex(d.bytes) : `z${d.count}`;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -74,7 +88,57 @@ function fields(s: Statement): readonly (string | number | bigint)[] {
       return ['fill', s.proc, addr(s.addr), s.len, s.byte];
     case 'read':
       return ['read', s.proc, addr(s.addr), s.len];
+    case 'tmpfs':
+      return ['tmpfs', path(s.path), s.size, s.nrInodes ?? '-', s.mode === undefined ? '-' : s.mode];
+    case 'mount':
+      return ['bind', path(s.source), path(s.target), s.readonly ? 1 : 0];
+    case 'host':
+      return ['hmkdir', path(s.path)];
+    case 'open':
+      return ['open', s.proc, path(s.path), s.flags, s.mode, s.bind === undefined ? '-' : `%${s.bind}`];
+    case 'close':
+      return ['close', s.proc, fd(s.fd)];
+    case 'fwrite':
+      return ['fwrite', s.proc, fd(s.fd), data(s.data), s.offset ?? '-'];
+    case 'fread':
+      return ['fread', s.proc, fd(s.fd), s.len];
+    case 'unlink':
+    case 'rmdir':
+    case 'statfs':
+    case 'stat':
+      return [s.op, s.proc, path(s.path)];
+    case 'mkdir':
+      return ['mkdir', s.proc, path(s.path), s.mode];
+    case 'ftruncate':
+      return ['ftruncate', s.proc, fd(s.fd), s.len];
+    case 'fallocate':
+      return ['fallocate', s.proc, fd(s.fd), s.mode, s.offset, s.len];
+    case 'mmap':
+      return ['mmap', s.proc, fd(s.fd), s.len, s.prot, s.flags, s.offset, bind(s, '@')];
+    case 'dd':
+      return ['dd', s.proc, path(s.path), s.bs, s.count];
+    case 'meminfo':
+    case 'isula':
+    case 'memcg':
+      throw new Error(`${s.op} (line ${s.line}) is emulated only; check emulatedOnly() before encoding`);
   }
+}
+
+/**
+ * The first statement the native backend cannot run, with why: the container
+ * engine, its memory cgroups and the meminfo it reads exist only in the
+ * emulator. Undefined when the whole program can run on the real kernel.
+ */
+export function emulatedOnly(program: Program): string | undefined {
+  for (const s of program.statements) {
+    if (s.op === 'isula' || s.op === 'meminfo' || s.op === 'memcg') {
+      return `line ${s.line}: ${s.op} is emulated only (the native backend runs no iSulad engine, memory cgroup or fake meminfo)`;
+    }
+    if (s.op === 'proc' && s.container !== undefined) {
+      return `line ${s.line}: proc container= is emulated only (the native backend runs no iSulad engine)`;
+    }
+  }
+  return undefined;
 }
 
 /** Encodes `program` as the oracle's program text: one newline-terminated line per statement. */

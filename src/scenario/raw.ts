@@ -4,6 +4,7 @@
  * 2^53 are bigints; the rest are numbers.
  */
 import type { ErrnoName } from '../abi/errno.js';
+import type { SignalName } from './ast.js';
 
 /** Raw shmid_ds, as the kernel filled it. */
 export interface RawDs {
@@ -42,6 +43,48 @@ export interface RawShmInfo {
   readonly swap_successes: bigint;
 }
 
+/** struct statfs, the fields a scenario prints. */
+export interface RawStatfs {
+  readonly bsize: bigint;
+  readonly blocks: bigint;
+  readonly bfree: bigint;
+  readonly bavail: bigint;
+  readonly files: bigint;
+  readonly ffree: bigint;
+}
+
+/** struct stat, the fields a scenario prints. */
+export interface RawStat {
+  readonly mode: number;
+  readonly nlink: bigint;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: bigint;
+  readonly blocks: bigint;
+}
+
+/**
+ * What one dd run did: records read and written (full and partial), bytes
+ * written, and the call that stopped it with its errno (`open` or `write`),
+ * or that the OOM killer ended it. The runner formats dd's stderr from this.
+ */
+export interface RawDd {
+  readonly inFull: bigint;
+  readonly inPartial: bigint;
+  readonly outFull: bigint;
+  readonly outPartial: bigint;
+  readonly bytes: bigint;
+  readonly failed?: { readonly call: 'open' | 'write'; readonly errno: ErrnoName };
+  readonly killed?: boolean;
+}
+
+/** A container's memory cgroup, in bytes (limit 0: none). */
+export interface RawMemcg {
+  readonly usage: bigint;
+  readonly limit: bigint;
+  readonly failcnt: bigint;
+}
+
 /** One statement's raw outcome. */
 export type RawResult =
   | {
@@ -52,6 +95,17 @@ export type RawResult =
       readonly info?: RawInfo;
       readonly shmInfo?: RawShmInfo;
       readonly data?: Uint8Array;
+      readonly statfs?: RawStatfs;
+      readonly stat?: RawStat;
+      readonly dd?: RawDd;
+      readonly memcg?: RawMemcg;
+      /**
+       * A command's exit status and stderr lines (isula); also set, to 137
+       * and `Killed`, on any statement during which the memory cgroup OOM
+       * killer ended the process.
+       */
+      readonly exit?: number;
+      readonly stderr?: readonly string[];
     }
   | { readonly ok: false; readonly errno: ErrnoName }
-  | { readonly ok: false; readonly signal: 'SIGSEGV' | 'SIGBUS' };
+  | { readonly ok: false; readonly signal: SignalName };

@@ -13,17 +13,24 @@ import { NAME } from './literals.js';
 /** Set-up words; they start statements, so they can never name a process. */
 const RESERVED_PROC_NAMES: ReadonlySet<string> = new Set(['proc', 'fork', 'exit', 'sysctl', 'rlimit']);
 
+/** The kinds of variable: numbers are global, addresses and descriptors belong to a process. */
+export type VarKind = 'num' | 'addr' | 'fd';
+
+const KIND_TEXT: Readonly<Record<VarKind, string>> = { num: 'a number', addr: 'an address', fd: 'a file descriptor' };
+
 interface ProcEntry {
   readonly index: number;
   readonly ns: number;
   /** Address slots bound in this process, by its own shmat or inherited at fork. */
   readonly addrs: Set<number>;
+  /** Descriptor slots bound in this process, by its own open or inherited at fork. */
+  readonly fds: Set<number>;
   /** The line of its `exit`, once it has exited. */
   exitLine?: number;
 }
 
 interface VarEntry {
-  readonly kind: 'num' | 'addr';
+  readonly kind: VarKind;
   readonly slot: number;
   /** The line of its first binding, quoted when the other kind is asked for. */
   readonly line: number;
@@ -36,6 +43,7 @@ export class Scope {
   readonly nsNames: string[] = ['default'];
   readonly numVars: string[] = [];
   readonly addrVars: string[] = [];
+  readonly fdVars: string[] = [];
   private readonly procs = new Map<string, ProcEntry>();
   private readonly vars = new Map<string, VarEntry>();
 
@@ -60,12 +68,12 @@ export class Scope {
     return E.right(tok.text);
   }
 
-  /** Starts process `name` in namespace `ns`, inheriting `addrs` (a fork's parent's table). */
-  startProcess(name: string, ns: number, addrs: ReadonlySet<number> = new Set()): number {
+  /** Starts process `name` in namespace `ns`, inheriting `addrs` and `fds` (a fork's parent's tables). */
+  startProcess(name: string, ns: number, addrs: ReadonlySet<number> = new Set(), fds: ReadonlySet<number> = new Set()): number {
     const index = this.procNames.length;
     this.procNames.push(name);
     this.procNs.push(ns);
-    this.procs.set(name, { index, ns, addrs: new Set(addrs) });
+    this.procs.set(name, { index, ns, addrs: new Set(addrs), fds: new Set(fds) });
     return index;
   }
 
@@ -95,6 +103,29 @@ export class Scope {
     return this.entry(index).addrs;
   }
 
+  /** Process `index`'s bound descriptor slots; startProcess copies them into a fork's child. */
+  fdsOf(index: number): ReadonlySet<number> {
+    return this.entry(index).fds;
+  }
+
+  /** True when `name` is a descriptor variable bound in process `proc`: the statement is then a file call. */
+  isFdIn(name: string, proc: number): boolean {
+    const v = this.vars.get(name);
+    return v?.kind === 'fd' && this.entry(proc).fds.has(v.slot);
+  }
+
+  /** Resolves a descriptor variable bound in process `proc` (by its open or a forking ancestor's). */
+  fd(name: string, col: number, proc: number): Either<LineError, number> {
+    const v = this.vars.get(name);
+    if (v !== undefined && v.kind !== 'fd') {
+      return E.left({ col, message: `${name} holds ${KIND_TEXT[v.kind]} (bound at line ${v.line}), not a file descriptor` });
+    }
+    if (v === undefined || !this.entry(proc).fds.has(v.slot)) {
+      return E.left({ col, message: `file descriptor ${name} is not bound in process ${this.procNames[proc]}` });
+    }
+    return E.right(v.slot);
+  }
+
   /** Marks process `index` as exited at `line`. */
   exit(index: number, line: number): void {
     this.entry(index).exitLine = line;
@@ -104,7 +135,7 @@ export class Scope {
   numeric(name: string, col: number): Either<LineError, number> {
     const v = this.vars.get(name);
     if (v === undefined) return E.left({ col, message: `${name} is used before any statement binds it` });
-    if (v.kind === 'addr') return E.left({ col, message: `${name} holds an address (bound at line ${v.line}), not a number` });
+    if (v.kind !== 'num') return E.left({ col, message: `${name} holds ${KIND_TEXT[v.kind]} (bound at line ${v.line}), not a number` });
     return E.right(v.slot);
   }
 
@@ -117,7 +148,7 @@ export class Scope {
   /** Resolves an address variable bound in process `proc` (by it or by a forking ancestor). */
   address(name: string, col: number, proc: number): Either<LineError, number> {
     const v = this.vars.get(name);
-    if (v?.kind === 'num') return E.left({ col, message: `${name} holds a number (bound at line ${v.line}), not an address` });
+    if (v !== undefined && v.kind !== 'addr') return E.left({ col, message: `${name} holds ${KIND_TEXT[v.kind]} (bound at line ${v.line}), not an address` });
     if (v === undefined || !this.entry(proc).addrs.has(v.slot)) {
       return E.left({ col, message: `address ${name} is not bound in process ${this.procNames[proc]}` });
     }
@@ -128,21 +159,21 @@ export class Scope {
    * Binds `tok` as a variable of `kind` at `line`; an address is bound in
    * process `proc` only. A name keeps its slot when bound again.
    */
-  bind(tok: Token, kind: 'num' | 'addr', proc: number, line: number): Either<LineError, number> {
+  bind(tok: Token, kind: VarKind, proc: number, line: number): Either<LineError, number> {
     if (!NAME.test(tok.text)) return E.left({ col: tok.col, message: `expected a variable name, got ${tok.text}` });
     let v = this.vars.get(tok.text);
     if (v !== undefined && v.kind !== kind) {
-      const held = v.kind === 'num' ? 'a number' : 'an address';
-      const message = `${tok.text} already holds ${held} (bound at line ${v.line}); a variable holds one kind only`;
+      const message = `${tok.text} already holds ${KIND_TEXT[v.kind]} (bound at line ${v.line}); a variable holds one kind only`;
       return E.left({ col: tok.col, message });
     }
     if (v === undefined) {
-      const table = kind === 'num' ? this.numVars : this.addrVars;
+      const table = kind === 'num' ? this.numVars : kind === 'addr' ? this.addrVars : this.fdVars;
       table.push(tok.text);
       v = { kind, slot: table.length - 1, line };
       this.vars.set(tok.text, v);
     }
     if (kind === 'addr') this.entry(proc).addrs.add(v.slot);
+    if (kind === 'fd') this.entry(proc).fds.add(v.slot);
     return E.right(v.slot);
   }
 }

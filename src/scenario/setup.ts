@@ -39,7 +39,10 @@ function parseCaps(lp: LineParser, text: string, col: number): Caps | undefined 
   return bad ? undefined : CAP_NAMES.filter((c) => seen.has(c));
 }
 
-/** `proc NAME [uid=N] [gid=N] [groups=N,...] [caps=LIST] [ns=NSNAME]`, options in any order. */
+/**
+ * `proc NAME [uid=N] [gid=N] [groups=N,...] [caps=LIST] [ns=NSNAME] [container=CNAME]`,
+ * options in any order; container= (the extension) and ns= exclude each other.
+ */
 export function parseProc(lp: LineParser, opTok: Token, args: readonly Token[]): Body | undefined {
   const [nameTok, ...opts] = args;
   if (nameTok === undefined) return lp.fail(opTok.col, 'proc needs a process name');
@@ -49,6 +52,7 @@ export function parseProc(lp: LineParser, opTok: Token, args: readonly Token[]):
   let groups: number[] = [];
   let caps: Caps | undefined;
   let ns = 0;
+  let container: string | undefined;
   const seen = new Set<string>();
   for (const opt of opts) {
     const kv = lp.keyValue(opt);
@@ -81,10 +85,19 @@ export function parseProc(lp: LineParser, opTok: Token, args: readonly Token[]):
         caps = parseCaps(lp, kv.value, kv.valueCol);
         break;
       case 'ns': {
+        if (seen.has('container')) {
+          lp.fail(opt.col, 'ns= and container= exclude each other (a container has its own IPC namespace)');
+          break;
+        }
         const nsName = lp.take(parseName(kv.value, kv.valueCol, 'a namespace name'));
         if (nsName !== undefined) ns = lp.scope.namespace(nsName);
         break;
       }
+      case 'container':
+        if (seen.has('ns')) lp.fail(opt.col, 'ns= and container= exclude each other (a container has its own IPC namespace)');
+        else if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(kv.value)) lp.fail(kv.valueCol, `expected a container name, got ${kv.value === '' ? 'nothing' : kv.value}`);
+        else container = kv.value;
+        break;
       default:
         lp.fail(opt.col, `unknown option ${kv.key}= (proc takes uid=, gid=, groups=, caps= and ns=)`);
     }
@@ -93,7 +106,8 @@ export function parseProc(lp: LineParser, opTok: Token, args: readonly Token[]):
   if (name === undefined) return undefined;
   const proc = lp.scope.startProcess(name, ns);
   // Linux gives root the full set and everyone else none, unless the scenario says otherwise.
-  return { op: 'proc', proc, uid, gid, groups, caps: caps ?? (uid === 0 ? 'all' : []), ns };
+  const base = { op: 'proc' as const, proc, uid, gid, groups, caps: caps ?? (uid === 0 ? 'all' as const : []), ns };
+  return container === undefined ? base : { ...base, container };
 }
 
 /** `fork PARENT CHILD`: the child shares the parent's namespace and copies its address names. */
@@ -106,7 +120,7 @@ export function parseFork(lp: LineParser, opTok: Token, args: readonly Token[]):
   const child =
     parent === undefined
       ? lp.scope.startProcess(childName, 0)
-      : lp.scope.startProcess(childName, lp.scope.nsOf(parent), lp.scope.addrsOf(parent));
+      : lp.scope.startProcess(childName, lp.scope.nsOf(parent), lp.scope.addrsOf(parent), lp.scope.fdsOf(parent));
   return parent === undefined ? undefined : { op: 'fork', parent, child };
 }
 

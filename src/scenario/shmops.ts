@@ -18,6 +18,7 @@ import type { Body, LineParser } from './args.js';
 import { argumentCount, arity } from './args.js';
 import type { Token } from './lexer.js';
 import { parseInteger } from './literals.js';
+import { FILE_OPS, parseFileRead, parseFileWrite } from './fileops.js';
 
 /** The shmctl command names and their Linux values. */
 const SHMCTL_CMDS: Readonly<Record<ShmctlCmdName, number>> = {
@@ -160,7 +161,12 @@ function parseMprotect(lp: LineParser, opTok: Token, args: readonly Token[], pro
   return { op: 'mprotect', proc, addr, len, prot };
 }
 
+/** True when the first argument names a descriptor of the process: `write`/`read` then mean the file calls. */
+const onDescriptor = (lp: LineParser, args: readonly Token[], proc: number): boolean =>
+  args[0] !== undefined && args[0].str === undefined && lp.scope.isFdIn(args[0].text, proc);
+
 function parseWrite(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  if (onDescriptor(lp, args, proc)) return parseFileWrite(lp, opTok, args, proc);
   if (!arity(lp, opTok, args, 'ADDR STRING')) return undefined;
   const [addrTok, strTok] = args as [Token, Token];
   const addr = lp.address(addrTok, proc);
@@ -181,6 +187,7 @@ function parseFill(lp: LineParser, opTok: Token, args: readonly Token[], proc: n
 }
 
 function parseRead(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  if (onDescriptor(lp, args, proc)) return parseFileRead(lp, opTok, args, proc);
   if (!arity(lp, opTok, args, 'ADDR LEN')) return undefined;
   const [addrTok, lenTok] = args as [Token, Token];
   const addr = lp.address(addrTok, proc);
@@ -200,4 +207,5 @@ export const PROC_OPS: Readonly<Record<string, ProcOpParser>> = {
   write: parseWrite,
   fill: parseFill,
   read: parseRead,
+  ...FILE_OPS,
 };

@@ -1,0 +1,255 @@
+/**
+ * The per-process file statements of the scenario extension
+ * (docs/scenario-extensions.md): open, close, write/pwrite/read on a
+ * descriptor, unlink, mkdir, rmdir, stat, statfs, ftruncate, fallocate, mmap
+ * and dd. Paths are absolute; descriptors are variables bound by `open` in
+ * the same process (or inherited through fork), like addresses.
+ */
+import { PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE } from '../abi/constants.js';
+import {
+  FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAP_PRIVATE, MAP_SHARED, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY,
+  O_RDWR, O_TRUNC, O_WRONLY,
+} from '../abi/fs.js';
+import type { FdArg, FileData } from './ast.js';
+import type { Body, LineParser } from './args.js';
+import { arity } from './args.js';
+import type { Token } from './lexer.js';
+import { NAME, parseInteger } from './literals.js';
+
+/** Flag names `open` takes. */
+export const OPEN_FLAGS: Readonly<Record<string, number>> = {
+  O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY,
+};
+
+/** Flag names `mmap` takes: its PROT and its FLAGS. */
+export const MMAP_PROT: Readonly<Record<string, number>> = { PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC };
+export const MMAP_FLAGS: Readonly<Record<string, number>> = { MAP_SHARED, MAP_PRIVATE };
+
+/** Mode names `fallocate` takes. */
+export const FALLOCATE_MODES: Readonly<Record<string, number>> = { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE };
+
+/** The most one string write or one read moves (printed as hex), as for memory accesses. */
+const MAX_ACCESS = 16n << 20n;
+/** The most `bytes=N` writes in one call. */
+export const MAX_ZERO_WRITE = 256n << 20n;
+/** dd's largest block size here. */
+export const MAX_DD_BS = 64n << 20n;
+
+const INT64_MAX = (1n << 63n) - 1n;
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A path: a bare token starting with `/`, or a string. It must be absolute,
+ * valid UTF-8 and free of NUL bytes; `hostSide` paths (run by the native
+ * oracle outside the scenario's root) may not contain `..` components either.
+ */
+export function parsePath(lp: LineParser, tok: Token, hostSide = false): string | undefined {
+  let path: string;
+  if (tok.str !== undefined) {
+    if (tok.str.prefix !== '') return lp.fail(tok.col, `expected a path, got ${tok.text}`);
+    if (tok.str.bytes.includes(0)) return lp.fail(tok.col, 'a path cannot contain a NUL byte');
+    try {
+      path = UTF8.decode(tok.str.bytes);
+    } catch {
+      return lp.fail(tok.col, 'a path must be valid UTF-8');
+    }
+  } else {
+    path = tok.text;
+  }
+  if (!path.startsWith('/')) return lp.fail(tok.col, `a path must be absolute (start with /), got ${tok.text}`);
+  if (hostSide && path.split('/').includes('..')) return lp.fail(tok.col, 'a host-side path may not contain .. components');
+  return path;
+}
+
+/** A descriptor: a descriptor variable of process `proc`, or a negative literal (never open on either backend). */
+export function parseFd(lp: LineParser, tok: Token, proc: number): FdArg | undefined {
+  const text = lp.word(tok);
+  if (text === undefined) return undefined;
+  if (NAME.test(text)) {
+    const slot = lp.take(lp.scope.fd(text, tok.col, proc));
+    return slot === undefined ? undefined : { kind: 'slot', slot };
+  }
+  const n = lp.take(parseInteger(text, tok.col, false));
+  if (n === undefined) return undefined;
+  // The backends number descriptors differently (the oracle's processes hold 0 to 3), so only a never-open number is portable.
+  if (n >= 0n || n < -(1n << 31n)) return lp.fail(tok.col, 'a literal file descriptor must be a negative int (use a variable bound by open)');
+  return { kind: 'literal', value: Number(n) };
+}
+
+/** A signed 64-bit offset or length (off_t). */
+function offset(lp: LineParser, tok: Token): bigint | undefined {
+  const n = lp.integer(tok, true);
+  if (n !== undefined && n > INT64_MAX) return lp.fail(tok.col, `${tok.text} does not fit an off_t`);
+  return n;
+}
+
+/** A mode for open or mkdir: 0 to 07777. */
+function mode(lp: LineParser, tok: Token): number | undefined {
+  const n = lp.integer(tok, false);
+  if (n !== undefined && (n < 0n || n > 0o7777n)) return lp.fail(tok.col, 'MODE must be between 0 and 07777');
+  return n === undefined ? undefined : Number(n);
+}
+
+/** STRING, or bytes=N (N zero bytes). */
+function fileData(lp: LineParser, tok: Token): FileData | undefined {
+  if (tok.str !== undefined) {
+    if (tok.str.prefix !== '') return lp.fail(tok.col, `expected a string or bytes=N, got ${tok.text}`);
+    if (BigInt(tok.str.bytes.length) > MAX_ACCESS) return lp.fail(tok.col, 'a string write moves at most 16 MiB');
+    return { kind: 'bytes', bytes: tok.str.bytes };
+  }
+  const kv = lp.keyValue(tok);
+  if (kv?.key !== 'bytes') return lp.fail(tok.col, `expected a string or bytes=N, got ${tok.text}`);
+  const n = lp.take(parseInteger(kv.value, kv.valueCol, true));
+  if (n === undefined) return undefined;
+  if (n < 0n || n > MAX_ZERO_WRITE) return lp.fail(kv.valueCol, 'bytes= must be between 0 and 256M');
+  return { kind: 'zeros', count: Number(n) };
+}
+
+type ProcOpParser = (lp: LineParser, opTok: Token, args: readonly Token[], proc: number) => Body | undefined;
+
+function parseOpen(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  const usage = args.length === 3 ? 'PATH FLAGS MODE' : 'PATH FLAGS';
+  if (!arity(lp, opTok, args, args.length > 3 ? 'PATH FLAGS MODE' : usage)) return undefined;
+  const [pathTok, flagsTok, modeTok] = args as [Token, Token, Token | undefined];
+  const path = parsePath(lp, pathTok);
+  const flags = lp.flags(flagsTok, OPEN_FLAGS);
+  const m = modeTok === undefined ? 0o666 : mode(lp, modeTok);
+  if (path === undefined || flags === undefined || m === undefined) return undefined;
+  return { op: 'open', proc, path, flags, mode: m };
+}
+
+function parseClose(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  if (!arity(lp, opTok, args, 'FD')) return undefined;
+  const fd = parseFd(lp, args[0] as Token, proc);
+  return fd === undefined ? undefined : { op: 'close', proc, fd };
+}
+
+/** `write FD STRING|bytes=N`; the caller has seen that FD is a descriptor of the process. */
+export function parseFileWrite(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  if (!arity(lp, opTok, args, 'FD DATA')) return undefined;
+  const [fdTok, dataTok] = args as [Token, Token];
+  const fd = parseFd(lp, fdTok, proc);
+  const data = fileData(lp, dataTok);
+  if (fd === undefined || data === undefined) return undefined;
+  return { op: 'fwrite', proc, fd, data };
+}
+
+function parsePwrite(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  if (!arity(lp, opTok, args, 'FD DATA OFFSET')) return undefined;
+  const [fdTok, dataTok, offTok] = args as [Token, Token, Token];
+  const fd = parseFd(lp, fdTok, proc);
+  const data = fileData(lp, dataTok);
+  const off = offset(lp, offTok);
+  if (fd === undefined || data === undefined || off === undefined) return undefined;
+  return { op: 'fwrite', proc, fd, data, offset: off };
+}
+
+/** `read FD LEN`; the caller has seen that FD is a descriptor of the process. */
+export function parseFileRead(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  if (!arity(lp, opTok, args, 'FD LEN')) return undefined;
+  const [fdTok, lenTok] = args as [Token, Token];
+  const fd = parseFd(lp, fdTok, proc);
+  const len = lp.size(lenTok);
+  if (len !== undefined && len > MAX_ACCESS) return lp.fail(lenTok.col, 'a read moves at most 16 MiB');
+  if (fd === undefined || len === undefined) return undefined;
+  return { op: 'fread', proc, fd, len };
+}
+
+/** unlink, rmdir, statfs, stat: `OP PATH`; mkdir: `mkdir PATH [MODE]`. */
+function pathOp(op: 'unlink' | 'mkdir' | 'rmdir' | 'statfs' | 'stat'): ProcOpParser {
+  return (lp, opTok, args, proc) => {
+    const usage = op === 'mkdir' && args.length >= 2 ? 'PATH MODE' : 'PATH';
+    if (!arity(lp, opTok, args, usage)) return undefined;
+    const path = parsePath(lp, args[0] as Token);
+    const m = args[1] === undefined ? 0o777 : mode(lp, args[1]);
+    if (path === undefined || m === undefined) return undefined;
+    return { op, proc, path, mode: op === 'mkdir' ? m : 0 };
+  };
+}
+
+function parseFtruncate(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  if (!arity(lp, opTok, args, 'FD LEN')) return undefined;
+  const [fdTok, lenTok] = args as [Token, Token];
+  const fd = parseFd(lp, fdTok, proc);
+  const len = offset(lp, lenTok);
+  if (fd === undefined || len === undefined) return undefined;
+  return { op: 'ftruncate', proc, fd, len };
+}
+
+function parseFallocate(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  if (!arity(lp, opTok, args, args.length > 3 ? 'FD OFFSET LEN MODE' : 'FD OFFSET LEN')) return undefined;
+  const [fdTok, offTok, lenTok, modeTok] = args as [Token, Token, Token, Token | undefined];
+  const fd = parseFd(lp, fdTok, proc);
+  const off = offset(lp, offTok);
+  const len = offset(lp, lenTok);
+  const m = modeTok === undefined ? 0 : lp.flags(modeTok, FALLOCATE_MODES);
+  if (fd === undefined || off === undefined || len === undefined || m === undefined) return undefined;
+  return { op: 'fallocate', proc, fd, mode: m, offset: off, len };
+}
+
+function parseMmap(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  if (!arity(lp, opTok, args, args.length > 4 ? 'FD LEN PROT FLAGS OFFSET' : 'FD LEN PROT FLAGS')) return undefined;
+  const [fdTok, lenTok, protTok, flagsTok, offTok] = args as [Token, Token, Token, Token, Token | undefined];
+  const fd = parseFd(lp, fdTok, proc);
+  const len = lp.size(lenTok);
+  const prot = lp.flags(protTok, MMAP_PROT);
+  let flags = lp.flags(flagsTok, MMAP_FLAGS);
+  // Private (copy-on-write) file mappings are not modelled by the emulator; say so rather than diverge.
+  if (flags !== undefined && (flags & (MAP_SHARED | MAP_PRIVATE)) !== MAP_SHARED) {
+    flags = lp.fail(flagsTok.col, 'mmap of a file takes MAP_SHARED (private file mappings are not modelled)');
+  }
+  const off = offTok === undefined ? 0n : offset(lp, offTok);
+  if (fd === undefined || len === undefined || prot === undefined || flags === undefined || off === undefined) return undefined;
+  return { op: 'mmap', proc, fd, len, prot, flags, offset: off };
+}
+
+/** `dd if=/dev/zero of=PATH bs=N count=N`, operands in any order, each once. */
+function parseDd(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  const got = new Map<string, { value: string; col: number; tok: Token }>();
+  let bad = false;
+  for (const tok of args) {
+    const kv = lp.keyValue(tok);
+    if (kv === undefined || !['if', 'of', 'bs', 'count'].includes(kv.key)) {
+      if (tok.str === undefined) lp.fail(tok.col, `dd takes if=/dev/zero, of=PATH, bs=N and count=N, got ${tok.text}`);
+      bad = true;
+      continue;
+    }
+    if (got.has(kv.key)) {
+      lp.fail(tok.col, `${kv.key}= is given twice`);
+      bad = true;
+      continue;
+    }
+    got.set(kv.key, { value: kv.value, col: kv.valueCol, tok });
+  }
+  const missing = ['if', 'of', 'bs', 'count'].filter((k) => !got.has(k));
+  if (missing.length > 0) return bad ? undefined : lp.fail(opTok.col, `dd needs ${missing.map((k) => `${k}=`).join(' ')}`);
+  const input = got.get('if')!;
+  if (input.value !== '/dev/zero') return lp.fail(input.col, 'dd reads if=/dev/zero only');
+  const out = got.get('of')!;
+  const path = parsePath(lp, { text: out.value, col: out.col });
+  const bsArg = got.get('bs')!;
+  let bs = lp.take(parseInteger(bsArg.value, bsArg.col, true));
+  if (bs !== undefined && (bs < 1n || bs > MAX_DD_BS)) bs = lp.fail(bsArg.col, 'bs= must be between 1 and 64M');
+  const countArg = got.get('count')!;
+  let count = lp.take(parseInteger(countArg.value, countArg.col, true));
+  if (count !== undefined && (count < 0n || count > INT64_MAX)) count = lp.fail(countArg.col, 'count= must be between 0 and 2^63-1');
+  if (bad || path === undefined || bs === undefined || count === undefined) return undefined;
+  return { op: 'dd', proc, path, bs, count };
+}
+
+/** The file statements by name; `write` and `read` on a descriptor are dispatched by the shm table. */
+export const FILE_OPS: Readonly<Record<string, ProcOpParser>> = {
+  open: parseOpen,
+  close: parseClose,
+  pwrite: parsePwrite,
+  unlink: pathOp('unlink'),
+  mkdir: pathOp('mkdir'),
+  rmdir: pathOp('rmdir'),
+  statfs: pathOp('statfs'),
+  stat: pathOp('stat'),
+  ftruncate: parseFtruncate,
+  fallocate: parseFallocate,
+  mmap: parseMmap,
+  dd: parseDd,
+};
