@@ -8,9 +8,14 @@ import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel, PAGE_SIZE
 import type { Process } from '../src/index.js';
 import { measure, measureTimed } from './stats.js';
 import { performance } from 'node:perf_hooks';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /** The tests both backends implement (see shmbench.c for what each times). */
-export type TestName = 'get-rmid' | 'attach-detach' | 'ipc-stat' | 'key-lookup' | 'first-touch' | 'copy-in' | 'copy-out';
+export type TestName = 'get-rmid' | 'attach-detach' | 'ipc-stat' | 'key-lookup' | 'first-touch' | 'copy-in' | 'copy-out' | WorkerTestName;
+
+/** The tests that run in two worker threads (bench/workers.ts, in a child process: they need an event loop). */
+export type WorkerTestName = 'futex-pingpong' | 'atomic-add';
 
 export interface Result {
   readonly rates: number[];
@@ -31,6 +36,7 @@ function fresh(): Process {
 
 /** Runs `test` on ipc-sentry: one warm-up sample, then `samples` samples of `ops` operations. */
 export function runEmulated(test: TestName, ops: number, samples: number, param: number): Result {
+  if (test === 'futex-pingpong' || test === 'atomic-add') return runWorkers(test, ops, samples);
   const p = fresh();
   switch (test) {
     case 'get-rmid':
@@ -129,4 +135,12 @@ export function runEmulated(test: TestName, ops: number, samples: number, param:
       return r;
     }
   }
+}
+
+/** Runs a worker test in a child process (bench/workers.ts) and reads its result. */
+function runWorkers(test: WorkerTestName, ops: number, samples: number): Result {
+  const script = fileURLToPath(new URL('./workers.ts', import.meta.url));
+  const run = spawnSync(process.execPath, ['--import', 'tsx', script, test, String(ops), String(samples)], { encoding: 'utf8', timeout: 120_000 });
+  if (run.status !== 0) throw new Error(`bench/workers.ts ${test} failed (${String(run.status ?? run.signal)}): ${run.stderr.trim()}`);
+  return JSON.parse(run.stdout) as Result;
 }

@@ -14,6 +14,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, type } from 'node:os';
 import { join } from 'node:path';
+import { runCheckpointBench } from './checkpoint.js';
+import type { CheckpointReport } from './checkpoint.js';
 import { runEmulated } from './emulated.js';
 import type { Result } from './emulated.js';
 import { ROOT, ensureShmbench, runNative } from './native.js';
@@ -124,6 +126,7 @@ function main(): void {
 
   const results: Array<{ row: Row; r: JsonRow }> = [];
   let memory: MemoryReport | undefined;
+  let checkpointReport: CheckpointReport | undefined;
   for (const [i, row] of rows.entries()) {
     const tag = `[${i + 1}/${rows.length}] ${row.name}`;
     if (row.kind === 'rate') {
@@ -149,6 +152,19 @@ function main(): void {
       const nf = nb === undefined || ns === undefined ? null : ns.median / nb.median;
       const ef = es.median / eb.median;
       results.push({ row, r: { name: row.name, unit: row.unit, native: nf, emulated: ef, ratio: ef } });
+    } else if (row.kind === 'checkpoint') {
+      progress(`${tag}: ipc-sentry…`);
+      checkpointReport ??= runCheckpointBench(opts.quick ? 16 : 256, opts.quick ? 1 : 5);
+      const c = checkpointReport;
+      const v =
+        row.name === 'checkpoint-256mib'
+          ? c.checkpointRate
+          : row.name === 'restore-256mib'
+            ? c.restoreRate
+            : row.name === 'image-mostly-untouched'
+              ? c.mostlyUntouchedImage
+              : c.growthPerUntouchedGiB;
+      results.push({ row, r: { name: row.name, unit: row.unit, native: null, emulated: v, ratio: null } });
     } else {
       progress(`${tag}: ipc-sentry${memory === undefined ? ' (child process with --expose-gc)' : ''}…`);
       memory ??= runMemory(opts.quick);

@@ -55,7 +55,20 @@ export interface MemoryRow {
   readonly what: string;
 }
 
-export type Row = RateRow | ScaleRow | MemoryRow;
+/**
+ * A checkpoint row: ipc-sentry only (the real kernel has nothing to compare
+ * with), an absolute figure with a least (`min`) or most (`max`) acceptable
+ * value.
+ */
+export interface CheckpointRow {
+  readonly kind: 'checkpoint';
+  readonly name: string;
+  readonly unit: string;
+  readonly bound: { readonly min: number } | { readonly max: number };
+  readonly what: string;
+}
+
+export type Row = RateRow | ScaleRow | MemoryRow | CheckpointRow;
 
 const KiB = 1024;
 
@@ -96,6 +109,16 @@ export const ROWS: readonly Row[] = [
     what: 'copy 64 MiB out of an attached, touched segment into a private buffer',
   },
   {
+    kind: 'rate', name: 'futex-pingpong', unit: 'round trips/s', test: 'futex-pingpong', param: 0, quickParam: 0,
+    ops: { native: 20_000, emulated: 20_000 }, quickOps: { native: 200, emulated: 200 }, target: 0.5,
+    what: 'FUTEX_WAKE/FUTEX_WAIT round trips on a shm word between two processes (ipc-sentry: two worker threads)',
+  },
+  {
+    kind: 'rate', name: 'atomic-add', unit: 'ops/s', test: 'atomic-add', param: 0, quickParam: 0,
+    ops: { native: 2_000_000, emulated: 1_000_000 }, quickOps: { native: 1000, emulated: 1000 }, target: 0.05,
+    what: 'atomic increments of one shm word by two processes at once (ipc-sentry: two worker threads), both counted',
+  },
+  {
     kind: 'scale', name: 'scale-keys', unit: 'factor', test: 'key-lookup', baseParam: 1, scaledParam: 4096,
     ops: { native: 200_000, emulated: 100_000 }, scaledOps: { native: 200_000, emulated: 100_000 },
     quickOps: { native: 500, emulated: 500 }, target: 0.67,
@@ -119,6 +142,22 @@ export const ROWS: readonly Row[] = [
     kind: 'memory', name: 'mem-touched-page', unit: 'bytes', max: 4 * KiB + 16, strict: false,
     what: 'bytes held per touched page (the 4 KiB frame included)',
   },
+  {
+    kind: 'checkpoint', name: 'checkpoint-256mib', unit: 'bytes/s', bound: { min: 2 ** 30 },
+    what: 'checkpoint(kernel) of a kernel holding 256 MiB of touched pages, into an in-memory image',
+  },
+  {
+    kind: 'checkpoint', name: 'restore-256mib', unit: 'bytes/s', bound: { min: 2 ** 30 },
+    what: 'restore(image) of that image into a fresh kernel, every check included',
+  },
+  {
+    kind: 'checkpoint', name: 'image-mostly-untouched', unit: 'bytes', bound: { max: 512 * KiB },
+    what: 'image of a kernel with 64 attached 1 GiB segments, one page of each touched',
+  },
+  {
+    kind: 'checkpoint', name: 'image-growth-untouched', unit: 'bytes', bound: { max: 64 },
+    what: 'extra image bytes per untouched GiB (64 × 1 GiB segments against 64 × 1 MiB, same touched pages)',
+  },
 ];
 
 /** A row as `--json` writes it. native and ratio are null for the memory rows. */
@@ -133,6 +172,7 @@ export interface JsonRow {
 /** Whether a measured row meets its target. */
 export function meetsTarget(row: Row, r: JsonRow): boolean {
   if (row.kind === 'memory') return row.strict ? r.emulated < row.max : r.emulated <= row.max;
+  if (row.kind === 'checkpoint') return 'min' in row.bound ? r.emulated >= row.bound.min : r.emulated <= row.bound.max;
   return r.ratio !== null && r.ratio >= row.target;
 }
 
@@ -142,6 +182,7 @@ export function targetText(row: Row): string {
     const v = row.unit === 'bytes' ? formatBytes(row.max) : String(row.max);
     return `${row.strict ? '<' : '≤'} ${v}`;
   }
+  if (row.kind === 'checkpoint') return 'min' in row.bound ? `≥ ${formatValue(row.unit, row.bound.min)}` : `≤ ${formatValue(row.unit, row.bound.max)}`;
   return `≥ ${row.target}`;
 }
 

@@ -26,6 +26,10 @@
  *   copy-in [MiB]        memcpy from a private buffer into an attached,
  *                        touched segment, OPS times per sample
  *   copy-out [MiB]       the same, out of the segment
+ *   futex-pingpong       round trips between two processes through a futex
+ *                        word in a shared segment (FUTEX_WAIT/FUTEX_WAKE)
+ *   atomic-add           atomic increments of one word of a shared segment
+ *                        by two processes at once; the rate counts both
  *
  * Exit status: 0 on success, 3 when the machine cannot run it (no IPC
  * namespace), 4 when an operation fails.
@@ -38,7 +42,12 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EXIT_UNAVAILABLE 3
 #define EXIT_FAILED 4
@@ -82,6 +91,48 @@ static char *must_shmat(int id) {
   void *a = shmat(id, NULL, 0);
   if (a == (void *)-1) fail("shmat");
   return a;
+}
+
+static long futex_wait(atomic_int *w, int v) { return syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0); }
+static long futex_wake(atomic_int *w) { return syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0); }
+
+/*
+ * The two-process tests: a child forked per sample runs `child_side`, the
+ * parent runs the other side, both on the word at seg_addr, and the sample
+ * ends when both are done. futex-pingpong: the parent sets 1 and waits for
+ * 0, the child waits for 1 and sets 0. atomic-add: both add 1, ops times.
+ */
+static double two_process_sample(int pingpong, long ops) {
+  atomic_int *w = (atomic_int *)seg_addr;
+  atomic_store(w, 0);
+  double t0 = now_s();
+  pid_t child = fork();
+  if (child < 0) fail("fork");
+  if (child == 0) {
+    for (long i = 0; i < ops; i++) {
+      if (pingpong) {
+        while (atomic_load(w) != 1) futex_wait(w, 0);
+        atomic_store(w, 0);
+        futex_wake(w);
+      } else {
+        atomic_fetch_add(w + 16, 1);
+      }
+    }
+    _exit(0);
+  }
+  for (long i = 0; i < ops; i++) {
+    if (pingpong) {
+      atomic_store(w, 1);
+      futex_wake(w);
+      while (atomic_load(w) == 1) futex_wait(w, 1);
+    } else {
+      atomic_fetch_add(w + 16, 1);
+    }
+  }
+  int status;
+  if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the child side");
+  double t1 = now_s();
+  return (double)(pingpong ? ops : 2 * ops) / (t1 - t0);
 }
 
 /* One sample of `ops` operations of `test`; returns its rate per second. */
@@ -155,6 +206,9 @@ static double sample(const char *test, long ops) {
     t1 = now_s();
     return (double)ops * (double)bytes / (t1 - t0);
   }
+  if (strcmp(test, "futex-pingpong") == 0 || strcmp(test, "atomic-add") == 0) {
+    return two_process_sample(test[0] == 'f', ops);
+  }
   fprintf(stderr, "shmbench: unknown test %s\n", test);
   exit(EXIT_FAILED);
 }
@@ -169,6 +223,9 @@ static void setup(const char *test) {
     for (int k = 0; k < nkeys; k++) must_shmget(KEY_BASE + k, PAGE, IPC_CREAT | IPC_EXCL | 0600);
   } else if (strcmp(test, "first-touch") == 0) {
     bytes = (size_t)(param > 0 ? param : 64) << 20;
+  } else if (strcmp(test, "futex-pingpong") == 0 || strcmp(test, "atomic-add") == 0) {
+    seg_id = must_shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0600);
+    seg_addr = must_shmat(seg_id);
   } else if (strcmp(test, "copy-in") == 0 || strcmp(test, "copy-out") == 0) {
     bytes = (size_t)(param > 0 ? param : 64) << 20;
     seg_id = must_shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);

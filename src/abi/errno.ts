@@ -27,6 +27,7 @@ export const ERRNO = {
   EROFS: 30,
   ERANGE: 34,
   ENAMETOOLONG: 36,
+  ENOSYS: 38,
   ENOTEMPTY: 39,
   EIDRM: 43,
   EOVERFLOW: 75,

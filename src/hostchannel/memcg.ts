@@ -50,6 +50,12 @@ export class MemoryCgroup implements MemoryCharge {
     return this.refusals;
   }
 
+  /** Checkpoint restore: the usage and refusal count checkpointed. */
+  restoreCounters(chargedPages: number, refusals: number): void {
+    this.charged = chargedPages;
+    this.refusals = refusals;
+  }
+
   tryCharge(pages: number): boolean {
     if (this.limitPages !== undefined && this.charged + pages > this.limitPages) {
       this.refusals += 1;

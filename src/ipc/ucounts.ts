@@ -14,6 +14,16 @@ export class LockedMemory {
     return this.pagesByUid.get(uid) ?? 0n;
   }
 
+  /** Checkpoint: every uid with a charge, and its pages, in uid order. */
+  entries(): [number, bigint][] {
+    return [...this.pagesByUid.entries()].sort((a, b) => a[0] - b[0]);
+  }
+
+  /** Checkpoint restore: `uid` has `pages` pages charged. */
+  restoreEntry(uid: number, pages: bigint): void {
+    if (pages > 0n) this.pagesByUid.set(uid, pages);
+  }
+
   /**
    * user_shm_lock: charges the pages of `bytes` to `uid`, refusing (false)
    * when the total would pass the soft RLIMIT_MEMLOCK (in pages) and the

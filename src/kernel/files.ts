@@ -60,6 +60,11 @@ export class OpenFile implements MappingIdentity {
     return this.refs;
   }
 
+  /** Checkpoint restore: the reference count checkpointed. */
+  restoreRefs(refs: number): void {
+    this.refs = refs;
+  }
+
   incRef(): void {
     if (this.refs <= 0) throw new Error(`${this.location.path}: file used after its last close`);
     this.refs += 1;
@@ -98,6 +103,17 @@ export class FdTable {
   /** Descriptors in use. */
   get size(): number {
     return this.fds.size;
+  }
+
+  /** Checkpoint: every descriptor and its description, in descriptor order. */
+  entries(): [number, OpenFile][] {
+    return [...this.fds.entries()].sort((a, b) => a[0] - b[0]);
+  }
+
+  /** Checkpoint restore: `fd` names `file` (whose reference count is restored separately). */
+  restoreEntry(fd: number, file: OpenFile): void {
+    if (this.fds.has(fd)) throw new Error(`FdTable.restoreEntry: descriptor ${fd} restored twice`);
+    this.fds.set(fd, file);
   }
 
   /** EMFILE when no descriptor is free (get_unused_fd_flags, checked before the path lookup). */

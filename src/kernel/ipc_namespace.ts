@@ -30,6 +30,17 @@ export class IpcNamespace {
     return this.dead;
   }
 
+  /** Checkpoint: members, and whether the namespace lives for ever (the initial one). */
+  get membership(): { readonly members: number; readonly immortal: boolean } {
+    return { members: this.members, immortal: this.immortal };
+  }
+
+  /** Checkpoint restore: the member count and teardown state checkpointed. */
+  restoreMembership(members: number, dead: boolean): void {
+    this.members = members;
+    this.dead = dead;
+  }
+
   /** A process joins (spawn, fork, unshare). */
   join(): void {
     if (this.dead) throw new Error(`IPC namespace ${this.nsId} joined after its teardown`);

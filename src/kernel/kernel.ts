@@ -47,6 +47,8 @@ export interface KernelOptions {
   readonly executeOnly?: boolean;
   /** vm.hugetlb_shm_group: members may create SHM_HUGETLB segments. Default 0, as Linux. */
   readonly hugetlbShmGroup?: number;
+  /** Fill freed frames with this byte (MemoryFileOptions.poisonFreed), for tests that hunt stale accesses. */
+  readonly poisonFreed?: number;
 }
 
 /** Options for a new process. */
@@ -83,16 +85,33 @@ export class Kernel {
   private readonly allocatePid: () => number;
   private readonly live = new Set<Process>();
   private nextNsId = 1;
+  /**
+   * IPC namespaces made by newIpcNamespace that may still hold state, in
+   * creation order, so a checkpoint finds those only a simulator holds open.
+   * A dead namespace leaves once its last segment is gone.
+   */
+  private readonly madeIpcNamespaces = new Set<IpcNamespace>();
+  /** Mount namespaces made by newMountNamespace, in creation order; one leaves once its last member has. */
+  private readonly madeMountNamespaces = new Set<MountNamespace>();
+  /** The default pid allocator's next pid; undefined when the simulator injected its own. */
+  private nextPid: number | undefined;
 
   constructor(options: KernelOptions = {}) {
-    let pid = 1000;
     this.clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
-    this.allocatePid = options.allocatePid ?? (() => pid++);
+    this.nextPid = options.allocatePid === undefined ? 1000 : undefined;
+    this.allocatePid =
+      options.allocatePid ??
+      (() => {
+        const pid = this.nextPid as number;
+        this.nextPid = pid + 1;
+        return pid;
+      });
     const memTotal = options.memTotalBytes ?? DEFAULT_MEM_TOTAL;
     const frames = Math.floor(memTotal / PAGE_SIZE);
     this.memoryFile = new MemoryFile({
       maxFrames: frames,
       ...(options.chunkBytes !== undefined ? { chunkBytes: options.chunkBytes } : {}),
+      ...(options.poisonFreed !== undefined ? { poisonFreed: options.poisonFreed } : {}),
     });
     this.env = {
       memoryFile: this.memoryFile,
@@ -138,6 +157,8 @@ export class Kernel {
     if (!(dir instanceof Directory)) return E.left(sysError('ENOTDIR', `${root.path} is not a directory`));
     const ns = new MountNamespace(new Mount(dir.sb, dir, flags), false);
     ns.join();
+    this.pruneNamespaces();
+    this.madeMountNamespaces.add(ns);
     return E.right(ns);
   }
 
@@ -169,6 +190,8 @@ export class Kernel {
   newIpcNamespace(): IpcNamespace {
     const ns = new IpcNamespace(this.nextNsId, this.env, false);
     this.nextNsId += 1;
+    this.pruneNamespaces();
+    this.madeIpcNamespaces.add(ns);
     return ns;
   }
 
@@ -207,9 +230,54 @@ export class Kernel {
     return p;
   }
 
+  /**
+   * Checkpoint: the next pid of the default allocator (undefined when one
+   * was injected) and the next IPC namespace number.
+   */
+  get counters(): { readonly nextPid: number | undefined; readonly nextNsId: number } {
+    return { nextPid: this.nextPid, nextNsId: this.nextNsId };
+  }
+
+  /** Checkpoint restore: the counters checkpointed (the pid only matters to the default allocator). */
+  restoreCounters(nextPid: number | undefined, nextNsId: number): void {
+    if (this.nextPid !== undefined && nextPid !== undefined) this.nextPid = nextPid;
+    this.nextNsId = nextNsId;
+  }
+
+  /** Checkpoint: every IPC namespace that may hold state, the initial one first. */
+  ipcNamespaces(): IpcNamespace[] {
+    this.pruneNamespaces();
+    return [this.initialIpcNamespace, ...this.madeIpcNamespaces];
+  }
+
+  /** Checkpoint: every mount namespace with members, the initial one first. */
+  mountNamespaces(): MountNamespace[] {
+    this.pruneNamespaces();
+    return [this.initialMountNamespace, ...this.madeMountNamespaces];
+  }
+
+  /** Checkpoint restore: registers rebuilt namespaces (not the initial ones). */
+  adoptRestoredNamespaces(ipc: readonly IpcNamespace[], mount: readonly MountNamespace[]): void {
+    for (const ns of ipc) if (ns !== this.initialIpcNamespace) this.madeIpcNamespaces.add(ns);
+    for (const ns of mount) if (ns !== this.initialMountNamespace) this.madeMountNamespaces.add(ns);
+  }
+
+  /** Checkpoint restore: registers a rebuilt process, which already holds its namespace memberships. */
+  adoptRestored(p: Process): void {
+    this.live.add(p);
+  }
+
   /** Internal: called by Process.exit. */
   forget(p: Process): void {
     this.live.delete(p);
+  }
+
+  /** Forgets namespaces that can hold nothing any more. */
+  private pruneNamespaces(): void {
+    for (const ns of this.madeIpcNamespaces) {
+      if (ns.isDead && ns.shm.segmentsForCheckpoint().length === 0) this.madeIpcNamespaces.delete(ns);
+    }
+    for (const ns of this.madeMountNamespaces) if (ns.memberCount === 0) this.madeMountNamespaces.delete(ns);
   }
 
   /** Internal: the MemoryFile and accounting shared by namespaces. */

@@ -24,6 +24,7 @@ import type { MemoryCharge } from '../tmpfs/charge.js';
 import { isChargeRefused } from '../tmpfs/claim.js';
 import type { Tmpfs, TmpfsRemount } from '../tmpfs/superblock.js';
 import * as files from './files.js';
+import { futexWait, futexWake } from './futex.js';
 import type { FdTable, FileCaller, FileStat, Statfs } from './files.js';
 import type { IpcNamespace } from './ipc_namespace.js';
 import type { Kernel } from './kernel.js';
@@ -260,6 +261,50 @@ export class Process implements ShmCaller, FileCaller {
     const a = this.address(addr);
     // memset stores (unsigned char)byte.
     return a === undefined || !(len > 0) ? segvAt(addr) : this.touch(() => this.mm.fill(a, len, byte & 0xff));
+  }
+
+  /** Atomically loads the signed 32-bit word at `addr` (4-byte aligned, else SIGBUS). */
+  atomicLoad32(addr: Word): E.Either<Fault, number> {
+    const a = this.address(addr);
+    return a === undefined ? segvAt(addr) : this.touch(() => this.mm.atomicLoad32(a));
+  }
+
+  /** Atomically stores `value` at `addr`; returns the word stored. */
+  atomicStore32(addr: Word, value: number): E.Either<Fault, number> {
+    const a = this.address(addr);
+    return a === undefined ? segvAt(addr) : this.touch(() => this.mm.atomicStore32(a, value));
+  }
+
+  /** Atomically adds `delta` to the word at `addr`; returns the old value. */
+  atomicAdd32(addr: Word, delta: number): E.Either<Fault, number> {
+    const a = this.address(addr);
+    return a === undefined ? segvAt(addr) : this.touch(() => this.mm.atomicAdd32(a, delta));
+  }
+
+  /** Atomically replaces the word at `addr` with `replacement` if it equals `expected`; returns the old value. */
+  atomicCompareExchange32(addr: Word, expected: number, replacement: number): E.Either<Fault, number> {
+    const a = this.address(addr);
+    return a === undefined ? segvAt(addr) : this.touch(() => this.mm.atomicCompareExchange32(a, expected, replacement));
+  }
+
+  /**
+   * futex(FUTEX_WAIT): sleeps while the word at `addr` holds `expected`, at
+   * most `timeoutMs` (forever when absent). This blocks the calling thread:
+   * on the kernel thread, only wait for something a worker will do.
+   */
+  futexWait(addr: Word, expected: number, timeoutMs?: number): E.Either<SysError, 0> {
+    return this.live(() => {
+      const a = this.address(addr);
+      return a === undefined ? E.left(sysError('EFAULT', 'futex address outside the address space')) : futexWait(this.mm, a, expected, timeoutMs);
+    });
+  }
+
+  /** futex(FUTEX_WAKE): wakes up to `count` waiters on `addr`, in any process or thread; returns how many woke. */
+  futexWake(addr: Word, count: number): E.Either<SysError, number> {
+    return this.live(() => {
+      const a = this.address(addr);
+      return a === undefined ? E.left(sysError('EFAULT', 'futex address outside the address space')) : futexWake(this.mm, a, count);
+    });
   }
 
   /**

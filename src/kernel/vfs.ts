@@ -55,6 +55,16 @@ export class Mount {
     return this.refs;
   }
 
+  /**
+   * Checkpoint restore: the mount number and reference count checkpointed;
+   * numbers handed out later stay clear of it.
+   */
+  restoreState(mountId: number, refs: number): void {
+    (this as { mountId: number }).mountId = mountId;
+    nextMountId = Math.max(nextMountId, mountId + 1);
+    this.refs = refs;
+  }
+
   /** An open file description starts using the mount. */
   get(): void {
     if (this.refs <= 0) throw new Error(`mount ${this.mountId} used after release`);
@@ -114,6 +124,17 @@ export class MountNamespace {
   /** The mount table in mount order. */
   mounts(): readonly MountEntry[] {
     return [...this.table];
+  }
+
+  /** Checkpoint: processes in the namespace, plus its creator's reference while held. */
+  get memberCount(): number {
+    return this.members;
+  }
+
+  /** Checkpoint restore: the mount table and member count checkpointed. */
+  restoreState(table: readonly MountEntry[], members: number): void {
+    this.table = [...table];
+    this.members = members;
   }
 
   /** A process entered the namespace (spawn, fork), or its creator took its reference. */

@@ -45,7 +45,7 @@ export interface AccessRules {
 }
 
 /** Only W allows writing; PROT_NONE allows nothing; see AccessRules for reads. */
-function permits(vma: Vma, write: boolean, rules: AccessRules): boolean {
+export function permits(vma: Vma, write: boolean, rules: AccessRules): boolean {
   if (write) return (vma.perms & PROT_WRITE) !== 0;
   const readable = rules.executeOnly ? PROT_READ | PROT_WRITE : PROT_READ | PROT_WRITE | PROT_EXEC;
   return (vma.perms & readable) !== 0;

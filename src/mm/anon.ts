@@ -52,6 +52,22 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     return copy;
   }
 
+  /** Checkpoint: VMA pieces holding a reference. */
+  get refCount(): number {
+    return this.refs;
+  }
+
+  /** Checkpoint: calls `fn` with every touched page and its frame, in page order. */
+  forEachPage(fn: (page: number, frame: number) => void): void {
+    for (const page of [...this.frames.keys()].sort((a, b) => a - b)) fn(page, this.frames.get(page) as number);
+  }
+
+  /** Checkpoint restore: the reference count and the touched pages (each frame's reference passes to this object). */
+  restoreState(refs: number, pages: Iterable<readonly [number, number]>): void {
+    this.refs = refs;
+    for (const [page, frame] of pages) this.frames.set(page, frame);
+  }
+
   incRef(): void {
     this.refs += 1;
   }

@@ -29,6 +29,24 @@ export interface MemoryFileOptions {
   readonly poisonFreed?: number;
 }
 
+/**
+ * Decides when a freed frame may be reused. Threads outside the kernel
+ * thread access frames through cached translations; a frame whose last
+ * reference goes while such an access is in flight must keep its bytes
+ * until that access ends, as a real kernel waits for a TLB shootdown before
+ * it frees pages.
+ */
+export interface ReclaimGate {
+  /**
+   * The accesses in flight now, or undefined when there are none (the frame
+   * is freed at once). Returns the same object while the set is unchanged,
+   * so frames freed together are held back together.
+   */
+  inFlight(): object | undefined;
+  /** Whether every access in `inFlight` (a value inFlight returned) has ended. */
+  finished(inFlight: object): boolean;
+}
+
 const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_FRAMES = (24 * 1024 * 1024 * 1024) / PAGE_SIZE;
 
@@ -55,6 +73,10 @@ export class MemoryFile {
   private freeHeap = new Int32Array(64);
   private freeCount = 0;
   private allocated = 0;
+  /** Holds freed frames back from reuse while other threads may still access them; see setReclaimGate. */
+  private gate: ReclaimGate | undefined;
+  /** Retired frames, in batches that share one set of in-flight accesses. */
+  private readonly limbo: Array<{ readonly inFlight: object; readonly frames: number[] }> = [];
 
   constructor(options: MemoryFileOptions = {}) {
     const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -72,7 +94,7 @@ export class MemoryFile {
     this.poison = options.poisonFreed;
   }
 
-  /** Frames currently holding at least one reference. */
+  /** Frames currently holding at least one reference, or retired and not yet reusable (see reclaim). */
   get allocatedFrames(): number {
     return this.allocated;
   }
@@ -82,11 +104,41 @@ export class MemoryFile {
     return this.chunks.length * this.framesPerChunk * PAGE_SIZE;
   }
 
+  /** One past the highest frame ever handed out: frames from here up were never touched. */
+  get frameLimit(): number {
+    return this.bump;
+  }
+
+  /**
+   * Checkpoint restore: frames [0, limit) come to exist, those in `refs` with
+   * the given reference counts (their bytes zeroed, for the caller to fill)
+   * and the others free. Only a MemoryFile that never allocated may be
+   * restored into.
+   */
+  restoreFrames(limit: number, refs: ReadonlyMap<number, number>): void {
+    if (this.bump !== 0 || this.allocated !== 0) throw new Error('MemoryFile.restoreFrames: frames were already handed out');
+    if (!Number.isInteger(limit) || limit < 0 || limit > this.totalFrames) {
+      throw new RangeError(`MemoryFile.restoreFrames: ${limit} frames do not fit in ${this.totalFrames}`);
+    }
+    while (this.chunks.length * this.framesPerChunk < limit) this.chunks.push(newChunk(this.framesPerChunk));
+    this.bump = limit;
+    for (const [frame, n] of refs) {
+      if (!Number.isInteger(n) || n <= 0) throw new RangeError(`MemoryFile.restoreFrames: frame ${frame} with ${n} references`);
+      this.chunkOf(frame).refs[frame & this.frameMask] = n;
+      this.allocated++;
+    }
+    // Ascending pushes keep the heap a sorted array, which is a valid min-heap.
+    for (let frame = 0; frame < limit; frame++) {
+      if (!refs.has(frame)) this.pushFree(frame);
+    }
+  }
+
   /**
    * Allocates one zeroed frame with a reference count of 1, or returns -1 when
    * the simulated RAM is exhausted (the caller turns that into ENOMEM/SIGBUS).
    */
   allocate(): number {
+    if (this.limbo.length > 0) this.reclaim();
     let frame: number;
     if (this.freeCount > 0) {
       // A reused frame still holds its previous owner's bytes (or the poison).
@@ -128,12 +180,49 @@ export class MemoryFile {
     }
     chunk.refs[i] = n - 1;
     if (n === 1) {
+      const inFlight = this.gate?.inFlight();
+      if (inFlight !== undefined) {
+        this.retire(frame, inFlight);
+        return;
+      }
       if (this.poison !== undefined) {
         chunk.bytes.fill(this.poison, i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
       }
       this.allocated--;
       this.pushFree(frame);
     }
+  }
+
+  /**
+   * Installs (or, with undefined, removes) the gate that holds freed frames
+   * back from reuse while another thread may still be using a translation
+   * to them. Removing it does not release frames already held back.
+   */
+  setReclaimGate(gate: ReclaimGate | undefined): void {
+    this.gate = gate;
+  }
+
+  /** Frames whose last reference went while an access was in flight, not yet reusable. */
+  get retiredFrames(): number {
+    let n = 0;
+    for (const batch of this.limbo) n += batch.frames.length;
+    return n;
+  }
+
+  /**
+   * Returns to the free pool every retired frame whose in-flight accesses
+   * have all finished (poisoning it first when poisonFreed is set).
+   */
+  reclaim(): void {
+    let kept = 0;
+    for (const batch of this.limbo) {
+      if (this.gate !== undefined && !this.gate.finished(batch.inFlight)) {
+        this.limbo[kept++] = batch;
+        continue;
+      }
+      for (const frame of batch.frames) this.free(frame);
+    }
+    this.limbo.length = kept;
   }
 
   /** The reference count of `frame`; 0 for a free or never-used frame. */
@@ -162,6 +251,22 @@ export class MemoryFile {
   /** How many of the `pages` frames starting at `frame` lie in the same chunk as `frame`. */
   contiguousInChunk(frame: number, pages: number): number {
     return Math.min(pages, this.framesPerChunk - (frame & this.frameMask));
+  }
+
+  /** Holds `frame` back until the accesses in `inFlight` have finished. */
+  private retire(frame: number, inFlight: object): void {
+    const last = this.limbo[this.limbo.length - 1];
+    if (last !== undefined && last.inFlight === inFlight) last.frames.push(frame);
+    else this.limbo.push({ inFlight, frames: [frame] });
+  }
+
+  /** A frame with no references left goes back to the pool. */
+  private free(frame: number): void {
+    const chunk = this.chunkOf(frame);
+    const i = frame & this.frameMask;
+    if (this.poison !== undefined) chunk.bytes.fill(this.poison, i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
+    this.allocated--;
+    this.pushFree(frame);
   }
 
   private chunkOf(frame: number): Chunk {

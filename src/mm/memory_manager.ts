@@ -24,6 +24,8 @@ import type { MappingContext, MappingIdentity, MappingSpace, Mappable, Perms } f
 import type { MemoryFile } from './memory_file.js';
 import { fixedAddress, isPageAligned, pageAlign, unmappedArea } from './placement.js';
 import { detachShmLocked } from './shmdt.js';
+import { bumpGeneration, fillTlb, newGenerationWord } from './tlb.js';
+import type { TlbFill } from './tlb.js';
 import { VmaSet } from './vma.js';
 import type { Vma, VmaInfo } from './vma.js';
 
@@ -86,6 +88,12 @@ export class MemoryManager implements MappingSpace {
   readonly memoryFile: MemoryFile;
   /** Where top-down placement starts. */
   readonly mmapBase: number;
+  /**
+   * Bumped under mappingMu by every change to the VMAs, before any frame
+   * they unmapped can be freed: threads caching translations of this
+   * address space check it before each access (see tlb.ts).
+   */
+  readonly tlbGeneration: Int32Array = newGenerationWord();
   /** How the simulated CPU checks page protection. */
   private readonly rules: AccessRules;
   private readonly set: VmaSet;
@@ -212,6 +220,7 @@ export class MemoryManager implements MappingSpace {
       return E.left(sysError('EINVAL', `mprotect prot ${prot} has bits other than PROT_READ|PROT_WRITE|PROT_EXEC`));
     }
     return this.mappingMu.with(() => {
+      bumpGeneration(this.tlbGeneration);
       let i = this.set.lowerBound(addr);
       let cur = addr;
       for (;;) {
@@ -274,6 +283,7 @@ export class MemoryManager implements MappingSpace {
     });
     // The child is not reachable by anyone else yet, so only the parent's lock is needed.
     this.mappingMu.with(() => {
+      bumpGeneration(this.tlbGeneration);
       const copies: Vma[] = [];
       for (const vma of this.set.all()) {
         if (vma.mappable.forkCopy !== undefined) {
@@ -289,6 +299,15 @@ export class MemoryManager implements MappingSpace {
       child.set.load(copies);
     });
     return child;
+  }
+
+  /**
+   * Checkpoint restore: fills an empty address space with `vmas` (address
+   * order, no overlaps). The mappables are not told: their counts (nattch,
+   * references) are restored with them.
+   */
+  restoreVmas(vmas: readonly Vma[]): void {
+    this.mappingMu.with(() => this.set.load(vmas.map((v) => ({ ...v }))));
   }
 
   /** Removes every mapping (exit_mmap at exit or execve); the address space is empty afterwards. */
@@ -347,12 +366,43 @@ export class MemoryManager implements MappingSpace {
   }
 
   /**
+   * A software TLB's miss: translations from `addr` on, stamped with the
+   * current generation (see tlb.ts). Frames are allocated on first touch.
+   */
+  translateForTlb(addr: number, len: number, write: boolean): E.Either<Fault, TlbFill> {
+    if (!Number.isSafeInteger(addr) || addr < 0 || !Number.isSafeInteger(len) || len < 0) return E.left({ signal: 'SIGSEGV', addr });
+    return this.mappingMu.with(() =>
+      fillTlb(this.set, this.memoryFile, this.rules, Atomics.load(this.tlbGeneration, 0), addr, len, write),
+    );
+  }
+
+  /**
+   * The frame word behind the 4-byte-aligned `addr`, for a futex: shared
+   * futexes are keyed by (object, offset), and an object's page keeps its
+   * frame while the object lives, so two mappings of one segment at
+   * different addresses resolve to the same word. Needs a readable page.
+   */
+  futexWord(addr: number): E.Either<Fault, { readonly words: Int32Array; readonly index: number }> {
+    let words: Int32Array | undefined;
+    const found = this.mappingMu.with(() =>
+      atomic32(this.set, this.memoryFile, this.rules, addr, false, (w, i) => {
+        words = w;
+        return i;
+      }),
+    );
+    return E.isLeft(found) || words === undefined ? E.left(E.isLeft(found) ? found.left : { signal: 'SIGSEGV', addr }) : E.right({ words, index: found.right });
+  }
+
+  /**
    * Runs `fn` under mappingMu, then drops the identity references it
    * collected, after unlocking.
    */
   private withDropped<T>(fn: (dropped: MappingIdentity[]) => T): T {
     const dropped: MappingIdentity[] = [];
-    const result = this.mappingMu.with(() => fn(dropped));
+    const result = this.mappingMu.with(() => {
+      bumpGeneration(this.tlbGeneration);
+      return fn(dropped);
+    });
     for (const identity of dropped) {
       identity.decRef();
     }

@@ -15,11 +15,12 @@ import type { MemoryFile } from '../mm/memory_file.js';
 import type { Credentials } from '../ipc/credentials.js';
 import { hasCapability, inGroup } from '../ipc/credentials.js';
 import { IdTable, idSeq } from '../ipc/ids.js';
+import type { IdAllocatorState } from '../ipc/ids.js';
 import type { IpcLimits } from '../ipc/limits.js';
 import { ipcPermits } from '../ipc/object.js';
 import type { LockedMemory } from '../ipc/ucounts.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
-import type { ShmOwner } from './shm.js';
+import type { ShmInit, ShmOwner } from './shm.js';
 import { Shm } from './shm.js';
 
 /** Huge page sizes the modelled machine has (x86-64: 2 MiB and 1 GiB), by log2. */
@@ -224,6 +225,35 @@ export class Registry implements ShmOwner {
         s.lockedBy = undefined;
       }
     });
+  }
+
+  /** Checkpoint: every segment in index order, without taking references (a checkpoint changes nothing). */
+  segmentsForCheckpoint(): Shm[] {
+    return this.mu.with(() => this.ids.objects());
+  }
+
+  /** Checkpoint: the cyclic id allocator's position. */
+  idAllocatorState(): IdAllocatorState {
+    return this.mu.with(() => this.ids.allocatorState());
+  }
+
+  /**
+   * Checkpoint restore: a segment rebuilt at exactly `init.perm.id` (its key
+   * associated unless IPC_PRIVATE) and counted in shm_tot. The caller
+   * restores its counts and pages.
+   */
+  restoreSegment(init: ShmInit): Shm {
+    return this.mu.with(() => {
+      const s = new Shm(this, this.env.memoryFile, init);
+      this.ids.restoreEntry(s, init.perm.id, init.perm.key);
+      this.totalPages += s.pages;
+      return s;
+    });
+  }
+
+  /** Checkpoint restore: the id allocator's position. */
+  restoreIdAllocator(state: IdAllocatorState): void {
+    this.mu.with(() => this.ids.restoreAllocator(state));
   }
 
   /** Precondition: mu and s.mu are held. */

@@ -262,6 +262,50 @@ export class Shm implements ShmMappable, MappingIdentity {
     else this.perm.mode |= SHM_LOCKED;
   }
 
+  /** Checkpoint: the reference count and whether a forced removal waits for the next decRef. */
+  checkpointCounts(): { readonly refs: number; readonly forcedPending: boolean } {
+    return { refs: this.refs, forcedPending: this.forcedPending };
+  }
+
+  /** Checkpoint: calls `fn` with every touched page and its frame, in page order. */
+  forEachPage(fn: (page: number, frame: number) => void): void {
+    if (this.table === undefined) return;
+    for (const leafNo of [...this.table.keys()].sort((a, b) => a - b)) {
+      const leaf = this.table.get(leafNo) as Int32Array;
+      for (let i = 0; i < LEAF_SIZE; i += 1) {
+        const stored = leaf[i] ?? 0;
+        if (stored !== 0) fn(leafNo * LEAF_SIZE + i, stored - 1);
+      }
+    }
+  }
+
+  /** Checkpoint restore: the counts checkpointCounts reported. */
+  restoreCounts(refs: number, forcedPending: boolean): void {
+    this.refs = refs;
+    this.forcedPending = forcedPending;
+  }
+
+  /** Checkpoint restore: page `page` is held in `frame`, whose reference the segment now owns. Precondition: the page is untouched. */
+  restorePage(page: number, frame: number): void {
+    const leaf = this.leafFor(page);
+    const slot = page & (LEAF_SIZE - 1);
+    if (leaf[slot] !== 0) throw new Error(`shm ${this.id}: page ${page} restored twice`);
+    leaf[slot] = frame + 1;
+    this.resident += 1;
+  }
+
+  /** The page-table leaf holding `page`'s slot, made on first use. */
+  private leafFor(page: number): Int32Array {
+    const leafNo = Math.floor(page / LEAF_SIZE);
+    const table = (this.table ??= new Map<number, Int32Array>());
+    let leaf = table.get(leafNo);
+    if (leaf === undefined) {
+      leaf = new Int32Array(LEAF_SIZE);
+      table.set(leafNo, leaf);
+    }
+    return leaf;
+  }
+
   private decRefSelf(): void {
     this.refs -= 1;
     if (this.refs === 0) {
@@ -272,13 +316,7 @@ export class Shm implements ShmMappable, MappingIdentity {
 
   /** The frame behind page `page`, allocating a zeroed one on first touch; -1 when memory is exhausted. */
   private frameAt(page: number): number {
-    const leafNo = Math.floor(page / LEAF_SIZE);
-    const table = (this.table ??= new Map<number, Int32Array>());
-    let leaf = table.get(leafNo);
-    if (leaf === undefined) {
-      leaf = new Int32Array(LEAF_SIZE);
-      table.set(leafNo, leaf);
-    }
+    const leaf = this.leafFor(page);
     const slot = page & (LEAF_SIZE - 1);
     const stored = leaf[slot] ?? 0;
     if (stored !== 0) return stored - 1;

@@ -37,6 +37,11 @@ export class UnlimitedCharge implements MemoryCharge {
     return this.charged;
   }
 
+  /** Checkpoint restore: the pages charged when the checkpoint was taken. */
+  restoreCharged(pages: number): void {
+    this.charged = pages;
+  }
+
   tryCharge(pages: number): boolean {
     this.charged += pages;
     return true;

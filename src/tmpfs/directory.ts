@@ -75,6 +75,12 @@ export class Directory extends Inode {
     child.unlinked();
   }
 
+  /** Checkpoint restore: adds the entry `name` for `inode` (whose link count is restored separately). */
+  restoreEntry(name: string, inode: Inode): void {
+    if (this.entries.has(name)) throw new Error(`restoreEntry: ${JSON.stringify(name)} restored twice`);
+    this.entries.set(name, inode);
+  }
+
   protected releaseData(): void {
     this.entries.clear();
   }

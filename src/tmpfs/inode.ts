@@ -37,6 +37,12 @@ export abstract class Inode {
     return this.gone;
   }
 
+  /** Checkpoint restore: the link and open counts checkpointed. */
+  restoreCounts(links: number, opens: number): void {
+    this.links = links;
+    this.opens = opens;
+  }
+
   /** An open file description starts using the inode. */
   open(): void {
     if (this.gone) throw new Error(`inode ${this.ino} opened after eviction`);

@@ -56,6 +56,18 @@ export class PageTable {
     this.count += 1;
   }
 
+  /** Calls `fn` with every present page, its frame and its charge target, in page order. */
+  forEach(fn: (page: number, frame: number, charge: MemoryCharge) => void): void {
+    for (const leafNo of [...this.leaves.keys()].sort((a, b) => a - b)) {
+      const leaf = this.leaves.get(leafNo) as Leaf;
+      for (let slot = 0; slot < LEAF_SIZE; slot += 1) {
+        const stored = leaf.frames[slot] ?? 0;
+        const charge = leaf.charges[slot];
+        if (stored !== 0 && charge !== undefined) fn(leafNo * LEAF_SIZE + slot, stored - 1, charge);
+      }
+    }
+  }
+
   /** Takes every present page in [first, end) out of the table, handing each to `release`. */
   removeRange(first: number, end: number, release: PageRelease): void {
     if (first >= end) return;

@@ -192,6 +192,16 @@ export class RegularFile extends Inode implements Mappable {
     return { page, frame: first, pages: n };
   }
 
+  /** Checkpoint: calls `fn` with every page the file holds, its frame and the cgroup it is charged to, in page order. */
+  forEachPage(fn: (page: number, frame: number, charge: MemoryCharge) => void): void {
+    this.pages.forEach(fn);
+  }
+
+  /** Checkpoint restore: page `page` is held in `frame` (whose reference passes to the file), charged to `charge`. */
+  restorePage(page: number, frame: number, charge: MemoryCharge): void {
+    this.pages.insert(page, frame, charge);
+  }
+
   protected releaseData(): void {
     this.pages.clear(this.releasePage);
   }

@@ -58,6 +58,19 @@ export interface TmpfsStatfs {
   readonly namelen: number;
 }
 
+/** What a checkpoint saves of a superblock besides its inodes' contents. */
+export interface TmpfsCheckpointState {
+  readonly deviceId: number;
+  readonly maxPages: number;
+  readonly maxInodes: number;
+  readonly pagesUsed: number;
+  readonly inodesUsed: number;
+  readonly nextIno: number;
+  readonly mounts: number;
+  readonly dead: boolean;
+  readonly live: readonly Inode[];
+}
+
 let nextDevice = 1;
 
 /** One tmpfs superblock. */
@@ -122,6 +135,40 @@ export class Tmpfs {
   /** True once the last mount reference went and every page was freed. */
   get destroyed(): boolean {
     return this.dead;
+  }
+
+  /** Checkpoint: the counters not visible through statfs, and every inode not yet evicted (the root first). */
+  checkpointState(): TmpfsCheckpointState {
+    return {
+      deviceId: this.deviceId,
+      maxPages: this.maxPages,
+      maxInodes: this.maxInodes,
+      pagesUsed: this.pagesUsed,
+      inodesUsed: this.inodesUsed,
+      nextIno: this.nextIno,
+      mounts: this.mounts,
+      dead: this.dead,
+      live: [...this.live],
+    };
+  }
+
+  /**
+   * Checkpoint restore: the limits and counters of `state`, and `live` (the
+   * root included) as the inodes not yet evicted. The device number is
+   * taken over, and numbers handed out later stay clear of it.
+   */
+  restoreState(state: Omit<TmpfsCheckpointState, 'live'>, live: readonly Inode[]): void {
+    (this as { deviceId: number }).deviceId = state.deviceId;
+    nextDevice = Math.max(nextDevice, state.deviceId + 1);
+    this.maxPages = state.maxPages;
+    this.maxInodes = state.maxInodes;
+    this.pagesUsed = state.pagesUsed;
+    this.inodesUsed = state.inodesUsed;
+    this.nextIno = state.nextIno;
+    this.mounts = state.mounts;
+    this.dead = state.dead;
+    this.live.clear();
+    for (const inode of live) this.live.add(inode);
   }
 
   /** statfs(2) figures (shmem_statfs): blocks and files stay 0 for an unlimited dimension. */

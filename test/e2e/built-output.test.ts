@@ -4,7 +4,7 @@
  * bare `fp-ts/function` subpaths.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -39,5 +39,23 @@ describe('built output under plain node', () => {
     `;
     const text = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
     expect(JSON.parse(text)).toEqual({ nattch: 2, byte: 7 });
+  });
+
+  it('runs programs in worker threads without tsx', () => {
+    writeFileSync(
+      join(out, 'count.mjs'),
+      'export default function main(task, [id]) { const a = task.shmat(id, 0, 0).right; for (let i = 0; i < 1000; i++) task.atomicAdd32(a, 1); return 0; }\n',
+    );
+    const script = `
+      import { Kernel, IPC_CREAT } from ${JSON.stringify(join(out, 'src', 'index.js'))};
+      import { spawnWorker } from ${JSON.stringify(join(out, 'src', 'node', 'worker.js'))};
+      const k = new Kernel(), p = k.spawn();
+      const id = p.shmget(0, 4096, IPC_CREAT | 0o600).right, a = p.shmat(id, 0, 0).right;
+      const url = new URL(${JSON.stringify(`file://${join(out, 'count.mjs')}`)});
+      const exits = await Promise.all([0, 1].map(() => spawnWorker(k, k.spawn(), url, [id]).right.done));
+      console.log(JSON.stringify({ ok: exits.every((e) => e.ok), count: p.atomicLoad32(a).right }));
+    `;
+    const text = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+    expect(JSON.parse(text)).toEqual({ ok: true, count: 2000 });
   });
 });

@@ -1,0 +1,248 @@
+/**
+ * The metadata section of an image: everything but the page bytes, as JSON
+ * decoded with io-ts. Objects that others share (segments, anonymous memory,
+ * open files, mounts, superblocks, cgroups) appear once, and are referred to
+ * by their index in their list, so identity survives a restore: a segment
+ * attached by three processes, or a description shared after fork, is one
+ * object again.
+ *
+ * Page maps are runs: [first page, first frame, count] (plus the charge
+ * target for a file's pages), since pages touched in order usually sit in
+ * consecutive frames.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import type { CheckpointError } from './errors.js';
+import { checkpointError } from './errors.js';
+
+/** A safe integer >= 0. */
+const Nat = new t.Type<number, number, unknown>(
+  'Nat',
+  (u): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= 0,
+  (u, c) => (typeof u === 'number' && Number.isSafeInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+/** A safe integer. */
+const SafeInt = new t.Type<number, number, unknown>(
+  'SafeInt',
+  (u): u is number => typeof u === 'number' && Number.isSafeInteger(u),
+  (u, c) => (typeof u === 'number' && Number.isSafeInteger(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+const U64_LIMIT = 2n ** 64n;
+
+/** An unsigned 64-bit value, carried as a decimal string (JSON numbers stop being exact at 2^53). */
+const U64 = new t.Type<bigint, string, unknown>(
+  'U64',
+  (u): u is bigint => typeof u === 'bigint' && u >= 0n && u < U64_LIMIT,
+  (u, c) => {
+    if (typeof u !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(u)) return t.failure(u, c);
+    const v = BigInt(u);
+    return v < U64_LIMIT ? t.success(v) : t.failure(u, c);
+  },
+  (v) => v.toString(),
+);
+
+const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null]);
+
+/** [first page, first frame, count]. */
+export const PageRunCodec = t.tuple([Nat, Nat, Nat]);
+export type PageRunMeta = t.TypeOf<typeof PageRunCodec>;
+
+/** Who pays for a page: the kernel's root cgroup, or a cgroup by index. */
+const ChargeRef = t.union([t.literal('root'), Nat]);
+export type ChargeRefMeta = t.TypeOf<typeof ChargeRef>;
+
+const Capability = t.keyof({
+  CAP_IPC_OWNER: null,
+  CAP_IPC_LOCK: null,
+  CAP_SYS_ADMIN: null,
+  CAP_SYS_RESOURCE: null,
+  CAP_SYS_RAWIO: null,
+  CAP_FOWNER: null,
+  CAP_DAC_OVERRIDE: null,
+});
+
+const KernelMeta = t.type({
+  memTotalBytes: Nat,
+  chunkBytes: Nat,
+  executeOnly: t.boolean,
+  hugetlbShmGroup: Nat,
+  /** The default allocator's next pid; null when the simulator injected its own. */
+  nextPid: Nullable(Nat),
+  nextNsId: Nat,
+  /** Frames [0, frameLimit) were handed out at some time; the rest never were. */
+  frameLimit: Nat,
+  rootCgroupCharged: Nat,
+});
+
+const CgroupMeta = t.type({ path: t.string, limitPages: Nullable(Nat), chargedPages: Nat, refusals: Nat });
+
+const LimitsMeta = t.type({ shmmax: U64, shmall: U64, shmmni: Nat, shmRmidForced: t.boolean, shmNextId: SafeInt });
+
+const SegmentMeta = t.type({
+  id: Nat,
+  key: SafeInt,
+  uid: Nat,
+  gid: Nat,
+  cuid: Nat,
+  cgid: Nat,
+  mode: Nat,
+  segsz: U64,
+  /** The mapping span; past 2^53 for the largest segments, so carried exactly as a string. */
+  mapBytes: U64,
+  hugePageBytes: Nat,
+  cpid: Nat,
+  /** The creating process's pid while it lives in the namespace (shm_creator). */
+  creator: Nullable(Nat),
+  atime: SafeInt,
+  dtime: SafeInt,
+  ctime: SafeInt,
+  lpid: Nat,
+  nattch: Nat,
+  pendingDestruction: t.boolean,
+  forcedPending: t.boolean,
+  lockedBy: Nullable(Nat),
+  refs: Nat,
+  pages: t.array(PageRunCodec),
+});
+export type SegmentMetaT = t.TypeOf<typeof SegmentMeta>;
+
+const IpcNamespaceMeta = t.type({
+  nsId: Nat,
+  immortal: t.boolean,
+  dead: t.boolean,
+  members: Nat,
+  limits: LimitsMeta,
+  allocator: t.type({ cursor: Nat, lastIndex: SafeInt, seq: Nat }),
+  segments: t.array(SegmentMeta),
+});
+
+const AnonMeta = t.type({ bytes: Nat, name: t.string, refs: Nat, pages: t.array(PageRunCodec) });
+
+const InodeMeta = t.type({
+  ino: Nat,
+  kind: t.keyof({ dir: null, file: null }),
+  mode: Nat,
+  uid: Nat,
+  gid: Nat,
+  links: Nat,
+  opens: Nat,
+  /** A directory's entries in creation order: [name, ino]. */
+  entries: t.array(t.tuple([t.string, Nat])),
+  /** A file's size in bytes. */
+  size: Nat,
+  /** A file's pages: [first page, first frame, count, charge]. */
+  pages: t.array(t.tuple([Nat, Nat, Nat, ChargeRef])),
+});
+export type InodeMetaT = t.TypeOf<typeof InodeMeta>;
+
+const TmpfsMeta = t.type({
+  deviceId: Nat,
+  maxPages: Nat,
+  maxInodes: Nat,
+  pagesUsed: Nat,
+  inodesUsed: Nat,
+  nextIno: Nat,
+  mounts: Nat,
+  /** Every inode not yet evicted; the root directory first. */
+  inodes: t.array(InodeMeta),
+});
+
+const MountMeta = t.type({
+  mountId: Nat,
+  tmpfs: Nat,
+  rootIno: Nat,
+  flags: t.type({ readonly: t.boolean, nosuid: t.boolean, nodev: t.boolean, noexec: t.boolean }),
+  refs: Nat,
+});
+
+const MountNamespaceMeta = t.type({
+  members: Nat,
+  /** Mount table rows: [mountpoint, mount, parent mount or null, ino covered in the parent or null]. */
+  table: t.array(t.tuple([t.string, Nat, Nullable(Nat), Nullable(Nat)])),
+});
+
+const OpenFileMeta = t.type({
+  mount: Nat,
+  ino: Nat,
+  path: t.string,
+  readable: t.boolean,
+  writable: t.boolean,
+  append: t.boolean,
+  offset: Nat,
+  refs: Nat,
+});
+
+/** What a VMA maps: a segment (namespace index, id), anonymous memory, or a file through an open description. */
+const MappedMeta = t.union([
+  t.type({ kind: t.literal('shm'), ns: Nat, id: Nat }),
+  t.type({ kind: t.literal('anon'), anon: Nat }),
+  t.type({ kind: t.literal('file'), file: Nat }),
+]);
+
+const VmaMeta = t.type({ start: Nat, end: Nat, offset: Nat, perms: Nat, maxPerms: Nat, writable: t.boolean, object: MappedMeta });
+
+const ProcessMeta = t.type({
+  pid: Nat,
+  uid: Nat,
+  gid: Nat,
+  groups: t.array(Nat),
+  caps: t.array(Capability),
+  memlock: t.type({ soft: U64, hard: U64 }),
+  ipcNamespace: Nat,
+  mountNamespace: Nat,
+  charge: ChargeRef,
+  fdLimit: Nat,
+  fds: t.array(t.tuple([Nat, Nat])),
+  mmapBase: Nat,
+  vmas: t.array(VmaMeta),
+});
+
+/** The whole metadata section. Lists whose first entry is the kernel's own object say so. */
+export const MetadataCodec = t.type({
+  kernel: KernelMeta,
+  lockedMemory: t.array(t.tuple([Nat, U64])),
+  cgroups: t.array(CgroupMeta),
+  /** [0] is the initial namespace. */
+  ipcNamespaces: t.array(IpcNamespaceMeta),
+  anonymous: t.array(AnonMeta),
+  /** [0] is the root filesystem. */
+  tmpfs: t.array(TmpfsMeta),
+  mounts: t.array(MountMeta),
+  /** [0] is the initial namespace. */
+  mountNamespaces: t.array(MountNamespaceMeta),
+  openFiles: t.array(OpenFileMeta),
+  /** In the kernel's process order. */
+  processes: t.array(ProcessMeta),
+});
+export type Metadata = t.TypeOf<typeof MetadataCodec>;
+
+/** Parses and decodes the metadata text; a failure names the JSON path and what was expected there. */
+export function decodeMetadata(text: string): E.Either<CheckpointError, Metadata> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return E.left(checkpointError('metadata', `is not JSON: ${(e as Error).message}`));
+  }
+  const decoded = MetadataCodec.decode(json);
+  if (E.isRight(decoded)) return decoded;
+  const first = decoded.left[0];
+  if (first === undefined) return E.left(checkpointError('metadata', 'does not decode'));
+  const path = first.context
+    .slice(1)
+    .map((c) => (/^[0-9]+$/.test(c.key) ? `[${c.key}]` : `.${c.key}`))
+    .join('');
+  const expected = first.context[first.context.length - 1]?.type.name ?? 'a value';
+  const more = decoded.left.length > 1 ? ` (and ${decoded.left.length - 1} more problems)` : '';
+  return E.left(checkpointError(`metadata${path}`, `expected ${expected}, found ${describe(first.value)}${more}`));
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = typeof v === 'bigint' ? `${v}n` : JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}

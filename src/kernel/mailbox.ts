@@ -1,0 +1,131 @@
+/**
+ * The syscall mailbox between one thread running a process's program and
+ * the kernel thread: a SharedArrayBuffer holding a request counter, a reply
+ * counter, a closed flag, and one message at a time.
+ *
+ * The thread writes a request, bumps the request counter, notifies it, and
+ * blocks in Atomics.wait on the reply counter. The kernel thread, which must
+ * not block, waits for the request counter asynchronously (the Node edge
+ * uses Atomics.waitAsync), serves the request, writes the reply, bumps the
+ * reply counter and notifies it. The kernel closes the mailbox when the
+ * thread's process is gone; a thread then blocked in call() gets
+ * `undefined` back.
+ *
+ * Messages are JSON, extended with bigints and Uint8Arrays, stored as UTF-16
+ * code units so that no text codec is needed.
+ */
+
+const REQUEST = 0;
+const REPLY = 1;
+const LENGTH = 2;
+const CLOSED = 3;
+const HEADER_BYTES = 16;
+
+/** Default capacity: 1 MiB of message text (untouched pages of it cost nothing). */
+export const DEFAULT_MAILBOX_BYTES = 1 << 20;
+
+/** A message does not fit in the mailbox: a bug in whoever sized the request. */
+export class MailboxOverflow extends Error {
+  constructor(units: number, capacity: number) {
+    super(`a ${units}-unit message does not fit a ${capacity}-unit mailbox`);
+    this.name = 'MailboxOverflow';
+  }
+}
+
+/** One thread's mailbox; both sides build one over the same buffer. */
+export class Mailbox {
+  private readonly words: Int32Array;
+  private readonly text: Uint16Array;
+  /** Kernel side: the last request counter served. */
+  private served = 0;
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.words = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    this.text = new Uint16Array(buffer, HEADER_BYTES);
+  }
+
+  /** A fresh mailbox with room for `bytes` of message text. */
+  static create(bytes = DEFAULT_MAILBOX_BYTES): Mailbox {
+    return new Mailbox(new SharedArrayBuffer(HEADER_BYTES + bytes));
+  }
+
+  /** The most message text that fits, in bytes. */
+  get capacityBytes(): number {
+    return this.text.length * 2;
+  }
+
+  /** Thread side: sends `request` and blocks until its reply; undefined once the mailbox is closed. */
+  call(request: unknown): unknown {
+    if (Atomics.load(this.words, CLOSED) !== 0) return undefined;
+    this.put(request);
+    const seq = (Atomics.load(this.words, REQUEST) + 1) | 0;
+    Atomics.store(this.words, REQUEST, seq);
+    Atomics.notify(this.words, REQUEST);
+    for (;;) {
+      const reply = Atomics.load(this.words, REPLY);
+      if (reply === seq) return this.take();
+      if (Atomics.load(this.words, CLOSED) !== 0) return undefined;
+      Atomics.wait(this.words, REPLY, reply);
+    }
+  }
+
+  /** Kernel side: the request waiting to be served, or undefined. */
+  pending(): unknown {
+    return Atomics.load(this.words, REQUEST) === this.served ? undefined : this.take();
+  }
+
+  /** Kernel side: answers the pending request. */
+  reply(value: unknown): void {
+    this.put(value);
+    this.served = Atomics.load(this.words, REQUEST);
+    Atomics.store(this.words, REPLY, this.served);
+    Atomics.notify(this.words, REPLY);
+  }
+
+  /** Kernel side: the request counter's word and the value that means "nothing new", for an asynchronous wait. */
+  requestWait(): { readonly words: Int32Array; readonly index: number; readonly value: number } {
+    return { words: this.words, index: REQUEST, value: this.served };
+  }
+
+  /** Kernel side: no more requests will be served; wakes the thread and any waiter on the request word. */
+  close(): void {
+    Atomics.store(this.words, CLOSED, 1);
+    Atomics.notify(this.words, REPLY);
+    Atomics.notify(this.words, REQUEST);
+  }
+
+  get closed(): boolean {
+    return Atomics.load(this.words, CLOSED) !== 0;
+  }
+
+  private put(value: unknown): void {
+    const json = JSON.stringify(value, encode) ?? 'null';
+    if (json.length > this.text.length) throw new MailboxOverflow(json.length, this.text.length);
+    const text = this.text;
+    for (let i = 0; i < json.length; i++) text[i] = json.charCodeAt(i);
+    Atomics.store(this.words, LENGTH, json.length);
+  }
+
+  private take(): unknown {
+    const n = Atomics.load(this.words, LENGTH);
+    let json = '';
+    // Decode in slices: String.fromCharCode takes its arguments on the stack.
+    for (let i = 0; i < n; i += 8192) json += String.fromCharCode(...this.text.subarray(i, Math.min(n, i + 8192)));
+    return JSON.parse(json, decode) as unknown;
+  }
+}
+
+function encode(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return { $bigint: value.toString() };
+  if (value instanceof Uint8Array) return { $bytes: Array.from(value) };
+  return value;
+}
+
+function decode(_key: string, value: unknown): unknown {
+  if (typeof value === 'object' && value !== null) {
+    const v = value as { $bigint?: unknown; $bytes?: unknown };
+    if (typeof v.$bigint === 'string') return BigInt(v.$bigint);
+    if (Array.isArray(v.$bytes)) return Uint8Array.from(v.$bytes as number[]);
+  }
+  return value;
+}

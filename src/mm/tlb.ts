@@ -1,0 +1,114 @@
+/**
+ * The kernel's side of a software TLB: the generation word that tells the
+ * threads of a process their cached translations are stale, and the fill
+ * that hands them translations.
+ *
+ * A thread outside the kernel thread (a worker running a process's program)
+ * caches virtual-to-frame translations and reads its address space's
+ * generation word before every access. Every change to the VMAs bumps the
+ * word (MemoryManager does it under mappingMu, before any frame of an
+ * unmapped object can be freed), so a translation is never used after the
+ * change that removed it. An access already in flight when frames are freed
+ * keeps them alive through the MemoryFile's ReclaimGate.
+ */
+
+import * as E from 'fp-ts/lib/Either.js';
+import { PAGE_SIZE } from '../abi/constants.js';
+import { permits } from './access.js';
+import type { AccessRules, Fault } from './access.js';
+import { AnonymousMemory } from './anon.js';
+import { isBusError, isShmMappable } from './memmap.js';
+import type { Mappable } from './memmap.js';
+import type { MemoryFile } from './memory_file.js';
+import type { VmaSet } from './vma.js';
+
+/** The most pages one fill translates (bounds the work a single miss costs the kernel). */
+const MAX_FILL_PAGES = 1024;
+
+/** One run of a fill: virtual pages [start, start+pages*PAGE_SIZE) in consecutive frames from `frame`, all in one chunk. */
+export interface TlbRun {
+  readonly start: number;
+  readonly pages: number;
+  readonly frame: number;
+}
+
+/** What a TLB miss gets back: translations of the pages from the missing address on. */
+export interface TlbFill {
+  /** The address space's generation when the fill was made: the runs are valid until it changes. */
+  readonly generation: number;
+  readonly runs: readonly TlbRun[];
+  /** Whether the pages may be read, and written, through this mapping. */
+  readonly readable: boolean;
+  readonly writable: boolean;
+  /**
+   * Whether the runs may be cached until the generation changes. Only
+   * objects whose frames stay put while any mapping of them exists qualify
+   * (shm segments, anonymous memory); a tmpfs file can lose pages to
+   * truncation with no VMA changing, so its runs serve one access only.
+   */
+  readonly cacheable: boolean;
+}
+
+/** A one-word generation counter, in shared memory where the platform has it. */
+export function newGenerationWord(): Int32Array {
+  return new Int32Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
+}
+
+/** Marks every cached translation of the address space stale. */
+export function bumpGeneration(word: Int32Array): void {
+  Atomics.add(word, 0, 1);
+}
+
+/** Objects whose page-to-frame map changes only when no mapping of them exists. */
+function framesStayWhileMapped(m: Mappable): boolean {
+  return isShmMappable(m) || m instanceof AnonymousMemory;
+}
+
+/**
+ * Translates the pages covering [addr, addr+len) (at most MAX_FILL_PAGES,
+ * and not past the VMA holding `addr`), allocating frames on first touch as
+ * an access would. A fault at `addr` itself is returned as the fault; a
+ * later page that cannot be translated ends the fill early, and the next
+ * miss there reports it.
+ * Preconditions: the address space's mappingMu is held.
+ */
+export function fillTlb(
+  vmas: VmaSet,
+  mf: MemoryFile,
+  rules: AccessRules,
+  generation: number,
+  addr: number,
+  len: number,
+  write: boolean,
+): E.Either<Fault, TlbFill> {
+  const vma = vmas.find(addr);
+  if (vma === undefined || !permits(vma, write, rules)) return E.left({ signal: 'SIGSEGV', addr });
+  const first = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+  const stop = Math.min(vma.end, first + MAX_FILL_PAGES * PAGE_SIZE, Math.ceil((addr + Math.max(len, 1)) / PAGE_SIZE) * PAGE_SIZE);
+  const runs: TlbRun[] = [];
+  let cur = first;
+  while (cur < stop) {
+    const page = (vma.offset + (cur - vma.start)) / PAGE_SIZE;
+    const t = vma.mappable.translate(page, (stop - cur) / PAGE_SIZE, write);
+    if (isBusError(t)) {
+      if (runs.length === 0) return E.left({ signal: 'SIGBUS', addr });
+      break;
+    }
+    let frame = t.frame;
+    let pages = t.pages;
+    while (pages > 0) {
+      const inChunk = mf.contiguousInChunk(frame, pages);
+      runs.push({ start: cur, pages: inChunk, frame });
+      cur += inChunk * PAGE_SIZE;
+      frame += inChunk;
+      pages -= inChunk;
+    }
+  }
+  return E.right({
+    generation,
+    runs,
+    readable: permits(vma, false, rules),
+    writable: permits(vma, true, rules),
+    cacheable: framesStayWhileMapped(vma.mappable),
+  });
+}

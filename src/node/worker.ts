@@ -1,0 +1,278 @@
+/**
+ * Running a process's program in a Node worker thread (Node only; the
+ * platform-free parts are kernel/mailbox.ts, kernel/task.ts,
+ * kernel/syscall_server.ts and mm/inflight.ts).
+ *
+ * The calling thread is the kernel thread: it owns the Kernel, serves each
+ * worker's syscalls from its mailbox without blocking its event loop
+ * (Atomics.waitAsync), and hands new MemoryFile chunks to workers over a
+ * MessagePort that the worker drains synchronously when a translation needs
+ * one. The program's module exports a default function `(task, args)`,
+ * which runs with a Task for the process; what it returns (or resolves to)
+ * becomes the thread's result.
+ *
+ * A process ends when its last thread returns, when any thread calls exit,
+ * or when any thread dies (throws, or is terminated): then the process
+ * exits as with exit(2), which detaches its segments, and its other threads
+ * are terminated. A dead thread's in-flight mark is cleared, so it never
+ * holds frames back from reuse; kernel locks are only ever taken on the
+ * kernel thread, so it cannot leave one held.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { sysError } from '../abi/errno.js';
+import type { SysError } from '../abi/errno.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { Mailbox } from '../kernel/mailbox.js';
+import type { Process } from '../kernel/process.js';
+import { serveSyscall } from '../kernel/syscall_server.js';
+import type { TaskInit } from '../kernel/task.js';
+import { InFlightAccesses } from '../mm/inflight.js';
+import type { TlbFill } from '../mm/tlb.js';
+
+/** How a worker thread ended. */
+export interface WorkerExit {
+  /** True when the program returned (or called exit); false when it threw or was terminated. */
+  readonly ok: boolean;
+  /** What the program returned, when it did. */
+  readonly result?: unknown;
+  /** Why it died, when it did. */
+  readonly error?: string;
+}
+
+/** What worker_main.ts receives as workerData. */
+export interface WorkerBoot {
+  readonly init: TaskInit;
+  readonly moduleUrl: string;
+  readonly args: readonly unknown[];
+  readonly chunkPort: MessagePort;
+}
+
+/** A thread running a process's program. */
+export interface WorkerThread {
+  readonly process: Process;
+  /** Settles when the thread has ended and the kernel has cleaned up after it. */
+  readonly done: Promise<WorkerExit>;
+  /** Kills the thread as a signal would; its process exits. */
+  terminate(): Promise<WorkerExit>;
+}
+
+/** The kernel thread's bookkeeping for one kernel's worker threads. */
+interface KernelThreads {
+  readonly inFlight: InFlightAccesses;
+  readonly byProcess: Map<Process, Set<ThreadState>>;
+}
+
+interface ThreadState {
+  readonly worker: Worker;
+  readonly mailbox: Mailbox;
+  readonly slot: number;
+  readonly chunkPort: MessagePort;
+  knownChunks: number;
+  result: unknown;
+  hasResult: boolean;
+  error: string | undefined;
+  /** The thread called exit(2) and ends itself. */
+  exiting: boolean;
+}
+
+const perKernel = new WeakMap<Kernel, KernelThreads>();
+
+type WaitAsync = (
+  words: Int32Array,
+  index: number,
+  value: number,
+) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+function threadsOf(kernel: Kernel): KernelThreads {
+  let t = perKernel.get(kernel);
+  if (t === undefined) {
+    t = { inFlight: new InFlightAccesses(), byProcess: new Map() };
+    kernel.memoryFile.setReclaimGate(t.inFlight);
+    perKernel.set(kernel, t);
+  }
+  return t;
+}
+
+/** The MemoryFile chunks that exist now, in order. */
+function chunkBuffers(kernel: Kernel): SharedArrayBuffer[] {
+  const mf = kernel.memoryFile;
+  const out: SharedArrayBuffer[] = [];
+  for (let frame = 0; frame < mf.frameLimit; frame += 1 << mf.chunkShift) out.push(mf.chunkBytes(frame).buffer as SharedArrayBuffer);
+  return out;
+}
+
+/**
+ * Starts a worker thread that runs `moduleUrl`'s default export as `p`.
+ * ESRCH when `p` has exited; EAGAIN when the kernel runs as many threads as
+ * it can track. A `.ts` program (or running from source) loads through tsx.
+ */
+export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL, args: readonly unknown[] = []): E.Either<SysError, WorkerThread> {
+  if (p.exited) return E.left(sysError('ESRCH', `process ${p.pid} has exited`));
+  const threads = threadsOf(kernel);
+  const slot = threads.inFlight.acquire();
+  if (slot === undefined) return E.left(sysError('EAGAIN', `no more than ${threads.inFlight.capacity} worker threads at once`));
+
+  const mailbox = Mailbox.create();
+  const chunks = chunkBuffers(kernel);
+  const { port1, port2 } = new MessageChannel();
+  const url = String(moduleUrl);
+  const boot: WorkerBoot = {
+    init: {
+      pid: p.pid,
+      mailbox: mailbox.buffer,
+      generation: p.mm.tlbGeneration.buffer as SharedArrayBuffer,
+      inFlight: threads.inFlight.buffer,
+      slot,
+      chunkShift: kernel.memoryFile.chunkShift,
+      chunks,
+    },
+    moduleUrl: url,
+    args,
+    chunkPort: port2,
+  };
+  const entry = workerEntry(url);
+  if (E.isLeft(entry)) {
+    threads.inFlight.release(slot);
+    return entry;
+  }
+  const worker = new Worker(entry.right, { workerData: boot, transferList: [port2], execArgv: [] });
+  const t: ThreadState = { worker, mailbox, slot, chunkPort: port1, knownChunks: chunks.length, result: undefined, hasResult: false, error: undefined, exiting: false };
+  let siblings = threads.byProcess.get(p);
+  if (siblings === undefined) {
+    siblings = new Set();
+    threads.byProcess.set(p, siblings);
+  }
+  siblings.add(t);
+
+  worker.on('message', (m: { result?: unknown }) => {
+    t.result = m.result;
+    t.hasResult = true;
+  });
+  worker.on('error', (err: unknown) => {
+    t.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  });
+  const done = new Promise<WorkerExit>((resolve) => {
+    worker.on('exit', (code) => {
+      const ok = t.error === undefined && code === 0;
+      cleanUp(kernel, threads, p, t, ok);
+      if (ok) resolve(t.hasResult ? { ok, result: t.result } : { ok });
+      else resolve({ ok, error: t.error ?? `the thread exited with code ${code}` });
+    });
+  });
+  void serve(kernel, threads, p, t).catch((err: unknown) => {
+    // A throw while serving is a bug in ipc-sentry: the thread cannot go on, so it dies.
+    t.error = `ipc-sentry failed serving a syscall: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+    void worker.terminate();
+  });
+  return E.right({
+    process: p,
+    done,
+    terminate: async () => {
+      t.error ??= 'terminated';
+      await worker.terminate();
+      return done;
+    },
+  });
+}
+
+/**
+ * The worker's entry module. From the compiled output it is worker_main.js;
+ * from TypeScript sources (or for a .ts program) a small ESM bootstrap
+ * registers tsx first, because Node 20 workers do not apply `--import` from
+ * their execArgv to the entry module.
+ */
+function workerEntry(programUrl: string): E.Either<SysError, URL> {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const main = new URL(fromSource ? './worker_main.ts' : './worker_main.js', import.meta.url);
+  if (!fromSource && !programUrl.endsWith('.ts')) return E.right(main);
+  let api: string;
+  try {
+    const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
+    const exports = (JSON.parse(readFileSync(pkg, 'utf8')) as { exports: Record<string, { import: { default: string } }> }).exports;
+    const target = exports['./esm/api']?.import.default;
+    if (target === undefined) throw new Error('tsx has no ./esm/api export');
+    api = pathToFileURL(join(dirname(pkg), target)).href;
+  } catch (err) {
+    return E.left(sysError('EOPNOTSUPP', `a TypeScript worker needs tsx: ${err instanceof Error ? err.message : String(err)}`));
+  }
+  const source = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(main.href)});`;
+  return E.right(new URL(`data:text/javascript,${encodeURIComponent(source)}`));
+}
+
+/** Serves the thread's syscalls until its mailbox closes. */
+async function serve(kernel: Kernel, threads: KernelThreads, p: Process, t: ThreadState): Promise<void> {
+  for (;;) {
+    if (t.mailbox.closed) return;
+    if (p.exited) {
+      // The process exited on the kernel thread (or under another thread): this thread ends too.
+      endThread(t);
+      return;
+    }
+    const request = t.mailbox.pending();
+    if (request !== undefined) {
+      const reply = serveSyscall(kernel, p, request);
+      sendChunks(kernel, t, reply);
+      t.mailbox.reply(reply);
+      kernel.memoryFile.reclaim();
+      if (p.exited) {
+        // exit(2) from this thread: it ends itself on the reply; the others are killed.
+        t.exiting = true;
+        t.mailbox.close();
+        endThreads(threads, p);
+        return;
+      }
+      continue;
+    }
+    const w = t.mailbox.requestWait();
+    const r = waitAsync(w.words, w.index, w.value);
+    if (r.async) await r.value;
+  }
+}
+
+/** Before a fill naming a chunk the thread has never seen is answered, the chunk goes down its port. */
+function sendChunks(kernel: Kernel, t: ThreadState, reply: unknown): void {
+  const fill = reply as E.Either<unknown, Partial<TlbFill> | undefined>;
+  if (typeof fill !== 'object' || fill === null || !E.isRight(fill) || !Array.isArray(fill.right?.runs)) return;
+  let needed = t.knownChunks;
+  for (const run of fill.right?.runs ?? []) needed = Math.max(needed, (run.frame >> kernel.memoryFile.chunkShift) + 1);
+  if (needed === t.knownChunks) return;
+  const all = chunkBuffers(kernel);
+  const fresh: Array<[number, SharedArrayBuffer]> = [];
+  for (let i = t.knownChunks; i < needed; i++) fresh.push([i, all[i] as SharedArrayBuffer]);
+  t.chunkPort.postMessage(fresh);
+  t.knownChunks = needed;
+}
+
+/** The thread has ended: release what it held and, when the process is done, exit it. */
+function cleanUp(kernel: Kernel, threads: KernelThreads, p: Process, t: ThreadState, ok: boolean): void {
+  t.mailbox.close();
+  t.chunkPort.close();
+  threads.inFlight.release(t.slot);
+  const siblings = threads.byProcess.get(p);
+  siblings?.delete(t);
+  if (siblings?.size === 0) threads.byProcess.delete(p);
+  if (!ok || p.exited || siblings === undefined || siblings.size === 0) {
+    if (!p.exited) p.exit();
+    endThreads(threads, p);
+  }
+  kernel.memoryFile.reclaim();
+}
+
+/** The process has exited: every thread of it is killed, but one that called exit ends itself. */
+function endThreads(threads: KernelThreads, p: Process): void {
+  for (const s of threads.byProcess.get(p) ?? []) endThread(s);
+}
+
+function endThread(t: ThreadState): void {
+  if (t.exiting) return;
+  t.error ??= 'the process exited';
+  t.mailbox.close();
+  void t.worker.terminate();
+}
