@@ -289,6 +289,17 @@ export interface IsulaStmt extends StatementBase {
   readonly hostChannel?: string;
 }
 
+/**
+ * `checkpoint NAME` saves the whole kernel as an image called NAME;
+ * `restore NAME` carries on from that image in a fresh kernel, as if
+ * nothing happened in between. Images live in the run's image store.
+ * Emulated only.
+ */
+export interface ImageStmt extends StatementBase {
+  readonly op: 'checkpoint' | 'restore';
+  readonly image: string;
+}
+
 /** `memcg NAME`: the memory cgroup of a container's latest start. Emulated only. */
 export interface MemcgStmt extends StatementBase {
   readonly op: 'memcg';
@@ -397,6 +408,7 @@ export type Statement =
   | MeminfoStmt
   | IsulaStmt
   | MemcgStmt
+  | ImageStmt
   | OpenStmt
   | CloseStmt
   | FileWriteStmt
@@ -408,11 +420,21 @@ export type Statement =
   | DdStmt;
 
 /** The statements with no process before them (set-up and host-side ones). */
-export type HostSideStatement = SysctlStmt | TmpfsMountStmt | BindMountStmt | HostMkdirStmt | MeminfoStmt | IsulaStmt | MemcgStmt;
+export type HostSideStatement = SysctlStmt | TmpfsMountStmt | BindMountStmt | HostMkdirStmt | MeminfoStmt | IsulaStmt | MemcgStmt | ImageStmt;
 
 /** True for the statements that run on the host, not in a scenario process. */
 export function isHostSide(s: Statement): s is HostSideStatement {
-  return s.op === 'sysctl' || s.op === 'tmpfs' || s.op === 'mount' || s.op === 'host' || s.op === 'meminfo' || s.op === 'isula' || s.op === 'memcg';
+  return (
+    s.op === 'sysctl' ||
+    s.op === 'tmpfs' ||
+    s.op === 'mount' ||
+    s.op === 'host' ||
+    s.op === 'meminfo' ||
+    s.op === 'isula' ||
+    s.op === 'memcg' ||
+    s.op === 'checkpoint' ||
+    s.op === 'restore'
+  );
 }
 
 /**

@@ -31,6 +31,12 @@ export interface EmulatedOptions {
    * (half as many as RAM has pages); default: `memTotalBytes`.
    */
   readonly ramBytes?: number;
+  /**
+   * Where `checkpoint NAME` puts images and `restore NAME` finds them; an
+   * embedding program may pass images in or read them out. Default: a store
+   * private to the run.
+   */
+  readonly images?: Map<string, Uint8Array>;
 }
 
 /** The raw results, and the kernel left behind (for `ipcs` after a run). */
@@ -55,7 +61,7 @@ export function runEmulatedAcrossRestore(program: Program, cut: number, options:
     ...(options.memTotalBytes !== undefined ? { memTotalBytes: options.memTotalBytes } : {}),
     ...(options.executeOnly !== undefined ? { executeOnly: options.executeOnly } : {}),
   });
-  const run = new Run(kernel, new FileSide(kernel, options.ramBytes));
+  const run = new Run(kernel, new FileSide(kernel, options.ramBytes), options.images ?? new Map());
   const results = program.statements.slice(0, cut).map((s) => run.step(s));
   const image = checkpoint(kernel);
   if (E.isLeft(image)) throw new Error(`checkpoint after statement ${cut}: ${image.left.message}`);
@@ -73,9 +79,9 @@ export function runEmulated(program: Program, options: EmulatedOptions = {}): Em
     ...(options.memTotalBytes !== undefined ? { memTotalBytes: options.memTotalBytes } : {}),
     ...(options.executeOnly !== undefined ? { executeOnly: options.executeOnly } : {}),
   });
-  const run = new Run(kernel, new FileSide(kernel, options.ramBytes));
+  const run = new Run(kernel, new FileSide(kernel, options.ramBytes), options.images ?? new Map());
   const results = program.statements.map((s) => run.step(s));
-  return { results, kernel, namespaces: run.namespaceList() };
+  return { results, kernel: run.currentKernel, namespaces: run.namespaceList() };
 }
 
 function sysFailure(e: SysError): RawResult {
@@ -115,6 +121,7 @@ class Run {
   constructor(
     private kernel: Kernel,
     private files: FileSide,
+    private readonly images: Map<string, Uint8Array>,
   ) {
     this.namespaces.set(0, kernel.initialIpcNamespace);
   }
@@ -122,6 +129,28 @@ class Run {
   /** The kernel the run is on now. */
   get currentKernel(): Kernel {
     return this.kernel;
+  }
+
+  /** `checkpoint NAME`: EOPNOTSUPP when the run holds something an image cannot describe (containers). */
+  private checkpointTo(name: string): RawResult {
+    if (this.files.hasContainers) return { ok: false, errno: 'EOPNOTSUPP' };
+    const image = checkpoint(this.kernel);
+    if (E.isLeft(image)) return { ok: false, errno: 'EOPNOTSUPP' };
+    this.images.set(name, image.right);
+    return { ok: true };
+  }
+
+  /**
+   * `restore NAME`: ENOENT without such an image, EINVAL for one that does
+   * not restore, EOPNOTSUPP when the run holds state images do not carry
+   * (containers). On success the rest of the scenario runs in the new kernel.
+   */
+  private restoreFrom(name: string): RawResult {
+    const image = this.images.get(name);
+    if (image === undefined) return { ok: false, errno: 'ENOENT' };
+    const restored = restore(image);
+    if (E.isLeft(restored)) return { ok: false, errno: 'EINVAL' };
+    return this.moveTo(restored.right) === undefined ? { ok: true } : { ok: false, errno: 'EOPNOTSUPP' };
   }
 
   /**
@@ -138,6 +167,8 @@ class Run {
     this.procs.forEach((p, i) => {
       const again = byPid.get(p.pid);
       if (again !== undefined) this.procs[i] = again;
+      // Started after the image was taken: it does not exist in the restored kernel.
+      else if (!p.exited) p.exit();
     });
     for (const [index, ns] of this.namespaces) {
       const again = byNs.get(ns.nsId);
@@ -153,6 +184,8 @@ class Run {
   }
 
   step(s: Statement): RawResult {
+    if (s.op === 'checkpoint') return this.checkpointTo(s.image);
+    if (s.op === 'restore') return this.restoreFrom(s.image);
     if (isHostSide(s) && s.op !== 'sysctl') return this.files.host(s);
     if (s.op !== 'proc' && !isHostSide(s)) {
       // A process the OOM killer or a container's stop ended, or one that never started, answers nothing more.

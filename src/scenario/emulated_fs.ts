@@ -58,6 +58,11 @@ export class FileSide {
    * checkpoint of this one; undefined when a container engine runs, since
    * the engine's records are not part of a kernel image.
    */
+  /** Whether the run has a container engine, whose records a checkpoint image does not carry. */
+  get hasContainers(): boolean {
+    return this.engineInstance !== undefined;
+  }
+
   movedTo(kernel: Kernel): FileSide | undefined {
     if (this.engineInstance !== undefined) return undefined;
     const moved = new FileSide(kernel, this.ramBytes);

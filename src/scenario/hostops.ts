@@ -214,3 +214,18 @@ export function parseMemcg(lp: LineParser, opTok: Token, args: readonly Token[])
   const name = lp.word(args[0] as Token);
   return name === undefined ? undefined : { op: 'memcg', name };
 }
+
+/** The characters an image name may use: a file-name-like word. */
+const IMAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** `checkpoint NAME` and `restore NAME`. */
+export function parseImage(lp: LineParser, opTok: Token, args: readonly Token[]): Body | undefined {
+  const op = opTok.text === 'checkpoint' ? 'checkpoint' : 'restore';
+  const [nameTok, extra] = args;
+  if (nameTok === undefined) return lp.fail(opTok.col, `${op} needs an image NAME`);
+  if (extra !== undefined) return lp.fail(extra.col, `${op} takes one NAME, got ${extra.text} too`);
+  if (nameTok.str !== undefined || !IMAGE_NAME.test(nameTok.text)) {
+    return lp.fail(nameTok.col, `an image name is letters, digits, '_', '.' and '-', not ${nameTok.text}`);
+  }
+  return { op, image: nameTok.text };
+}

@@ -15,7 +15,7 @@ import { lexLine } from './lexer.js';
 import { Scope } from './scope.js';
 import { parseExit, parseFork, parseProc, parseRlimit, parseSysctl } from './setup.js';
 import { PROC_OPS } from './shmops.js';
-import { parseHost, parseIsula, parseMemcg, parseMeminfo, parseMount, parseTmpfs } from './hostops.js';
+import { parseHost, parseIsula, parseMemcg, parseImage, parseMeminfo, parseMount, parseTmpfs } from './hostops.js';
 
 export type { ParseError } from './lexer.js';
 
@@ -41,6 +41,8 @@ const HOST_OPS: Readonly<Record<string, SetupParser>> = {
   meminfo: parseMeminfo,
   isula: parseIsula,
   memcg: parseMemcg,
+  checkpoint: parseImage,
+  restore: parseImage,
 };
 
 /** What `-> VAR` binds, for the operations that return something worth keeping. */

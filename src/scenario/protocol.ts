@@ -120,6 +120,8 @@ function fields(s: Statement): readonly (string | number | bigint)[] {
     case 'meminfo':
     case 'isula':
     case 'memcg':
+    case 'checkpoint':
+    case 'restore':
       throw new Error(`${s.op} (line ${s.line}) is emulated only; check emulatedOnly() before encoding`);
   }
 }
@@ -133,6 +135,9 @@ export function emulatedOnly(program: Program): string | undefined {
   for (const s of program.statements) {
     if (s.op === 'isula' || s.op === 'meminfo' || s.op === 'memcg') {
       return `line ${s.line}: ${s.op} is emulated only (the native backend runs no iSulad engine, memory cgroup or fake meminfo)`;
+    }
+    if (s.op === 'checkpoint' || s.op === 'restore') {
+      return `line ${s.line}: ${s.op} is emulated only (it saves or restores ipc-sentry's own kernel)`;
     }
     if (s.op === 'proc' && s.container !== undefined) {
       return `line ${s.line}: proc container= is emulated only (the native backend runs no iSulad engine)`;
