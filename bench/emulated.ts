@@ -6,13 +6,15 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel, PAGE_SIZE } from '../src/index.js';
 import type { Process } from '../src/index.js';
+import { O_CREAT, O_TRUNC, O_WRONLY } from '../src/abi/fs.js';
+import { ContainerEngine } from '../src/hostchannel/engine.js';
 import { measure, measureTimed } from './stats.js';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The tests both backends implement (see shmbench.c for what each times). */
-export type TestName = 'get-rmid' | 'attach-detach' | 'ipc-stat' | 'key-lookup' | 'first-touch' | 'copy-in' | 'copy-out' | WorkerTestName;
+export type TestName = 'get-rmid' | 'attach-detach' | 'ipc-stat' | 'key-lookup' | 'first-touch' | 'copy-in' | 'copy-out' | 'dd-channel' | WorkerTestName;
 
 /** The tests that run in two worker threads (bench/workers.ts, in a child process: they need an event loop). */
 export type WorkerTestName = 'futex-pingpong' | 'atomic-add';
@@ -108,6 +110,8 @@ export function runEmulated(test: TestName, ops: number, samples: number, param:
         return pages / ((t1 - t0) / 1000);
       });
     }
+    case 'dd-channel':
+      return ddChannel(samples);
     case 'copy-in':
     case 'copy-out': {
       const bytes = (param > 0 ? param : 64) * MiB;
@@ -143,4 +147,29 @@ function runWorkers(test: WorkerTestName, ops: number, samples: number): Result 
   const run = spawnSync(process.execPath, ['--import', 'tsx', script, test, String(ops), String(samples)], { encoding: 'utf8', timeout: 120_000 });
   if (run.status !== 0) throw new Error(`bench/workers.ts ${test} failed (${String(run.status ?? run.signal)}): ${run.stderr.trim()}`);
   return JSON.parse(run.stdout) as Result;
+}
+
+/**
+ * dd-channel: a container with a 64 MiB --host-channel; a process inside it
+ * runs dd's loop (open, 32768 writes of 1024 bytes, close) into a new file,
+ * which is removed between samples. Bytes per second.
+ */
+function ddChannel(samples: number): Result {
+  const kernel = new Kernel();
+  const engine = new ContainerEngine(kernel);
+  const created = engine.create('bench', { hostChannel: '/testdir:/testdir:rw:64M' });
+  if (created.exitStatus !== 0 || engine.start('bench').exitStatus !== 0) throw new Error(`isula: ${created.stderr.join(' ')}`);
+  const p = ok(engine.exec('bench'), 'isula exec');
+  const block = new Uint8Array(1024);
+  const blocks = 32768;
+  return measure(samples, () => {
+    const fd = ok(p.open('/testdir/test.file', O_WRONLY | O_CREAT | O_TRUNC, 0o644), 'open');
+    for (let i = 0; i < blocks; i++) {
+      const n = p.writeFd(fd, block);
+      if (E.isLeft(n) || n.right !== block.length) ok(n, 'write');
+    }
+    ok(p.close(fd), 'close');
+    ok(p.unlink('/testdir/test.file'), 'unlink');
+    return blocks * block.length;
+  });
 }

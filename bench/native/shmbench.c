@@ -40,7 +40,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ipc.h>
+#include <sys/mount.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -135,6 +137,46 @@ static double two_process_sample(int pingpong, long ops) {
   return (double)(pingpong ? ops : 2 * ops) / (t1 - t0);
 }
 
+/* dd-channel: a private tmpfs like a 64 MiB host channel, and real coreutils dd into it. */
+static char channel_dir[] = "/tmp/shmbench-channel-XXXXXX";
+static char channel_file[sizeof channel_dir + 16];
+
+static void mount_channel(void) {
+  if (unshare(CLONE_NEWNS) != 0) fail("unshare(CLONE_NEWNS)");
+  if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("making / private");
+  if (mkdtemp(channel_dir) == NULL) fail("mkdtemp");
+  if (mount("tmpfs", channel_dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=67108864") != 0) fail("mount tmpfs");
+  snprintf(channel_file, sizeof channel_file, "%s/test.file", channel_dir);
+}
+
+static void unmount_channel(void) {
+  umount2(channel_dir, MNT_DETACH);
+  rmdir(channel_dir);
+}
+
+/* Runs `dd if=/dev/zero of=FILE bs=1024 count=32768` and returns bytes per second, exec included. */
+static double dd_sample(void) {
+  char of[sizeof channel_file + 3];
+  snprintf(of, sizeof of, "of=%s", channel_file);
+  double t0 = now_s();
+  pid_t child = fork();
+  if (child < 0) fail("fork");
+  if (child == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+      dup2(null, 1);
+      dup2(null, 2);
+    }
+    execlp("dd", "dd", "if=/dev/zero", of, "bs=1024", "count=32768", (char *)NULL);
+    _exit(127);
+  }
+  int status;
+  if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("dd");
+  double t1 = now_s();
+  if (unlink(channel_file) != 0) fail("unlink");
+  return 32768.0 * 1024.0 / (t1 - t0);
+}
+
 /* One sample of `ops` operations of `test`; returns its rate per second. */
 static double sample(const char *test, long ops) {
   double t0, t1;
@@ -209,6 +251,7 @@ static double sample(const char *test, long ops) {
   if (strcmp(test, "futex-pingpong") == 0 || strcmp(test, "atomic-add") == 0) {
     return two_process_sample(test[0] == 'f', ops);
   }
+  if (strcmp(test, "dd-channel") == 0) return dd_sample();
   fprintf(stderr, "shmbench: unknown test %s\n", test);
   exit(EXIT_FAILED);
 }
@@ -226,6 +269,9 @@ static void setup(const char *test) {
   } else if (strcmp(test, "futex-pingpong") == 0 || strcmp(test, "atomic-add") == 0) {
     seg_id = must_shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0600);
     seg_addr = must_shmat(seg_id);
+  } else if (strcmp(test, "dd-channel") == 0) {
+    mount_channel();
+    atexit(unmount_channel);
   } else if (strcmp(test, "copy-in") == 0 || strcmp(test, "copy-out") == 0) {
     bytes = (size_t)(param > 0 ? param : 64) << 20;
     seg_id = must_shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);

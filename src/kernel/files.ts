@@ -233,16 +233,19 @@ export function open(c: FileCaller, path: string, flags: number, mode: number): 
 
 /** read(2) at the file position, or pread(2) at `at`: holes read as zeros, nothing past the end. */
 export function read(c: FileCaller, fd: number, count: number, at?: number): E.Either<SysError, Uint8Array> {
-  return E.chain((file: OpenFile) => {
-    if (!file.readable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for reading`));
-    if (!Number.isSafeInteger(count) || count < 0) return E.left(sysError('EINVAL', `count ${count} is not a byte count`));
-    if (at !== undefined && !(Number.isSafeInteger(at) && at >= 0)) return E.left(sysError('EINVAL', `offset ${at} is negative`));
-    const inode = file.inode;
-    if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
-    const data = inode.read(at ?? file.offset, count);
-    if (at === undefined) file.offset += data.length;
-    return E.right(data);
-  })(c.files.get(fd));
+  // Written with isLeft rather than E.chain: fp-ts's dual() spreads its
+  // arguments on every call, which showed up on this per-block path.
+  const got = c.files.get(fd);
+  if (E.isLeft(got)) return got;
+  const file = got.right;
+  if (!file.readable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for reading`));
+  if (!Number.isSafeInteger(count) || count < 0) return E.left(sysError('EINVAL', `count ${count} is not a byte count`));
+  if (at !== undefined && !(Number.isSafeInteger(at) && at >= 0)) return E.left(sysError('EINVAL', `offset ${at} is negative`));
+  const inode = file.inode;
+  if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
+  const data = inode.read(at ?? file.offset, count);
+  if (at === undefined) file.offset += data.length;
+  return E.right(data);
 }
 
 /**
@@ -253,19 +256,20 @@ export function read(c: FileCaller, fd: number, count: number, at?: number): E.E
  * the memory cgroup said no, which the caller answers with an OOM kill).
  */
 export function write(c: FileCaller, fd: number, bytes: Uint8Array, at?: number): E.Either<SysError, number> {
-  return E.chain((file: OpenFile) => {
-    if (!file.writable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for writing`));
-    if (at !== undefined && !(Number.isSafeInteger(at) && at >= 0)) return E.left(sysError('EINVAL', `offset ${at} is negative`));
-    const inode = file.inode;
-    if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
-    const pos = file.append ? inode.size : at ?? file.offset;
-    const outcome = inode.write(pos, bytes, c.memoryCharge);
-    if (E.isLeft(outcome)) return outcome;
-    const { written, stopped } = outcome.right;
-    if (at === undefined) file.offset = pos + written;
-    if (stopped !== undefined && (written === 0 || isChargeRefused(stopped))) return E.left(stopped);
-    return E.right(written);
-  })(c.files.get(fd));
+  const got = c.files.get(fd);
+  if (E.isLeft(got)) return got;
+  const file = got.right;
+  if (!file.writable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for writing`));
+  if (at !== undefined && !(Number.isSafeInteger(at) && at >= 0)) return E.left(sysError('EINVAL', `offset ${at} is negative`));
+  const inode = file.inode;
+  if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
+  const pos = file.append ? inode.size : at ?? file.offset;
+  const outcome = inode.write(pos, bytes, c.memoryCharge);
+  if (E.isLeft(outcome)) return outcome;
+  const { written, stopped } = outcome.right;
+  if (at === undefined) file.offset = pos + written;
+  if (stopped !== undefined && (written === 0 || isChargeRefused(stopped))) return E.left(stopped);
+  return E.right(written);
 }
 
 /** ftruncate(2): EINVAL unless the descriptor is a regular file open for writing (do_ftruncate). */
