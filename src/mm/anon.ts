@@ -9,13 +9,14 @@
  */
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace, Mappable, Translation } from './memmap.js';
+import { FrameTable } from './frame_table.js';
 import type { MemoryFile } from './memory_file.js';
 
 /** A private anonymous memory object of a fixed size. */
 export class AnonymousMemory implements Mappable, MappingIdentity {
   private refs = 0;
-  /** Object page → frame; only touched pages have one. */
-  private readonly frames = new Map<number, number>();
+  /** The frames behind touched pages. */
+  private readonly frames: FrameTable;
 
   constructor(
     private readonly mf: MemoryFile,
@@ -23,7 +24,9 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     readonly bytes: number,
     /** The name /proc/pid/maps shows, e.g. "[stack]". */
     private readonly name: string,
-  ) {}
+  ) {
+    this.frames = new FrameTable(mf);
+  }
 
   addMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
   removeMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
@@ -31,23 +34,18 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
 
   translate(page: number, maxPages: number, _write: boolean): Translation | BusError {
     if (page >= this.bytes / PAGE_SIZE) return { bus: true, reason: 'access past the end of the anonymous mapping' };
-    const first = this.frameAt(page);
-    if (first < 0) return { bus: true, reason: 'out of memory' };
-    let n = 1;
-    const last = Math.min(page + maxPages, this.bytes / PAGE_SIZE);
-    while (page + n < last && this.frameAt(page + n) === first + n) n += 1;
-    return { page, frame: first, pages: n };
+    return this.frames.run(page, maxPages, this.bytes / PAGE_SIZE);
   }
 
   forkCopy(): AnonymousMemory {
     const copy = new AnonymousMemory(this.mf, this.bytes, this.name);
-    for (const [page, frame] of this.frames) {
+    this.frames.forEach((page, frame) => {
       const f = this.mf.allocate();
       // Out of memory at fork: Linux's fork fails with ENOMEM; here the child's page reads as zero-filled.
-      if (f < 0) continue;
+      if (f < 0) return;
       this.mf.chunkBytes(f).set(this.mf.chunkBytes(frame).subarray(this.mf.byteOffset(frame), this.mf.byteOffset(frame) + PAGE_SIZE), this.mf.byteOffset(f));
-      copy.frames.set(page, f);
-    }
+      copy.frames.adopt(page, f);
+    });
     copy.refs = 1;
     return copy;
   }
@@ -59,13 +57,13 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
 
   /** Checkpoint: calls `fn` with every touched page and its frame, in page order. */
   forEachPage(fn: (page: number, frame: number) => void): void {
-    for (const page of [...this.frames.keys()].sort((a, b) => a - b)) fn(page, this.frames.get(page) as number);
+    this.frames.forEach(fn);
   }
 
   /** Checkpoint restore: the reference count and the touched pages (each frame's reference passes to this object). */
   restoreState(refs: number, pages: Iterable<readonly [number, number]>): void {
     this.refs = refs;
-    for (const [page, frame] of pages) this.frames.set(page, frame);
+    for (const [page, frame] of pages) this.frames.adopt(page, frame);
   }
 
   incRef(): void {
@@ -75,10 +73,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
   decRef(): void {
     if (this.refs <= 0) throw new Error(`${this.name}: decRef below zero`);
     this.refs -= 1;
-    if (this.refs === 0) {
-      for (const frame of this.frames.values()) this.mf.decRef(frame);
-      this.frames.clear();
-    }
+    if (this.refs === 0) this.frames.release();
   }
 
   mappedName(): string {
@@ -94,12 +89,4 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
   }
 
   msync(): void {}
-
-  private frameAt(page: number): number {
-    const have = this.frames.get(page);
-    if (have !== undefined) return have;
-    const f = this.mf.allocate();
-    if (f >= 0) this.frames.set(page, f);
-    return f;
-  }
 }

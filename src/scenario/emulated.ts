@@ -57,13 +57,9 @@ const MAX_ACCESS = 16 * 1024 * 1024;
  * fails: the caller (a test) gave a program whose state an image carries.
  */
 export function runEmulatedAcrossRestore(program: Program, cut: number, options: EmulatedOptions = {}): EmulatedRun & { readonly image: Uint8Array } {
-  const kernel = new Kernel({
-    ...(options.memTotalBytes !== undefined ? { memTotalBytes: options.memTotalBytes } : {}),
-    ...(options.executeOnly !== undefined ? { executeOnly: options.executeOnly } : {}),
-  });
-  const run = new Run(kernel, new FileSide(kernel, options.ramBytes), options.images ?? new Map());
+  const run = newRun(options);
   const results = program.statements.slice(0, cut).map((s) => run.step(s));
-  const image = checkpoint(kernel);
+  const image = checkpoint(run.currentKernel);
   if (E.isLeft(image)) throw new Error(`checkpoint after statement ${cut}: ${image.left.message}`);
   const restored = restore(image.right);
   if (E.isLeft(restored)) throw new Error(`restore after statement ${cut}: ${restored.left.message}`);
@@ -73,13 +69,18 @@ export function runEmulatedAcrossRestore(program: Program, cut: number, options:
   return { results, kernel: run.currentKernel, namespaces: run.namespaceList(), image: image.right };
 }
 
-/** Runs `program` on a fresh Kernel. */
-export function runEmulated(program: Program, options: EmulatedOptions = {}): EmulatedRun {
+/** A run on a fresh Kernel sized and configured as `options` say. */
+function newRun(options: EmulatedOptions): Run {
   const kernel = new Kernel({
     ...(options.memTotalBytes !== undefined ? { memTotalBytes: options.memTotalBytes } : {}),
     ...(options.executeOnly !== undefined ? { executeOnly: options.executeOnly } : {}),
   });
-  const run = new Run(kernel, new FileSide(kernel, options.ramBytes), options.images ?? new Map());
+  return new Run(kernel, new FileSide(kernel, options.ramBytes), options.images ?? new Map());
+}
+
+/** Runs `program` on a fresh Kernel. */
+export function runEmulated(program: Program, options: EmulatedOptions = {}): EmulatedRun {
+  const run = newRun(options);
   const results = program.statements.map((s) => run.step(s));
   return { results, kernel: run.currentKernel, namespaces: run.namespaceList() };
 }

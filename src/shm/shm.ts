@@ -16,14 +16,12 @@
  */
 import { PAGE_SHIFT, PAGE_SIZE, SHM_DEST, SHM_LOCKED } from '../abi/constants.js';
 import type { ShmidDs } from '../abi/shm.js';
+import { FrameTable } from '../mm/frame_table.js';
 import type { MemoryFile } from '../mm/memory_file.js';
 import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace, ShmMappable, Translation } from '../mm/memmap.js';
 import type { IpcPermState } from '../ipc/object.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
 
-/** Page-table leaves hold this many entries; leaves are made on first touch. */
-const LEAF_SHIFT = 9;
-const LEAF_SIZE = 1 << LEAF_SHIFT;
 
 /** What a segment needs from its registry; the registry implements it. */
 export interface ShmOwner {
@@ -86,15 +84,15 @@ export class Shm implements ShmMappable, MappingIdentity {
   private refs = 1;
   private readonly mapLimit: number;
   private readonly objectPages: number;
-  /** Page-table leaves by leaf number; made on first touch (most segments in a create/remove loop are never touched). */
-  private table: Map<number, Int32Array> | undefined;
-  private resident = 0;
+  /** The frames behind touched pages. */
+  private readonly frames: FrameTable;
 
   constructor(
     private readonly owner: ShmOwner,
-    private readonly mf: MemoryFile,
+    mf: MemoryFile,
     init: ShmInit,
   ) {
+    this.frames = new FrameTable(mf);
     this.perm = init.perm;
     this.segsz = init.segsz;
     this.pages = (init.segsz + BigInt(PAGE_SIZE) - 1n) >> BigInt(PAGE_SHIFT);
@@ -118,7 +116,7 @@ export class Shm implements ShmMappable, MappingIdentity {
 
   /** Pages that hold a frame (shm_rss counts them). */
   get residentPages(): number {
-    return this.resident;
+    return this.frames.residentPages;
   }
 
   /** Current reference count (for tests and invariants). */
@@ -146,7 +144,7 @@ export class Shm implements ShmMappable, MappingIdentity {
     }
     this.refs -= 1;
     if (this.refs === 0) {
-      this.releaseFrames();
+      this.frames.release();
       this.owner.remove(this);
     }
   }
@@ -202,12 +200,7 @@ export class Shm implements ShmMappable, MappingIdentity {
   translate(page: number, maxPages: number, _write: boolean): Translation | BusError {
     if (this.hugetlb) return { bus: true, reason: 'no huge pages are reserved' };
     if (page >= this.objectPages) return { bus: true, reason: 'access past the end of the segment' };
-    const last = Math.min(page + maxPages, this.objectPages);
-    const first = this.frameAt(page);
-    if (first < 0) return { bus: true, reason: 'out of memory' };
-    let n = 1;
-    while (page + n < last && this.frameAt(page + n) === first + n) n += 1;
-    return { page, frame: first, pages: n };
+    return this.frames.run(page, maxPages, this.objectPages);
   }
 
   /** struct shmid_ds as IPC_STAT reports it. Precondition: mu is held. */
@@ -269,14 +262,7 @@ export class Shm implements ShmMappable, MappingIdentity {
 
   /** Checkpoint: calls `fn` with every touched page and its frame, in page order. */
   forEachPage(fn: (page: number, frame: number) => void): void {
-    if (this.table === undefined) return;
-    for (const leafNo of [...this.table.keys()].sort((a, b) => a - b)) {
-      const leaf = this.table.get(leafNo) as Int32Array;
-      for (let i = 0; i < LEAF_SIZE; i += 1) {
-        const stored = leaf[i] ?? 0;
-        if (stored !== 0) fn(leafNo * LEAF_SIZE + i, stored - 1);
-      }
-    }
+    this.frames.forEach(fn);
   }
 
   /** Checkpoint restore: the counts checkpointCounts reported. */
@@ -287,55 +273,14 @@ export class Shm implements ShmMappable, MappingIdentity {
 
   /** Checkpoint restore: page `page` is held in `frame`, whose reference the segment now owns. Precondition: the page is untouched. */
   restorePage(page: number, frame: number): void {
-    const leaf = this.leafFor(page);
-    const slot = page & (LEAF_SIZE - 1);
-    if (leaf[slot] !== 0) throw new Error(`shm ${this.id}: page ${page} restored twice`);
-    leaf[slot] = frame + 1;
-    this.resident += 1;
-  }
-
-  /** The page-table leaf holding `page`'s slot, made on first use. */
-  private leafFor(page: number): Int32Array {
-    const leafNo = Math.floor(page / LEAF_SIZE);
-    const table = (this.table ??= new Map<number, Int32Array>());
-    let leaf = table.get(leafNo);
-    if (leaf === undefined) {
-      leaf = new Int32Array(LEAF_SIZE);
-      table.set(leafNo, leaf);
-    }
-    return leaf;
+    this.frames.adopt(page, frame);
   }
 
   private decRefSelf(): void {
     this.refs -= 1;
     if (this.refs === 0) {
-      this.releaseFrames();
+      this.frames.release();
       this.owner.remove(this);
     }
-  }
-
-  /** The frame behind page `page`, allocating a zeroed one on first touch; -1 when memory is exhausted. */
-  private frameAt(page: number): number {
-    const leaf = this.leafFor(page);
-    const slot = page & (LEAF_SIZE - 1);
-    const stored = leaf[slot] ?? 0;
-    if (stored !== 0) return stored - 1;
-    const frame = this.mf.allocate();
-    if (frame < 0) return -1;
-    leaf[slot] = frame + 1;
-    this.resident += 1;
-    return frame;
-  }
-
-  private releaseFrames(): void {
-    if (this.table === undefined) return;
-    for (const leaf of this.table.values()) {
-      for (let i = 0; i < LEAF_SIZE; i += 1) {
-        const stored = leaf[i] ?? 0;
-        if (stored !== 0) this.mf.decRef(stored - 1);
-      }
-    }
-    this.table = undefined;
-    this.resident = 0;
   }
 }
