@@ -24,6 +24,8 @@ export interface FixedRequest {
   readonly addr?: number;
   readonly replace?: boolean;
   readonly mayMapBelowMinAddr?: boolean;
+  /** The mapped object's page size when above PAGE_SIZE (hugetlb): a fixed address must be a multiple of it. */
+  readonly alignment?: number;
 }
 
 /**
@@ -37,6 +39,12 @@ export interface FixedRequest {
  */
 export function fixedAddress(vmas: VmaSet, req: FixedRequest, len: number): E.Either<SysError, number> {
   const addr = req.addr ?? 0;
+  // The file's get_area runs first: hugetlb refuses an unaligned fixed
+  // address (prepare_hugepage_range) before the range is checked.
+  const align = req.alignment ?? PAGE_SIZE;
+  if (align > PAGE_SIZE && addr % align !== 0) {
+    return E.left(sysError('EINVAL', `mmap fixed address ${addr} is not aligned to the ${align}-byte pages of the object`));
+  }
   if (!(addr >= 0) || addr > TASK_SIZE - len) {
     return E.left(sysError('ENOMEM', `mmap range at ${addr} reaches past TASK_SIZE`));
   }

@@ -8,7 +8,7 @@
  * drops it before returning, with no lock held.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, PAGE_SIZE, PAGE_SIZE_N, PROT_EXEC, PROT_READ, PROT_WRITE, SHMLBA_N, SHM_EXEC, SHM_INFO, SHM_LOCK, SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, S_IRUGO, S_IWUGO, S_IXUGO, TASK_SIZE, TASK_SIZE_N, U64_MAX } from '../abi/constants.js';
+import { IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, PAGE_SIZE, PAGE_SIZE_N, PROT_EXEC, PROT_READ, PROT_WRITE, SHMLBA_N, SHM_EXEC, SHM_INFO, SHM_LOCK, SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, S_IRUGO, S_IWUGO, S_IXUGO, TASK_SIZE_N, U64_MAX } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { ShmidDs, ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
@@ -120,16 +120,8 @@ function attach(
       return E.left(sysError('EINVAL', `0x${addr.toString(16)} overlaps an existing mapping and SHM_REMAP is not set`));
     }
   }
+  // The rest (length, huge-page alignment, range, mmap_min_addr) is do_mmap's, in mm.
   const length = s.effectiveBytes();
-  // __get_unmapped_area refuses a length beyond the address space before the
-  // file's own placement rules (hugetlb alignment) run.
-  if (length > TASK_SIZE) return E.left(sysError('ENOMEM', `a ${length}-byte mapping does not fit the user address space`));
-  if (fixed && s.hugetlb && addr % BigInt(s.hugePageBytes) !== 0n) {
-    return E.left(sysError('EINVAL', 'a hugetlb segment needs a huge-page-aligned address'));
-  }
-  if (fixed && addr + BigInt(length) > TASK_SIZE_N) {
-    return E.left(sysError('ENOMEM', `0x${addr.toString(16)} + ${length} is above the user address space`));
-  }
   const maxPerms = PROT_READ | PROT_EXEC | (readonly ? 0 : PROT_WRITE);
   return caller.mm.mmap(caller.mappingContext, {
     length,
