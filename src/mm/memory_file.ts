@@ -143,8 +143,9 @@ export class MemoryFile {
     if (this.freeCount > 0) {
       // A reused frame still holds its previous owner's bytes (or the poison).
       frame = this.popFree();
-      const at = this.byteOffset(frame);
-      this.chunkOf(frame).bytes.fill(0, at, at + PAGE_SIZE);
+      // A copy from a zero page, not fill(0): on a SharedArrayBuffer V8's
+      // fill stores byte by byte, about four times slower than the copy.
+      this.zero(frame, 0, PAGE_SIZE);
     } else {
       if (this.bump >= this.totalFrames) {
         return -1;
@@ -231,6 +232,11 @@ export class MemoryFile {
       return 0;
     }
     return this.chunkOf(frame).refs[frame & this.frameMask] ?? 0;
+  }
+
+  /** Zeroes `length` bytes of `frame` from byte `from` (within the frame). */
+  zero(frame: number, from: number, length: number): void {
+    this.chunkOf(frame).bytes.set(length === PAGE_SIZE ? ZERO_PAGE : ZERO_PAGE.subarray(0, length), this.byteOffset(frame) + from);
   }
 
   /** The whole chunk holding `frame`; the frame's bytes start at byteOffset(frame). */
@@ -323,6 +329,9 @@ export class MemoryFile {
     return top;
   }
 }
+
+/** The source of every frame clearing. */
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
 /** A fresh chunk: shared memory when the platform allows it, zero-filled either way. */
 function newChunk(frames: number): Chunk {

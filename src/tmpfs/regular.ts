@@ -240,10 +240,7 @@ export class RegularFile extends Inode implements Mappable {
       const page = Math.floor(pos / PAGE_SIZE);
       const n = Math.min((page + 1) * PAGE_SIZE, end) - pos;
       const frame = this.pages.frameAt(page);
-      if (frame >= 0) {
-        const at = mf.byteOffset(frame) + (pos - page * PAGE_SIZE);
-        mf.chunkBytes(frame).fill(0, at, at + n);
-      }
+      if (frame >= 0) mf.zero(frame, pos - page * PAGE_SIZE, n);
       pos += n;
     }
   }
