@@ -93,7 +93,8 @@ export class RegularFile extends Inode implements Mappable {
         stopped = claimError(frame);
         break;
       }
-      mf.chunkBytes(frame).set(src.subarray(done, done + n), mf.byteOffset(frame) + inPage);
+      // A write within one page (dd's blocks) copies from src itself, without a view.
+      mf.chunkBytes(frame).set(n === src.length ? src : src.subarray(done, done + n), mf.byteOffset(frame) + inPage);
       done += n;
     }
     if (done > 0) this.size = Math.max(this.size, offset + done);
