@@ -20,7 +20,8 @@ import { PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
 import type { Fault } from '../mm/access.js';
-import { futexWaitOn, futexWakeOn } from '../mm/futex.js';
+import { FutexQueue } from '../mm/futex.js';
+import type { FutexKey } from '../mm/futex.js';
 import type { TlbFill } from '../mm/tlb.js';
 import type { IpcSetArgs, ShmctlResult } from '../shm/syscalls.js';
 import { Mailbox } from './mailbox.js';
@@ -40,6 +41,10 @@ export interface TaskInit {
   readonly chunkShift: number;
   /** The MemoryFile's chunks when the thread started; later ones arrive through TaskHost. */
   readonly chunks: readonly SharedArrayBuffer[];
+  /** The MemoryFile's futex queue (FutexQueue.buffer), this thread's slot in it, and how long a wait polls before it sleeps. */
+  readonly futex: SharedArrayBuffer;
+  readonly futexSlot: number;
+  readonly futexSpin: number;
 }
 
 /** What a Task needs from the platform that runs it. */
@@ -82,6 +87,9 @@ export class Task {
   private readonly generationWord: Int32Array;
   private readonly counters: Int32Array;
   private readonly slot: number;
+  private readonly futexes: FutexQueue;
+  private readonly futexSlot: number;
+  private readonly futexSpin: number;
   private count: number;
   private readonly chunkShift: number;
   private readonly bytes: Uint8Array[] = [];
@@ -102,6 +110,9 @@ export class Task {
     this.generationWord = new Int32Array(init.generation);
     this.counters = new Int32Array(init.inFlight);
     this.slot = init.slot;
+    this.futexes = FutexQueue.open(init.futex);
+    this.futexSlot = init.futexSlot;
+    this.futexSpin = init.futexSpin;
     this.count = Atomics.load(this.counters, this.slot);
     this.chunkShift = init.chunkShift;
     init.chunks.forEach((c, i) => this.addChunk(i, c));
@@ -218,14 +229,14 @@ export class Task {
    * offset, whatever address each process attached at.
    */
   futexWait(addr: Word, expected: number, timeoutMs?: number): E.Either<SysError, 0> {
-    const w = this.futexWord(addr);
-    return E.isLeft(w) ? w : futexWaitOn(w.right.words, w.right.index, expected, timeoutMs);
+    const k = this.futexWord(addr);
+    return E.isLeft(k) ? k : this.futexes.wait(this.futexSlot, k.right, expected, timeoutMs, this.futexSpin);
   }
 
   /** futex(FUTEX_WAKE): wakes up to `count` waiters on `addr`; returns how many woke. */
   futexWake(addr: Word, count: number): E.Either<SysError, number> {
-    const w = this.futexWord(addr);
-    return E.isLeft(w) ? w : futexWakeOn(w.right.words, w.right.index, count);
+    const k = this.futexWord(addr);
+    return E.isLeft(k) ? k : this.futexes.wake(k.right, count);
   }
 
   private syscall(call: string, args: readonly unknown[]): unknown {
@@ -234,7 +245,7 @@ export class Task {
     return reply === undefined ? this.host.endThread() : reply;
   }
 
-  private futexWord(addr: Word): E.Either<SysError, { readonly words: Int32Array; readonly index: number }> {
+  private futexWord(addr: Word): E.Either<SysError, FutexKey> {
     const a = toAddress(addr);
     if (a !== undefined && a % 4 !== 0) return E.left(sysError('EINVAL', `futex address 0x${a.toString(16)} is not 4-byte aligned`));
     if (a === undefined) return E.left(sysError('EFAULT', 'futex address outside the address space'));
@@ -242,7 +253,7 @@ export class Task {
     try {
       const e = this.entry(a, 4, false);
       if (isFault(e)) return E.left(sysError('EFAULT', `futex address 0x${a.toString(16)} is not mapped readable`));
-      return E.right({ words: this.words[e.chunk] as Int32Array, index: (e.base + (a - e.start)) >> 2 });
+      return E.right({ words: this.words[e.chunk] as Int32Array, chunk: e.chunk, index: (e.base + (a - e.start)) >> 2 });
     } finally {
       this.leave();
     }

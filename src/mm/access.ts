@@ -203,7 +203,7 @@ export function atomic32(
   rules: AccessRules,
   addr: number,
   write: boolean,
-  op: (words: Int32Array, index: number) => number,
+  op: (words: Int32Array, index: number, frame: number) => number,
 ): E.Either<Fault, number> {
   if (!plausible(addr, 4)) {
     return E.left(segv(addr));
@@ -222,5 +222,5 @@ export function atomic32(
     return E.left(bus(addr));
   }
   const at = mf.byteOffset(t.frame) + (objectByte - page * PAGE_SIZE);
-  return E.right(op(mf.int32View(t.frame), at >> 2));
+  return E.right(op(mf.int32View(t.frame), at >> 2, t.frame));
 }

@@ -1,46 +1,192 @@
 /**
- * FUTEX_WAIT and FUTEX_WAKE on a frame word.
+ * FUTEX_WAIT and FUTEX_WAKE on frame words, through one wait queue per
+ * MemoryFile that every thread shares.
  *
- * Linux keys a shared futex by (object, offset): shm pages never move while
- * the segment lives, so in this model the frame word behind a page is that
- * key, and every thread and process mapping the segment, at whatever
- * address, waits on and wakes the same word. The wait queue is the
- * JavaScript engine's own, which checks the value and sleeps atomically with
- * respect to Atomics.notify, exactly the guarantee futex(2) gives.
+ * Linux keys a shared futex by (object, offset). Shm pages never move while
+ * their segment lives, so here the key is the frame word itself, named by
+ * (chunk, word index in the chunk): every thread and process that maps the
+ * segment, at whatever address, waits on and wakes the same key.
  *
- * A waiter is not tied to the frame's lifetime: if the segment dies while
- * someone waits, the waiter sleeps until its timeout or a wake of whatever
- * reuses the word (a spurious wakeup, which futex(2) allows).
+ * Linux checks the futex word and queues the waiter under one hash-bucket
+ * lock, so a waker sees either the waiter queued or the new value. The
+ * queue here gets the same guarantee without a lock, from sequentially
+ * consistent Atomics on both sides:
+ * - a waiter checks the word, publishes itself as waiting on its key, and
+ *   checks the word again;
+ * - a waker stores the new value (the program does that), then scans the
+ *   queue and claims waiters one by one with a compare-exchange.
+ * A waiter claimed between its two checks was queued, as far as any waker
+ * can tell, before the value changed, so it returns 0 and is counted. One
+ * that saw the change and withdrew first returns EAGAIN and is not.
+ *
+ * Because waiters are published in shared memory, a waiter may spin for a
+ * short while on its own state word before it sleeps in Atomics.wait. A
+ * spinning waiter is already queued, so FUTEX_WAKE counts it exactly as it
+ * counts a sleeping one. Spinning is the platform's choice
+ * (src/node/worker.ts turns it on for worker threads on machines with more
+ * than one CPU); it changes timing only.
+ *
+ * Layout of the shared words: [ticket counter, slots in use] then, per
+ * thread slot, [state, chunk, index, ticket]. A state is a sequence number
+ * (bumped at each wait) and a kind (idle, waiting, woken), so a waker's
+ * claim on a state it read earlier fails once that wait has ended.
+ * Owner of a slot: the one thread given that slot; wakers only
+ * compare-exchange its state from waiting to woken.
+ *
+ * A waiter is not tied to its segment's lifetime: if the segment dies while
+ * someone waits, the waiter sleeps until its timeout, or until a wake on a
+ * word that reuses the frame (a spurious wakeup, which futex(2) allows).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
 
-/**
- * FUTEX_WAIT: sleeps while words[index] === expected, for at most
- * `timeoutMs` (forever when undefined). Right(0) when woken (or woken
- * spuriously), EAGAIN when the value already differs, ETIMEDOUT on timeout.
- */
-export function futexWaitOn(words: Int32Array, index: number, expected: number, timeoutMs: number | undefined): E.Either<SysError, 0> {
-  if (timeoutMs !== undefined && !(timeoutMs >= 0)) return E.left(sysError('EINVAL', `futex timeout ${timeoutMs} ms is not a non-negative time`));
-  let outcome: 'ok' | 'not-equal' | 'timed-out';
-  try {
-    outcome = Atomics.wait(words, index, expected | 0, timeoutMs ?? Infinity);
-  } catch {
-    // A browser's main thread may not block, and non-shared memory cannot be waited on.
-    return E.left(sysError('EOPNOTSUPP', 'this thread cannot block in FUTEX_WAIT (no shared memory, or a thread that may not wait)'));
-  }
-  if (outcome === 'not-equal') return E.left(sysError('EAGAIN', 'the futex word does not hold the expected value'));
-  if (outcome === 'timed-out') return E.left(sysError('ETIMEDOUT', `no FUTEX_WAKE within ${timeoutMs ?? 0} ms`));
-  return E.right(0);
+const TICKET = 0;
+const IN_USE = 1;
+const HEADER_WORDS = 2;
+const SLOT_WORDS = 4;
+
+const IDLE = 0;
+const WAITING = 1;
+const WOKEN = 2;
+const KIND_MASK = 3;
+/** Sequence numbers live in the upper 30 bits of a state and wrap. */
+const SEQ_STEP = 4;
+
+/** The thread slot of the kernel thread; worker threads take 1 and up. */
+export const KERNEL_THREAD_SLOT = 0;
+
+/** A futex key: the word's chunk and its index among the chunk's 32-bit words. */
+export interface FutexKey {
+  readonly words: Int32Array;
+  readonly chunk: number;
+  readonly index: number;
 }
 
-/** FUTEX_WAKE: wakes up to `count` waiters on words[index]; returns how many woke. */
-export function futexWakeOn(words: Int32Array, index: number, count: number): E.Either<SysError, number> {
-  if (!Number.isInteger(count) || count < 0) return E.left(sysError('EINVAL', `futex wake count ${count} is not a non-negative integer`));
-  try {
-    return E.right(Atomics.notify(words, index, count));
-  } catch {
-    return E.left(sysError('EOPNOTSUPP', 'FUTEX_WAKE needs shared memory'));
+/** The futex wait queue of one MemoryFile, shared by every thread that accesses its frames. */
+export class FutexQueue {
+  /** The shared words; a worker thread opens the same queue with `FutexQueue.open(buffer)`. */
+  readonly buffer: SharedArrayBuffer | ArrayBuffer;
+  private readonly q: Int32Array;
+
+  private constructor(buffer: SharedArrayBuffer | ArrayBuffer) {
+    this.buffer = buffer;
+    this.q = new Int32Array(buffer);
   }
+
+  /** A queue for up to `threads` threads (slot 0 is the kernel thread's). */
+  static create(threads: number): FutexQueue {
+    const bytes = (HEADER_WORDS + threads * SLOT_WORDS) * 4;
+    return new FutexQueue(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  }
+
+  /** The queue whose words are `buffer`, as another thread sees it. */
+  static open(buffer: SharedArrayBuffer | ArrayBuffer): FutexQueue {
+    return new FutexQueue(buffer);
+  }
+
+  /** Thread slots the queue has room for. */
+  get threads(): number {
+    return (this.q.length - HEADER_WORDS) / SLOT_WORDS;
+  }
+
+  /**
+   * FUTEX_WAIT for the thread in `slot`: sleeps while `key`'s word holds
+   * `expected`, at most `timeoutMs` (forever when undefined). Right(0) when
+   * woken, EAGAIN when the value differs, ETIMEDOUT on timeout. `spin` is
+   * how many times to poll for a wake before sleeping.
+   */
+  wait(slot: number, key: FutexKey, expected: number, timeoutMs: number | undefined, spin = 0): E.Either<SysError, 0> {
+    if (timeoutMs !== undefined && !(timeoutMs >= 0)) return E.left(sysError('EINVAL', `futex timeout ${timeoutMs} ms is not a non-negative time`));
+    if (!(typeof SharedArrayBuffer === 'function' && this.buffer instanceof SharedArrayBuffer && key.words.buffer instanceof SharedArrayBuffer)) {
+      return E.left(sysError('EOPNOTSUPP', 'FUTEX_WAIT needs shared memory'));
+    }
+    const want = expected | 0;
+    if (Atomics.load(key.words, key.index) !== want) return notEqual();
+
+    const q = this.q;
+    const at = HEADER_WORDS + slot * SLOT_WORDS;
+    const seq = (q[at] as number) & ~KIND_MASK;
+    const next = (seq + SEQ_STEP) | 0;
+    const waiting = next | WAITING;
+    Atomics.store(q, at + 1, key.chunk);
+    Atomics.store(q, at + 2, key.index);
+    Atomics.store(q, at + 3, Atomics.add(q, TICKET, 1));
+    for (let used = Atomics.load(q, IN_USE); used <= slot; used = Atomics.load(q, IN_USE)) {
+      if (Atomics.compareExchange(q, IN_USE, used, slot + 1) === used) break;
+    }
+    Atomics.store(q, at, waiting);
+
+    if (Atomics.load(key.words, key.index) !== want) {
+      if (Atomics.compareExchange(q, at, waiting, next | IDLE) === waiting) return notEqual();
+      // A waker claimed this wait before it could withdraw, and counted it.
+      Atomics.store(q, at, next | IDLE);
+      return E.right(0);
+    }
+    for (let i = 0; i < spin && Atomics.load(q, at) === waiting; i++);
+    if (Atomics.load(q, at) === waiting) {
+      try {
+        Atomics.wait(q, at, waiting, timeoutMs ?? Infinity);
+      } catch {
+        // A thread that may not block (a browser's main thread) withdraws.
+        if (Atomics.compareExchange(q, at, waiting, next | IDLE) === waiting) {
+          return E.left(sysError('EOPNOTSUPP', 'this thread cannot block in FUTEX_WAIT'));
+        }
+      }
+    }
+    // Still waiting: nobody claimed the wait, so the time ran out.
+    const timedOut = Atomics.compareExchange(q, at, waiting, next | IDLE) === waiting;
+    Atomics.store(q, at, next | IDLE);
+    return timedOut ? E.left(sysError('ETIMEDOUT', `no FUTEX_WAKE within ${timeoutMs ?? 0} ms`)) : E.right(0);
+  }
+
+  /**
+   * FUTEX_WAKE: wakes up to `count` of `key`'s waiters, oldest first, and
+   * returns how many woke.
+   */
+  wake(key: FutexKey, count: number): E.Either<SysError, number> {
+    if (!Number.isInteger(count) || count < 0) return E.left(sysError('EINVAL', `futex wake count ${count} is not a non-negative integer`));
+    if (count === 0) return E.right(0);
+    const q = this.q;
+    const used = Math.min(Atomics.load(q, IN_USE), this.threads);
+    // (slot, state, ticket) of each waiter on the key.
+    let found: number[] | undefined;
+    for (let slot = 0; slot < used; slot++) {
+      const at = HEADER_WORDS + slot * SLOT_WORDS;
+      const state = Atomics.load(q, at);
+      if ((state & KIND_MASK) !== WAITING) continue;
+      if (Atomics.load(q, at + 1) !== key.chunk || Atomics.load(q, at + 2) !== key.index) continue;
+      (found ??= []).push(slot, state, Atomics.load(q, at + 3));
+    }
+    if (found === undefined) return E.right(0);
+    const order: number[] = [];
+    for (let i = 0; i < found.length; i += 3) order.push(i);
+    // Tickets wrap; their difference still orders waits that overlap in time.
+    if (order.length > 1) order.sort((a, b) => (((found[a + 2] as number) - (found[b + 2] as number)) | 0));
+    let woken = 0;
+    for (const i of order) {
+      if (woken >= count) break;
+      const at = HEADER_WORDS + (found[i] as number) * SLOT_WORDS;
+      const state = found[i + 1] as number;
+      if (Atomics.compareExchange(q, at, state, (state & ~KIND_MASK) | WOKEN) === state) {
+        woken++;
+        Atomics.notify(q, at, 1);
+      }
+    }
+    return E.right(woken);
+  }
+
+  /**
+   * The thread in `slot` has ended, however it ended: a wait it was in is
+   * over and will not be counted by any wake.
+   */
+  release(slot: number): void {
+    const at = HEADER_WORDS + slot * SLOT_WORDS;
+    const state = Atomics.load(this.q, at);
+    Atomics.store(this.q, at, ((state & ~KIND_MASK) + SEQ_STEP) | IDLE);
+  }
+}
+
+function notEqual(): E.Either<SysError, never> {
+  return E.left(sysError('EAGAIN', 'the futex word does not hold the expected value'));
 }

@@ -15,6 +15,7 @@
  */
 
 import { PAGE_SIZE } from '../abi/constants.js';
+import { FutexQueue } from './futex.js';
 
 /** Options for a MemoryFile. */
 export interface MemoryFileOptions {
@@ -67,6 +68,7 @@ export class MemoryFile {
   private readonly framesPerChunk: number;
   private readonly poison: number | undefined;
   private readonly chunks: Chunk[] = [];
+  private futexes: FutexQueue | undefined;
   /** The lowest frame number never handed out; frames at or above it sit in fresh, zeroed memory. */
   private bump = 0;
   /** Freed frames as a binary min-heap, so reuse prefers low frames and stays consecutive. */
@@ -234,6 +236,15 @@ export class MemoryFile {
     return this.chunkOf(frame).refs[frame & this.frameMask] ?? 0;
   }
 
+  /**
+   * The futex wait queue for words in these frames: the kernel thread uses
+   * slot KERNEL_THREAD_SLOT, worker threads the slots their platform gives
+   * them (FUTEX_THREADS in all).
+   */
+  get futexQueue(): FutexQueue {
+    return (this.futexes ??= FutexQueue.create(FUTEX_THREADS));
+  }
+
   /** Zeroes `length` bytes of `frame` from byte `from` (within the frame). */
   zero(frame: number, from: number, length: number): void {
     this.chunkOf(frame).bytes.set(length === PAGE_SIZE ? ZERO_PAGE : ZERO_PAGE.subarray(0, length), this.byteOffset(frame) + from);
@@ -329,6 +340,9 @@ export class MemoryFile {
     return top;
   }
 }
+
+/** Threads the futex queue has slots for: the kernel thread and 256 workers. */
+export const FUTEX_THREADS = 257;
 
 /** The source of every frame clearing. */
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);

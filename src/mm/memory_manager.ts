@@ -20,6 +20,7 @@ import { LockRank, Mutex } from '../sync/mutex.js';
 import { atomic32, fillBytes, readBytes, readBytesInto, writeBytes } from './access.js';
 import type { AccessRules } from './access.js';
 import type { Fault } from './access.js';
+import type { FutexKey } from './futex.js';
 import type { MappingContext, MappingIdentity, MappingSpace, Mappable, Perms } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
 import { fixedAddress, isPageAligned, pageAlign, unmappedArea } from './placement.js';
@@ -382,15 +383,15 @@ export class MemoryManager implements MappingSpace {
    * frame while the object lives, so two mappings of one segment at
    * different addresses resolve to the same word. Needs a readable page.
    */
-  futexWord(addr: number): E.Either<Fault, { readonly words: Int32Array; readonly index: number }> {
-    let words: Int32Array | undefined;
+  futexWord(addr: number): E.Either<Fault, FutexKey> {
+    let key: FutexKey | undefined;
     const found = this.mappingMu.with(() =>
-      atomic32(this.set, this.memoryFile, this.rules, addr, false, (w, i) => {
-        words = w;
-        return i;
+      atomic32(this.set, this.memoryFile, this.rules, addr, false, (words, index, frame) => {
+        key = { words, index, chunk: frame >> this.memoryFile.chunkShift };
+        return index;
       }),
     );
-    return E.isLeft(found) || words === undefined ? E.left(E.isLeft(found) ? found.left : { signal: 'SIGSEGV', addr }) : E.right({ words, index: found.right });
+    return E.isLeft(found) || key === undefined ? E.left(E.isLeft(found) ? found.left : { signal: 'SIGSEGV', addr }) : E.right(key);
   }
 
   /**

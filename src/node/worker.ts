@@ -83,6 +83,18 @@ interface ThreadState {
 
 const perKernel = new WeakMap<Kernel, KernelThreads>();
 
+/**
+ * How many times a worker's FUTEX_WAIT polls for its wake before it sleeps
+ * in Atomics.wait. Off: on this project's 2-CPU machine, polling measured
+ * slower in the futex ping-pong bench whenever anything else ran (500 polls
+ * halved the rate, 5000 cut it tenfold), because a polling thread holds a
+ * CPU the waker needs.
+ */
+const FUTEX_SPIN = 0;
+
+/** A worker's futex queue slot: its in-flight slot moved past the kernel thread's. */
+const futexSlotOf = (inFlightSlot: number): number => inFlightSlot + 1;
+
 type WaitAsync = (
   words: Int32Array,
   index: number,
@@ -132,6 +144,9 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
       slot,
       chunkShift: kernel.memoryFile.chunkShift,
       chunks,
+      futex: kernel.memoryFile.futexQueue.buffer as SharedArrayBuffer,
+      futexSlot: futexSlotOf(slot),
+      futexSpin: FUTEX_SPIN,
     },
     moduleUrl: url,
     args,
@@ -140,6 +155,7 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
   const entry = workerEntry(url);
   if (E.isLeft(entry)) {
     threads.inFlight.release(slot);
+    kernel.memoryFile.futexQueue.release(futexSlotOf(slot));
     return entry;
   }
   const worker = new Worker(entry.right, { workerData: boot, transferList: [port2], execArgv: [] });
@@ -255,6 +271,7 @@ function cleanUp(kernel: Kernel, threads: KernelThreads, p: Process, t: ThreadSt
   t.mailbox.close();
   t.chunkPort.close();
   threads.inFlight.release(t.slot);
+  kernel.memoryFile.futexQueue.release(futexSlotOf(t.slot));
   const siblings = threads.byProcess.get(p);
   siblings?.delete(t);
   if (siblings?.size === 0) threads.byProcess.delete(p);

@@ -126,6 +126,21 @@ describe('worker threads: futexes', () => {
     for (const e of exits) expect(e.result).toMatchObject({ rounds, timeouts: 0 });
   });
 
+  it('FUTEX_WAKE counts exactly the waits it ends: the wakes add up to the waits that returned 0', async () => {
+    const k = new Kernel();
+    const id = segment(k.spawn());
+    const last = 3000;
+    const waiters = Array.from({ length: 3 }, () => start(k, k.spawn(), 'futex_waiter', [id, last]));
+    const waker = start(k, k.spawn(), 'futex_waker', [id, last, [1, 0, 2, 1, 3]]);
+    const [w, ...rest] = await results([waker, ...waiters]);
+    expect([w, ...rest].every((e) => e?.ok)).toBe(true);
+    const ends = rest.map((e) => e.result as { woken: number; again: number });
+    const woken = ends.reduce((n, e) => n + e.woken, 0);
+    // Every wait ended as woken or EAGAIN (no timeouts); each woken one was counted by exactly one wake.
+    expect(w?.result).toBe(woken);
+    expect(woken).toBeGreaterThan(0);
+  });
+
   it('meets by (segment, offset): a wake at one attach address wakes a waiter attached at another', async () => {
     const k = new Kernel();
     const waker = k.spawn();
