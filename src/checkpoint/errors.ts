@@ -12,3 +12,19 @@ export interface CheckpointError {
 export function checkpointError(where: string, what: string): CheckpointError {
   return { where, message: `${where}: ${what}` };
 }
+
+/**
+ * A CheckpointError raised deep inside a walk over a kernel or a check of
+ * an image, where threading an Either through every step would bury the
+ * logic; the entry point catches it and returns it as a Left.
+ */
+export class CheckpointFailure extends Error {
+  constructor(readonly error: CheckpointError) {
+    super(error.message);
+  }
+}
+
+/** Raises a CheckpointFailure at `where` unless `ok`. */
+export function check(ok: boolean, where: string, what: string): void {
+  if (!ok) throw new CheckpointFailure(checkpointError(where, what));
+}

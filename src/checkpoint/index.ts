@@ -4,12 +4,14 @@
  * image, and `restore(image)` builds an identical, independent kernel from
  * it.
  *
- * This package sits above the kernel (an image also names the container
- * engine's memory cgroups, from src/hostchannel), so the two entry points
- * are functions over a Kernel rather than its methods.
+ * This package sits above the kernel (an image also carries the container
+ * engine and its memory cgroups, from src/hostchannel), so the entry points
+ * are functions over a Kernel; Kernel.checkpoint and Kernel.restore are
+ * thin methods over them. `restoreWithEngine` gives back the engine too.
  */
 export { checkpoint } from './save.js';
-export { restore } from './restore.js';
-export type { RestoreOptions } from './restore.js';
+export type { CheckpointOptions } from './save.js';
+export { restore, restoreWithEngine } from './restore.js';
+export type { EngineRestoreOptions, RestoreOptions, RestoredMachine } from './restore.js';
 export type { CheckpointError } from './errors.js';
 export { FORMAT_VERSION, MAGIC } from './format.js';

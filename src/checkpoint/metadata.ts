@@ -201,23 +201,51 @@ const ProcessMeta = t.type({
   vmas: t.array(VmaMeta),
 });
 
-/** The whole metadata section. Lists whose first entry is the kernel's own object say so. */
-export const MetadataCodec = t.type({
-  kernel: KernelMeta,
-  lockedMemory: t.array(t.tuple([Nat, U64])),
-  cgroups: t.array(CgroupMeta),
-  /** [0] is the initial namespace. */
-  ipcNamespaces: t.array(IpcNamespaceMeta),
-  anonymous: t.array(AnonMeta),
-  /** [0] is the root filesystem. */
-  tmpfs: t.array(TmpfsMeta),
-  mounts: t.array(MountMeta),
-  /** [0] is the initial namespace. */
-  mountNamespaces: t.array(MountNamespaceMeta),
-  openFiles: t.array(OpenFileMeta),
-  /** In the kernel's process order. */
-  processes: t.array(ProcessMeta),
+const HostChannelMeta = t.type({ pathOnHost: t.string, pathInContainer: t.string, permissions: t.string, size: U64 });
+
+const ContainerMeta = t.type({
+  name: t.string,
+  hostChannel: Nullable(HostChannelMeta),
+  /** `-m` in bytes; null when not given (0, also "no limit", is kept apart as iSulad keeps it). */
+  memoryLimit: Nullable(U64),
+  autoRemove: t.boolean,
+  state: t.keyof({ created: null, running: null, exited: null }),
+  /** While running: the init's pid and the namespaces (by index) the container was started in. */
+  running: Nullable(t.type({ init: Nat, ipcNamespace: Nat, mountNamespace: Nat })),
+  /** The cgroup (by index) of the latest start, which keeps its charges after a stop. */
+  cgroup: Nullable(Nat),
 });
+export type ContainerMetaT = t.TypeOf<typeof ContainerMeta>;
+
+/** The container engine bound to the kernel: the daemon's process and the containers in creation order. */
+const EngineMeta = t.type({ daemon: Nat, containers: t.array(ContainerMeta) });
+export type EngineMetaT = t.TypeOf<typeof EngineMeta>;
+
+/**
+ * The whole metadata section. Lists whose first entry is the kernel's own
+ * object say so. `engine` is there only when a container engine was
+ * checkpointed with the kernel; images without it (all those written before
+ * it existed) are the same format version and restore as before.
+ */
+export const MetadataCodec = t.intersection([
+  t.type({
+    kernel: KernelMeta,
+    lockedMemory: t.array(t.tuple([Nat, U64])),
+    cgroups: t.array(CgroupMeta),
+    /** [0] is the initial namespace. */
+    ipcNamespaces: t.array(IpcNamespaceMeta),
+    anonymous: t.array(AnonMeta),
+    /** [0] is the root filesystem. */
+    tmpfs: t.array(TmpfsMeta),
+    mounts: t.array(MountMeta),
+    /** [0] is the initial namespace. */
+    mountNamespaces: t.array(MountNamespaceMeta),
+    openFiles: t.array(OpenFileMeta),
+    /** In the kernel's process order. */
+    processes: t.array(ProcessMeta),
+  }),
+  t.partial({ engine: EngineMeta }),
+]);
 export type Metadata = t.TypeOf<typeof MetadataCodec>;
 
 /** Parses and decodes the metadata text; a failure names the JSON path and what was expected there. */
@@ -232,8 +260,9 @@ export function decodeMetadata(text: string): E.Either<CheckpointError, Metadata
   if (E.isRight(decoded)) return decoded;
   const first = decoded.left[0];
   if (first === undefined) return E.left(checkpointError('metadata', 'does not decode'));
+  // An intersection's members are numbered in the context, but name no field: they are left out.
   const path = first.context
-    .slice(1)
+    .filter((_, i) => i > 0 && !(first.context[i - 1]?.type instanceof t.IntersectionType))
     .map((c) => (/^[0-9]+$/.test(c.key) ? `[${c.key}]` : `.${c.key}`))
     .join('');
   const expected = first.context[first.context.length - 1]?.type.name ?? 'a value';

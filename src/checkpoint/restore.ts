@@ -9,11 +9,13 @@
  * and segments, anonymous memory, tmpfs inodes, mounts, open files,
  * processes with their address spaces and descriptors; then every count
  * (links, opens, references, members) is set to its checkpointed value,
- * since constructors along the way took counts of their own.
+ * since constructors along the way took counts of their own. A container
+ * engine comes last, over the rebuilt processes, namespaces and cgroups.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { O_APPEND, O_RDONLY, O_RDWR, O_WRONLY } from '../abi/fs.js';
 import { PAGE_SIZE } from '../abi/constants.js';
+import type { ContainerEngine, EngineOptions } from '../hostchannel/engine.js';
 import { MemoryCgroup } from '../hostchannel/memcg.js';
 import { makeCredentials } from '../ipc/credentials.js';
 import { idSeq } from '../ipc/ids.js';
@@ -32,6 +34,8 @@ import type { MemoryCharge } from '../tmpfs/charge.js';
 import { Directory } from '../tmpfs/directory.js';
 import type { Inode } from '../tmpfs/inode.js';
 import { RegularFile } from '../tmpfs/regular.js';
+import { rebuildEngine } from './engine.js';
+import type { RestoredObjects } from './engine.js';
 import type { CheckpointError } from './errors.js';
 import { checkpointError } from './errors.js';
 import type { PageRun } from './format.js';
@@ -51,8 +55,33 @@ export interface RestoreOptions {
   readonly allocatePid?: () => number;
 }
 
-/** Rebuilds the kernel of `image`, or says what is wrong with the image and where. */
+/** Restore options for an image that may carry a container engine. */
+export interface EngineRestoreOptions extends RestoreOptions {
+  /** The restored engine's options (its meminfo and log are functions, which an image cannot carry). */
+  readonly engine?: EngineOptions;
+}
+
+/** A restored kernel, and the container engine bound to it when the image carries one. */
+export interface RestoredMachine {
+  readonly kernel: Kernel;
+  readonly engine: ContainerEngine | undefined;
+}
+
+/**
+ * Rebuilds the kernel of `image`, or says what is wrong with the image and
+ * where. An engine the image carries is checked but not rebuilt: its daemon
+ * and container processes are in the kernel as plain processes.
+ */
 export function restore(image: Uint8Array, options: RestoreOptions = {}): E.Either<CheckpointError, Kernel> {
+  return E.map((m: RestoredMachine) => m.kernel)(restoreImage(image, options, undefined));
+}
+
+/** Rebuilds the kernel of `image` and the container engine it carries (undefined in an image without one). */
+export function restoreWithEngine(image: Uint8Array, options: EngineRestoreOptions = {}): E.Either<CheckpointError, RestoredMachine> {
+  return restoreImage(image, options, options.engine ?? {});
+}
+
+function restoreImage(image: Uint8Array, options: RestoreOptions, engineOptions: EngineOptions | undefined): E.Either<CheckpointError, RestoredMachine> {
   const sections = readSections(image);
   if (E.isLeft(sections)) return sections;
   const meta = decodeMetadata(sections.right.metadata);
@@ -63,14 +92,22 @@ export function restore(image: Uint8Array, options: RestoreOptions = {}): E.Eith
     return E.left(checkpointError('metadata.kernel.nextPid', 'the checkpointed kernel had an injected pid allocator: pass allocatePid to restore'));
   }
   try {
-    return E.right(build(meta.right, image, sections.right.runs, options));
+    const built = build(meta.right, image, sections.right.runs, options);
+    const engine = meta.right.engine;
+    if (engine === undefined || engineOptions === undefined) return E.right({ kernel: built.kernel, engine: undefined });
+    return E.right({ kernel: built.kernel, engine: rebuildEngine(built.kernel, engine, built, engineOptions) });
   } catch (e) {
     // Validation should make this unreachable; the half-built kernel is dropped either way.
     return E.left(checkpointError('image', `passed every check but could not be rebuilt: ${(e as Error).message}`));
   }
 }
 
-function build(meta: Metadata, image: Uint8Array, runs: readonly PageRun[], options: RestoreOptions): Kernel {
+/** A rebuilt kernel and the objects of it that an engine section refers to. */
+interface Built extends RestoredObjects {
+  readonly kernel: Kernel;
+}
+
+function build(meta: Metadata, image: Uint8Array, runs: readonly PageRun[], options: RestoreOptions): Built {
   const k = meta.kernel;
   const kernel = new Kernel({
     memTotalBytes: k.memTotalBytes,
@@ -178,6 +215,7 @@ function build(meta: Metadata, image: Uint8Array, runs: readonly PageRun[], opti
 
   // Processes, in the kernel's order.
   const tokens = new Map<number, object>();
+  const processes = new Map<number, Process>();
   for (const p of meta.processes) {
     const mm = new MemoryManager({ memoryFile: kernel.memoryFile, mmapBase: p.mmapBase, executeOnly: kernel.executeOnly });
     mm.restoreVmas(
@@ -209,6 +247,7 @@ function build(meta: Metadata, image: Uint8Array, runs: readonly PageRun[], opti
     const proc = new Process(kernel, p.pid, creds, ipc, mm, { mountNamespace, files, memoryCharge: charge(p.charge) });
     kernel.adoptRestored(proc);
     tokens.set(p.pid, proc.creatorToken);
+    processes.set(p.pid, proc);
   }
   for (const [seg, pid] of creators) seg.creator = tokens.get(pid);
 
@@ -225,7 +264,13 @@ function build(meta: Metadata, image: Uint8Array, runs: readonly PageRun[], opti
     ipcNamespaces.map((n) => n.ns),
     mountNamespaces.map((n) => n.ns),
   );
-  return kernel;
+  return {
+    kernel,
+    processes,
+    ipcNamespaces: ipcNamespaces.map((n) => n.ns),
+    mountNamespaces: mountNamespaces.map((n) => n.ns),
+    cgroups,
+  };
 }
 
 /** Makes the frames of the image exist in the new kernel's MemoryFile, with their bytes. */

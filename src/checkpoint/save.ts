@@ -1,16 +1,18 @@
 /**
  * checkpoint(kernel): walks a kernel and writes its image. The walk only
  * reads: no reference is taken or dropped, so a checkpoint never changes
- * what the kernel does next.
+ * what the kernel does next. (Taking a container engine along reaps its
+ * exited containers first, as any command to the daemon would.)
  *
  * The walk starts at the kernel's own objects (the initial namespaces, the
- * root filesystem) and its processes, and numbers every shared object the
- * first time it meets it. Objects of a kind the image cannot describe (a
- * Mappable or a cgroup from outside ipc-sentry) make the checkpoint fail
- * with a Left naming them.
+ * root filesystem) and its processes, then a container engine's records,
+ * and numbers every shared object the first time it meets it. Objects of a
+ * kind the image cannot describe (a Mappable or a cgroup from outside
+ * ipc-sentry) make the checkpoint fail with a Left naming them.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE } from '../abi/constants.js';
+import type { ContainerEngine, EngineState } from '../hostchannel/engine.js';
 import { MemoryCgroup } from '../hostchannel/memcg.js';
 import type { IpcNamespace } from '../kernel/ipc_namespace.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -25,17 +27,11 @@ import type { Inode } from '../tmpfs/inode.js';
 import { RegularFile } from '../tmpfs/regular.js';
 import type { Tmpfs } from '../tmpfs/superblock.js';
 import type { CheckpointError } from './errors.js';
-import { checkpointError } from './errors.js';
+import { CheckpointFailure, checkpointError } from './errors.js';
+import { engineMeta } from './engine.js';
 import { HEADER_BYTES, RUN_HEADER_BYTES, asciiJson, paddedLength, writeHeader } from './format.js';
 import type { ChargeRefMeta, InodeMetaT, Metadata, PageRunMeta, SegmentMetaT } from './metadata.js';
 import { MetadataCodec } from './metadata.js';
-
-/** Thrown inside the walk for an object the image cannot describe; caught at the top and returned as a Left. */
-class Unsupported extends Error {
-  constructor(readonly error: CheckpointError) {
-    super(error.message);
-  }
-}
 
 /** Numbers objects in the order they are first met. */
 class Numbering<T> {
@@ -111,24 +107,37 @@ class Walk {
   charge(c: MemoryCharge, where: string): ChargeRefMeta {
     if (c === this.kernel.rootMemoryCgroup) return 'root';
     if (c instanceof MemoryCgroup) return this.cgroups.of(c);
-    throw new Unsupported(checkpointError(where, 'is charged to a memory cgroup the image cannot describe'));
+    throw new CheckpointFailure(checkpointError(where, 'is charged to a memory cgroup the image cannot describe'));
   }
 }
 
+/** What a checkpoint takes along with the kernel. */
+export interface CheckpointOptions {
+  /**
+   * A container engine bound to the kernel: its daemon and containers go
+   * into the image too. Taking them is one of the daemon's looks, so it
+   * reaps first, as each of its commands does.
+   */
+  readonly engine?: ContainerEngine;
+}
+
 /**
- * An image of `kernel`: a header, the metadata and the page data. A Left
- * names an object of a kind the image cannot hold.
+ * An image of `kernel` (and of `options.engine`): a header, the metadata and
+ * the page data. A Left names an object of a kind the image cannot hold.
  */
-export function checkpoint(kernel: Kernel): E.Either<CheckpointError, Uint8Array> {
+export function checkpoint(kernel: Kernel, options: CheckpointOptions = {}): E.Either<CheckpointError, Uint8Array> {
+  const engine = options.engine;
+  if (engine !== undefined && engine.kernel !== kernel) return E.left(checkpointError('engine', 'runs on another kernel'));
   try {
-    return E.right(write(kernel));
+    // The engine reaps before anything of the kernel is read.
+    return E.right(write(kernel, engine?.checkpointState()));
   } catch (e) {
-    if (e instanceof Unsupported) return E.left(e.error);
+    if (e instanceof CheckpointFailure) return E.left(e.error);
     throw e;
   }
 }
 
-function write(kernel: Kernel): Uint8Array {
+function write(kernel: Kernel, engine: EngineState | undefined): Uint8Array {
   const mf = kernel.memoryFile;
   const walk = new Walk(kernel, mf);
   const ipcNamespaces = kernel.ipcNamespaces();
@@ -218,7 +227,7 @@ function write(kernel: Kernel): Uint8Array {
       } else if (v.mappable instanceof RegularFile && v.identity instanceof OpenFile) {
         object = { kind: 'file', file: openFileIndex(walk, v.identity) };
       } else {
-        throw new Unsupported(checkpointError(`${where}: VMA at 0x${v.start.toString(16)}`, 'maps an object the image cannot describe'));
+        throw new CheckpointFailure(checkpointError(`${where}: VMA at 0x${v.start.toString(16)}`, 'maps an object the image cannot describe'));
       }
       return { start: v.start, end: v.end, offset: v.offset, perms: v.perms, maxPerms: v.maxPerms, writable: v.writable, object };
     });
@@ -258,7 +267,7 @@ function write(kernel: Kernel): Uint8Array {
   }));
   const tmpfsMeta = walk.tmpfs.items.map((sb, i) => {
     if (sb.faultCharges !== kernel.faultCharges) {
-      throw new Unsupported(checkpointError(`tmpfs[${i}]`, 'was made outside the kernel (its faults are charged elsewhere)'));
+      throw new CheckpointFailure(checkpointError(`tmpfs[${i}]`, 'was made outside the kernel (its faults are charged elsewhere)'));
     }
     const st = sb.checkpointState();
     return {
@@ -280,6 +289,17 @@ function write(kernel: Kernel): Uint8Array {
     });
     return { bytes: a.bytes, name: a.mappedName(), refs: a.refCount, pages: pages.done() };
   });
+  // Numbers the cgroups only stopped containers still hold, after those of processes and pages.
+  const engineSection =
+    engine === undefined
+      ? {}
+      : {
+          engine: engineMeta(engine, {
+            ipcNamespace: (ns) => nsIndex.get(ns),
+            mountNamespace: (ns) => mountNsIndex.get(ns),
+            cgroup: (c) => walk.cgroups.of(c),
+          }),
+        };
   const counters = kernel.counters;
   const meta: Metadata = {
     kernel: {
@@ -306,6 +326,7 @@ function write(kernel: Kernel): Uint8Array {
     mountNamespaces: mountNsMeta,
     openFiles: openFileMeta,
     processes: processMeta,
+    ...engineSection,
   };
   return assemble(asciiJson(MetadataCodec.encode(meta)), walk.frames, mf);
 }
@@ -349,7 +370,7 @@ function inodeMeta(walk: Walk, n: Inode, where: string): InodeMetaT {
     });
     return { ...base, kind: 'file', entries: [], size: n.size, pages };
   }
-  throw new Unsupported(checkpointError(where, 'is neither a directory nor a regular file'));
+  throw new CheckpointFailure(checkpointError(where, 'is neither a directory nor a regular file'));
 }
 
 /** Lays out header, metadata and the held frames as runs of consecutive frames. */

@@ -2,27 +2,19 @@
  * Cross-reference checks on decoded metadata, run before anything is built:
  * every index points into its list, every page lies inside its object,
  * every frame is held exactly once and its bytes are in the page section,
- * address spaces are ordered and inside the user range. Restore builds only
+ * address spaces are ordered and inside the user range, a container engine's
+ * records agree with the processes and namespaces. Restore builds only
  * what passed, so building never meets a broken invariant halfway.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { IPCMNI, IPCMNI_SEQ_MAX, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
 import { NAME_MAX } from '../abi/fs.js';
 import type { CheckpointError } from './errors.js';
-import { checkpointError } from './errors.js';
+import { checkEngine } from './engine.js';
+import { CheckpointFailure, check } from './errors.js';
 import type { PageRun } from './format.js';
 import type { ChargeRefMeta, Metadata, PageRunMeta } from './metadata.js';
 
-/** A failed check; thrown inside the checks and returned as a Left. */
-class Invalid extends Error {
-  constructor(readonly error: CheckpointError) {
-    super(error.message);
-  }
-}
-
-function check(ok: boolean, where: string, what: string): void {
-  if (!ok) throw new Invalid(checkpointError(where, what));
-}
 
 const MAX_FRAMES = 2 ** 31 - 1;
 const HUGE_PAGE_SIZES = new Set([0, 2 ** 21, 2 ** 30]);
@@ -36,7 +28,7 @@ export function validate(meta: Metadata, runs: readonly PageRun[]): E.Either<Che
     checkAll(meta, runs);
     return E.right(undefined);
   } catch (e) {
-    if (e instanceof Invalid) return E.left(e.error);
+    if (e instanceof CheckpointFailure) return E.left(e.error);
     throw e;
   }
 }
@@ -210,6 +202,8 @@ function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
       }
     });
   });
+
+  if (meta.engine !== undefined) checkEngine(meta, meta.engine);
 
   // The page section holds exactly the frames the objects hold.
   let present = 0;

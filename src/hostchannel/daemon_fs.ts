@@ -23,11 +23,18 @@ export class DaemonFs {
   /** The daemon's process; it lives as long as the engine. */
   private readonly daemon: Process;
 
+  /** `daemon` is the daemon's process of a restored engine; without it a new one is spawned. */
   constructor(
     private readonly kernel: Kernel,
     private readonly log: (line: string) => void,
+    daemon?: Process,
   ) {
-    this.daemon = kernel.spawn();
+    this.daemon = daemon ?? kernel.spawn();
+  }
+
+  /** The daemon's process, for a checkpoint. */
+  get daemonProcess(): Process {
+    return this.daemon;
   }
 
   /** stat(2) says `path` is a directory: the client's "already exists" check. */

@@ -91,6 +91,11 @@ export const ENGINE_MESSAGES = {
 /** Container names the daemon accepts (util_valid_container_name). */
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
+/** Whether the daemon accepts `name` as a container name. */
+export function isValidContainerName(name: string): boolean {
+  return CONTAINER_NAME.test(name);
+}
+
 /**
  * Exit status of a command the daemon refused: `isula create` and the other
  * commands exit ECOMMON (1); `isula run` exits ESERVERERROR (125), as
@@ -108,16 +113,29 @@ interface Container {
   readonly memoryLimit: bigint | undefined;
   readonly autoRemove: boolean;
   state: ContainerState;
-  /** Set while running: the init process, its namespaces and its memory cgroup. */
-  running: Running | undefined;
+  /** Set while running: the init process and its namespaces. */
+  running: RunningContainer | undefined;
   /** The cgroup of the last start; it keeps the charges of the pages its tasks wrote. */
   cgroup: MemoryCgroup | undefined;
 }
 
-interface Running {
+/** What a running container holds: its init process (whose exit ends it) and the namespaces it was started in. */
+export interface RunningContainer {
   readonly init: Process;
   readonly ipcNamespace: IpcNamespace;
   readonly mountNamespace: MountNamespace;
+}
+
+/** One container as checkpoint and restore see it: the daemon's whole record, read-only. */
+export type ContainerRecord = Readonly<Container>;
+
+/**
+ * Everything an engine holds besides its options, for checkpoint and
+ * restore: the daemon's process and the containers in creation order.
+ */
+export interface EngineState {
+  readonly daemon: Process;
+  readonly containers: readonly ContainerRecord[];
 }
 
 const OK: CommandResult = { exitStatus: 0, stderr: [] };
@@ -130,12 +148,19 @@ export class ContainerEngine {
   private readonly meminfo: () => Meminfo;
   private readonly log: (line: string) => void;
 
+  /**
+   * An engine on `kernel`. It spawns the daemon's process, unless `restored`
+   * (checkpoint restore only) gives the daemon and containers of a
+   * checkpointed engine, already rebuilt in `kernel`.
+   */
   constructor(
     readonly kernel: Kernel,
     options: EngineOptions = {},
+    restored?: EngineState,
   ) {
     this.log = options.log ?? (() => undefined);
-    this.fs = new DaemonFs(kernel, this.log);
+    this.fs = new DaemonFs(kernel, this.log, restored?.daemon);
+    for (const c of restored?.containers ?? []) this.containers.set(c.name, { ...c });
     const mf = kernel.memoryFile;
     this.meminfo =
       options.meminfo ?? (() => ({ memTotalKb: mf.totalFrames * 4, memAvailableKb: (mf.totalFrames - mf.allocatedFrames) * 4 }));
@@ -253,6 +278,15 @@ export class ContainerEngine {
   }
 
   /**
+   * Checkpoint: the daemon's process and every container. Like every command
+   * and query it reaps first, so a running container's init is alive.
+   */
+  checkpointState(): EngineState {
+    this.reap();
+    return { daemon: this.fs.daemonProcess, containers: [...this.containers.values()] };
+  }
+
+  /**
    * The daemon's SIGCHLD handling: a running container whose init has ended
    * is stopped (its remaining processes die with it) and, with --rm, removed.
    */
@@ -275,7 +309,7 @@ export class ContainerEngine {
       }
       hostChannel = parsed.right;
     }
-    if (!CONTAINER_NAME.test(name)) return fail(DAEMON_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.invalidName(name));
+    if (!isValidContainerName(name)) return fail(DAEMON_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.invalidName(name));
     if (this.containers.has(name)) return fail(DAEMON_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.nameInUse(name));
     const rootfs = this.fs.mkdirAll(rootfsOf(name), 0o755);
     if (E.isLeft(rootfs)) {

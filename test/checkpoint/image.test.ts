@@ -8,8 +8,9 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_RMID, IPC_STAT, PROT_READ, SHM_LOCK, SHM_NORESERVE } from '../../src/abi/constants.js';
 import { MAP_SHARED, O_APPEND, O_CREAT, O_RDWR } from '../../src/abi/fs.js';
-import { checkpoint, FORMAT_VERSION, restore } from '../../src/checkpoint/index.js';
-import type { CheckpointError } from '../../src/checkpoint/index.js';
+import { checkpoint, FORMAT_VERSION, restore, restoreWithEngine } from '../../src/checkpoint/index.js';
+import type { CheckpointError, RestoredMachine } from '../../src/checkpoint/index.js';
+import { ContainerEngine } from '../../src/hostchannel/engine.js';
 import { MemoryCgroup } from '../../src/hostchannel/memcg.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
@@ -210,4 +211,113 @@ describe('restore of damaged and foreign images', () => {
     expect(kernel.processes().map((p) => p.pid)).toEqual(pids);
     expect(kernel.spawn().pid).toBe(Math.max(...pids) + 1);
   });
+});
+
+/** A host with containers in every state: running (one with a limit, one read-only), stopped, never started. */
+function busyEngine(): { kernel: Kernel; engine: ContainerEngine; host: Process } {
+  const kernel = new Kernel({ clock: () => 1_700_000_000, memTotalBytes: 2 ** 30, chunkBytes: 2 ** 16 });
+  const engine = new ContainerEngine(kernel);
+  const host = kernel.spawn();
+  expect(engine.run('web', { hostChannel: '/chan/web:/ipc::1M', memoryLimit: 64n * 4096n }).exitStatus).toBe(0);
+  expect(engine.run('ro', { hostChannel: '/chan/ro:/ipc:ro,rshared:8K' }).exitStatus).toBe(0);
+  expect(engine.run('done', { hostChannel: '/chan/done:/ipc::' }).exitStatus).toBe(0);
+  expect(engine.create('fresh', { hostChannel: '/chan/fresh:/x::', rm: true }).exitStatus).toBe(0);
+  const inWeb = ok(engine.exec('web'));
+  const fd = ok(inWeb.open('/ipc/msg', O_CREAT | O_RDWR, 0o644));
+  ok(inWeb.writeFd(fd, text('from the container')));
+  const inDone = ok(engine.exec('done'));
+  const d = ok(inDone.open('/ipc/left', O_CREAT | O_RDWR, 0o644));
+  ok(inDone.writeFd(d, text('written before the stop')));
+  expect(engine.stop('done').exitStatus).toBe(0);
+  return { kernel, engine, host };
+}
+
+function machine(img: Uint8Array): RestoredMachine {
+  const m = restoreWithEngine(img);
+  if (E.isLeft(m)) throw new Error(m.left.message);
+  return m.right;
+}
+
+function engineImage(kernel: Kernel, engine: ContainerEngine): Uint8Array {
+  const img = checkpoint(kernel, { engine });
+  if (E.isLeft(img)) throw new Error(img.left.message);
+  return img.right;
+}
+
+describe('checkpoint and restore with a container engine', () => {
+  it('brings back every container with its state, channel, init, namespaces and cgroup', () => {
+    const { kernel, engine } = busyEngine();
+    const { kernel: k, engine: e } = machine(engineImage(kernel, engine));
+    if (e === undefined) throw new Error('the engine did not come back');
+    expect(e.kernel).toBe(k);
+    expect(e.names()).toEqual(['web', 'ro', 'done', 'fresh']);
+    for (const name of e.names()) expect(e.inspect(name)).toEqual(engine.inspect(name));
+    expect(e.initProcess('web')?.pid).toBe(engine.initProcess('web')?.pid);
+    expect(k.processes()).toContain(e.initProcess('web'));
+    expect(e.initProcess('done')).toBeUndefined();
+    // The cgroup is the one the restored pages are charged to, with its limit and usage.
+    const cg = e.memoryCgroup('web');
+    expect(cg?.limitPages).toBe(64);
+    expect(cg?.usagePages).toBe(1);
+    expect(e.memoryCgroup('done')?.usagePages).toBe(1);
+    expect(e.memoryCgroup('fresh')).toBeUndefined();
+    // exec joins the restored container's namespaces and cgroup: it sees the channel at its own path.
+    const again = ok(e.exec('web'));
+    expect(again.mountNamespace).toBe(e.initProcess('web')?.mountNamespace);
+    expect(again.memoryCharge).toBe(cg);
+    expect(str(ok(again.pread(ok(again.open('/ipc/msg', O_RDWR)), 18, 0)))).toBe('from the container');
+    expect(E.isLeft(ok(e.exec('ro')).open('/ipc/new', O_CREAT | O_RDWR, 0o644))).toBe(true);
+  });
+
+  it('lets the restored engine stop, start and remove, and the host sees what the container wrote', () => {
+    const { kernel, engine } = busyEngine();
+    const { kernel: k, engine: e } = machine(engineImage(kernel, engine));
+    if (e === undefined) throw new Error('the engine did not come back');
+    // The same steps on the restored machine and on the original give the same answers.
+    const steps = (k: Kernel, e: ContainerEngine): unknown[] => {
+      const host = k.spawn();
+      const seen: unknown[] = [e.stop('web').exitStatus, e.inspect('web')?.state];
+      seen.push(str(ok(host.pread(ok(host.open('/chan/web/msg', O_RDWR)), 18, 0))));
+      seen.push(e.start('done').exitStatus, str(ok(host.pread(ok(host.open('/chan/done/left', O_RDWR)), 23, 0))));
+      seen.push(e.rm('web').exitStatus, E.isLeft(host.stat('/chan/web')));
+      // A --rm container that was only created goes when it is started and stopped.
+      seen.push(e.start('fresh').exitStatus, e.stop('fresh').exitStatus, e.names());
+      seen.push(e.names().map((n) => [e.inspect(n), e.memoryCgroup(n)?.usagePages, e.initProcess(n)?.pid]));
+      return seen;
+    };
+    const after = steps(k, e);
+    expect(after.slice(0, -1)).toEqual([0, 'exited', 'from the container', 0, 'written before the stop', 0, true, 0, 0, ['ro', 'done']]);
+    expect(steps(kernel, engine)).toEqual(after);
+  });
+
+  it('is byte-identical when re-imaged, with containers running, stopped and only created', () => {
+    const { kernel, engine } = busyEngine();
+    const img = engineImage(kernel, engine);
+    const { kernel: k, engine: e } = machine(img);
+    expect(Buffer.compare(Buffer.from(engineImage(k, e!)), Buffer.from(img))).toBe(0);
+  });
+
+  it('takes a container whose init ended as the daemon would find it: stopped', () => {
+    const { kernel, engine } = busyEngine();
+    ok(engine.initProcess('web')!.exit());
+    const { engine: e } = machine(engineImage(kernel, engine));
+    expect(e?.inspect('web')?.state).toBe('exited');
+    expect(engine.inspect('web')?.state).toBe('exited');
+  });
+
+  it('restores a kernel alone from an image with an engine, and no engine from an image without one', () => {
+    const { kernel, engine } = busyEngine();
+    const img = engineImage(kernel, engine);
+    expect(restored(img).processes().map((p) => p.pid)).toEqual(kernel.processes().map((p) => p.pid));
+    const plain = machine(image(kernel));
+    expect(plain.engine).toBeUndefined();
+    expect(plain.kernel.processes().length).toBe(kernel.processes().length);
+  });
+
+  it('refuses an engine of another kernel', () => {
+    const { engine } = busyEngine();
+    const other = checkpoint(new Kernel(), { engine });
+    expect(E.isLeft(other) && other.left.where).toBe('engine');
+  });
+
 });

@@ -1,0 +1,142 @@
+/**
+ * The engine section of an image: a ContainerEngine's daemon process and
+ * containers, written with its kernel, checked against the rest of the
+ * metadata, and rebuilt over the restored kernel.
+ *
+ * A container names processes by pid, and namespaces and cgroups by their
+ * index in the image's lists, so a restored container holds the very
+ * objects the restored processes hold: the init is a process of the new
+ * kernel, and pages its tasks wrote stay charged to its cgroup.
+ */
+import { PAGE_SIZE } from '../abi/constants.js';
+import { ContainerEngine, isValidContainerName } from '../hostchannel/engine.js';
+import type { ContainerRecord, EngineOptions, EngineState } from '../hostchannel/engine.js';
+import type { MemoryCgroup } from '../hostchannel/memcg.js';
+import { isValidMountMode } from '../hostchannel/mode.js';
+import { cleanAbsolutePath } from '../hostchannel/path.js';
+import type { IpcNamespace } from '../kernel/ipc_namespace.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { Process } from '../kernel/process.js';
+import type { MountNamespace } from '../kernel/vfs.js';
+import { CheckpointFailure, check, checkpointError } from './errors.js';
+import type { ContainerMetaT, EngineMetaT, Metadata } from './metadata.js';
+
+/** How the walk of the kernel numbered what containers refer to. */
+export interface EngineRefs {
+  ipcNamespace(ns: IpcNamespace): number | undefined;
+  mountNamespace(ns: MountNamespace): number | undefined;
+  /** Numbers the cgroup if the walk has not met it yet. */
+  cgroup(c: MemoryCgroup): number;
+}
+
+/** The engine section for `state`; a container whose namespace the image lacks is a CheckpointFailure. */
+export function engineMeta(state: EngineState, refs: EngineRefs): EngineMetaT {
+  return {
+    daemon: state.daemon.pid,
+    containers: state.containers.map((c): ContainerMetaT => {
+      let running: ContainerMetaT['running'] = null;
+      if (c.running !== undefined) {
+        const ipc = refs.ipcNamespace(c.running.ipcNamespace);
+        const mnt = refs.mountNamespace(c.running.mountNamespace);
+        // The init may have left the container's IPC namespace (unshare), which then died with nothing in it.
+        if (ipc === undefined || mnt === undefined) {
+          throw new CheckpointFailure(checkpointError(`engine: container ${c.name}`, 'runs in a namespace that no longer exists'));
+        }
+        running = { init: c.running.init.pid, ipcNamespace: ipc, mountNamespace: mnt };
+      }
+      return {
+        name: c.name,
+        hostChannel: c.hostChannel === undefined ? null : { ...c.hostChannel },
+        memoryLimit: c.memoryLimit ?? null,
+        autoRemove: c.autoRemove,
+        state: c.state,
+        running,
+        cgroup: c.cgroup === undefined ? null : refs.cgroup(c.cgroup),
+      };
+    }),
+  };
+}
+
+/**
+ * Checks every reference of the engine section against the rest of the
+ * metadata, and each container's record against itself: the state agrees
+ * with what the container holds, and no two containers share a name, an
+ * init, a namespace or a cgroup.
+ */
+export function checkEngine(meta: Metadata, engine: EngineMetaT): void {
+  const at = 'metadata.engine';
+  const processAt = new Map(meta.processes.map((p) => [p.pid, p]));
+  const daemon = processAt.get(engine.daemon);
+  check(daemon !== undefined, `${at}.daemon`, `pid ${engine.daemon} is not a process of the image`);
+  check(daemon?.mountNamespace === 0, `${at}.daemon`, `pid ${engine.daemon} is not in the host's mount namespace`);
+  const names = new Set<string>();
+  const inits = new Set<number>([engine.daemon]);
+  const mountNamespaces = new Set<number>();
+  const cgroups = new Set<number>();
+  engine.containers.forEach((c, i) => {
+    const cat = `${at}.containers[${i}]`;
+    check(isValidContainerName(c.name), `${cat}.name`, `${JSON.stringify(c.name)} is not a container name`);
+    check(!names.has(c.name), `${cat}.name`, `container ${c.name} appears twice`);
+    names.add(c.name);
+    const h = c.hostChannel;
+    if (h !== null) {
+      check(cleanAbsolutePath(h.pathOnHost) === h.pathOnHost, `${cat}.hostChannel.pathOnHost`, `${JSON.stringify(h.pathOnHost)} is not a clean absolute path`);
+      check(cleanAbsolutePath(h.pathInContainer) === h.pathInContainer, `${cat}.hostChannel.pathInContainer`, `${JSON.stringify(h.pathInContainer)} is not a clean absolute path`);
+      check(isValidMountMode(h.permissions), `${cat}.hostChannel.permissions`, `${JSON.stringify(h.permissions)} is not a mount mode`);
+    }
+    // created: never started; running: holds an init; exited: stopped, keeping the cgroup of its last start.
+    check((c.state === 'running') === (c.running !== null), `${cat}.running`, `does not agree with the state ${c.state}`);
+    check((c.state === 'created') === (c.cgroup === null), `${cat}.cgroup`, `does not agree with the state ${c.state}`);
+    if (c.running !== null) {
+      const r = c.running;
+      const init = processAt.get(r.init);
+      check(init !== undefined && !inits.has(r.init), `${cat}.running.init`, `pid ${r.init} is not a process of the image, or is the daemon or another container's init`);
+      inits.add(r.init);
+      check(r.ipcNamespace < meta.ipcNamespaces.length, `${cat}.running.ipcNamespace`, `names IPC namespace ${r.ipcNamespace}, but there are ${meta.ipcNamespaces.length}`);
+      check(r.mountNamespace > 0 && r.mountNamespace < meta.mountNamespaces.length, `${cat}.running.mountNamespace`, `${r.mountNamespace} is not a container's mount namespace of the image`);
+      check(!mountNamespaces.has(r.mountNamespace), `${cat}.running.mountNamespace`, `namespace ${r.mountNamespace} belongs to two containers`);
+      mountNamespaces.add(r.mountNamespace);
+      check(init?.mountNamespace === r.mountNamespace, `${cat}.running.init`, `pid ${r.init} is not in the container's mount namespace`);
+    }
+    if (c.cgroup !== null) {
+      const g = meta.cgroups[c.cgroup];
+      check(g !== undefined, `${cat}.cgroup`, `names cgroup ${c.cgroup}, but there are ${meta.cgroups.length}`);
+      check(!cgroups.has(c.cgroup), `${cat}.cgroup`, `cgroup ${c.cgroup} belongs to two containers`);
+      cgroups.add(c.cgroup);
+      // Each start makes the cgroup with the container's -m, rounded down to pages as Linux does.
+      const limitPages = c.memoryLimit === null || c.memoryLimit === 0n ? null : c.memoryLimit / BigInt(PAGE_SIZE);
+      check((g?.limitPages ?? null) === (limitPages === null ? null : Number(limitPages)), `${cat}.cgroup`, `the cgroup's limit is not the container's memoryLimit`);
+    }
+  });
+}
+
+/** The objects of a restored kernel that containers refer to. */
+export interface RestoredObjects {
+  readonly processes: ReadonlyMap<number, Process>;
+  readonly ipcNamespaces: readonly IpcNamespace[];
+  readonly mountNamespaces: readonly MountNamespace[];
+  readonly cgroups: readonly MemoryCgroup[];
+}
+
+/** The engine of a checked engine section, bound to the restored `kernel`. */
+export function rebuildEngine(kernel: Kernel, engine: EngineMetaT, objects: RestoredObjects, options: EngineOptions): ContainerEngine {
+  const containers = engine.containers.map(
+    (c): ContainerRecord => ({
+      name: c.name,
+      hostChannel: c.hostChannel === null ? undefined : { ...c.hostChannel },
+      memoryLimit: c.memoryLimit ?? undefined,
+      autoRemove: c.autoRemove,
+      state: c.state,
+      running:
+        c.running === null
+          ? undefined
+          : {
+              init: objects.processes.get(c.running.init) as Process,
+              ipcNamespace: objects.ipcNamespaces[c.running.ipcNamespace] as IpcNamespace,
+              mountNamespace: objects.mountNamespaces[c.running.mountNamespace] as MountNamespace,
+            },
+      cgroup: c.cgroup === null ? undefined : objects.cgroups[c.cgroup],
+    }),
+  );
+  return new ContainerEngine(kernel, options, { daemon: objects.processes.get(engine.daemon) as Process, containers });
+}
