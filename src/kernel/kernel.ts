@@ -19,6 +19,11 @@ import { UnlimitedCharge } from '../tmpfs/charge.js';
 import { Directory } from '../tmpfs/directory.js';
 import type { TmpfsOptions } from '../tmpfs/superblock.js';
 import { Tmpfs } from '../tmpfs/superblock.js';
+import type { CheckpointError } from '../checkpoint/errors.js';
+import { restore as restoreImage } from '../checkpoint/restore.js';
+import type { RestoreOptions } from '../checkpoint/restore.js';
+import { checkpoint as checkpointKernel } from '../checkpoint/save.js';
+import type { CheckpointOptions } from '../checkpoint/save.js';
 import { FdTable } from './files.js';
 import { IpcNamespace } from './ipc_namespace.js';
 import { Process } from './process.js';
@@ -278,6 +283,26 @@ export class Kernel {
       if (ns.isDead && ns.shm.segmentsForCheckpoint().length === 0) this.madeIpcNamespaces.delete(ns);
     }
     for (const ns of this.madeMountNamespaces) if (ns.memberCount === 0) this.madeMountNamespaces.delete(ns);
+  }
+
+  /**
+   * A self-describing, versioned image of this kernel (and of a container
+   * engine on it, if given), or a Left naming what an image cannot hold.
+   * The work is src/checkpoint's, which sits above the kernel; the kernel
+   * only offers it by name, and nothing here runs when modules load, so the
+   * import cycle is harmless.
+   */
+  checkpoint(options: CheckpointOptions = {}): E.Either<CheckpointError, Uint8Array> {
+    return checkpointKernel(this, options);
+  }
+
+  /**
+   * An identical, independent kernel rebuilt from `image`, or a Left saying
+   * what is wrong with the image and where; nothing is left half-built.
+   * checkpoint/restoreWithEngine also gives back a container engine.
+   */
+  static restore(image: Uint8Array, options: RestoreOptions = {}): E.Either<CheckpointError, Kernel> {
+    return restoreImage(image, options);
   }
 
   /** Internal: the MemoryFile and accounting shared by namespaces. */

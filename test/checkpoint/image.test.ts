@@ -320,4 +320,12 @@ describe('checkpoint and restore with a container engine', () => {
     expect(E.isLeft(other) && other.left.where).toBe('engine');
   });
 
+  it('offers the same through Kernel methods', () => {
+    const { kernel, engine } = busyEngine();
+    const img = kernel.checkpoint({ engine });
+    if (E.isLeft(img)) throw new Error(img.left.message);
+    expect(Buffer.compare(Buffer.from(img.right), Buffer.from(engineImage(kernel, engine)))).toBe(0);
+    const k = Kernel.restore(img.right);
+    expect(E.isRight(k) && k.right.processes().length).toBe(kernel.processes().length);
+  });
 });
