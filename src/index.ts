@@ -20,5 +20,5 @@ export { ERRNO, sysError } from './abi/errno.js';
 export type { IpcPerm, ShmidDs, ShmInfoLimits, ShmInfoUsage } from './abi/shm.js';
 export * from './abi/constants.js';
 export { LockOrderViolation, heldLockCount } from './sync/mutex.js';
-export { checkpoint, restore, FORMAT_VERSION as CHECKPOINT_FORMAT_VERSION } from './checkpoint/index.js';
-export type { CheckpointError, RestoreOptions } from './checkpoint/index.js';
+export { checkpoint, restore, restoreWithEngine, FORMAT_VERSION as CHECKPOINT_FORMAT_VERSION } from './checkpoint/index.js';
+export type { CheckpointError, CheckpointOptions, EngineRestoreOptions, RestoreOptions, RestoredMachine } from './checkpoint/index.js';
