@@ -11,7 +11,7 @@ import type { Capability } from '../ipc/credentials.js';
 import { ALL_CAPABILITIES } from '../ipc/credentials.js';
 import type { Fault } from '../mm/access.js';
 import type { IpcNamespace } from '../kernel/ipc_namespace.js';
-import { checkpoint, restore } from '../checkpoint/index.js';
+import type { CheckpointError } from '../checkpoint/index.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
 import type { ShmctlResult } from '../shm/syscalls.js';
@@ -59,12 +59,10 @@ const MAX_ACCESS = 16 * 1024 * 1024;
 export function runEmulatedAcrossRestore(program: Program, cut: number, options: EmulatedOptions = {}): EmulatedRun & { readonly image: Uint8Array } {
   const run = newRun(options);
   const results = program.statements.slice(0, cut).map((s) => run.step(s));
-  const image = checkpoint(run.currentKernel);
+  const image = run.checkpoint();
   if (E.isLeft(image)) throw new Error(`checkpoint after statement ${cut}: ${image.left.message}`);
-  const restored = restore(image.right);
+  const restored = run.restore(image.right);
   if (E.isLeft(restored)) throw new Error(`restore after statement ${cut}: ${restored.left.message}`);
-  const refused = run.moveTo(restored.right);
-  if (refused !== undefined) throw new Error(`restore after statement ${cut}: ${refused}`);
   for (const s of program.statements.slice(cut)) results.push(run.step(s));
   return { results, kernel: run.currentKernel, namespaces: run.namespaceList(), image: image.right };
 }
@@ -132,37 +130,21 @@ class Run {
     return this.kernel;
   }
 
-  /** `checkpoint NAME`: EOPNOTSUPP when the run holds something an image cannot describe (containers). */
-  private checkpointTo(name: string): RawResult {
-    if (this.files.hasContainers) return { ok: false, errno: 'EOPNOTSUPP' };
-    const image = checkpoint(this.kernel);
-    if (E.isLeft(image)) return { ok: false, errno: 'EOPNOTSUPP' };
-    this.images.set(name, image.right);
-    return { ok: true };
+  /** The run's machine as an image: the kernel, and the container engine once there is one. */
+  checkpoint(): E.Either<CheckpointError, Uint8Array> {
+    return this.files.checkpoint();
   }
 
   /**
-   * `restore NAME`: ENOENT without such an image, EINVAL for one that does
-   * not restore, EOPNOTSUPP when the run holds state images do not carry
-   * (containers). On success the rest of the scenario runs in the new kernel.
+   * Carries on in the kernel (and engine) restored from `image`, a
+   * checkpoint of this run's: processes are found again by pid and
+   * namespaces by number (an exited process stays as it was: it answers
+   * ESRCH either way).
    */
-  private restoreFrom(name: string): RawResult {
-    const image = this.images.get(name);
-    if (image === undefined) return { ok: false, errno: 'ENOENT' };
-    const restored = restore(image);
-    if (E.isLeft(restored)) return { ok: false, errno: 'EINVAL' };
-    return this.moveTo(restored.right) === undefined ? { ok: true } : { ok: false, errno: 'EOPNOTSUPP' };
-  }
-
-  /**
-   * Carries on in `restored`, a kernel restored from a checkpoint of this
-   * run's: processes are found again by pid and namespaces by number (an
-   * exited process stays as it was: it answers ESRCH either way). Returns
-   * why not when the run holds state an image does not carry.
-   */
-  moveTo(restored: Kernel): string | undefined {
-    const files = this.files.movedTo(restored);
-    if (files === undefined) return 'containers are not checkpointed';
+  restore(image: Uint8Array): E.Either<CheckpointError, void> {
+    const files = this.files.restoredFrom(image);
+    if (E.isLeft(files)) return files;
+    const restored = files.right.kernel;
     const byPid = new Map(restored.processes().map((p) => [p.pid, p]));
     const byNs = new Map(restored.ipcNamespaces().map((ns) => [ns.nsId, ns]));
     this.procs.forEach((p, i) => {
@@ -176,8 +158,26 @@ class Run {
       if (again !== undefined) this.namespaces.set(index, again);
     }
     this.kernel = restored;
-    this.files = files;
-    return undefined;
+    this.files = files.right;
+    return E.right(undefined);
+  }
+
+  /** `checkpoint NAME`: EOPNOTSUPP when the run holds something an image cannot describe. */
+  private checkpointTo(name: string): RawResult {
+    const image = this.checkpoint();
+    if (E.isLeft(image)) return { ok: false, errno: 'EOPNOTSUPP' };
+    this.images.set(name, image.right);
+    return { ok: true };
+  }
+
+  /**
+   * `restore NAME`: ENOENT without such an image, EINVAL for one that does
+   * not restore. On success the rest of the scenario runs in the new kernel.
+   */
+  private restoreFrom(name: string): RawResult {
+    const image = this.images.get(name);
+    if (image === undefined) return { ok: false, errno: 'ENOENT' };
+    return E.isLeft(this.restore(image)) ? { ok: false, errno: 'EINVAL' } : { ok: true };
   }
 
   namespaceList(): IpcNamespace[] {

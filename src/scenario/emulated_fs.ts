@@ -10,6 +10,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../abi/fs.js';
+import { checkpoint, restoreWithEngine } from '../checkpoint/index.js';
+import type { CheckpointError } from '../checkpoint/index.js';
 import { ContainerEngine } from '../hostchannel/engine.js';
 import type { CommandResult } from '../hostchannel/engine.js';
 import type { Meminfo } from '../hostchannel/spec.js';
@@ -44,31 +46,40 @@ export class FileSide {
   private engineInstance: ContainerEngine | undefined;
   private meminfo: Meminfo | undefined;
 
+  /** `engine`: the engine of a restored run; otherwise one starts with the first statement that needs it. */
   constructor(
-    private readonly kernel: Kernel,
+    readonly kernel: Kernel,
     private readonly ramBytes: number | undefined,
-  ) {}
+    engine?: ContainerEngine,
+  ) {
+    this.engineInstance = engine;
+  }
 
   newProcess(index: number): void {
     this.fdTables[index] = new Map();
   }
 
-  /**
-   * This run's file state carried over to `kernel`, restored from a
-   * checkpoint of this one; undefined when a container engine runs, since
-   * the engine's records are not part of a kernel image.
-   */
-  /** Whether the run has a container engine, whose records a checkpoint image does not carry. */
-  get hasContainers(): boolean {
-    return this.engineInstance !== undefined;
+  /** `checkpoint NAME`: the kernel's image, with the engine's containers once there is an engine. */
+  checkpoint(): E.Either<CheckpointError, Uint8Array> {
+    return checkpoint(this.kernel, this.engineInstance === undefined ? {} : { engine: this.engineInstance });
   }
 
-  movedTo(kernel: Kernel): FileSide | undefined {
-    if (this.engineInstance !== undefined) return undefined;
-    const moved = new FileSide(kernel, this.ramBytes);
-    this.fdTables.forEach((t, i) => (moved.fdTables[i] = new Map(t)));
+  /**
+   * `restore NAME`: the kernel and engine of `image`, with this run's
+   * descriptor slots and meminfo carried over (both belong to the scenario,
+   * not to the machine). An image taken before the first container
+   * statement has no engine: the next one starts a fresh engine.
+   */
+  restoredFrom(image: Uint8Array): E.Either<CheckpointError, FileSide> {
+    // The restored engine asks the side that now owns it, so later `meminfo` statements reach it.
+    let moved: FileSide | undefined;
+    const machine = restoreWithEngine(image, { engine: { meminfo: () => (moved as FileSide).hostMeminfo() } });
+    if (E.isLeft(machine)) return machine;
+    moved = new FileSide(machine.right.kernel, this.ramBytes, machine.right.engine);
+    const fdTables = moved.fdTables;
+    this.fdTables.forEach((t, i) => (fdTables[i] = new Map(t)));
     moved.meminfo = this.meminfo;
-    return moved;
+    return E.right(moved);
   }
 
   forked(parent: number, child: number): void {
@@ -225,12 +236,14 @@ export class FileSide {
   }
 
   private engine(): ContainerEngine {
-    if (this.engineInstance === undefined) {
-      const mf = this.kernel.memoryFile;
-      const fallback = (): Meminfo => ({ memTotalKb: mf.totalFrames * 4, memAvailableKb: (mf.totalFrames - mf.allocatedFrames) * 4 });
-      this.engineInstance = new ContainerEngine(this.kernel, { meminfo: () => this.meminfo ?? fallback() });
-    }
+    if (this.engineInstance === undefined) this.engineInstance = new ContainerEngine(this.kernel, { meminfo: () => this.hostMeminfo() });
     return this.engineInstance;
+  }
+
+  /** The meminfo the `isula` client reads: the scenario's `meminfo`, else the kernel's RAM and free frames. */
+  private hostMeminfo(): Meminfo {
+    const mf = this.kernel.memoryFile;
+    return this.meminfo ?? { memTotalKb: mf.totalFrames * 4, memAvailableKb: (mf.totalFrames - mf.allocatedFrames) * 4 };
   }
 }
 

@@ -56,7 +56,35 @@ describe('running', () => {
     expect(outcomes('proc A\nrestore missing\nrestore bad\nA shmget IPC_PRIVATE 1 0', images)).toEqual(['ok', 'ENOENT', 'EINVAL', 'ok']);
   });
 
-  it('refuses to checkpoint a kernel with containers (EOPNOTSUPP)', () => {
-    expect(outcomes('isula create c1\ncheckpoint x')).toEqual(['ok', 'EOPNOTSUPP']);
+  it('takes containers along, and forgets those made after the image', () => {
+    const text = [
+      'isula run --host-channel /chan:/c::8K c1',
+      'checkpoint x',
+      'isula rm -f c1',
+      'isula create c2',
+      'restore x',
+      'proc P container=c1',
+      'isula rm c2',
+      'isula stop c1',
+      'isula rm c1',
+    ].join('\n');
+    const p = program(text);
+    const lines = normalize(p, runEmulated(p).results).lines;
+    expect(lines.map((l) => [l['ok'], l['exit'] ?? l['errno'] ?? null])).toEqual([
+      [true, 0],
+      [true, null],
+      [true, 0],
+      [true, 0],
+      [true, null],
+      [true, null],
+      [true, 1],
+      [true, 0],
+      [true, 0],
+    ]);
+    expect(lines[6]?.['stderr']).toEqual(['Error response from daemon: No such container:c2']);
+  });
+
+  it('restores an image taken before the first container into a run without one', () => {
+    expect(outcomes('proc H\ncheckpoint empty\nisula run c1\nrestore empty\nproc P container=c1\nisula run c1')).toEqual(['ok', 'ok', 'ok', 'ok', 'ESRCH', 'ok']);
   });
 });
