@@ -200,15 +200,36 @@ export class Kernel {
     return ns;
   }
 
-  /** Starts a process with the given credentials (root with every capability by default). */
+  /**
+   * Starts a process with the given credentials (root with every capability
+   * by default). When the options name a namespace the process cannot enter
+   * (see trySpawn), the process exits at once, as a runtime's child does when
+   * its setns fails: every call on it is then ESRCH. Use trySpawn for the errno.
+   */
   spawn(options: SpawnOptions = {}): Process {
+    const p = this.trySpawn(options);
+    if (E.isRight(p)) return p.right;
+    const stillborn = this.trySpawn({ ...options, ipcNamespace: undefined, mountNamespace: undefined }) as E.Right<Process>;
+    stillborn.right.exit();
+    return stillborn.right;
+  }
+
+  /**
+   * Starts a process as spawn does, or says why it cannot: EINVAL for an IPC
+   * or mount namespace whose last process has left (it is torn down, as
+   * setns(2) could never reach it) or that belongs to another kernel.
+   */
+  trySpawn(options: SpawnOptions = {}): E.Either<SysError, Process> {
     const ns = options.ipcNamespace ?? this.initialIpcNamespace;
-    const fs = {
-      mountNamespace: options.mountNamespace ?? this.initialMountNamespace,
-      files: new FdTable(),
-      memoryCharge: options.memoryCharge ?? this.rootMemoryCgroup,
-    };
-    return this.admit(ns, (pid) => new Process(this, pid, makeCredentials(options), ns, undefined, fs));
+    if (ns.isDead) return E.left(sysError('EINVAL', `IPC namespace ${ns.nsId} is gone: its last process left`));
+    if (ns !== this.initialIpcNamespace && !this.madeIpcNamespaces.has(ns)) return E.left(sysError('EINVAL', `IPC namespace ${ns.nsId} belongs to another kernel`));
+    const mountNamespace = options.mountNamespace ?? this.initialMountNamespace;
+    if (mountNamespace.isDead) return E.left(sysError('EINVAL', 'the mount namespace is gone: its last process left'));
+    if (mountNamespace !== this.initialMountNamespace && !this.madeMountNamespaces.has(mountNamespace)) {
+      return E.left(sysError('EINVAL', 'the mount namespace belongs to another kernel'));
+    }
+    const fs = { mountNamespace, files: new FdTable(), memoryCharge: options.memoryCharge ?? this.rootMemoryCgroup };
+    return E.right(this.admit(ns, (pid) => new Process(this, pid, makeCredentials(options), ns, undefined, fs)));
   }
 
   /** Processes that have not exited. */

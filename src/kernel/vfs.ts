@@ -137,6 +137,11 @@ export class MountNamespace {
     this.members = members;
   }
 
+  /** True once the last member left a non-initial namespace and its mounts were detached. */
+  get isDead(): boolean {
+    return this.table.length === 0;
+  }
+
   /** A process entered the namespace (spawn, fork), or its creator took its reference. */
   join(): void {
     this.members += 1;
