@@ -18,17 +18,27 @@
  *   ...     ...   page runs: u32 first frame, u32 frame count, count * 4096 bytes
  *
  * The image ends exactly where the page section does.
+ *
+ * Version 2 differs from version 1 only in its checksum (checksum.ts), which
+ * takes two words per multiply; version 1 images are still read.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE } from '../abi/constants.js';
-import { checksum32 } from './checksum.js';
+import { checksum32, checksumV2 } from './checksum.js';
 import type { CheckpointError } from './errors.js';
 import { checkpointError } from './errors.js';
 
 /** The image's first eight bytes. */
 export const MAGIC = 'IPCSCKPT';
-/** The format this code writes and reads. */
-export const FORMAT_VERSION = 1;
+/** The format this code writes. */
+export const FORMAT_VERSION = 2;
+/** The formats this code reads. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
+
+/** The section checksum of format `version`. */
+export function sectionChecksum(version: number, bytes: Uint8Array): number {
+  return version === 1 ? checksum32(bytes) : checksumV2(bytes);
+}
 export const HEADER_BYTES = 48;
 /** Bytes before each run's frames: its first frame and its frame count. */
 export const RUN_HEADER_BYTES = 8;
@@ -45,6 +55,12 @@ export interface PageRun {
 export interface ImageSections {
   readonly metadata: string;
   readonly runs: readonly PageRun[];
+  /**
+   * Set when the caller asked to check the page section itself (a version 2
+   * image read with `deferPages`): the checksum the section must have, with
+   * its bounds. Undefined when readSections checked it.
+   */
+  readonly pendingPages: { readonly start: number; readonly end: number; readonly checksum: number } | undefined;
 }
 
 /** The metadata length rounded up so the page section starts 8-byte aligned. */
@@ -61,29 +77,35 @@ export function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Writes the header for sections already in place in `image`. */
-export function writeHeader(image: Uint8Array, metadataBytes: number, runCount: number, pageBytes: number): void {
+/**
+ * Writes the header (format FORMAT_VERSION) for sections already in place in
+ * `image`. `pageChecksum` is the page section's checksum when the caller
+ * hashed it while writing it; otherwise it is computed here.
+ */
+export function writeHeader(image: Uint8Array, metadataBytes: number, runCount: number, pageBytes: number, pageChecksum?: number): void {
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
   for (let i = 0; i < MAGIC.length; i += 1) image[i] = MAGIC.charCodeAt(i);
   view.setUint32(8, FORMAT_VERSION, true);
   view.setUint32(12, HEADER_BYTES, true);
   view.setUint32(16, metadataBytes, true);
   const metaStart = HEADER_BYTES;
-  view.setUint32(20, checksum32(image.subarray(metaStart, metaStart + metadataBytes)), true);
+  view.setUint32(20, checksumV2(image.subarray(metaStart, metaStart + metadataBytes)), true);
   view.setUint32(24, runCount, true);
   const pageStart = HEADER_BYTES + paddedLength(metadataBytes);
-  view.setUint32(28, checksum32(image.subarray(pageStart, pageStart + pageBytes)), true);
+  view.setUint32(28, pageChecksum ?? checksumV2(image.subarray(pageStart, pageStart + pageBytes)), true);
   view.setUint32(32, pageBytes % 2 ** 32, true);
   view.setUint32(36, Math.floor(pageBytes / 2 ** 32), true);
   view.setUint32(40, 0, true);
-  view.setUint32(44, checksum32(image.subarray(0, 44)), true);
+  view.setUint32(44, checksumV2(image.subarray(0, 44)), true);
 }
 
 /**
  * Checks the header, the lengths and both checksums, and splits the image.
- * Every failure names the field or section at fault.
+ * Every failure names the field or section at fault. With `deferPages`, a
+ * version 2 image's page checksum is left to the caller (see
+ * ImageSections.pendingPages), which hashes the pages as it copies them.
  */
-export function readSections(image: Uint8Array): E.Either<CheckpointError, ImageSections> {
+export function readSections(image: Uint8Array, options: { readonly deferPages?: boolean } = {}): E.Either<CheckpointError, ImageSections> {
   if (!(image instanceof Uint8Array)) return E.left(checkpointError('image', 'is not a Uint8Array'));
   if (image.length < HEADER_BYTES) {
     return E.left(checkpointError('header', `the image is ${image.length} bytes, shorter than the ${HEADER_BYTES}-byte header`));
@@ -94,10 +116,10 @@ export function readSections(image: Uint8Array): E.Either<CheckpointError, Image
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
   const version = view.getUint32(8, true);
   // The version comes first: a later format may lay out the rest of its header differently.
-  if (version !== FORMAT_VERSION) {
-    return E.left(checkpointError('header.version', `image format version ${version}; this ipc-sentry reads version ${FORMAT_VERSION} only`));
+  if (!READABLE_VERSIONS.includes(version)) {
+    return E.left(checkpointError('header.version', `image format version ${version}; this ipc-sentry reads versions ${READABLE_VERSIONS.join(' and ')}`));
   }
-  if (view.getUint32(44, true) !== checksum32(image.subarray(0, 44))) {
+  if (view.getUint32(44, true) !== sectionChecksum(version, image.subarray(0, 44))) {
     return E.left(checkpointError('header', 'the header checksum does not match: the header is damaged'));
   }
   if (view.getUint32(12, true) !== HEADER_BYTES) return E.left(checkpointError('header.headerLength', `is ${view.getUint32(12, true)}, not ${HEADER_BYTES}`));
@@ -113,12 +135,12 @@ export function readSections(image: Uint8Array): E.Either<CheckpointError, Image
     );
   }
   const metaSection = image.subarray(HEADER_BYTES, HEADER_BYTES + metaBytes);
-  if (view.getUint32(20, true) !== checksum32(metaSection)) return E.left(checkpointError('metadata', 'the section checksum does not match: the metadata is damaged'));
+  if (view.getUint32(20, true) !== sectionChecksum(version, metaSection)) return E.left(checkpointError('metadata', 'the section checksum does not match: the metadata is damaged'));
   for (let i = HEADER_BYTES + metaBytes; i < pageStart; i += 1) {
     if (image[i] !== 0x20) return E.left(checkpointError('metadata', `padding byte at offset ${i} is not a space`));
   }
-  const pageSection = image.subarray(pageStart, pageStart + pageBytes);
-  if (view.getUint32(28, true) !== checksum32(pageSection)) return E.left(checkpointError('pages', 'the section checksum does not match: the page data is damaged'));
+  const deferred = options.deferPages === true && version !== 1;
+  if (!deferred && view.getUint32(28, true) !== sectionChecksum(version, image.subarray(pageStart, pageStart + pageBytes))) return E.left(pagesDamaged());
   const metadata = asciiText(metaSection);
   if (E.isLeft(metadata)) return metadata;
   const runs: PageRun[] = [];
@@ -138,7 +160,13 @@ export function readSections(image: Uint8Array): E.Either<CheckpointError, Image
     at = dataOffset + count * PAGE_SIZE;
   }
   if (at !== expected) return E.left(checkpointError('pages', `${expected - at} bytes follow the last of the ${runCount} runs`));
-  return E.right({ metadata: metadata.right, runs });
+  const pendingPages = deferred ? { start: pageStart, end: expected, checksum: view.getUint32(28, true) } : undefined;
+  return E.right({ metadata: metadata.right, runs, pendingPages });
+}
+
+/** The error for a page section whose checksum does not match. */
+export function pagesDamaged(): CheckpointError {
+  return checkpointError('pages', 'the section checksum does not match: the page data is damaged');
 }
 
 /** The metadata bytes as a string; every byte must be ASCII. */

@@ -36,10 +36,11 @@ import type { Inode } from '../tmpfs/inode.js';
 import { RegularFile } from '../tmpfs/regular.js';
 import { rebuildEngine } from './engine.js';
 import type { RestoredObjects } from './engine.js';
+import { SectionHasher } from './checksum.js';
 import type { CheckpointError } from './errors.js';
-import { checkpointError } from './errors.js';
-import type { PageRun } from './format.js';
-import { readSections } from './format.js';
+import { CheckpointFailure, checkpointError } from './errors.js';
+import type { ImageSections } from './format.js';
+import { pagesDamaged, readSections } from './format.js';
 import type { ChargeRefMeta, Metadata } from './metadata.js';
 import { decodeMetadata } from './metadata.js';
 import { validate } from './validate.js';
@@ -82,7 +83,8 @@ export function restoreWithEngine(image: Uint8Array, options: EngineRestoreOptio
 }
 
 function restoreImage(image: Uint8Array, options: RestoreOptions, engineOptions: EngineOptions | undefined): E.Either<CheckpointError, RestoredMachine> {
-  const sections = readSections(image);
+  // The page checksum is checked while the pages are copied (restoreFrames).
+  const sections = readSections(image, { deferPages: true });
   if (E.isLeft(sections)) return sections;
   const meta = decodeMetadata(sections.right.metadata);
   if (E.isLeft(meta)) return meta;
@@ -92,11 +94,13 @@ function restoreImage(image: Uint8Array, options: RestoreOptions, engineOptions:
     return E.left(checkpointError('metadata.kernel.nextPid', 'the checkpointed kernel had an injected pid allocator: pass allocatePid to restore'));
   }
   try {
-    const built = build(meta.right, image, sections.right.runs, options);
+    const built = build(meta.right, image, sections.right, options);
     const engine = meta.right.engine;
     if (engine === undefined || engineOptions === undefined) return E.right({ kernel: built.kernel, engine: undefined });
     return E.right({ kernel: built.kernel, engine: rebuildEngine(built.kernel, engine, built, engineOptions) });
   } catch (e) {
+    // Damaged page data, found while copying it: the half-built kernel is dropped.
+    if (e instanceof CheckpointFailure) return E.left(e.error);
     // Validation should make this unreachable; the half-built kernel is dropped either way.
     return E.left(checkpointError('image', `passed every check but could not be rebuilt: ${(e as Error).message}`));
   }
@@ -107,7 +111,7 @@ interface Built extends RestoredObjects {
   readonly kernel: Kernel;
 }
 
-function build(meta: Metadata, image: Uint8Array, runs: readonly PageRun[], options: RestoreOptions): Built {
+function build(meta: Metadata, image: Uint8Array, sections: ImageSections, options: RestoreOptions): Built {
   const k = meta.kernel;
   const kernel = new Kernel({
     memTotalBytes: k.memTotalBytes,
@@ -118,7 +122,8 @@ function build(meta: Metadata, image: Uint8Array, runs: readonly PageRun[], opti
     ...(options.allocatePid !== undefined ? { allocatePid: options.allocatePid } : {}),
   });
   kernel.restoreCounters(k.nextPid ?? undefined, k.nextNsId);
-  restoreFrames(kernel, runs, image, k.frameLimit);
+  // First, before anything else is built: a damaged page section stops here.
+  if (!restoreFrames(kernel, sections, image, k.frameLimit)) throw new CheckpointFailure(pagesDamaged());
 
   kernel.rootMemoryCgroup.restoreCharged(k.rootCgroupCharged);
   const cgroups = meta.cgroups.map((g) => {
@@ -273,23 +278,35 @@ function build(meta: Metadata, image: Uint8Array, runs: readonly PageRun[], opti
   };
 }
 
-/** Makes the frames of the image exist in the new kernel's MemoryFile, with their bytes. */
-function restoreFrames(kernel: Kernel, runs: readonly PageRun[], image: Uint8Array, frameLimit: number): void {
+/**
+ * Makes the frames of the image exist in the new kernel's MemoryFile, with
+ * their bytes. When the page checksum was left to this step, each piece of
+ * the page section is hashed right after it is copied, while still in
+ * cache; false when the section does not match its checksum.
+ */
+function restoreFrames(kernel: Kernel, sections: ImageSections, image: Uint8Array, frameLimit: number): boolean {
+  const { runs, pendingPages } = sections;
   const mf = kernel.memoryFile;
   const refs = new Map<number, number>();
   for (const r of runs) for (let f = r.firstFrame; f < r.firstFrame + r.count; f += 1) refs.set(f, 1);
   mf.restoreFrames(frameLimit, refs);
+  const sum = pendingPages === undefined ? undefined : new SectionHasher(image, pendingPages.start, pendingPages.end);
   for (const r of runs) {
     let at = r.dataOffset;
     for (let f = r.firstFrame, left = r.count; left > 0; ) {
-      const n = mf.contiguousInChunk(f, left);
+      const n = Math.min(mf.contiguousInChunk(f, left), PIECE_FRAMES);
       mf.chunkBytes(f).set(image.subarray(at, at + n * PAGE_SIZE), mf.byteOffset(f));
       at += n * PAGE_SIZE;
       f += n;
       left -= n;
+      sum?.upTo(at);
     }
   }
+  return sum === undefined || sum.digest() === pendingPages?.checksum;
 }
+
+/** Frames copied between two checksum updates: 256 KiB, well inside a core's cache. */
+const PIECE_FRAMES = 64;
 
 function unwrap<T>(r: E.Either<{ readonly message: string }, T>): T {
   if (E.isLeft(r)) throw new Error(r.left.message);
