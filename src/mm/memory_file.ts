@@ -138,8 +138,11 @@ export class MemoryFile {
   /**
    * Allocates one zeroed frame with a reference count of 1, or returns -1 when
    * the simulated RAM is exhausted (the caller turns that into ENOMEM/SIGBUS).
+   * With `clear` false a reused frame keeps its old bytes: for a caller that
+   * overwrites or zeroes every byte before anyone can see the frame (a tmpfs
+   * write, as shmem_write_begin skips clearing a new page).
    */
-  allocate(): number {
+  allocate(clear = true): number {
     if (this.limbo.length > 0) this.reclaim();
     let frame: number;
     if (this.freeCount > 0) {
@@ -147,7 +150,7 @@ export class MemoryFile {
       frame = this.popFree();
       // A copy from a zero page, not fill(0): on a SharedArrayBuffer V8's
       // fill stores byte by byte, about four times slower than the copy.
-      this.zero(frame, 0, PAGE_SIZE);
+      if (clear) this.zero(frame, 0, PAGE_SIZE);
     } else {
       if (this.bump >= this.totalFrames) {
         return -1;

@@ -88,10 +88,18 @@ export class RegularFile extends Inode implements Mappable {
       const page = Math.floor(pos / PAGE_SIZE);
       const inPage = pos - page * PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - inPage, length - done);
-      const frame = this.frameFor(page, charge);
+      let frame = this.pages.frameAt(page);
       if (frame < 0) {
-        stopped = claimError(frame);
-        break;
+        // A new page is not cleared first: the write fills its part, and only
+        // the rest is zeroed (shmem_write_end zeroes around a partial write).
+        frame = this.sb.claimPage(charge, false);
+        if (frame < 0) {
+          stopped = claimError(frame);
+          break;
+        }
+        if (inPage > 0) mf.zero(frame, 0, inPage);
+        if (inPage + n < PAGE_SIZE) mf.zero(frame, inPage + n, PAGE_SIZE - inPage - n);
+        this.pages.insert(page, frame, charge);
       }
       // A write within one page (dd's blocks) copies from src itself, without a view.
       mf.chunkBytes(frame).set(n === src.length ? src : src.subarray(done, done + n), mf.byteOffset(frame) + inPage);

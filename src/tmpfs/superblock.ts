@@ -215,15 +215,16 @@ export class Tmpfs {
    * Claims one page for a file: the memory cgroup is charged first, then the
    * size limit is checked, then a frame is taken, in the order of Linux's
    * shmem_alloc_and_add_folio. Returns the frame, or a negative CLAIM_* code
-   * with nothing held.
+   * with nothing held. With `clear` false the frame may hold old bytes, for a
+   * caller that writes or zeroes all of it first (see MemoryFile.allocate).
    */
-  claimPage(charge: MemoryCharge): number {
+  claimPage(charge: MemoryCharge, clear = true): number {
     if (!charge.tryCharge(1)) return CLAIM_CHARGE_REFUSED;
     if (this.maxPages !== 0 && this.pagesUsed >= this.maxPages) {
       charge.uncharge(1);
       return CLAIM_NO_SPACE;
     }
-    const frame = this.memoryFile.allocate();
+    const frame = this.memoryFile.allocate(clear);
     if (frame < 0) {
       charge.uncharge(1);
       return CLAIM_NO_MEMORY;

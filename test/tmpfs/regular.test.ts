@@ -85,6 +85,28 @@ describe('read', () => {
   });
 });
 
+describe('write into a new page', () => {
+  it('a reused frame shows only zeros around the bytes written, never its old contents', () => {
+    const mf = new MemoryFile({ poisonFreed: 0xa5 });
+    const charge = new UnlimitedCharge();
+    const fs = ok(Tmpfs.create(mf, { sizeBytes: MiB }, fixedFaultCharge(charge)));
+    const old = ok(fs.root.createFile('old', owner));
+    ok(old.write(0, new Uint8Array(3 * PAGE_SIZE).fill(0x77), charge));
+    ok(old.truncate(0));
+    // The three freed frames hold the poison now; the new file's pages reuse them.
+    const f = ok(fs.root.createFile('new', owner));
+    ok(f.write(100, new Uint8Array(10).fill(1), charge));
+    ok(f.write(PAGE_SIZE + PAGE_SIZE - 5, new Uint8Array(8).fill(2), charge));
+    const want = new Uint8Array(2 * PAGE_SIZE + 3);
+    want.fill(1, 100, 110);
+    want.fill(2, 2 * PAGE_SIZE - 5, 2 * PAGE_SIZE + 3);
+    expect(f.read(0, f.size)).toEqual(want);
+    // The rest of the last page, past the size, is zero too (a mapping would see it).
+    const third = mf.chunkBytes(0);
+    expect(third.includes(0xa5)).toBe(false);
+  });
+});
+
 describe('truncate', () => {
   it('sparse growth is free: truncate to 1 GiB on 32 MiB uses 0 blocks', () => {
     const { fs, file } = setup(32 * MiB);
