@@ -19,12 +19,12 @@
  * can tell, before the value changed, so it returns 0 and is counted. One
  * that saw the change and withdrew first returns EAGAIN and is not.
  *
- * Because waiters are published in shared memory, a waiter may spin for a
+ * Because waiters are published in shared memory, a waiter may poll for a
  * short while on its own state word before it sleeps in Atomics.wait. A
- * spinning waiter is already queued, so FUTEX_WAKE counts it exactly as it
- * counts a sleeping one. Spinning is the platform's choice
- * (src/node/worker.ts turns it on for worker threads on machines with more
- * than one CPU); it changes timing only.
+ * polling waiter is already queued, so FUTEX_WAKE counts it exactly as it
+ * counts a sleeping one. Polling is the platform's choice (src/node/worker.ts
+ * sets it for worker threads) and adapts to how often it pays; it changes
+ * timing only.
  *
  * Layout of the shared words: [ticket counter, slots in use] then, per
  * thread slot, [state, chunk, index, ticket]. A state is a sequence number
@@ -53,6 +53,9 @@ const KIND_MASK = 3;
 /** Sequence numbers live in the upper 30 bits of a state and wrap. */
 const SEQ_STEP = 4;
 
+/** The fewest polls an adaptive wait makes, so it notices when polling starts paying again. */
+const MIN_SPIN = 64;
+
 /** The thread slot of the kernel thread; worker threads take 1 and up. */
 export const KERNEL_THREAD_SLOT = 0;
 
@@ -68,6 +71,8 @@ export class FutexQueue {
   /** The shared words; a worker thread opens the same queue with `FutexQueue.open(buffer)`. */
   readonly buffer: SharedArrayBuffer | ArrayBuffer;
   private readonly q: Int32Array;
+  /** This thread's current poll length (each thread opens its own FutexQueue); -1 until the first poll. */
+  private spinBudget = -1;
 
   private constructor(buffer: SharedArrayBuffer | ArrayBuffer) {
     this.buffer = buffer;
@@ -94,7 +99,10 @@ export class FutexQueue {
    * FUTEX_WAIT for the thread in `slot`: sleeps while `key`'s word holds
    * `expected`, at most `timeoutMs` (forever when undefined). Right(0) when
    * woken, EAGAIN when the value differs, ETIMEDOUT on timeout. `spin` is
-   * how many times to poll for a wake before sleeping.
+   * the most times to poll for a wake before sleeping; the thread adapts the
+   * number below it, doubling after a wait that ended while polling and
+   * halving after one that slept, so polling fades out when it does not pay
+   * (a busy machine) and stays when it does.
    */
   wait(slot: number, key: FutexKey, expected: number, timeoutMs: number | undefined, spin = 0): E.Either<SysError, 0> {
     if (timeoutMs !== undefined && !(timeoutMs >= 0)) return E.left(sysError('EINVAL', `futex timeout ${timeoutMs} ms is not a non-negative time`));
@@ -123,8 +131,15 @@ export class FutexQueue {
       Atomics.store(q, at, next | IDLE);
       return E.right(0);
     }
-    for (let i = 0; i < spin && Atomics.load(q, at) === waiting; i++);
-    if (Atomics.load(q, at) === waiting) {
+    const budget = spin > 0 && timeoutMs !== 0 ? Math.min(this.spinBudget < 0 ? spin : this.spinBudget, spin) : 0;
+    for (let i = 0; i < budget && Atomics.load(q, at) === waiting; i++);
+    if (Atomics.load(q, at) !== waiting) {
+      // Woken while polling: polling pays here, so the next poll may be twice as long.
+      if (budget > 0) this.spinBudget = Math.min(spin, Math.max(MIN_SPIN, budget * 2));
+    } else {
+      // About to sleep: the poll was wasted (another thread wanted this CPU, or
+      // the wake is far off), so the next one is halved, down to MIN_SPIN.
+      if (budget > 0) this.spinBudget = Math.max(MIN_SPIN, budget >> 1);
       try {
         Atomics.wait(q, at, waiting, timeoutMs ?? Infinity);
       } catch {

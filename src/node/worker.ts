@@ -20,6 +20,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -84,13 +85,14 @@ interface ThreadState {
 const perKernel = new WeakMap<Kernel, KernelThreads>();
 
 /**
- * How many times a worker's FUTEX_WAIT polls for its wake before it sleeps
- * in Atomics.wait. Off: on this project's 2-CPU machine, polling measured
- * slower in the futex ping-pong bench whenever anything else ran (500 polls
- * halved the rate, 5000 cut it tenfold), because a polling thread holds a
- * CPU the waker needs.
+ * The most times a worker's FUTEX_WAIT polls for its wake before it sleeps
+ * in Atomics.wait (some tens of microseconds); FutexQueue.wait adapts the
+ * number below it. A wake that lands while the waiter polls skips the
+ * Atomics.notify round trip through the host scheduler (about 20 µs here).
+ * On one CPU the waker cannot run while the waiter polls, so there it
+ * never polls.
  */
-const FUTEX_SPIN = 0;
+const FUTEX_SPIN = availableParallelism() > 1 ? 20_000 : 0;
 
 /** A worker's futex queue slot: its in-flight slot moved past the kernel thread's. */
 const futexSlotOf = (inFlightSlot: number): number => inFlightSlot + 1;
