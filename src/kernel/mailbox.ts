@@ -94,6 +94,15 @@ export class Mailbox {
     Atomics.notify(this.words, REQUEST);
   }
 
+  /** Whether `value` can be sent at all: it encodes, and fits the buffer. */
+  fits(value: unknown): boolean {
+    try {
+      return (JSON.stringify(value, encode) ?? 'null').length <= this.text.length;
+    } catch {
+      return false;
+    }
+  }
+
   get closed(): boolean {
     return Atomics.load(this.words, CLOSED) !== 0;
   }

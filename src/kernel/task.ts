@@ -47,6 +47,17 @@ export interface TaskInit {
   readonly futexSpin: number;
 }
 
+/** How a child started with Task.fork ended, as waitpid reports it. */
+export interface ChildExit {
+  readonly pid: number;
+  /** True when its program returned (or called exit); false when it threw or was killed. */
+  readonly ok: boolean;
+  /** What its program returned, when it did (JSON-like values only). */
+  readonly result?: unknown;
+  /** Why it died, when it did. */
+  readonly error?: string;
+}
+
 /** What a Task needs from the platform that runs it. */
 export interface TaskHost {
   /** Chunks the kernel has sent since the last call, as (index, buffer) pairs; blocks for none. */
@@ -143,6 +154,28 @@ export class Task {
 
   mprotect(addr: Word, len: Word, prot: number): E.Either<SysError, number> {
     return this.syscall('mprotect', [addr, len, prot]) as E.Either<SysError, number>;
+  }
+
+  /**
+   * fork(2) with a program, as glibc's clone(fn, ...) without CLONE_VM runs
+   * fn in the child: a child process with a copy of this one (credentials,
+   * namespaces, descriptors, and its mappings, so attached segments sit at
+   * the same addresses in the child) runs `moduleUrl`'s default export with
+   * `args` in a new thread. Returns the child's pid. A thread cannot copy
+   * its own running JavaScript, so the child starts at the program's entry
+   * rather than returning from fork.
+   */
+  fork(moduleUrl: string | { readonly href: string }, args: readonly unknown[] = []): E.Either<SysError, number> {
+    return this.syscall('fork', [typeof moduleUrl === 'string' ? moduleUrl : moduleUrl.href, args]) as E.Either<SysError, number>;
+  }
+
+  /**
+   * waitpid(2) for a child started with fork: blocks until its program has
+   * ended and the child has exited, then tells how. ECHILD for a pid that is
+   * not an unwaited child of this process.
+   */
+  waitpid(pid: number): E.Either<SysError, ChildExit> {
+    return this.syscall('waitpid', [pid]) as E.Either<SysError, ChildExit>;
   }
 
   /** exit(2): the process exits (every thread of it ends) and this call does not return. */

@@ -32,7 +32,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import { Mailbox } from '../kernel/mailbox.js';
 import type { Process } from '../kernel/process.js';
 import { serveSyscall } from '../kernel/syscall_server.js';
-import type { TaskInit } from '../kernel/task.js';
+import type { ChildExit, TaskInit } from '../kernel/task.js';
 import { InFlightAccesses } from '../mm/inflight.js';
 import type { TlbFill } from '../mm/tlb.js';
 
@@ -67,6 +67,8 @@ export interface WorkerThread {
 interface KernelThreads {
   readonly inFlight: InFlightAccesses;
   readonly byProcess: Map<Process, Set<ThreadState>>;
+  /** Children a thread started with fork and nobody has waited for yet, by parent and pid. */
+  readonly children: WeakMap<Process, Map<number, Promise<WorkerExit>>>;
 }
 
 interface ThreadState {
@@ -107,7 +109,7 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 function threadsOf(kernel: Kernel): KernelThreads {
   let t = perKernel.get(kernel);
   if (t === undefined) {
-    t = { inFlight: new InFlightAccesses(), byProcess: new Map() };
+    t = { inFlight: new InFlightAccesses(), byProcess: new Map(), children: new WeakMap() };
     kernel.memoryFile.setReclaimGate(t.inFlight);
     perKernel.set(kernel, t);
   }
@@ -235,6 +237,14 @@ async function serve(kernel: Kernel, threads: KernelThreads, p: Process, t: Thre
     }
     const request = t.mailbox.pending();
     if (request !== undefined) {
+      const call = (request as { call?: unknown } | null)?.call;
+      if (call === 'fork' || call === 'waitpid') {
+        const reply = call === 'fork' ? forkFromThread(kernel, threads, p, request) : await waitForChild(threads, p, request);
+        // The process may have ended while this thread waited for its child.
+        if (t.mailbox.closed) return;
+        t.mailbox.reply(t.mailbox.fits(reply) ? reply : E.left(sysError('E2BIG', "the child's result is too large to pass back")));
+        continue;
+      }
       const reply = serveSyscall(kernel, p, request);
       sendChunks(kernel, t, reply);
       t.mailbox.reply(reply);
@@ -252,6 +262,40 @@ async function serve(kernel: Kernel, threads: KernelThreads, p: Process, t: Thre
     const r = waitAsync(w.words, w.index, w.value);
     if (r.async) await r.value;
   }
+}
+
+/**
+ * fork from a thread: the child is a fork of `p` (Process.fork: attachments
+ * inherited at the same addresses) whose program runs in a new thread.
+ * Returns the child's pid; a child whose thread cannot start exits at once.
+ */
+function forkFromThread(kernel: Kernel, threads: KernelThreads, p: Process, request: unknown): E.Either<SysError, number> {
+  const [url, args] = (request as { args?: unknown[] }).args ?? [];
+  if (typeof url !== 'string' || !Array.isArray(args)) return E.left(sysError('EINVAL', 'fork needs a program URL and an argument list'));
+  const child = p.fork();
+  if (E.isLeft(child)) return child;
+  const thread = spawnWorker(kernel, child.right, url, args);
+  if (E.isLeft(thread)) {
+    child.right.exit();
+    return thread;
+  }
+  let mine = threads.children.get(p);
+  if (mine === undefined) {
+    mine = new Map();
+    threads.children.set(p, mine);
+  }
+  mine.set(child.right.pid, thread.right.done);
+  return E.right(child.right.pid);
+}
+
+/** waitpid from a thread: settles once the child's thread has ended; each child can be waited for once. */
+async function waitForChild(threads: KernelThreads, p: Process, request: unknown): Promise<E.Either<SysError, ChildExit>> {
+  const [pid] = (request as { args?: unknown[] }).args ?? [];
+  const done = typeof pid === 'number' ? threads.children.get(p)?.get(pid) : undefined;
+  if (done === undefined) return E.left(sysError('ECHILD', `${String(pid)} is not a child of process ${p.pid} that is still to be waited for`));
+  threads.children.get(p)?.delete(pid as number);
+  const exit = await done;
+  return E.right({ pid: pid as number, ...exit });
 }
 
 /** Before a fill naming a chunk the thread has never seen is answered, the chunk goes down its port. */

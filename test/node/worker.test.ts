@@ -213,6 +213,24 @@ describe('worker threads: death and invalidation', () => {
     expect(k.memoryFile.allocatedFrames).toBe(framesBefore);
   });
 
+  it('fork from a worker: children run a program with the attachments inherited, and waitpid reaps each once', async () => {
+    const k = new Kernel();
+    const owner = k.spawn();
+    const id = segment(owner);
+    const [exit] = await results([start(k, k.spawn(), 'forker', [id, 2, 5000, program('child_counter').href])]);
+    expect(exit?.ok).toBe(true);
+    const seen = exit?.result as { exits: Array<{ pid: number; ok: boolean; result: number }>; counter: number; again: string; stranger: string; badProgram: unknown };
+    expect(seen.exits.map((e) => e.ok)).toEqual([true, true]);
+    // Each child returned its own pid, so it ran as the process fork made.
+    expect(seen.exits.map((e) => e.result)).toEqual(seen.exits.map((e) => e.pid));
+    expect(seen.counter).toBe(2 * 5000);
+    expect([seen.again, seen.stranger]).toEqual(['ECHILD', 'ECHILD']);
+    // A child whose program cannot load dies like one that throws: waitpid says so.
+    expect(seen.badProgram).toMatchObject({ _tag: 'Right', right: { ok: false } });
+    // Parent and children have exited, and with them every attachment.
+    expect(nattch(owner, id)).toBe(0);
+  });
+
   it('exit from one thread ends the process and its other threads', async () => {
     const k = new Kernel();
     const owner = k.spawn();
