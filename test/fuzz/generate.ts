@@ -420,6 +420,8 @@ class Renderer {
     const id = this.idArg(p);
     const flags: string[] = [p.pick(AT_FLAGS)];
     let addr: string;
+    // An unbound name reads as (void *)-1, so NAME+1 is 0 when NAME's shmat failed: a kernel-chosen attach.
+    let mayBeKernelChosen = false;
     const mode = p.pick(['zero', 'zero', 'zero', 'window', 'window', 'unaligned', 'over', 'odd'] as const);
     switch (mode) {
       case 'zero':
@@ -439,7 +441,9 @@ class Renderer {
       case 'over': {
         // Only over names bound in the window: see AddrInfo.
         const name = this.boundAddr(p, proc, true);
-        addr = name === undefined ? this.windowAddr(p) : offsetAddr(name, p.pick([0, 4096, 8192, -4096, 1]));
+        const off = p.pick([0, 4096, 8192, -4096, 1]);
+        addr = name === undefined ? this.windowAddr(p) : offsetAddr(name, off);
+        mayBeKernelChosen = name !== undefined && off === 1;
         if (p.chance(0.5)) flags.push('SHM_REMAP');
         if (p.chance(0.2)) flags.push('SHM_RND');
         break;
@@ -453,7 +457,7 @@ class Renderer {
     const f = flags.filter((x) => x !== '0');
     const known = this.numPages.get(id);
     const pages = known !== undefined && known.ns === proc.ns ? known.pages : 1;
-    const bind = p.chance(0.9) ? ` -> ${this.bindAddr(p, proc, pages, mode === 'zero' || mode === 'odd')}` : '';
+    const bind = p.chance(0.9) ? ` -> ${this.bindAddr(p, proc, pages, mode === 'zero' || mode === 'odd' || mayBeKernelChosen)}` : '';
     this.lines.push(`${proc.name} shmat ${id} ${addr} ${f.length === 0 ? '0' : f.join('|')}${bind}`);
   }
 
