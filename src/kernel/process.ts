@@ -17,7 +17,7 @@ import type { Fault } from '../mm/access.js';
 import { MemoryManager } from '../mm/memory_manager.js';
 import { AnonymousMemory } from '../mm/anon.js';
 import type { MappingContext } from '../mm/memmap.js';
-import type { IpcSetArgs, ShmCaller, ShmctlResult } from '../shm/syscalls.js';
+import type { IpcSetArgs, ShmCaller, ShmctlResult, U64Arg } from '../shm/syscalls.js';
 import * as shm from '../shm/syscalls.js';
 import type { Registry } from '../shm/registry.js';
 import type { MemoryCharge } from '../tmpfs/charge.js';
@@ -42,6 +42,11 @@ function toU64(w: Word): bigint | undefined {
   if (!Number.isInteger(w)) return undefined;
   // Most arguments are small non-negative numbers, which need no wrapping.
   return w >= 0 && w <= Number.MAX_SAFE_INTEGER ? BigInt(w) : BigInt.asUintN(64, BigInt(w));
+}
+
+/** toU64 without a bigint for the common case, a non-negative safe integer, which stays a number. */
+function toU64Arg(w: Word): U64Arg | undefined {
+  return typeof w === 'number' && w >= 0 && Number.isSafeInteger(w) ? w : toU64(w);
 }
 
 /** The EINVAL for an argument a C caller could not have passed at all. */
@@ -176,14 +181,14 @@ export class Process implements ShmCaller, FileCaller {
 
   /** shmat(2): returns the attach address. */
   shmat(shmid: number, addr: Word, flags: number): E.Either<SysError, number> {
-    const a = toU64(addr);
+    const a = toU64Arg(addr);
     if (a === undefined) return this.gone() ?? badArgument('addr', addr);
     return this.gone() ?? notInteger('shmid', shmid) ?? notInteger('flags', flags) ?? shm.shmat(this, shmid, a, flags);
   }
 
   /** shmdt(2). */
   shmdt(addr: Word): E.Either<SysError, number> {
-    const a = toU64(addr);
+    const a = toU64Arg(addr);
     return this.gone() ?? (a === undefined ? badArgument('addr', addr) : shm.shmdt(this, a));
   }
 

@@ -54,7 +54,8 @@ export function isBusError(r: Translation | BusError): r is BusError {
 
 /**
  * Something that can be mapped into an address space: a mutable mapping from
- * page offsets to frames. Every range passed in is non-empty and page aligned.
+ * page offsets to frames. Every range passed in is non-empty and page aligned,
+ * and valid for the call only (it may be the VMA itself): copy it to keep it.
  *
  * Methods other than translate may take the Mappable's own locks, which rank
  * after mm.mappingMu; translate takes none.

@@ -146,37 +146,19 @@ export class MemoryManager implements MappingSpace {
       return E.left(sysError('ENOMEM', `mmap length ${opts.length} exceeds the user address space`));
     }
     const len = pageAlign(opts.length);
-    return this.withDropped((dropped) => {
-      const addr =
-        opts.fixed === true ? fixedAddress(this.set, opts, len) : unmappedArea(this.set, opts.addr ?? 0, len, opts.alignment ?? PAGE_SIZE);
-      if (E.isLeft(addr)) {
-        return addr;
-      }
-      const start = addr.right;
-      if ((opts.perms & ~opts.maxPerms) !== 0) {
-        return E.left(sysError('EACCES', 'mmap asks for access the mapped object does not allow'));
-      }
-      if (opts.fixed === true && opts.replace === true) {
-        if (!this.maySplitAtLocked(start) || !this.maySplitAtLocked(start + len)) {
-          return E.left(sysError('EINVAL', `mmap over [${start}, ${start + len}) would split a mapping that cannot be split there`));
-        }
-        this.unmapLocked(ctx, start, start + len, dropped);
-      }
-      const vma: Vma = {
-        start,
-        end: start + len,
-        mappable: opts.mappable,
-        offset: opts.offset,
-        perms: opts.perms,
-        maxPerms: opts.maxPerms,
-        identity: opts.identity,
-        writable: opts.writable,
-      };
-      opts.mappable.addMapping(ctx, this, { start, end: vma.end }, opts.offset, opts.writable);
-      opts.identity.incRef();
-      this.set.insert(vma);
-      return E.right(start);
-    });
+    // lock/unlock rather than withDropped: shmat comes through here, a hot
+    // control path. Only a replacing fixed mapping drops references.
+    const dropped: MappingIdentity[] = [];
+    let result: E.Either<SysError, number>;
+    this.mappingMu.lock();
+    try {
+      bumpGeneration(this.tlbGeneration);
+      result = this.mapLocked(ctx, opts, len, dropped);
+    } finally {
+      this.mappingMu.unlock();
+    }
+    for (let i = 0; i < dropped.length; i++) dropped[i]!.decRef();
+    return result;
   }
 
   /** Removes every mapping in [addr, addr+PAGE_ALIGN(len)), splitting pieces that straddle its edges. */
@@ -264,10 +246,26 @@ export class MemoryManager implements MappingSpace {
     if (addr < 0) {
       return E.left(sysError('EINVAL', `no shm attachment has its origin at ${addr}`));
     }
-    return this.withDropped((dropped) => {
-      const found = detachShmLocked(this.set, addr, (vma) => this.removeMappingLocked(ctx, vma, dropped));
-      return found ? E.right(undefined) : E.left(sysError('EINVAL', `no shm attachment has its origin at ${addr}`));
-    });
+    // lock/unlock rather than withDropped: shmdt is a hot control path.
+    let removed: Vma[] | undefined;
+    this.mappingMu.lock();
+    try {
+      bumpGeneration(this.tlbGeneration);
+      removed = detachShmLocked(this.set, addr);
+      if (removed !== undefined) {
+        for (let i = 0; i < removed.length; i++) {
+          const vma = removed[i]!;
+          vma.mappable.removeMapping(ctx, this, vma, vma.offset, vma.writable);
+        }
+      }
+    } finally {
+      this.mappingMu.unlock();
+    }
+    if (removed === undefined) {
+      return E.left(sysError('EINVAL', `no shm attachment has its origin at ${addr}`));
+    }
+    for (let i = 0; i < removed.length; i++) removed[i]!.identity.decRef();
+    return E.right(undefined);
   }
 
   /**
@@ -411,6 +409,43 @@ export class MemoryManager implements MappingSpace {
   }
 
   /**
+   * mmap's placement and insertion, once the length is checked and aligned.
+   * Identity references of replaced pieces go to `dropped`.
+   * Preconditions: mappingMu is held.
+   */
+  private mapLocked(ctx: MappingContext, opts: MmapOptions, len: number, dropped: MappingIdentity[]): E.Either<SysError, number> {
+    const addr =
+      opts.fixed === true ? fixedAddress(this.set, opts, len) : unmappedArea(this.set, opts.addr ?? 0, len, opts.alignment ?? PAGE_SIZE);
+    if (E.isLeft(addr)) {
+      return addr;
+    }
+    const start = addr.right;
+    if ((opts.perms & ~opts.maxPerms) !== 0) {
+      return E.left(sysError('EACCES', 'mmap asks for access the mapped object does not allow'));
+    }
+    if (opts.fixed === true && opts.replace === true) {
+      if (!this.maySplitAtLocked(start) || !this.maySplitAtLocked(start + len)) {
+        return E.left(sysError('EINVAL', `mmap over [${start}, ${start + len}) would split a mapping that cannot be split there`));
+      }
+      this.unmapLocked(ctx, start, start + len, dropped);
+    }
+    const vma: Vma = {
+      start,
+      end: start + len,
+      mappable: opts.mappable,
+      offset: opts.offset,
+      perms: opts.perms,
+      maxPerms: opts.maxPerms,
+      identity: opts.identity,
+      writable: opts.writable,
+    };
+    opts.mappable.addMapping(ctx, this, vma, opts.offset, opts.writable);
+    opts.identity.incRef();
+    this.set.insert(vma);
+    return addr;
+  }
+
+  /**
    * Unmaps [start, end): splits the pieces straddling either edge (the parts
    * outside the range become the extra pieces, as in Linux's munmap), then
    * removes every piece inside.
@@ -463,7 +498,7 @@ export class MemoryManager implements MappingSpace {
    * Preconditions: mappingMu is held.
    */
   private removeMappingLocked(ctx: MappingContext, vma: Vma, dropped: MappingIdentity[]): void {
-    vma.mappable.removeMapping(ctx, this, { start: vma.start, end: vma.end }, vma.offset, vma.writable);
+    vma.mappable.removeMapping(ctx, this, vma, vma.offset, vma.writable);
     dropped.push(vma.identity);
   }
 }

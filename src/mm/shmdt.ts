@@ -15,9 +15,9 @@ import type { ShmMappable } from './memmap.js';
 import type { Vma, VmaSet } from './vma.js';
 
 /**
- * Removes the attachment whose origin is `addr` and returns true, or returns
- * false when there is none (shmdt's EINVAL). Each removed VMA is handed to
- * `removed` and then taken out of the set.
+ * Takes the attachment whose origin is `addr` out of the set and returns its
+ * VMAs, or returns undefined when there is none (shmdt's EINVAL). The caller
+ * tells each VMA's mappable and drops its identity reference.
  *
  * Step 1 walks upward from the first VMA ending above `addr`, without bound,
  * to the first shm piece starting at or above `addr` with origin `addr`.
@@ -26,29 +26,27 @@ import type { Vma, VmaSet } from './vma.js';
  *
  * Preconditions: the owning MemoryManager's mappingMu is held.
  */
-export function detachShmLocked(vmas: VmaSet, addr: number, removed: (vma: Vma) => void): boolean {
+export function detachShmLocked(vmas: VmaSet, addr: number): Vma[] | undefined {
   let i = vmas.lowerBound(addr);
   let first = vmas.at(i);
   while (first !== undefined && !(isShmMappable(first.mappable) && hasOrigin(first, addr))) {
     first = vmas.at(++i);
   }
   if (first === undefined) {
-    return false;
+    return undefined;
   }
   // The loop above only stops at a ShmMappable.
   const segment = first.mappable as ShmMappable;
   const limit = addr + segment.effectiveBytes();
-  removed(first);
-  vmas.removeRange(i, 1);
+  const removed = [vmas.removeAt(i)];
   for (let vma = vmas.at(i); vma !== undefined && vma.end <= limit; vma = vmas.at(i)) {
     if (vma.mappable === segment && hasOrigin(vma, addr)) {
-      removed(vma);
-      vmas.removeRange(i, 1);
+      removed.push(vmas.removeAt(i));
     } else {
       i++;
     }
   }
-  return true;
+  return removed;
 }
 
 /** True when `vma` starts at or above `addr` and was cut from a mapping made at `addr`. */

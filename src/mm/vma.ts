@@ -168,6 +168,19 @@ export class VmaSet {
     return removed;
   }
 
+  /** Removes and returns the VMA at position `i`, which must exist (shmdt's one-piece removal, without an array). */
+  removeAt(i: number): Vma {
+    this.lastHit = undefined;
+    const phys = this.rev.length - 1 - i;
+    const vma = this.rev[phys];
+    if (vma === undefined) throw new Error(`VmaSet.removeAt: no VMA #${i}`);
+    // The lowest VMA, the newest top-down attachment, sits at the array's end.
+    if (phys === this.rev.length - 1) this.rev.pop();
+    else this.rev.splice(phys, 1);
+    this.noteHole(this.at(i - 1)?.end ?? 0, Math.min(this.at(i)?.start ?? Infinity, this.topDownBase));
+    return vma;
+  }
+
   /** Keeps the free-area cache true after [bottom, top) became free. */
   private noteHole(bottom: number, top: number): void {
     if (top <= this.searchFloor) {

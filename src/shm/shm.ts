@@ -168,11 +168,14 @@ export class Shm implements ShmMappable, MappingIdentity {
   // Mappable. Linux shm_open/shm_close update atime/dtime and lpid per piece.
 
   addMapping(ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {
-    this.mu.with(() => {
-      this.atime = ctx.now();
-      this.lpid = ctx.pid;
-      this.nattch += 1;
-    });
+    // The clock is read first so that nothing under the lock can throw:
+    // lock/unlock without a closure, as this is shmat's hot path.
+    const now = ctx.now();
+    this.mu.lock();
+    this.atime = now;
+    this.lpid = ctx.pid;
+    this.nattch += 1;
+    this.mu.unlock();
   }
 
   copyMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
@@ -180,16 +183,17 @@ export class Shm implements ShmMappable, MappingIdentity {
   }
 
   removeMapping(ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {
-    this.mu.with(() => {
-      this.dtime = ctx.now();
-      this.lpid = ctx.pid;
-      this.nattch -= 1;
-      // shm_close destroys at nattch 0 when shm_rmid_forced is set; the self-reference
-      // goes at the VMA's deferred decRef, outside mm.mappingMu.
-      if (this.nattch === 0 && !this.pendingDestruction && this.owner.rmidForced()) {
-        this.forcedPending = true;
-      }
-    });
+    const now = ctx.now();
+    this.mu.lock();
+    this.dtime = now;
+    this.lpid = ctx.pid;
+    this.nattch -= 1;
+    // shm_close destroys at nattch 0 when shm_rmid_forced is set; the self-reference
+    // goes at the VMA's deferred decRef, outside mm.mappingMu.
+    if (this.nattch === 0 && !this.pendingDestruction && this.owner.rmidForced()) {
+      this.forcedPending = true;
+    }
+    this.mu.unlock();
   }
 
   /** hugetlb mappings split only at huge page boundaries (hugetlb_vm_op_split). */

@@ -8,7 +8,7 @@
  * drops it before returning, with no lock held.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, PAGE_SIZE, PAGE_SIZE_N, PROT_EXEC, PROT_READ, PROT_WRITE, SHMLBA_N, SHM_EXEC, SHM_INFO, SHM_LOCK, SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, S_IRUGO, S_IWUGO, S_IXUGO, TASK_SIZE_N, U64_MAX } from '../abi/constants.js';
+import { IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, PAGE_SIZE, PAGE_SIZE_N, PROT_EXEC, PROT_READ, PROT_WRITE, SHMLBA_N, SHM_EXEC, SHM_INFO, SHM_LOCK, SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, S_IRUGO, S_IWUGO, S_IXUGO, TASK_SIZE, TASK_SIZE_N, U64_MAX } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { ShmidDs, ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
@@ -53,6 +53,13 @@ export interface ShmctlResult {
 
 const INVALID_UID = 0xffffffff;
 
+/**
+ * A 64-bit argument as the syscall layer takes it: a number when the value is
+ * a non-negative safe integer (every address a mapping can have, TASK_SIZE
+ * being 2^47), else the u64 as a bigint.
+ */
+export type U64Arg = number | bigint;
+
 /** shmget(2). `key` is a key_t (signed 32-bit); `size` a size_t. */
 export function shmget(caller: ShmCaller, key: number, size: bigint, flags: number): E.Either<SysError, number> {
   return caller.registry.shmget(caller.creds, caller.pid, caller.creatorToken, key | 0, size, flags | 0);
@@ -64,9 +71,10 @@ export function shmget(caller: ShmCaller, key: number, size: bigint, flags: numb
  * and overlap (EINVAL); then the mapping itself (ENOMEM above the address
  * space, EPERM below vm.mmap_min_addr). Returns the attach address.
  */
-export function shmat(caller: ShmCaller, shmid: number, shmaddr: bigint, shmflg: number): E.Either<SysError, number> {
+export function shmat(caller: ShmCaller, shmid: number, shmaddr: U64Arg, shmflg: number): E.Either<SysError, number> {
   if (!Number.isInteger(shmid) || shmid < 0) return E.left(sysError('EINVAL', `shmid ${shmid} is negative`));
-  let addr = BigInt.asUintN(64, shmaddr);
+  // The common call lets the kernel choose (address 0) and needs no 64-bit arithmetic.
+  let addr = shmaddr === 0 || shmaddr === 0n ? 0n : BigInt.asUintN(64, BigInt(shmaddr));
   const lba = SHMLBA_N;
   const fixed = addr !== 0n;
   if (fixed) {
@@ -85,7 +93,9 @@ export function shmat(caller: ShmCaller, shmid: number, shmaddr: bigint, shmflg:
 
   const s = caller.registry.findById(shmid);
   if (s === undefined) return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
-  const permitted = s.mu.with(() => ipcPermits(caller.creds, s.perm, access));
+  s.mu.lock();
+  const permitted = ipcPermits(caller.creds, s.perm, access);
+  s.mu.unlock();
   if (!permitted) {
     s.decRef();
     return E.left(sysError('EACCES', `mode 0${(s.perm.mode & 0o777).toString(8)} does not allow this attach`));
@@ -109,12 +119,12 @@ function attach(
   prot: number,
   readonly: boolean,
 ): E.Either<SysError, number> {
-  // Linux checks wrap and overlap against the shm file's size: segsz, or the
-  // huge-page-aligned size of a hugetlb segment.
-  const size = s.hugetlb ? BigInt(s.effectiveBytes()) : s.segsz;
   // do_shmat tests the rounded address: SHM_RND down to 0 skips the wrap and
   // overlap checks, and the fixed mapping at 0 replaces whatever is there.
   if (addr !== 0n && (shmflg & SHM_REMAP) === 0) {
+    // Linux checks wrap and overlap against the shm file's size: segsz, or the
+    // huge-page-aligned size of a hugetlb segment.
+    const size = s.hugetlb ? BigInt(s.effectiveBytes()) : s.segsz;
     if (addr + size > U64_MAX) return E.left(sysError('EINVAL', 'the attach range wraps past the end of the address space'));
     if (addr < TASK_SIZE_N && caller.mm.intersects(Number(addr), Number(addr + size > TASK_SIZE_N ? TASK_SIZE_N : addr + size))) {
       return E.left(sysError('EINVAL', `0x${addr.toString(16)} overlaps an existing mapping and SHM_REMAP is not set`));
@@ -134,17 +144,22 @@ function attach(
     mappable: s,
     identity: s,
     writable: !readonly,
-    mayMapBelowMinAddr: hasCapability(caller.creds, 'CAP_SYS_RAWIO'),
+    // Only a fixed address is checked against vm.mmap_min_addr.
+    mayMapBelowMinAddr: fixed && hasCapability(caller.creds, 'CAP_SYS_RAWIO'),
     alignment: s.hugetlb ? s.hugePageBytes : PAGE_SIZE,
   });
 }
 
 /** shmdt(2): detaches the attachment whose origin is `shmaddr` (see MemoryManager.detachShm). */
-export function shmdt(caller: ShmCaller, shmaddr: bigint): E.Either<SysError, number> {
-  const addr = BigInt.asUintN(64, shmaddr);
-  if (addr % PAGE_SIZE_N !== 0n) return E.left(sysError('EINVAL', `address 0x${addr.toString(16)} is not page aligned`));
-  if (addr >= TASK_SIZE_N) return E.left(sysError('EINVAL', `no attachment starts at 0x${addr.toString(16)}`));
-  return E.map(() => 0)(caller.mm.detachShm(caller.mappingContext, Number(addr)));
+export function shmdt(caller: ShmCaller, shmaddr: U64Arg): E.Either<SysError, number> {
+  const addr = typeof shmaddr === 'number' ? shmaddr : BigInt.asUintN(64, shmaddr);
+  // Number and bigint alike: % and >= compare exactly across the two types.
+  if (typeof addr === 'number' ? addr % PAGE_SIZE !== 0 : addr % PAGE_SIZE_N !== 0n) {
+    return E.left(sysError('EINVAL', `address 0x${addr.toString(16)} is not page aligned`));
+  }
+  if (addr >= TASK_SIZE) return E.left(sysError('EINVAL', `no attachment starts at 0x${addr.toString(16)}`));
+  const detached = caller.mm.detachShm(caller.mappingContext, Number(addr));
+  return E.isLeft(detached) ? detached : E.right(0);
 }
 
 /**
