@@ -36,7 +36,14 @@ export interface IdAllocatorState {
 
 /** Ids and keys of one mechanism; T is the object type (e.g. a shm segment). */
 export class IdTable<T> {
-  private readonly slots = new Map<number, { readonly seq: number; readonly obj: T }>();
+  /**
+   * The object in each index slot (undefined when free) and its sequence,
+   * as two arrays indexed by slot: shmget and IPC_RMID enter and remove an
+   * object each time, and an array index costs less than a Map entry.
+   */
+  private readonly objs: Array<T | undefined> = [];
+  private readonly seqs: number[] = [];
+  private used = 0;
   private readonly keys = new Map<number, T>();
   private cursor = 0;
   private lastIdx = -1;
@@ -46,7 +53,7 @@ export class IdTable<T> {
 
   /** Objects in the table (in_use), including those whose key is dissociated. */
   get inUse(): number {
-    return this.slots.size;
+    return this.used;
   }
 
   /**
@@ -54,12 +61,12 @@ export class IdTable<T> {
    * index in use.
    */
   maxIndex(): number {
-    if (this.slots.size === 0) return -1;
-    if (this.slots.size === IPCMNI) return IPCMNI - 1;
+    if (this.used === 0) return -1;
+    if (this.used === IPCMNI) return IPCMNI - 1;
     // Recomputed only here: ipc_rmid's eager downward scan would cost every removal.
     if (this.maxIdx === undefined) {
-      let max = -1;
-      for (const idx of this.slots.keys()) if (idx > max) max = idx;
+      let max = this.objs.length - 1;
+      while (max >= 0 && this.objs[max] === undefined) max -= 1;
       this.maxIdx = max;
     }
     return this.maxIdx;
@@ -73,13 +80,13 @@ export class IdTable<T> {
   /** The object with exactly this id (index and sequence both match). */
   findId(id: number): T | undefined {
     if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) return undefined;
-    const slot = this.slots.get(idIndex(id));
-    return slot !== undefined && slot.seq === idSeq(id) ? slot.obj : undefined;
+    const idx = idIndex(id);
+    return this.seqs[idx] === idSeq(id) ? this.objs[idx] : undefined;
   }
 
   /** The object in slot `index` whatever its sequence (SHM_STAT): `index` is masked to 15 bits. */
   findIndex(index: number): T | undefined {
-    return this.slots.get(index & (IPCMNI - 1))?.obj;
+    return this.objs[index & (IPCMNI - 1)];
   }
 
   /**
@@ -98,7 +105,7 @@ export class IdTable<T> {
       if (idx < 0) return undefined;
       seq = idSeq(nextId);
     } else {
-      const limit = Math.min(Math.max(Math.floor((this.slots.size * 3) / 2), MIN_CYCLE), IPCMNI);
+      const limit = Math.min(Math.max(Math.floor((this.used * 3) / 2), MIN_CYCLE), IPCMNI);
       idx = this.lowestFree(this.cursor, limit);
       if (idx < 0) idx = this.lowestFree(0, limit);
       if (idx < 0) return undefined;
@@ -110,7 +117,7 @@ export class IdTable<T> {
       this.cursor = idx + 1;
       seq = this.seq;
     }
-    this.slots.set(idx, { seq, obj });
+    this.enter(idx, seq, obj);
     if (key !== IPC_PRIVATE) this.keys.set(key, obj);
     if (this.maxIdx !== undefined && idx > this.maxIdx) this.maxIdx = idx;
     return seq * IPCMNI + idx;
@@ -125,13 +132,19 @@ export class IdTable<T> {
   remove(id: number, key: number, obj: T): void {
     const idx = idIndex(id);
     this.dissociateKey(key, obj);
-    this.slots.delete(idx);
+    if (this.objs[idx] === undefined) return;
+    this.objs[idx] = undefined;
+    // A free slot's sequence never matches an id (sequences are non-negative).
+    this.seqs[idx] = -1;
+    this.used -= 1;
     if (idx === this.maxIdx) this.maxIdx = undefined;
   }
 
   /** Every object in index order. */
   objects(): T[] {
-    return [...this.slots.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s.obj);
+    const all: T[] = [];
+    for (const obj of this.objs) if (obj !== undefined) all.push(obj);
+    return all;
   }
 
   /** Checkpoint: where the cyclic allocator stands (ipc_ids' next index, last index and sequence). */
@@ -145,8 +158,8 @@ export class IdTable<T> {
    */
   restoreEntry(obj: T, id: number, key: number): void {
     const idx = idIndex(id);
-    if (this.slots.has(idx)) throw new Error(`IdTable.restoreEntry: index ${idx} is taken`);
-    this.slots.set(idx, { seq: idSeq(id), obj });
+    if (this.objs[idx] !== undefined) throw new Error(`IdTable.restoreEntry: index ${idx} is taken`);
+    this.enter(idx, idSeq(id), obj);
     if (key !== IPC_PRIVATE) this.keys.set(key, obj);
     this.maxIdx = undefined;
   }
@@ -160,9 +173,20 @@ export class IdTable<T> {
 
   private lowestFree(from: number, to: number): number {
     for (let i = from; i < to; i += 1) {
-      if (!this.slots.has(i)) return i;
+      if (this.objs[i] === undefined) return i;
     }
     return -1;
+  }
+
+  /** Puts `obj` in free slot `idx`, growing the arrays densely so that they stay packed. */
+  private enter(idx: number, seq: number, obj: T): void {
+    while (this.objs.length < idx) {
+      this.objs.push(undefined);
+      this.seqs.push(-1);
+    }
+    this.objs[idx] = obj;
+    this.seqs[idx] = seq;
+    this.used += 1;
   }
 }
 
