@@ -174,7 +174,7 @@ export class Process implements ShmCaller, FileCaller {
 
   /** shmget(2): returns the segment id. */
   shmget(key: number, size: Word, flags: number): E.Either<SysError, number> {
-    const sz = toU64(size);
+    const sz = toU64Arg(size);
     if (sz === undefined) return this.gone() ?? badArgument('size', size);
     return this.gone() ?? notInteger('key', key) ?? notInteger('flags', flags) ?? shm.shmget(this, key, sz, flags);
   }

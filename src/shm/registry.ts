@@ -7,7 +7,7 @@
  * tables and totalPages.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { IPCMNI, IPC_CREAT, IPC_EXCL, IPC_PRIVATE, MAX_LFS_FILESIZE, PAGE_SHIFT_N, PAGE_SIZE_N, SHMMIN, SHM_HUGETLB, SHM_HUGE_SHIFT, SHM_NORESERVE } from '../abi/constants.js';
+import { IPCMNI, IPC_CREAT, IPC_EXCL, IPC_PRIVATE, MAX_LFS_FILESIZE, PAGE_SHIFT_N, PAGE_SIZE, PAGE_SIZE_N, SHMMIN, SHM_HUGETLB, SHM_HUGE_SHIFT, SHM_NORESERVE } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
@@ -28,6 +28,27 @@ const HUGE_PAGE_LOGS = new Set([21, 30]);
 const DEFAULT_HUGE_PAGE_LOG = 21;
 const SHM_HUGE_MASK = 0x3f;
 
+/**
+ * The largest page count kept in Registry.smallPages: IPCMNI (2^15) segments
+ * of 2^37 pages sum to 2^52, below 2^53, so that sum is exact as a number.
+ */
+const SMALL_SEGMENT_PAGES = 2 ** 37;
+/** 2^53: a u64 below it is exact as a number. */
+const SAFE_N = 2n ** 53n;
+
+/** A u64 limit as a number for comparing with exact numbers below 2^53: Infinity when it is at least 2^53. */
+function limitAsNumber(limit: bigint): number {
+  return limit >= SAFE_N ? Infinity : Number(limit);
+}
+
+/**
+ * A 64-bit syscall argument (a size_t or an address): a number when the
+ * value is a non-negative safe integer, which covers every address a mapping
+ * can have (TASK_SIZE is 2^47) and every size a program normally asks for;
+ * otherwise the u64 as a bigint.
+ */
+export type U64Arg = number | bigint;
+
 /** What every registry of a kernel shares. */
 export interface ShmEnvironment {
   readonly memoryFile: MemoryFile;
@@ -45,8 +66,14 @@ export class Registry implements ShmOwner {
   /** Guards ids and totalPages. */
   readonly mu = new Mutex('shm.Registry.mu', LockRank.shmRegistryMu);
   private readonly ids = new IdTable<Shm>();
-  /** Sum of ceil(segsz / PAGE_SIZE) over existing segments (ns->shm_tot). */
-  private totalPages = 0n;
+  /**
+   * ns->shm_tot, the sum of ceil(segsz / PAGE_SIZE) over existing segments,
+   * in two parts so that the common case needs no bigint: segments of at
+   * most SMALL_SEGMENT_PAGES pages add to smallPages (exact as a number, since
+   * at most IPCMNI segments exist), larger ones to largePages.
+   */
+  private smallPages = 0;
+  private largePages = 0n;
 
   constructor(
     readonly limits: IpcLimits,
@@ -68,7 +95,7 @@ export class Registry implements ShmOwner {
    * without IPC_CREAT is ENOENT before any size check; creation checks size,
    * shmall, hugetlb rights, the shmem size limit, overcommit, then shmmni.
    */
-  shmget(creds: Credentials, pid: number, creator: object, key: number, size: bigint, flags: number): E.Either<SysError, number> {
+  shmget(creds: Credentials, pid: number, creator: object, key: number, size: U64Arg, flags: number): E.Either<SysError, number> {
     // lock/unlock rather than Mutex.with: this is the hottest control path.
     this.mu.lock();
     try {
@@ -133,7 +160,7 @@ export class Registry implements ShmOwner {
       return {
         usage: {
           usedIds: this.ids.inUse,
-          shmTot: this.totalPages,
+          shmTot: this.totalPages(),
           shmRss: rss,
           shmSwp: 0,
           swapAttempts: 0,
@@ -216,15 +243,19 @@ export class Registry implements ShmOwner {
 
   /** shm_destroy's bookkeeping, at the last reference. Takes mu. */
   remove(s: Shm): void {
-    this.mu.with(() => {
+    // lock/unlock rather than Mutex.with: IPC_RMID of an unattached segment ends here.
+    this.mu.lock();
+    try {
       this.ids.remove(s.perm.id, s.perm.key, s);
-      this.totalPages -= s.pages;
+      this.uncountPages(s.pages);
       const locker = s.lockedBy;
       if (locker !== undefined) {
         this.env.lockedMemory.uncharge(locker, s.segsz);
         s.lockedBy = undefined;
       }
-    });
+    } finally {
+      this.mu.unlock();
+    }
   }
 
   /** Checkpoint: every segment in index order, without taking references (a checkpoint changes nothing). */
@@ -246,7 +277,7 @@ export class Registry implements ShmOwner {
     return this.mu.with(() => {
       const s = new Shm(this, this.env.memoryFile, init);
       this.ids.restoreEntry(s, init.perm.id, init.perm.key);
-      this.totalPages += s.pages;
+      this.countPages(s.pages);
       return s;
     });
   }
@@ -256,8 +287,25 @@ export class Registry implements ShmOwner {
     this.mu.with(() => this.ids.restoreAllocator(state));
   }
 
+  /** ns->shm_tot as SHM_INFO reports it. Precondition: mu is held. */
+  private totalPages(): bigint {
+    return BigInt(this.smallPages) + this.largePages;
+  }
+
+  /** Adds a segment's pages to shm_tot. Precondition: mu is held. */
+  private countPages(pages: number): void {
+    if (pages <= SMALL_SEGMENT_PAGES) this.smallPages += pages;
+    else this.largePages += BigInt(pages);
+  }
+
+  /** Takes a segment's pages out of shm_tot (they were added by countPages). Precondition: mu is held. */
+  private uncountPages(pages: number): void {
+    if (pages <= SMALL_SEGMENT_PAGES) this.smallPages -= pages;
+    else this.largePages -= BigInt(pages);
+  }
+
   /** Precondition: mu and s.mu are held. */
-  private lookupChecks(s: Shm, creds: Credentials, size: bigint, flags: number): E.Either<SysError, number> {
+  private lookupChecks(s: Shm, creds: Credentials, size: U64Arg, flags: number): E.Either<SysError, number> {
     if ((flags & IPC_CREAT) !== 0 && (flags & IPC_EXCL) !== 0) {
       return E.left(sysError('EEXIST', `key ${s.perm.key} exists and IPC_CREAT|IPC_EXCL was given`));
     }
@@ -270,17 +318,41 @@ export class Registry implements ShmOwner {
     return E.right(s.perm.id);
   }
 
-  /** newseg. Precondition: mu is held. */
-  private createLocked(creds: Credentials, pid: number, creator: object, key: number, size: bigint, flags: number): E.Either<SysError, number> {
+  /**
+   * newseg. A size below 2^53 that is not SHM_HUGETLB takes the number path;
+   * the rest (sizes whose page count wraps, the huge page rules) take the
+   * bigint path. Both check in the same order. Precondition: mu is held.
+   */
+  private createLocked(creds: Credentials, pid: number, creator: object, key: number, size: U64Arg, flags: number): E.Either<SysError, number> {
+    if (typeof size === 'bigint' || (flags & SHM_HUGETLB) !== 0) {
+      return this.createWideLocked(creds, pid, creator, key, BigInt(size), flags);
+    }
+    const limits = this.limits;
+    if (size < 1 || size > limitAsNumber(limits.shmmax)) {
+      return E.left(sysError('EINVAL', `size ${size} is outside ${SHMMIN}..kernel.shmmax (${limits.shmmax})`));
+    }
+    // Below 2^53 the page count cannot wrap, and the size is far below the shmem file size limit.
+    const pages = Math.ceil(size / PAGE_SIZE);
+    if (this.largePages === 0n ? this.smallPages + pages > limitAsNumber(limits.shmall) : this.totalPages() + BigInt(pages) > limits.shmall) {
+      return E.left(sysError('ENOSPC', `${pages} more pages would pass kernel.shmall (${limits.shmall}); ${this.totalPages()} in use`));
+    }
+    if ((flags & SHM_NORESERVE) === 0 && pages > limitAsNumber(this.env.commitLimitPages)) {
+      return E.left(sysError('ENOMEM', `${pages} pages exceed the overcommit heuristic's ${this.env.commitLimitPages}`));
+    }
+    return this.enterLocked(creds, pid, creator, key, BigInt(size), pages, pages * PAGE_SIZE, 0, flags);
+  }
+
+  /** newseg for any u64 size and for SHM_HUGETLB, in 64-bit arithmetic. Precondition: mu is held. */
+  private createWideLocked(creds: Credentials, pid: number, creator: object, key: number, size: bigint, flags: number): E.Either<SysError, number> {
     const limits = this.limits;
     if (size < SHMMIN || size > limits.shmmax) {
       return E.left(sysError('EINVAL', `size ${size} is outside ${SHMMIN}..kernel.shmmax (${limits.shmmax})`));
     }
     // newseg computes the page count in size_t: within a page of 2^64 it wraps.
-    const pages = BigInt.asUintN(64, size + PAGE_SIZE_N - 1n) >> PAGE_SHIFT_N;
-    if (pages << PAGE_SHIFT_N < size) return E.left(sysError('ENOSPC', `the page count of ${size} bytes overflows`));
-    if (this.totalPages + pages > limits.shmall) {
-      return E.left(sysError('ENOSPC', `${pages} more pages would pass kernel.shmall (${limits.shmall}); ${this.totalPages} in use`));
+    const pagesN = BigInt.asUintN(64, size + PAGE_SIZE_N - 1n) >> PAGE_SHIFT_N;
+    if (pagesN << PAGE_SHIFT_N < size) return E.left(sysError('ENOSPC', `the page count of ${size} bytes overflows`));
+    if (this.totalPages() + pagesN > limits.shmall) {
+      return E.left(sysError('ENOSPC', `${pagesN} more pages would pass kernel.shmall (${limits.shmall}); ${this.totalPages()} in use`));
     }
     let mapBytes: bigint;
     let hugePageBytes = 0;
@@ -300,19 +372,39 @@ export class Registry implements ShmOwner {
       if ((flags & SHM_NORESERVE) === 0) return E.left(sysError('ENOMEM', 'no huge pages are available'));
     } else {
       if (size > MAX_LFS_FILESIZE) return E.left(sysError('EINVAL', `size ${size} is past the shmem file size limit`));
-      if ((flags & SHM_NORESERVE) === 0 && pages > this.env.commitLimitPages) {
-        return E.left(sysError('ENOMEM', `${pages} pages exceed the overcommit heuristic's ${this.env.commitLimitPages}`));
+      if ((flags & SHM_NORESERVE) === 0 && pagesN > this.env.commitLimitPages) {
+        return E.left(sysError('ENOMEM', `${pagesN} pages exceed the overcommit heuristic's ${this.env.commitLimitPages}`));
       }
-      mapBytes = pages << PAGE_SHIFT_N;
+      mapBytes = pagesN << PAGE_SHIFT_N;
     }
+    // pagesN < 2^52 here (size < 2^64 did not wrap), so it is exact as a number.
+    return this.enterLocked(creds, pid, creator, key, size, Number(pagesN), Number(mapBytes), hugePageBytes, flags);
+  }
+
+  /**
+   * newseg's last part, once the size rules passed: the shmmni limit, the
+   * segment, its id, and shm_tot. Precondition: mu is held.
+   */
+  private enterLocked(
+    creds: Credentials,
+    pid: number,
+    creator: object,
+    key: number,
+    segsz: bigint,
+    pages: number,
+    mapBytes: number,
+    hugePageBytes: number,
+    flags: number,
+  ): E.Either<SysError, number> {
+    const limits = this.limits;
     if (this.ids.inUse >= Math.min(limits.shmmni, IPCMNI)) {
       return E.left(sysError('ENOSPC', `${this.ids.inUse} segments exist and kernel.shmmni is ${limits.shmmni}`));
     }
     const perm = { key, id: -1, seq: 0, uid: creds.uid, gid: creds.gid, cuid: creds.uid, cgid: creds.gid, mode: flags & 0o777 };
     const s = new Shm(this, this.env.memoryFile, {
       perm,
-      segsz: size,
-      mapBytes: Number(mapBytes),
+      segsz,
+      mapBytes,
       hugePageBytes,
       cpid: pid,
       creator,
@@ -325,7 +417,7 @@ export class Registry implements ShmOwner {
     if (id === undefined) return E.left(sysError('ENOSPC', 'no free id index'));
     perm.id = id;
     perm.seq = idSeq(id);
-    this.totalPages += pages;
+    this.countPages(pages);
     return E.right(id);
   }
 }

@@ -14,7 +14,7 @@
  * decRef must never be called with mu held, because the final decRef takes
  * the registry lock, which ranks before mu.
  */
-import { PAGE_SHIFT, PAGE_SIZE, SHM_DEST, SHM_LOCKED } from '../abi/constants.js';
+import { PAGE_SHIFT_N, PAGE_SIZE, PAGE_SIZE_N, SHM_DEST, SHM_LOCKED } from '../abi/constants.js';
 import type { ShmidDs } from '../abi/shm.js';
 import { FrameTable } from '../mm/frame_table.js';
 import type { MemoryFile } from '../mm/memory_file.js';
@@ -22,6 +22,9 @@ import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace
 import type { IpcPermState } from '../ipc/object.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
 
+
+/** 2^53: a size below it is exact as a number. */
+const SAFE_SIZE = 2n ** 53n;
 
 /** What a segment needs from its registry; the registry implements it. */
 export interface ShmOwner {
@@ -59,8 +62,8 @@ export class Shm implements ShmMappable, MappingIdentity {
 
   readonly perm: IpcPermState;
   readonly segsz: bigint;
-  /** ceil(segsz / PAGE_SIZE): what the segment counts in shm_tot. */
-  readonly pages: bigint;
+  /** ceil(segsz / PAGE_SIZE): what the segment counts in shm_tot. Below 2^52, so exact as a number. */
+  readonly pages: number;
   readonly hugePageBytes: number;
   readonly cpid: number;
   atime = 0;
@@ -95,7 +98,8 @@ export class Shm implements ShmMappable, MappingIdentity {
     this.frames = new FrameTable(mf);
     this.perm = init.perm;
     this.segsz = init.segsz;
-    this.pages = (init.segsz + BigInt(PAGE_SIZE) - 1n) >> BigInt(PAGE_SHIFT);
+    // Sizes below 2^53 divide exactly as numbers; larger ones (up to 2^64) round up in bigint.
+    this.pages = init.segsz < SAFE_SIZE ? Math.ceil(Number(init.segsz) / PAGE_SIZE) : Number((init.segsz + PAGE_SIZE_N - 1n) >> PAGE_SHIFT_N);
     this.mapLimit = init.mapBytes;
     this.objectPages = Math.ceil(init.mapBytes / PAGE_SIZE);
     this.hugePageBytes = init.hugePageBytes;
@@ -235,15 +239,25 @@ export class Shm implements ShmMappable, MappingIdentity {
    * it is harmless. Precondition: neither the registry lock nor mu is held.
    */
   markDestroyed(): void {
-    const first = this.owner.registryMu.with(() =>
-      this.mu.with(() => {
+    // lock/unlock rather than Mutex.with: IPC_RMID is a hot control path.
+    const registryMu = this.owner.registryMu;
+    let first = false;
+    registryMu.lock();
+    try {
+      this.mu.lock();
+      try {
         this.owner.dissociateKeyLocked(this);
-        if (this.pendingDestruction) return false;
-        this.pendingDestruction = true;
-        this.perm.mode |= SHM_DEST;
-        return true;
-      }),
-    );
+        if (!this.pendingDestruction) {
+          this.pendingDestruction = true;
+          this.perm.mode |= SHM_DEST;
+          first = true;
+        }
+      } finally {
+        this.mu.unlock();
+      }
+    } finally {
+      registryMu.unlock();
+    }
     if (first) this.decRefSelf();
   }
 

@@ -18,7 +18,9 @@ import type { Credentials } from '../ipc/credentials.js';
 import { hasCapability } from '../ipc/credentials.js';
 import { ipcPermits, isOwnerOrCreator, mayControl } from '../ipc/object.js';
 import type { LockedMemory } from '../ipc/ucounts.js';
-import type { Registry } from './registry.js';
+import type { Registry, U64Arg } from './registry.js';
+
+export type { U64Arg } from './registry.js';
 import type { Shm } from './shm.js';
 
 /** The calling process, as the shm syscalls see it. */
@@ -53,15 +55,9 @@ export interface ShmctlResult {
 
 const INVALID_UID = 0xffffffff;
 
-/**
- * A 64-bit argument as the syscall layer takes it: a number when the value is
- * a non-negative safe integer (every address a mapping can have, TASK_SIZE
- * being 2^47), else the u64 as a bigint.
- */
-export type U64Arg = number | bigint;
 
 /** shmget(2). `key` is a key_t (signed 32-bit); `size` a size_t. */
-export function shmget(caller: ShmCaller, key: number, size: bigint, flags: number): E.Either<SysError, number> {
+export function shmget(caller: ShmCaller, key: number, size: U64Arg, flags: number): E.Either<SysError, number> {
   return caller.registry.shmget(caller.creds, caller.pid, caller.creatorToken, key | 0, size, flags | 0);
 }
 
@@ -227,25 +223,42 @@ function stat(caller: ShmCaller, shmid: number, cmd: number): E.Either<SysError,
 }
 
 function control(caller: ShmCaller, shmid: number, cmd: number, set: IpcSetArgs): E.Either<SysError, ShmctlResult> {
-  return withSegment(caller.registry.findById(shmid), shmid, (s) => {
-    const allowed = s.mu.with(() => mayControl(caller.creds, s.perm));
-    if (!allowed) return E.left(sysError('EPERM', 'only the owner, the creator or CAP_SYS_ADMIN may do this'));
-    if (cmd === IPC_RMID) {
+  const s = caller.registry.findById(shmid);
+  if (s === undefined) return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
+  // Written out (no closures): IPC_RMID is a hot path. The lookup reference
+  // is dropped with no lock held, as decRef requires.
+  let result: E.Either<SysError, ShmctlResult>;
+  try {
+    s.mu.lock();
+    const allowed = mayControl(caller.creds, s.perm);
+    s.mu.unlock();
+    if (!allowed) {
+      result = E.left(sysError('EPERM', 'only the owner, the creator or CAP_SYS_ADMIN may do this'));
+    } else if (cmd === IPC_RMID) {
       // do_shm_rmid: an attached segment is only marked; an unattached one
       // goes now (its last reference is the lookup's, dropped below).
       s.markDestroyed();
-      return E.right({ ret: 0 });
+      result = E.right({ ret: 0 });
+    } else {
+      result = ipcSet(caller, s, set);
     }
-    const uid = set.uid >>> 0;
-    const gid = set.gid >>> 0;
-    if (uid === INVALID_UID || gid === INVALID_UID) return E.left(sysError('EINVAL', 'uid and gid must be valid ids (not -1)'));
-    return s.mu.with(() => {
-      s.perm.uid = uid;
-      s.perm.gid = gid;
-      s.perm.mode = (s.perm.mode & ~0o777) | (set.mode & 0o777);
-      s.ctime = caller.mappingContext.now();
-      return E.right({ ret: 0 });
-    });
+  } finally {
+    s.decRef();
+  }
+  return result;
+}
+
+/** IPC_SET once the caller may control `s`. */
+function ipcSet(caller: ShmCaller, s: Shm, set: IpcSetArgs): E.Either<SysError, ShmctlResult> {
+  const uid = set.uid >>> 0;
+  const gid = set.gid >>> 0;
+  if (uid === INVALID_UID || gid === INVALID_UID) return E.left(sysError('EINVAL', 'uid and gid must be valid ids (not -1)'));
+  return s.mu.with(() => {
+    s.perm.uid = uid;
+    s.perm.gid = gid;
+    s.perm.mode = (s.perm.mode & ~0o777) | (set.mode & 0o777);
+    s.ctime = caller.mappingContext.now();
+    return E.right({ ret: 0 });
   });
 }
 
