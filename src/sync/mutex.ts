@@ -29,21 +29,25 @@ export class LockOrderViolation extends Error {
 /**
  * The locks the current thread holds, innermost at held[depth-1]. A fixed
  * array with a depth counter: locks nest a few deep and are taken on every
- * syscall, so the stack must not grow and shrink its storage each time.
+ * syscall, so the stack must not grow and shrink its storage each time. The
+ * state lives in one object rather than module-level `let`s, which the
+ * engine guards with a hole check on every access.
  */
 const MAX_DEPTH = 64;
-const held: Array<Mutex | undefined> = new Array<Mutex | undefined>(MAX_DEPTH).fill(undefined);
-let depth = 0;
-let checking = true;
+const lockState = {
+  held: new Array<Mutex | undefined>(MAX_DEPTH).fill(undefined),
+  depth: 0,
+  checking: true,
+};
 
 /** Turns lock-order checking on or off (on by default, and always on in tests). */
 export function setLockChecking(on: boolean): void {
-  checking = on;
+  lockState.checking = on;
 }
 
 /** How many locks the current thread holds; zero between syscalls. */
 export function heldLockCount(): number {
-  return depth;
+  return lockState.depth;
 }
 
 /** A non-reentrant mutex with a rank in the kernel's lock order. */
@@ -57,34 +61,29 @@ export class Mutex {
 
   /** Takes the lock; throws LockOrderViolation if that would break the order. */
   lock(): void {
-    if (this.locked) {
-      throw new LockOrderViolation(`${this.name} is already held: this would deadlock`);
+    const st = lockState;
+    const depth = st.depth;
+    // One test for the common case; the rest is the cold path, kept out of line so that lock inlines.
+    if (this.locked || (depth > 0 && st.checking && st.held[depth - 1]!.rank >= this.rank) || depth === MAX_DEPTH) {
+      this.refuseLock(depth);
     }
-    if (checking && depth > 0) {
-      const inner = held[depth - 1]!;
-      if (inner.rank >= this.rank) {
-        throw new LockOrderViolation(
-          `taking ${this.name} (rank ${this.rank}) while holding ${inner.name} (rank ${inner.rank})`,
-        );
-      }
-    }
-    if (depth === MAX_DEPTH) throw new LockOrderViolation(`more than ${MAX_DEPTH} locks held at once`);
     this.locked = true;
-    held[depth] = this;
-    depth += 1;
+    st.held[depth] = this;
+    st.depth = depth + 1;
   }
 
   /** Releases the lock; it must be held. */
   unlock(): void {
-    if (!this.locked) throw new LockOrderViolation(`${this.name} unlocked but not held`);
-    // Locks are almost always released innermost first; otherwise close the gap.
-    let at = depth - 1;
-    while (at >= 0 && held[at] !== this) at -= 1;
-    if (at < 0) throw new LockOrderViolation(`${this.name} unlocked but not held`);
-    for (let i = at; i < depth - 1; i += 1) held[i] = held[i + 1];
-    depth -= 1;
-    held[depth] = undefined;
-    this.locked = false;
+    const st = lockState;
+    const top = st.depth - 1;
+    // Locks are almost always released innermost first.
+    if (top >= 0 && st.held[top] === this) {
+      st.held[top] = undefined;
+      st.depth = top;
+      this.locked = false;
+      return;
+    }
+    this.unlockOutOfOrder();
   }
 
   /** True while some caller holds the lock. */
@@ -100,5 +99,29 @@ export class Mutex {
     } finally {
       this.unlock();
     }
+  }
+
+  /** Throws the LockOrderViolation that lock() at `depth` ran into (its cold path). */
+  private refuseLock(depth: number): never {
+    if (this.locked) throw new LockOrderViolation(`${this.name} is already held: this would deadlock`);
+    const inner = lockState.held[depth - 1];
+    if (depth > 0 && lockState.checking && inner !== undefined && inner.rank >= this.rank) {
+      throw new LockOrderViolation(`taking ${this.name} (rank ${this.rank}) while holding ${inner.name} (rank ${inner.rank})`);
+    }
+    throw new LockOrderViolation(`more than ${MAX_DEPTH} locks held at once`);
+  }
+
+  /** unlock() of a lock below the top of the held stack: closes the gap, or throws if it is not held. */
+  private unlockOutOfOrder(): void {
+    const st = lockState;
+    const held = st.held;
+    const top = st.depth - 1;
+    let at = top;
+    while (at >= 0 && held[at] !== this) at -= 1;
+    if (at < 0 || !this.locked) throw new LockOrderViolation(`${this.name} unlocked but not held`);
+    for (let i = at; i < top; i += 1) held[i] = held[i + 1];
+    held[top] = undefined;
+    st.depth = top;
+    this.locked = false;
   }
 }

@@ -34,6 +34,23 @@ describe('Mutex lock order', () => {
     expect(() => m.unlock()).toThrow(/not held/);
   });
 
+  it('releases a lock held below the innermost one and keeps the order of the rest', () => {
+    const a = new Mutex('a', 1);
+    const b = new Mutex('b', 2);
+    const c = new Mutex('c', 3);
+    a.lock();
+    b.lock();
+    a.unlock();
+    expect(heldLockCount()).toBe(1);
+    expect(a.isLocked()).toBe(false);
+    // b is now the innermost lock: rank 1 is refused, rank 3 allowed.
+    expect(() => a.lock()).toThrow(/taking a \(rank 1\) while holding b \(rank 2\)/);
+    c.lock();
+    c.unlock();
+    b.unlock();
+    expect(heldLockCount()).toBe(0);
+  });
+
   it('rejects two locks of the same rank held together', () => {
     const a = new Mutex('shm.Shm.mu#1', LockRank.shmSegmentMu);
     const b = new Mutex('shm.Shm.mu#2', LockRank.shmSegmentMu);
