@@ -80,6 +80,9 @@ const PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC;
 
 let nextSpaceId = 1;
 
+/** The result of a call that succeeded with nothing to return; one shared object, as it carries nothing. */
+const DONE: E.Either<never, void> = E.right(undefined);
+
 /** One process address space: its VMAs and the access paths through them. */
 export class MemoryManager implements MappingSpace {
   readonly spaceId = nextSpaceId++;
@@ -148,7 +151,7 @@ export class MemoryManager implements MappingSpace {
     const len = pageAlign(opts.length);
     // lock/unlock rather than withDropped: shmat comes through here, a hot
     // control path. Only a replacing fixed mapping drops references.
-    const dropped: MappingIdentity[] = [];
+    const dropped: MappingIdentity[] | undefined = opts.fixed === true && opts.replace === true ? [] : undefined;
     let result: E.Either<SysError, number>;
     this.mappingMu.lock();
     try {
@@ -157,7 +160,7 @@ export class MemoryManager implements MappingSpace {
     } finally {
       this.mappingMu.unlock();
     }
-    for (let i = 0; i < dropped.length; i++) dropped[i]!.decRef();
+    if (dropped !== undefined) for (let i = 0; i < dropped.length; i++) dropped[i]!.decRef();
     return result;
   }
 
@@ -265,7 +268,7 @@ export class MemoryManager implements MappingSpace {
       return E.left(sysError('EINVAL', `no shm attachment has its origin at ${addr}`));
     }
     for (let i = 0; i < removed.length; i++) removed[i]!.identity.decRef();
-    return E.right(undefined);
+    return DONE;
   }
 
   /**
@@ -410,10 +413,11 @@ export class MemoryManager implements MappingSpace {
 
   /**
    * mmap's placement and insertion, once the length is checked and aligned.
-   * Identity references of replaced pieces go to `dropped`.
+   * `dropped` is given exactly when the mapping replaces what is there
+   * (fixed and replace); identity references of replaced pieces go to it.
    * Preconditions: mappingMu is held.
    */
-  private mapLocked(ctx: MappingContext, opts: MmapOptions, len: number, dropped: MappingIdentity[]): E.Either<SysError, number> {
+  private mapLocked(ctx: MappingContext, opts: MmapOptions, len: number, dropped: MappingIdentity[] | undefined): E.Either<SysError, number> {
     const addr =
       opts.fixed === true ? fixedAddress(this.set, opts, len) : unmappedArea(this.set, opts.addr ?? 0, len, opts.alignment ?? PAGE_SIZE);
     if (E.isLeft(addr)) {
@@ -423,7 +427,7 @@ export class MemoryManager implements MappingSpace {
     if ((opts.perms & ~opts.maxPerms) !== 0) {
       return E.left(sysError('EACCES', 'mmap asks for access the mapped object does not allow'));
     }
-    if (opts.fixed === true && opts.replace === true) {
+    if (dropped !== undefined) {
       if (!this.maySplitAtLocked(start) || !this.maySplitAtLocked(start + len)) {
         return E.left(sysError('EINVAL', `mmap over [${start}, ${start + len}) would split a mapping that cannot be split there`));
       }

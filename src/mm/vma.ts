@@ -116,7 +116,9 @@ export class VmaSet {
     if (next !== undefined && next.start < vma.end) {
       throw new Error(`VmaSet.insert: [${vma.start}, ${vma.end}) overlaps [${next.start}, ${next.end})`);
     }
-    this.rev.splice(this.rev.length - i, 0, vma);
+    // The lowest VMA (the newest top-down mapping) goes on the array's end, without splice's result array.
+    if (i === 0) this.rev.push(vma);
+    else this.rev.splice(this.rev.length - i, 0, vma);
   }
 
   /** Fills an empty set with `vmas`, given in address order without overlaps (fork builds a copy this way). */
