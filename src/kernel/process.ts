@@ -194,13 +194,16 @@ export class Process implements ShmCaller, FileCaller {
 
   /** shmctl(2). `set` is IPC_SET's uid, gid and mode. */
   shmctl(shmid: number, cmd: number, set?: IpcSetArgs): E.Either<SysError, ShmctlResult> {
-    return (
-      this.gone() ??
-      notInteger('shmid', shmid) ??
-      notInteger('cmd', cmd) ??
-      (set !== undefined ? (notInteger('uid', set.uid) ?? notInteger('gid', set.gid) ?? notInteger('mode', set.mode)) : undefined) ??
-      shm.shmctl(this, shmid, cmd, set)
-    );
+    // Plain tests first: IPC_STAT is a hot path, and the common call passes them all.
+    if (this.exitedFlag || !Number.isInteger(shmid) || !Number.isInteger(cmd) || set !== undefined) {
+      const bad =
+        this.gone() ??
+        notInteger('shmid', shmid) ??
+        notInteger('cmd', cmd) ??
+        (set !== undefined ? (notInteger('uid', set.uid) ?? notInteger('gid', set.gid) ?? notInteger('mode', set.mode)) : undefined);
+      if (bad !== undefined) return bad;
+    }
+    return shm.shmctl(this, shmid, cmd, set);
   }
 
   /** munmap(2) (mm/mmap.c do_vmi_munmap's argument checks, then the address space). */

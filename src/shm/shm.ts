@@ -135,13 +135,13 @@ export class Shm implements ShmMappable, MappingIdentity {
   // MappingIdentity
 
   incRef(): void {
-    if (this.refs <= 0) throw new Error(`shm ${this.id}: incRef after destruction`);
+    if (this.refs <= 0) this.refcountBug('incRef after destruction');
     this.refs += 1;
   }
 
   /** Precondition: mu is not held. */
   decRef(): void {
-    if (this.refs <= 0) throw new Error(`shm ${this.id}: decRef below zero`);
+    if (this.refs <= 0) this.refcountBug('decRef below zero');
     if (this.forcedPending) {
       this.forcedPending = false;
       this.markDestroyed();
@@ -292,6 +292,11 @@ export class Shm implements ShmMappable, MappingIdentity {
   /** Checkpoint restore: page `page` is held in `frame`, whose reference the segment now owns. Precondition: the page is untouched. */
   restorePage(page: number, frame: number): void {
     this.frames.adopt(page, frame);
+  }
+
+  /** Throws for a broken reference count, out of line so that incRef and decRef stay small enough to inline. */
+  private refcountBug(what: string): never {
+    throw new Error(`shm ${this.id}: ${what}`);
   }
 
   private decRefSelf(): void {
