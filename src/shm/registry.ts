@@ -339,7 +339,7 @@ export class Registry implements ShmOwner {
     if ((flags & SHM_NORESERVE) === 0 && pages > limitAsNumber(this.env.commitLimitPages)) {
       return E.left(sysError('ENOMEM', `${pages} pages exceed the overcommit heuristic's ${this.env.commitLimitPages}`));
     }
-    return this.enterLocked(creds, pid, creator, key, BigInt(size), pages, pages * PAGE_SIZE, 0, flags);
+    return this.enterLocked(creds, pid, creator, key, size, pages, pages * PAGE_SIZE, 0, flags);
   }
 
   /** newseg for any u64 size and for SHM_HUGETLB, in 64-bit arithmetic. Precondition: mu is held. */
@@ -390,7 +390,7 @@ export class Registry implements ShmOwner {
     pid: number,
     creator: object,
     key: number,
-    segsz: bigint,
+    segsz: U64Arg,
     pages: number,
     mapBytes: number,
     hugePageBytes: number,

@@ -40,7 +40,8 @@ export interface ShmOwner {
 /** Fields a new segment starts with. */
 export interface ShmInit {
   readonly perm: IpcPermState;
-  readonly segsz: bigint;
+  /** The size asked for; a number below 2^53 (shmget's common case) spares a bigint until someone reads segsz. */
+  readonly segsz: bigint | number;
   /** Bytes a mapping of the segment spans (PAGE_ALIGN(segsz), or the huge-page-aligned size). */
   readonly mapBytes: number;
   /**
@@ -61,7 +62,8 @@ export class Shm implements ShmMappable, MappingIdentity {
   readonly mu = new Mutex('shm.Shm.mu', LockRank.shmSegmentMu);
 
   readonly perm: IpcPermState;
-  readonly segsz: bigint;
+  /** The segment's size in bytes: kept as shmget got it, a bigint made on first read. */
+  private size: bigint | number;
   /** ceil(segsz / PAGE_SIZE): what the segment counts in shm_tot. Below 2^52, so exact as a number. */
   readonly pages: number;
   readonly hugePageBytes: number;
@@ -87,25 +89,41 @@ export class Shm implements ShmMappable, MappingIdentity {
   private refs = 1;
   private readonly mapLimit: number;
   private readonly objectPages: number;
-  /** The frames behind touched pages. */
-  private readonly frames: FrameTable;
+  /** The frames behind touched pages; made at the first touch (most segments of a create/remove loop are never touched). */
+  private table: FrameTable | undefined;
+  private readonly mf: MemoryFile;
 
   constructor(
     private readonly owner: ShmOwner,
     mf: MemoryFile,
     init: ShmInit,
   ) {
-    this.frames = new FrameTable(mf);
+    this.mf = mf;
     this.perm = init.perm;
-    this.segsz = init.segsz;
+    this.size = init.segsz;
     // Sizes below 2^53 divide exactly as numbers; larger ones (up to 2^64) round up in bigint.
-    this.pages = init.segsz < SAFE_SIZE ? Math.ceil(Number(init.segsz) / PAGE_SIZE) : Number((init.segsz + PAGE_SIZE_N - 1n) >> PAGE_SHIFT_N);
+    const size = init.segsz;
+    this.pages =
+      typeof size === 'number' ? Math.ceil(size / PAGE_SIZE)
+      : size < SAFE_SIZE ? Math.ceil(Number(size) / PAGE_SIZE)
+      : Number((size + PAGE_SIZE_N - 1n) >> PAGE_SHIFT_N);
     this.mapLimit = init.mapBytes;
     this.objectPages = Math.ceil(init.mapBytes / PAGE_SIZE);
     this.hugePageBytes = init.hugePageBytes;
     this.cpid = init.cpid;
     this.creator = init.creator;
     this.ctime = init.ctime;
+  }
+
+  /** shm_segsz: the size asked for at shmget. */
+  get segsz(): bigint {
+    const size = this.size;
+    return typeof size === 'bigint' ? size : (this.size = BigInt(size));
+  }
+
+  /** The frames behind touched pages, made on first use. */
+  private get frames(): FrameTable {
+    return (this.table ??= new FrameTable(this.mf));
   }
 
   /** The segment's id. */
@@ -120,7 +138,7 @@ export class Shm implements ShmMappable, MappingIdentity {
 
   /** Pages that hold a frame (shm_rss counts them). */
   get residentPages(): number {
-    return this.frames.residentPages;
+    return this.table?.residentPages ?? 0;
   }
 
   /** Current reference count (for tests and invariants). */
@@ -148,7 +166,7 @@ export class Shm implements ShmMappable, MappingIdentity {
     }
     this.refs -= 1;
     if (this.refs === 0) {
-      this.frames.release();
+      this.table?.release();
       this.owner.remove(this);
     }
   }
@@ -280,7 +298,7 @@ export class Shm implements ShmMappable, MappingIdentity {
 
   /** Checkpoint: calls `fn` with every touched page and its frame, in page order. */
   forEachPage(fn: (page: number, frame: number) => void): void {
-    this.frames.forEach(fn);
+    this.table?.forEach(fn);
   }
 
   /** Checkpoint restore: the counts checkpointCounts reported. */
@@ -302,7 +320,7 @@ export class Shm implements ShmMappable, MappingIdentity {
   private decRefSelf(): void {
     this.refs -= 1;
     if (this.refs === 0) {
-      this.frames.release();
+      this.table?.release();
       this.owner.remove(this);
     }
   }
