@@ -12,6 +12,7 @@ import {
   SHM_INFO,
   SHM_LOCK,
   SHM_LOCKED,
+  SHM_NORESERVE,
   SHM_STAT,
   SHM_STAT_ANY,
   SHM_UNLOCK,
@@ -162,6 +163,25 @@ describe('IPC_INFO and SHM_INFO', () => {
     ok(root.shmctl(ids[1]!, IPC_RMID));
     ok(root.shmctl(ids[0]!, IPC_RMID));
     expect(ok(root.shmctl(0, SHM_INFO)).ret).toBe(2);
+  });
+
+  it('count shm_tot exactly for sizes given as numbers and as bigints, small and huge', () => {
+    const { root } = setup();
+    const shmTot = (): bigint => ok(root.shmctl(0, SHM_INFO)).shmInfo!.shmTot;
+    // Page counts: 1, 2^50 (a bigint size), 2^40 + 1 (a number size), 2^41 (a size of 2^53 passed as a number, beyond the safe range).
+    const sizes: Array<number | bigint> = [1, 1n << 62n, 2 ** 52 + 1, 2 ** 53];
+    const ids = sizes.map((size) => ok(root.shmget(IPC_PRIVATE, size, SHM_NORESERVE | 0o600)));
+    const total = 1n + (1n << 50n) + ((1n << 40n) + 1n) + (1n << 41n);
+    expect(shmTot()).toBe(total);
+    expect(ok(root.shmctl(ids[2]!, IPC_STAT)).ds!.segsz).toBe(2n ** 52n + 1n);
+    // shmall admits exactly the pages left: one more page is ENOSPC, in either representation of the size.
+    ok(root.writeSysctl('shmall', total + 2n));
+    expect(errno(root.shmget(IPC_PRIVATE, 3 * PAGE_SIZE, 0))).toBe('ENOSPC');
+    expect(errno(root.shmget(IPC_PRIVATE, 3n * BigInt(PAGE_SIZE), 0))).toBe('ENOSPC');
+    const last = ok(root.shmget(IPC_PRIVATE, 2 * PAGE_SIZE, 0));
+    expect(shmTot()).toBe(total + 2n);
+    for (const id of [...ids, last]) ok(root.shmctl(id, IPC_RMID));
+    expect(shmTot()).toBe(0n);
   });
 });
 
