@@ -19,9 +19,9 @@ import { hasCapability } from '../ipc/credentials.js';
 import { ipcPermits, isOwnerOrCreator, mayControl } from '../ipc/object.js';
 import type { LockedMemory } from '../ipc/ucounts.js';
 import type { Registry, U64Arg } from './registry.js';
+import type { Shm } from './shm.js';
 
 export type { U64Arg } from './registry.js';
-import type { Shm } from './shm.js';
 
 /** The calling process, as the shm syscalls see it. */
 export interface ShmCaller {
@@ -54,7 +54,6 @@ export interface ShmctlResult {
 }
 
 const INVALID_UID = 0xffffffff;
-
 
 /** shmget(2). `key` is a key_t (signed 32-bit); `size` a size_t. */
 export function shmget(caller: ShmCaller, key: number, size: U64Arg, flags: number): E.Either<SysError, number> {
@@ -149,7 +148,7 @@ function attach(
 /** shmdt(2): detaches the attachment whose origin is `shmaddr` (see MemoryManager.detachShm). */
 export function shmdt(caller: ShmCaller, shmaddr: U64Arg): E.Either<SysError, number> {
   const addr = typeof shmaddr === 'number' ? shmaddr : BigInt.asUintN(64, shmaddr);
-  // Number and bigint alike: % and >= compare exactly across the two types.
+  // Below 2^53 the address stays a number; `>=` below compares a bigint with a number exactly.
   if (typeof addr === 'number' ? addr % PAGE_SIZE !== 0 : addr % PAGE_SIZE_N !== 0n) {
     return E.left(sysError('EINVAL', `address 0x${addr.toString(16)} is not page aligned`));
   }
