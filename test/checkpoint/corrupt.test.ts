@@ -35,21 +35,34 @@ function sampleImage(): Uint8Array {
   return img.right;
 }
 
+/** The parts of an image that a test rebuilds it from: run count, page section, metadata. */
+function parts(image: Uint8Array): { runs: number; pages: Uint8Array; meta: unknown } {
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  const metaBytes = view.getUint32(16, true);
+  return {
+    runs: view.getUint32(24, true),
+    pages: image.subarray(HEADER_BYTES + paddedLength(metaBytes)),
+    meta: JSON.parse(String.fromCharCode(...image.subarray(HEADER_BYTES, HEADER_BYTES + metaBytes))),
+  };
+}
+
+/** An image of `metadata` and the page section `pages` (with `runs` runs), sealed with valid checksums. */
+function seal(metadata: string, pages: Uint8Array, runs: number): Uint8Array {
+  const start = HEADER_BYTES + paddedLength(metadata.length);
+  const out = new Uint8Array(start + pages.length);
+  for (let i = 0; i < metadata.length; i += 1) out[HEADER_BYTES + i] = metadata.charCodeAt(i) & 0x7f;
+  out.fill(0x20, HEADER_BYTES + metadata.length, start);
+  out.set(pages, start);
+  writeHeader(out, metadata.length, runs, pages.length);
+  return out;
+}
+
 const IMAGE = sampleImage();
-const META_BYTES = new DataView(IMAGE.buffer).getUint32(16, true);
-const RUNS = new DataView(IMAGE.buffer).getUint32(24, true);
-const PAGES = IMAGE.subarray(HEADER_BYTES + paddedLength(META_BYTES));
-const META: unknown = JSON.parse(String.fromCharCode(...IMAGE.subarray(HEADER_BYTES, HEADER_BYTES + META_BYTES)));
+const { runs: RUNS, pages: PAGES, meta: META } = parts(IMAGE);
 
 /** An image with `metadata` in place of the original's, sealed with valid checksums. */
 function sealed(metadata: string): Uint8Array {
-  const start = HEADER_BYTES + paddedLength(metadata.length);
-  const out = new Uint8Array(start + PAGES.length);
-  for (let i = 0; i < metadata.length; i += 1) out[HEADER_BYTES + i] = metadata.charCodeAt(i) & 0x7f;
-  out.fill(0x20, HEADER_BYTES + metadata.length, start);
-  out.set(PAGES, start);
-  writeHeader(out, metadata.length, RUNS, PAGES.length);
-  return out;
+  return seal(metadata, PAGES, RUNS);
 }
 
 /** Every path to a leaf or node of a JSON value. */
@@ -166,24 +179,12 @@ function engineImage(): Uint8Array {
 }
 
 const ENGINE_IMAGE = engineImage();
-const ENGINE_META_BYTES = new DataView(ENGINE_IMAGE.buffer).getUint32(16, true);
-const ENGINE_RUNS = new DataView(ENGINE_IMAGE.buffer).getUint32(24, true);
-const ENGINE_PAGES = ENGINE_IMAGE.subarray(HEADER_BYTES + paddedLength(ENGINE_META_BYTES));
-const ENGINE_META = JSON.parse(String.fromCharCode(...ENGINE_IMAGE.subarray(HEADER_BYTES, HEADER_BYTES + ENGINE_META_BYTES))) as {
-  processes: { pid: number }[];
-  engine: unknown;
-};
+const ENGINE_PARTS = parts(ENGINE_IMAGE);
+const ENGINE_META = ENGINE_PARTS.meta as { processes: { pid: number }[]; engine: unknown };
 const ENGINE_PATHS = paths(ENGINE_META.engine, ['engine']).filter((p) => p.length > 1);
 
 function sealedEngine(meta: unknown): Uint8Array {
-  const metadata = asciiJson(meta);
-  const start = HEADER_BYTES + paddedLength(metadata.length);
-  const out = new Uint8Array(start + ENGINE_PAGES.length);
-  for (let i = 0; i < metadata.length; i += 1) out[HEADER_BYTES + i] = metadata.charCodeAt(i);
-  out.fill(0x20, HEADER_BYTES + metadata.length, start);
-  out.set(ENGINE_PAGES, start);
-  writeHeader(out, metadata.length, ENGINE_RUNS, ENGINE_PAGES.length);
-  return out;
+  return seal(asciiJson(meta), ENGINE_PARTS.pages, ENGINE_PARTS.runs);
 }
 
 /**
