@@ -249,7 +249,7 @@ class Normalizer {
         if (!raw.ok) return fail(outcome);
         for (const c of want.checks) {
           const printed = fieldOf(out, c);
-          if (!this.matches(printed, c.value)) return fail(`${c.field}=${printed === undefined ? '(absent)' : JSON.stringify(printed)}`);
+          if (!this.matches(printed, c.value)) return fail(`${c.field}=${gotText(printed, c.value)}`);
         }
         return undefined;
       }
@@ -273,6 +273,24 @@ class Normalizer {
       }
     }
   }
+}
+
+/**
+ * A value that failed a check, written as the check was: a string check
+ * (data="hi\x00") gets the bytes back as a string literal, not the hex the
+ * output line carries.
+ */
+function gotText(printed: Printed | undefined, want: ExpectValue): string {
+  if (printed === undefined) return '(absent)';
+  if (want.kind === 'string' && typeof printed === 'string' && /^(?:[0-9a-f]{2})*$/.test(printed)) {
+    let text = '';
+    for (let i = 0; i < printed.length; i += 2) {
+      const b = parseInt(printed.slice(i, i + 2), 16);
+      text += b === 0x22 || b === 0x5c ? `\\${String.fromCharCode(b)}` : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+    }
+    return `"${text}"`;
+  }
+  return JSON.stringify(printed);
 }
 
 /** The printed value a check refers to. */

@@ -96,4 +96,9 @@ describe('expectations', () => {
     ]);
     expect(lines[1]!['expect']).toBe('FAILED: wanted ok');
   });
+
+  it('give a failed data= check back as a string, as it was written', () => {
+    const { failures } = run('proc A\nA shmget IPC_PRIVATE 4096 0600 -> s\nA shmat s 0 0 -> a\nA write a "h\\x00\\"\\\\"\nA read a 4 => ok data="ho"');
+    expect(failures).toEqual([{ line: 5, wanted: 'ok data="ho"', got: 'data="h\\x00\\"\\\\"' }]);
+  });
 });
