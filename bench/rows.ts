@@ -212,8 +212,9 @@ export function formatValue(unit: string, v: number | null): string {
   if (unit === 'factor') return v.toFixed(2);
   if (unit === 'frames') return String(v);
   const suffix = unit;
-  if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M ${suffix}`;
-  if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k ${suffix}`;
+  // Thresholds at the rounded value, so 999,960 prints as 1.00 M rather than 1000.0 k.
+  if (v >= 999_950) return `${(v / 1e6).toFixed(2)} M ${suffix}`;
+  if (v >= 999.5) return `${(v / 1e3).toFixed(1)} k ${suffix}`;
   return `${v.toFixed(0)} ${suffix}`;
 }
 
