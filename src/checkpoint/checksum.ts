@@ -56,16 +56,27 @@ export function checksum32(bytes: Uint8Array): number {
       h3 = Math.imul((d << 13) | (d >>> 19), P4);
     }
   }
-  // The words after the last group of four, then the odd bytes, go to lane 0.
-  for (let i = whole; i < nWords; i += 1) {
-    const a = h0 ^ wordAt(data, i);
-    h0 = Math.imul((a << 13) | (a >>> 19), P1);
+  return fold(tail(h0, data.subarray(whole * 4)), h1, h2, h3, data.length);
+}
+
+/** The words after the last whole group, then the odd bytes, go into lane 0 (both versions). */
+function tail(h0: number, rest: Uint8Array): number {
+  const nWords = rest.length >>> 2;
+  let h = h0;
+  for (let i = 0; i < nWords; i += 1) {
+    const a = h ^ wordAt(rest, i);
+    h = Math.imul((a << 13) | (a >>> 19), P1);
   }
-  for (let i = nWords * 4; i < data.length; i += 1) {
-    const a = h0 ^ (data[i] as number);
-    h0 = Math.imul((a << 13) | (a >>> 19), P1);
+  for (let i = nWords * 4; i < rest.length; i += 1) {
+    const a = h ^ (rest[i] as number);
+    h = Math.imul((a << 13) | (a >>> 19), P1);
   }
-  let h = h0 ^ ((h1 << 7) | (h1 >>> 25)) ^ ((h2 << 14) | (h2 >>> 18)) ^ ((h3 << 21) | (h3 >>> 11)) ^ data.length;
+  return h;
+}
+
+/** The four lanes and the length folded into the 32-bit result (both versions). */
+function fold(h0: number, h1: number, h2: number, h3: number, length: number): number {
+  let h = h0 ^ ((h1 << 7) | (h1 >>> 25)) ^ ((h2 << 14) | (h2 >>> 18)) ^ ((h3 << 21) | (h3 >>> 11)) ^ length;
   h = Math.imul(h ^ (h >>> 16), P2);
   h = Math.imul(h ^ (h >>> 13), P3);
   return (h ^ (h >>> 16)) >>> 0;
@@ -114,29 +125,14 @@ export class Checksum {
       else this.absorb(groups);
     }
     if (wholeBytes === bytes.length) return;
-    // The words after the last group of eight, then the odd bytes, go to lane 0.
     this.closed = true;
-    const tail = bytes.subarray(wholeBytes);
-    const nWords = tail.length >>> 2;
-    let h0 = this.lanes[0] as number;
-    for (let i = 0; i < nWords; i += 1) {
-      const a = h0 ^ wordAt(tail, i);
-      h0 = Math.imul((a << 13) | (a >>> 19), P1);
-    }
-    for (let i = nWords * 4; i < tail.length; i += 1) {
-      const a = h0 ^ (tail[i] as number);
-      h0 = Math.imul((a << 13) | (a >>> 19), P1);
-    }
-    this.lanes[0] = h0;
+    this.lanes[0] = tail(this.lanes[0] as number, bytes.subarray(wholeBytes));
   }
 
   /** The checksum of everything absorbed. */
   digest(): number {
     const [h0, h1, h2, h3] = this.lanes as unknown as [number, number, number, number];
-    let h = h0 ^ ((h1 << 7) | (h1 >>> 25)) ^ ((h2 << 14) | (h2 >>> 18)) ^ ((h3 << 21) | (h3 >>> 11)) ^ this.length;
-    h = Math.imul(h ^ (h >>> 16), P2);
-    h = Math.imul(h ^ (h >>> 13), P3);
-    return (h ^ (h >>> 16)) >>> 0;
+    return fold(h0, h1, h2, h3, this.length);
   }
 
   /** The JavaScript loop over whole groups. */
