@@ -88,18 +88,10 @@ export class RegularFile extends Inode implements Mappable {
       const page = Math.floor(pos / PAGE_SIZE);
       const inPage = pos - page * PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - inPage, length - done);
-      let frame = this.pages.frameAt(page);
+      const frame = this.frameFor(page, charge, inPage, inPage + n);
       if (frame < 0) {
-        // A new page is not cleared first: the write fills its part, and only
-        // the rest is zeroed (shmem_write_end zeroes around a partial write).
-        frame = this.sb.claimPage(charge, false);
-        if (frame < 0) {
-          stopped = claimError(frame);
-          break;
-        }
-        if (inPage > 0) mf.zero(frame, 0, inPage);
-        if (inPage + n < PAGE_SIZE) mf.zero(frame, inPage + n, PAGE_SIZE - inPage - n);
-        this.pages.insert(page, frame, charge);
+        stopped = claimError(frame);
+        break;
       }
       // A write within one page (dd's blocks) copies from src itself, without a view.
       mf.chunkBytes(frame).set(n === src.length ? src : src.subarray(done, done + n), mf.byteOffset(frame) + inPage);
@@ -215,12 +207,24 @@ export class RegularFile extends Inode implements Mappable {
     this.pages.clear(this.releasePage);
   }
 
-  /** The frame of `page`, claiming it if it is a hole; a negative CLAIM_* code on failure. */
-  private frameFor(page: number, charge: MemoryCharge): number {
+  /**
+   * The frame of `page`, claiming it if it is a hole; a negative CLAIM_* code
+   * on failure. A claimed page is zeroed except for [keepFrom, keepTo), which
+   * the caller is about to write (none by default).
+   */
+  private frameFor(page: number, charge: MemoryCharge, keepFrom = 0, keepTo = 0): number {
     const held = this.pages.frameAt(page);
     if (held >= 0) return held;
-    const frame = this.sb.claimPage(charge);
-    if (frame >= 0) this.pages.insert(page, frame, charge);
+    // As shmem_write_end, which zeroes only around a partial write.
+    const whole = keepTo <= keepFrom;
+    const frame = this.sb.claimPage(charge, whole);
+    if (frame < 0) return frame;
+    if (!whole) {
+      const mf = this.sb.memoryFile;
+      if (keepFrom > 0) mf.zero(frame, 0, keepFrom);
+      if (keepTo < PAGE_SIZE) mf.zero(frame, keepTo, PAGE_SIZE - keepTo);
+    }
+    this.pages.insert(page, frame, charge);
     return frame;
   }
 
