@@ -84,19 +84,18 @@ interface MemoryReport {
   readonly touchedBytesPerPage: number;
 }
 
+/** Runs bench/`name` under node (through tsx) in a child process and parses the one JSON object it prints. */
+function runChild<T>(name: string, nodeArgs: readonly string[], args: readonly string[], timeout: number, env: NodeJS.ProcessEnv = process.env): T {
+  const run = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'bench', name), ...args], { cwd: ROOT, encoding: 'utf8', timeout, env });
+  if (run.status !== 0) throw new Error(`bench/${name} failed (${String(run.status ?? run.signal)}): ${run.stderr.trim()}`);
+  return JSON.parse(run.stdout) as T;
+}
+
 function runMemory(quick: boolean): MemoryReport {
-  const script = join(ROOT, 'bench', 'memory.ts');
   // The untouched figure is a heap delta over many segments: with too few, GC
   // jitter (±tens of KiB) outweighs ~1 KiB per segment, so --quick keeps 200
   // (they are cheap: nothing is touched) and only shrinks the touched part.
-  const args = quick ? ['200', '16'] : ['200', '256'];
-  const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  if (run.status !== 0) throw new Error(`bench/memory.ts failed (${String(run.status ?? run.signal)}): ${run.stderr.trim()}`);
-  return JSON.parse(run.stdout) as MemoryReport;
+  return runChild<MemoryReport>('memory.ts', ['--expose-gc'], quick ? ['200', '16'] : ['200', '256'], 120_000);
 }
 
 /**
@@ -110,20 +109,12 @@ const HUGE_PAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
 
 /** The checkpoint rows, in a child process: with huge pages for large allocations (`hugePages`) or without. */
 function runCheckpoint(quick: boolean, hugePages: boolean): CheckpointReport {
-  const script = join(ROOT, 'bench', 'checkpoint_child.ts');
   const inherited = process.env.GLIBC_TUNABLES;
   const tunables = hugePages ? [inherited, HUGE_PAGES_TUNABLE].filter((t) => t !== undefined && t !== '').join(':') : inherited;
   const env = { ...process.env };
   if (tunables === undefined) delete env.GLIBC_TUNABLES;
   else env.GLIBC_TUNABLES = tunables;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', script, quick ? '16' : '256', quick ? '1' : '5'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 300_000,
-    env,
-  });
-  if (run.status !== 0) throw new Error(`bench/checkpoint_child.ts failed (${String(run.status ?? run.signal)}): ${run.stderr.trim()}`);
-  return JSON.parse(run.stdout) as CheckpointReport;
+  return runChild<CheckpointReport>('checkpoint_child.ts', [], quick ? ['16', '1'] : ['256', '5'], 300_000, env);
 }
 
 function main(): void {
