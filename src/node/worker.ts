@@ -99,6 +99,12 @@ const FUTEX_SPIN = availableParallelism() > 1 ? 20_000 : 0;
 /** A worker's futex queue slot: its in-flight slot moved past the kernel thread's. */
 const futexSlotOf = (inFlightSlot: number): number => inFlightSlot + 1;
 
+/** A thread has ended (or never started): its in-flight slot and its futex queue slot go back. */
+function releaseSlot(kernel: Kernel, threads: KernelThreads, slot: number): void {
+  threads.inFlight.release(slot);
+  kernel.memoryFile.futexQueue.release(futexSlotOf(slot));
+}
+
 type WaitAsync = (
   words: Int32Array,
   index: number,
@@ -158,8 +164,7 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
   };
   const entry = workerEntry(url);
   if (E.isLeft(entry)) {
-    threads.inFlight.release(slot);
-    kernel.memoryFile.futexQueue.release(futexSlotOf(slot));
+    releaseSlot(kernel, threads, slot);
     return entry;
   }
   const worker = new Worker(entry.right, { workerData: boot, transferList: [port2], execArgv: [] });
@@ -316,8 +321,7 @@ function sendChunks(kernel: Kernel, t: ThreadState, reply: unknown): void {
 function cleanUp(kernel: Kernel, threads: KernelThreads, p: Process, t: ThreadState, ok: boolean): void {
   t.mailbox.close();
   t.chunkPort.close();
-  threads.inFlight.release(t.slot);
-  kernel.memoryFile.futexQueue.release(futexSlotOf(t.slot));
+  releaseSlot(kernel, threads, t.slot);
   const siblings = threads.byProcess.get(p);
   siblings?.delete(t);
   if (siblings?.size === 0) threads.byProcess.delete(p);
