@@ -402,6 +402,29 @@ static void run(size_t index) {
   print_result(st, r, box.data);
 }
 
+/*
+ * Removes every segment left in the program's namespaces, once its processes
+ * have exited (so none is attached, and IPC_RMID destroys each at once).
+ * The namespaces would destroy them anyway, but the kernel frees a dead IPC
+ * namespace later, from a workqueue, and until then the SHM_LOCKed pages of
+ * its segments stay charged to their users' RLIMIT_MEMLOCK accounting, which
+ * is system-wide: the next oracle run, as the same uid, would see a
+ * leftover of this one. Destroying them here uncharges them before the
+ * oracle exits.
+ */
+static void remove_segments(void) {
+  for (int i = 0; i < prog.nns; i++) {
+    if (setns(ns_fds[i], CLONE_NEWIPC) != 0) die(EXIT_INTERNAL, NULL, "setns: %s", strerror(errno));
+    struct shm_info info;
+    int max = shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
+    for (int idx = 0; idx <= max; idx++) {
+      struct shmid_ds ds;
+      int id = shmctl(idx, SHM_STAT_ANY, &ds);
+      if (id >= 0) shmctl(id, IPC_RMID, NULL);
+    }
+  }
+}
+
 int main(void) {
   size_t len;
   char *text = read_all(STDIN_FILENO, &len);
@@ -411,11 +434,12 @@ int main(void) {
   prepare_machine();
   prepare_mailbox();
   for (size_t i = 0; i < prog.count; i++) run(i);
-  /* Every process exits before the oracle does, so the namespaces die with the last of them. */
+  /* Every process exits before the oracle does; then the segments go, and the namespaces with the oracle. */
   for (int p = 0; p < prog.nprocs; p++)
     if (procs[p].pidfd >= 0) post(p, STMT_SHUTDOWN, 0);
   for (int p = 0; p < prog.nprocs; p++)
     if (procs[p].pidfd >= 0) wait_exit(p, NULL);
+  remove_segments();
   remove_fs_root();
   return 0;
 }
