@@ -88,41 +88,68 @@ function wordAt(bytes: Uint8Array, i: number): number {
   return ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) | ((bytes[at + 3] as number) << 24)) | 0;
 }
 
+/** The formats whose checksum the Checksum class computes. */
+export type ChecksumVersion = 2 | 3;
+
+/** Version 3's starting lanes: the first sixteen 32-bit words of pi's fraction. */
+const SEEDS_V3 = [
+  0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0x082efa98, 0xec4e6c89,
+  0x452821e6, 0x38d01377, 0xbe5466cf, 0x34e90c6c, 0xc0ac29b7, 0xc97c50dd, 0x3f84d5b5, 0xb5470917,
+];
+const MULTIPLIERS = Int32Array.of(P1 | 0, P2 | 0, P3 | 0, P4);
+
 /**
- * The checksum of format version 2: the same four lanes, each step taking
- * eight words instead of four. Lane k takes word k of a group by xor before
- * its multiply, as version 1 does, and word k + 4 by addition after it, so
- * one multiply covers two words. Each step is still a bijection of each
- * lane and of each word with the rest fixed, so any damage inside a single
- * word always changes the result.
+ * The incremental checksum of format versions 2 and 3, so checkpoint and
+ * restore can hash each piece of page data right after copying it, while
+ * it is still in cache. Every update but the last must be a whole number of
+ * groups (32 bytes in version 2, 128 in version 3).
  *
- * Incremental, so checkpoint and restore can hash each piece of page data
- * right after copying it, while it is still in cache: every update but the
- * last must be a whole number of 32-byte groups.
+ * Version 2: the same four lanes as version 1, each step taking eight words
+ * instead of four. Lane k takes word k of a group by xor before its
+ * multiply, as version 1 does, and word k + 4 by addition after it, so one
+ * multiply covers two words.
+ *
+ * Version 3: sixteen lanes in four blocks of four, which a SIMD loop runs as
+ * four independent vectors, so their multiplies overlap. Block b of a
+ * 128-byte group is its words 8b..8b+7; lane 4b + e takes word 8b + e by xor
+ * and word 8b + 4 + e by addition, with multiplier e. At the end the four
+ * blocks are folded into four lanes by xor, each block rotated by its own
+ * amount, and those go through version 2's final fold.
+ *
+ * In both, each step is a bijection of each lane and of each word with the
+ * rest fixed, and so is the final fold of each lane, so any damage inside a
+ * single word always changes the result. The words after the last whole
+ * group and then the odd bytes go into lane 0, as in version 1.
  */
 export class Checksum {
-  /** The four lanes (an Int32Array, so the WebAssembly loop can take them as they are). */
-  private readonly lanes = Int32Array.of(0x243f6a88, 0x85a308d3 | 0, 0x13198a2e, 0x03707344);
+  /** The lanes (an Int32Array, so the WebAssembly loop can take them as they are). */
+  private readonly lanes: Int32Array;
+  private readonly groupBytes: number;
+  private readonly version: ChecksumVersion;
   private length = 0;
   private closed = false;
   private readonly wasm: WasmLoop | undefined;
   /** An aligned copy of a piece whose start is not 4-byte aligned (JavaScript loop only). */
   private scratch: Uint8Array | undefined;
 
-  /** `wasm: false` keeps to the JavaScript loop (the tests compare the two). */
-  constructor(options: { readonly wasm?: boolean } = {}) {
-    this.wasm = options.wasm === false ? undefined : wasmLoop();
+  /** `version` defaults to 3; `wasm: false` keeps to the JavaScript loop (the tests compare the two). */
+  constructor(options: { readonly version?: ChecksumVersion; readonly wasm?: boolean } = {}) {
+    this.version = options.version ?? 3;
+    this.lanes = this.version === 2 ? Int32Array.of(0x243f6a88, 0x85a308d3 | 0, 0x13198a2e, 0x03707344) : Int32Array.from(SEEDS_V3, (s) => s | 0);
+    this.groupBytes = groupBytes(this.version);
+    this.wasm = options.wasm === false ? undefined : wasmLoop(this.version);
   }
 
-  /** Absorbs `bytes`. Only the last update may leave a partial 32-byte group. */
+  /** Absorbs `bytes`. Only the last update may leave a partial group. */
   update(bytes: Uint8Array): void {
     if (this.closed) throw new Error('Checksum.update after a partial group');
     this.length += bytes.length;
-    const wholeBytes = bytes.length & ~31;
+    const wholeBytes = bytes.length - (bytes.length % this.groupBytes);
     if (wholeBytes > 0) {
       const groups = bytes.subarray(0, wholeBytes);
       if (this.wasm !== undefined) this.wasm.absorb(this.lanes, groups);
-      else this.absorb(groups);
+      else if (this.version === 2) this.absorbV2(this.aligned(groups));
+      else this.absorbV3(this.aligned(groups));
     }
     if (wholeBytes === bytes.length) return;
     this.closed = true;
@@ -131,18 +158,22 @@ export class Checksum {
 
   /** The checksum of everything absorbed. */
   digest(): number {
-    const [h0, h1, h2, h3] = this.lanes as unknown as [number, number, number, number];
-    return fold(h0, h1, h2, h3, this.length);
+    const l = this.lanes;
+    if (this.version === 2) return fold(l[0] as number, l[1] as number, l[2] as number, l[3] as number, this.length);
+    const lane = (k: number): number => (l[k] as number) ^ rotl(l[k + 4] as number, 8) ^ rotl(l[k + 8] as number, 16) ^ rotl(l[k + 12] as number, 24);
+    return fold(lane(0), lane(1), lane(2), lane(3), this.length);
   }
 
-  /** The JavaScript loop over whole groups. */
-  private absorb(bytes: Uint8Array): void {
-    let data = bytes;
-    if ((bytes.byteOffset & 3) !== 0) {
-      if (this.scratch === undefined || this.scratch.length < bytes.length) this.scratch = new Uint8Array(Math.max(bytes.length, 1 << 20));
-      this.scratch.set(bytes);
-      data = this.scratch.subarray(0, bytes.length);
-    }
+  /** `bytes` itself when its start is 4-byte aligned, else an aligned copy. */
+  private aligned(bytes: Uint8Array): Uint8Array {
+    if ((bytes.byteOffset & 3) === 0) return bytes;
+    if (this.scratch === undefined || this.scratch.length < bytes.length) this.scratch = new Uint8Array(Math.max(bytes.length, 1 << 20));
+    this.scratch.set(bytes);
+    return this.scratch.subarray(0, bytes.length);
+  }
+
+  /** Version 2's JavaScript loop over whole groups of an aligned piece. */
+  private absorbV2(data: Uint8Array): void {
     let h0 = this.lanes[0] as number;
     let h1 = this.lanes[1] as number;
     let h2 = this.lanes[2] as number;
@@ -177,34 +208,69 @@ export class Checksum {
     this.lanes[2] = h2;
     this.lanes[3] = h3;
   }
+
+  /** Version 3's JavaScript loop (the fallback where WebAssembly SIMD is missing) over whole groups of an aligned piece. */
+  private absorbV3(data: Uint8Array): void {
+    const l = this.lanes;
+    const nWords = data.length >>> 2;
+    const w = LITTLE_ENDIAN ? new Int32Array(data.buffer, data.byteOffset, nWords) : undefined;
+    const word = (i: number): number => (w !== undefined ? (w[i] as number) : wordAt(data, i));
+    for (let g = 0; g + 31 < nWords; g += 32) {
+      for (let k = 0; k < 16; k += 1) {
+        const at = g + (k >> 2) * 8 + (k & 3);
+        const x = (l[k] as number) ^ word(at);
+        l[k] = (Math.imul((x << 13) | (x >>> 19), MULTIPLIERS[k & 3] as number) + word(at + 4)) | 0;
+      }
+    }
+  }
+}
+
+/** Bytes per group of format `version`'s incremental checksum. */
+export function groupBytes(version: ChecksumVersion): number {
+  return version === 2 ? 32 : 128;
+}
+
+function rotl(x: number, n: number): number {
+  return (x << n) | (x >>> (32 - n));
 }
 
 /** Version 2's checksum of `bytes` in one piece. */
 export function checksumV2(bytes: Uint8Array, options: { readonly wasm?: boolean } = {}): number {
-  const c = new Checksum(options);
+  const c = new Checksum({ ...options, version: 2 });
+  c.update(bytes);
+  return c.digest();
+}
+
+/** Version 3's checksum of `bytes` in one piece. */
+export function checksumV3(bytes: Uint8Array, options: { readonly wasm?: boolean } = {}): number {
+  const c = new Checksum({ ...options, version: 3 });
   c.update(bytes);
   return c.digest();
 }
 
 /**
  * Hashes the section [start, end) of `image` as it is written (or read) in
- * order: upTo(at) absorbs what lies before `at` in whole 32-byte groups.
+ * order: upTo(at) absorbs what lies before `at` in whole groups.
  */
 export class SectionHasher {
-  private readonly sum = new Checksum();
+  private readonly sum: Checksum;
+  private readonly groupBytes: number;
   private hashed: number;
 
   constructor(
     private readonly image: Uint8Array,
     start: number,
     private readonly end: number,
+    version: ChecksumVersion,
   ) {
+    this.sum = new Checksum({ version });
+    this.groupBytes = groupBytes(version);
     this.hashed = start;
   }
 
   /** Absorbs the section's bytes before `at`, up to the last whole group (all of them at the end). */
   upTo(at: number): void {
-    const to = at >= this.end ? this.end : this.hashed + Math.floor((at - this.hashed) / 32) * 32;
+    const to = at >= this.end ? this.end : this.hashed + Math.floor((at - this.hashed) / this.groupBytes) * this.groupBytes;
     if (to > this.hashed) this.sum.update(this.image.subarray(this.hashed, to));
     this.hashed = Math.max(this.hashed, to);
   }

@@ -290,7 +290,7 @@ function restoreFrames(kernel: Kernel, sections: ImageSections, image: Uint8Arra
   const refs = new Map<number, number>();
   for (const r of runs) for (let f = r.firstFrame; f < r.firstFrame + r.count; f += 1) refs.set(f, 1);
   mf.restoreFrames(frameLimit, refs);
-  const sum = pendingPages === undefined ? undefined : new SectionHasher(image, pendingPages.start, pendingPages.end);
+  const sum = pendingPages === undefined ? undefined : new SectionHasher(image, pendingPages.start, pendingPages.end, pendingPages.version);
   for (const r of runs) {
     let at = r.dataOffset;
     for (let f = r.firstFrame, left = r.count; left > 0; ) {

@@ -30,7 +30,7 @@ import type { CheckpointError } from './errors.js';
 import { CheckpointFailure, checkpointError } from './errors.js';
 import { engineMeta } from './engine.js';
 import { SectionHasher } from './checksum.js';
-import { HEADER_BYTES, RUN_HEADER_BYTES, asciiJson, paddedLength, writeHeader } from './format.js';
+import { FORMAT_VERSION, HEADER_BYTES, RUN_HEADER_BYTES, asciiJson, paddedLength, writeHeader } from './format.js';
 import type { ChargeRefMeta, InodeMetaT, Metadata, PageRunMeta, SegmentMetaT } from './metadata.js';
 import { MetadataCodec } from './metadata.js';
 
@@ -399,7 +399,7 @@ function assemble(metadata: string, held: Uint8Array, mf: MemoryFile): Uint8Arra
   const view = new DataView(image.buffer);
   // The page section is hashed piece by piece right after each copy, while
   // the piece is still in cache, instead of in a second pass over memory.
-  const sum = new SectionHasher(image, pageStart, pageStart + pageBytes);
+  const sum = new SectionHasher(image, pageStart, pageStart + pageBytes, FORMAT_VERSION);
   let at = pageStart;
   for (const [first, count] of runs) {
     view.setUint32(at, first, true);

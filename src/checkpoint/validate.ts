@@ -209,8 +209,9 @@ function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
   let present = 0;
   runs.forEach((r, i) => {
     check(r.firstFrame + r.count <= k.frameLimit, `pages.run[${i}]`, `frames ${r.firstFrame}..${r.firstFrame + r.count - 1} pass the frame limit ${k.frameLimit}`);
+    // Per frame, so the message is built only on failure.
     for (let f = r.firstFrame; f < r.firstFrame + r.count; f += 1) {
-      check(frames.held(f), `pages.run[${i}]`, `frame ${f} has data but no owner in the metadata`);
+      if (!frames.held(f)) check(false, `pages.run[${i}]`, `frame ${f} has data but no owner in the metadata`);
     }
     present += r.count;
   });
@@ -226,9 +227,10 @@ class FrameOwners {
     this.owner = new Uint8Array(limit);
   }
 
+  /** Called once per frame of the image, so the messages are built only on failure. */
   hold(frame: number, where: string): void {
-    check(frame < this.limit, where, `frame ${frame} is past the frame limit ${this.limit}`);
-    check(this.owner[frame] === 0, where, `frame ${frame} is held twice`);
+    if (frame >= this.limit) check(false, where, `frame ${frame} is past the frame limit ${this.limit}`);
+    if (this.owner[frame] !== 0) check(false, where, `frame ${frame} is held twice`);
     this.owner[frame] = 1;
     this.count += 1;
   }

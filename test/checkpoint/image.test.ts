@@ -177,7 +177,7 @@ describe('restore of damaged and foreign images', () => {
     new DataView(bad.buffer).setUint32(8, FORMAT_VERSION + 1, true);
     const e = failure(bad);
     expect(e.where).toBe('header.version');
-    expect(e.message).toMatch(/version 3.*reads versions 1 and 2/);
+    expect(e.message).toMatch(/version 4.*reads versions 1, 2, 3/);
   });
 
   it('refuses something that is not an image', () => {

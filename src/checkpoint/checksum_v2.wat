@@ -1,5 +1,5 @@
-;; Version 2 checksum loop (see checksum.ts): lanes at bytes 0..15, data from byte 64.
-;; Assemble with: wat2wasm checksum.wat -o checksum.wasm
+;; Version 2 checksum loop (see checksum.ts): four lanes at bytes 0..15, data from byte 64.
+;; Assemble with: wat2wasm checksum_v2.wat -o checksum_v2.wasm
 (module
   (memory (export "memory") 17)
   (func (export "absorb") (param $ptr i32) (param $end i32)
