@@ -287,9 +287,7 @@ function build(meta: Metadata, image: Uint8Array, sections: ImageSections, optio
 function restoreFrames(kernel: Kernel, sections: ImageSections, image: Uint8Array, frameLimit: number): boolean {
   const { runs, pendingPages } = sections;
   const mf = kernel.memoryFile;
-  const refs = new Map<number, number>();
-  for (const r of runs) for (let f = r.firstFrame; f < r.firstFrame + r.count; f += 1) refs.set(f, 1);
-  mf.restoreFrames(frameLimit, refs);
+  mf.restoreFrames(frameLimit, runs);
   const sum = pendingPages === undefined ? undefined : new SectionHasher(image, pendingPages.start, pendingPages.end, pendingPages.version);
   for (const r of runs) {
     let at = r.dataOffset;

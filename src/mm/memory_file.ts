@@ -112,27 +112,36 @@ export class MemoryFile {
   }
 
   /**
-   * Checkpoint restore: frames [0, limit) come to exist, those in `refs` with
-   * the given reference counts (their bytes zeroed, for the caller to fill)
-   * and the others free. Only a MemoryFile that never allocated may be
-   * restored into.
+   * Checkpoint restore: frames [0, limit) come to exist, those in the `held`
+   * runs (ascending and disjoint) with one reference each and their bytes
+   * zeroed, for the caller to fill, and the others free. Only a MemoryFile
+   * that never allocated may be restored into.
    */
-  restoreFrames(limit: number, refs: ReadonlyMap<number, number>): void {
+  restoreFrames(limit: number, held: ReadonlyArray<{ readonly firstFrame: number; readonly count: number }>): void {
     if (this.bump !== 0 || this.allocated !== 0) throw new Error('MemoryFile.restoreFrames: frames were already handed out');
     if (!Number.isInteger(limit) || limit < 0 || limit > this.totalFrames) {
       throw new RangeError(`MemoryFile.restoreFrames: ${limit} frames do not fit in ${this.totalFrames}`);
     }
     while (this.chunks.length * this.framesPerChunk < limit) this.chunks.push(newChunk(this.framesPerChunk));
     this.bump = limit;
-    for (const [frame, n] of refs) {
-      if (!Number.isInteger(n) || n <= 0) throw new RangeError(`MemoryFile.restoreFrames: frame ${frame} with ${n} references`);
-      this.chunkOf(frame).refs[frame & this.frameMask] = n;
-      this.allocated++;
-    }
     // Ascending pushes keep the heap a sorted array, which is a valid min-heap.
-    for (let frame = 0; frame < limit; frame++) {
-      if (!refs.has(frame)) this.pushFree(frame);
+    let next = 0;
+    for (const { firstFrame, count } of held) {
+      const end = firstFrame + count;
+      if (!Number.isInteger(firstFrame) || !Number.isInteger(count) || count <= 0 || firstFrame < next || end > limit) {
+        throw new RangeError(`MemoryFile.restoreFrames: frames ${firstFrame}..${end - 1} are not ascending inside ${limit}`);
+      }
+      for (let f = next; f < firstFrame; f++) this.pushFree(f);
+      for (let f = firstFrame; f < end; ) {
+        const n = this.contiguousInChunk(f, end - f);
+        const i = f & this.frameMask;
+        this.chunkOf(f).refs.fill(1, i, i + n);
+        f += n;
+      }
+      this.allocated += count;
+      next = end;
     }
+    for (let f = next; f < limit; f++) this.pushFree(f);
   }
 
   /**

@@ -114,4 +114,24 @@ describe('MemoryFile', () => {
     expect(() => new MemoryFile({ chunkBytes: 3 * PAGE_SIZE })).toThrow(RangeError);
     expect(() => new MemoryFile({ chunkBytes: 1024 })).toThrow(RangeError);
   });
+
+  it('restores held runs across chunk boundaries, frees the gaps in order, and refuses runs out of order', () => {
+    const framesPerChunk = CHUNK / PAGE_SIZE;
+    const mf = new MemoryFile({ chunkBytes: CHUNK });
+    // One run crossing from the first chunk into the second, and one at the very end.
+    const limit = 2 * framesPerChunk + 3;
+    mf.restoreFrames(limit, [
+      { firstFrame: 2, count: framesPerChunk },
+      { firstFrame: limit - 1, count: 1 },
+    ]);
+    expect(mf.frameLimit).toBe(limit);
+    expect(mf.allocatedFrames).toBe(framesPerChunk + 1);
+    expect([0, 1, 2, framesPerChunk + 1, framesPerChunk + 2, limit - 1].map((f) => mf.refCount(f))).toEqual([0, 0, 1, 1, 0, 1]);
+    // The free frames come back lowest first: the gap before the first run, then the one after it.
+    const reused = Array.from({ length: 4 }, () => mf.allocate());
+    expect(reused).toEqual([0, 1, framesPerChunk + 2, framesPerChunk + 3]);
+    expect(() => new MemoryFile({ chunkBytes: CHUNK }).restoreFrames(10, [{ firstFrame: 5, count: 2 }, { firstFrame: 6, count: 1 }])).toThrow(RangeError);
+    expect(() => new MemoryFile({ chunkBytes: CHUNK }).restoreFrames(10, [{ firstFrame: 9, count: 2 }])).toThrow(RangeError);
+    expect(() => mf.restoreFrames(limit, [])).toThrow(/already handed out/);
+  });
 });
