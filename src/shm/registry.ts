@@ -309,7 +309,7 @@ export class Registry implements ShmOwner {
     if ((flags & IPC_CREAT) !== 0 && (flags & IPC_EXCL) !== 0) {
       return E.left(sysError('EEXIST', `key ${s.perm.key} exists and IPC_CREAT|IPC_EXCL was given`));
     }
-    if (size > s.segsz) {
+    if (s.smallerThan(size)) {
       return E.left(sysError('EINVAL', `size ${size} is larger than the existing segment's ${s.segsz} bytes`));
     }
     if (!ipcPermits(creds, s.perm, flags)) {

@@ -62,8 +62,10 @@ export class Shm implements ShmMappable, MappingIdentity {
   readonly mu = new Mutex('shm.Shm.mu', LockRank.shmSegmentMu);
 
   readonly perm: IpcPermState;
-  /** The segment's size in bytes: kept as shmget got it, a bigint made on first read. */
-  private size: bigint | number;
+  /** The segment's size in bytes, kept as shmget got it. */
+  private readonly size: bigint | number;
+  /** segsz as a bigint, made on its first read when size is a number. */
+  private sizeAsBigint: bigint | undefined;
   /** ceil(segsz / PAGE_SIZE): what the segment counts in shm_tot. Below 2^52, so exact as a number. */
   readonly pages: number;
   readonly hugePageBytes: number;
@@ -118,7 +120,17 @@ export class Shm implements ShmMappable, MappingIdentity {
   /** shm_segsz: the size asked for at shmget. */
   get segsz(): bigint {
     const size = this.size;
-    return typeof size === 'bigint' ? size : (this.size = BigInt(size));
+    return typeof size === 'bigint' ? size : (this.sizeAsBigint ??= BigInt(size));
+  }
+
+  /**
+   * shmget's size check on an existing segment: true when `size` is larger
+   * than segsz. Two numbers compare without touching a bigint, which a key
+   * lookup over thousands of segments would otherwise miss in cache.
+   */
+  smallerThan(size: bigint | number): boolean {
+    const own = this.size;
+    return typeof own === 'number' && typeof size === 'number' ? size > own : BigInt(size) > BigInt(own);
   }
 
   /** The frames behind touched pages, made on first use. */
