@@ -14,6 +14,7 @@
  * decRef must never be called with mu held, because the final decRef takes
  * the registry lock, which ranks before mu.
  */
+import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SHIFT_N, PAGE_SIZE, PAGE_SIZE_N, SHM_DEST, SHM_LOCKED } from '../abi/constants.js';
 import type { ShmidDs } from '../abi/shm.js';
 import { FrameTable } from '../mm/frame_table.js';
@@ -22,6 +23,11 @@ import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace
 import type { IpcPermState } from '../ipc/object.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
 
+/** IPC_STAT's result: ret 0 and the snapshot (syscalls.ts's ShmctlResult has this shape). */
+export interface StatAnswer {
+  readonly ret: number;
+  readonly ds: ShmidDs;
+}
 
 /** 2^53: a size below it is exact as a number. */
 const SAFE_SIZE = 2n ** 53n;
@@ -66,6 +72,8 @@ export class Shm implements ShmMappable, MappingIdentity {
   private readonly size: bigint | number;
   /** segsz as a bigint, made on its first read when size is a number. */
   private sizeAsBigint: bigint | undefined;
+  /** The last IPC_STAT snapshot and answer (see statLocked). */
+  private lastStat: { readonly ds: ShmidDs; readonly answer: E.Right<StatAnswer> } | undefined;
   /** ceil(segsz / PAGE_SIZE): what the segment counts in shm_tot. Below 2^52, so exact as a number. */
   readonly pages: number;
   readonly hugePageBytes: number;
@@ -241,18 +249,50 @@ export class Shm implements ShmMappable, MappingIdentity {
     return this.frames.run(page, maxPages, this.objectPages);
   }
 
-  /** struct shmid_ds as IPC_STAT reports it. Precondition: mu is held. */
+  /**
+   * struct shmid_ds as IPC_STAT reports it. Precondition: mu is held.
+   *
+   * The snapshot is frozen and handed out again while every field it shows
+   * is unchanged, so a program polling IPC_STAT allocates nothing; comparing
+   * the fields (rather than invalidating at each place that sets one) keeps
+   * it right whatever changes them.
+   */
   statLocked(): ShmidDs {
-    return {
-      perm: {
-        key: this.perm.key,
-        uid: this.perm.uid,
-        gid: this.perm.gid,
-        cuid: this.perm.cuid,
-        cgid: this.perm.cgid,
-        mode: this.perm.mode,
-        seq: this.perm.seq,
-      },
+    const last = this.lastStat;
+    if (last !== undefined && this.showsCurrent(last.ds)) return last.ds;
+    return this.takeStat().ds;
+  }
+
+  /** IPC_STAT's whole answer (a Right with ret 0), reused like statLocked's snapshot. Precondition: mu is held. */
+  ipcStatLocked(): E.Right<StatAnswer> {
+    const last = this.lastStat;
+    return last !== undefined && this.showsCurrent(last.ds) ? last.answer : this.takeStat().answer;
+  }
+
+  private showsCurrent(ds: ShmidDs): boolean {
+    const p = this.perm;
+    const q = ds.perm;
+    return (
+      ds.nattch === this.nattch &&
+      ds.atime === this.atime &&
+      ds.dtime === this.dtime &&
+      ds.lpid === this.lpid &&
+      ds.ctime === this.ctime &&
+      q.mode === p.mode &&
+      q.key === p.key &&
+      q.uid === p.uid &&
+      q.gid === p.gid &&
+      q.cuid === p.cuid &&
+      q.cgid === p.cgid &&
+      q.seq === p.seq
+    );
+  }
+
+  /** A new frozen snapshot, kept as the last one. */
+  private takeStat(): { readonly ds: ShmidDs; readonly answer: E.Right<StatAnswer> } {
+    const p = this.perm;
+    const ds: ShmidDs = Object.freeze({
+      perm: Object.freeze({ key: p.key, uid: p.uid, gid: p.gid, cuid: p.cuid, cgid: p.cgid, mode: p.mode, seq: p.seq }),
       segsz: this.segsz,
       atime: this.atime,
       dtime: this.dtime,
@@ -260,7 +300,10 @@ export class Shm implements ShmMappable, MappingIdentity {
       cpid: this.cpid,
       lpid: this.lpid,
       nattch: this.nattch,
-    };
+    });
+    const stat = { ds, answer: Object.freeze(E.right(Object.freeze({ ret: 0, ds }))) as E.Right<StatAnswer> };
+    this.lastStat = stat;
+    return stat;
   }
 
   /**

@@ -213,7 +213,7 @@ function stat(caller: ShmCaller, shmid: number, cmd: number): E.Either<SysError,
     result =
       cmd !== SHM_STAT_ANY && !ipcPermits(caller.creds, s.perm, S_IRUGO)
         ? E.left(sysError('EACCES', `mode 0${(s.perm.mode & 0o777).toString(8)} does not grant read`))
-        : E.right({ ret: byIndex ? s.perm.id : 0, ds: s.statLocked() });
+        : byIndex ? E.right({ ret: s.perm.id, ds: s.statLocked() }) : s.ipcStatLocked();
   } finally {
     s.mu.unlock();
   }

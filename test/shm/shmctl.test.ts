@@ -224,3 +224,42 @@ describe('SHM_LOCK and SHM_UNLOCK', () => {
     expect(PAGE_SIZE).toBe(4096);
   });
 });
+
+describe('shmctl: IPC_STAT snapshots', () => {
+  it('hands out one frozen snapshot while nothing changes, and a new one as soon as any field does', () => {
+    const { root, tick } = setup();
+    const id = ok(root.shmget(IPC_PRIVATE, 5000, IPC_CREAT | 0o640));
+    const first = ok(root.shmctl(id, IPC_STAT)).ds;
+    expect(ok(root.shmctl(id, IPC_STAT)).ds).toBe(first);
+    expect(Object.isFrozen(first) && first !== undefined && Object.isFrozen(first.perm)).toBe(true);
+    // Every kind of change shows: attach (nattch, atime), IPC_SET (mode, ctime), RMID (SHM_DEST), detach (dtime).
+    tick(5);
+    const at = ok(root.shmat(id, 0, 0));
+    const attached = ok(root.shmctl(id, IPC_STAT)).ds;
+    expect([attached?.nattch, attached?.atime]).toEqual([1, 1005]);
+    tick(5);
+    ok(root.shmctl(id, IPC_SET, { uid: 0, gid: 0, mode: 0o600 }));
+    const set = ok(root.shmctl(id, IPC_STAT)).ds;
+    expect([(set?.perm.mode ?? 0) & 0o777, set?.ctime]).toEqual([0o600, 1010]);
+    ok(root.shmctl(id, IPC_RMID));
+    expect((ok(root.shmctl(id, IPC_STAT)).ds?.perm.mode ?? 0) & SHM_DEST).toBe(SHM_DEST);
+    tick(5);
+    const at2 = ok(root.shmat(id, 0, 0));
+    ok(root.shmdt(at2));
+    expect(ok(root.shmctl(id, IPC_STAT)).ds?.dtime).toBe(1015);
+    ok(root.shmdt(at));
+    expect(errno(root.shmctl(id, IPC_STAT))).toBe('EINVAL');
+    // The snapshots handed out earlier still show what they showed.
+    expect([first?.nattch, first?.atime, (first?.perm.mode ?? 0) & 0o777]).toEqual([0, 0, 0o640]);
+  });
+
+  it('SHM_STAT returns the id with the same snapshot IPC_STAT shows', () => {
+    const { root } = setup();
+    const id = ok(root.shmget(IPC_PRIVATE, 1, IPC_CREAT | 0o600));
+    const byId = ok(root.shmctl(id, IPC_STAT));
+    const byIndex = ok(root.shmctl(id & 0x7fff, SHM_STAT));
+    expect(byIndex.ret).toBe(id);
+    expect(byIndex.ds).toEqual(byId.ds);
+    expect(byId.ret).toBe(0);
+  });
+});
