@@ -36,7 +36,20 @@ export class FrameTable {
     if (first < 0) return { bus: true, reason: 'out of memory' };
     const last = Math.min(page + maxPages, limit);
     let n = 1;
-    while (page + n < last && this.touch(page + n) === first + n) n += 1;
+    // Leaf by leaf, so a long run costs one Map lookup per 512 pages; a
+    // bulk copy of a touched segment translates every page of it each time.
+    while (page + n < last) {
+      const next = page + n;
+      const leaf = this.leafFor(next);
+      const from = next & LEAF_MASK;
+      const to = Math.min(LEAF_SIZE, from + (last - next));
+      for (let slot = from; slot < to; slot += 1) {
+        const stored = leaf[slot] ?? 0;
+        const frame = stored !== 0 ? stored - 1 : this.allocateAt(leaf, slot);
+        if (frame !== first + n) return { page, frame: first, pages: n };
+        n += 1;
+      }
+    }
     return { page, frame: first, pages: n };
   }
 
@@ -79,7 +92,11 @@ export class FrameTable {
     const leaf = this.leafFor(page);
     const slot = page & LEAF_MASK;
     const stored = leaf[slot] ?? 0;
-    if (stored !== 0) return stored - 1;
+    return stored !== 0 ? stored - 1 : this.allocateAt(leaf, slot);
+  }
+
+  /** Allocates a zeroed frame for the untouched page at `slot` of `leaf`; -1 when memory is exhausted. */
+  private allocateAt(leaf: Int32Array, slot: number): number {
     const frame = this.mf.allocate();
     if (frame < 0) return -1;
     leaf[slot] = frame + 1;

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { PAGE_SIZE } from '../../src/abi/constants.js';
+import { isBusError } from '../../src/mm/memmap.js';
+import type { BusError, Translation } from '../../src/mm/memmap.js';
+import { FrameTable } from '../../src/mm/frame_table.js';
+import { MemoryFile } from '../../src/mm/memory_file.js';
+
+function run(r: Translation | BusError): Translation {
+  if (isBusError(r)) throw new Error(`unexpected bus error: ${r.reason}`);
+  return r;
+}
+
+describe('FrameTable.run', () => {
+  it('returns one run across leaf boundaries when the frames are consecutive', () => {
+    const mf = new MemoryFile({ chunkBytes: 4096 * PAGE_SIZE });
+    const t = new FrameTable(mf);
+    // 1500 pages from page 300: three leaf boundaries (512, 1024, 1536) inside.
+    expect(run(t.run(300, 1500, 5000))).toEqual({ page: 300, frame: 0, pages: 1500 });
+    expect(t.residentPages).toBe(1500);
+    // Translating again allocates nothing and finds the same run.
+    expect(run(t.run(300, 1500, 5000))).toEqual({ page: 300, frame: 0, pages: 1500 });
+    expect(run(t.run(700, 5000, 1000))).toEqual({ page: 700, frame: 400, pages: 300 });
+    expect(mf.allocatedFrames).toBe(1500);
+  });
+
+  it('stops the run at the first page whose frame is not the next one', () => {
+    const mf = new MemoryFile();
+    const t = new FrameTable(mf);
+    const other = new FrameTable(mf);
+    run(t.run(0, 510, 2000)); // frames 0..509
+    run(other.run(0, 1, 1)); // frame 510
+    // Pages 510..519 of t get frames 511..520: page 510 breaks the run from page 0.
+    expect(run(t.run(0, 520, 2000))).toEqual({ page: 0, frame: 0, pages: 510 });
+    expect(run(t.run(510, 10, 2000))).toEqual({ page: 510, frame: 511, pages: 10 });
+    expect(t.residentPages).toBe(520);
+  });
+
+  it('fills holes inside a range it translates, extending the run while frames stay consecutive', () => {
+    const mf = new MemoryFile();
+    const t = new FrameTable(mf);
+    run(t.run(511, 1, 2000)); // frame 0, last page of leaf 0
+    expect(run(t.run(511, 3, 2000))).toEqual({ page: 511, frame: 0, pages: 3 });
+    expect(t.residentPages).toBe(3);
+  });
+
+  it('ends a run short where memory runs out, and reports the next page as a bus error', () => {
+    const mf = new MemoryFile({ maxFrames: 600 });
+    const t = new FrameTable(mf);
+    expect(run(t.run(0, 1000, 1000))).toEqual({ page: 0, frame: 0, pages: 600 });
+    expect(isBusError(t.run(600, 400, 1000))).toBe(true);
+    expect(t.residentPages).toBe(600);
+    t.release();
+    expect(mf.allocatedFrames).toBe(0);
+  });
+});
