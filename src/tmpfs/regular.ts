@@ -39,6 +39,20 @@ export class RegularFile extends Inode implements Mappable {
   /** st_size in bytes. */
   size = 0;
   private readonly pages = new PageTable();
+  /**
+   * The page a write claimed and filled only from its first byte, whose
+   * frame's bytes from `unzeroedFrom` on still belong to the frame's last
+   * owner; -1 when there is none. Linux zeroes them when the write claims the
+   * page (shmem_write_end). Here that waits, because a sequential writer
+   * (dd) overwrites them next: every path that could let the stale bytes be
+   * seen (read, translate, a write that leaves a gap, forEachPage) settles
+   * the page first, and freeing the page (releasePage) forgets it. Truncate
+   * and hole punching only zero or free, so they need neither. At most one
+   * page is pending, so a settle costs one zeroing.
+   */
+  private unzeroedPage = -1;
+  private unzeroedFrame = -1;
+  private unzeroedFrom = 0;
 
   /** Pages the file holds: st_blocks / 8. */
   get residentPages(): number {
@@ -53,6 +67,7 @@ export class RegularFile extends Inode implements Mappable {
   read(offset: number, length: number): Uint8Array {
     const end = Math.min(this.size, offset + length);
     if (end <= offset) return new Uint8Array(0);
+    this.settle();
     const out = new Uint8Array(end - offset);
     const mf = this.sb.memoryFile;
     for (let pos = offset; pos < end; ) {
@@ -88,7 +103,7 @@ export class RegularFile extends Inode implements Mappable {
       const page = Math.floor(pos / PAGE_SIZE);
       const inPage = pos - page * PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - inPage, length - done);
-      const frame = this.frameFor(page, charge, inPage, inPage + n);
+      const frame = this.frameForWrite(page, charge, inPage, inPage + n);
       if (frame < 0) {
         stopped = claimError(frame);
         break;
@@ -180,6 +195,8 @@ export class RegularFile extends Inode implements Mappable {
   translate(page: number, maxPages: number, _write: boolean): Translation | BusError {
     const eofPage = Math.ceil(this.size / PAGE_SIZE);
     if (page >= eofPage) return BUS_PAST_EOF;
+    // A mapping sees the frame directly, stale bytes included.
+    this.settle();
     const faults = this.sb.faultCharges;
     const first = this.frameFor(page, faults.current());
     if (first < 0) {
@@ -195,6 +212,8 @@ export class RegularFile extends Inode implements Mappable {
 
   /** Checkpoint: calls `fn` with every page the file holds, its frame and the cgroup it is charged to, in page order. */
   forEachPage(fn: (page: number, frame: number, charge: MemoryCharge) => void): void {
+    // The caller may copy the frames out.
+    this.settle();
     this.pages.forEach(fn);
   }
 
@@ -205,6 +224,40 @@ export class RegularFile extends Inode implements Mappable {
 
   protected releaseData(): void {
     this.pages.clear(this.releasePage);
+  }
+
+  /**
+   * The frame a write of bytes [from, to) of `page` copies into, claiming
+   * the page if it is a hole; a negative CLAIM_* code on failure. A new page
+   * written from its first byte is left with its tail unzeroed (see
+   * unzeroedPage); any other new page is zeroed outside [from, to) now.
+   */
+  private frameForWrite(page: number, charge: MemoryCharge, from: number, to: number): number {
+    if (page === this.unzeroedPage) {
+      // A write past unzeroedFrom would leave stale bytes between.
+      if (from > this.unzeroedFrom) this.settle();
+      else if (to === PAGE_SIZE) this.unzeroedPage = -1;
+      else this.unzeroedFrom = Math.max(this.unzeroedFrom, to);
+      return this.unzeroedFrame;
+    }
+    if (from !== 0 || to === PAGE_SIZE) return this.frameFor(page, charge, from, to);
+    const held = this.pages.frameAt(page);
+    if (held >= 0) return held;
+    const frame = this.sb.claimPage(charge, false);
+    if (frame < 0) return frame;
+    this.settle();
+    this.pages.insert(page, frame, charge);
+    this.unzeroedPage = page;
+    this.unzeroedFrame = frame;
+    this.unzeroedFrom = to;
+    return frame;
+  }
+
+  /** Zeroes the stale tail of the pending page of unzeroedPage, if there is one. */
+  private settle(): void {
+    if (this.unzeroedPage < 0) return;
+    this.sb.memoryFile.zero(this.unzeroedFrame, this.unzeroedFrom, PAGE_SIZE - this.unzeroedFrom);
+    this.unzeroedPage = -1;
   }
 
   /**
@@ -229,6 +282,8 @@ export class RegularFile extends Inode implements Mappable {
   }
 
   private readonly releasePage = (frame: number, charge: MemoryCharge): void => {
+    // Whoever gets the frame next clears or overwrites it; the stale bytes need no zeroing now.
+    if (frame === this.unzeroedFrame) this.unzeroedPage = -1;
     this.sb.releasePage(frame, charge);
   };
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/abi/constants.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../../src/abi/fs.js';
@@ -104,6 +105,211 @@ describe('write into a new page', () => {
     // The rest of the last page, past the size, is zero too (a mapping would see it).
     const third = mf.chunkBytes(0);
     expect(third.includes(0xa5)).toBe(false);
+  });
+});
+
+describe('write from a page\'s first byte (the zeroing of the rest waits for the next observer)', () => {
+  /** A tmpfs whose free frames hold poison, with `pages` pages of it already freed so new files reuse them. */
+  function poisoned(sizeBytes: number, pages = 8): { fs: Tmpfs; mf: MemoryFile; charge: UnlimitedCharge; file: (name: string) => RegularFile } {
+    const mf = new MemoryFile({ poisonFreed: 0xa5 });
+    const charge = new UnlimitedCharge();
+    const fs = ok(Tmpfs.create(mf, { sizeBytes }, fixedFaultCharge(charge)));
+    const old = ok(fs.root.createFile('old', owner));
+    ok(old.write(0, new Uint8Array(pages * PAGE_SIZE).fill(0x77), charge));
+    ok(old.truncate(0));
+    return { fs, mf, charge, file: (name) => ok(fs.root.createFile(name, owner)) };
+  }
+
+  /** The bytes of the frame holding `page` of `f` (through translate, as a mapping would see them). */
+  function frameBytes(mf: MemoryFile, f: RegularFile, page: number): Uint8Array {
+    const t = f.translate(page, 1, false);
+    if (isBusError(t)) throw new Error(t.reason);
+    const at = mf.byteOffset(t.frame);
+    return mf.chunkBytes(t.frame).slice(at, at + PAGE_SIZE);
+  }
+
+  it('dd bs=1000: blocks crossing page boundaries read back exactly, with zeros after the end', () => {
+    const { mf, charge, file } = poisoned(MiB);
+    const f = file('dd');
+    const want = new Uint8Array(10 * 1000);
+    for (let i = 0; i < 10; i++) {
+      const block = new Uint8Array(1000).fill(i + 1);
+      want.set(block, i * 1000);
+      expect(ok(f.write(f.size, block, charge))).toEqual({ written: 1000, stopped: undefined });
+      expect(f.read(0, f.size)).toEqual(want.subarray(0, (i + 1) * 1000));
+    }
+    const last = frameBytes(mf, f, 2);
+    expect(last.subarray(0, 10000 - 2 * PAGE_SIZE)).toEqual(want.subarray(2 * PAGE_SIZE));
+    expect(last.subarray(10000 - 2 * PAGE_SIZE).every((b) => b === 0)).toBe(true);
+  });
+
+  it('a later write that leaves a gap in the page sees zeros in the gap', () => {
+    const { charge, file } = poisoned(MiB);
+    const f = file('gap');
+    ok(f.write(0, new Uint8Array(100).fill(1), charge));
+    ok(f.write(300, new Uint8Array(100).fill(2), charge));
+    ok(f.write(50, new Uint8Array(100).fill(3), charge));
+    const want = new Uint8Array(400);
+    want.fill(1, 0, 50).fill(3, 50, 150).fill(2, 300, 400);
+    expect(f.read(0, f.size)).toEqual(want);
+  });
+
+  it('an overlapping rewrite of the written part keeps the rest of the page zero', () => {
+    const { mf, charge, file } = poisoned(MiB);
+    const f = file('rewrite');
+    ok(f.write(0, new Uint8Array(1000).fill(1), charge));
+    ok(f.write(200, new Uint8Array(100).fill(2), charge));
+    ok(f.write(900, new Uint8Array(300).fill(3), charge));
+    const want = new Uint8Array(PAGE_SIZE);
+    want.fill(1, 0, 900).fill(2, 200, 300).fill(3, 900, 1200);
+    expect(frameBytes(mf, f, 0)).toEqual(want);
+  });
+
+  it('a mapping of the page sees zeros past the bytes written', () => {
+    const { mf, charge, file } = poisoned(MiB);
+    const f = file('map');
+    ok(f.write(0, new Uint8Array(10).fill(9), charge));
+    const want = new Uint8Array(PAGE_SIZE).fill(9, 0, 10);
+    expect(frameBytes(mf, f, 0)).toEqual(want);
+  });
+
+  it('truncate down into the page and back up reads zeros where the old bytes were', () => {
+    const { charge, file } = poisoned(MiB);
+    const f = file('trunc');
+    ok(f.write(0, new Uint8Array(1000).fill(4), charge));
+    ok(f.truncate(500));
+    ok(f.truncate(PAGE_SIZE));
+    const want = new Uint8Array(PAGE_SIZE).fill(4, 0, 500);
+    expect(f.read(0, PAGE_SIZE)).toEqual(want);
+  });
+
+  it('fallocate KEEP_SIZE and PUNCH_HOLE leave the page reading as written bytes and zeros', () => {
+    const { charge, file } = poisoned(MiB);
+    const f = file('falloc');
+    ok(f.write(0, new Uint8Array(1000).fill(5), charge));
+    ok(f.fallocate(FALLOC_FL_KEEP_SIZE, 0, 2 * PAGE_SIZE, charge));
+    ok(f.truncate(2 * PAGE_SIZE));
+    expect(f.read(0, 2 * PAGE_SIZE)).toEqual(new Uint8Array(2 * PAGE_SIZE).fill(5, 0, 1000));
+    const g = file('punch');
+    ok(g.write(0, new Uint8Array(1000).fill(6), charge));
+    ok(g.fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100, 100, charge));
+    ok(g.truncate(PAGE_SIZE));
+    expect(g.read(0, PAGE_SIZE)).toEqual(new Uint8Array(PAGE_SIZE).fill(6, 0, 100).fill(6, 200, 1000));
+  });
+
+  it('forEachPage (what a checkpoint copies) hands out frames already zeroed past the bytes written', () => {
+    const { mf, charge, file } = poisoned(MiB);
+    const f = file('ckpt');
+    ok(f.write(0, new Uint8Array(PAGE_SIZE + 10).fill(7), charge));
+    const seen: number[] = [];
+    f.forEachPage((page, frame) => {
+      seen.push(page);
+      const at = mf.byteOffset(frame);
+      const bytes = mf.chunkBytes(frame).subarray(at, at + PAGE_SIZE);
+      expect(bytes.every((b, i) => b === (page === 0 || i < 10 ? 7 : 0))).toBe(true);
+    });
+    expect(seen).toEqual([0, 1]);
+  });
+
+  it('a file freed with its last page half written gives back every frame', () => {
+    const { fs, mf, charge, file } = poisoned(MiB);
+    const f = file('gone');
+    ok(f.write(0, new Uint8Array(PAGE_SIZE + 10).fill(8), charge));
+    expect(mf.allocatedFrames).toBe(2);
+    fs.root.removeEntry('gone');
+    expect([mf.allocatedFrames, fs.usedPages, charge.chargedPages]).toEqual([0, 0, 0]);
+    const g = file('next');
+    ok(g.write(0, new Uint8Array(10).fill(1), charge));
+    expect(g.read(0, PAGE_SIZE)).toEqual(new Uint8Array(10).fill(1));
+    expect(frameBytes(mf, g, 0)).toEqual(new Uint8Array(PAGE_SIZE).fill(1, 0, 10));
+  });
+
+  it('a half-written page freed by truncate or a punched hole is forgotten: its frame\'s next owner keeps its bytes', () => {
+    const frees = [
+      (f: RegularFile): void => ok(f.truncate(0)),
+      (f: RegularFile, charge: UnlimitedCharge): void => ok(f.fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, PAGE_SIZE, charge)),
+    ];
+    for (const free of frees) {
+      const { mf, charge, file } = poisoned(MiB, 1);
+      const a = file('a');
+      ok(a.write(0, new Uint8Array(1000).fill(1), charge));
+      free(a, charge);
+      // b's page reuses the frame a's page had.
+      const b = file('b');
+      ok(b.write(0, new Uint8Array(PAGE_SIZE).fill(2), charge));
+      ok(a.write(0, new Uint8Array(10).fill(3), charge));
+      expect(a.read(0, 2000)).toEqual(new Uint8Array(a.size).fill(3, 0, 10));
+      expect(frameBytes(mf, b, 0)).toEqual(new Uint8Array(PAGE_SIZE).fill(2));
+      expect(mf.allocatedFrames).toBe(2);
+    }
+  });
+
+  it('dd bs=1000 into a 3-page tmpfs: short write at the limit, then ENOSPC, contents intact', () => {
+    const { charge, file } = poisoned(3 * PAGE_SIZE);
+    const f = file('full');
+    const counts: (number | string)[] = [];
+    for (let i = 0; i < 14; i++) {
+      const w = ok(f.write(f.size, new Uint8Array(1000).fill(i + 1), charge));
+      counts.push(w.stopped === undefined ? w.written : `${w.written} ${w.stopped.errno}`);
+    }
+    expect(counts).toEqual([...Array<number>(12).fill(1000), '288 ENOSPC', '0 ENOSPC']);
+    const want = new Uint8Array(3 * PAGE_SIZE);
+    for (let i = 0; i < 13; i++) want.fill(i + 1, i * 1000, Math.min((i + 1) * 1000, 3 * PAGE_SIZE));
+    expect(f.read(0, f.size)).toEqual(want);
+  });
+
+  it('agrees with a byte-array model under any mix of writes, truncates, punches and reads', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('write' as const), at: fc.integer({ min: 0, max: 4 * PAGE_SIZE }), len: fc.integer({ min: 1, max: 2 * PAGE_SIZE }) }),
+      fc.record({ kind: fc.constant('append' as const), len: fc.integer({ min: 1, max: 1500 }) }),
+      fc.record({ kind: fc.constant('truncate' as const), len: fc.integer({ min: 0, max: 5 * PAGE_SIZE }) }),
+      fc.record({ kind: fc.constant('punch' as const), at: fc.integer({ min: 0, max: 4 * PAGE_SIZE }), len: fc.integer({ min: 1, max: 2 * PAGE_SIZE }) }),
+      fc.record({ kind: fc.constant('read' as const) }),
+      fc.record({ kind: fc.constant('map' as const), page: fc.integer({ min: 0, max: 5 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const { mf, charge, file } = poisoned(MiB, 16);
+        const f = file('model');
+        let model = new Uint8Array(0);
+        let tag = 0;
+        const resize = (n: number): void => {
+          const next = new Uint8Array(n);
+          next.set(model.subarray(0, Math.min(n, model.length)));
+          model = next;
+        };
+        for (const o of ops) {
+          if (o.kind === 'write' || o.kind === 'append') {
+            const at = o.kind === 'write' ? o.at : f.size;
+            const bytes = new Uint8Array(o.len).fill((tag++ % 250) + 1);
+            expect(ok(f.write(at, bytes, charge)).written).toBe(o.len);
+            if (at + o.len > model.length) resize(at + o.len);
+            model.set(bytes, at);
+          } else if (o.kind === 'truncate') {
+            ok(f.truncate(o.len));
+            resize(o.len);
+          } else if (o.kind === 'punch') {
+            ok(f.fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, o.at, o.len, charge));
+            model.fill(0, o.at, o.at + o.len);
+          } else if (o.kind === 'read') {
+            expect(f.read(0, f.size)).toEqual(model);
+          } else if (o.page * PAGE_SIZE < f.size) {
+            const bytes = frameBytes(mf, f, o.page);
+            const want = new Uint8Array(PAGE_SIZE);
+            want.set(model.subarray(o.page * PAGE_SIZE, (o.page + 1) * PAGE_SIZE));
+            expect(bytes).toEqual(want);
+          }
+        }
+        expect(f.read(0, f.size)).toEqual(model);
+        f.forEachPage((page, frame) => {
+          const at = mf.byteOffset(frame);
+          const want = new Uint8Array(PAGE_SIZE);
+          want.set(model.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE));
+          expect(mf.chunkBytes(frame).slice(at, at + PAGE_SIZE)).toEqual(want);
+        });
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
