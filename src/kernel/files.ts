@@ -93,6 +93,11 @@ export class OpenFile implements MappingIdentity {
   msync(): void {}
 }
 
+/** EBADF for a descriptor that names nothing. */
+function badDescriptor(fd: number): E.Either<SysError, never> {
+  return E.left(sysError('EBADF', `${fd} is not an open descriptor`));
+}
+
 /** A process's descriptor table (Linux files_struct). */
 export class FdTable {
   private readonly fds = new Map<number, OpenFile>();
@@ -133,7 +138,12 @@ export class FdTable {
   /** The description behind `fd`, or EBADF. */
   get(fd: number): E.Either<SysError, OpenFile> {
     const file = this.fds.get(fd);
-    return file === undefined ? E.left(sysError('EBADF', `${fd} is not an open descriptor`)) : E.right(file);
+    return file === undefined ? badDescriptor(fd) : E.right(file);
+  }
+
+  /** The description behind `fd`, or undefined: get without the Either, for the per-block read and write paths. */
+  lookup(fd: number): OpenFile | undefined {
+    return this.fds.get(fd);
   }
 
   /** close(2). */
@@ -233,11 +243,10 @@ export function open(c: FileCaller, path: string, flags: number, mode: number): 
 
 /** read(2) at the file position, or pread(2) at `at`: holes read as zeros, nothing past the end. */
 export function read(c: FileCaller, fd: number, count: number, at?: number): E.Either<SysError, Uint8Array> {
-  // Written with isLeft rather than E.chain: fp-ts's dual() spreads its
+  // Written without E.chain or FdTable.get: fp-ts's dual() spreads its
   // arguments on every call, which showed up on this per-block path.
-  const got = c.files.get(fd);
-  if (E.isLeft(got)) return got;
-  const file = got.right;
+  const file = c.files.lookup(fd);
+  if (file === undefined) return badDescriptor(fd);
   if (!file.readable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for reading`));
   if (!Number.isSafeInteger(count) || count < 0) return E.left(sysError('EINVAL', `count ${count} is not a byte count`));
   if (at !== undefined && !(Number.isSafeInteger(at) && at >= 0)) return E.left(sysError('EINVAL', `offset ${at} is negative`));
@@ -256,9 +265,8 @@ export function read(c: FileCaller, fd: number, count: number, at?: number): E.E
  * the memory cgroup said no, which the caller answers with an OOM kill).
  */
 export function write(c: FileCaller, fd: number, bytes: Uint8Array, at?: number): E.Either<SysError, number> {
-  const got = c.files.get(fd);
-  if (E.isLeft(got)) return got;
-  const file = got.right;
+  const file = c.files.lookup(fd);
+  if (file === undefined) return badDescriptor(fd);
   if (!file.writable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for writing`));
   if (at !== undefined && !(Number.isSafeInteger(at) && at >= 0)) return E.left(sysError('EINVAL', `offset ${at} is negative`));
   const inode = file.inode;

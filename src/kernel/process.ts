@@ -364,12 +364,12 @@ export class Process implements ShmCaller, FileCaller {
 
   /** read(2) of up to `count` bytes at the file position. */
   readFd(fd: number, count: number): E.Either<SysError, Uint8Array> {
-    return this.live(() => files.read(this, fd, count));
+    return this.gone() ?? files.read(this, fd, count);
   }
 
   /** pread(2). */
   pread(fd: number, count: number, offset: number): E.Either<SysError, Uint8Array> {
-    return this.live(() => files.read(this, fd, count, offset));
+    return this.gone() ?? files.read(this, fd, count, offset);
   }
 
   /**
@@ -379,12 +379,12 @@ export class Process implements ShmCaller, FileCaller {
    * call fails with ENOMEM; what was written before stays.
    */
   writeFd(fd: number, bytes: Uint8Array): E.Either<SysError, number> {
-    return this.live(() => this.charged(files.write(this, fd, bytes)));
+    return this.gone() ?? this.charged(files.write(this, fd, bytes));
   }
 
   /** pwrite(2), with writeFd's outcomes. */
   pwrite(fd: number, bytes: Uint8Array, offset: number): E.Either<SysError, number> {
-    return this.live(() => this.charged(files.write(this, fd, bytes, offset)));
+    return this.gone() ?? this.charged(files.write(this, fd, bytes, offset));
   }
 
   /** ftruncate(2). */

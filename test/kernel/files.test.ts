@@ -322,5 +322,6 @@ describe('fork and exit', () => {
     ok(child.exit());
     expect(channel.usedPages).toBe(0);
     expect(errno(child.open('/channel', O_RDONLY))).toBe('ESRCH');
+    expect([errno(child.readFd(fd, 1)), errno(child.pread(fd, 1, 0)), errno(child.writeFd(fd, text('x'))), errno(child.pwrite(fd, text('x'), 0))]).toEqual(['ESRCH', 'ESRCH', 'ESRCH', 'ESRCH']);
   });
 });
