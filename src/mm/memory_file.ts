@@ -15,6 +15,7 @@
  */
 
 import { PAGE_SIZE } from '../abi/constants.js';
+import { FreeFrames } from './free_frames.js';
 import { FutexQueue } from './futex.js';
 
 /** Options for a MemoryFile. */
@@ -71,9 +72,8 @@ export class MemoryFile {
   private futexes: FutexQueue | undefined;
   /** The lowest frame number never handed out; frames at or above it sit in fresh, zeroed memory. */
   private bump = 0;
-  /** Freed frames as a binary min-heap, so reuse prefers low frames and stays consecutive. */
-  private freeHeap = new Int32Array(64);
-  private freeCount = 0;
+  /** Freed frames; reuse takes the lowest, so frames claimed in a row stay consecutive. */
+  private readonly freeFrames = new FreeFrames();
   private allocated = 0;
   /** Holds freed frames back from reuse while other threads may still access them; see setReclaimGate. */
   private gate: ReclaimGate | undefined;
@@ -124,14 +124,13 @@ export class MemoryFile {
     }
     while (this.chunks.length * this.framesPerChunk < limit) this.chunks.push(newChunk(this.framesPerChunk));
     this.bump = limit;
-    // Ascending pushes keep the heap a sorted array, which is a valid min-heap.
     let next = 0;
     for (const { firstFrame, count } of held) {
       const end = firstFrame + count;
       if (!Number.isInteger(firstFrame) || !Number.isInteger(count) || count <= 0 || firstFrame < next || end > limit) {
         throw new RangeError(`MemoryFile.restoreFrames: frames ${firstFrame}..${end - 1} are not ascending inside ${limit}`);
       }
-      for (let f = next; f < firstFrame; f++) this.pushFree(f);
+      for (let f = next; f < firstFrame; f++) this.freeFrames.push(f);
       for (let f = firstFrame; f < end; ) {
         const n = this.contiguousInChunk(f, end - f);
         const i = f & this.frameMask;
@@ -141,7 +140,7 @@ export class MemoryFile {
       this.allocated += count;
       next = end;
     }
-    for (let f = next; f < limit; f++) this.pushFree(f);
+    for (let f = next; f < limit; f++) this.freeFrames.push(f);
   }
 
   /**
@@ -154,9 +153,9 @@ export class MemoryFile {
   allocate(clear = true): number {
     if (this.limbo.length > 0) this.reclaim();
     let frame: number;
-    if (this.freeCount > 0) {
+    if (this.freeFrames.size > 0) {
       // A reused frame still holds its previous owner's bytes (or the poison).
-      frame = this.popFree();
+      frame = this.freeFrames.pop();
       // A copy from a zero page, not fill(0): on a SharedArrayBuffer V8's
       // fill stores byte by byte, about four times slower than the copy.
       if (clear) this.zero(frame, 0, PAGE_SIZE);
@@ -204,7 +203,7 @@ export class MemoryFile {
         chunk.bytes.fill(this.poison, i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
       }
       this.allocated--;
-      this.pushFree(frame);
+      this.freeFrames.push(frame);
     }
   }
 
@@ -295,7 +294,7 @@ export class MemoryFile {
     const i = frame & this.frameMask;
     if (this.poison !== undefined) chunk.bytes.fill(this.poison, i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
     this.allocated--;
-    this.pushFree(frame);
+    this.freeFrames.push(frame);
   }
 
   private chunkOf(frame: number): Chunk {
@@ -304,52 +303,6 @@ export class MemoryFile {
       throw new RangeError(`MemoryFile: frame ${frame} was never allocated`);
     }
     return chunk;
-  }
-
-  private pushFree(frame: number): void {
-    if (this.freeCount === this.freeHeap.length) {
-      const grown = new Int32Array(this.freeHeap.length * 2);
-      grown.set(this.freeHeap);
-      this.freeHeap = grown;
-    }
-    const heap = this.freeHeap;
-    let i = this.freeCount++;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = heap[parent] ?? 0;
-      if (p <= frame) {
-        break;
-      }
-      heap[i] = p;
-      i = parent;
-    }
-    heap[i] = frame;
-  }
-
-  private popFree(): number {
-    const heap = this.freeHeap;
-    const top = heap[0] ?? 0;
-    const last = heap[--this.freeCount] ?? 0;
-    const n = this.freeCount;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= n) {
-        break;
-      }
-      const right = left + 1;
-      const leftVal = heap[left] ?? 0;
-      const rightVal = right < n ? (heap[right] ?? 0) : Infinity;
-      const child = rightVal < leftVal ? right : left;
-      const childVal = Math.min(leftVal, rightVal);
-      if (childVal >= last) {
-        break;
-      }
-      heap[i] = childVal;
-      i = child;
-    }
-    heap[i] = last;
-    return top;
   }
 }
 
