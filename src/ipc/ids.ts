@@ -11,6 +11,7 @@
  * Not thread-safe: the owning registry's lock guards it.
  */
 import { IPCMNI, IPCMNI_SHIFT, IPCMNI_SEQ_MAX, IPC_PRIVATE } from '../abi/constants.js';
+import { KeyIndex } from './key_index.js';
 
 /** The radix-tree chunk Linux allocates indexes in: the smallest id window. */
 const MIN_CYCLE = 64;
@@ -44,7 +45,8 @@ export class IdTable<T> {
   private readonly objs: Array<T | undefined> = [];
   private readonly seqs: number[] = [];
   private used = 0;
-  private readonly keys = new Map<number, T>();
+  /** Associated keys → their object's index slot. */
+  private readonly keys = new KeyIndex();
   private cursor = 0;
   private lastIdx = -1;
   private seq = 0;
@@ -74,7 +76,8 @@ export class IdTable<T> {
 
   /** The object whose key is `key`, if that key is still associated. */
   findKey(key: number): T | undefined {
-    return key === IPC_PRIVATE ? undefined : this.keys.get(key);
+    const slot = this.keys.get(key);
+    return slot < 0 ? undefined : this.objs[slot];
   }
 
   /** The object with exactly this id (index and sequence both match). */
@@ -118,14 +121,15 @@ export class IdTable<T> {
       seq = this.seq;
     }
     this.enter(idx, seq, obj);
-    if (key !== IPC_PRIVATE) this.keys.set(key, obj);
+    if (key !== IPC_PRIVATE) this.keys.set(key, idx);
     if (this.maxIdx !== undefined && idx > this.maxIdx) this.maxIdx = idx;
     return seq * IPCMNI + idx;
   }
 
   /** ipc_set_key_private: the key no longer finds the object; its id still does. */
   dissociateKey(key: number, obj: T): void {
-    if (key !== IPC_PRIVATE && this.keys.get(key) === obj) this.keys.delete(key);
+    const slot = this.keys.get(key);
+    if (slot >= 0 && this.objs[slot] === obj) this.keys.delete(key);
   }
 
   /** ipc_rmid: removes the object's id (and key, if still associated). */
@@ -160,7 +164,7 @@ export class IdTable<T> {
     const idx = idIndex(id);
     if (this.objs[idx] !== undefined) throw new Error(`IdTable.restoreEntry: index ${idx} is taken`);
     this.enter(idx, idSeq(id), obj);
-    if (key !== IPC_PRIVATE) this.keys.set(key, obj);
+    if (key !== IPC_PRIVATE) this.keys.set(key, idx);
     this.maxIdx = undefined;
   }
 
