@@ -14,13 +14,54 @@ export type ShmSysctl = 'shmmax' | 'shmall' | 'shmmni' | 'shm_rmid_forced' | 'sh
 export const SHM_SYSCTLS: readonly ShmSysctl[] = ['shmmax', 'shmall', 'shmmni', 'shm_rmid_forced', 'shm_next_id'];
 
 const INT_MAX = 0x7fffffffn;
+const SAFE_N = 2n ** 53n;
+
+/** A u64 limit as a number: exact below 2^53, Infinity from there on. */
+export function asNumberLimit(limit: bigint): number {
+  return limit >= SAFE_N ? Infinity : Number(limit);
+}
 
 /** The limits of one IPC namespace. Guarded by the namespace's shm registry lock. */
 export class IpcLimits {
+  private shmmaxValue: bigint = SHMMAX_DEFAULT;
+  private shmallValue: bigint = SHMALL_DEFAULT;
+  /**
+   * shmmax and shmall as numbers, Infinity from 2^53 on (no size or page
+   * count below 2^53 can pass such a limit): shmget's common case compares
+   * in numbers, without a bigint comparison and conversion per call.
+   */
+  private shmmaxNumber = asNumberLimit(SHMMAX_DEFAULT);
+  private shmallNumber = asNumberLimit(SHMALL_DEFAULT);
+
   /** Largest segment, in bytes (kernel.shmmax). */
-  shmmax: bigint = SHMMAX_DEFAULT;
+  get shmmax(): bigint {
+    return this.shmmaxValue;
+  }
+
+  set shmmax(value: bigint) {
+    this.shmmaxValue = value;
+    this.shmmaxNumber = asNumberLimit(value);
+  }
+
   /** Total pages of all segments (kernel.shmall). */
-  shmall: bigint = SHMALL_DEFAULT;
+  get shmall(): bigint {
+    return this.shmallValue;
+  }
+
+  set shmall(value: bigint) {
+    this.shmallValue = value;
+    this.shmallNumber = asNumberLimit(value);
+  }
+
+  /** shmmax as a number; Infinity when it is 2^53 or more. */
+  get shmmaxAsNumber(): number {
+    return this.shmmaxNumber;
+  }
+
+  /** shmall as a number; Infinity when it is 2^53 or more. */
+  get shmallAsNumber(): number {
+    return this.shmallNumber;
+  }
   /** Most segments at once (kernel.shmmni), capped at IPCMNI. */
   shmmni: number = SHMMNI_DEFAULT;
   /** kernel.shm_rmid_forced: destroy a segment as soon as nobody has it attached. */

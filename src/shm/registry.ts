@@ -17,6 +17,7 @@ import { hasCapability, inGroup } from '../ipc/credentials.js';
 import { IdTable, idSeq } from '../ipc/ids.js';
 import type { IdAllocatorState } from '../ipc/ids.js';
 import type { IpcLimits } from '../ipc/limits.js';
+import { asNumberLimit } from '../ipc/limits.js';
 import { ipcPermits } from '../ipc/object.js';
 import type { LockedMemory } from '../ipc/ucounts.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
@@ -33,13 +34,6 @@ const SHM_HUGE_MASK = 0x3f;
  * of 2^37 pages sum to 2^52, below 2^53, so that sum is exact as a number.
  */
 const SMALL_SEGMENT_PAGES = 2 ** 37;
-/** 2^53: a u64 below it is exact as a number. */
-const SAFE_N = 2n ** 53n;
-
-/** A u64 limit as a number for comparing with exact numbers below 2^53: Infinity when it is at least 2^53. */
-function limitAsNumber(limit: bigint): number {
-  return limit >= SAFE_N ? Infinity : Number(limit);
-}
 
 /**
  * A 64-bit syscall argument (a size_t or an address): a number when the
@@ -74,11 +68,17 @@ export class Registry implements ShmOwner {
    */
   private smallPages = 0;
   private largePages = 0n;
+  /** Segments counted in largePages, so the common case tests a number rather than a bigint. */
+  private largeSegments = 0;
+  /** env.commitLimitPages as a number (see asNumberLimit). */
+  private readonly commitLimit: number;
 
   constructor(
     readonly limits: IpcLimits,
     private readonly env: ShmEnvironment,
-  ) {}
+  ) {
+    this.commitLimit = asNumberLimit(env.commitLimitPages);
+  }
 
   get registryMu(): Mutex {
     return this.mu;
@@ -295,13 +295,19 @@ export class Registry implements ShmOwner {
   /** Adds a segment's pages to shm_tot. Precondition: mu is held. */
   private countPages(pages: number): void {
     if (pages <= SMALL_SEGMENT_PAGES) this.smallPages += pages;
-    else this.largePages += BigInt(pages);
+    else {
+      this.largePages += BigInt(pages);
+      this.largeSegments += 1;
+    }
   }
 
   /** Takes a segment's pages out of shm_tot (they were added by countPages). Precondition: mu is held. */
   private uncountPages(pages: number): void {
     if (pages <= SMALL_SEGMENT_PAGES) this.smallPages -= pages;
-    else this.largePages -= BigInt(pages);
+    else {
+      this.largePages -= BigInt(pages);
+      this.largeSegments -= 1;
+    }
   }
 
   /** Precondition: mu and s.mu are held. */
@@ -328,15 +334,15 @@ export class Registry implements ShmOwner {
       return this.createWideLocked(creds, pid, creator, key, BigInt(size), flags);
     }
     const limits = this.limits;
-    if (size < 1 || size > limitAsNumber(limits.shmmax)) {
+    if (size < 1 || size > limits.shmmaxAsNumber) {
       return E.left(sysError('EINVAL', `size ${size} is outside ${SHMMIN}..kernel.shmmax (${limits.shmmax})`));
     }
     // Below 2^53 the page count cannot wrap, and the size is far below the shmem file size limit.
     const pages = Math.ceil(size / PAGE_SIZE);
-    if (this.largePages === 0n ? this.smallPages + pages > limitAsNumber(limits.shmall) : this.totalPages() + BigInt(pages) > limits.shmall) {
+    if (this.largeSegments === 0 ? this.smallPages + pages > limits.shmallAsNumber : this.totalPages() + BigInt(pages) > limits.shmall) {
       return E.left(sysError('ENOSPC', `${pages} more pages would pass kernel.shmall (${limits.shmall}); ${this.totalPages()} in use`));
     }
-    if ((flags & SHM_NORESERVE) === 0 && pages > limitAsNumber(this.env.commitLimitPages)) {
+    if ((flags & SHM_NORESERVE) === 0 && pages > this.commitLimit) {
       return E.left(sysError('ENOMEM', `${pages} pages exceed the overcommit heuristic's ${this.env.commitLimitPages}`));
     }
     return this.enterLocked(creds, pid, creator, key, size, pages, pages * PAGE_SIZE, 0, flags);

@@ -44,3 +44,16 @@ describe('LockedMemory', () => {
     expect(() => m.uncharge(1000, 1n)).toThrow(/underflow/);
   });
 });
+
+describe('IpcLimits number mirrors', () => {
+  it('follow shmmax and shmall however they are set: sysctl, assignment, or a restore’s Object.assign', () => {
+    const l = new IpcLimits();
+    expect([l.shmmaxAsNumber, l.shmallAsNumber]).toEqual([Infinity, Infinity]);
+    expect(E.isRight(l.write('shmmax', 8192n))).toBe(true);
+    l.shmall = 3n;
+    expect([l.shmmaxAsNumber, l.shmallAsNumber]).toEqual([8192, 3]);
+    Object.assign(l, { shmmax: 2n ** 53n - 1n, shmall: 2n ** 53n });
+    expect([l.shmmax, l.shmmaxAsNumber, l.shmall, l.shmallAsNumber]).toEqual([2n ** 53n - 1n, 2 ** 53 - 1, 2n ** 53n, Infinity]);
+    expect(l.read('shmmax')).toBe(2n ** 53n - 1n);
+  });
+});
