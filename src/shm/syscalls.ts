@@ -55,6 +55,14 @@ export interface ShmctlResult {
 
 const INVALID_UID = 0xffffffff;
 
+/**
+ * The answer of every shmctl that only returns 0 (IPC_RMID, IPC_SET,
+ * SHM_LOCK, SHM_UNLOCK): frozen, so one object serves every call.
+ */
+const DONE: E.Either<SysError, ShmctlResult> = Object.freeze(E.right(Object.freeze({ ret: 0 })));
+/** IPC_SET's arguments when a command that takes none is given none. */
+const NO_SET: IpcSetArgs = Object.freeze({ uid: 0, gid: 0, mode: 0 });
+
 /** shmget(2). `key` is a key_t (signed 32-bit); `size` a size_t. */
 export function shmget(caller: ShmCaller, key: number, size: U64Arg, flags: number): E.Either<SysError, number> {
   return caller.registry.shmget(caller.creds, caller.pid, caller.creatorToken, key | 0, size, flags | 0);
@@ -182,7 +190,7 @@ export function shmctl(caller: ShmCaller, shmid: number, cmd: number, set?: IpcS
       return stat(caller, shmid, cmd);
     case IPC_SET:
     case IPC_RMID:
-      return control(caller, shmid, cmd, set ?? { uid: 0, gid: 0, mode: 0 });
+      return control(caller, shmid, cmd, set ?? NO_SET);
     case SHM_LOCK:
     case SHM_UNLOCK:
       return lock(caller, shmid, cmd);
@@ -237,7 +245,7 @@ function control(caller: ShmCaller, shmid: number, cmd: number, set: IpcSetArgs)
       // do_shm_rmid: an attached segment is only marked; an unattached one
       // goes now (its last reference is the lookup's, dropped below).
       s.markDestroyed();
-      result = E.right({ ret: 0 });
+      result = DONE;
     } else {
       result = ipcSet(caller, s, set);
     }
@@ -257,7 +265,7 @@ function ipcSet(caller: ShmCaller, s: Shm, set: IpcSetArgs): E.Either<SysError, 
     s.perm.gid = gid;
     s.perm.mode = (s.perm.mode & ~0o777) | (set.mode & 0o777);
     s.ctime = caller.mappingContext.now();
-    return E.right({ ret: 0 });
+    return DONE;
   });
 }
 
@@ -271,20 +279,20 @@ function lock(caller: ShmCaller, shmid: number, cmd: number): E.Either<SysError,
         if (cmd === SHM_LOCK && creds.memlock.soft === 0n) return E.left(sysError('EPERM', 'RLIMIT_MEMLOCK is 0'));
       }
       // hugetlb segments are never swapped; locking them does nothing.
-      if (s.hugetlb) return E.right({ ret: 0 });
+      if (s.hugetlb) return DONE;
       if (cmd === SHM_LOCK) {
-        if (s.lockedBy !== undefined) return E.right({ ret: 0 });
+        if (s.lockedBy !== undefined) return DONE;
         if (!caller.lockedMemory.charge(creds.uid, s.segsz, creds.memlock.soft, capLock)) {
           return E.left(sysError('ENOMEM', 'locking this segment would pass RLIMIT_MEMLOCK'));
         }
         s.setLockedLocked(creds.uid);
-        return E.right({ ret: 0 });
+        return DONE;
       }
       if (s.lockedBy !== undefined) {
         caller.lockedMemory.uncharge(s.lockedBy, s.segsz);
         s.setLockedLocked(undefined);
       }
-      return E.right({ ret: 0 });
+      return DONE;
     }),
   );
 }
