@@ -81,7 +81,7 @@ const PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC;
 let nextSpaceId = 1;
 
 /** The result of a call that succeeded with nothing to return; one shared object, as it carries nothing. */
-const DONE: E.Either<never, void> = E.right(undefined);
+const DONE: E.Either<never, void> = Object.freeze(E.right(undefined));
 
 /** One process address space: its VMAs and the access paths through them. */
 export class MemoryManager implements MappingSpace {

@@ -60,6 +60,8 @@ const INVALID_UID = 0xffffffff;
  * SHM_LOCK, SHM_UNLOCK): frozen, so one object serves every call.
  */
 const DONE: E.Either<SysError, ShmctlResult> = Object.freeze(E.right(Object.freeze({ ret: 0 })));
+/** shmdt's answer, shared like DONE. */
+const DETACHED: E.Either<SysError, number> = Object.freeze(E.right(0));
 /** IPC_SET's arguments when a command that takes none is given none. */
 const NO_SET: IpcSetArgs = Object.freeze({ uid: 0, gid: 0, mode: 0 });
 
@@ -162,7 +164,7 @@ export function shmdt(caller: ShmCaller, shmaddr: U64Arg): E.Either<SysError, nu
   }
   if (addr >= TASK_SIZE) return E.left(sysError('EINVAL', `no attachment starts at 0x${addr.toString(16)}`));
   const detached = caller.mm.detachShm(caller.mappingContext, Number(addr));
-  return E.isLeft(detached) ? detached : E.right(0);
+  return E.isLeft(detached) ? detached : DETACHED;
 }
 
 /**
