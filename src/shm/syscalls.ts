@@ -14,6 +14,7 @@ import { sysError } from '../abi/errno.js';
 import type { ShmidDs, ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
 import type { MappingContext } from '../mm/memmap.js';
 import type { MemoryManager } from '../mm/memory_manager.js';
+import { isPageAligned } from '../mm/placement.js';
 import type { Credentials } from '../ipc/credentials.js';
 import { hasCapability } from '../ipc/credentials.js';
 import { ipcPermits, isOwnerOrCreator, mayControl } from '../ipc/object.js';
@@ -159,7 +160,7 @@ function attach(
 export function shmdt(caller: ShmCaller, shmaddr: U64Arg): E.Either<SysError, number> {
   const addr = typeof shmaddr === 'number' ? shmaddr : BigInt.asUintN(64, shmaddr);
   // Below 2^53 the address stays a number; `>=` below compares a bigint with a number exactly.
-  if (typeof addr === 'number' ? addr % PAGE_SIZE !== 0 : addr % PAGE_SIZE_N !== 0n) {
+  if (typeof addr === 'number' ? !isPageAligned(addr) : addr % PAGE_SIZE_N !== 0n) {
     return E.left(sysError('EINVAL', `address 0x${addr.toString(16)} is not page aligned`));
   }
   if (addr >= TASK_SIZE) return E.left(sysError('EINVAL', `no attachment starts at 0x${addr.toString(16)}`));
