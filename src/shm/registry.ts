@@ -18,7 +18,7 @@ import { IdTable, idSeq } from '../ipc/ids.js';
 import type { IdAllocatorState } from '../ipc/ids.js';
 import type { IpcLimits } from '../ipc/limits.js';
 import { asNumberLimit } from '../ipc/limits.js';
-import { ipcPermits } from '../ipc/object.js';
+import { ipcPermits, mayControl } from '../ipc/object.js';
 import type { LockedMemory } from '../ipc/ucounts.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
 import type { ShmInit, ShmOwner } from './shm.js';
@@ -34,6 +34,9 @@ const SHM_HUGE_MASK = 0x3f;
  * of 2^37 pages sum to 2^52, below 2^53, so that sum is exact as a number.
  */
 const SMALL_SEGMENT_PAGES = 2 ** 37;
+
+/** rmid's answer: one frozen Right serves every call. */
+const RMID_DONE: E.Either<SysError, void> = Object.freeze(E.right(undefined));
 
 /**
  * A 64-bit syscall argument (a size_t or an address): a number when the
@@ -246,13 +249,41 @@ export class Registry implements ShmOwner {
     // lock/unlock rather than Mutex.with: IPC_RMID of an unattached segment ends here.
     this.mu.lock();
     try {
-      this.ids.remove(s.perm.id, s.perm.key, s);
-      this.uncountPages(s.pages);
-      const locker = s.lockedBy;
-      if (locker !== undefined) {
-        this.env.lockedMemory.uncharge(locker, s.segsz);
-        s.lockedBy = undefined;
-      }
+      this.removeLocked(s);
+    } finally {
+      this.mu.unlock();
+    }
+  }
+
+  /** remove's bookkeeping. Precondition: mu is held. */
+  removeLocked(s: Shm): void {
+    this.ids.remove(s.perm.id, s.perm.key, s);
+    this.uncountPages(s.pages);
+    const locker = s.lockedBy;
+    if (locker !== undefined) {
+      this.env.lockedMemory.uncharge(locker, s.segsz);
+      s.lockedBy = undefined;
+    }
+  }
+
+  /**
+   * shmctl(IPC_RMID) (ipc/shm.c shmctl_down → do_shm_rmid), in one hold of
+   * the registry lock as Linux holds the ids rwsem throughout: the lookup,
+   * the owner-or-CAP_SYS_ADMIN check, and the removal, which destroys the
+   * segment at once when nothing holds it (shm_destroy, under the same
+   * lock) and otherwise only marks it.
+   */
+  rmid(creds: Credentials, id: number): E.Either<SysError, void> {
+    this.mu.lock();
+    try {
+      const s = this.ids.findId(id);
+      if (s === undefined) return E.left(sysError('EINVAL', `no segment has id ${id}`));
+      s.mu.lock();
+      const allowed = mayControl(creds, s.perm);
+      s.mu.unlock();
+      if (!allowed) return E.left(sysError('EPERM', 'only the owner, the creator or CAP_SYS_ADMIN may do this'));
+      s.removeIdLocked();
+      return RMID_DONE;
     } finally {
       this.mu.unlock();
     }

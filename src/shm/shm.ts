@@ -36,6 +36,8 @@ const SAFE_SIZE = 2n ** 53n;
 export interface ShmOwner {
   /** Final decRef: remove the id, subtract shm_tot, release locked memory. Takes the registry lock. */
   remove(s: Shm): void;
+  /** remove, with the registry lock held. */
+  removeLocked(s: Shm): void;
   /** Drops the key from the key table. Precondition: the registry lock is held. */
   dissociateKeyLocked(s: Shm): void;
   readonly registryMu: Mutex;
@@ -332,6 +334,35 @@ export class Shm implements ShmMappable, MappingIdentity {
       registryMu.unlock();
     }
     if (first) this.decRefSelf();
+  }
+
+  /**
+   * markDestroyed for IPC_RMID, with the registry lock already held (see
+   * Registry.rmid): the key stops finding the segment, SHM_DEST is set, and
+   * the self-reference is dropped; the segment is destroyed here when that
+   * was the last reference. A forced removal waiting for the next decRef is
+   * done by this one. Precondition: the registry lock is held, mu is not.
+   */
+  removeIdLocked(): void {
+    let first = false;
+    this.mu.lock();
+    try {
+      this.owner.dissociateKeyLocked(this);
+      this.forcedPending = false;
+      if (!this.pendingDestruction) {
+        this.pendingDestruction = true;
+        this.perm.mode |= SHM_DEST;
+        first = true;
+      }
+    } finally {
+      this.mu.unlock();
+    }
+    if (!first) return;
+    this.refs -= 1;
+    if (this.refs === 0) {
+      this.table?.release();
+      this.owner.removeLocked(this);
+    }
   }
 
   /** Whether shm_may_destroy holds: nobody attached, and removal asked for or forced. Precondition: mu is held. */

@@ -191,9 +191,12 @@ export function shmctl(caller: ShmCaller, shmid: number, cmd: number, set?: IpcS
     case SHM_STAT:
     case SHM_STAT_ANY:
       return stat(caller, shmid, cmd);
+    case IPC_RMID: {
+      const removed = reg.rmid(caller.creds, shmid);
+      return E.isLeft(removed) ? removed : DONE;
+    }
     case IPC_SET:
-    case IPC_RMID:
-      return control(caller, shmid, cmd, set ?? NO_SET);
+      return control(caller, shmid, set ?? NO_SET);
     case SHM_LOCK:
     case SHM_UNLOCK:
       return lock(caller, shmid, cmd);
@@ -232,26 +235,16 @@ function stat(caller: ShmCaller, shmid: number, cmd: number): E.Either<SysError,
   return result;
 }
 
-function control(caller: ShmCaller, shmid: number, cmd: number, set: IpcSetArgs): E.Either<SysError, ShmctlResult> {
+function control(caller: ShmCaller, shmid: number, set: IpcSetArgs): E.Either<SysError, ShmctlResult> {
   const s = caller.registry.findById(shmid);
   if (s === undefined) return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
-  // Written out (no closures): IPC_RMID is a hot path. The lookup reference
-  // is dropped with no lock held, as decRef requires.
+  // The lookup reference is dropped with no lock held, as decRef requires.
   let result: E.Either<SysError, ShmctlResult>;
   try {
     s.mu.lock();
     const allowed = mayControl(caller.creds, s.perm);
     s.mu.unlock();
-    if (!allowed) {
-      result = E.left(sysError('EPERM', 'only the owner, the creator or CAP_SYS_ADMIN may do this'));
-    } else if (cmd === IPC_RMID) {
-      // do_shm_rmid: an attached segment is only marked; an unattached one
-      // goes now (its last reference is the lookup's, dropped below).
-      s.markDestroyed();
-      result = DONE;
-    } else {
-      result = ipcSet(caller, s, set);
-    }
+    result = allowed ? ipcSet(caller, s, set) : E.left(sysError('EPERM', 'only the owner, the creator or CAP_SYS_ADMIN may do this'));
   } finally {
     s.decRef();
   }
