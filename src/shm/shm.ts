@@ -316,20 +316,10 @@ export class Shm implements ShmMappable, MappingIdentity {
   markDestroyed(): void {
     // lock/unlock rather than Mutex.with: IPC_RMID is a hot control path.
     const registryMu = this.owner.registryMu;
-    let first = false;
+    let first: boolean;
     registryMu.lock();
     try {
-      this.mu.lock();
-      try {
-        this.owner.dissociateKeyLocked(this);
-        if (!this.pendingDestruction) {
-          this.pendingDestruction = true;
-          this.perm.mode |= SHM_DEST;
-          first = true;
-        }
-      } finally {
-        this.mu.unlock();
-      }
+      first = this.markLocked();
     } finally {
       registryMu.unlock();
     }
@@ -338,30 +328,36 @@ export class Shm implements ShmMappable, MappingIdentity {
 
   /**
    * markDestroyed for IPC_RMID, with the registry lock already held (see
-   * Registry.rmid): the key stops finding the segment, SHM_DEST is set, and
-   * the self-reference is dropped; the segment is destroyed here when that
-   * was the last reference. A forced removal waiting for the next decRef is
-   * done by this one. Precondition: the registry lock is held, mu is not.
+   * Registry.rmid); the segment is destroyed here, under that lock as
+   * shm_destroy is, when the self-reference was the last. A forced removal
+   * waiting for the next decRef is done by this one. Precondition: the
+   * registry lock is held, mu is not.
    */
   removeIdLocked(): void {
-    let first = false;
-    this.mu.lock();
-    try {
-      this.owner.dissociateKeyLocked(this);
-      this.forcedPending = false;
-      if (!this.pendingDestruction) {
-        this.pendingDestruction = true;
-        this.perm.mode |= SHM_DEST;
-        first = true;
-      }
-    } finally {
-      this.mu.unlock();
-    }
-    if (!first) return;
+    this.forcedPending = false;
+    if (!this.markLocked()) return;
     this.refs -= 1;
     if (this.refs === 0) {
       this.table?.release();
       this.owner.removeLocked(this);
+    }
+  }
+
+  /**
+   * The key stops finding the segment and SHM_DEST is set; true the first
+   * time, when the caller must drop the self-reference. Precondition: the
+   * registry lock is held, mu is not.
+   */
+  private markLocked(): boolean {
+    this.mu.lock();
+    try {
+      this.owner.dissociateKeyLocked(this);
+      if (this.pendingDestruction) return false;
+      this.pendingDestruction = true;
+      this.perm.mode |= SHM_DEST;
+      return true;
+    } finally {
+      this.mu.unlock();
     }
   }
 
