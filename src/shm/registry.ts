@@ -35,8 +35,17 @@ const SHM_HUGE_MASK = 0x3f;
  */
 const SMALL_SEGMENT_PAGES = 2 ** 37;
 
-/** rmid's answer: one frozen Right serves every call. */
-const RMID_DONE: E.Either<SysError, void> = Object.freeze(E.right(undefined));
+/** shmctlDown's answer: one frozen Right serves every call. */
+const CONTROL_DONE: E.Either<SysError, void> = Object.freeze(E.right(undefined));
+/** (uid_t)-1, which IPC_SET refuses as an owner. */
+const INVALID_ID = 0xffffffff;
+
+/** The uid, gid and mode that IPC_SET copies in. */
+export interface IpcSetArgs {
+  readonly uid: number;
+  readonly gid: number;
+  readonly mode: number;
+}
 
 /**
  * A 64-bit syscall argument (a size_t or an address): a number when the
@@ -267,13 +276,15 @@ export class Registry implements ShmOwner {
   }
 
   /**
-   * shmctl(IPC_RMID) (ipc/shm.c shmctl_down → do_shm_rmid), in one hold of
-   * the registry lock as Linux holds the ids rwsem throughout: the lookup,
-   * the owner-or-CAP_SYS_ADMIN check, and the removal, which destroys the
-   * segment at once when nothing holds it (shm_destroy, under the same
-   * lock) and otherwise only marks it.
+   * shmctl's IPC_RMID (`set` undefined) and IPC_SET (ipc/shm.c shmctl_down),
+   * in one hold of the registry lock as Linux holds the ids rwsem
+   * throughout: the lookup (EINVAL), the owner-or-CAP_SYS_ADMIN check
+   * (EPERM), then the command. IPC_RMID destroys the segment at once when
+   * nothing holds it (shm_destroy, under the same lock) and otherwise only
+   * marks it; IPC_SET refuses an invalid uid or gid (EINVAL) and updates
+   * the owner, the mode bits and ctime.
    */
-  rmid(creds: Credentials, id: number): E.Either<SysError, void> {
+  shmctlDown(creds: Credentials, id: number, set: IpcSetArgs | undefined): E.Either<SysError, void> {
     this.mu.lock();
     try {
       const s = this.ids.findId(id);
@@ -282,8 +293,21 @@ export class Registry implements ShmOwner {
       const allowed = mayControl(creds, s.perm);
       s.mu.unlock();
       if (!allowed) return E.left(sysError('EPERM', 'only the owner, the creator or CAP_SYS_ADMIN may do this'));
-      s.removeIdLocked();
-      return RMID_DONE;
+      if (set === undefined) {
+        s.removeIdLocked();
+        return CONTROL_DONE;
+      }
+      const uid = set.uid >>> 0;
+      const gid = set.gid >>> 0;
+      if (uid === INVALID_ID || gid === INVALID_ID) return E.left(sysError('EINVAL', 'uid and gid must be valid ids (not -1)'));
+      const now = this.env.now();
+      s.mu.lock();
+      s.perm.uid = uid;
+      s.perm.gid = gid;
+      s.perm.mode = (s.perm.mode & ~0o777) | (set.mode & 0o777);
+      s.ctime = now;
+      s.mu.unlock();
+      return CONTROL_DONE;
     } finally {
       this.mu.unlock();
     }

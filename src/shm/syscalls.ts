@@ -17,12 +17,12 @@ import type { MemoryManager } from '../mm/memory_manager.js';
 import { isPageAligned } from '../mm/placement.js';
 import type { Credentials } from '../ipc/credentials.js';
 import { hasCapability } from '../ipc/credentials.js';
-import { ipcPermits, isOwnerOrCreator, mayControl } from '../ipc/object.js';
+import { ipcPermits, isOwnerOrCreator } from '../ipc/object.js';
 import type { LockedMemory } from '../ipc/ucounts.js';
-import type { Registry, U64Arg } from './registry.js';
+import type { IpcSetArgs, Registry, U64Arg } from './registry.js';
 import type { Shm } from './shm.js';
 
-export type { U64Arg } from './registry.js';
+export type { IpcSetArgs, U64Arg } from './registry.js';
 
 /** The calling process, as the shm syscalls see it. */
 export interface ShmCaller {
@@ -38,12 +38,6 @@ export interface ShmCaller {
   readonly mappingContext: MappingContext;
 }
 
-/** The uid, gid and mode that IPC_SET copies in. */
-export interface IpcSetArgs {
-  readonly uid: number;
-  readonly gid: number;
-  readonly mode: number;
-}
 
 /** What shmctl returns: the return value, plus the structure the command copies out. */
 export interface ShmctlResult {
@@ -54,8 +48,6 @@ export interface ShmctlResult {
   readonly shmInfo?: ShmInfoUsage;
 }
 
-const INVALID_UID = 0xffffffff;
-
 /**
  * The answer of every shmctl that only returns 0 (IPC_RMID, IPC_SET,
  * SHM_LOCK, SHM_UNLOCK): frozen, so one object serves every call.
@@ -63,7 +55,7 @@ const INVALID_UID = 0xffffffff;
 const DONE: E.Either<SysError, ShmctlResult> = Object.freeze(E.right(Object.freeze({ ret: 0 })));
 /** shmdt's answer, shared like DONE. */
 const DETACHED: E.Either<SysError, number> = Object.freeze(E.right(0));
-/** IPC_SET's arguments when a command that takes none is given none. */
+/** IPC_SET's arguments when the call gave none. */
 const NO_SET: IpcSetArgs = Object.freeze({ uid: 0, gid: 0, mode: 0 });
 
 /** shmget(2). `key` is a key_t (signed 32-bit); `size` a size_t. */
@@ -191,12 +183,11 @@ export function shmctl(caller: ShmCaller, shmid: number, cmd: number, set?: IpcS
     case SHM_STAT:
     case SHM_STAT_ANY:
       return stat(caller, shmid, cmd);
-    case IPC_RMID: {
-      const removed = reg.rmid(caller.creds, shmid);
-      return E.isLeft(removed) ? removed : DONE;
+    case IPC_RMID:
+    case IPC_SET: {
+      const done = reg.shmctlDown(caller.creds, shmid, cmd === IPC_SET ? (set ?? NO_SET) : undefined);
+      return E.isLeft(done) ? done : DONE;
     }
-    case IPC_SET:
-      return control(caller, shmid, set ?? NO_SET);
     case SHM_LOCK:
     case SHM_UNLOCK:
       return lock(caller, shmid, cmd);
@@ -233,36 +224,6 @@ function stat(caller: ShmCaller, shmid: number, cmd: number): E.Either<SysError,
   }
   s.decRef();
   return result;
-}
-
-function control(caller: ShmCaller, shmid: number, set: IpcSetArgs): E.Either<SysError, ShmctlResult> {
-  const s = caller.registry.findById(shmid);
-  if (s === undefined) return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
-  // The lookup reference is dropped with no lock held, as decRef requires.
-  let result: E.Either<SysError, ShmctlResult>;
-  try {
-    s.mu.lock();
-    const allowed = mayControl(caller.creds, s.perm);
-    s.mu.unlock();
-    result = allowed ? ipcSet(caller, s, set) : E.left(sysError('EPERM', 'only the owner, the creator or CAP_SYS_ADMIN may do this'));
-  } finally {
-    s.decRef();
-  }
-  return result;
-}
-
-/** IPC_SET once the caller may control `s`. */
-function ipcSet(caller: ShmCaller, s: Shm, set: IpcSetArgs): E.Either<SysError, ShmctlResult> {
-  const uid = set.uid >>> 0;
-  const gid = set.gid >>> 0;
-  if (uid === INVALID_UID || gid === INVALID_UID) return E.left(sysError('EINVAL', 'uid and gid must be valid ids (not -1)'));
-  return s.mu.with(() => {
-    s.perm.uid = uid;
-    s.perm.gid = gid;
-    s.perm.mode = (s.perm.mode & ~0o777) | (set.mode & 0o777);
-    s.ctime = caller.mappingContext.now();
-    return DONE;
-  });
 }
 
 function lock(caller: ShmCaller, shmid: number, cmd: number): E.Either<SysError, ShmctlResult> {
