@@ -155,7 +155,6 @@ export class MemoryManager implements MappingSpace {
     let result: E.Either<SysError, number>;
     this.mappingMu.lock();
     try {
-      bumpGeneration(this.tlbGeneration);
       result = this.mapLocked(ctx, opts, len, dropped);
     } finally {
       this.mappingMu.unlock();
@@ -253,9 +252,9 @@ export class MemoryManager implements MappingSpace {
     let removed: Vma[] | undefined;
     this.mappingMu.lock();
     try {
-      bumpGeneration(this.tlbGeneration);
       removed = detachShmLocked(this.set, addr);
       if (removed !== undefined) {
+        bumpGeneration(this.tlbGeneration);
         for (let i = 0; i < removed.length; i++) {
           const vma = removed[i]!;
           vma.mappable.removeMapping(ctx, this, vma, vma.offset, vma.writable);
@@ -284,8 +283,8 @@ export class MemoryManager implements MappingSpace {
       executeOnly: this.rules.executeOnly,
     });
     // The child is not reachable by anyone else yet, so only the parent's lock is needed.
+    // The parent's mappings and frames stay as they are, so its threads' translations stay valid.
     this.mappingMu.with(() => {
-      bumpGeneration(this.tlbGeneration);
       const copies: Vma[] = [];
       for (const vma of this.set.all()) {
         if (vma.mappable.forkCopy !== undefined) {
@@ -431,8 +430,10 @@ export class MemoryManager implements MappingSpace {
       if (!this.maySplitAtLocked(start) || !this.maySplitAtLocked(start + len)) {
         return E.left(sysError('EINVAL', `mmap over [${start}, ${start + len}) would split a mapping that cannot be split there`));
       }
+      bumpGeneration(this.tlbGeneration);
       this.unmapLocked(ctx, start, start + len, dropped);
     }
+    // A mapping of unmapped space invalidates no translation (threads cache no faults): no bump.
     const vma: Vma = {
       start,
       end: start + len,

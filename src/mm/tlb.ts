@@ -5,10 +5,12 @@
  *
  * A thread outside the kernel thread (a worker running a process's program)
  * caches virtual-to-frame translations and reads its address space's
- * generation word before every access. Every change to the VMAs bumps the
- * word (MemoryManager does it under mappingMu, before any frame of an
- * unmapped object can be freed), so a translation is never used after the
- * change that removed it. An access already in flight when frames are freed
+ * generation word before every access. Every change that can make a cached
+ * translation wrong (removing or replacing a mapping, changing protections)
+ * bumps the word (MemoryManager does it under mappingMu, before any frame of
+ * an unmapped object can be freed), so a translation is never used after the
+ * change that removed it. Threads cache translations only, never faults, so
+ * a new mapping of unmapped space and a fork bump nothing. An access already in flight when frames are freed
  * keeps them alive through the MemoryFile's ReclaimGate.
  */
 
