@@ -35,7 +35,7 @@ export const MAGIC = 'IPCSCKPT';
 /** The format this code writes. */
 export const FORMAT_VERSION = 3;
 /** The formats this code reads. */
-export const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
+const READABLE_VERSIONS: readonly number[] = [1, 2, 3];
 
 /** The section checksum of format `version`. */
 export function sectionChecksum(version: number, bytes: Uint8Array): number {
@@ -44,6 +44,11 @@ export function sectionChecksum(version: number, bytes: Uint8Array): number {
 export const HEADER_BYTES = 48;
 /** Bytes before each run's frames: its first frame and its frame count. */
 export const RUN_HEADER_BYTES = 8;
+/**
+ * Frames checkpoint and restore copy between two checksum updates: 256 KiB,
+ * so each piece is hashed while it is still in a core's cache.
+ */
+export const PIECE_FRAMES = 64;
 
 /** A run of consecutive frames in the page section. */
 export interface PageRun {

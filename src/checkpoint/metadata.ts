@@ -48,7 +48,7 @@ const U64 = new t.Type<bigint, string, unknown>(
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null]);
 
 /** [first page, first frame, count]. */
-export const PageRunCodec = t.tuple([Nat, Nat, Nat]);
+const PageRunCodec = t.tuple([Nat, Nat, Nat]);
 export type PageRunMeta = t.TypeOf<typeof PageRunCodec>;
 
 /** Who pays for a page: the kernel's root cgroup, or a cgroup by index. */

@@ -40,7 +40,7 @@ import { SectionHasher } from './checksum.js';
 import type { CheckpointError } from './errors.js';
 import { CheckpointFailure, checkpointError } from './errors.js';
 import type { ImageSections } from './format.js';
-import { pagesDamaged, readSections } from './format.js';
+import { PIECE_FRAMES, pagesDamaged, readSections } from './format.js';
 import type { ChargeRefMeta, Metadata } from './metadata.js';
 import { decodeMetadata } from './metadata.js';
 import { validate } from './validate.js';
@@ -302,9 +302,6 @@ function restoreFrames(kernel: Kernel, sections: ImageSections, image: Uint8Arra
   }
   return sum === undefined || sum.digest() === pendingPages?.checksum;
 }
-
-/** Frames copied between two checksum updates: 256 KiB, well inside a core's cache. */
-const PIECE_FRAMES = 64;
 
 function unwrap<T>(r: E.Either<{ readonly message: string }, T>): T {
   if (E.isLeft(r)) throw new Error(r.left.message);

@@ -30,7 +30,7 @@ import type { CheckpointError } from './errors.js';
 import { CheckpointFailure, checkpointError } from './errors.js';
 import { engineMeta } from './engine.js';
 import { SectionHasher } from './checksum.js';
-import { FORMAT_VERSION, HEADER_BYTES, RUN_HEADER_BYTES, asciiJson, paddedLength, writeHeader } from './format.js';
+import { FORMAT_VERSION, HEADER_BYTES, PIECE_FRAMES, RUN_HEADER_BYTES, asciiJson, paddedLength, writeHeader } from './format.js';
 import type { ChargeRefMeta, InodeMetaT, Metadata, PageRunMeta, SegmentMetaT } from './metadata.js';
 import { MetadataCodec } from './metadata.js';
 
@@ -373,9 +373,6 @@ function inodeMeta(walk: Walk, n: Inode, where: string): InodeMetaT {
   }
   throw new CheckpointFailure(checkpointError(where, 'is neither a directory nor a regular file'));
 }
-
-/** Frames copied between two checksum updates: 256 KiB, well inside a core's cache. */
-const PIECE_FRAMES = 64;
 
 /** Lays out header, metadata and the held frames as runs of consecutive frames. */
 function assemble(metadata: string, held: Uint8Array, mf: MemoryFile): Uint8Array {

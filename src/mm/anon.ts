@@ -40,7 +40,8 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
   forkCopy(): AnonymousMemory {
     const copy = new AnonymousMemory(this.mf, this.bytes, this.name);
     this.frames.forEach((page, frame) => {
-      const f = this.mf.allocate();
+      // Not cleared: the whole page is copied over before the child can see it.
+      const f = this.mf.allocate(false);
       // Out of memory at fork: Linux's fork fails with ENOMEM; here the child's page reads as zero-filled.
       if (f < 0) return;
       this.mf.chunkBytes(f).set(this.mf.chunkBytes(frame).subarray(this.mf.byteOffset(frame), this.mf.byteOffset(frame) + PAGE_SIZE), this.mf.byteOffset(f));

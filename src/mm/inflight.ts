@@ -23,6 +23,9 @@ type Snapshot = Int32Array;
 
 const EMPTY = new Int32Array(0);
 
+/** The most worker threads one kernel runs at once: the in-flight slots, and the futex queue's slots after the kernel thread's. */
+export const MAX_WORKER_THREADS = 256;
+
 /** The counter words of up to `capacity` threads. */
 export class InFlightAccesses implements ReclaimGate {
   /** The shared words; hand this buffer to the threads. */
@@ -33,7 +36,7 @@ export class InFlightAccesses implements ReclaimGate {
   /** One past the highest slot ever acquired: the scans stop there. */
   private highWater = 0;
 
-  constructor(readonly capacity = 256) {
+  constructor(readonly capacity = MAX_WORKER_THREADS) {
     this.buffer = new SharedArrayBuffer(capacity * 4);
     this.counters = new Int32Array(this.buffer);
     this.live = new Uint8Array(capacity);
@@ -58,13 +61,6 @@ export class InFlightAccesses implements ReclaimGate {
     const v = Atomics.load(this.counters, slot);
     Atomics.store(this.counters, slot, (v | 1) + 1);
     this.live[slot] = 0;
-  }
-
-  /** Live threads. */
-  get threads(): number {
-    let n = 0;
-    for (const l of this.live) n += l;
-    return n;
   }
 
   inFlight(): object | undefined {

@@ -17,6 +17,7 @@
 import { PAGE_SIZE } from '../abi/constants.js';
 import { FreeFrames } from './free_frames.js';
 import { FutexQueue } from './futex.js';
+import { MAX_WORKER_THREADS } from './inflight.js';
 
 /** Options for a MemoryFile. */
 export interface MemoryFileOptions {
@@ -199,11 +200,7 @@ export class MemoryFile {
         this.retire(frame, inFlight);
         return;
       }
-      if (this.poison !== undefined) {
-        chunk.bytes.fill(this.poison, i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
-      }
-      this.allocated--;
-      this.freeFrames.push(frame);
+      this.free(chunk, i, frame);
     }
   }
 
@@ -234,7 +231,7 @@ export class MemoryFile {
         this.limbo[kept++] = batch;
         continue;
       }
-      for (const frame of batch.frames) this.free(frame);
+      for (const frame of batch.frames) this.free(this.chunkOf(frame), frame & this.frameMask, frame);
     }
     this.limbo.length = kept;
   }
@@ -289,9 +286,7 @@ export class MemoryFile {
   }
 
   /** A frame with no references left goes back to the pool. */
-  private free(frame: number): void {
-    const chunk = this.chunkOf(frame);
-    const i = frame & this.frameMask;
+  private free(chunk: Chunk, i: number, frame: number): void {
     if (this.poison !== undefined) chunk.bytes.fill(this.poison, i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
     this.allocated--;
     this.freeFrames.push(frame);
@@ -306,8 +301,8 @@ export class MemoryFile {
   }
 }
 
-/** Threads the futex queue has slots for: the kernel thread and 256 workers. */
-export const FUTEX_THREADS = 257;
+/** Threads the futex queue has slots for: the kernel thread (KERNEL_THREAD_SLOT, 0) and every worker. */
+export const FUTEX_THREADS = MAX_WORKER_THREADS + 1;
 
 /** The source of every frame clearing. */
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);

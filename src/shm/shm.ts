@@ -186,11 +186,7 @@ export class Shm implements ShmMappable, MappingIdentity {
       this.forcedPending = false;
       this.markDestroyed();
     }
-    this.refs -= 1;
-    if (this.refs === 0) {
-      this.table?.release();
-      this.owner.remove(this);
-    }
+    this.decRefSelf();
   }
 
   mappedName(): string {
