@@ -7,7 +7,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { SysError } from '../abi/errno.js';
-import { MNT_DETACH, S_IFDIR, S_IFMT } from '../abi/fs.js';
+import type { Credentials } from '../ipc/credentials.js';
+import { MNT_DETACH } from '../abi/fs.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
 import type { Location, MountNamespace } from '../kernel/vfs.js';
@@ -39,13 +40,13 @@ export class DaemonFs {
 
   /** stat(2) says `path` is a directory: the client's "already exists" check. */
   isExistingDirectory(path: string): boolean {
-    const st = this.daemon.stat(path);
-    return E.isRight(st) && isDirectoryMode(st.right.mode);
+    const found = this.kernel.initialMountNamespace.resolve(this.daemon.creds, path);
+    return E.isRight(found) && found.right.inode.kind === 'dir';
   }
 
   /** mkdir -p in the host's namespace. */
   mkdirAll(path: string, mode: number): E.Either<SysError, void> {
-    return mkdirAllIn(this.kernel.initialMountNamespace, this.daemon, path, mode);
+    return mkdirAllIn(this.kernel.initialMountNamespace, this.daemon.creds, path, mode);
   }
 
   /**
@@ -100,7 +101,7 @@ export class DaemonFs {
     const flags = { ...CHANNEL_FLAGS, readonly: isReadOnlyMode(channel.permissions) };
     const bound = E.chain(() =>
       E.chain((source: Location) => ns.right.bind(creds, source, channel.pathInContainer, flags))(host.resolve(creds, channel.pathOnHost)),
-    )(mkdirAllIn(ns.right, this.daemon, channel.pathInContainer, 0o755));
+    )(mkdirAllIn(ns.right, this.daemon.creds, channel.pathInContainer, 0o755));
     if (E.isLeft(bound)) {
       ns.right.leave();
       return bound;
@@ -131,23 +132,24 @@ export class DaemonFs {
   }
 }
 
-/** mkdir -p `path` in `ns` as `as`, giving each directory it makes `mode`. */
-function mkdirAllIn(ns: MountNamespace, as: Process, path: string, mode: number): E.Either<SysError, void> {
+/**
+ * mkdir -p `path` in `ns` with `creds`, giving each directory it makes
+ * `mode`: an existing directory on the way is fine, anything else there is
+ * EEXIST.
+ */
+export function mkdirAllIn(ns: MountNamespace, creds: Credentials, path: string, mode: number): E.Either<SysError, void> {
   let prefix = '';
   for (const part of path.split('/').filter((p) => p !== '')) {
     prefix = `${prefix}/${part}`;
-    const made = ns.mkdir(as.creds, prefix, mode);
+    const made = ns.mkdir(creds, prefix, mode);
     if (E.isRight(made) || made.left.errno !== 'EEXIST') {
       if (E.isLeft(made)) return made;
       continue;
     }
-    const existing = ns.resolve(as.creds, prefix);
+    const existing = ns.resolve(creds, prefix);
     if (E.isLeft(existing)) return existing;
     if (existing.right.inode.kind !== 'dir') return made;
   }
   return E.right(undefined);
 }
 
-function isDirectoryMode(mode: number): boolean {
-  return (mode & S_IFMT) === S_IFDIR;
-}

@@ -4,8 +4,10 @@
  * on any filesystem is consulted.
  */
 
-/** Linux PATH_MAX: the size of the buffer util_clean_path writes into, NUL included. */
-export const PATH_MAX = 4096;
+import { PATH_MAX } from '../abi/fs.js';
+
+/** Linux PATH_MAX (abi/fs.ts): the size of the buffer util_clean_path writes into, NUL included. */
+export { PATH_MAX };
 
 /**
  * Cleans an absolute path: runs of '/' collapse, '.' parts vanish, '..'

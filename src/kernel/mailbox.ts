@@ -49,11 +49,6 @@ export class Mailbox {
     return new Mailbox(new SharedArrayBuffer(HEADER_BYTES + bytes));
   }
 
-  /** The most message text that fits, in bytes. */
-  get capacityBytes(): number {
-    return this.text.length * 2;
-  }
-
   /** Thread side: sends `request` and blocks until its reply; undefined once the mailbox is closed. */
   call(request: unknown): unknown {
     if (Atomics.load(this.words, CLOSED) !== 0) return undefined;

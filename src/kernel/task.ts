@@ -16,7 +16,7 @@
  * except through the buffers in TaskInit.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
+import { PAGE_SIZE, TASK_SIZE, TASK_SIZE_N } from '../abi/constants.js';
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
 import type { Fault } from '../mm/access.js';
@@ -86,7 +86,7 @@ const isFault = (x: TlbEntry | Fault): x is Fault => (x as Fault).signal !== und
 /** An address as a number below TASK_SIZE, or undefined when no mapping can hold it. */
 function toAddress(w: Word): number | undefined {
   if (typeof w === 'number') return Number.isSafeInteger(w) && w >= 0 && w < TASK_SIZE ? w : undefined;
-  return w >= 0n && w < BigInt(TASK_SIZE) ? Number(w) : undefined;
+  return w >= 0n && w < TASK_SIZE_N ? Number(w) : undefined;
 }
 
 const segvAt = (w: Word): Fault => segv(typeof w === 'number' && Number.isFinite(w) ? w : Number.MAX_SAFE_INTEGER);

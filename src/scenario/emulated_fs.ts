@@ -12,6 +12,7 @@ import type { SysError } from '../abi/errno.js';
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../abi/fs.js';
 import { checkpoint, restoreWithEngine } from '../checkpoint/index.js';
 import type { CheckpointError } from '../checkpoint/index.js';
+import { mkdirAllIn } from '../hostchannel/daemon_fs.js';
 import { ContainerEngine } from '../hostchannel/engine.js';
 import type { CommandResult } from '../hostchannel/engine.js';
 import type { Meminfo } from '../hostchannel/spec.js';
@@ -19,7 +20,6 @@ import type { Capability, Credentials } from '../ipc/credentials.js';
 import { makeCredentials } from '../ipc/credentials.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
-import { Directory } from '../tmpfs/directory.js';
 import type { DdStmt, FdArg, HostSideStatement, MmapStmt, Statement } from './ast.js';
 import type { RawDd, RawResult } from './raw.js';
 
@@ -114,17 +114,8 @@ export class FileSide {
         return E.isLeft(bound) ? fail(bound.left) : { ok: true };
       }
       case 'host': {
-        let prefix = '';
-        for (const part of s.path.split('/').filter((x) => x !== '')) {
-          prefix = `${prefix}/${part}`;
-          const made = ns.mkdir(this.root, prefix, HOST_MKDIR_MODE);
-          if (E.isRight(made)) continue;
-          if (made.left.errno !== 'EEXIST') return fail(made.left);
-          const existing = ns.resolve(this.root, prefix);
-          if (E.isLeft(existing)) return fail(existing.left);
-          if (!(existing.right.inode instanceof Directory)) return fail(made.left);
-        }
-        return { ok: true };
+        const made = mkdirAllIn(ns, this.root, s.path, HOST_MKDIR_MODE);
+        return E.isLeft(made) ? fail(made.left) : { ok: true };
       }
       case 'meminfo':
         this.meminfo = { memTotalKb: s.total / 1024n, memAvailableKb: s.available / 1024n };

@@ -80,8 +80,6 @@ export class Registry implements ShmOwner {
    */
   private smallPages = 0;
   private largePages = 0n;
-  /** Segments counted in largePages, so the common case tests a number rather than a bigint. */
-  private largeSegments = 0;
   /** env.commitLimitPages as a number (see asNumberLimit). */
   private readonly commitLimit: number;
 
@@ -350,19 +348,13 @@ export class Registry implements ShmOwner {
   /** Adds a segment's pages to shm_tot. Precondition: mu is held. */
   private countPages(pages: number): void {
     if (pages <= SMALL_SEGMENT_PAGES) this.smallPages += pages;
-    else {
-      this.largePages += BigInt(pages);
-      this.largeSegments += 1;
-    }
+    else this.largePages += BigInt(pages);
   }
 
   /** Takes a segment's pages out of shm_tot (they were added by countPages). Precondition: mu is held. */
   private uncountPages(pages: number): void {
     if (pages <= SMALL_SEGMENT_PAGES) this.smallPages -= pages;
-    else {
-      this.largePages -= BigInt(pages);
-      this.largeSegments -= 1;
-    }
+    else this.largePages -= BigInt(pages);
   }
 
   /** Precondition: mu and s.mu are held. */
@@ -394,13 +386,13 @@ export class Registry implements ShmOwner {
     }
     // Below 2^53 the page count cannot wrap, and the size is far below the shmem file size limit.
     const pages = Math.ceil(size / PAGE_SIZE);
-    if (this.largeSegments === 0 ? this.smallPages + pages > limits.shmallAsNumber : this.totalPages() + BigInt(pages) > limits.shmall) {
+    if (this.largePages === 0n ? this.smallPages + pages > limits.shmallAsNumber : this.totalPages() + BigInt(pages) > limits.shmall) {
       return E.left(sysError('ENOSPC', `${pages} more pages would pass kernel.shmall (${limits.shmall}); ${this.totalPages()} in use`));
     }
     if ((flags & SHM_NORESERVE) === 0 && pages > this.commitLimit) {
       return E.left(sysError('ENOMEM', `${pages} pages exceed the overcommit heuristic's ${this.env.commitLimitPages}`));
     }
-    return this.enterLocked(creds, pid, creator, key, size, pages, pages * PAGE_SIZE, 0, flags);
+    return this.enterLocked(creds, pid, creator, key, size, pages * PAGE_SIZE, 0, flags);
   }
 
   /** newseg for any u64 size and for SHM_HUGETLB, in 64-bit arithmetic. Precondition: mu is held. */
@@ -439,7 +431,7 @@ export class Registry implements ShmOwner {
       mapBytes = pagesN << PAGE_SHIFT_N;
     }
     // pagesN < 2^52 here (size < 2^64 did not wrap), so it is exact as a number.
-    return this.enterLocked(creds, pid, creator, key, size, Number(pagesN), Number(mapBytes), hugePageBytes, flags);
+    return this.enterLocked(creds, pid, creator, key, size, Number(mapBytes), hugePageBytes, flags);
   }
 
   /**
@@ -452,7 +444,6 @@ export class Registry implements ShmOwner {
     creator: object,
     key: number,
     segsz: U64Arg,
-    pages: number,
     mapBytes: number,
     hugePageBytes: number,
     flags: number,
@@ -478,7 +469,7 @@ export class Registry implements ShmOwner {
     if (id === undefined) return E.left(sysError('ENOSPC', 'no free id index'));
     perm.id = id;
     perm.seq = idSeq(id);
-    this.countPages(pages);
+    this.countPages(s.pages);
     return E.right(id);
   }
 }

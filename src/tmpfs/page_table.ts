@@ -71,7 +71,8 @@ export class PageTable {
   /** Takes every present page in [first, end) out of the table, handing each to `release`. */
   removeRange(first: number, end: number, release: PageRelease): void {
     if (first >= end) return;
-    for (const [leafNo, leaf] of [...this.leaves]) {
+    // Deleting the current entry while iterating a Map is safe.
+    for (const [leafNo, leaf] of this.leaves) {
       const base = leafNo * LEAF_SIZE;
       if (base + LEAF_SIZE <= first || base >= end) continue;
       const from = Math.max(first, base) - base;
