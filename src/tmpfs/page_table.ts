@@ -40,6 +40,27 @@ export class PageTable {
     return (leaf.frames[page & LEAF_MASK] ?? 0) - 1;
   }
 
+  /**
+   * How many pages from `page` (which holds `frame`), up to `end`, hold
+   * consecutive frames: at least 1. Walks each leaf's slots directly, one
+   * leaf lookup per LEAF_SIZE pages; a hole ends the run.
+   */
+  runLength(page: number, frame: number, end: number): number {
+    let n = 1;
+    while (page + n < end) {
+      const leaf = this.leaves.get(Math.floor((page + n) / LEAF_SIZE));
+      if (leaf === undefined) break;
+      const frames = leaf.frames;
+      let slot = (page + n) & LEAF_MASK;
+      while (slot < LEAF_SIZE && page + n < end && frames[slot] === frame + n + 1) {
+        slot += 1;
+        n += 1;
+      }
+      if (slot < LEAF_SIZE) break;
+    }
+    return n;
+  }
+
   /** Records `frame` for the hole at `page`, charged to `charge`. */
   insert(page: number, frame: number, charge: MemoryCharge): void {
     const leafNo = Math.floor(page / LEAF_SIZE);

@@ -204,10 +204,7 @@ export class RegularFile extends Inode implements Mappable {
       return first === CLAIM_NO_SPACE ? BUS_NO_SPACE : BUS_NO_MEMORY;
     }
     // Only pages already held extend the run; a hole is claimed by the next call.
-    const last = Math.min(page + maxPages, eofPage);
-    let n = 1;
-    while (page + n < last && this.pages.frameAt(page + n) === first + n) n += 1;
-    return { page, frame: first, pages: n };
+    return { page, frame: first, pages: this.pages.runLength(page, first, Math.min(page + maxPages, eofPage)) };
   }
 
   /** Checkpoint: calls `fn` with every page the file holds, its frame and the cgroup it is charged to, in page order. */
