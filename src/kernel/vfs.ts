@@ -270,7 +270,8 @@ export class MountNamespace {
     const { dir, name, trailingSlash } = at.right;
     if (name === '.' || name === '..' || trailingSlash) return E.left(sysError('EISDIR', `${path} names a directory`));
     const parent = dir.inode as Directory;
-    const existing = this.resolve(creds, path);
+    // The last component only: resolveParent has walked the rest.
+    const existing = this.step(creds, dir, name, []);
     if (E.isRight(existing)) {
       if (exclusive) return E.left(sysError('EEXIST', `${path} exists`));
       return E.right({ loc: existing.right, created: false });
