@@ -9,6 +9,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { performance } from 'node:perf_hooks';
 import { checkpoint, restore } from '../src/checkpoint/index.js';
 import { IPC_CREAT, IPC_PRIVATE, Kernel, PAGE_SIZE } from '../src/index.js';
+import { median } from './stats.js';
 
 /** What the checkpoint rows report. */
 export interface CheckpointReport {
@@ -28,11 +29,6 @@ const GiB = 2 ** 30;
 function ok<T>(r: E.Either<unknown, T>, what: string): T {
   if (E.isLeft(r)) throw new Error(`${what} failed: ${JSON.stringify(r.left)}`);
   return r.right;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
 }
 
 /** A kernel with `segments` attached segments of `bytes` each and the first page of each touched. */

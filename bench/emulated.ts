@@ -8,10 +8,9 @@ import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel, PAGE_SIZE
 import type { Process } from '../src/index.js';
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../src/abi/fs.js';
 import { ContainerEngine } from '../src/hostchannel/engine.js';
+import { runChild } from './child.js';
 import { measure, measureTimed } from './stats.js';
 import { performance } from 'node:perf_hooks';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 
 /** The tests both backends implement (see shmbench.c for what each times). */
 export type TestName = 'get-rmid' | 'attach-detach' | 'ipc-stat' | 'key-lookup' | 'first-touch' | 'copy-in' | 'copy-out' | 'dd-channel' | WorkerTestName;
@@ -143,10 +142,7 @@ export function runEmulated(test: TestName, ops: number, samples: number, param:
 
 /** Runs a worker test in a child process (bench/workers.ts) and reads its result. */
 function runWorkers(test: WorkerTestName, ops: number, samples: number): Result {
-  const script = fileURLToPath(new URL('./workers.ts', import.meta.url));
-  const run = spawnSync(process.execPath, ['--import', 'tsx', script, test, String(ops), String(samples)], { encoding: 'utf8', timeout: 120_000 });
-  if (run.status !== 0) throw new Error(`bench/workers.ts ${test} failed (${String(run.status ?? run.signal)}): ${run.stderr.trim()}`);
-  return JSON.parse(run.stdout) as Result;
+  return runChild<Result>('workers.ts', [], [test, String(ops), String(samples)], 120_000);
 }
 
 /**

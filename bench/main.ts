@@ -13,11 +13,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, type } from 'node:os';
-import { join } from 'node:path';
 import type { CheckpointReport } from './checkpoint.js';
 import { runEmulated } from './emulated.js';
 import type { Result } from './emulated.js';
-import { ROOT, ensureShmbench, runNative } from './native.js';
+import { runChild } from './child.js';
+import { ensureShmbench, runNative } from './native.js';
 import { ROWS, meetsTarget, renderTable } from './rows.js';
 import type { JsonRow, Row } from './rows.js';
 
@@ -63,7 +63,7 @@ function progress(text: string): void {
 }
 
 /** The machine, for the table's header and BENCHMARKS.md. */
-export function machine(): string {
+function machine(): string {
   let cpu = cpus()[0]?.model ?? 'unknown CPU';
   try {
     const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
@@ -82,13 +82,6 @@ interface MemoryReport {
   readonly untouchedFrames: number;
   readonly untouchedReserved: number;
   readonly touchedBytesPerPage: number;
-}
-
-/** Runs bench/`name` under node (through tsx) in a child process and parses the one JSON object it prints. */
-function runChild<T>(name: string, nodeArgs: readonly string[], args: readonly string[], timeout: number, env: NodeJS.ProcessEnv = process.env): T {
-  const run = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'bench', name), ...args], { cwd: ROOT, encoding: 'utf8', timeout, env });
-  if (run.status !== 0) throw new Error(`bench/${name} failed (${String(run.status ?? run.signal)}): ${run.stderr.trim()}`);
-  return JSON.parse(run.stdout) as T;
 }
 
 function runMemory(quick: boolean): MemoryReport {

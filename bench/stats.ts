@@ -13,13 +13,6 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-/** Per-run measurement plan: how many timed samples, and a scale for operation counts. */
-export interface Plan {
-  readonly samples: number;
-  /** true for `--quick`: tiny operation counts, a single timed sample. */
-  readonly quick: boolean;
-}
-
 /**
  * Runs `once` (which performs its operations and returns how many units it
  * did: operations, pages or bytes) once to warm up and then `samples` times

@@ -17,6 +17,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Program } from '../src/scenario/ast.js';
 import { loadScenario, runOnEmulator, runOnKernel } from '../src/scenario/host.js';
 import { nativeAvailable } from '../src/scenario/native.js';
+import { formatParseError } from '../src/scenario/parse.js';
+import { canonical } from '../src/scenario/normalize.js';
 import type { NormalizedRun, OutputLine } from '../src/scenario/normalize.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,17 +42,7 @@ interface Row {
 function answer(line: OutputLine | undefined): string {
   if (line === undefined) return '';
   const { expect: _note, ...rest } = line;
-  return JSON.stringify(sortKeys(rest));
-}
-
-/** A value with object keys sorted, so that two lines compare field by field. */
-function sortKeys(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  return Object.fromEntries(
-    Object.entries(v as Record<string, unknown>)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, x]) => [k, sortKeys(x)]),
-  );
+  return canonical(rest);
 }
 
 function differingLines(emu: NormalizedRun, nat: NormalizedRun): number[] {
@@ -122,7 +114,7 @@ function main(): number {
   for (const name of names) {
     const p = loadScenario(join(EXAMPLES, name));
     if (E.isLeft(p)) {
-      for (const e of p.left) console.error(`${e.file}:${e.line}:${e.col}: ${e.message}`);
+      for (const e of p.left) console.error(formatParseError(e));
       parseErrors++;
     } else {
       programs.push([name, p.right]);

@@ -9,6 +9,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Program } from '../scenario/ast.js';
 import type { BackendName } from '../scenario/host.js';
 import { loadScenario, runOn, runOnEmulator } from '../scenario/host.js';
+import { canonical } from '../scenario/normalize.js';
 import type { OutputLine } from '../scenario/normalize.js';
 import { formatParseError } from '../scenario/parse.js';
 import { formatIpcs, ipcsRows } from './ipcs.js';
@@ -54,12 +55,7 @@ export function runCommand(files: readonly string[], backend: BackendName, check
 
 /** Two output lines are the same when they are equal as parsed JSON, field by field. */
 function sameLine(a: OutputLine | undefined, b: OutputLine | undefined): boolean {
-  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
-}
-
-function sortKeys(v: unknown): unknown {
-  if (v === null || typeof v !== 'object') return v;
-  return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, sortKeys(x)]));
+  return canonical(a) === canonical(b);
 }
 
 /** `diff FILE...`: runs each file on both backends and shows every statement where they disagree. */

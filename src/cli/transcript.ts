@@ -18,7 +18,7 @@ import { lexLine } from '../scenario/lexer.js';
 import { formatParseError } from '../scenario/parse.js';
 
 /** The scenario `npm start` runs. */
-export function defaultChannelScenario(): string {
+function defaultChannelScenario(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i += 1) {
     const candidate = join(dir, 'examples', 'host-channel.scn');

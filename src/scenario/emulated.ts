@@ -187,8 +187,8 @@ class Run {
   step(s: Statement): RawResult {
     if (s.op === 'checkpoint') return this.checkpointTo(s.image);
     if (s.op === 'restore') return this.restoreFrom(s.image);
-    if (isHostSide(s) && s.op !== 'sysctl') return this.files.host(s);
-    if (s.op !== 'proc' && !isHostSide(s)) {
+    if (isHostSide(s)) return s.op === 'sysctl' ? this.processStep(s, undefined) : this.files.host(s);
+    if (s.op !== 'proc') {
       // A process the OOM killer or a container's stop ended, or one that never started, answers nothing more.
       const index = s.op === 'fork' ? s.parent : s.proc;
       const p = this.procs[index];
@@ -206,15 +206,11 @@ class Run {
     switch (s.op) {
       case 'proc': {
         const caps: Iterable<Capability> = s.caps === 'all' ? ALL_CAPABILITIES : s.caps;
-        if (s.container !== undefined) {
-          const started = this.files.exec(s.container, { uid: s.uid, gid: s.gid, groups: s.groups, caps });
-          if (started === undefined) return { ok: false, errno: 'ESRCH' };
-          this.procs[s.proc] = started;
-          this.addrTables[s.proc] = new Map();
-          this.files.newProcess(s.proc);
-          return { ok: true, pid: started.pid };
-        }
-        const p = this.kernel.spawn({ uid: s.uid, gid: s.gid, groups: s.groups, caps, ipcNamespace: this.namespace(s.ns) });
+        const p =
+          s.container !== undefined
+            ? this.files.exec(s.container, { uid: s.uid, gid: s.gid, groups: s.groups, caps })
+            : this.kernel.spawn({ uid: s.uid, gid: s.gid, groups: s.groups, caps, ipcNamespace: this.namespace(s.ns) });
+        if (p === undefined) return { ok: false, errno: 'ESRCH' };
         this.procs[s.proc] = p;
         this.addrTables[s.proc] = new Map();
         this.files.newProcess(s.proc);

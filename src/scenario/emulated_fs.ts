@@ -24,7 +24,7 @@ import type { DdStmt, FdArg, HostSideStatement, MmapStmt, Statement } from './as
 import type { RawDd, RawResult } from './raw.js';
 
 /** The umask of every scenario process. */
-export const SCENARIO_UMASK = 0o022;
+const SCENARIO_UMASK = 0o022;
 
 /** Mode of each directory `host mkdir` makes. */
 const HOST_MKDIR_MODE = 0o755;

@@ -10,6 +10,7 @@ import {
   FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAP_PRIVATE, MAP_SHARED, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY,
   O_RDWR, O_TRUNC, O_WRONLY,
 } from '../abi/fs.js';
+import { INT64_MAX } from '../hostchannel/size.js';
 import type { FdArg, FileData } from './ast.js';
 import type { Body, LineParser } from './args.js';
 import { arity } from './args.js';
@@ -17,25 +18,23 @@ import type { Token } from './lexer.js';
 import { NAME, parseInteger } from './literals.js';
 
 /** Flag names `open` takes. */
-export const OPEN_FLAGS: Readonly<Record<string, number>> = {
+const OPEN_FLAGS: Readonly<Record<string, number>> = {
   O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY,
 };
 
 /** Flag names `mmap` takes: its PROT and its FLAGS. */
-export const MMAP_PROT: Readonly<Record<string, number>> = { PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC };
-export const MMAP_FLAGS: Readonly<Record<string, number>> = { MAP_SHARED, MAP_PRIVATE };
+const MMAP_PROT: Readonly<Record<string, number>> = { PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC };
+const MMAP_FLAGS: Readonly<Record<string, number>> = { MAP_SHARED, MAP_PRIVATE };
 
 /** Mode names `fallocate` takes. */
-export const FALLOCATE_MODES: Readonly<Record<string, number>> = { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE };
+const FALLOCATE_MODES: Readonly<Record<string, number>> = { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE };
 
 /** The most one string write or one read moves (printed as hex), as for memory accesses. */
 const MAX_ACCESS = 16n << 20n;
 /** The most `bytes=N` writes in one call. */
-export const MAX_ZERO_WRITE = 256n << 20n;
+const MAX_ZERO_WRITE = 256n << 20n;
 /** dd's largest block size here. */
-export const MAX_DD_BS = 64n << 20n;
-
-const INT64_MAX = (1n << 63n) - 1n;
+const MAX_DD_BS = 64n << 20n;
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -63,7 +62,7 @@ export function parsePath(lp: LineParser, tok: Token, hostSide = false): string 
 }
 
 /** A descriptor: a descriptor variable of process `proc`, or a negative literal (never open on either backend). */
-export function parseFd(lp: LineParser, tok: Token, proc: number): FdArg | undefined {
+function parseFd(lp: LineParser, tok: Token, proc: number): FdArg | undefined {
   const text = lp.word(tok);
   if (text === undefined) return undefined;
   if (NAME.test(text)) {
@@ -109,8 +108,7 @@ function fileData(lp: LineParser, tok: Token): FileData | undefined {
 type ProcOpParser = (lp: LineParser, opTok: Token, args: readonly Token[], proc: number) => Body | undefined;
 
 function parseOpen(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
-  const usage = args.length === 3 ? 'PATH FLAGS MODE' : 'PATH FLAGS';
-  if (!arity(lp, opTok, args, args.length > 3 ? 'PATH FLAGS MODE' : usage)) return undefined;
+  if (!arity(lp, opTok, args, args.length >= 3 ? 'PATH FLAGS MODE' : 'PATH FLAGS')) return undefined;
   const [pathTok, flagsTok, modeTok] = args as [Token, Token, Token | undefined];
   const path = parsePath(lp, pathTok);
   const flags = lp.flags(flagsTok, OPEN_FLAGS);

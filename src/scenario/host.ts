@@ -20,39 +20,48 @@ import { emulatedOnly, encodeProgram } from './protocol.js';
 /** Which kernel runs a scenario. */
 export type BackendName = 'emulated' | 'native';
 
-/** MemTotal + SwapTotal of this machine in bytes (Linux's overcommit bound), if /proc/meminfo is readable. */
-export function hostCommitBytes(): number | undefined {
+/** The machine facts the emulator is sized by; undefined where /proc does not say. */
+interface HostFacts {
+  /** MemTotal + SwapTotal in bytes (Linux's overcommit bound). */
+  readonly commitBytes: number | undefined;
+  /** MemTotal in bytes (tmpfs's default nr_inodes is half its pages). */
+  readonly ramBytes: number | undefined;
+  /** Whether the CPU has protection keys enabled (cpuinfo flags pku and ospke): Linux then makes PROT_EXEC-only mappings unreadable. */
+  readonly protectionKeys: boolean | undefined;
+}
+
+let facts: HostFacts | undefined;
+
+/** This machine's facts, read from /proc once per process. */
+function hostFacts(): HostFacts {
+  if (facts !== undefined) return facts;
+  let memTotalKb: number | undefined;
+  let swapTotalKb = 0;
   try {
     const text = readFileSync('/proc/meminfo', 'utf8');
-    const field = (name: string): number => Number(/^(\w+):\s+(\d+) kB$/m.exec(text.split('\n').find((l) => l.startsWith(`${name}:`)) ?? '')?.[2] ?? 0);
-    const total = field('MemTotal') + field('SwapTotal');
-    return total > 0 ? total * 1024 : undefined;
+    const kb = (name: string): number | undefined => {
+      const m = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(text);
+      return m === null ? undefined : Number(m[1]);
+    };
+    memTotalKb = kb('MemTotal');
+    swapTotalKb = kb('SwapTotal') ?? 0;
   } catch {
-    return undefined;
+    // No /proc/meminfo: the emulator keeps its defaults.
   }
-}
-
-/** MemTotal of this machine in bytes (tmpfs's default nr_inodes is half its pages), if /proc/meminfo is readable. */
-export function hostRamBytes(): number | undefined {
-  try {
-    const m = /^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'));
-    return m === null ? undefined : Number(m[1]) * 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Whether this CPU has protection keys enabled (cpuinfo flags pku and
- * ospke): Linux then makes PROT_EXEC-only mappings unreadable.
- */
-export function hostHasProtectionKeys(): boolean | undefined {
+  let protectionKeys: boolean | undefined;
   try {
     const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(/\s+/) ?? [];
-    return flags.includes('pku') && flags.includes('ospke');
+    protectionKeys = flags.includes('pku') && flags.includes('ospke');
   } catch {
-    return undefined;
+    protectionKeys = undefined;
   }
+  const commit = (memTotalKb ?? 0) + swapTotalKb;
+  facts = {
+    commitBytes: commit > 0 ? commit * 1024 : undefined,
+    ramBytes: memTotalKb === undefined ? undefined : memTotalKb * 1024,
+    protectionKeys,
+  };
+  return facts;
 }
 
 /** Reads and parses a scenario file; errors name FILE:LINE:COL (or the file for an unreadable one). */
@@ -68,9 +77,7 @@ export function loadScenario(file: string): E.Either<ParseError[], Program> {
 
 /** Runs a program on the emulator, sized like this machine. */
 export function runOnEmulator(program: Program): { run: NormalizedRun; emulated: EmulatedRun } {
-  const mem = hostCommitBytes();
-  const pkeys = hostHasProtectionKeys();
-  const ram = hostRamBytes();
+  const { commitBytes: mem, protectionKeys: pkeys, ramBytes: ram } = hostFacts();
   const emulated = runEmulated(program, {
     ...(mem !== undefined ? { memTotalBytes: mem } : {}),
     ...(pkeys !== undefined ? { executeOnly: pkeys } : {}),

@@ -5,7 +5,7 @@
  * have no process before them; they run as root on the host.
  */
 import * as O from 'fp-ts/lib/Option.js';
-import { parseByteSize } from '../hostchannel/size.js';
+import { INT64_MAX, parseByteSize } from '../hostchannel/size.js';
 import type { IsulaCmd } from './ast.js';
 import type { Body, LineParser } from './args.js';
 import { arity } from './args.js';
@@ -13,7 +13,6 @@ import { parsePath } from './fileops.js';
 import type { Token } from './lexer.js';
 import { parseInteger } from './literals.js';
 
-const INT64_MAX = (1n << 63n) - 1n;
 
 /** The largest tmpfs size= and nr_inodes= the emulator represents exactly. */
 const MAX_TMPFS_VALUE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -174,7 +173,7 @@ export function parseIsula(lp: LineParser, opTok: Token, args: readonly Token[])
       else memory = parsed.value;
     } else if (creates && (text === '--host-channel' || text?.startsWith('--host-channel=') === true)) {
       if (text.startsWith('--host-channel=')) {
-        hostChannel = tok.str === undefined ? text.slice('--host-channel='.length) : undefined;
+        hostChannel = text.slice('--host-channel='.length);
         continue;
       }
       const v = value(i, tok);

@@ -36,6 +36,23 @@ function num(v: bigint | number): number | string {
   return b > SAFE || b < -SAFE ? b.toString() : Number(b);
 }
 
+/**
+ * An output line (or any printed value) as JSON with object keys sorted, so
+ * two lines compare equal exactly when they agree field by field, whatever
+ * their key order.
+ */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
 /** Commands whose return value is an id (ret prints as a variable name when one holds it). */

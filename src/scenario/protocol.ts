@@ -30,7 +30,7 @@ function addr(arg: AddrArg): string {
   return arg.offset < 0n ? `@${arg.slot}-${-arg.offset}` : `@${arg.slot}+${arg.offset}`;
 }
 
-function bind(stmt: Statement, sigil: '#' | '@'): string {
+function bind(stmt: Statement, sigil: '#' | '@' | '%'): string {
   return stmt.bind === undefined ? '-' : `${sigil}${stmt.bind}`;
 }
 
@@ -95,7 +95,7 @@ function fields(s: Statement): readonly (string | number | bigint)[] {
     case 'host':
       return ['hmkdir', path(s.path)];
     case 'open':
-      return ['open', s.proc, path(s.path), s.flags, s.mode, s.bind === undefined ? '-' : `%${s.bind}`];
+      return ['open', s.proc, path(s.path), s.flags, s.mode, bind(s, '%')];
     case 'close':
       return ['close', s.proc, fd(s.fd)];
     case 'fwrite':

@@ -5,21 +5,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { runOnEmulator, runOnKernel } from '../../src/scenario/host.js';
+import { canonical } from '../../src/scenario/normalize.js';
 import type { OutputLine } from '../../src/scenario/normalize.js';
 import { formatParseError, parseScenario } from '../../src/scenario/parse.js';
 
-/** JSON with object keys sorted, so equal values print equally whatever their key order. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
+export { canonical };
 
 /** Where the backends first disagree. */
 export interface Divergence {
