@@ -44,6 +44,7 @@ import { PIECE_FRAMES, pagesDamaged, readSections } from './format.js';
 import type { ChargeRefMeta, Metadata } from './metadata.js';
 import { decodeMetadata } from './metadata.js';
 import { validate } from './validate.js';
+import { copyBytes } from '../mm/copy.js';
 
 /** What the image cannot carry: the functions a simulator injected. */
 export interface RestoreOptions {
@@ -293,7 +294,7 @@ function restoreFrames(kernel: Kernel, sections: ImageSections, image: Uint8Arra
     let at = r.dataOffset;
     for (let f = r.firstFrame, left = r.count; left > 0; ) {
       const n = Math.min(mf.contiguousInChunk(f, left), PIECE_FRAMES);
-      mf.chunkBytes(f).set(image.subarray(at, at + n * PAGE_SIZE), mf.byteOffset(f));
+      copyBytes(mf.chunkBytes(f), mf.byteOffset(f), image, at, n * PAGE_SIZE);
       at += n * PAGE_SIZE;
       f += n;
       left -= n;

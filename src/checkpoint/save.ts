@@ -33,6 +33,7 @@ import { SectionHasher } from './checksum.js';
 import { FORMAT_VERSION, HEADER_BYTES, PIECE_FRAMES, RUN_HEADER_BYTES, asciiJson, paddedLength, writeHeader } from './format.js';
 import type { ChargeRefMeta, InodeMetaT, Metadata, PageRunMeta, SegmentMetaT } from './metadata.js';
 import { MetadataCodec } from './metadata.js';
+import { copyBytes } from '../mm/copy.js';
 
 /** Numbers objects in the order they are first met. */
 class Numbering<T> {
@@ -406,7 +407,7 @@ function assemble(metadata: string, held: Uint8Array, mf: MemoryFile): Uint8Arra
     for (let f = first, left = count; left > 0; ) {
       const n = Math.min(mf.contiguousInChunk(f, left), PIECE_FRAMES);
       const from = mf.byteOffset(f);
-      image.set(mf.chunkBytes(f).subarray(from, from + n * PAGE_SIZE), at);
+      copyBytes(image, at, mf.chunkBytes(f), from, n * PAGE_SIZE);
       at += n * PAGE_SIZE;
       f += n;
       left -= n;

@@ -26,6 +26,7 @@ import type { TlbFill } from '../mm/tlb.js';
 import type { IpcSetArgs, ShmctlResult } from '../shm/syscalls.js';
 import { Mailbox } from './mailbox.js';
 import type { Word } from './process.js';
+import { copyBytes } from '../mm/copy.js';
 
 /** The shared buffers and numbers a thread needs to run as its process. */
 export interface TaskInit {
@@ -312,8 +313,8 @@ export class Task {
     try {
       return this.walk(addr, buf.length, write, (chunk, at, n, done) => {
         const bytes = this.bytes[chunk] as Uint8Array;
-        if (write) bytes.set(buf.subarray(done, done + n), at);
-        else buf.set(bytes.subarray(at, at + n), done);
+        if (write) copyBytes(bytes, at, buf, done, n);
+        else copyBytes(buf, done, bytes, at, n);
       });
     } finally {
       this.leave();

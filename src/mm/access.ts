@@ -15,6 +15,7 @@ import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/constants.js
 import { isBusError } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
 import type { Vma, VmaSet } from './vma.js';
+import { copyBytes } from './copy.js';
 
 /**
  * A failed access, as the signal the process would receive: SIGSEGV for an
@@ -156,7 +157,7 @@ export function readBytesInto(vmas: VmaSet, mf: MemoryFile, rules: AccessRules, 
 
 function copyOut(vmas: VmaSet, mf: MemoryFile, rules: AccessRules, addr: number, dst: Uint8Array): Fault | undefined {
   return walk(vmas, mf, addr, dst.length, false, rules, (bytes, at, n, done) => {
-    dst.set(bytes.subarray(at, at + n), done);
+    copyBytes(dst, done, bytes, at, n);
   });
 }
 
@@ -167,7 +168,7 @@ export function writeBytes(vmas: VmaSet, mf: MemoryFile, rules: AccessRules, add
     return E.left(segv(addr));
   }
   const fault = walk(vmas, mf, addr, src.length, true, rules, (bytes, at, n, done) => {
-    bytes.set(src.subarray(done, done + n), at);
+    copyBytes(bytes, at, src, done, n);
   });
   return fault === undefined ? E.right(undefined) : E.left(fault);
 }

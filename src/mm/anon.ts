@@ -11,6 +11,7 @@ import { PAGE_SIZE } from '../abi/constants.js';
 import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace, Mappable, Translation } from './memmap.js';
 import { FrameTable } from './frame_table.js';
 import type { MemoryFile } from './memory_file.js';
+import { copyBytes } from './copy.js';
 
 /** A private anonymous memory object of a fixed size. */
 export class AnonymousMemory implements Mappable, MappingIdentity {
@@ -44,7 +45,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
       const f = this.mf.allocate(false);
       // Out of memory at fork: Linux's fork fails with ENOMEM; here the child's page reads as zero-filled.
       if (f < 0) return;
-      this.mf.chunkBytes(f).set(this.mf.chunkBytes(frame).subarray(this.mf.byteOffset(frame), this.mf.byteOffset(frame) + PAGE_SIZE), this.mf.byteOffset(f));
+      copyBytes(this.mf.chunkBytes(f), this.mf.byteOffset(f), this.mf.chunkBytes(frame), this.mf.byteOffset(frame), PAGE_SIZE);
       copy.frames.adopt(page, f);
     });
     copy.refs = 1;

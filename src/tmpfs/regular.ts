@@ -15,6 +15,7 @@ import type { MemoryCharge } from './charge.js';
 import { CLAIM_CHARGE_REFUSED, CLAIM_NO_SPACE, claimError } from './claim.js';
 import { Inode } from './inode.js';
 import { PageTable } from './page_table.js';
+import { copyBytes } from '../mm/copy.js';
 
 /**
  * The largest file size the model represents: byte offsets must stay exact
@@ -77,7 +78,7 @@ export class RegularFile extends Inode implements Mappable {
       const frame = this.pages.frameAt(page);
       if (frame >= 0) {
         const at = mf.byteOffset(frame) + inPage;
-        out.set(mf.chunkBytes(frame).subarray(at, at + n), pos - offset);
+        copyBytes(out, pos - offset, mf.chunkBytes(frame), at, n);
       }
       pos += n;
     }
@@ -108,8 +109,7 @@ export class RegularFile extends Inode implements Mappable {
         stopped = claimError(frame);
         break;
       }
-      // A write within one page (dd's blocks) copies from src itself, without a view.
-      mf.chunkBytes(frame).set(n === src.length ? src : src.subarray(done, done + n), mf.byteOffset(frame) + inPage);
+      copyBytes(mf.chunkBytes(frame), mf.byteOffset(frame) + inPage, src, done, n);
       done += n;
     }
     if (done > 0) this.size = Math.max(this.size, offset + done);
