@@ -184,7 +184,12 @@ export class Shm implements ShmMappable, MappingIdentity {
     if (this.refs <= 0) this.refcountBug('decRef below zero');
     if (this.forcedPending) {
       this.forcedPending = false;
-      this.markDestroyed();
+      // Linux's shm_close destroys when nattch reaches zero, and do_shmat
+      // holds a temporary attach count across its mmap, so a SHM_REMAP of
+      // the segment over its own last attachment never gets there. Here the
+      // destruction waits for this decRef, outside mm's lock; an attachment
+      // made since then (that remap) keeps the segment, as the count does.
+      if (this.nattch === 0) this.markDestroyed();
     }
     this.decRefSelf();
   }
