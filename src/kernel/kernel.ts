@@ -27,12 +27,13 @@ import type { CheckpointOptions } from '../checkpoint/save.js';
 import { FdTable } from './files.js';
 import { IpcNamespace } from './ipc_namespace.js';
 import { Process } from './process.js';
+import { realtimeSeconds } from './realtime.js';
 import { Mount, MountNamespace } from './vfs.js';
 import type { Location, MountFlags } from './vfs.js';
 
 /** How to build a Kernel. Every field is optional. */
 export interface KernelOptions {
-  /** CLOCK_REALTIME in whole seconds. Default: the host clock. */
+  /** CLOCK_REALTIME in whole seconds. Default: the host clock's, as a timer tick keeps it (realtime.ts). */
   readonly clock?: () => number;
   /** Hands out pids. Default: 1000, 1001, ... */
   readonly allocatePid?: () => number;
@@ -102,7 +103,7 @@ export class Kernel {
   private nextPid: number | undefined;
 
   constructor(options: KernelOptions = {}) {
-    this.clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+    this.clock = options.clock ?? realtimeSeconds;
     this.nextPid = options.allocatePid === undefined ? 1000 : undefined;
     this.allocatePid =
       options.allocatePid ??

@@ -1,0 +1,115 @@
+/**
+ * The default clock of a Kernel: CLOCK_REALTIME in whole seconds, read as
+ * Linux reads it for shm_atime, shm_dtime and shm_ctime.
+ *
+ * Linux does not ask the clock hardware for those. ktime_get_real_seconds()
+ * returns xtime_sec, a number the timer tick keeps current, so a shmat costs
+ * a load. JavaScript has no such number: Date.now() asks the host clock on
+ * each call, 80-90 ns on the bench machine (kvm-clock), which was a fifth of
+ * a shmat+shmdt pair.
+ *
+ * So where the host can start a thread, one thread per JavaScript realm plays
+ * the tick: it stores the current second into a shared word just after each
+ * second begins and sleeps until the next one, and every Kernel reads that
+ * word. Like xtime_sec it trails the precise clock by the tick's lateness
+ * (here, how late the thread wakes: normally well under a millisecond), and
+ * like it a change of the host clock shows within one tick (at most a second
+ * here). The thread is unref'd, so it never keeps a process alive.
+ *
+ * Until the thread has published its first second, and wherever no thread
+ * can be started (a browser; Node before 20.16, which lacks
+ * process.getBuiltinModule), every read is Math.floor(Date.now() / 1000). The
+ * core imports no Node module: worker_threads is asked for at run time.
+ * A simulator that wants a clock of its own passes KernelOptions.clock.
+ */
+
+/** The thread's program (CommonJS, run with eval). */
+const TICKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const word = new Int32Array(workerData.buffer);
+const base = workerData.base;
+for (;;) {
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  Atomics.store(word, 0, sec - base);
+  // Word 1 is never notified: this sleeps until the next second begins.
+  Atomics.wait(word, 1, 0, (sec + 1) * 1000 - now);
+}
+`;
+
+interface WorkerLike {
+  unref(): void;
+  on(event: 'error' | 'exit', listener: () => void): unknown;
+}
+
+type WorkerConstructor = new (
+  source: string,
+  options: { eval: true; workerData: unknown; stdout: boolean; stderr: boolean; resourceLimits: Record<string, number> },
+) => WorkerLike;
+
+/**
+ * The shared words: [0] the second minus `base` (0 until the first store),
+ * [1] the thread's sleeping place. Undefined before the thread is asked for,
+ * and again if it fails or exits.
+ */
+let word: Int32Array | undefined;
+/** One second before the thread started, so every stored value is at least 1 and fits 31 bits for 68 years. */
+let base = 0;
+/** Whether starting the thread was tried (once per realm). */
+let tried = false;
+
+/** CLOCK_REALTIME in whole seconds: the tick thread's word when it has one, else Date.now(). */
+export function realtimeSeconds(): number {
+  const w = word;
+  if (w !== undefined) {
+    const v = Atomics.load(w, 0);
+    if (v !== 0) return base + v;
+  } else if (!tried) {
+    startTicker();
+  }
+  return Math.floor(Date.now() / 1000);
+}
+
+/** Where realtimeSeconds reads from at this moment (for tests and the bench's report). */
+export function realtimeSource(): 'tick' | 'host clock' {
+  return word !== undefined && Atomics.load(word, 0) !== 0 ? 'tick' : 'host clock';
+}
+
+function startTicker(): void {
+  tried = true;
+  const Worker = workerConstructor();
+  if (Worker === undefined) return;
+  const w = new Int32Array(new SharedArrayBuffer(8));
+  const start = Math.floor(Date.now() / 1000) - 1;
+  try {
+    const thread = new Worker(TICKER_SOURCE, {
+      eval: true,
+      workerData: { buffer: w.buffer, base: start },
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1, stackSizeMb: 1 },
+    });
+    thread.unref();
+    // A thread that stops would leave a stale second behind: go back to the host clock.
+    const stop = (): void => {
+      if (word === w) word = undefined;
+    };
+    thread.on('error', stop);
+    thread.on('exit', stop);
+  } catch {
+    return;
+  }
+  base = start;
+  word = w;
+}
+
+function workerConstructor(): WorkerConstructor | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  if (typeof proc?.getBuiltinModule !== 'function') return undefined;
+  try {
+    const mod = proc.getBuiltinModule('node:worker_threads') as { Worker?: unknown } | undefined;
+    return typeof mod?.Worker === 'function' ? (mod.Worker as WorkerConstructor) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { IPC_CREAT, IPC_PRIVATE, IPC_STAT, Kernel } from '../../src/index.js';
+import { realtimeSeconds, realtimeSource } from '../../src/kernel/realtime.js';
+import { ok } from '../support/either.js';
+
+const hostSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** Polls until the tick thread has published a second, or `ms` pass. */
+async function tickRunning(ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  realtimeSeconds();
+  while (realtimeSource() !== 'tick' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  return realtimeSource() === 'tick';
+}
+
+describe('the default realtime clock', () => {
+  it('is kept by a tick thread under Node, and agrees with the host clock', async () => {
+    expect(await tickRunning(5000)).toBe(true);
+    // The tick trails the host clock by how late its thread wakes, so at a second's
+    // start the two may differ by one; they never differ by more.
+    for (let i = 0; i < 50; i++) {
+      const before = hostSeconds();
+      const tick = realtimeSeconds();
+      const after = hostSeconds();
+      expect(tick).toBeGreaterThanOrEqual(before - 1);
+      expect(tick).toBeLessThanOrEqual(after);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  });
+
+  it('follows the seconds as they pass', async () => {
+    expect(await tickRunning(5000)).toBe(true);
+    const first = realtimeSeconds();
+    await new Promise((r) => setTimeout(r, 1100));
+    // 1.1 s later the word must have moved on by one or two seconds.
+    expect(realtimeSeconds() - first).toBeGreaterThanOrEqual(1);
+    expect(realtimeSeconds() - first).toBeLessThanOrEqual(2);
+  });
+
+  it('stamps a new segment with the current second', async () => {
+    expect(await tickRunning(5000)).toBe(true);
+    const p = new Kernel().spawn();
+    const before = hostSeconds();
+    const id = ok(p.shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600));
+    const after = hostSeconds();
+    const ctime = ok(p.shmctl(id, IPC_STAT)).ds?.ctime ?? -1;
+    expect(ctime).toBeGreaterThanOrEqual(before - 1);
+    expect(ctime).toBeLessThanOrEqual(after);
+  });
+});
