@@ -93,11 +93,19 @@ export class MemoryManager implements MappingSpace {
   /** Where top-down placement starts. */
   readonly mmapBase: number;
   /**
-   * Bumped under mappingMu by every change to the VMAs, before any frame
-   * they unmapped can be freed: threads caching translations of this
-   * address space check it before each access (see tlb.ts).
+   * Bumped under mappingMu by every change to the VMAs that can make a
+   * cached translation wrong, before any frame they unmapped can be freed,
+   * once translations were ever handed out: threads caching translations of
+   * this address space check it before each access (see tlb.ts).
    */
   readonly tlbGeneration: Int32Array = newGenerationWord();
+  /**
+   * Whether any thread was ever handed translations of this address space
+   * (translateForTlb). Until then nothing is cached, so no change needs to
+   * bump the generation: a process that never ran a worker thread pays no
+   * atomic read-modify-write on shmdt, munmap or mprotect.
+   */
+  private tlbFilled = false;
   /** How the simulated CPU checks page protection. */
   private readonly rules: AccessRules;
   private readonly set: VmaSet;
@@ -205,7 +213,7 @@ export class MemoryManager implements MappingSpace {
       return E.left(sysError('EINVAL', `mprotect prot ${prot} has bits other than PROT_READ|PROT_WRITE|PROT_EXEC`));
     }
     return this.mappingMu.with(() => {
-      bumpGeneration(this.tlbGeneration);
+      this.invalidateTlb();
       let i = this.set.lowerBound(addr);
       let cur = addr;
       for (;;) {
@@ -254,7 +262,7 @@ export class MemoryManager implements MappingSpace {
     try {
       removed = detachShmLocked(this.set, addr);
       if (removed !== undefined) {
-        bumpGeneration(this.tlbGeneration);
+        this.invalidateTlb();
         for (let i = 0; i < removed.length; i++) {
           const vma = removed[i]!;
           vma.mappable.removeMapping(ctx, this, vma, vma.offset, vma.writable);
@@ -372,9 +380,10 @@ export class MemoryManager implements MappingSpace {
    */
   translateForTlb(addr: number, len: number, write: boolean): E.Either<Fault, TlbFill> {
     if (!Number.isSafeInteger(addr) || addr < 0 || !Number.isSafeInteger(len) || len < 0) return E.left({ signal: 'SIGSEGV', addr });
-    return this.mappingMu.with(() =>
-      fillTlb(this.set, this.memoryFile, this.rules, Atomics.load(this.tlbGeneration, 0), addr, len, write),
-    );
+    return this.mappingMu.with(() => {
+      this.tlbFilled = true;
+      return fillTlb(this.set, this.memoryFile, this.rules, Atomics.load(this.tlbGeneration, 0), addr, len, write);
+    });
   }
 
   /**
@@ -395,13 +404,21 @@ export class MemoryManager implements MappingSpace {
   }
 
   /**
+   * Marks every cached translation stale (see tlb.ts), when any thread may
+   * hold one. Preconditions: mappingMu is held.
+   */
+  private invalidateTlb(): void {
+    if (this.tlbFilled) bumpGeneration(this.tlbGeneration);
+  }
+
+  /**
    * Runs `fn` under mappingMu, then drops the identity references it
    * collected, after unlocking.
    */
   private withDropped<T>(fn: (dropped: MappingIdentity[]) => T): T {
     const dropped: MappingIdentity[] = [];
     const result = this.mappingMu.with(() => {
-      bumpGeneration(this.tlbGeneration);
+      this.invalidateTlb();
       return fn(dropped);
     });
     for (const identity of dropped) {
@@ -430,7 +447,7 @@ export class MemoryManager implements MappingSpace {
       if (!this.maySplitAtLocked(start) || !this.maySplitAtLocked(start + len)) {
         return E.left(sysError('EINVAL', `mmap over [${start}, ${start + len}) would split a mapping that cannot be split there`));
       }
-      bumpGeneration(this.tlbGeneration);
+      this.invalidateTlb();
       this.unmapLocked(ctx, start, start + len, dropped);
     }
     // A mapping of unmapped space invalidates no translation (threads cache no faults): no bump.

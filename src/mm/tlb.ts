@@ -10,7 +10,8 @@
  * bumps the word (MemoryManager does it under mappingMu, before any frame of
  * an unmapped object can be freed), so a translation is never used after the
  * change that removed it. Threads cache translations only, never faults, so
- * a new mapping of unmapped space and a fork bump nothing. An access already in flight when frames are freed
+ * a new mapping of unmapped space and a fork bump nothing, and neither does
+ * any change before the address space's first fill. An access already in flight when frames are freed
  * keeps them alive through the MemoryFile's ReclaimGate.
  */
 

@@ -71,10 +71,11 @@ export function shmget(caller: ShmCaller, key: number, size: U64Arg, flags: numb
  */
 export function shmat(caller: ShmCaller, shmid: number, shmaddr: U64Arg, shmflg: number): E.Either<SysError, number> {
   if (!Number.isInteger(shmid) || shmid < 0) return E.left(sysError('EINVAL', `shmid ${shmid} is negative`));
-  // The common call lets the kernel choose (address 0) and needs no 64-bit arithmetic.
-  let addr = shmaddr === 0 || shmaddr === 0n ? 0n : BigInt.asUintN(64, BigInt(shmaddr));
+  // The common call lets the kernel choose (address 0) and needs no 64-bit
+  // arithmetic: every bigint test below is behind `fixed`.
+  const fixed = shmaddr !== 0 && shmaddr !== 0n;
+  let addr = fixed ? BigInt.asUintN(64, BigInt(shmaddr)) : 0n;
   const lba = SHMLBA_N;
-  const fixed = addr !== 0n;
   if (fixed) {
     if (addr % lba !== 0n) {
       if ((shmflg & SHM_RND) === 0) return E.left(sysError('EINVAL', `address 0x${addr.toString(16)} is not SHMLBA-aligned and SHM_RND is not set`));
@@ -119,7 +120,7 @@ function attach(
 ): E.Either<SysError, number> {
   // do_shmat tests the rounded address: SHM_RND down to 0 skips the wrap and
   // overlap checks, and the fixed mapping at 0 replaces whatever is there.
-  if (addr !== 0n && (shmflg & SHM_REMAP) === 0) {
+  if (fixed && addr !== 0n && (shmflg & SHM_REMAP) === 0) {
     // Linux checks wrap and overlap against the shm file's size: segsz, or the
     // huge-page-aligned size of a hugetlb segment.
     const size = s.hugetlb ? BigInt(s.effectiveBytes()) : s.segsz;
@@ -134,7 +135,7 @@ function attach(
   return caller.mm.mmap(caller.mappingContext, {
     length,
     offset: 0,
-    addr: Number(addr),
+    addr: fixed ? Number(addr) : 0,
     fixed,
     replace: fixed,
     perms: prot,
