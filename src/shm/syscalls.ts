@@ -13,7 +13,7 @@ import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { ShmidDs, ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
 import type { MappingContext } from '../mm/memmap.js';
-import type { MemoryManager } from '../mm/memory_manager.js';
+import type { MemoryManager, MmapOptions } from '../mm/memory_manager.js';
 import { isPageAligned } from '../mm/placement.js';
 import type { Credentials } from '../ipc/credentials.js';
 import { hasCapability } from '../ipc/credentials.js';
@@ -92,10 +92,10 @@ export function shmat(caller: ShmCaller, shmid: number, shmaddr: U64Arg, shmflg:
 
   const s = caller.registry.findById(shmid);
   if (s === undefined) return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
-  s.mu.lock();
-  const permitted = ipcPermits(caller.creds, s.perm, access);
-  s.mu.unlock();
-  if (!permitted) {
+  // do_shmat runs ipcperms under RCU only, without the object lock: a
+  // concurrent IPC_SET may or may not be seen. One kernel thread runs every
+  // syscall here, so the unlocked read sees the latest mode.
+  if (!ipcPermits(caller.creds, s.perm, access)) {
     s.decRef();
     return E.left(sysError('EACCES', `mode 0${(s.perm.mode & 0o777).toString(8)} does not allow this attach`));
   }
@@ -130,23 +130,27 @@ function attach(
     }
   }
   // The rest (length, huge-page alignment, range, mmap_min_addr) is do_mmap's, in mm.
-  const length = s.effectiveBytes();
-  const maxPerms = PROT_READ | PROT_EXEC | (readonly ? 0 : PROT_WRITE);
-  return caller.mm.mmap(caller.mappingContext, {
-    length,
+  if (!fixed) {
+    const cached = s.anywhereAttach?.[prot];
+    if (cached !== undefined) return caller.mm.mmap(caller.mappingContext, cached);
+  }
+  const opts: MmapOptions = {
+    length: s.effectiveBytes(),
     offset: 0,
     addr: fixed ? Number(addr) : 0,
     fixed,
     replace: fixed,
     perms: prot,
-    maxPerms,
+    maxPerms: PROT_READ | PROT_EXEC | (readonly ? 0 : PROT_WRITE),
     mappable: s,
     identity: s,
     writable: !readonly,
     // Only a fixed address is checked against vm.mmap_min_addr.
     mayMapBelowMinAddr: fixed && hasCapability(caller.creds, 'CAP_SYS_RAWIO'),
     alignment: s.hugetlb ? s.hugePageBytes : PAGE_SIZE,
-  });
+  };
+  if (!fixed) (s.anywhereAttach ??= [])[prot] = Object.freeze(opts);
+  return caller.mm.mmap(caller.mappingContext, opts);
 }
 
 /** shmdt(2): detaches the attachment whose origin is `shmaddr` (see MemoryManager.detachShm). */
