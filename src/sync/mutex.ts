@@ -27,18 +27,33 @@ export class LockOrderViolation extends Error {
 }
 
 /**
- * The locks the current thread holds, innermost at held[depth-1]. A fixed
- * array with a depth counter: locks nest a few deep and are taken on every
- * syscall, so the stack must not grow and shrink its storage each time. The
- * state lives in one object rather than module-level `let`s, which the
- * engine guards with a hole check on every access.
+ * The ranks of the locks the current thread holds, innermost at
+ * ranks[depth], with ranks[0] a floor below every rank. Ranks, not the
+ * Mutex objects: storing a just-made segment's Mutex into a long-lived array
+ * is an old-to-young pointer, which costs the engine a remembered-set entry
+ * on every lock (a twelfth of a shmget+IPC_RMID pair). A held stack is
+ * strictly increasing in rank (that is the order being checked), so a rank
+ * also says where its lock sits. A fixed array with a depth counter: the
+ * stack must not grow and shrink its storage on every syscall. The state
+ * lives in one object rather than module-level `let`s, which the engine
+ * guards with a hole check on every access.
  */
 const MAX_DEPTH = 64;
+const FLOOR = -0x80000000;
 const lockState = {
-  held: new Array<Mutex | undefined>(MAX_DEPTH).fill(undefined),
+  ranks: new Int32Array(MAX_DEPTH + 1).fill(FLOOR),
   depth: 0,
   checking: true,
 };
+
+/** Ranks are integers below this. */
+const MAX_RANK = 1024;
+
+/**
+ * A name for each rank, for LockOrderViolation messages: the first Mutex
+ * made with a rank names it. The kernel's ranks are one per lock class.
+ */
+const rankNames: (string | undefined)[] = new Array<string | undefined>(MAX_RANK).fill(undefined);
 
 /** Turns lock-order checking on or off (on by default, and always on in tests). */
 export function setLockChecking(on: boolean): void {
@@ -57,29 +72,31 @@ export class Mutex {
   constructor(
     readonly name: string,
     readonly rank: number,
-  ) {}
+  ) {
+    if (!(Number.isInteger(rank) && rank >= 0 && rank < MAX_RANK)) throw new RangeError(`lock rank ${rank} must be an integer in [0, ${MAX_RANK})`);
+    if (rankNames[rank] === undefined) rankNames[rank] = name;
+  }
 
   /** Takes the lock; throws LockOrderViolation if that would break the order. */
   lock(): void {
     const st = lockState;
     const depth = st.depth;
     // One test for the common case; the rest is the cold path, kept out of line so that lock inlines.
-    if (this.locked || (depth > 0 && st.checking && st.held[depth - 1]!.rank >= this.rank) || depth === MAX_DEPTH) {
+    if (this.locked || (st.checking && st.ranks[depth]! >= this.rank) || depth === MAX_DEPTH) {
       this.refuseLock(depth);
     }
     this.locked = true;
-    st.held[depth] = this;
+    st.ranks[depth + 1] = this.rank;
     st.depth = depth + 1;
   }
 
   /** Releases the lock; it must be held. */
   unlock(): void {
     const st = lockState;
-    const top = st.depth - 1;
+    const top = st.depth;
     // Locks are almost always released innermost first.
-    if (top >= 0 && st.held[top] === this) {
-      st.held[top] = undefined;
-      st.depth = top;
+    if (this.locked && top > 0 && st.ranks[top] === this.rank) {
+      st.depth = top - 1;
       this.locked = false;
       return;
     }
@@ -104,9 +121,9 @@ export class Mutex {
   /** Throws the LockOrderViolation that lock() at `depth` ran into (its cold path). */
   private refuseLock(depth: number): never {
     if (this.locked) throw new LockOrderViolation(`${this.name} is already held: this would deadlock`);
-    const inner = lockState.held[depth - 1];
-    if (depth > 0 && lockState.checking && inner !== undefined && inner.rank >= this.rank) {
-      throw new LockOrderViolation(`taking ${this.name} (rank ${this.rank}) while holding ${inner.name} (rank ${inner.rank})`);
+    const inner = lockState.ranks[depth]!;
+    if (depth > 0 && lockState.checking && inner >= this.rank) {
+      throw new LockOrderViolation(`taking ${this.name} (rank ${this.rank}) while holding ${rankNames[inner] ?? 'a lock'} (rank ${inner})`);
     }
     throw new LockOrderViolation(`more than ${MAX_DEPTH} locks held at once`);
   }
@@ -114,14 +131,14 @@ export class Mutex {
   /** unlock() of a lock below the top of the held stack: closes the gap, or throws if it is not held. */
   private unlockOutOfOrder(): void {
     const st = lockState;
-    const held = st.held;
-    const top = st.depth - 1;
+    const ranks = st.ranks;
+    const top = st.depth;
     let at = top;
-    while (at >= 0 && held[at] !== this) at -= 1;
-    if (at < 0 || !this.locked) throw new LockOrderViolation(`${this.name} unlocked but not held`);
-    for (let i = at; i < top; i += 1) held[i] = held[i + 1];
-    held[top] = undefined;
-    st.depth = top;
+    while (at > 0 && ranks[at] !== this.rank) at -= 1;
+    if (at === 0 || !this.locked) throw new LockOrderViolation(`${this.name} unlocked but not held`);
+    ranks.copyWithin(at, at + 1, top + 1);
+    ranks[top] = FLOOR;
+    st.depth = top - 1;
     this.locked = false;
   }
 }
