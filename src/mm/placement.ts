@@ -65,6 +65,9 @@ export function fixedAddress(vmas: VmaSet, req: FixedRequest, len: number): E.Ei
   return E.right(addr);
 }
 
+/** The lowest address top-down placement may use: vm.mmap_min_addr, page aligned, and never page 0. */
+const LOWEST_TOP_DOWN = Math.max(PAGE_SIZE, pageAlign(MMAP_MIN_ADDR));
+
 /**
  * Picks an address for `len` page-aligned bytes of a non-fixed mapping, as
  * x86-64's arch_get_unmapped_area_topdown: the hint, rounded down to a page,
@@ -74,14 +77,17 @@ export function fixedAddress(vmas: VmaSet, req: FixedRequest, len: number): E.Ei
  * Preconditions: the owner's mappingMu is held.
  */
 export function unmappedArea(vmas: VmaSet, hint: number, len: number, alignment: number = PAGE_SIZE): E.Either<SysError, number> {
-  const start = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % alignment) : 0;
-  if (start !== 0 && start <= TASK_SIZE - len && !vmas.intersects(start, start + len)) {
-    return E.right(start);
+  if (hint !== 0) {
+    const start = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % alignment) : 0;
+    if (start !== 0 && start <= TASK_SIZE - len && !vmas.intersects(start, start + len)) {
+      return E.right(start);
+    }
   }
-  const low = Math.max(PAGE_SIZE, pageAlign(MMAP_MIN_ADDR));
+  const low = LOWEST_TOP_DOWN;
   // An aligned placement (hugetlb) asks for enough slack to round the start up to the alignment.
   const slack = alignment - PAGE_SIZE;
   const gap = vmas.topDownGap(len + slack, low);
   if (gap < 0) return E.left(sysError('ENOMEM', `no free range of ${len} bytes below the mmap base`));
-  return E.right(Math.ceil(gap / alignment) * alignment);
+  // A gap start is a VMA boundary, so page aligned already: only a larger alignment rounds.
+  return E.right(alignment === PAGE_SIZE ? gap : Math.ceil(gap / alignment) * alignment);
 }

@@ -127,16 +127,16 @@ export class Registry implements ShmOwner {
     }
   }
 
-  /** The segment whose id is exactly `id`, with a reference the caller must drop. */
+  /**
+   * The segment whose id is exactly `id`, with a reference the caller must
+   * drop. Without the registry lock, as Linux's shm_obtain_object_check runs
+   * under rcu_read_lock only (shmat, IPC_STAT, SHM_LOCK): every syscall runs
+   * on the one kernel thread here, so nothing changes the table during it.
+   */
   findById(id: number): Shm | undefined {
-    this.mu.lock();
-    try {
-      const s = this.ids.findId(id);
-      s?.incRef();
-      return s;
-    } finally {
-      this.mu.unlock();
-    }
+    const s = this.ids.findId(id);
+    s?.incRef();
+    return s;
   }
 
   /** The segment in slot `index & 0x7fff` whatever its sequence (SHM_STAT), with a reference. */
