@@ -26,6 +26,9 @@ export class LockOrderViolation extends Error {
   }
 }
 
+/** Ranks are integers below this. */
+const MAX_RANK = 1024;
+
 /**
  * The ranks of the locks the current thread holds, innermost at
  * ranks[depth], with ranks[0] a floor below every rank. Ranks, not the
@@ -33,32 +36,25 @@ export class LockOrderViolation extends Error {
  * is an old-to-young pointer, which costs the engine a remembered-set entry
  * on every lock (a twelfth of a shmget+IPC_RMID pair). A held stack is
  * strictly increasing in rank (that is the order being checked), so a rank
- * also says where its lock sits. A fixed array with a depth counter: the
- * stack must not grow and shrink its storage on every syscall. The state
- * lives in one object rather than module-level `let`s, which the engine
- * guards with a hole check on every access.
+ * also says where its lock sits, and the stack never holds more than
+ * MAX_RANK entries. The state lives in one object rather than module-level
+ * `let`s, which the engine guards with a hole check on every access.
+ *
+ * lock and unlock are kept to a few bytecodes: they are inlined into every
+ * syscall path, and their size counts against the engine's inlining budget
+ * for the rest of the path.
  */
-const MAX_DEPTH = 64;
 const FLOOR = -0x80000000;
 const lockState = {
-  ranks: new Int32Array(MAX_DEPTH + 1).fill(FLOOR),
+  ranks: new Int32Array(MAX_RANK + 1).fill(FLOOR),
   depth: 0,
-  checking: true,
 };
-
-/** Ranks are integers below this. */
-const MAX_RANK = 1024;
 
 /**
  * A name for each rank, for LockOrderViolation messages: the first Mutex
  * made with a rank names it. The kernel's ranks are one per lock class.
  */
 const rankNames: (string | undefined)[] = new Array<string | undefined>(MAX_RANK).fill(undefined);
-
-/** Turns lock-order checking on or off (on by default, and always on in tests). */
-export function setLockChecking(on: boolean): void {
-  lockState.checking = on;
-}
 
 /** How many locks the current thread holds; zero between syscalls. */
 export function heldLockCount(): number {
@@ -81,10 +77,8 @@ export class Mutex {
   lock(): void {
     const st = lockState;
     const depth = st.depth;
-    // One test for the common case; the rest is the cold path, kept out of line so that lock inlines.
-    if (this.locked || (st.checking && st.ranks[depth]! >= this.rank) || depth === MAX_DEPTH) {
-      this.refuseLock(depth);
-    }
+    // A held lock's rank is on the stack, so the order test also catches a relock.
+    if (st.ranks[depth]! >= this.rank) this.refuseLock(depth);
     this.locked = true;
     st.ranks[depth + 1] = this.rank;
     st.depth = depth + 1;
@@ -95,7 +89,7 @@ export class Mutex {
     const st = lockState;
     const top = st.depth;
     // Locks are almost always released innermost first.
-    if (this.locked && top > 0 && st.ranks[top] === this.rank) {
+    if (st.ranks[top] === this.rank && this.locked) {
       st.depth = top - 1;
       this.locked = false;
       return;
@@ -122,10 +116,7 @@ export class Mutex {
   private refuseLock(depth: number): never {
     if (this.locked) throw new LockOrderViolation(`${this.name} is already held: this would deadlock`);
     const inner = lockState.ranks[depth]!;
-    if (depth > 0 && lockState.checking && inner >= this.rank) {
-      throw new LockOrderViolation(`taking ${this.name} (rank ${this.rank}) while holding ${rankNames[inner] ?? 'a lock'} (rank ${inner})`);
-    }
-    throw new LockOrderViolation(`more than ${MAX_DEPTH} locks held at once`);
+    throw new LockOrderViolation(`taking ${this.name} (rank ${this.rank}) while holding ${rankNames[inner] ?? 'a lock'} (rank ${inner})`);
   }
 
   /** unlock() of a lock below the top of the held stack: closes the gap, or throws if it is not held. */
