@@ -87,7 +87,8 @@ export class Kernel {
   private readonly env: ShmEnvironment;
   /** The process whose memory access is being served, for fault charging (Linux `current`). */
   private running: Process | undefined;
-  private readonly clock: () => number;
+  /** CLOCK_REALTIME in whole seconds: the injected clock, or realtimeSeconds. Called bare, without `this`. */
+  readonly clock: () => number;
   private readonly allocatePid: () => number;
   private readonly live = new Set<Process>();
   private nextNsId = 1;

@@ -119,7 +119,9 @@ export class Process implements ShmCaller, FileCaller {
     mm: MemoryManager | undefined,
     fs: ProcessFs,
   ) {
-    this.mappingContext = { pid, now: () => kernel.now() };
+    // The kernel's clock function itself, not a closure around kernel.now():
+    // shmat and shmdt read it on every call.
+    this.mappingContext = { pid, now: kernel.clock };
     this.mm = mm ?? newAddressSpace(kernel, this.mappingContext);
     this.mountNs = fs.mountNamespace;
     this.files = fs.files;

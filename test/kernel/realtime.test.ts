@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IPC_CREAT, IPC_PRIVATE, IPC_STAT, Kernel } from '../../src/index.js';
+import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel } from '../../src/index.js';
 import { realtimeSeconds, realtimeSource } from '../../src/kernel/realtime.js';
 import { ok } from '../support/either.js';
 
@@ -46,5 +46,29 @@ describe('the default realtime clock', () => {
     const ctime = ok(p.shmctl(id, IPC_STAT)).ds?.ctime ?? -1;
     expect(ctime).toBeGreaterThanOrEqual(before - 1);
     expect(ctime).toBeLessThanOrEqual(after);
+  });
+});
+
+describe('the clock inside a hot loop', () => {
+  it('moves on while shmat and shmdt run back to back (the read is never cached)', async () => {
+    expect(await tickRunning(5000)).toBe(true);
+    const p = new Kernel().spawn();
+    const id = ok(p.shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600));
+    const atime = (): number => ok(p.shmctl(id, IPC_STAT)).ds?.atime ?? -1;
+    ok(p.shmat(id, 0, 0));
+    const first = atime();
+    const deadline = Date.now() + 4000;
+    // Batches of attach+detach long enough for the engine to optimize the loop,
+    // with no await, timer or Date.now() inside a batch.
+    let last = first;
+    while (last === first && Date.now() < deadline) {
+      for (let i = 0; i < 20000; i++) {
+        const a = p.shmat(id, 0, 0);
+        if (a._tag === 'Right') p.shmdt(a.right);
+      }
+      last = atime();
+    }
+    expect(last).toBeGreaterThan(first);
+    ok(p.shmctl(id, IPC_RMID));
   });
 });
