@@ -19,7 +19,6 @@ import { PAGE_SHIFT_N, PAGE_SIZE, PAGE_SIZE_N, SHM_DEST, SHM_LOCKED } from '../a
 import type { ShmidDs } from '../abi/shm.js';
 import { FrameTable } from '../mm/frame_table.js';
 import type { MemoryFile } from '../mm/memory_file.js';
-import type { MmapOptions } from '../mm/memory_manager.js';
 import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace, ShmMappable, Translation } from '../mm/memmap.js';
 import type { IpcPermState } from '../ipc/object.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
@@ -77,12 +76,6 @@ export class Shm implements ShmMappable, MappingIdentity {
   private sizeAsBigint: bigint | undefined;
   /** The last IPC_STAT snapshot and answer (see statLocked). */
   private lastStat: { readonly ds: ShmidDs; readonly answer: E.Right<StatAnswer> } | undefined;
-  /**
-   * shmat's mmap options for a kernel-chosen address, indexed by the
-   * mapping's prot (0..7), made and frozen by shm/syscalls.ts on first use:
-   * they depend only on the segment and prot, so an attach loop builds none.
-   */
-  anywhereAttach: MmapOptions[] | undefined;
   /** ceil(segsz / PAGE_SIZE): what the segment counts in shm_tot. Below 2^52, so exact as a number. */
   readonly pages: number;
   readonly hugePageBytes: number;

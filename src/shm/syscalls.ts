@@ -13,7 +13,7 @@ import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { ShmidDs, ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
 import type { MappingContext } from '../mm/memmap.js';
-import type { MemoryManager, MmapOptions } from '../mm/memory_manager.js';
+import type { MemoryManager } from '../mm/memory_manager.js';
 import { isPageAligned } from '../mm/placement.js';
 import type { Credentials } from '../ipc/credentials.js';
 import { hasCapability } from '../ipc/credentials.js';
@@ -130,11 +130,7 @@ function attach(
     }
   }
   // The rest (length, huge-page alignment, range, mmap_min_addr) is do_mmap's, in mm.
-  if (!fixed) {
-    const cached = s.anywhereAttach?.[prot];
-    if (cached !== undefined) return caller.mm.mmap(caller.mappingContext, cached);
-  }
-  const opts: MmapOptions = {
+  return caller.mm.mmap(caller.mappingContext, {
     length: s.effectiveBytes(),
     offset: 0,
     addr: fixed ? Number(addr) : 0,
@@ -148,9 +144,7 @@ function attach(
     // Only a fixed address is checked against vm.mmap_min_addr.
     mayMapBelowMinAddr: fixed && hasCapability(caller.creds, 'CAP_SYS_RAWIO'),
     alignment: s.hugetlb ? s.hugePageBytes : PAGE_SIZE,
-  };
-  if (!fixed) (s.anywhereAttach ??= [])[prot] = Object.freeze(opts);
-  return caller.mm.mmap(caller.mappingContext, opts);
+  });
 }
 
 /** shmdt(2): detaches the attachment whose origin is `shmaddr` (see MemoryManager.detachShm). */
