@@ -9,7 +9,8 @@ import type { Process } from '../src/index.js';
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../src/abi/fs.js';
 import { ContainerEngine } from '../src/hostchannel/engine.js';
 import { runChild } from './child.js';
-import { measure, measureTimed } from './stats.js';
+import { collect, selfTimedSampler, timedSampler } from './stats.js';
+import type { Sampler } from './stats.js';
 import { performance } from 'node:perf_hooks';
 
 /** The tests both backends implement (see shmbench.c for what each times). */
@@ -38,10 +39,19 @@ function fresh(): Process {
 /** Runs `test` on ipc-sentry: one warm-up sample, then `samples` samples of `ops` operations. */
 export function runEmulated(test: TestName, ops: number, samples: number, param: number): Result {
   if (test === 'futex-pingpong' || test === 'atomic-add') return runWorkers(test, ops, samples);
+  return collect(prepareEmulated(test, ops, param), samples);
+}
+
+/**
+ * Sets `test` up on a fresh kernel and runs its warm-up sample; each
+ * sample() then times `ops` operations. The bench alternates these samples
+ * with the native side's, so both see the machine in the same state.
+ */
+export function prepareEmulated(test: Exclude<TestName, WorkerTestName>, ops: number, param: number): Sampler {
   const p = fresh();
   switch (test) {
     case 'get-rmid':
-      return measure(samples, () => {
+      return timedSampler(() => {
         for (let i = 0; i < ops; i++) {
           const id = p.shmget(IPC_PRIVATE, PAGE_SIZE, IPC_CREAT | 0o600);
           if (E.isLeft(id)) ok(id, 'shmget');
@@ -52,7 +62,7 @@ export function runEmulated(test: TestName, ops: number, samples: number, param:
     case 'attach-detach': {
       const id = ok(p.shmget(IPC_PRIVATE, PAGE_SIZE, IPC_CREAT | 0o600), 'shmget');
       for (let i = 0; i < param; i++) ok(p.shmat(id, 0, 0), 'shmat');
-      return measure(samples, () => {
+      return timedSampler(() => {
         for (let i = 0; i < ops; i++) {
           const a = p.shmat(id, 0, 0);
           if (E.isLeft(a)) ok(a, 'shmat');
@@ -64,22 +74,21 @@ export function runEmulated(test: TestName, ops: number, samples: number, param:
     case 'ipc-stat': {
       const id = ok(p.shmget(IPC_PRIVATE, PAGE_SIZE, IPC_CREAT | 0o600), 'shmget');
       let sink = 0;
-      const r = measure(samples, () => {
+      return timedSampler(() => {
         for (let i = 0; i < ops; i++) {
           const st = p.shmctl(id, IPC_STAT);
           if (E.isLeft(st)) ok(st, 'IPC_STAT');
           else sink += st.right.ds?.nattch ?? 0;
         }
+        if (sink < 0) throw new Error('unreachable');
         return ops;
       });
-      if (sink < 0) throw new Error('unreachable');
-      return r;
     }
     case 'key-lookup': {
       const nkeys = Math.max(param, 1);
       for (let k = 0; k < nkeys; k++) ok(p.shmget(KEY_BASE + k, PAGE_SIZE, IPC_CREAT | IPC_EXCL | 0o600), 'shmget');
       let sink = 0;
-      const r = measure(samples, () => {
+      return timedSampler(() => {
         let k = 0;
         for (let i = 0; i < ops; i++) {
           const id = p.shmget(KEY_BASE + k, 0, 0);
@@ -87,16 +96,15 @@ export function runEmulated(test: TestName, ops: number, samples: number, param:
           else sink += id.right;
           if (++k === nkeys) k = 0;
         }
+        if (sink < 0) throw new Error('unreachable');
         return ops;
       });
-      if (sink < 0) throw new Error('unreachable');
-      return r;
     }
     case 'first-touch': {
       const bytes = (param > 0 ? param : 64) * MiB;
       const pages = bytes / PAGE_SIZE;
       const one = new Uint8Array([1]);
-      return measureTimed(samples, () => {
+      return selfTimedSampler(() => {
         const id = ok(p.shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0o600), 'shmget');
         const a = ok(p.shmat(id, 0, 0), 'shmat');
         const t0 = performance.now();
@@ -110,7 +118,7 @@ export function runEmulated(test: TestName, ops: number, samples: number, param:
       });
     }
     case 'dd-channel':
-      return ddChannel(samples);
+      return ddChannel();
     case 'copy-in':
     case 'copy-out': {
       const bytes = (param > 0 ? param : 64) * MiB;
@@ -120,22 +128,20 @@ export function runEmulated(test: TestName, ops: number, samples: number, param:
       ok(p.fill(a, bytes, 0x11), 'fill');
       const buf = new Uint8Array(bytes).fill(0x22);
       let sink = 0;
-      const r =
-        test === 'copy-in'
-          ? measure(samples, () => {
-              for (let i = 0; i < ops; i++) ok(p.write(a, buf), 'write');
-              return ops * bytes;
-            })
-          : measure(samples, () => {
-              // Into a preallocated private buffer, as the native side memcpy()s into one.
-              for (let i = 0; i < ops; i++) {
-                ok(p.readInto(a, buf), 'readInto');
-                sink += buf[i % bytes] ?? 0;
-              }
-              return ops * bytes;
-            });
-      if (sink < 0) throw new Error('unreachable');
-      return r;
+      return test === 'copy-in'
+        ? timedSampler(() => {
+            for (let i = 0; i < ops; i++) ok(p.write(a, buf), 'write');
+            return ops * bytes;
+          })
+        : timedSampler(() => {
+            // Into a preallocated private buffer, as the native side memcpy()s into one.
+            for (let i = 0; i < ops; i++) {
+              ok(p.readInto(a, buf), 'readInto');
+              sink += buf[i % bytes] ?? 0;
+            }
+            if (sink < 0) throw new Error('unreachable');
+            return ops * bytes;
+          });
     }
   }
 }
@@ -150,7 +156,7 @@ function runWorkers(test: WorkerTestName, ops: number, samples: number): Result 
  * runs dd's loop (open, 32768 writes of 1024 bytes, close) into a new file,
  * which is removed between samples. Bytes per second.
  */
-function ddChannel(samples: number): Result {
+function ddChannel(): Sampler {
   const kernel = new Kernel();
   const engine = new ContainerEngine(kernel);
   const created = engine.create('bench', { hostChannel: '/testdir:/testdir:rw:64M' });
@@ -158,7 +164,7 @@ function ddChannel(samples: number): Result {
   const p = ok(engine.exec('bench'), 'isula exec');
   const block = new Uint8Array(1024);
   const blocks = 32768;
-  return measure(samples, () => {
+  return timedSampler(() => {
     const fd = ok(p.open('/testdir/test.file', O_WRONLY | O_CREAT | O_TRUNC, 0o644), 'open');
     for (let i = 0; i < blocks; i++) {
       const n = p.writeFd(fd, block);

@@ -7,6 +7,11 @@
  * faster) and, with --json, writes the rows as
  * [{name, unit, native, emulated, ratio}, ...]. Progress goes to stderr.
  *
+ * A row's native and ipc-sentry samples alternate, one of each per round
+ * (the native side is a shmbench serving one sample per request), so that
+ * both see the machine in the same state: this VM's speed changes by up to
+ * 2x from one second to the next.
+ *
  * --quick runs tiny operation counts and one sample: a smoke pass that
  * checks the harness works. Its numbers mean nothing.
  */
@@ -14,10 +19,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, type } from 'node:os';
 import type { CheckpointReport } from './checkpoint.js';
-import { runEmulated } from './emulated.js';
-import type { Result } from './emulated.js';
+import { prepareEmulated, runEmulated } from './emulated.js';
+import type { Result, TestName, WorkerTestName } from './emulated.js';
+import { median } from './stats.js';
 import { runChild } from './child.js';
-import { ensureShmbench, runNative } from './native.js';
+import { NativeServer, ensureShmbench, runNative } from './native.js';
 import { ROWS, meetsTarget, renderTable } from './rows.js';
 import type { JsonRow, Row } from './rows.js';
 
@@ -110,7 +116,11 @@ function runCheckpoint(quick: boolean, hugePages: boolean): CheckpointReport {
   return runChild<CheckpointReport>('checkpoint_child.ts', [], quick ? ['16', '1'] : ['256', '5'], 300_000, env);
 }
 
-function main(): void {
+function isWorkerTest(test: TestName): test is WorkerTestName {
+  return test === 'futex-pingpong' || test === 'atomic-add';
+}
+
+async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const samples = opts.quick ? 1 : 9;
   const rows = ROWS.filter((r) => opts.only === undefined || opts.only.has(r.name));
@@ -123,17 +133,28 @@ function main(): void {
     nativeProblem = (e as Error).message;
     process.stderr.write(`warning: native side unavailable (${nativeProblem}); native columns are empty\n`);
   }
-  const native = (test: Parameters<typeof runNative>[0], ops: number, param: number): Result | undefined => {
+  // A machine without IPC namespaces: say so once and go on with ipc-sentry alone.
+  const unavailable = (e: unknown): undefined => {
+    const msg = (e as Error).message;
+    if (!msg.startsWith('the native side cannot run here')) throw e;
+    nativeProblem = msg;
+    process.stderr.write(`warning: ${msg}; native columns are empty\n`);
+    return undefined;
+  };
+  const native = (test: TestName, ops: number, param: number): Result | undefined => {
     if (nativeProblem !== undefined) return undefined;
     try {
       return runNative(test, ops, samples, param);
     } catch (e) {
-      // A machine without IPC namespaces: say so once and go on with ipc-sentry alone.
-      const msg = (e as Error).message;
-      if (!msg.startsWith('the native side cannot run here')) throw e;
-      nativeProblem = msg;
-      process.stderr.write(`warning: ${msg}; native columns are empty\n`);
-      return undefined;
+      return unavailable(e);
+    }
+  };
+  const server = async (test: TestName, ops: number, param: number): Promise<NativeServer | undefined> => {
+    if (nativeProblem !== undefined) return undefined;
+    try {
+      return await NativeServer.start(test, ops, param);
+    } catch (e) {
+      return unavailable(e);
     }
   };
 
@@ -146,25 +167,58 @@ function main(): void {
     if (row.kind === 'rate') {
       const ops = opts.quick ? row.quickOps : row.ops;
       const param = opts.quick ? row.quickParam : row.param;
-      progress(`${tag}: native…`);
-      const n = native(row.test, ops.native, param);
-      progress(`${tag}: ipc-sentry…`);
-      const e = runEmulated(row.test, ops.emulated, samples, param);
-      const nm = n?.median ?? null;
-      results.push({ row, r: { name: row.name, unit: row.unit, native: nm, emulated: e.median, ratio: nm === null ? null : e.median / nm } });
+      let nm: number | null;
+      let em: number;
+      if (isWorkerTest(row.test)) {
+        // Two threads in a child process each: not alternated.
+        progress(`${tag}: native…`);
+        nm = native(row.test, ops.native, param)?.median ?? null;
+        progress(`${tag}: ipc-sentry…`);
+        em = runEmulated(row.test, ops.emulated, samples, param).median;
+      } else {
+        // The server starts (a fork of this process) before ipc-sentry's warm-up.
+        progress(`${tag}: starting…`);
+        const n = await server(row.test, ops.native, param);
+        const sampler = prepareEmulated(row.test, ops.emulated, param);
+        const nr: number[] = [];
+        const er: number[] = [];
+        for (let k = 0; k < samples; k++) {
+          progress(`${tag}: round ${k + 1}/${samples}…`);
+          if (n !== undefined) nr.push(await n.sample());
+          er.push(sampler.sample());
+        }
+        await n?.close();
+        nm = n === undefined ? null : median(nr);
+        em = median(er);
+      }
+      results.push({ row, r: { name: row.name, unit: row.unit, native: nm, emulated: em, ratio: nm === null ? null : em / nm } });
     } else if (row.kind === 'scale') {
       const base = opts.quick ? row.quickOps : row.ops;
       const scaled = opts.quick ? row.quickOps : row.scaledOps;
-      progress(`${tag}: native, ${row.test} ${row.baseParam}…`);
-      const nb = native(row.test, base.native, row.baseParam);
-      progress(`${tag}: native, ${row.test} ${row.scaledParam}…`);
-      const ns = native(row.test, scaled.native, row.scaledParam);
-      progress(`${tag}: ipc-sentry, ${row.test} ${row.baseParam}…`);
-      const eb = runEmulated(row.test, base.emulated, samples, row.baseParam);
-      progress(`${tag}: ipc-sentry, ${row.test} ${row.scaledParam}…`);
-      const es = runEmulated(row.test, scaled.emulated, samples, row.scaledParam);
-      const nf = nb === undefined || ns === undefined ? null : ns.median / nb.median;
-      const ef = es.median / eb.median;
+      if (isWorkerTest(row.test)) throw new Error(`scale row ${row.name} needs an in-process test`);
+      // Four samples per round: both sizes on both sides.
+      progress(`${tag}: starting…`);
+      const nBase = await server(row.test, base.native, row.baseParam);
+      const nScaled = nBase === undefined ? undefined : await server(row.test, scaled.native, row.scaledParam);
+      const eBase = prepareEmulated(row.test, base.emulated, row.baseParam);
+      const eScaled = prepareEmulated(row.test, scaled.emulated, row.scaledParam);
+      const nb: number[] = [];
+      const ns: number[] = [];
+      const eb: number[] = [];
+      const es: number[] = [];
+      for (let k = 0; k < samples; k++) {
+        progress(`${tag}: round ${k + 1}/${samples}…`);
+        if (nBase !== undefined && nScaled !== undefined) {
+          nb.push(await nBase.sample());
+          ns.push(await nScaled.sample());
+        }
+        eb.push(eBase.sample());
+        es.push(eScaled.sample());
+      }
+      await nBase?.close();
+      await nScaled?.close();
+      const nf = nBase === undefined || nScaled === undefined ? null : median(ns) / median(nb);
+      const ef = median(es) / median(eb);
       results.push({ row, r: { name: row.name, unit: row.unit, native: nf, emulated: ef, ratio: ef } });
     } else if (row.kind === 'checkpoint') {
       progress(`${tag}: ipc-sentry…`);
@@ -217,4 +271,7 @@ function main(): void {
   }
 }
 
-main();
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 1;
+});

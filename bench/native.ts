@@ -5,7 +5,10 @@
  * renamed into place) and runs one test of it per call. shmbench moves
  * itself into a fresh IPC namespace, so nothing it creates outlives it.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -70,4 +73,84 @@ export function runNative(test: TestName, ops: number, samples: number, param: n
     throw new Error(`shmbench ${test} printed a malformed result: ${run.stdout.slice(0, 200)}`);
   }
   return { rates: rates as number[], median };
+}
+
+/**
+ * One test served by a running shmbench (`shmbench TEST OPS serve PARAM`):
+ * set up and warmed up once, then one timed sample per request, so the bench
+ * can alternate native and ipc-sentry samples without a fork per sample.
+ */
+export class NativeServer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: string[] = [];
+  private waiting: ((line: string | undefined) => void) | undefined;
+  private ended = false;
+  private stderr = '';
+
+  private constructor(
+    private readonly test: TestName,
+    binary: string,
+    args: readonly string[],
+  ) {
+    this.child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    const rl = createInterface({ input: this.child.stdout });
+    rl.on('line', (line) => this.deliver(line));
+    rl.on('close', () => {
+      this.ended = true;
+      this.deliver(undefined);
+    });
+    this.child.on('error', () => {
+      this.ended = true;
+      this.deliver(undefined);
+    });
+  }
+
+  /** Starts shmbench for `test` and waits until it has set up and warmed up. Rejects as runNative throws. */
+  static async start(test: TestName, ops: number, param: number): Promise<NativeServer> {
+    const server = new NativeServer(test, ensureShmbench(), [test, String(ops), 'serve', String(param)]);
+    const ready = await server.next();
+    if (ready !== '{"ready":true}') await server.failed('did not get ready');
+    return server;
+  }
+
+  /** One timed sample: operations (or bytes, or pages) per second. */
+  async sample(): Promise<number> {
+    this.child.stdin.write('\n');
+    const line = await this.next();
+    const rate = line === undefined ? undefined : (JSON.parse(line) as { rate?: unknown }).rate;
+    if (typeof rate !== 'number' || !(rate > 0)) return this.failed(`printed a malformed sample: ${String(line).slice(0, 200)}`);
+    return rate;
+  }
+
+  /** Ends the server (its IPC namespace goes with it). */
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    if (this.child.exitCode === null && this.child.signalCode === null) await once(this.child, 'exit');
+  }
+
+  private next(): Promise<string | undefined> {
+    const line = this.lines.shift();
+    if (line !== undefined || this.ended) return Promise.resolve(line);
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  private deliver(line: string | undefined): void {
+    const w = this.waiting;
+    if (w !== undefined) {
+      this.waiting = undefined;
+      w(line);
+    } else if (line !== undefined) {
+      this.lines.push(line);
+    }
+  }
+
+  private async failed(what: string): Promise<never> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill();
+      await once(this.child, 'exit');
+    }
+    if (this.child.exitCode === EXIT_UNAVAILABLE) throw new Error(`the native side cannot run here: ${this.stderr.trim()}`);
+    throw new Error(`shmbench ${this.test} ${what} (exit ${String(this.child.exitCode ?? this.child.signalCode)}): ${this.stderr.trim()}`);
+  }
 }

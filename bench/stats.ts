@@ -1,7 +1,7 @@
 /**
  * Sampling for the TypeScript side of the benchmark: one untimed warm-up
- * sample, then a fixed number of timed samples, reported as their median.
- * The native side (bench/native/shmbench.c) follows the same plan.
+ * sample, then timed samples, reported as their median. The native side
+ * (bench/native/shmbench.c) follows the same plan.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -13,30 +13,40 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-/**
- * Runs `once` (which performs its operations and returns how many units it
- * did: operations, pages or bytes) once to warm up and then `samples` times
- * timed; returns the median rate in units per second.
- */
-export function measure(samples: number, once: () => number): { rates: number[]; median: number } {
-  once();
-  const rates: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const t0 = performance.now();
-    const units = once();
-    const t1 = performance.now();
-    rates.push(units / ((t1 - t0) / 1000));
-  }
-  return { rates, median: median(rates) };
+/** One prepared test: each call of `sample` runs one timed sample and returns its rate. */
+export interface Sampler {
+  sample(): number;
 }
 
 /**
- * Like measure, but `once` times itself (so that untimed setup can sit in the
- * sample) and returns units per second directly.
+ * A Sampler over `once` (which performs its operations and returns how many
+ * units it did: operations, pages or bytes), timed around each call, in
+ * units per second. `once` runs once here, untimed, to warm up.
  */
-export function measureTimed(samples: number, once: () => number): { rates: number[]; median: number } {
+export function timedSampler(once: () => number): Sampler {
   once();
+  return {
+    sample(): number {
+      const t0 = performance.now();
+      const units = once();
+      const t1 = performance.now();
+      return units / ((t1 - t0) / 1000);
+    },
+  };
+}
+
+/**
+ * Like timedSampler, but `once` times itself (so that untimed setup can sit
+ * in the sample) and returns units per second directly.
+ */
+export function selfTimedSampler(once: () => number): Sampler {
+  once();
+  return { sample: once };
+}
+
+/** `samples` samples of `sampler`, and their median. */
+export function collect(sampler: Sampler, samples: number): { rates: number[]; median: number } {
   const rates: number[] = [];
-  for (let i = 0; i < samples; i++) rates.push(once());
+  for (let i = 0; i < samples; i++) rates.push(sampler.sample());
   return { rates, median: median(rates) };
 }

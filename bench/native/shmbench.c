@@ -3,6 +3,7 @@
  * real kernel and prints one JSON line.
  *
  *   shmbench TEST OPS SAMPLES [PARAM]
+ *   shmbench TEST OPS serve [PARAM]
  *
  * The process first moves into a fresh IPC namespace (unshare(CLONE_NEWIPC)),
  * so every segment it makes disappears with it and the machine's namespace
@@ -13,6 +14,13 @@
  *
  * where each rate is operations per second (bytes per second for the copy
  * tests, pages per second for first-touch).
+ *
+ * With `serve` in place of SAMPLES it sets up and warms up, prints
+ * {"ready":true}, and then runs one timed sample for each line read from
+ * stdin, printing {"rate":r} for each, until end of input. The bench
+ * alternates these samples with ipc-sentry's without starting a process
+ * per sample (a fork write-protects the parent's memory, which would slow
+ * ipc-sentry's next sample).
  *
  * Tests (PARAM in brackets):
  *   get-rmid             shmget(IPC_PRIVATE, 4 KiB) + IPC_RMID pairs
@@ -286,12 +294,13 @@ static void setup(const char *test) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: shmbench TEST OPS SAMPLES [PARAM]\n");
+    fprintf(stderr, "usage: shmbench TEST OPS SAMPLES|serve [PARAM]\n");
     return EXIT_FAILED;
   }
   const char *test = argv[1];
   long ops = strtol(argv[2], NULL, 10);
-  int samples = (int)strtol(argv[3], NULL, 10);
+  int serve = strcmp(argv[3], "serve") == 0;
+  int samples = serve ? 1 : (int)strtol(argv[3], NULL, 10);
   param = argc > 4 ? strtol(argv[4], NULL, 10) : 0;
   if (ops <= 0 || samples <= 0 || samples > 1000 || param < 0) {
     fprintf(stderr, "shmbench: OPS and SAMPLES must be positive\n");
@@ -303,6 +312,16 @@ int main(int argc, char **argv) {
   }
   setup(test);
   sample(test, ops); /* warm-up */
+  if (serve) {
+    printf("{\"ready\":true}\n");
+    fflush(stdout);
+    char line[64];
+    while (fgets(line, sizeof line, stdin) != NULL) {
+      printf("{\"rate\":%.6g}\n", sample(test, ops));
+      fflush(stdout);
+    }
+    return 0;
+  }
   double *rates = calloc((size_t)samples, sizeof *rates);
   if (rates == NULL) fail("calloc");
   for (int s = 0; s < samples; s++) rates[s] = sample(test, ops);
