@@ -87,7 +87,12 @@ export function unmappedArea(vmas: VmaSet, hint: number, len: number, alignment:
   // An aligned placement (hugetlb) asks for enough slack to round the start up to the alignment.
   const slack = alignment - PAGE_SIZE;
   const gap = vmas.topDownGap(len + slack, low);
-  if (gap < 0) return E.left(sysError('ENOMEM', `no free range of ${len} bytes below the mmap base`));
+  if (gap < 0) return noFreeRange(len);
   // A gap start is a VMA boundary, so page aligned already: only a larger alignment rounds.
   return E.right(alignment === PAGE_SIZE ? gap : Math.ceil(gap / alignment) * alignment);
+}
+
+/** unmappedArea's ENOMEM, built out of line so that unmappedArea stays small. */
+function noFreeRange(len: number): E.Either<SysError, never> {
+  return E.left(sysError('ENOMEM', `no free range of ${len} bytes below the mmap base`));
 }

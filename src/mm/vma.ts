@@ -39,6 +39,15 @@ export interface VmaInfo {
   readonly writable: boolean;
 }
 
+/* Broken invariants of the hot insert and removeAt, thrown out of line so those stay small. */
+function overlapBug(vma: Vma, next: Vma): never {
+  throw new Error(`VmaSet.insert: [${vma.start}, ${vma.end}) overlaps [${next.start}, ${next.end})`);
+}
+
+function noVmaBug(i: number): never {
+  throw new Error(`VmaSet.removeAt: no VMA #${i}`);
+}
+
 /** The VMAs of one address space, ordered by address and never overlapping. */
 export class VmaSet {
   /**
@@ -113,9 +122,7 @@ export class VmaSet {
   insert(vma: Vma): void {
     const i = this.lowerBound(vma.start);
     const next = this.at(i);
-    if (next !== undefined && next.start < vma.end) {
-      throw new Error(`VmaSet.insert: [${vma.start}, ${vma.end}) overlaps [${next.start}, ${next.end})`);
-    }
+    if (next !== undefined && next.start < vma.end) overlapBug(vma, next);
     // The lowest VMA (the newest top-down mapping) goes on the array's end, without splice's result array.
     if (i === 0) this.rev.push(vma);
     else this.rev.splice(this.rev.length - i, 0, vma);
@@ -175,7 +182,7 @@ export class VmaSet {
     this.lastHit = undefined;
     const phys = this.rev.length - 1 - i;
     const vma = this.rev[phys];
-    if (vma === undefined) throw new Error(`VmaSet.removeAt: no VMA #${i}`);
+    if (vma === undefined) noVmaBug(i);
     // The lowest VMA, the newest top-down attachment, sits at the array's end.
     if (phys === this.rev.length - 1) this.rev.pop();
     else this.rev.splice(phys, 1);
