@@ -128,9 +128,9 @@ export class Checksum {
   private readonly version: ChecksumVersion;
   private length = 0;
   private closed = false;
-  private readonly wasm: WasmLoop | undefined;
+  private readonly wasm: WasmLoop | undefined = undefined;
   /** An aligned copy of a piece whose start is not 4-byte aligned (JavaScript loop only). */
-  private scratch: Uint8Array | undefined;
+  private scratch: Uint8Array | undefined = undefined;
 
   /** `version` defaults to 3; `wasm: false` keeps to the JavaScript loop (the tests compare the two). */
   constructor(options: { readonly version?: ChecksumVersion; readonly wasm?: boolean } = {}) {

@@ -17,7 +17,7 @@ import type { MemoryCharge } from '../tmpfs/charge.js';
 /** One memory cgroup. tmpfs calls tryCharge/uncharge for every page it claims and frees. */
 export class MemoryCgroup implements MemoryCharge {
   /** memory.limit_in_bytes in whole pages (Linux rounds the limit down); undefined without a limit. */
-  readonly limitPages: number | undefined;
+  readonly limitPages: number | undefined = undefined;
   private charged = 0;
   private refusals = 0;
 

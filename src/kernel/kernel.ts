@@ -86,7 +86,7 @@ export class Kernel {
   readonly faultCharges: FaultChargeSource;
   private readonly env: ShmEnvironment;
   /** The process whose memory access is being served, for fault charging (Linux `current`). */
-  private running: Process | undefined;
+  private running: Process | undefined = undefined;
   /** CLOCK_REALTIME in whole seconds: the injected clock, or realtimeSeconds. Called bare, without `this`. */
   readonly clock: () => number;
   private readonly allocatePid: () => number;
@@ -101,7 +101,7 @@ export class Kernel {
   /** Mount namespaces made by newMountNamespace, in creation order; one leaves once its last member has. */
   private readonly madeMountNamespaces = new Set<MountNamespace>();
   /** The default pid allocator's next pid; undefined when the simulator injected its own. */
-  private nextPid: number | undefined;
+  private nextPid: number | undefined = undefined;
 
   constructor(options: KernelOptions = {}) {
     this.clock = options.clock ?? realtimeSeconds;

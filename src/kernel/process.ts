@@ -106,7 +106,7 @@ export class Process implements ShmCaller, FileCaller {
   private exitedFlag = false;
   private readonly mountNs: MountNamespace;
   private cgroup: MemoryCharge;
-  private killSignal: 'SIGKILL' | undefined;
+  private killSignal: 'SIGKILL' | undefined = undefined;
   /** Set by the kernel when this process's cgroup refused a page during a fault. */
   private faultChargeRefused = false;
 

@@ -110,7 +110,7 @@ export class Task {
   private generation: number;
   private readonly tlb: Array<TlbEntry | undefined> = new Array<TlbEntry | undefined>(TLB_ENTRIES).fill(undefined);
   private nextVictim = 0;
-  private hit: TlbEntry | undefined;
+  private hit: TlbEntry | undefined = undefined;
   private hasOnce = false;
 
   constructor(

@@ -16,7 +16,7 @@ const LEAF_MASK = LEAF_SIZE - 1;
 /** page → frame for one object; each present frame holds one MemoryFile reference owned by the table. */
 export class FrameTable {
   /** Leaves by leaf number; each slot holds frame + 1, or 0 for an untouched page. */
-  private leaves: Map<number, Int32Array> | undefined;
+  private leaves: Map<number, Int32Array> | undefined = undefined;
   private count = 0;
 
   constructor(private readonly mf: MemoryFile) {}

@@ -68,16 +68,16 @@ export class MemoryFile {
   readonly chunkShift: number;
   private readonly frameMask: number;
   private readonly framesPerChunk: number;
-  private readonly poison: number | undefined;
+  private readonly poison: number | undefined = undefined;
   private readonly chunks: Chunk[] = [];
-  private futexes: FutexQueue | undefined;
+  private futexes: FutexQueue | undefined = undefined;
   /** The lowest frame number never handed out; frames at or above it sit in fresh, zeroed memory. */
   private bump = 0;
   /** Freed frames; reuse takes the lowest, so frames claimed in a row stay consecutive. */
   private readonly freeFrames = new FreeFrames();
   private allocated = 0;
   /** Holds freed frames back from reuse while other threads may still access them; see setReclaimGate. */
-  private gate: ReclaimGate | undefined;
+  private gate: ReclaimGate | undefined = undefined;
   /** Retired frames, in batches that share one set of in-flight accesses. */
   private readonly limbo: Array<{ readonly inFlight: object; readonly frames: number[] }> = [];
 

@@ -58,7 +58,7 @@ export class VmaSet {
    */
   private readonly rev: Vma[] = [];
   /** The VMA the last lookup hit: accesses cluster, so most lookups end here. */
-  private lastHit: Vma | undefined;
+  private lastHit: Vma | undefined = undefined;
   /**
    * The free-area cache for topDownGap: no gap between searchFloor (a VMA
    * start, or topDownBase) and topDownBase is larger than largestHoleAbove.

@@ -43,8 +43,8 @@ export class FileSide {
   /** Each process's descriptor slots (slot → descriptor number). */
   private readonly fdTables: Map<number, number>[] = [];
   private readonly root: Credentials = makeCredentials({});
-  private engineInstance: ContainerEngine | undefined;
-  private meminfo: Meminfo | undefined;
+  private engineInstance: ContainerEngine | undefined = undefined;
+  private meminfo: Meminfo | undefined = undefined;
 
   /** `engine`: the engine of a restored run; otherwise one starts with the first statement that needs it. */
   constructor(

@@ -73,9 +73,9 @@ export class Shm implements ShmMappable, MappingIdentity {
   /** The segment's size in bytes, kept as shmget got it. */
   private readonly size: bigint | number;
   /** segsz as a bigint, made on its first read when size is a number. */
-  private sizeAsBigint: bigint | undefined;
+  private sizeAsBigint: bigint | undefined = undefined;
   /** The last IPC_STAT snapshot and answer (see statLocked). */
-  private lastStat: { readonly ds: ShmidDs; readonly answer: E.Right<StatAnswer> } | undefined;
+  private lastStat: { readonly ds: ShmidDs; readonly answer: E.Right<StatAnswer> } | undefined = undefined;
   /** ceil(segsz / PAGE_SIZE): what the segment counts in shm_tot. Below 2^52, so exact as a number. */
   readonly pages: number;
   readonly hugePageBytes: number;
@@ -92,9 +92,9 @@ export class Shm implements ShmMappable, MappingIdentity {
    * The creating process while it lives (Linux shm_creator), as an opaque
    * token; undefined once it exited or left the namespace.
    */
-  creator: object | undefined;
+  creator: object | undefined = undefined;
   /** The uid whose locked-memory count SHM_LOCK charged (Linux mlock_ucounts). */
-  lockedBy: number | undefined;
+  lockedBy: number | undefined = undefined;
   /** A removal forced by shm_rmid_forced, to run at the next decRef. */
   private forcedPending = false;
 
@@ -102,7 +102,7 @@ export class Shm implements ShmMappable, MappingIdentity {
   private readonly mapLimit: number;
   private readonly objectPages: number;
   /** The frames behind touched pages; made at the first touch (most segments of a create/remove loop are never touched). */
-  private table: FrameTable | undefined;
+  private table: FrameTable | undefined = undefined;
   private readonly mf: MemoryFile;
 
   constructor(
