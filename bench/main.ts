@@ -10,7 +10,9 @@
  * A row's native and ipc-sentry samples alternate, one of each per round
  * (the native side is a shmbench serving one sample per request), so that
  * both see the machine in the same state: this VM's speed changes by up to
- * 2x from one second to the next.
+ * 2x from one second to the next. Each side runs an untimed sample just
+ * before each timed one, because each has sat idle while the other ran,
+ * and a vCPU that has idled runs the next tens of milliseconds slower.
  *
  * --quick runs tiny operation counts and one sample: a smoke pass that
  * checks the harness works. Its numbers mean nothing.
@@ -185,6 +187,7 @@ async function main(): Promise<void> {
         for (let k = 0; k < samples; k++) {
           progress(`${tag}: round ${k + 1}/${samples}…`);
           if (n !== undefined) nr.push(await n.sample());
+          sampler.sample();
           er.push(sampler.sample());
         }
         await n?.close();
@@ -212,7 +215,9 @@ async function main(): Promise<void> {
           nb.push(await nBase.sample());
           ns.push(await nScaled.sample());
         }
+        eBase.sample();
         eb.push(eBase.sample());
+        eScaled.sample();
         es.push(eScaled.sample());
       }
       await nBase?.close();

@@ -16,8 +16,8 @@
  * tests, pages per second for first-touch).
  *
  * With `serve` in place of SAMPLES it sets up and warms up, prints
- * {"ready":true}, and then runs one timed sample for each line read from
- * stdin, printing {"rate":r} for each, until end of input. The bench
+ * {"ready":true}, and then for each line read from stdin runs an untimed
+ * sample and a timed one, printing {"rate":r}, until end of input. The bench
  * alternates these samples with ipc-sentry's without starting a process
  * per sample (a fork write-protects the parent's memory, which would slow
  * ipc-sentry's next sample).
@@ -317,6 +317,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
     char line[64];
     while (fgets(line, sizeof line, stdin) != NULL) {
+      sample(test, ops); /* untimed: the process idled since the last request */
       printf("{\"rate\":%.6g}\n", sample(test, ops));
       fflush(stdout);
     }
