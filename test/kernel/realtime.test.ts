@@ -31,10 +31,12 @@ describe('the default realtime clock', () => {
   it('follows the seconds as they pass', async () => {
     expect(await tickRunning(5000)).toBe(true);
     const first = realtimeSeconds();
-    await new Promise((r) => setTimeout(r, 1100));
-    // 1.1 s later the word must have moved on by one or two seconds.
-    expect(realtimeSeconds() - first).toBeGreaterThanOrEqual(1);
-    expect(realtimeSeconds() - first).toBeLessThanOrEqual(2);
+    // The word moves on within a second and a bit; a loaded machine may wake the thread late, so allow 5 s.
+    const deadline = Date.now() + 5000;
+    while (realtimeSeconds() === first && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const next = realtimeSeconds();
+    expect(next).toBeGreaterThan(first);
+    expect(next).toBeLessThanOrEqual(hostSeconds());
   });
 
   it('stamps a new segment with the current second', async () => {
