@@ -61,16 +61,18 @@ let tried = false;
 /** CLOCK_REALTIME in whole seconds: the tick thread's word when it has one, else Date.now(). */
 export function realtimeSeconds(): number {
   const w = word;
-  if (w !== undefined) {
-    // A plain aligned read: tear-free for an Int32Array, and a fresh load
-    // each call (V8 neither caches nor hoists typed-array loads). In Node 20
-    // Atomics.load is a builtin call costing 10-20 ns, more than the rest
-    // of the read; realtime.test.ts checks that a hot loop sees it move.
-    const v = w[0]!;
-    if (v !== 0) return base + v;
-  } else if (!tried) {
-    startTicker();
-  }
+  // A plain aligned read: tear-free for an Int32Array, and a fresh load each
+  // call (V8 neither caches nor hoists typed-array loads). In Node 20
+  // Atomics.load is a builtin call costing 10-20 ns, more than the rest of
+  // the read; realtime.test.ts checks that a hot loop sees it move. The rest
+  // is out of line, to keep this inlinable into every syscall that stamps a time.
+  const v = w === undefined ? 0 : w[0]!;
+  return v !== 0 ? base + v : hostSeconds();
+}
+
+/** The host clock's second, starting the tick thread on first use. */
+function hostSeconds(): number {
+  if (!tried) startTicker();
   return Math.floor(Date.now() / 1000);
 }
 

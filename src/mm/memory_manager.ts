@@ -179,13 +179,29 @@ export class MemoryManager implements MappingSpace {
     // (a negative one is a huge size_t).
     if (!(opts.length > 0 && opts.length <= TASK_SIZE)) return badMmapLength(opts.length);
     const len = pageAlign(opts.length);
-    // lock/unlock rather than withDropped: shmat comes through here, a hot
-    // control path. Only a replacing fixed mapping drops references.
-    const dropped: MappingIdentity[] | undefined = opts.fixed === true && opts.replace === true ? [] : undefined;
+    if (opts.fixed === true) return this.mapFixed(ctx, opts, len);
+    // The kernel chooses the address (shmat's common call): kept small, so
+    // that V8 inlines what it calls; lock/unlock rather than a closure.
+    this.mappingMu.lock();
+    try {
+      const addr = unmappedArea(this.set, opts.addr ?? 0, len, opts.alignment ?? PAGE_SIZE);
+      if (E.isLeft(addr)) return addr;
+      if ((opts.perms & ~opts.maxPerms) !== 0) return permsRefused();
+      this.insertMappingLocked(ctx, opts, addr.right, len);
+      return addr;
+    } finally {
+      this.mappingMu.unlock();
+    }
+  }
+
+  /** mmap at a fixed address (MAP_FIXED or MAP_FIXED_NOREPLACE). */
+  private mapFixed(ctx: MappingContext, opts: MmapOptions, len: number): E.Either<SysError, number> {
+    // Only a replacing mapping drops references, released after unlocking.
+    const dropped: MappingIdentity[] | undefined = opts.replace === true ? [] : undefined;
     let result: E.Either<SysError, number>;
     this.mappingMu.lock();
     try {
-      result = this.mapLocked(ctx, opts, len, dropped);
+      result = this.mapFixedLocked(ctx, opts, len, dropped);
     } finally {
       this.mappingMu.unlock();
     }
@@ -443,25 +459,31 @@ export class MemoryManager implements MappingSpace {
   }
 
   /**
-   * mmap's placement and insertion, once the length is checked and aligned.
-   * `dropped` is given exactly when the mapping replaces what is there
-   * (fixed and replace); identity references of replaced pieces go to it.
+   * A fixed mmap's placement and insertion, once the length is checked and
+   * aligned. `dropped` is given exactly when the mapping replaces what is
+   * there; identity references of replaced pieces go to it.
    * Preconditions: mappingMu is held.
    */
-  private mapLocked(ctx: MappingContext, opts: MmapOptions, len: number, dropped: MappingIdentity[] | undefined): E.Either<SysError, number> {
-    const addr =
-      opts.fixed === true ? fixedAddress(this.set, opts, len) : unmappedArea(this.set, opts.addr ?? 0, len, opts.alignment ?? PAGE_SIZE);
-    if (E.isLeft(addr)) {
-      return addr;
-    }
+  private mapFixedLocked(ctx: MappingContext, opts: MmapOptions, len: number, dropped: MappingIdentity[] | undefined): E.Either<SysError, number> {
+    const addr = fixedAddress(this.set, opts, len);
+    if (E.isLeft(addr)) return addr;
     const start = addr.right;
     if ((opts.perms & ~opts.maxPerms) !== 0) return permsRefused();
     if (dropped !== undefined) {
-      if (!this.maySplitAtLocked(start) || !this.maySplitAtLocked(start + len)) return unsplittable(start, start + len);
-      this.invalidateTlb();
-      this.unmapLocked(ctx, start, start + len, dropped);
+      const refused = this.clearForReplaceLocked(ctx, start, start + len, dropped);
+      if (refused !== undefined) return refused;
     }
-    // A mapping of unmapped space invalidates no translation (threads cache no faults): no bump.
+    this.insertMappingLocked(ctx, opts, start, len);
+    return addr;
+  }
+
+  /**
+   * mmap's last step, on free space at `start`: the VMA, the mappable's
+   * addMapping, the identity reference. A mapping of unmapped space
+   * invalidates no translation (threads cache no faults): no TLB bump.
+   * Preconditions: mappingMu is held; [start, start+len) is free.
+   */
+  private insertMappingLocked(ctx: MappingContext, opts: MmapOptions, start: number, len: number): void {
     const vma: Vma = {
       start,
       end: start + len,
@@ -475,7 +497,19 @@ export class MemoryManager implements MappingSpace {
     opts.mappable.addMapping(ctx, this, vma, opts.offset, opts.writable);
     opts.identity.incRef();
     this.set.insert(vma);
-    return addr;
+  }
+
+  /**
+   * A replacing fixed mapping's first step (MAP_FIXED): unmaps what is in
+   * [start, end), or refuses with EINVAL when that would split a piece that
+   * cannot be split there. Out of mapLocked, which shmat's common path runs,
+   * so that stays small. Preconditions: mappingMu is held.
+   */
+  private clearForReplaceLocked(ctx: MappingContext, start: number, end: number, dropped: MappingIdentity[]): E.Either<SysError, never> | undefined {
+    if (!this.maySplitAtLocked(start) || !this.maySplitAtLocked(end)) return unsplittable(start, end);
+    this.invalidateTlb();
+    this.unmapLocked(ctx, start, end, dropped);
+    return undefined;
   }
 
   /**

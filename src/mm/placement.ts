@@ -78,10 +78,8 @@ const LOWEST_TOP_DOWN = Math.max(PAGE_SIZE, pageAlign(MMAP_MIN_ADDR));
  */
 export function unmappedArea(vmas: VmaSet, hint: number, len: number, alignment: number = PAGE_SIZE): E.Either<SysError, number> {
   if (hint !== 0) {
-    const start = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % alignment) : 0;
-    if (start !== 0 && start <= TASK_SIZE - len && !vmas.intersects(start, start + len)) {
-      return E.right(start);
-    }
+    const hinted = hintedArea(vmas, hint, len, alignment);
+    if (hinted !== undefined) return hinted;
   }
   const low = LOWEST_TOP_DOWN;
   // An aligned placement (hugetlb) asks for enough slack to round the start up to the alignment.
@@ -90,6 +88,12 @@ export function unmappedArea(vmas: VmaSet, hint: number, len: number, alignment:
   if (gap < 0) return noFreeRange(len);
   // A gap start is a VMA boundary, so page aligned already: only a larger alignment rounds.
   return E.right(alignment === PAGE_SIZE ? gap : Math.ceil(gap / alignment) * alignment);
+}
+
+/** The hint, rounded down to `alignment`, when that range is free (out of unmappedArea, which shmat runs with no hint). */
+function hintedArea(vmas: VmaSet, hint: number, len: number, alignment: number): E.Either<SysError, number> | undefined {
+  const start = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % alignment) : 0;
+  return start !== 0 && start <= TASK_SIZE - len && !vmas.intersects(start, start + len) ? E.right(start) : undefined;
 }
 
 /** unmappedArea's ENOMEM, built out of line so that unmappedArea stays small. */

@@ -13,7 +13,7 @@ import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { ShmidDs, ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
 import type { MappingContext } from '../mm/memmap.js';
-import type { MemoryManager } from '../mm/memory_manager.js';
+import type { MemoryManager, MmapOptions } from '../mm/memory_manager.js';
 import { isPageAligned } from '../mm/placement.js';
 import type { Credentials } from '../ipc/credentials.js';
 import { hasCapability } from '../ipc/credentials.js';
@@ -118,9 +118,16 @@ function attach(
   prot: number,
   readonly: boolean,
 ): E.Either<SysError, number> {
+  // The fixed-address path (64-bit arithmetic, overlap errors) is out of line, keeping the common one small.
+  if (fixed) return attachFixed(caller, s, addr, shmflg, prot, readonly);
+  return caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, false, 0, prot, readonly));
+}
+
+/** An attach at a fixed (SHMLBA-rounded) address. */
+function attachFixed(caller: ShmCaller, s: Shm, addr: bigint, shmflg: number, prot: number, readonly: boolean): E.Either<SysError, number> {
   // do_shmat tests the rounded address: SHM_RND down to 0 skips the wrap and
   // overlap checks, and the fixed mapping at 0 replaces whatever is there.
-  if (fixed && addr !== 0n && (shmflg & SHM_REMAP) === 0) {
+  if (addr !== 0n && (shmflg & SHM_REMAP) === 0) {
     // Linux checks wrap and overlap against the shm file's size: segsz, or the
     // huge-page-aligned size of a hugetlb segment.
     const size = s.hugetlb ? BigInt(s.effectiveBytes()) : s.segsz;
@@ -129,11 +136,15 @@ function attach(
       return E.left(sysError('EINVAL', `0x${addr.toString(16)} overlaps an existing mapping and SHM_REMAP is not set`));
     }
   }
-  // The rest (length, huge-page alignment, range, mmap_min_addr) is do_mmap's, in mm.
-  return caller.mm.mmap(caller.mappingContext, {
+  return caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, true, Number(addr), prot, readonly));
+}
+
+/** shmat's mmap; the rest of its checks (length, huge-page alignment, range, mmap_min_addr) are do_mmap's, in mm. */
+function attachOptions(caller: ShmCaller, s: Shm, fixed: boolean, addr: number, prot: number, readonly: boolean): MmapOptions {
+  return {
     length: s.effectiveBytes(),
     offset: 0,
-    addr: fixed ? Number(addr) : 0,
+    addr,
     fixed,
     replace: fixed,
     perms: prot,
@@ -144,13 +155,21 @@ function attach(
     // Only a fixed address is checked against vm.mmap_min_addr.
     mayMapBelowMinAddr: fixed && hasCapability(caller.creds, 'CAP_SYS_RAWIO'),
     alignment: s.hugetlb ? s.hugePageBytes : PAGE_SIZE,
-  });
+  };
 }
 
 /** shmdt(2): detaches the attachment whose origin is `shmaddr` (see MemoryManager.detachShm). */
 export function shmdt(caller: ShmCaller, shmaddr: U64Arg): E.Either<SysError, number> {
+  // A number (below 2^53) is the common case; a bigint and every error are out of line.
+  if (typeof shmaddr !== 'number' || !isPageAligned(shmaddr) || shmaddr >= TASK_SIZE) return shmdtUncommon(caller, shmaddr);
+  const detached = caller.mm.detachShm(caller.mappingContext, shmaddr);
+  return E.isLeft(detached) ? detached : DETACHED;
+}
+
+/** shmdt of a bigint address, or of one no attachment can start at. */
+function shmdtUncommon(caller: ShmCaller, shmaddr: U64Arg): E.Either<SysError, number> {
   const addr = typeof shmaddr === 'number' ? shmaddr : BigInt.asUintN(64, shmaddr);
-  // Below 2^53 the address stays a number; `>=` below compares a bigint with a number exactly.
+  // `>=` below compares a bigint with a number exactly.
   if (typeof addr === 'number' ? !isPageAligned(addr) : addr % PAGE_SIZE_N !== 0n) {
     return E.left(sysError('EINVAL', `address 0x${addr.toString(16)} is not page aligned`));
   }
