@@ -14,7 +14,8 @@
  * word with a plain load, as Linux reads xtime_sec. Like xtime_sec it trails
  * the precise clock by the tick's lateness (here, how late the thread
  * wakes: normally well under a millisecond), and like it a change of the
- * host clock shows within one tick (at most a second here). The thread is unref'd, so it never keeps a process alive.
+ * host clock shows within one tick (at most a second here). The thread is
+ * unref'd, so it never keeps a process alive.
  *
  * Until the thread has published its first second, and wherever no thread
  * can be started (a browser; Node before 20.16, which lacks
@@ -64,8 +65,9 @@ export function realtimeSeconds(): number {
   // A plain aligned read: tear-free for an Int32Array, and a fresh load each
   // call (V8 neither caches nor hoists typed-array loads). In Node 20
   // Atomics.load is a builtin call costing 10-20 ns, more than the rest of
-  // the read; realtime.test.ts checks that a hot loop sees it move. The rest
-  // is out of line, to keep this inlinable into every syscall that stamps a time.
+  // the read; realtime.test.ts checks that a hot loop sees it move. The
+  // rest is out of line, so that this inlines into every syscall that
+  // stamps a time.
   const v = w === undefined ? 0 : w[0]!;
   return v !== 0 ? base + v : hostSeconds();
 }
