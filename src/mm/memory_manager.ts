@@ -502,8 +502,9 @@ export class MemoryManager implements MappingSpace {
   /**
    * A replacing fixed mapping's first step (MAP_FIXED): unmaps what is in
    * [start, end), or refuses with EINVAL when that would split a piece that
-   * cannot be split there. Out of mapLocked, which shmat's common path runs,
-   * so that stays small. Preconditions: mappingMu is held.
+   * cannot be split there. A method of its own so that the kernel-placed
+   * path of mmap, which shmat runs, stays small. Preconditions: mappingMu
+   * is held.
    */
   private clearForReplaceLocked(ctx: MappingContext, start: number, end: number, dropped: MappingIdentity[]): E.Either<SysError, never> | undefined {
     if (!this.maySplitAtLocked(start) || !this.maySplitAtLocked(end)) return unsplittable(start, end);

@@ -11,8 +11,9 @@
  * an unmapped object can be freed), so a translation is never used after the
  * change that removed it. Threads cache translations only, never faults, so
  * a new mapping of unmapped space and a fork bump nothing, and neither does
- * any change before the address space's first fill. An access already in flight when frames are freed
- * keeps them alive through the MemoryFile's ReclaimGate.
+ * any change before the address space's first fill. An access already in
+ * flight when frames are freed keeps them alive through the MemoryFile's
+ * ReclaimGate.
  */
 
 import * as E from 'fp-ts/lib/Either.js';

@@ -172,7 +172,7 @@ export class VmaSet {
     const take = Math.max(0, Math.min(count, n - i));
     const removed = this.rev.splice(n - i - take, take).reverse();
     if (removed.length > 0) {
-      this.noteHole(this.at(i - 1)?.end ?? 0, Math.min(this.at(i)?.start ?? Infinity, this.topDownBase));
+      this.noteHoleAt(i);
     }
     return removed;
   }
@@ -186,8 +186,13 @@ export class VmaSet {
     // The lowest VMA, the newest top-down attachment, sits at the array's end.
     if (phys === this.rev.length - 1) this.rev.pop();
     else this.rev.splice(phys, 1);
-    this.noteHole(this.at(i - 1)?.end ?? 0, Math.min(this.at(i)?.start ?? Infinity, this.topDownBase));
+    this.noteHoleAt(i);
     return vma;
+  }
+
+  /** noteHole for the free range that now lies between positions i-1 and i (below topDownBase). */
+  private noteHoleAt(i: number): void {
+    this.noteHole(this.at(i - 1)?.end ?? 0, Math.min(this.at(i)?.start ?? Infinity, this.topDownBase));
   }
 
   /** Keeps the free-area cache true after [bottom, top) became free. */

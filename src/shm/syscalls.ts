@@ -161,21 +161,21 @@ function attachOptions(caller: ShmCaller, s: Shm, fixed: boolean, addr: number, 
 /** shmdt(2): detaches the attachment whose origin is `shmaddr` (see MemoryManager.detachShm). */
 export function shmdt(caller: ShmCaller, shmaddr: U64Arg): E.Either<SysError, number> {
   // A number (below 2^53) is the common case; a bigint and every error are out of line.
-  if (typeof shmaddr !== 'number' || !isPageAligned(shmaddr) || shmaddr >= TASK_SIZE) return shmdtUncommon(caller, shmaddr);
-  const detached = caller.mm.detachShm(caller.mappingContext, shmaddr);
+  const addr = typeof shmaddr === 'number' && isPageAligned(shmaddr) && shmaddr < TASK_SIZE ? shmaddr : detachAddress(shmaddr);
+  if (typeof addr !== 'number') return addr;
+  const detached = caller.mm.detachShm(caller.mappingContext, addr);
   return E.isLeft(detached) ? detached : DETACHED;
 }
 
-/** shmdt of a bigint address, or of one no attachment can start at. */
-function shmdtUncommon(caller: ShmCaller, shmaddr: U64Arg): E.Either<SysError, number> {
+/** shmdt's checks of a bigint address, or of one no attachment can start at: the address as a number, or EINVAL. */
+function detachAddress(shmaddr: U64Arg): number | E.Either<SysError, never> {
   const addr = typeof shmaddr === 'number' ? shmaddr : BigInt.asUintN(64, shmaddr);
   // `>=` below compares a bigint with a number exactly.
   if (typeof addr === 'number' ? !isPageAligned(addr) : addr % PAGE_SIZE_N !== 0n) {
     return E.left(sysError('EINVAL', `address 0x${addr.toString(16)} is not page aligned`));
   }
   if (addr >= TASK_SIZE) return E.left(sysError('EINVAL', `no attachment starts at 0x${addr.toString(16)}`));
-  const detached = caller.mm.detachShm(caller.mappingContext, Number(addr));
-  return E.isLeft(detached) ? detached : DETACHED;
+  return Number(addr);
 }
 
 /**
