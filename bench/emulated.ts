@@ -36,9 +36,14 @@ function fresh(): Process {
   return new Kernel().spawn();
 }
 
+/** True for the tests that run in worker threads of a child process. */
+export function isWorkerTest(test: TestName): test is WorkerTestName {
+  return test === 'futex-pingpong' || test === 'atomic-add';
+}
+
 /** Runs `test` on ipc-sentry: one warm-up sample, then `samples` samples of `ops` operations. */
 export function runEmulated(test: TestName, ops: number, samples: number, param: number): Result {
-  if (test === 'futex-pingpong' || test === 'atomic-add') return runWorkers(test, ops, samples);
+  if (isWorkerTest(test)) return runWorkers(test, ops, samples);
   return collect(prepareEmulated(test, ops, param), samples);
 }
 

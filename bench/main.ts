@@ -21,12 +21,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, type } from 'node:os';
 import type { CheckpointReport } from './checkpoint.js';
-import { prepareEmulated, runEmulated } from './emulated.js';
+import { isWorkerTest, prepareEmulated, runEmulated } from './emulated.js';
 import type { Result, TestName, WorkerTestName } from './emulated.js';
 import { median } from './stats.js';
+import type { Sampler } from './stats.js';
 import { runChild } from './child.js';
 import { NativeServer, ensureShmbench, runNative } from './native.js';
 import { ROWS, meetsTarget, renderTable } from './rows.js';
+import type { Sizing } from './rows.js';
 import type { JsonRow, Row } from './rows.js';
 
 interface Options {
@@ -118,8 +120,31 @@ function runCheckpoint(quick: boolean, hugePages: boolean): CheckpointReport {
   return runChild<CheckpointReport>('checkpoint_child.ts', [], quick ? ['16', '1'] : ['256', '5'], 300_000, env);
 }
 
-function isWorkerTest(test: TestName): test is WorkerTestName {
-  return test === 'futex-pingpong' || test === 'atomic-add';
+/** One size of one test on both sides: a native server (absent when the native side cannot run) and an ipc-sentry sampler. */
+interface Side {
+  readonly native: NativeServer | undefined;
+  readonly emulated: Sampler;
+}
+
+/**
+ * `samples` rounds over `sides`: in each, a native sample of every side,
+ * then an ipc-sentry sample of every side, each after an untimed one.
+ * Closes the servers; returns each side's medians (native null without a
+ * server).
+ */
+async function alternate(sides: readonly Side[], samples: number, tag: string): Promise<Array<{ native: number | null; emulated: number }>> {
+  const nr = sides.map((): number[] => []);
+  const er = sides.map((): number[] => []);
+  for (let k = 0; k < samples; k++) {
+    progress(`${tag}: round ${k + 1}/${samples}…`);
+    for (const [j, side] of sides.entries()) if (side.native !== undefined) nr[j]!.push(await side.native.sample());
+    for (const [j, side] of sides.entries()) {
+      side.emulated.sample();
+      er[j]!.push(side.emulated.sample());
+    }
+  }
+  for (const side of sides) await side.native?.close();
+  return sides.map((side, j) => ({ native: side.native === undefined ? null : median(nr[j]!), emulated: median(er[j]!) }));
 }
 
 async function main(): Promise<void> {
@@ -159,6 +184,11 @@ async function main(): Promise<void> {
       return unavailable(e);
     }
   };
+  // The server starts (a fork of this process) before ipc-sentry's warm-up.
+  const side = async (test: Exclude<TestName, WorkerTestName>, ops: Sizing, param: number): Promise<Side> => {
+    const native = await server(test, ops.native, param);
+    return { native, emulated: prepareEmulated(test, ops.emulated, param) };
+  };
 
   const results: Array<{ row: Row; r: JsonRow }> = [];
   let memory: MemoryReport | undefined;
@@ -178,52 +208,21 @@ async function main(): Promise<void> {
         progress(`${tag}: ipc-sentry…`);
         em = runEmulated(row.test, ops.emulated, samples, param).median;
       } else {
-        // The server starts (a fork of this process) before ipc-sentry's warm-up.
         progress(`${tag}: starting…`);
-        const n = await server(row.test, ops.native, param);
-        const sampler = prepareEmulated(row.test, ops.emulated, param);
-        const nr: number[] = [];
-        const er: number[] = [];
-        for (let k = 0; k < samples; k++) {
-          progress(`${tag}: round ${k + 1}/${samples}…`);
-          if (n !== undefined) nr.push(await n.sample());
-          sampler.sample();
-          er.push(sampler.sample());
-        }
-        await n?.close();
-        nm = n === undefined ? null : median(nr);
-        em = median(er);
+        const [r] = await alternate([await side(row.test, ops, param)], samples, tag);
+        nm = r!.native;
+        em = r!.emulated;
       }
       results.push({ row, r: { name: row.name, unit: row.unit, native: nm, emulated: em, ratio: nm === null ? null : em / nm } });
     } else if (row.kind === 'scale') {
       const base = opts.quick ? row.quickOps : row.ops;
       const scaled = opts.quick ? row.quickOps : row.scaledOps;
       if (isWorkerTest(row.test)) throw new Error(`scale row ${row.name} needs an in-process test`);
-      // Four samples per round: both sizes on both sides.
+      // Both sizes on both sides, alternated.
       progress(`${tag}: starting…`);
-      const nBase = await server(row.test, base.native, row.baseParam);
-      const nScaled = nBase === undefined ? undefined : await server(row.test, scaled.native, row.scaledParam);
-      const eBase = prepareEmulated(row.test, base.emulated, row.baseParam);
-      const eScaled = prepareEmulated(row.test, scaled.emulated, row.scaledParam);
-      const nb: number[] = [];
-      const ns: number[] = [];
-      const eb: number[] = [];
-      const es: number[] = [];
-      for (let k = 0; k < samples; k++) {
-        progress(`${tag}: round ${k + 1}/${samples}…`);
-        if (nBase !== undefined && nScaled !== undefined) {
-          nb.push(await nBase.sample());
-          ns.push(await nScaled.sample());
-        }
-        eBase.sample();
-        eb.push(eBase.sample());
-        eScaled.sample();
-        es.push(eScaled.sample());
-      }
-      await nBase?.close();
-      await nScaled?.close();
-      const nf = nBase === undefined || nScaled === undefined ? null : median(ns) / median(nb);
-      const ef = median(es) / median(eb);
+      const [b, sc] = await alternate([await side(row.test, base, row.baseParam), await side(row.test, scaled, row.scaledParam)], samples, tag);
+      const nf = b!.native === null || sc!.native === null ? null : sc!.native / b!.native;
+      const ef = sc!.emulated / b!.emulated;
       results.push({ row, r: { name: row.name, unit: row.unit, native: nf, emulated: ef, ratio: ef } });
     } else if (row.kind === 'checkpoint') {
       progress(`${tag}: ipc-sentry…`);
