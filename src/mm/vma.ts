@@ -84,18 +84,27 @@ export class VmaSet {
 
   /** The position of the first VMA that ends above `addr` (size when there is none). */
   lowerBound(addr: number): number {
-    // In descending storage the VMAs ending above addr form a prefix; count it.
+    return this.rev.length - this.countEndingAbove(addr);
+  }
+
+  /**
+   * How many VMAs end above `addr`. In descending storage they form a
+   * prefix, so this is also the storage index of the highest VMA ending at
+   * or below `addr`.
+   */
+  private countEndingAbove(addr: number): number {
+    const rev = this.rev;
     let lo = 0;
-    let hi = this.rev.length;
+    let hi = rev.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.rev[mid] as Vma).end > addr) {
+      if (rev[mid]!.end > addr) {
         lo = mid + 1;
       } else {
         hi = mid;
       }
     }
-    return this.rev.length - lo;
+    return lo;
   }
 
   /** The VMA containing `addr`, if any. */
@@ -179,14 +188,20 @@ export class VmaSet {
 
   /** Removes and returns the VMA at position `i`, which must exist (shmdt's one-piece removal, without an array). */
   removeAt(i: number): Vma {
-    this.lastHit = undefined;
-    const phys = this.rev.length - 1 - i;
-    const vma = this.rev[phys];
+    const rev = this.rev;
+    const phys = rev.length - 1 - i;
+    const vma = rev[phys];
     if (vma === undefined) noVmaBug(i);
+    this.lastHit = undefined;
     // The lowest VMA, the newest top-down attachment, sits at the array's end.
-    if (phys === this.rev.length - 1) this.rev.pop();
-    else this.rev.splice(phys, 1);
-    this.noteHoleAt(i);
+    if (phys === rev.length - 1) rev.pop();
+    else rev.splice(phys, 1);
+    // noteHoleAt(i), reading the neighbours straight from the array: shmdt
+    // runs this, and every call it saves leaves room for inlining the rest.
+    // The VMA below now sits at `phys`, the one above at `phys - 1`.
+    const bottom = phys < rev.length ? rev[phys]!.end : 0;
+    const top = phys > 0 ? Math.min(rev[phys - 1]!.start, this.topDownBase) : this.topDownBase;
+    this.noteHole(bottom, top);
     return vma;
   }
 
@@ -219,17 +234,18 @@ export class VmaSet {
    * a run of attaches costs O(log n) each instead of a walk over every VMA.
    */
   topDownGap(len: number, low: number): number {
+    // Written against the descending array directly: shmat runs this, and
+    // calls saved here leave the engine room to inline the rest of its path.
+    const rev = this.rev;
     const fromFloor = len > this.largestHoleAbove;
     let top = fromFloor ? this.searchFloor : this.topDownBase;
-    let i = this.lowerBound(top);
-    // lowerBound gives the first VMA ending above top; it may still start below it.
-    const straddling = this.at(i);
-    if (straddling !== undefined && straddling.start < top) {
-      top = straddling.start;
-    }
     let skipped = fromFloor ? this.largestHoleAbove : 0;
-    for (i -= 1; top - low >= len; i--) {
-      const below = this.at(i);
+    // rev[k] is the highest VMA ending at or below top; rev[k - 1] ends above
+    // it and may still start below it.
+    let k = this.countEndingAbove(top);
+    if (k > 0 && rev[k - 1]!.start < top) top = rev[k - 1]!.start;
+    for (; top - low >= len; k++) {
+      const below = k < rev.length ? rev[k] : undefined;
       const bottom = below === undefined ? low : Math.max(below.end, low);
       if (top - bottom >= len) {
         this.searchFloor = top - len;
@@ -237,9 +253,7 @@ export class VmaSet {
         return top - len;
       }
       skipped = Math.max(skipped, top - bottom);
-      if (below === undefined) {
-        return -1;
-      }
+      if (below === undefined) return -1;
       top = below.start;
     }
     return -1;
