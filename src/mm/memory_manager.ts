@@ -21,9 +21,9 @@ import { atomic32, fillBytes, readBytes, readBytesInto, writeBytes } from './acc
 import type { AccessRules } from './access.js';
 import type { Fault } from './access.js';
 import type { FutexKey } from './futex.js';
-import type { MappingContext, MappingIdentity, MappingSpace, Mappable, Perms } from './memmap.js';
+import type { MappingContext, MappingIdentity, MappingSpace, Mappable, Perms, ShmMappable } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
-import { fixedAddress, isPageAligned, pageAlign, unmappedArea } from './placement.js';
+import { fixedAddress, isPageAligned, noFreeRange, pageAlign, topDownArea, unmappedArea } from './placement.js';
 import { detachShmLocked } from './shmdt.js';
 import { bumpGeneration, fillTlb, newGenerationWord } from './tlb.js';
 import type { TlbFill } from './tlb.js';
@@ -111,6 +111,25 @@ function noShmOrigin(addr: number): E.Either<SysError, never> {
   return E.left(sysError('EINVAL', isPageAligned(addr) ? `no shm attachment has its origin at ${addr}` : `shmdt address ${addr} is not page aligned`));
 }
 
+/** A new VMA over [start, end); fields in Vma's order, so that every VMA has one shape. */
+function makeVma(
+  start: number,
+  end: number,
+  mappable: Mappable,
+  offset: number,
+  perms: Perms,
+  maxPerms: Perms,
+  identity: MappingIdentity,
+  writable: boolean,
+): Vma {
+  return { start, end, mappable, offset, perms, maxPerms, identity, writable };
+}
+
+/** The VMA an mmap call makes at `start`, `len` bytes long. */
+function newVma(opts: MmapOptions, start: number, len: number): Vma {
+  return makeVma(start, start + len, opts.mappable, opts.offset, opts.perms, opts.maxPerms, opts.identity, opts.writable);
+}
+
 /** One process address space: its VMAs and the access paths through them. */
 export class MemoryManager implements MappingSpace {
   readonly spaceId = nextSpaceId++;
@@ -137,6 +156,8 @@ export class MemoryManager implements MappingSpace {
   /** How the simulated CPU checks page protection. */
   private readonly rules: AccessRules;
   private readonly set: VmaSet;
+  /** detachShm's list of the pieces it removes, kept to spare an array per shmdt; all undefined between calls. */
+  private readonly detached: (Vma | undefined)[] = [];
 
   /** An empty address space. */
   constructor(options: MemoryManagerOptions) {
@@ -187,8 +208,32 @@ export class MemoryManager implements MappingSpace {
       const addr = unmappedArea(this.set, opts.addr ?? 0, len, opts.alignment ?? PAGE_SIZE);
       if (E.isLeft(addr)) return addr;
       if ((opts.perms & ~opts.maxPerms) !== 0) return permsRefused();
-      this.insertMappingLocked(ctx, opts, addr.right, len);
+      this.insertMappingLocked(ctx, newVma(opts, addr.right, len));
       return addr;
+    } finally {
+      this.mappingMu.unlock();
+    }
+  }
+
+  /**
+   * shmat's common call: maps all of `seg` from offset 0 at an address the
+   * kernel chooses, with no hint and page alignment. It is mmap's
+   * kernel-placed path, step for step and error for error, taking its
+   * arguments directly instead of in an MmapOptions. A shared mapping may be
+   * written through exactly when `maxPerms` has PROT_WRITE (VM_MAYWRITE).
+   * A hugetlb segment, which needs a larger alignment, goes through mmap.
+   */
+  attachShm(ctx: MappingContext, seg: ShmMappable & MappingIdentity, perms: Perms, maxPerms: Perms): E.Either<SysError, number> {
+    const length = seg.effectiveBytes();
+    if (!(length > 0 && length <= TASK_SIZE)) return badMmapLength(length);
+    const len = pageAlign(length);
+    this.mappingMu.lock();
+    try {
+      const start = topDownArea(this.set, len);
+      if (start < 0) return noFreeRange(len);
+      if ((perms & ~maxPerms) !== 0) return permsRefused();
+      this.insertMappingLocked(ctx, makeVma(start, start + len, seg, 0, perms, maxPerms, seg, (maxPerms & PROT_WRITE) !== 0));
+      return E.right(start);
     } finally {
       this.mappingMu.unlock();
     }
@@ -289,14 +334,15 @@ export class MemoryManager implements MappingSpace {
   /** shmdt(addr): detaches the attachment whose attach origin is `addr` (see shmdt.ts). */
   detachShm(ctx: MappingContext, addr: number): E.Either<SysError, void> {
     if (!isPageAligned(addr) || addr < 0) return noShmOrigin(addr);
-    // lock/unlock rather than withDropped: shmdt is a hot control path.
-    let removed: Vma[] | undefined;
+    // lock/unlock rather than withDropped, and a reused list: shmdt is a hot control path.
+    const removed = this.detached;
+    let n = 0;
     this.mappingMu.lock();
     try {
-      removed = detachShmLocked(this.set, addr);
-      if (removed !== undefined) {
+      n = detachShmLocked(this.set, addr, removed);
+      if (n > 0) {
         this.invalidateTlb();
-        for (let i = 0; i < removed.length; i++) {
+        for (let i = 0; i < n; i++) {
           const vma = removed[i]!;
           vma.mappable.removeMapping(ctx, this, vma, vma.offset, vma.writable);
         }
@@ -304,8 +350,12 @@ export class MemoryManager implements MappingSpace {
     } finally {
       this.mappingMu.unlock();
     }
-    if (removed === undefined) return noShmOrigin(addr);
-    for (let i = 0; i < removed.length; i++) removed[i]!.identity.decRef();
+    if (n === 0) return noShmOrigin(addr);
+    for (let i = 0; i < n; i++) {
+      removed[i]!.identity.decRef();
+      // The list holds no VMA past the call.
+      removed[i] = undefined;
+    }
     return DONE;
   }
 
@@ -473,29 +523,19 @@ export class MemoryManager implements MappingSpace {
       const refused = this.clearForReplaceLocked(ctx, start, start + len, dropped);
       if (refused !== undefined) return refused;
     }
-    this.insertMappingLocked(ctx, opts, start, len);
+    this.insertMappingLocked(ctx, newVma(opts, start, len));
     return addr;
   }
 
   /**
-   * mmap's last step, on free space at `start`: the VMA, the mappable's
-   * addMapping, the identity reference. A mapping of unmapped space
+   * mmap's last step, on free space: the VMA goes in, with the mappable's
+   * addMapping and the identity reference. A mapping of unmapped space
    * invalidates no translation (threads cache no faults): no TLB bump.
-   * Preconditions: mappingMu is held; [start, start+len) is free.
+   * Preconditions: mappingMu is held; [vma.start, vma.end) is free.
    */
-  private insertMappingLocked(ctx: MappingContext, opts: MmapOptions, start: number, len: number): void {
-    const vma: Vma = {
-      start,
-      end: start + len,
-      mappable: opts.mappable,
-      offset: opts.offset,
-      perms: opts.perms,
-      maxPerms: opts.maxPerms,
-      identity: opts.identity,
-      writable: opts.writable,
-    };
-    opts.mappable.addMapping(ctx, this, vma, opts.offset, opts.writable);
-    opts.identity.incRef();
+  private insertMappingLocked(ctx: MappingContext, vma: Vma): void {
+    vma.mappable.addMapping(ctx, this, vma, vma.offset, vma.writable);
+    vma.identity.incRef();
     this.set.insert(vma);
   }
 

@@ -81,13 +81,21 @@ export function unmappedArea(vmas: VmaSet, hint: number, len: number, alignment:
     const hinted = hintedArea(vmas, hint, len, alignment);
     if (hinted !== undefined) return hinted;
   }
-  const low = LOWEST_TOP_DOWN;
   // An aligned placement (hugetlb) asks for enough slack to round the start up to the alignment.
-  const slack = alignment - PAGE_SIZE;
-  const gap = vmas.topDownGap(len + slack, low);
+  const gap = topDownArea(vmas, len + alignment - PAGE_SIZE);
   if (gap < 0) return noFreeRange(len);
   // A gap start is a VMA boundary, so page aligned already: only a larger alignment rounds.
   return E.right(alignment === PAGE_SIZE ? gap : Math.ceil(gap / alignment) * alignment);
+}
+
+/**
+ * The highest page-aligned start for `len` page-aligned bytes below the mmap
+ * base and above vm.mmap_min_addr, or -1 when no gap fits: unmappedArea
+ * with no hint and page alignment, as a bare number.
+ * Preconditions: the owner's mappingMu is held.
+ */
+export function topDownArea(vmas: VmaSet, len: number): number {
+  return vmas.topDownGap(len, LOWEST_TOP_DOWN);
 }
 
 /** The hint, rounded down to `alignment`, when that range is free (out of unmappedArea, which shmat runs with no hint). */
@@ -96,7 +104,7 @@ function hintedArea(vmas: VmaSet, hint: number, len: number, alignment: number):
   return start !== 0 && start <= TASK_SIZE - len && !vmas.intersects(start, start + len) ? E.right(start) : undefined;
 }
 
-/** unmappedArea's ENOMEM, built out of line so that unmappedArea stays small. */
-function noFreeRange(len: number): E.Either<SysError, never> {
+/** The ENOMEM of a placement that found no gap, built out of line so that its callers stay small. */
+export function noFreeRange(len: number): E.Either<SysError, never> {
   return E.left(sysError('ENOMEM', `no free range of ${len} bytes below the mmap base`));
 }

@@ -15,9 +15,10 @@ import type { ShmMappable } from './memmap.js';
 import type { Vma, VmaSet } from './vma.js';
 
 /**
- * Takes the attachment whose origin is `addr` out of the set and returns its
- * VMAs, or returns undefined when there is none (shmdt's EINVAL). The caller
- * tells each VMA's mappable and drops its identity reference.
+ * Takes the attachment whose origin is `addr` out of the set, stores its VMAs
+ * in `removed` from index 0 on, and returns how many there are: 0 when there
+ * is none (shmdt's EINVAL). Entries past the count are left as they are. The
+ * caller tells each VMA's mappable and drops its identity reference.
  *
  * Step 1 walks upward from the first VMA ending above `addr`, without bound,
  * to the first shm piece starting at or above `addr` with origin `addr`.
@@ -26,27 +27,28 @@ import type { Vma, VmaSet } from './vma.js';
  *
  * Preconditions: the owning MemoryManager's mappingMu is held.
  */
-export function detachShmLocked(vmas: VmaSet, addr: number): Vma[] | undefined {
+export function detachShmLocked(vmas: VmaSet, addr: number, removed: (Vma | undefined)[]): number {
   let i = vmas.lowerBound(addr);
   let first = vmas.at(i);
   while (first !== undefined && !(isShmMappable(first.mappable) && hasOrigin(first, addr))) {
     first = vmas.at(++i);
   }
   if (first === undefined) {
-    return undefined;
+    return 0;
   }
   // The loop above only stops at a ShmMappable.
   const segment = first.mappable as ShmMappable;
   const limit = addr + segment.effectiveBytes();
-  const removed = [vmas.removeAt(i)];
+  removed[0] = vmas.removeAt(i);
+  let n = 1;
   for (let vma = vmas.at(i); vma !== undefined && vma.end <= limit; vma = vmas.at(i)) {
     if (vma.mappable === segment && hasOrigin(vma, addr)) {
-      removed.push(vmas.removeAt(i));
+      removed[n++] = vmas.removeAt(i);
     } else {
       i++;
     }
   }
-  return removed;
+  return n;
 }
 
 /** True when `vma` starts at or above `addr` and was cut from a mapping made at `addr`. */

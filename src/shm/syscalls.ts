@@ -70,9 +70,18 @@ export function shmget(caller: ShmCaller, key: number, size: U64Arg, flags: numb
  * space, EPERM below vm.mmap_min_addr). Returns the attach address.
  */
 export function shmat(caller: ShmCaller, shmid: number, shmaddr: U64Arg, shmflg: number): E.Either<SysError, number> {
+  // The common call lets the kernel choose (address 0, no SHM_REMAP), which
+  // has no address check left: it goes straight to the lookup, and this
+  // function stays small enough for the engine to inline into its caller.
+  if (shmaddr === 0 && (shmflg & SHM_REMAP) === 0 && Number.isInteger(shmid) && shmid >= 0) {
+    return attachById(caller, shmid, false, 0n, shmflg);
+  }
+  return shmatChecked(caller, shmid, shmaddr, shmflg);
+}
+
+/** shmat's id and address checks, for every call but the common one; then attachById. */
+function shmatChecked(caller: ShmCaller, shmid: number, shmaddr: U64Arg, shmflg: number): E.Either<SysError, number> {
   if (!Number.isInteger(shmid) || shmid < 0) return E.left(sysError('EINVAL', `shmid ${shmid} is negative`));
-  // The common call lets the kernel choose (address 0) and needs no 64-bit
-  // arithmetic: every bigint test below is behind `fixed`.
   const fixed = shmaddr !== 0 && shmaddr !== 0n;
   let addr = fixed ? BigInt.asUintN(64, BigInt(shmaddr)) : 0n;
   const lba = SHMLBA_N;
@@ -85,6 +94,11 @@ export function shmat(caller: ShmCaller, shmid: number, shmaddr: U64Arg, shmflg:
   } else if ((shmflg & SHM_REMAP) !== 0) {
     return E.left(sysError('EINVAL', 'SHM_REMAP needs a non-null address'));
   }
+  return attachById(caller, shmid, fixed, addr, shmflg);
+}
+
+/** shmat once the address is checked (`addr` is SHMLBA-rounded when `fixed`): the lookup, permission and mapping. */
+function attachById(caller: ShmCaller, shmid: number, fixed: boolean, addr: bigint, shmflg: number): E.Either<SysError, number> {
   const readonly = (shmflg & SHM_RDONLY) !== 0;
   const exec = (shmflg & SHM_EXEC) !== 0;
   const prot = PROT_READ | (readonly ? 0 : PROT_WRITE) | (exec ? PROT_EXEC : 0);
@@ -99,7 +113,12 @@ export function shmat(caller: ShmCaller, shmid: number, shmaddr: U64Arg, shmflg:
     s.decRef();
     return E.left(sysError('EACCES', `mode 0${(s.perm.mode & 0o777).toString(8)} does not allow this attach`));
   }
-  const result = attach(caller, s, fixed, addr, shmflg, prot, readonly);
+  const maxPerms = PROT_READ | PROT_EXEC | (readonly ? 0 : PROT_WRITE);
+  const result = fixed
+    ? attachFixed(caller, s, addr, shmflg, prot, maxPerms)
+    : s.hugetlb
+      ? caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, false, 0, prot, maxPerms))
+      : caller.mm.attachShm(caller.mappingContext, s, prot, maxPerms);
   if (E.isLeft(result)) {
     // do_shmat's cleanup drops its temporary attach count: with
     // shm_rmid_forced an unattached segment dies here.
@@ -109,22 +128,8 @@ export function shmat(caller: ShmCaller, shmid: number, shmaddr: U64Arg, shmflg:
   return result;
 }
 
-function attach(
-  caller: ShmCaller,
-  s: Shm,
-  fixed: boolean,
-  addr: bigint,
-  shmflg: number,
-  prot: number,
-  readonly: boolean,
-): E.Either<SysError, number> {
-  // The fixed-address path (64-bit arithmetic, overlap errors) is out of line, keeping the common one small.
-  if (fixed) return attachFixed(caller, s, addr, shmflg, prot, readonly);
-  return caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, false, 0, prot, readonly));
-}
-
 /** An attach at a fixed (SHMLBA-rounded) address. */
-function attachFixed(caller: ShmCaller, s: Shm, addr: bigint, shmflg: number, prot: number, readonly: boolean): E.Either<SysError, number> {
+function attachFixed(caller: ShmCaller, s: Shm, addr: bigint, shmflg: number, prot: number, maxPerms: number): E.Either<SysError, number> {
   // do_shmat tests the rounded address: SHM_RND down to 0 skips the wrap and
   // overlap checks, and the fixed mapping at 0 replaces whatever is there.
   if (addr !== 0n && (shmflg & SHM_REMAP) === 0) {
@@ -136,11 +141,15 @@ function attachFixed(caller: ShmCaller, s: Shm, addr: bigint, shmflg: number, pr
       return E.left(sysError('EINVAL', `0x${addr.toString(16)} overlaps an existing mapping and SHM_REMAP is not set`));
     }
   }
-  return caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, true, Number(addr), prot, readonly));
+  return caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, true, Number(addr), prot, maxPerms));
 }
 
-/** shmat's mmap; the rest of its checks (length, huge-page alignment, range, mmap_min_addr) are do_mmap's, in mm. */
-function attachOptions(caller: ShmCaller, s: Shm, fixed: boolean, addr: number, prot: number, readonly: boolean): MmapOptions {
+/**
+ * shmat's mmap at a fixed address, or of a hugetlb segment (the common call
+ * is MemoryManager.attachShm); the rest of its checks (length, huge-page
+ * alignment, range, mmap_min_addr) are do_mmap's, in mm.
+ */
+function attachOptions(caller: ShmCaller, s: Shm, fixed: boolean, addr: number, prot: number, maxPerms: number): MmapOptions {
   return {
     length: s.effectiveBytes(),
     offset: 0,
@@ -148,10 +157,10 @@ function attachOptions(caller: ShmCaller, s: Shm, fixed: boolean, addr: number, 
     fixed,
     replace: fixed,
     perms: prot,
-    maxPerms: PROT_READ | PROT_EXEC | (readonly ? 0 : PROT_WRITE),
+    maxPerms,
     mappable: s,
     identity: s,
-    writable: !readonly,
+    writable: (maxPerms & PROT_WRITE) !== 0,
     // Only a fixed address is checked against vm.mmap_min_addr.
     mayMapBelowMinAddr: fixed && hasCapability(caller.creds, 'CAP_SYS_RAWIO'),
     alignment: s.hugetlb ? s.hugePageBytes : PAGE_SIZE,
