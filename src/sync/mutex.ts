@@ -30,25 +30,24 @@ export class LockOrderViolation extends Error {
 const MAX_RANK = 1024;
 
 /**
- * The ranks of the locks the current thread holds, innermost at
- * ranks[depth], with ranks[0] a floor below every rank. Ranks, not the
- * Mutex objects: storing a just-made segment's Mutex into a long-lived array
- * is an old-to-young pointer, which costs the engine a remembered-set entry
- * on every lock (a twelfth of a shmget+IPC_RMID pair). A held stack is
- * strictly increasing in rank (that is the order being checked), so a rank
- * also says where its lock sits, and the stack never holds more than
- * MAX_RANK entries. The state lives in one object rather than module-level
- * `let`s, which the engine guards with a hole check on every access.
+ * The current thread's held locks, as a chain of ranks: chain[0] is the
+ * rank of the innermost held lock (FLOOR when none is held), and while the
+ * lock of rank r is held, chain[r + 1] is the rank of the lock held just
+ * outside it. A held set is strictly increasing in rank (that is the order
+ * being checked), so no two held locks share a rank and the rank names the
+ * lock's link. Ranks, not the Mutex objects: storing a just-made segment's
+ * Mutex into a long-lived array is an old-to-young pointer, which costs the
+ * engine a remembered-set entry on every lock.
  *
  * lock and unlock are kept to a few bytecodes: they are inlined into every
- * syscall path, and their size counts against the engine's inlining budget
- * for the rest of the path.
+ * syscall path, four times into a shmat+shmdt pair, and their size counts
+ * against the engine's inlining budget for the rest of the path. Linking by
+ * rank makes both a read, a test and two writes, and lets a lock released
+ * out of order be unlinked from the chain.
  */
 const FLOOR = -0x80000000;
-const lockState = {
-  ranks: new Int32Array(MAX_RANK + 1).fill(FLOOR),
-  depth: 0,
-};
+const chain = new Int32Array(MAX_RANK + 1);
+chain[0] = FLOOR;
 
 /**
  * A name for each rank, for LockOrderViolation messages: the first Mutex
@@ -58,7 +57,9 @@ const rankNames: (string | undefined)[] = new Array<string | undefined>(MAX_RANK
 
 /** How many locks the current thread holds; zero between syscalls. */
 export function heldLockCount(): number {
-  return lockState.depth;
+  let n = 0;
+  for (let r = chain[0]!; r !== FLOOR; r = chain[r + 1]!) n += 1;
+  return n;
 }
 
 /** A non-reentrant mutex with a rank in the kernel's lock order. */
@@ -75,22 +76,23 @@ export class Mutex {
 
   /** Takes the lock; throws LockOrderViolation if that would break the order. */
   lock(): void {
-    const st = lockState;
-    const depth = st.depth;
-    // A held lock's rank is on the stack, so the order test also catches a relock.
-    if (st.ranks[depth]! >= this.rank) this.refuseLock(depth);
+    const c = chain;
+    const r = this.rank;
+    const inner = c[0]!;
+    // A held lock's rank is in the chain, so the order test also catches a relock.
+    if (inner >= r) this.refuseLock();
+    c[r + 1] = inner;
+    c[0] = r;
     this.locked = true;
-    st.ranks[depth + 1] = this.rank;
-    st.depth = depth + 1;
   }
 
   /** Releases the lock; it must be held. */
   unlock(): void {
-    const st = lockState;
-    const top = st.depth;
+    const c = chain;
+    const r = this.rank;
     // Locks are almost always released innermost first.
-    if (st.ranks[top] === this.rank && this.locked) {
-      st.depth = top - 1;
+    if (c[0] === r && this.locked) {
+      c[0] = c[r + 1]!;
       this.locked = false;
       return;
     }
@@ -112,24 +114,21 @@ export class Mutex {
     }
   }
 
-  /** Throws the LockOrderViolation that lock() at `depth` ran into (its cold path). */
-  private refuseLock(depth: number): never {
+  /** Throws the LockOrderViolation that lock() ran into (its cold path). */
+  private refuseLock(): never {
     if (this.locked) throw new LockOrderViolation(`${this.name} is already held: this would deadlock`);
-    const inner = lockState.ranks[depth]!;
+    const inner = chain[0]!;
     throw new LockOrderViolation(`taking ${this.name} (rank ${this.rank}) while holding ${rankNames[inner] ?? 'a lock'} (rank ${inner})`);
   }
 
-  /** unlock() of a lock below the top of the held stack: closes the gap, or throws if it is not held. */
+  /** unlock() of a lock held outside the innermost one: unlinks it, or throws if it is not held. */
   private unlockOutOfOrder(): void {
-    const st = lockState;
-    const ranks = st.ranks;
-    const top = st.depth;
-    let at = top;
-    while (at > 0 && ranks[at] !== this.rank) at -= 1;
-    if (at === 0 || !this.locked) throw new LockOrderViolation(`${this.name} unlocked but not held`);
-    ranks.copyWithin(at, at + 1, top + 1);
-    ranks[top] = FLOOR;
-    st.depth = top - 1;
+    const r = this.rank;
+    // Find the held lock just inside this one: the link that names r.
+    let inside = chain[0]!;
+    while (inside !== FLOOR && chain[inside + 1] !== r) inside = chain[inside + 1]!;
+    if (inside === FLOOR || !this.locked) throw new LockOrderViolation(`${this.name} unlocked but not held`);
+    chain[inside + 1] = chain[r + 1]!;
     this.locked = false;
   }
 }
