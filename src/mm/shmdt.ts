@@ -30,16 +30,36 @@ import type { Vma, VmaSet } from './vma.js';
 export function detachShmLocked(vmas: VmaSet, addr: number, removed: (Vma | undefined)[]): number {
   let i = vmas.lowerBound(addr);
   let first = vmas.at(i);
-  while (first !== undefined && !(isShmMappable(first.mappable) && hasOrigin(first, addr))) {
-    first = vmas.at(++i);
+  // Usually the first VMA ending above addr is the attachment's first piece,
+  // and the attachment is that one piece: the walks of both steps are out of
+  // line, keeping this small enough for the engine to inline into shmdt.
+  if (first === undefined || !isShmMappable(first.mappable) || !hasOrigin(first, addr)) {
+    i = findOrigin(vmas, i + 1, addr);
+    if (i < 0) return 0;
+    first = vmas.at(i)!;
   }
-  if (first === undefined) {
-    return 0;
-  }
-  // The loop above only stops at a ShmMappable.
+  // findOrigin only stops at a ShmMappable.
   const segment = first.mappable as ShmMappable;
   const limit = addr + segment.effectiveBytes();
   removed[0] = vmas.removeAt(i);
+  const next = vmas.at(i);
+  return next === undefined || next.end > limit ? 1 : removeRest(vmas, i, addr, segment, limit, removed);
+}
+
+/** Step 1's walk from position `i` on: the position of the first shm piece with origin `addr`, or -1. */
+function findOrigin(vmas: VmaSet, i: number, addr: number): number {
+  for (let vma = vmas.at(i); vma !== undefined; vma = vmas.at(++i)) {
+    if (isShmMappable(vma.mappable) && hasOrigin(vma, addr)) return i;
+  }
+  return -1;
+}
+
+/**
+ * Step 2 after the first piece is out (it is removed[0]): removes the
+ * pieces from position `i` on that belong to the same attachment, up to
+ * `limit`. Returns how many pieces `removed` holds in all.
+ */
+function removeRest(vmas: VmaSet, i: number, addr: number, segment: ShmMappable, limit: number, removed: (Vma | undefined)[]): number {
   let n = 1;
   for (let vma = vmas.at(i); vma !== undefined && vma.end <= limit; vma = vmas.at(i)) {
     if (vma.mappable === segment && hasOrigin(vma, addr)) {

@@ -129,12 +129,20 @@ export class VmaSet {
 
   /** Inserts `vma`, which must not overlap any VMA in the set. */
   insert(vma: Vma): void {
+    // A new lowest VMA (the newest top-down mapping) goes on the array's end;
+    // the search and the splice are out of line.
+    const rev = this.rev;
+    const lowest = rev.length > 0 ? rev[rev.length - 1]! : undefined;
+    if (lowest === undefined || vma.end <= lowest.start) rev.push(vma);
+    else this.insertAbove(vma);
+  }
+
+  /** insert for a VMA that goes above the lowest one. */
+  private insertAbove(vma: Vma): void {
     const i = this.lowerBound(vma.start);
     const next = this.at(i);
     if (next !== undefined && next.start < vma.end) overlapBug(vma, next);
-    // The lowest VMA (the newest top-down mapping) goes on the array's end, without splice's result array.
-    if (i === 0) this.rev.push(vma);
-    else this.rev.splice(this.rev.length - i, 0, vma);
+    this.rev.splice(this.rev.length - i, 0, vma);
   }
 
   /** Fills an empty set with `vmas`, given in address order without overlaps (fork builds a copy this way). */
@@ -234,8 +242,22 @@ export class VmaSet {
    * a run of attaches costs O(log n) each instead of a walk over every VMA.
    */
   topDownGap(len: number, low: number): number {
-    // Written against the descending array directly: shmat runs this, and
-    // calls saved here leave the engine room to inline the rest of its path.
+    // The common case first: the request is larger than every hole above the
+    // floor, and no VMA lies below the floor, so the space from the floor down
+    // to `low` is free and the answer is just below the floor. The full search
+    // is out of line, leaving this small enough to inline into shmat.
+    const floor = this.searchFloor;
+    const rev = this.rev;
+    if (len > this.largestHoleAbove && floor - low >= len && (rev.length === 0 || rev[rev.length - 1]!.start >= floor)) {
+      this.searchFloor = floor - len;
+      return floor - len;
+    }
+    return this.topDownSearch(len, low);
+  }
+
+  /** topDownGap's search, walking down from the floor or from topDownBase. */
+  private topDownSearch(len: number, low: number): number {
+    // Written against the descending array directly, without at() calls.
     const rev = this.rev;
     const fromFloor = len > this.largestHoleAbove;
     let top = fromFloor ? this.searchFloor : this.topDownBase;
