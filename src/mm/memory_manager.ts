@@ -224,9 +224,9 @@ export class MemoryManager implements MappingSpace {
    * A hugetlb segment, which needs a larger alignment, goes through mmap.
    */
   attachShm(ctx: MappingContext, seg: ShmMappable & MappingIdentity, perms: Perms, maxPerms: Perms): E.Either<SysError, number> {
-    const length = seg.effectiveBytes();
-    if (!(length > 0 && length <= TASK_SIZE)) return badMmapLength(length);
-    const len = pageAlign(length);
+    // effectiveBytes is PAGE_ALIGN(segsz) already.
+    const len = seg.effectiveBytes();
+    if (!(len > 0 && len <= TASK_SIZE)) return badMmapLength(len);
     this.mappingMu.lock();
     try {
       const start = topDownArea(this.set, len);

@@ -181,6 +181,15 @@ export class Shm implements ShmMappable, MappingIdentity {
 
   /** Precondition: mu is not held. */
   decRef(): void {
+    // The common drop, of a reference that is not the last with no forced
+    // removal waiting, is a decrement; the rest is out of line, so that this
+    // inlines into shmat and shmdt at little cost to the engine's budget.
+    if (this.refs > 1 && !this.forcedPending) this.refs -= 1;
+    else this.decRefSlow();
+  }
+
+  /** decRef's uncommon cases: a forced removal waiting, the last reference, or a broken count. */
+  private decRefSlow(): void {
     if (this.refs <= 0) this.refcountBug('decRef below zero');
     if (this.forcedPending) {
       this.forcedPending = false;
