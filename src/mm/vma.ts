@@ -197,19 +197,25 @@ export class VmaSet {
   /** Removes and returns the VMA at position `i`, which must exist (shmdt's one-piece removal, without an array). */
   removeAt(i: number): Vma {
     const rev = this.rev;
-    const phys = rev.length - 1 - i;
-    const vma = rev[phys];
+    const phys = rev.length - 1;
+    // The lowest VMA, the newest top-down attachment, sits at the array's
+    // end: it pops, and the hole runs from 0 up to the VMA above it (read
+    // straight from the array, as noteHoleAt(0) would). Other positions are
+    // out of line.
+    if (i !== 0 || phys < 0) return this.removeInner(i);
+    this.lastHit = undefined;
+    const vma = rev.pop()!;
+    this.noteHole(0, phys > 0 ? Math.min(rev[phys - 1]!.start, this.topDownBase) : this.topDownBase);
+    return vma;
+  }
+
+  /** removeAt for a position above 0. */
+  private removeInner(i: number): Vma {
+    const vma = this.at(i);
     if (vma === undefined) noVmaBug(i);
     this.lastHit = undefined;
-    // The lowest VMA, the newest top-down attachment, sits at the array's end.
-    if (phys === rev.length - 1) rev.pop();
-    else rev.splice(phys, 1);
-    // noteHoleAt(i), reading the neighbours straight from the array: shmdt
-    // runs this, and every call it saves leaves room for inlining the rest.
-    // The VMA below now sits at `phys`, the one above at `phys - 1`.
-    const bottom = phys < rev.length ? rev[phys]!.end : 0;
-    const top = phys > 0 ? Math.min(rev[phys - 1]!.start, this.topDownBase) : this.topDownBase;
-    this.noteHole(bottom, top);
+    this.rev.splice(this.rev.length - 1 - i, 1);
+    this.noteHoleAt(i);
     return vma;
   }
 

@@ -103,29 +103,47 @@ function attachById(caller: ShmCaller, shmid: number, fixed: boolean, addr: bigi
   const exec = (shmflg & SHM_EXEC) !== 0;
   const prot = PROT_READ | (readonly ? 0 : PROT_WRITE) | (exec ? PROT_EXEC : 0);
   const access = S_IRUGO | (readonly ? 0 : S_IWUGO) | (exec ? S_IXUGO : 0);
-
+  const maxPerms = PROT_READ | PROT_EXEC | (readonly ? 0 : PROT_WRITE);
+  // Errors and the uncommon mappings are out of line: this runs on every
+  // shmat, and what it inlines counts against the engine's budget.
   const s = caller.registry.findById(shmid);
-  if (s === undefined) return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
+  if (s === undefined) return noSegment(shmid);
   // do_shmat runs ipcperms under RCU only, without the object lock: a
   // concurrent IPC_SET may or may not be seen. One kernel thread runs every
   // syscall here, so the unlocked read sees the latest mode.
-  if (!ipcPermits(caller.creds, s.perm, access)) {
-    s.decRef();
-    return E.left(sysError('EACCES', `mode 0${(s.perm.mode & 0o777).toString(8)} does not allow this attach`));
-  }
-  const maxPerms = PROT_READ | PROT_EXEC | (readonly ? 0 : PROT_WRITE);
-  const result = fixed
-    ? attachFixed(caller, s, addr, shmflg, prot, maxPerms)
-    : s.hugetlb
-      ? caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, false, 0, prot, maxPerms))
+  if (!ipcPermits(caller.creds, s.perm, access)) return attachRefused(s);
+  const result =
+    fixed || s.hugetlb
+      ? attachMapped(caller, s, fixed, addr, shmflg, prot, maxPerms)
       : caller.mm.attachShm(caller.mappingContext, s, prot, maxPerms);
-  if (E.isLeft(result)) {
-    // do_shmat's cleanup drops its temporary attach count: with
-    // shm_rmid_forced an unattached segment dies here.
-    if (s.mu.with(() => s.mayDestroyLocked())) s.markDestroyed();
-  }
+  if (E.isLeft(result)) attachFailed(s);
   s.decRef();
   return result;
+}
+
+function noSegment(shmid: number): E.Either<SysError, never> {
+  return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
+}
+
+/** shmat's EACCES, dropping the lookup reference. */
+function attachRefused(s: Shm): E.Either<SysError, never> {
+  s.decRef();
+  return E.left(sysError('EACCES', `mode 0${(s.perm.mode & 0o777).toString(8)} does not allow this attach`));
+}
+
+/**
+ * do_shmat's cleanup after a failed mapping drops its temporary attach
+ * count: with shm_rmid_forced an unattached segment dies here.
+ */
+function attachFailed(s: Shm): void {
+  if (s.mu.with(() => s.mayDestroyLocked())) s.markDestroyed();
+}
+
+/** shmat through mmap: at a fixed address, or of a hugetlb segment. */
+function attachMapped(caller: ShmCaller, s: Shm, fixed: boolean, addr: bigint, shmflg: number, prot: number, maxPerms: number): E.Either<SysError, number> {
+  return fixed
+    ? attachFixed(caller, s, addr, shmflg, prot, maxPerms)
+    : caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, false, 0, prot, maxPerms));
 }
 
 /** An attach at a fixed (SHMLBA-rounded) address. */
