@@ -130,6 +130,12 @@ function newVma(opts: MmapOptions, start: number, len: number): Vma {
   return makeVma(start, start + len, opts.mappable, opts.offset, opts.perms, opts.maxPerms, opts.identity, opts.writable);
 }
 
+/** Drops the identity reference of each of `vmas` and empties the list. */
+function dropAll(vmas: Vma[]): void {
+  for (const vma of vmas) vma.identity.decRef();
+  vmas.length = 0;
+}
+
 /** One process address space: its VMAs and the access paths through them. */
 export class MemoryManager implements MappingSpace {
   readonly spaceId = nextSpaceId++;
@@ -156,8 +162,8 @@ export class MemoryManager implements MappingSpace {
   /** How the simulated CPU checks page protection. */
   private readonly rules: AccessRules;
   private readonly set: VmaSet;
-  /** detachShm's list of the pieces it removes, kept to spare an array per shmdt; all undefined between calls. */
-  private readonly detached: (Vma | undefined)[] = [];
+  /** detachShm's list of the pieces after an attachment's first: empty between calls. */
+  private readonly detachedRest: Vma[] = [];
 
   /** An empty address space. */
   constructor(options: MemoryManagerOptions) {
@@ -254,6 +260,11 @@ export class MemoryManager implements MappingSpace {
     return result;
   }
 
+  /** removeMapping for each of `vmas`, taken out of the set. Preconditions: mappingMu is held. */
+  private removeMappingsLocked(ctx: MappingContext, vmas: readonly Vma[]): void {
+    for (const vma of vmas) vma.mappable.removeMapping(ctx, this, vma, vma.offset, vma.writable);
+  }
+
   /** Removes every mapping in [addr, addr+PAGE_ALIGN(len)), splitting pieces that straddle its edges. */
   munmap(ctx: MappingContext, addr: number, len: number): E.Either<SysError, void> {
     // do_vmi_munmap: unaligned start, an empty range, or one past TASK_SIZE is EINVAL.
@@ -334,28 +345,25 @@ export class MemoryManager implements MappingSpace {
   /** shmdt(addr): detaches the attachment whose attach origin is `addr` (see shmdt.ts). */
   detachShm(ctx: MappingContext, addr: number): E.Either<SysError, void> {
     if (!isPageAligned(addr) || addr < 0) return noShmOrigin(addr);
-    // lock/unlock rather than withDropped, and a reused list: shmdt is a hot control path.
-    const removed = this.detached;
-    let n = 0;
+    // lock/unlock rather than withDropped: shmdt is a hot control path. The
+    // common attachment is one piece, which needs no list; further pieces
+    // (cut by munmap or mprotect) go to a reused one.
+    const rest = this.detachedRest;
+    let first: Vma | undefined;
     this.mappingMu.lock();
     try {
-      n = detachShmLocked(this.set, addr, removed);
-      if (n > 0) {
+      first = detachShmLocked(this.set, addr, rest);
+      if (first !== undefined) {
         this.invalidateTlb();
-        for (let i = 0; i < n; i++) {
-          const vma = removed[i]!;
-          vma.mappable.removeMapping(ctx, this, vma, vma.offset, vma.writable);
-        }
+        first.mappable.removeMapping(ctx, this, first, first.offset, first.writable);
+        if (rest.length > 0) this.removeMappingsLocked(ctx, rest);
       }
     } finally {
       this.mappingMu.unlock();
     }
-    if (n === 0) return noShmOrigin(addr);
-    for (let i = 0; i < n; i++) {
-      removed[i]!.identity.decRef();
-      // The list holds no VMA past the call.
-      removed[i] = undefined;
-    }
+    if (first === undefined) return noShmOrigin(addr);
+    first.identity.decRef();
+    if (rest.length > 0) dropAll(rest);
     return DONE;
   }
 

@@ -15,10 +15,10 @@ import type { ShmMappable } from './memmap.js';
 import type { Vma, VmaSet } from './vma.js';
 
 /**
- * Takes the attachment whose origin is `addr` out of the set, stores its VMAs
- * in `removed` from index 0 on, and returns how many there are: 0 when there
- * is none (shmdt's EINVAL). Entries past the count are left as they are. The
- * caller tells each VMA's mappable and drops its identity reference.
+ * Takes the attachment whose origin is `addr` out of the set and returns its
+ * first VMA, appending any further pieces to `rest` (empty on entry); returns
+ * undefined when there is none (shmdt's EINVAL). The caller tells each VMA's
+ * mappable and drops its identity reference.
  *
  * Step 1 walks upward from the first VMA ending above `addr`, without bound,
  * to the first shm piece starting at or above `addr` with origin `addr`.
@@ -27,7 +27,7 @@ import type { Vma, VmaSet } from './vma.js';
  *
  * Preconditions: the owning MemoryManager's mappingMu is held.
  */
-export function detachShmLocked(vmas: VmaSet, addr: number, removed: (Vma | undefined)[]): number {
+export function detachShmLocked(vmas: VmaSet, addr: number, rest: Vma[]): Vma | undefined {
   let i = vmas.lowerBound(addr);
   let first = vmas.at(i);
   // Usually the first VMA ending above addr is the attachment's first piece,
@@ -35,15 +35,16 @@ export function detachShmLocked(vmas: VmaSet, addr: number, removed: (Vma | unde
   // line, keeping this small enough for the engine to inline into shmdt.
   if (first === undefined || !isShmMappable(first.mappable) || !hasOrigin(first, addr)) {
     i = findOrigin(vmas, i + 1, addr);
-    if (i < 0) return 0;
+    if (i < 0) return undefined;
     first = vmas.at(i)!;
   }
   // findOrigin only stops at a ShmMappable.
   const segment = first.mappable as ShmMappable;
   const limit = addr + segment.effectiveBytes();
-  removed[0] = vmas.removeAt(i);
+  vmas.removeAt(i);
   const next = vmas.at(i);
-  return next === undefined || next.end > limit ? 1 : removeRest(vmas, i, addr, segment, limit, removed);
+  if (next !== undefined && next.end <= limit) removeRest(vmas, i, addr, segment, limit, rest);
+  return first;
 }
 
 /** Step 1's walk from position `i` on: the position of the first shm piece with origin `addr`, or -1. */
@@ -54,21 +55,15 @@ function findOrigin(vmas: VmaSet, i: number, addr: number): number {
   return -1;
 }
 
-/**
- * Step 2 after the first piece is out (it is removed[0]): removes the
- * pieces from position `i` on that belong to the same attachment, up to
- * `limit`. Returns how many pieces `removed` holds in all.
- */
-function removeRest(vmas: VmaSet, i: number, addr: number, segment: ShmMappable, limit: number, removed: (Vma | undefined)[]): number {
-  let n = 1;
+/** Step 2 after the first piece is out: appends to `rest` the pieces from position `i` on that belong to the same attachment, up to `limit`. */
+function removeRest(vmas: VmaSet, i: number, addr: number, segment: ShmMappable, limit: number, rest: Vma[]): void {
   for (let vma = vmas.at(i); vma !== undefined && vma.end <= limit; vma = vmas.at(i)) {
     if (vma.mappable === segment && hasOrigin(vma, addr)) {
-      removed[n++] = vmas.removeAt(i);
+      rest.push(vmas.removeAt(i));
     } else {
       i++;
     }
   }
-  return n;
 }
 
 /** True when `vma` starts at or above `addr` and was cut from a mapping made at `addr`. */
