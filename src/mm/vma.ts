@@ -84,7 +84,12 @@ export class VmaSet {
 
   /** The position of the first VMA that ends above `addr` (size when there is none). */
   lowerBound(addr: number): number {
-    return this.rev.length - this.countEndingAbove(addr);
+    // When even the lowest VMA ends above addr, every VMA does: position 0,
+    // with no search. Lookups of the newest top-down mapping land here.
+    const rev = this.rev;
+    const n = rev.length;
+    if (n === 0 || rev[n - 1]!.end > addr) return 0;
+    return n - this.countEndingAbove(addr);
   }
 
   /**
