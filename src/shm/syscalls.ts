@@ -104,23 +104,25 @@ function attachById(caller: ShmCaller, shmid: number, fixed: boolean, addr: bigi
   const prot = PROT_READ | (readonly ? 0 : PROT_WRITE) | (exec ? PROT_EXEC : 0);
   const access = S_IRUGO | (readonly ? 0 : S_IWUGO) | (exec ? S_IXUGO : 0);
   const maxPerms = PROT_READ | PROT_EXEC | (readonly ? 0 : PROT_WRITE);
-  // Errors and the uncommon mappings are out of line: this runs on every
-  // shmat, and what it inlines counts against the engine's budget.
+  // Errors are out of line: this runs on every shmat, and what it inlines
+  // counts against the engine's budget (calls it never made do not count).
   const s = caller.registry.findById(shmid);
   if (s === undefined) return noSegment(shmid);
   // do_shmat runs ipcperms under RCU only, without the object lock: a
   // concurrent IPC_SET may or may not be seen. One kernel thread runs every
   // syscall here, so the unlocked read sees the latest mode.
   if (!ipcPermits(caller.creds, s.perm, access)) return attachRefused(s);
-  const result =
-    fixed || s.hugetlb
-      ? attachMapped(caller, s, fixed, addr, shmflg, prot, maxPerms)
+  const result = fixed
+    ? attachFixed(caller, s, addr, shmflg, prot, maxPerms)
+    : s.hugetlb
+      ? caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, false, 0, prot, maxPerms))
       : caller.mm.attachShm(caller.mappingContext, s, prot, maxPerms);
   if (E.isLeft(result)) attachFailed(s);
   s.decRef();
   return result;
 }
 
+/** The EINVAL of an id that names no segment. */
 function noSegment(shmid: number): E.Either<SysError, never> {
   return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
 }
@@ -137,13 +139,6 @@ function attachRefused(s: Shm): E.Either<SysError, never> {
  */
 function attachFailed(s: Shm): void {
   if (s.mu.with(() => s.mayDestroyLocked())) s.markDestroyed();
-}
-
-/** shmat through mmap: at a fixed address, or of a hugetlb segment. */
-function attachMapped(caller: ShmCaller, s: Shm, fixed: boolean, addr: bigint, shmflg: number, prot: number, maxPerms: number): E.Either<SysError, number> {
-  return fixed
-    ? attachFixed(caller, s, addr, shmflg, prot, maxPerms)
-    : caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, false, 0, prot, maxPerms));
 }
 
 /** An attach at a fixed (SHMLBA-rounded) address. */
@@ -243,7 +238,7 @@ export function shmctl(caller: ShmCaller, shmid: number, cmd: number, set?: IpcS
 
 /** Runs `fn` on the segment `shmid` names, dropping the lookup reference afterwards. */
 function withSegment<T>(s: Shm | undefined, shmid: number, fn: (s: Shm) => E.Either<SysError, T>): E.Either<SysError, T> {
-  if (s === undefined) return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
+  if (s === undefined) return noSegment(shmid);
   try {
     return fn(s);
   } finally {
@@ -254,7 +249,7 @@ function withSegment<T>(s: Shm | undefined, shmid: number, fn: (s: Shm) => E.Eit
 function stat(caller: ShmCaller, shmid: number, cmd: number): E.Either<SysError, ShmctlResult> {
   const byIndex = cmd !== IPC_STAT;
   const s = byIndex ? caller.registry.findByIndex(shmid) : caller.registry.findById(shmid);
-  if (s === undefined) return E.left(sysError('EINVAL', `no segment has id ${shmid}`));
+  if (s === undefined) return noSegment(shmid);
   // Written out (no closures): IPC_STAT is a hot path. The lookup reference is
   // dropped after s.mu is released, as decRef requires.
   let result: E.Either<SysError, ShmctlResult>;

@@ -30,12 +30,12 @@ type Model = Array<[number, number]>;
 
 /** The highest start for `len` bytes in [LOW, BASE) overlapping nothing, or -1. */
 function highestGap(model: Model, len: number): number {
+  // Walk the gaps from the top: between each interval and the one above it (or BASE).
   let top = BASE;
   for (let i = model.length - 1; i >= -1; i--) {
     const bottom = i >= 0 ? Math.max(model[i]![1], LOW) : LOW;
-    const gapTop = Math.min(top, BASE);
-    if (gapTop - bottom >= len) return gapTop - len;
-    if (i >= 0) top = Math.min(top, model[i]![0]);
+    if (top - bottom >= len) return top - len;
+    if (i >= 0) top = model[i]![0];
   }
   return -1;
 }
