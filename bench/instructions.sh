@@ -1,9 +1,10 @@
 #!/bin/sh
 # Instructions per operation of one ipc-sentry test (bench/profile.ts), as
 # callgrind counts them: a run of 15 samples minus a run of 5, over 10
-# samples' operations. The VM's noise does not reach this measure; two runs
-# of one build agreed within 5 % (JIT decisions still vary a little under
-# valgrind). Needs valgrind; takes about four minutes.
+# samples' operations. The VM's noise does not reach this measure, but runs
+# of one build still differ by up to about 5 % (JIT decisions vary a little
+# under valgrind), so compare builds measured side by side. Needs valgrind;
+# takes about four minutes.
 #
 #   sh bench/instructions.sh TEST [OPS]
 set -eu
