@@ -28,3 +28,12 @@ export { parseHostChannel } from './hostchannel/spec.js';
 export type { HostChannel, HostChannelError, Meminfo } from './hostchannel/spec.js';
 export { checkpoint, restore, restoreWithEngine, FORMAT_VERSION as CHECKPOINT_FORMAT_VERSION } from './checkpoint/index.js';
 export type { CheckpointError, CheckpointOptions, EngineRestoreOptions, RestoreOptions, RestoredMachine } from './checkpoint/index.js';
+// Types that appear in the signatures above, so that callers can name them.
+export type { IpcLimits } from './ipc/limits.js';
+export type { MemoryFileOptions } from './mm/memory_file.js';
+export type { FileStat, Statfs } from './kernel/files.js';
+export type { Mount, MountFlags, MountNamespace } from './kernel/vfs.js';
+export type { Tmpfs, TmpfsOptions, TmpfsRemount, TmpfsStatfs } from './tmpfs/superblock.js';
+export type { MemoryCharge, UnlimitedCharge } from './tmpfs/charge.js';
+export type { ContainerConfig, ContainerState } from './hostchannel/records.js';
+export type { HostChannelCommand, HostChannelEnv, HostChannelErrorKind } from './hostchannel/spec.js';

@@ -148,11 +148,14 @@ export class ContainerEngine {
   private readonly meminfo: () => Meminfo;
   private readonly log: (line: string) => void;
 
+  /** An engine on `kernel`; it spawns the daemon's process. */
+  constructor(kernel: Kernel, options?: EngineOptions);
   /**
-   * An engine on `kernel`. It spawns the daemon's process, unless `restored`
-   * (checkpoint restore only) gives the daemon and containers of a
+   * Checkpoint restore only: `restored` gives the daemon and containers of a
    * checkpointed engine, already rebuilt in `kernel`.
+   * @internal
    */
+  constructor(kernel: Kernel, options: EngineOptions | undefined, restored: EngineState);
   constructor(
     readonly kernel: Kernel,
     options: EngineOptions = {},
@@ -280,6 +283,7 @@ export class ContainerEngine {
   /**
    * Checkpoint: the daemon's process and every container. Like every command
    * and query it reaps first, so a running container's init is alive.
+   * @internal
    */
   checkpointState(): EngineState {
     this.reap();

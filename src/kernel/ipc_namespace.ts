@@ -12,10 +12,12 @@ import { Registry } from '../shm/registry.js';
 /** One IPC namespace. */
 export class IpcNamespace {
   readonly limits = new IpcLimits();
+  /** @internal */
   readonly shm: Registry;
   private members = 0;
   private dead = false;
 
+  /** @internal */
   constructor(
     /** A number unique within the kernel, for diagnostics; 0 is the initial namespace. */
     readonly nsId: number,
@@ -35,7 +37,10 @@ export class IpcNamespace {
     return { members: this.members, immortal: this.immortal };
   }
 
-  /** Checkpoint restore: the member count and teardown state checkpointed. */
+  /**
+   * Checkpoint restore: the member count and teardown state checkpointed.
+   * @internal
+   */
   restoreMembership(members: number, dead: boolean): void {
     this.members = members;
     this.dead = dead;

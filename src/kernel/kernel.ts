@@ -82,7 +82,10 @@ export class Kernel {
   readonly rootfs: Tmpfs;
   /** The host's mount namespace; it lives as long as the kernel. */
   readonly initialMountNamespace: MountNamespace;
-  /** Bills pages first touched through a mapping to the task touching them. */
+  /**
+   * Bills pages first touched through a mapping to the task touching them.
+   * @internal
+   */
   readonly faultCharges: FaultChargeSource;
   private readonly env: ShmEnvironment;
   /** The process whose memory access is being served, for fault charging (Linux `current`). */
@@ -158,6 +161,7 @@ export class Kernel {
    * directory `root`, resolved in any namespace. The caller holds one
    * reference and drops it with leave(); each process in the namespace holds
    * another. When the last goes, its mounts are detached.
+   * @internal
    */
   newMountNamespace(root: Location, flags: MountFlags = {}): E.Either<SysError, MountNamespace> {
     const dir = root.inode;
@@ -188,7 +192,10 @@ export class Kernel {
     return this.clock();
   }
 
-  /** Locked-memory accounting shared by every namespace (per uid). */
+  /**
+   * Locked-memory accounting shared by every namespace (per uid).
+   * @internal
+   */
   get lockedMemory(): LockedMemory {
     return this.env.lockedMemory;
   }
@@ -250,7 +257,10 @@ export class Kernel {
     return written;
   }
 
-  /** Internal: registers a process built by `make` with a fresh pid. */
+  /**
+   * Internal: registers a process built by `make` with a fresh pid.
+   * @internal
+   */
   admit(ns: IpcNamespace, make: (pid: number) => Process): Process {
     ns.join();
     const p = make(this.allocatePid());
@@ -266,7 +276,10 @@ export class Kernel {
     return { nextPid: this.nextPid, nextNsId: this.nextNsId };
   }
 
-  /** Checkpoint restore: the counters checkpointed (the pid only matters to the default allocator). */
+  /**
+   * Checkpoint restore: the counters checkpointed (the pid only matters to the default allocator).
+   * @internal
+   */
   restoreCounters(nextPid: number | undefined, nextNsId: number): void {
     if (this.nextPid !== undefined && nextPid !== undefined) this.nextPid = nextPid;
     this.nextNsId = nextNsId;
@@ -284,18 +297,27 @@ export class Kernel {
     return [this.initialMountNamespace, ...this.madeMountNamespaces];
   }
 
-  /** Checkpoint restore: registers rebuilt namespaces (not the initial ones). */
+  /**
+   * Checkpoint restore: registers rebuilt namespaces (not the initial ones).
+   * @internal
+   */
   adoptRestoredNamespaces(ipc: readonly IpcNamespace[], mount: readonly MountNamespace[]): void {
     for (const ns of ipc) if (ns !== this.initialIpcNamespace) this.madeIpcNamespaces.add(ns);
     for (const ns of mount) if (ns !== this.initialMountNamespace) this.madeMountNamespaces.add(ns);
   }
 
-  /** Checkpoint restore: registers a rebuilt process, which already holds its namespace memberships. */
+  /**
+   * Checkpoint restore: registers a rebuilt process, which already holds its namespace memberships.
+   * @internal
+   */
   adoptRestored(p: Process): void {
     this.live.add(p);
   }
 
-  /** Internal: called by Process.exit. */
+  /**
+   * Internal: called by Process.exit.
+   * @internal
+   */
   forget(p: Process): void {
     this.live.delete(p);
   }
@@ -328,7 +350,10 @@ export class Kernel {
     return restoreImage(image, options);
   }
 
-  /** Internal: the MemoryFile and accounting shared by namespaces. */
+  /**
+   * Internal: the MemoryFile and accounting shared by namespaces.
+   * @internal
+   */
   get environment(): ShmEnvironment {
     return this.env;
   }

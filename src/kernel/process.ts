@@ -17,7 +17,7 @@ import type { Fault } from '../mm/access.js';
 import { MemoryManager } from '../mm/memory_manager.js';
 import { AnonymousMemory } from '../mm/anon.js';
 import type { MappingContext } from '../mm/memmap.js';
-import type { IpcSetArgs, ShmCaller, ShmctlResult, U64Arg } from '../shm/syscalls.js';
+import type { IpcSetArgs, ShmctlResult, U64Arg } from '../shm/syscalls.js';
 import * as shm from '../shm/syscalls.js';
 import type { Registry } from '../shm/registry.js';
 import type { MemoryCharge } from '../tmpfs/charge.js';
@@ -25,7 +25,7 @@ import { isChargeRefused } from '../tmpfs/claim.js';
 import type { Tmpfs, TmpfsRemount } from '../tmpfs/superblock.js';
 import * as files from './files.js';
 import { futexWait, futexWake } from './futex.js';
-import type { FdTable, FileCaller, FileStat, Statfs } from './files.js';
+import type { FdTable, FileStat, Statfs } from './files.js';
 import type { IpcNamespace } from './ipc_namespace.js';
 import type { Kernel } from './kernel.js';
 import type { Location, Mount, MountFlags, MountNamespace } from './vfs.js';
@@ -96,12 +96,20 @@ function newAddressSpace(kernel: Kernel, ctx: MappingContext): MemoryManager {
 }
 
 /** A process of a Kernel. */
-export class Process implements ShmCaller, FileCaller {
+export class Process {
+  /** @internal */
   readonly mm: MemoryManager;
+  /** @internal */
   readonly mappingContext: MappingContext;
-  /** Identifies this process as a segment creator (Linux shm_creator). */
+  /**
+   * Identifies this process as a segment creator (Linux shm_creator).
+   * @internal
+   */
   readonly creatorToken: object = {};
-  /** The descriptor table. */
+  /**
+   * The descriptor table.
+   * @internal
+   */
   readonly files: FdTable;
   private exitedFlag = false;
   private readonly mountNs: MountNamespace;
@@ -110,7 +118,11 @@ export class Process implements ShmCaller, FileCaller {
   /** Set by the kernel when this process's cgroup refused a page during a fault. */
   private faultChargeRefused = false;
 
-  /** A process entering `fs.mountNamespace`; Kernel.spawn and fork build them. */
+  /**
+   * A process entering `fs.mountNamespace`; Kernel.spawn and fork build them.
+   * @internal
+   * @internal
+   */
   constructor(
     private readonly kernel: Kernel,
     readonly pid: number,
@@ -137,10 +149,12 @@ export class Process implements ShmCaller, FileCaller {
     return this.namespace;
   }
 
+  /** @internal */
   get registry(): Registry {
     return this.namespace.shm;
   }
 
+  /** @internal */
   get lockedMemory(): Kernel['lockedMemory'] {
     return this.kernel.lockedMemory;
   }
@@ -159,17 +173,26 @@ export class Process implements ShmCaller, FileCaller {
     return this.mountNs;
   }
 
-  /** The memory cgroup the process's new pages are charged to. */
+  /**
+   * The memory cgroup the process's new pages are charged to.
+   * @internal
+   */
   get memoryCharge(): MemoryCharge {
     return this.cgroup;
   }
 
-  /** Moves the process to another memory cgroup; pages already charged stay where they are, as in Linux. */
+  /**
+   * Moves the process to another memory cgroup; pages already charged stay where they are, as in Linux.
+   * @internal
+   */
   setMemoryCharge(charge: MemoryCharge): void {
     this.cgroup = charge;
   }
 
-  /** Internal: the kernel saw this process's cgroup refuse a page during a fault. */
+  /**
+   * Internal: the kernel saw this process's cgroup refuse a page during a fault.
+   * @internal
+   */
   noteRefusedFaultCharge(): void {
     this.faultChargeRefused = true;
   }

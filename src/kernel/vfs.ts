@@ -41,8 +41,10 @@ export class Mount {
   readonly flags: Required<MountFlags>;
   private refs = 1;
 
+  /** @internal */
   constructor(
     readonly sb: Tmpfs,
+    /** @internal */
     readonly root: Directory,
     flags: MountFlags,
   ) {
@@ -58,6 +60,7 @@ export class Mount {
   /**
    * Checkpoint restore: the mount number and reference count checkpointed;
    * numbers handed out later stay clear of it.
+   * @internal
    */
   restoreState(mountId: number, refs: number): void {
     (this as { mountId: number }).mountId = mountId;
@@ -113,7 +116,10 @@ export class MountNamespace {
   private table: MountEntry[];
   private members = 0;
 
-  /** A namespace whose "/" is `root`. The initial namespace lives as long as its kernel. */
+  /**
+   * A namespace whose "/" is `root`. The initial namespace lives as long as its kernel.
+   * @internal
+   */
   constructor(
     root: Mount,
     readonly initial: boolean,
@@ -121,7 +127,7 @@ export class MountNamespace {
     this.table = [{ mountpoint: '/', mount: root, parent: undefined, covers: undefined }];
   }
 
-  /** The mount table in mount order. */
+  /** The mount table in mount order. @internal */
   mounts(): readonly MountEntry[] {
     return [...this.table];
   }
@@ -131,7 +137,7 @@ export class MountNamespace {
     return this.members;
   }
 
-  /** Checkpoint restore: the mount table and member count checkpointed. */
+  /** Checkpoint restore: the mount table and member count checkpointed. @internal */
   restoreState(table: readonly MountEntry[], members: number): void {
     this.table = [...table];
     this.members = members;
@@ -157,7 +163,7 @@ export class MountNamespace {
     for (const entry of all) entry.mount.put();
   }
 
-  /** Resolves `path` to its inode (path_lookupat). */
+  /** Resolves `path` to its inode (path_lookupat). @internal */
   resolve(creds: Credentials, path: string): E.Either<SysError, Location> {
     const parsed = splitPath(path);
     if (E.isLeft(parsed)) return parsed;
@@ -172,7 +178,7 @@ export class MountNamespace {
     return E.right(cur);
   }
 
-  /** Resolves all of `path` but its last component (filename_parentat). */
+  /** Resolves all of `path` but its last component (filename_parentat). @internal */
   resolveParent(creds: Credentials, path: string): E.Either<SysError, ParentLocation> {
     const parsed = splitPath(path);
     if (E.isLeft(parsed)) return parsed;
@@ -200,6 +206,7 @@ export class MountNamespace {
    * mount --bind: a new view of the directory `source` (resolved in any
    * namespace) on `target`, with its own flags; the ro view of a channel is
    * one. Needs CAP_SYS_ADMIN.
+   * @internal
    */
   bind(creds: Credentials, source: Location, target: string, flags: MountFlags = {}): E.Either<SysError, Mount> {
     if (!hasCapability(creds, 'CAP_SYS_ADMIN')) return E.left(sysError('EPERM', 'mount needs CAP_SYS_ADMIN'));
@@ -262,6 +269,7 @@ export class MountNamespace {
    * Finds or creates the inode open(2) will use (open_last_lookups): without
    * O_CREAT a plain lookup; with it, EISDIR for a directory name, EEXIST with
    * O_EXCL, and for a new name EROFS, then EACCES, then ENOSPC.
+   * @internal
    */
   lookupOrCreate(creds: Credentials, path: string, create: boolean, exclusive: boolean, mode: number): E.Either<SysError, { loc: Location; created: boolean }> {
     if (!create) return E.map((loc: Location) => ({ loc, created: false }))(this.resolve(creds, path));

@@ -117,6 +117,7 @@ export class MemoryFile {
    * runs (ascending and disjoint) with one reference each and their bytes
    * zeroed, for the caller to fill, and the others free. Only a MemoryFile
    * that never allocated may be restored into.
+   * @internal
    */
   restoreFrames(limit: number, held: ReadonlyArray<{ readonly firstFrame: number; readonly count: number }>): void {
     if (this.bump !== 0 || this.allocated !== 0) throw new Error('MemoryFile.restoreFrames: frames were already handed out');
@@ -208,6 +209,7 @@ export class MemoryFile {
    * Installs (or, with undefined, removes) the gate that holds freed frames
    * back from reuse while another thread may still be using a translation
    * to them. Removing it does not release frames already held back.
+   * @internal
    */
   setReclaimGate(gate: ReclaimGate | undefined): void {
     this.gate = gate;
@@ -248,6 +250,7 @@ export class MemoryFile {
    * The futex wait queue for words in these frames: the kernel thread uses
    * slot KERNEL_THREAD_SLOT, worker threads the slots their platform gives
    * them (FUTEX_THREADS in all).
+   * @internal
    */
   get futexQueue(): FutexQueue {
     return (this.futexes ??= FutexQueue.create(FUTEX_THREADS));

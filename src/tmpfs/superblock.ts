@@ -77,7 +77,9 @@ let nextDevice = 1;
 export class Tmpfs {
   /** st_dev of every inode here (an anonymous block device number). */
   readonly deviceId = nextDevice++;
+  /** @internal */
   readonly root: Directory;
+  /** @internal */
   readonly faultCharges: FaultChargeSource;
   private maxPages: number;
   private maxInodes: number;
@@ -137,7 +139,7 @@ export class Tmpfs {
     return this.dead;
   }
 
-  /** Checkpoint: the counters not visible through statfs, and every inode not yet evicted (the root first). */
+  /** Checkpoint: the counters not visible through statfs, and every inode not yet evicted (the root first). @internal */
   checkpointState(): TmpfsCheckpointState {
     return {
       deviceId: this.deviceId,
@@ -156,6 +158,7 @@ export class Tmpfs {
    * Checkpoint restore: the limits and counters of `state`, and `live` (the
    * root included) as the inodes not yet evicted. The device number is
    * taken over, and numbers handed out later stay clear of it.
+   * @internal
    */
   restoreState(state: Omit<TmpfsCheckpointState, 'live'>, live: readonly Inode[]): void {
     (this as { deviceId: number }).deviceId = state.deviceId;
@@ -249,12 +252,12 @@ export class Tmpfs {
     return E.right(this.nextIno++);
   }
 
-  /** Registers an inode made with a number from reserveInode. */
+  /** Registers an inode made with a number from reserveInode. @internal */
   adopt(inode: Inode): void {
     this.live.add(inode);
   }
 
-  /** An inode is gone for good: its inode count returns (shmem_free_inode). */
+  /** An inode is gone for good: its inode count returns (shmem_free_inode). @internal */
   evicted(inode: Inode): void {
     if (!this.live.delete(inode)) throw new Error(`inode ${inode.ino} evicted twice`);
     this.inodesUsed -= 1;
