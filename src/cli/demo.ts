@@ -7,7 +7,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { IPC_CREAT, IPC_RMID, IPC_STAT, SHM_RDONLY } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { Kernel } from '../kernel/kernel.js';
-import { formatIpcs, ipcsRows } from './ipcs.js';
+import { IPCS_SHM, formatIpcsReport } from './ipcs.js';
+import { readUserDatabase } from './userdb.js';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
@@ -46,10 +47,10 @@ export function runDemo(): number {
   show(r, `read(${hex(ra)}, 21)`, reader.read(ra, 21), (b) => JSON.stringify(new TextDecoder().decode(b)));
   show(r, `write(${hex(ra)}, "x")  # the attachment is read-only`, reader.write(ra, new Uint8Array([0x78])), () => 'ok');
 
-  console.log(formatIpcs(ipcsRows(writer.ipcNamespace)));
+  process.stdout.write(formatIpcsReport(writer.ipcNamespace, IPCS_SHM, readUserDatabase()));
 
   show(w, `shmctl(${id}, IPC_RMID)  # attached: marked for removal, key becomes IPC_PRIVATE`, writer.shmctl(id, IPC_RMID), (x) => String(x.ret));
-  console.log(formatIpcs(ipcsRows(writer.ipcNamespace)));
+  process.stdout.write(formatIpcsReport(writer.ipcNamespace, IPCS_SHM, readUserDatabase()));
   show(w, `shmdt(${hex(wa)})`, writer.shmdt(wa));
   show(r, `shmdt(${hex(ra)})  # the last detach destroys the segment`, reader.shmdt(ra));
   show(w, `shmctl(${id}, IPC_STAT)`, writer.shmctl(id, IPC_STAT), (x) => String(x.ret));
