@@ -19,11 +19,11 @@
  * kernel thread, so it cannot leave one held.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { sysError } from '../abi/errno.js';
@@ -216,7 +216,7 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
 function workerEntry(programUrl: string): E.Either<SysError, URL> {
   const fromSource = import.meta.url.endsWith('.ts');
   const main = new URL(fromSource ? './worker_main.ts' : './worker_main.js', import.meta.url);
-  if (!fromSource && !programUrl.endsWith('.ts')) return E.right(main);
+  if (!fromSource && !isTypeScript(programUrl)) return E.right(main);
   let api: string;
   try {
     const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
@@ -229,6 +229,18 @@ function workerEntry(programUrl: string): E.Either<SysError, URL> {
   }
   const source = `const { register } = await import(${JSON.stringify(api)}); register(); await import(${JSON.stringify(main.href)});`;
   return E.right(new URL(`data:text/javascript,${encodeURIComponent(source)}`));
+}
+
+/**
+ * A `.ts` program, or a `.js` file URL with no file behind it but a `.ts`
+ * beside it: a TypeScript program named as its compiled output, as
+ * TypeScript's own ESM imports name it. tsx loads the `.ts` under that name.
+ */
+function isTypeScript(programUrl: string): boolean {
+  if (programUrl.endsWith('.ts')) return true;
+  if (!programUrl.startsWith('file:') || !programUrl.endsWith('.js')) return false;
+  const file = fileURLToPath(programUrl);
+  return !existsSync(file) && existsSync(`${file.slice(0, -'.js'.length)}.ts`);
 }
 
 /** Serves the thread's syscalls until its mailbox closes. */
