@@ -1,101 +1,239 @@
 #!/usr/bin/env node
 /**
- * The ipc-sentry command line: the Node-only edge of the project.
+ * The ipc-sentry command line: the Node-only edge of the project. Each
+ * command declares its options once; the same declaration parses arguments,
+ * refuses unknown ones (exit 2 with a usage line) and prints its help.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runDemo } from './demo.js';
-import { diffCommand, ipcsCommand, runCommand } from './scenario.js';
+import { installOutput } from './output.js';
+import { diffCommand, runCommand } from './run.js';
+import { ipcsCommand } from './scenario.js';
 import { transcriptCommand } from './transcript.js';
 
-const USAGE = `usage: ipc-sentry <command> [options]
-
-commands:
-  host-channel [FILE] [--json]
-                            the default: an iSulad container shares a 32 MiB tmpfs with the host
-                            (examples/host-channel.scn): dd fills it and fails with ENOSPC exactly
-                            as documented, then the host and the container exchange a message
-                            through a file both map; printed as a terminal session (--json: the
-                            scenario's JSON lines)
-  demo                      two processes share a System V segment, step by step
-  run FILE... [--backend emulated|native] [--check]
-                            run scenario files and print one JSON line per statement;
-                            --check exits 1 when an expectation fails, naming FILE:LINE
-  diff FILE...              run each file on the emulator and on the real kernel and show
-                            every statement where the two disagree (exit 1 if any do)
-  ipcs [FILE]               run FILE on the emulator, then list its segments like ipcs -m
-  help [COMMAND]            this text
-
-exit status: 0 ran, 1 expectation failed or backends differ, 2 a file cannot be parsed
-(nothing runs), 3 the native backend cannot run on this machine, 4 internal failure.
-
-examples:
-  ipc-sentry
-  ipc-sentry run examples/tmpfs-short-write-enospc.scn --backend native --check
-  ipc-sentry run examples/shmget-order.scn --check
-  ipc-sentry run examples/shmget-order.scn --backend native
-  ipc-sentry diff examples/*.scn
-  ipc-sentry ipcs examples/rmid-attached.scn
-`;
-
-function main(argv: readonly string[]): number {
-  const [cmd = 'host-channel', ...rest] = argv;
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  switch (cmd) {
-    case 'demo':
-      return runDemo();
-    case 'host-channel': {
-      const json = rest.includes('--json');
-      const args = rest.filter((a) => a !== '--json');
-      const bad = args.find((a) => a.startsWith('-'));
-      if (bad !== undefined) return usageError(`unknown option ${bad}`);
-      if (args.length > 1) return usageError('host-channel takes at most one FILE');
-      return transcriptCommand(args[0], json);
-    }
-    case 'run': {
-      let backend: 'emulated' | 'native' = 'emulated';
-      let check = false;
-      const files: string[] = [];
-      for (let i = 0; i < rest.length; i += 1) {
-        const a = rest[i]!;
-        if (a === '--check') check = true;
-        else if (a === '--backend') {
-          const b = rest[(i += 1)];
-          if (b !== 'emulated' && b !== 'native') return usageError(`--backend takes emulated or native, not ${b ?? 'nothing'}`);
-          backend = b;
-        } else if (a.startsWith('--backend=')) {
-          const b = a.slice('--backend='.length);
-          if (b !== 'emulated' && b !== 'native') return usageError(`--backend takes emulated or native, not ${b}`);
-          backend = b;
-        } else if (a.startsWith('-')) return usageError(`unknown option ${a}`);
-        else files.push(a);
-      }
-      if (files.length === 0) return usageError('run needs at least one FILE');
-      return runCommand(files, backend, check);
-    }
-    case 'diff': {
-      const bad = rest.find((a) => a.startsWith('-'));
-      if (bad !== undefined) return usageError(`unknown option ${bad}`);
-      if (rest.length === 0) return usageError('diff needs at least one FILE');
-      return diffCommand(rest);
-    }
-    case 'ipcs':
-      if (rest.length > 1) return usageError('ipcs takes at most one FILE');
-      return ipcsCommand(rest[0]);
-    case '--help':
-    case '-h':
-    case 'help':
-      process.stdout.write(USAGE);
-      return 0;
-    default:
-      return usageError(`unknown command "${cmd}"`);
-  }
+/** A command's option: a flag, or one that takes a value (`--backend native`, `--backend=native`). */
+interface OptionSpec {
+  readonly long: string;
+  readonly short?: string;
+  readonly value?: string;
+  readonly help: string;
 }
 
-function usageError(message: string): number {
-  process.stderr.write(`ipc-sentry: ${message}\n\n${USAGE}`);
+/** What a command's run gets: the option values by long name (flags map to 'true') and the operands. */
+interface Parsed {
+  readonly options: ReadonlyMap<string, string>;
+  readonly operands: readonly string[];
+}
+
+interface Command {
+  readonly name: string;
+  readonly synopsis: string;
+  readonly summary: string;
+  readonly details?: string;
+  readonly options: readonly OptionSpec[];
+  readonly examples: readonly string[];
+  /** Commands that parse their own options (ipcs, with util-linux's). */
+  readonly raw?: (args: readonly string[]) => number | Promise<number>;
+  readonly run?: (p: Parsed) => number | Promise<number>;
+}
+
+const COMMANDS: readonly Command[] = [
+  {
+    name: 'host-channel',
+    synopsis: 'ipc-sentry [host-channel] [--json] [FILE]',
+    summary: 'the default demo: an iSulad container shares a 32 MiB tmpfs with the host',
+    details:
+      'Runs FILE (default: the packaged examples/host-channel.scn) on the emulator and prints it as a\n' +
+      'terminal session: dd fills the container\'s --host-channel tmpfs and fails with ENOSPC as iSulad\'s\n' +
+      'documentation shows, then the host and the container exchange a message through a file both map.',
+    options: [{ long: 'json', help: "print the scenario's JSON lines instead of the session" }],
+    examples: ['ipc-sentry', 'ipc-sentry host-channel --json'],
+    run: (p) => {
+      if (p.operands.length > 1) return usageError('host-channel', 'host-channel takes at most one FILE');
+      return transcriptCommand(p.operands[0], p.options.has('json'));
+    },
+  },
+  {
+    name: 'demo',
+    synopsis: 'ipc-sentry demo',
+    summary: 'two processes share a System V segment, step by step',
+    options: [],
+    examples: ['ipc-sentry demo'],
+    run: (p) => (p.operands.length > 0 ? usageError('demo', `demo takes no operands (got ${p.operands[0]})`) : runDemo()),
+  },
+  {
+    name: 'run',
+    synopsis: 'ipc-sentry run [--backend emulated|native] [--check] FILE...',
+    summary: 'run scenario files and print one JSON line per statement as it finishes',
+    details: 'With --check, exit 1 when an expectation fails, naming FILE:LINE on stderr.',
+    options: [
+      { long: 'backend', short: 'b', value: 'NAME', help: 'emulated (default) or native: the machine\'s own kernel through the C oracle' },
+      { long: 'check', help: 'exit 1 when an expectation (=> ...) does not hold' },
+    ],
+    examples: ['ipc-sentry run examples/shmget-lookup-order.scn --check', 'ipc-sentry run --backend native examples/tmpfs-short-write-enospc.scn'],
+    run: (p) => {
+      const backend = p.options.get('backend') ?? 'emulated';
+      if (backend !== 'emulated' && backend !== 'native') return usageError('run', `--backend takes emulated or native, not ${backend}`);
+      if (p.operands.length === 0) return usageError('run', 'run needs at least one FILE');
+      return runCommand(p.operands, backend, p.options.has('check'));
+    },
+  },
+  {
+    name: 'diff',
+    synopsis: 'ipc-sentry diff FILE...',
+    summary: 'run each file on the emulator and on the real kernel; show where they disagree',
+    details:
+      'Exit 1 if any statement differs. Files that use emulated-only statements (isula, memcg, meminfo,\n' +
+      'checkpoint, restore) are skipped with a note; exit 3 means the native backend cannot run here.',
+    options: [],
+    examples: ['ipc-sentry diff examples/*.scn'],
+    run: (p) => (p.operands.length === 0 ? usageError('diff', 'diff needs at least one FILE') : diffCommand(p.operands)),
+  },
+  {
+    name: 'ipcs',
+    synopsis: 'ipc-sentry ipcs [-m|-s|-q|-a] [-i ID] [-l|-u|-c|-p|-t] [-b] [--human] [FILE]',
+    summary: "run FILE on the emulator, then show its IPC namespace as util-linux's ipcs does",
+    options: [],
+    examples: ['ipc-sentry ipcs examples/rmid-attached-life-cycle.scn', 'ipc-sentry ipcs -m -t examples/shmctl-ipc-stat.scn', 'ipc-sentry ipcs -l'],
+    raw: (args) => ipcsCommand(args, (message) => usageError('ipcs', message)),
+  },
+  {
+    name: 'help',
+    synopsis: 'ipc-sentry help [COMMAND]',
+    summary: 'this text, or one command\'s',
+    options: [],
+    examples: ['ipc-sentry help run'],
+    run: (p) => {
+      if (p.operands.length === 0) {
+        process.stdout.write(usage());
+        return 0;
+      }
+      const c = COMMANDS.find((x) => x.name === p.operands[0]);
+      if (c === undefined) return usageError(undefined, `no command "${p.operands[0]}"`);
+      process.stdout.write(commandHelp(c));
+      return 0;
+    },
+  },
+];
+
+const EXIT_STATUS =
+  'exit status: 0 ran, 1 an expectation failed or the backends differ, 2 bad usage or a file that\n' +
+  'cannot be parsed (nothing runs), 3 the native backend cannot run here, 4 internal failure.\n';
+
+function usage(): string {
+  const lines = ['usage: ipc-sentry [COMMAND] [OPTIONS] [FILE...]', '', 'commands:'];
+  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(14)}${c.summary}`);
+  lines.push('', "Run 'ipc-sentry help COMMAND' or 'ipc-sentry COMMAND --help' for a command's options.", '');
+  lines.push('options: -h, --help  this text;  -V, --version  print the version', '', EXIT_STATUS.trimEnd(), '', 'examples:');
+  for (const c of COMMANDS) for (const e of c.examples) lines.push(`  ${e}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function commandHelp(c: Command): string {
+  const lines = [`usage: ${c.synopsis}`, '', `${c.summary}.`];
+  if (c.details !== undefined) lines.push('', c.details);
+  if (c.options.length > 0) {
+    lines.push('', 'options:');
+    for (const o of c.options) {
+      const names = `${o.short !== undefined ? `-${o.short}, ` : ''}--${o.long}${o.value !== undefined ? ` ${o.value}` : ''}`;
+      lines.push(`  ${names.padEnd(24)}${o.help}`);
+    }
+  }
+  if (c.name === 'ipcs') lines.push('', ipcsOptionsHelp());
+  lines.push('  -h, --help'.padEnd(26) + 'this text', '', EXIT_STATUS.trimEnd(), '', 'examples:');
+  for (const e of c.examples) lines.push(`  ${e}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function ipcsOptionsHelp(): string {
+  return [
+    'resources:  -m shared memory, -q message queues, -s semaphores, -a all (the default)',
+    'output:     -i, --id ID  one object;  -l, --limits;  -u, --summary;  -c, --creator;',
+    '            -p, --pid;  -t, --time;  -b, --bytes and --human (with -l)',
+  ].join('\n');
+}
+
+/** Parses `args` against `c.options`; a string is the usage error to report. */
+function parseArgs(c: Command, args: readonly string[]): Parsed | string {
+  const options = new Map<string, string>();
+  const operands: string[] = [];
+  for (let i = 0; i < args.length; i += 1) {
+    const a = args[i]!;
+    if (a === '--') {
+      operands.push(...args.slice(i + 1));
+      break;
+    }
+    if (a === '-' || !a.startsWith('-')) {
+      operands.push(a);
+      continue;
+    }
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const name = eq >= 0 ? a.slice(0, eq) : a;
+    const spec = c.options.find((o) => name === `--${o.long}` || (o.short !== undefined && name === `-${o.short}`));
+    if (spec === undefined) return `unknown option ${name}`;
+    if (spec.value === undefined) {
+      if (eq >= 0) return `option --${spec.long} takes no value`;
+      options.set(spec.long, 'true');
+      continue;
+    }
+    const value = eq >= 0 ? a.slice(eq + 1) : args[(i += 1)];
+    if (value === undefined) return `option --${spec.long} needs a ${spec.value}`;
+    options.set(spec.long, value);
+  }
+  return { options, operands };
+}
+
+/** Prints `message` and the command's usage line to stderr; returns exit status 2. */
+export function usageError(command: string | undefined, message: string): number {
+  const c = COMMANDS.find((x) => x.name === command);
+  const synopsis = c?.synopsis ?? 'ipc-sentry [COMMAND] [OPTIONS] [FILE...]';
+  const more = c === undefined ? "'ipc-sentry --help'" : `'ipc-sentry help ${c.name}'`;
+  process.stderr.write(`ipc-sentry: ${message}\nusage: ${synopsis}\nRun ${more} for more.\n`);
   return 2;
 }
 
-process.exitCode = main(process.argv.slice(2));
+function version(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const up of ['..', join('..', '..')]) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(here, up, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'ipc-sentry' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // Not here; try the next place (dist/cli.js and src/cli/main.ts sit at different depths).
+    }
+  }
+  return 'unknown';
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const first = argv[0];
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(`ipc-sentry ${version()}\n`);
+    return 0;
+  }
+  if (first === '--help' || first === '-h') {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const named = COMMANDS.find((c) => c.name === first);
+  if (named === undefined && first !== undefined && !first.startsWith('-') && !first.includes('.') && !first.includes('/')) {
+    return usageError(undefined, `unknown command "${first}"`);
+  }
+  // No command (or a file or an option first) means the default, host-channel.
+  const command = named ?? COMMANDS[0]!;
+  const args = named === undefined ? argv : argv.slice(1);
+  // A command with its own option parser (ipcs, as util-linux's) answers -h itself.
+  if (command.raw !== undefined) return command.raw(args);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(commandHelp(command));
+    return 0;
+  }
+  const parsed = parseArgs(command, args);
+  if (typeof parsed === 'string') return usageError(command.name, parsed);
+  return command.run!(parsed);
+}
+
+installOutput();
+process.exitCode = await main(process.argv.slice(2));

@@ -1,16 +1,10 @@
 /**
- * `ipc-sentry run`, `diff` and `ipcs`: scenario files on the command line.
- * Exit statuses follow SCENARIO.md: 0 ran, 1 an expectation failed (with
- * --check) or the backends differ (diff), 2 a file cannot be parsed (nothing
- * runs), 3 the native backend cannot run here, 4 the native backend failed
- * internally.
+ * Loading scenario files for the CLI (a bad file means nothing runs, exit 2)
+ * and `ipc-sentry ipcs`.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Program } from '../scenario/ast.js';
-import type { BackendName } from '../scenario/host.js';
-import { loadScenario, runOn, runOnEmulator } from '../scenario/host.js';
-import { canonical } from '../scenario/normalize.js';
-import type { OutputLine } from '../scenario/normalize.js';
+import { loadScenario, runOnEmulator } from '../scenario/host.js';
 import { formatParseError } from '../scenario/parse.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { IpcsArgs } from './ipcs.js';
@@ -18,7 +12,7 @@ import { IPCS_SYNOPSIS, parseIpcsArgs, runIpcs } from './ipcs.js';
 import { readUserDatabase } from './userdb.js';
 
 /** Parses every file first: a bad file means nothing runs. */
-function loadAll(files: readonly string[]): Array<[string, Program]> | undefined {
+export function loadAll(files: readonly string[]): Array<[string, Program]> | undefined {
   const loaded: Array<[string, Program]> = [];
   let bad = false;
   for (const f of files) {
@@ -31,63 +25,6 @@ function loadAll(files: readonly string[]): Array<[string, Program]> | undefined
     }
   }
   return bad ? undefined : loaded;
-}
-
-/** `run FILE... [--backend emulated|native] [--check]` */
-export function runCommand(files: readonly string[], backend: BackendName, check: boolean): number {
-  const loaded = loadAll(files);
-  if (loaded === undefined) return 2;
-  let status = 0;
-  for (const [file, program] of loaded) {
-    const r = runOn(backend, program);
-    if (E.isLeft(r)) {
-      const text = r.left.kind === 'unavailable' ? r.left.reason : r.left.message;
-      process.stderr.write(`ipc-sentry: ${backend} backend ${r.left.kind === 'unavailable' ? 'cannot run here' : 'failed'}: ${text.trim()}\n`);
-      return r.left.kind === 'unavailable' ? 3 : 4;
-    }
-    for (const line of r.right.lines) process.stdout.write(`${JSON.stringify(line)}\n`);
-    if (check) {
-      for (const f of r.right.failures) {
-        process.stderr.write(`${file}:${f.line}: expectation failed: wanted ${f.wanted}, got ${f.got}\n`);
-        status = 1;
-      }
-    }
-  }
-  return status;
-}
-
-/** Two output lines are the same when they are equal as parsed JSON, field by field. */
-function sameLine(a: OutputLine | undefined, b: OutputLine | undefined): boolean {
-  return canonical(a) === canonical(b);
-}
-
-/** `diff FILE...`: runs each file on both backends and shows every statement where they disagree. */
-export function diffCommand(files: readonly string[]): number {
-  const loaded = loadAll(files);
-  if (loaded === undefined) return 2;
-  let differ = false;
-  for (const [file, program] of loaded) {
-    const emulated = runOn('emulated', program);
-    const native = runOn('native', program);
-    if (E.isLeft(native)) {
-      process.stderr.write(`ipc-sentry: native backend ${native.left.kind === 'unavailable' ? 'cannot run here' : 'failed'}: ${(native.left.kind === 'unavailable' ? native.left.reason : native.left.message).trim()}\n`);
-      return native.left.kind === 'unavailable' ? 3 : 4;
-    }
-    if (E.isLeft(emulated)) return 4;
-    const a = emulated.right.lines;
-    const b = native.right.lines;
-    let same = 0;
-    for (let i = 0; i < Math.max(a.length, b.length); i += 1) {
-      if (sameLine(a[i], b[i])) {
-        same += 1;
-        continue;
-      }
-      differ = true;
-      process.stdout.write(`${file}:${a[i]?.['line'] ?? b[i]?.['line']}: backends differ\n  emulated: ${JSON.stringify(a[i])}\n  native:   ${JSON.stringify(b[i])}\n`);
-    }
-    process.stdout.write(`${file}: ${same} of ${program.statements.length} statements agree\n`);
-  }
-  return differ ? 1 : 0;
 }
 
 /**

@@ -93,34 +93,41 @@ export function transcriptCommand(file: string | undefined, json: boolean): numb
     return 2;
   }
   const program = loaded.right;
-  const { run } = runOnEmulator(program);
-  if (json) {
-    for (const line of run.lines) process.stdout.write(`${JSON.stringify(line)}\n`);
-  } else {
-    const source = readFileSync(path, 'utf8').split('\n');
-    const containers = new Map<number, string>();
-    const byLine = new Map<number, { s: Statement; out: OutputLine }>();
-    program.statements.forEach((s, i) => byLine.set(s.line, { s, out: run.lines[i]! }));
+  const source = readFileSync(path, 'utf8').split('\n');
+  const containers = new Map<number, string>();
+  /** The next source line (0-based) not yet shown. */
+  let cursor = 0;
+  const narrateUpTo = (end: number): void => {
+    for (; cursor < end; cursor += 1) {
+      const text = source[cursor]!.trim();
+      if (text.startsWith('#')) process.stdout.write(`${text}\n`);
+      else if (text === '') process.stdout.write('\n');
+    }
+  };
+  if (!json) {
     const shown = relative(process.cwd(), path) || path;
     process.stdout.write(`ipc-sentry: ${shown}, run on the emulator (isula and memory cgroups are emulated only)\n\n`);
-    source.forEach((raw, i) => {
-      const text = raw.trim();
-      const entry = byLine.get(i + 1);
-      if (entry === undefined) {
-        if (text.startsWith('#')) process.stdout.write(`${text}\n`);
-        else if (text === '') process.stdout.write('\n');
-        return;
-      }
-      const { s, out } = entry;
-      if (s.op === 'proc' && s.container !== undefined) containers.set(s.proc, s.container);
-      const { who, text: procName } = prompt(program, s, containers);
-      const stmt = statementText(raw.endsWith('\r') ? raw.slice(0, -1) : raw);
-      const command = procName !== '' && stmt.startsWith(`${procName} `) ? stmt.slice(procName.length + 1) : stmt;
-      process.stdout.write(`${who}$ ${command}\n`);
-      for (const l of outcome(out)) process.stdout.write(`${l}\n`);
-      if (out['expect'] !== undefined) process.stdout.write(`  !! ${String(out['expect'])}\n`);
-    });
   }
+  let index = 0;
+  const { run } = runOnEmulator(program, (out) => {
+    const s = program.statements[index]!;
+    index += 1;
+    if (json) {
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+      return;
+    }
+    narrateUpTo(s.line - 1);
+    const raw = source[s.line - 1] ?? '';
+    cursor = s.line;
+    if (s.op === 'proc' && s.container !== undefined) containers.set(s.proc, s.container);
+    const { who, text: procName } = prompt(program, s, containers);
+    const stmt = statementText(raw.endsWith('\r') ? raw.slice(0, -1) : raw);
+    const command = procName !== '' && stmt.startsWith(`${procName} `) ? stmt.slice(procName.length + 1) : stmt;
+    process.stdout.write(`${who}$ ${command}\n`);
+    for (const l of outcome(out)) process.stdout.write(`${l}\n`);
+    if (out['expect'] !== undefined) process.stdout.write(`  !! ${String(out['expect'])}\n`);
+  });
+  if (!json) narrateUpTo(source.length);
   const checked = program.statements.filter((s) => s.expect !== undefined).length;
   const summary =
     run.failures.length === 0

@@ -37,6 +37,8 @@ export interface EmulatedOptions {
    * private to the run.
    */
   readonly images?: Map<string, Uint8Array>;
+  /** Called with each statement's raw result as soon as it has run (the CLI prints lines as they finish). */
+  readonly onResult?: (raw: RawResult, index: number) => void;
 }
 
 /** The raw results, and the kernel left behind (for `ipcs` after a run). */
@@ -79,7 +81,12 @@ function newRun(options: EmulatedOptions): Run {
 /** Runs `program` on a fresh Kernel. */
 export function runEmulated(program: Program, options: EmulatedOptions = {}): EmulatedRun {
   const run = newRun(options);
-  const results = program.statements.map((s) => run.step(s));
+  const { onResult } = options;
+  const results = program.statements.map((s, i) => {
+    const raw = run.step(s);
+    onResult?.(raw, i);
+    return raw;
+  });
   return { results, kernel: run.currentKernel, namespaces: run.namespaceList() };
 }
 

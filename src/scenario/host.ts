@@ -10,9 +10,9 @@ import type { Program } from './ast.js';
 import { runEmulated } from './emulated.js';
 import type { EmulatedRun } from './emulated.js';
 import type { NativeFailure, NativeUnavailable } from './native.js';
-import { runOracle } from './native.js';
-import type { NormalizedRun } from './normalize.js';
-import { normalize } from './normalize.js';
+import { runOracle, streamOracle } from './native.js';
+import type { ExpectationFailure, NormalizedRun, OutputLine } from './normalize.js';
+import { incrementalNormalizer, normalize } from './normalize.js';
 import { parseScenario } from './parse.js';
 import type { ParseError } from './parse.js';
 import { emulatedOnly, encodeProgram } from './protocol.js';
@@ -75,15 +75,36 @@ export function loadScenario(file: string): E.Either<ParseError[], Program> {
   return parseScenario(text, file);
 }
 
-/** Runs a program on the emulator, sized like this machine. */
-export function runOnEmulator(program: Program): { run: NormalizedRun; emulated: EmulatedRun } {
+/** Called with each output line as soon as its statement has run, and the expectation failure if any. */
+export type LineListener = (line: OutputLine, failure: ExpectationFailure | undefined) => void;
+
+/** Runs a program on the emulator, sized like this machine; `onLine` sees each line as its statement finishes. */
+export function runOnEmulator(program: Program, onLine?: LineListener): { run: NormalizedRun; emulated: EmulatedRun } {
   const { commitBytes: mem, protectionKeys: pkeys, ramBytes: ram } = hostFacts();
+  const n = incrementalNormalizer(program);
   const emulated = runEmulated(program, {
     ...(mem !== undefined ? { memTotalBytes: mem } : {}),
     ...(pkeys !== undefined ? { executeOnly: pkeys } : {}),
     ...(ram !== undefined ? { ramBytes: ram } : {}),
+    onResult: (raw) => {
+      const out = n.push(raw);
+      onLine?.(out.line, out.failure);
+    },
   });
-  return { run: normalize(program, emulated.results), emulated };
+  return { run: n.run, emulated };
+}
+
+/** Runs a program on the named backend, reporting each line as soon as its statement has run. */
+export async function streamOn(backend: BackendName, program: Program, onLine: LineListener): Promise<E.Either<NativeUnavailable | NativeFailure, NormalizedRun>> {
+  if (backend === 'emulated') return E.right(runOnEmulator(program, onLine).run);
+  const only = emulatedOnly(program);
+  if (only !== undefined) return E.left({ kind: 'unavailable', reason: only });
+  const n = incrementalNormalizer(program);
+  const raws = await streamOracle(encodeProgram(program), (raw) => {
+    const out = n.push(raw);
+    onLine(out.line, out.failure);
+  });
+  return E.map(() => n.run)(raws);
 }
 
 /** Runs a program on the real kernel through the native oracle. */

@@ -3,10 +3,11 @@
  * the oracle on a program text (docs/oracle-protocol.md) and turns its JSON
  * Lines into RawResults, checking every line rather than trusting it.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { isErrnoName } from '../abi/errno.js';
@@ -59,11 +60,15 @@ function build(): E.Either<string, string> {
   // The flags are part of the key: a binary built with other flags is another binary.
   const hash = createHash('sha256').update(CFLAGS.join(' '));
   for (const n of names) hash.update(`\0${n}\0`).update(readFileSync(join(nativeDir, n)));
-  const dir = join(root, 'node_modules', '.cache', 'ipc-sentry', `oracle-${hash.digest('hex')}`);
+  const dir = join(cacheRoot(), `oracle-${hash.digest('hex')}`);
   const binary = join(dir, 'oracle');
   if (existsSync(binary)) return E.right(binary);
 
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    return E.left(`cannot make the oracle's build cache ${dir}: ${(e as Error).message} (set XDG_CACHE_HOME to a writable directory)`);
+  }
   // Concurrent test workers each build under their own name; rename makes the winner atomic.
   const temp = join(dir, `oracle.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const sources = names.filter((n) => n.endsWith('.c')).map((n) => join(nativeDir, n));
@@ -80,11 +85,25 @@ function build(): E.Either<string, string> {
   return E.right(binary);
 }
 
+/**
+ * Where built oracles are kept: $XDG_CACHE_HOME/ipc-sentry, else
+ * ~/.cache/ipc-sentry, as the XDG base directory rules say; never inside the
+ * package, which may belong to root. Without a home, a per-user directory
+ * under the system's temporary directory.
+ */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env['XDG_CACHE_HOME'];
+  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'ipc-sentry');
+  const home = env['HOME'] ?? homedir();
+  if (home !== '' && isAbsolute(home) && existsSync(home)) return join(home, '.cache', 'ipc-sentry');
+  return join(tmpdir(), `ipc-sentry-${process.getuid?.() ?? 'user'}`);
+}
+
 let built: E.Either<string, string> | undefined;
 
 /**
- * Builds the oracle if its sources changed (cached under
- * node_modules/.cache/ipc-sentry, keyed by their sha256) and returns the
+ * Builds the oracle if its sources changed (cached under cacheRoot(), keyed
+ * by their sha256) and returns the
  * binary's path, or one line saying why the native backend cannot run here.
  */
 export function ensureOracle(): E.Either<string, string> {
@@ -254,22 +273,94 @@ export function runOracle(programText: string): E.Either<NativeUnavailable | Nat
     const how = run.status === null ? `was killed by ${run.signal ?? 'a signal'}` : `exited with status ${run.status}`;
     return failure(`the oracle ${how}: ${run.stderr.trim()}`);
   }
-  // Each statement's scenario line number is its first token; the oracle echoes it.
-  const lines = programText.split('\n').filter((l) => l !== '').map((l) => l.split(' ')[0] ?? '');
   const out = run.stdout.split('\n');
   if (out.pop() !== '') return failure('the oracle\'s output does not end with a newline');
-  if (out.length !== lines.length) return failure(`the oracle answered ${out.length} statements out of ${lines.length}`);
-  const results: RawResult[] = [];
-  for (const [i, text] of out.entries()) {
-    const line = lines[i] ?? '';
+  const reader = new ResultReader(programText);
+  for (const text of out) {
+    const r = reader.take(text);
+    if (E.isLeft(r)) return r;
+  }
+  return reader.finish();
+}
+
+/** Checks the oracle's output lines one at a time against the program it was given. */
+class ResultReader {
+  /** Each statement's scenario line number is its first token; the oracle echoes it. */
+  private readonly lines: string[];
+  readonly results: RawResult[] = [];
+
+  constructor(programText: string) {
+    this.lines = programText.split('\n').filter((l) => l !== '').map((l) => l.split(' ')[0] ?? '');
+  }
+
+  take(text: string): E.Either<NativeFailure, RawResult> {
+    const i = this.results.length;
+    if (i >= this.lines.length) return failure(`the oracle answered more statements than the ${this.lines.length} it was given`);
+    const line = this.lines[i] ?? '';
     try {
-      results.push(toResult(text, line));
+      const raw = toResult(text, line);
+      this.results.push(raw);
+      return E.right(raw);
     } catch (e) {
       if (!(e instanceof BadLine)) throw e;
       return failure(`malformed result for scenario line ${line}: ${e.message}: ${text.slice(0, 200)}`);
     }
   }
-  return E.right(results);
+
+  finish(): E.Either<NativeFailure, RawResult[]> {
+    if (this.results.length !== this.lines.length) return failure(`the oracle answered ${this.results.length} statements out of ${this.lines.length}`);
+    return E.right(this.results);
+  }
+}
+
+/**
+ * runOracle, reporting each statement's raw result through `onResult` as soon
+ * as the oracle prints it (a killed run has shown everything it finished).
+ */
+export function streamOracle(programText: string, onResult: (raw: RawResult, index: number) => void): Promise<E.Either<NativeUnavailable | NativeFailure, RawResult[]>> {
+  const oracle = ensureOracle();
+  if (E.isLeft(oracle)) return Promise.resolve(E.left({ kind: 'unavailable', reason: oracle.left }));
+  return new Promise((resolve) => {
+    const child = spawn(oracle.right, [], { stdio: ['pipe', 'pipe', 'pipe'], timeout: RUN_TIMEOUT_MS });
+    const reader = new ResultReader(programText);
+    let bad: NativeFailure | undefined;
+    let pending = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      pending += chunk;
+      for (let nl = pending.indexOf('\n'); nl >= 0 && bad === undefined; nl = pending.indexOf('\n')) {
+        const text = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        const r = reader.take(text);
+        if (E.isLeft(r)) {
+          bad = r.left;
+          child.kill('SIGKILL');
+        } else onResult(r.right, reader.results.length - 1);
+      }
+    });
+    child.stderr.on('data', (chunk: string) => {
+      if (stderr.length < 65536) stderr += chunk;
+    });
+    child.on('error', (err) => {
+      bad ??= { kind: 'failure', message: `the oracle did not finish: ${err.message}` };
+    });
+    child.stdin.on('error', () => {
+      // The oracle exits early (status 3) without reading everything; its status says why.
+    });
+    child.stdin.end(programText);
+    child.on('close', (status, signal) => {
+      if (bad !== undefined) return resolve(E.left(bad));
+      if (status === EXIT_UNAVAILABLE) return resolve(E.left({ kind: 'unavailable', reason: firstLine(stderr) }));
+      if (status !== 0) {
+        const how = status === null ? `was killed by ${signal ?? 'a signal'}` : `exited with status ${status}`;
+        return resolve(failure(`the oracle ${how}: ${stderr.trim()}`));
+      }
+      if (pending !== '') return resolve(failure('the oracle\'s output does not end with a newline'));
+      resolve(reader.finish());
+    });
+  });
 }
 
 let probed: E.Either<string, true> | undefined;

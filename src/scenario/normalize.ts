@@ -62,17 +62,33 @@ const INDEX_COMMANDS = new Set(['IPC_INFO', 'SHM_INFO']);
 
 /** Normalizes a run's raw results and checks its expectations. */
 export function normalize(program: Program, raws: readonly RawResult[]): NormalizedRun {
+  const n = incrementalNormalizer(program);
+  raws.forEach((raw) => n.push(raw));
+  if (raws.length < program.statements.length) throw new Error(`no raw result for line ${program.statements[raws.length]!.line}`);
+  return n.run;
+}
+
+/** A normalizer fed one raw result at a time, in statement order; `run` holds what was pushed so far. */
+export interface IncrementalNormalizer {
+  push(raw: RawResult): { readonly line: OutputLine; readonly failure?: ExpectationFailure };
+  readonly run: NormalizedRun;
+}
+
+/** Normalizes results as they arrive (the CLI prints each line when its statement finishes). */
+export function incrementalNormalizer(program: Program): IncrementalNormalizer {
   const n = new Normalizer(program);
-  const lines: OutputLine[] = [];
-  const failures: ExpectationFailure[] = [];
-  program.statements.forEach((s, i) => {
-    const raw = raws[i];
-    if (raw === undefined) throw new Error(`no raw result for line ${s.line}`);
-    const { line, failure } = n.line(s, raw);
-    lines.push(line);
-    if (failure !== undefined) failures.push(failure);
-  });
-  return { lines, failures };
+  const run: NormalizedRun = { lines: [], failures: [] };
+  return {
+    run,
+    push(raw) {
+      const s = program.statements[run.lines.length];
+      if (s === undefined) throw new Error('more raw results than statements');
+      const out = n.line(s, raw);
+      run.lines.push(out.line);
+      if (out.failure !== undefined) run.failures.push(out.failure);
+      return out;
+    },
+  };
 }
 
 /** One id-variable binding: which slot, which value, in which namespace. */

@@ -20,14 +20,14 @@ describe('built output under plain node', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('runs the demo', () => {
-    const text = execFileSync(process.execPath, [join(out, 'src', 'cli', 'main.js'), 'demo'], { encoding: 'utf8' });
+    const text = execFileSync(process.execPath, [join(out, 'cli', 'main.js'), 'demo'], { encoding: 'utf8' });
     expect(text).toMatch(/read\(0x[0-9a-f]+, 21\) = "hello from the writer"/);
     expect(text).toMatch(/frames in use after the last detach: 0/);
   });
 
   it('exposes the library API from the package entry', () => {
     const script = `
-      import { Kernel, IPC_CREAT, IPC_STAT } from ${JSON.stringify(join(out, 'src', 'index.js'))};
+      import { Kernel, IPC_CREAT, IPC_STAT } from ${JSON.stringify(join(out, 'index.js'))};
       import * as E from 'fp-ts/lib/Either.js';
       const k = new Kernel();
       const a = k.spawn(), b = k.spawn();
@@ -47,8 +47,8 @@ describe('built output under plain node', () => {
       'export default function main(task, [id]) { const a = task.shmat(id, 0, 0).right; for (let i = 0; i < 1000; i++) task.atomicAdd32(a, 1); return 0; }\n',
     );
     const script = `
-      import { Kernel, IPC_CREAT } from ${JSON.stringify(join(out, 'src', 'index.js'))};
-      import { spawnWorker } from ${JSON.stringify(join(out, 'src', 'node', 'worker.js'))};
+      import { Kernel, IPC_CREAT } from ${JSON.stringify(join(out, 'index.js'))};
+      import { spawnWorker } from ${JSON.stringify(join(out, 'node', 'worker.js'))};
       const k = new Kernel(), p = k.spawn();
       const id = p.shmget(0, 4096, IPC_CREAT | 0o600).right, a = p.shmat(id, 0, 0).right;
       const url = new URL(${JSON.stringify(`file://${join(out, 'count.mjs')}`)});
@@ -63,9 +63,9 @@ describe('built output under plain node', () => {
     'checkpoints and restores a kernel with containers when %s loads first',
     (first) => {
       const script = `
-        await import(${JSON.stringify(join(out, 'src', first))});
-        const { Kernel, restoreWithEngine } = await import(${JSON.stringify(join(out, 'src', 'index.js'))});
-        const { ContainerEngine } = await import(${JSON.stringify(join(out, 'src', 'hostchannel', 'engine.js'))});
+        await import(${JSON.stringify(join(out, first))});
+        const { Kernel, restoreWithEngine } = await import(${JSON.stringify(join(out, 'index.js'))});
+        const { ContainerEngine } = await import(${JSON.stringify(join(out, 'hostchannel', 'engine.js'))});
         const k = new Kernel(), engine = new ContainerEngine(k);
         engine.run('c1', { hostChannel: '/chan:/chan::' });
         const img = k.checkpoint({ engine });
