@@ -1,5 +1,5 @@
 /**
- * Parses the `=> EXPECTATION` tail of a statement (SCENARIO.md §Expectations).
+ * Parses the `=> EXPECTATION` tail of a statement (docs/scenario-language.md, Expectations).
  * The checker that compares an expectation with a result lives with the runner;
  * this side only makes sure every field exists and every value is well formed.
  */

@@ -1,5 +1,5 @@
 /**
- * Turns raw results into the scenario output lines of SCENARIO.md (ids as
+ * Turns raw results into the scenario output lines of docs/scenario-language.md (ids as
  * the variable names that hold them, pids as process names, times as 0 or
  * "t", modes as octal strings, big integers as decimal strings), and checks
  * each statement's expectation against its printed line.
@@ -12,7 +12,7 @@ import type { RawResult } from './raw.js';
 /** A printed value: JSON-safe. */
 export type Printed = string | number | boolean | readonly Printed[] | { readonly [k: string]: Printed };
 
-/** One output line, keys in SCENARIO.md's order. */
+/** One output line, keys in docs/scenario-language.md's order. */
 export type OutputLine = { readonly [k: string]: Printed };
 
 /** An expectation that did not hold. */
@@ -30,7 +30,7 @@ export interface NormalizedRun {
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** A number as SCENARIO.md prints it: a JSON number, or a decimal string above 2^53-1. */
+/** A number as docs/scenario-language.md prints it: a JSON number, or a decimal string above 2^53-1. */
 function num(v: bigint | number): number | string {
   const b = typeof v === 'bigint' ? v : BigInt(v);
   return b > SAFE || b < -SAFE ? b.toString() : Number(b);

@@ -1,5 +1,5 @@
 /**
- * The scenario parser (SCENARIO.md): text in, a fully resolved Program out, or
+ * The scenario parser (docs/scenario-language.md): text in, a fully resolved Program out, or
  * every error found. Nothing runs until the whole file is consistent, so each
  * check here is static: statement order alone decides which processes run and
  * which variables are bound at each line.
