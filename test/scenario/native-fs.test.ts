@@ -113,7 +113,9 @@ native(`native file statements${unavailable === undefined ? '' : ` (skipped: ${u
       expect(E.isLeft(k) && k.left.kind).toBe('unavailable');
       expect(E.isLeft(k) && k.left.kind === 'unavailable' && k.left.reason).toMatch(/^line 1: .* is emulated only/);
     }
-    const cli = spawnSync(join(import.meta.dirname, '..', '..', 'bin', 'ipc-sentry'), ['run', '--backend', 'native', 'examples/hostchannel-oom.scn'], {
+    // From the sources: test/package rebuilds dist/ while other files run.
+    const root = join(import.meta.dirname, '..', '..');
+    const cli = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'cli', 'main.ts'), 'run', '--backend', 'native', 'examples/hostchannel-oom.scn'], {
       cwd: join(import.meta.dirname, '..', '..'),
       encoding: 'utf8',
     });
