@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { nativeAvailable } from '../src/scenario/native.js';
+import { scenarioTextArb, statementCount } from '../src/testing/index.js';
 import { checkScenario, DivergenceError } from '../test/fuzz/differential.js';
-import { scenarioArb, statementCount } from '../test/fuzz/generate.js';
 
 const USAGE = 'usage: npm run fuzz -- --runs N [--seed S]';
 
@@ -75,7 +75,7 @@ function progress(force = false): void {
 
 const started = Date.now();
 const result = fc.check(
-  fc.property(scenarioArb, (text) => {
+  fc.property(scenarioTextArb(fc), (text) => {
     let failed = true;
     try {
       checkScenario(text);

@@ -1,5 +1,6 @@
 /**
- * Differential fuzzing: random well-formed scenarios (generate.ts) must give
+ * Differential fuzzing: random well-formed scenarios (scenarioTextArb of
+ * ipc-sentry/testing, src/testing/scenario_arb.ts) must give
  * the same normalized output on the emulator and on the real kernel. The seed
  * is the run's (test/setup.ts configures fast-check with FC_SEED); FUZZ_RUNS
  * overrides the number of scenarios. Skipped, with the reason, where the
@@ -9,8 +10,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { nativeAvailable } from '../../src/scenario/native.js';
+import { scenarioTextArb } from '../../src/testing/index.js';
 import { checkScenario } from './differential.js';
-import { scenarioArb } from './generate.js';
 
 const DEFAULT_RUNS = 2000;
 
@@ -32,7 +33,7 @@ describe('emulator vs kernel on random scenarios', () => {
     `${runs()} random scenarios give the same output on both backends`,
     () => {
       fc.assert(
-        fc.property(scenarioArb, (text) => {
+        fc.property(scenarioTextArb(fc), (text) => {
           checkScenario(text);
         }),
         { numRuns: runs() },

@@ -8,21 +8,19 @@
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { ALL_CAPABILITIES, Kernel, heldLockCount } from '../../src/index.js';
-import type { Process, ShmidDs } from '../../src/index.js';
+import type { Capability, Process, ShmidDs } from '../../src/index.js';
+import { DEFAULT_CAST, shmCommandArb } from '../../src/testing/index.js';
+import type { ShmCommand, ShmctlName } from '../../src/testing/index.js';
 import type { Cap, ExpectedStat, MAtt, MProc } from './model.js';
 import { isShmMappable } from '../../src/mm/memmap.js';
 import {
   IPC_CREAT,
   IPC_EXCL,
   IPC_INFO,
-  IPC_PRIVATE,
   IPC_RMID,
   IPC_SET,
   IPC_STAT,
   PAGE,
-  PROT_NONE,
-  PROT_READ,
-  PROT_WRITE,
   SHM_EXEC,
   SHM_INFO,
   SHM_LOCK,
@@ -43,30 +41,26 @@ export interface Real {
 }
 
 export const MAX_PROCS = 10;
-const USERS = [0, 1000, 2000, 3000, 65534] as const;
-const GROUPS = [0, 1000, 3000, 65534] as const;
+
+const MODEL_CAPS: readonly Capability[] = ['CAP_IPC_OWNER', 'CAP_IPC_LOCK', 'CAP_SYS_ADMIN'];
+
+/** The capabilities the model's rules use (root's others change nothing it checks). */
+function isModelCap(c: Capability): c is Cap {
+  return MODEL_CAPS.includes(c);
+}
 
 export function setup(): { model: ShmModel; real: Real } {
   let now = 1_000_000;
   const kernel = new Kernel({ clock: () => now++ });
   const model = new ShmModel();
   const procs: Process[] = [];
-  // The brief's four users, plus three that split the capabilities apart
-  // (§4: CAP_IPC_OWNER, CAP_SYS_ADMIN and CAP_IPC_LOCK each cover one rule)
-  // and carry supplementary groups.
-  const starts: { name: string; uid: number; gid: number; groups: number[]; caps: Cap[] }[] = [
-    { name: 'root', uid: 0, gid: 0, groups: [], caps: ['CAP_IPC_OWNER', 'CAP_IPC_LOCK', 'CAP_SYS_ADMIN'] },
-    { name: 'A', uid: 1000, gid: 1000, groups: [], caps: [] },
-    { name: 'B', uid: 2000, gid: 1000, groups: [], caps: [] },
-    { name: 'nobody', uid: 65534, gid: 65534, groups: [], caps: [] },
-    { name: 'C', uid: 3000, gid: 3000, groups: [65534], caps: ['CAP_IPC_OWNER'] },
-    { name: 'D', uid: 4000, gid: 4000, groups: [], caps: ['CAP_SYS_ADMIN'] },
-    { name: 'E', uid: 5000, gid: 5000, groups: [1000], caps: ['CAP_IPC_LOCK'] },
-  ];
-  for (const s of starts) {
-    const p = kernel.spawn({ uid: s.uid, gid: s.gid, groups: s.groups, caps: s.uid === 0 ? ALL_CAPABILITIES : s.caps });
+  // The cast of ipc-sentry/testing's runCommands: the brief's four users, plus
+  // three that split the capabilities apart (§4: CAP_IPC_OWNER, CAP_SYS_ADMIN
+  // and CAP_IPC_LOCK each cover one rule) and carry supplementary groups.
+  for (const s of DEFAULT_CAST) {
+    const p = kernel.spawn({ uid: s.uid, gid: s.gid, groups: s.groups, caps: s.caps });
     procs.push(p);
-    model.addProc({ name: s.name, pid: p.pid, uid: s.uid, gid: s.gid, groups: s.groups, caps: new Set(s.caps) });
+    model.addProc({ name: s.name, pid: p.pid, uid: s.uid, gid: s.gid, groups: s.groups, caps: new Set(s.caps.filter(isModelCap)) });
   }
   const observer = kernel.spawn({ uid: 0, gid: 0, caps: ALL_CAPABILITIES });
   return { model, real: { kernel, procs, observer, trace: [] } };
@@ -589,76 +583,43 @@ export class ExitCmd extends Cmd {
 
 // ---------------------------------------------------------- arbitraries
 
-const sel = fc.nat({ max: 1 << 16 });
-const MODES: readonly number[] = [0, 0o400, 0o600, 0o640, 0o644, 0o666, 0o700];
-/** Creation modes, tilted towards ones that let attaches succeed. */
-const CREATE_MODES: readonly number[] = [...MODES, 0o600, 0o666, 0o666, 0o660, 0o606, 0o064];
+/** The model's name for each shmctl command of a ShmCommand. */
+const CTL_OPS: Readonly<Record<ShmctlName, CtlOp>> = { IPC_STAT: 'stat', IPC_SET: 'set', IPC_RMID: 'rmid', SHM_LOCK: 'lock', SHM_UNLOCK: 'unlock' };
 
-const shmgetArb = fc
-    .tuple(
-      sel,
-      fc.constantFrom(IPC_PRIVATE, 11, 12, 13),
-      fc.constantFrom(1, 100, 4096, 5000, 5000, 12288, 12288, 12288),
-      fc.constantFrom([IPC_CREAT], [IPC_CREAT], [IPC_CREAT, IPC_EXCL], [IPC_EXCL], []),
-      fc.constantFrom(...CREATE_MODES),
-    )
-    .map(([p, key, size, fl, mode]) => new ShmgetCmd(p, key, size, fl.reduce((a, b) => a | b, mode)));
-const shmatArb = fc
-    .tuple(
-      sel,
-      fc.constantFrom<'live' | 'stale'>('live', 'live', 'live', 'live', 'stale'),
-      sel,
-      fc.constantFrom([], [], [SHM_RDONLY], [SHM_RDONLY], [SHM_EXEC], [SHM_RDONLY, SHM_EXEC]),
-      fc.boolean(),
-    )
-    .map(([p, t, s, fl, c]) => new ShmatCmd(p, t, s, fl.reduce((a, b) => a | b, 0), c));
-const shmdtArb = fc
-    .tuple(sel, sel, fc.constantFrom<DtVariant>('origin', 'origin', 'origin', 'secondPage', 'unaligned', 'neverMapped'))
-    .map(([p, a, v]) => new ShmdtCmd(p, a, v));
-const munmapArb = fc
-    .tuple(sel, sel, fc.boolean(), fc.nat(3), fc.constantFrom(0, 0, 0, 1, 2, 3))
-    .map(([p, a, l, f, n]) => new MunmapCmd(p, a, l, f, n));
-const mprotectArb = fc
-    .tuple(sel, sel, fc.boolean(), fc.nat(3), fc.constantFrom(0, 0, 0, 1, 2, 3), fc.constantFrom(PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE))
-    .map(([p, a, l, f, n, prot]) => new MprotectCmd(p, a, l, f, n, prot));
-const accessArb = fc
-    .tuple(
-      sel,
-      sel,
-      fc.nat(3),
-      fc.oneof(fc.constantFrom(0, 1, 99, 4080, 4095), fc.nat(4095)),
-      fc.constantFrom<'read' | 'write' | 'fill'>('read', 'read', 'write', 'write', 'fill'),
-      fc.uint8Array({ minLength: 1, maxLength: 40 }),
-    )
-    .map(([p, a, pg, w, k, b]) => new AccessCmd(p, a, pg, w, k, b));
-const shmctlArb = fc
-    .tuple(
-      sel,
-      fc.constantFrom<'live' | 'stale'>('live', 'live', 'live', 'live', 'stale'),
-      sel,
-      fc.constantFrom<CtlOp>('stat', 'stat', 'stat', 'set', 'rmid', 'lock', 'unlock'),
-      fc.option(fc.constantFrom(...USERS), { freq: 2 }).map((u) => u ?? undefined),
-      fc.option(fc.constantFrom(...GROUPS), { freq: 2 }).map((g) => g ?? undefined),
-      fc.option(fc.oneof(fc.constantFrom(...MODES, 0o066, 0o606, 0o777), fc.nat(0o177777)), { freq: 2 }).map((x) => x ?? undefined),
-      fc.boolean(),
-    )
-    .map(([p, t, s, op, u, g, mode, o]) => new ShmctlCmd(p, t, s, op, u, g, mode, o));
+/** The model-checked command for one generated ShmCommand (whose raw choices the commands above resolve against the model). */
+export function toModelCommand(c: ShmCommand): fc.Command<ShmModel, Real> {
+  switch (c.op) {
+    case 'shmget':
+      return new ShmgetCmd(c.proc, c.key, c.size, c.flags);
+    case 'shmat':
+      return new ShmatCmd(c.proc, c.target, c.seg, c.flags, c.asCreator);
+    case 'shmdt':
+      return new ShmdtCmd(c.proc, c.att, c.variant);
+    case 'munmap':
+      return new MunmapCmd(c.proc, c.att, c.preferMapped, c.first, c.count);
+    case 'mprotect':
+      return new MprotectCmd(c.proc, c.att, c.preferMapped, c.first, c.count, c.prot);
+    case 'read':
+    case 'write':
+    case 'fill':
+      return new AccessCmd(c.proc, c.att, c.page, c.offset, c.op, c.bytes);
+    case 'shmctl':
+      return new ShmctlCmd(c.proc, c.target, c.seg, CTL_OPS[c.cmd], c.uid, c.gid, c.mode, c.asOwner);
+    case 'info':
+      return new InfoCmd(c.proc);
+    case 'fork':
+      return new ForkCmd(c.proc);
+    case 'exit':
+      return new ExitCmd(c.proc);
+  }
+}
 
-/** One weighted choice, so that segments and attachments exist often enough to be exercised. */
-export const commandArbs: fc.Arbitrary<fc.Command<ShmModel, Real>>[] = [
-  fc.oneof(
-    { weight: 6, arbitrary: shmgetArb },
-    { weight: 8, arbitrary: shmatArb },
-    { weight: 2, arbitrary: shmdtArb },
-    { weight: 3, arbitrary: munmapArb },
-    { weight: 4, arbitrary: mprotectArb },
-    { weight: 7, arbitrary: accessArb },
-    { weight: 6, arbitrary: shmctlArb },
-    { weight: 1, arbitrary: sel.map((p): fc.Command<ShmModel, Real> => new InfoCmd(p)) },
-    { weight: 2, arbitrary: sel.map((p): fc.Command<ShmModel, Real> => new ForkCmd(p)) },
-    { weight: 1, arbitrary: sel.map((p): fc.Command<ShmModel, Real> => new ExitCmd(p)) },
-  ),
-];
+/**
+ * The syscall-sequence arbitrary that ipc-sentry/testing offers its users
+ * (src/testing/shm_commands.ts), weighted so that segments and attachments
+ * exist often enough to be exercised, each command checked against the model.
+ */
+export const commandArbs: fc.Arbitrary<fc.Command<ShmModel, Real>>[] = [shmCommandArb(fc).map(toModelCommand)];
 
 /**
  * After a run: every live process exits and root removes every remaining

@@ -1,0 +1,655 @@
+/**
+ * Scenario arbitraries: fast-check arbitraries of well-formed scenario TEXTS
+ * (docs/scenario-language.md, the language `ipc-sentry scenario` runs) that
+ * exercise System V shared memory from several processes and two IPC
+ * namespaces. The project's differential fuzzer (test/fuzz, scripts/fuzz.ts)
+ * runs them on the emulator and on the real kernel.
+ *
+ * How a text stays valid by construction: fast-check draws an abstract
+ * script, a header of `proc` specs and a list of commands, each command being
+ * a kind plus a handful of raw choice numbers. The renderer walks the script
+ * with a model of what the parser knows (which processes run, which id and
+ * address names are bound, and in which process) and turns each raw choice
+ * into an argument that is legal at that point: a number picks from a list by
+ * modulo, so any choice vector is meaningful, and a command that cannot apply
+ * (an exit that would leave no process, a fork past the process cap) renders
+ * as nothing. Shrinking therefore works on the abstract script (drop
+ * commands, drive the choices towards 0, which is the first and plainest
+ * entry of every list) and every shrunk script still renders to a scenario
+ * the parser accepts. `renderScenario` checks that with parseScenario and
+ * throws on a parse failure: that is a generator bug, never a property
+ * failure to shrink.
+ *
+ * The texts also suit a native run in a sandbox whose root lacks
+ * CAP_SYS_RESOURCE (the fuzzer's machine); each rule is repeated where it
+ * applies:
+ *  - no process is granted CAP_SYS_RESOURCE by name: the native oracle
+ *    refuses (exit 3, NativeUnavailable) any scenario that grants it
+ *    explicitly;
+ *  - a process whose capability set is `all` never raises memlock above the
+ *    8 MiB hard limit: the scenario language says CAP_SYS_RESOURCE allows it,
+ *    the sandbox's `all` lacks it, so the oracle refuses the scenario. Any
+ *    other process may try (the kernel answers EPERM, which is reproducible).
+ *
+ * Nothing here loads fast-check or a Node built-in: the arbitraries are built
+ * from the caller's `fc` (see fast_check.ts).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { formatParseError, parseScenario } from '../scenario/parse.js';
+import type { Arbitrary, FastCheck } from './fast_check.js';
+
+/** A kind of abstract command, with its relative weight. */
+const KINDS = {
+  shmget: 5,
+  shmat: 5,
+  shmctl: 5,
+  access: 5,
+  shmdt: 2,
+  munmap: 1,
+  mprotect: 1,
+  fork: 1,
+  exit: 1,
+  sysctl: 1,
+  rlimit: 1,
+} as const;
+
+/** A kind of abstract scenario command. */
+export type ScenarioCommandKind = keyof typeof KINDS;
+
+/** One abstract command: what to do, and raw choices that the renderer resolves against the state. */
+export interface ScenarioCommand {
+  readonly kind: ScenarioCommandKind;
+  /** 0 drops the command. Generation rarely draws 0; shrinking tries it first, so a counterexample loses every command it does not need. */
+  readonly keep: number;
+  readonly r: readonly number[];
+}
+
+/** A process to start in the header, as raw choices. */
+export interface ScenarioProcSpec {
+  readonly r: readonly number[];
+}
+
+/** The abstract script fast-check generates and shrinks; renderScenario turns it into text. */
+export interface ScenarioScript {
+  readonly procs: readonly ScenarioProcSpec[];
+  readonly commands: readonly ScenarioCommand[];
+}
+
+/** How many raw choices each command and proc spec carries (more than any kind consumes). */
+const CHOICES = 10;
+
+/** Consumes raw choices in order; a missing one reads 0. */
+class Picker {
+  private i = 0;
+  constructor(private readonly r: readonly number[]) {}
+
+  /** The next raw number. */
+  next(): number {
+    const v = this.r[this.i++] ?? 0;
+    return v;
+  }
+
+  /** An entry of `list` (the first when the choice is 0). */
+  pick<T>(list: readonly T[]): T {
+    return list[this.next() % list.length] as T;
+  }
+
+  /** True with probability about `p` (false when the choice is 0). */
+  chance(p: number): boolean {
+    const v = this.next() % 1000;
+    return v >= 1000 - Math.round(p * 1000);
+  }
+
+  /** An integer in [0, n). */
+  below(n: number): number {
+    return this.next() % n;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Value pools. Each list starts with its plainest entry (what shrinking reaches).
+
+const UIDS = [0, 1000, 1001, 65534] as const;
+const GIDS = [0, 1000, 100, 65534] as const;
+const GROUPS = ['', '', '100', '1000,100', '65534', '0'] as const;
+/**
+ * Capability sets. Never CAP_SYS_RESOURCE: this sandbox's root lacks it, so
+ * the native oracle refuses (NativeUnavailable) any scenario granting it.
+ * '' leaves the default (all for uid 0, none otherwise).
+ */
+const CAPS = [
+  '',
+  'all',
+  'none',
+  'CAP_IPC_OWNER',
+  'CAP_IPC_LOCK',
+  'CAP_SYS_ADMIN',
+  'CAP_IPC_OWNER,CAP_IPC_LOCK',
+  'CAP_IPC_OWNER,CAP_SYS_ADMIN',
+  'CAP_IPC_LOCK,CAP_SYS_ADMIN',
+  'CAP_IPC_OWNER,CAP_IPC_LOCK,CAP_SYS_ADMIN',
+] as const;
+/** '' is the default namespace left implicit. */
+const NAMESPACES = ['', '', '', 'ns=default', 'ns=other', 'ns=other'] as const;
+
+/** Keys from a small pool so lookups collide; -1 and 0xffffffff are the same key_t. */
+const KEYS = ['0x11', 'IPC_PRIVATE', '0x22', '-1', '0x11', '0xffffffff', '0x33'] as const;
+const SIZES = ['4096', '100', '1', '4097', '12288', '8192', '16M', '2', '8K'] as const;
+/** Rare sizes: zero, bigger than anything, bigger than LLONG_MAX, bigger than RAM. */
+const ODD_SIZES = [
+  '0',
+  '0x4000000000000000',
+  '0xffffffffffffffff',
+  '0x8000000000000000',
+  '1024G',
+  '0xfffffffffeffffff',
+  '-1',
+  '0x7fffffffffffffff',
+] as const;
+const CREATE = ['IPC_CREAT', 'IPC_CREAT|IPC_EXCL', '', 'IPC_EXCL'] as const;
+const MODES = ['0600', '0666', '0644', '0', '0400', '0700', '0777', '0640', '0060', '0006', '0500', '0200', '0440', '0066'] as const;
+const GET_EXTRAS = ['SHM_NORESERVE', 'SHM_HUGETLB', '0170000', 'IPC_NOWAIT', 'SHM_NORESERVE|SHM_HUGETLB'] as const;
+
+const AT_FLAGS = ['0', 'SHM_RDONLY', 'SHM_EXEC', 'SHM_RDONLY|SHM_EXEC'] as const;
+
+/** A small window of fixed addresses, free in every native process (far below the oracle's mappings). */
+const WINDOW = 0x10000000;
+const WINDOW_PAGES = 8;
+/**
+ * Addresses at the edges of the address space. Nothing in the top 16 GiB
+ * below TASK_SIZE other than its last page: a real process's stack sits
+ * somewhere there (ASLR), so a fixed attach in that band succeeds or fails
+ * natively by chance, while the emulator's stack has one fixed place.
+ */
+const ODD_ADDRESSES = ['1', '4095', '4096', '0xfffffffffffff000', '0x7ffffffff000', '0x800000000000'] as const;
+
+const SHMCTL_CMDS = [
+  'IPC_STAT',
+  'IPC_RMID',
+  'IPC_SET',
+  'SHM_STAT',
+  'SHM_STAT_ANY',
+  'IPC_INFO',
+  'SHM_INFO',
+  'SHM_LOCK',
+  'SHM_UNLOCK',
+] as const;
+/** Commands as numbers: the named ones raw (no structure printed), unknown ones, IPC_64 variants, negative. */
+const NUMERIC_CMDS = ['4', '99', '-1', '0', '2', '1', '3', '11', '12', '13', '14', '15', '16', '0x102', '10', '5'] as const;
+const SET_UIDS = ['0', '1000', '65534', '-1', '4000000000', '1001'] as const;
+const SET_GIDS = ['0', '100', '65534', '-1', '1000', '4000000000'] as const;
+const SET_MODES = ['0600', '0666', '0', '0777', '0177777', '01600', '0644', '0400', '07777'] as const;
+/** Literal ids: live-looking, stale (other seq), negative, huge. */
+const LITERAL_IDS = ['0', '1', '32768', '-1', '2', '65536', '32769', '2147483647', '-2147483648', '3', '98304'] as const;
+const INDEXES = ['0', '1', '2', '3', '32768', '-1', '4', '64'] as const;
+
+/** Offsets from an attach address for memory accesses: inside, at the page edge, past the end, before it. */
+const ACCESS_OFFSETS = [0, 1, 100, 4095, 4096, 4000, 8191, 8192, 12287, 12288, -1, -4096, 16380] as const;
+const STRINGS = ['"hi"', '"hello"', '"\\x00\\xff"', '"abcdefgh"', '"x"', '"shared\\n"', '""'] as const;
+const ACCESS_LENS = ['1', '4', '16', '100', '4096', '4097', '8192', '12288', '0', '200'] as const;
+
+const PROTS = ['PROT_READ', 'PROT_NONE', 'PROT_READ|PROT_WRITE', 'PROT_WRITE', 'PROT_EXEC', 'PROT_READ|PROT_EXEC', 'PROT_READ|PROT_WRITE|PROT_EXEC'] as const;
+
+const SYSCTLS: readonly (readonly [string, readonly string[]])[] = [
+  ['shmmni', ['1', '2', '3', '0', '4096', '32768', '32769', '-1']],
+  ['shmall', ['4', '1', '0', '2', '3', '4096', '18446744073692774399']],
+  ['shmmax', ['4096', '8192', '0', '100', '16777216', '18446744073692774399']],
+  ['shm_rmid_forced', ['1', '0', '2', '-1']],
+  ['shm_next_id', ['5', '0', '-1', '1000', '32768', '98309', '2147483647', '-5', '32767']],
+];
+
+/**
+ * RLIMIT_MEMLOCK values at or below the 8 MiB hard limit: a process with caps=all
+ * may not raise it above (the sandbox's `all` lacks CAP_SYS_RESOURCE, so the
+ * oracle refuses such a scenario as NativeUnavailable).
+ */
+const MEMLOCKS_LOW = ['4096', '0', '8192', '1048576', '8388608', '12288', '1'] as const;
+/** Above the hard limit: only for processes without `all`, where the kernel answers EPERM. */
+const MEMLOCKS_HIGH = ['-1', '16777216', '8388609'] as const;
+
+// ---------------------------------------------------------------------------
+// The renderer's model of the parser's state.
+
+interface ProcState {
+  readonly name: string;
+  /** Its IPC namespace: 'default' or 'other'. */
+  readonly ns: string;
+  /** The capability set is `all` (given, or by default as uid 0), inherited by fork. */
+  readonly allCaps: boolean;
+  alive: boolean;
+  /** Address names bound in this process (own shmat, or inherited at fork). */
+  readonly addrs: Set<string>;
+}
+
+/**
+ * What the renderer knows about an address name. The native oracle keeps an
+ * inaccessible 1 GiB guard mapping right above the kernel-chosen attachments
+ * (native/oracle.c, fence_address_space), which the emulator's address space
+ * does not have: there, the same range is simply free. An mprotect or fixed
+ * shmat that reaches above the highest attachment therefore answers
+ * differently (mprotect succeeds on the guard but gives ENOMEM on free space;
+ * a fixed shmat overlaps it natively), and a munmap or SHM_REMAP there opens a
+ * hole in the guard that later kernel-chosen attaches use, so the layouts part.
+ * None of that is the emulator's doing, so munmap and mprotect through a name
+ * that a kernel-chosen (or odd fixed) attach bound stay inside the pages such
+ * an attach certainly has, and only names bound in the free window get fixed
+ * attaches over and around them.
+ */
+interface AddrInfo {
+  /** A lower bound on the pages of every attachment the name was bound to. */
+  minPages: number;
+  /** Some binding was not in the fixed window (kernel-chosen or an odd literal). */
+  bounded: boolean;
+}
+
+const MAX_PROCS = 8;
+const NAMES = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/** Renders an address expression `name`, `name+N` or `name-N`. */
+function offsetAddr(name: string, off: number): string {
+  return off === 0 ? name : off > 0 ? `${name}+${off}` : `${name}-${-off}`;
+}
+
+class Renderer {
+  private readonly lines: string[] = [];
+  private readonly procs: ProcState[] = [];
+  /** Numeric (id or index) variable names ever bound, in order. */
+  private readonly nums: string[] = [];
+  /** Address variable names ever bound, in order. */
+  private readonly addrNames: string[] = [];
+  /**
+   * For each numeric name, a lower bound on the pages of any segment a
+   * successful binding gave it, valid in the namespace `ns` of its bindings
+   * ('mixed' when bound in both: an id names another segment, or none, in
+   * the other namespace).
+   */
+  private readonly numPages = new Map<string, { pages: number; ns: string }>();
+  private readonly addrInfo = new Map<string, AddrInfo>();
+  private nextNum = 1;
+  private nextAddr = 1;
+
+  render(script: ScenarioScript): string {
+    for (const spec of script.procs) this.proc(new Picker(spec.r));
+    for (const c of script.commands) this.command(c);
+    return `${this.lines.join('\n')}\n`;
+  }
+
+  private live(): ProcState[] {
+    return this.procs.filter((p) => p.alive);
+  }
+
+  private proc(p: Picker): void {
+    const name = NAMES[this.procs.length] as string;
+    const uid = p.pick(UIDS);
+    const gid = p.pick(GIDS);
+    const groups = p.pick(GROUPS);
+    const caps = p.pick(CAPS);
+    const ns = p.pick(NAMESPACES);
+    const opts = [`proc ${name}`];
+    if (uid !== 0 || p.chance(0.3)) opts.push(`uid=${uid}`);
+    if (gid !== 0 || p.chance(0.3)) opts.push(`gid=${gid}`);
+    if (groups !== '') opts.push(`groups=${groups}`);
+    if (caps !== '') opts.push(`caps=${caps}`);
+    if (ns !== '') opts.push(ns);
+    this.lines.push(opts.join(' '));
+    this.procs.push({
+      name,
+      ns: ns === 'ns=other' ? 'other' : 'default',
+      allCaps: caps === 'all' || (caps === '' && uid === 0),
+      alive: true,
+      addrs: new Set(),
+    });
+  }
+
+  /** A live process, chosen by the command's first choice. */
+  private who(p: Picker): ProcState {
+    const live = this.live();
+    return live[p.below(live.length)] as ProcState;
+  }
+
+  /** An id argument: mostly a bound id variable, sometimes a literal (stale, negative, huge). */
+  private idArg(p: Picker): string {
+    if (this.nums.length > 0 && !p.chance(0.15)) return this.recentNum(p);
+    return p.pick(LITERAL_IDS);
+  }
+
+  /** A bound numeric variable, biased towards recent ones. */
+  private recentNum(p: Picker): string {
+    const k = p.below(Math.min(this.nums.length, 4));
+    return this.nums[this.nums.length - 1 - k] as string;
+  }
+
+  /**
+   * `-> NAME` for a numeric result: a fresh name, or (rarely) an old one
+   * rebound. `pages` is a lower bound on the pages of the segment the id
+   * names if the call succeeds (1 when it is not an id of a known size).
+   */
+  private bindNum(p: Picker, ns: string, pages = 1): string {
+    let name: string;
+    if (this.nums.length > 0 && p.chance(0.15)) {
+      name = p.pick(this.nums);
+    } else {
+      name = `s${this.nextNum++}`;
+      this.nums.push(name);
+    }
+    const old = this.numPages.get(name);
+    this.numPages.set(name, { pages: Math.min(old?.pages ?? Infinity, pages), ns: old === undefined || old.ns === ns ? ns : 'mixed' });
+    return name;
+  }
+
+  /** `-> NAME` for an address bound in `proc`: a fresh name, or an old address name. */
+  private bindAddr(p: Picker, proc: ProcState, pages: number, bounded: boolean): string {
+    let name: string;
+    if (this.addrNames.length > 0 && p.chance(0.15)) {
+      name = p.pick(this.addrNames);
+    } else {
+      name = `a${this.nextAddr++}`;
+      this.addrNames.push(name);
+    }
+    proc.addrs.add(name);
+    const info = this.addrInfo.get(name);
+    this.addrInfo.set(name, { minPages: Math.min(info?.minPages ?? Infinity, pages), bounded: (info?.bounded ?? false) || bounded });
+    return name;
+  }
+
+  /** An address name bound in `proc`, if any (most recent first when the choice is 0); only window names if `windowOnly`. */
+  private boundAddr(p: Picker, proc: ProcState, windowOnly = false): string | undefined {
+    const names = [...proc.addrs].filter((n) => !windowOnly || this.addrInfo.get(n)?.bounded !== true);
+    if (names.length === 0) return undefined;
+    return names[names.length - 1 - p.below(names.length)];
+  }
+
+  /** A page of the fixed window, as a literal. */
+  private windowAddr(p: Picker, extra = 0): string {
+    return hex(WINDOW + p.below(WINDOW_PAGES) * 4096 + extra);
+  }
+
+  /**
+   * An address for a memory access or shmdt/munmap/mprotect: a bound name plus
+   * an offset, or (when nothing is bound, or rarely) a window literal.
+   */
+  private accessAddr(p: Picker, proc: ProcState, offsets: readonly number[]): string {
+    const name = this.boundAddr(p, proc);
+    const literal = p.chance(0.1);
+    const off = p.pick(offsets);
+    if (name === undefined || literal) return this.windowAddr(p, Math.max(off, 0));
+    return offsetAddr(name, off);
+  }
+
+  private command(c: ScenarioCommand): void {
+    if (c.keep === 0) return;
+    const p = new Picker(c.r);
+    switch (c.kind) {
+      case 'shmget':
+        return this.shmget(p);
+      case 'shmat':
+        return this.shmat(p);
+      case 'shmctl':
+        return this.shmctl(p);
+      case 'access':
+        return this.access(p);
+      case 'shmdt':
+        return this.shmdt(p);
+      case 'munmap':
+        return this.munmap(p);
+      case 'mprotect':
+        return this.mprotect(p);
+      case 'fork':
+        return this.fork(p);
+      case 'exit':
+        return this.exit(p);
+      case 'sysctl':
+        return this.sysctl(p);
+      case 'rlimit':
+        return this.rlimit(p);
+    }
+  }
+
+  private shmget(p: Picker): void {
+    const proc = this.who(p);
+    const key = p.pick(KEYS);
+    const odd = p.chance(0.12);
+    const size = odd ? p.pick(ODD_SIZES) : p.pick(SIZES);
+    const flags: string[] = [];
+    const create = p.pick(CREATE);
+    if (create !== '') flags.push(create);
+    flags.push(p.pick(MODES));
+    // Huge sizes are interesting mostly with SHM_NORESERVE (1<<62 then succeeds).
+    if (odd && p.chance(0.5)) flags.push('SHM_NORESERVE');
+    else if (p.chance(0.1)) flags.push(p.pick(GET_EXTRAS));
+    const bind = p.chance(0.9) ? ` -> ${this.bindNum(p, proc.ns, sizePages(size))}` : '';
+    this.lines.push(`${proc.name} shmget ${key} ${size} ${flags.join('|')}${bind}`);
+  }
+
+  private shmat(p: Picker): void {
+    const proc = this.who(p);
+    const id = this.idArg(p);
+    const flags: string[] = [p.pick(AT_FLAGS)];
+    let addr: string;
+    // An unbound name reads as (void *)-1, so NAME+1 is 0 when NAME's shmat failed: a kernel-chosen attach.
+    let mayBeKernelChosen = false;
+    const mode = p.pick(['zero', 'zero', 'zero', 'window', 'window', 'unaligned', 'over', 'odd'] as const);
+    switch (mode) {
+      case 'zero':
+        addr = '0';
+        if (p.chance(0.05)) flags.push(p.pick(['SHM_REMAP', 'SHM_RND']));
+        break;
+      case 'window':
+        addr = this.windowAddr(p);
+        if (p.chance(0.3)) flags.push('SHM_REMAP');
+        if (p.chance(0.1)) flags.push('SHM_RND');
+        break;
+      case 'unaligned':
+        addr = this.windowAddr(p, p.pick([1, 0x800, 0xfff]));
+        if (p.chance(0.6)) flags.push('SHM_RND');
+        if (p.chance(0.2)) flags.push('SHM_REMAP');
+        break;
+      case 'over': {
+        // Only over names bound in the window: see AddrInfo.
+        const name = this.boundAddr(p, proc, true);
+        const off = p.pick([0, 4096, 8192, -4096, 1]);
+        addr = name === undefined ? this.windowAddr(p) : offsetAddr(name, off);
+        mayBeKernelChosen = name !== undefined && off === 1;
+        if (p.chance(0.5)) flags.push('SHM_REMAP');
+        if (p.chance(0.2)) flags.push('SHM_RND');
+        break;
+      }
+      case 'odd':
+        addr = p.pick(ODD_ADDRESSES);
+        if (p.chance(0.5)) flags.push('SHM_RND');
+        if (p.chance(0.3)) flags.push('SHM_REMAP');
+        break;
+    }
+    const f = flags.filter((x) => x !== '0');
+    const known = this.numPages.get(id);
+    const pages = known !== undefined && known.ns === proc.ns ? known.pages : 1;
+    const bind = p.chance(0.9) ? ` -> ${this.bindAddr(p, proc, pages, mode === 'zero' || mode === 'odd' || mayBeKernelChosen)}` : '';
+    this.lines.push(`${proc.name} shmat ${id} ${addr} ${f.length === 0 ? '0' : f.join('|')}${bind}`);
+  }
+
+  private shmctl(p: Picker): void {
+    const proc = this.who(p);
+    const numeric = p.chance(0.12);
+    const cmd = numeric ? p.pick(NUMERIC_CMDS) : p.pick(SHMCTL_CMDS);
+    const byIndex = cmd === 'SHM_STAT' || cmd === 'SHM_STAT_ANY';
+    // SHM_STAT takes an index; a full id works too (only its low 15 bits are used).
+    let id = byIndex && p.chance(0.6) ? p.pick(INDEXES) : this.idArg(p);
+    if (p.chance(0.04)) id = '-1';
+    let rest = '';
+    if (cmd === 'IPC_SET') rest = ` uid=${p.pick(SET_UIDS)} gid=${p.pick(SET_GIDS)} mode=${p.pick(SET_MODES)}`;
+    const bind = (byIndex || cmd === 'IPC_INFO' || cmd === 'SHM_INFO') && p.chance(0.3) ? ` -> ${this.bindNum(p, proc.ns)}` : '';
+    this.lines.push(`${proc.name} shmctl ${id} ${cmd}${rest}${bind}`);
+  }
+
+  private access(p: Picker): void {
+    const proc = this.who(p);
+    const op = p.pick(['write', 'read', 'fill', 'read', 'write'] as const);
+    const addr = this.accessAddr(p, proc, ACCESS_OFFSETS);
+    switch (op) {
+      case 'write':
+        this.lines.push(`${proc.name} write ${addr} ${p.pick(STRINGS)}`);
+        return;
+      case 'read':
+        this.lines.push(`${proc.name} read ${addr} ${p.pick(ACCESS_LENS)}`);
+        return;
+      case 'fill':
+        this.lines.push(`${proc.name} fill ${addr} ${p.pick(ACCESS_LENS)} ${p.pick([65, 0, 255, 7])}`);
+        return;
+    }
+  }
+
+  private shmdt(p: Picker): void {
+    const proc = this.who(p);
+    const addr = p.chance(0.05) ? '0' : this.accessAddr(p, proc, [0, 0, 0, 4096, -4096, 1, 8192]);
+    this.lines.push(`${proc.name} shmdt ${addr}`);
+  }
+
+  /**
+   * ADDR LEN for munmap and mprotect: through a window name or literal, any
+   * of a few offsets and lengths; through a name bound elsewhere, only inside
+   * the pages its attachments certainly have (see AddrInfo).
+   */
+  private range(p: Picker, proc: ProcState, lens: readonly string[]): string {
+    const offsets = [0, 4096, 8192, 1];
+    const name = this.boundAddr(p, proc);
+    const literal = p.chance(0.1);
+    const off = p.pick(offsets);
+    const len = p.pick(lens);
+    if (name === undefined || literal) return `${this.windowAddr(p, off)} ${len}`;
+    const info = this.addrInfo.get(name);
+    if (info === undefined || !info.bounded) return `${offsetAddr(name, off)} ${len}`;
+    const room = Math.min(info.minPages, 3) * 4096;
+    const base = off - (off % 4096);
+    if (base >= room) return `${offsetAddr(name, off % 4096)} ${pickLen(len, room)}`;
+    return `${offsetAddr(name, off)} ${pickLen(len, room - base)}`;
+  }
+
+  private munmap(p: Picker): void {
+    const proc = this.who(p);
+    this.lines.push(`${proc.name} munmap ${this.range(p, proc, ['4096', '8192', '12288', '1', '0', '4095'])}`);
+  }
+
+  private mprotect(p: Picker): void {
+    const proc = this.who(p);
+    this.lines.push(`${proc.name} mprotect ${this.range(p, proc, ['4096', '8192', '12288', '1', '0'])} ${p.pick(PROTS)}`);
+  }
+
+  private fork(p: Picker): void {
+    const parent = this.who(p);
+    if (this.procs.length >= MAX_PROCS) return;
+    const name = NAMES[this.procs.length] as string;
+    this.lines.push(`fork ${parent.name} ${name}`);
+    this.procs.push({ name, ns: parent.ns, allCaps: parent.allCaps, alive: true, addrs: new Set(parent.addrs) });
+  }
+
+  private exit(p: Picker): void {
+    // Never exit the last process: every later command needs one to run in.
+    if (this.live().length < 2) return;
+    const proc = this.who(p);
+    this.lines.push(`exit ${proc.name}`);
+    proc.alive = false;
+  }
+
+  private sysctl(p: Picker): void {
+    const [key, values] = p.pick(SYSCTLS);
+    const value = p.pick(values);
+    const ns = p.pick(['', '', 'ns=other ', 'ns=default ']);
+    // A chosen next id may give an old id number to a new, smaller segment: forget the sizes.
+    if (key === 'shm_next_id') for (const v of this.numPages.values()) v.pages = 1;
+    this.lines.push(`sysctl ${ns}kernel.${key}=${value}`);
+  }
+
+  private rlimit(p: Picker): void {
+    const proc = this.who(p);
+    // Above the hard limit only without `all`: see MEMLOCKS_LOW.
+    const high = !proc.allCaps && p.chance(0.3);
+    this.lines.push(`rlimit ${proc.name} memlock=${high ? p.pick(MEMLOCKS_HIGH) : p.pick(MEMLOCKS_LOW)}`);
+  }
+}
+
+/** A length no longer than `room` bytes: `len` itself when it fits, else `room`. */
+function pickLen(len: string, room: number): string {
+  return Number(len) <= room ? len : String(room);
+}
+
+/** A lower bound on the pages of a segment that a shmget of `size` yields on success (1 when unknown or absurd). */
+function sizePages(size: string): number {
+  const m = /^(\d+)([KM]?)$/.exec(size);
+  if (m === null) return 1; // hex sizes: 0x4000... and the like never attach
+  const n = Number(m[1]) * (m[2] === 'K' ? 1024 : m[2] === 'M' ? 1 << 20 : 1);
+  return Math.max(1, Math.ceil(n / 4096));
+}
+
+/**
+ * The scenario text of `script`, checked with the parser. Throws when the
+ * parser rejects it: that is a bug of this generator, not of the code under
+ * test, and is reported with the text.
+ */
+export function renderScenario(script: ScenarioScript): string {
+  const text = new Renderer().render(script);
+  const parsed = parseScenario(text, 'generated.scn');
+  if (E.isLeft(parsed)) {
+    throw new Error(`generator bug: the parser rejects a generated scenario:\n${parsed.left.map(formatParseError).join('\n')}\n${text}`);
+  }
+  return text;
+}
+
+/** The statements of a scenario text (non-blank, non-comment lines). */
+export function statementCount(text: string): number {
+  return text.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#')).length;
+}
+
+/** Sizes of generated scripts. Every bound is inclusive. */
+export interface ScenarioArbOptions {
+  /** Fewest processes the header starts (default 2, or maxProcesses if smaller; at least 1). */
+  readonly minProcesses?: number;
+  /** Most processes the header starts (default 5 or minProcesses; at most 8, the cap that forks also respect). */
+  readonly maxProcesses?: number;
+  /** Fewest abstract commands after the header (default 8, or maxCommands if smaller). A few commands render as nothing. */
+  readonly minCommands?: number;
+  /** Most abstract commands after the header (default 35 or minCommands). */
+  readonly maxCommands?: number;
+}
+
+function sizes(options: ScenarioArbOptions): { minProcs: number; maxProcs: number; minCmds: number; maxCmds: number } {
+  const minProcs = options.minProcesses ?? Math.min(2, options.maxProcesses ?? 2);
+  const maxProcs = options.maxProcesses ?? Math.max(5, minProcs);
+  const minCmds = options.minCommands ?? Math.min(8, options.maxCommands ?? 8);
+  const maxCmds = options.maxCommands ?? Math.max(35, minCmds);
+  const int = (n: number): boolean => Number.isInteger(n) && n >= 0;
+  if (!int(minProcs) || !int(maxProcs) || minProcs < 1 || maxProcs > MAX_PROCS || minProcs > maxProcs) {
+    throw new RangeError(`scenario arbitrary: processes must satisfy 1 <= min (${minProcs}) <= max (${maxProcs}) <= ${MAX_PROCS}`);
+  }
+  if (!int(minCmds) || !int(maxCmds) || minCmds > maxCmds) {
+    throw new RangeError(`scenario arbitrary: commands must satisfy 0 <= min (${minCmds}) <= max (${maxCmds})`);
+  }
+  return { minProcs, maxProcs, minCmds, maxCmds };
+}
+
+/**
+ * Abstract scenario scripts: by default 2 to 5 processes, then 8 to 35
+ * commands, so about 10 to 40 statements. `size: 'max'` spreads the lengths
+ * over the whole range instead of fast-check's small default.
+ */
+export function scenarioScriptArb(fc: FastCheck, options: ScenarioArbOptions = {}): Arbitrary<ScenarioScript> {
+  const { minProcs, maxProcs, minCmds, maxCmds } = sizes(options);
+  const choices = fc.array(fc.nat({ max: 0xffff }), { minLength: CHOICES, maxLength: CHOICES });
+  const kindArb: Arbitrary<ScenarioCommandKind> = fc.oneof(
+    ...(Object.entries(KINDS) as [ScenarioCommandKind, number][]).map(([kind, weight]) => ({ arbitrary: fc.constant(kind), weight })),
+  );
+  const commandArb: Arbitrary<ScenarioCommand> = fc.record({ kind: kindArb, keep: fc.integer({ min: 0, max: 30 }), r: choices });
+  return fc.record({
+    procs: fc.array(fc.record({ r: choices }), { minLength: minProcs, maxLength: maxProcs, size: 'max' }),
+    commands: fc.array(commandArb, { minLength: minCmds, maxLength: maxCmds, size: 'max' }),
+  });
+}
+
+/**
+ * Well-formed scenario texts (scenarioScriptArb rendered by renderScenario):
+ * run them with runScenario, or `ipc-sentry scenario FILE`.
+ */
+export function scenarioTextArb(fc: FastCheck, options: ScenarioArbOptions = {}): Arbitrary<string> {
+  return scenarioScriptArb(fc, options).map(renderScenario);
+}
