@@ -38,8 +38,11 @@ import * as E from 'fp-ts/lib/Either.js';
 import { formatParseError, parseScenario } from '../scenario/parse.js';
 import type { Arbitrary, FastCheck } from './fast_check.js';
 
-/** A kind of abstract command, with its relative weight. */
-const KINDS = {
+/** A kind of abstract scenario command. */
+export type ScenarioCommandKind = 'shmget' | 'shmat' | 'shmctl' | 'access' | 'shmdt' | 'munmap' | 'mprotect' | 'fork' | 'exit' | 'sysctl' | 'rlimit';
+
+/** Each kind of abstract command, with its relative weight. */
+const KINDS: { readonly [K in ScenarioCommandKind]: number } = {
   shmget: 5,
   shmat: 5,
   shmctl: 5,
@@ -51,10 +54,7 @@ const KINDS = {
   exit: 1,
   sysctl: 1,
   rlimit: 1,
-} as const;
-
-/** A kind of abstract scenario command. */
-export type ScenarioCommandKind = keyof typeof KINDS;
+};
 
 /** One abstract command: what to do, and raw choices that the renderer resolves against the state. */
 export interface ScenarioCommand {
