@@ -271,7 +271,14 @@ async function main(): Promise<void> {
   const below = results.filter(({ row, r }) => !meetsTarget(row, r)).map(({ r }) => r.name);
   if (!opts.quick && below.length > 0) process.stdout.write(`\nbelow target: ${below.join(', ')}\n`);
   if (opts.json !== undefined) {
-    writeFileSync(opts.json, `${JSON.stringify(results.map(({ r }) => r), null, 2)}\n`);
+    writeFileSync(
+      opts.json,
+      `${JSON.stringify(
+        results.map(({ r }) => r),
+        null,
+        2,
+      )}\n`,
+    );
   }
 }
 

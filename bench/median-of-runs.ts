@@ -42,4 +42,12 @@ for (const row of ROWS) {
   });
 }
 process.stdout.write(`medians of ${runs.length} run(s)\n\n${renderTable(results)}\n`);
-if (out !== undefined) writeFileSync(out, `${JSON.stringify(results.map(({ r }) => r), null, 2)}\n`);
+if (out !== undefined)
+  writeFileSync(
+    out,
+    `${JSON.stringify(
+      results.map(({ r }) => r),
+      null,
+      2,
+    )}\n`,
+  );

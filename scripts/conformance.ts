@@ -62,9 +62,7 @@ function runExample(name: string, program: Program, nativeOk: boolean, reason: s
   let native: E.Either<string, NormalizedRun> = E.left(reason);
   if (nativeOk) {
     const r = runOnKernel(program);
-    native = E.isRight(r)
-      ? E.right(r.right)
-      : E.left(r.left.kind === 'unavailable' ? `unavailable: ${r.left.reason}` : `oracle failure: ${r.left.message}`);
+    native = E.isRight(r) ? E.right(r.right) : E.left(r.left.kind === 'unavailable' ? `unavailable: ${r.left.reason}` : `oracle failure: ${r.left.message}`);
   }
   const differing = E.isRight(native) ? differingLines(emulated, native.right) : [];
   return { name, statements: program.statements.length, expectations, emulated, native, differing };
@@ -156,15 +154,9 @@ function main(): number {
     '| --- | ---: | ---: | --- | --- | --- |',
   ];
   for (const r of rows) {
-    const versus = E.isLeft(r.native)
-      ? `not run: ${r.native.left}`
-      : r.differing.length === 0
-        ? 'agree'
-        : `**differ** (line ${r.differing.join(', ')})`;
+    const versus = E.isLeft(r.native) ? `not run: ${r.native.left}` : r.differing.length === 0 ? 'agree' : `**differ** (line ${r.differing.join(', ')})`;
     const nat = E.isLeft(r.native) ? 'n/a' : held(r.expectations, r.native.right);
-    md.push(
-      `| [${r.name}](examples/${r.name}) | ${r.statements} | ${r.expectations} | ${cell(versus)} | ${held(r.expectations, r.emulated)} | ${nat} |`,
-    );
+    md.push(`| [${r.name}](examples/${r.name}) | ${r.statements} | ${r.expectations} | ${cell(versus)} | ${held(r.expectations, r.emulated)} | ${nat} |`);
   }
   md.push(
     '',

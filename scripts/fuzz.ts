@@ -44,7 +44,7 @@ function parseArgs(argv: readonly string[]): { runs: number; seed: number } {
       fail(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  return { runs, seed: seed ?? ((Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0) };
+  return { runs, seed: seed ?? (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0 };
 }
 
 const { runs, seed } = parseArgs(process.argv.slice(2));
@@ -67,9 +67,7 @@ function progress(force = false): void {
   const now = Date.now();
   if (!force && now - lastPrint < (tty ? 100 : 5000)) return;
   lastPrint = now;
-  const text = shrinking
-    ? `  ${done}/${runs} scenarios, 1 divergence, shrinking (${shrinkSteps} tries)`
-    : `  ${done}/${runs} scenarios, 0 divergences`;
+  const text = shrinking ? `  ${done}/${runs} scenarios, 1 divergence, shrinking (${shrinkSteps} tries)` : `  ${done}/${runs} scenarios, 0 divergences`;
   process.stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
 }
 
@@ -102,7 +100,9 @@ function finish(divergences: number): void {
   const dir = join(root, '.cache');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'fuzz-summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  process.stderr.write(`${done} scenarios (${statements} statements) in ${((Date.now() - started) / 1000).toFixed(1)} s, ${divergences} divergence${divergences === 1 ? '' : 's'}; summary in .cache/fuzz-summary.json\n`);
+  process.stderr.write(
+    `${done} scenarios (${statements} statements) in ${((Date.now() - started) / 1000).toFixed(1)} s, ${divergences} divergence${divergences === 1 ? '' : 's'}; summary in .cache/fuzz-summary.json\n`,
+  );
 }
 
 if (result.failed) {

@@ -57,5 +57,5 @@ export function sysError(name: ErrnoName, message: string): SysError {
 
 /** True when `name` is a known errno name. */
 export function isErrnoName(name: string): name is ErrnoName {
-  return Object.prototype.hasOwnProperty.call(ERRNO, name);
+  return Object.hasOwn(ERRNO, name);
 }

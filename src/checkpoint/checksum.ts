@@ -85,7 +85,7 @@ function fold(h0: number, h1: number, h2: number, h3: number, length: number): n
 /** The little-endian word `i` of `bytes`, whatever the platform's byte order. */
 function wordAt(bytes: Uint8Array, i: number): number {
   const at = i * 4;
-  return ((bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) | ((bytes[at + 3] as number) << 24)) | 0;
+  return (bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16) | ((bytes[at + 3] as number) << 24) | 0;
 }
 
 /** The formats whose checksum the Checksum class computes. */
@@ -93,8 +93,8 @@ export type ChecksumVersion = 2 | 3;
 
 /** Version 3's starting lanes: the first sixteen 32-bit words of pi's fraction. */
 const SEEDS_V3 = [
-  0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0x082efa98, 0xec4e6c89,
-  0x452821e6, 0x38d01377, 0xbe5466cf, 0x34e90c6c, 0xc0ac29b7, 0xc97c50dd, 0x3f84d5b5, 0xb5470917,
+  0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0x082efa98, 0xec4e6c89, 0x452821e6, 0x38d01377, 0xbe5466cf, 0x34e90c6c, 0xc0ac29b7,
+  0xc97c50dd, 0x3f84d5b5, 0xb5470917,
 ];
 const MULTIPLIERS = Int32Array.of(P1 | 0, P2 | 0, P3 | 0, P4);
 

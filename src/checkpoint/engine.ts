@@ -81,7 +81,11 @@ export function checkEngine(meta: Metadata, engine: EngineMetaT): void {
     const h = c.hostChannel;
     if (h !== null) {
       check(cleanAbsolutePath(h.pathOnHost) === h.pathOnHost, `${cat}.hostChannel.pathOnHost`, `${JSON.stringify(h.pathOnHost)} is not a clean absolute path`);
-      check(cleanAbsolutePath(h.pathInContainer) === h.pathInContainer, `${cat}.hostChannel.pathInContainer`, `${JSON.stringify(h.pathInContainer)} is not a clean absolute path`);
+      check(
+        cleanAbsolutePath(h.pathInContainer) === h.pathInContainer,
+        `${cat}.hostChannel.pathInContainer`,
+        `${JSON.stringify(h.pathInContainer)} is not a clean absolute path`,
+      );
       check(isValidMountMode(h.permissions), `${cat}.hostChannel.permissions`, `${JSON.stringify(h.permissions)} is not a mount mode`);
     }
     // created: never started; running: holds an init; exited: stopped, keeping the cgroup of its last start.
@@ -90,10 +94,22 @@ export function checkEngine(meta: Metadata, engine: EngineMetaT): void {
     if (c.running !== null) {
       const r = c.running;
       const init = processAt.get(r.init);
-      check(init !== undefined && !inits.has(r.init), `${cat}.running.init`, `pid ${r.init} is not a process of the image, or is the daemon or another container's init`);
+      check(
+        init !== undefined && !inits.has(r.init),
+        `${cat}.running.init`,
+        `pid ${r.init} is not a process of the image, or is the daemon or another container's init`,
+      );
       inits.add(r.init);
-      check(r.ipcNamespace < meta.ipcNamespaces.length, `${cat}.running.ipcNamespace`, `names IPC namespace ${r.ipcNamespace}, but there are ${meta.ipcNamespaces.length}`);
-      check(r.mountNamespace > 0 && r.mountNamespace < meta.mountNamespaces.length, `${cat}.running.mountNamespace`, `${r.mountNamespace} is not a container's mount namespace of the image`);
+      check(
+        r.ipcNamespace < meta.ipcNamespaces.length,
+        `${cat}.running.ipcNamespace`,
+        `names IPC namespace ${r.ipcNamespace}, but there are ${meta.ipcNamespaces.length}`,
+      );
+      check(
+        r.mountNamespace > 0 && r.mountNamespace < meta.mountNamespaces.length,
+        `${cat}.running.mountNamespace`,
+        `${r.mountNamespace} is not a container's mount namespace of the image`,
+      );
       check(!mountNamespaces.has(r.mountNamespace), `${cat}.running.mountNamespace`, `namespace ${r.mountNamespace} belongs to two containers`);
       mountNamespaces.add(r.mountNamespace);
       check(init?.mountNamespace === r.mountNamespace, `${cat}.running.init`, `pid ${r.init} is not in the container's mount namespace`);
@@ -105,7 +121,11 @@ export function checkEngine(meta: Metadata, engine: EngineMetaT): void {
       cgroups.add(c.cgroup);
       // Each start makes the cgroup with the container's -m, rounded down to pages as Linux does.
       const limitPages = c.memoryLimit === null || c.memoryLimit === 0n ? null : c.memoryLimit / BigInt(PAGE_SIZE);
-      check((g?.limitPages ?? null) === (limitPages === null ? null : Number(limitPages)), `${cat}.cgroup`, `the cgroup's limit is not the container's memoryLimit`);
+      check(
+        (g?.limitPages ?? null) === (limitPages === null ? null : Number(limitPages)),
+        `${cat}.cgroup`,
+        `the cgroup's limit is not the container's memoryLimit`,
+      );
     }
   });
 }

@@ -118,7 +118,8 @@ export function readSections(image: Uint8Array, options: { readonly deferPages?:
     return E.left(checkpointError('header', `the image is ${image.length} bytes, shorter than the ${HEADER_BYTES}-byte header`));
   }
   for (let i = 0; i < MAGIC.length; i += 1) {
-    if (image[i] !== MAGIC.charCodeAt(i)) return E.left(checkpointError('header.magic', `not an ipc-sentry checkpoint image (the first 8 bytes are not "${MAGIC}")`));
+    if (image[i] !== MAGIC.charCodeAt(i))
+      return E.left(checkpointError('header.magic', `not an ipc-sentry checkpoint image (the first 8 bytes are not "${MAGIC}")`));
   }
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
   const version = view.getUint32(8, true);
@@ -142,7 +143,8 @@ export function readSections(image: Uint8Array, options: { readonly deferPages?:
     );
   }
   const metaSection = image.subarray(HEADER_BYTES, HEADER_BYTES + metaBytes);
-  if (view.getUint32(20, true) !== sectionChecksum(version, metaSection)) return E.left(checkpointError('metadata', 'the section checksum does not match: the metadata is damaged'));
+  if (view.getUint32(20, true) !== sectionChecksum(version, metaSection))
+    return E.left(checkpointError('metadata', 'the section checksum does not match: the metadata is damaged'));
   for (let i = HEADER_BYTES + metaBytes; i < pageStart; i += 1) {
     if (image[i] !== 0x20) return E.left(checkpointError('metadata', `padding byte at offset ${i} is not a space`));
   }
@@ -158,7 +160,8 @@ export function readSections(image: Uint8Array, options: { readonly deferPages?:
     const count = view.getUint32(at + 4, true);
     const dataOffset = at + RUN_HEADER_BYTES;
     if (count === 0) return E.left(checkpointError(`pages.run[${r}]`, 'holds no frames'));
-    if (dataOffset + count * PAGE_SIZE > expected) return E.left(checkpointError(`pages.run[${r}]`, `its ${count} frames run past the end of the page section`));
+    if (dataOffset + count * PAGE_SIZE > expected)
+      return E.left(checkpointError(`pages.run[${r}]`, `its ${count} frames run past the end of the page section`));
     const previous = runs[runs.length - 1];
     if (previous !== undefined && firstFrame < previous.firstFrame + previous.count) {
       return E.left(checkpointError(`pages.run[${r}]`, `frame ${firstFrame} is not above the previous run's last frame`));

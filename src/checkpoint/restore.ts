@@ -261,7 +261,10 @@ function build(meta: Metadata, image: Uint8Array, sections: ImageSections, optio
   meta.tmpfs.forEach((m, i) => {
     const fs = tmpfs[i] as (typeof tmpfs)[number];
     for (const n of m.inodes) fs.inodes.get(n.ino)?.restoreCounts(n.links, n.opens);
-    fs.sb.restoreState({ ...m, dead: false }, m.inodes.map((n) => fs.inodes.get(n.ino) as Inode));
+    fs.sb.restoreState(
+      { ...m, dead: false },
+      m.inodes.map((n) => fs.inodes.get(n.ino) as Inode),
+    );
   });
   meta.mounts.forEach((m, i) => mounts[i]?.restoreState(m.mountId, m.refs));
   meta.openFiles.forEach((f, i) => openFiles[i]?.restoreRefs(f.refs));

@@ -202,12 +202,14 @@ function write(kernel: Kernel, engine: EngineState | undefined): Uint8Array {
   const mountNsIndex = new Map<MountNamespace, number>(mountNamespaces.map((ns, i) => [ns, i]));
   const mountNsMeta = mountNamespaces.map((ns) => ({
     members: ns.memberCount,
-    table: ns.mounts().map((e): [string, number, number | null, number | null] => [
-      e.mountpoint,
-      mountIndex(walk, e.mount),
-      e.parent === undefined ? null : mountIndex(walk, e.parent),
-      e.covers === undefined ? null : e.covers.ino,
-    ]),
+    table: ns
+      .mounts()
+      .map((e): [string, number, number | null, number | null] => [
+        e.mountpoint,
+        mountIndex(walk, e.mount),
+        e.parent === undefined ? null : mountIndex(walk, e.parent),
+        e.covers === undefined ? null : e.covers.ino,
+      ]),
   }));
 
   const processMeta = processes.map((p) => {

@@ -15,7 +15,6 @@ import { CheckpointFailure, check } from './errors.js';
 import type { PageRun } from './format.js';
 import type { ChargeRefMeta, Metadata, PageRunMeta } from './metadata.js';
 
-
 const MAX_FRAMES = 2 ** 31 - 1;
 const HUGE_PAGE_SIZES = new Set([0, 2 ** 21, 2 ** 30]);
 const MAX_FILE_PAGES = Math.floor(Number.MAX_SAFE_INTEGER / PAGE_SIZE);
@@ -35,12 +34,17 @@ export function validate(meta: Metadata, runs: readonly PageRun[]): E.Either<Che
 
 function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
   const k = meta.kernel;
-  check(k.chunkBytes >= PAGE_SIZE && k.chunkBytes <= 2 ** 30 && (k.chunkBytes & (k.chunkBytes - 1)) === 0, 'metadata.kernel.chunkBytes', `${k.chunkBytes} is not a power of two between 4 KiB and 1 GiB`);
+  check(
+    k.chunkBytes >= PAGE_SIZE && k.chunkBytes <= 2 ** 30 && (k.chunkBytes & (k.chunkBytes - 1)) === 0,
+    'metadata.kernel.chunkBytes',
+    `${k.chunkBytes} is not a power of two between 4 KiB and 1 GiB`,
+  );
   const totalFrames = Math.floor(k.memTotalBytes / PAGE_SIZE);
   check(totalFrames <= MAX_FRAMES, 'metadata.kernel.memTotalBytes', `${k.memTotalBytes} bytes is more RAM than a MemoryFile can number`);
   check(k.frameLimit <= totalFrames, 'metadata.kernel.frameLimit', `${k.frameLimit} frames do not fit in ${totalFrames}`);
   const frames = new FrameOwners(k.frameLimit);
-  const charges = (c: ChargeRefMeta, where: string): void => check(c === 'root' || c < meta.cgroups.length, where, `names cgroup ${c}, but there are ${meta.cgroups.length}`);
+  const charges = (c: ChargeRefMeta, where: string): void =>
+    check(c === 'root' || c < meta.cgroups.length, where, `names cgroup ${c}, but there are ${meta.cgroups.length}`);
 
   const pids = new Set<number>();
   meta.processes.forEach((p, i) => {
@@ -60,7 +64,11 @@ function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
   const segmentIds: Set<number>[] = [];
   meta.ipcNamespaces.forEach((ns, n) => {
     const at = `metadata.ipcNamespaces[${n}]`;
-    check(n === 0 ? ns.immortal && ns.nsId === 0 && !ns.dead : !ns.immortal, at, n === 0 ? 'is not the initial namespace' : 'claims to be the initial namespace');
+    check(
+      n === 0 ? ns.immortal && ns.nsId === 0 && !ns.dead : !ns.immortal,
+      at,
+      n === 0 ? 'is not the initial namespace' : 'claims to be the initial namespace',
+    );
     check(!nsIds.has(ns.nsId), `${at}.nsId`, `namespace ${ns.nsId} appears twice`);
     check(n === 0 || ns.nsId < k.nextNsId, `${at}.nsId`, `${ns.nsId} is not below the kernel's next namespace number ${k.nextNsId}`);
     nsIds.add(ns.nsId);
@@ -122,7 +130,11 @@ function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
         const names = new Set<string>();
         n.entries.forEach(([name, ino], e) => {
           const eat = `${nat}.entries[${e}]`;
-          check(name.length > 0 && name.length <= NAME_MAX && !name.includes('/') && name !== '.' && name !== '..', eat, `${JSON.stringify(name)} is not a file name`);
+          check(
+            name.length > 0 && name.length <= NAME_MAX && !name.includes('/') && name !== '.' && name !== '..',
+            eat,
+            `${JSON.stringify(name)} is not a file name`,
+          );
           check(!names.has(name), eat, `${JSON.stringify(name)} appears twice`);
           names.add(name);
           check(inodes.has(ino) && ino !== sb.inodes[0]?.ino, eat, `inode ${ino} is not a non-root inode of this tmpfs`);
@@ -185,7 +197,11 @@ function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
       fds.add(fd);
       check(file < meta.openFiles.length, `${at}.fds[${j}]`, `names open file ${file}, but there are ${meta.openFiles.length}`);
     });
-    check(p.mmapBase % PAGE_SIZE === 0 && p.mmapBase > MMAP_MIN_ADDR && p.mmapBase <= TASK_SIZE, `${at}.mmapBase`, `${p.mmapBase} is not a page-aligned address in the user range`);
+    check(
+      p.mmapBase % PAGE_SIZE === 0 && p.mmapBase > MMAP_MIN_ADDR && p.mmapBase <= TASK_SIZE,
+      `${at}.mmapBase`,
+      `${p.mmapBase} is not a page-aligned address in the user range`,
+    );
     let floor = 0;
     p.vmas.forEach((v, j) => {
       const vat = `${at}.vmas[${j}]`;
@@ -195,10 +211,15 @@ function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
       floor = v.end;
       const o = v.object;
       if (o.kind === 'shm') check(segmentIds[o.ns]?.has(o.id) === true, `${vat}.object`, `segment ${o.id} is not in IPC namespace ${o.ns}`);
-      else if (o.kind === 'anon') check(o.anon < meta.anonymous.length, `${vat}.object`, `names anonymous memory ${o.anon}, but there are ${meta.anonymous.length}`);
+      else if (o.kind === 'anon')
+        check(o.anon < meta.anonymous.length, `${vat}.object`, `names anonymous memory ${o.anon}, but there are ${meta.anonymous.length}`);
       else {
         const f = meta.openFiles[o.file];
-        check(f !== undefined && kinds[meta.mounts[f.mount]?.tmpfs ?? -1]?.get(f.ino) === 'file', `${vat}.object`, `open file ${o.file} is not a regular file of the image`);
+        check(
+          f !== undefined && kinds[meta.mounts[f.mount]?.tmpfs ?? -1]?.get(f.ino) === 'file',
+          `${vat}.object`,
+          `open file ${o.file} is not a regular file of the image`,
+        );
       }
     });
   });
@@ -208,7 +229,11 @@ function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
   // The page section holds exactly the frames the objects hold.
   let present = 0;
   runs.forEach((r, i) => {
-    check(r.firstFrame + r.count <= k.frameLimit, `pages.run[${i}]`, `frames ${r.firstFrame}..${r.firstFrame + r.count - 1} pass the frame limit ${k.frameLimit}`);
+    check(
+      r.firstFrame + r.count <= k.frameLimit,
+      `pages.run[${i}]`,
+      `frames ${r.firstFrame}..${r.firstFrame + r.count - 1} pass the frame limit ${k.frameLimit}`,
+    );
     // Per frame, so the message is built only on failure.
     for (let f = r.firstFrame; f < r.firstFrame + r.count; f += 1) {
       if (!frames.held(f)) check(false, `pages.run[${i}]`, `frame ${f} has data but no owner in the metadata`);

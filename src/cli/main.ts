@@ -46,7 +46,7 @@ const COMMANDS: readonly Command[] = [
     summary: 'the default demo: an iSulad container shares a 32 MiB tmpfs with the host',
     details:
       'Runs FILE (default: the packaged examples/host-channel.scn) on the emulator and prints it as a\n' +
-      'terminal session: dd fills the container\'s --host-channel tmpfs and fails with ENOSPC as iSulad\'s\n' +
+      "terminal session: dd fills the container's --host-channel tmpfs and fails with ENOSPC as iSulad's\n" +
       'documentation shows, then the host and the container exchange a message through a file both map.',
     options: [{ long: 'json', help: "print the scenario's JSON lines instead of the session" }],
     examples: ['ipc-sentry', 'ipc-sentry host-channel --json'],
@@ -69,7 +69,7 @@ const COMMANDS: readonly Command[] = [
     summary: 'run scenario files and print one JSON line per statement as it finishes',
     details: 'With --check, exit 1 when an expectation fails, naming FILE:LINE on stderr.',
     options: [
-      { long: 'backend', short: 'b', value: 'NAME', help: 'emulated (default) or native: the machine\'s own kernel through the C oracle' },
+      { long: 'backend', short: 'b', value: 'NAME', help: "emulated (default) or native: the machine's own kernel through the C oracle" },
       { long: 'check', help: 'exit 1 when an expectation (=> ...) does not hold' },
     ],
     examples: ['ipc-sentry run examples/shmget-lookup-order.scn --check', 'ipc-sentry run --backend native examples/tmpfs-short-write-enospc.scn'],
@@ -102,7 +102,7 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'help',
     synopsis: 'ipc-sentry help [COMMAND]',
-    summary: 'this text, or one command\'s',
+    summary: "this text, or one command's",
     options: [],
     examples: ['ipc-sentry help run'],
     run: (p) => {

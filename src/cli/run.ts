@@ -77,7 +77,9 @@ export function diffCommand(files: readonly string[]): number {
         continue;
       }
       differ = true;
-      process.stdout.write(`${file}:${a[i]?.['line'] ?? b[i]?.['line']}: backends differ\n  emulated: ${JSON.stringify(a[i])}\n  native:   ${JSON.stringify(b[i])}\n`);
+      process.stdout.write(
+        `${file}:${a[i]?.['line'] ?? b[i]?.['line']}: backends differ\n  emulated: ${JSON.stringify(a[i])}\n  native:   ${JSON.stringify(b[i])}\n`,
+      );
     }
     process.stdout.write(`${file}: ${same} of ${program.statements.length} statements agree\n`);
   }

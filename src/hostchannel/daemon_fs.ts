@@ -152,4 +152,3 @@ export function mkdirAllIn(ns: MountNamespace, creds: Credentials, path: string,
   }
   return E.right(undefined);
 }
-

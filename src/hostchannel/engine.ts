@@ -84,8 +84,7 @@ export const ENGINE_MESSAGES = {
   removeRunning: (name: string) =>
     `Error response from daemon: You cannot remove a running container ${name}. Stop the container before attempting removal or use -f`,
   notRunning: (name: string) => `Error response from daemon: Container ${name} is not running`,
-  invalidName: (name: string) =>
-    `Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-]+ are allowed.`,
+  invalidName: (name: string) => `Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-]+ are allowed.`,
 } as const;
 
 /** Container names the daemon accepts (util_valid_container_name). */
@@ -165,8 +164,7 @@ export class ContainerEngine {
     this.fs = new DaemonFs(kernel, this.log, restored?.daemon);
     for (const c of restored?.containers ?? []) this.containers.set(c.name, { ...c });
     const mf = kernel.memoryFile;
-    this.meminfo =
-      options.meminfo ?? (() => ({ memTotalKb: mf.totalFrames * 4, memAvailableKb: (mf.totalFrames - mf.allocatedFrames) * 4 }));
+    this.meminfo = options.meminfo ?? (() => ({ memTotalKb: mf.totalFrames * 4, memAvailableKb: (mf.totalFrames - mf.allocatedFrames) * 4 }));
   }
 
   /** `isula create [--rm] [-m LIMIT] [--host-channel SPEC] --name NAME`. */

@@ -4,12 +4,7 @@
  */
 
 /** The four groups of mode pieces; a mode string may use each group at most once. */
-const GROUPS: readonly (readonly string[])[] = [
-  ['rw', 'ro'],
-  ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared'],
-  ['z', 'Z'],
-  ['nocopy'],
-];
+const GROUPS: readonly (readonly string[])[] = [['rw', 'ro'], ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared'], ['z', 'Z'], ['nocopy']];
 
 /**
  * True when `mode` is a valid mount mode: comma-separated pieces, each

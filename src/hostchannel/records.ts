@@ -52,10 +52,7 @@ export interface HostChannelJson {
   readonly Size: number;
 }
 
-const HostChannelFields = t.type(
-  { PathOnHost: AbsolutePath, PathInContainer: AbsolutePath, Permissions: MountMode, Size: ByteCount },
-  'an object',
-);
+const HostChannelFields = t.type({ PathOnHost: AbsolutePath, PathInContainer: AbsolutePath, Permissions: MountMode, Size: ByteCount }, 'an object');
 
 /**
  * HostChannel ⇄ its hostconfig JSON. The daemon does not re-validate a

@@ -88,11 +88,7 @@ export const DEFAULT_HOST_CHANNEL_MODE = 'rw';
  * Parses and validates a --host-channel value the way `isula <command>`
  * does, returning the stored channel or the single error the user sees.
  */
-export function parseHostChannel(
-  spec: string,
-  env: HostChannelEnv,
-  command: HostChannelCommand = 'create',
-): E.Either<HostChannelError, HostChannel> {
+export function parseHostChannel(spec: string, env: HostChannelEnv, command: HostChannelCommand = 'create'): E.Either<HostChannelError, HostChannel> {
   const fail = (kind: HostChannelErrorKind, stderr: string | undefined): E.Either<HostChannelError, HostChannel> =>
     E.left({ kind, stderr, exitStatus: SPEC_ERROR_EXIT_STATUS[command] });
   const badFormat = (): E.Either<HostChannelError, HostChannel> => fail('bad-format', `Bad host channel format: ${spec}`);

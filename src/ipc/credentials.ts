@@ -7,14 +7,7 @@
 import { RLIMIT_MEMLOCK_DEFAULT } from '../abi/constants.js';
 
 /** The capabilities ipc-sentry models, by their Linux names. */
-export type Capability =
-  | 'CAP_IPC_OWNER'
-  | 'CAP_IPC_LOCK'
-  | 'CAP_SYS_ADMIN'
-  | 'CAP_SYS_RESOURCE'
-  | 'CAP_SYS_RAWIO'
-  | 'CAP_FOWNER'
-  | 'CAP_DAC_OVERRIDE';
+export type Capability = 'CAP_IPC_OWNER' | 'CAP_IPC_LOCK' | 'CAP_SYS_ADMIN' | 'CAP_SYS_RESOURCE' | 'CAP_SYS_RAWIO' | 'CAP_FOWNER' | 'CAP_DAC_OVERRIDE';
 
 /** Every modelled capability: what root holds by default. */
 export const ALL_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([

@@ -93,9 +93,7 @@ export class IpcLimits {
    */
   write(name: ShmSysctl, value: bigint): E.Either<SysError, void> {
     const range = (lo: bigint, hi: bigint): E.Either<SysError, bigint> =>
-      value >= lo && value <= hi
-        ? E.right(value)
-        : E.left(sysError('EINVAL', `kernel.${name} accepts ${lo}..${hi}, not ${value}`));
+      value >= lo && value <= hi ? E.right(value) : E.left(sysError('EINVAL', `kernel.${name} accepts ${lo}..${hi}, not ${value}`));
     switch (name) {
       case 'shmmax':
         return E.map((v: bigint) => void (this.shmmax = v))(range(0n, U64_MAX));

@@ -15,8 +15,24 @@ import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/constants.js
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import {
-  MAP_PRIVATE, MAP_SHARED, MAY_READ, MAY_WRITE, NR_OPEN_DEFAULT, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY,
-  O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAY_READ,
+  MAY_WRITE,
+  NR_OPEN_DEFAULT,
+  O_ACCMODE,
+  O_APPEND,
+  O_CREAT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_RDONLY,
+  O_RDWR,
+  O_TRUNC,
+  O_WRONLY,
+  ST_NODEV,
+  ST_NOEXEC,
+  ST_NOSUID,
+  ST_RDONLY,
 } from '../abi/fs.js';
 import type { Credentials } from '../ipc/credentials.js';
 import type { MappingContext, MappingIdentity } from '../mm/memmap.js';
@@ -271,7 +287,7 @@ export function write(c: FileCaller, fd: number, bytes: Uint8Array, at?: number)
   if (at !== undefined && !(Number.isSafeInteger(at) && at >= 0)) return E.left(sysError('EINVAL', `offset ${at} is negative`));
   const inode = file.inode;
   if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
-  const pos = file.append ? inode.size : at ?? file.offset;
+  const pos = file.append ? inode.size : (at ?? file.offset);
   const outcome = inode.write(pos, bytes, c.memoryCharge);
   if (E.isLeft(outcome)) return outcome;
   const { written, stopped } = outcome.right;

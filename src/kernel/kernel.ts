@@ -149,11 +149,7 @@ export class Kernel {
    */
   newTmpfs(options: TmpfsOptions = {}): E.Either<SysError, Tmpfs> {
     const halfRamPages = Math.floor(this.memoryFile.totalFrames / 2);
-    return Tmpfs.create(
-      this.memoryFile,
-      { sizeBytes: halfRamPages * PAGE_SIZE, nrInodes: halfRamPages, ...options },
-      this.faultCharges,
-    );
+    return Tmpfs.create(this.memoryFile, { sizeBytes: halfRamPages * PAGE_SIZE, nrInodes: halfRamPages, ...options }, this.faultCharges);
   }
 
   /**
@@ -231,7 +227,8 @@ export class Kernel {
   trySpawn(options: SpawnOptions = {}): E.Either<SysError, Process> {
     const ns = options.ipcNamespace ?? this.initialIpcNamespace;
     if (ns.isDead) return E.left(sysError('EINVAL', `IPC namespace ${ns.nsId} is gone: its last process left`));
-    if (ns !== this.initialIpcNamespace && !this.madeIpcNamespaces.has(ns)) return E.left(sysError('EINVAL', `IPC namespace ${ns.nsId} belongs to another kernel`));
+    if (ns !== this.initialIpcNamespace && !this.madeIpcNamespaces.has(ns))
+      return E.left(sysError('EINVAL', `IPC namespace ${ns.nsId} belongs to another kernel`));
     const mountNamespace = options.mountNamespace ?? this.initialMountNamespace;
     if (mountNamespace.isDead) return E.left(sysError('EINVAL', 'the mount namespace is gone: its last process left'));
     if (mountNamespace !== this.initialMountNamespace && !this.madeMountNamespaces.has(mountNamespace)) {

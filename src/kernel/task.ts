@@ -243,7 +243,10 @@ export class Task {
 
   /** Atomically stores `value` at `addr`; returns the word stored. */
   atomicStore32(addr: Word, value: number): E.Either<Fault, number> {
-    return this.atomic(addr, true, (w, i) => (Atomics.store(w, i, value), value | 0));
+    return this.atomic(addr, true, (w, i) => {
+      Atomics.store(w, i, value);
+      return value | 0;
+    });
   }
 
   /** Atomically adds `delta` to the word at `addr`; returns the old value. */

@@ -79,15 +79,7 @@ function reachableEnd(vmas: VmaSet, addr: number, len: number, write: boolean, r
  * one chunk to `visit`. Returns the first fault, after visiting every byte
  * before it; undefined when the whole range was visited.
  */
-function walk(
-  vmas: VmaSet,
-  mf: MemoryFile,
-  addr: number,
-  len: number,
-  write: boolean,
-  rules: AccessRules,
-  visit: RunVisitor,
-): Fault | undefined {
+function walk(vmas: VmaSet, mf: MemoryFile, addr: number, len: number, write: boolean, rules: AccessRules, visit: RunVisitor): Fault | undefined {
   const end = addr + len;
   let cur = addr;
   while (cur < end) {
@@ -174,14 +166,7 @@ export function writeBytes(vmas: VmaSet, mf: MemoryFile, rules: AccessRules, add
 }
 
 /** Sets `len` bytes at `addr` to `value` (memset), with writeBytes's partial semantics. */
-export function fillBytes(
-  vmas: VmaSet,
-  mf: MemoryFile,
-  rules: AccessRules,
-  addr: number,
-  len: number,
-  value: number,
-): E.Either<Fault, void> {
+export function fillBytes(vmas: VmaSet, mf: MemoryFile, rules: AccessRules, addr: number, len: number, value: number): E.Either<Fault, void> {
   if (len === 0) return E.right(undefined);
   if (!plausible(addr, len)) {
     return E.left(segv(addr));

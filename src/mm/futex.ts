@@ -177,7 +177,7 @@ export class FutexQueue {
     const order: number[] = [];
     for (let i = 0; i < found.length; i += 3) order.push(i);
     // Tickets wrap; their difference still orders waits that overlap in time.
-    if (order.length > 1) order.sort((a, b) => (((found[a + 2] as number) - (found[b + 2] as number)) | 0));
+    if (order.length > 1) order.sort((a, b) => ((found[a + 2] as number) - (found[b + 2] as number)) | 0);
     let woken = 0;
     for (const i of order) {
       if (woken >= count) break;

@@ -313,8 +313,7 @@ const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 /** A fresh chunk: shared memory when the platform allows it, zero-filled either way. */
 function newChunk(frames: number): Chunk {
   const size = frames * PAGE_SIZE;
-  const buffer: ArrayBufferLike =
-    typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
+  const buffer: ArrayBufferLike = typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
   return {
     bytes: new Uint8Array(buffer),
     words: new Int32Array(buffer),

@@ -445,15 +445,16 @@ export class MemoryManager implements MappingSpace {
   /** Atomically stores `value` at `addr`; returns it as the signed 32-bit word the store wrote. */
   atomicStore32(addr: number, value: number): E.Either<Fault, number> {
     return this.mappingMu.with(() =>
-      atomic32(this.set, this.memoryFile, this.rules, addr, true, (w, i) => (Atomics.store(w, i, value), value | 0)),
+      atomic32(this.set, this.memoryFile, this.rules, addr, true, (w, i) => {
+        Atomics.store(w, i, value);
+        return value | 0;
+      }),
     );
   }
 
   /** Atomically adds `delta` to the word at `addr`; returns the old value. */
   atomicAdd32(addr: number, delta: number): E.Either<Fault, number> {
-    return this.mappingMu.with(() =>
-      atomic32(this.set, this.memoryFile, this.rules, addr, true, (w, i) => Atomics.add(w, i, delta)),
-    );
+    return this.mappingMu.with(() => atomic32(this.set, this.memoryFile, this.rules, addr, true, (w, i) => Atomics.add(w, i, delta)));
   }
 
   /** Atomically replaces the word at `addr` with `replacement` if it equals `expected`; returns the old value. */

@@ -168,7 +168,17 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
     return entry;
   }
   const worker = new Worker(entry.right, { workerData: boot, transferList: [port2], execArgv: [] });
-  const t: ThreadState = { worker, mailbox, slot, chunkPort: port1, knownChunks: chunks.length, result: undefined, hasResult: false, error: undefined, exiting: false };
+  const t: ThreadState = {
+    worker,
+    mailbox,
+    slot,
+    chunkPort: port1,
+    knownChunks: chunks.length,
+    result: undefined,
+    hasResult: false,
+    error: undefined,
+    exiting: false,
+  };
   let siblings = threads.byProcess.get(p);
   if (siblings === undefined) {
     siblings = new Set();

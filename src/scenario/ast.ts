@@ -19,30 +19,17 @@ export type Caps = 'all' | readonly CapName[];
 export type SysctlName = 'shmmax' | 'shmall' | 'shmmni' | 'shm_rmid_forced' | 'shm_next_id';
 
 /** The shmctl commands a scenario may name (a number stands for any other). */
-export type ShmctlCmdName =
-  | 'IPC_RMID'
-  | 'IPC_SET'
-  | 'IPC_STAT'
-  | 'IPC_INFO'
-  | 'SHM_LOCK'
-  | 'SHM_UNLOCK'
-  | 'SHM_STAT'
-  | 'SHM_INFO'
-  | 'SHM_STAT_ANY';
+export type ShmctlCmdName = 'IPC_RMID' | 'IPC_SET' | 'IPC_STAT' | 'IPC_INFO' | 'SHM_LOCK' | 'SHM_UNLOCK' | 'SHM_STAT' | 'SHM_INFO' | 'SHM_STAT_ANY';
 
 /** An id or index argument: a global numeric slot, or a literal C `int`. */
-export type IdArg =
-  | { readonly kind: 'slot'; readonly slot: number }
-  | { readonly kind: 'literal'; readonly value: number };
+export type IdArg = { readonly kind: 'slot'; readonly slot: number } | { readonly kind: 'literal'; readonly value: number };
 
 /**
  * An address argument. A literal is already reduced to a u64 (`0` is the
  * literal 0). A slot reads the statement's own process's table of addresses;
  * `offset` is signed and the sum is taken modulo 2^64.
  */
-export type AddrArg =
-  | { readonly kind: 'literal'; readonly value: bigint }
-  | { readonly kind: 'slot'; readonly slot: number; readonly offset: bigint };
+export type AddrArg = { readonly kind: 'literal'; readonly value: bigint } | { readonly kind: 'slot'; readonly slot: number; readonly offset: bigint };
 
 /** Where a checked field lives in a result line. */
 export type FieldGroup = 'line' | 'ds' | 'info' | 'shm_info' | 'statfs' | 'stat' | 'memcg';
@@ -51,14 +38,10 @@ export type FieldGroup = 'line' | 'ds' | 'info' | 'shm_info' | 'statfs' | 'stat'
  * A file descriptor argument: a descriptor variable bound in the statement's
  * own process (each process has its own table, copied at fork), or a literal.
  */
-export type FdArg =
-  | { readonly kind: 'literal'; readonly value: number }
-  | { readonly kind: 'slot'; readonly slot: number };
+export type FdArg = { readonly kind: 'literal'; readonly value: number } | { readonly kind: 'slot'; readonly slot: number };
 
 /** What `write`/`pwrite` on a descriptor store: the string's bytes, or `bytes=N` zero bytes. */
-export type FileData =
-  | { readonly kind: 'bytes'; readonly bytes: Uint8Array }
-  | { readonly kind: 'zeros'; readonly count: number };
+export type FileData = { readonly kind: 'bytes'; readonly bytes: Uint8Array } | { readonly kind: 'zeros'; readonly count: number };
 
 /**
  * The value side of `FIELD=VALUE`.

@@ -135,11 +135,7 @@ export function ddOutput(path: string, dd: RawDd): { exit: number; stderr: strin
   if (dd.killed === true) return { exit: 137, stderr: ['Killed'] };
   const file = quoteFileName(path);
   if (dd.failed?.call === 'open') return { exit: 1, stderr: [`dd: failed to open ${file}: ${strerror(dd.failed.errno)}`] };
-  const stats = [
-    `${dd.inFull}+${dd.inPartial} records in`,
-    `${dd.outFull}+${dd.outPartial} records out`,
-    bytesLine(dd.bytes),
-  ];
+  const stats = [`${dd.inFull}+${dd.inPartial} records in`, `${dd.outFull}+${dd.outPartial} records out`, bytesLine(dd.bytes)];
   if (dd.failed !== undefined) return { exit: 1, stderr: [`dd: error writing ${file}: ${strerror(dd.failed.errno)}`, ...stats] };
   return { exit: 0, stderr: stats };
 }

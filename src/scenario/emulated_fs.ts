@@ -195,7 +195,14 @@ export class FileSide {
         return {
           ok: true,
           ret: 0n,
-          statfs: { bsize: BigInt(f.bsize), blocks: BigInt(f.blocks), bfree: BigInt(f.bfree), bavail: BigInt(f.bavail), files: BigInt(f.files), ffree: BigInt(f.ffree) },
+          statfs: {
+            bsize: BigInt(f.bsize),
+            blocks: BigInt(f.blocks),
+            bfree: BigInt(f.bfree),
+            bavail: BigInt(f.bavail),
+            files: BigInt(f.files),
+            ffree: BigInt(f.ffree),
+          },
         };
       }
       case 'stat': {

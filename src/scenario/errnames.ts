@@ -34,5 +34,5 @@ const ERRNO_ALIASES: Readonly<Record<string, string>> = {
 /** The name a backend prints for errno `name`, or undefined when Linux has no such errno. */
 export function canonicalErrnoName(name: string): string | undefined {
   if (LINUX_ERRNO_NAMES.has(name)) return name;
-  return Object.prototype.hasOwnProperty.call(ERRNO_ALIASES, name) ? ERRNO_ALIASES[name] : undefined;
+  return Object.hasOwn(ERRNO_ALIASES, name) ? ERRNO_ALIASES[name] : undefined;
 }

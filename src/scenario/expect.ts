@@ -71,7 +71,7 @@ function parseCheck(tok: Token, numSlot: (name: string) => number | undefined): 
   const eq = tok.text.indexOf('=');
   if (eq <= 0) return E.left({ col: tok.col, message: `expected FIELD=VALUE after ok, got ${tok.text}` });
   const field = tok.text.slice(0, eq);
-  const has = (table: object): boolean => Object.prototype.hasOwnProperty.call(table, field);
+  const has = (table: object): boolean => Object.hasOwn(table, field);
   const group = has(FIELD_GROUPS) ? FIELD_GROUPS[field] : has(EXTENSION_FIELD_GROUPS) ? EXTENSION_FIELD_GROUPS[field] : undefined;
   if (group === undefined) return E.left({ col: tok.col, message: `unknown field ${field}` });
   const valueCol = colAt(tok.text, tok.col, eq + 1);
@@ -96,11 +96,7 @@ function parseCheck(tok: Token, numSlot: (name: string) => number | undefined): 
  * Parses the tokens after `=>` (whose column is `arrowCol`). `numSlot` maps a
  * numeric variable bound by this statement or an earlier one to its slot.
  */
-export function parseExpectation(
-  tokens: readonly Token[],
-  arrowCol: number,
-  numSlot: (name: string) => number | undefined,
-): Either<LineError[], Expectation> {
+export function parseExpectation(tokens: readonly Token[], arrowCol: number, numSlot: (name: string) => number | undefined): Either<LineError[], Expectation> {
   const [head, ...rest] = tokens;
   if (head === undefined) {
     return E.left([{ col: arrowCol, message: '=> needs an expectation: ok, an errno name, SIGSEGV or SIGBUS' }]);
@@ -124,9 +120,7 @@ export function parseExpectation(
   } else {
     const errno = canonicalErrnoName(head.text);
     if (errno === undefined) {
-      const message = /^E[A-Z0-9]+$/.test(head.text)
-        ? `unknown errno ${head.text}`
-        : `expected ok, an errno name, SIGSEGV or SIGBUS, got ${head.text}`;
+      const message = /^E[A-Z0-9]+$/.test(head.text) ? `unknown errno ${head.text}` : `expected ok, an errno name, SIGSEGV or SIGBUS, got ${head.text}`;
       return E.left([{ col: head.col, message }]);
     }
     expectation = { kind: 'errno', errno, text };

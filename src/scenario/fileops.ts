@@ -7,8 +7,18 @@
  */
 import { PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE } from '../abi/constants.js';
 import {
-  FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAP_PRIVATE, MAP_SHARED, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY,
-  O_RDWR, O_TRUNC, O_WRONLY,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  O_APPEND,
+  O_CREAT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_RDONLY,
+  O_RDWR,
+  O_TRUNC,
+  O_WRONLY,
 } from '../abi/fs.js';
 import { INT64_MAX } from '../hostchannel/size.js';
 import type { FdArg, FileData } from './ast.js';
@@ -19,7 +29,14 @@ import { NAME, parseInteger } from './literals.js';
 
 /** Flag names `open` takes. */
 const OPEN_FLAGS: Readonly<Record<string, number>> = {
-  O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY,
+  O_RDONLY,
+  O_WRONLY,
+  O_RDWR,
+  O_CREAT,
+  O_EXCL,
+  O_TRUNC,
+  O_APPEND,
+  O_DIRECTORY,
 };
 
 /** Flag names `mmap` takes: its PROT and its FLAGS. */

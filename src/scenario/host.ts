@@ -95,7 +95,11 @@ export function runOnEmulator(program: Program, onLine?: LineListener): { run: N
 }
 
 /** Runs a program on the named backend, reporting each line as soon as its statement has run. */
-export async function streamOn(backend: BackendName, program: Program, onLine: LineListener): Promise<E.Either<NativeUnavailable | NativeFailure, NormalizedRun>> {
+export async function streamOn(
+  backend: BackendName,
+  program: Program,
+  onLine: LineListener,
+): Promise<E.Either<NativeUnavailable | NativeFailure, NormalizedRun>> {
   if (backend === 'emulated') return E.right(runOnEmulator(program, onLine).run);
   const only = emulatedOnly(program);
   if (only !== undefined) return E.left({ kind: 'unavailable', reason: only });

@@ -13,7 +13,6 @@ import { parsePath } from './fileops.js';
 import type { Token } from './lexer.js';
 import { parseInteger } from './literals.js';
 
-
 /** The largest tmpfs size= and nr_inodes= the emulator represents exactly. */
 const MAX_TMPFS_VALUE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -185,7 +184,7 @@ export function parseIsula(lp: LineParser, opTok: Token, args: readonly Token[])
       hostChannel = v.str !== undefined && v.str.prefix === '' ? new TextDecoder().decode(v.str.bytes) : v.text;
     } else if (tok.str !== undefined && tok.str.prefix === '--host-channel=' && creates) {
       hostChannel = new TextDecoder().decode(tok.str.bytes);
-    } else if (text !== undefined && text.startsWith('-')) {
+    } else if (text?.startsWith('-')) {
       bad = lp.fail(tok.col, `isula ${cmd} does not take ${text} here`) ?? true;
     } else if (name !== undefined) {
       bad = lp.fail(tok.col, `isula ${cmd} takes one container NAME, after its options`) ?? true;

@@ -30,9 +30,7 @@ export interface Token {
 }
 
 /** The tokens of one line, or the error that stopped its lexing. */
-export type LexedLine =
-  | { readonly ok: true; readonly tokens: readonly Token[] }
-  | { readonly ok: false; readonly error: LineError };
+export type LexedLine = { readonly ok: true; readonly tokens: readonly Token[] } | { readonly ok: false; readonly error: LineError };
 
 const isBlank = (c: string): boolean => c === ' ' || c === '\t';
 
@@ -47,12 +45,7 @@ function pushUtf8(out: number[], cp: number): void {
   } else if (cp < 0x10000) {
     out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
   } else {
-    out.push(
-      0xf0 | (cp >> 18),
-      0x80 | ((cp >> 12) & 0x3f),
-      0x80 | ((cp >> 6) & 0x3f),
-      0x80 | (cp & 0x3f),
-    );
+    out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3f), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
   }
 }
 
@@ -61,10 +54,7 @@ function pushUtf8(out: number[], cp: number): void {
  * index just past the closing quote, or an error naming the bad escape's
  * column (or the opening quote's, when the string never closes).
  */
-function lexString(
-  chars: readonly string[],
-  open: number,
-): { end: number; bytes: Uint8Array } | LineError {
+function lexString(chars: readonly string[], open: number): { end: number; bytes: Uint8Array } | LineError {
   const out: number[] = [];
   let i = open + 1;
   while (i < chars.length) {

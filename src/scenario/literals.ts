@@ -81,17 +81,13 @@ export function parseInteger(text: string, col: number, sizeSuffix: boolean): Ei
  * Parses a flag set: names and numbers joined by `|`, ORed together and
  * truncated to a C `int` as the syscall receives them.
  */
-export function parseFlags(
-  text: string,
-  col: number,
-  names: Readonly<Record<string, number>> = FLAG_VALUES,
-): Either<LineError, number> {
+export function parseFlags(text: string, col: number, names: Readonly<Record<string, number>> = FLAG_VALUES): Either<LineError, number> {
   let acc = 0n;
   let k = 0;
   for (const part of text.split('|')) {
     const partCol = colAt(text, col, k);
     k += part.length + 1;
-    const named = Object.prototype.hasOwnProperty.call(names, part) ? names[part] : undefined;
+    const named = Object.hasOwn(names, part) ? names[part] : undefined;
     if (named !== undefined) {
       acc |= BigInt(named);
       continue;

@@ -147,9 +147,20 @@ function toDs(v: Json | undefined): RawDs {
   const o = record(v, [...DS_NUMBER_KEYS, 'segsz'], 'ds');
   const n = (k: (typeof DS_NUMBER_KEYS)[number]): number => small(o[k], `ds.${k}`);
   return {
-    key: n('key'), uid: n('uid'), gid: n('gid'), cuid: n('cuid'), cgid: n('cgid'), mode: n('mode'), seq: n('seq'),
+    key: n('key'),
+    uid: n('uid'),
+    gid: n('gid'),
+    cuid: n('cuid'),
+    cgid: n('cgid'),
+    mode: n('mode'),
+    seq: n('seq'),
     segsz: decimal(o['segsz'], 'ds.segsz'),
-    atime: n('atime'), dtime: n('dtime'), ctime: n('ctime'), cpid: n('cpid'), lpid: n('lpid'), nattch: n('nattch'),
+    atime: n('atime'),
+    dtime: n('dtime'),
+    ctime: n('ctime'),
+    cpid: n('cpid'),
+    lpid: n('lpid'),
+    nattch: n('nattch'),
   };
 }
 
@@ -163,8 +174,12 @@ function toShmInfo(v: Json | undefined): RawShmInfo {
   const o = record(v, SHM_INFO_KEYS, 'shm_info');
   const b = (k: (typeof SHM_INFO_KEYS)[number]): bigint => decimal(o[k], `shm_info.${k}`);
   return {
-    used_ids: b('used_ids'), shm_tot: b('shm_tot'), shm_rss: b('shm_rss'), shm_swp: b('shm_swp'),
-    swap_attempts: b('swap_attempts'), swap_successes: b('swap_successes'),
+    used_ids: b('used_ids'),
+    shm_tot: b('shm_tot'),
+    shm_rss: b('shm_rss'),
+    shm_swp: b('shm_swp'),
+    swap_attempts: b('swap_attempts'),
+    swap_successes: b('swap_successes'),
   };
 }
 
@@ -274,7 +289,7 @@ export function runOracle(programText: string): E.Either<NativeUnavailable | Nat
     return failure(`the oracle ${how}: ${run.stderr.trim()}`);
   }
   const out = run.stdout.split('\n');
-  if (out.pop() !== '') return failure('the oracle\'s output does not end with a newline');
+  if (out.pop() !== '') return failure("the oracle's output does not end with a newline");
   const reader = new ResultReader(programText);
   for (const text of out) {
     const r = reader.take(text);
@@ -290,7 +305,10 @@ class ResultReader {
   readonly results: RawResult[] = [];
 
   constructor(programText: string) {
-    this.lines = programText.split('\n').filter((l) => l !== '').map((l) => l.split(' ')[0] ?? '');
+    this.lines = programText
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.split(' ')[0] ?? '');
   }
 
   take(text: string): E.Either<NativeFailure, RawResult> {
@@ -317,7 +335,10 @@ class ResultReader {
  * runOracle, reporting each statement's raw result through `onResult` as soon
  * as the oracle prints it (a killed run has shown everything it finished).
  */
-export function streamOracle(programText: string, onResult: (raw: RawResult, index: number) => void): Promise<E.Either<NativeUnavailable | NativeFailure, RawResult[]>> {
+export function streamOracle(
+  programText: string,
+  onResult: (raw: RawResult, index: number) => void,
+): Promise<E.Either<NativeUnavailable | NativeFailure, RawResult[]>> {
   const oracle = ensureOracle();
   if (E.isLeft(oracle)) return Promise.resolve(E.left({ kind: 'unavailable', reason: oracle.left }));
   return new Promise((resolve) => {
@@ -357,7 +378,7 @@ export function streamOracle(programText: string, onResult: (raw: RawResult, ind
         const how = status === null ? `was killed by ${signal ?? 'a signal'}` : `exited with status ${status}`;
         return resolve(failure(`the oracle ${how}: ${stderr.trim()}`));
       }
-      if (pending !== '') return resolve(failure('the oracle\'s output does not end with a newline'));
+      if (pending !== '') return resolve(failure("the oracle's output does not end with a newline"));
       resolve(reader.finish());
     });
   });

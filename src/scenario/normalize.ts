@@ -319,7 +319,8 @@ function gotText(printed: Printed | undefined, want: ExpectValue): string {
     let text = '';
     for (let i = 0; i < printed.length; i += 2) {
       const b = parseInt(printed.slice(i, i + 2), 16);
-      text += b === 0x22 || b === 0x5c ? `\\${String.fromCharCode(b)}` : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+      text +=
+        b === 0x22 || b === 0x5c ? `\\${String.fromCharCode(b)}` : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
     }
     return `"${text}"`;
   }

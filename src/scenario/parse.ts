@@ -48,7 +48,7 @@ const HOST_OPS: Readonly<Record<string, SetupParser>> = {
 /** What `-> VAR` binds, for the operations that return something worth keeping. */
 const BINDS: Readonly<Record<string, 'num' | 'addr' | 'fd'>> = { shmget: 'num', shmctl: 'num', shmat: 'addr', mmap: 'addr', open: 'fd' };
 
-const has = (table: object, key: string): boolean => Object.prototype.hasOwnProperty.call(table, key);
+const has = (table: object, key: string): boolean => Object.hasOwn(table, key);
 
 const isPlain = (tok: Token, text: string): boolean => tok.str === undefined && tok.text === text;
 

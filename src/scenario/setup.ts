@@ -16,7 +16,6 @@ const CAP_NAMES: readonly CapName[] = ['CAP_IPC_OWNER', 'CAP_IPC_LOCK', 'CAP_SYS
 
 const SYSCTL_NAMES: readonly SysctlName[] = ['shmmax', 'shmall', 'shmmni', 'shm_rmid_forced', 'shm_next_id'];
 
-
 function parseCaps(lp: LineParser, text: string, col: number): Caps | undefined {
   if (text === 'all') return 'all';
   if (text === 'none') return [];
@@ -95,7 +94,8 @@ export function parseProc(lp: LineParser, opTok: Token, args: readonly Token[]):
       }
       case 'container':
         if (seen.has('ns')) lp.fail(opt.col, 'ns= and container= exclude each other (a container has its own IPC namespace)');
-        else if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(kv.value)) lp.fail(kv.valueCol, `expected a container name, got ${kv.value === '' ? 'nothing' : kv.value}`);
+        else if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(kv.value))
+          lp.fail(kv.valueCol, `expected a container name, got ${kv.value === '' ? 'nothing' : kv.value}`);
         else container = kv.value;
         break;
       default:
@@ -106,7 +106,7 @@ export function parseProc(lp: LineParser, opTok: Token, args: readonly Token[]):
   if (name === undefined) return undefined;
   const proc = lp.scope.startProcess(name, ns);
   // Linux gives root the full set and everyone else none, unless the scenario says otherwise.
-  const base = { op: 'proc' as const, proc, uid, gid, groups, caps: caps ?? (uid === 0 ? 'all' as const : []), ns };
+  const base = { op: 'proc' as const, proc, uid, gid, groups, caps: caps ?? (uid === 0 ? ('all' as const) : []), ns };
   return container === undefined ? base : { ...base, container };
 }
 
@@ -149,9 +149,7 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
       continue;
     }
     if (kv.key === 'ns') {
-      const nsName = seenNs
-        ? lp.fail(arg.col, 'ns= is given twice')
-        : lp.take(parseName(kv.value, kv.valueCol, 'a namespace name'));
+      const nsName = seenNs ? lp.fail(arg.col, 'ns= is given twice') : lp.take(parseName(kv.value, kv.valueCol, 'a namespace name'));
       seenNs = true;
       if (nsName === undefined) valid = false;
       else ns = lp.scope.namespace(nsName);

@@ -7,7 +7,20 @@
  * tables and totalPages.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { IPCMNI, IPC_CREAT, IPC_EXCL, IPC_PRIVATE, MAX_LFS_FILESIZE, PAGE_SHIFT_N, PAGE_SIZE, PAGE_SIZE_N, SHMMIN, SHM_HUGETLB, SHM_HUGE_SHIFT, SHM_NORESERVE } from '../abi/constants.js';
+import {
+  IPCMNI,
+  IPC_CREAT,
+  IPC_EXCL,
+  IPC_PRIVATE,
+  MAX_LFS_FILESIZE,
+  PAGE_SHIFT_N,
+  PAGE_SIZE,
+  PAGE_SIZE_N,
+  SHMMIN,
+  SHM_HUGETLB,
+  SHM_HUGE_SHIFT,
+  SHM_NORESERVE,
+} from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';

@@ -116,9 +116,11 @@ export class Shm implements ShmMappable, MappingIdentity {
     // Sizes below 2^53 divide exactly as numbers; larger ones (up to 2^64) round up in bigint.
     const size = init.segsz;
     this.pages =
-      typeof size === 'number' ? Math.ceil(size / PAGE_SIZE)
-      : size < SAFE_SIZE ? Math.ceil(Number(size) / PAGE_SIZE)
-      : Number((size + PAGE_SIZE_N - 1n) >> PAGE_SHIFT_N);
+      typeof size === 'number'
+        ? Math.ceil(size / PAGE_SIZE)
+        : size < SAFE_SIZE
+          ? Math.ceil(Number(size) / PAGE_SIZE)
+          : Number((size + PAGE_SIZE_N - 1n) >> PAGE_SHIFT_N);
     this.mapLimit = init.mapBytes;
     this.objectPages = Math.ceil(init.mapBytes / PAGE_SIZE);
     this.hugePageBytes = init.hugePageBytes;

@@ -8,7 +8,33 @@
  * drops it before returning, with no lock held.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, PAGE_SIZE, PAGE_SIZE_N, PROT_EXEC, PROT_READ, PROT_WRITE, SHMLBA_N, SHM_EXEC, SHM_INFO, SHM_LOCK, SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK, S_IRUGO, S_IWUGO, S_IXUGO, TASK_SIZE, TASK_SIZE_N, U64_MAX } from '../abi/constants.js';
+import {
+  IPC_INFO,
+  IPC_RMID,
+  IPC_SET,
+  IPC_STAT,
+  PAGE_SIZE,
+  PAGE_SIZE_N,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  SHMLBA_N,
+  SHM_EXEC,
+  SHM_INFO,
+  SHM_LOCK,
+  SHM_RDONLY,
+  SHM_REMAP,
+  SHM_RND,
+  SHM_STAT,
+  SHM_STAT_ANY,
+  SHM_UNLOCK,
+  S_IRUGO,
+  S_IWUGO,
+  S_IXUGO,
+  TASK_SIZE,
+  TASK_SIZE_N,
+  U64_MAX,
+} from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { ShmidDs, ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
@@ -37,7 +63,6 @@ export interface ShmCaller {
   readonly lockedMemory: LockedMemory;
   readonly mappingContext: MappingContext;
 }
-
 
 /** What shmctl returns: the return value, plus the structure the command copies out. */
 export interface ShmctlResult {
@@ -258,7 +283,9 @@ function stat(caller: ShmCaller, shmid: number, cmd: number): E.Either<SysError,
     result =
       cmd !== SHM_STAT_ANY && !ipcPermits(caller.creds, s.perm, S_IRUGO)
         ? E.left(sysError('EACCES', `mode 0${(s.perm.mode & 0o777).toString(8)} does not grant read`))
-        : byIndex ? E.right({ ret: s.perm.id, ds: s.statLocked() }) : s.ipcStatLocked();
+        : byIndex
+          ? E.right({ ret: s.perm.id, ds: s.statLocked() })
+          : s.ipcStatLocked();
   } finally {
     s.mu.unlock();
   }

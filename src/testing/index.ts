@@ -55,13 +55,27 @@ export type {
   Target,
 } from './shm_commands.js';
 export { CommandRunError, DEFAULT_CAST, formatStep, formatTrace, runCommands, spawnCast } from './run_commands.js';
-export type { Attachment, CastMember, RunOptions, RunState, SkippedCommand, Step, StepArg, StepResult, TrackedProcess, TrackedSegment } from './run_commands.js';
+export type {
+  Attachment,
+  CastMember,
+  RunOptions,
+  RunState,
+  SkippedCommand,
+  Step,
+  StepArg,
+  StepResult,
+  TrackedProcess,
+  TrackedSegment,
+} from './run_commands.js';
 
 // The matchers' types for vitest: `expect(x).toBeErrno('EACCES')` and
 // `expect.toBeRight()` type-check once this module is imported anywhere in
 // the compilation (a setup file that calls installEitherMatchers does it).
 // Jest users declare the same in their project: see docs/testing.md.
+// The type parameters must read as vitest declares them (`any`), or the merge fails.
 declare module 'vitest' {
+  // biome-ignore lint/suspicious/noExplicitAny: vitest declares Assertion<T = any>
   interface Assertion<T = any> extends EitherAssertions<T> {}
+  // biome-ignore lint/suspicious/noExplicitAny: as above
   interface AsymmetricMatchersContaining extends EitherAssertions<any> {}
 }

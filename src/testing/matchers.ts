@@ -122,7 +122,7 @@ function eq(a: unknown, b: unknown, stack: [unknown, unknown][]): boolean {
     const defined = (o: object): string[] => Object.keys(o).filter((k) => (o as Record<string, unknown>)[k] !== undefined);
     const ka = defined(a);
     const kb = defined(b);
-    return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && eq((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], stack));
+    return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && eq((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], stack));
   } finally {
     stack.pop();
   }
@@ -165,13 +165,15 @@ export const eitherMatchers = {
     if (typeof errno !== 'string' || !isErrnoName(errno)) throw new TypeError(`toBeErrno: ${show(errno)} is not an errno name ipc-sentry knows (see ERRNO)`);
     const e = asEither(received);
     const left = e?._tag === 'Left' ? e.left : undefined;
-    if ((left as { errno?: unknown } | null | undefined)?.errno === errno) return result(true, `expected a result other than ${errno}, but got Left(${showLeft(left)})`);
+    if ((left as { errno?: unknown } | null | undefined)?.errno === errno)
+      return result(true, `expected a result other than ${errno}, but got Left(${showLeft(left)})`);
     return result(false, `expected Left with errno ${errno}, but got ${describeReceived(received)}`);
   },
 
   toFault(this: unknown, received: unknown, signal: FaultSignal, addr?: number): MatcherResult {
     if (!SIGNALS.includes(signal)) throw new TypeError(`toFault: ${show(signal)} is not a fault signal (SIGSEGV or SIGBUS)`);
-    if (addr !== undefined && (typeof addr !== 'number' || !Number.isInteger(addr))) throw new TypeError(`toFault: the address must be an integer, got ${show(addr)}`);
+    if (addr !== undefined && (typeof addr !== 'number' || !Number.isInteger(addr)))
+      throw new TypeError(`toFault: the address must be an integer, got ${show(addr)}`);
     const want = addr === undefined ? signal : `${signal} at ${hex(addr)}`;
     const e = asEither(received);
     const f = e?._tag === 'Left' ? (e.left as Partial<Fault> | null) : undefined;

@@ -98,6 +98,7 @@ export interface TrackedSegment {
 }
 
 /** What a call returned: a SysError or Fault on the Left; on the Right the syscall's value. */
+// biome-ignore lint/suspicious/noConfusingVoidType: exit, write and fill return Either<_, void>
 export type StepResult = Either<SysError | Fault, number | ShmctlResult | Uint8Array | Process | void>;
 
 /** A command that ran. */
@@ -304,7 +305,13 @@ class Run implements RunState {
         const result = p.process.shmat(t.id, 0, c.flags);
         if (E.isRight(result)) {
           const bytes = t.seg?.size ?? PAGE_SIZE;
-          const att: Att = { id: t.id, addr: result.right, bytes, readOnly: (c.flags & SHM_RDONLY) !== 0, pages: new Set(Array.from({ length: pagesOf(bytes) }, (_, i) => i)) };
+          const att: Att = {
+            id: t.id,
+            addr: result.right,
+            bytes,
+            readOnly: (c.flags & SHM_RDONLY) !== 0,
+            pages: new Set(Array.from({ length: pagesOf(bytes) }, (_, i) => i)),
+          };
           p.attached.push(att);
           p.history.push(att);
         }
@@ -314,7 +321,13 @@ class Run implements RunState {
         const p = this.who(c.proc, true) as Proc;
         const a = pick(p.attached.length > 0 && c.variant !== 'neverMapped' ? p.attached : p.history, c.att);
         const addr =
-          a === undefined || c.variant === 'neverMapped' ? NEVER_MAPPED : c.variant === 'origin' ? a.addr : c.variant === 'secondPage' ? a.addr + PAGE_SIZE : a.addr + 1;
+          a === undefined || c.variant === 'neverMapped'
+            ? NEVER_MAPPED
+            : c.variant === 'origin'
+              ? a.addr
+              : c.variant === 'secondPage'
+                ? a.addr + PAGE_SIZE
+                : a.addr + 1;
         const result = p.process.shmdt(addr);
         if (E.isRight(result)) p.attached = p.attached.filter((x) => x.addr !== addr);
         return this.step(index, c, p, `shmdt(${hex(addr)})`, [addr], result);
@@ -329,7 +342,8 @@ class Run implements RunState {
         const count = 1 + (c.count % (pages - first + 2));
         const start = a.addr + first * PAGE_SIZE;
         const len = count * PAGE_SIZE;
-        if (c.op === 'mprotect') return this.step(index, c, p, `mprotect(${hex(start)}, ${len}, ${c.prot})`, [start, len, c.prot], p.process.mprotect(start, len, c.prot));
+        if (c.op === 'mprotect')
+          return this.step(index, c, p, `mprotect(${hex(start)}, ${len}, ${c.prot})`, [start, len, c.prot], p.process.mprotect(start, len, c.prot));
         const result = p.process.munmap(start, len);
         if (E.isRight(result)) this.unmapped(p, start, start + len);
         return this.step(index, c, p, `munmap(${hex(start)}, ${len})`, [start, len], result);
@@ -446,7 +460,9 @@ export function runCommands(kernel: Kernel, commands: readonly ShmCommand[], opt
     } catch (e) {
       const trace = formatTrace(run.steps);
       const why = e instanceof Error ? e.message : String(e);
-      throw new CommandRunError(`runCommands: command #${index} ${show(command)} threw: ${why}\n--- trace ---\n${trace}`, { index, command }, trace, { cause: e });
+      throw new CommandRunError(`runCommands: command #${index} ${show(command)} threw: ${why}\n--- trace ---\n${trace}`, { index, command }, trace, {
+        cause: e,
+      });
     }
     if (typeof out === 'string') {
       run.skipped.push({ index, command, reason: out });

@@ -136,16 +136,7 @@ const NAMESPACES = ['', '', '', 'ns=default', 'ns=other', 'ns=other'] as const;
 const KEYS = ['0x11', 'IPC_PRIVATE', '0x22', '-1', '0x11', '0xffffffff', '0x33'] as const;
 const SIZES = ['4096', '100', '1', '4097', '12288', '8192', '16M', '2', '8K'] as const;
 /** Rare sizes: zero, bigger than anything, bigger than LLONG_MAX, bigger than RAM. */
-const ODD_SIZES = [
-  '0',
-  '0x4000000000000000',
-  '0xffffffffffffffff',
-  '0x8000000000000000',
-  '1024G',
-  '0xfffffffffeffffff',
-  '-1',
-  '0x7fffffffffffffff',
-] as const;
+const ODD_SIZES = ['0', '0x4000000000000000', '0xffffffffffffffff', '0x8000000000000000', '1024G', '0xfffffffffeffffff', '-1', '0x7fffffffffffffff'] as const;
 const CREATE = ['IPC_CREAT', 'IPC_CREAT|IPC_EXCL', '', 'IPC_EXCL'] as const;
 const MODES = ['0600', '0666', '0644', '0', '0400', '0700', '0777', '0640', '0060', '0006', '0500', '0200', '0440', '0066'] as const;
 const GET_EXTRAS = ['SHM_NORESERVE', 'SHM_HUGETLB', '0170000', 'IPC_NOWAIT', 'SHM_NORESERVE|SHM_HUGETLB'] as const;
@@ -163,17 +154,7 @@ const WINDOW_PAGES = 8;
  */
 const ODD_ADDRESSES = ['1', '4095', '4096', '0xfffffffffffff000', '0x7ffffffff000', '0x800000000000'] as const;
 
-const SHMCTL_CMDS = [
-  'IPC_STAT',
-  'IPC_RMID',
-  'IPC_SET',
-  'SHM_STAT',
-  'SHM_STAT_ANY',
-  'IPC_INFO',
-  'SHM_INFO',
-  'SHM_LOCK',
-  'SHM_UNLOCK',
-] as const;
+const SHMCTL_CMDS = ['IPC_STAT', 'IPC_RMID', 'IPC_SET', 'SHM_STAT', 'SHM_STAT_ANY', 'IPC_INFO', 'SHM_INFO', 'SHM_LOCK', 'SHM_UNLOCK'] as const;
 /** Commands as numbers: the named ones raw (no structure printed), unknown ones, IPC_64 variants, negative. */
 const NUMERIC_CMDS = ['4', '99', '-1', '0', '2', '1', '3', '11', '12', '13', '14', '15', '16', '0x102', '10', '5'] as const;
 const SET_UIDS = ['0', '1000', '65534', '-1', '4000000000', '1001'] as const;

@@ -170,7 +170,8 @@ const ACCESS_KINDS = ['read', 'read', 'write', 'write', 'fill'] as const;
 
 function opsOf(options: ShmCommandArbOptions): ReadonlySet<ShmOp> {
   const ops = new Set(options.ops ?? SHM_OPS);
-  for (const op of ops) if (!SHM_OPS.includes(op)) throw new RangeError(`shm command arbitrary: unknown op ${JSON.stringify(op)} (known: ${SHM_OPS.join(', ')})`);
+  for (const op of ops)
+    if (!SHM_OPS.includes(op)) throw new RangeError(`shm command arbitrary: unknown op ${JSON.stringify(op)} (known: ${SHM_OPS.join(', ')})`);
   if (ops.size === 0) throw new RangeError('shm command arbitrary: `ops` is empty');
   return ops;
 }

@@ -55,7 +55,9 @@ function render(v: unknown, depth: number, seen: Set<object>): string {
     if (obj instanceof Set) return `Set{${list([...obj].map((x) => render(x, depth + 1, seen)))}}`;
     const proto = Object.getPrototypeOf(obj) as object | null;
     const name = proto === null || proto === Object.prototype ? '' : `${(proto.constructor as { name?: string } | undefined)?.name ?? ''} `;
-    const fields = Object.keys(obj).map((k) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${render((obj as Record<string, unknown>)[k], depth + 1, seen)}`);
+    const fields = Object.keys(obj).map(
+      (k) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${render((obj as Record<string, unknown>)[k], depth + 1, seen)}`,
+    );
     return fields.length === 0 ? `${name}{}` : `${name}{ ${list(fields)} }`;
   } finally {
     seen.delete(obj);

@@ -32,4 +32,3 @@ export function claimError(code: number): SysError {
   if (code === CLAIM_NO_MEMORY) return sysError('ENOMEM', 'the machine has no free page frame');
   return sysError('ENOSPC', 'the tmpfs has no free page');
 }
-

@@ -123,7 +123,9 @@ export class RegularFile extends Inode implements Mappable {
    */
   truncate(length: number): E.Either<SysError, void> {
     if (!Number.isSafeInteger(length) || length < 0) {
-      return E.left(length > MAX_FILE_BYTES ? sysError('EFBIG', `length ${length} is past the largest file size`) : sysError('EINVAL', `length ${length} is negative`));
+      return E.left(
+        length > MAX_FILE_BYTES ? sysError('EFBIG', `length ${length} is past the largest file size`) : sysError('EINVAL', `length ${length} is negative`),
+      );
     }
     if (length < this.size) {
       // truncate_inode_pages_range runs to the end of the page cache, so pages

@@ -53,7 +53,9 @@ function render(commands: readonly Command[]): string {
     const chan = `/chan${a % CONTAINERS}`;
     const options = `${b % 2 === 1 ? '--rm ' : ''}${b % 3 === 0 ? '-m 32K ' : ''}--host-channel ${chan}:/ipc::64K`;
     // A process for the command: open picks among those without a descriptor, write and read among those with one.
-    const candidates = execs.map((e, index) => ({ index, ...e })).filter((e) => (kind === 'open' ? !e.opened : kind === 'write' || kind === 'read' ? e.opened : true));
+    const candidates = execs
+      .map((e, index) => ({ index, ...e }))
+      .filter((e) => (kind === 'open' ? !e.opened : kind === 'write' || kind === 'read' ? e.opened : true));
     const proc = candidates.length === 0 ? undefined : candidates[b % candidates.length];
     switch (kind) {
       case 'run':

@@ -209,7 +209,11 @@ describe('restore of damaged engine sections', () => {
   });
 
   it('never throws, and never gets past the checks, with an engine field changed, removed or retyped', () => {
-    const engineValue = fc.oneof(oddValue, fc.constantFrom(...PIDS, PIDS[PIDS.length - 1]! + 1), fc.constantFrom('created', 'running', 'exited', '/', '/x/../y', 'ro,rw'));
+    const engineValue = fc.oneof(
+      oddValue,
+      fc.constantFrom(...PIDS, PIDS[PIDS.length - 1]! + 1),
+      fc.constantFrom('created', 'running', 'exited', '/', '/x/../y', 'ro,rw'),
+    );
     fc.assert(
       fc.property(fc.nat({ max: ENGINE_PATHS.length - 1 }), engineValue, (which, value) => {
         engineAnswers(sealedEngine(setAt(ENGINE_META, ENGINE_PATHS[which] as (string | number)[], value)));
@@ -220,12 +224,17 @@ describe('restore of damaged engine sections', () => {
 
   it('never throws with two engine fields swapped between containers', () => {
     fc.assert(
-      fc.property(fc.nat({ max: 3 }), fc.nat({ max: 3 }), fc.constantFrom('name', 'state', 'running', 'cgroup', 'hostChannel', 'memoryLimit'), (i, j, field) => {
-        const m = structuredClone(ENGINE_META) as { engine: { containers: Record<string, unknown>[] } };
-        const [a, b] = [m.engine.containers[i]!, m.engine.containers[j]!];
-        [a[field], b[field]] = [b[field], a[field]];
-        engineAnswers(sealedEngine(m));
-      }),
+      fc.property(
+        fc.nat({ max: 3 }),
+        fc.nat({ max: 3 }),
+        fc.constantFrom('name', 'state', 'running', 'cgroup', 'hostChannel', 'memoryLimit'),
+        (i, j, field) => {
+          const m = structuredClone(ENGINE_META) as { engine: { containers: Record<string, unknown>[] } };
+          const [a, b] = [m.engine.containers[i]!, m.engine.containers[j]!];
+          [a[field], b[field]] = [b[field], a[field]];
+          engineAnswers(sealedEngine(m));
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -308,7 +308,11 @@ describe('checkpoint and restore with a container engine', () => {
   it('restores a kernel alone from an image with an engine, and no engine from an image without one', () => {
     const { kernel, engine } = busyEngine();
     const img = engineImage(kernel, engine);
-    expect(restored(img).processes().map((p) => p.pid)).toEqual(kernel.processes().map((p) => p.pid));
+    expect(
+      restored(img)
+        .processes()
+        .map((p) => p.pid),
+    ).toEqual(kernel.processes().map((p) => p.pid));
     const plain = machine(image(kernel));
     expect(plain.engine).toBeUndefined();
     expect(plain.kernel.processes().length).toBe(kernel.processes().length);

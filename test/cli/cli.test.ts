@@ -31,7 +31,10 @@ describe('ipc-sentry run', () => {
     const f = scenario('ok.scn', 'proc A\nA shmget IPC_PRIVATE 4K 0600 -> s => ok ret=s raw=0\nA shmctl s IPC_STAT => ok size=4096 mode=0600\n');
     const r = cli('run', f, '--check');
     expect(r.status).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(3);
     expect(lines[1]).toEqual({ line: 2, proc: 'A', op: 'shmget', ok: true, ret: 's', raw: 0 });
     expect(lines[2].ds.mode).toBe('0600');
@@ -87,7 +90,14 @@ describe('ipc-sentry run', () => {
   });
 
   it('refuses unknown options on every command with exit 2 and a usage line', () => {
-    for (const args of [['demo', '--bogus'], ['host-channel', '--bogus'], ['run', '-z', 'x.scn'], ['diff', '--quick', 'x.scn'], ['ipcs', '--bogus'], ['help', 'frob']]) {
+    for (const args of [
+      ['demo', '--bogus'],
+      ['host-channel', '--bogus'],
+      ['run', '-z', 'x.scn'],
+      ['diff', '--quick', 'x.scn'],
+      ['ipcs', '--bogus'],
+      ['help', 'frob'],
+    ]) {
       const r = cli(...args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
@@ -133,7 +143,10 @@ describe('ipc-sentry diff', () => {
 
 describe('ipc-sentry ipcs', () => {
   it('lists segments in util-linux ipcs -m layout', () => {
-    const f = scenario('ipcs.scn', 'proc A\nA shmget 0x5eed 100 IPC_CREAT|0644 -> s\nA shmat s 0 0 -> a\nA shmctl s SHM_LOCK\nA shmctl s IPC_RMID\nA shmget IPC_PRIVATE 4096 0600\n');
+    const f = scenario(
+      'ipcs.scn',
+      'proc A\nA shmget 0x5eed 100 IPC_CREAT|0644 -> s\nA shmat s 0 0 -> a\nA shmctl s SHM_LOCK\nA shmctl s IPC_RMID\nA shmget IPC_PRIVATE 4096 0600\n',
+    );
     const r = cli('ipcs', '-m', f);
     expect(r.status).toBe(0);
     expect(r.stdout.split('\n')).toEqual([

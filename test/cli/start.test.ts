@@ -42,7 +42,11 @@ describe('npm start', () => {
     expect(demo.stdout).toMatch(/System V shared memory segment/);
     const json = spawnSync(tsx, [main, 'host-channel', '--json'], { cwd: root, encoding: 'utf8' });
     expect(json.status).toBe(0);
-    const dd = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['op'] === 'dd');
+    const dd = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l['op'] === 'dd');
     expect(dd).toMatchObject({ proc: 'W', ok: true, exit: 1, stderr: DOCUMENTED });
   });
 });

@@ -39,7 +39,9 @@ function pointImports(code: string, dir: string, libRoot: string): string {
   return code.replace(PACKAGE_IMPORT, (_all, before: string, quote: string, spec: string) => {
     const target = ENTRY_POINTS[spec];
     if (target === undefined) throw new Error(`the README imports ${spec}, which the package does not export`);
-    const path = relative(dir, join(libRoot, `${target}.js`)).split('\\').join('/');
+    const path = relative(dir, join(libRoot, `${target}.js`))
+      .split('\\')
+      .join('/');
     return `${before}${quote}${path.startsWith('.') ? path : `./${path}`}${quote}`;
   });
 }
@@ -86,7 +88,11 @@ describe('README.md snippets', () => {
   });
 
   it('type-check against the sources with the project compiler options', () => {
-    const tsconfig = writeTsconfig(sourceDir, { noEmit: true }, snippets.map((s) => s.file));
+    const tsconfig = writeTsconfig(
+      sourceDir,
+      { noEmit: true },
+      snippets.map((s) => s.file),
+    );
     const r = run(bin('tsc'), ['-p', tsconfig], sourceDir);
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -101,7 +107,11 @@ describe('README.md snippets', () => {
         // The entry points the snippets import, and the worker's entry module, which worker.js loads by URL.
         const used = new Set(snippets.flatMap((s) => [...s.code.matchAll(PACKAGE_IMPORT)].map((m) => ENTRY_POINTS[m[3] ?? ''] ?? '')));
         const entries = [...used, 'src/node/worker_main'].filter((e) => existsSync(join(root, `${e}.ts`)));
-        const tsconfig = writeTsconfig(compiledDir, { outDir: relative(compiledDir, compiledLib), noEmit: false }, entries.map((e) => relative(compiledDir, join(root, `${e}.ts`))));
+        const tsconfig = writeTsconfig(
+          compiledDir,
+          { outDir: relative(compiledDir, compiledLib), noEmit: false },
+          entries.map((e) => relative(compiledDir, join(root, `${e}.ts`))),
+        );
         const r = run(bin('tsc'), ['-p', tsconfig], compiledDir);
         expect(r.stdout + r.stderr).toBe('');
         expect(r.status).toBe(0);

@@ -32,7 +32,7 @@ function withFollower(info: string, next: string): Array<[number, FencedBlock, F
   return blocks.flatMap((b, i) => {
     if (b.info !== info) return [];
     const f = blocks[i + 1];
-    return [[b.line, b, f !== undefined && f.follows && f.info === next ? f : undefined] as [number, FencedBlock, FencedBlock | undefined]];
+    return [[b.line, b, f?.follows && f.info === next ? f : undefined] as [number, FencedBlock, FencedBlock | undefined]];
   });
 }
 
@@ -94,7 +94,12 @@ describe('docs/scenario-language.md', () => {
 
   it('links only to sections that exist', () => {
     // GitHub's heading anchors: lower case, punctuation dropped, blanks as hyphens.
-    const slug = (heading: string): string => heading.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-');
+    const slug = (heading: string): string =>
+      heading
+        .trim()
+        .toLowerCase()
+        .replace(/[^\w\- ]/g, '')
+        .replace(/ /g, '-');
     const prose = doc.replace(/^```[^\n]*\n[\s\S]*?^```$/gm, '');
     const anchors = new Set([...prose.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1] ?? '')));
     const pointer = read('docs/scenario-extensions.md');

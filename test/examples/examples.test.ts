@@ -81,9 +81,7 @@ describe('examples/*.scn', () => {
         expect(describeFailures(name, kernel.failures)).toEqual([]);
         expect(kernel.lines).toHaveLength(emu.lines.length);
         kernel.lines.forEach((line, i) => {
-          expect(answer(line), `${name}: statement ${i + 1} (scenario line ${String(line['line'])})`).toEqual(
-            answer(emu.lines[i] ?? {}),
-          );
+          expect(answer(line), `${name}: statement ${i + 1} (scenario line ${String(line['line'])})`).toEqual(answer(emu.lines[i] ?? {}));
         });
       },
     );

@@ -117,9 +117,7 @@ describe('create', () => {
     expect(engine.create('c1')).toEqual({ exitStatus: 1, stderr: [ENGINE_MESSAGES.nameInUse('c1')] });
     expect(engine.run('c1')).toEqual({ exitStatus: 125, stderr: [ENGINE_MESSAGES.nameInUse('c1')] });
     expect(engine.create('x')).toEqual({ exitStatus: 1, stderr: [ENGINE_MESSAGES.invalidName('x')] });
-    expect(engine.create('a/b').stderr).toEqual([
-      'Error response from daemon: Invalid container name (a/b), only [a-zA-Z0-9][a-zA-Z0-9_.-]+ are allowed.',
-    ]);
+    expect(engine.create('a/b').stderr).toEqual(['Error response from daemon: Invalid container name (a/b), only [a-zA-Z0-9][a-zA-Z0-9_.-]+ are allowed.']);
   });
 });
 

@@ -21,9 +21,28 @@ const actors = fc.constantFrom<Actor>('host', ...CONTAINERS);
 const channelNo = fc.integer({ min: 0, max: CONTAINERS.length - 1 });
 const fileNo = fc.integer({ min: 0, max: 2 });
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('write' as const), actor: actors, channel: channelNo, file: fileNo, page: fc.integer({ min: 0, max: 12 }), bytes: fc.integer({ min: 1, max: 10 * PAGE_SIZE }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('write' as const),
+      actor: actors,
+      channel: channelNo,
+      file: fileNo,
+      page: fc.integer({ min: 0, max: 12 }),
+      bytes: fc.integer({ min: 1, max: 10 * PAGE_SIZE }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), actor: actors, channel: channelNo, file: fileNo }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('truncate' as const), actor: actors, channel: channelNo, file: fileNo, bytes: fc.integer({ min: 0, max: 6 * PAGE_SIZE }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('truncate' as const),
+      actor: actors,
+      channel: channelNo,
+      file: fileNo,
+      bytes: fc.integer({ min: 0, max: 6 * PAGE_SIZE }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const), container: channelNo }) },
 );
 
@@ -116,6 +135,9 @@ function run(config: readonly { limitPages: number; channelPages: number }[], op
 
 describe('memory cgroup charging under random host and container writes (property)', () => {
   it('keeps usage within the limit, charges equal to pages in use, and zero frames at the end', () => {
-    fc.assert(fc.property(setups, ([config, ops]) => run(config, ops)), { numRuns: 150 });
+    fc.assert(
+      fc.property(setups, ([config, ops]) => run(config, ops)),
+      { numRuns: 150 },
+    );
   });
 });

@@ -75,25 +75,12 @@ describe('isValidMountMode (util_valid_mount_mode)', () => {
     expect(isValidMountMode(mode)).toBe(true);
   });
 
-  it.each([
-    ',',
-    ',,',
-    'rw,ro',
-    'rw,rw',
-    'z,Z',
-    'private,slave',
-    'nocopy,nocopy',
-    'RW',
-    'Ro',
-    ' ro',
-    'ro ',
-    'bind',
-    'rbind',
-    'ro,rbind',
-    'ro;shared',
-  ])('%j is invalid', (mode) => {
-    expect(isValidMountMode(mode)).toBe(false);
-  });
+  it.each([',', ',,', 'rw,ro', 'rw,rw', 'z,Z', 'private,slave', 'nocopy,nocopy', 'RW', 'Ro', ' ro', 'ro ', 'bind', 'rbind', 'ro,rbind', 'ro;shared'])(
+    '%j is invalid',
+    (mode) => {
+      expect(isValidMountMode(mode)).toBe(false);
+    },
+  );
 });
 
 describe('isReadOnlyMode', () => {

@@ -56,12 +56,9 @@ describe('parseHostChannel: a valid option', () => {
 });
 
 describe('parseHostChannel: the field count', () => {
-  it.each(['', ':', '/a', '/a:/b', '/a:/b:rw', '/a:/b:rw:4k:', '/a:/b:rw:4k:x', '/a:/b:::'])(
-    '%j is a bad format',
-    (spec) => {
-      expect(failure(spec)).toEqual({ kind: 'bad-format', stderr: `Bad host channel format: ${spec}`, exitStatus: 1 });
-    },
-  );
+  it.each(['', ':', '/a', '/a:/b', '/a:/b:rw', '/a:/b:rw:4k:', '/a:/b:rw:4k:x', '/a:/b:::'])('%j is a bad format', (spec) => {
+    expect(failure(spec)).toEqual({ kind: 'bad-format', stderr: `Bad host channel format: ${spec}`, exitStatus: 1 });
+  });
 
   it('fewer than four fields fails only after the fields present were validated', () => {
     expect(stderr('a:/b')).toBe('Host channel host path should be absolute: a');
@@ -177,9 +174,7 @@ describe('parseHostChannel: field 4, the size', () => {
     const half = MEM_TOTAL / 2n;
     const e = env([], { memTotalKb: MEM_TOTAL_KB, memAvailableKb: MEM_TOTAL_KB });
     expect(parsed(`/a:/b:rw:${half}`, e).size).toBe(half);
-    expect(stderr(`/a:/b:rw:${half + 1n}`, e)).toBe(
-      `Required host channel size ${half + 1n} is larger than half of total memory ${MEM_TOTAL}`,
-    );
+    expect(stderr(`/a:/b:rw:${half + 1n}`, e)).toBe(`Required host channel size ${half + 1n} is larger than half of total memory ${MEM_TOTAL}`);
   });
 
   it('half of an odd MemTotal rounds down', () => {
@@ -189,9 +184,7 @@ describe('parseHostChannel: field 4, the size', () => {
   });
 
   it('INT64_MAX bytes parses, then fails the half-of-memory check', () => {
-    expect(stderr('/a:/b:rw:9223372036854775807')).toBe(
-      `Required host channel size 9223372036854775807 is larger than half of total memory ${MEM_TOTAL}`,
-    );
+    expect(stderr('/a:/b:rw:9223372036854775807')).toBe(`Required host channel size 9223372036854775807 is larger than half of total memory ${MEM_TOTAL}`);
   });
 
   it('then the size must fit MemAvailable; exactly MemAvailable is allowed', () => {
@@ -201,15 +194,11 @@ describe('parseHostChannel: field 4, the size', () => {
   });
 
   it('a missing MemAvailable line reads as 0, so every explicit size fails', () => {
-    expect(stderr('/a:/b:rw:4k', env([], { memTotalKb: MEM_TOTAL_KB }))).toBe(
-      'Required host channel size 4096 is larger than available memory 0',
-    );
+    expect(stderr('/a:/b:rw:4k', env([], { memTotalKb: MEM_TOTAL_KB }))).toBe('Required host channel size 4096 is larger than available memory 0');
   });
 
   it('a missing MemTotal line reads as 0 too', () => {
-    expect(stderr('/a:/b:rw:4k', env([], { memAvailableKb: MEM_TOTAL_KB }))).toBe(
-      'Required host channel size 4096 is larger than half of total memory 0',
-    );
+    expect(stderr('/a:/b:rw:4k', env([], { memAvailableKb: MEM_TOTAL_KB }))).toBe('Required host channel size 4096 is larger than half of total memory 0');
   });
 
   it('the half-of-memory check comes before the available-memory check', () => {

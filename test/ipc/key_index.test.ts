@@ -9,10 +9,7 @@ import { KeyIndex } from '../../src/ipc/key_index.js';
 
 /** Keys from a small pool (so runs collide and deletes hit), plus any int32. */
 const key = fc.oneof(fc.integer({ min: -40, max: 40 }), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })).filter((k) => k !== 0);
-const op = fc.oneof(
-  fc.record({ kind: fc.constant('set' as const), key, slot: fc.nat(32767) }),
-  fc.record({ kind: fc.constant('delete' as const), key }),
-);
+const op = fc.oneof(fc.record({ kind: fc.constant('set' as const), key, slot: fc.nat(32767) }), fc.record({ kind: fc.constant('delete' as const), key }));
 
 describe('KeyIndex', () => {
   it('answers like a Map after any sets and deletes', () => {

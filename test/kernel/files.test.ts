@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../../src/abi/constants.js';
 import {
-  FALLOC_FL_KEEP_SIZE, MAP_PRIVATE, MAP_SHARED, MNT_DETACH, O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC,
-  O_WRONLY, ST_RDONLY,
+  FALLOC_FL_KEEP_SIZE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MNT_DETACH,
+  O_APPEND,
+  O_CREAT,
+  O_EXCL,
+  O_RDONLY,
+  O_RDWR,
+  O_TRUNC,
+  O_WRONLY,
+  ST_RDONLY,
 } from '../../src/abi/fs.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
@@ -188,7 +198,7 @@ describe('the read-only bind view', () => {
 });
 
 describe('sticky bit and ownership', () => {
-  it('in the 1777 root, a user cannot remove root\'s file (EPERM) but can remove its own; root can remove any', () => {
+  it("in the 1777 root, a user cannot remove root's file (EPERM) but can remove its own; root can remove any", () => {
     const { host, container } = world(MiB);
     ok(host.close(ok(host.open('/channel/roots', O_CREAT | O_WRONLY, 0o644))));
     const nobody = container(65534);
@@ -283,7 +293,7 @@ describe('memory cgroup', () => {
 
   it('a write over the cgroup limit OOM-kills the writer, leaving the file partly written', () => {
     const { host, container } = world(32 * MiB);
-    const cg = new LimitedCharge(16 * MiB / PAGE_SIZE);
+    const cg = new LimitedCharge((16 * MiB) / PAGE_SIZE);
     const c = container(0, cg);
     const first = ok(c.open('/mnt/a', O_CREAT | O_WRONLY));
     ok(c.writeFd(first, new Uint8Array(8 * MiB)));
@@ -322,6 +332,11 @@ describe('fork and exit', () => {
     ok(child.exit());
     expect(channel.usedPages).toBe(0);
     expect(errno(child.open('/channel', O_RDONLY))).toBe('ESRCH');
-    expect([errno(child.readFd(fd, 1)), errno(child.pread(fd, 1, 0)), errno(child.writeFd(fd, text('x'))), errno(child.pwrite(fd, text('x'), 0))]).toEqual(['ESRCH', 'ESRCH', 'ESRCH', 'ESRCH']);
+    expect([errno(child.readFd(fd, 1)), errno(child.pread(fd, 1, 0)), errno(child.writeFd(fd, text('x'))), errno(child.pwrite(fd, text('x'), 0))]).toEqual([
+      'ESRCH',
+      'ESRCH',
+      'ESRCH',
+      'ESRCH',
+    ]);
   });
 });

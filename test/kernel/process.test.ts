@@ -217,7 +217,10 @@ describe('the process image', () => {
   });
 
   it('makes PROT_EXEC-only pages unreadable with protection keys, readable without', () => {
-    for (const [executeOnly, want] of [[true, 'SIGSEGV'], [false, 'ok']] as const) {
+    for (const [executeOnly, want] of [
+      [true, 'SIGSEGV'],
+      [false, 'ok'],
+    ] as const) {
       const p = new Kernel({ executeOnly }).spawn();
       const a = ok(p.shmat(ok(p.shmget(IPC_PRIVATE, PAGE_SIZE, 0o600)), 0, 0));
       ok(p.mprotect(a, PAGE_SIZE, 4));

@@ -4,16 +4,7 @@
  */
 
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../../src/abi/constants.js';
-import type {
-  AddrRange,
-  BusError,
-  Mappable,
-  MappingContext,
-  MappingIdentity,
-  MappingSpace,
-  ShmMappable,
-  Translation,
-} from '../../src/mm/memmap.js';
+import type { AddrRange, BusError, Mappable, MappingContext, MappingIdentity, MappingSpace, ShmMappable, Translation } from '../../src/mm/memmap.js';
 import type { MemoryFile } from '../../src/mm/memory_file.js';
 import type { MmapOptions } from '../../src/mm/memory_manager.js';
 import { heldLockCount } from '../../src/sync/mutex.js';
@@ -167,14 +158,7 @@ export class FakeObject implements Mappable, MappingIdentity {
 
   msync(): void {}
 
-  private record(
-    kind: MappingCall['kind'],
-    ctx: MappingContext,
-    ms: MappingSpace,
-    ar: AddrRange,
-    offset: number,
-    writable: boolean,
-  ): void {
+  private record(kind: MappingCall['kind'], ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
     if (!(ar.end > ar.start) || ar.start % PAGE_SIZE !== 0 || ar.end % PAGE_SIZE !== 0 || offset % PAGE_SIZE !== 0) {
       throw new Error(`${kind}Mapping got a bad range [${ar.start}, ${ar.end}) at offset ${offset}`);
     }

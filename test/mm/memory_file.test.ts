@@ -12,7 +12,12 @@ describe('MemoryFile', () => {
     for (const f of frames) {
       expect(mf.refCount(f)).toBe(1);
       const at = mf.byteOffset(f);
-      expect(mf.chunkBytes(f).subarray(at, at + PAGE_SIZE).every((b) => b === 0)).toBe(true);
+      expect(
+        mf
+          .chunkBytes(f)
+          .subarray(at, at + PAGE_SIZE)
+          .every((b) => b === 0),
+      ).toBe(true);
     }
     expect(mf.allocatedFrames).toBe(3);
   });
@@ -73,7 +78,12 @@ describe('MemoryFile', () => {
     expect(reused).toEqual([1, 2, 3, 4, 6]);
     for (const f of reused) {
       const at = mf.byteOffset(f);
-      expect(mf.chunkBytes(f).subarray(at, at + PAGE_SIZE).every((b) => b === 0)).toBe(true);
+      expect(
+        mf
+          .chunkBytes(f)
+          .subarray(at, at + PAGE_SIZE)
+          .every((b) => b === 0),
+      ).toBe(true);
     }
     expect(mf.reservedBytes).toBe(2 * CHUNK);
   });
@@ -83,7 +93,12 @@ describe('MemoryFile', () => {
     const f = mf.allocate();
     mf.decRef(f);
     const at = mf.byteOffset(f);
-    expect(mf.chunkBytes(f).subarray(at, at + PAGE_SIZE).every((b) => b === 0xcc)).toBe(true);
+    expect(
+      mf
+        .chunkBytes(f)
+        .subarray(at, at + PAGE_SIZE)
+        .every((b) => b === 0xcc),
+    ).toBe(true);
     expect(mf.allocate()).toBe(f);
     expect(mf.chunkBytes(f)[at]).toBe(0);
   });
@@ -130,7 +145,12 @@ describe('MemoryFile', () => {
     // The free frames come back lowest first: the gap before the first run, then the one after it.
     const reused = Array.from({ length: 4 }, () => mf.allocate());
     expect(reused).toEqual([0, 1, framesPerChunk + 2, framesPerChunk + 3]);
-    expect(() => new MemoryFile({ chunkBytes: CHUNK }).restoreFrames(10, [{ firstFrame: 5, count: 2 }, { firstFrame: 6, count: 1 }])).toThrow(RangeError);
+    expect(() =>
+      new MemoryFile({ chunkBytes: CHUNK }).restoreFrames(10, [
+        { firstFrame: 5, count: 2 },
+        { firstFrame: 6, count: 1 },
+      ]),
+    ).toThrow(RangeError);
     expect(() => new MemoryFile({ chunkBytes: CHUNK }).restoreFrames(10, [{ firstFrame: 9, count: 2 }])).toThrow(RangeError);
     expect(() => mf.restoreFrames(limit, [])).toThrow(/already handed out/);
   });

@@ -76,9 +76,7 @@ describe('mmap placement', () => {
     const a = must(mm.mmap(ctx, sharedRW(obj, { writable: false, perms: PROT_READ, maxPerms: PROT_READ })));
     expect(obj.calls).toEqual([{ kind: 'add', pid: 7, space: mm.spaceId, start: a, end: a + P, offset: 0, writable: false }]);
     expect(obj.refs).toBe(1);
-    expect(mm.vmas()).toEqual([
-      { start: a, end: a + P, offset: 0, perms: PROT_READ, maxPerms: PROT_READ, mappable: obj, identity: obj, writable: false },
-    ]);
+    expect(mm.vmas()).toEqual([{ start: a, end: a + P, offset: 0, perms: PROT_READ, maxPerms: PROT_READ, mappable: obj, identity: obj, writable: false }]);
   });
 });
 
@@ -143,8 +141,7 @@ describe('mmap argument checks', () => {
   it('checks fixed addresses in Linux order: ENOMEM, EINVAL, EPERM, EEXIST, then EACCES', () => {
     const { mf, mm } = setup();
     const obj = new FakeObject(mf, 3 * P);
-    const fixed = (addr: number, extra: Partial<MmapOptions> = {}): E.Either<SysError, number> =>
-      mm.mmap(ctx, sharedRW(obj, { addr, fixed: true, ...extra }));
+    const fixed = (addr: number, extra: Partial<MmapOptions> = {}): E.Either<SysError, number> => mm.mmap(ctx, sharedRW(obj, { addr, fixed: true, ...extra }));
     expect(errno(fixed(0x7ffffffff000))).toBe('ENOMEM');
     expect(errno(fixed(0x800000000000))).toBe('ENOMEM');
     expect(errno(fixed(-P))).toBe('ENOMEM');

@@ -7,9 +7,16 @@ import { isPageAligned } from '../../src/mm/placement.js';
 describe('isPageAligned', () => {
   it('agrees with the remainder for every safe integer, below and above 2^32', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.nat(), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.nat(2 ** 35).map((p) => p * PAGE_SIZE)), (addr) => {
-        expect(isPageAligned(addr)).toBe(addr % PAGE_SIZE === 0);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.nat(),
+          fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+          fc.nat(2 ** 35).map((p) => p * PAGE_SIZE),
+        ),
+        (addr) => {
+          expect(isPageAligned(addr)).toBe(addr % PAGE_SIZE === 0);
+        },
+      ),
     );
     expect([TASK_SIZE - PAGE_SIZE, TASK_SIZE - 1, 2 ** 53 - PAGE_SIZE, 2 ** 32 + 1].map(isPageAligned)).toEqual([true, false, true, false]);
   });

@@ -52,7 +52,14 @@ type Op =
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('place' as const), pages: fc.integer({ min: 1, max: 12 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('fixed' as const), page: fc.integer({ min: LOW_PAGES, max: BASE_PAGES - 1 }), pages: fc.integer({ min: 1, max: 6 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('fixed' as const),
+      page: fc.integer({ min: LOW_PAGES, max: BASE_PAGES - 1 }),
+      pages: fc.integer({ min: 1, max: 6 }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('lookup' as const), page: fc.integer({ min: 0, max: BASE_PAGES + 1 }) }) },
 );

@@ -146,7 +146,9 @@ function statDiff(ds: ShmidDs, want: ExpectedStat): string {
   };
   return (Object.keys(want) as (keyof ExpectedStat)[])
     .filter((k) => seen[k] !== want[k])
-    .map((k) => `${k} is ${k === 'mode' ? `0${seen.mode.toString(8)}` : String(seen[k])}, model ${k === 'mode' ? `0${want.mode.toString(8)}` : String(want[k])}`)
+    .map(
+      (k) => `${k} is ${k === 'mode' ? `0${seen.mode.toString(8)}` : String(seen[k])}, model ${k === 'mode' ? `0${want.mode.toString(8)}` : String(want[k])}`,
+    )
     .join('; ');
 }
 
@@ -174,15 +176,12 @@ function invariants(m: ShmModel, r: Real): void {
   // every piece's range, protection and offset into its segment.
   for (const mp of m.liveProcs()) {
     const rp = r.procs[m.procs.indexOf(mp)]!;
-    const seen = rp.mm.vmas().filter((v) => isShmMappable(v.mappable)).map((v) => `${hex(v.start)}-${hex(v.end)} prot ${v.perms} off ${hex(v.offset)}`);
-    const want = [...mp.pieces]
-      .sort((a, b) => a.start - b.start)
-      .map((q) => `${hex(q.start)}-${hex(q.end)} prot ${q.prot} off ${hex(q.start - q.att.origin)}`);
-    check(
-      r,
-      seen.join('\n') === want.join('\n'),
-      `invariant: maps of ${procName(mp)}:\n  real:  ${seen.join(' | ')}\n  model: ${want.join(' | ')}`,
-    );
+    const seen = rp.mm
+      .vmas()
+      .filter((v) => isShmMappable(v.mappable))
+      .map((v) => `${hex(v.start)}-${hex(v.end)} prot ${v.perms} off ${hex(v.offset)}`);
+    const want = [...mp.pieces].sort((a, b) => a.start - b.start).map((q) => `${hex(q.start)}-${hex(q.end)} prot ${q.prot} off ${hex(q.start - q.att.origin)}`);
+    check(r, seen.join('\n') === want.join('\n'), `invariant: maps of ${procName(mp)}:\n  real:  ${seen.join(' | ')}\n  model: ${want.join(' | ')}`);
   }
   const usage = m.usage();
   const info = r.observer.shmctl(0, SHM_INFO);
@@ -191,8 +190,7 @@ function invariants(m: ShmModel, r: Real): void {
   check(
     r,
     info.right.ret === usage.maxIndex && si.usedIds === usage.usedIds && si.shmTot === BigInt(usage.shmTot),
-    `invariant: SHM_INFO ret/used_ids/shm_tot ${info.right.ret}/${si.usedIds}/${si.shmTot}, ` +
-      `model ${usage.maxIndex}/${usage.usedIds}/${usage.shmTot}`,
+    `invariant: SHM_INFO ret/used_ids/shm_tot ${info.right.ret}/${si.usedIds}/${si.shmTot}, ` + `model ${usage.maxIndex}/${usage.usedIds}/${usage.shmTot}`,
   );
   const frames = r.kernel.memoryFile.allocatedFrames;
   check(r, frames <= usage.shmTot, `invariant: ${frames} frames allocated, live segments have ${usage.shmTot} pages`);
@@ -227,11 +225,7 @@ export class ShmgetCmd extends Cmd {
     }
     check(r, Number.isInteger(id) && id >= 0 && id <= 0x7fffffff, `shmget: id ${id} is not a valid shmid`);
     check(r, !m.segs.some((s) => s.id === id), `shmget: new id ${id} was issued before`);
-    check(
-      r,
-      !m.liveSegs().some((s) => s.id % 32768 === id % 32768),
-      `shmget: new id ${id} reuses the index of a live segment`,
-    );
+    check(r, !m.liveSegs().some((s) => s.id % 32768 === id % 32768), `shmget: new id ${id} reuses the index of a live segment`);
     m.create(mp, id, this.key, this.size, this.flags);
   }
   toString(): string {
@@ -255,9 +249,7 @@ export class ShmatCmd extends Cmd {
     const { id, label } = targetId(m, this.target, this.sel);
     const creator = this.byCreator ? m.byId(id)?.cuid : undefined;
     const { mp, rp } =
-      creator !== undefined && m.liveProcs().some((p) => p.uid === creator)
-        ? procOf(m, r, this.proc, false, creator)!
-        : procOf(m, r, this.proc)!;
+      creator !== undefined && m.liveProcs().some((p) => p.uid === creator) ? procOf(m, r, this.proc, false, creator)! : procOf(m, r, this.proc)!;
     const want = m.shmat(mp, id, this.flags);
     const got = rp.shmat(id, 0, this.flags);
     r.trace.push(`${procName(mp)} shmat(${label}, 0, ${flagNames(this.flags)}) -> ${E.isRight(got) ? hex(got.right) : got.left.errno}`);
@@ -415,11 +407,7 @@ export class AccessCmd extends Cmd {
       }
       check(r, E.isRight(got), `read: unexpected fault ${E.isLeft(got) ? `${got.left.signal}@${hex(got.left.addr)}` : ''}`);
       const want = m.read(mp, addr, len);
-      check(
-        r,
-        got.right.length === len && want.every((b, i) => got.right[i] === b),
-        `read: got [${[...got.right].join(',')}], model [${[...want].join(',')}]`,
-      );
+      check(r, got.right.length === len && want.every((b, i) => got.right[i] === b), `read: got [${[...got.right].join(',')}], model [${[...want].join(',')}]`);
       return;
     }
     const data = this.kind === 'write' ? this.bytes : new Uint8Array(len).fill(this.bytes[0]!);
@@ -464,10 +452,7 @@ export class ShmctlCmd extends Cmd {
   protected exec(m: ShmModel, r: Real): void {
     const { id, label } = targetId(m, this.target, this.sel);
     const owner = this.byOwner ? m.byId(id)?.uid : undefined;
-    const { mp, rp } =
-      owner !== undefined && m.liveProcs().some((p) => p.uid === owner)
-        ? procOf(m, r, this.proc, false, owner)!
-        : procOf(m, r, this.proc)!;
+    const { mp, rp } = owner !== undefined && m.liveProcs().some((p) => p.uid === owner) ? procOf(m, r, this.proc, false, owner)! : procOf(m, r, this.proc)!;
     const head = `${procName(mp)} shmctl(${label}, `;
     if (this.op === 'stat') {
       const want = m.stat(mp, id);

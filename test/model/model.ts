@@ -233,9 +233,7 @@ export class ShmModel {
     const first = ordered.find((q) => q.start >= addr && q.att.origin === addr);
     if (first === undefined) return 'EINVAL';
     const limit = addr + pageAlign(first.att.seg.size);
-    const gone = ordered.filter(
-      (q) => q === first || (q.start > first.start && q.att === first.att && q.end <= limit),
-    );
+    const gone = ordered.filter((q) => q === first || (q.start > first.start && q.att === first.att && q.end <= limit));
     p.pieces = p.pieces.filter((q) => !gone.includes(q));
     this.reap();
     return 'ok';

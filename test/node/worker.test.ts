@@ -159,7 +159,13 @@ describe('worker threads: futexes', () => {
     const k = new Kernel();
     const owner = k.spawn();
     const id = segment(owner);
-    const steps = [['add', 0, 3], ['wait', 0, 0, 1000], ['wait', 0, 3, 20], ['wait', 2, 0, 20], ['wake', 0, 5]];
+    const steps = [
+      ['add', 0, 3],
+      ['wait', 0, 0, 1000],
+      ['wait', 0, 3, 20],
+      ['wait', 2, 0, 20],
+      ['wake', 0, 5],
+    ];
     const [exit] = await results([start(k, k.spawn(), 'script', [id, steps])]);
     const out = exit?.result as Array<E.Either<{ errno?: string }, unknown>>;
     expect(out.slice(1).map((r) => (E.isLeft(r) ? r.left.errno : r.right))).toEqual(['EAGAIN', 'ETIMEDOUT', 'EINVAL', 0]);
@@ -219,7 +225,13 @@ describe('worker threads: death and invalidation', () => {
     const id = segment(owner);
     const [exit] = await results([start(k, k.spawn(), 'forker', [id, 2, 5000, program('child_counter').href])]);
     expect(exit?.ok).toBe(true);
-    const seen = exit?.result as { exits: Array<{ pid: number; ok: boolean; result: number }>; counter: number; again: string; stranger: string; badProgram: unknown };
+    const seen = exit?.result as {
+      exits: Array<{ pid: number; ok: boolean; result: number }>;
+      counter: number;
+      again: string;
+      stranger: string;
+      badProgram: unknown;
+    };
     expect(seen.exits.map((e) => e.ok)).toEqual([true, true]);
     // Each child returned its own pid, so it ran as the process fork made.
     expect(seen.exits.map((e) => e.result)).toEqual(seen.exits.map((e) => e.pid));

@@ -43,7 +43,17 @@ describe('the packed package', () => {
 
   it('ships compiled code, declarations, the oracle sources and examples, and no tests', () => {
     const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n');
-    for (const f of ['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/cli.js', 'package/bin/ipc-sentry.js', 'package/native/oracle.c', 'package/examples/host-channel.scn', 'package/LICENSE', 'package/README.md', 'package/docs/scenario-language.md']) {
+    for (const f of [
+      'package/dist/index.js',
+      'package/dist/index.d.ts',
+      'package/dist/cli.js',
+      'package/bin/ipc-sentry.js',
+      'package/native/oracle.c',
+      'package/examples/host-channel.scn',
+      'package/LICENSE',
+      'package/README.md',
+      'package/docs/scenario-language.md',
+    ]) {
       expect(files).toContain(f);
     }
     expect(files.filter((f) => /^package\/(test|bench|scripts|src)\//.test(f) || f.endsWith('.map'))).toEqual([]);
@@ -69,7 +79,18 @@ describe('the packed package', () => {
   it('type-checks a TypeScript consumer with NodeNext resolution against the shipped declarations', () => {
     writeFileSync(
       join(consumer, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] }, include: ['*.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        include: ['*.ts'],
+      }),
     );
     writeFileSync(
       join(consumer, 'types.ts'),
@@ -103,12 +124,27 @@ describe('the packed package', () => {
     }
   });
 
-  it("runs every README snippet against the installed package", () => {
+  it('runs every README snippet against the installed package', () => {
     const snippets = extractSnippets(readFileSync(join(root, 'README.md'), 'utf8'));
     expect(snippets.length).toBeGreaterThan(3);
     const dir = join(consumer, 'readme');
     mkdirSync(dir);
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, outDir: 'out', rootDir: '.', types: ['node'], skipLibCheck: true }, include: ['**/*.ts'] }));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          outDir: 'out',
+          rootDir: '.',
+          types: ['node'],
+          skipLibCheck: true,
+        },
+        include: ['**/*.ts'],
+      }),
+    );
     for (const s of snippets) {
       mkdirSync(dirname(join(dir, s.file)), { recursive: true });
       writeFileSync(join(dir, s.file), s.code);

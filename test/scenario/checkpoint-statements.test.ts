@@ -85,6 +85,13 @@ describe('running', () => {
   });
 
   it('restores an image taken before the first container into a run without one', () => {
-    expect(outcomes('proc H\ncheckpoint empty\nisula run c1\nrestore empty\nproc P container=c1\nisula run c1')).toEqual(['ok', 'ok', 'ok', 'ok', 'ESRCH', 'ok']);
+    expect(outcomes('proc H\ncheckpoint empty\nisula run c1\nrestore empty\nproc P container=c1\nisula run c1')).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ESRCH',
+      'ok',
+    ]);
   });
 });

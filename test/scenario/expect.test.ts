@@ -4,8 +4,7 @@ import { FIELD_GROUPS } from '../../src/scenario/expect.js';
 import { errors, last, lines } from './helpers.js';
 
 /** Line 1 starts A; line 2 binds s. */
-const expectation = (tail: string): Expectation | undefined =>
-  last(lines('proc A', 'A shmget IPC_PRIVATE 4K 0600 -> s', `A shmctl s IPC_STAT ${tail}`)).expect;
+const expectation = (tail: string): Expectation | undefined => last(lines('proc A', 'A shmget IPC_PRIVATE 4K 0600 -> s', `A shmctl s IPC_STAT ${tail}`)).expect;
 const failures = (tail: string): string[] => errors(lines('proc A', 'A shmget IPC_PRIVATE 4K 0600 -> s', `A shmctl s IPC_STAT ${tail}`));
 
 describe('expectations', () => {
@@ -74,10 +73,34 @@ describe('expectations', () => {
   it('knows every field of the line, ds, info and shm_info', () => {
     expect(Object.keys(FIELD_GROUPS).sort()).toEqual(
       [
-        'ret', 'raw', 'data',
-        'key', 'uid', 'gid', 'cuid', 'cgid', 'mode', 'seq', 'size', 'atime', 'dtime', 'ctime', 'cpid', 'lpid', 'nattch',
-        'shmmax', 'shmmin', 'shmmni', 'shmseg', 'shmall',
-        'used_ids', 'shm_tot', 'shm_rss', 'shm_swp', 'swap_attempts', 'swap_successes',
+        'ret',
+        'raw',
+        'data',
+        'key',
+        'uid',
+        'gid',
+        'cuid',
+        'cgid',
+        'mode',
+        'seq',
+        'size',
+        'atime',
+        'dtime',
+        'ctime',
+        'cpid',
+        'lpid',
+        'nattch',
+        'shmmax',
+        'shmmin',
+        'shmmni',
+        'shmseg',
+        'shmall',
+        'used_ids',
+        'shm_tot',
+        'shm_rss',
+        'shm_swp',
+        'swap_attempts',
+        'swap_successes',
       ].sort(),
     );
   });

@@ -45,7 +45,7 @@ describe('parseInteger', () => {
     expect(int('4K')).toBe(4096n);
     expect(int('2M')).toBe(2n << 20n);
     expect(int('3G')).toBe(3n << 30n);
-    expect(int('17179869183G')).toBe((2n ** 64n) - (1n << 30n));
+    expect(int('17179869183G')).toBe(2n ** 64n - (1n << 30n));
     expect(int('0x10K')).toBe(16n << 10n);
     expect(int('-1K')).toBe(-1024n);
   });

@@ -33,7 +33,10 @@ function run(...statements: string[]): RawResult[] {
 }
 
 const roots = (): string[] => readdirSync('/tmp').filter((n) => n.startsWith('ipc-sentry-root-'));
-const tmpfsMounts = (): number => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(' - tmpfs ')).length;
+const tmpfsMounts = (): number =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(' - tmpfs ')).length;
 
 native(`native file statements${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`, () => {
   it('encodes paths as hex and descriptors as %N slots', () => {
@@ -93,7 +96,14 @@ native(`native file statements${unavailable === undefined ? '' : ` (skipped: ${u
 
   it('never touches the machine: no mount is left, and the root directory is removed', () => {
     const before = { roots: roots(), mounts: tmpfsMounts() };
-    run(`hmkdir ${hex('/x/y')}`, `tmpfs ${hex('/x/y')} 4096 5 01777`, `hmkdir ${hex('/v')}`, `bind ${hex('/x/y')} ${hex('/v')} 1`, 'proc 0 0 0 0 -1 0', `statfs 0 ${hex('/v')}`);
+    run(
+      `hmkdir ${hex('/x/y')}`,
+      `tmpfs ${hex('/x/y')} 4096 5 01777`,
+      `hmkdir ${hex('/v')}`,
+      `bind ${hex('/x/y')} ${hex('/v')} 1`,
+      'proc 0 0 0 0 -1 0',
+      `statfs 0 ${hex('/v')}`,
+    );
     expect(roots()).toEqual(before.roots);
     expect(tmpfsMounts()).toBe(before.mounts);
   });
@@ -115,10 +125,14 @@ native(`native file statements${unavailable === undefined ? '' : ` (skipped: ${u
     }
     // From the sources: test/package rebuilds dist/ while other files run.
     const root = join(import.meta.dirname, '..', '..');
-    const cli = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'cli', 'main.ts'), 'run', '--backend', 'native', 'examples/hostchannel-oom.scn'], {
-      cwd: join(import.meta.dirname, '..', '..'),
-      encoding: 'utf8',
-    });
+    const cli = spawnSync(
+      join(root, 'node_modules', '.bin', 'tsx'),
+      [join(root, 'src', 'cli', 'main.ts'), 'run', '--backend', 'native', 'examples/hostchannel-oom.scn'],
+      {
+        cwd: join(import.meta.dirname, '..', '..'),
+        encoding: 'utf8',
+      },
+    );
     expect(cli.status).toBe(3);
     expect(cli.stdout).toBe('');
     expect(cli.stderr.trim().split('\n')).toHaveLength(1);

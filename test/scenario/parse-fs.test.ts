@@ -10,7 +10,12 @@ import { errors, last, lines, program } from './helpers.js';
 describe('host-side statements', () => {
   it('reads tmpfs mount, mount --bind and host mkdir', () => {
     expect(last('tmpfs mount /mnt/t size=32M nr_inodes=5 mode=01777\n')).toEqual({
-      op: 'tmpfs', line: 1, path: '/mnt/t', size: 32n << 20n, nrInodes: 5n, mode: 0o1777,
+      op: 'tmpfs',
+      line: 1,
+      path: '/mnt/t',
+      size: 32n << 20n,
+      nrInodes: 5n,
+      mode: 0o1777,
     });
     expect(last('tmpfs mount /t size=4097\n')).toEqual({ op: 'tmpfs', line: 1, path: '/t', size: 4097n });
     expect(last('mount --bind -o ro /a /b\n')).toEqual({ op: 'mount', line: 1, source: '/a', target: '/b', readonly: true });
@@ -43,7 +48,14 @@ describe('host-side statements', () => {
 describe('isula, meminfo, memcg and proc container=', () => {
   it('reads isula commands and their options', () => {
     expect(last('isula run --rm -m 16M --host-channel /a:/b:rw:32M c1\n')).toEqual({
-      op: 'isula', line: 1, cmd: 'run', name: 'c1', rm: true, force: false, memory: 16n << 20n, hostChannel: '/a:/b:rw:32M',
+      op: 'isula',
+      line: 1,
+      cmd: 'run',
+      name: 'c1',
+      rm: true,
+      force: false,
+      memory: 16n << 20n,
+      hostChannel: '/a:/b:rw:32M',
     });
     expect(last('isula create --host-channel="" c1\n')).toMatchObject({ cmd: 'create', hostChannel: '' });
     expect(last('isula create --host-channel "/a b:/c::" c1\n')).toMatchObject({ hostChannel: '/a b:/c::' });
@@ -69,20 +81,28 @@ describe('isula, meminfo, memcg and proc container=', () => {
 
 describe('file statements', () => {
   it('binds descriptors per process, inherited at fork, and dispatches write/read on them', () => {
-    const p = program(lines(
-      'proc A',
-      'A open /f O_RDWR|O_CREAT 0600 -> f',
-      'A write f "hi"',
-      'A pwrite f bytes=4K 8',
-      'fork A B',
-      'B read f 2',
-      'A mmap f 4096 PROT_READ|PROT_WRITE MAP_SHARED -> m',
-      'A write m "x"',
-      'A read m 1',
-    ));
+    const p = program(
+      lines(
+        'proc A',
+        'A open /f O_RDWR|O_CREAT 0600 -> f',
+        'A write f "hi"',
+        'A pwrite f bytes=4K 8',
+        'fork A B',
+        'B read f 2',
+        'A mmap f 4096 PROT_READ|PROT_WRITE MAP_SHARED -> m',
+        'A write m "x"',
+        'A read m 1',
+      ),
+    );
     expect(p.fdVars).toEqual(['f']);
     expect(p.statements[1]).toEqual({ op: 'open', line: 2, proc: 0, path: '/f', flags: O_RDWR | O_CREAT, mode: 0o600, bind: 0 });
-    expect(p.statements[2]).toEqual({ op: 'fwrite', line: 3, proc: 0, fd: { kind: 'slot', slot: 0 }, data: { kind: 'bytes', bytes: new Uint8Array([0x68, 0x69]) } });
+    expect(p.statements[2]).toEqual({
+      op: 'fwrite',
+      line: 3,
+      proc: 0,
+      fd: { kind: 'slot', slot: 0 },
+      data: { kind: 'bytes', bytes: new Uint8Array([0x68, 0x69]) },
+    });
     expect(p.statements[3]).toMatchObject({ op: 'fwrite', data: { kind: 'zeros', count: 4096 }, offset: 8n });
     expect(p.statements[5]).toMatchObject({ op: 'fread', proc: 1, len: 2n });
     expect(p.statements[6]).toMatchObject({ op: 'mmap', bind: 0, offset: 0n });
@@ -97,7 +117,12 @@ describe('file statements', () => {
     expect(last(lines(...base, 'A mkdir /d 0700'))).toMatchObject({ op: 'mkdir', path: '/d', mode: 0o700 });
     expect(last(lines(...base, 'A unlink /f'))).toMatchObject({ op: 'unlink', path: '/f' });
     expect(last(lines(...base, 'A dd count=64K of=/testdir/test.file bs=1024 if=/dev/zero'))).toEqual({
-      op: 'dd', line: 3, proc: 0, path: '/testdir/test.file', bs: 1024n, count: 65536n,
+      op: 'dd',
+      line: 3,
+      proc: 0,
+      path: '/testdir/test.file',
+      bs: 1024n,
+      count: 65536n,
     });
     expect(last(lines(...base, `A open /g ${O_WRONLY}|O_CREAT`))).toMatchObject({ flags: O_WRONLY | O_CREAT, mode: 0o666 });
   });
@@ -137,7 +162,15 @@ describe('file statements', () => {
     expect(e('=> ok stderr=1')).toEqual(['2:25: stderr= takes a string (the lines joined by \\n), e.g. stderr=""']);
     expect(e('=> ok exit="1"')).toEqual(['2:23: only data= takes a string, not exit=']);
     expect(last(lines('proc A', 'A statfs / => ok exit=1 stderr="a\\nb" st_mode=040755 usage=0'))).toMatchObject({
-      expect: { kind: 'ok', checks: [{ field: 'exit', group: 'line' }, { field: 'stderr', group: 'line' }, { field: 'st_mode', group: 'stat' }, { field: 'usage', group: 'memcg' }] },
+      expect: {
+        kind: 'ok',
+        checks: [
+          { field: 'exit', group: 'line' },
+          { field: 'stderr', group: 'line' },
+          { field: 'st_mode', group: 'stat' },
+          { field: 'usage', group: 'memcg' },
+        ],
+      },
     });
   });
 });

@@ -14,8 +14,32 @@ const U64 = 2n ** 64n;
 const RESERVED = ['proc', 'fork', 'exit', 'sysctl', 'rlimit'];
 const CAPS: CapName[] = ['CAP_IPC_OWNER', 'CAP_IPC_LOCK', 'CAP_SYS_ADMIN', 'CAP_SYS_RESOURCE'];
 const SYSCTLS: SysctlName[] = ['shmmax', 'shmall', 'shmmni', 'shm_rmid_forced', 'shm_next_id'];
-const FLAGS: Record<string, bigint> = { IPC_CREAT: 0o1000n, IPC_EXCL: 0o2000n, IPC_NOWAIT: 0o4000n, SHM_HUGETLB: 0o4000n, SHM_NORESERVE: 0o10000n, SHM_RDONLY: 0o10000n, SHM_RND: 0o20000n, SHM_REMAP: 0o40000n, SHM_EXEC: 0o100000n, PROT_NONE: 0n, PROT_READ: 1n, PROT_WRITE: 2n, PROT_EXEC: 4n };
-const CMDS: Record<ShmctlCmdName, number> = { IPC_RMID: 0, IPC_SET: 1, IPC_STAT: 2, IPC_INFO: 3, SHM_LOCK: 11, SHM_UNLOCK: 12, SHM_STAT: 13, SHM_INFO: 14, SHM_STAT_ANY: 15 };
+const FLAGS: Record<string, bigint> = {
+  IPC_CREAT: 0o1000n,
+  IPC_EXCL: 0o2000n,
+  IPC_NOWAIT: 0o4000n,
+  SHM_HUGETLB: 0o4000n,
+  SHM_NORESERVE: 0o10000n,
+  SHM_RDONLY: 0o10000n,
+  SHM_RND: 0o20000n,
+  SHM_REMAP: 0o40000n,
+  SHM_EXEC: 0o100000n,
+  PROT_NONE: 0n,
+  PROT_READ: 1n,
+  PROT_WRITE: 2n,
+  PROT_EXEC: 4n,
+};
+const CMDS: Record<ShmctlCmdName, number> = {
+  IPC_RMID: 0,
+  IPC_SET: 1,
+  IPC_STAT: 2,
+  IPC_INFO: 3,
+  SHM_LOCK: 11,
+  SHM_UNLOCK: 12,
+  SHM_STAT: 13,
+  SHM_INFO: 14,
+  SHM_STAT_ANY: 15,
+};
 const ERRNOS = ['EINVAL', 'EACCES', 'EPERM', 'ENOMEM', 'EIDRM', 'E2BIG', 'EHWPOISON'];
 
 /** A tiny deterministic PRNG, so spellings are a function of the generated seed. */
@@ -31,7 +55,7 @@ function rng(seed: number): () => number {
 }
 
 type Rng = () => number;
-const pick = <T,>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
 
 /** One of the spellings of `v` the lexer must accept. `wrap` allows the negative alias of a u64. */
 function spell(v: bigint, r: Rng, o: { suffix?: boolean; wrap?: boolean } = {}): string {
@@ -40,18 +64,53 @@ function spell(v: bigint, r: Rng, o: { suffix?: boolean; wrap?: boolean } = {}):
   const m = x < 0n ? -x : x;
   const forms = [`${sign}${m}`, `${sign}0x${m.toString(16)}`, `${sign}0X${m.toString(16).toUpperCase()}`, m === 0n ? '0' : `${sign}0${m.toString(8)}`];
   if (o.suffix === true && m !== 0n) {
-    for (const [s, k] of [['K', 10n], ['M', 20n], ['G', 30n]] as const) if (m % (1n << k) === 0n) forms.push(`${sign}${m >> k}${s}`);
+    for (const [s, k] of [
+      ['K', 10n],
+      ['M', 20n],
+      ['G', 30n],
+    ] as const)
+      if (m % (1n << k) === 0n) forms.push(`${sign}${m >> k}${s}`);
   }
   return pick(r, forms);
 }
 
-const big64 = fc.oneof(fc.bigInt(-(2n ** 63n), U64 - 1n), fc.bigInt(-5n, 70000n), fc.bigInt(0n, 64n).map((k) => k << 10n));
-const u64 = fc.oneof(fc.bigInt(0n, U64 - 1n), fc.bigInt(0n, 70000n), fc.bigInt(0n, 64n).map((k) => k << 20n));
+const big64 = fc.oneof(
+  fc.bigInt(-(2n ** 63n), U64 - 1n),
+  fc.bigInt(-5n, 70000n),
+  fc.bigInt(0n, 64n).map((k) => k << 10n),
+);
+const u64 = fc.oneof(
+  fc.bigInt(0n, U64 - 1n),
+  fc.bigInt(0n, 70000n),
+  fc.bigInt(0n, 64n).map((k) => k << 20n),
+);
 const name = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,4}$/);
-const piece = fc.oneof(fc.nat(255).map((b) => ({ byte: b })), fc.integer({ min: 0x20, max: 0x10ffff }).filter((c) => c < 0xd800 || c > 0xdfff).map((cp) => ({ cp })));
+const piece = fc.oneof(
+  fc.nat(255).map((b) => ({ byte: b })),
+  fc
+    .integer({ min: 0x20, max: 0x10ffff })
+    .filter((c) => c < 0xd800 || c > 0xdfff)
+    .map((cp) => ({ cp })),
+);
 
 const seedArb = fc.record({
-  op: fc.constantFrom('proc', 'fork', 'exit', 'sysctl', 'rlimit', 'shmget', 'shmat', 'shmdt', 'shmctl', 'shmctl', 'munmap', 'mprotect', 'write', 'fill', 'read'),
+  op: fc.constantFrom(
+    'proc',
+    'fork',
+    'exit',
+    'sysctl',
+    'rlimit',
+    'shmget',
+    'shmat',
+    'shmdt',
+    'shmctl',
+    'shmctl',
+    'munmap',
+    'mprotect',
+    'write',
+    'fill',
+    'read',
+  ),
   who: fc.nat(),
   name,
   other: name,
@@ -63,7 +122,13 @@ const seedArb = fc.record({
   caps: fc.option(fc.oneof(fc.constant('all' as const), fc.constant('none' as const), fc.uniqueArray(fc.constantFrom(...CAPS), { minLength: 1 }))),
   bind: fc.option(name),
   data: fc.array(piece, { maxLength: 8 }),
-  expect: fc.option(fc.record({ kind: fc.constantFrom('ok', 'errno', 'signal'), fields: fc.uniqueArray(fc.constantFrom(...Object.keys(FIELD_GROUPS)), { maxLength: 4 }), values: fc.array(fc.tuple(big64, name, fc.boolean()), { minLength: 4, maxLength: 4 }) })),
+  expect: fc.option(
+    fc.record({
+      kind: fc.constantFrom('ok', 'errno', 'signal'),
+      fields: fc.uniqueArray(fc.constantFrom(...Object.keys(FIELD_GROUPS)), { maxLength: 4 }),
+      values: fc.array(fc.tuple(big64, name, fc.boolean()), { minLength: 4, maxLength: 4 }),
+    }),
+  ),
   spell: fc.integer(),
 });
 type Seed = typeof seedArb extends fc.Arbitrary<infer T> ? T : never;
@@ -279,7 +344,12 @@ class Builder {
     const head = words[0] === 'proc' || words[0] === 'fork' || words[0] === 'exit' || words[0] === 'sysctl' || words[0] === 'rlimit' ? [] : [(p as Proc).name];
     const body = [...head, ...words].reduce((acc, w) => `${acc}${sep()}${w}`);
     this.lines.push(`${r() < 0.2 ? sep() : ''}${body}${r() < 0.2 ? ' # done' : ''}`);
-    this.statements.push({ ...stmt, line: this.lines.length, ...(bind === undefined ? {} : { bind }), ...(e === undefined ? {} : { expect: e[1] }) } as unknown as Statement);
+    this.statements.push({
+      ...stmt,
+      line: this.lines.length,
+      ...(bind === undefined ? {} : { bind }),
+      ...(e === undefined ? {} : { expect: e[1] }),
+    } as unknown as Statement);
   }
 
   procOp(s: Seed, r: Rng, p: Proc, proc: number): [string[], Record<string, unknown>, 'num' | 'addr' | undefined] {
@@ -292,7 +362,11 @@ class Builder {
         const priv = r() < 0.3;
         const [size, sizeV] = len();
         const [flags, flagsV] = this.flags(s, r);
-        return [['shmget', priv ? 'IPC_PRIVATE' : spell(s.n1, r), size, flags], { op: 'shmget', proc, key: priv ? 0 : Number(BigInt.asIntN(32, s.n1)), keyWritten: priv ? 0n : s.n1, size: sizeV, flags: flagsV }, 'num'];
+        return [
+          ['shmget', priv ? 'IPC_PRIVATE' : spell(s.n1, r), size, flags],
+          { op: 'shmget', proc, key: priv ? 0 : Number(BigInt.asIntN(32, s.n1)), keyWritten: priv ? 0n : s.n1, size: sizeV, flags: flagsV },
+          'num',
+        ];
       }
       case 'shmat': {
         const [id, idV] = this.id(s, r);

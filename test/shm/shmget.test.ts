@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  IPC_CREAT,
-  IPC_EXCL,
-  IPC_PRIVATE,
-  IPC_RMID,
-  IPC_STAT,
-  Kernel,
-  SHM_HUGETLB,
-  SHM_NORESERVE,
-} from '../../src/index.js';
+import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel, SHM_HUGETLB, SHM_NORESERVE } from '../../src/index.js';
 import { errno, ok } from '../support/either.js';
 
 function setup() {

@@ -48,7 +48,9 @@ describe('through vitest', () => {
     expect(failure(() => expect(E.right(3)).toBeRightWith(4))).toBe('expected Right(4), but got Right(3)');
     expect(failure(() => expect(E.right(3)).toBeErrno('EACCES'))).toBe('expected Left with errno EACCES, but got Right(3)');
     expect(failure(() => expect(segv).toFault('SIGSEGV', 0x2000))).toBe('expected a SIGSEGV at 0x2000 fault, but got Left(SIGSEGV at 0x1000)');
-    expect(failure(() => expect(eacces).not.toBeErrno('EACCES'))).toBe('expected a result other than EACCES, but got Left(EACCES (mode 0600 does not allow this attach))');
+    expect(failure(() => expect(eacces).not.toBeErrno('EACCES'))).toBe(
+      'expected a result other than EACCES, but got Left(EACCES (mode 0600 does not allow this attach))',
+    );
     expect(failure(() => expect(E.right({ a: 1 })).not.toBeRightWith({ a: 1 }))).toBe('expected a value other than Right({ a: 1 }), but got exactly that');
   });
 

@@ -120,7 +120,10 @@ describe('runCommands on a fixed list', () => {
   it('resolves choices among live processes, segments and attachments as documented', () => {
     const kernel = new Kernel();
     const run = runCommands(kernel, list);
-    const lines = formatTrace(run.steps).replace(/pid \d+/g, 'pid N').replace(/0x7[0-9a-f]+/g, 'ADDR').split('\n');
+    const lines = formatTrace(run.steps)
+      .replace(/pid \d+/g, 'pid N')
+      .replace(/0x7[0-9a-f]+/g, 'ADDR')
+      .split('\n');
     expect(lines).toEqual([
       '#0 root(pid N) exit() -> ok',
       '#1 A(pid N) shmget(11, 5000, IPC_CREAT|0640) -> 0',

@@ -108,7 +108,7 @@ describe('write into a new page', () => {
   });
 });
 
-describe('write from a page\'s first byte (the zeroing of the rest waits for the next observer)', () => {
+describe("write from a page's first byte (the zeroing of the rest waits for the next observer)", () => {
   /** A tmpfs whose free frames hold poison, with `pages` pages of it already freed so new files reuse them. */
   function poisoned(sizeBytes: number, pages = 8): { fs: Tmpfs; mf: MemoryFile; charge: UnlimitedCharge; file: (name: string) => RegularFile } {
     const mf = new MemoryFile({ poisonFreed: 0xa5 });
@@ -224,7 +224,7 @@ describe('write from a page\'s first byte (the zeroing of the rest waits for the
     expect(frameBytes(mf, g, 0)).toEqual(new Uint8Array(PAGE_SIZE).fill(1, 0, 10));
   });
 
-  it('a half-written page freed by truncate or a punched hole is forgotten: its frame\'s next owner keeps its bytes', () => {
+  it("a half-written page freed by truncate or a punched hole is forgotten: its frame's next owner keeps its bytes", () => {
     const frees = [
       (f: RegularFile): void => ok(f.truncate(0)),
       (f: RegularFile, charge: UnlimitedCharge): void => ok(f.fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, PAGE_SIZE, charge)),
@@ -429,14 +429,31 @@ describe('memory cgroup charging', () => {
     const cg = new LimitedCharge(1);
     const f = file('oom');
     const w = ok(f.write(0, new Uint8Array(3 * PAGE_SIZE), cg));
-    expect([w.written, w.stopped?.errno, w.stopped !== undefined && isChargeRefused(w.stopped), fs.usedPages, cg.refusals]).toEqual([PAGE_SIZE, 'ENOMEM', true, 1, 1]);
+    expect([w.written, w.stopped?.errno, w.stopped !== undefined && isChargeRefused(w.stopped), fs.usedPages, cg.refusals]).toEqual([
+      PAGE_SIZE,
+      'ENOMEM',
+      true,
+      1,
+      1,
+    ]);
   });
 
   it('a refused fault is a SIGBUS and tells the fault charge source', () => {
     const mf = new MemoryFile();
     const cg = new LimitedCharge(0);
     let refused = 0;
-    const fs = ok(Tmpfs.create(mf, {}, { current: () => cg, refused: () => { refused += 1; } }));
+    const fs = ok(
+      Tmpfs.create(
+        mf,
+        {},
+        {
+          current: () => cg,
+          refused: () => {
+            refused += 1;
+          },
+        },
+      ),
+    );
     const f = ok(fs.root.createFile('f', owner));
     ok(f.truncate(PAGE_SIZE));
     expect([isBusError(f.translate(0, 1, true)), refused, mf.allocatedFrames]).toEqual([true, 1, 0]);

@@ -18,8 +18,15 @@ describe('size and statfs', () => {
   it('an empty 32 MiB tmpfs: 8192 blocks of 4096, all free, root inode used', () => {
     const { fs } = tmpfs({ sizeBytes: 32 * MiB, nrInodes: 3085511 });
     expect(fs.statfs()).toEqual({
-      type: 0x01021994, bsize: 4096, frsize: 4096, blocks: 8192, bfree: 8192, bavail: 8192,
-      files: 3085511, ffree: 3085510, namelen: 255,
+      type: 0x01021994,
+      bsize: 4096,
+      frsize: 4096,
+      blocks: 8192,
+      bfree: 8192,
+      bavail: 8192,
+      files: 3085511,
+      ffree: 3085510,
+      namelen: 255,
     });
   });
 

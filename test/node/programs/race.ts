@@ -37,7 +37,10 @@ export default function main(task: Task, args: readonly unknown[]): unknown {
   for (let spins = 0; spins < 2_000_000; spins++) {
     const done = task.atomicLoad32(ctl);
     if (E.isRight(done) && done.right === 1) break;
-    for (const [addr, nibble] of [[addrA, 0x10], [addrB, 0x20]] as const) {
+    for (const [addr, nibble] of [
+      [addrA, 0x10],
+      [addrB, 0x20],
+    ] as const) {
       const r = task.readInto(addr, buf);
       if (E.isLeft(r)) {
         faults++;

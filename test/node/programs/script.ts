@@ -17,19 +17,43 @@ export default function main(task: Task, args: readonly unknown[]): unknown[] {
   const out: unknown[] = [];
   for (const [op, x = 0, y = 0, z = 0] of steps) {
     switch (op) {
-      case 'write': out.push(task.write(base + x, new Uint8Array(y).fill(z))); break;
-      case 'read': out.push(task.read(base + x, y)); break;
-      case 'add': out.push(task.atomicAdd32(base + x, y)); break;
-      case 'load': out.push(task.atomicLoad32(base + x)); break;
-      case 'shmdt': out.push(task.shmdt(base)); break;
-      case 'mprotect': out.push(task.mprotect(base + x, y, z)); break;
-      case 'munmap': out.push(task.munmap(base + x, y)); break;
-      case 'wait': out.push(task.futexWait(base + x, y, z)); break;
-      case 'wake': out.push(task.futexWake(base + x, y)); break;
-      case 'stat': out.push(E.map((r: { ds?: { nattch: number } }) => r.ds?.nattch)(task.shmctl(shmid, 2))); break;
-      case 'bogus': out.push(task.shmget(-1, -1, 0.5)); break;
-      case 'throw': throw new Error('the program crashed');
-      case 'exit': task.exit();
+      case 'write':
+        out.push(task.write(base + x, new Uint8Array(y).fill(z)));
+        break;
+      case 'read':
+        out.push(task.read(base + x, y));
+        break;
+      case 'add':
+        out.push(task.atomicAdd32(base + x, y));
+        break;
+      case 'load':
+        out.push(task.atomicLoad32(base + x));
+        break;
+      case 'shmdt':
+        out.push(task.shmdt(base));
+        break;
+      case 'mprotect':
+        out.push(task.mprotect(base + x, y, z));
+        break;
+      case 'munmap':
+        out.push(task.munmap(base + x, y));
+        break;
+      case 'wait':
+        out.push(task.futexWait(base + x, y, z));
+        break;
+      case 'wake':
+        out.push(task.futexWake(base + x, y));
+        break;
+      case 'stat':
+        out.push(E.map((r: { ds?: { nattch: number } }) => r.ds?.nattch)(task.shmctl(shmid, 2)));
+        break;
+      case 'bogus':
+        out.push(task.shmget(-1, -1, 0.5));
+        break;
+      case 'throw':
+        throw new Error('the program crashed');
+      case 'exit':
+        task.exit();
     }
   }
   return out;
