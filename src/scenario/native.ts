@@ -35,7 +35,7 @@ const RUN_TIMEOUT_MS = 60_000;
 /** A read result holds at most 16 MiB as hex, plus the other lines; stay well above it. */
 const MAX_OUTPUT_BYTES = 256 << 20;
 
-/** The repository root: the nearest ancestor holding native/oracle.c (from src/ or dist/src/). */
+/** The repository root: the nearest ancestor holding native/oracle.c (from src/scenario/, dist/scenario/ or the bundled dist/cli.js). */
 function findRoot(): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
