@@ -11,13 +11,13 @@
 import { PAGE_SIZE } from '../abi/constants.js';
 import { ContainerEngine, isValidContainerName } from '../hostchannel/engine.js';
 import type { ContainerRecord, EngineOptions, EngineState } from '../hostchannel/engine.js';
-import type { MemoryCgroup } from '../hostchannel/memcg.js';
+import type { MemoryCgroup } from '../memcg/cgroup.js';
 import { isValidMountMode } from '../hostchannel/mode.js';
 import { cleanAbsolutePath } from '../hostchannel/path.js';
 import type { IpcNamespace } from '../kernel/ipc_namespace.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
-import type { MountNamespace } from '../kernel/vfs.js';
+import type { MountNamespace } from '../vfs/mounts.js';
 import { CheckpointFailure, check, checkpointError } from './errors.js';
 import type { ContainerMetaT, EngineMetaT, Metadata } from './metadata.js';
 

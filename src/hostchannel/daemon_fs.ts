@@ -7,11 +7,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { SysError } from '../abi/errno.js';
-import type { Credentials } from '../ipc/credentials.js';
+import type { Credentials } from '../auth/credentials.js';
 import { MNT_DETACH } from '../abi/fs.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
-import type { Location, MountNamespace } from '../kernel/vfs.js';
+import type { Location, MountNamespace } from '../vfs/mounts.js';
 import { Directory } from '../tmpfs/directory.js';
 import { isReadOnlyMode } from './mode.js';
 import type { HostChannel } from './spec.js';

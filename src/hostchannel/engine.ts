@@ -25,13 +25,13 @@
  * sources and documented on ENGINE_MESSAGES.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { CredentialsInit } from '../ipc/credentials.js';
+import type { CredentialsInit } from '../auth/credentials.js';
 import type { IpcNamespace } from '../kernel/ipc_namespace.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
-import type { MountNamespace } from '../kernel/vfs.js';
+import type { MountNamespace } from '../vfs/mounts.js';
 import { DaemonFs } from './daemon_fs.js';
-import { MemoryCgroup } from './memcg.js';
+import { MemoryCgroup } from '../memcg/cgroup.js';
 import type { ContainerConfig, ContainerState } from './records.js';
 import type { HostChannel, HostChannelCommand, Meminfo } from './spec.js';
 import { SPEC_ERROR_EXIT_STATUS, parseHostChannel } from './spec.js';

@@ -3,8 +3,8 @@
  * two permission rules of ipc/util.c: ipcperms for access, and the ownership
  * rule of ipcctl_obtain_check for IPC_SET and IPC_RMID.
  */
-import type { Credentials } from './credentials.js';
-import { hasCapability, inGroup } from './credentials.js';
+import type { Credentials } from '../auth/credentials.js';
+import { hasCapability, inGroup } from '../auth/credentials.js';
 
 /**
  * Ownership and permission fields of one IPC object. The owning mechanism

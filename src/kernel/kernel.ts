@@ -8,28 +8,23 @@ import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
-import type { CredentialsInit } from '../ipc/credentials.js';
-import { makeCredentials } from '../ipc/credentials.js';
+import type { CredentialsInit } from '../auth/credentials.js';
+import { makeCredentials } from '../auth/credentials.js';
 import type { ShmSysctl } from '../ipc/limits.js';
-import { LockedMemory } from '../ipc/ucounts.js';
+import { LockedMemory } from '../auth/ucounts.js';
 import { MemoryFile } from '../mm/memory_file.js';
 import type { ShmEnvironment } from '../shm/registry.js';
-import type { FaultChargeSource, MemoryCharge } from '../tmpfs/charge.js';
-import { UnlimitedCharge } from '../tmpfs/charge.js';
+import type { FaultChargeSource, MemoryCharge } from '../memcg/charge.js';
+import { UnlimitedCharge } from '../memcg/charge.js';
 import { Directory } from '../tmpfs/directory.js';
 import type { TmpfsOptions } from '../tmpfs/superblock.js';
 import { Tmpfs } from '../tmpfs/superblock.js';
-import type { CheckpointError } from '../checkpoint/errors.js';
-import { restore as restoreImage } from '../checkpoint/restore.js';
-import type { RestoreOptions } from '../checkpoint/restore.js';
-import { checkpoint as checkpointKernel } from '../checkpoint/save.js';
-import type { CheckpointOptions } from '../checkpoint/save.js';
-import { FdTable } from './files.js';
+import { FdTable } from '../vfs/files.js';
 import { IpcNamespace } from './ipc_namespace.js';
 import { Process } from './process.js';
 import { realtimeSeconds } from './realtime.js';
-import { Mount, MountNamespace } from './vfs.js';
-import type { Location, MountFlags } from './vfs.js';
+import { Mount, MountNamespace } from '../vfs/mounts.js';
+import type { Location, MountFlags } from '../vfs/mounts.js';
 
 /** How to build a Kernel. Every field is optional. */
 export interface KernelOptions {
@@ -325,26 +320,6 @@ export class Kernel {
       if (ns.isDead && ns.shm.segmentsForCheckpoint().length === 0) this.madeIpcNamespaces.delete(ns);
     }
     for (const ns of this.madeMountNamespaces) if (ns.memberCount === 0) this.madeMountNamespaces.delete(ns);
-  }
-
-  /**
-   * A self-describing, versioned image of this kernel (and of a container
-   * engine on it, if given), or a Left naming what an image cannot hold.
-   * The work is src/checkpoint's, which sits above the kernel; the kernel
-   * only offers it by name, and nothing here runs when modules load, so the
-   * import cycle is harmless.
-   */
-  checkpoint(options: CheckpointOptions = {}): E.Either<CheckpointError, Uint8Array> {
-    return checkpointKernel(this, options);
-  }
-
-  /**
-   * An identical, independent kernel rebuilt from `image`, or a Left saying
-   * what is wrong with the image and where; nothing is left half-built.
-   * checkpoint/restoreWithEngine also gives back a container engine.
-   */
-  static restore(image: Uint8Array, options: RestoreOptions = {}): E.Either<CheckpointError, Kernel> {
-    return restoreImage(image, options);
   }
 
   /**

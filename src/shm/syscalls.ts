@@ -41,10 +41,10 @@ import type { ShmidDs, ShmInfoLimits, ShmInfoUsage } from '../abi/shm.js';
 import type { MappingContext } from '../mm/memmap.js';
 import type { MemoryManager, MmapOptions } from '../mm/memory_manager.js';
 import { isPageAligned } from '../mm/placement.js';
-import type { Credentials } from '../ipc/credentials.js';
-import { hasCapability } from '../ipc/credentials.js';
+import type { Credentials } from '../auth/credentials.js';
+import { hasCapability } from '../auth/credentials.js';
 import { ipcPermits, isOwnerOrCreator } from '../ipc/object.js';
-import type { LockedMemory } from '../ipc/ucounts.js';
+import type { LockedMemory } from '../auth/ucounts.js';
 import type { IpcSetArgs, Registry, U64Arg } from './registry.js';
 import type { Shm } from './shm.js';
 

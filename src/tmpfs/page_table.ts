@@ -4,7 +4,7 @@
  * fixed-size leaves made on first touch, so a 1 GiB sparse file holds no
  * leaves at all.
  */
-import type { MemoryCharge } from './charge.js';
+import type { MemoryCharge } from '../memcg/charge.js';
 
 const LEAF_SIZE = 512;
 const LEAF_MASK = LEAF_SIZE - 1;

@@ -4,8 +4,8 @@
  * of may_delete. One user namespace: capable() is a plain capability test.
  */
 import { MAY_EXEC, MAY_WRITE, S_ISVTX } from '../abi/fs.js';
-import type { Credentials } from '../ipc/credentials.js';
-import { hasCapability, inGroup } from '../ipc/credentials.js';
+import type { Credentials } from '../auth/credentials.js';
+import { hasCapability, inGroup } from '../auth/credentials.js';
 import type { Inode } from './inode.js';
 
 /**

@@ -11,7 +11,7 @@ import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../abi/fs.js';
 import type { AddrRange, BusError, Mappable, MappingContext, MappingSpace, Translation } from '../mm/memmap.js';
-import type { MemoryCharge } from './charge.js';
+import type { MemoryCharge } from '../memcg/charge.js';
 import { CLAIM_CHARGE_REFUSED, CLAIM_NO_SPACE, claimError } from './claim.js';
 import { Inode } from './inode.js';
 import { PageTable } from './page_table.js';

@@ -11,7 +11,7 @@ import { MAP_SHARED, O_APPEND, O_CREAT, O_RDWR } from '../../src/abi/fs.js';
 import { checkpoint, FORMAT_VERSION, restore, restoreWithEngine } from '../../src/checkpoint/index.js';
 import type { CheckpointError, RestoredMachine } from '../../src/checkpoint/index.js';
 import { ContainerEngine } from '../../src/hostchannel/engine.js';
-import { MemoryCgroup } from '../../src/hostchannel/memcg.js';
+import { MemoryCgroup } from '../../src/memcg/cgroup.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import { ok } from '../support/either.js';
@@ -322,14 +322,5 @@ describe('checkpoint and restore with a container engine', () => {
     const { engine } = busyEngine();
     const other = checkpoint(new Kernel(), { engine });
     expect(E.isLeft(other) && other.left.where).toBe('engine');
-  });
-
-  it('offers the same through Kernel methods', () => {
-    const { kernel, engine } = busyEngine();
-    const img = kernel.checkpoint({ engine });
-    if (E.isLeft(img)) throw new Error(img.left.message);
-    expect(Buffer.compare(Buffer.from(img.right), Buffer.from(engineImage(kernel, engine)))).toBe(0);
-    const k = Kernel.restore(img.right);
-    expect(E.isRight(k) && k.right.processes().length).toBe(kernel.processes().length);
   });
 });

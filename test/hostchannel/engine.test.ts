@@ -4,7 +4,7 @@ import { IPC_CREAT, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../src/abi/const
 import { MAP_SHARED, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, ST_NODEV, ST_NOEXEC, ST_NOSUID, ST_RDONLY } from '../../src/abi/fs.js';
 import type { CommandResult } from '../../src/hostchannel/engine.js';
 import { ContainerEngine, ENGINE_MESSAGES } from '../../src/hostchannel/engine.js';
-import { shellStatus } from '../../src/hostchannel/memcg.js';
+import { shellStatus } from '../../src/hostchannel/shell.js';
 import { ContainerConfigCodec } from '../../src/hostchannel/records.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';

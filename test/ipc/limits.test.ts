@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { IpcLimits } from '../../src/ipc/limits.js';
-import { LockedMemory } from '../../src/ipc/ucounts.js';
+import { LockedMemory } from '../../src/auth/ucounts.js';
 
 describe('IpcLimits sysctls', () => {
   it('starts at Linux defaults', () => {

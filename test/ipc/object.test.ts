@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeCredentials } from '../../src/ipc/credentials.js';
+import { makeCredentials } from '../../src/auth/credentials.js';
 import type { IpcPermState } from '../../src/ipc/object.js';
 import { ipcPermits, mayControl } from '../../src/ipc/object.js';
 

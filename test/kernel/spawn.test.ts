@@ -6,7 +6,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_PRIVATE, Kernel } from '../../src/index.js';
-import { makeCredentials } from '../../src/ipc/credentials.js';
+import { makeCredentials } from '../../src/auth/credentials.js';
 import { errno, ok } from '../support/either.js';
 
 describe('spawn into a namespace it cannot enter', () => {

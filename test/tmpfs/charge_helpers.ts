@@ -1,5 +1,5 @@
 /** A memory cgroup with a page limit, for tests of charging and refusal. */
-import type { MemoryCharge } from '../../src/tmpfs/charge.js';
+import type { MemoryCharge } from '../../src/memcg/charge.js';
 
 export class LimitedCharge implements MemoryCharge {
   charged = 0;

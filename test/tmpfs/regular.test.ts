@@ -4,7 +4,7 @@ import { PAGE_SIZE } from '../../src/abi/constants.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../../src/abi/fs.js';
 import { isBusError } from '../../src/mm/memmap.js';
 import { MemoryFile } from '../../src/mm/memory_file.js';
-import { UnlimitedCharge, fixedFaultCharge } from '../../src/tmpfs/charge.js';
+import { UnlimitedCharge, fixedFaultCharge } from '../../src/memcg/charge.js';
 import { isChargeRefused } from '../../src/tmpfs/claim.js';
 import type { RegularFile } from '../../src/tmpfs/regular.js';
 import { Tmpfs } from '../../src/tmpfs/superblock.js';

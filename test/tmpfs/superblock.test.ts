@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/abi/constants.js';
 import { MemoryFile } from '../../src/mm/memory_file.js';
-import { UnlimitedCharge } from '../../src/tmpfs/charge.js';
+import { UnlimitedCharge } from '../../src/memcg/charge.js';
 import { Tmpfs } from '../../src/tmpfs/superblock.js';
 import type { TmpfsOptions } from '../../src/tmpfs/superblock.js';
 import { errno, ok } from '../support/either.js';

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { MemoryCgroup } from '../../src/hostchannel/memcg.js';
+import { MemoryCgroup } from '../../src/memcg/cgroup.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { isChargeRefused } from '../../src/tmpfs/claim.js';
 import type { RegularFile } from '../../src/tmpfs/regular.js';

@@ -16,7 +16,7 @@ import {
 } from '../../src/abi/fs.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
-import type { MountNamespace } from '../../src/kernel/vfs.js';
+import type { MountNamespace } from '../../src/vfs/mounts.js';
 import type { Tmpfs } from '../../src/tmpfs/superblock.js';
 import { errno, ok, signal } from '../support/either.js';
 import { LimitedCharge } from '../tmpfs/charge_helpers.js';

@@ -11,8 +11,7 @@
  * failing the write, and pages written before that stay charged.
  */
 import { PAGE_SIZE } from '../abi/constants.js';
-import type { Process } from '../kernel/process.js';
-import type { MemoryCharge } from '../tmpfs/charge.js';
+import type { MemoryCharge } from './charge.js';
 
 /** One memory cgroup. tmpfs calls tryCharge/uncharge for every page it claims and frees. */
 export class MemoryCgroup implements MemoryCharge {
@@ -69,20 +68,4 @@ export class MemoryCgroup implements MemoryCharge {
     if (pages > this.charged) throw new Error(`memcg ${this.path}: uncharge of ${pages} pages with ${this.charged} charged`);
     this.charged -= pages;
   }
-}
-
-/** What a shell prints and returns for a child process that has ended. */
-export interface ShellStatus {
-  readonly exitStatus: number;
-  readonly stderr: readonly string[];
-}
-
-/**
- * The status a shell reports for `p` once it has ended: 137 (128 + SIGKILL)
- * and bash's `Killed` line after an OOM kill, else 0. Undefined while `p`
- * runs.
- */
-export function shellStatus(p: Process): ShellStatus | undefined {
-  if (!p.exited) return undefined;
-  return p.killedBy === 'SIGKILL' ? { exitStatus: 137, stderr: ['Killed'] } : { exitStatus: 0, stderr: [] };
 }

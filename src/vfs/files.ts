@@ -34,17 +34,17 @@ import {
   ST_NOSUID,
   ST_RDONLY,
 } from '../abi/fs.js';
-import type { Credentials } from '../ipc/credentials.js';
+import type { Credentials } from '../auth/credentials.js';
 import type { MappingContext, MappingIdentity } from '../mm/memmap.js';
 import type { MemoryManager } from '../mm/memory_manager.js';
-import type { MemoryCharge } from '../tmpfs/charge.js';
+import type { MemoryCharge } from '../memcg/charge.js';
 import { isChargeRefused } from '../tmpfs/claim.js';
 import { Directory } from '../tmpfs/directory.js';
 import { permits } from '../tmpfs/permission.js';
 import { RegularFile } from '../tmpfs/regular.js';
 import type { TmpfsStatfs } from '../tmpfs/superblock.js';
 import type { Inode } from '../tmpfs/inode.js';
-import type { Location, MountNamespace } from './vfs.js';
+import type { Location, MountNamespace } from './mounts.js';
 
 /** One open file description (Linux struct file). */
 export class OpenFile implements MappingIdentity {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/abi/constants.js';
 import { O_CREAT, O_WRONLY } from '../../src/abi/fs.js';
 import { ContainerEngine } from '../../src/hostchannel/engine.js';
-import type { MemoryCgroup } from '../../src/hostchannel/memcg.js';
+import type { MemoryCgroup } from '../../src/memcg/cgroup.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 
