@@ -14,12 +14,12 @@ import { arch, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import type { Program } from '../src/scenario/ast.js';
+import type { Program } from '../src/scenario/parse/ast.js';
 import { loadScenario, runOnEmulator, runOnKernel } from '../src/scenario/host.js';
-import { nativeAvailable } from '../src/scenario/native.js';
-import { formatParseError } from '../src/scenario/parse.js';
-import { canonical } from '../src/scenario/normalize.js';
-import type { NormalizedRun, OutputLine } from '../src/scenario/normalize.js';
+import { nativeAvailable } from '../src/scenario/native/native.js';
+import { formatParseError } from '../src/scenario/parse/parse.js';
+import { canonical } from '../src/scenario/result/normalize.js';
+import type { NormalizedRun, OutputLine } from '../src/scenario/result/normalize.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLES = join(ROOT, 'examples');

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
-import { nativeAvailable } from '../src/scenario/native.js';
+import { nativeAvailable } from '../src/scenario/native/native.js';
 import { scenarioTextArb, statementCount } from '../src/testing/index.js';
 import { checkScenario, DivergenceError } from '../test/fuzz/differential.js';
 

@@ -7,10 +7,10 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { BackendName } from '../scenario/host.js';
 import { runOn, streamOn } from '../scenario/host.js';
-import type { NativeFailure, NativeUnavailable } from '../scenario/native.js';
-import type { OutputLine } from '../scenario/normalize.js';
-import { canonical } from '../scenario/normalize.js';
-import { emulatedOnly } from '../scenario/protocol.js';
+import type { NativeFailure, NativeUnavailable } from '../scenario/native/native.js';
+import type { OutputLine } from '../scenario/result/normalize.js';
+import { canonical } from '../scenario/result/normalize.js';
+import { emulatedOnly } from '../scenario/native/protocol.js';
 import { loadAll } from './scenario.js';
 
 /** Reports why a backend did not run; returns the exit status (3 unavailable, 4 failed). */

@@ -3,9 +3,9 @@
  * and `ipc-sentry ipcs`.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { Program } from '../scenario/ast.js';
+import type { Program } from '../scenario/parse/ast.js';
 import { loadScenario, runOnEmulator } from '../scenario/host.js';
-import { formatParseError } from '../scenario/parse.js';
+import { formatParseError } from '../scenario/parse/parse.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { IpcsArgs } from './ipcs.js';
 import { IPCS_SYNOPSIS, parseIpcsArgs, runIpcs } from './ipcs.js';

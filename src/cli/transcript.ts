@@ -10,12 +10,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import type { Program, Statement } from '../scenario/ast.js';
-import { isHostSide } from '../scenario/ast.js';
+import type { Program, Statement } from '../scenario/parse/ast.js';
+import { isHostSide } from '../scenario/parse/ast.js';
 import { loadScenario, runOnEmulator } from '../scenario/host.js';
-import type { OutputLine, Printed } from '../scenario/normalize.js';
-import { lexLine } from '../scenario/lexer.js';
-import { formatParseError } from '../scenario/parse.js';
+import type { OutputLine, Printed } from '../scenario/result/normalize.js';
+import { lexLine } from '../scenario/parse/lexer.js';
+import { formatParseError } from '../scenario/parse/parse.js';
 
 /** The scenario `npm start` runs. */
 function defaultChannelScenario(): string {

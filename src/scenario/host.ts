@@ -6,16 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
-import type { Program } from './ast.js';
-import { runEmulated } from './emulated.js';
-import type { EmulatedRun } from './emulated.js';
-import type { NativeFailure, NativeUnavailable } from './native.js';
-import { runOracle, streamOracle } from './native.js';
-import type { ExpectationFailure, NormalizedRun, OutputLine } from './normalize.js';
-import { incrementalNormalizer, normalize } from './normalize.js';
-import { parseScenario } from './parse.js';
-import type { ParseError } from './parse.js';
-import { emulatedOnly, encodeProgram } from './protocol.js';
+import type { Program } from './parse/ast.js';
+import { runEmulated } from './emulated/emulated.js';
+import type { EmulatedRun } from './emulated/emulated.js';
+import type { NativeFailure, NativeUnavailable } from './native/native.js';
+import { runOracle, streamOracle } from './native/native.js';
+import type { ExpectationFailure, NormalizedRun, OutputLine } from './result/normalize.js';
+import { incrementalNormalizer, normalize } from './result/normalize.js';
+import { parseScenario } from './parse/parse.js';
+import type { ParseError } from './parse/parse.js';
+import { emulatedOnly, encodeProgram } from './native/protocol.js';
 
 /** Which kernel runs a scenario. */
 export type BackendName = 'emulated' | 'native';

@@ -31,9 +31,9 @@ export { renderScenario, scenarioScriptArb, scenarioTextArb, statementCount } fr
 export type { ScenarioArbOptions, ScenarioCommand, ScenarioCommandKind, ScenarioProcSpec, ScenarioScript } from './scenario_arb.js';
 export { runScenario } from './run_scenario.js';
 export type { EmulatedOptions, ExpectationFailure, OutputLine, ScenarioRun } from './run_scenario.js';
-export type { Printed } from '../scenario/normalize.js';
-export type { RawResult, RawDs, RawInfo, RawMemcg, RawShmInfo, RawStat, RawStatfs, RawDd } from '../scenario/raw.js';
-export type { SignalName } from '../scenario/ast.js';
+export type { Printed } from '../scenario/result/normalize.js';
+export type { RawResult, RawDs, RawInfo, RawMemcg, RawShmInfo, RawStat, RawStatfs, RawDd } from '../scenario/result/raw.js';
+export type { SignalName } from '../scenario/parse/ast.js';
 export { SHM_OPS, shmCommandArb, shmCommandsArb } from './shm_commands.js';
 export type {
   AccessCommand,

@@ -6,11 +6,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { runEmulated } from '../scenario/emulated.js';
-import type { EmulatedOptions } from '../scenario/emulated.js';
-import { normalize } from '../scenario/normalize.js';
-import type { ExpectationFailure, OutputLine } from '../scenario/normalize.js';
-import { formatParseError, parseScenario } from '../scenario/parse.js';
+import { runEmulated } from '../scenario/emulated/emulated.js';
+import type { EmulatedOptions } from '../scenario/emulated/emulated.js';
+import { normalize } from '../scenario/result/normalize.js';
+import type { ExpectationFailure, OutputLine } from '../scenario/result/normalize.js';
+import { formatParseError, parseScenario } from '../scenario/parse/parse.js';
 
 export type { EmulatedOptions, ExpectationFailure, OutputLine };
 

@@ -35,7 +35,7 @@
  * from the caller's `fc` (see fast_check.ts).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { formatParseError, parseScenario } from '../scenario/parse.js';
+import { formatParseError, parseScenario } from '../scenario/parse/parse.js';
 import type { Arbitrary, FastCheck } from './fast_check.js';
 
 /** A kind of abstract scenario command. */

@@ -12,7 +12,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROWS } from '../../bench/rows.js';
 import type { JsonRow } from '../../bench/rows.js';
-import { nativeAvailable } from '../../src/scenario/native.js';
+import { nativeAvailable } from '../../src/scenario/native/native.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'ipc-sentry-bench-'));

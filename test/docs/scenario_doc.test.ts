@@ -16,12 +16,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fencedBlocks } from '../../scripts/readme-snippets.js';
 import type { FencedBlock } from '../../scripts/readme-snippets.js';
-import { EXTENSION_FIELD_GROUPS, FIELD_GROUPS } from '../../src/scenario/expect.js';
+import { EXTENSION_FIELD_GROUPS, FIELD_GROUPS } from '../../src/scenario/parse/expect.js';
 import { runOnEmulator, runOnKernel } from '../../src/scenario/host.js';
-import { nativeAvailable } from '../../src/scenario/native.js';
-import { formatParseError, parseScenario } from '../../src/scenario/parse.js';
-import { emulatedOnly } from '../../src/scenario/protocol.js';
-import { PROC_OPS } from '../../src/scenario/shmops.js';
+import { nativeAvailable } from '../../src/scenario/native/native.js';
+import { formatParseError, parseScenario } from '../../src/scenario/parse/parse.js';
+import { emulatedOnly } from '../../src/scenario/native/protocol.js';
+import { PROC_OPS } from '../../src/scenario/parse/shmops.js';
 
 const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const doc = read('docs/scenario-language.md');

@@ -10,10 +10,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import type { Program } from '../../src/scenario/ast.js';
+import type { Program } from '../../src/scenario/parse/ast.js';
 import { loadScenario, runOnEmulator, runOnKernel } from '../../src/scenario/host.js';
-import { nativeAvailable } from '../../src/scenario/native.js';
-import type { ExpectationFailure, NormalizedRun, OutputLine } from '../../src/scenario/normalize.js';
+import { nativeAvailable } from '../../src/scenario/native/native.js';
+import type { ExpectationFailure, NormalizedRun, OutputLine } from '../../src/scenario/result/normalize.js';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples');
 const FILES = readdirSync(EXAMPLES)

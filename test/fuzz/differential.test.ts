@@ -9,7 +9,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { nativeAvailable } from '../../src/scenario/native.js';
+import { nativeAvailable } from '../../src/scenario/native/native.js';
 import { scenarioTextArb } from '../../src/testing/index.js';
 import { checkScenario } from './differential.js';
 

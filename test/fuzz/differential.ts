@@ -5,9 +5,9 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { runOnEmulator, runOnKernel } from '../../src/scenario/host.js';
-import { canonical } from '../../src/scenario/normalize.js';
-import type { OutputLine } from '../../src/scenario/normalize.js';
-import { formatParseError, parseScenario } from '../../src/scenario/parse.js';
+import { canonical } from '../../src/scenario/result/normalize.js';
+import type { OutputLine } from '../../src/scenario/result/normalize.js';
+import { formatParseError, parseScenario } from '../../src/scenario/parse/parse.js';
 
 export { canonical };
 

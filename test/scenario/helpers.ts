@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
-import type { Program, Statement } from '../../src/scenario/ast.js';
-import { parseScenario } from '../../src/scenario/parse.js';
+import type { Program, Statement } from '../../src/scenario/parse/ast.js';
+import { parseScenario } from '../../src/scenario/parse/parse.js';
 
 /** Parses `text`, failing the test with the formatted errors if it does not parse. */
 export function program(text: string): Program {

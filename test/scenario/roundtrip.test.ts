@@ -6,9 +6,20 @@
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import type { AddrArg, CapName, Expectation, ExpectValue, FieldCheck, IdArg, Program, ShmctlCmdName, Statement, SysctlName } from '../../src/scenario/ast.js';
-import { FIELD_GROUPS } from '../../src/scenario/expect.js';
-import { formatParseError, parseScenario } from '../../src/scenario/parse.js';
+import type {
+  AddrArg,
+  CapName,
+  Expectation,
+  ExpectValue,
+  FieldCheck,
+  IdArg,
+  Program,
+  ShmctlCmdName,
+  Statement,
+  SysctlName,
+} from '../../src/scenario/parse/ast.js';
+import { FIELD_GROUPS } from '../../src/scenario/parse/expect.js';
+import { formatParseError, parseScenario } from '../../src/scenario/parse/parse.js';
 
 const U64 = 2n ** 64n;
 const RESERVED = ['proc', 'fork', 'exit', 'sysctl', 'rlimit'];

@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runOnEmulator } from '../../src/scenario/host.js';
-import { parseScenario } from '../../src/scenario/parse.js';
+import { parseScenario } from '../../src/scenario/parse/parse.js';
 import { installEitherMatchers, renderScenario, runScenario, scenarioScriptArb, scenarioTextArb, statementCount } from '../../src/testing/index.js';
 import { useSeed } from '../support/seed.js';
 

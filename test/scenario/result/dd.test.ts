@@ -6,9 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { bytesLine, ddOutput, humanSize, quoteFileName, strerror } from '../../src/scenario/dd.js';
-import { runOnEmulator } from '../../src/scenario/host.js';
-import { parseScenario } from '../../src/scenario/parse.js';
+import { bytesLine, ddOutput, humanSize, quoteFileName, strerror } from '../../../src/scenario/result/dd.js';
+import { runOnEmulator } from '../../../src/scenario/host.js';
+import { parseScenario } from '../../../src/scenario/parse/parse.js';
 
 /** One §7.4 row: tmpfs size, bs, count → records in/out and the bytes line (time and rate replaced). */
 const TABLE: ReadonlyArray<[size: string, bs: string, count: string, inRecs: string, outRecs: string, bytes: string, exit: number]> = [

@@ -4,10 +4,10 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { runEmulated } from '../../src/scenario/emulated.js';
-import { normalize } from '../../src/scenario/normalize.js';
-import { formatParseError, parseScenario } from '../../src/scenario/parse.js';
-import { emulatedOnly } from '../../src/scenario/protocol.js';
+import { runEmulated } from '../../../src/scenario/emulated/emulated.js';
+import { normalize } from '../../../src/scenario/result/normalize.js';
+import { formatParseError, parseScenario } from '../../../src/scenario/parse/parse.js';
+import { emulatedOnly } from '../../../src/scenario/native/protocol.js';
 
 function program(text: string) {
   const p = parseScenario(text, 't.scn');

@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { O_CREAT, O_RDWR, O_WRONLY } from '../../src/abi/fs.js';
-import { loadScenario, runOnKernel } from '../../src/scenario/host.js';
-import { nativeAvailable, runOracle } from '../../src/scenario/native.js';
-import { parseScenario } from '../../src/scenario/parse.js';
-import { encodeProgram } from '../../src/scenario/protocol.js';
-import type { RawResult } from '../../src/scenario/raw.js';
-import { bytesLine } from '../../src/scenario/dd.js';
+import { O_CREAT, O_RDWR, O_WRONLY } from '../../../src/abi/fs.js';
+import { loadScenario, runOnKernel } from '../../../src/scenario/host.js';
+import { nativeAvailable, runOracle } from '../../../src/scenario/native/native.js';
+import { parseScenario } from '../../../src/scenario/parse/parse.js';
+import { encodeProgram } from '../../../src/scenario/native/protocol.js';
+import type { RawResult } from '../../../src/scenario/result/raw.js';
+import { bytesLine } from '../../../src/scenario/result/dd.js';
 
 const availability = nativeAvailable();
 const unavailable = E.isLeft(availability) ? availability.left : undefined;
@@ -124,12 +124,12 @@ native(`native file statements${unavailable === undefined ? '' : ` (skipped: ${u
       expect(E.isLeft(k) && k.left.kind === 'unavailable' && k.left.reason).toMatch(/^line 1: .* is emulated only/);
     }
     // From the sources: test/package rebuilds dist/ while other files run.
-    const root = join(import.meta.dirname, '..', '..');
+    const root = join(import.meta.dirname, '..', '..', '..');
     const cli = spawnSync(
       join(root, 'node_modules', '.bin', 'tsx'),
       [join(root, 'src', 'cli', 'main.ts'), 'run', '--backend', 'native', 'examples/hostchannel-oom.scn'],
       {
-        cwd: join(import.meta.dirname, '..', '..'),
+        cwd: join(import.meta.dirname, '..', '..', '..'),
         encoding: 'utf8',
       },
     );
@@ -140,7 +140,7 @@ native(`native file statements${unavailable === undefined ? '' : ` (skipped: ${u
   });
 
   it('passes the tmpfs examples on the kernel (also covered by the examples test)', () => {
-    const p = loadScenario(join(import.meta.dirname, '..', '..', 'examples', 'tmpfs-short-write-enospc.scn'));
+    const p = loadScenario(join(import.meta.dirname, '..', '..', '..', 'examples', 'tmpfs-short-write-enospc.scn'));
     if (E.isLeft(p)) throw new Error('parse');
     const k = runOnKernel(p.right);
     expect(E.isRight(k) && k.right.failures).toEqual([]);

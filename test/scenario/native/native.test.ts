@@ -22,9 +22,9 @@ import {
   SHM_STAT,
   SHM_STAT_ANY,
   SHM_UNLOCK,
-} from '../../src/abi/constants.js';
-import { nativeAvailable, runOracle } from '../../src/scenario/native.js';
-import type { RawDs, RawResult } from '../../src/scenario/raw.js';
+} from '../../../src/abi/constants.js';
+import { nativeAvailable, runOracle } from '../../../src/scenario/native/native.js';
+import type { RawDs, RawResult } from '../../../src/scenario/result/raw.js';
 
 const availability = nativeAvailable();
 const unavailable = E.isLeft(availability) ? availability.left : undefined;

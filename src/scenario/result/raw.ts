@@ -3,8 +3,8 @@
  * before normalization. See docs/oracle-protocol.md. Integers that can exceed
  * 2^53 are bigints; the rest are numbers.
  */
-import type { ErrnoName } from '../abi/errno.js';
-import type { SignalName } from './ast.js';
+import type { ErrnoName } from '../../abi/errno.js';
+import type { SignalName } from '../parse/ast.js';
 
 /** Raw shmid_ds, as the kernel filled it. */
 export interface RawDs {

@@ -6,7 +6,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import type { Expectation, ExpectValue, FieldCheck, FieldGroup } from './ast.js';
-import { canonicalErrnoName } from './errnames.js';
+import { canonicalErrnoName } from '../result/errnames.js';
 import type { LineError, Token } from './lexer.js';
 import { colAt, NAME, parseInteger } from './literals.js';
 

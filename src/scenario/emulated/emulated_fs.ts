@@ -7,21 +7,21 @@
  * Scenario processes run with umask 022, as the native oracle sets it.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { PAGE_SIZE } from '../abi/constants.js';
-import type { SysError } from '../abi/errno.js';
-import { O_CREAT, O_TRUNC, O_WRONLY } from '../abi/fs.js';
-import { checkpoint, restoreWithEngine } from '../checkpoint/index.js';
-import type { CheckpointError } from '../checkpoint/index.js';
-import { mkdirAllIn } from '../hostchannel/daemon_fs.js';
-import { ContainerEngine } from '../hostchannel/engine.js';
-import type { CommandResult } from '../hostchannel/engine.js';
-import type { Meminfo } from '../hostchannel/spec.js';
-import type { Capability, Credentials } from '../auth/credentials.js';
-import { makeCredentials } from '../auth/credentials.js';
-import type { Kernel } from '../kernel/kernel.js';
-import type { Process } from '../kernel/process.js';
-import type { DdStmt, FdArg, HostSideStatement, MmapStmt, Statement } from './ast.js';
-import type { RawDd, RawResult } from './raw.js';
+import { PAGE_SIZE } from '../../abi/constants.js';
+import type { SysError } from '../../abi/errno.js';
+import { O_CREAT, O_TRUNC, O_WRONLY } from '../../abi/fs.js';
+import { checkpoint, restoreWithEngine } from '../../checkpoint/index.js';
+import type { CheckpointError } from '../../checkpoint/index.js';
+import { mkdirAllIn } from '../../hostchannel/daemon_fs.js';
+import { ContainerEngine } from '../../hostchannel/engine.js';
+import type { CommandResult } from '../../hostchannel/engine.js';
+import type { Meminfo } from '../../hostchannel/spec.js';
+import type { Capability, Credentials } from '../../auth/credentials.js';
+import { makeCredentials } from '../../auth/credentials.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Process } from '../../kernel/process.js';
+import type { DdStmt, FdArg, HostSideStatement, MmapStmt, Statement } from '../parse/ast.js';
+import type { RawDd, RawResult } from '../result/raw.js';
 
 /** The umask of every scenario process. */
 const SCENARIO_UMASK = 0o022;

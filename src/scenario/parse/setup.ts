@@ -3,7 +3,7 @@
  * line (no process before them), which is why their words cannot name a
  * process.
  */
-import { RLIM_INFINITY } from '../abi/constants.js';
+import { RLIM_INFINITY } from '../../abi/constants.js';
 import type { CapName, Caps, SysctlName } from './ast.js';
 import type { LineParser } from './args.js';
 import type { Token } from './lexer.js';

@@ -4,21 +4,21 @@
  * oracle reports, so one normalizer serves both.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { IPC_INFO, IPC_SET, IPC_STAT, SHM_INFO, SHM_STAT, SHM_STAT_ANY } from '../abi/constants.js';
-import type { SysError } from '../abi/errno.js';
-import type { ShmidDs } from '../abi/shm.js';
-import type { Capability } from '../auth/credentials.js';
-import { ALL_CAPABILITIES } from '../auth/credentials.js';
-import type { Fault } from '../mm/access.js';
-import type { IpcNamespace } from '../kernel/ipc_namespace.js';
-import type { CheckpointError } from '../checkpoint/index.js';
-import { Kernel } from '../kernel/kernel.js';
-import type { Process } from '../kernel/process.js';
-import type { ShmctlResult } from '../shm/syscalls.js';
-import type { AddrArg, IdArg, Program, Statement } from './ast.js';
-import { isHostSide } from './ast.js';
+import { IPC_INFO, IPC_SET, IPC_STAT, SHM_INFO, SHM_STAT, SHM_STAT_ANY } from '../../abi/constants.js';
+import type { SysError } from '../../abi/errno.js';
+import type { ShmidDs } from '../../abi/shm.js';
+import type { Capability } from '../../auth/credentials.js';
+import { ALL_CAPABILITIES } from '../../auth/credentials.js';
+import type { Fault } from '../../mm/access.js';
+import type { IpcNamespace } from '../../kernel/ipc_namespace.js';
+import type { CheckpointError } from '../../checkpoint/index.js';
+import { Kernel } from '../../kernel/kernel.js';
+import type { Process } from '../../kernel/process.js';
+import type { ShmctlResult } from '../../shm/syscalls.js';
+import type { AddrArg, IdArg, Program, Statement } from '../parse/ast.js';
+import { isHostSide } from '../parse/ast.js';
 import { FileSide } from './emulated_fs.js';
-import type { RawDs, RawResult } from './raw.js';
+import type { RawDs, RawResult } from '../result/raw.js';
 
 /** Options for an emulated run. */
 export interface EmulatedOptions {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CAP_BITS, CAPS_ALL, capsMask, encodeProgram } from '../../src/scenario/protocol.js';
-import { lines, program } from './helpers.js';
+import { CAP_BITS, CAPS_ALL, capsMask, encodeProgram } from '../../../src/scenario/native/protocol.js';
+import { lines, program } from '../helpers.js';
 
 describe('encodeProgram', () => {
   it('encodes a realistic scenario line for line', () => {

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { parseFlags, parseInteger } from '../../src/scenario/literals.js';
+import { parseFlags, parseInteger } from '../../../src/scenario/parse/literals.js';
 
 const int = (text: string, suffix = true): bigint | string => {
   const r = parseInteger(text, 10, suffix);

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
-import { formatParseError, parseScenario } from '../../src/scenario/parse.js';
-import { errors, last, lines, program } from './helpers.js';
+import { formatParseError, parseScenario } from '../../../src/scenario/parse/parse.js';
+import { errors, last, lines, program } from '../helpers.js';
 
 /** Line 1 starts A; line 2 binds id s; line 3 binds address a in A. */
 const HEAD = ['proc A', 'A shmget IPC_PRIVATE 4K IPC_CREAT|0600 -> s', 'A shmat s 0 0 -> a'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errors, last, lines, program } from './helpers.js';
+import { errors, last, lines, program } from '../helpers.js';
 
 describe('proc', () => {
   it('applies Linux defaults: root gets every capability', () => {

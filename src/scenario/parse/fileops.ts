@@ -5,7 +5,7 @@
  * and dd. Paths are absolute; descriptors are variables bound by `open` in
  * the same process (or inherited through fork), like addresses.
  */
-import { PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE } from '../abi/constants.js';
+import { PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE } from '../../abi/constants.js';
 import {
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
@@ -19,8 +19,8 @@ import {
   O_RDWR,
   O_TRUNC,
   O_WRONLY,
-} from '../abi/fs.js';
-import { INT64_MAX } from '../hostchannel/size.js';
+} from '../../abi/fs.js';
+import { INT64_MAX } from '../../hostchannel/size.js';
 import type { FdArg, FileData } from './ast.js';
 import type { Body, LineParser } from './args.js';
 import { arity } from './args.js';

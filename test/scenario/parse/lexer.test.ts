@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LexedLine, Token } from '../../src/scenario/lexer.js';
-import { lexLine } from '../../src/scenario/lexer.js';
+import type { LexedLine, Token } from '../../../src/scenario/parse/lexer.js';
+import { lexLine } from '../../../src/scenario/parse/lexer.js';
 
 function tokens(line: string): readonly Token[] {
   const r = lexLine(line);

@@ -10,8 +10,8 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import { isErrnoName } from '../abi/errno.js';
-import type { RawDd, RawDs, RawInfo, RawResult, RawShmInfo, RawStat, RawStatfs } from './raw.js';
+import { isErrnoName } from '../../abi/errno.js';
+import type { RawDd, RawDs, RawInfo, RawResult, RawShmInfo, RawStat, RawStatfs } from '../result/raw.js';
 
 /** The native backend cannot run on this machine; `reason` is one line for a person. */
 export interface NativeUnavailable {
@@ -35,7 +35,7 @@ const RUN_TIMEOUT_MS = 60_000;
 /** A read result holds at most 16 MiB as hex, plus the other lines; stay well above it. */
 const MAX_OUTPUT_BYTES = 256 << 20;
 
-/** The repository root: the nearest ancestor holding native/oracle.c (from src/scenario/, dist/scenario/ or the bundled dist/cli.js). */
+/** The repository root: the nearest ancestor holding native/oracle.c (from src/scenario/native/, dist/scenario/native/ or the bundled dist/cli.js). */
 function findRoot(): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {

@@ -2,7 +2,7 @@
  * The per-process statements: the System V shm calls and the memory accesses
  * through an attachment. Each parser gets the already-resolved process.
  */
-import { IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, SHM_INFO, SHM_LOCK, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK } from '../abi/constants.js';
+import { IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, SHM_INFO, SHM_LOCK, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK } from '../../abi/constants.js';
 import type { ShmctlCmdName, ShmctlStmt } from './ast.js';
 import type { Body, LineParser } from './args.js';
 import { argumentCount, arity } from './args.js';

@@ -4,8 +4,8 @@
  * "t", modes as octal strings, big integers as decimal strings), and checks
  * each statement's expectation against its printed line.
  */
-import type { ExpectValue, Expectation, FieldCheck, Program, Statement } from './ast.js';
-import { isHostSide } from './ast.js';
+import type { ExpectValue, Expectation, FieldCheck, Program, Statement } from '../parse/ast.js';
+import { isHostSide } from '../parse/ast.js';
 import { ddOutput } from './dd.js';
 import type { RawResult } from './raw.js';
 

@@ -3,7 +3,7 @@
  * one line per statement, every name already a slot number, every integer in
  * decimal, so the C side only converts and calls.
  */
-import type { AddrArg, Caps, CapName, FdArg, FileData, IdArg, Program, Statement } from './ast.js';
+import type { AddrArg, Caps, CapName, FdArg, FileData, IdArg, Program, Statement } from '../parse/ast.js';
 
 /** The CAPS mask bit of each capability a scenario can grant one by one. */
 export const CAP_BITS: Readonly<Record<CapName, number>> = {

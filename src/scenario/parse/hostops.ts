@@ -5,7 +5,7 @@
  * have no process before them; they run as root on the host.
  */
 import * as O from 'fp-ts/lib/Option.js';
-import { INT64_MAX, parseByteSize } from '../hostchannel/size.js';
+import { INT64_MAX, parseByteSize } from '../../hostchannel/size.js';
 import type { IsulaCmd } from './ast.js';
 import type { Body, LineParser } from './args.js';
 import { arity } from './args.js';

@@ -4,8 +4,8 @@
  * own behaviour is covered by the other parse tests, which stay unchanged.
  */
 import { describe, expect, it } from 'vitest';
-import { O_CREAT, O_RDWR, O_WRONLY } from '../../src/abi/fs.js';
-import { errors, last, lines, program } from './helpers.js';
+import { O_CREAT, O_RDWR, O_WRONLY } from '../../../src/abi/fs.js';
+import { errors, last, lines, program } from '../helpers.js';
 
 describe('host-side statements', () => {
   it('reads tmpfs mount, mount --bind and host mkdir', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Expectation } from '../../src/scenario/ast.js';
-import { FIELD_GROUPS } from '../../src/scenario/expect.js';
-import { errors, last, lines } from './helpers.js';
+import type { Expectation } from '../../../src/scenario/parse/ast.js';
+import { FIELD_GROUPS } from '../../../src/scenario/parse/expect.js';
+import { errors, last, lines } from '../helpers.js';
 
 /** Line 1 starts A; line 2 binds s. */
 const expectation = (tail: string): Expectation | undefined => last(lines('proc A', 'A shmget IPC_PRIVATE 4K 0600 -> s', `A shmctl s IPC_STAT ${tail}`)).expect;

@@ -12,7 +12,7 @@
  * without a prefix (`999 B`) is left out, so below 1000 bytes there are no
  * brackets, and below 1024 only the SI figure is shown.
  */
-import type { ErrnoName } from '../abi/errno.js';
+import type { ErrnoName } from '../../abi/errno.js';
 import type { RawDd } from './raw.js';
 
 /** The placeholders that stand for dd's elapsed time and rate. */

@@ -19,7 +19,7 @@ import {
   SHM_RDONLY,
   SHM_REMAP,
   SHM_RND,
-} from '../abi/constants.js';
+} from '../../abi/constants.js';
 import type { LineError } from './lexer.js';
 
 /** A name: processes, namespaces, variables and expectation values. */
