@@ -1,8 +1,18 @@
 /**
- * The frames behind a memory object's pages (a shm segment, anonymous
- * memory): page → MemoryFile frame, allocated zeroed on first touch and
- * given back when the object goes. Sparse: a Map of 512-entry leaves made on
- * first use, so an untouched object of any size holds nothing.
+ * The sparse page table of one memory object (a shm segment, anonymous
+ * memory, a tmpfs file): page → MemoryFile frame, and for a tagged table
+ * (`FrameTable<C>`) a tag per page, which tmpfs uses for the memory cgroup a
+ * page is charged to. A Map of 512-entry leaves made on first use, so an
+ * untouched object of any size holds nothing. Page numbers reach 2^41, past
+ * int32, so leaves are found with division; `& LEAF_MASK` stays exact
+ * because ToInt32 keeps the low bits.
+ *
+ * Frames come in two ways. `run` allocates a zeroed one from the MemoryFile
+ * on first touch (shm, anonymous memory), and `release` gives them all back.
+ * `adopt` records one the owner got elsewhere (tmpfs claims pages from its
+ * superblock; checkpoint restore; fork copies), and `removeRange` and `clear`
+ * hand frames back to the owner's callback. Either way each present frame
+ * holds one MemoryFile reference.
  *
  * Not thread-safe; the owner serializes access (translate runs under the
  * address space's mappingMu).
@@ -13,10 +23,21 @@ import type { MemoryFile } from './memory_file.js';
 const LEAF_SIZE = 512;
 const LEAF_MASK = LEAF_SIZE - 1;
 
-/** page → frame for one object; each present frame holds one MemoryFile reference owned by the table. */
-export class FrameTable {
-  /** Leaves by leaf number; each slot holds frame + 1, or 0 for an untouched page. */
-  private leaves: Map<number, Int32Array> | undefined = undefined;
+/** One leaf: frame + 1 per slot (0 = untouched), the tags of a tagged table, and how many slots hold a frame. */
+interface Leaf<C> {
+  readonly frames: Int32Array;
+  /** Made at the first tagged adopt; untagged tables never have one. */
+  tags: (C | undefined)[] | undefined;
+  present: number;
+}
+
+/** Receives a frame taken out of the table, with its tag. */
+export type FrameRelease<C> = (frame: number, tag: C) => void;
+
+/** page → frame (and tag) for one object. */
+export class FrameTable<C = void> {
+  /** Leaves by leaf number; made at the first touch. */
+  private leaves: Map<number, Leaf<C>> | undefined = undefined;
   private count = 0;
 
   constructor(private readonly mf: MemoryFile) {}
@@ -24,6 +45,13 @@ export class FrameTable {
   /** Pages that hold a frame. */
   get residentPages(): number {
     return this.count;
+  }
+
+  /** The frame of `page`, or -1 when it holds none. */
+  frameAt(page: number): number {
+    const leaf = this.leaves?.get(Math.floor(page / LEAF_SIZE));
+    if (leaf === undefined) return -1;
+    return (leaf.frames[page & LEAF_MASK] ?? 0) - 1;
   }
 
   /**
@@ -41,10 +69,11 @@ export class FrameTable {
     while (page + n < last) {
       const next = page + n;
       const leaf = this.leafFor(next);
+      const frames = leaf.frames;
       const from = next & LEAF_MASK;
       const to = Math.min(LEAF_SIZE, from + (last - next));
       for (let slot = from; slot < to; slot += 1) {
-        const stored = leaf[slot] ?? 0;
+        const stored = frames[slot] ?? 0;
         const frame = stored !== 0 ? stored - 1 : this.allocateAt(leaf, slot);
         if (frame !== first + n) return { page, frame: first, pages: n };
         n += 1;
@@ -53,63 +82,121 @@ export class FrameTable {
     return { page, frame: first, pages: n };
   }
 
-  /** Calls `fn` with every touched page and its frame, in page order. */
-  forEach(fn: (page: number, frame: number) => void): void {
+  /**
+   * How many pages from `page` (which holds `frame`), up to `end`, hold
+   * consecutive frames, allocating nothing: at least 1. A page without a
+   * frame ends the run.
+   */
+  runLength(page: number, frame: number, end: number): number {
+    let n = 1;
+    while (page + n < end) {
+      const leaf = this.leaves?.get(Math.floor((page + n) / LEAF_SIZE));
+      if (leaf === undefined) break;
+      const frames = leaf.frames;
+      let slot = (page + n) & LEAF_MASK;
+      while (slot < LEAF_SIZE && page + n < end && frames[slot] === frame + n + 1) {
+        slot += 1;
+        n += 1;
+      }
+      if (slot < LEAF_SIZE) break;
+    }
+    return n;
+  }
+
+  /** Calls `fn` with every page that holds a frame, the frame and its tag, in page order. */
+  forEach(fn: (page: number, frame: number, tag: C) => void): void {
     if (this.leaves === undefined) return;
     for (const leafNo of [...this.leaves.keys()].sort((a, b) => a - b)) {
-      const leaf = this.leaves.get(leafNo) as Int32Array;
+      const leaf = this.leaves.get(leafNo) as Leaf<C>;
       for (let slot = 0; slot < LEAF_SIZE; slot += 1) {
-        const stored = leaf[slot] ?? 0;
-        if (stored !== 0) fn(leafNo * LEAF_SIZE + slot, stored - 1);
+        const stored = leaf.frames[slot] ?? 0;
+        if (stored !== 0) fn(leafNo * LEAF_SIZE + slot, stored - 1, leaf.tags?.[slot] as C);
       }
     }
   }
 
-  /** Records that untouched `page` is held in `frame`, whose reference the table now owns (checkpoint restore, fork copies). */
-  adopt(page: number, frame: number): void {
+  /**
+   * Records that `page`, which holds no frame, is held in `frame`, whose
+   * reference the table now owns, with `tag` (a tagged table passes one for
+   * every page).
+   */
+  adopt(page: number, frame: number, tag: C): void {
     const leaf = this.leafFor(page);
     const slot = page & LEAF_MASK;
-    if (leaf[slot] !== 0) throw new Error(`page ${page} already holds frame ${(leaf[slot] ?? 0) - 1}`);
-    leaf[slot] = frame + 1;
+    if (leaf.frames[slot] !== 0) throw new Error(`page ${page} already holds frame ${(leaf.frames[slot] ?? 0) - 1}`);
+    leaf.frames[slot] = frame + 1;
+    if (tag !== undefined) (leaf.tags ??= new Array<C | undefined>(LEAF_SIZE))[slot] = tag;
+    leaf.present += 1;
     this.count += 1;
+  }
+
+  /** Takes every frame of pages [first, end) out of the table, handing each to `release` with its tag. */
+  removeRange(first: number, end: number, release: FrameRelease<C>): void {
+    if (first >= end || this.leaves === undefined) return;
+    // Deleting the current entry while iterating a Map is safe.
+    for (const [leafNo, leaf] of this.leaves) {
+      const base = leafNo * LEAF_SIZE;
+      if (base + LEAF_SIZE <= first || base >= end) continue;
+      const from = Math.max(first, base) - base;
+      const to = Math.min(end, base + LEAF_SIZE) - base;
+      for (let slot = from; slot < to; slot += 1) {
+        const stored = leaf.frames[slot] ?? 0;
+        if (stored === 0) continue;
+        const tag = leaf.tags?.[slot] as C;
+        leaf.frames[slot] = 0;
+        if (leaf.tags !== undefined) leaf.tags[slot] = undefined;
+        leaf.present -= 1;
+        this.count -= 1;
+        release(stored - 1, tag);
+      }
+      if (leaf.present === 0) this.leaves.delete(leafNo);
+    }
+  }
+
+  /** Takes every frame out of the table, handing each to `release` with its tag; the table is empty afterwards. */
+  clear(release: FrameRelease<C>): void {
+    if (this.leaves === undefined) return;
+    const leaves = this.leaves;
+    this.leaves = undefined;
+    this.count = 0;
+    for (const leaf of leaves.values()) {
+      for (let slot = 0; slot < LEAF_SIZE; slot += 1) {
+        const stored = leaf.frames[slot] ?? 0;
+        if (stored !== 0) release(stored - 1, leaf.tags?.[slot] as C);
+      }
+    }
   }
 
   /** Gives every frame back to the MemoryFile; the table is empty afterwards. */
   release(): void {
-    if (this.leaves === undefined) return;
-    for (const leaf of this.leaves.values()) {
-      for (let slot = 0; slot < LEAF_SIZE; slot += 1) {
-        const stored = leaf[slot] ?? 0;
-        if (stored !== 0) this.mf.decRef(stored - 1);
-      }
-    }
-    this.leaves = undefined;
-    this.count = 0;
+    const mf = this.mf;
+    this.clear((frame) => mf.decRef(frame));
   }
 
   /** The frame behind `page`, allocating a zeroed one on first touch; -1 when memory is exhausted. */
   private touch(page: number): number {
     const leaf = this.leafFor(page);
     const slot = page & LEAF_MASK;
-    const stored = leaf[slot] ?? 0;
+    const stored = leaf.frames[slot] ?? 0;
     return stored !== 0 ? stored - 1 : this.allocateAt(leaf, slot);
   }
 
   /** Allocates a zeroed frame for the untouched page at `slot` of `leaf`; -1 when memory is exhausted. */
-  private allocateAt(leaf: Int32Array, slot: number): number {
+  private allocateAt(leaf: Leaf<C>, slot: number): number {
     const frame = this.mf.allocate();
     if (frame < 0) return -1;
-    leaf[slot] = frame + 1;
+    leaf.frames[slot] = frame + 1;
+    leaf.present += 1;
     this.count += 1;
     return frame;
   }
 
-  private leafFor(page: number): Int32Array {
+  private leafFor(page: number): Leaf<C> {
     const leafNo = Math.floor(page / LEAF_SIZE);
-    const leaves = (this.leaves ??= new Map<number, Int32Array>());
+    const leaves = (this.leaves ??= new Map<number, Leaf<C>>());
     let leaf = leaves.get(leafNo);
     if (leaf === undefined) {
-      leaf = new Int32Array(LEAF_SIZE);
+      leaf = { frames: new Int32Array(LEAF_SIZE), tags: undefined, present: 0 };
       leaves.set(leafNo, leaf);
     }
     return leaf;

@@ -14,8 +14,8 @@ import type { AddrRange, BusError, Mappable, MappingContext, MappingSpace, Trans
 import type { MemoryCharge } from '../memcg/charge.js';
 import { CLAIM_CHARGE_REFUSED, CLAIM_NO_SPACE, claimError } from './claim.js';
 import { Inode } from './inode.js';
-import { PageTable } from './page_table.js';
 import { copyBytes } from '../mm/copy.js';
+import { FrameTable } from '../mm/frame_table.js';
 
 /**
  * The largest file size the model represents: byte offsets must stay exact
@@ -39,7 +39,7 @@ export class RegularFile extends Inode implements Mappable {
   readonly kind = 'file';
   /** st_size in bytes. */
   size = 0;
-  private readonly pages = new PageTable();
+  private readonly pages = new FrameTable<MemoryCharge>(this.sb.memoryFile);
   /**
    * The page a write claimed and filled only from its first byte, whose
    * frame's bytes from `unzeroedFrom` on still belong to the frame's last
@@ -57,7 +57,7 @@ export class RegularFile extends Inode implements Mappable {
 
   /** Pages the file holds: st_blocks / 8. */
   get residentPages(): number {
-    return this.pages.size;
+    return this.pages.residentPages;
   }
 
   /**
@@ -218,7 +218,7 @@ export class RegularFile extends Inode implements Mappable {
 
   /** Checkpoint restore: page `page` is held in `frame` (whose reference passes to the file), charged to `charge`. */
   restorePage(page: number, frame: number, charge: MemoryCharge): void {
-    this.pages.insert(page, frame, charge);
+    this.pages.adopt(page, frame, charge);
   }
 
   protected releaseData(): void {
@@ -245,7 +245,7 @@ export class RegularFile extends Inode implements Mappable {
     const frame = this.sb.claimPage(charge, false);
     if (frame < 0) return frame;
     this.settle();
-    this.pages.insert(page, frame, charge);
+    this.pages.adopt(page, frame, charge);
     this.unzeroedPage = page;
     this.unzeroedFrame = frame;
     this.unzeroedFrom = to;
@@ -276,7 +276,7 @@ export class RegularFile extends Inode implements Mappable {
       if (keepFrom > 0) mf.zero(frame, 0, keepFrom);
       if (keepTo < PAGE_SIZE) mf.zero(frame, keepTo, PAGE_SIZE - keepTo);
     }
-    this.pages.insert(page, frame, charge);
+    this.pages.adopt(page, frame, charge);
     return frame;
   }
 

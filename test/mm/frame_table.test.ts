@@ -1,3 +1,5 @@
+/** FrameTable: the sparse page table of shm segments, anonymous memory and tmpfs files. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../src/abi/constants.js';
 import { isBusError } from '../../src/mm/memmap.js';
@@ -51,5 +53,28 @@ describe('FrameTable.run', () => {
     expect(t.residentPages).toBe(600);
     t.release();
     expect(mf.allocatedFrames).toBe(0);
+  });
+});
+
+describe('FrameTable.runLength', () => {
+  it('counts the consecutive frames the page-by-page walk counts', () => {
+    const mf = new MemoryFile();
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ page: fc.nat(1600), frame: fc.nat(3000), len: fc.integer({ min: 1, max: 700 }) }), { maxLength: 6 }),
+        fc.nat(1600),
+        fc.integer({ min: 1, max: 2000 }),
+        (runs, start, max) => {
+          const t = new FrameTable<string>(mf);
+          for (const r of runs) for (let j = 0; j < r.len; j += 1) if (t.frameAt(r.page + j) < 0) t.adopt(r.page + j, r.frame + j, 'charge');
+          const first = t.frameAt(start);
+          if (first < 0) return;
+          const end = start + max;
+          let n = 1;
+          while (start + n < end && t.frameAt(start + n) === first + n) n += 1;
+          expect(t.runLength(start, first, end)).toBe(n);
+        },
+      ),
+    );
   });
 });
