@@ -23,7 +23,7 @@ import type { Fault } from './access.js';
 import type { FutexKey } from './futex.js';
 import type { MappingContext, MappingIdentity, MappingSpace, Mappable, Perms, ShmMappable } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
-import { fixedAddress, isPageAligned, noFreeRange, pageAlign, topDownArea, unmappedArea } from './placement.js';
+import { badMmapLength, fixedAddress, isPageAligned, mmapLength, noFreeRange, pageAlign, unmappedArea } from './placement.js';
 import { detachShmLocked } from './shmdt.js';
 import { bumpGeneration, fillTlb, newGenerationWord } from './tlb.js';
 import type { TlbFill } from './tlb.js';
@@ -91,12 +91,6 @@ const DONE: E.Either<never, void> = Object.freeze(E.right(undefined));
  */
 function badMmapOffset(offset: number): E.Either<SysError, never> {
   return E.left(sysError('EINVAL', `mmap offset ${offset} is not a page-aligned byte offset`));
-}
-
-function badMmapLength(length: number): E.Either<SysError, never> {
-  return length === 0 || Number.isNaN(length)
-    ? E.left(sysError('EINVAL', `mmap length ${length} is not a positive byte count`))
-    : E.left(sysError('ENOMEM', `mmap length ${length} exceeds the user address space`));
 }
 
 function permsRefused(): E.Either<SysError, never> {
@@ -200,45 +194,59 @@ export class MemoryManager implements MappingSpace {
    * maxPerms.
    */
   mmap(ctx: MappingContext, opts: MmapOptions): E.Either<SysError, number> {
-    // Errors are built out of line (see badMmapOffset).
     if (!isPageAligned(opts.offset) || opts.offset < 0) return badMmapOffset(opts.offset);
-    // do_mmap: a PAGE_ALIGNed length beyond TASK_SIZE is ENOMEM, however large
-    // (a negative one is a huge size_t).
-    if (!(opts.length > 0 && opts.length <= TASK_SIZE)) return badMmapLength(opts.length);
-    const len = pageAlign(opts.length);
-    if (opts.fixed === true) return this.mapFixed(ctx, opts, len);
-    // The kernel chooses the address (shmat's common call): kept small, so
-    // that V8 inlines what it calls; lock/unlock rather than a closure.
-    this.mappingMu.lock();
-    try {
-      const addr = unmappedArea(this.set, opts.addr ?? 0, len, opts.alignment ?? PAGE_SIZE);
-      if (E.isLeft(addr)) return addr;
-      if ((opts.perms & ~opts.maxPerms) !== 0) return permsRefused();
-      this.insertMappingLocked(ctx, newVma(opts, addr.right, len));
-      return addr;
-    } finally {
-      this.mappingMu.unlock();
-    }
+    if (opts.fixed === true) return this.mapFixed(ctx, opts);
+    return this.mapPlaced(
+      ctx,
+      opts.length,
+      opts.addr ?? 0,
+      opts.alignment ?? PAGE_SIZE,
+      opts.mappable,
+      opts.offset,
+      opts.perms,
+      opts.maxPerms,
+      opts.identity,
+      opts.writable,
+    );
   }
 
   /**
-   * shmat's common call: maps all of `seg` from offset 0 at an address the
-   * kernel chooses, with no hint and page alignment. It is mmap's
-   * kernel-placed path, step for step and error for error, taking its
-   * arguments directly instead of in an MmapOptions. A shared mapping may be
-   * written through exactly when `maxPerms` has PROT_WRITE (VM_MAYWRITE).
-   * A hugetlb segment, which needs a larger alignment, goes through mmap.
+   * shmat's common call: mmap of all of `seg` from offset 0, with no hint
+   * and page alignment, taking its arguments directly instead of in an
+   * MmapOptions (a hot path: see "Hot paths" in docs/architecture.md). A
+   * shared mapping may be written through exactly when `maxPerms` has
+   * PROT_WRITE (VM_MAYWRITE). A hugetlb segment goes through mmap.
    */
   attachShm(ctx: MappingContext, seg: ShmMappable & MappingIdentity, perms: Perms, maxPerms: Perms): E.Either<SysError, number> {
-    // effectiveBytes is PAGE_ALIGN(segsz) already.
-    const len = seg.effectiveBytes();
-    if (!(len > 0 && len <= TASK_SIZE)) return badMmapLength(len);
+    return this.mapPlaced(ctx, seg.effectiveBytes(), 0, PAGE_SIZE, seg, 0, perms, maxPerms, seg, (maxPerms & PROT_WRITE) !== 0);
+  }
+
+  /**
+   * The kernel-placed mmap, once the offset is checked: the length, then
+   * the placement (unmappedArea), then EACCES for perms beyond maxPerms,
+   * then the insertion. mmap and attachShm both end here (a hot path: see
+   * "Hot paths" in docs/architecture.md).
+   */
+  private mapPlaced(
+    ctx: MappingContext,
+    length: number,
+    hint: number,
+    alignment: number,
+    mappable: Mappable,
+    offset: number,
+    perms: Perms,
+    maxPerms: Perms,
+    identity: MappingIdentity,
+    writable: boolean,
+  ): E.Either<SysError, number> {
+    const len = mmapLength(length);
+    if (len < 0) return badMmapLength(length);
     this.mappingMu.lock();
     try {
-      const start = topDownArea(this.set, len);
+      const start = unmappedArea(this.set, hint, len, alignment);
       if (start < 0) return noFreeRange(len);
       if ((perms & ~maxPerms) !== 0) return permsRefused();
-      this.insertMappingLocked(ctx, makeVma(start, start + len, seg, 0, perms, maxPerms, seg, (maxPerms & PROT_WRITE) !== 0));
+      this.insertMappingLocked(ctx, makeVma(start, start + len, mappable, offset, perms, maxPerms, identity, writable));
       return E.right(start);
     } finally {
       this.mappingMu.unlock();
@@ -246,7 +254,9 @@ export class MemoryManager implements MappingSpace {
   }
 
   /** mmap at a fixed address (MAP_FIXED or MAP_FIXED_NOREPLACE). */
-  private mapFixed(ctx: MappingContext, opts: MmapOptions, len: number): E.Either<SysError, number> {
+  private mapFixed(ctx: MappingContext, opts: MmapOptions): E.Either<SysError, number> {
+    const len = mmapLength(opts.length);
+    if (len < 0) return badMmapLength(opts.length);
     // Only a replacing mapping drops references, released after unlocking.
     const dropped: MappingIdentity[] | undefined = opts.replace === true ? [] : undefined;
     let result: E.Either<SysError, number>;

@@ -69,42 +69,49 @@ export function fixedAddress(vmas: VmaSet, req: FixedRequest, len: number): E.Ei
 const LOWEST_TOP_DOWN = Math.max(PAGE_SIZE, pageAlign(MMAP_MIN_ADDR));
 
 /**
- * Picks an address for `len` page-aligned bytes of a non-fixed mapping, as
- * x86-64's arch_get_unmapped_area_topdown: the hint, rounded down to a page,
- * when that range is free, else the highest gap below the mmap base that
- * fits. ENOMEM when none does. (round_hint_to_min never fires here: with
- * mmap_min_addr one page, every non-zero page-aligned hint is above it.)
- * Preconditions: the owner's mappingMu is held.
+ * do_mmap's length rule: the length PAGE_ALIGNed, or -1 when it is refused
+ * (0 or NaN is EINVAL; anything past TASK_SIZE, a negative one included as
+ * a huge size_t, is ENOMEM: see badMmapLength).
  */
-export function unmappedArea(vmas: VmaSet, hint: number, len: number, alignment: number = PAGE_SIZE): E.Either<SysError, number> {
-  if (hint !== 0) {
-    const hinted = hintedArea(vmas, hint, len, alignment);
-    if (hinted !== undefined) return hinted;
-  }
-  // An aligned placement (hugetlb) asks for enough slack to round the start up to the alignment.
-  const gap = topDownArea(vmas, len + alignment - PAGE_SIZE);
-  if (gap < 0) return noFreeRange(len);
-  // A gap start is a VMA boundary, so page aligned already: only a larger alignment rounds.
-  return E.right(alignment === PAGE_SIZE ? gap : Math.ceil(gap / alignment) * alignment);
+export function mmapLength(length: number): number {
+  return length > 0 && length <= TASK_SIZE ? pageAlign(length) : -1;
+}
+
+/** The EINVAL or ENOMEM of a length mmapLength refused. */
+export function badMmapLength(length: number): E.Either<SysError, never> {
+  return length === 0 || Number.isNaN(length)
+    ? E.left(sysError('EINVAL', `mmap length ${length} is not a positive byte count`))
+    : E.left(sysError('ENOMEM', `mmap length ${length} exceeds the user address space`));
 }
 
 /**
- * The highest page-aligned start for `len` page-aligned bytes below the mmap
- * base and above vm.mmap_min_addr, or -1 when no gap fits: unmappedArea
- * with no hint and page alignment, as a bare number.
+ * Picks an address for `len` page-aligned bytes of a non-fixed mapping, as
+ * x86-64's arch_get_unmapped_area_topdown: the hint, rounded down to
+ * `alignment`, when that range is free, else the highest gap below the mmap
+ * base that fits, rounded up to `alignment`; -1 when none does (the caller
+ * returns noFreeRange). (round_hint_to_min never fires here: with
+ * mmap_min_addr one page, every non-zero page-aligned hint is above it.)
+ * On the shmat hot path (see "Hot paths" in docs/architecture.md).
  * Preconditions: the owner's mappingMu is held.
  */
-export function topDownArea(vmas: VmaSet, len: number): number {
-  return vmas.topDownGap(len, LOWEST_TOP_DOWN);
+export function unmappedArea(vmas: VmaSet, hint: number, len: number, alignment: number): number {
+  if (hint !== 0) {
+    const hinted = hintedArea(vmas, hint, len, alignment);
+    if (hinted > 0) return hinted;
+  }
+  // An aligned placement (hugetlb) asks for enough slack to round the start up to the alignment.
+  const gap = vmas.topDownGap(len + alignment - PAGE_SIZE, LOWEST_TOP_DOWN);
+  // A gap start is a VMA boundary, so page aligned already: only a larger alignment rounds.
+  return gap < 0 || alignment === PAGE_SIZE ? gap : Math.ceil(gap / alignment) * alignment;
 }
 
-/** The hint, rounded down to `alignment`, when that range is free (out of unmappedArea, which shmat runs with no hint). */
-function hintedArea(vmas: VmaSet, hint: number, len: number, alignment: number): E.Either<SysError, number> | undefined {
+/** The hint, rounded down to `alignment`, when that range is free; otherwise 0. */
+function hintedArea(vmas: VmaSet, hint: number, len: number, alignment: number): number {
   const start = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % alignment) : 0;
-  return start !== 0 && start <= TASK_SIZE - len && !vmas.intersects(start, start + len) ? E.right(start) : undefined;
+  return start !== 0 && start <= TASK_SIZE - len && !vmas.intersects(start, start + len) ? start : 0;
 }
 
-/** The ENOMEM of a placement that found no gap, built out of line so that its callers stay small. */
+/** The ENOMEM of a placement that found no gap. */
 export function noFreeRange(len: number): E.Either<SysError, never> {
   return E.left(sysError('ENOMEM', `no free range of ${len} bytes below the mmap base`));
 }
