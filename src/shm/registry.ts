@@ -31,7 +31,7 @@ import { IdTable, idSeq } from '../ipc/ids.js';
 import type { IdAllocatorState } from '../ipc/ids.js';
 import type { IpcLimits } from '../ipc/limits.js';
 import { asNumberLimit } from '../ipc/limits.js';
-import { ipcPermits, mayControl } from '../ipc/object.js';
+import { ipcPermits, mayControl } from '../ipc/perm.js';
 import type { LockedMemory } from '../auth/ucounts.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
 import type { ShmInit, ShmOwner } from './shm.js';

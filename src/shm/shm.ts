@@ -20,7 +20,7 @@ import type { ShmidDs } from '../abi/shm.js';
 import { FrameTable } from '../mm/frame_table.js';
 import type { MemoryFile } from '../mm/memory_file.js';
 import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace, ShmMappable, Translation } from '../mm/memmap.js';
-import type { IpcPermState } from '../ipc/object.js';
+import type { IpcPermState } from '../ipc/perm.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
 
 /** IPC_STAT's result: ret 0 and the snapshot (syscalls.ts's ShmctlResult has this shape). */

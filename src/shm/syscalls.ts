@@ -43,7 +43,7 @@ import type { MemoryManager, MmapOptions } from '../mm/memory_manager.js';
 import { isPageAligned } from '../mm/placement.js';
 import type { Credentials } from '../auth/credentials.js';
 import { hasCapability } from '../auth/credentials.js';
-import { ipcPermits, isOwnerOrCreator } from '../ipc/object.js';
+import { ipcPermits, isOwnerOrCreator } from '../ipc/perm.js';
 import type { LockedMemory } from '../auth/ucounts.js';
 import type { IpcSetArgs, Registry, U64Arg } from './registry.js';
 import type { Shm } from './shm.js';

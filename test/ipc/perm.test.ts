@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeCredentials } from '../../src/auth/credentials.js';
-import type { IpcPermState } from '../../src/ipc/object.js';
-import { ipcPermits, mayControl } from '../../src/ipc/object.js';
+import type { IpcPermState } from '../../src/ipc/perm.js';
+import { ipcPermits, mayControl } from '../../src/ipc/perm.js';
 
 function perm(mode: number, uid = 1000, gid = 1000, cuid = uid, cgid = gid): IpcPermState {
   return { key: 1, id: 0, seq: 0, uid, gid, cuid, cgid, mode };
