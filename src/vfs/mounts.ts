@@ -192,7 +192,7 @@ export class MountNamespace {
     }
     if (cur.inode.kind !== 'dir') return E.left(sysError('ENOTDIR', `${path}: a path component is not a directory`));
     const name = names[names.length - 1] ?? '.';
-    if (name.length > NAME_MAX) return E.left(sysError('ENAMETOOLONG', `${path}: a component is longer than ${NAME_MAX}`));
+    if (utf8Length(name) > NAME_MAX) return E.left(sysError('ENAMETOOLONG', `${path}: a component is longer than ${NAME_MAX} bytes`));
     return E.right({ dir: cur, name, trailingSlash: parsed.right.trailingSlash });
   }
 
@@ -204,15 +204,25 @@ export class MountNamespace {
 
   /**
    * mount --bind: a new view of the directory `source` (resolved in any
-   * namespace) on `target`, with its own flags; the ro view of a channel is
-   * one. Needs CAP_SYS_ADMIN.
+   * namespace) on `target`; the ro view of a channel is one. The new view
+   * starts with the source mount's flags, as Linux's clone_mnt copies
+   * mnt_flags: a bind of a read-only view is read-only too, so a second view
+   * never grants what the first refused. `flags` can only add restrictions
+   * (mount(8)'s `-o ro` is a remount of the new view). Needs CAP_SYS_ADMIN.
    * @internal
    */
   bind(creds: Credentials, source: Location, target: string, flags: MountFlags = {}): E.Either<SysError, Mount> {
     if (!hasCapability(creds, 'CAP_SYS_ADMIN')) return E.left(sysError('EPERM', 'mount needs CAP_SYS_ADMIN'));
     const root = source.inode;
     if (!(root instanceof Directory)) return E.left(sysError('ENOTDIR', `${source.path}: only directories are bind-mounted here`));
-    return this.attach(creds, target, () => new Mount(root.sb, root, flags));
+    const from = source.mount.flags;
+    const inherited: MountFlags = {
+      readonly: from.readonly || flags.readonly === true,
+      nosuid: from.nosuid || flags.nosuid === true,
+      nodev: from.nodev || flags.nodev === true,
+      noexec: from.noexec || flags.noexec === true,
+    };
+    return this.attach(creds, target, () => new Mount(root.sb, root, inherited));
   }
 
   /**
@@ -350,7 +360,7 @@ export class MountNamespace {
     if (!permits(creds, cur.inode, MAY_EXEC)) return E.left(sysError('EACCES', `no search permission on ${cur.path}`));
     if (name === '.') return E.right(cur);
     if (name === '..') return E.right(stack.pop() ?? cur);
-    if (name.length > NAME_MAX) return E.left(sysError('ENAMETOOLONG', `a path component is longer than ${NAME_MAX}`));
+    if (utf8Length(name) > NAME_MAX) return E.left(sysError('ENAMETOOLONG', `a path component is longer than ${NAME_MAX} bytes`));
     const child = cur.inode.lookup(name);
     if (child === undefined) return E.left(sysError('ENOENT', `${join(cur.path, name)} does not exist`));
     stack.push(cur);
@@ -372,9 +382,30 @@ export class MountNamespace {
 /** Splits a path into components; ENOENT for "", ENAMETOOLONG at PATH_MAX. Relative paths start at "/" (no cwd is modelled). */
 function splitPath(path: string): E.Either<SysError, { names: string[]; trailingSlash: boolean }> {
   if (path.length === 0) return E.left(sysError('ENOENT', 'empty path'));
-  if (path.length >= PATH_MAX) return E.left(sysError('ENAMETOOLONG', `path is ${path.length} bytes, PATH_MAX is ${PATH_MAX}`));
+  const bytes = utf8Length(path);
+  // PATH_MAX counts the terminating NUL, as getname's strncpy_from_user does.
+  if (bytes >= PATH_MAX) return E.left(sysError('ENAMETOOLONG', `path is ${bytes} bytes, PATH_MAX is ${PATH_MAX}`));
   const names = path.split('/').filter((n) => n.length > 0);
   return E.right({ names, trailingSlash: path.endsWith('/') && names.length > 0 });
+}
+
+/**
+ * The length of `s` in UTF-8 bytes, the unit Linux counts NAME_MAX and
+ * PATH_MAX in (a JavaScript length counts UTF-16 code units). A lone
+ * surrogate counts as the three bytes of the U+FFFD it encodes to.
+ */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 function join(dir: string, name: string): string {
