@@ -1,23 +1,16 @@
 /**
- * Bulk byte copies in and out of MemoryFile chunks.
- *
- * Every chunk is a SharedArrayBuffer, and V8 copies into or out of one with
- * TypedArray#set as a loop of relaxed word-sized atomic stores rather than a
- * memcpy: on the bench machine that ran at 3.7–4.0 GiB/s where an ordinary
- * buffer copies at 6.4–7.0. Node's Buffer#fill, handed a Uint8Array value
- * exactly as long as the range it fills, copies that value once with the C
- * library's memcpy, at full speed from either kind of buffer.
+ * Bulk byte copies in and out of MemoryFile chunks (SharedArrayBuffers): a
+ * long copy is Node's Buffer#fill handed a Uint8Array value exactly as long
+ * as the range it fills, which is one memcpy (why: see "Hot paths" in docs/architecture.md).
  *
  * The core uses no Node API (tsconfig.core.json), so the method is looked up
  * on globalThis and used only where it exists; elsewhere (a browser) every
- * copy is a TypedArray#set. Both give the same bytes. Short copies keep to
- * set: the fill call's own argument checks cost more than they save below
- * about a kilobyte.
+ * copy is a TypedArray#set. Both give the same bytes.
  */
 
 type FillMethod = (this: Uint8Array, value: Uint8Array, offset: number, end: number) => unknown;
 
-/** Copies of fewer bytes than this use TypedArray#set. */
+/** Copies of fewer bytes than this use TypedArray#set: below about a kilobyte the fill call's own argument checks cost more than they save. */
 export const BULK_COPY_MIN = 2048;
 
 function findFill(): FillMethod | undefined {

@@ -158,8 +158,7 @@ export class MemoryFile {
     if (this.freeFrames.size > 0) {
       // A reused frame still holds its previous owner's bytes (or the poison).
       frame = this.freeFrames.pop();
-      // A copy from a zero page, not fill(0): on a SharedArrayBuffer V8's
-      // fill stores byte by byte, about four times slower than the copy.
+      // A copy from a zero page, not fill(0) (why: see "Hot paths" in docs/architecture.md).
       if (clear) this.zero(frame, 0, PAGE_SIZE);
     } else {
       if (this.bump >= this.totalFrames) {

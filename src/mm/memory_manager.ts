@@ -83,12 +83,7 @@ let nextSpaceId = 1;
 /** The result of a call that succeeded with nothing to return; one shared object, as it carries nothing. */
 const DONE: E.Either<never, void> = Object.freeze(E.right(undefined));
 
-/*
- * The errors of the hot paths (mmap, shmdt), built out of line: a template
- * string at each return made mmap and detachShm too large for the engine to
- * inline their callees (a same-process A/B measured 5-8 % of a shmat+shmdt
- * pair).
- */
+/* The errors of mmap and shmdt, built out of line (hot paths: see "Hot paths" in docs/architecture.md). */
 function badMmapOffset(offset: number): E.Either<SysError, never> {
   return E.left(sysError('EINVAL', `mmap offset ${offset} is not a page-aligned byte offset`));
 }
@@ -355,9 +350,8 @@ export class MemoryManager implements MappingSpace {
   /** shmdt(addr): detaches the attachment whose attach origin is `addr` (see shmdt.ts). */
   detachShm(ctx: MappingContext, addr: number): E.Either<SysError, void> {
     if (!isPageAligned(addr) || addr < 0) return noShmOrigin(addr);
-    // lock/unlock rather than withDropped: shmdt is a hot control path. The
-    // common attachment is one piece, which needs no list; further pieces
-    // (cut by munmap or mprotect) go to a reused one.
+    // A hot path (see "Hot paths" in docs/architecture.md). The common attachment is one piece,
+    // which needs no list; further pieces (cut by munmap or mprotect) go to a reused one.
     const rest = this.detachedRest;
     let first: Vma | undefined;
     this.mappingMu.lock();
@@ -561,9 +555,7 @@ export class MemoryManager implements MappingSpace {
   /**
    * A replacing fixed mapping's first step (MAP_FIXED): unmaps what is in
    * [start, end), or refuses with EINVAL when that would split a piece that
-   * cannot be split there. A method of its own so that the kernel-placed
-   * path of mmap, which shmat runs, stays small. Preconditions: mappingMu
-   * is held.
+   * cannot be split there. Preconditions: mappingMu is held.
    */
   private clearForReplaceLocked(ctx: MappingContext, start: number, end: number, dropped: MappingIdentity[]): E.Either<SysError, never> | undefined {
     if (!this.maySplitAtLocked(start) || !this.maySplitAtLocked(end)) return unsplittable(start, end);

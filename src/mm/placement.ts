@@ -14,12 +14,7 @@ export function pageAlign(len: number): number {
   return Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
 }
 
-/**
- * True when `addr` is an integer multiple of the page size. Addresses pass
- * 2^31, where `%` on a number is a floating-point remainder (a call to
- * fmod, about 20 ns here); dividing by a power of two and flooring is exact
- * for every safe integer and needs no call.
- */
+/** True when `addr` is an integer multiple of the page size; no `%` (why: see "Hot paths" in docs/architecture.md). */
 export function isPageAligned(addr: number): boolean {
   return Number.isSafeInteger(addr) && Math.floor(addr / PAGE_SIZE) * PAGE_SIZE === addr;
 }

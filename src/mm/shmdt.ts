@@ -31,8 +31,7 @@ export function detachShmLocked(vmas: VmaSet, addr: number, rest: Vma[]): Vma | 
   let i = vmas.lowerBound(addr);
   let first = vmas.at(i);
   // Usually the first VMA ending above addr is the attachment's first piece,
-  // and the attachment is that one piece: the walks of both steps are out of
-  // line, keeping this small enough for the engine to inline into shmdt.
+  // and the attachment is that one piece: both walks are out of line (a hot path: see "Hot paths" in docs/architecture.md).
   if (first === undefined || !isShmMappable(first.mappable) || !hasOrigin(first, addr)) {
     i = findOrigin(vmas, i + 1, addr);
     if (i < 0) return undefined;

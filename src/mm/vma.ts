@@ -39,7 +39,7 @@ export interface VmaInfo {
   readonly writable: boolean;
 }
 
-/* Broken invariants of the hot insert and removeAt, thrown out of line so those stay small. */
+/* Broken invariants of insert and removeAt, thrown out of line (a hot path: see "Hot paths" in docs/architecture.md). */
 function overlapBug(vma: Vma, next: Vma): never {
   throw new Error(`VmaSet.insert: [${vma.start}, ${vma.end}) overlaps [${next.start}, ${next.end})`);
 }
@@ -135,7 +135,7 @@ export class VmaSet {
   /** Inserts `vma`, which must not overlap any VMA in the set. */
   insert(vma: Vma): void {
     // A new lowest VMA (the newest top-down mapping) goes on the array's end;
-    // the search and the splice are out of line.
+    // the rest is out of line (a hot path: see "Hot paths" in docs/architecture.md).
     const rev = this.rev;
     const lowest = rev.length > 0 ? rev[rev.length - 1]! : undefined;
     if (lowest === undefined || vma.end <= lowest.start) rev.push(vma);
@@ -206,7 +206,7 @@ export class VmaSet {
     // The lowest VMA, the newest top-down attachment, sits at the array's
     // end: it pops, and the hole runs from 0 up to the VMA above it (read
     // straight from the array, as noteHoleAt(0) would). Other positions are
-    // out of line.
+    // out of line (a hot path: see "Hot paths" in docs/architecture.md).
     if (i !== 0 || phys < 0) return this.removeInner(i);
     this.lastHit = undefined;
     const vma = rev.pop()!;
@@ -256,7 +256,7 @@ export class VmaSet {
     // The common case first: the request is larger than every hole above the
     // floor, and no VMA lies below the floor, so the space from the floor down
     // to `low` is free and the answer is just below the floor. The full search
-    // is out of line, leaving this small enough to inline into shmat.
+    // is out of line (a hot path: see "Hot paths" in docs/architecture.md).
     const floor = this.searchFloor;
     const rev = this.rev;
     if (len > this.largestHoleAbove && floor - low >= len && (rev.length === 0 || rev[rev.length - 1]!.start >= floor)) {
