@@ -1,7 +1,8 @@
 /**
  * The part every System V IPC object shares (struct kern_ipc_perm), and the
- * two permission rules of ipc/util.c: ipcperms for access, and the ownership
- * rule of ipcctl_obtain_check for IPC_SET and IPC_RMID.
+ * rules of ipc/util.c about it: ipcperms for access, the ownership rule of
+ * ipcctl_obtain_check for IPC_SET and IPC_RMID, and IPC_SET's update of the
+ * owner and mode (ipc_update_perm).
  */
 import type { Credentials } from '../auth/credentials.js';
 import { hasCapability, inGroup } from '../auth/credentials.js';
@@ -64,4 +65,39 @@ export function isOwnerOrCreator(creds: Credentials, perm: IpcPermState): boolea
  */
 export function mayControl(creds: Credentials, perm: IpcPermState): boolean {
   return isOwnerOrCreator(creds, perm) || hasCapability(creds, 'CAP_SYS_ADMIN');
+}
+
+/** The uid, gid and mode that IPC_SET copies in. */
+export interface IpcSetArgs {
+  readonly uid: number;
+  readonly gid: number;
+  readonly mode: number;
+}
+
+/** (uid_t)-1, which IPC_SET refuses as an owner. */
+const INVALID_ID = 0xffffffff;
+
+/** ipc_update_perm's refusal: -1 is no valid uid or gid (EINVAL). */
+export function validOwner(set: IpcSetArgs): boolean {
+  return set.uid >>> 0 !== INVALID_ID && set.gid >>> 0 !== INVALID_ID;
+}
+
+/**
+ * ipc_update_perm: the new owner, and the nine permission bits (the
+ * mechanism's bits above them stay). Precondition: validOwner(set), and the
+ * object's lock is held.
+ */
+export function updatePerm(perm: IpcPermState, set: IpcSetArgs): void {
+  perm.uid = set.uid >>> 0;
+  perm.gid = set.gid >>> 0;
+  perm.mode = (perm.mode & ~0o777) | (set.mode & 0o777);
+}
+
+/**
+ * The perm of an object being created (ipc_addid): the caller's euid and
+ * egid as both owner and creator, the nine bits of the get call's flags.
+ * The id is filled in when the registry enters the object.
+ */
+export function newPerm(creds: Credentials, key: number, flags: number): IpcPermState {
+  return { key, id: -1, seq: 0, uid: creds.uid, gid: creds.gid, cuid: creds.uid, cgid: creds.gid, mode: flags & 0o777 };
 }

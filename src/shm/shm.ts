@@ -4,22 +4,22 @@
  * Mappable whose pages address spaces map, and the MappingIdentity that keeps
  * it alive while mapped.
  *
- * Lifetime: a segment starts with one reference to itself, dropped once when
- * it is marked for destruction (IPC_RMID, a forced removal, or namespace
- * teardown). Each VMA piece holds one reference, and syscalls hold transient
- * ones. When the count reaches zero the registry removes the id and the
- * frames go back to the MemoryFile.
+ * Lifetime is IpcObject's: a reference to itself until removal's first
+ * phase (IPC_RMID, a forced removal, or namespace teardown), one per VMA
+ * piece, and transient ones for syscalls. When the count reaches zero the
+ * registry removes the id and the frames go back to the MemoryFile.
  *
  * Locks: mu guards every mutable field. Preconditions are stated per method;
  * decRef must never be called with mu held, because the final decRef takes
  * the registry lock, which ranks before mu.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { PAGE_SHIFT_N, PAGE_SIZE, PAGE_SIZE_N, SHM_DEST, SHM_LOCKED } from '../abi/constants.js';
+import { PAGE_SHIFT_N, PAGE_SIZE, PAGE_SIZE_N, SHM_LOCKED } from '../abi/constants.js';
 import type { ShmidDs } from '../abi/shm.js';
 import { FrameTable } from '../mm/frame_table.js';
 import type { MemoryFile } from '../mm/memory_file.js';
 import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace, ShmMappable, Translation } from '../mm/memmap.js';
+import { IpcObject } from '../ipc/object.js';
 import type { IpcPermState } from '../ipc/perm.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
 
@@ -34,13 +34,10 @@ const SAFE_SIZE = 2n ** 53n;
 
 /** What a segment needs from its registry; the registry implements it. */
 export interface ShmOwner {
-  /** Final decRef: remove the id, subtract shm_tot, release locked memory. Takes the registry lock. */
-  remove(s: Shm): void;
-  /** remove, with the registry lock held. */
-  removeLocked(s: Shm): void;
-  /** Drops the key from the key table. Precondition: the registry lock is held. */
-  dissociateKeyLocked(s: Shm): void;
-  readonly registryMu: Mutex;
+  /** Removal's first phase (ipc/registry.ts). Takes the registry lock. */
+  markDestroyed(s: Shm): void;
+  /** Drops a reference; the last removes the id, subtracts shm_tot, returns the SHM_LOCK charge and the frames. */
+  putRef(s: Shm): void;
   /** kernel.shm_rmid_forced of the segment's namespace. */
   rmidForced(): boolean;
 }
@@ -64,12 +61,8 @@ export interface ShmInit {
 }
 
 /** A System V shm segment. */
-export class Shm implements ShmMappable, MappingIdentity {
+export class Shm extends IpcObject implements ShmMappable, MappingIdentity {
   readonly isSysvShm = true;
-  /** Guards perm, times, pids, nattch and the destruction flags. */
-  readonly mu = new Mutex('shm.Shm.mu', LockRank.shmSegmentMu);
-
-  readonly perm: IpcPermState;
   /** The segment's size in bytes, kept as shmget got it. */
   private readonly size: bigint | number;
   /** segsz as a bigint, made on its first read when size is a number. */
@@ -86,8 +79,6 @@ export class Shm implements ShmMappable, MappingIdentity {
   lpid = 0;
   /** Mapping pieces across all address spaces (Linux shm_nattch). */
   nattch = 0;
-  /** Set once the self-reference is dropped (SHM_DEST, forced removal, namespace teardown). */
-  pendingDestruction = false;
   /**
    * The creating process while it lives (Linux shm_creator), as an opaque
    * token; undefined once it exited or left the namespace.
@@ -98,7 +89,6 @@ export class Shm implements ShmMappable, MappingIdentity {
   /** A removal forced by shm_rmid_forced, to run at the next decRef. */
   private forcedPending = false;
 
-  private refs = 1;
   private readonly mapLimit: number;
   private readonly objectPages: number;
   /** The frames behind touched pages; made at the first touch (most segments of a create/remove loop are never touched). */
@@ -110,8 +100,9 @@ export class Shm implements ShmMappable, MappingIdentity {
     mf: MemoryFile,
     init: ShmInit,
   ) {
+    // mu guards perm, times, pids, nattch and the destruction flags.
+    super(new Mutex('shm.Shm.mu', LockRank.shmSegmentMu), init.perm);
     this.mf = mf;
-    this.perm = init.perm;
     this.size = init.segsz;
     // Sizes below 2^53 divide exactly as numbers; larger ones (up to 2^64) round up in bigint.
     const size = init.segsz;
@@ -150,11 +141,6 @@ export class Shm implements ShmMappable, MappingIdentity {
     return (this.table ??= new FrameTable(this.mf));
   }
 
-  /** The segment's id. */
-  get id(): number {
-    return this.perm.id;
-  }
-
   /** True for a SHM_HUGETLB segment. */
   get hugetlb(): boolean {
     return this.hugePageBytes > 0;
@@ -165,34 +151,23 @@ export class Shm implements ShmMappable, MappingIdentity {
     return this.table?.residentPages ?? 0;
   }
 
-  /** Current reference count (for tests and invariants). */
-  get refCount(): number {
-    return this.refs;
-  }
-
   effectiveBytes(): number {
     return this.mapLimit;
   }
 
-  // MappingIdentity
-
-  incRef(): void {
-    if (this.refs <= 0) this.refcountBug('incRef after destruction');
-    this.refs += 1;
-  }
+  // MappingIdentity (incRef is IpcObject's)
 
   /** Precondition: mu is not held. */
   decRef(): void {
-    // The common drop, of a reference that is not the last with no forced
-    // removal waiting, is a decrement; the rest is out of line, so that this
-    // inlines into shmat and shmdt at little cost to the engine's budget.
+    // Inline fast path, see docs/architecture.md, "Hot paths": the common
+    // drop, of a reference that is not the last with no forced removal
+    // waiting, is a decrement; the rest is out of line.
     if (this.refs > 1 && !this.forcedPending) this.refs -= 1;
     else this.decRefSlow();
   }
 
   /** decRef's uncommon cases: a forced removal waiting, the last reference, or a broken count. */
   private decRefSlow(): void {
-    if (this.refs <= 0) this.refcountBug('decRef below zero');
     if (this.forcedPending) {
       this.forcedPending = false;
       // Linux's shm_close destroys when nattch reaches zero, and do_shmat
@@ -200,9 +175,9 @@ export class Shm implements ShmMappable, MappingIdentity {
       // the segment over its own last attachment never gets there. Here the
       // destruction waits for this decRef, outside mm's lock; an attachment
       // made since then (that remap) keeps the segment, as the count does.
-      if (this.nattch === 0) this.markDestroyed();
+      if (this.nattch === 0) this.owner.markDestroyed(this);
     }
-    this.decRefSelf();
+    this.owner.putRef(this);
   }
 
   mappedName(): string {
@@ -320,59 +295,6 @@ export class Shm implements ShmMappable, MappingIdentity {
     return stat;
   }
 
-  /**
-   * do_shm_rmid's first half, and the forced removals: the key stops finding
-   * the segment, SHM_DEST is set, and the self-reference is dropped. Repeating
-   * it is harmless. Precondition: neither the registry lock nor mu is held.
-   */
-  markDestroyed(): void {
-    // lock/unlock rather than Mutex.with: IPC_RMID is a hot control path.
-    const registryMu = this.owner.registryMu;
-    let first: boolean;
-    registryMu.lock();
-    try {
-      first = this.markLocked();
-    } finally {
-      registryMu.unlock();
-    }
-    if (first) this.decRefSelf();
-  }
-
-  /**
-   * markDestroyed for IPC_RMID, with the registry lock already held (see
-   * Registry.rmid); the segment is destroyed here, under that lock as
-   * shm_destroy is, when the self-reference was the last. A forced removal
-   * waiting for the next decRef is done by this one. Precondition: the
-   * registry lock is held, mu is not.
-   */
-  removeIdLocked(): void {
-    this.forcedPending = false;
-    if (!this.markLocked()) return;
-    this.refs -= 1;
-    if (this.refs === 0) {
-      this.table?.release();
-      this.owner.removeLocked(this);
-    }
-  }
-
-  /**
-   * The key stops finding the segment and SHM_DEST is set; true the first
-   * time, when the caller must drop the self-reference. Precondition: the
-   * registry lock is held, mu is not.
-   */
-  private markLocked(): boolean {
-    this.mu.lock();
-    try {
-      this.owner.dissociateKeyLocked(this);
-      if (this.pendingDestruction) return false;
-      this.pendingDestruction = true;
-      this.perm.mode |= SHM_DEST;
-      return true;
-    } finally {
-      this.mu.unlock();
-    }
-  }
-
   /** Whether shm_may_destroy holds: nobody attached, and removal asked for or forced. Precondition: mu is held. */
   mayDestroyLocked(): boolean {
     return this.nattch === 0 && (this.pendingDestruction || this.owner.rmidForced());
@@ -406,16 +328,8 @@ export class Shm implements ShmMappable, MappingIdentity {
     this.frames.adopt(page, frame);
   }
 
-  /** Throws for a broken reference count, out of line so that incRef and decRef stay small enough to inline. */
-  private refcountBug(what: string): never {
-    throw new Error(`shm ${this.id}: ${what}`);
-  }
-
-  private decRefSelf(): void {
-    this.refs -= 1;
-    if (this.refs === 0) {
-      this.table?.release();
-      this.owner.remove(this);
-    }
+  /** Gives every frame back to the MemoryFile: removal's second phase. */
+  releaseFrames(): void {
+    this.table?.release();
   }
 }

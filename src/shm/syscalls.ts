@@ -45,10 +45,12 @@ import type { Credentials } from '../auth/credentials.js';
 import { hasCapability } from '../auth/credentials.js';
 import { ipcPermits, isOwnerOrCreator } from '../ipc/perm.js';
 import type { LockedMemory } from '../auth/ucounts.js';
-import type { IpcSetArgs, Registry, U64Arg } from './registry.js';
+import type { IpcSetArgs } from '../ipc/perm.js';
+import type { Registry, U64Arg } from './registry.js';
 import type { Shm } from './shm.js';
 
-export type { IpcSetArgs, U64Arg } from './registry.js';
+export type { IpcSetArgs } from '../ipc/perm.js';
+export type { U64Arg } from './registry.js';
 
 /** The calling process, as the shm syscalls see it. */
 export interface ShmCaller {
@@ -85,7 +87,7 @@ const NO_SET: IpcSetArgs = Object.freeze({ uid: 0, gid: 0, mode: 0 });
 
 /** shmget(2). `key` is a key_t (signed 32-bit); `size` a size_t. */
 export function shmget(caller: ShmCaller, key: number, size: U64Arg, flags: number): E.Either<SysError, number> {
-  return caller.registry.shmget(caller.creds, caller.pid, caller.creatorToken, key | 0, size, flags | 0);
+  return caller.registry.shmget(caller, key | 0, size, flags | 0);
 }
 
 /**
@@ -142,7 +144,7 @@ function attachById(caller: ShmCaller, shmid: number, fixed: boolean, addr: bigi
     : s.hugetlb
       ? caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, false, 0, prot, maxPerms))
       : caller.mm.attachShm(caller.mappingContext, s, prot, maxPerms);
-  if (E.isLeft(result)) attachFailed(s);
+  if (E.isLeft(result)) attachFailed(caller.registry, s);
   s.decRef();
   return result;
 }
@@ -162,8 +164,8 @@ function attachRefused(s: Shm): E.Either<SysError, never> {
  * do_shmat's cleanup after a failed mapping drops its temporary attach
  * count: with shm_rmid_forced an unattached segment dies here.
  */
-function attachFailed(s: Shm): void {
-  if (s.mu.with(() => s.mayDestroyLocked())) s.markDestroyed();
+function attachFailed(reg: Registry, s: Shm): void {
+  if (s.mu.with(() => s.mayDestroyLocked())) reg.markDestroyed(s);
 }
 
 /** An attach at a fixed (SHMLBA-rounded) address. */
@@ -250,7 +252,7 @@ export function shmctl(caller: ShmCaller, shmid: number, cmd: number, set?: IpcS
       return stat(caller, shmid, cmd);
     case IPC_RMID:
     case IPC_SET: {
-      const done = reg.shmctlDown(caller.creds, shmid, cmd === IPC_SET ? (set ?? NO_SET) : undefined);
+      const done = reg.ctlDown(caller.creds, shmid, cmd === IPC_SET ? (set ?? NO_SET) : undefined);
       return E.isLeft(done) ? done : DONE;
     }
     case SHM_LOCK:
