@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { IPCMNI, IPCMNI_SEQ_MAX, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
 import { NAME_MAX } from '../abi/fs.js';
 import type { CheckpointError } from './errors.js';
-import { checkEngine } from './engine.js';
+import { checkEngine } from './parts/engine.js';
 import { CheckpointFailure, check } from './errors.js';
 import type { PageRun } from './format.js';
 import type { ChargeRefMeta, Metadata, PageRunMeta } from './metadata.js';

@@ -1,25 +1,28 @@
 /**
- * The engine section of an image: a ContainerEngine's daemon process and
+ * The engine part of an image: a ContainerEngine's daemon process and
  * containers, written with its kernel, checked against the rest of the
- * metadata, and rebuilt over the restored kernel.
+ * metadata (validate.ts calls checkEngine), and rebuilt over the restored
+ * kernel. It is saved after the kernel's objects, whose indexes it uses
+ * (numbering the cgroups only stopped containers still hold), and restored
+ * last, over the rebuilt processes, namespaces and cgroups.
  *
  * A container names processes by pid, and namespaces and cgroups by their
  * index in the image's lists, so a restored container holds the very
  * objects the restored processes hold: the init is a process of the new
  * kernel, and pages its tasks wrote stay charged to its cgroup.
  */
-import { PAGE_SIZE } from '../abi/constants.js';
-import { ContainerEngine, isValidContainerName } from '../hostchannel/engine.js';
-import type { ContainerRecord, EngineOptions, EngineState } from '../hostchannel/engine.js';
-import type { MemoryCgroup } from '../memcg/cgroup.js';
-import { isValidMountMode } from '../hostchannel/mode.js';
-import { cleanAbsolutePath } from '../hostchannel/path.js';
-import type { IpcNamespace } from '../kernel/ipc_namespace.js';
-import type { Kernel } from '../kernel/kernel.js';
-import type { Process } from '../kernel/process.js';
-import type { MountNamespace } from '../vfs/mounts.js';
-import { CheckpointFailure, check, checkpointError } from './errors.js';
-import type { ContainerMetaT, EngineMetaT, Metadata } from './metadata.js';
+import { PAGE_SIZE } from '../../abi/constants.js';
+import { ContainerEngine, isValidContainerName } from '../../hostchannel/engine.js';
+import type { ContainerRecord, EngineOptions, EngineState } from '../../hostchannel/engine.js';
+import type { MemoryCgroup } from '../../memcg/cgroup.js';
+import { isValidMountMode } from '../../hostchannel/mode.js';
+import { cleanAbsolutePath } from '../../hostchannel/path.js';
+import type { IpcNamespace } from '../../kernel/ipc_namespace.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Process } from '../../kernel/process.js';
+import type { MountNamespace } from '../../vfs/mounts.js';
+import { CheckpointFailure, check, checkpointError } from '../errors.js';
+import type { ContainerMetaT, EngineMetaT, Metadata } from '../metadata.js';
 
 /** How the walk of the kernel numbered what containers refer to. */
 export interface EngineRefs {
@@ -30,7 +33,7 @@ export interface EngineRefs {
 }
 
 /** The engine section for `state`; a container whose namespace the image lacks is a CheckpointFailure. */
-export function engineMeta(state: EngineState, refs: EngineRefs): EngineMetaT {
+export function saveEngine(state: EngineState, refs: EngineRefs): EngineMetaT {
   return {
     daemon: state.daemon.pid,
     containers: state.containers.map((c): ContainerMetaT => {
@@ -139,7 +142,7 @@ export interface RestoredObjects {
 }
 
 /** The engine of a checked engine section, bound to the restored `kernel`. */
-export function rebuildEngine(kernel: Kernel, engine: EngineMetaT, objects: RestoredObjects, options: EngineOptions): ContainerEngine {
+export function restoreEngine(kernel: Kernel, engine: EngineMetaT, objects: RestoredObjects, options: EngineOptions): ContainerEngine {
   const containers = engine.containers.map(
     (c): ContainerRecord => ({
       name: c.name,

@@ -1,0 +1,151 @@
+/**
+ * The tasks part of an image: processes in the kernel's order, each with
+ * its credentials, namespaces (by index), memory cgroup, descriptor table
+ * and address space, and the anonymous memory its VMAs map. A VMA names
+ * what it maps by the image's index for it: a segment by namespace and id
+ * (the IPC part), an open file description (the file system part), or an
+ * anonymous memory object of this part.
+ */
+import { makeCredentials } from '../../auth/credentials.js';
+import type { IpcNamespace } from '../../kernel/ipc_namespace.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import { Process } from '../../kernel/process.js';
+import type { MemoryCharge } from '../../memcg/charge.js';
+import { AnonymousMemory } from '../../mm/anon.js';
+import type { Mappable, MappingIdentity } from '../../mm/memmap.js';
+import { MemoryManager } from '../../mm/memory_manager.js';
+import type { Vma } from '../../mm/vma.js';
+import { Shm } from '../../shm/shm.js';
+import { RegularFile } from '../../tmpfs/regular.js';
+import { FdTable, OpenFile } from '../../vfs/files.js';
+import type { MountNamespace } from '../../vfs/mounts.js';
+import { CheckpointFailure, checkpointError } from '../errors.js';
+import type { ChargeRefMeta, Metadata } from '../metadata.js';
+import type { Walk } from '../walk.js';
+import type { RestoredFilesystems, SavedMountNamespaces } from './fs.js';
+import { openFileIndex } from './fs.js';
+import type { RestoredIpc, SavedIpc } from './ipc.js';
+
+type ProcessMetaT = Metadata['processes'][number];
+type VmaMetaT = ProcessMetaT['vmas'][number];
+
+/** Every process of the kernel; numbers the open files, anonymous memory and cgroups they hold. */
+export function saveProcesses(walk: Walk, ipc: SavedIpc, mountNamespaces: SavedMountNamespaces): ProcessMetaT[] {
+  return walk.kernel.processes().map((p) => {
+    const where = `process ${p.pid}`;
+    const ipcIndex = ipc.namespaceIndex.get(p.ipcNamespace);
+    if (ipcIndex === undefined) throw new Error(`checkpoint: ${where}'s IPC namespace is not known to the kernel`);
+    const mnt = mountNamespaces.index.get(p.mountNamespace);
+    if (mnt === undefined) throw new Error(`checkpoint: ${where}'s mount namespace is not known to the kernel`);
+    const c = p.creds;
+    const fds = p.files.entries().map(([fd, file]): [number, number] => [fd, openFileIndex(walk, file)]);
+    const vmas = p.mm.vmas().map((v) => vmaMeta(walk, v, ipc, where));
+    return {
+      pid: p.pid,
+      uid: c.uid,
+      gid: c.gid,
+      groups: [...c.groups],
+      caps: [...c.caps],
+      memlock: { soft: c.memlock.soft, hard: c.memlock.hard },
+      ipcNamespace: ipcIndex,
+      mountNamespace: mnt,
+      charge: walk.charge(p.memoryCharge, where),
+      fdLimit: p.files.limit,
+      fds,
+      mmapBase: p.mm.mmapBase,
+      vmas,
+    };
+  });
+}
+
+function vmaMeta(walk: Walk, v: Vma, ipc: SavedIpc, where: string): VmaMetaT {
+  let object: VmaMetaT['object'];
+  if (v.mappable instanceof Shm) {
+    const place = ipc.segmentPlace.get(v.mappable);
+    if (place === undefined) throw new Error(`checkpoint: ${where} maps segment ${v.mappable.id}, which no namespace holds`);
+    object = { kind: 'shm', ...place };
+  } else if (v.mappable instanceof AnonymousMemory) {
+    object = { kind: 'anon', anon: walk.anonymous.of(v.mappable) };
+  } else if (v.mappable instanceof RegularFile && v.identity instanceof OpenFile) {
+    object = { kind: 'file', file: openFileIndex(walk, v.identity) };
+  } else {
+    throw new CheckpointFailure(checkpointError(`${where}: VMA at 0x${v.start.toString(16)}`, 'maps an object the image cannot describe'));
+  }
+  return { start: v.start, end: v.end, offset: v.offset, perms: v.perms, maxPerms: v.maxPerms, writable: v.writable, object };
+}
+
+/** The anonymous memory the processes map, with its page runs. */
+export function saveAnonymous(walk: Walk): Metadata['anonymous'] {
+  return walk.anonymous.items.map((a) => {
+    const pages = walk.pageRuns(`anonymous memory ${a.mappedName()}`, (fn) => a.forEachPage(fn));
+    return { bytes: a.bytes, name: a.mappedName(), refs: a.refCount, pages };
+  });
+}
+
+/** What the processes of a restored kernel refer to. */
+export interface TaskRefs {
+  readonly kernel: Kernel;
+  readonly charge: (c: ChargeRefMeta) => MemoryCharge;
+  readonly ipc: RestoredIpc;
+  readonly fs: RestoredFilesystems;
+}
+
+/** The restored processes by pid, with each one's creator token (what a segment records of its creator). */
+export interface RestoredTasks {
+  readonly processes: ReadonlyMap<number, Process>;
+  readonly tokens: ReadonlyMap<number, object>;
+}
+
+/** Rebuilds the anonymous memory, then the processes in the kernel's order. */
+export function restoreTasks(meta: Metadata, refs: TaskRefs): RestoredTasks {
+  const anonymous = meta.anonymous.map((a) => restoreAnonymous(refs.kernel, a));
+  const tokens = new Map<number, object>();
+  const processes = new Map<number, Process>();
+  for (const p of meta.processes) {
+    const proc = restoreProcess(p, refs, anonymous);
+    refs.kernel.adoptRestored(proc);
+    tokens.set(p.pid, proc.creatorToken);
+    processes.set(p.pid, proc);
+  }
+  return { processes, tokens };
+}
+
+function restoreAnonymous(kernel: Kernel, a: Metadata['anonymous'][number]): AnonymousMemory {
+  const mem = new AnonymousMemory(kernel.memoryFile, a.bytes, a.name);
+  const pages: [number, number][] = [];
+  for (const [page, frame, count] of a.pages) for (let j = 0; j < count; j += 1) pages.push([page + j, frame + j]);
+  mem.restoreState(a.refs, pages);
+  return mem;
+}
+
+function restoreProcess(p: ProcessMetaT, refs: TaskRefs, anonymous: readonly AnonymousMemory[]): Process {
+  const { kernel, fs } = refs;
+  const mm = new MemoryManager({ memoryFile: kernel.memoryFile, mmapBase: p.mmapBase, executeOnly: kernel.executeOnly });
+  mm.restoreVmas(p.vmas.map((v) => restoreVma(v, refs, anonymous)));
+  const files = new FdTable(p.fdLimit);
+  for (const [fd, file] of p.fds) files.restoreEntry(fd, fs.openFiles[file] as OpenFile);
+  const creds = makeCredentials({ uid: p.uid, gid: p.gid, groups: p.groups, caps: p.caps, memlock: p.memlock });
+  const ipc = refs.ipc.namespaces[p.ipcNamespace]?.ns as IpcNamespace;
+  const mountNamespace = fs.mountNamespaces[p.mountNamespace]?.ns as MountNamespace;
+  return new Process(kernel, p.pid, creds, ipc, mm, { mountNamespace, files, memoryCharge: refs.charge(p.charge) });
+}
+
+function restoreVma(v: VmaMetaT, refs: TaskRefs, anonymous: readonly AnonymousMemory[]): Vma {
+  const o = v.object;
+  let mappable: Mappable;
+  let identity: MappingIdentity;
+  if (o.kind === 'shm') {
+    const seg = refs.ipc.namespaces[o.ns]?.segments.get(o.id) as Shm;
+    mappable = seg;
+    identity = seg;
+  } else if (o.kind === 'anon') {
+    const mem = anonymous[o.anon] as AnonymousMemory;
+    mappable = mem;
+    identity = mem;
+  } else {
+    const file = refs.fs.openFiles[o.file] as OpenFile;
+    mappable = file.inode as RegularFile;
+    identity = file;
+  }
+  return { start: v.start, end: v.end, offset: v.offset, perms: v.perms, maxPerms: v.maxPerms, writable: v.writable, mappable, identity };
+}
