@@ -17,7 +17,7 @@ import type { Fault } from '../mm/access.js';
 import { MemoryManager } from '../mm/memory_manager.js';
 import { AnonymousMemory } from '../mm/anon.js';
 import type { MappingContext } from '../mm/memmap.js';
-import type { IpcSetArgs, ShmctlResult, U64Arg } from '../shm/syscalls.js';
+import type { IpcSetArgs, ShmctlResult } from '../shm/syscalls.js';
 import * as shm from '../shm/syscalls.js';
 import type { Registry } from '../shm/registry.js';
 import type { MemoryCharge } from '../memcg/charge.js';
@@ -25,42 +25,18 @@ import { isChargeRefused } from '../tmpfs/claim.js';
 import type { Tmpfs, TmpfsRemount } from '../tmpfs/superblock.js';
 import * as files from '../vfs/files.js';
 import { futexWait, futexWake } from './futex.js';
+import { badArgument, badFutexAddress, isAccessLength, notInteger, segvAt, toU64, toU64Arg, userAddress } from './syscall_args.js';
+import type { Word } from './syscall_args.js';
+import type { ProcessSyscalls } from './syscalls.js';
 import type { FdTable, FileStat, Statfs } from '../vfs/files.js';
 import type { IpcNamespace } from './ipc_namespace.js';
 import type { Kernel } from './kernel.js';
 import type { Location, Mount, MountFlags, MountNamespace } from '../vfs/mounts.js';
 
-/** An address or length as a program passes it: a number, or a bigint for full 64-bit values. */
-export type Word = number | bigint;
+export type { Word } from './syscall_args.js';
 
 /** PROT_SEM is accepted by mprotect on x86-64 and has no effect. */
 const PROT_SEM = 0x8;
-
-/** A Word as the u64 a register would hold, or undefined when it is not an integer (NaN, 1.5, Infinity). */
-function toU64(w: Word): bigint | undefined {
-  if (typeof w === 'bigint') return BigInt.asUintN(64, w);
-  if (!Number.isInteger(w)) return undefined;
-  // Most arguments are small non-negative numbers, which need no wrapping.
-  return w >= 0 && w <= Number.MAX_SAFE_INTEGER ? BigInt(w) : BigInt.asUintN(64, BigInt(w));
-}
-
-/** toU64 without a bigint for the common case, a non-negative safe integer, which stays a number. */
-function toU64Arg(w: Word): U64Arg | undefined {
-  return typeof w === 'number' && w >= 0 && Number.isSafeInteger(w) ? w : toU64(w);
-}
-
-/** The EINVAL for an argument a C caller could not have passed at all. */
-function badArgument(name: string, value: unknown): E.Either<SysError, never> {
-  return E.left(sysError('EINVAL', `${name} must be an integer, not ${String(value)}`));
-}
-
-/** EINVAL naming `name` when `value` is not an integer, else undefined. Allocates nothing on success. */
-function notInteger(name: string, value: number): E.Either<SysError, never> | undefined {
-  return Number.isInteger(value) ? undefined : badArgument(name, value);
-}
-
-const segvAt = (addr: Word): E.Either<Fault, never> =>
-  E.left({ signal: 'SIGSEGV', addr: typeof addr === 'number' && Number.isFinite(addr) ? addr : Number.MAX_SAFE_INTEGER });
 
 /** A process's filesystem state: where it resolves paths, its descriptors, and who pays for its pages. */
 export interface ProcessFs {
@@ -96,7 +72,7 @@ function newAddressSpace(kernel: Kernel, ctx: MappingContext): MemoryManager {
 }
 
 /** A process of a Kernel. */
-export class Process {
+export class Process implements ProcessSyscalls {
   /** @internal */
   readonly mm: MemoryManager;
   /** @internal */
@@ -270,53 +246,53 @@ export class Process {
   read(addr: Word, len: number): E.Either<Fault, Uint8Array> {
     // A zero-length access touches nothing, whatever the address.
     if (len === 0) return E.right(new Uint8Array(0));
-    const a = this.address(addr);
-    return a === undefined || !(len > 0) ? segvAt(addr) : this.touch(() => this.mm.read(a, len));
+    const a = userAddress(addr);
+    return a === undefined || !isAccessLength(len) ? segvAt(addr) : this.touch(() => this.mm.read(a, len));
   }
 
   /** Loads `dst.length` bytes at `addr` into a caller's buffer, with no allocation (bulk reads). */
   readInto(addr: Word, dst: Uint8Array): E.Either<Fault, void> {
     if (dst.length === 0) return E.right(undefined);
-    const a = this.address(addr);
+    const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.touch(() => this.mm.readInto(a, dst));
   }
 
   /** Stores `bytes` at `addr`. */
   write(addr: Word, bytes: Uint8Array): E.Either<Fault, void> {
     if (bytes.length === 0) return E.right(undefined);
-    const a = this.address(addr);
+    const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.touch(() => this.mm.write(a, bytes));
   }
 
   /** Stores `len` copies of `byte` from `addr`. */
   fill(addr: Word, len: number, byte: number): E.Either<Fault, void> {
     if (len === 0) return E.right(undefined);
-    const a = this.address(addr);
+    const a = userAddress(addr);
     // memset stores (unsigned char)byte.
-    return a === undefined || !(len > 0) ? segvAt(addr) : this.touch(() => this.mm.fill(a, len, byte & 0xff));
+    return a === undefined || !isAccessLength(len) ? segvAt(addr) : this.touch(() => this.mm.fill(a, len, byte & 0xff));
   }
 
   /** Atomically loads the signed 32-bit word at `addr` (4-byte aligned, else SIGBUS). */
   atomicLoad32(addr: Word): E.Either<Fault, number> {
-    const a = this.address(addr);
+    const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.touch(() => this.mm.atomicLoad32(a));
   }
 
   /** Atomically stores `value` at `addr`; returns the word stored. */
   atomicStore32(addr: Word, value: number): E.Either<Fault, number> {
-    const a = this.address(addr);
+    const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.touch(() => this.mm.atomicStore32(a, value));
   }
 
   /** Atomically adds `delta` to the word at `addr`; returns the old value. */
   atomicAdd32(addr: Word, delta: number): E.Either<Fault, number> {
-    const a = this.address(addr);
+    const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.touch(() => this.mm.atomicAdd32(a, delta));
   }
 
   /** Atomically replaces the word at `addr` with `replacement` if it equals `expected`; returns the old value. */
   atomicCompareExchange32(addr: Word, expected: number, replacement: number): E.Either<Fault, number> {
-    const a = this.address(addr);
+    const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.touch(() => this.mm.atomicCompareExchange32(a, expected, replacement));
   }
 
@@ -327,16 +303,16 @@ export class Process {
    */
   futexWait(addr: Word, expected: number, timeoutMs?: number): E.Either<SysError, 0> {
     return this.live(() => {
-      const a = this.address(addr);
-      return a === undefined ? E.left(sysError('EFAULT', 'futex address outside the address space')) : futexWait(this.mm, a, expected, timeoutMs);
+      const a = userAddress(addr);
+      return a === undefined || a % 4 !== 0 ? badFutexAddress(a) : futexWait(this.mm, a, expected, timeoutMs);
     });
   }
 
   /** futex(FUTEX_WAKE): wakes up to `count` waiters on `addr`, in any process or thread; returns how many woke. */
   futexWake(addr: Word, count: number): E.Either<SysError, number> {
     return this.live(() => {
-      const a = this.address(addr);
-      return a === undefined ? E.left(sysError('EFAULT', 'futex address outside the address space')) : futexWake(this.mm, a, count);
+      const a = userAddress(addr);
+      return a === undefined || a % 4 !== 0 ? badFutexAddress(a) : futexWake(this.mm, a, count);
     });
   }
 
@@ -557,13 +533,5 @@ export class Process {
 
   private live<T>(fn: () => E.Either<SysError, T>): E.Either<SysError, T> {
     return this.gone() ?? fn();
-  }
-
-  /** A user address as a number, or undefined when it cannot be mapped at all. */
-  private address(addr: Word): number | undefined {
-    // The common case, a plain user address, needs no bigint.
-    if (typeof addr === 'number' && Number.isSafeInteger(addr) && addr >= 0) return addr < TASK_SIZE ? addr : undefined;
-    const a = toU64(addr);
-    return a !== undefined && a < TASK_SIZE_N ? Number(a) : undefined;
   }
 }

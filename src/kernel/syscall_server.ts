@@ -1,61 +1,89 @@
 /**
- * The kernel thread's side of a thread's syscalls: decodes one mailbox
- * request and runs it on the calling Process, returning the Either the
- * in-process call returns. `tlbFill` is the software TLB's miss path.
+ * The kernel thread's side of a worker's syscalls: the one table that maps
+ * each call name (syscalls.ts) to a function that decodes the request's
+ * arguments and calls the mechanism, as the calling Process, and
+ * serveSyscall, which looks a request up in it.
  *
  * Requests come from a program's thread, so nothing in them is trusted:
  * an unknown call or a malformed argument is an error reply, never a throw.
+ *
+ * An entry returns the call's Either, or a Pending when the call completes
+ * later (waitpid now; semop and msgrcv when they come). The serving loop
+ * (node/worker.ts) replies at once to the first and holds the reply to the
+ * second until it settles, so a blocking call needs an entry and nothing
+ * else.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
-import type { IpcSetArgs } from '../shm/syscalls.js';
 import type { Kernel } from './kernel.js';
-import type { Process, Word } from './process.js';
+import type { Pending } from './pending.js';
+import type { Process } from './process.js';
+import { isNumber, isSetArgs, isWord } from './syscall_args.js';
+import type { ChildExit, SyscallName, SyscallOutcome, SyscallReply } from './syscalls.js';
 
-/** One syscall as a thread sends it. */
-export interface SyscallRequest {
-  readonly call: string;
-  readonly args: readonly unknown[];
+/** What the thread layer serves that the kernel cannot: threads for new processes, and waiting for them to end. */
+export interface ThreadServices {
+  /** Forks `p` and runs `moduleUrl`'s default export with `args` in a new thread for the child: the child's pid. */
+  fork(p: Process, moduleUrl: string, args: readonly unknown[]): E.Either<SysError, number>;
+  /** Settles once `p`'s forked child `pid` has ended; ECHILD (noChild) for a pid that is no child to wait for. */
+  waitpid(p: Process, pid: number): Pending<E.Either<SysError, ChildExit>>;
 }
 
-const isWord = (v: unknown): v is Word => typeof v === 'number' || typeof v === 'bigint';
-const isNumber = (v: unknown): v is number => typeof v === 'number';
-const badArgs = (call: string): E.Either<SysError, never> => E.left(sysError('EINVAL', `malformed arguments to ${call}`));
+/** Who makes a call: the calling process, its kernel, and the thread layer serving it. */
+export interface SyscallContext {
+  readonly kernel: Kernel;
+  readonly process: Process;
+  readonly threads: ThreadServices;
+}
 
-/** Runs `request` as `p` and returns its result. */
-export function serveSyscall(kernel: Kernel, p: Process, request: unknown): unknown {
-  const req = request as Partial<SyscallRequest> | null;
+/** A call's outcome as an entry returns it: undefined when the arguments are malformed. */
+type Entry<N extends SyscallName> = (ctx: SyscallContext, args: readonly unknown[]) => SyscallOutcome<N> | SyscallReply<N> | undefined;
+
+/** What serving a request gives: some call's Either, or a Pending of it. */
+export type Served = E.Either<unknown, unknown> | Pending<E.Either<unknown, unknown>>;
+
+/** ECHILD: `pid` is not a child of `p` that is still to be waited for. */
+export function noChild(p: Process, pid: unknown): E.Either<SysError, never> {
+  return E.left(sysError('ECHILD', `${String(pid)} is not a child of process ${p.pid} that is still to be waited for`));
+}
+
+/** The table: every call a thread can send, each decoded and run as the calling process. */
+const SYSCALLS: { readonly [N in SyscallName]: Entry<N> } = {
+  shmget: ({ process: p }, a) => (isNumber(a[0]) && isWord(a[1]) && isNumber(a[2]) ? p.shmget(a[0], a[1], a[2]) : undefined),
+  shmat: ({ process: p }, a) => (isNumber(a[0]) && isWord(a[1]) && isNumber(a[2]) ? p.shmat(a[0], a[1], a[2]) : undefined),
+  shmdt: ({ process: p }, a) => (isWord(a[0]) ? p.shmdt(a[0]) : undefined),
+  shmctl: ({ process: p }, a) => {
+    const set = a[2] ?? undefined;
+    return isNumber(a[0]) && isNumber(a[1]) && (set === undefined || isSetArgs(set)) ? p.shmctl(a[0], a[1], set) : undefined;
+  },
+  munmap: ({ process: p }, a) => (isWord(a[0]) && isWord(a[1]) ? p.munmap(a[0], a[1]) : undefined),
+  mprotect: ({ process: p }, a) => (isWord(a[0]) && isWord(a[1]) && isNumber(a[2]) ? p.mprotect(a[0], a[1], a[2]) : undefined),
+  exit: ({ process: p }) => p.exit(),
+  fork: ({ process: p, threads }, a) => {
+    const [url, args] = a;
+    if (typeof url !== 'string' || !Array.isArray(args)) return E.left(sysError('EINVAL', 'fork needs a program URL and an argument list'));
+    return threads.fork(p, url, args);
+  },
+  waitpid: ({ process: p, threads }, a) => (typeof a[0] === 'number' ? threads.waitpid(p, a[0]) : noChild(p, a[0])),
+  tlbFill: ({ kernel, process: p }, a) => {
+    const [addr, len, write] = a;
+    if (!isNumber(addr) || !isNumber(len) || typeof write !== 'boolean') return undefined;
+    if (p.exited) return E.left(sysError('ESRCH', `process ${p.pid} has exited`));
+    return kernel.runAs(p, () => p.mm.translateForTlb(addr, len, write));
+  },
+};
+
+/**
+ * Runs `request` as `ctx.process`: its Either, or a Pending of it for a call
+ * that completes later.
+ */
+export function serveSyscall(ctx: SyscallContext, request: unknown): Served {
+  const req = request as { call?: unknown; args?: unknown } | null;
   if (typeof req !== 'object' || req === null || typeof req.call !== 'string' || !Array.isArray(req.args)) {
     return E.left(sysError('EINVAL', 'a syscall request needs a call name and an argument list'));
   }
-  const a = req.args;
-  const [a0, a1, a2] = a;
-  switch (req.call) {
-    case 'shmget':
-      return isNumber(a0) && isWord(a1) && isNumber(a2) ? p.shmget(a0, a1, a2) : badArgs(req.call);
-    case 'shmat':
-      return isNumber(a0) && isWord(a1) && isNumber(a2) ? p.shmat(a0, a1, a2) : badArgs(req.call);
-    case 'shmdt':
-      return isWord(a0) ? p.shmdt(a0) : badArgs(req.call);
-    case 'shmctl':
-      return isNumber(a0) && isNumber(a1) && (a2 === undefined || a2 === null || isSetArgs(a2)) ? p.shmctl(a0, a1, a2 ?? undefined) : badArgs(req.call);
-    case 'munmap':
-      return isWord(a0) && isWord(a1) ? p.munmap(a0, a1) : badArgs(req.call);
-    case 'mprotect':
-      return isWord(a0) && isWord(a1) && isNumber(a2) ? p.mprotect(a0, a1, a2) : badArgs(req.call);
-    case 'exit':
-      return p.exit();
-    case 'tlbFill':
-      if (!isNumber(a0) || !isNumber(a1) || typeof a2 !== 'boolean') return badArgs(req.call);
-      if (p.exited) return E.left(sysError('ESRCH', `process ${p.pid} has exited`));
-      return kernel.runAs(p, () => p.mm.translateForTlb(a0, a1, a2));
-    default:
-      return E.left(sysError('ENOSYS', `${req.call} is not a syscall a thread can make`));
-  }
-}
-
-function isSetArgs(v: unknown): v is IpcSetArgs {
-  const s = v as Partial<IpcSetArgs>;
-  return typeof v === 'object' && v !== null && isNumber(s.uid) && isNumber(s.gid) && isNumber(s.mode);
+  if (!Object.hasOwn(SYSCALLS, req.call)) return E.left(sysError('ENOSYS', `${req.call} is not a syscall a thread can make`));
+  const entry = SYSCALLS[req.call as SyscallName] as Entry<SyscallName>;
+  return entry(ctx, req.args) ?? E.left(sysError('EINVAL', `malformed arguments to ${req.call}`));
 }

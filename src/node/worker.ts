@@ -1,7 +1,7 @@
 /**
  * Running a process's program in a Node worker thread (Node only; the
  * platform-free parts are kernel/mailbox.ts, kernel/task.ts,
- * kernel/syscall_server.ts and mm/inflight.ts).
+ * kernel/syscall_server.ts, mm/tlb_cache.ts and mm/inflight.ts).
  *
  * The calling thread is the kernel thread: it owns the Kernel, serves each
  * worker's syscalls from its mailbox without blocking its event loop
@@ -31,8 +31,12 @@ import type { SysError } from '../abi/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { Mailbox } from '../kernel/mailbox.js';
 import type { Process } from '../kernel/process.js';
-import { serveSyscall } from '../kernel/syscall_server.js';
-import type { ChildExit, TaskInit } from '../kernel/task.js';
+import { deferredCall, isPending } from '../kernel/pending.js';
+import type { Pending } from '../kernel/pending.js';
+import { noChild, serveSyscall } from '../kernel/syscall_server.js';
+import type { SyscallContext, ThreadServices } from '../kernel/syscall_server.js';
+import type { ChildExit } from '../kernel/syscalls.js';
+import type { TaskInit } from '../kernel/task.js';
 import { InFlightAccesses } from '../mm/inflight.js';
 import type { TlbFill } from '../mm/tlb.js';
 
@@ -255,6 +259,7 @@ function isTypeScript(programUrl: string): boolean {
 
 /** Serves the thread's syscalls until its mailbox closes. */
 async function serve(kernel: Kernel, threads: KernelThreads, p: Process, t: ThreadState): Promise<void> {
+  const ctx: SyscallContext = { kernel, process: p, threads: threadServices(kernel, threads) };
   for (;;) {
     if (t.mailbox.closed) return;
     if (p.exited) {
@@ -264,15 +269,16 @@ async function serve(kernel: Kernel, threads: KernelThreads, p: Process, t: Thre
     }
     const request = t.mailbox.pending();
     if (request !== undefined) {
-      const call = (request as { call?: unknown } | null)?.call;
-      if (call === 'fork' || call === 'waitpid') {
-        const reply = call === 'fork' ? forkFromThread(kernel, threads, p, request) : await waitForChild(threads, p, request);
-        // The process may have ended while this thread waited for its child.
+      const served = serveSyscall(ctx, request);
+      if (isPending(served) && served.state === 'pending') {
+        // The call completes later: the thread stays blocked in its mailbox, and the kernel thread serves others meanwhile.
+        const reply = await served.done;
+        // The process may have ended while the call waited.
         if (t.mailbox.closed) return;
-        t.mailbox.reply(t.mailbox.fits(reply) ? reply : E.left(sysError('E2BIG', "the child's result is too large to pass back")));
+        t.mailbox.reply(t.mailbox.fits(reply) ? reply : E.left(sysError('E2BIG', 'the result is too large to pass back')));
         continue;
       }
-      const reply = serveSyscall(kernel, p, request);
+      const reply = isPending(served) ? served.result : served;
       sendChunks(kernel, t, reply);
       t.mailbox.reply(reply);
       kernel.memoryFile.reclaim();
@@ -291,14 +297,20 @@ async function serve(kernel: Kernel, threads: KernelThreads, p: Process, t: Thre
   }
 }
 
+/** The calls the syscall table hands to this layer: fork and waitpid. */
+function threadServices(kernel: Kernel, threads: KernelThreads): ThreadServices {
+  return {
+    fork: (p, url, args) => forkFromThread(kernel, threads, p, url, args),
+    waitpid: (p, pid) => waitForChild(threads, p, pid),
+  };
+}
+
 /**
  * fork from a thread: the child is a fork of `p` (Process.fork: attachments
  * inherited at the same addresses) whose program runs in a new thread.
  * Returns the child's pid; a child whose thread cannot start exits at once.
  */
-function forkFromThread(kernel: Kernel, threads: KernelThreads, p: Process, request: unknown): E.Either<SysError, number> {
-  const [url, args] = (request as { args?: unknown[] }).args ?? [];
-  if (typeof url !== 'string' || !Array.isArray(args)) return E.left(sysError('EINVAL', 'fork needs a program URL and an argument list'));
+function forkFromThread(kernel: Kernel, threads: KernelThreads, p: Process, url: string, args: readonly unknown[]): E.Either<SysError, number> {
   const child = p.fork();
   if (E.isLeft(child)) return child;
   const thread = spawnWorker(kernel, child.right, url, args);
@@ -316,13 +328,16 @@ function forkFromThread(kernel: Kernel, threads: KernelThreads, p: Process, requ
 }
 
 /** waitpid from a thread: settles once the child's thread has ended; each child can be waited for once. */
-async function waitForChild(threads: KernelThreads, p: Process, request: unknown): Promise<E.Either<SysError, ChildExit>> {
-  const [pid] = (request as { args?: unknown[] }).args ?? [];
-  const done = typeof pid === 'number' ? threads.children.get(p)?.get(pid) : undefined;
-  if (done === undefined) return E.left(sysError('ECHILD', `${String(pid)} is not a child of process ${p.pid} that is still to be waited for`));
-  threads.children.get(p)?.delete(pid as number);
-  const exit = await done;
-  return E.right({ pid: pid as number, ...exit });
+function waitForChild(threads: KernelThreads, p: Process, pid: number): Pending<E.Either<SysError, ChildExit>> {
+  const { pending, settle } = deferredCall<E.Either<SysError, ChildExit>>();
+  const done = threads.children.get(p)?.get(pid);
+  if (done === undefined) {
+    settle(noChild(p, pid));
+    return pending;
+  }
+  threads.children.get(p)?.delete(pid);
+  void done.then((exit) => settle(E.right({ pid, ...exit })));
+  return pending;
 }
 
 /** Before a fill naming a chunk the thread has never seen is answered, the chunk goes down its port. */

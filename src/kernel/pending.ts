@@ -1,0 +1,74 @@
+/**
+ * A syscall that may complete after it returns. A call that blocks on Linux
+ * (a semop that must wait, a msgrcv on an empty queue, a waitpid) cannot
+ * block the kernel thread: the kernel thread serves every other thread and
+ * must keep its event loop turning. So a blocking call returns a Pending:
+ * its result is there at once when the call completed without waiting, or
+ * arrives later when another call (a semop that raises the semaphore, a
+ * child's exit) completes it.
+ *
+ * An in-process caller inspects it synchronously (state, result) or awaits
+ * `done`. A worker thread never sees one: the kernel thread holds its reply
+ * until the Pending settles, and the worker blocks in Atomics.wait on its
+ * mailbox meanwhile, as a Linux thread sleeps in the syscall.
+ *
+ * `T` is the call's Either. A Pending settles once; later settles are bugs.
+ */
+export interface Pending<T> {
+  readonly state: 'pending' | 'settled';
+  /** The call's result once settled; undefined while it waits. */
+  readonly result: T | undefined;
+  /** Resolves with the result (at once when already settled). */
+  readonly done: Promise<T>;
+}
+
+/** A call that completed without waiting. */
+export function settledCall<T>(value: T): Pending<T> {
+  const p = new PendingCall<T>();
+  p.settle(value);
+  return p;
+}
+
+/** A call still waiting, and the function that completes it (called by whatever ends the wait). */
+export function deferredCall<T>(): { readonly pending: Pending<T>; readonly settle: (value: T) => void } {
+  const p = new PendingCall<T>();
+  return { pending: p, settle: (value: T) => p.settle(value) };
+}
+
+/** Whether a call's outcome is a Pending rather than its Either. */
+export function isPending(outcome: unknown): outcome is Pending<unknown> {
+  return outcome instanceof PendingCall;
+}
+
+class PendingCall<T> implements Pending<T> {
+  private value: T | undefined = undefined;
+  private isSettled = false;
+  private promise: Promise<T> | undefined = undefined;
+  private wake: ((value: T) => void) | undefined = undefined;
+
+  get state(): 'pending' | 'settled' {
+    return this.isSettled ? 'settled' : 'pending';
+  }
+
+  get result(): T | undefined {
+    return this.value;
+  }
+
+  // Made on first use, so a call nobody awaits costs no Promise.
+  get done(): Promise<T> {
+    this.promise ??= this.isSettled
+      ? Promise.resolve(this.value as T)
+      : new Promise<T>((resolve) => {
+          this.wake = resolve;
+        });
+    return this.promise;
+  }
+
+  settle(value: T): void {
+    if (this.isSettled) throw new Error('a pending call settled twice');
+    this.isSettled = true;
+    this.value = value;
+    this.wake?.(value);
+    this.wake = undefined;
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * The thread's side of a software TLB (tlb.ts is the kernel's side): the
+ * translations a thread outside the kernel thread caches, and the accesses
+ * it makes through them, straight to the MemoryFile's frames.
+ *
+ * Before every access the thread marks itself in flight (the kernel reads
+ * the marks through InFlightAccesses) and compares its address space's
+ * generation word with the generation its entries were filled at; a change
+ * drops every entry. So after shmdt, munmap, mprotect or exit, by this
+ * thread or any other, the next access refills from the kernel and faults
+ * as it would in-process, and a frame freed mid-access keeps its bytes until
+ * the access ends (the MemoryFile's ReclaimGate).
+ *
+ * Addresses here are already decoded (numbers below TASK_SIZE); the caller
+ * owns argument decoding.
+ *
+ * Owner: one thread. Nothing here is shared with other threads except
+ * through the buffers in TlbCacheInit.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { PAGE_SIZE } from '../abi/constants.js';
+import type { Fault } from './access.js';
+import { copyBytes } from './copy.js';
+import type { FutexKey } from './futex.js';
+import type { TlbFill } from './tlb.js';
+
+/** The shared buffers and numbers a thread's TLB works over. */
+export interface TlbCacheInit {
+  /** The address space's generation word (MemoryManager.tlbGeneration). */
+  readonly generation: SharedArrayBuffer;
+  /** The kernel's in-flight counters (InFlightAccesses.buffer) and this thread's slot in them. */
+  readonly inFlight: SharedArrayBuffer;
+  readonly slot: number;
+  /** log2 of the frames per MemoryFile chunk. */
+  readonly chunkShift: number;
+  /** The MemoryFile's chunks when the thread started; later ones arrive through TlbSource. */
+  readonly chunks: readonly SharedArrayBuffer[];
+}
+
+/** Where a TLB miss goes: the kernel. */
+export interface TlbSource {
+  /** Translations of the pages from `addr` on (the kernel's fillTlb), or the fault at `addr`. */
+  fill(addr: number, len: number, write: boolean): E.Either<Fault, TlbFill>;
+  /** Chunks the kernel has sent since the last call, as (index, buffer) pairs; blocks for none. */
+  receiveChunks(): ReadonlyArray<readonly [number, SharedArrayBuffer]>;
+}
+
+/** One cached translation: virtual [start, end) is bytes from `base` on in chunk `chunk`. */
+interface TlbEntry {
+  readonly start: number;
+  readonly end: number;
+  readonly chunk: number;
+  readonly base: number;
+  readonly readable: boolean;
+  readonly writable: boolean;
+  /** From a fill that may not be cached: dropped when the access ends. */
+  readonly once: boolean;
+}
+
+const TLB_ENTRIES = 64;
+
+const segv = (addr: number): Fault => ({ signal: 'SIGSEGV', addr });
+const isFault = (x: TlbEntry | Fault): x is Fault => (x as Fault).signal !== undefined;
+
+/** A thread's cached translations of one address space, and its accesses through them. */
+export class TlbCache {
+  private readonly generationWord: Int32Array;
+  private readonly counters: Int32Array;
+  private readonly slot: number;
+  private count: number;
+  private readonly chunkShift: number;
+  private readonly bytes: Uint8Array[] = [];
+  private readonly words: Int32Array[] = [];
+  /** The generation the cached entries belong to. */
+  private generation: number;
+  private readonly tlb: Array<TlbEntry | undefined> = new Array<TlbEntry | undefined>(TLB_ENTRIES).fill(undefined);
+  private nextVictim = 0;
+  private hit: TlbEntry | undefined = undefined;
+  private hasOnce = false;
+
+  constructor(
+    init: TlbCacheInit,
+    private readonly source: TlbSource,
+  ) {
+    this.generationWord = new Int32Array(init.generation);
+    this.counters = new Int32Array(init.inFlight);
+    this.slot = init.slot;
+    this.count = Atomics.load(this.counters, this.slot);
+    this.chunkShift = init.chunkShift;
+    init.chunks.forEach((c, i) => this.addChunk(i, c));
+    this.generation = Atomics.load(this.generationWord, 0);
+  }
+
+  /** Copies between `buf` and [addr, addr+buf.length): into memory when `write`. A fault leaves the pages before it copied. */
+  copy(addr: number, buf: Uint8Array, write: boolean): Fault | undefined {
+    this.enter();
+    try {
+      return this.walk(addr, buf.length, write, (chunk, at, n, done) => {
+        const bytes = this.bytes[chunk] as Uint8Array;
+        if (write) copyBytes(bytes, at, buf, done, n);
+        else copyBytes(buf, done, bytes, at, n);
+      });
+    } finally {
+      this.leave();
+    }
+  }
+
+  /** Runs `fn` on views of [addr, addr+len), one per run of consecutive frames; they are valid, and their frames kept, until `fn` returns. */
+  withViews<T>(addr: number, len: number, write: boolean, fn: (views: readonly Uint8Array[]) => T): E.Either<Fault, T> {
+    this.enter();
+    try {
+      const views: Uint8Array[] = [];
+      const fault = this.walk(addr, len, write, (chunk, at, n) => {
+        views.push((this.bytes[chunk] as Uint8Array).subarray(at, at + n));
+      });
+      return fault === undefined ? E.right(fn(views)) : E.left(fault);
+    } finally {
+      this.leave();
+    }
+  }
+
+  /** Runs `op` on the 32-bit word at `addr` (SIGBUS when unaligned) and returns what it returns. */
+  atomic(addr: number, write: boolean, op: (words: Int32Array, index: number) => number): E.Either<Fault, number> {
+    if (addr % 4 !== 0) return E.left({ signal: 'SIGBUS', addr });
+    this.enter();
+    try {
+      const e = this.entry(addr, 4, write);
+      if (isFault(e)) return E.left(e);
+      return E.right(op(this.words[e.chunk] as Int32Array, (e.base + (addr - e.start)) >> 2));
+    } finally {
+      this.leave();
+    }
+  }
+
+  /** The futex key of the aligned word at `addr`, or undefined when it is not mapped readable. */
+  futexKey(addr: number): FutexKey | undefined {
+    this.enter();
+    try {
+      const e = this.entry(addr, 4, false);
+      if (isFault(e)) return undefined;
+      return { words: this.words[e.chunk] as Int32Array, chunk: e.chunk, index: (e.base + (addr - e.start)) >> 2 };
+    } finally {
+      this.leave();
+    }
+  }
+
+  /**
+   * Visits [addr, addr+len) run by run, stopping at the first fault.
+   * Precondition: in flight (enter).
+   */
+  private walk(addr: number, len: number, write: boolean, visit: (chunk: number, at: number, n: number, done: number) => void): Fault | undefined {
+    const end = addr + len;
+    let cur = addr;
+    while (cur < end) {
+      const e = this.entry(cur, end - cur, write);
+      if (isFault(e)) return e;
+      const n = Math.min(end, e.end) - cur;
+      visit(e.chunk, e.base + (cur - e.start), n, cur - addr);
+      cur += n;
+    }
+    return undefined;
+  }
+
+  /** The entry translating `addr` for this kind of access, filling on a miss. Precondition: in flight. */
+  private entry(addr: number, len: number, write: boolean): TlbEntry | Fault {
+    let e = this.hit;
+    if (e === undefined || addr < e.start || addr >= e.end) {
+      e = undefined;
+      for (const c of this.tlb) {
+        if (c !== undefined && addr >= c.start && addr < c.end) {
+          e = c;
+          break;
+        }
+      }
+      if (e === undefined) return this.fill(addr, len, write);
+      this.hit = e;
+    }
+    if (write ? !e.writable : !e.readable) return segv(addr);
+    return e;
+  }
+
+  private fill(addr: number, len: number, write: boolean): TlbEntry | Fault {
+    const reply = this.source.fill(addr, len, write);
+    if (E.isLeft(reply)) return reply.left;
+    const f = reply.right;
+    if (f.generation !== this.generation) this.flush(f.generation);
+    let first: TlbEntry | undefined;
+    for (const run of f.runs) {
+      const chunk = run.frame >> this.chunkShift;
+      this.ensureChunk(chunk);
+      const e: TlbEntry = {
+        start: run.start,
+        end: run.start + run.pages * PAGE_SIZE,
+        chunk,
+        base: (run.frame & ((1 << this.chunkShift) - 1)) * PAGE_SIZE,
+        readable: f.readable,
+        writable: f.writable,
+        once: !f.cacheable,
+      };
+      this.insert(e);
+      first ??= e;
+    }
+    if (!f.cacheable) this.hasOnce = true;
+    if (first === undefined || addr < first.start || addr >= first.end) throw new Error(`tlbFill(${addr}) did not translate ${addr}`);
+    this.hit = first;
+    return first;
+  }
+
+  private insert(e: TlbEntry): void {
+    this.tlb[this.nextVictim] = e;
+    this.nextVictim = (this.nextVictim + 1) % TLB_ENTRIES;
+  }
+
+  /** Marks the thread in flight and drops the entries if the address space changed since they were filled. */
+  private enter(): void {
+    this.count = (this.count + 1) | 0;
+    Atomics.store(this.counters, this.slot, this.count);
+    const g = Atomics.load(this.generationWord, 0);
+    if (g !== this.generation) this.flush(g);
+  }
+
+  private leave(): void {
+    if (this.hasOnce) this.dropOnce();
+    this.count = (this.count + 1) | 0;
+    Atomics.store(this.counters, this.slot, this.count);
+  }
+
+  private flush(generation: number): void {
+    this.tlb.fill(undefined);
+    this.hit = undefined;
+    this.hasOnce = false;
+    this.generation = generation;
+  }
+
+  private dropOnce(): void {
+    for (let i = 0; i < TLB_ENTRIES; i++) if (this.tlb[i]?.once === true) this.tlb[i] = undefined;
+    if (this.hit?.once === true) this.hit = undefined;
+    this.hasOnce = false;
+  }
+
+  private ensureChunk(index: number): void {
+    while (this.bytes[index] === undefined) {
+      const arrived = this.source.receiveChunks();
+      if (arrived.length === 0) throw new Error(`the kernel sent no chunk ${index}`);
+      for (const [i, c] of arrived) this.addChunk(i, c);
+    }
+  }
+
+  private addChunk(index: number, buffer: SharedArrayBuffer): void {
+    this.bytes[index] = new Uint8Array(buffer);
+    this.words[index] = new Int32Array(buffer);
+  }
+}
