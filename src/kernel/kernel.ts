@@ -22,13 +22,16 @@ import { Tmpfs } from '../tmpfs/superblock.js';
 import { FdTable } from '../vfs/files.js';
 import { IpcNamespace } from './ipc_namespace.js';
 import { Process } from './process.js';
-import { realtimeSeconds } from './realtime.js';
+import { defaultClock } from './clock.js';
 import { Mount, MountNamespace } from '../vfs/mounts.js';
 import type { Location, MountFlags } from '../vfs/mounts.js';
 
 /** How to build a Kernel. Every field is optional. */
 export interface KernelOptions {
-  /** CLOCK_REALTIME in whole seconds. Default: the host clock's, as a timer tick keeps it (realtime.ts). */
+  /**
+   * CLOCK_REALTIME in whole seconds. Default: the host clock's (clock.ts);
+   * on Node, as a timer tick keeps it (node/realtime.ts).
+   */
   readonly clock?: () => number;
   /** Hands out pids. Default: 1000, 1001, ... */
   readonly allocatePid?: () => number;
@@ -85,7 +88,7 @@ export class Kernel {
   private readonly env: ShmEnvironment;
   /** The process whose memory access is being served, for fault charging (Linux `current`). */
   private running: Process | undefined = undefined;
-  /** CLOCK_REALTIME in whole seconds: the injected clock, or realtimeSeconds. Called bare, without `this`. */
+  /** CLOCK_REALTIME in whole seconds: the injected clock, or the default (clock.ts). Called bare, without `this`. */
   readonly clock: () => number;
   private readonly allocatePid: () => number;
   private readonly live = new Set<Process>();
@@ -102,7 +105,7 @@ export class Kernel {
   private nextPid: number | undefined = undefined;
 
   constructor(options: KernelOptions = {}) {
-    this.clock = options.clock ?? realtimeSeconds;
+    this.clock = options.clock ?? defaultClock();
     this.nextPid = options.allocatePid === undefined ? 1000 : undefined;
     this.allocatePid =
       options.allocatePid ??

@@ -1,6 +1,8 @@
 /**
- * The default clock of a Kernel: CLOCK_REALTIME in whole seconds, read as
- * Linux reads it for shm_atime, shm_dtime and shm_ctime.
+ * The tick clock (Node only): CLOCK_REALTIME in whole seconds, read as
+ * Linux reads it for shm_atime, shm_dtime and shm_ctime. The package's Node
+ * entry (index.ts) installs it as every Kernel's default clock
+ * (kernel/clock.ts); the platform-free core reads Date.now() instead.
  *
  * Linux does not ask the clock hardware for those. ktime_get_real_seconds()
  * returns xtime_sec, a number the timer tick keeps current, so a shmat costs
@@ -8,21 +10,21 @@
  * each call, 80-90 ns on the bench machine (kvm-clock), which was a fifth of
  * a shmat+shmdt pair.
  *
- * So where the host can start a thread, one thread per JavaScript realm plays
- * the tick: it stores the current second into a shared word just after each
- * second begins and sleeps until the next one, and every Kernel reads that
- * word with a plain load, as Linux reads xtime_sec. Like xtime_sec it trails
- * the precise clock by the tick's lateness (here, how late the thread
- * wakes: normally well under a millisecond), and like it a change of the
- * host clock shows within one tick (at most a second here). The thread is
- * unref'd, so it never keeps a process alive.
+ * So one thread per JavaScript realm plays the tick: it stores the current
+ * second into a shared word just after each second begins and sleeps until
+ * the next one, and every Kernel reads that word with a plain load, as Linux
+ * reads xtime_sec. Like xtime_sec it trails the precise clock by the tick's
+ * lateness (here, how late the thread wakes: normally well under a
+ * millisecond), and like it a change of the host clock shows within one tick
+ * (at most a second here). The thread is unref'd, so it never keeps a
+ * process alive, and it starts on the clock's first read, so loading the
+ * package starts nothing.
  *
- * Until the thread has published its first second, and wherever no thread
- * can be started (a browser; Node before 20.16, which lacks
- * process.getBuiltinModule), every read is Math.floor(Date.now() / 1000). The
- * core imports no Node module: worker_threads is asked for at run time.
- * A simulator that wants a clock of its own passes KernelOptions.clock.
+ * Until the thread has published its first second, and if it cannot start
+ * or stops, every read is the host clock's second.
  */
+import { Worker } from 'node:worker_threads';
+import { hostSeconds, setDefaultClock } from '../kernel/clock.js';
 
 /** The thread's program (CommonJS, run with eval). */
 const TICKER_SOURCE = `
@@ -38,16 +40,6 @@ for (;;) {
 }
 `;
 
-interface WorkerLike {
-  unref(): void;
-  on(event: 'error' | 'exit', listener: () => void): unknown;
-}
-
-type WorkerConstructor = new (
-  source: string,
-  options: { eval: true; workerData: unknown; stdout: boolean; stderr: boolean; resourceLimits: Record<string, number> },
-) => WorkerLike;
-
 /**
  * The shared words: [0] the second minus `base` (0 until the first store),
  * [1] the thread's sleeping place. Undefined before the thread is asked for,
@@ -59,7 +51,7 @@ let base = 0;
 /** Whether starting the thread was tried (once per realm). */
 let tried = false;
 
-/** CLOCK_REALTIME in whole seconds: the tick thread's word when it has one, else Date.now(). */
+/** CLOCK_REALTIME in whole seconds: the tick thread's word when it has one, else the host clock's. */
 export function realtimeSeconds(): number {
   const w = word;
   // A plain aligned read: tear-free for an Int32Array, and a fresh load each
@@ -69,13 +61,13 @@ export function realtimeSeconds(): number {
   // rest is out of line, so that this inlines into every syscall that
   // stamps a time.
   const v = w === undefined ? 0 : w[0]!;
-  return v !== 0 ? base + v : hostSeconds();
+  return v !== 0 ? base + v : beforeTick();
 }
 
 /** The host clock's second, starting the tick thread on first use. */
-function hostSeconds(): number {
+function beforeTick(): number {
   if (!tried) startTicker();
-  return Math.floor(Date.now() / 1000);
+  return hostSeconds();
 }
 
 /** Where realtimeSeconds reads from at this moment (for tests and the bench's report). */
@@ -83,10 +75,13 @@ export function realtimeSource(): 'tick' | 'host clock' {
   return word !== undefined && word[0] !== 0 ? 'tick' : 'host clock';
 }
 
+/** Makes the tick clock the default of every Kernel built from now on. */
+export function installTickClock(): void {
+  setDefaultClock(realtimeSeconds);
+}
+
 function startTicker(): void {
   tried = true;
-  const Worker = workerConstructor();
-  if (Worker === undefined) return;
   const w = new Int32Array(new SharedArrayBuffer(8));
   const start = Math.floor(Date.now() / 1000) - 1;
   try {
@@ -109,15 +104,4 @@ function startTicker(): void {
   }
   base = start;
   word = w;
-}
-
-function workerConstructor(): WorkerConstructor | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  if (typeof proc?.getBuiltinModule !== 'function') return undefined;
-  try {
-    const mod = proc.getBuiltinModule('node:worker_threads') as { Worker?: unknown } | undefined;
-    return typeof mod?.Worker === 'function' ? (mod.Worker as WorkerConstructor) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel } from '../../src/index.js';
-import { realtimeSeconds, realtimeSource } from '../../src/kernel/realtime.js';
+// The package root as Node loads it: the tick clock is every Kernel's default.
+import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel } from '../../src/node/index.js';
+import { realtimeSeconds, realtimeSource } from '../../src/node/realtime.js';
 import { ok } from '../support/either.js';
 
 const hostSeconds = (): number => Math.floor(Date.now() / 1000);
@@ -14,6 +15,10 @@ async function tickRunning(ms: number): Promise<boolean> {
 }
 
 describe('the default realtime clock', () => {
+  it("is the tick clock once the package's Node entry has loaded", () => {
+    expect(new Kernel().clock).toBe(realtimeSeconds);
+  });
+
   it('is kept by a tick thread under Node, and agrees with the host clock', async () => {
     expect(await tickRunning(5000)).toBe(true);
     // The tick trails the host clock by how late its thread wakes, so at a second's
