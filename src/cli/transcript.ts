@@ -11,7 +11,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Program, Statement } from '../scenario/parse/ast.js';
-import { isHostSide } from '../scenario/parse/ast.js';
+import { isHostSide } from '../scenario/parse/table.js';
 import { loadScenario, runOnEmulator } from '../scenario/host.js';
 import type { OutputLine, Printed } from '../scenario/result/normalize.js';
 import { lexLine } from '../scenario/parse/lexer.js';

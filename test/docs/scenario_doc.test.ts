@@ -21,7 +21,7 @@ import { runOnEmulator, runOnKernel } from '../../src/scenario/host.js';
 import { nativeAvailable } from '../../src/scenario/native/native.js';
 import { formatParseError, parseScenario } from '../../src/scenario/parse/parse.js';
 import { emulatedOnly } from '../../src/scenario/native/protocol.js';
-import { PROC_OPS } from '../../src/scenario/parse/shmops.js';
+import { PROC_OPS } from '../../src/scenario/parse/table.js';
 
 const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const doc = read('docs/scenario-language.md');

@@ -16,7 +16,7 @@ import { Kernel } from '../../kernel/kernel.js';
 import type { Process } from '../../kernel/process.js';
 import type { ShmctlResult } from '../../shm/syscalls.js';
 import type { AddrArg, IdArg, Program, Statement } from '../parse/ast.js';
-import { isHostSide } from '../parse/ast.js';
+import { isHostSide } from '../parse/table.js';
 import { FileSide } from './emulated_fs.js';
 import type { RawDs, RawResult } from '../result/raw.js';
 

@@ -402,23 +402,8 @@ export type Statement =
   | MmapStmt
   | DdStmt;
 
-/** The statements with no process before them (set-up and host-side ones). */
+/** The statements that run on the host, not in a scenario process (`isHostSide` in table.ts tells them apart). */
 export type HostSideStatement = SysctlStmt | TmpfsMountStmt | BindMountStmt | HostMkdirStmt | MeminfoStmt | IsulaStmt | MemcgStmt | ImageStmt;
-
-/** True for the statements that run on the host, not in a scenario process. */
-export function isHostSide(s: Statement): s is HostSideStatement {
-  return (
-    s.op === 'sysctl' ||
-    s.op === 'tmpfs' ||
-    s.op === 'mount' ||
-    s.op === 'host' ||
-    s.op === 'meminfo' ||
-    s.op === 'isula' ||
-    s.op === 'memcg' ||
-    s.op === 'checkpoint' ||
-    s.op === 'restore'
-  );
-}
 
 /**
  * A parsed, consistent scenario. Index i of each name table is the source

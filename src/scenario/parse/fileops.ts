@@ -21,11 +21,17 @@ import {
   O_WRONLY,
 } from '../../abi/fs.js';
 import { INT64_MAX } from '../../hostchannel/size.js';
-import type { FdArg, FileData } from './ast.js';
+import { ddOutput } from '../result/dd.js';
+import type { Printing, RawSuccess } from '../result/printed.js';
+import { num } from '../result/printed.js';
 import type { Body, LineParser } from './args.js';
 import { arity } from './args.js';
+import type { FdArg, FileData } from './ast.js';
 import type { Token } from './lexer.js';
 import { NAME, parseInteger } from './literals.js';
+import type { ProcessParser, StatementEntries } from './table.js';
+import { utf8DecodeStrict } from './utf8.js';
+import * as wire from './wire.js';
 
 /** Flag names `open` takes. */
 const OPEN_FLAGS: Readonly<Record<string, number>> = {
@@ -53,8 +59,6 @@ const MAX_ZERO_WRITE = 256n << 20n;
 /** dd's largest block size here. */
 const MAX_DD_BS = 64n << 20n;
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * A path: a bare token starting with `/`, or a string. It must be absolute,
  * valid UTF-8 and free of NUL bytes; `hostSide` paths (run by the native
@@ -65,11 +69,9 @@ export function parsePath(lp: LineParser, tok: Token, hostSide = false): string 
   if (tok.str !== undefined) {
     if (tok.str.prefix !== '') return lp.fail(tok.col, `expected a path, got ${tok.text}`);
     if (tok.str.bytes.includes(0)) return lp.fail(tok.col, 'a path cannot contain a NUL byte');
-    try {
-      path = UTF8.decode(tok.str.bytes);
-    } catch {
-      return lp.fail(tok.col, 'a path must be valid UTF-8');
-    }
+    const decoded = utf8DecodeStrict(tok.str.bytes);
+    if (decoded === undefined) return lp.fail(tok.col, 'a path must be valid UTF-8');
+    path = decoded;
   } else {
     path = tok.text;
   }
@@ -122,8 +124,6 @@ function fileData(lp: LineParser, tok: Token): FileData | undefined {
   return { kind: 'zeros', count: Number(n) };
 }
 
-type ProcOpParser = (lp: LineParser, opTok: Token, args: readonly Token[], proc: number) => Body | undefined;
-
 function parseOpen(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
   if (!arity(lp, opTok, args, args.length >= 3 ? 'PATH FLAGS MODE' : 'PATH FLAGS')) return undefined;
   const [pathTok, flagsTok, modeTok] = args as [Token, Token, Token | undefined];
@@ -172,7 +172,7 @@ export function parseFileRead(lp: LineParser, opTok: Token, args: readonly Token
 }
 
 /** unlink, rmdir, statfs, stat: `OP PATH`; mkdir: `mkdir PATH [MODE]`. */
-function pathOp(op: 'unlink' | 'mkdir' | 'rmdir' | 'statfs' | 'stat'): ProcOpParser {
+function pathOp(op: 'unlink' | 'mkdir' | 'rmdir' | 'statfs' | 'stat'): ProcessParser {
   return (lp, opTok, args, proc) => {
     const usage = op === 'mkdir' && args.length >= 2 ? 'PATH MODE' : 'PATH';
     if (!arity(lp, opTok, args, usage)) return undefined;
@@ -253,18 +253,70 @@ function parseDd(lp: LineParser, opTok: Token, args: readonly Token[], proc: num
   return { op: 'dd', proc, path, bs, count };
 }
 
-/** The file statements by name; `write` and `read` on a descriptor are dispatched by the shm table. */
-export const FILE_OPS: Readonly<Record<string, ProcOpParser>> = {
-  open: parseOpen,
-  close: parseClose,
-  pwrite: parsePwrite,
-  unlink: pathOp('unlink'),
-  mkdir: pathOp('mkdir'),
-  rmdir: pathOp('rmdir'),
-  statfs: pathOp('statfs'),
-  stat: pathOp('stat'),
-  ftruncate: parseFtruncate,
-  fallocate: parseFallocate,
-  mmap: parseMmap,
-  dd: parseDd,
+/** ret of a file call: its return value, unless the OOM killer ended the process during it. */
+const printRet = (_s: unknown, raw: RawSuccess, p: Printing): void => {
+  if (p.exit === undefined) p.out['ret'] = num(raw.ret ?? 0n);
+};
+
+/** The file statements' entries in the statement table. */
+export const FILE_STATEMENTS: StatementEntries<
+  'open' | 'close' | 'fwrite' | 'fread' | 'unlink' | 'mkdir' | 'rmdir' | 'statfs' | 'stat' | 'ftruncate' | 'fallocate' | 'mmap' | 'dd'
+> = {
+  open: {
+    place: 'process',
+    parse: parseOpen,
+    binds: 'fd',
+    native: (s) => ['open', s.proc, wire.path(s.path), s.flags, s.mode, wire.bind(s, '%')],
+    printOk: (s, _raw, p) => {
+      if (s.bind !== undefined && p.exit === undefined) p.out['ret'] = (p.program.fdVars ?? [])[s.bind]!;
+    },
+  },
+  close: { place: 'process', parse: parseClose, native: (s) => ['close', s.proc, wire.fd(s.fd)], printOk: printRet },
+  // `write FD DATA` reaches it through write's parser; it prints as the call it makes.
+  fwrite: {
+    place: 'process',
+    words: ['pwrite'],
+    parse: parsePwrite,
+    native: (s) => ['fwrite', s.proc, wire.fd(s.fd), wire.data(s.data), s.offset ?? '-'],
+    label: (s) => (s.offset === undefined ? 'write' : 'pwrite'),
+    printOk: printRet,
+  },
+  fread: {
+    place: 'process',
+    words: [],
+    parse: parseFileRead,
+    native: (s) => ['fread', s.proc, wire.fd(s.fd), s.len],
+    label: () => 'read',
+    printOk: printRet,
+  },
+  unlink: { place: 'process', parse: pathOp('unlink'), native: (s) => ['unlink', s.proc, wire.path(s.path)], printOk: printRet },
+  mkdir: { place: 'process', parse: pathOp('mkdir'), native: (s) => ['mkdir', s.proc, wire.path(s.path), s.mode], printOk: printRet },
+  rmdir: { place: 'process', parse: pathOp('rmdir'), native: (s) => ['rmdir', s.proc, wire.path(s.path)], printOk: printRet },
+  statfs: { place: 'process', parse: pathOp('statfs'), native: (s) => ['statfs', s.proc, wire.path(s.path)], printOk: printRet },
+  stat: { place: 'process', parse: pathOp('stat'), native: (s) => ['stat', s.proc, wire.path(s.path)], printOk: printRet },
+  ftruncate: { place: 'process', parse: parseFtruncate, native: (s) => ['ftruncate', s.proc, wire.fd(s.fd), s.len], printOk: printRet },
+  fallocate: {
+    place: 'process',
+    parse: parseFallocate,
+    native: (s) => ['fallocate', s.proc, wire.fd(s.fd), s.mode, s.offset, s.len],
+    printOk: printRet,
+  },
+  mmap: {
+    place: 'process',
+    parse: parseMmap,
+    binds: 'addr',
+    native: (s) => ['mmap', s.proc, wire.fd(s.fd), s.len, s.prot, s.flags, s.offset, wire.bind(s, '@')],
+    printOk: (s, _raw, p) => {
+      if (s.bind !== undefined && p.exit === undefined) p.out['ret'] = p.program.addrVars[s.bind]!;
+    },
+  },
+  dd: {
+    place: 'process',
+    parse: parseDd,
+    native: (s) => ['dd', s.proc, wire.path(s.path), s.bs, s.count],
+    // dd prints what coreutils dd prints: an exit status and its stderr.
+    printOk: (s, raw, p) => {
+      if (raw.dd !== undefined) ({ exit: p.exit, stderr: p.stderr } = ddOutput(s.path, raw.dd));
+    },
+  },
 };

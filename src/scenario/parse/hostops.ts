@@ -6,12 +6,15 @@
  */
 import * as O from 'fp-ts/lib/Option.js';
 import { INT64_MAX, parseByteSize } from '../../hostchannel/size.js';
-import type { IsulaCmd } from './ast.js';
 import type { Body, LineParser } from './args.js';
 import { arity } from './args.js';
+import type { IsulaCmd } from './ast.js';
 import { parsePath } from './fileops.js';
 import type { Token } from './lexer.js';
 import { parseInteger } from './literals.js';
+import type { EmulatedOnly, StatementEntries } from './table.js';
+import { utf8Decode } from './utf8.js';
+import * as wire from './wire.js';
 
 /** The largest tmpfs size= and nr_inodes= the emulator represents exactly. */
 const MAX_TMPFS_VALUE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -181,9 +184,9 @@ export function parseIsula(lp: LineParser, opTok: Token, args: readonly Token[])
         bad = true;
         continue;
       }
-      hostChannel = v.str !== undefined && v.str.prefix === '' ? new TextDecoder().decode(v.str.bytes) : v.text;
+      hostChannel = v.str !== undefined && v.str.prefix === '' ? utf8Decode(v.str.bytes) : v.text;
     } else if (tok.str !== undefined && tok.str.prefix === '--host-channel=' && creates) {
-      hostChannel = new TextDecoder().decode(tok.str.bytes);
+      hostChannel = utf8Decode(tok.str.bytes);
     } else if (text?.startsWith('-')) {
       bad = lp.fail(tok.col, `isula ${cmd} does not take ${text} here`) ?? true;
     } else if (name !== undefined) {
@@ -227,3 +230,28 @@ export function parseImage(lp: LineParser, opTok: Token, args: readonly Token[])
   }
   return { op, image: nameTok.text };
 }
+
+const NO_ENGINE: EmulatedOnly = { emulatedOnly: 'the native backend runs no iSulad engine, memory cgroup or fake meminfo' };
+const OWN_KERNEL: EmulatedOnly = { emulatedOnly: "it saves or restores ipc-sentry's own kernel" };
+
+/** The host-side statements' entries in the statement table. */
+export const HOST_STATEMENTS: StatementEntries<'tmpfs' | 'mount' | 'host' | 'meminfo' | 'isula' | 'memcg' | 'checkpoint' | 'restore'> = {
+  tmpfs: {
+    place: 'host',
+    parse: parseTmpfs,
+    native: (s) => ['tmpfs', wire.path(s.path), s.size, s.nrInodes ?? '-', s.mode === undefined ? '-' : s.mode],
+    cmd: () => 'mount',
+  },
+  mount: {
+    place: 'host',
+    parse: parseMount,
+    native: (s) => ['bind', wire.path(s.source), wire.path(s.target), s.readonly ? 1 : 0],
+    cmd: (s) => (s.readonly ? 'bind,ro' : 'bind'),
+  },
+  host: { place: 'host', parse: parseHost, native: (s) => ['hmkdir', wire.path(s.path)], cmd: () => 'mkdir' },
+  meminfo: { place: 'host', parse: parseMeminfo, native: () => NO_ENGINE },
+  isula: { place: 'host', parse: parseIsula, native: () => NO_ENGINE, cmd: (s) => s.cmd },
+  memcg: { place: 'host', parse: parseMemcg, native: () => NO_ENGINE },
+  checkpoint: { place: 'host', parse: parseImage, native: () => OWN_KERNEL },
+  restore: { place: 'host', parse: parseImage, native: () => OWN_KERNEL },
+};

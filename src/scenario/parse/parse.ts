@@ -6,67 +6,40 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
-import type { Expectation, Program, Statement } from './ast.js';
 import type { Body } from './args.js';
 import { LineParser } from './args.js';
+import type { Expectation, Program, Statement } from './ast.js';
 import { parseExpectation } from './expect.js';
 import type { LineError, ParseError, Token } from './lexer.js';
 import { lexLine } from './lexer.js';
 import { Scope } from './scope.js';
-import { parseExit, parseFork, parseProc, parseRlimit, parseSysctl } from './setup.js';
-import { PROC_OPS } from './shmops.js';
-import { parseHost, parseIsula, parseMemcg, parseImage, parseMeminfo, parseMount, parseTmpfs } from './hostops.js';
+import type { Op, StatementKind } from './table.js';
+import { BY_WORD, RESERVED_WORDS } from './table.js';
 
 export type { ParseError } from './lexer.js';
 
-type SetupParser = (lp: LineParser, opTok: Token, args: readonly Token[]) => Body | undefined;
-
-const SETUP_OPS: Readonly<Record<string, SetupParser>> = {
-  proc: parseProc,
-  fork: parseFork,
-  exit: parseExit,
-  sysctl: parseSysctl,
-  rlimit: parseRlimit,
-};
-
-/**
- * The extension's host-side statements. Their words were free to name
- * processes before the extension, so a started process of that name still
- * wins: `host write a "x"` stays a write by process `host`.
- */
-const HOST_OPS: Readonly<Record<string, SetupParser>> = {
-  tmpfs: parseTmpfs,
-  mount: parseMount,
-  host: parseHost,
-  meminfo: parseMeminfo,
-  isula: parseIsula,
-  memcg: parseMemcg,
-  checkpoint: parseImage,
-  restore: parseImage,
-};
-
-/** What `-> VAR` binds, for the operations that return something worth keeping. */
-const BINDS: Readonly<Record<string, 'num' | 'addr' | 'fd'>> = { shmget: 'num', shmctl: 'num', shmat: 'addr', mmap: 'addr', open: 'fd' };
-
-const has = (table: object, key: string): boolean => Object.hasOwn(table, key);
-
 const isPlain = (tok: Token, text: string): boolean => tok.str === undefined && tok.text === text;
 
+/** The operation a line names: its word, its table entry, and what its parser made of the arguments. */
+interface Operation {
+  readonly word: string;
+  readonly kind: StatementKind<Op>;
+  readonly body?: Body;
+  /** The process before the word, for a per-process statement. */
+  readonly proc?: number;
+}
+
 /** Parses the operation and its arguments; yields the body and, for `-> VAR`, the binding process. */
-function parseOperation(lp: LineParser, head: readonly Token[]): { body?: Body; op: string; proc?: number } | undefined {
+function parseOperation(lp: LineParser, head: readonly Token[]): Operation | undefined {
   const [first, second, ...rest] = head as [Token, ...Token[]];
-  const setup = has(SETUP_OPS, first.text)
-    ? SETUP_OPS[first.text]
-    : has(HOST_OPS, first.text) && !lp.scope.isProcess(first.text)
-      ? HOST_OPS[first.text]
-      : undefined;
-  if (setup !== undefined) {
-    const body = setup(lp, first, second === undefined ? rest : [second, ...rest]);
-    return body === undefined ? { op: first.text } : { body, op: first.text };
+  const lead = BY_WORD.get(first.text);
+  if (lead !== undefined && lead.place !== 'process' && (lead.place === 'setup' || lead.reserved === true || !lp.scope.isProcess(first.text))) {
+    const body = lead.parse(lp, first, second === undefined ? rest : [second, ...rest]);
+    return body === undefined ? { word: first.text, kind: lead } : { word: first.text, kind: lead, body };
   }
-  const opParser = second !== undefined && has(PROC_OPS, second.text) ? PROC_OPS[second.text] : undefined;
-  if (second === undefined || opParser === undefined) {
-    if (has(PROC_OPS, first.text)) return lp.fail(first.col, `missing process name before ${first.text}`);
+  const kind = second === undefined ? undefined : BY_WORD.get(second.text);
+  if (second === undefined || kind?.place !== 'process') {
+    if (lead?.place === 'process') return lp.fail(first.col, `missing process name before ${first.text}`);
     if (!lp.scope.isProcess(first.text)) return lp.fail(first.col, `unknown operation ${first.text}`);
     if (second === undefined) return lp.fail(first.col, `missing operation after ${first.text}`);
     return lp.fail(second.col, `unknown operation ${second.text}`);
@@ -74,8 +47,8 @@ function parseOperation(lp: LineParser, head: readonly Token[]): { body?: Body; 
   const proc = lp.word(first) === undefined ? undefined : lp.take(lp.scope.running(first));
   // Without a process the arguments cannot be checked (addresses belong to one), so stop at this error.
   if (proc === undefined) return undefined;
-  const body = opParser(lp, second, rest, proc);
-  return body === undefined ? { op: second.text, proc } : { body, op: second.text, proc };
+  const body = kind.parse(lp, second, rest, proc);
+  return body === undefined ? { word: second.text, kind, proc } : { word: second.text, kind, body, proc };
 }
 
 /** Parses one non-blank line: `[PROC] OP ARGS... [-> VAR] [=> EXPECTATION]`. */
@@ -97,8 +70,8 @@ function parseStatement(scope: Scope, line: number, tokens: readonly Token[]): {
   const parsed = parseOperation(lp, opHead);
   let bind: number | undefined;
   if (bindArrow !== undefined && bindTok !== undefined && parsed !== undefined) {
-    const kind = has(BINDS, parsed.op) ? BINDS[parsed.op] : undefined;
-    if (kind === undefined) lp.fail(bindArrow.col, `${parsed.op} does not bind a variable`);
+    const kind = parsed.kind.binds;
+    if (kind === undefined) lp.fail(bindArrow.col, `${parsed.word} does not bind a variable`);
     else if (parsed.proc !== undefined) bind = lp.take(scope.bind(bindTok, kind, parsed.proc, line));
   }
   let expect: Expectation | undefined;
@@ -119,7 +92,7 @@ function parseStatement(scope: Scope, line: number, tokens: readonly Token[]): {
  * there is none.
  */
 export function parseScenario(text: string, file: string): Either<ParseError[], Program> {
-  const scope = new Scope();
+  const scope = new Scope(RESERVED_WORDS);
   const statements: Statement[] = [];
   const errors: ParseError[] = [];
   // A byte-order mark is an encoding artifact, not part of the first statement.

@@ -10,9 +10,6 @@ import type { Either } from 'fp-ts/lib/Either.js';
 import type { LineError, Token } from './lexer.js';
 import { NAME } from './literals.js';
 
-/** Set-up words; they start statements, so they can never name a process. */
-const RESERVED_PROC_NAMES: ReadonlySet<string> = new Set(['proc', 'fork', 'exit', 'sysctl', 'rlimit']);
-
 /** The kinds of variable: numbers are global, addresses and descriptors belong to a process. */
 export type VarKind = 'num' | 'addr' | 'fd';
 
@@ -47,6 +44,9 @@ export class Scope {
   private readonly procs = new Map<string, ProcEntry>();
   private readonly vars = new Map<string, VarEntry>();
 
+  /** `reserved`: the set-up words; they start statements, so they can never name a process. */
+  constructor(private readonly reserved: ReadonlySet<string>) {}
+
   /** True when `name` has been started (it may have exited since). */
   isProcess(name: string): boolean {
     return this.procs.has(name);
@@ -63,7 +63,7 @@ export class Scope {
   /** Checks that `tok` may name a new process, without starting it. */
   checkNewProcess(tok: Token): Either<LineError, string> {
     if (!NAME.test(tok.text)) return E.left({ col: tok.col, message: `expected a process name, got ${tok.text}` });
-    if (RESERVED_PROC_NAMES.has(tok.text)) return E.left({ col: tok.col, message: `${tok.text} cannot name a process` });
+    if (this.reserved.has(tok.text)) return E.left({ col: tok.col, message: `${tok.text} cannot name a process` });
     if (this.procs.has(tok.text)) return E.left({ col: tok.col, message: `process ${tok.text} is already started` });
     return E.right(tok.text);
   }

@@ -4,12 +4,13 @@
  * process.
  */
 import { RLIM_INFINITY } from '../../abi/constants.js';
+import type { Body, LineParser } from './args.js';
+import { arity } from './args.js';
 import type { CapName, Caps, SysctlName } from './ast.js';
-import type { LineParser } from './args.js';
 import type { Token } from './lexer.js';
 import { colAt, parseInteger, parseName } from './literals.js';
-import type { Body } from './args.js';
-import { arity } from './args.js';
+import type { StatementEntries } from './table.js';
+import { capsMask } from './wire.js';
 
 /** The capability names `caps=` accepts, in the order a Caps list keeps them. */
 const CAP_NAMES: readonly CapName[] = ['CAP_IPC_OWNER', 'CAP_IPC_LOCK', 'CAP_SYS_ADMIN', 'CAP_SYS_RESOURCE'];
@@ -184,3 +185,31 @@ export function parseRlimit(lp: LineParser, opTok: Token, args: readonly Token[]
   if (n < -1n) return lp.fail(kv.valueCol, 'memlock must be -1 (unlimited) or a number of bytes');
   return proc === undefined ? undefined : { op: 'rlimit', proc, memlock: n === -1n ? RLIM_INFINITY : n };
 }
+
+/** The set-up statements' entries in the statement table. */
+export const SETUP_STATEMENTS: StatementEntries<'proc' | 'fork' | 'exit' | 'sysctl' | 'rlimit'> = {
+  proc: {
+    place: 'setup',
+    parse: parseProc,
+    native: (s) =>
+      s.container === undefined
+        ? ['proc', s.proc, s.uid, s.gid, s.groups.length, ...s.groups, capsMask(s.caps), s.ns]
+        : { emulatedOnly: 'the native backend runs no iSulad engine', feature: 'proc container=' },
+    printOk: (s, raw, p) => {
+      if (raw.pid !== undefined) p.namePid(raw.pid, s.proc);
+    },
+  },
+  fork: {
+    place: 'setup',
+    parse: parseFork,
+    native: (s) => ['fork', s.parent, s.child],
+    printOk: (s, raw, p) => {
+      if (raw.pid !== undefined) p.namePid(raw.pid, s.child);
+      p.out['ret'] = p.program.procNames[s.child]!;
+    },
+  },
+  exit: { place: 'setup', parse: parseExit, native: (s) => ['exit', s.proc] },
+  // Set-up, so its word is reserved, but it runs on the host, inside the namespace it writes.
+  sysctl: { place: 'host', reserved: true, parse: parseSysctl, native: (s) => ['sysctl', s.ns, s.name, s.value] },
+  rlimit: { place: 'setup', parse: parseRlimit, native: (s) => ['rlimit', s.proc, s.memlock] },
+};

@@ -3,12 +3,16 @@
  * through an attachment. Each parser gets the already-resolved process.
  */
 import { IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, SHM_INFO, SHM_LOCK, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK } from '../../abi/constants.js';
-import type { ShmctlCmdName, ShmctlStmt } from './ast.js';
+import type { Printing, RawSuccess } from '../result/printed.js';
+import { num } from '../result/printed.js';
 import type { Body, LineParser } from './args.js';
 import { argumentCount, arity } from './args.js';
+import type { ShmctlCmdName, ShmctlStmt } from './ast.js';
+import { parseFileRead, parseFileWrite } from './fileops.js';
 import type { Token } from './lexer.js';
 import { parseInteger } from './literals.js';
-import { FILE_OPS, parseFileRead, parseFileWrite } from './fileops.js';
+import type { StatementEntries } from './table.js';
+import { addr, bind, hex, id } from './wire.js';
 
 /** The shmctl command names and their Linux values. */
 const SHMCTL_CMDS: Readonly<Record<ShmctlCmdName, number>> = {
@@ -29,9 +33,6 @@ const MAX_ACCESS = 16n << 20n;
 type IpcSetFields = NonNullable<ShmctlStmt['set']>;
 
 const isCmdName = (s: string): s is ShmctlCmdName => Object.hasOwn(SHMCTL_CMDS, s);
-
-/** A parser for one per-process operation. */
-type ProcOpParser = (lp: LineParser, opTok: Token, args: readonly Token[], proc: number) => Body | undefined;
 
 /** Reads a length that a single write or read moves, which is capped. */
 function accessLength(lp: LineParser, tok: Token): bigint | undefined {
@@ -186,16 +187,56 @@ function parseRead(lp: LineParser, opTok: Token, args: readonly Token[], proc: n
   return { op: 'read', proc, addr, len };
 }
 
-/** The per-process operations by name. */
-export const PROC_OPS: Readonly<Record<string, ProcOpParser>> = {
-  shmget: parseShmget,
-  shmat: parseShmat,
-  shmdt: parseShmdt,
-  shmctl: parseShmctl,
-  munmap: parseMunmap,
-  mprotect: parseMprotect,
-  write: parseWrite,
-  fill: parseFill,
-  read: parseRead,
-  ...FILE_OPS,
+/** Commands whose return value is an id (ret prints as a variable name when one holds it). */
+const ID_COMMANDS: ReadonlySet<ShmctlCmdName> = new Set(['SHM_STAT', 'SHM_STAT_ANY']);
+/** Commands whose return value is an index. */
+const INDEX_COMMANDS: ReadonlySet<ShmctlCmdName> = new Set(['IPC_INFO', 'SHM_INFO']);
+
+/** ret of a call that returns 0 or fails. */
+const printRet = (_s: unknown, raw: RawSuccess, p: Printing): void => {
+  p.out['ret'] = num(raw.ret ?? 0n);
+};
+
+/** The shm and memory statements' entries in the statement table. */
+export const SHM_STATEMENTS: StatementEntries<'shmget' | 'shmat' | 'shmdt' | 'shmctl' | 'munmap' | 'mprotect' | 'write' | 'fill' | 'read'> = {
+  shmget: {
+    place: 'process',
+    parse: parseShmget,
+    binds: 'num',
+    native: (s) => ['shmget', s.proc, s.key, s.size, s.flags, bind(s, '#')],
+    printOk: (s, raw, p) => p.idResult(s.bind, raw.ret!),
+  },
+  shmat: {
+    place: 'process',
+    parse: parseShmat,
+    binds: 'addr',
+    native: (s) => ['shmat', s.proc, id(s.id), addr(s.addr), s.flags, bind(s, '@')],
+    printOk: (s, _raw, p) => {
+      if (s.bind !== undefined) p.out['ret'] = p.program.addrVars[s.bind]!;
+    },
+  },
+  shmdt: { place: 'process', parse: parseShmdt, native: (s) => ['shmdt', s.proc, addr(s.addr)], printOk: printRet },
+  shmctl: {
+    place: 'process',
+    parse: parseShmctl,
+    binds: 'num',
+    native: (s) => {
+      const head = ['shmctl', s.proc, id(s.id), s.cmd, s.cmdName === undefined ? 0 : 1, bind(s, '#')];
+      return s.set === undefined ? head : [...head, s.set.uid, s.set.gid, s.set.mode];
+    },
+    cmd: (s) => s.cmdName ?? s.cmd,
+    printOk: (s, raw, p) => {
+      const ret = raw.ret ?? 0n;
+      if (s.cmdName !== undefined && ID_COMMANDS.has(s.cmdName)) return p.idResult(s.bind, ret);
+      if (s.bind !== undefined) p.setNum(s.bind, ret);
+      p.out['ret'] = num(ret);
+      if (s.cmdName !== undefined && INDEX_COMMANDS.has(s.cmdName)) p.out['raw'] = num(ret);
+    },
+  },
+  munmap: { place: 'process', parse: parseMunmap, native: (s) => ['munmap', s.proc, addr(s.addr), s.len], printOk: printRet },
+  mprotect: { place: 'process', parse: parseMprotect, native: (s) => ['mprotect', s.proc, addr(s.addr), s.len, s.prot], printOk: printRet },
+  // `write FD ...` and `read FD ...` on a descriptor yield fwrite and fread (fileops.ts).
+  write: { place: 'process', parse: parseWrite, native: (s) => ['write', s.proc, addr(s.addr), hex(s.data)] },
+  fill: { place: 'process', parse: parseFill, native: (s) => ['fill', s.proc, addr(s.addr), s.len, s.byte] },
+  read: { place: 'process', parse: parseRead, native: (s) => ['read', s.proc, addr(s.addr), s.len] },
 };

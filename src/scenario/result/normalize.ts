@@ -5,15 +5,14 @@
  * each statement's expectation against its printed line.
  */
 import type { ExpectValue, Expectation, FieldCheck, Program, Statement } from '../parse/ast.js';
-import { isHostSide } from '../parse/ast.js';
-import { ddOutput } from './dd.js';
+import type { Op, StatementKind } from '../parse/table.js';
+import { isHostSide, kindOf } from '../parse/table.js';
+import { utf8Decode } from '../parse/utf8.js';
+import type { OutputLine, Printed, Printing, RawSuccess } from './printed.js';
+import { num } from './printed.js';
 import type { RawResult } from './raw.js';
 
-/** A printed value: JSON-safe. */
-export type Printed = string | number | boolean | readonly Printed[] | { readonly [k: string]: Printed };
-
-/** One output line, keys in docs/scenario-language.md's order. */
-export type OutputLine = { readonly [k: string]: Printed };
+export type { OutputLine, Printed } from './printed.js';
 
 /** An expectation that did not hold. */
 export interface ExpectationFailure {
@@ -26,14 +25,6 @@ export interface ExpectationFailure {
 export interface NormalizedRun {
   readonly lines: OutputLine[];
   readonly failures: ExpectationFailure[];
-}
-
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-/** A number as docs/scenario-language.md prints it: a JSON number, or a decimal string above 2^53-1. */
-function num(v: bigint | number): number | string {
-  const b = typeof v === 'bigint' ? v : BigInt(v);
-  return b > SAFE || b < -SAFE ? b.toString() : Number(b);
 }
 
 /**
@@ -54,11 +45,6 @@ export function canonical(v: unknown): string {
 }
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-
-/** Commands whose return value is an id (ret prints as a variable name when one holds it). */
-const ID_COMMANDS = new Set(['SHM_STAT', 'SHM_STAT_ANY']);
-/** Commands whose return value is an index. */
-const INDEX_COMMANDS = new Set(['IPC_INFO', 'SHM_INFO']);
 
 /** Normalizes a run's raw results and checks its expectations. */
 export function normalize(program: Program, raws: readonly RawResult[]): NormalizedRun {
@@ -108,18 +94,17 @@ class Normalizer {
 
   line(s: Statement, raw: RawResult): { line: OutputLine; failure?: ExpectationFailure } {
     const out: Record<string, Printed> = { line: s.line };
-    if (s.op === 'fork') out['proc'] = this.program.procNames[s.parent]!;
-    else if (!isHostSide(s)) out['proc'] = this.program.procNames[s.proc]!;
-    // The descriptor forms of write and read print as the calls they make.
-    out['op'] = s.op === 'fwrite' ? (s.offset === undefined ? 'write' : 'pwrite') : s.op === 'fread' ? 'read' : s.op;
-    if (s.op === 'shmctl') out['cmd'] = s.cmdName ?? s.cmd;
-    else if (s.op === 'isula') out['cmd'] = s.cmd;
-    else if (s.op === 'tmpfs') out['cmd'] = 'mount';
-    else if (s.op === 'mount') out['cmd'] = s.readonly ? 'bind,ro' : 'bind';
-    else if (s.op === 'host') out['cmd'] = 'mkdir';
+    const kind = kindOf(s);
+    // The process that runs the statement (a fork's parent); none for the host.
+    const actor = s.op === 'fork' ? s.parent : isHostSide(s) ? undefined : s.proc;
+    if (actor !== undefined) out['proc'] = this.program.procNames[actor]!;
+    out['op'] = kind.label?.(s) ?? s.op;
+    const cmd = kind.cmd?.(s);
+    if (cmd !== undefined) out['cmd'] = cmd;
     out['ok'] = raw.ok;
     if (raw.ok) {
-      this.success(s, raw, out);
+      const ns = s.op === 'sysctl' ? s.ns : actor === undefined ? 0 : this.program.procNs[actor]!;
+      this.success(s, kind, raw, out, ns);
     } else if ('errno' in raw) {
       out['errno'] = raw.errno;
     } else {
@@ -130,64 +115,18 @@ class Normalizer {
     return failure === undefined ? { line: out } : { line: out, failure };
   }
 
-  private success(s: Statement, raw: Extract<RawResult, { ok: true }>, out: Record<string, Printed>): void {
-    if (raw.pid !== undefined) {
-      const child = s.op === 'fork' ? s.child : s.op === 'proc' ? s.proc : undefined;
-      if (child !== undefined) this.pidNames.set(raw.pid, this.program.procNames[child]!);
-    }
-    const ns = s.op === 'sysctl' ? s.ns : s.op === 'fork' ? this.program.procNs[s.parent]! : isHostSide(s) ? 0 : this.program.procNs[s.proc]!;
-    let exit = raw.exit;
-    let stderr = raw.stderr;
-    switch (s.op) {
-      case 'fork':
-        out['ret'] = this.program.procNames[s.child]!;
-        break;
-      case 'shmget':
-        this.idResult(s.bind, raw.ret!, ns, out);
-        break;
-      case 'shmat':
-        if (s.bind !== undefined) out['ret'] = this.program.addrVars[s.bind]!;
-        break;
-      case 'shmdt':
-      case 'munmap':
-      case 'mprotect':
-        out['ret'] = num(raw.ret ?? 0n);
-        break;
-      case 'open':
-        if (s.bind !== undefined && exit === undefined) out['ret'] = (this.program.fdVars ?? [])[s.bind]!;
-        break;
-      case 'mmap':
-        if (s.bind !== undefined && exit === undefined) out['ret'] = this.program.addrVars[s.bind]!;
-        break;
-      case 'close':
-      case 'fwrite':
-      case 'fread':
-      case 'unlink':
-      case 'mkdir':
-      case 'rmdir':
-      case 'statfs':
-      case 'stat':
-      case 'ftruncate':
-      case 'fallocate':
-        if (exit === undefined) out['ret'] = num(raw.ret ?? 0n);
-        break;
-      case 'dd':
-        if (raw.dd !== undefined) ({ exit, stderr } = ddOutput(s.path, raw.dd));
-        break;
-      case 'shmctl': {
-        const ret = raw.ret ?? 0n;
-        if (s.cmdName !== undefined && ID_COMMANDS.has(s.cmdName)) {
-          this.idResult(s.bind, ret, ns, out);
-        } else {
-          if (s.bind !== undefined) this.nums.set(s.bind, ret);
-          out['ret'] = num(ret);
-          if (s.cmdName !== undefined && INDEX_COMMANDS.has(s.cmdName)) out['raw'] = num(ret);
-        }
-        break;
-      }
-      default:
-        break;
-    }
+  private success(s: Statement, kind: StatementKind<Op>, raw: RawSuccess, out: Record<string, Printed>, ns: number): void {
+    const printing: Printing = {
+      program: this.program,
+      out,
+      exit: raw.exit,
+      stderr: raw.stderr,
+      idResult: (bind, ret) => this.idResult(bind, ret, ns, out),
+      setNum: (slot, value) => this.nums.set(slot, value),
+      namePid: (pid, proc) => this.pidNames.set(pid, this.program.procNames[proc]!),
+    };
+    kind.printOk?.(s, raw, printing);
+    const { exit, stderr } = printing;
     if (exit !== undefined) out['exit'] = exit;
     if (raw.ds !== undefined) {
       const d = raw.ds;
@@ -296,7 +235,7 @@ class Normalizer {
         return numericValue(printed) === want.value;
       case 'string':
         // stderr prints as an array of lines; a string matches them joined by newlines.
-        if (Array.isArray(printed)) return printed.join('\n') === new TextDecoder().decode(want.bytes);
+        if (Array.isArray(printed)) return printed.join('\n') === utf8Decode(want.bytes);
         return printed === hex(want.bytes);
       case 'name': {
         if (printed === want.name) return true;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CAP_BITS, CAPS_ALL, capsMask, encodeProgram } from '../../../src/scenario/native/protocol.js';
+import { encodeProgram } from '../../../src/scenario/native/protocol.js';
+import { CAP_BITS, CAPS_ALL, capsMask } from '../../../src/scenario/parse/wire.js';
 import { lines, program } from '../helpers.js';
 
 describe('encodeProgram', () => {
