@@ -13,7 +13,10 @@ import type { CheckpointError } from './errors.js';
 import { checkEngine } from './parts/engine.js';
 import { CheckpointFailure, check } from './errors.js';
 import type { PageRun } from './format.js';
-import type { ChargeRefMeta, Metadata, PageRunMeta } from './metadata.js';
+import type { ChargeRefMeta, InodeMetaT, Metadata, PageRunMeta, SegmentMetaT } from './metadata.js';
+
+type ProcessMetaT = Metadata['processes'][number];
+type VmaMetaT = ProcessMetaT['vmas'][number];
 
 const MAX_FRAMES = 2 ** 31 - 1;
 const HUGE_PAGE_SIZES = new Set([0, 2 ** 21, 2 ** 30]);
@@ -33,6 +36,25 @@ export function validate(meta: Metadata, runs: readonly PageRun[]): E.Either<Che
 }
 
 function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
+  const frames = checkKernel(meta);
+  const pids = checkPids(meta);
+  checkLockedMemory(meta);
+  const segmentIds = checkIpc(meta, pids, frames);
+  checkAnonymous(meta, frames);
+  const kinds = checkTmpfs(meta, frames);
+  checkMounts(meta, kinds);
+  checkMountNamespaces(meta, kinds);
+  checkOpenFiles(meta, kinds);
+  meta.processes.forEach((p, i) => checkProcess(meta, p, `metadata.processes[${i}]`, segmentIds, kinds));
+  if (meta.engine !== undefined) checkEngine(meta, meta.engine);
+  checkPageSection(meta, runs, frames);
+}
+
+/** Each tmpfs's inodes by number, with their kind. */
+type InodeKinds = readonly ReadonlyMap<number, 'dir' | 'file'>[];
+
+/** The kernel's settings; gives the frame owners the objects' checks fill. */
+function checkKernel(meta: Metadata): FrameOwners {
   const k = meta.kernel;
   check(
     k.chunkBytes >= PAGE_SIZE && k.chunkBytes <= 2 ** 30 && (k.chunkBytes & (k.chunkBytes - 1)) === 0,
@@ -42,27 +64,36 @@ function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
   const totalFrames = Math.floor(k.memTotalBytes / PAGE_SIZE);
   check(totalFrames <= MAX_FRAMES, 'metadata.kernel.memTotalBytes', `${k.memTotalBytes} bytes is more RAM than a MemoryFile can number`);
   check(k.frameLimit <= totalFrames, 'metadata.kernel.frameLimit', `${k.frameLimit} frames do not fit in ${totalFrames}`);
-  const frames = new FrameOwners(k.frameLimit);
-  const charges = (c: ChargeRefMeta, where: string): void =>
-    check(c === 'root' || c < meta.cgroups.length, where, `names cgroup ${c}, but there are ${meta.cgroups.length}`);
+  return new FrameOwners(k.frameLimit);
+}
 
+/** A charge names the root cgroup or one of the image's. */
+function checkCharge(meta: Metadata, c: ChargeRefMeta, where: string): void {
+  check(c === 'root' || c < meta.cgroups.length, where, `names cgroup ${c}, but there are ${meta.cgroups.length}`);
+}
+
+function checkPids(meta: Metadata): ReadonlySet<number> {
   const pids = new Set<number>();
   meta.processes.forEach((p, i) => {
     check(!pids.has(p.pid), `metadata.processes[${i}].pid`, `pid ${p.pid} appears twice`);
     pids.add(p.pid);
   });
+  return pids;
+}
 
+function checkLockedMemory(meta: Metadata): void {
   const uids = new Set<number>();
   meta.lockedMemory.forEach(([uid], i) => {
     check(!uids.has(uid), `metadata.lockedMemory[${i}]`, `uid ${uid} appears twice`);
     uids.add(uid);
   });
+}
 
-  // IPC namespaces and their segments.
+/** IPC namespaces and their segments; gives each namespace's segment ids. */
+function checkIpc(meta: Metadata, pids: ReadonlySet<number>, frames: FrameOwners): ReadonlySet<number>[] {
   check(meta.ipcNamespaces.length >= 1, 'metadata.ipcNamespaces', 'the initial namespace is missing');
   const nsIds = new Set<number>();
-  const segmentIds: Set<number>[] = [];
-  meta.ipcNamespaces.forEach((ns, n) => {
+  return meta.ipcNamespaces.map((ns, n) => {
     const at = `metadata.ipcNamespaces[${n}]`;
     check(
       n === 0 ? ns.immortal && ns.nsId === 0 && !ns.dead : !ns.immortal,
@@ -70,49 +101,56 @@ function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
       n === 0 ? 'is not the initial namespace' : 'claims to be the initial namespace',
     );
     check(!nsIds.has(ns.nsId), `${at}.nsId`, `namespace ${ns.nsId} appears twice`);
-    check(n === 0 || ns.nsId < k.nextNsId, `${at}.nsId`, `${ns.nsId} is not below the kernel's next namespace number ${k.nextNsId}`);
+    check(n === 0 || ns.nsId < meta.kernel.nextNsId, `${at}.nsId`, `${ns.nsId} is not below the kernel's next namespace number ${meta.kernel.nextNsId}`);
     nsIds.add(ns.nsId);
     check(ns.limits.shmmni <= IPCMNI, `${at}.limits.shmmni`, `${ns.limits.shmmni} is above ${IPCMNI}`);
     check(ns.limits.shmNextId >= -1 && ns.limits.shmNextId <= INT_MAX, `${at}.limits.shmNextId`, `${ns.limits.shmNextId} is outside -1..${INT_MAX}`);
     const a = ns.allocator;
     check(a.cursor <= IPCMNI && a.lastIndex >= -1 && a.lastIndex < IPCMNI && a.seq < IPCMNI_SEQ_MAX, `${at}.allocator`, 'is outside the id space');
-    const indexes = new Set<number>();
-    const keys = new Set<number>();
-    const ids = new Set<number>();
-    ns.segments.forEach((s, j) => {
-      const sat = `${at}.segments[${j}]`;
-      check(s.id <= INT_MAX, `${sat}.id`, `${s.id} is not an id`);
-      const index = s.id % IPCMNI;
-      check(!indexes.has(index), `${sat}.id`, `index ${index} is taken twice`);
-      indexes.add(index);
-      ids.add(s.id);
-      check(s.key >= -(2 ** 31) && s.key < 2 ** 31, `${sat}.key`, `${s.key} is not a key_t`);
-      check(s.key === 0 || !keys.has(s.key), `${sat}.key`, `key ${s.key} belongs to two segments`);
-      keys.add(s.key);
-      check(s.mode < 2 ** 31, `${sat}.mode`, `${s.mode} is not a mode`);
-      check(s.segsz >= 1n, `${sat}.segsz`, 'is 0');
-      check(s.mapBytes % BigInt(PAGE_SIZE) === 0n && s.mapBytes >= s.segsz, `${sat}.mapBytes`, `${s.mapBytes} is not a page-aligned size covering segsz`);
-      check(HUGE_PAGE_SIZES.has(s.hugePageBytes), `${sat}.hugePageBytes`, `${s.hugePageBytes} is not a huge page size`);
-      check(s.hugePageBytes === 0 || s.pages.length === 0, `${sat}.pages`, 'a SHM_HUGETLB segment holds no pages');
-      check(s.refs >= 1, `${sat}.refs`, 'a segment in the table holds at least one reference');
-      check(s.creator === null || pids.has(s.creator), `${sat}.creator`, `pid ${s.creator} is not a process of the image`);
-      pageRuns(s.pages, Number(s.mapBytes / BigInt(PAGE_SIZE)), `${sat}.pages`, frames);
-    });
-    segmentIds.push(ids);
+    return checkSegments(ns.segments, at, pids, frames);
   });
+}
 
+function checkSegments(segments: readonly SegmentMetaT[], at: string, pids: ReadonlySet<number>, frames: FrameOwners): ReadonlySet<number> {
+  const indexes = new Set<number>();
+  const keys = new Set<number>();
+  const ids = new Set<number>();
+  segments.forEach((s, j) => {
+    const sat = `${at}.segments[${j}]`;
+    check(s.id <= INT_MAX, `${sat}.id`, `${s.id} is not an id`);
+    const index = s.id % IPCMNI;
+    check(!indexes.has(index), `${sat}.id`, `index ${index} is taken twice`);
+    indexes.add(index);
+    ids.add(s.id);
+    check(s.key >= -(2 ** 31) && s.key < 2 ** 31, `${sat}.key`, `${s.key} is not a key_t`);
+    check(s.key === 0 || !keys.has(s.key), `${sat}.key`, `key ${s.key} belongs to two segments`);
+    keys.add(s.key);
+    check(s.mode < 2 ** 31, `${sat}.mode`, `${s.mode} is not a mode`);
+    check(s.segsz >= 1n, `${sat}.segsz`, 'is 0');
+    check(s.mapBytes % BigInt(PAGE_SIZE) === 0n && s.mapBytes >= s.segsz, `${sat}.mapBytes`, `${s.mapBytes} is not a page-aligned size covering segsz`);
+    check(HUGE_PAGE_SIZES.has(s.hugePageBytes), `${sat}.hugePageBytes`, `${s.hugePageBytes} is not a huge page size`);
+    check(s.hugePageBytes === 0 || s.pages.length === 0, `${sat}.pages`, 'a SHM_HUGETLB segment holds no pages');
+    check(s.refs >= 1, `${sat}.refs`, 'a segment in the table holds at least one reference');
+    check(s.creator === null || pids.has(s.creator), `${sat}.creator`, `pid ${s.creator} is not a process of the image`);
+    pageRuns(s.pages, Number(s.mapBytes / BigInt(PAGE_SIZE)), `${sat}.pages`, frames);
+  });
+  return ids;
+}
+
+function checkAnonymous(meta: Metadata, frames: FrameOwners): void {
   meta.anonymous.forEach((a, i) => {
     const at = `metadata.anonymous[${i}]`;
     check(a.bytes > 0 && a.bytes % PAGE_SIZE === 0 && a.bytes <= TASK_SIZE, `${at}.bytes`, `${a.bytes} is not a page-aligned size`);
     check(a.refs >= 1, `${at}.refs`, 'mapped memory holds at least one reference');
     pageRuns(a.pages, a.bytes / PAGE_SIZE, `${at}.pages`, frames);
   });
+}
 
-  // Filesystems.
+/** Each tmpfs and its inodes; gives every tmpfs's inode kinds. */
+function checkTmpfs(meta: Metadata, frames: FrameOwners): InodeKinds {
   check(meta.tmpfs.length >= 1, 'metadata.tmpfs', 'the root filesystem is missing');
-  const kinds: Map<number, 'dir' | 'file'>[] = [];
   const devices = new Set<number>();
-  meta.tmpfs.forEach((sb, i) => {
+  return meta.tmpfs.map((sb, i) => {
     const at = `metadata.tmpfs[${i}]`;
     check(!devices.has(sb.deviceId), `${at}.deviceId`, `device ${sb.deviceId} appears twice`);
     devices.add(sb.deviceId);
@@ -123,43 +161,56 @@ function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
       check(n.ino < sb.nextIno, `${at}.inodes[${j}].ino`, `${n.ino} is not below the next inode number ${sb.nextIno}`);
       inodes.set(n.ino, n.kind);
     });
+    const rootIno = sb.inodes[0]?.ino;
     sb.inodes.forEach((n, j) => {
-      const nat = `${at}.inodes[${j}]`;
-      if (n.kind === 'dir') {
-        check(n.pages.length === 0 && n.size === 0, nat, 'a directory holds no pages');
-        const names = new Set<string>();
-        n.entries.forEach(([name, ino], e) => {
-          const eat = `${nat}.entries[${e}]`;
-          check(
-            name.length > 0 && name.length <= NAME_MAX && !name.includes('/') && name !== '.' && name !== '..',
-            eat,
-            `${JSON.stringify(name)} is not a file name`,
-          );
-          check(!names.has(name), eat, `${JSON.stringify(name)} appears twice`);
-          names.add(name);
-          check(inodes.has(ino) && ino !== sb.inodes[0]?.ino, eat, `inode ${ino} is not a non-root inode of this tmpfs`);
-        });
-      } else {
-        check(n.entries.length === 0, nat, 'a regular file has no entries');
-        const runs3: PageRunMeta[] = [];
-        n.pages.forEach(([page, frame, count, charge], r) => {
-          charges(charge, `${nat}.pages[${r}]`);
-          runs3.push([page, frame, count]);
-        });
-        pageRuns(runs3, MAX_FILE_PAGES, `${nat}.pages`, frames);
-      }
+      if (n.kind === 'dir') checkDirectory(n, `${at}.inodes[${j}]`, inodes, rootIno);
+      else checkFile(meta, n, `${at}.inodes[${j}]`, frames);
     });
-    kinds.push(inodes);
+    return inodes;
   });
+}
 
+function checkDirectory(n: InodeMetaT, nat: string, inodes: ReadonlyMap<number, 'dir' | 'file'>, rootIno: number | undefined): void {
+  check(n.pages.length === 0 && n.size === 0, nat, 'a directory holds no pages');
+  const names = new Set<string>();
+  n.entries.forEach(([name, ino], e) => {
+    const eat = `${nat}.entries[${e}]`;
+    check(
+      name.length > 0 && name.length <= NAME_MAX && !name.includes('/') && name !== '.' && name !== '..',
+      eat,
+      `${JSON.stringify(name)} is not a file name`,
+    );
+    check(!names.has(name), eat, `${JSON.stringify(name)} appears twice`);
+    names.add(name);
+    check(inodes.has(ino) && ino !== rootIno, eat, `inode ${ino} is not a non-root inode of this tmpfs`);
+  });
+}
+
+function checkFile(meta: Metadata, n: InodeMetaT, nat: string, frames: FrameOwners): void {
+  check(n.entries.length === 0, nat, 'a regular file has no entries');
+  const runs3: PageRunMeta[] = [];
+  n.pages.forEach(([page, frame, count, charge], r) => {
+    checkCharge(meta, charge, `${nat}.pages[${r}]`);
+    runs3.push([page, frame, count]);
+  });
+  pageRuns(runs3, MAX_FILE_PAGES, `${nat}.pages`, frames);
+}
+
+function checkMounts(meta: Metadata, kinds: InodeKinds): void {
   meta.mounts.forEach((m, i) => {
     const at = `metadata.mounts[${i}]`;
     check(m.tmpfs < meta.tmpfs.length, `${at}.tmpfs`, `names tmpfs ${m.tmpfs}, but there are ${meta.tmpfs.length}`);
     check(kinds[m.tmpfs]?.get(m.rootIno) === 'dir', `${at}.rootIno`, `inode ${m.rootIno} is not a directory of tmpfs ${m.tmpfs}`);
     check(m.refs >= 1, `${at}.refs`, 'a mount in use holds at least one reference');
   });
-  const mountDir = (mount: number, ino: number): boolean => kinds[meta.mounts[mount]?.tmpfs ?? -1]?.get(ino) === 'dir';
+}
 
+/** The kind of inode `ino` in the tmpfs of mount `mount`, if both exist. */
+function kindInMount(meta: Metadata, kinds: InodeKinds, mount: number, ino: number): 'dir' | 'file' | undefined {
+  return kinds[meta.mounts[mount]?.tmpfs ?? -1]?.get(ino);
+}
+
+function checkMountNamespaces(meta: Metadata, kinds: InodeKinds): void {
   check(meta.mountNamespaces.length >= 1, 'metadata.mountNamespaces', 'the initial namespace is missing');
   meta.mountNamespaces.forEach((ns, i) => {
     const at = `metadata.mountNamespaces[${i}]`;
@@ -171,69 +222,69 @@ function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
       if (r === 0) {
         check(parent === null && covers === null, rat, 'the root mount has no parent');
       } else {
-        check(parent !== null && parent < meta.mounts.length && covers !== null && mountDir(parent, covers), rat, 'does not cover a directory of a mount');
-      }
-    });
-  });
-
-  meta.openFiles.forEach((f, i) => {
-    const at = `metadata.openFiles[${i}]`;
-    check(f.mount < meta.mounts.length, `${at}.mount`, `names mount ${f.mount}, but there are ${meta.mounts.length}`);
-    check(kinds[meta.mounts[f.mount]?.tmpfs ?? -1]?.has(f.ino) === true, `${at}.ino`, `inode ${f.ino} is not in the mount's tmpfs`);
-    check(f.refs >= 1, `${at}.refs`, 'an open description holds at least one reference');
-  });
-
-  // Processes.
-  meta.processes.forEach((p, i) => {
-    const at = `metadata.processes[${i}]`;
-    const ns = meta.ipcNamespaces[p.ipcNamespace];
-    check(ns !== undefined && !ns.dead, `${at}.ipcNamespace`, `${p.ipcNamespace} is not a live IPC namespace of the image`);
-    check(p.mountNamespace < meta.mountNamespaces.length, `${at}.mountNamespace`, `${p.mountNamespace} is not a mount namespace of the image`);
-    charges(p.charge, `${at}.charge`);
-    check(p.fds.length <= p.fdLimit, `${at}.fds`, `${p.fds.length} descriptors pass the limit ${p.fdLimit}`);
-    const fds = new Set<number>();
-    p.fds.forEach(([fd, file], j) => {
-      check(fd < p.fdLimit && !fds.has(fd), `${at}.fds[${j}]`, `descriptor ${fd} is out of range or appears twice`);
-      fds.add(fd);
-      check(file < meta.openFiles.length, `${at}.fds[${j}]`, `names open file ${file}, but there are ${meta.openFiles.length}`);
-    });
-    check(
-      p.mmapBase % PAGE_SIZE === 0 && p.mmapBase > MMAP_MIN_ADDR && p.mmapBase <= TASK_SIZE,
-      `${at}.mmapBase`,
-      `${p.mmapBase} is not a page-aligned address in the user range`,
-    );
-    let floor = 0;
-    p.vmas.forEach((v, j) => {
-      const vat = `${at}.vmas[${j}]`;
-      check(v.start % PAGE_SIZE === 0 && v.end % PAGE_SIZE === 0 && v.offset % PAGE_SIZE === 0, vat, 'is not page aligned');
-      check(v.start >= floor && v.start < v.end && v.end <= TASK_SIZE, vat, 'overlaps the one before it, is empty, or leaves the user range');
-      check((v.perms & ~PERMS) === 0 && (v.maxPerms & ~PERMS) === 0, vat, 'has protection bits other than rwx');
-      floor = v.end;
-      const o = v.object;
-      if (o.kind === 'shm') check(segmentIds[o.ns]?.has(o.id) === true, `${vat}.object`, `segment ${o.id} is not in IPC namespace ${o.ns}`);
-      else if (o.kind === 'anon')
-        check(o.anon < meta.anonymous.length, `${vat}.object`, `names anonymous memory ${o.anon}, but there are ${meta.anonymous.length}`);
-      else {
-        const f = meta.openFiles[o.file];
         check(
-          f !== undefined && kinds[meta.mounts[f.mount]?.tmpfs ?? -1]?.get(f.ino) === 'file',
-          `${vat}.object`,
-          `open file ${o.file} is not a regular file of the image`,
+          parent !== null && parent < meta.mounts.length && covers !== null && kindInMount(meta, kinds, parent, covers) === 'dir',
+          rat,
+          'does not cover a directory of a mount',
         );
       }
     });
   });
+}
 
-  if (meta.engine !== undefined) checkEngine(meta, meta.engine);
+function checkOpenFiles(meta: Metadata, kinds: InodeKinds): void {
+  meta.openFiles.forEach((f, i) => {
+    const at = `metadata.openFiles[${i}]`;
+    check(f.mount < meta.mounts.length, `${at}.mount`, `names mount ${f.mount}, but there are ${meta.mounts.length}`);
+    check(kindInMount(meta, kinds, f.mount, f.ino) !== undefined, `${at}.ino`, `inode ${f.ino} is not in the mount's tmpfs`);
+    check(f.refs >= 1, `${at}.refs`, 'an open description holds at least one reference');
+  });
+}
 
-  // The page section holds exactly the frames the objects hold.
+function checkProcess(meta: Metadata, p: ProcessMetaT, at: string, segmentIds: readonly ReadonlySet<number>[], kinds: InodeKinds): void {
+  const ns = meta.ipcNamespaces[p.ipcNamespace];
+  check(ns !== undefined && !ns.dead, `${at}.ipcNamespace`, `${p.ipcNamespace} is not a live IPC namespace of the image`);
+  check(p.mountNamespace < meta.mountNamespaces.length, `${at}.mountNamespace`, `${p.mountNamespace} is not a mount namespace of the image`);
+  checkCharge(meta, p.charge, `${at}.charge`);
+  check(p.fds.length <= p.fdLimit, `${at}.fds`, `${p.fds.length} descriptors pass the limit ${p.fdLimit}`);
+  const fds = new Set<number>();
+  p.fds.forEach(([fd, file], j) => {
+    check(fd < p.fdLimit && !fds.has(fd), `${at}.fds[${j}]`, `descriptor ${fd} is out of range or appears twice`);
+    fds.add(fd);
+    check(file < meta.openFiles.length, `${at}.fds[${j}]`, `names open file ${file}, but there are ${meta.openFiles.length}`);
+  });
+  check(
+    p.mmapBase % PAGE_SIZE === 0 && p.mmapBase > MMAP_MIN_ADDR && p.mmapBase <= TASK_SIZE,
+    `${at}.mmapBase`,
+    `${p.mmapBase} is not a page-aligned address in the user range`,
+  );
+  let floor = 0;
+  p.vmas.forEach((v, j) => {
+    const vat = `${at}.vmas[${j}]`;
+    check(v.start % PAGE_SIZE === 0 && v.end % PAGE_SIZE === 0 && v.offset % PAGE_SIZE === 0, vat, 'is not page aligned');
+    check(v.start >= floor && v.start < v.end && v.end <= TASK_SIZE, vat, 'overlaps the one before it, is empty, or leaves the user range');
+    check((v.perms & ~PERMS) === 0 && (v.maxPerms & ~PERMS) === 0, vat, 'has protection bits other than rwx');
+    floor = v.end;
+    checkMapped(meta, v.object, `${vat}.object`, segmentIds, kinds);
+  });
+}
+
+/** What a VMA maps exists in the image: a segment, anonymous memory, or a regular file's open description. */
+function checkMapped(meta: Metadata, o: VmaMetaT['object'], at: string, segmentIds: readonly ReadonlySet<number>[], kinds: InodeKinds): void {
+  if (o.kind === 'shm') check(segmentIds[o.ns]?.has(o.id) === true, at, `segment ${o.id} is not in IPC namespace ${o.ns}`);
+  else if (o.kind === 'anon') check(o.anon < meta.anonymous.length, at, `names anonymous memory ${o.anon}, but there are ${meta.anonymous.length}`);
+  else {
+    const f = meta.openFiles[o.file];
+    check(f !== undefined && kindInMount(meta, kinds, f.mount, f.ino) === 'file', at, `open file ${o.file} is not a regular file of the image`);
+  }
+}
+
+/** The page section holds exactly the frames the objects hold. */
+function checkPageSection(meta: Metadata, runs: readonly PageRun[], frames: FrameOwners): void {
+  const limit = meta.kernel.frameLimit;
   let present = 0;
   runs.forEach((r, i) => {
-    check(
-      r.firstFrame + r.count <= k.frameLimit,
-      `pages.run[${i}]`,
-      `frames ${r.firstFrame}..${r.firstFrame + r.count - 1} pass the frame limit ${k.frameLimit}`,
-    );
+    check(r.firstFrame + r.count <= limit, `pages.run[${i}]`, `frames ${r.firstFrame}..${r.firstFrame + r.count - 1} pass the frame limit ${limit}`);
     // Per frame, so the message is built only on failure.
     for (let f = r.firstFrame; f < r.firstFrame + r.count; f += 1) {
       if (!frames.held(f)) check(false, `pages.run[${i}]`, `frame ${f} has data but no owner in the metadata`);

@@ -72,65 +72,80 @@ export function checkEngine(meta: Metadata, engine: EngineMetaT): void {
   const daemon = processAt.get(engine.daemon);
   check(daemon !== undefined, `${at}.daemon`, `pid ${engine.daemon} is not a process of the image`);
   check(daemon?.mountNamespace === 0, `${at}.daemon`, `pid ${engine.daemon} is not in the host's mount namespace`);
-  const names = new Set<string>();
-  const inits = new Set<number>([engine.daemon]);
-  const mountNamespaces = new Set<number>();
-  const cgroups = new Set<number>();
+  const taken: Taken = { names: new Set(), inits: new Set([engine.daemon]), mountNamespaces: new Set(), cgroups: new Set() };
   engine.containers.forEach((c, i) => {
     const cat = `${at}.containers[${i}]`;
     check(isValidContainerName(c.name), `${cat}.name`, `${JSON.stringify(c.name)} is not a container name`);
-    check(!names.has(c.name), `${cat}.name`, `container ${c.name} appears twice`);
-    names.add(c.name);
-    const h = c.hostChannel;
-    if (h !== null) {
-      check(cleanAbsolutePath(h.pathOnHost) === h.pathOnHost, `${cat}.hostChannel.pathOnHost`, `${JSON.stringify(h.pathOnHost)} is not a clean absolute path`);
-      check(
-        cleanAbsolutePath(h.pathInContainer) === h.pathInContainer,
-        `${cat}.hostChannel.pathInContainer`,
-        `${JSON.stringify(h.pathInContainer)} is not a clean absolute path`,
-      );
-      check(isValidMountMode(h.permissions), `${cat}.hostChannel.permissions`, `${JSON.stringify(h.permissions)} is not a mount mode`);
-    }
+    check(!taken.names.has(c.name), `${cat}.name`, `container ${c.name} appears twice`);
+    taken.names.add(c.name);
+    if (c.hostChannel !== null) checkHostChannel(c.hostChannel, `${cat}.hostChannel`);
     // created: never started; running: holds an init; exited: stopped, keeping the cgroup of its last start.
     check((c.state === 'running') === (c.running !== null), `${cat}.running`, `does not agree with the state ${c.state}`);
     check((c.state === 'created') === (c.cgroup === null), `${cat}.cgroup`, `does not agree with the state ${c.state}`);
-    if (c.running !== null) {
-      const r = c.running;
-      const init = processAt.get(r.init);
-      check(
-        init !== undefined && !inits.has(r.init),
-        `${cat}.running.init`,
-        `pid ${r.init} is not a process of the image, or is the daemon or another container's init`,
-      );
-      inits.add(r.init);
-      check(
-        r.ipcNamespace < meta.ipcNamespaces.length,
-        `${cat}.running.ipcNamespace`,
-        `names IPC namespace ${r.ipcNamespace}, but there are ${meta.ipcNamespaces.length}`,
-      );
-      check(
-        r.mountNamespace > 0 && r.mountNamespace < meta.mountNamespaces.length,
-        `${cat}.running.mountNamespace`,
-        `${r.mountNamespace} is not a container's mount namespace of the image`,
-      );
-      check(!mountNamespaces.has(r.mountNamespace), `${cat}.running.mountNamespace`, `namespace ${r.mountNamespace} belongs to two containers`);
-      mountNamespaces.add(r.mountNamespace);
-      check(init?.mountNamespace === r.mountNamespace, `${cat}.running.init`, `pid ${r.init} is not in the container's mount namespace`);
-    }
-    if (c.cgroup !== null) {
-      const g = meta.cgroups[c.cgroup];
-      check(g !== undefined, `${cat}.cgroup`, `names cgroup ${c.cgroup}, but there are ${meta.cgroups.length}`);
-      check(!cgroups.has(c.cgroup), `${cat}.cgroup`, `cgroup ${c.cgroup} belongs to two containers`);
-      cgroups.add(c.cgroup);
-      // Each start makes the cgroup with the container's -m, rounded down to pages as Linux does.
-      const limitPages = c.memoryLimit === null || c.memoryLimit === 0n ? null : c.memoryLimit / BigInt(PAGE_SIZE);
-      check(
-        (g?.limitPages ?? null) === (limitPages === null ? null : Number(limitPages)),
-        `${cat}.cgroup`,
-        `the cgroup's limit is not the container's memoryLimit`,
-      );
-    }
+    if (c.running !== null) checkRunning(meta, c.running, cat, processAt, taken);
+    if (c.cgroup !== null) checkCgroup(meta, c, c.cgroup, cat, taken);
   });
+}
+
+/** What containers checked so far hold, which no other container may. */
+interface Taken {
+  readonly names: Set<string>;
+  readonly inits: Set<number>;
+  readonly mountNamespaces: Set<number>;
+  readonly cgroups: Set<number>;
+}
+
+function checkHostChannel(h: NonNullable<ContainerMetaT['hostChannel']>, at: string): void {
+  check(cleanAbsolutePath(h.pathOnHost) === h.pathOnHost, `${at}.pathOnHost`, `${JSON.stringify(h.pathOnHost)} is not a clean absolute path`);
+  check(
+    cleanAbsolutePath(h.pathInContainer) === h.pathInContainer,
+    `${at}.pathInContainer`,
+    `${JSON.stringify(h.pathInContainer)} is not a clean absolute path`,
+  );
+  check(isValidMountMode(h.permissions), `${at}.permissions`, `${JSON.stringify(h.permissions)} is not a mount mode`);
+}
+
+function checkRunning(
+  meta: Metadata,
+  r: NonNullable<ContainerMetaT['running']>,
+  cat: string,
+  processAt: ReadonlyMap<number, Metadata['processes'][number]>,
+  taken: Taken,
+): void {
+  const init = processAt.get(r.init);
+  check(
+    init !== undefined && !taken.inits.has(r.init),
+    `${cat}.running.init`,
+    `pid ${r.init} is not a process of the image, or is the daemon or another container's init`,
+  );
+  taken.inits.add(r.init);
+  check(
+    r.ipcNamespace < meta.ipcNamespaces.length,
+    `${cat}.running.ipcNamespace`,
+    `names IPC namespace ${r.ipcNamespace}, but there are ${meta.ipcNamespaces.length}`,
+  );
+  check(
+    r.mountNamespace > 0 && r.mountNamespace < meta.mountNamespaces.length,
+    `${cat}.running.mountNamespace`,
+    `${r.mountNamespace} is not a container's mount namespace of the image`,
+  );
+  check(!taken.mountNamespaces.has(r.mountNamespace), `${cat}.running.mountNamespace`, `namespace ${r.mountNamespace} belongs to two containers`);
+  taken.mountNamespaces.add(r.mountNamespace);
+  check(init?.mountNamespace === r.mountNamespace, `${cat}.running.init`, `pid ${r.init} is not in the container's mount namespace`);
+}
+
+function checkCgroup(meta: Metadata, c: ContainerMetaT, cgroup: number, cat: string, taken: Taken): void {
+  const g = meta.cgroups[cgroup];
+  check(g !== undefined, `${cat}.cgroup`, `names cgroup ${cgroup}, but there are ${meta.cgroups.length}`);
+  check(!taken.cgroups.has(cgroup), `${cat}.cgroup`, `cgroup ${cgroup} belongs to two containers`);
+  taken.cgroups.add(cgroup);
+  // Each start makes the cgroup with the container's -m, rounded down to pages as Linux does.
+  const limitPages = c.memoryLimit === null || c.memoryLimit === 0n ? null : c.memoryLimit / BigInt(PAGE_SIZE);
+  check(
+    (g?.limitPages ?? null) === (limitPages === null ? null : Number(limitPages)),
+    `${cat}.cgroup`,
+    `the cgroup's limit is not the container's memoryLimit`,
+  );
 }
 
 /** The objects of a restored kernel that containers refer to. */
