@@ -35,39 +35,53 @@
 #define ORACLE_CAP_SYS_RESOURCE 8
 #define ORACLE_CAPS_ALL (-1)
 
+/*
+ * Every statement of the protocol, once: its name in these sources and its
+ * word in the program text. The enum, the word lookup (program.c) and the
+ * tables of parsers and runners indexed by it all follow this list.
+ */
+#define ORACLE_STATEMENTS(X)                                                   \
+  X(PROC, "proc")                                                              \
+  X(FORK, "fork")                                                              \
+  X(EXIT, "exit")                                                              \
+  X(SYSCTL, "sysctl")                                                          \
+  X(RLIMIT, "rlimit")                                                          \
+  X(SHMGET, "shmget")                                                          \
+  X(SHMAT, "shmat")                                                            \
+  X(SHMDT, "shmdt")                                                            \
+  X(SHMCTL, "shmctl")                                                          \
+  X(MUNMAP, "munmap")                                                          \
+  X(MPROTECT, "mprotect")                                                      \
+  X(WRITE, "write")                                                            \
+  X(FILL, "fill")                                                              \
+  X(READ, "read")                                                              \
+  /* The file-system extension (docs/scenario-extensions.md). */               \
+  X(TMPFS, "tmpfs")   /* coordinator: mount a tmpfs under the scenario root */ \
+  X(BIND, "bind")     /* coordinator: bind mount, optionally read-only */      \
+  X(HMKDIR, "hmkdir") /* coordinator: mkdir -p */                              \
+  X(OPEN, "open")                                                              \
+  X(CLOSE, "close")                                                            \
+  X(FWRITE, "fwrite")                                                          \
+  X(FREAD, "fread")                                                            \
+  X(UNLINK, "unlink")                                                          \
+  X(MKDIR, "mkdir")                                                            \
+  X(RMDIR, "rmdir")                                                            \
+  X(STATFS, "statfs")                                                          \
+  X(STAT, "stat")                                                              \
+  X(FTRUNCATE, "ftruncate")                                                    \
+  X(FALLOCATE, "fallocate")                                                    \
+  X(MMAP, "mmap")                                                              \
+  X(DD, "dd")
+
 enum op {
-  OP_PROC,
-  OP_FORK,
-  OP_EXIT,
-  OP_SYSCTL,
-  OP_RLIMIT,
-  OP_SHMGET,
-  OP_SHMAT,
-  OP_SHMDT,
-  OP_SHMCTL,
-  OP_MUNMAP,
-  OP_MPROTECT,
-  OP_WRITE,
-  OP_FILL,
-  OP_READ,
-  /* The file-system extension (docs/scenario-extensions.md). */
-  OP_TMPFS,  /* coordinator: mount a tmpfs under the scenario root */
-  OP_BIND,   /* coordinator: bind mount, optionally read-only */
-  OP_HMKDIR, /* coordinator: mkdir -p */
-  OP_OPEN,
-  OP_CLOSE,
-  OP_FWRITE,
-  OP_FREAD,
-  OP_UNLINK,
-  OP_MKDIR,
-  OP_RMDIR,
-  OP_STATFS,
-  OP_STAT,
-  OP_FTRUNCATE,
-  OP_FALLOCATE,
-  OP_MMAP,
-  OP_DD,
+#define ORACLE_OP_ENUM(name, word) OP_##name,
+  ORACLE_STATEMENTS(ORACLE_OP_ENUM)
+#undef ORACLE_OP_ENUM
+  OP_COUNT
 };
+
+/* Each statement's word in the program text, indexed by op. */
+extern const char *const op_words[OP_COUNT];
 
 /* `write FD bytes=N` and dd's block size stay below these. */
 #define ORACLE_MAX_ZERO_WRITE ((uint64_t)256 << 20)

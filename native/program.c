@@ -243,129 +243,144 @@ static int parse_i64(const char *s, int64_t *out) {
   return parse_range(s, INT64_MIN, INT64_MAX, out);
 }
 
-/* The file-system statements; returns 1 when `op` is none of them. */
-static int parse_fs_stmt(struct parser *p, const char *op) {
+static int parse_tmpfs(struct parser *p) {
   struct stmt *st = p->st;
   char **t = p->tok;
   int64_t v;
-  st->fd.slot = -1;
-  if (strcmp(op, "tmpfs") == 0) {
-    st->op = OP_TMPFS;
-    if (want(p, 6) != 0 || parse_path(p, t[2], &st->path) != 0) return -1;
-    if (parse_u64(t[3], &st->size) != 0) return fail(p, "bad SIZE '%s'", t[3]);
-    st->nr_inodes = -1;
-    if (strcmp(t[4], "-") != 0 && parse_range(t[4], 0, INT64_MAX, &st->nr_inodes) != 0)
-      return fail(p, "bad NR_INODES '%s'", t[4]);
-    st->mode = -1;
-    if (strcmp(t[5], "-") != 0) {
-      if (parse_range(t[5], 0, 07777, &v) != 0) return fail(p, "bad MODE '%s'", t[5]);
-      st->mode = (int)v;
-    }
-    return 0;
-  }
-  if (strcmp(op, "bind") == 0) {
-    st->op = OP_BIND;
-    if (want(p, 5) != 0 || parse_path(p, t[2], &st->path2) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
-    if (strcmp(t[4], "0") != 0 && strcmp(t[4], "1") != 0) return fail(p, "RO must be 0 or 1");
-    st->mode = t[4][0] == '1';
-    return 0;
-  }
-  if (strcmp(op, "hmkdir") == 0) {
-    st->op = OP_HMKDIR;
-    if (want(p, 3) != 0) return -1;
-    return parse_path(p, t[2], &st->path);
-  }
-  if (strcmp(op, "open") == 0) {
-    st->op = OP_OPEN;
-    if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
-    if (parse_i32(t[4], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[4]);
+  if (want(p, 6) != 0 || parse_path(p, t[2], &st->path) != 0) return -1;
+  if (parse_u64(t[3], &st->size) != 0) return fail(p, "bad SIZE '%s'", t[3]);
+  st->nr_inodes = -1;
+  if (strcmp(t[4], "-") != 0 && parse_range(t[4], 0, INT64_MAX, &st->nr_inodes) != 0)
+    return fail(p, "bad NR_INODES '%s'", t[4]);
+  st->mode = -1;
+  if (strcmp(t[5], "-") != 0) {
     if (parse_range(t[5], 0, 07777, &v) != 0) return fail(p, "bad MODE '%s'", t[5]);
     st->mode = (int)v;
-    st->bind_fd = -1;
-    if (strcmp(t[6], "-") != 0) {
-      if (t[6][0] != '%' || parse_range(t[6] + 1, 0, MAX_SLOT, &v) != 0) return fail(p, "bad binding '%s' (want %%<n> or -)", t[6]);
-      st->bind_fd = (int)v;
-      note_fd(p, st->bind_fd);
-    }
-    return 0;
   }
-  if (strcmp(op, "close") == 0) {
-    st->op = OP_CLOSE;
-    if (want(p, 4) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
-    return parse_fd(p, t[3], &st->fd);
+  return 0;
+}
+
+static int parse_bind_mount(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 5) != 0 || parse_path(p, t[2], &st->path2) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
+  if (strcmp(t[4], "0") != 0 && strcmp(t[4], "1") != 0) return fail(p, "RO must be 0 or 1");
+  st->mode = t[4][0] == '1';
+  return 0;
+}
+
+static int parse_hmkdir(struct parser *p) {
+  if (want(p, 3) != 0) return -1;
+  return parse_path(p, p->tok[2], &p->st->path);
+}
+
+static int parse_open(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  int64_t v;
+  if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
+  if (parse_i32(t[4], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[4]);
+  if (parse_range(t[5], 0, 07777, &v) != 0) return fail(p, "bad MODE '%s'", t[5]);
+  st->mode = (int)v;
+  if (strcmp(t[6], "-") != 0) {
+    if (t[6][0] != '%' || parse_range(t[6] + 1, 0, MAX_SLOT, &v) != 0) return fail(p, "bad binding '%s' (want %%<n> or -)", t[6]);
+    st->bind_fd = (int)v;
+    note_fd(p, st->bind_fd);
   }
-  if (strcmp(op, "fwrite") == 0) {
-    st->op = OP_FWRITE;
-    if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
-    if (t[4][0] == 'z') {
-      st->zeros = 1;
-      if (parse_u64(t[4] + 1, &st->size) != 0 || st->size > ORACLE_MAX_ZERO_WRITE) return fail(p, "bad zero count '%s'", t[4]);
-    } else if (parse_hex(p, t[4]) != 0) {
-      return -1;
-    }
-    if (strcmp(t[5], "-") != 0) {
-      st->has_offset = 1;
-      if (parse_i64(t[5], &st->offset) != 0) return fail(p, "bad OFFSET '%s'", t[5]);
-    }
-    p->prog->uses_fs = 1;
-    return 0;
+  return 0;
+}
+
+static int parse_close(struct parser *p) {
+  if (want(p, 4) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0) return -1;
+  return parse_fd(p, p->tok[3], &p->st->fd);
+}
+
+static int parse_fwrite(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+  if (t[4][0] == 'z') {
+    st->zeros = 1;
+    if (parse_u64(t[4] + 1, &st->size) != 0 || st->size > ORACLE_MAX_ZERO_WRITE) return fail(p, "bad zero count '%s'", t[4]);
+  } else if (parse_hex(p, t[4]) != 0) {
+    return -1;
   }
-  if (strcmp(op, "fread") == 0) {
-    st->op = OP_FREAD;
-    if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
-    if (parse_u64(t[4], &st->size) != 0 || st->size > ORACLE_MAX_ACCESS) return fail(p, "bad LEN '%s' (at most 16 MiB)", t[4]);
-    p->prog->uses_fs = 1;
-    return 0;
+  if (strcmp(t[5], "-") != 0) {
+    st->has_offset = 1;
+    if (parse_i64(t[5], &st->offset) != 0) return fail(p, "bad OFFSET '%s'", t[5]);
   }
-  if (strcmp(op, "unlink") == 0 || strcmp(op, "rmdir") == 0 || strcmp(op, "statfs") == 0 || strcmp(op, "stat") == 0) {
-    st->op = op[0] == 'u' ? OP_UNLINK : op[0] == 'r' ? OP_RMDIR : strcmp(op, "stat") == 0 ? OP_STAT : OP_STATFS;
-    if (want(p, 4) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
-    return parse_path(p, t[3], &st->path);
-  }
-  if (strcmp(op, "mkdir") == 0) {
-    st->op = OP_MKDIR;
-    if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
-    if (parse_range(t[4], 0, 07777, &v) != 0) return fail(p, "bad MODE '%s'", t[4]);
-    st->mode = (int)v;
-    return 0;
-  }
-  if (strcmp(op, "ftruncate") == 0) {
-    st->op = OP_FTRUNCATE;
-    if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
-    if (parse_i64(t[4], &st->offset) != 0) return fail(p, "bad LEN '%s'", t[4]);
-    p->prog->uses_fs = 1;
-    return 0;
-  }
-  if (strcmp(op, "fallocate") == 0) {
-    st->op = OP_FALLOCATE;
-    if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
-    if (parse_range(t[4], INT32_MIN, INT32_MAX, &v) != 0) return fail(p, "bad MODE '%s'", t[4]);
-    st->mode = (int)v;
-    int64_t len;
-    if (parse_i64(t[5], &st->offset) != 0 || parse_i64(t[6], &len) != 0) return fail(p, "bad OFFSET or LEN");
-    st->size = (uint64_t)len;
-    p->prog->uses_fs = 1;
-    return 0;
-  }
-  if (strcmp(op, "mmap") == 0) {
-    st->op = OP_MMAP;
-    if (want(p, 9) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
-    if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad LEN '%s'", t[4]);
-    int32_t prot;
-    if (parse_i32(t[5], &prot) != 0 || parse_i32(t[6], &st->flags) != 0) return fail(p, "bad PROT or FLAGS");
-    st->mode = prot;
-    if (parse_i64(t[7], &st->offset) != 0) return fail(p, "bad OFFSET '%s'", t[7]);
-    p->prog->uses_fs = 1;
-    return parse_bind(p, t[8], '@', &st->bind_addr);
-  }
-  if (strcmp(op, "dd") == 0) {
-    st->op = OP_DD;
-    if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
-    if (parse_u64(t[4], &st->size) != 0 || st->size == 0 || st->size > ORACLE_MAX_DD_BS) return fail(p, "bad BS '%s'", t[4]);
-    if (parse_u64(t[5], &st->count) != 0 || st->count > (uint64_t)INT64_MAX) return fail(p, "bad COUNT '%s'", t[5]);
-    return 0;
-  }
-  return 1;
+  p->prog->uses_fs = 1;
+  return 0;
+}
+
+static int parse_fread(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+  if (parse_u64(t[4], &st->size) != 0 || st->size > ORACLE_MAX_ACCESS) return fail(p, "bad LEN '%s' (at most 16 MiB)", t[4]);
+  p->prog->uses_fs = 1;
+  return 0;
+}
+
+/* unlink, rmdir, statfs, stat: P PATH. */
+static int parse_path_stmt(struct parser *p) {
+  if (want(p, 4) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0) return -1;
+  return parse_path(p, p->tok[3], &p->st->path);
+}
+
+static int parse_mkdir(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  int64_t v;
+  if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
+  if (parse_range(t[4], 0, 07777, &v) != 0) return fail(p, "bad MODE '%s'", t[4]);
+  st->mode = (int)v;
+  return 0;
+}
+
+static int parse_ftruncate(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+  if (parse_i64(t[4], &st->offset) != 0) return fail(p, "bad LEN '%s'", t[4]);
+  p->prog->uses_fs = 1;
+  return 0;
+}
+
+static int parse_fallocate(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  int64_t v;
+  if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+  if (parse_range(t[4], INT32_MIN, INT32_MAX, &v) != 0) return fail(p, "bad MODE '%s'", t[4]);
+  st->mode = (int)v;
+  int64_t len;
+  if (parse_i64(t[5], &st->offset) != 0 || parse_i64(t[6], &len) != 0) return fail(p, "bad OFFSET or LEN");
+  st->size = (uint64_t)len;
+  p->prog->uses_fs = 1;
+  return 0;
+}
+
+static int parse_mmap(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 9) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+  if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad LEN '%s'", t[4]);
+  int32_t prot;
+  if (parse_i32(t[5], &prot) != 0 || parse_i32(t[6], &st->flags) != 0) return fail(p, "bad PROT or FLAGS");
+  st->mode = prot;
+  if (parse_i64(t[7], &st->offset) != 0) return fail(p, "bad OFFSET '%s'", t[7]);
+  p->prog->uses_fs = 1;
+  return parse_bind(p, t[8], '@', &st->bind_addr);
+}
+
+static int parse_dd(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
+  if (parse_u64(t[4], &st->size) != 0 || st->size == 0 || st->size > ORACLE_MAX_DD_BS) return fail(p, "bad BS '%s'", t[4]);
+  if (parse_u64(t[5], &st->count) != 0 || st->count > (uint64_t)INT64_MAX) return fail(p, "bad COUNT '%s'", t[5]);
+  return 0;
 }
 
 static const char *const sysctl_names[] = {"shmmax", "shmall", "shmmni", "shm_rmid_forced",
@@ -424,105 +439,146 @@ static int parse_shmctl(struct parser *p) {
   return 0;
 }
 
-static int parse_stmt(struct parser *p) {
+static int parse_fork(struct parser *p) {
+  if (want(p, 4) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0) return -1;
+  return new_proc(p, p->tok[3], &p->st->child);
+}
+
+static int parse_exit(struct parser *p) {
+  if (want(p, 3) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0) return -1;
+  p->alive[p->st->proc] = 0;
+  return 0;
+}
+
+static int parse_sysctl(struct parser *p) {
   struct stmt *st = p->st;
   char **t = p->tok;
-  const char *op = t[1];
-  int64_t v;
-  st->bind_num = st->bind_addr = st->bind_fd = -1;
-  st->id.slot = st->addr.slot = -1;
+  if (want(p, 5) != 0 || namespace(p, t[2], &st->ns) != 0) return -1;
+  for (size_t i = 0; i < sizeof sysctl_names / sizeof *sysctl_names; i++)
+    if (strcmp(t[3], sysctl_names[i]) == 0) st->sysctl_name = sysctl_names[i];
+  if (st->sysctl_name == NULL) return fail(p, "unknown sysctl '%s'", t[3]);
+  st->sysctl_value = t[4];
+  return 0;
+}
 
-  if (strcmp(op, "proc") == 0) {
-    st->op = OP_PROC;
-    return parse_proc(p);
+static int parse_rlimit(struct parser *p) {
+  if (want(p, 4) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0) return -1;
+  if (parse_u64(p->tok[3], &p->st->size) != 0) return fail(p, "bad rlimit value '%s'", p->tok[3]);
+  return 0;
+}
+
+static int parse_shmget(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
+  if (parse_i32(t[3], &st->key) != 0) return fail(p, "bad KEY '%s'", t[3]);
+  if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad SIZE '%s'", t[4]);
+  if (parse_i32(t[5], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[5]);
+  return parse_bind(p, t[6], '#', &st->bind_num);
+}
+
+static int parse_shmat(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_id(p, t[3], &st->id) != 0 ||
+      parse_addr(p, t[4], &st->addr) != 0)
+    return -1;
+  if (parse_i32(t[5], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[5]);
+  return parse_bind(p, t[6], '@', &st->bind_addr);
+}
+
+static int parse_shmdt(struct parser *p) {
+  if (want(p, 4) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0) return -1;
+  return parse_addr(p, p->tok[3], &p->st->addr);
+}
+
+/* munmap P ADDR LEN and mprotect P ADDR LEN PROT. */
+static int parse_unmap_protect(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  int is_munmap = st->op == OP_MUNMAP;
+  if (want(p, is_munmap ? 5 : 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_addr(p, t[3], &st->addr) != 0)
+    return -1;
+  if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad LEN '%s'", t[4]);
+  if (!is_munmap && parse_i32(t[5], &st->flags) != 0) return fail(p, "bad PROT '%s'", t[5]);
+  return 0;
+}
+
+static int parse_write(struct parser *p) {
+  if (want(p, 5) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0 || parse_addr(p, p->tok[3], &p->st->addr) != 0)
+    return -1;
+  return parse_hex(p, p->tok[4]);
+}
+
+static int parse_fill(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  int64_t v;
+  if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_addr(p, t[3], &st->addr) != 0) return -1;
+  if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad LEN '%s'", t[4]);
+  if (parse_range(t[5], 0, 255, &v) != 0) return fail(p, "bad BYTE '%s'", t[5]);
+  st->fill_byte = (uint8_t)v;
+  return 0;
+}
+
+static int parse_read(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_addr(p, t[3], &st->addr) != 0) return -1;
+  if (parse_u64(t[4], &st->size) != 0 || st->size > ORACLE_MAX_ACCESS) return fail(p, "bad LEN '%s' (at most 16 MiB)", t[4]);
+  return 0;
+}
+
+const char *const op_words[OP_COUNT] = {
+#define OP_WORD(name, word) [OP_##name] = word,
+    ORACLE_STATEMENTS(OP_WORD)
+#undef OP_WORD
+};
+
+/* Each statement's operand parser, indexed by op. */
+static int (*const parsers[OP_COUNT])(struct parser *) = {
+    [OP_PROC] = parse_proc,
+    [OP_FORK] = parse_fork,
+    [OP_EXIT] = parse_exit,
+    [OP_SYSCTL] = parse_sysctl,
+    [OP_RLIMIT] = parse_rlimit,
+    [OP_SHMGET] = parse_shmget,
+    [OP_SHMAT] = parse_shmat,
+    [OP_SHMDT] = parse_shmdt,
+    [OP_SHMCTL] = parse_shmctl,
+    [OP_MUNMAP] = parse_unmap_protect,
+    [OP_MPROTECT] = parse_unmap_protect,
+    [OP_WRITE] = parse_write,
+    [OP_FILL] = parse_fill,
+    [OP_READ] = parse_read,
+    [OP_TMPFS] = parse_tmpfs,
+    [OP_BIND] = parse_bind_mount,
+    [OP_HMKDIR] = parse_hmkdir,
+    [OP_OPEN] = parse_open,
+    [OP_CLOSE] = parse_close,
+    [OP_FWRITE] = parse_fwrite,
+    [OP_FREAD] = parse_fread,
+    [OP_UNLINK] = parse_path_stmt,
+    [OP_MKDIR] = parse_mkdir,
+    [OP_RMDIR] = parse_path_stmt,
+    [OP_STATFS] = parse_path_stmt,
+    [OP_STAT] = parse_path_stmt,
+    [OP_FTRUNCATE] = parse_ftruncate,
+    [OP_FALLOCATE] = parse_fallocate,
+    [OP_MMAP] = parse_mmap,
+    [OP_DD] = parse_dd,
+};
+
+static int parse_stmt(struct parser *p) {
+  struct stmt *st = p->st;
+  st->bind_num = st->bind_addr = st->bind_fd = -1;
+  st->id.slot = st->addr.slot = st->fd.slot = -1;
+  for (int op = 0; op < OP_COUNT; op++) {
+    if (strcmp(p->tok[1], op_words[op]) != 0) continue;
+    st->op = (enum op)op;
+    return parsers[op](p);
   }
-  if (strcmp(op, "fork") == 0) {
-    st->op = OP_FORK;
-    if (want(p, 4) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
-    return new_proc(p, t[3], &st->child);
-  }
-  if (strcmp(op, "exit") == 0) {
-    st->op = OP_EXIT;
-    if (want(p, 3) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
-    p->alive[st->proc] = 0;
-    return 0;
-  }
-  if (strcmp(op, "sysctl") == 0) {
-    st->op = OP_SYSCTL;
-    if (want(p, 5) != 0 || namespace(p, t[2], &st->ns) != 0) return -1;
-    for (size_t i = 0; i < sizeof sysctl_names / sizeof *sysctl_names; i++)
-      if (strcmp(t[3], sysctl_names[i]) == 0) st->sysctl_name = sysctl_names[i];
-    if (st->sysctl_name == NULL) return fail(p, "unknown sysctl '%s'", t[3]);
-    st->sysctl_value = t[4];
-    return 0;
-  }
-  if (strcmp(op, "rlimit") == 0) {
-    st->op = OP_RLIMIT;
-    if (want(p, 4) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
-    if (parse_u64(t[3], &st->size) != 0) return fail(p, "bad rlimit value '%s'", t[3]);
-    return 0;
-  }
-  if (strcmp(op, "shmget") == 0) {
-    st->op = OP_SHMGET;
-    if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
-    if (parse_i32(t[3], &st->key) != 0) return fail(p, "bad KEY '%s'", t[3]);
-    if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad SIZE '%s'", t[4]);
-    if (parse_i32(t[5], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[5]);
-    return parse_bind(p, t[6], '#', &st->bind_num);
-  }
-  if (strcmp(op, "shmat") == 0) {
-    st->op = OP_SHMAT;
-    if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_id(p, t[3], &st->id) != 0 ||
-        parse_addr(p, t[4], &st->addr) != 0)
-      return -1;
-    if (parse_i32(t[5], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[5]);
-    return parse_bind(p, t[6], '@', &st->bind_addr);
-  }
-  if (strcmp(op, "shmdt") == 0) {
-    st->op = OP_SHMDT;
-    if (want(p, 4) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
-    return parse_addr(p, t[3], &st->addr);
-  }
-  if (strcmp(op, "shmctl") == 0) {
-    st->op = OP_SHMCTL;
-    return parse_shmctl(p);
-  }
-  if (strcmp(op, "munmap") == 0 || strcmp(op, "mprotect") == 0) {
-    int is_munmap = op[1] == 'u';
-    st->op = is_munmap ? OP_MUNMAP : OP_MPROTECT;
-    if (want(p, is_munmap ? 5 : 6) != 0 || live_proc(p, t[2], &st->proc) != 0 ||
-        parse_addr(p, t[3], &st->addr) != 0)
-      return -1;
-    if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad LEN '%s'", t[4]);
-    if (!is_munmap && parse_i32(t[5], &st->flags) != 0) return fail(p, "bad PROT '%s'", t[5]);
-    return 0;
-  }
-  if (strcmp(op, "write") == 0) {
-    st->op = OP_WRITE;
-    if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_addr(p, t[3], &st->addr) != 0)
-      return -1;
-    return parse_hex(p, t[4]);
-  }
-  if (strcmp(op, "fill") == 0) {
-    st->op = OP_FILL;
-    if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_addr(p, t[3], &st->addr) != 0)
-      return -1;
-    if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad LEN '%s'", t[4]);
-    if (parse_range(t[5], 0, 255, &v) != 0) return fail(p, "bad BYTE '%s'", t[5]);
-    st->fill_byte = (uint8_t)v;
-    return 0;
-  }
-  if (strcmp(op, "read") == 0) {
-    st->op = OP_READ;
-    if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_addr(p, t[3], &st->addr) != 0)
-      return -1;
-    if (parse_u64(t[4], &st->size) != 0 || st->size > ORACLE_MAX_ACCESS)
-      return fail(p, "bad LEN '%s' (at most 16 MiB)", t[4]);
-    return 0;
-  }
-  int fs = parse_fs_stmt(p, op);
-  if (fs <= 0) return fs;
-  return fail(p, "unknown operation '%s'", op);
+  return fail(p, "unknown operation '%s'", p->tok[1]);
 }
 
 int parse_program(char *text, struct program *out, char *err, size_t errlen) {
