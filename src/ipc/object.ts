@@ -7,12 +7,17 @@
  * (Registry.markDestroyed), plus one per holder (a syscall using it, a
  * mapping of a segment). When the last goes the registry frees the id and
  * the mechanism frees the object (Registry.putRef).
+ *
+ * An interface that each mechanism's object class implements, not a base
+ * class: construction of a derived class whose constructor's `name` was
+ * redefined (as tsx's keepNames does for every class) never leaves V8's
+ * dependency-change bailouts, which made shmget eight times slower.
  */
 import type { Mutex } from '../sync/mutex.js';
 import type { IpcPermState } from './perm.js';
 
-/** An object a Registry holds; each mechanism (shm, later sem and msg) extends it. */
-export abstract class IpcObject {
+/** An object a Registry holds. */
+export interface IpcObject {
   /** Guards perm and the mechanism's mutable fields; ranks after the registry's lock. */
   readonly mu: Mutex;
   readonly perm: IpcPermState;
@@ -20,45 +25,23 @@ export abstract class IpcObject {
    * Removal's first phase ran: the key no longer finds the object and its
    * self-reference is gone; the id goes with the last reference.
    */
-  pendingDestruction = false;
-  /** The reference count; a mechanism's decRef may decide its common case on it inline. */
-  protected refs = 1;
-
-  constructor(mu: Mutex, perm: IpcPermState) {
-    this.mu = mu;
-    this.perm = perm;
-  }
-
-  /** The object's id. */
-  get id(): number {
-    return this.perm.id;
-  }
-
-  /** Current reference count (for tests and invariants). */
-  get refCount(): number {
-    return this.refs;
-  }
-
-  incRef(): void {
-    if (this.refs <= 0) this.refcountBug('incRef after destruction');
-    this.refs += 1;
-  }
-
-  /** Drops a reference; the mechanism's own, which ends in Registry.putRef when it is not the common case. Precondition: mu is not held. */
-  abstract decRef(): void;
-
+  pendingDestruction: boolean;
+  /** Takes a reference; throws (an invariant broke) when the object was already freed. */
+  incRef(): void;
+  /**
+   * Drops a reference; the mechanism's common case decides inline, and the
+   * rest ends in Registry.putRef. Precondition: mu is not held.
+   */
+  decRef(): void;
   /**
    * Takes one reference off the count; true when it was the last, and the
-   * object must then be destroyed (only Registry.putRef and removal call it).
+   * object must then be destroyed. Only Registry.putRef and removal call it.
+   * Throws when the count was already zero.
    */
-  dropRef(): boolean {
-    if (this.refs <= 0) this.refcountBug('decRef below zero');
-    this.refs -= 1;
-    return this.refs === 0;
-  }
+  dropRef(): boolean;
+}
 
-  /** Throws for a broken reference count, out of line so that incRef and decRef stay small enough to inline. */
-  protected refcountBug(what: string): never {
-    throw new Error(`IPC object ${this.perm.id}: ${what}`);
-  }
+/** Throws for a broken reference count: an invariant broke. Out of line, so that incRef and decRef stay small enough to inline. */
+export function refcountBug(obj: IpcObject, what: string): never {
+  throw new Error(`IPC object ${obj.perm.id}: ${what}`);
 }

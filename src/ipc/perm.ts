@@ -34,9 +34,8 @@ export interface IpcPermState {
  * CAP_IPC_OWNER overrides a refusal.
  */
 export function ipcPermits(creds: Credentials, perm: IpcPermState, flag: number): boolean {
-  // The common case, the owner asking for what the owner bits grant, is
-  // decided here; everything else is out of line, so that this inlines into
-  // shmat at little cost to the engine's budget.
+  // Owner fast path, see docs/architecture.md, "Hot paths": the owner asking
+  // for what the owner bits grant is decided here, the rest out of line.
   const requested = ((flag >> 6) | (flag >> 3) | flag) & 0o7;
   if ((creds.uid === perm.cuid || creds.uid === perm.uid) && (requested & ~(perm.mode >> 6)) === 0) return true;
   return permitsBy(creds, perm, requested);

@@ -4,7 +4,7 @@
  * Mappable whose pages address spaces map, and the MappingIdentity that keeps
  * it alive while mapped.
  *
- * Lifetime is IpcObject's: a reference to itself until removal's first
+ * Lifetime is IpcObject's (src/ipc/object.ts): a reference to itself until removal's first
  * phase (IPC_RMID, a forced removal, or namespace teardown), one per VMA
  * piece, and transient ones for syscalls. When the count reaches zero the
  * registry removes the id and the frames go back to the MemoryFile.
@@ -19,7 +19,8 @@ import type { ShmidDs } from '../abi/shm.js';
 import { FrameTable } from '../mm/frame_table.js';
 import type { MemoryFile } from '../mm/memory_file.js';
 import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace, ShmMappable, Translation } from '../mm/memmap.js';
-import { IpcObject } from '../ipc/object.js';
+import type { IpcObject } from '../ipc/object.js';
+import { refcountBug } from '../ipc/object.js';
 import type { IpcPermState } from '../ipc/perm.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
 
@@ -61,8 +62,11 @@ export interface ShmInit {
 }
 
 /** A System V shm segment. */
-export class Shm extends IpcObject implements ShmMappable, MappingIdentity {
+export class Shm implements IpcObject, ShmMappable, MappingIdentity {
   readonly isSysvShm = true;
+  /** Guards perm, times, pids, nattch and the destruction flags. */
+  readonly mu = new Mutex('shm.Shm.mu', LockRank.shmSegmentMu);
+  readonly perm: IpcPermState;
   /** The segment's size in bytes, kept as shmget got it. */
   private readonly size: bigint | number;
   /** segsz as a bigint, made on its first read when size is a number. */
@@ -79,6 +83,8 @@ export class Shm extends IpcObject implements ShmMappable, MappingIdentity {
   lpid = 0;
   /** Mapping pieces across all address spaces (Linux shm_nattch). */
   nattch = 0;
+  /** Set once the self-reference is dropped (SHM_DEST, forced removal, namespace teardown). */
+  pendingDestruction = false;
   /**
    * The creating process while it lives (Linux shm_creator), as an opaque
    * token; undefined once it exited or left the namespace.
@@ -89,6 +95,7 @@ export class Shm extends IpcObject implements ShmMappable, MappingIdentity {
   /** A removal forced by shm_rmid_forced, to run at the next decRef. */
   private forcedPending = false;
 
+  private refs = 1;
   private readonly mapLimit: number;
   private readonly objectPages: number;
   /** The frames behind touched pages; made at the first touch (most segments of a create/remove loop are never touched). */
@@ -100,9 +107,8 @@ export class Shm extends IpcObject implements ShmMappable, MappingIdentity {
     mf: MemoryFile,
     init: ShmInit,
   ) {
-    // mu guards perm, times, pids, nattch and the destruction flags.
-    super(new Mutex('shm.Shm.mu', LockRank.shmSegmentMu), init.perm);
     this.mf = mf;
+    this.perm = init.perm;
     this.size = init.segsz;
     // Sizes below 2^53 divide exactly as numbers; larger ones (up to 2^64) round up in bigint.
     const size = init.segsz;
@@ -141,6 +147,11 @@ export class Shm extends IpcObject implements ShmMappable, MappingIdentity {
     return (this.table ??= new FrameTable(this.mf));
   }
 
+  /** The segment's id. */
+  get id(): number {
+    return this.perm.id;
+  }
+
   /** True for a SHM_HUGETLB segment. */
   get hugetlb(): boolean {
     return this.hugePageBytes > 0;
@@ -151,11 +162,21 @@ export class Shm extends IpcObject implements ShmMappable, MappingIdentity {
     return this.table?.residentPages ?? 0;
   }
 
+  /** Current reference count (for tests and invariants). */
+  get refCount(): number {
+    return this.refs;
+  }
+
   effectiveBytes(): number {
     return this.mapLimit;
   }
 
-  // MappingIdentity (incRef is IpcObject's)
+  // MappingIdentity
+
+  incRef(): void {
+    if (this.refs <= 0) refcountBug(this, 'incRef after destruction');
+    this.refs += 1;
+  }
 
   /** Precondition: mu is not held. */
   decRef(): void {
@@ -326,6 +347,12 @@ export class Shm extends IpcObject implements ShmMappable, MappingIdentity {
   /** Checkpoint restore: page `page` is held in `frame`, whose reference the segment now owns. Precondition: the page is untouched. */
   restorePage(page: number, frame: number): void {
     this.frames.adopt(page, frame);
+  }
+
+  dropRef(): boolean {
+    if (this.refs <= 0) refcountBug(this, 'decRef below zero');
+    this.refs -= 1;
+    return this.refs === 0;
   }
 
   /** Gives every frame back to the MemoryFile: removal's second phase. */

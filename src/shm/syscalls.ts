@@ -277,7 +277,7 @@ function stat(caller: ShmCaller, shmid: number, cmd: number): E.Either<SysError,
   const byIndex = cmd !== IPC_STAT;
   const s = byIndex ? caller.registry.findByIndex(shmid) : caller.registry.findById(shmid);
   if (s === undefined) return noSegment(shmid);
-  // Written out (no closures): IPC_STAT is a hot path. The lookup reference is
+  // Written out (no closures): IPC_STAT is a hot path (docs/architecture.md, "Hot paths"). The lookup reference is
   // dropped after s.mu is released, as decRef requires.
   let result: E.Either<SysError, ShmctlResult>;
   s.mu.lock();
