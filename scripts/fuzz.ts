@@ -1,10 +1,21 @@
 /**
- * Differential fuzzing outside vitest: `npm run fuzz -- --runs N [--seed S]`.
+ * Differential fuzzing outside vitest:
+ *
+ *   npm run fuzz -- --runs N [--seed S] [--shard K/M] [--json FILE]
+ *   npm run fuzz -- --merge FILE... [--json FILE]
+ *
  * Runs the property of test/fuzz (random scenarios, emulator vs kernel) N
  * times with a progress line on stderr. On a divergence it prints the shrunk
- * scenario file and exits 1. Either way it writes .cache/fuzz-summary.json.
+ * scenario file and exits 1. Either way it writes a JSON summary
+ * (.cache/fuzz-summary.json, or FILE).
+ *
+ * A campaign splits across machines with --shard K/M (K from 1 to M): every
+ * shard takes the same --runs and --seed, runs its share of the runs with a
+ * seed derived from S and K, and writes its own summary; --merge adds the
+ * summaries of all M shards into one, and refuses shards of different
+ * campaigns, missing or repeated shards. docs/fuzzing.md shows a CI matrix.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
@@ -12,17 +23,30 @@ import fc from 'fast-check';
 import { nativeAvailable } from '../src/scenario/native/native.js';
 import { scenarioTextArb, statementCount } from '../src/testing/index.js';
 import { checkScenario, DivergenceError } from '../test/fuzz/differential.js';
+import type { Summary } from './fuzz_shards.js';
+import { mergeSummaries, parseSummary, shardRuns, shardSeed } from './fuzz_shards.js';
 
-const USAGE = 'usage: npm run fuzz -- --runs N [--seed S]';
+const USAGE = 'usage: npm run fuzz -- --runs N [--seed S] [--shard K/M] [--json FILE]\n       npm run fuzz -- --merge FILE... [--json FILE]';
 
 function fail(message: string, status = 2): never {
   process.stderr.write(`${message}\n`);
   process.exit(status);
 }
 
-function parseArgs(argv: readonly string[]): { runs: number; seed: number } {
+interface Options {
+  readonly runs: number;
+  readonly seed: number;
+  readonly shard: { readonly k: number; readonly m: number } | undefined;
+  readonly json: string | undefined;
+  readonly merge: readonly string[] | undefined;
+}
+
+function parseArgs(argv: readonly string[]): Options {
   let runs = 2000;
   let seed: number | undefined;
+  let shard: { k: number; m: number } | undefined;
+  let json: string | undefined;
+  let merge: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -36,7 +60,17 @@ function parseArgs(argv: readonly string[]): { runs: number; seed: number } {
       if (!Number.isInteger(runs) || runs < 1) fail(`--runs must be a positive integer\n${USAGE}`);
     } else if (flag === '--seed') {
       seed = Number(value());
-      if (!Number.isInteger(seed)) fail(`--seed must be an integer\n${USAGE}`);
+      if (!Number.isInteger(seed) || seed < -(2 ** 31) || seed >= 2 ** 31) fail(`--seed must be a 32-bit integer\n${USAGE}`);
+    } else if (flag === '--shard') {
+      const m = /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(value());
+      if (m === null || Number(m[1]) > Number(m[2])) fail(`--shard takes K/M with 1 <= K <= M\n${USAGE}`);
+      shard = { k: Number(m[1]), m: Number(m[2]) };
+    } else if (flag === '--json') {
+      json = value();
+    } else if (flag === '--merge') {
+      merge = [];
+      while (i + 1 < argv.length && !(argv[i + 1] as string).startsWith('--')) merge.push(argv[++i] as string);
+      if (merge.length === 0) fail(`--merge needs at least one summary FILE\n${USAGE}`);
     } else if (flag === '--help' || flag === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -44,17 +78,55 @@ function parseArgs(argv: readonly string[]): { runs: number; seed: number } {
       fail(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  return { runs, seed: seed ?? (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0 };
+  if (merge !== undefined && (shard !== undefined || seed !== undefined)) fail(`--merge takes no --shard or --seed\n${USAGE}`);
+  if (shard !== undefined && seed === undefined) fail(`--shard needs the campaign's --seed, the same on every shard\n${USAGE}`);
+  if (shard !== undefined && runs < shard.m) fail(`--runs ${runs} cannot be split into ${shard.m} shards\n${USAGE}`);
+  return { runs, seed: seed ?? (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0, shard, json, merge };
 }
 
-const { runs, seed } = parseArgs(process.argv.slice(2));
-const command = `npm run fuzz -- --runs ${runs} --seed ${seed}`;
+const options = parseArgs(process.argv.slice(2));
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function writeSummary(summary: Summary): string {
+  const file = options.json ?? join(root, '.cache', 'fuzz-summary.json');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
+  return file;
+}
+
+if (options.merge !== undefined) {
+  const parts = options.merge.map((file) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      fail(`fuzz: ${file}: ${(e as Error).message}`);
+    }
+    const summary = parseSummary(text, file);
+    return E.isLeft(summary) ? fail(`fuzz: ${summary.left}`) : { file, summary: summary.right };
+  });
+  const mergedOr = mergeSummaries(parts);
+  if (E.isLeft(mergedOr)) fail(`fuzz: ${mergedOr.left}`);
+  const merged = mergedOr.right;
+  const file = writeSummary(merged);
+  process.stdout.write(
+    `${merged.runs} scenarios (${merged.statements} statements) in ${merged.shards.length} shards, ${merged.divergences} divergences; summary in ${file}\n`,
+  );
+  for (const f of merged.found) process.stdout.write(`${f.trimEnd()}\n`);
+  process.exit(merged.divergences === 0 ? 0 : 1);
+}
+
+const shard = options.shard ?? { k: 1, m: 1 };
+const runs = shardRuns(options.runs, shard.k, shard.m);
+const seed = shardSeed(options.seed, shard.k, shard.m);
+const command = `npm run fuzz -- --runs ${options.runs} --seed ${options.seed}${options.shard === undefined ? '' : ` --shard ${shard.k}/${shard.m}`}`;
 
 const availability = nativeAvailable();
 if (E.isLeft(availability)) fail(`fuzz: the native oracle cannot run here: ${availability.left}`, 3);
 
-process.stderr.write(`fast-check seed: ${seed} (replay with: ${command})\n`);
+process.stderr.write(
+  `fast-check seed: ${seed}${options.shard === undefined ? '' : ` (shard ${shard.k}/${shard.m} of campaign seed ${options.seed})`} (replay with: ${command})\n`,
+);
 
 let done = 0;
 let statements = 0;
@@ -93,28 +165,37 @@ const result = fc.check(
   { numRuns: runs, seed },
 );
 
-function finish(divergences: number): void {
+function finish(found: readonly string[]): void {
   progress(true);
   if (tty) process.stderr.write('\n');
-  const summary = { date: new Date().toISOString(), seed, runs: done, statements, divergences, command };
-  const dir = join(root, '.cache');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'fuzz-summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  const summary: Summary = {
+    date: new Date().toISOString(),
+    campaign: { seed: options.seed, runs: options.runs, shards: shard.m },
+    shards: [{ shard: shard.k, seed, runs: done, command }],
+    runs: done,
+    statements,
+    divergences: found.length,
+    found,
+  };
+  const file = writeSummary(summary);
   process.stderr.write(
-    `${done} scenarios (${statements} statements) in ${((Date.now() - started) / 1000).toFixed(1)} s, ${divergences} divergence${divergences === 1 ? '' : 's'}; summary in .cache/fuzz-summary.json\n`,
+    `${done} scenarios (${statements} statements) in ${((Date.now() - started) / 1000).toFixed(1)} s, ${found.length} divergence${found.length === 1 ? '' : 's'}; summary in ${file}\n`,
   );
 }
 
 if (result.failed) {
   const err = result.errorInstance;
-  finish(err instanceof DivergenceError ? 1 : 0);
   if (err instanceof DivergenceError) {
-    process.stdout.write(`# divergence found with seed ${seed} (${command}), shrunk ${result.numShrinks} times\n`);
-    process.stdout.write(`${err.text.trimEnd()}\n# first divergence at line ${err.divergence.line ?? '?'}:\n`);
-    process.stdout.write(`# native:   ${JSON.stringify(err.divergence.native)}\n# emulated: ${JSON.stringify(err.divergence.emulated)}\n`);
+    const report =
+      `# divergence found with seed ${seed} (${command}), shrunk ${result.numShrinks} times\n` +
+      `${err.text.trimEnd()}\n# first divergence at line ${err.divergence.line ?? '?'}:\n` +
+      `# native:   ${JSON.stringify(err.divergence.native)}\n# emulated: ${JSON.stringify(err.divergence.emulated)}\n`;
+    finish([report]);
+    process.stdout.write(report);
   } else {
+    finish([]);
     process.stderr.write(`fuzz: the property failed without a divergence (a generator or oracle bug):\n${String(err instanceof Error ? err.message : err)}\n`);
   }
   process.exit(1);
 }
-finish(0);
+finish([]);
