@@ -24,7 +24,7 @@ import { badFutexAddress, isAccessLength, segvAt, unmappedFutex, userAddress } f
 import type { Word } from './syscall_args.js';
 import type { ChildExit, ProcessSyscalls, SyscallArgs, SyscallName, SyscallReply, SyscallRequest } from './syscalls.js';
 
-export type { ChildExit } from './syscalls.js';
+export type { ChildExit, ProcessSyscalls } from './syscalls.js';
 
 /** The shared buffers and numbers a thread needs to run as its process. */
 export interface TaskInit extends TlbCacheInit {
