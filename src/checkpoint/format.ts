@@ -152,16 +152,23 @@ export function readSections(image: Uint8Array, options: { readonly deferPages?:
   if (!deferred && view.getUint32(28, true) !== sectionChecksum(version, image.subarray(pageStart, pageStart + pageBytes))) return E.left(pagesDamaged());
   const metadata = asciiText(metaSection);
   if (E.isLeft(metadata)) return metadata;
+  const runs = readRuns(view, pageStart, expected, runCount);
+  if (E.isLeft(runs)) return runs;
+  const pendingPages = deferred ? { start: pageStart, end: expected, checksum: view.getUint32(28, true), version: version as ChecksumVersion } : undefined;
+  return E.right({ metadata: metadata.right, runs: runs.right, pendingPages });
+}
+
+/** The `runCount` run headers of the page section [start, end), which the runs must fill exactly. */
+function readRuns(view: DataView, start: number, end: number, runCount: number): E.Either<CheckpointError, PageRun[]> {
   const runs: PageRun[] = [];
-  let at = pageStart;
+  let at = start;
   for (let r = 0; r < runCount; r += 1) {
-    if (at + RUN_HEADER_BYTES > expected) return E.left(checkpointError(`pages.run[${r}]`, `starts past the end of the page section`));
+    if (at + RUN_HEADER_BYTES > end) return E.left(checkpointError(`pages.run[${r}]`, `starts past the end of the page section`));
     const firstFrame = view.getUint32(at, true);
     const count = view.getUint32(at + 4, true);
     const dataOffset = at + RUN_HEADER_BYTES;
     if (count === 0) return E.left(checkpointError(`pages.run[${r}]`, 'holds no frames'));
-    if (dataOffset + count * PAGE_SIZE > expected)
-      return E.left(checkpointError(`pages.run[${r}]`, `its ${count} frames run past the end of the page section`));
+    if (dataOffset + count * PAGE_SIZE > end) return E.left(checkpointError(`pages.run[${r}]`, `its ${count} frames run past the end of the page section`));
     const previous = runs[runs.length - 1];
     if (previous !== undefined && firstFrame < previous.firstFrame + previous.count) {
       return E.left(checkpointError(`pages.run[${r}]`, `frame ${firstFrame} is not above the previous run's last frame`));
@@ -169,9 +176,8 @@ export function readSections(image: Uint8Array, options: { readonly deferPages?:
     runs.push({ firstFrame, count, dataOffset });
     at = dataOffset + count * PAGE_SIZE;
   }
-  if (at !== expected) return E.left(checkpointError('pages', `${expected - at} bytes follow the last of the ${runCount} runs`));
-  const pendingPages = deferred ? { start: pageStart, end: expected, checksum: view.getUint32(28, true), version: version as ChecksumVersion } : undefined;
-  return E.right({ metadata: metadata.right, runs, pendingPages });
+  if (at !== end) return E.left(checkpointError('pages', `${end - at} bytes follow the last of the ${runCount} runs`));
+  return E.right(runs);
 }
 
 /** The error for a page section whose checksum does not match. */
