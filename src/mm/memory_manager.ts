@@ -23,7 +23,7 @@ import type { Fault } from './access.js';
 import type { FutexKey } from './futex.js';
 import type { MappingContext, MappingIdentity, MappingSpace, Mappable, Perms, ShmMappable } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
-import { badMmapLength, fixedAddress, isPageAligned, mmapLength, noFreeRange, pageAlign, unmappedArea } from './placement.js';
+import { badMmapLength, fixedAddress, isPageAligned, mmapLengthFits, noFreeRange, pageAlign, unmappedArea } from './placement.js';
 import { detachShmLocked } from './shmdt.js';
 import { bumpGeneration, fillTlb, newGenerationWord } from './tlb.js';
 import type { TlbFill } from './tlb.js';
@@ -190,19 +190,15 @@ export class MemoryManager implements MappingSpace {
    */
   mmap(ctx: MappingContext, opts: MmapOptions): E.Either<SysError, number> {
     if (!isPageAligned(opts.offset) || opts.offset < 0) return badMmapOffset(opts.offset);
-    if (opts.fixed === true) return this.mapFixed(ctx, opts);
-    return this.mapPlaced(
-      ctx,
-      opts.length,
-      opts.addr ?? 0,
-      opts.alignment ?? PAGE_SIZE,
-      opts.mappable,
-      opts.offset,
-      opts.perms,
-      opts.maxPerms,
-      opts.identity,
-      opts.writable,
-    );
+    if (!mmapLengthFits(opts.length)) return badMmapLength(opts.length);
+    const len = pageAlign(opts.length);
+    if (opts.fixed === true) return this.mapFixed(ctx, opts, len);
+    this.mappingMu.lock();
+    try {
+      return this.mapPlacedLocked(ctx, opts.addr ?? 0, len, opts.alignment ?? PAGE_SIZE, newVma(opts, 0, len));
+    } finally {
+      this.mappingMu.unlock();
+    }
   }
 
   /**
@@ -213,45 +209,36 @@ export class MemoryManager implements MappingSpace {
    * PROT_WRITE (VM_MAYWRITE). A hugetlb segment goes through mmap.
    */
   attachShm(ctx: MappingContext, seg: ShmMappable & MappingIdentity, perms: Perms, maxPerms: Perms): E.Either<SysError, number> {
-    return this.mapPlaced(ctx, seg.effectiveBytes(), 0, PAGE_SIZE, seg, 0, perms, maxPerms, seg, (maxPerms & PROT_WRITE) !== 0);
-  }
-
-  /**
-   * The kernel-placed mmap, once the offset is checked: the length, then
-   * the placement (unmappedArea), then EACCES for perms beyond maxPerms,
-   * then the insertion. mmap and attachShm both end here (a hot path: see
-   * "Hot paths" in docs/architecture.md).
-   */
-  private mapPlaced(
-    ctx: MappingContext,
-    length: number,
-    hint: number,
-    alignment: number,
-    mappable: Mappable,
-    offset: number,
-    perms: Perms,
-    maxPerms: Perms,
-    identity: MappingIdentity,
-    writable: boolean,
-  ): E.Either<SysError, number> {
-    const len = mmapLength(length);
-    if (len < 0) return badMmapLength(length);
+    // effectiveBytes is PAGE_ALIGN(segsz) already.
+    const len = seg.effectiveBytes();
+    if (!mmapLengthFits(len)) return badMmapLength(len);
     this.mappingMu.lock();
     try {
-      const start = unmappedArea(this.set, hint, len, alignment);
-      if (start < 0) return noFreeRange(len);
-      if ((perms & ~maxPerms) !== 0) return permsRefused();
-      this.insertMappingLocked(ctx, makeVma(start, start + len, mappable, offset, perms, maxPerms, identity, writable));
-      return E.right(start);
+      return this.mapPlacedLocked(ctx, 0, len, PAGE_SIZE, makeVma(0, len, seg, 0, perms, maxPerms, seg, (maxPerms & PROT_WRITE) !== 0));
     } finally {
       this.mappingMu.unlock();
     }
   }
 
+  /**
+   * The kernel-placed mmap, once offset and length are checked: the
+   * placement (unmappedArea), then EACCES for perms beyond maxPerms, then
+   * the insertion of `vma`, built over [0, len) and moved to the chosen
+   * address. mmap and attachShm both end here.
+   * Preconditions: mappingMu is held; `len` is page aligned.
+   */
+  private mapPlacedLocked(ctx: MappingContext, hint: number, len: number, alignment: number, vma: Vma): E.Either<SysError, number> {
+    const start = unmappedArea(this.set, hint, len, alignment);
+    if (start < 0) return noFreeRange(len);
+    if ((vma.perms & ~vma.maxPerms) !== 0) return permsRefused();
+    vma.start = start;
+    vma.end = start + len;
+    this.insertMappingLocked(ctx, vma);
+    return E.right(start);
+  }
+
   /** mmap at a fixed address (MAP_FIXED or MAP_FIXED_NOREPLACE). */
-  private mapFixed(ctx: MappingContext, opts: MmapOptions): E.Either<SysError, number> {
-    const len = mmapLength(opts.length);
-    if (len < 0) return badMmapLength(opts.length);
+  private mapFixed(ctx: MappingContext, opts: MmapOptions, len: number): E.Either<SysError, number> {
     // Only a replacing mapping drops references, released after unlocking.
     const dropped: MappingIdentity[] | undefined = opts.replace === true ? [] : undefined;
     let result: E.Either<SysError, number>;

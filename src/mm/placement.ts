@@ -64,15 +64,14 @@ export function fixedAddress(vmas: VmaSet, req: FixedRequest, len: number): E.Ei
 const LOWEST_TOP_DOWN = Math.max(PAGE_SIZE, pageAlign(MMAP_MIN_ADDR));
 
 /**
- * do_mmap's length rule: the length PAGE_ALIGNed, or -1 when it is refused
- * (0 or NaN is EINVAL; anything past TASK_SIZE, a negative one included as
- * a huge size_t, is ENOMEM: see badMmapLength).
+ * do_mmap's length rule: a length is mapped when it is positive and at most
+ * TASK_SIZE; otherwise badMmapLength gives the error.
  */
-export function mmapLength(length: number): number {
-  return length > 0 && length <= TASK_SIZE ? pageAlign(length) : -1;
+export function mmapLengthFits(length: number): boolean {
+  return length > 0 && length <= TASK_SIZE;
 }
 
-/** The EINVAL or ENOMEM of a length mmapLength refused. */
+/** The error of a length mmapLengthFits refused: 0 or NaN is EINVAL; the rest (a negative one is a huge size_t) is ENOMEM. */
 export function badMmapLength(length: number): E.Either<SysError, never> {
   return length === 0 || Number.isNaN(length)
     ? E.left(sysError('EINVAL', `mmap length ${length} is not a positive byte count`))
@@ -86,24 +85,22 @@ export function badMmapLength(length: number): E.Either<SysError, never> {
  * base that fits, rounded up to `alignment`; -1 when none does (the caller
  * returns noFreeRange). (round_hint_to_min never fires here: with
  * mmap_min_addr one page, every non-zero page-aligned hint is above it.)
- * On the shmat hot path (see "Hot paths" in docs/architecture.md).
  * Preconditions: the owner's mappingMu is held.
  */
 export function unmappedArea(vmas: VmaSet, hint: number, len: number, alignment: number): number {
-  if (hint !== 0) {
-    const hinted = hintedArea(vmas, hint, len, alignment);
-    if (hinted > 0) return hinted;
-  }
-  // An aligned placement (hugetlb) asks for enough slack to round the start up to the alignment.
-  const gap = vmas.topDownGap(len + alignment - PAGE_SIZE, LOWEST_TOP_DOWN);
-  // A gap start is a VMA boundary, so page aligned already: only a larger alignment rounds.
-  return gap < 0 || alignment === PAGE_SIZE ? gap : Math.ceil(gap / alignment) * alignment;
+  // shmat's call (no hint, page alignment) is the gap search alone; the rest
+  // is out of line (a hot path: see "Hot paths" in docs/architecture.md).
+  return hint === 0 && alignment === PAGE_SIZE ? vmas.topDownGap(len, LOWEST_TOP_DOWN) : hintedOrAlignedArea(vmas, hint, len, alignment);
 }
 
-/** The hint, rounded down to `alignment`, when that range is free; otherwise 0. */
-function hintedArea(vmas: VmaSet, hint: number, len: number, alignment: number): number {
-  const start = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % alignment) : 0;
-  return start !== 0 && start <= TASK_SIZE - len && !vmas.intersects(start, start + len) ? start : 0;
+/** unmappedArea with a hint or an alignment above PAGE_SIZE (hugetlb). */
+function hintedOrAlignedArea(vmas: VmaSet, hint: number, len: number, alignment: number): number {
+  const hinted = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % alignment) : 0;
+  if (hinted !== 0 && hinted <= TASK_SIZE - len && !vmas.intersects(hinted, hinted + len)) return hinted;
+  // An aligned placement asks for enough slack to round the start up to the alignment.
+  const gap = vmas.topDownGap(len + alignment - PAGE_SIZE, LOWEST_TOP_DOWN);
+  // A gap start is a VMA boundary, so page aligned already: only a larger alignment rounds.
+  return gap < 0 ? gap : Math.ceil(gap / alignment) * alignment;
 }
 
 /** The ENOMEM of a placement that found no gap. */

@@ -137,8 +137,8 @@ export class VmaSet {
     // A new lowest VMA (the newest top-down mapping) goes on the array's end;
     // the rest is out of line (a hot path: see "Hot paths" in docs/architecture.md).
     const rev = this.rev;
-    const lowest = rev.length > 0 ? rev[rev.length - 1]! : undefined;
-    if (lowest === undefined || vma.end <= lowest.start) rev.push(vma);
+    const n = rev.length;
+    if (n === 0 || vma.end <= rev[n - 1]!.start) rev.push(vma);
     else this.insertAbove(vma);
   }
 
@@ -258,10 +258,12 @@ export class VmaSet {
     // to `low` is free and the answer is just below the floor. The full search
     // is out of line (a hot path: see "Hot paths" in docs/architecture.md).
     const floor = this.searchFloor;
+    const start = floor - len;
     const rev = this.rev;
-    if (len > this.largestHoleAbove && floor - low >= len && (rev.length === 0 || rev[rev.length - 1]!.start >= floor)) {
-      this.searchFloor = floor - len;
-      return floor - len;
+    const n = rev.length;
+    if (len > this.largestHoleAbove && start >= low && (n === 0 || rev[n - 1]!.start >= floor)) {
+      this.searchFloor = start;
+      return start;
     }
     return this.topDownSearch(len, low);
   }
