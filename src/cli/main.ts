@@ -9,6 +9,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runDemo } from './demo.js';
 import { installOutput } from './output.js';
+import * as E from 'fp-ts/lib/Either.js';
+import { MAX_INPUT_HELP, NATIVE_BUDGET_HELP, parseByteCount } from './limits.js';
+import type { RunLimits } from './run.js';
 import { diffCommand, runCommand } from './run.js';
 import { ipcsCommand } from './scenario.js';
 import { transcriptCommand } from './transcript.js';
@@ -39,6 +42,25 @@ interface Command {
   readonly run?: (p: Parsed) => number | Promise<number>;
 }
 
+const MAX_INPUT: OptionSpec = { long: 'max-input', value: 'BYTES', help: MAX_INPUT_HELP };
+const NATIVE_BUDGET: OptionSpec = { long: 'native-budget', value: 'BYTES', help: NATIVE_BUDGET_HELP };
+
+/** The --max-input and --native-budget a command was given (defaults where absent), or exit 2 after a usage error. */
+function runLimits(command: string, p: Parsed): RunLimits | number {
+  const limits: { maxInputBytes?: number; nativeBudgetBytes?: number } = {};
+  for (const [option, key] of [
+    ['max-input', 'maxInputBytes'],
+    ['native-budget', 'nativeBudgetBytes'],
+  ] as const) {
+    const text = p.options.get(option);
+    if (text === undefined) continue;
+    const n = parseByteCount(option, text);
+    if (E.isLeft(n)) return usageError(command, n.left);
+    limits[key] = n.right;
+  }
+  return limits;
+}
+
 const COMMANDS: readonly Command[] = [
   {
     name: 'host-channel',
@@ -48,11 +70,12 @@ const COMMANDS: readonly Command[] = [
       'Runs FILE (default: the packaged examples/host-channel.scn) on the emulator and prints it as a\n' +
       "terminal session: dd fills the container's --host-channel tmpfs and fails with ENOSPC as iSulad's\n" +
       'documentation shows, then the host and the container exchange a message through a file both map.',
-    options: [{ long: 'json', help: "print the scenario's JSON lines instead of the session" }],
+    options: [{ long: 'json', help: "print the scenario's JSON lines instead of the session" }, MAX_INPUT],
     examples: ['ipc-sentry', 'ipc-sentry host-channel --json'],
     run: (p) => {
       if (p.operands.length > 1) return usageError('host-channel', 'host-channel takes at most one FILE');
-      return transcriptCommand(p.operands[0], p.options.has('json'));
+      const limits = runLimits('host-channel', p);
+      return typeof limits === 'number' ? limits : transcriptCommand(p.operands[0], p.options.has('json'), limits);
     },
   },
   {
@@ -65,35 +88,47 @@ const COMMANDS: readonly Command[] = [
   },
   {
     name: 'run',
-    synopsis: 'ipc-sentry run [--backend emulated|native] [--check] FILE...',
+    synopsis: 'ipc-sentry run [--backend emulated|native] [--check] [--max-input BYTES] [--native-budget BYTES] FILE...',
     summary: 'run scenario files and print one JSON line per statement as it finishes',
-    details: 'With --check, exit 1 when an expectation fails, naming FILE:LINE on stderr.',
+    details:
+      'With --check, exit 1 when an expectation fails, naming FILE:LINE on stderr. A file larger than\n' +
+      '--max-input is refused (exit 2). Exit 3 naming FILE:LINE when this machine cannot back the\n' +
+      "emulator's memory at that statement, or when a native run could make the kernel hold more than\n" +
+      '--native-budget (tmpfs data and touched shared memory, counted before anything runs).',
     options: [
       { long: 'backend', short: 'b', value: 'NAME', help: "emulated (default) or native: the machine's own kernel through the C oracle" },
       { long: 'check', help: 'exit 1 when an expectation (=> ...) does not hold' },
+      MAX_INPUT,
+      NATIVE_BUDGET,
     ],
     examples: ['ipc-sentry run examples/shmget-lookup-order.scn --check', 'ipc-sentry run --backend native examples/tmpfs-short-write-enospc.scn'],
     run: (p) => {
       const backend = p.options.get('backend') ?? 'emulated';
       if (backend !== 'emulated' && backend !== 'native') return usageError('run', `--backend takes emulated or native, not ${backend}`);
       if (p.operands.length === 0) return usageError('run', 'run needs at least one FILE');
-      return runCommand(p.operands, backend, p.options.has('check'));
+      const limits = runLimits('run', p);
+      return typeof limits === 'number' ? limits : runCommand(p.operands, backend, p.options.has('check'), limits);
     },
   },
   {
     name: 'diff',
-    synopsis: 'ipc-sentry diff FILE...',
+    synopsis: 'ipc-sentry diff [--max-input BYTES] [--native-budget BYTES] FILE...',
     summary: 'run each file on the emulator and on the real kernel; show where they disagree',
     details:
       'Exit 1 if any statement differs. Files that use emulated-only statements (isula, memcg, meminfo,\n' +
-      'checkpoint, restore) are skipped with a note; exit 3 means the native backend cannot run here.',
-    options: [],
-    examples: ['ipc-sentry diff examples/*.scn'],
-    run: (p) => (p.operands.length === 0 ? usageError('diff', 'diff needs at least one FILE') : diffCommand(p.operands)),
+      'checkpoint, restore) are skipped with a note; exit 3 means the native backend cannot run here\n' +
+      '(or cannot run a file within --native-budget, or the emulator ran out of memory: FILE:LINE says where).',
+    options: [MAX_INPUT, NATIVE_BUDGET],
+    examples: ['ipc-sentry diff examples/*.scn', 'ipc-sentry diff --native-budget 4G big.scn'],
+    run: (p) => {
+      if (p.operands.length === 0) return usageError('diff', 'diff needs at least one FILE');
+      const limits = runLimits('diff', p);
+      return typeof limits === 'number' ? limits : diffCommand(p.operands, limits);
+    },
   },
   {
     name: 'ipcs',
-    synopsis: 'ipc-sentry ipcs [-m|-s|-q|-a] [-i ID] [-l|-u|-c|-p|-t] [-b] [--human] [FILE]',
+    synopsis: 'ipc-sentry ipcs [-m|-s|-q|-a] [-i ID] [-l|-u|-c|-p|-t] [-b] [--human] [--max-input BYTES] [FILE]',
     summary: "run FILE on the emulator, then show its IPC namespace as util-linux's ipcs does",
     options: [],
     examples: ['ipc-sentry ipcs examples/rmid-attached-life-cycle.scn', 'ipc-sentry ipcs -m -t examples/shmctl-ipc-stat.scn', 'ipc-sentry ipcs -l'],
@@ -152,6 +187,7 @@ function ipcsOptionsHelp(): string {
     'resources:  -m shared memory, -q message queues, -s semaphores, -a all (the default)',
     'output:     -i, --id ID  one object;  -l, --limits;  -u, --summary;  -c, --creator;',
     '            -p, --pid;  -t, --time;  -b, --bytes and --human (with -l)',
+    `input:      --max-input BYTES  ${MAX_INPUT_HELP}`,
   ].join('\n');
 }
 

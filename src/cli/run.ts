@@ -5,36 +5,55 @@
  * native backend cannot run here, 4 the native backend failed internally.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import type { BackendName } from '../scenario/host.js';
+import type { BackendName, LoadOptions, RunOptions, RunProblem } from '../scenario/host.js';
 import { runOn, streamOn } from '../scenario/host.js';
-import type { NativeFailure, NativeUnavailable } from '../scenario/native/native.js';
 import type { OutputLine } from '../scenario/result/normalize.js';
 import { canonical } from '../scenario/result/normalize.js';
 import { emulatedOnly } from '../scenario/native/protocol.js';
 import { loadAll } from './scenario.js';
 
-/** Reports why a backend did not run; returns the exit status (3 unavailable, 4 failed). */
-function backendProblem(backend: BackendName, problem: NativeUnavailable | NativeFailure): number {
+/**
+ * Reports why a backend did not run; returns the exit status (3 unavailable,
+ * 4 failed). A limit of this machine met at one statement (the emulator's
+ * memory, the native budget) is reported as FILE:LINE.
+ */
+function backendProblem(backend: BackendName, problem: RunProblem, file: string): number {
+  if ('line' in problem) {
+    process.stderr.write(`${file}:${problem.line}: ${backend} backend cannot run this here: ${problem.reason}\n`);
+    return 3;
+  }
   const unavailable = problem.kind === 'unavailable';
   const text = unavailable ? problem.reason : problem.message;
   process.stderr.write(`ipc-sentry: ${backend} backend ${unavailable ? 'cannot run here' : 'failed'}: ${text.trim()}\n`);
   return unavailable ? 3 : 4;
 }
 
-/** `run [--backend emulated|native] [--check] FILE...`: each line is printed as its statement finishes. */
-export async function runCommand(files: readonly string[], backend: BackendName, check: boolean): Promise<number> {
-  const loaded = loadAll(files);
+/** What run and diff are told on the command line besides the files. */
+export type RunLimits = LoadOptions & RunOptions;
+
+/**
+ * `run [--backend emulated|native] [--check] FILE...`: each line is printed
+ * as its statement finishes (so a run stopped by a limit has printed every
+ * line before the statement that met it).
+ */
+export async function runCommand(files: readonly string[], backend: BackendName, check: boolean, limits: RunLimits = {}): Promise<number> {
+  const loaded = loadAll(files, limits);
   if (loaded === undefined) return 2;
   let status = 0;
   for (const [file, program] of loaded) {
-    const r = await streamOn(backend, program, (line, failure) => {
-      process.stdout.write(`${JSON.stringify(line)}\n`);
-      if (check && failure !== undefined) {
-        process.stderr.write(`${file}:${failure.line}: expectation failed: wanted ${failure.wanted}, got ${failure.got}\n`);
-        status = 1;
-      }
-    });
-    if (E.isLeft(r)) return backendProblem(backend, r.left);
+    const r = await streamOn(
+      backend,
+      program,
+      (line, failure) => {
+        process.stdout.write(`${JSON.stringify(line)}\n`);
+        if (check && failure !== undefined) {
+          process.stderr.write(`${file}:${failure.line}: expectation failed: wanted ${failure.wanted}, got ${failure.got}\n`);
+          status = 1;
+        }
+      },
+      limits,
+    );
+    if (E.isLeft(r)) return backendProblem(backend, r.left, file);
   }
   return status;
 }
@@ -50,8 +69,8 @@ function sameLine(a: OutputLine | undefined, b: OutputLine | undefined): boolean
  * (emulated-only statements) is skipped with a note; exit 3 stays for a
  * machine where the native backend cannot run at all.
  */
-export function diffCommand(files: readonly string[]): number {
-  const loaded = loadAll(files);
+export function diffCommand(files: readonly string[], limits: RunLimits = {}): number {
+  const loaded = loadAll(files, limits);
   if (loaded === undefined) return 2;
   let differ = false;
   let compared = 0;
@@ -63,10 +82,10 @@ export function diffCommand(files: readonly string[]): number {
       skipped += 1;
       continue;
     }
-    const native = runOn('native', program);
-    if (E.isLeft(native)) return backendProblem('native', native.left);
+    const native = runOn('native', program, limits);
+    if (E.isLeft(native)) return backendProblem('native', native.left, file);
     const emulated = runOn('emulated', program);
-    if (E.isLeft(emulated)) return backendProblem('emulated', emulated.left);
+    if (E.isLeft(emulated)) return backendProblem('emulated', emulated.left, file);
     compared += 1;
     const a = emulated.right.lines;
     const b = native.right.lines;

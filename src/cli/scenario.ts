@@ -4,19 +4,21 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Program } from '../scenario/parse/ast.js';
-import { loadScenario, runOnEmulator } from '../scenario/host.js';
+import type { LoadOptions } from '../scenario/host.js';
+import { loadScenario, tryOnEmulator } from '../scenario/host.js';
 import { formatParseError } from '../scenario/parse/parse.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { IpcsArgs } from './ipcs.js';
 import { IPCS_SYNOPSIS, parseIpcsArgs, runIpcs } from './ipcs.js';
+import { takeMaxInput } from './limits.js';
 import { readUserDatabase } from './userdb.js';
 
 /** Parses every file first: a bad file means nothing runs. */
-export function loadAll(files: readonly string[]): Array<[string, Program]> | undefined {
+export function loadAll(files: readonly string[], options: LoadOptions = {}): Array<[string, Program]> | undefined {
   const loaded: Array<[string, Program]> = [];
   let bad = false;
   for (const f of files) {
-    const p = loadScenario(f);
+    const p = loadScenario(f, options);
     if (E.isLeft(p)) {
       bad = true;
       for (const e of p.left) process.stderr.write(`${formatParseError(e)}\n`);
@@ -33,15 +35,21 @@ export function loadAll(files: readonly string[]): Array<[string, Program]> | un
  * each of its IPC namespaces, with names from /etc/passwd and /etc/group
  * and times in the local time zone. `args` is the raw argument list (after
  * `ipcs`) or its parseIpcsArgs result; a usage error goes to `usageError`
- * (default: printed with IPCS_SYNOPSIS; exit 2). Exits 0 as ipcs does, 2
- * when FILE cannot be parsed.
+ * (default: printed with IPCS_SYNOPSIS; exit 2). Besides util-linux's
+ * options it takes ipc-sentry's --max-input. Exits 0 as ipcs does, 2 when
+ * FILE cannot be read or parsed, 3 when this machine cannot back the
+ * emulator's memory for it.
  */
 export function ipcsCommand(args: readonly string[] | IpcsArgs, usageError?: (message: string) => number): number {
   let opts: IpcsArgs;
+  let limits: LoadOptions = {};
   if ('resources' in args) {
     opts = args;
   } else {
-    const parsed = parseIpcsArgs(args);
+    // --max-input is ipc-sentry's, not util-linux's: take it out before ipcs's own parser.
+    const taken = takeMaxInput(args);
+    const parsed = E.isLeft(taken) ? taken : parseIpcsArgs(taken.right.rest);
+    if (E.isRight(taken)) limits = { maxInputBytes: taken.right.maxInputBytes };
     if (E.isLeft(parsed)) {
       if (usageError !== undefined) return usageError(parsed.left);
       process.stderr.write(`ipc-sentry: ${parsed.left}\nusage: ${IPCS_SYNOPSIS}\nRun 'ipc-sentry help ipcs' for more.\n`);
@@ -56,10 +64,15 @@ export function ipcsCommand(args: readonly string[] | IpcsArgs, usageError?: (me
     process.stderr.write(out.stderr);
     return 0;
   }
-  const loaded = loadAll([opts.file]);
+  const loaded = loadAll([opts.file], limits);
   if (loaded === undefined) return 2;
   const program = loaded[0]![1];
-  const { emulated } = runOnEmulator(program);
+  const ran = tryOnEmulator(program);
+  if (E.isLeft(ran)) {
+    process.stderr.write(`${opts.file}:${ran.left.line}: emulated backend cannot run this here: ${ran.left.reason}\n`);
+    return 3;
+  }
+  const { emulated } = ran.right;
   for (const [i, ns] of emulated.namespaces.entries()) {
     if (emulated.namespaces.length > 1) process.stdout.write(`\n# IPC namespace ${program.nsNames[i]}`);
     const out = runIpcs(ns, opts, users);

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Program, Statement } from '../scenario/parse/ast.js';
 import { isHostSide } from '../scenario/parse/table.js';
-import { loadScenario, runOnEmulator } from '../scenario/host.js';
+import type { LoadOptions } from '../scenario/host.js';
+import { loadScenarioSource, tryOnEmulator } from '../scenario/host.js';
 import type { OutputLine, Printed } from '../scenario/result/normalize.js';
 import { lexLine } from '../scenario/parse/lexer.js';
 import { formatParseError } from '../scenario/parse/parse.js';
@@ -84,16 +85,19 @@ function outcome(line: OutputLine): string[] {
   return out;
 }
 
-/** Runs the transcript; returns the exit status (1 when an expectation fails, 2 on a parse error). */
-export function transcriptCommand(file: string | undefined, json: boolean): number {
+/**
+ * Runs the transcript; returns the exit status (1 when an expectation fails,
+ * 2 on a parse error, 3 when this machine cannot back the emulator's memory).
+ */
+export function transcriptCommand(file: string | undefined, json: boolean, limits: LoadOptions = {}): number {
   const path = file ?? defaultChannelScenario();
-  const loaded = loadScenario(path);
+  const loaded = loadScenarioSource(path, limits);
   if (E.isLeft(loaded)) {
     for (const e of loaded.left) process.stderr.write(`${formatParseError(e)}\n`);
     return 2;
   }
-  const program = loaded.right;
-  const source = readFileSync(path, 'utf8').split('\n');
+  const { program } = loaded.right;
+  const source = loaded.right.text.replace(/^\uFEFF/, '').split('\n');
   const containers = new Map<number, string>();
   /** The next source line (0-based) not yet shown. */
   let cursor = 0;
@@ -109,7 +113,7 @@ export function transcriptCommand(file: string | undefined, json: boolean): numb
     process.stdout.write(`ipc-sentry: ${shown}, run on the emulator (isula and memory cgroups are emulated only)\n\n`);
   }
   let index = 0;
-  const { run } = runOnEmulator(program, (out) => {
+  const ran = tryOnEmulator(program, (out) => {
     const s = program.statements[index]!;
     index += 1;
     if (json) {
@@ -127,6 +131,11 @@ export function transcriptCommand(file: string | undefined, json: boolean): numb
     for (const l of outcome(out)) process.stdout.write(`${l}\n`);
     if (out['expect'] !== undefined) process.stdout.write(`  !! ${String(out['expect'])}\n`);
   });
+  if (E.isLeft(ran)) {
+    process.stderr.write(`${path}:${ran.left.line}: emulated backend cannot run this here: ${ran.left.reason}\n`);
+    return 3;
+  }
+  const { run } = ran.right;
   if (!json) narrateUpTo(source.length);
   const checked = program.statements.filter((s) => s.expect !== undefined).length;
   const summary =

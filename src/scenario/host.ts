@@ -4,7 +4,7 @@
  * the kernel it is compared with), and running a parsed program on either
  * backend.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Program } from './parse/ast.js';
 import { runEmulated } from './emulated/emulated.js';
@@ -14,7 +14,9 @@ import { runOracle, streamOracle } from './native/native.js';
 import type { ExpectationFailure, NormalizedRun, OutputLine } from './result/normalize.js';
 import { incrementalNormalizer, normalize } from './result/normalize.js';
 import { parseScenario } from './parse/parse.js';
+import { decodeSource, sourceError } from './parse/source.js';
 import type { ParseError } from './parse/parse.js';
+import { checkNativeBudget, DEFAULT_NATIVE_BUDGET_BYTES } from './native/budget.js';
 import { emulatedOnly, encodeProgram } from './native/protocol.js';
 
 /** Which kernel runs a scenario. */
@@ -64,21 +66,81 @@ function hostFacts(): HostFacts {
   return facts;
 }
 
-/** Reads and parses a scenario file; errors name FILE:LINE:COL (or the file for an unreadable one). */
-export function loadScenario(file: string): E.Either<ParseError[], Program> {
-  let text: string;
+/** The most scenario text read from one file unless the caller says otherwise: 64 MiB. */
+export const DEFAULT_MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
+/** How much is asked of the file at a time. */
+const READ_CHUNK = 1024 * 1024;
+
+/**
+ * A file's bytes, read through a descriptor a chunk at a time, never more
+ * than `maxBytes` + 1 of them: a file past the bound (or /dev/zero, or a
+ * FIFO whose writer never stops) is refused once the bound is crossed.
+ */
+function readBounded(file: string, maxBytes: number): E.Either<string, Uint8Array> {
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch (e) {
-    return E.left([{ file, line: 1, col: 1, message: `cannot read the file: ${(e as Error).message}` }]);
+    return E.left(`cannot read the file: ${(e as Error).message}`);
   }
-  return parseScenario(text, file);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const want = Math.min(READ_CHUNK, maxBytes + 1 - total);
+      const chunk = new Uint8Array(want);
+      const got = readSync(fd, chunk, 0, want, null);
+      if (got === 0) break;
+      chunks.push(got === want ? chunk : chunk.subarray(0, got));
+      total += got;
+      if (total > maxBytes) return E.left(`the file is larger than the input limit of ${maxBytes} bytes (raise it with --max-input)`);
+    }
+  } catch (e) {
+    return E.left(`cannot read the file: ${(e as Error).message}`);
+  } finally {
+    closeSync(fd);
+  }
+  if (chunks.length === 1) return E.right(chunks[0] as Uint8Array);
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return E.right(bytes);
+}
+
+/** How a scenario file is read. */
+export interface LoadOptions {
+  /** The most bytes the file may have; default DEFAULT_MAX_INPUT_BYTES. */
+  readonly maxInputBytes?: number;
+}
+
+/**
+ * Reads and parses a scenario file, keeping its text (the transcript shows
+ * its comments). Errors name FILE:LINE:COL: the first byte that is not
+ * UTF-8, a character the language does not allow, a parse error; an
+ * unreadable or oversized file is reported at 1:1.
+ */
+export function loadScenarioSource(file: string, options: LoadOptions = {}): E.Either<ParseError[], { program: Program; text: string }> {
+  const bytes = readBounded(file, options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
+  if (E.isLeft(bytes)) return E.left([{ file, line: 1, col: 1, message: bytes.left }]);
+  const decoded = decodeSource(bytes.right);
+  if (!('text' in decoded)) return E.left([sourceError(file, decoded)]);
+  const { text } = decoded;
+  return E.map((program: Program) => ({ program, text }))(parseScenario(text, file));
+}
+
+/** Reads and parses a scenario file; errors name FILE:LINE:COL (or the file for an unreadable one). */
+export function loadScenario(file: string, options: LoadOptions = {}): E.Either<ParseError[], Program> {
+  return E.map((s: { program: Program }) => s.program)(loadScenarioSource(file, options));
 }
 
 /** Called with each output line as soon as its statement has run, and the expectation failure if any. */
 export type LineListener = (line: OutputLine, failure: ExpectationFailure | undefined) => void;
 
-/** Runs a program on the emulator, sized like this machine; `onLine` sees each line as its statement finishes. */
+/** Runs a program on the emulator, sized like this machine; `onLine` sees each line as its statement finishes. Throws what the emulator throws. */
 export function runOnEmulator(program: Program, onLine?: LineListener): { run: NormalizedRun; emulated: EmulatedRun } {
   const { commitBytes: mem, protectionKeys: pkeys, ramBytes: ram } = hostFacts();
   const n = incrementalNormalizer(program);
@@ -94,15 +156,78 @@ export function runOnEmulator(program: Program, onLine?: LineListener): { run: N
   return { run: n.run, emulated };
 }
 
+/**
+ * A file that cannot run here because of this machine's limits, not because
+ * of the file: the host could not back the emulator's memory, or the native
+ * run would pass its budget. `line` is the statement's; the CLI prints it as
+ * FILE:LINE and exits 3.
+ */
+export interface HostLimit extends NativeUnavailable {
+  readonly line: number;
+}
+
+/** Why a backend did not run a file to its end. */
+export type RunProblem = NativeUnavailable | NativeFailure | HostLimit;
+
+/**
+ * Whether `e` is the host refusing memory (V8's RangeError for an
+ * ArrayBuffer or SharedArrayBuffer it could not allocate): the emulator sizes
+ * itself like this machine, which the JS process cannot always back.
+ */
+export function isHostAllocationFailure(e: unknown): e is RangeError {
+  return e instanceof RangeError && /^(Array buffer allocation failed|Invalid array buffer length)/.test(e.message);
+}
+
+/**
+ * Runs a program on the emulator as runOnEmulator does, but a host
+ * allocation failure stops the run with a HostLimit naming the statement
+ * that was running; the lines before it have been reported. Any other throw
+ * is a broken invariant and goes on up.
+ */
+export function tryOnEmulator(program: Program, onLine?: LineListener): E.Either<HostLimit, { run: NormalizedRun; emulated: EmulatedRun }> {
+  let done = 0;
+  try {
+    return E.right(
+      runOnEmulator(program, (line, failure) => {
+        done += 1;
+        onLine?.(line, failure);
+      }),
+    );
+  } catch (e) {
+    if (!isHostAllocationFailure(e)) throw e;
+    const line = program.statements[done]?.line ?? 0;
+    return E.left({
+      kind: 'unavailable',
+      line,
+      reason: `this machine cannot give the emulator the memory this statement needs (${e.message}); run it with more memory, or with smaller sizes`,
+    });
+  }
+}
+
+/** How a backend runs a program. */
+export interface RunOptions {
+  /** The most memory a native run may make the kernel hold (see native/budget.ts); default DEFAULT_NATIVE_BUDGET_BYTES. */
+  readonly nativeBudgetBytes?: number;
+}
+
+/** Why the native backend will not run `program`: emulated-only statements, or the budget. */
+function nativeRefusal(program: Program, options: RunOptions): NativeUnavailable | HostLimit | undefined {
+  const only = emulatedOnly(program);
+  if (only !== undefined) return { kind: 'unavailable', reason: only };
+  const over = checkNativeBudget(program, BigInt(options.nativeBudgetBytes ?? DEFAULT_NATIVE_BUDGET_BYTES));
+  return over === undefined ? undefined : { kind: 'unavailable', line: over.line, reason: over.message };
+}
+
 /** Runs a program on the named backend, reporting each line as soon as its statement has run. */
 export async function streamOn(
   backend: BackendName,
   program: Program,
   onLine: LineListener,
-): Promise<E.Either<NativeUnavailable | NativeFailure, NormalizedRun>> {
-  if (backend === 'emulated') return E.right(runOnEmulator(program, onLine).run);
-  const only = emulatedOnly(program);
-  if (only !== undefined) return E.left({ kind: 'unavailable', reason: only });
+  options: RunOptions = {},
+): Promise<E.Either<RunProblem, NormalizedRun>> {
+  if (backend === 'emulated') return E.map((r: { run: NormalizedRun }) => r.run)(tryOnEmulator(program, onLine));
+  const refused = nativeRefusal(program, options);
+  if (refused !== undefined) return E.left(refused);
   const n = incrementalNormalizer(program);
   const raws = await streamOracle(encodeProgram(program), (raw) => {
     const out = n.push(raw);
@@ -111,14 +236,14 @@ export async function streamOn(
   return E.map(() => n.run)(raws);
 }
 
-/** Runs a program on the real kernel through the native oracle. */
-export function runOnKernel(program: Program): E.Either<NativeUnavailable | NativeFailure, NormalizedRun> {
-  const only = emulatedOnly(program);
-  if (only !== undefined) return E.left({ kind: 'unavailable', reason: only });
+/** Runs a program on the real kernel through the native oracle, if it fits the budget. */
+export function runOnKernel(program: Program, options: RunOptions = {}): E.Either<NativeUnavailable | NativeFailure | HostLimit, NormalizedRun> {
+  const refused = nativeRefusal(program, options);
+  if (refused !== undefined) return E.left(refused);
   return E.map((raws: Parameters<typeof normalize>[1]) => normalize(program, raws))(runOracle(encodeProgram(program)));
 }
 
 /** Runs a program on the named backend. */
-export function runOn(backend: BackendName, program: Program): E.Either<NativeUnavailable | NativeFailure, NormalizedRun> {
-  return backend === 'emulated' ? E.right(runOnEmulator(program).run) : runOnKernel(program);
+export function runOn(backend: BackendName, program: Program, options: RunOptions = {}): E.Either<RunProblem, NormalizedRun> {
+  return backend === 'emulated' ? E.map((r: { run: NormalizedRun }) => r.run)(tryOnEmulator(program)) : runOnKernel(program, options);
 }

@@ -86,29 +86,41 @@ function parseStatement(scope: Scope, line: number, tokens: readonly Token[]): {
   return { stmt, errors: [] };
 }
 
+/** Errors reported before the parser stops looking: enough to fix a file, few enough that a garbage file cannot flood stderr. */
+export const MAX_PARSE_ERRORS = 100;
+
 /**
  * Parses a scenario. `file` only labels errors. On failure every error found
- * is returned, ordered by line and column; the program is returned only when
- * there is none.
+ * (up to MAX_PARSE_ERRORS, then a last one saying where checking stopped) is
+ * returned, ordered by line and column; the program is returned only when
+ * there is none. Lines are taken one at a time, so a file's size costs no
+ * array of its lines.
  */
 export function parseScenario(text: string, file: string): Either<ParseError[], Program> {
   const scope = new Scope(RESERVED_WORDS);
   const statements: Statement[] = [];
   const errors: ParseError[] = [];
   // A byte-order mark is an encoding artifact, not part of the first statement.
-  const lines = (text.startsWith('\uFEFF') ? text.slice(1) : text).split('\n');
-  lines.forEach((raw, i) => {
-    const line = i + 1;
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  let from = 0;
+  for (let line = 1; ; line += 1) {
+    const nl = body.indexOf('\n', from);
+    const raw = body.slice(from, nl < 0 ? body.length : nl);
+    from = nl + 1;
     const lexed = lexLine(raw.endsWith('\r') ? raw.slice(0, -1) : raw);
     if (!lexed.ok) {
       errors.push({ file, line, ...lexed.error });
-      return;
+    } else if (lexed.tokens.length > 0) {
+      const r = parseStatement(scope, line, lexed.tokens);
+      errors.push(...r.errors.map((e) => ({ file, line, ...e })));
+      if (r.stmt !== undefined) statements.push(r.stmt);
     }
-    if (lexed.tokens.length === 0) return;
-    const r = parseStatement(scope, line, lexed.tokens);
-    errors.push(...r.errors.map((e) => ({ file, line, ...e })));
-    if (r.stmt !== undefined) statements.push(r.stmt);
-  });
+    if (nl < 0) break;
+    if (errors.length >= MAX_PARSE_ERRORS && from < body.length) {
+      errors.push({ file, line: line + 1, col: 1, message: `${errors.length} errors so far: the rest of the file is not checked` });
+      break;
+    }
+  }
   if (errors.length > 0) return E.left(errors.sort((a, b) => a.line - b.line || a.col - b.col));
   return E.right({
     statements,
@@ -122,7 +134,12 @@ export function parseScenario(text: string, file: string): Either<ParseError[], 
   });
 }
 
+/** The longest message formatParseError prints whole. */
+const MAX_MESSAGE = 400;
+
 /** Formats an error as `FILE:LINE:COL: message`, the form stderr gets. */
 export function formatParseError(e: ParseError): string {
-  return `${e.file}:${e.line}:${e.col}: ${e.message}`;
+  // A message quoting a huge token (a 60 MiB word) is cut: the position says where it is.
+  const message = e.message.length > MAX_MESSAGE ? `${e.message.slice(0, MAX_MESSAGE)}...` : e.message;
+  return `${e.file}:${e.line}:${e.col}: ${message}`;
 }
