@@ -30,9 +30,10 @@ import { linkCreators, restoreIpc } from './parts/ipc.js';
 import { restoreKernel, restoreMemoryAccounting } from './parts/kernel.js';
 import { restoreTasks } from './parts/tasks.js';
 import { validate } from './validate.js';
+import type { RestoreLimits } from './validate.js';
 
-/** What the image cannot carry: the functions a simulator injected. */
-export interface RestoreOptions {
+/** What the image cannot carry (the functions a simulator injected), and the limits the restoring kernel sets. */
+export interface RestoreOptions extends RestoreLimits {
   /** CLOCK_REALTIME for the restored kernel; default the host clock, as for a new Kernel. */
   readonly clock?: () => number;
   /**
@@ -74,7 +75,7 @@ function restoreImage(image: Uint8Array, options: RestoreOptions, engineOptions:
   if (E.isLeft(sections)) return sections;
   const meta = decodeMetadata(sections.right.metadata);
   if (E.isLeft(meta)) return meta;
-  const valid = validate(meta.right, sections.right.runs);
+  const valid = validate(meta.right, sections.right.runs, options);
   if (E.isLeft(valid)) return valid;
   if (meta.right.kernel.nextPid === null && options.allocatePid === undefined) {
     return E.left(checkpointError('metadata.kernel.nextPid', 'the checkpointed kernel had an injected pid allocator: pass allocatePid to restore'));

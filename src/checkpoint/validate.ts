@@ -10,6 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { IPCMNI, IPCMNI_SEQ_MAX, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
 import { NAME_MAX } from '../abi/fs.js';
 import type { CheckpointError } from './errors.js';
+import { checkMeaning } from './meaning.js';
 import { checkEngine } from './parts/engine.js';
 import { CheckpointFailure, check } from './errors.js';
 import type { PageRun } from './format.js';
@@ -24,10 +25,25 @@ const MAX_FILE_PAGES = Math.floor(Number.MAX_SAFE_INTEGER / PAGE_SIZE);
 const INT_MAX = 0x7fffffff;
 const PERMS = 0o7;
 
-/** Checks `meta` against itself and against the page section's runs. */
-export function validate(meta: Metadata, runs: readonly PageRun[]): E.Either<CheckpointError, void> {
+/** What the restoring kernel accepts, whatever an image asks for. */
+export interface RestoreLimits {
+  /**
+   * The most frames an image's frameLimit may name. Restore makes every frame
+   * below the limit exist (the held ones with their bytes, the rest free), so
+   * this bounds the memory a restore allocates. Default DEFAULT_MAX_RESTORED_FRAMES.
+   */
+  readonly maxFrames?: number;
+  /** The most RAM an image's kernel may have. Default: as much as a MemoryFile can number. */
+  readonly maxMemTotalBytes?: number;
+}
+
+/** 2^18 frames: 1 GiB of frame memory. */
+export const DEFAULT_MAX_RESTORED_FRAMES = 2 ** 18;
+
+/** Checks `meta` against itself, against the page section's runs and against the restoring kernel's limits. */
+export function validate(meta: Metadata, runs: readonly PageRun[], limits: RestoreLimits = {}): E.Either<CheckpointError, void> {
   try {
-    checkAll(meta, runs);
+    checkAll(meta, runs, limits);
     return E.right(undefined);
   } catch (e) {
     if (e instanceof CheckpointFailure) return E.left(e.error);
@@ -35,8 +51,8 @@ export function validate(meta: Metadata, runs: readonly PageRun[]): E.Either<Che
   }
 }
 
-function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
-  const frames = checkKernel(meta);
+function checkAll(meta: Metadata, runs: readonly PageRun[], limits: RestoreLimits): void {
+  const frames = checkKernel(meta, limits);
   const pids = checkPids(meta);
   checkLockedMemory(meta);
   const segmentIds = checkIpc(meta, pids, frames);
@@ -48,13 +64,14 @@ function checkAll(meta: Metadata, runs: readonly PageRun[]): void {
   meta.processes.forEach((p, i) => checkProcess(meta, p, `metadata.processes[${i}]`, segmentIds, kinds));
   if (meta.engine !== undefined) checkEngine(meta, meta.engine);
   checkPageSection(meta, runs, frames);
+  checkMeaning(meta);
 }
 
 /** Each tmpfs's inodes by number, with their kind. */
 type InodeKinds = readonly ReadonlyMap<number, 'dir' | 'file'>[];
 
-/** The kernel's settings; gives the frame owners the objects' checks fill. */
-function checkKernel(meta: Metadata): FrameOwners {
+/** The kernel's settings, within the restoring kernel's limits; gives the frame owners the objects' checks fill. */
+function checkKernel(meta: Metadata, limits: RestoreLimits): FrameOwners {
   const k = meta.kernel;
   check(
     k.chunkBytes >= PAGE_SIZE && k.chunkBytes <= 2 ** 30 && (k.chunkBytes & (k.chunkBytes - 1)) === 0,
@@ -63,7 +80,16 @@ function checkKernel(meta: Metadata): FrameOwners {
   );
   const totalFrames = Math.floor(k.memTotalBytes / PAGE_SIZE);
   check(totalFrames <= MAX_FRAMES, 'metadata.kernel.memTotalBytes', `${k.memTotalBytes} bytes is more RAM than a MemoryFile can number`);
+  const maxMem = limits.maxMemTotalBytes ?? MAX_FRAMES * PAGE_SIZE;
+  check(k.memTotalBytes <= maxMem, 'metadata.kernel.memTotalBytes', `${k.memTotalBytes} bytes is more RAM than this restore accepts (${maxMem})`);
   check(k.frameLimit <= totalFrames, 'metadata.kernel.frameLimit', `${k.frameLimit} frames do not fit in ${totalFrames}`);
+  const maxFrames = limits.maxFrames ?? DEFAULT_MAX_RESTORED_FRAMES;
+  // Before anything as large as the frame limit is made, here or in the MemoryFile.
+  check(
+    k.frameLimit <= maxFrames,
+    'metadata.kernel.frameLimit',
+    `${k.frameLimit} frames are more than this restore makes (${maxFrames}; see RestoreOptions.maxFrames)`,
+  );
   return new FrameOwners(k.frameLimit);
 }
 

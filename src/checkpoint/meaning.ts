@@ -1,0 +1,311 @@
+/**
+ * Checks of an image's meaning, run by validate after the structural checks
+ * (every index in range, every page inside its object, every frame held
+ * once): every count the metadata states must equal what its references
+ * imply, and every mapping must carry no more access than the syscalls that
+ * made it could have given. An image whose checksums are valid but whose
+ * counts were edited would otherwise restore into a kernel that destroys a
+ * segment still mapped, throws at a later munmap, or lets a process write
+ * through a read-only attachment.
+ *
+ * What is checked, and what cannot be: the image records the state at the
+ * checkpoint, not its history. A segment's mode, owner and a process's
+ * credentials are those of that moment; IPC_SET may have narrowed the mode
+ * after a read-write attach, which Linux allows (the mapping keeps its
+ * access), but the image cannot show it: a writable attachment is judged by
+ * the creds and perm it holds (see checkShmPiece).
+ */
+import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SHM_DEST, SHM_LOCKED } from '../abi/constants.js';
+import { check } from './errors.js';
+import type { ChargeRefMeta, Metadata } from './metadata.js';
+
+type ProcessMetaT = Metadata['processes'][number];
+type VmaMetaT = ProcessMetaT['vmas'][number];
+type SegmentMetaT = Metadata['ipcNamespaces'][number]['segments'][number];
+
+const PAGE = BigInt(PAGE_SIZE);
+
+/** Runs every check of meaning over metadata that passed the structural checks. */
+export function checkMeaning(meta: Metadata): void {
+  const refs = countReferences(meta);
+  checkProcesses(meta);
+  checkSegments(meta, refs);
+  checkLockedMemory(meta);
+  checkAnonymousRefs(meta, refs);
+  checkOpenFileRefs(meta, refs);
+  checkInodeCounts(meta);
+  checkTmpfsUsage(meta);
+  checkMountRefs(meta);
+  checkMountTables(meta);
+  checkNamespaceMembers(meta);
+  checkCharges(meta);
+}
+
+/** What the references in the image add up to, per object. */
+interface References {
+  /** VMA pieces mapping each segment, by namespace index then id. */
+  readonly shmPieces: readonly Map<number, number>[];
+  /** VMA pieces mapping each anonymous memory object, and the one process that maps it (-1 for none, -2 for several). */
+  readonly anonPieces: number[];
+  readonly anonOwner: number[];
+  /** Descriptors and VMA pieces holding each open file. */
+  readonly fileHolders: number[];
+}
+
+function countReferences(meta: Metadata): References {
+  const shmPieces = meta.ipcNamespaces.map(() => new Map<number, number>());
+  const anonPieces = meta.anonymous.map(() => 0);
+  const anonOwner = meta.anonymous.map(() => -1);
+  const fileHolders = meta.openFiles.map(() => 0);
+  meta.processes.forEach((p, i) => {
+    for (const [, file] of p.fds) fileHolders[file] = (fileHolders[file] ?? 0) + 1;
+    for (const v of p.vmas) {
+      const o = v.object;
+      if (o.kind === 'shm') {
+        const m = shmPieces[o.ns] as Map<number, number>;
+        m.set(o.id, (m.get(o.id) ?? 0) + 1);
+      } else if (o.kind === 'anon') {
+        anonPieces[o.anon] = (anonPieces[o.anon] ?? 0) + 1;
+        const owner = anonOwner[o.anon] ?? -1;
+        anonOwner[o.anon] = owner === -1 || owner === i ? i : -2;
+      } else {
+        fileHolders[o.file] = (fileHolders[o.file] ?? 0) + 1;
+      }
+    }
+  });
+  return { shmPieces, anonPieces, anonOwner, fileHolders };
+}
+
+/** Each process's pid is below the allocator's next one, and each VMA carries only what its mapping call could give. */
+function checkProcesses(meta: Metadata): void {
+  const next = meta.kernel.nextPid;
+  meta.processes.forEach((p, i) => {
+    const at = `metadata.processes[${i}]`;
+    check(next === null || p.pid < next, `${at}.pid`, `${p.pid} is not below the kernel's next pid ${next}`);
+    p.vmas.forEach((v, j) => checkVma(meta, p, v, `${at}.vmas[${j}]`));
+  });
+}
+
+function checkVma(meta: Metadata, p: ProcessMetaT, v: VmaMetaT, at: string): void {
+  check((v.perms & ~v.maxPerms) === 0, `${at}.perms`, `protection ${v.perms} is more than the mapping's maximum ${v.maxPerms}`);
+  const len = v.end - v.start;
+  const o = v.object;
+  if (o.kind === 'shm') {
+    const s = segment(meta, o.ns, o.id);
+    // do_shmat: VM_MAYREAD and VM_MAYEXEC always, VM_MAYWRITE exactly without SHM_RDONLY.
+    check(
+      (v.maxPerms & (PROT_READ | PROT_EXEC)) === (PROT_READ | PROT_EXEC),
+      `${at}.maxPerms`,
+      `${v.maxPerms} is not what shmat gives (read and exec, and write without SHM_RDONLY)`,
+    );
+    check(v.writable === ((v.maxPerms & PROT_WRITE) !== 0), `${at}.writable`, `${v.writable} disagrees with maxPerms ${v.maxPerms}`);
+    check(BigInt(v.offset) + BigInt(len) <= s.mapBytes, at, `bytes ${v.offset}..${v.offset + len} pass the segment's ${s.mapBytes}`);
+    checkShmPiece(p, v, s, at);
+  } else if (o.kind === 'anon') {
+    const a = meta.anonymous[o.anon] as Metadata['anonymous'][number];
+    check(v.offset + len <= a.bytes, at, `bytes ${v.offset}..${v.offset + len} pass the anonymous memory's ${a.bytes}`);
+  } else {
+    const f = meta.openFiles[o.file] as Metadata['openFiles'][number];
+    // A shared file mapping (vfs mmap): the description must be readable; VM_MAYWRITE exactly when it is writable.
+    check(f.readable, `${at}.object`, `open file ${o.file} is not open for reading, which a shared mapping needs`);
+    check((v.maxPerms & PROT_READ) !== 0, `${at}.maxPerms`, `${v.maxPerms} lacks read, which every file mapping has`);
+    check(((v.maxPerms & PROT_WRITE) !== 0) === f.writable, `${at}.maxPerms`, `${v.maxPerms} disagrees with open file ${o.file}'s write access`);
+    check(v.writable === f.writable, `${at}.writable`, `${v.writable} disagrees with open file ${o.file}'s write access`);
+    check(Number.isSafeInteger(v.offset + len), at, 'the mapped file range is past 2^53');
+  }
+}
+
+/**
+ * A writable attachment (VM_MAYWRITE) was made by a shmat without
+ * SHM_RDONLY, which needed write access to the segment (ipcperms). The image
+ * holds the creds and the perm of the checkpoint only, so they are what the
+ * attach is judged by: a piece whose process may not write the segment now
+ * is refused. The one history this refuses that Linux allows is an IPC_SET
+ * that took write access away after a read-write attach (the mapping keeps
+ * it); times cannot tell that apart from an edited image (a fixed clock
+ * gives ctime and atime the same value).
+ */
+function checkShmPiece(p: ProcessMetaT, v: VmaMetaT, s: SegmentMetaT, at: string): void {
+  if ((v.maxPerms & PROT_WRITE) === 0 || permitsWrite(p, s)) return;
+  check(false, `${at}.maxPerms`, `a writable attachment of segment ${s.id}, whose mode 0${(s.mode & 0o777).toString(8)} gives uid ${p.uid} no write access`);
+}
+
+/** ipcperms for S_IWUGO with the process's credentials of the image. */
+function permitsWrite(p: ProcessMetaT, s: SegmentMetaT): boolean {
+  let granted = s.mode;
+  if (p.uid === s.cuid || p.uid === s.uid) granted >>= 6;
+  else if (p.gid === s.cgid || p.gid === s.gid || p.groups.includes(s.cgid) || p.groups.includes(s.gid)) granted >>= 3;
+  return (granted & 0o2) !== 0 || p.caps.includes('CAP_IPC_OWNER');
+}
+
+function segment(meta: Metadata, ns: number, id: number): SegmentMetaT {
+  return meta.ipcNamespaces[ns]?.segments.find((s) => s.id === id) as SegmentMetaT;
+}
+
+/** nattch and the reference count are what the pieces imply; the destruction and lock marks agree with the mode. */
+function checkSegments(meta: Metadata, refs: References): void {
+  meta.ipcNamespaces.forEach((ns, n) => {
+    const pieces = refs.shmPieces[n] as Map<number, number>;
+    check(!ns.dead || ns.segments.length === 0, `metadata.ipcNamespaces[${n}].segments`, 'a torn-down namespace holds no segments');
+    ns.segments.forEach((s, j) => {
+      const at = `metadata.ipcNamespaces[${n}].segments[${j}]`;
+      const mapped = pieces.get(s.id) ?? 0;
+      check(s.nattch === mapped, `${at}.nattch`, `is ${s.nattch}, but ${mapped} mapping pieces attach the segment`);
+      const want = mapped + (s.pendingDestruction ? 0 : 1);
+      check(s.refs === want, `${at}.refs`, `is ${s.refs}, but its pieces and ${s.pendingDestruction ? 'no ' : ''}self-reference make ${want}`);
+      check(s.pendingDestruction === ((s.mode & SHM_DEST) !== 0), `${at}.pendingDestruction`, 'disagrees with SHM_DEST in the mode');
+      check(!s.pendingDestruction || s.key === 0, `${at}.key`, 'a segment marked for destruction has no key');
+      check((s.lockedBy !== null) === ((s.mode & SHM_LOCKED) !== 0), `${at}.lockedBy`, 'disagrees with SHM_LOCKED in the mode');
+      check(!s.forcedPending || (s.nattch === 0 && !s.pendingDestruction), `${at}.forcedPending`, 'a forced removal waits only for an unattached segment');
+      check(
+        s.creator === null || meta.processes.some((p) => p.pid === s.creator && p.ipcNamespace === n),
+        `${at}.creator`,
+        `pid ${s.creator} is not in this namespace`,
+      );
+    });
+  });
+}
+
+/** Locked memory per uid is the pages of the segments SHM_LOCK charged to it. */
+function checkLockedMemory(meta: Metadata): void {
+  const implied = new Map<number, bigint>();
+  for (const ns of meta.ipcNamespaces) {
+    for (const s of ns.segments) {
+      if (s.lockedBy !== null) implied.set(s.lockedBy, (implied.get(s.lockedBy) ?? 0n) + (s.segsz + PAGE - 1n) / PAGE);
+    }
+  }
+  meta.lockedMemory.forEach(([uid, pages], i) => {
+    const want = implied.get(uid) ?? 0n;
+    check(pages === want, `metadata.lockedMemory[${i}]`, `uid ${uid} has ${pages} pages locked, but its locked segments hold ${want}`);
+    implied.delete(uid);
+  });
+  for (const [uid, pages] of implied) check(false, 'metadata.lockedMemory', `uid ${uid}'s locked segments hold ${pages} pages, which are not counted`);
+}
+
+/** Anonymous memory is private to one address space and counts its pieces. */
+function checkAnonymousRefs(meta: Metadata, refs: References): void {
+  meta.anonymous.forEach((a, i) => {
+    const at = `metadata.anonymous[${i}]`;
+    check(refs.anonOwner[i] !== -2, at, 'is mapped by two processes, but private memory belongs to one');
+    check(a.refs === refs.anonPieces[i], `${at}.refs`, `is ${a.refs}, but ${refs.anonPieces[i]} mapping pieces hold it`);
+  });
+}
+
+/** An open file description's count is its descriptors and mapping pieces. */
+function checkOpenFileRefs(meta: Metadata, refs: References): void {
+  meta.openFiles.forEach((f, i) => {
+    const want = refs.fileHolders[i] ?? 0;
+    check(f.refs === want, `metadata.openFiles[${i}].refs`, `is ${f.refs}, but ${want} descriptors and mappings hold it`);
+  });
+}
+
+/** Links are the directory entries naming an inode; opens are its open descriptions; the tree from the root has no cycle. */
+function checkInodeCounts(meta: Metadata): void {
+  const opens = meta.tmpfs.map(() => new Map<number, number>());
+  for (const f of meta.openFiles) {
+    const m = opens[meta.mounts[f.mount]?.tmpfs ?? -1];
+    m?.set(f.ino, (m.get(f.ino) ?? 0) + 1);
+  }
+  meta.tmpfs.forEach((sb, i) => {
+    const at = `metadata.tmpfs[${i}]`;
+    const named = new Map<number, number>();
+    const byIno = new Map(sb.inodes.map((n) => [n.ino, n]));
+    for (const n of sb.inodes) for (const [, ino] of n.entries) named.set(ino, (named.get(ino) ?? 0) + 1);
+    sb.inodes.forEach((n, j) => {
+      const nat = `${at}.inodes[${j}]`;
+      const links = j === 0 ? 1 : (named.get(n.ino) ?? 0);
+      check(links <= 1, `${nat}.links`, `inode ${n.ino} is named by ${links} entries; tmpfs has no hard links`);
+      check(n.links === links, `${nat}.links`, `is ${n.links}, but ${links} directory entries name inode ${n.ino}`);
+      const o = opens[i]?.get(n.ino) ?? 0;
+      check(n.opens === o, `${nat}.opens`, `is ${n.opens}, but ${o} open descriptions use inode ${n.ino}`);
+      check(n.links > 0 || n.opens > 0, nat, `inode ${n.ino} is neither linked nor open, so it was evicted`);
+      check(n.kind !== 'dir' || n.links > 0 || n.entries.length === 0, `${nat}.entries`, 'a removed directory is empty');
+    });
+    // Every linked inode is reachable from the root: no cycle of directories cut off from it.
+    const seen = new Set<number>();
+    const stack = [sb.inodes[0]?.ino as number];
+    while (stack.length > 0) {
+      const ino = stack.pop() as number;
+      if (seen.has(ino)) continue;
+      seen.add(ino);
+      for (const [, child] of byIno.get(ino)?.entries ?? []) stack.push(child);
+    }
+    sb.inodes.forEach((n, j) => check(n.links === 0 || seen.has(n.ino), `${at}.inodes[${j}]`, `inode ${n.ino} is linked but not reachable from the root`));
+  });
+}
+
+/** statfs's counters are what the inodes hold, within the size and nr_inodes limits; mounts count the mounts of the image. */
+function checkTmpfsUsage(meta: Metadata): void {
+  meta.tmpfs.forEach((sb, i) => {
+    const at = `metadata.tmpfs[${i}]`;
+    let pages = 0;
+    for (const n of sb.inodes) for (const [, , count] of n.pages) pages += count;
+    check(sb.pagesUsed === pages, `${at}.pagesUsed`, `is ${sb.pagesUsed}, but the files hold ${pages} pages`);
+    check(sb.maxPages === 0 || sb.pagesUsed <= sb.maxPages, `${at}.pagesUsed`, `${sb.pagesUsed} pages pass the size limit of ${sb.maxPages}`);
+    check(sb.inodesUsed === sb.inodes.length, `${at}.inodesUsed`, `is ${sb.inodesUsed}, but the tmpfs holds ${sb.inodes.length} inodes`);
+    check(sb.maxInodes === 0 || sb.inodesUsed <= sb.maxInodes, `${at}.inodesUsed`, `${sb.inodesUsed} inodes pass nr_inodes ${sb.maxInodes}`);
+    const mounts = meta.mounts.filter((m) => m.tmpfs === i).length;
+    check(sb.mounts === mounts && mounts >= 1, `${at}.mounts`, `is ${sb.mounts}, but ${mounts} mounts of the image use it`);
+  });
+}
+
+/** A mount's count is its rows in the mount tables and the open descriptions through it. */
+function checkMountRefs(meta: Metadata): void {
+  const holders = meta.mounts.map(() => 0);
+  for (const ns of meta.mountNamespaces) for (const [, mount] of ns.table) holders[mount] = (holders[mount] ?? 0) + 1;
+  for (const f of meta.openFiles) holders[f.mount] = (holders[f.mount] ?? 0) + 1;
+  meta.mounts.forEach((m, i) => {
+    check(m.refs === holders[i], `metadata.mounts[${i}].refs`, `is ${m.refs}, but ${holders[i]} table rows and open files hold it`);
+  });
+}
+
+/** A table's root is "/"; each other row hangs off a mount of an earlier row, so the tree has no cycle; no mount is listed twice. */
+function checkMountTables(meta: Metadata): void {
+  meta.mountNamespaces.forEach((ns, i) => {
+    const seen = new Set<number>();
+    ns.table.forEach(([mountpoint, mount, parent], r) => {
+      const rat = `metadata.mountNamespaces[${i}].table[${r}]`;
+      check(r !== 0 || mountpoint === '/', rat, 'the root mount is not at "/"');
+      check(!seen.has(mount), rat, `mount ${mount} appears twice in the table`);
+      check(parent === null || seen.has(parent), rat, `parent mount ${parent} is not an earlier row of this table`);
+      seen.add(mount);
+    });
+  });
+}
+
+/** A namespace counts at least the processes in it (its creator may hold one more). */
+function checkNamespaceMembers(meta: Metadata): void {
+  const ipc = meta.ipcNamespaces.map(() => 0);
+  const mnt = meta.mountNamespaces.map(() => 0);
+  for (const p of meta.processes) {
+    ipc[p.ipcNamespace] = (ipc[p.ipcNamespace] ?? 0) + 1;
+    mnt[p.mountNamespace] = (mnt[p.mountNamespace] ?? 0) + 1;
+  }
+  meta.ipcNamespaces.forEach((ns, i) => {
+    check(ns.members >= (ipc[i] ?? 0), `metadata.ipcNamespaces[${i}].members`, `is ${ns.members}, but ${ipc[i]} processes are in the namespace`);
+  });
+  meta.mountNamespaces.forEach((ns, i) => {
+    check(ns.members >= (mnt[i] ?? 0), `metadata.mountNamespaces[${i}].members`, `is ${ns.members}, but ${mnt[i]} processes are in the namespace`);
+  });
+}
+
+/** Each cgroup is charged exactly the file pages charged to it, within its limit. */
+function checkCharges(meta: Metadata): void {
+  const charged = meta.cgroups.map(() => 0);
+  let root = 0;
+  const add = (c: ChargeRefMeta, n: number): void => {
+    if (c === 'root') root += n;
+    else charged[c] = (charged[c] ?? 0) + n;
+  };
+  for (const sb of meta.tmpfs) for (const n of sb.inodes) for (const [, , count, c] of n.pages) add(c, count);
+  check(
+    meta.kernel.rootCgroupCharged === root,
+    'metadata.kernel.rootCgroupCharged',
+    `is ${meta.kernel.rootCgroupCharged}, but ${root} pages are charged to it`,
+  );
+  meta.cgroups.forEach((g, i) => {
+    const at = `metadata.cgroups[${i}]`;
+    check(g.chargedPages === charged[i], `${at}.chargedPages`, `is ${g.chargedPages}, but ${charged[i]} pages are charged to it`);
+    check(g.limitPages === null || g.chargedPages <= g.limitPages, `${at}.chargedPages`, `${g.chargedPages} pages pass the limit of ${g.limitPages}`);
+  });
+}
