@@ -9,11 +9,16 @@
  * through a read-only attachment.
  *
  * What is checked, and what cannot be: the image records the state at the
- * checkpoint, not its history. A segment's mode, owner and a process's
- * credentials are those of that moment; IPC_SET may have narrowed the mode
- * after a read-write attach, which Linux allows (the mapping keeps its
- * access), but the image cannot show it: a writable attachment is judged by
- * the creds and perm it holds (see checkShmPiece).
+ * checkpoint, not its history. An attachment's access is checked against
+ * what shmat gives (VM_MAYREAD and VM_MAYEXEC always, VM_MAYWRITE and the
+ * shared-writable flag exactly without SHM_RDONLY, protections within
+ * them), so a SHM_RDONLY piece whose protections were edited to allow
+ * writing is refused. It is not checked against the segment's mode and the
+ * process's credentials: those are the checkpoint's, and IPC_SET may have
+ * taken write access away after a read-write attach, which Linux allows
+ * (the mapping keeps its access; the random scenarios reach it). An image
+ * edited consistently into such a state (perms, maxPerms and writable
+ * together) describes a kernel Linux could reach, and is restored.
  */
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SHM_DEST, SHM_LOCKED } from '../abi/constants.js';
 import { check } from './errors.js';
@@ -82,11 +87,11 @@ function checkProcesses(meta: Metadata): void {
   meta.processes.forEach((p, i) => {
     const at = `metadata.processes[${i}]`;
     check(next === null || p.pid < next, `${at}.pid`, `${p.pid} is not below the kernel's next pid ${next}`);
-    p.vmas.forEach((v, j) => checkVma(meta, p, v, `${at}.vmas[${j}]`));
+    p.vmas.forEach((v, j) => checkVma(meta, v, `${at}.vmas[${j}]`));
   });
 }
 
-function checkVma(meta: Metadata, p: ProcessMetaT, v: VmaMetaT, at: string): void {
+function checkVma(meta: Metadata, v: VmaMetaT, at: string): void {
   check((v.perms & ~v.maxPerms) === 0, `${at}.perms`, `protection ${v.perms} is more than the mapping's maximum ${v.maxPerms}`);
   const len = v.end - v.start;
   const o = v.object;
@@ -100,7 +105,6 @@ function checkVma(meta: Metadata, p: ProcessMetaT, v: VmaMetaT, at: string): voi
     );
     check(v.writable === ((v.maxPerms & PROT_WRITE) !== 0), `${at}.writable`, `${v.writable} disagrees with maxPerms ${v.maxPerms}`);
     check(BigInt(v.offset) + BigInt(len) <= s.mapBytes, at, `bytes ${v.offset}..${v.offset + len} pass the segment's ${s.mapBytes}`);
-    checkShmPiece(p, v, s, at);
   } else if (o.kind === 'anon') {
     const a = meta.anonymous[o.anon] as Metadata['anonymous'][number];
     check(v.offset + len <= a.bytes, at, `bytes ${v.offset}..${v.offset + len} pass the anonymous memory's ${a.bytes}`);
@@ -113,29 +117,6 @@ function checkVma(meta: Metadata, p: ProcessMetaT, v: VmaMetaT, at: string): voi
     check(v.writable === f.writable, `${at}.writable`, `${v.writable} disagrees with open file ${o.file}'s write access`);
     check(Number.isSafeInteger(v.offset + len), at, 'the mapped file range is past 2^53');
   }
-}
-
-/**
- * A writable attachment (VM_MAYWRITE) was made by a shmat without
- * SHM_RDONLY, which needed write access to the segment (ipcperms). The image
- * holds the creds and the perm of the checkpoint only, so they are what the
- * attach is judged by: a piece whose process may not write the segment now
- * is refused. The one history this refuses that Linux allows is an IPC_SET
- * that took write access away after a read-write attach (the mapping keeps
- * it); times cannot tell that apart from an edited image (a fixed clock
- * gives ctime and atime the same value).
- */
-function checkShmPiece(p: ProcessMetaT, v: VmaMetaT, s: SegmentMetaT, at: string): void {
-  if ((v.maxPerms & PROT_WRITE) === 0 || permitsWrite(p, s)) return;
-  check(false, `${at}.maxPerms`, `a writable attachment of segment ${s.id}, whose mode 0${(s.mode & 0o777).toString(8)} gives uid ${p.uid} no write access`);
-}
-
-/** ipcperms for S_IWUGO with the process's credentials of the image. */
-function permitsWrite(p: ProcessMetaT, s: SegmentMetaT): boolean {
-  let granted = s.mode;
-  if (p.uid === s.cuid || p.uid === s.uid) granted >>= 6;
-  else if (p.gid === s.cgid || p.gid === s.gid || p.groups.includes(s.cgid) || p.groups.includes(s.gid)) granted >>= 3;
-  return (granted & 0o2) !== 0 || p.caps.includes('CAP_IPC_OWNER');
 }
 
 function segment(meta: Metadata, ns: number, id: number): SegmentMetaT {

@@ -29,6 +29,7 @@ import { restoreFilesystems, restoreFsCounts } from './parts/fs.js';
 import { linkCreators, restoreIpc } from './parts/ipc.js';
 import { restoreKernel, restoreMemoryAccounting } from './parts/kernel.js';
 import { restoreTasks } from './parts/tasks.js';
+import { checkInvariants } from './invariants.js';
 import { validate } from './validate.js';
 import type { RestoreLimits } from './validate.js';
 
@@ -82,6 +83,9 @@ function restoreImage(image: Uint8Array, options: RestoreOptions, engineOptions:
   }
   try {
     const built = build(meta.right, image, sections.right, options);
+    // What was built must hold together as a running kernel does; the checks above should make this pass.
+    const sound = checkInvariants(built.kernel);
+    if (E.isLeft(sound)) return E.left(checkpointError('image', `restored into a kernel whose invariants do not hold: ${sound.left.message}`));
     const engine = meta.right.engine;
     if (engine === undefined || engineOptions === undefined) return E.right({ kernel: built.kernel, engine: undefined });
     return E.right({ kernel: built.kernel, engine: restoreEngine(built.kernel, engine, built, engineOptions) });

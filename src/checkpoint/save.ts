@@ -57,6 +57,16 @@ export function checkpoint(kernel: Kernel, options: CheckpointOptions = {}): E.E
 
 /** Runs the parts in numbering order and lays out their metadata and the frames they hold. */
 function write(kernel: Kernel, engine: EngineState | undefined): Uint8Array {
+  const { meta, walk } = describe(kernel, engine);
+  return assemble(asciiJson(MetadataCodec.encode(meta)), walk.frames, walk.memoryFile);
+}
+
+/**
+ * The metadata of `kernel` (and of an engine's state), with the walk that
+ * numbered its objects and marked the frames they hold: the image without
+ * its bytes. The invariant check (invariants.ts) validates it.
+ */
+export function describe(kernel: Kernel, engine: EngineState | undefined): { readonly meta: Metadata; readonly walk: Walk } {
   const walk = new Walk(kernel);
   const ipc = saveIpc(walk);
   const mountNamespaces = saveMountNamespaces(walk);
@@ -88,7 +98,7 @@ function write(kernel: Kernel, engine: EngineState | undefined): Uint8Array {
     processes,
     ...engineSection,
   };
-  return assemble(asciiJson(MetadataCodec.encode(meta)), walk.frames, walk.memoryFile);
+  return { meta, walk };
 }
 
 /** Lays out header, metadata and the held frames as runs of consecutive frames. */
