@@ -40,8 +40,8 @@ export function checkMeaning(meta: Metadata): void {
   checkOpenFileRefs(meta, refs);
   checkInodeCounts(meta);
   checkTmpfsUsage(meta);
-  checkMountRefs(meta);
   checkMountTables(meta);
+  checkMountRefs(meta);
   checkNamespaceMembers(meta);
   checkCharges(meta);
 }
