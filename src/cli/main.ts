@@ -155,7 +155,8 @@ const COMMANDS: readonly Command[] = [
 
 const EXIT_STATUS =
   'exit status: 0 ran, 1 an expectation failed or the backends differ, 2 bad usage or a file that\n' +
-  'cannot be parsed (nothing runs), 3 the native backend cannot run here, 4 internal failure.\n';
+  'cannot be parsed (nothing runs), 3 the native backend cannot run here (or a limit of this machine\n' +
+  'met at FILE:LINE: the native budget, host memory for the emulator), 4 internal failure.\n';
 
 function usage(): string {
   const lines = ['usage: ipc-sentry [COMMAND] [OPTIONS] [FILE...]', '', 'commands:'];

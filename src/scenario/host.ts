@@ -16,7 +16,7 @@ import { incrementalNormalizer, normalize } from './result/normalize.js';
 import { parseScenario } from './parse/parse.js';
 import { decodeSource, sourceError } from './parse/source.js';
 import type { ParseError } from './parse/parse.js';
-import { checkNativeBudget, DEFAULT_NATIVE_BUDGET_BYTES } from './native/budget.js';
+import { checkNativeBudget, DEFAULT_NATIVE_BUDGET_BYTES, showBytes } from './native/budget.js';
 import { emulatedOnly, encodeProgram } from './native/protocol.js';
 
 /** Which kernel runs a scenario. */
@@ -94,7 +94,8 @@ function readBounded(file: string, maxBytes: number): E.Either<string, Uint8Arra
       if (got === 0) break;
       chunks.push(got === want ? chunk : chunk.subarray(0, got));
       total += got;
-      if (total > maxBytes) return E.left(`the file is larger than the input limit of ${maxBytes} bytes (raise it with --max-input)`);
+      if (total > maxBytes)
+        return E.left(`the file has more than ${showBytes(BigInt(maxBytes))} of scenario text, the most a file may have (raise it with --max-input)`);
     }
   } catch (e) {
     return E.left(`cannot read the file: ${(e as Error).message}`);

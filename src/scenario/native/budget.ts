@@ -97,7 +97,7 @@ export function checkNativeBudget(program: Program, budget: bigint): BudgetExcee
       case 'fwrite': {
         const len = s.data.kind === 'bytes' ? BigInt(s.data.bytes.length) : BigInt(s.data.count);
         store(fdMount(s.fd), len);
-        what = `fwrite of ${showBytes(len)}`;
+        what = `file write of ${showBytes(len)}`;
         break;
       }
       case 'fallocate':

@@ -59,6 +59,17 @@ const hexValue = (c: number): number => {
   return -1;
 };
 
+/** The characters a line may not hold: C0 controls other than tab, DEL, and C1 controls. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job.
+const FORBIDDEN = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
+
+/** The column of UTF-16 index `i`: code points before it, plus one. */
+function columnOf(line: string, i: number): number {
+  let col = 1;
+  for (let j = 0; j < i; j += 1) if (!continuesPair(line, j)) col += 1;
+  return col;
+}
+
 /**
  * The first character the language does not allow in a line, if any: a
  * control character other than tab (C0, DEL or C1; a string spells such a
@@ -66,17 +77,12 @@ const hexValue = (c: number): number => {
  * before it belongs to the line end, so neither reaches here.
  */
 function forbiddenCharacter(line: string): LineError | undefined {
-  let col = 1;
-  for (let i = 0; i < line.length; i += 1) {
-    const c = line.charCodeAt(i);
-    if ((c < 0x20 && c !== TAB) || (c >= 0x7f && c <= 0x9f)) {
-      const code = `U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
-      const what = c === 0 ? 'a NUL byte' : c === 0x0d ? 'a carriage return not at the end of the line' : `control character ${code}`;
-      return { col, message: `${what} is not allowed in a scenario (inside a string, write a byte as \\xHH)` };
-    }
-    if (!continuesPair(line, i + 1)) col += 1;
-  }
-  return undefined;
+  const m = FORBIDDEN.exec(line);
+  if (m === null) return undefined;
+  const c = line.charCodeAt(m.index);
+  const code = `U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+  const what = c === 0 ? 'a NUL byte' : c === 0x0d ? 'a carriage return not at the end of the line' : `control character ${code}`;
+  return { col: columnOf(line, m.index), message: `${what} is not allowed in a scenario (inside a string, write a byte as \\xHH)` };
 }
 
 /** A growable byte buffer: a string's bytes, without an array slot per byte. */
@@ -188,9 +194,10 @@ export function lexLine(line: string): LexedLine {
     const startCol = col;
     while (i < n) {
       const d = line.charCodeAt(i);
-      if (isBlank(d) || d === HASH || d === QUOTE) break;
+      if (d <= QUOTE + 1 && (isBlank(d) || d === HASH || d === QUOTE)) break;
+      // The second half of a surrogate pair shares its first half's column.
+      if (d < 0xdc00 || d > 0xdfff || !continuesPair(line, i)) col += 1;
       i += 1;
-      if (!continuesPair(line, i)) col += 1;
     }
     if (line.charCodeAt(i) !== QUOTE) {
       tokens.push({ text: line.slice(start, i), col: startCol });
