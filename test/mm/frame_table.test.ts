@@ -78,3 +78,30 @@ describe('FrameTable.runLength', () => {
     );
   });
 });
+
+describe('FrameTable with tags (a tmpfs file)', () => {
+  it('hands each frame back with its tag', () => {
+    const mf = new MemoryFile();
+    const t = new FrameTable<string>(mf);
+    t.adopt(3, 30, 'a');
+    t.adopt(600, 60, 'b');
+    t.adopt(601, 61, 'c');
+    const seen: [number, number, string][] = [];
+    t.forEach((page, frame, tag) => seen.push([page, frame, tag]));
+    expect(seen).toEqual([
+      [3, 30, 'a'],
+      [600, 60, 'b'],
+      [601, 61, 'c'],
+    ]);
+    const released: [number, string][] = [];
+    t.removeRange(0, 601, (frame, tag) => released.push([frame, tag]));
+    expect(released).toEqual([
+      [30, 'a'],
+      [60, 'b'],
+    ]);
+    expect([t.residentPages, t.frameAt(3), t.frameAt(600), t.frameAt(601)]).toEqual([1, -1, -1, 61]);
+    t.clear((frame, tag) => released.push([frame, tag]));
+    expect(released.at(-1)).toEqual([61, 'c']);
+    expect(t.residentPages).toBe(0);
+  });
+});
