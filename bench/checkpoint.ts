@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { performance } from 'node:perf_hooks';
 import { checkpoint, restore } from '../src/checkpoint/index.js';
-import { IPC_CREAT, IPC_PRIVATE, Kernel, PAGE_SIZE } from '../src/index.js';
+import { IPC_CREAT, IPC_PRIVATE, Kernel, PAGE_SIZE } from '../src/node/index.js';
 import { median } from './stats.js';
 
 /** What the checkpoint rows report. */

@@ -4,8 +4,8 @@
  * (every call returns an Either, which is checked, as a program would).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel, PAGE_SIZE } from '../src/index.js';
-import type { Process } from '../src/index.js';
+import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel, PAGE_SIZE } from '../src/node/index.js';
+import type { Process } from '../src/node/index.js';
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../src/abi/fs.js';
 import { ContainerEngine } from '../src/hostchannel/engine.js';
 import { runChild } from './child.js';

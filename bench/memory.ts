@@ -12,7 +12,7 @@
  * Each segment is created and attached, as a program would use it.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { IPC_CREAT, IPC_PRIVATE, Kernel, PAGE_SIZE } from '../src/index.js';
+import { IPC_CREAT, IPC_PRIVATE, Kernel, PAGE_SIZE } from '../src/node/index.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) {

@@ -10,7 +10,7 @@
  * increments per second across both workers for atomic-add.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, Kernel } from '../src/index.js';
+import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, Kernel } from '../src/node/index.js';
 import { spawnWorker } from '../src/node/worker.js';
 import { median } from './stats.js';
 
