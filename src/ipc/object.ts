@@ -41,7 +41,7 @@ export interface IpcObject {
   dropRef(): boolean;
 }
 
-/** Throws for a broken reference count: an invariant broke. Out of line, so that incRef and decRef stay small enough to inline. */
+/** Throws for a broken reference count: an invariant broke. Out of line (docs/architecture.md, Hot paths). */
 export function refcountBug(obj: IpcObject, what: string): never {
   throw new Error(`IPC object ${obj.perm.id}: ${what}`);
 }

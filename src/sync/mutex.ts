@@ -39,11 +39,9 @@ const MAX_RANK = 1024;
  * Mutex into a long-lived array is an old-to-young pointer, which costs the
  * engine a remembered-set entry on every lock.
  *
- * lock and unlock are kept to a few bytecodes: they are inlined into every
- * syscall path, four times into a shmat+shmdt pair, and their size counts
- * against the engine's inlining budget for the rest of the path. Linking by
- * rank makes both a read, a test and two writes, and lets a lock released
- * out of order be unlinked from the chain.
+ * lock and unlock stay a read, a test and two writes each: they are on every
+ * syscall's hot path (docs/architecture.md, Hot paths). Linking by rank also
+ * lets a lock released out of order be unlinked from the chain.
  */
 const FLOOR = -0x80000000;
 const chain = new Int32Array(MAX_RANK + 1);
