@@ -4,6 +4,7 @@
  * Lock order (outermost first), as in gVisor's sentry:
  *
  *   mm.mappingMu  →  shm.Registry.mu  →  shm.Shm.mu
+ *   sem.Registry.mu  →  sem.SemSet.mu (never held with the shm locks)
  *
  * A thread may only take a lock whose rank is strictly greater than every lock
  * it already holds. JavaScript runs one thread per isolate, so in-process the
@@ -16,6 +17,8 @@ export const LockRank = {
   mmMappingMu: 10,
   shmRegistryMu: 20,
   shmSegmentMu: 30,
+  semRegistryMu: 40,
+  semSetMu: 41,
 } as const;
 
 /** Thrown when code takes locks against the documented order. It is a bug in ipc-sentry. */
