@@ -26,6 +26,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { CredentialsInit } from '../auth/credentials.js';
+import { describeValue, isOptions } from '../kernel/syscall_args.js';
 import type { IpcNamespace } from '../kernel/ipc_namespace.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
@@ -34,6 +35,7 @@ import { DaemonFs } from './daemon_fs.js';
 import { MemoryCgroup } from '../memcg/cgroup.js';
 import type { ContainerConfig, ContainerState } from './records.js';
 import type { HostChannel, HostChannelCommand, Meminfo } from './spec.js';
+import { INT64_MAX } from './size.js';
 import { SPEC_ERROR_EXIT_STATUS, parseHostChannel } from './spec.js';
 
 /** The outcome of one isula command: its exit status and the lines it printed on stderr. */
@@ -85,6 +87,14 @@ export const ENGINE_MESSAGES = {
     `Error response from daemon: You cannot remove a running container ${name}. Stop the container before attempting removal or use -f`,
   notRunning: (name: string) => `Error response from daemon: Container ${name} is not running`,
   invalidName: (name: string) => `Error response from daemon: Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-]+ are allowed.`,
+  /**
+   * The client's refusal of a `-m` value (command_convert_membytes): the
+   * byte-size parser caps a size at INT64_MAX, and a negative size is
+   * refused; printed bare, before the daemon is contacted.
+   */
+  invalidMemory: (value: string) => `Invalid value "${value}" for flag --memory`,
+  /** exec's refusal of credentials no process can have (Kernel.trySpawn's EINVAL). */
+  invalidUser: (why: string) => `Error response from daemon: ${why}`,
 } as const;
 
 /** Container names the daemon accepts (util_valid_container_name). */
@@ -169,12 +179,15 @@ export class ContainerEngine {
 
   /** `isula create [--rm] [-m LIMIT] [--host-channel SPEC] --name NAME`. */
   create(name: string, options: CreateOptions & { readonly rm?: boolean } = {}): CommandResult {
+    checkName('create', name);
+    checkCreateOptions('create', options);
     this.reap();
     return this.doCreate(name, options, options.rm === true, 'create');
   }
 
   /** `isula start NAME`. Starting a running container does nothing, successfully. */
   start(name: string): CommandResult {
+    checkName('start', name);
     this.reap();
     const c = this.containers.get(name);
     if (c === undefined) return fail(1, ENGINE_MESSAGES.noSuchContainer(name));
@@ -187,6 +200,7 @@ export class ContainerEngine {
    * nothing, successfully; a --rm container that stops is removed.
    */
   stop(name: string): CommandResult {
+    checkName('stop', name);
     this.reap();
     const c = this.containers.get(name);
     if (c === undefined) return fail(1, ENGINE_MESSAGES.noSuchContainer(name));
@@ -198,6 +212,7 @@ export class ContainerEngine {
 
   /** `isula restart NAME`: stop if running, then start (a --rm container is not removed in between). */
   restart(name: string): CommandResult {
+    checkName('restart', name);
     this.reap();
     const c = this.containers.get(name);
     if (c === undefined) return fail(1, ENGINE_MESSAGES.noSuchContainer(name));
@@ -207,6 +222,8 @@ export class ContainerEngine {
 
   /** `isula rm [-f] NAME`. A running container needs -f, which stops it first. */
   rm(name: string, options: { readonly force?: boolean } = {}): CommandResult {
+    checkName('rm', name);
+    checkOptions('rm', options, { force: 'boolean' });
     this.reap();
     const c = this.containers.get(name);
     if (c === undefined) return fail(1, ENGINE_MESSAGES.noSuchContainer(name));
@@ -217,6 +234,8 @@ export class ContainerEngine {
 
   /** `isula run [--rm] [-m LIMIT] [--host-channel SPEC] --name NAME`: create, then start. */
   run(name: string, options: RunOptions = {}): CommandResult {
+    checkName('run', name);
+    checkCreateOptions('run', options);
     this.reap();
     const created = this.doCreate(name, options, options.rm === true, 'run');
     if (created.exitStatus !== 0) return created;
@@ -233,28 +252,37 @@ export class ContainerEngine {
    * otherwise). Host processes are plain `kernel.spawn()` ones.
    */
   exec(name: string, creds: CredentialsInit = {}): E.Either<CommandResult, Process> {
+    checkName('exec', name);
+    checkOptions('exec', creds, {});
     this.reap();
     const c = this.containers.get(name);
     if (c === undefined) return E.left(fail(1, ENGINE_MESSAGES.noSuchContainer(name)));
     if (c.running === undefined || c.cgroup === undefined) return E.left(fail(1, ENGINE_MESSAGES.notRunning(name)));
-    return E.right(
-      this.kernel.spawn({
-        ...creds,
-        ipcNamespace: c.running.ipcNamespace,
-        mountNamespace: c.running.mountNamespace,
-        memoryCharge: c.cgroup,
-      }),
-    );
+    // Only the credentials come from the caller: the namespaces and the cgroup are the container's.
+    const { uid, gid, groups, caps, memlock } = creds;
+    const spawned = this.kernel.trySpawn({
+      ...(uid !== undefined ? { uid } : {}),
+      ...(gid !== undefined ? { gid } : {}),
+      ...(groups !== undefined ? { groups } : {}),
+      ...(caps !== undefined ? { caps } : {}),
+      ...(memlock !== undefined ? { memlock } : {}),
+      ipcNamespace: c.running.ipcNamespace,
+      mountNamespace: c.running.mountNamespace,
+      memoryCharge: c.cgroup,
+    });
+    return E.isLeft(spawned) ? E.left(fail(1, ENGINE_MESSAGES.invalidUser(spawned.left.message))) : spawned;
   }
 
   /** The container's init process while it runs (its exit ends the container). */
   initProcess(name: string): Process | undefined {
+    checkName('initProcess', name);
     this.reap();
     return this.containers.get(name)?.running?.init;
   }
 
   /** The container's record, as `isula inspect` would build it; undefined for an unknown name. */
   inspect(name: string): ContainerConfig | undefined {
+    checkName('inspect', name);
     this.reap();
     const c = this.containers.get(name);
     if (c === undefined) return undefined;
@@ -268,6 +296,7 @@ export class ContainerEngine {
 
   /** The memory cgroup of the container's latest start; undefined before its first start. */
   memoryCgroup(name: string): MemoryCgroup | undefined {
+    checkName('memoryCgroup', name);
     this.reap();
     return this.containers.get(name)?.cgroup;
   }
@@ -301,7 +330,10 @@ export class ContainerEngine {
   }
 
   private doCreate(name: string, options: CreateOptions, autoRemove: boolean, command: HostChannelCommand): CommandResult {
-    if (options.memoryLimit !== undefined && options.memoryLimit < 0n) throw new RangeError(`memory limit ${options.memoryLimit} is negative`);
+    // The client parses -m before it contacts the daemon: a size outside 0..INT64_MAX never gets there.
+    if (options.memoryLimit !== undefined && (options.memoryLimit < 0n || options.memoryLimit > INT64_MAX)) {
+      return fail(SPEC_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.invalidMemory(String(options.memoryLimit)));
+    }
     // The client validates the option before it contacts the daemon.
     let hostChannel: HostChannel | undefined;
     if (options.hostChannel !== undefined) {
@@ -397,4 +429,27 @@ function rootfsOf(name: string): string {
 
 function fail(exitStatus: number, line: string): CommandResult {
   return { exitStatus, stderr: [line] };
+}
+
+/**
+ * A command's arguments as the isula client has them: strings, and options
+ * of the types CreateOptions declares. No command line gives anything else,
+ * so another JavaScript type is a TypeError naming the method and argument.
+ */
+function checkName(method: string, name: unknown): asserts name is string {
+  if (typeof name !== 'string') throw new TypeError(`ContainerEngine.${method}: name must be a string, not ${describeValue(name)}`);
+}
+
+/** TypeError unless `options` is undefined or an object whose `types` fields are absent or of their type. */
+function checkOptions(method: string, options: unknown, types: Readonly<Record<string, 'boolean' | 'string' | 'bigint'>>): void {
+  if (!isOptions(options)) throw new TypeError(`ContainerEngine.${method}: options must be an object, not ${describeValue(options)}`);
+  if (options === undefined) return;
+  for (const [key, type] of Object.entries(types)) {
+    const v = (options as Record<string, unknown>)[key];
+    if (v !== undefined && typeof v !== type) throw new TypeError(`ContainerEngine.${method}: options.${key} must be a ${type}, not ${describeValue(v)}`);
+  }
+}
+
+function checkCreateOptions(method: string, options: unknown): void {
+  checkOptions(method, options, { hostChannel: 'string', memoryLimit: 'bigint', rm: 'boolean' });
 }

@@ -13,6 +13,11 @@ export type ShmSysctl = 'shmmax' | 'shmall' | 'shmmni' | 'shm_rmid_forced' | 'sh
 /** Every shm sysctl name. */
 export const SHM_SYSCTLS: readonly ShmSysctl[] = ['shmmax', 'shmall', 'shmmni', 'shm_rmid_forced', 'shm_next_id'];
 
+/** Whether `name` names a shm sysctl (a file under /proc/sys/kernel that this namespace has). */
+export function isShmSysctl(name: unknown): name is ShmSysctl {
+  return typeof name === 'string' && (SHM_SYSCTLS as readonly string[]).includes(name);
+}
+
 const INT_MAX = 0x7fffffffn;
 const SAFE_N = 2n ** 53n;
 
@@ -89,9 +94,13 @@ export class IpcLimits {
    * Writes a sysctl, with the range each handler enforces: shmmax and shmall
    * take any unsigned long (proc_doulongvec_minmax), shmmni 0..IPCMNI,
    * shm_rmid_forced 0..1, shm_next_id 0..INT_MAX (proc_dointvec_minmax).
-   * Out of range is EINVAL and changes nothing.
+   * Out of range is EINVAL and changes nothing, and so is anything but a
+   * bigint (a fraction or a string has no place in an unsigned long) or a
+   * name that is not a shm sysctl.
    */
   write(name: ShmSysctl, value: bigint): E.Either<SysError, void> {
+    if (!isShmSysctl(name)) return E.left(sysError('EINVAL', `${typeof name === 'string' ? `kernel.${name}` : 'a non-string name'} is not a shm sysctl`));
+    if (typeof value !== 'bigint') return E.left(sysError('EINVAL', `kernel.${name} takes a bigint, not a ${typeof value}`));
     const range = (lo: bigint, hi: bigint): E.Either<SysError, bigint> =>
       value >= lo && value <= hi ? E.right(value) : E.left(sysError('EINVAL', `kernel.${name} accepts ${lo}..${hi}, not ${value}`));
     switch (name) {

@@ -23,6 +23,8 @@ import { FdTable } from '../vfs/files.js';
 import { IpcNamespace } from './ipc_namespace.js';
 import { Process } from './process.js';
 import { defaultClock } from './clock.js';
+import { decodeSpawnOptions } from './spawn_options.js';
+import { invalid, isOptions } from './syscall_args.js';
 import { Mount, MountNamespace } from '../vfs/mounts.js';
 import type { Location, MountFlags } from '../vfs/mounts.js';
 
@@ -146,6 +148,7 @@ export class Kernel {
    * RAM, and half as many inodes as RAM has pages (shmem_default_max_*).
    */
   newTmpfs(options: TmpfsOptions = {}): E.Either<SysError, Tmpfs> {
+    if (!isOptions(options)) return invalid('options', options, 'an object of tmpfs options');
     const halfRamPages = Math.floor(this.memoryFile.totalFrames / 2);
     return Tmpfs.create(this.memoryFile, { sizeBytes: halfRamPages * PAGE_SIZE, nrInodes: halfRamPages, ...options }, this.faultCharges);
   }
@@ -170,6 +173,7 @@ export class Kernel {
   /**
    * Runs `fn` as `p`'s memory access: pages it first touches through
    * mappings are charged to `p`'s cgroup.
+   * @internal
    */
   runAs<T>(p: Process, fn: () => T): T {
     const outer = this.running;
@@ -208,8 +212,15 @@ export class Kernel {
    * by default). When the options name a namespace the process cannot enter
    * (see trySpawn), the process exits at once, as a runtime's child does when
    * its setns fails: every call on it is then ESRCH. Use trySpawn for the errno.
+   *
+   * Options that are no credentials at all (a uid of -1 or 1.5, an unknown
+   * capability, a memory charge of another kind: trySpawn's EINVALs) throw a
+   * TypeError naming the option, since there is no Process to return;
+   * trySpawn is the checked path that returns them as a Left.
    */
   spawn(options: SpawnOptions = {}): Process {
+    const creds = decodeSpawnOptions(this, options);
+    if (E.isLeft(creds)) throw new TypeError(`Kernel.spawn: ${creds.left.message}`);
     const p = this.trySpawn(options);
     if (E.isRight(p)) return p.right;
     const stillborn = this.trySpawn({ ...options, ipcNamespace: undefined, mountNamespace: undefined }) as E.Right<Process>;
@@ -220,9 +231,15 @@ export class Kernel {
   /**
    * Starts a process as spawn does, or says why it cannot: EINVAL for an IPC
    * or mount namespace whose last process has left (it is torn down, as
-   * setns(2) could never reach it) or that belongs to another kernel.
+   * setns(2) could never reach it) or that belongs to another kernel; and
+   * EINVAL naming the option for credentials no process can have (a uid or
+   * gid outside 0..2^32-2, an unknown capability, a memlock limit that is no
+   * rlim_t pair) or a memory charge that is neither the root cgroup nor a
+   * MemoryCgroup.
    */
   trySpawn(options: SpawnOptions = {}): E.Either<SysError, Process> {
+    const creds = decodeSpawnOptions(this, options);
+    if (E.isLeft(creds)) return creds;
     const ns = options.ipcNamespace ?? this.initialIpcNamespace;
     if (ns.isDead) return E.left(sysError('EINVAL', `IPC namespace ${ns.nsId} is gone: its last process left`));
     if (ns !== this.initialIpcNamespace && !this.madeIpcNamespaces.has(ns))
@@ -233,7 +250,7 @@ export class Kernel {
       return E.left(sysError('EINVAL', 'the mount namespace belongs to another kernel'));
     }
     const fs = { mountNamespace, files: new FdTable(), memoryCharge: options.memoryCharge ?? this.rootMemoryCgroup };
-    return E.right(this.admit(ns, (pid) => new Process(this, pid, makeCredentials(options), ns, undefined, fs)));
+    return E.right(this.admit(ns, (pid) => new Process(this, pid, makeCredentials(creds.right), ns, undefined, fs)));
   }
 
   /** Processes that have not exited. */
@@ -246,6 +263,9 @@ export class Kernel {
    * kernel.shm_rmid_forced destroys unattached orphans at once, as Linux does.
    */
   writeSysctl(ns: IpcNamespace, name: ShmSysctl, value: bigint): E.Either<SysError, void> {
+    if (!(ns instanceof IpcNamespace) || (ns !== this.initialIpcNamespace && !this.madeIpcNamespaces.has(ns))) {
+      return invalid('ns', ns, 'an IPC namespace of this kernel');
+    }
     if (ns.isDead) return E.left(sysError('EINVAL', `IPC namespace ${ns.nsId} is gone`));
     const written = ns.shm.mu.with(() => ns.limits.write(name, value));
     if (E.isRight(written) && name === 'shm_rmid_forced' && value === 1n) ns.shm.destroyOrphans();

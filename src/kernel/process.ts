@@ -13,6 +13,7 @@ import { sysError } from '../abi/errno.js';
 import type { Credentials } from '../auth/credentials.js';
 import { hasCapability } from '../auth/credentials.js';
 import type { ShmSysctl } from '../ipc/limits.js';
+import { Tmpfs } from '../tmpfs/superblock.js';
 import type { Fault } from '../mm/access.js';
 import { MemoryManager } from '../mm/memory_manager.js';
 import { AnonymousMemory } from '../mm/anon.js';
@@ -22,10 +23,29 @@ import * as shm from '../shm/syscalls.js';
 import type { Registry } from '../shm/registry.js';
 import type { MemoryCharge } from '../memcg/charge.js';
 import { isChargeRefused } from '../tmpfs/claim.js';
-import type { Tmpfs, TmpfsRemount } from '../tmpfs/superblock.js';
+import type { TmpfsRemount } from '../tmpfs/superblock.js';
 import * as files from '../vfs/files.js';
 import { futexWait, futexWake } from './futex.js';
-import { badArgument, badFutexAddress, isAccessLength, notInteger, segvAt, toU64, toU64Arg, userAddress } from './syscall_args.js';
+import {
+  badArgument,
+  badFutexAddress,
+  badPointer,
+  badTimeout,
+  invalid,
+  isAccessLength,
+  isOptions,
+  isWordValue,
+  notBuffer,
+  notCount,
+  notFlags,
+  notInteger,
+  notPath,
+  segvAt,
+  toU64,
+  toU64Arg,
+  userAddress,
+  wrongType,
+} from './syscall_args.js';
 import type { Word } from './syscall_args.js';
 import type { ProcessSyscalls } from './syscalls.js';
 import type { FdTable, FileStat, Statfs } from '../vfs/files.js';
@@ -197,11 +217,7 @@ export class Process implements ProcessSyscalls {
   shmctl(shmid: number, cmd: number, set?: IpcSetArgs): E.Either<SysError, ShmctlResult> {
     // Plain tests first: IPC_STAT is a hot path, and the common call passes them all.
     if (this.exitedFlag || !Number.isInteger(shmid) || !Number.isInteger(cmd) || set !== undefined) {
-      const bad =
-        this.gone() ??
-        notInteger('shmid', shmid) ??
-        notInteger('cmd', cmd) ??
-        (set !== undefined ? (notInteger('uid', set.uid) ?? notInteger('gid', set.gid) ?? notInteger('mode', set.mode)) : undefined);
+      const bad = this.gone() ?? notInteger('shmid', shmid) ?? notInteger('cmd', cmd) ?? (set !== undefined ? badSetArgs(set) : undefined);
       if (bad !== undefined) return bad;
     }
     return shm.shmctl(this, shmid, cmd, set);
@@ -247,11 +263,12 @@ export class Process implements ProcessSyscalls {
     // A zero-length access touches nothing, whatever the address.
     if (len === 0) return E.right(new Uint8Array(0));
     const a = userAddress(addr);
-    return a === undefined || !isAccessLength(len) ? segvAt(addr) : this.touch(() => this.mm.read(a, len));
+    return a === undefined || !isAccessLength(len) || len > TASK_SIZE - a ? segvAt(addr) : this.touch(() => this.mm.read(a, len));
   }
 
   /** Loads `dst.length` bytes at `addr` into a caller's buffer, with no allocation (bulk reads). */
   readInto(addr: Word, dst: Uint8Array): E.Either<Fault, void> {
+    if (!(dst instanceof Uint8Array)) throw wrongType('Process.readInto', 'dst', dst, 'a Uint8Array');
     if (dst.length === 0) return E.right(undefined);
     const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.touch(() => this.mm.readInto(a, dst));
@@ -259,6 +276,7 @@ export class Process implements ProcessSyscalls {
 
   /** Stores `bytes` at `addr`. */
   write(addr: Word, bytes: Uint8Array): E.Either<Fault, void> {
+    if (!(bytes instanceof Uint8Array)) throw wrongType('Process.write', 'bytes', bytes, 'a Uint8Array');
     if (bytes.length === 0) return E.right(undefined);
     const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.touch(() => this.mm.write(a, bytes));
@@ -266,6 +284,7 @@ export class Process implements ProcessSyscalls {
 
   /** Stores `len` copies of `byte` from `addr`. */
   fill(addr: Word, len: number, byte: number): E.Either<Fault, void> {
+    if (!isWordValue(byte)) throw wrongType('Process.fill', 'byte', byte, 'an integer');
     if (len === 0) return E.right(undefined);
     const a = userAddress(addr);
     // memset stores (unsigned char)byte.
@@ -280,18 +299,22 @@ export class Process implements ProcessSyscalls {
 
   /** Atomically stores `value` at `addr`; returns the word stored. */
   atomicStore32(addr: Word, value: number): E.Either<Fault, number> {
+    if (!isWordValue(value)) throw wrongType('Process.atomicStore32', 'value', value, 'a 32-bit integer');
     const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.touch(() => this.mm.atomicStore32(a, value));
   }
 
   /** Atomically adds `delta` to the word at `addr`; returns the old value. */
   atomicAdd32(addr: Word, delta: number): E.Either<Fault, number> {
+    if (!isWordValue(delta)) throw wrongType('Process.atomicAdd32', 'delta', delta, 'a 32-bit integer');
     const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.touch(() => this.mm.atomicAdd32(a, delta));
   }
 
   /** Atomically replaces the word at `addr` with `replacement` if it equals `expected`; returns the old value. */
   atomicCompareExchange32(addr: Word, expected: number, replacement: number): E.Either<Fault, number> {
+    if (!isWordValue(expected)) throw wrongType('Process.atomicCompareExchange32', 'expected', expected, 'a 32-bit integer');
+    if (!isWordValue(replacement)) throw wrongType('Process.atomicCompareExchange32', 'replacement', replacement, 'a 32-bit integer');
     const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.touch(() => this.mm.atomicCompareExchange32(a, expected, replacement));
   }
@@ -303,6 +326,8 @@ export class Process implements ProcessSyscalls {
    */
   futexWait(addr: Word, expected: number, timeoutMs?: number): E.Either<SysError, 0> {
     return this.live(() => {
+      const bad = badFutexValue('expected', expected) ?? badTimeout(timeoutMs);
+      if (bad !== undefined) return bad;
       const a = userAddress(addr);
       return a === undefined || a % 4 !== 0 ? badFutexAddress(a) : futexWait(this.mm, a, expected, timeoutMs);
     });
@@ -311,6 +336,8 @@ export class Process implements ProcessSyscalls {
   /** futex(FUTEX_WAKE): wakes up to `count` waiters on `addr`, in any process or thread; returns how many woke. */
   futexWake(addr: Word, count: number): E.Either<SysError, number> {
     return this.live(() => {
+      const bad = notInteger('count', count);
+      if (bad !== undefined) return bad;
       const a = userAddress(addr);
       return a === undefined || a % 4 !== 0 ? badFutexAddress(a) : futexWake(this.mm, a, count);
     });
@@ -355,22 +382,22 @@ export class Process implements ProcessSyscalls {
 
   /** open(2); `mode` (already masked by the umask) applies to a file O_CREAT makes. Returns the descriptor. */
   open(path: string, flags: number, mode = 0o666): E.Either<SysError, number> {
-    return this.live(() => files.open(this, path, flags, mode));
+    return this.live(() => notPath('path', path) ?? notInteger('flags', flags) ?? notMode(mode) ?? files.open(this, path, flags, mode));
   }
 
   /** close(2). */
   close(fd: number): E.Either<SysError, void> {
-    return this.live(() => this.files.close(fd));
+    return this.live(() => notInteger('fd', fd) ?? this.files.close(fd));
   }
 
   /** read(2) of up to `count` bytes at the file position. */
   readFd(fd: number, count: number): E.Either<SysError, Uint8Array> {
-    return this.gone() ?? files.read(this, fd, count);
+    return this.gone() ?? notInteger('fd', fd) ?? notCount('count', count) ?? files.read(this, fd, count);
   }
 
   /** pread(2). */
   pread(fd: number, count: number, offset: number): E.Either<SysError, Uint8Array> {
-    return this.gone() ?? files.read(this, fd, count, offset);
+    return this.gone() ?? notInteger('fd', fd) ?? notCount('count', count) ?? notOffset(offset) ?? files.read(this, fd, count, offset);
   }
 
   /**
@@ -380,67 +407,90 @@ export class Process implements ProcessSyscalls {
    * call fails with ENOMEM; what was written before stays.
    */
   writeFd(fd: number, bytes: Uint8Array): E.Either<SysError, number> {
-    return this.gone() ?? this.charged(files.write(this, fd, bytes));
+    return this.gone() ?? notInteger('fd', fd) ?? notBuffer('bytes', bytes) ?? this.charged(files.write(this, fd, bytes));
   }
 
   /** pwrite(2), with writeFd's outcomes. */
   pwrite(fd: number, bytes: Uint8Array, offset: number): E.Either<SysError, number> {
-    return this.gone() ?? this.charged(files.write(this, fd, bytes, offset));
+    return this.gone() ?? notInteger('fd', fd) ?? notBuffer('bytes', bytes) ?? notOffset(offset) ?? this.charged(files.write(this, fd, bytes, offset));
   }
 
   /** ftruncate(2). */
   ftruncate(fd: number, length: number): E.Either<SysError, void> {
-    return this.live(() => files.ftruncate(this, fd, length));
+    return this.live(() => notInteger('fd', fd) ?? notOffset(length, 'length') ?? files.ftruncate(this, fd, length));
   }
 
   /** fallocate(2); a refused charge OOM-kills the process as in writeFd. */
   fallocate(fd: number, mode: number, offset: number, length: number): E.Either<SysError, void> {
-    return this.live(() => this.charged(files.fallocate(this, fd, mode, offset, length)));
+    return this.live(
+      () =>
+        notInteger('fd', fd) ??
+        notInteger('mode', mode) ??
+        notOffset(offset) ??
+        notOffset(length, 'length') ??
+        this.charged(files.fallocate(this, fd, mode, offset, length)),
+    );
   }
 
   /** fstat(2). */
   fstat(fd: number): E.Either<SysError, FileStat> {
-    return this.live(() => files.fstat(this, fd));
+    return this.live(() => notInteger('fd', fd) ?? files.fstat(this, fd));
   }
 
   /** stat(2). */
   stat(path: string): E.Either<SysError, FileStat> {
-    return this.live(() => E.map((loc: Location) => files.statInode(loc.inode))(this.mountNs.resolve(this.credentials, path)));
+    return this.live(() => notPath('path', path) ?? E.map((loc: Location) => files.statInode(loc.inode))(this.mountNs.resolve(this.credentials, path)));
   }
 
   /** statfs(2) of the filesystem holding `path`, as seen through its mount. */
   statfs(path: string): E.Either<SysError, Statfs> {
-    return this.live(() => E.map(files.statfsAt)(this.mountNs.resolve(this.credentials, path)));
+    return this.live(() => notPath('path', path) ?? E.map(files.statfsAt)(this.mountNs.resolve(this.credentials, path)));
   }
 
   /** mkdir(2). */
   mkdir(path: string, mode = 0o777): E.Either<SysError, void> {
-    return this.live(() => this.mountNs.mkdir(this.credentials, path, mode));
+    return this.live(() => notPath('path', path) ?? notMode(mode) ?? this.mountNs.mkdir(this.credentials, path, mode));
   }
 
   /** rmdir(2). */
   rmdir(path: string): E.Either<SysError, void> {
-    return this.live(() => this.mountNs.rmdir(this.credentials, path));
+    return this.live(() => notPath('path', path) ?? this.mountNs.rmdir(this.credentials, path));
   }
 
   /** unlink(2). An open or mapped file keeps its pages until its last close or munmap. */
   unlink(path: string): E.Either<SysError, void> {
-    return this.live(() => this.mountNs.unlink(this.credentials, path));
+    return this.live(() => notPath('path', path) ?? this.mountNs.unlink(this.credentials, path));
   }
 
   /** mmap(2) of a tmpfs file (MAP_SHARED); returns the address. */
   mmap(fd: number, length: number, prot: number, flags: number, offset = 0): E.Either<SysError, number> {
-    return this.live(() => files.mmap(this, fd, length, prot, flags, offset));
+    return this.live(
+      () =>
+        notInteger('fd', fd) ??
+        notCount('length', length) ??
+        notInteger('prot', prot) ??
+        notInteger('flags', flags) ??
+        notOffset(offset) ??
+        files.mmap(this, fd, length, prot, flags, offset),
+    );
   }
 
   /** mount -t tmpfs: mounts `sb` on the directory `target` of this process's namespace. */
   mountTmpfs(sb: Tmpfs, target: string, flags: MountFlags = {}): E.Either<SysError, Mount> {
-    return this.live(() => this.mountNs.mountTmpfs(this.credentials, sb, target, flags));
+    return this.live(
+      () =>
+        (sb instanceof Tmpfs && sb.memoryFile === this.kernel.memoryFile ? undefined : invalid('sb', sb, "a tmpfs of this process's kernel")) ??
+        notPath('target', target) ??
+        notFlags('flags', flags, MOUNT_FLAGS) ??
+        this.mountNs.mountTmpfs(this.credentials, sb, target, flags),
+    );
   }
 
   /** mount --bind SOURCE TARGET, both in this process's namespace, with the new view's flags. */
   bindMount(source: string, target: string, flags: MountFlags = {}): E.Either<SysError, Mount> {
     return this.live(() => {
+      const bad = notPath('source', source) ?? notPath('target', target) ?? notFlags('flags', flags, MOUNT_FLAGS);
+      if (bad !== undefined) return bad;
       const loc = this.mountNs.resolve(this.credentials, source);
       return E.isLeft(loc) ? loc : this.mountNs.bind(this.credentials, loc.right, target, flags);
     });
@@ -448,12 +498,14 @@ export class Process implements ProcessSyscalls {
 
   /** umount2(2); MNT_DETACH for a lazy unmount. */
   umount(target: string, flags = 0): E.Either<SysError, void> {
-    return this.live(() => this.mountNs.umount(this.credentials, target, flags));
+    return this.live(() => notPath('target', target) ?? notInteger('flags', flags) ?? this.mountNs.umount(this.credentials, target, flags));
   }
 
   /** mount -o remount,size=,nr_inodes= on the tmpfs mounted at `target`. Needs CAP_SYS_ADMIN. */
   remount(target: string, change: TmpfsRemount): E.Either<SysError, void> {
     return this.live(() => {
+      const bad = notPath('target', target) ?? (isOptions(change) && change !== undefined ? undefined : invalid('change', change, 'an object'));
+      if (bad !== undefined) return bad;
       if (!hasCapability(this.credentials, 'CAP_SYS_ADMIN')) return E.left(sysError('EPERM', 'mount needs CAP_SYS_ADMIN'));
       const loc = this.mountNs.resolve(this.credentials, target);
       if (E.isLeft(loc)) return loc;
@@ -485,6 +537,8 @@ export class Process implements ProcessSyscalls {
    */
   setMemlockLimit(soft: bigint): E.Either<SysError, void> {
     return this.live(() => {
+      // -1 is RLIM_INFINITY as C spells it; a bigint past u64 or any other negative is no rlim_t.
+      if (typeof soft !== 'bigint' || soft < -1n || soft > RLIM_INFINITY) return invalid('soft', soft, 'a bigint in -1..2^64-1');
       const value = soft < 0n ? RLIM_INFINITY : soft;
       const hard = this.credentials.memlock.hard;
       if (value > hard && !hasCapability(this.credentials, 'CAP_SYS_RESOURCE')) {
@@ -534,4 +588,29 @@ export class Process implements ProcessSyscalls {
   private live<T>(fn: () => E.Either<SysError, T>): E.Either<SysError, T> {
     return this.gone() ?? fn();
   }
+}
+
+/** The mount flags a MountFlags object may hold. */
+const MOUNT_FLAGS: readonly string[] = ['readonly', 'nosuid', 'nodev', 'noexec'];
+
+/** IPC_SET's buffer: EFAULT when it is no object (a bad pointer), EINVAL naming a field that is no integer. */
+function badSetArgs(set: unknown): E.Either<SysError, never> | undefined {
+  if (typeof set !== 'object' || set === null) return badPointer('set', set, 'an object of uid, gid and mode');
+  const s = set as Partial<Record<keyof IpcSetArgs, unknown>>;
+  return notInteger('uid', s.uid) ?? notInteger('gid', s.gid) ?? notInteger('mode', s.mode);
+}
+
+/** EINVAL unless `mode` is a file mode (mode_t, an integer). */
+function notMode(mode: unknown): E.Either<SysError, never> | undefined {
+  return notInteger('mode', mode);
+}
+
+/** EINVAL unless `offset` is an offset or length: a safe integer (a negative one is the mechanism's EINVAL). */
+function notOffset(offset: unknown, name = 'offset'): E.Either<SysError, never> | undefined {
+  return typeof offset === 'number' && Number.isSafeInteger(offset) ? undefined : invalid(name, offset, 'an integer');
+}
+
+/** FUTEX_WAIT's expected value: an int (EINVAL otherwise, as the futex call has an errno to say it). */
+function badFutexValue(name: string, value: unknown): E.Either<SysError, never> | undefined {
+  return isWordValue(value) ? undefined : badArgument(name, value);
 }

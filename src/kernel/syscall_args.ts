@@ -4,8 +4,11 @@
  * full 64-bit values) and flags as numbers; the in-process Process, a
  * worker's Task and the kernel thread's server all turn them into what the
  * mechanisms take here, so an argument means the same thing whoever passes
- * it. Arguments arriving through a mailbox are not even typed yet: the
- * `is*` guards check what the wire carried before decoding starts.
+ * it. Every value is checked here, whatever its JavaScript type, so the
+ * worker server hands a mailbox's untyped arguments to the same Process
+ * methods an in-process caller calls and gets the same refusals: EINVAL
+ * for a value no C caller could pass as that argument, EFAULT for a buffer
+ * or path that is not one.
  *
  * Everything here is on the hot path of some call (shmat, IPC_STAT, every
  * load and store), so the common case, a small non-negative number, is
@@ -16,15 +19,25 @@ import { TASK_SIZE, TASK_SIZE_N } from '../abi/constants.js';
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
 import type { Fault } from '../mm/access.js';
-import type { IpcSetArgs, U64Arg } from '../shm/syscalls.js';
+import type { U64Arg } from '../shm/syscalls.js';
 
 /** An address or length as a program passes it: a number, or a bigint for full 64-bit values. */
 export type Word = number | bigint;
 
-/** A Word as the u64 a register would hold, or undefined when it is not an integer (NaN, 1.5, Infinity). */
+/** 2^64, and -2^63: a number outside [-2^63, 2^64) is no value a 64-bit register can hold. */
+const TWO_64 = 2 ** 64;
+const MINUS_TWO_63 = -(2 ** 63);
+const U64_LIMIT_N = 1n << 64n;
+
+/**
+ * A Word as the u64 a register would hold, or undefined when it is none: a
+ * non-integer (NaN, 1.5, Infinity), a number outside [-2^63, 2^64) (a
+ * negative number in range wraps, as C's conversion of a long does), a
+ * bigint outside [0, 2^64), or not a number or bigint at all.
+ */
 export function toU64(w: Word): bigint | undefined {
-  if (typeof w === 'bigint') return BigInt.asUintN(64, w);
-  if (!Number.isInteger(w)) return undefined;
+  if (typeof w === 'bigint') return w >= 0n && w < U64_LIMIT_N ? w : undefined;
+  if (typeof w !== 'number' || !Number.isInteger(w) || w < MINUS_TWO_63 || w >= TWO_64) return undefined;
   // Most arguments are small non-negative numbers, which need no wrapping.
   return w >= 0 && w <= Number.MAX_SAFE_INTEGER ? BigInt(w) : BigInt.asUintN(64, BigInt(w));
 }
@@ -34,14 +47,102 @@ export function toU64Arg(w: Word): U64Arg | undefined {
   return typeof w === 'number' && w >= 0 && Number.isSafeInteger(w) ? w : toU64(w);
 }
 
-/** The EINVAL for an argument a C caller could not have passed at all. */
-export function badArgument(name: string, value: unknown): E.Either<SysError, never> {
-  return E.left(sysError('EINVAL', `${name} must be an integer, not ${String(value)}`));
+/**
+ * A value as an error message may show it, without running any of the
+ * caller's code (no toString, no getters): numbers and bigints as written,
+ * a string quoted and cut short, an object by its kind.
+ */
+export function describeValue(v: unknown): string {
+  switch (typeof v) {
+    case 'number':
+      return Object.is(v, -0) ? '-0' : String(v);
+    case 'bigint':
+      return `${v}n`;
+    case 'string':
+      return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+    case 'undefined':
+    case 'boolean':
+    case 'symbol':
+      return String(v);
+    case 'function':
+      return 'a function';
+    default: {
+      if (v === null) return 'null';
+      if (Array.isArray(v)) return 'an array';
+      if (ArrayBuffer.isView(v)) return `a ${Object.prototype.toString.call(v).slice(8, -1)}`;
+      return 'an object';
+    }
+  }
 }
 
-/** EINVAL naming `name` when `value` is not an integer, else undefined. Allocates nothing on success. */
-export function notInteger(name: string, value: number): E.Either<SysError, never> | undefined {
-  return Number.isInteger(value) ? undefined : badArgument(name, value);
+/** The EINVAL for an argument a C caller could not have passed at all. */
+export function badArgument(name: string, value: unknown): E.Either<SysError, never> {
+  return E.left(sysError('EINVAL', `${name} must be an integer, not ${describeValue(value)}`));
+}
+
+/** The EINVAL of an argument whose value is refused, saying what it must be. */
+export function invalid(name: string, value: unknown, what: string): E.Either<SysError, never> {
+  return E.left(sysError('EINVAL', `${name} must be ${what}, not ${describeValue(value)}`));
+}
+
+/** The EFAULT of a buffer or path argument that is not one: Linux faults on such a user pointer. */
+export function badPointer(name: string, value: unknown, what: string): E.Either<SysError, never> {
+  return E.left(sysError('EFAULT', `${name} must be ${what}, not ${describeValue(value)}`));
+}
+
+/** The TypeError of an argument of a JavaScript type no C caller could pass, where the result has no errno to say it with. */
+export function wrongType(method: string, name: string, value: unknown, what: string): TypeError {
+  return new TypeError(`${method}: ${name} must be ${what}, not ${describeValue(value)}`);
+}
+
+/**
+ * Whether `v` is a C int argument: an integer number that an int or its
+ * unsigned spelling holds, [-2^31, 2^32). The mechanisms convert it as C
+ * does (`| 0`).
+ */
+export function isInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff;
+}
+
+/** EINVAL naming `name` when `value` is not a C int (isInt), else undefined. Allocates nothing on success. */
+export function notInteger(name: string, value: unknown): E.Either<SysError, never> | undefined {
+  return isInt(value) ? undefined : badArgument(name, value);
+}
+
+/** EINVAL naming `name` when `value` is not a non-negative safe integer (a byte count, an offset), else undefined. */
+export function notCount(name: string, value: unknown): E.Either<SysError, never> | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? undefined : invalid(name, value, 'a non-negative integer');
+}
+
+/** EFAULT naming `name` when `value` is not a string (a path), else undefined. */
+export function notPath(name: string, value: unknown): E.Either<SysError, never> | undefined {
+  return typeof value === 'string' ? undefined : badPointer(name, value, 'a string');
+}
+
+/** EFAULT naming `name` when `value` is not a Uint8Array (a user buffer), else undefined. */
+export function notBuffer(name: string, value: unknown): E.Either<SysError, never> | undefined {
+  return value instanceof Uint8Array ? undefined : badPointer(name, value, 'a Uint8Array');
+}
+
+/** Whether `v` is an options object: undefined, or an object that is not an array or a function. */
+export function isOptions(v: unknown): v is object | undefined {
+  return v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v));
+}
+
+/** EINVAL naming the first of `keys` in `options` that is neither absent nor a boolean, else undefined. */
+export function notFlags(name: string, options: unknown, keys: readonly string[]): E.Either<SysError, never> | undefined {
+  if (!isOptions(options)) return invalid(name, options, 'an object of flags');
+  if (options === undefined) return undefined;
+  for (const k of keys) {
+    const v = (options as Record<string, unknown>)[k];
+    if (v !== undefined && typeof v !== 'boolean') return invalid(`${name}.${k}`, v, 'a boolean');
+  }
+  return undefined;
+}
+
+/** A 32-bit value argument of an atomic: an integer an int32 or uint32 holds. */
+export function isWordValue(v: unknown): v is number {
+  return typeof v === 'number' && ((v | 0) === v || v >>> 0 === v);
 }
 
 /** A user address (the u64 `w` holds) as a number, or undefined when no mapping can hold it. */
@@ -51,7 +152,7 @@ export function userAddress(w: Word): number | undefined {
   return wideAddress(w);
 }
 
-/** userAddress for the rest: bigints, negative numbers and non-integers. */
+/** userAddress for the rest: bigints, negative numbers, non-integers and values of other types. */
 function wideAddress(w: Word): number | undefined {
   const a = toU64(w);
   return a !== undefined && a < TASK_SIZE_N ? Number(a) : undefined;
@@ -82,13 +183,9 @@ export function unmappedFutex(addr: number): E.Either<SysError, never> {
   return E.left(sysError('EFAULT', `futex address 0x${addr.toString(16)} is not mapped readable`));
 }
 
-// What a mailbox request may carry, before decoding.
-
-export const isWord = (v: unknown): v is Word => typeof v === 'number' || typeof v === 'bigint';
-
-export const isNumber = (v: unknown): v is number => typeof v === 'number';
-
-export function isSetArgs(v: unknown): v is IpcSetArgs {
-  const s = v as Partial<IpcSetArgs>;
-  return typeof v === 'object' && v !== null && isNumber(s.uid) && isNumber(s.gid) && isNumber(s.mode);
+/** FUTEX_WAIT's timeout: EINVAL unless it is absent (forever) or a non-negative number of milliseconds. */
+export function badTimeout(timeoutMs: unknown): E.Either<SysError, never> | undefined {
+  return timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs >= 0)
+    ? undefined
+    : invalid('timeoutMs', timeoutMs, 'a non-negative number of milliseconds');
 }

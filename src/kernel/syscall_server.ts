@@ -19,7 +19,9 @@ import type { SysError } from '../abi/errno.js';
 import type { Kernel } from './kernel.js';
 import type { Pending } from './pending.js';
 import type { Process } from './process.js';
-import { isNumber, isSetArgs, isWord } from './syscall_args.js';
+import { describeValue } from './syscall_args.js';
+import type { Word } from './syscall_args.js';
+import type { IpcSetArgs } from '../shm/syscalls.js';
 import type { ChildExit, SyscallName, SyscallOutcome, SyscallReply } from './syscalls.js';
 
 /** What the thread layer serves that the kernel cannot: threads for new processes, and waiting for them to end. */
@@ -45,20 +47,24 @@ export type Served = E.Either<unknown, unknown> | Pending<E.Either<unknown, unkn
 
 /** ECHILD: `pid` is not a child of `p` that is still to be waited for. */
 export function noChild(p: Process, pid: unknown): E.Either<SysError, never> {
-  return E.left(sysError('ECHILD', `${String(pid)} is not a child of process ${p.pid} that is still to be waited for`));
+  return E.left(sysError('ECHILD', `${describeValue(pid)} is not a child of process ${p.pid} that is still to be waited for`));
 }
 
-/** The table: every call a thread can send, each decoded and run as the calling process. */
+/**
+ * The table: every call a thread can send, run as the calling process. The
+ * arguments are passed on as the wire carried them: Process decodes every
+ * one (syscall_args.ts), so a malformed argument gets the refusal an
+ * in-process caller would get. A missing argument is undefined, as it is
+ * in-process.
+ */
 const SYSCALLS: { readonly [N in SyscallName]: Entry<N> } = {
-  shmget: ({ process: p }, a) => (isNumber(a[0]) && isWord(a[1]) && isNumber(a[2]) ? p.shmget(a[0], a[1], a[2]) : undefined),
-  shmat: ({ process: p }, a) => (isNumber(a[0]) && isWord(a[1]) && isNumber(a[2]) ? p.shmat(a[0], a[1], a[2]) : undefined),
-  shmdt: ({ process: p }, a) => (isWord(a[0]) ? p.shmdt(a[0]) : undefined),
-  shmctl: ({ process: p }, a) => {
-    const set = a[2] ?? undefined;
-    return isNumber(a[0]) && isNumber(a[1]) && (set === undefined || isSetArgs(set)) ? p.shmctl(a[0], a[1], set) : undefined;
-  },
-  munmap: ({ process: p }, a) => (isWord(a[0]) && isWord(a[1]) ? p.munmap(a[0], a[1]) : undefined),
-  mprotect: ({ process: p }, a) => (isWord(a[0]) && isWord(a[1]) && isNumber(a[2]) ? p.mprotect(a[0], a[1], a[2]) : undefined),
+  shmget: ({ process: p }, a) => p.shmget(a[0] as number, a[1] as Word, a[2] as number),
+  shmat: ({ process: p }, a) => p.shmat(a[0] as number, a[1] as Word, a[2] as number),
+  shmdt: ({ process: p }, a) => p.shmdt(a[0] as Word),
+  // A request's JSON-like encoding may carry an absent IPC_SET buffer as null.
+  shmctl: ({ process: p }, a) => p.shmctl(a[0] as number, a[1] as number, (a[2] ?? undefined) as IpcSetArgs | undefined),
+  munmap: ({ process: p }, a) => p.munmap(a[0] as Word, a[1] as Word),
+  mprotect: ({ process: p }, a) => p.mprotect(a[0] as Word, a[1] as Word, a[2] as number),
   exit: ({ process: p }) => p.exit(),
   fork: ({ process: p, threads }, a) => {
     const [url, args] = a;
@@ -68,7 +74,8 @@ const SYSCALLS: { readonly [N in SyscallName]: Entry<N> } = {
   waitpid: ({ process: p, threads }, a) => (typeof a[0] === 'number' ? threads.waitpid(p, a[0]) : noChild(p, a[0])),
   tlbFill: ({ kernel, process: p }, a) => {
     const [addr, len, write] = a;
-    if (!isNumber(addr) || !isNumber(len) || typeof write !== 'boolean') return undefined;
+    if (typeof addr !== 'number' || typeof len !== 'number' || typeof write !== 'boolean') return undefined;
+    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || len < 0) return undefined;
     if (p.exited) return E.left(sysError('ESRCH', `process ${p.pid} has exited`));
     return kernel.runAs(p, () => p.mm.translateForTlb(addr, len, write));
   },

@@ -20,7 +20,18 @@ import { TlbCache } from '../mm/tlb_cache.js';
 import type { TlbCacheInit } from '../mm/tlb_cache.js';
 import type { IpcSetArgs, ShmctlResult } from '../shm/syscalls.js';
 import { Mailbox } from './mailbox.js';
-import { badFutexAddress, isAccessLength, segvAt, unmappedFutex, userAddress } from './syscall_args.js';
+import {
+  badArgument,
+  badFutexAddress,
+  badTimeout,
+  isAccessLength,
+  isWordValue,
+  notInteger,
+  segvAt,
+  unmappedFutex,
+  userAddress,
+  wrongType,
+} from './syscall_args.js';
 import type { Word } from './syscall_args.js';
 import type { ChildExit, ProcessSyscalls, SyscallArgs, SyscallName, SyscallReply, SyscallRequest } from './syscalls.js';
 
@@ -141,6 +152,7 @@ export class Task implements ProcessSyscalls {
 
   /** Loads `dst.length` bytes at `addr` into `dst`. */
   readInto(addr: Word, dst: Uint8Array): E.Either<Fault, void> {
+    if (!(dst instanceof Uint8Array)) throw wrongType('Task.readInto', 'dst', dst, 'a Uint8Array');
     if (dst.length === 0) return E.right(undefined);
     const a = userAddress(addr);
     if (a === undefined) return segvAt(addr);
@@ -150,6 +162,7 @@ export class Task implements ProcessSyscalls {
 
   /** Stores `bytes` at `addr`; on a fault, the bytes before the faulting page stay written. */
   write(addr: Word, bytes: Uint8Array): E.Either<Fault, void> {
+    if (!(bytes instanceof Uint8Array)) throw wrongType('Task.write', 'bytes', bytes, 'a Uint8Array');
     if (bytes.length === 0) return E.right(undefined);
     const a = userAddress(addr);
     if (a === undefined) return segvAt(addr);
@@ -176,6 +189,7 @@ export class Task implements ProcessSyscalls {
 
   /** Atomically stores `value` at `addr`; returns the word stored. */
   atomicStore32(addr: Word, value: number): E.Either<Fault, number> {
+    if (!isWordValue(value)) throw wrongType('Task.atomicStore32', 'value', value, 'a 32-bit integer');
     const a = userAddress(addr);
     return a === undefined
       ? segvAt(addr)
@@ -187,12 +201,15 @@ export class Task implements ProcessSyscalls {
 
   /** Atomically adds `delta` to the word at `addr`; returns the old value. */
   atomicAdd32(addr: Word, delta: number): E.Either<Fault, number> {
+    if (!isWordValue(delta)) throw wrongType('Task.atomicAdd32', 'delta', delta, 'a 32-bit integer');
     const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.tlb.atomic(a, true, (w, i) => Atomics.add(w, i, delta));
   }
 
   /** Atomically replaces the word at `addr` with `replacement` if it equals `expected`; returns the old value. */
   atomicCompareExchange32(addr: Word, expected: number, replacement: number): E.Either<Fault, number> {
+    if (!isWordValue(expected)) throw wrongType('Task.atomicCompareExchange32', 'expected', expected, 'a 32-bit integer');
+    if (!isWordValue(replacement)) throw wrongType('Task.atomicCompareExchange32', 'replacement', replacement, 'a 32-bit integer');
     const a = userAddress(addr);
     return a === undefined ? segvAt(addr) : this.tlb.atomic(a, true, (w, i) => Atomics.compareExchange(w, i, expected, replacement));
   }
@@ -204,6 +221,8 @@ export class Task implements ProcessSyscalls {
    * offset, whatever address each process attached at.
    */
   futexWait(addr: Word, expected: number, timeoutMs?: number): E.Either<SysError, 0> {
+    const bad = (isWordValue(expected) ? undefined : badArgument('expected', expected)) ?? badTimeout(timeoutMs);
+    if (bad !== undefined) return bad;
     const a = userAddress(addr);
     if (a === undefined || a % 4 !== 0) return badFutexAddress(a);
     const k = this.tlb.futexKey(a);
@@ -212,6 +231,8 @@ export class Task implements ProcessSyscalls {
 
   /** futex(FUTEX_WAKE): wakes up to `count` waiters on `addr`; returns how many woke. */
   futexWake(addr: Word, count: number): E.Either<SysError, number> {
+    const bad = notInteger('count', count);
+    if (bad !== undefined) return bad;
     const a = userAddress(addr);
     if (a === undefined || a % 4 !== 0) return badFutexAddress(a);
     const k = this.tlb.futexKey(a);

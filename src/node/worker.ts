@@ -28,9 +28,10 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
-import type { Kernel } from '../kernel/kernel.js';
+import { Kernel } from '../kernel/kernel.js';
 import { Mailbox } from '../kernel/mailbox.js';
-import type { Process } from '../kernel/process.js';
+import { Process } from '../kernel/process.js';
+import { describeValue } from '../kernel/syscall_args.js';
 import { deferredCall, isPending } from '../kernel/pending.js';
 import type { Pending } from '../kernel/pending.js';
 import { noChild, serveSyscall } from '../kernel/syscall_server.js';
@@ -137,10 +138,23 @@ function chunkBuffers(kernel: Kernel): SharedArrayBuffer[] {
 /**
  * Starts a worker thread that runs `moduleUrl`'s default export as `p`.
  * ESRCH when `p` has exited; EAGAIN when the kernel runs as many threads as
- * it can track. A `.ts` program (or running from source) loads through tsx.
+ * it can track; EINVAL naming the argument when `p` is not a live process
+ * of `kernel`, `moduleUrl` is neither a string nor a URL, or `args` is not
+ * an array that structured clone can copy to the thread (a function, a
+ * symbol, a class instance with private state...). A thread that cannot
+ * start holds nothing afterwards: its slot goes back at once, and `p` is
+ * left as it was. A `.ts` program (or running from source) loads through tsx.
  */
 export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL, args: readonly unknown[] = []): E.Either<SysError, WorkerThread> {
-  if (p.exited) return E.left(sysError('ESRCH', `process ${p.pid} has exited`));
+  if (!(kernel instanceof Kernel)) return E.left(sysError('EINVAL', `spawnWorker: kernel must be a Kernel, not ${describeValue(kernel)}`));
+  if (!(p instanceof Process) || !kernel.processes().includes(p)) {
+    if (p instanceof Process && p.exited) return E.left(sysError('ESRCH', `process ${p.pid} has exited`));
+    return E.left(sysError('EINVAL', `spawnWorker: p must be a live process of the kernel, not ${describeValue(p)}`));
+  }
+  if (typeof moduleUrl !== 'string' && !(moduleUrl instanceof URL)) {
+    return E.left(sysError('EINVAL', `spawnWorker: moduleUrl must be a string or a URL, not ${describeValue(moduleUrl)}`));
+  }
+  if (!Array.isArray(args)) return E.left(sysError('EINVAL', `spawnWorker: args must be an array, not ${describeValue(args)}`));
   const threads = threadsOf(kernel);
   const slot = threads.inFlight.acquire();
   if (slot === undefined) return E.left(sysError('EAGAIN', `no more than ${threads.inFlight.capacity} worker threads at once`));
@@ -169,9 +183,21 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
   const entry = workerEntry(url);
   if (E.isLeft(entry)) {
     releaseSlot(kernel, threads, slot);
+    port1.close();
+    port2.close();
     return entry;
   }
-  const worker = new Worker(entry.right, { workerData: boot, transferList: [port2], execArgv: [] });
+  let worker: Worker;
+  try {
+    worker = new Worker(entry.right, { workerData: boot, transferList: [port2], execArgv: [] });
+  } catch (err) {
+    // Nothing started: the slot and the ports go back, and no state of the thread was recorded.
+    releaseSlot(kernel, threads, slot);
+    mailbox.close();
+    port1.close();
+    port2.close();
+    return E.left(notStarted(err));
+  }
   const t: ThreadState = {
     worker,
     mailbox,
@@ -219,6 +245,14 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
       return done;
     },
   });
+}
+
+/** Why `new Worker` threw: EINVAL for arguments structured clone refused, EAGAIN (as pthread_create's) otherwise. */
+function notStarted(err: unknown): SysError {
+  const name = err instanceof Error || (typeof err === 'object' && err !== null) ? (err as { name?: unknown }).name : undefined;
+  const message = err instanceof Error ? err.message : describeValue(err);
+  if (name === 'DataCloneError') return sysError('EINVAL', `spawnWorker: args cannot be copied to a thread: ${message}`);
+  return sysError('EAGAIN', `the thread could not start: ${message}`);
 }
 
 /**
