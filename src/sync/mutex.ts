@@ -5,6 +5,7 @@
  *
  *   mm.mappingMu  →  shm.Registry.mu  →  shm.Shm.mu
  *   sem.Registry.mu  →  sem.SemSet.mu (never held with the shm locks)
+ *   msg.MsgRegistry.mu  →  msg.MsgQueue.mu (never held with the shm or sem locks)
  *
  * A thread may only take a lock whose rank is strictly greater than every lock
  * it already holds. JavaScript runs one thread per isolate, so in-process the
@@ -19,6 +20,8 @@ export const LockRank = {
   shmSegmentMu: 30,
   semRegistryMu: 40,
   semSetMu: 41,
+  msgRegistryMu: 50,
+  msgQueueMu: 51,
 } as const;
 
 /** Thrown when code takes locks against the documented order. It is a bug in ipc-sentry. */
