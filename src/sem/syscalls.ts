@@ -1,0 +1,436 @@
+/**
+ * semget, semop/semtimedop and semctl for one calling task (ipc/sem.c;
+ * gVisor syscalls/linux/sys_sem.go, whose divergences are not copied).
+ * Each returns Either<SysError, T>, with the checks in the order Linux runs
+ * them, because programs and tests can observe which errno wins. Copying
+ * user memory (EFAULT for sops, a timeout or a semid_ds) is the kernel
+ * layer's; an absent IPC_SET buffer or SETALL array stands for a bad
+ * pointer and gives EFAULT at the point Linux copies it.
+ *
+ * A SemSet returned by a lookup carries a reference; every path drops it,
+ * with no lock held, before it delivers any completion.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, S_IRUGO, S_IWUGO } from '../abi/constants.js';
+import type { SysError } from '../abi/errno.js';
+import { sysError } from '../abi/errno.js';
+import type { SemidDs, Sembuf, Seminfo } from '../abi/sem.js';
+import { GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, SEMVMX, SEM_INFO, SEM_STAT, SEM_STAT_ANY, SEM_UNDO, SETALL, SETVAL } from '../abi/sem.js';
+import type { Credentials } from '../auth/credentials.js';
+import { ipcPermits } from '../ipc/perm.js';
+import type { IpcSetArgs } from '../ipc/perm.js';
+import { SEMOP_BLOCK, SEMOP_EAGAIN, SEMOP_OK, performAtomicSemop } from './atomic.js';
+import type { SemRegistry } from './registry.js';
+import type { SemSet } from './set.js';
+import type { SysvSem } from './undo.js';
+import { SemUndo, getUndoList } from './undo.js';
+import type { SemCompletion, WakeQueue } from './waiter.js';
+import { SEMOP_DONE, SemWaiter, wakeUp } from './waiter.js';
+import { countSemcnt, doSmartUpdate, setSemotime } from './wake.js';
+
+export type { IpcSetArgs } from '../ipc/perm.js';
+
+/** The calling task, as the sem syscalls see it. */
+export interface SemCaller {
+  readonly creds: Credentials;
+  /** The caller's tgid (sempid, and the pid a waiter records). */
+  readonly pid: number;
+  /** The task's undo slot (task_struct.sysvsem). */
+  readonly sysvsem: SysvSem;
+  /** The sem registry of the task's IPC namespace. */
+  readonly registry: SemRegistry;
+}
+
+/** semtimedop's timeout, as copied in (struct timespec). */
+export interface Timespec {
+  readonly sec: number;
+  readonly nsec: number;
+}
+
+/** semtimedop's options. */
+export interface SemopOptions {
+  /** Validated (EINVAL) at Linux's point; the kernel arms the timer and calls timeOut(). */
+  readonly timeout?: Timespec;
+  /** Called once if the operation sleeps and later ends; SemWaiter.onComplete sets it later too. */
+  readonly complete?: SemCompletion;
+}
+
+/** semop's answer: 0 when performed at once, or the waiter queued for it. */
+export type SemopOutcome = number | SemWaiter;
+
+/** semctl's argument (union semun, or the buffer it points to). */
+export interface SemctlArg {
+  /** SETVAL's value: the low 32 bits of the argument, as an int. */
+  readonly val?: number;
+  /** SETALL's values (unsigned shorts); fewer than nsems is EFAULT. */
+  readonly array?: readonly number[];
+  /** IPC_SET's uid, gid and mode; absent is EFAULT. */
+  readonly buf?: IpcSetArgs;
+}
+
+/** What semctl returns: `ret` as the syscall's value, and what it copies out. */
+export interface SemctlResult {
+  readonly ret: number;
+  readonly ds?: SemidDs;
+  readonly info?: Seminfo;
+  readonly values?: readonly number[];
+}
+
+/** semget(2). */
+export function semget(caller: SemCaller, key: number, nsems: number, semflg: number): E.Either<SysError, number> {
+  return caller.registry.semget(caller, key, nsems, semflg);
+}
+
+/** semop(2): semtimedop without a timeout. */
+export function semop(caller: SemCaller, semid: number, sops: readonly Sembuf[], complete?: SemCompletion): E.Either<SysError, SemopOutcome> {
+  return semtimedop(caller, semid, sops, complete === undefined ? {} : { complete });
+}
+
+/** A sembuf as the kernel reads it: an unsigned short and two shorts. */
+function normalize(sop: Sembuf): Sembuf {
+  return { semNum: sop.semNum & 0xffff, semOp: (sop.semOp << 16) >> 16, semFlg: (sop.semFlg << 16) >> 16 };
+}
+
+/**
+ * semtimedop(2), in the order of a recent kernel (do_semtimedop,
+ * __do_semtimedop): nsops past semopm is E2BIG, nsops 0 is EINVAL, a
+ * negative id is EINVAL, an invalid timeout is EINVAL; with SEM_UNDO,
+ * find_alloc_undo (EINVAL for no such id, EIDRM for a set being removed);
+ * the id (EINVAL); a sem_num past the set (EFBIG); permission, write for an
+ * array with any non-zero sem_op, else read (EACCES); a removed set or an
+ * invalidated undo entry (EIDRM); then perform_atomic_semop. A success
+ * wakes whom it can (wake.ts); a block returns the queued waiter.
+ */
+export function semtimedop(caller: SemCaller, semid: number, sopsIn: readonly Sembuf[], opts: SemopOptions = {}): E.Either<SysError, SemopOutcome> {
+  const reg = caller.registry;
+  const nsops = sopsIn.length;
+  if (nsops > reg.limits.semopm >>> 0) return E.left(sysError('E2BIG', `${nsops} operations exceed kernel.sem's semopm (${reg.limits.semopm})`));
+  if (nsops < 1) return E.left(sysError('EINVAL', 'semop needs at least one operation'));
+  if (!Number.isInteger(semid) || semid < 0) return E.left(sysError('EINVAL', `semid ${semid} is negative`));
+  const timeout = opts.timeout;
+  if (timeout !== undefined && (timeout.sec < 0 || timeout.nsec < 0 || timeout.nsec >= 1e9)) {
+    return E.left(sysError('EINVAL', 'the timeout is not a valid timespec (timespec64_valid)'));
+  }
+  const sops = sopsIn.map(normalize);
+  let max = 0;
+  let undos = false;
+  let alter = false;
+  let dupsop = false;
+  // The 64-bit dup mask of do_semtimedop, as two 32-bit halves: sem_num % 64.
+  let dupLo = 0;
+  let dupHi = 0;
+  for (const sop of sops) {
+    const bit = sop.semNum & 63;
+    const mask = 1 << (bit & 31);
+    if (sop.semNum >= max) max = sop.semNum;
+    if ((sop.semFlg & SEM_UNDO) !== 0) undos = true;
+    if (((bit < 32 ? dupLo : dupHi) & mask) !== 0) dupsop = true;
+    if (sop.semOp !== 0) {
+      alter = true;
+      if (bit < 32) dupLo |= mask;
+      else dupHi |= mask;
+    }
+  }
+  let un: SemUndo | undefined;
+  if (undos) {
+    const found = findAllocUndo(caller, semid);
+    if (E.isLeft(found)) return found;
+    un = found.right;
+  }
+  const set = reg.findById(semid);
+  if (set === undefined) return noSet(semid);
+  const wq: WakeQueue = [];
+  let result: E.Either<SysError, SemopOutcome>;
+  try {
+    result = semopOn(caller, set, sops, max, alter, dupsop, un, opts.complete, wq);
+  } finally {
+    set.decRef();
+  }
+  wakeUp(wq);
+  return result;
+}
+
+/** __do_semtimedop from the EFBIG check on, with a reference on `set`. */
+function semopOn(
+  caller: SemCaller,
+  set: SemSet,
+  sops: readonly Sembuf[],
+  max: number,
+  alter: boolean,
+  dupsop: boolean,
+  un: SemUndo | undefined,
+  complete: SemCompletion | undefined,
+  wq: WakeQueue,
+): E.Either<SysError, SemopOutcome> {
+  if (max >= set.nsems) return E.left(sysError('EFBIG', `sem_num ${max} is not below the set's ${set.nsems} semaphores`));
+  if (!ipcPermits(caller.creds, set.perm, alter ? S_IWUGO : S_IRUGO)) {
+    return E.left(sysError('EACCES', `mode 0${(set.perm.mode & 0o777).toString(8)} does not grant ${alter ? 'alter (write)' : 'read'}`));
+  }
+  const now = set.owner.now();
+  set.mu.lock();
+  try {
+    if (set.pendingDestruction) return removed();
+    if (un !== undefined && un.semid === -1) return removed();
+    const q = new SemWaiter(set, sops, un, caller.pid, alter, dupsop, complete);
+    const r = performAtomicSemop(set, q);
+    if (r === SEMOP_OK) {
+      if (alter) doSmartUpdate(set, sops, true, wq, now);
+      else setSemotime(set, sops, now);
+      return SEMOP_DONE;
+    }
+    if (r !== SEMOP_BLOCK) {
+      return r === SEMOP_EAGAIN
+        ? E.left(sysError('EAGAIN', `sop ${q.blocking} would block and has IPC_NOWAIT`))
+        : E.left(sysError('ERANGE', 'the result would pass SEMVMX or the semadj range [-32768, 32767]'));
+    }
+    enqueue(set, q);
+    return E.right(q);
+  } finally {
+    set.unlockSet();
+  }
+}
+
+/**
+ * Where a sleeping semop is queued: a single sop on its semaphore's
+ * queue (altering, or wait-for-zero), except that an altering one goes on
+ * the global queue while complex operations are queued; a complex one on
+ * the global altering or wait-for-zero queue, after merge_queues when it is
+ * the first. Precondition: set.mu is held.
+ */
+function enqueue(set: SemSet, q: SemWaiter): void {
+  if (q.sops.length === 1) {
+    const num = q.sops[0]!.semNum;
+    if (q.alter) set.enqueue(q, set.complexCount > 0 ? set.globalAlter : set.alterQueue(num));
+    else set.enqueue(q, set.constQueue(num));
+    return;
+  }
+  if (set.complexCount === 0) set.mergeQueues();
+  set.enqueue(q, q.alter ? set.globalAlter : set.globalConst);
+  set.complexCount += 1;
+}
+
+/**
+ * find_alloc_undo: the caller's undo entry for `semid` (moved to the head
+ * of its list), or a new zeroed one linked into the process's list and the
+ * set's. It runs before semop's EFBIG and EACCES checks, so a semop that
+ * then fails still leaves the entry behind.
+ */
+function findAllocUndo(caller: SemCaller, semid: number): E.Either<SysError, SemUndo> {
+  const ulp = getUndoList(caller.sysvsem);
+  const found = ulp.lookup(semid);
+  if (found !== undefined) return E.right(found);
+  const set = caller.registry.findById(semid);
+  if (set === undefined) return noSet(semid);
+  try {
+    if (set.pendingDestruction) return removed();
+    set.mu.lock();
+    try {
+      const un = new SemUndo(ulp, set, semid, set.nsems);
+      ulp.entries.unshift(un);
+      set.undos.unshift(un);
+      return E.right(un);
+    } finally {
+      set.unlockSet();
+    }
+  } finally {
+    set.decRef();
+  }
+}
+
+function noSet(semid: number): E.Either<SysError, never> {
+  return E.left(sysError('EINVAL', `no semaphore set has id ${semid}`));
+}
+
+function removed(): E.Either<SysError, never> {
+  return E.left(sysError('EIDRM', 'the semaphore set is being removed'));
+}
+
+/**
+ * semctl(2) (ksys_semctl): a negative id is EINVAL for every command, then
+ * each command runs its own checks; an unknown command (a negative one
+ * too) is EINVAL.
+ */
+export function semctl(caller: SemCaller, semid: number, semnum: number, cmd: number, arg: SemctlArg = {}): E.Either<SysError, SemctlResult> {
+  if (!Number.isInteger(semid) || semid < 0) return E.left(sysError('EINVAL', `semid ${semid} is negative`));
+  const reg = caller.registry;
+  switch (cmd) {
+    case IPC_INFO:
+    case SEM_INFO: {
+      const { info, maxIndex } = reg.info(cmd);
+      return E.right({ ret: maxIndex, info });
+    }
+    case IPC_STAT:
+    case SEM_STAT:
+    case SEM_STAT_ANY:
+      return stat(caller, semid, cmd);
+    case GETALL:
+    case GETVAL:
+    case GETPID:
+    case GETNCNT:
+    case GETZCNT:
+    case SETALL:
+      return semctlMain(caller, semid, semnum | 0, cmd, arg);
+    case SETVAL:
+      return setval(caller, semid, semnum | 0, (arg.val ?? 0) | 0);
+    case IPC_SET:
+      if (arg.buf === undefined) return E.left(sysError('EFAULT', 'IPC_SET has no semid_ds to copy in'));
+      return down(reg.semctlDown(caller.creds, semid, arg.buf));
+    case IPC_RMID:
+      return down(reg.semctlDown(caller.creds, semid, undefined));
+    default:
+      return E.left(sysError('EINVAL', `unknown semctl command ${cmd}`));
+  }
+}
+
+const ZERO: E.Either<SysError, SemctlResult> = Object.freeze(E.right(Object.freeze({ ret: 0 })));
+
+function down(done: E.Either<SysError, void>): E.Either<SysError, SemctlResult> {
+  return E.isLeft(done) ? done : ZERO;
+}
+
+/** semctl_stat: the lookup (by id, or by index for SEM_STAT and SEM_STAT_ANY), read permission but for SEM_STAT_ANY, EIDRM. */
+function stat(caller: SemCaller, semid: number, cmd: number): E.Either<SysError, SemctlResult> {
+  const reg = caller.registry;
+  const set = cmd === IPC_STAT ? reg.findById(semid) : reg.findByIndex(semid);
+  if (set === undefined) return noSet(semid);
+  try {
+    if (cmd !== SEM_STAT_ANY && !ipcPermits(caller.creds, set.perm, S_IRUGO)) return noRead(set);
+    set.mu.lock();
+    try {
+      if (set.pendingDestruction) return removed();
+      return E.right({ ret: cmd === IPC_STAT ? 0 : set.perm.id, ds: set.statLocked() });
+    } finally {
+      set.unlockSet();
+    }
+  } finally {
+    set.decRef();
+  }
+}
+
+function noRead(set: SemSet): E.Either<SysError, never> {
+  return E.left(sysError('EACCES', `mode 0${(set.perm.mode & 0o777).toString(8)} does not grant read`));
+}
+
+/**
+ * semctl_main: the lookup (EINVAL), permission (write for SETALL, read for
+ * the others: EACCES), then per command. GETALL: EIDRM. SETALL: EIDRM, the
+ * copy-in (EFAULT), any value past SEMVMX (ERANGE, nothing changed), EIDRM;
+ * then every value, every sempid, every undo entry's adjustments zeroed,
+ * sem_ctime, and the wake-ups. GETVAL, GETPID, GETNCNT, GETZCNT: semnum out
+ * of range (EINVAL, after permission), EIDRM.
+ */
+function semctlMain(caller: SemCaller, semid: number, semnum: number, cmd: number, arg: SemctlArg): E.Either<SysError, SemctlResult> {
+  const set = caller.registry.findById(semid);
+  if (set === undefined) return noSet(semid);
+  const wq: WakeQueue = [];
+  let result: E.Either<SysError, SemctlResult>;
+  try {
+    result = semctlMainOn(caller, set, semnum, cmd, arg, wq);
+  } finally {
+    set.decRef();
+  }
+  wakeUp(wq);
+  return result;
+}
+
+function semctlMainOn(caller: SemCaller, set: SemSet, semnum: number, cmd: number, arg: SemctlArg, wq: WakeQueue): E.Either<SysError, SemctlResult> {
+  const write = cmd === SETALL;
+  if (!ipcPermits(caller.creds, set.perm, write ? S_IWUGO : S_IRUGO)) {
+    return write ? E.left(sysError('EACCES', `mode 0${(set.perm.mode & 0o777).toString(8)} does not grant alter (write)`)) : noRead(set);
+  }
+  if (cmd === GETALL) {
+    set.mu.lock();
+    try {
+      if (set.pendingDestruction) return removed();
+      return E.right({ ret: 0, values: Array.from(set.semval) });
+    } finally {
+      set.unlockSet();
+    }
+  }
+  if (cmd === SETALL) return setall(caller, set, arg.array, wq);
+  if (semnum < 0 || semnum >= set.nsems) return E.left(sysError('EINVAL', `semnum ${semnum} is outside the set's ${set.nsems} semaphores`));
+  set.mu.lock();
+  try {
+    if (set.pendingDestruction) return removed();
+    switch (cmd) {
+      case GETVAL:
+        return E.right({ ret: set.semval[semnum]! });
+      case GETPID:
+        return E.right({ ret: set.sempid[semnum]! });
+      case GETNCNT:
+        return E.right({ ret: countSemcnt(set, semnum, false) });
+      default:
+        return E.right({ ret: countSemcnt(set, semnum, true) });
+    }
+  } finally {
+    set.unlockSet();
+  }
+}
+
+/** SETALL once permission is checked (see semctlMain). */
+function setall(c: SemCaller, s: SemSet, array: readonly number[] | undefined, wq: WakeQueue): E.Either<SysError, SemctlResult> {
+  if (s.pendingDestruction) return removed();
+  if (array === undefined || array.length < s.nsems) return E.left(sysError('EFAULT', `SETALL needs ${s.nsems} values to copy in`));
+  const values = new Array<number>(s.nsems);
+  for (let i = 0; i < s.nsems; i += 1) {
+    const v = array[i]! & 0xffff;
+    if (v > SEMVMX) return E.left(sysError('ERANGE', `SETALL value ${v} for semaphore ${i} is past SEMVMX (${SEMVMX})`));
+    values[i] = v;
+  }
+  const now = s.owner.now();
+  s.mu.lock();
+  try {
+    if (s.pendingDestruction) return removed();
+    for (let i = 0; i < s.nsems; i += 1) {
+      s.semval[i] = values[i]!;
+      s.sempid[i] = c.pid;
+    }
+    for (const un of s.undos) un.semadj.fill(0);
+    s.ctime = now;
+    doSmartUpdate(s, undefined, false, wq, now);
+    return ZERO;
+  } finally {
+    s.unlockSet();
+  }
+}
+
+/**
+ * semctl_setval: the value outside 0..SEMVMX (ERANGE) before the lookup
+ * (EINVAL), then semnum (EINVAL) before permission (EACCES), then EIDRM;
+ * then semadj[semnum] of every undo entry zeroed, the value, sempid,
+ * sem_ctime, and the wake-ups.
+ */
+function setval(caller: SemCaller, semid: number, semnum: number, val: number): E.Either<SysError, SemctlResult> {
+  if (val > SEMVMX || val < 0) return E.left(sysError('ERANGE', `SETVAL ${val} is outside 0..SEMVMX (${SEMVMX})`));
+  const set = caller.registry.findById(semid);
+  if (set === undefined) return noSet(semid);
+  const wq: WakeQueue = [];
+  let result: E.Either<SysError, SemctlResult>;
+  try {
+    result = setvalOn(caller, set, semnum, val, wq);
+  } finally {
+    set.decRef();
+  }
+  wakeUp(wq);
+  return result;
+}
+
+function setvalOn(caller: SemCaller, set: SemSet, semnum: number, val: number, wq: WakeQueue): E.Either<SysError, SemctlResult> {
+  if (semnum < 0 || semnum >= set.nsems) return E.left(sysError('EINVAL', `semnum ${semnum} is outside the set's ${set.nsems} semaphores`));
+  if (!ipcPermits(caller.creds, set.perm, S_IWUGO)) {
+    return E.left(sysError('EACCES', `mode 0${(set.perm.mode & 0o777).toString(8)} does not grant alter (write)`));
+  }
+  const now = set.owner.now();
+  set.mu.lock();
+  try {
+    if (set.pendingDestruction) return removed();
+    for (const un of set.undos) un.semadj[semnum] = 0;
+    set.semval[semnum] = val;
+    set.sempid[semnum] = caller.pid;
+    set.ctime = now;
+    doSmartUpdate(set, undefined, false, wq, now);
+    return ZERO;
+  } finally {
+    set.unlockSet();
+  }
+}
