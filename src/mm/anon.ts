@@ -8,7 +8,7 @@
  * MemoryFile when the last piece is unmapped.
  */
 import { PAGE_SIZE } from '../abi/constants.js';
-import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace, Mappable, Translation } from './memmap.js';
+import type { AddrRange, BusError, MappingStamp, MappingIdentity, MappingSpace, Mappable, Translation } from './memmap.js';
 import { FrameTable } from './frame_table.js';
 import type { MemoryFile } from './memory_file.js';
 import { copyBytes } from './copy.js';
@@ -29,9 +29,9 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     this.frames = new FrameTable(mf);
   }
 
-  addMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
-  removeMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
-  copyMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  addMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  removeMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  copyMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
 
   translate(page: number, maxPages: number, _write: boolean): Translation | BusError {
     if (page >= this.bytes / PAGE_SIZE) return { bus: true, reason: 'access past the end of the anonymous mapping' };

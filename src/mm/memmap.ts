@@ -18,6 +18,19 @@ export interface MappingContext {
   now(): number;
 }
 
+/**
+ * What a Mappable is told of a change to its mappings: who made it, and the
+ * second it happened. The memory manager reads the clock once, before it
+ * changes anything, so an injected clock that throws leaves every mapping as
+ * it was. Valid for the call only: the manager reuses the object.
+ */
+export interface MappingStamp {
+  /** The thread-group id of the process on whose behalf the change happens. */
+  readonly pid: number;
+  /** CLOCK_REALTIME in whole seconds. */
+  readonly time: number;
+}
+
 /** An address range [start, end) in one address space; page aligned. */
 export interface AddrRange {
   readonly start: number;
@@ -65,15 +78,15 @@ export interface Mappable {
    * A new mapping piece of `ar` at object offset `offset` appears (mmap, shmat).
    * `writable` says whether the mapping may ever be written through.
    */
-  addMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void;
+  addMapping(at: MappingStamp, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void;
   /** A mapping piece disappears (munmap, shmdt, replacement, exit). */
-  removeMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void;
+  removeMapping(at: MappingStamp, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void;
   /**
    * A mapping piece is created as a copy of an existing one: the child's copy
    * at fork, or the extra piece when a VMA is split (Linux calls vm_ops->open
    * in both cases).
    */
-  copyMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void;
+  copyMapping(at: MappingStamp, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void;
   /**
    * The frames behind object pages starting at `page`: one run of at most
    * `maxPages` pages, at least one page long. Frames are allocated on first

@@ -21,7 +21,7 @@ import { atomic32, fillBytes, readBytes, readBytesInto, writeBytes } from './acc
 import type { AccessRules } from './access.js';
 import type { Fault } from './access.js';
 import type { FutexKey } from './futex.js';
-import type { MappingContext, MappingIdentity, MappingSpace, Mappable, Perms, ShmMappable } from './memmap.js';
+import type { MappingContext, MappingIdentity, MappingSpace, MappingStamp, Mappable, Perms, ShmMappable } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
 import { badMmapLength, fixedAddress, isPageAligned, mmapLengthFits, noFreeRange, pageAlign, unmappedArea } from './placement.js';
 import { detachShmLocked } from './shmdt.js';
@@ -39,6 +39,23 @@ export interface AddressSpaceLayout {
   readonly mmapBase?: number;
 }
 
+/** Linux's default vm.max_map_count (DEFAULT_MAX_MAP_COUNT). */
+export const DEFAULT_MAX_MAP_COUNT = 65530;
+
+/**
+ * The machine-wide vm sysctls an address space obeys. One object is shared
+ * by every address space of a kernel (fork passes it on), so a write is seen
+ * by all of them at their next call.
+ */
+export interface VmSysctls {
+  /**
+   * vm.max_map_count: mmap and shmat fail with ENOMEM once the process holds
+   * more VMAs than this, and a split (mprotect, or munmap inside one VMA)
+   * once it holds this many. Default DEFAULT_MAX_MAP_COUNT.
+   */
+  maxMapCount: number;
+}
+
 /** Options for a new address space. */
 export interface MemoryManagerOptions extends AddressSpaceLayout {
   /**
@@ -48,6 +65,8 @@ export interface MemoryManagerOptions extends AddressSpaceLayout {
   readonly executeOnly?: boolean;
   /** The physical memory that the mapped objects' frames come from. */
   readonly memoryFile: MemoryFile;
+  /** The vm sysctls, shared with the kernel's other address spaces; default: an own object with Linux's defaults. */
+  readonly vm?: VmSysctls;
 }
 
 /** The options of one mmap (or shmat) call; a shared mapping of `mappable`. */
@@ -96,6 +115,14 @@ function unsplittable(start: number, end: number): E.Either<SysError, never> {
   return E.left(sysError('EINVAL', `mmap over [${start}, ${end}) would split a mapping that cannot be split there`));
 }
 
+function tooManyMaps(count: number): E.Either<SysError, never> {
+  return E.left(sysError('ENOMEM', `the process holds ${count} mappings, more than vm.max_map_count`));
+}
+
+function splitOverLimit(count: number): E.Either<SysError, never> {
+  return E.left(sysError('ENOMEM', `a split would take the process's ${count} mappings past vm.max_map_count`));
+}
+
 function noShmOrigin(addr: number): E.Either<SysError, never> {
   return E.left(sysError('EINVAL', isPageAligned(addr) ? `no shm attachment has its origin at ${addr}` : `shmdt address ${addr} is not page aligned`));
 }
@@ -134,6 +161,8 @@ export class MemoryManager implements MappingSpace {
   readonly memoryFile: MemoryFile;
   /** Where top-down placement starts. */
   readonly mmapBase: number;
+  /** The vm sysctls (vm.max_map_count), shared with the kernel's other address spaces. */
+  readonly vm: VmSysctls;
   /**
    * Bumped under mappingMu by every change to the VMAs that can make a
    * cached translation wrong, before any frame they unmapped can be freed,
@@ -153,6 +182,11 @@ export class MemoryManager implements MappingSpace {
   private readonly set: VmaSet;
   /** detachShm's list of the pieces after an attachment's first: empty between calls. */
   private readonly detachedRest: Vma[] = [];
+  /**
+   * What the mappables are told of the change in progress (see MappingStamp):
+   * filled by stampOf before anything changes, and reused by every call.
+   */
+  private readonly stamp: { pid: number; time: number } = { pid: 0, time: 0 };
 
   /** An empty address space. */
   constructor(options: MemoryManagerOptions) {
@@ -162,6 +196,7 @@ export class MemoryManager implements MappingSpace {
       throw new RangeError(`mmapBase ${base} must be page aligned and in (mmap_min_addr, TASK_SIZE]`);
     }
     this.mmapBase = base;
+    this.vm = options.vm ?? { maxMapCount: DEFAULT_MAX_MAP_COUNT };
     this.rules = { executeOnly: options.executeOnly === true };
     this.set = new VmaSet(base);
   }
@@ -192,10 +227,13 @@ export class MemoryManager implements MappingSpace {
     if (!isPageAligned(opts.offset) || opts.offset < 0) return badMmapOffset(opts.offset);
     if (!mmapLengthFits(opts.length)) return badMmapLength(opts.length);
     const len = pageAlign(opts.length);
-    if (opts.fixed === true) return this.mapFixed(ctx, opts, len);
+    // do_mmap: "Too many mappings?", before the address is chosen.
+    if (this.set.size > this.vm.maxMapCount) return tooManyMaps(this.set.size);
+    const at = this.stampOf(ctx);
+    if (opts.fixed === true) return this.mapFixed(at, opts, len);
     this.mappingMu.lock();
     try {
-      return this.mapPlacedLocked(ctx, opts.addr ?? 0, len, opts.alignment ?? PAGE_SIZE, newVma(opts, 0, len));
+      return this.mapPlacedLocked(at, opts.addr ?? 0, len, opts.alignment ?? PAGE_SIZE, newVma(opts, 0, len));
     } finally {
       this.mappingMu.unlock();
     }
@@ -212,9 +250,14 @@ export class MemoryManager implements MappingSpace {
     // effectiveBytes is PAGE_ALIGN(segsz) already.
     const len = seg.effectiveBytes();
     if (!mmapLengthFits(len)) return badMmapLength(len);
+    if (this.set.size > this.vm.maxMapCount) return tooManyMaps(this.set.size);
+    // The clock is read before anything changes (see MappingStamp); inline, as this is shmat's hot path.
+    const at = this.stamp;
+    at.time = ctx.now();
+    at.pid = ctx.pid;
     this.mappingMu.lock();
     try {
-      return this.mapPlacedLocked(ctx, 0, len, PAGE_SIZE, makeVma(0, len, seg, 0, perms, maxPerms, seg, (maxPerms & PROT_WRITE) !== 0));
+      return this.mapPlacedLocked(at, 0, len, PAGE_SIZE, makeVma(0, len, seg, 0, perms, maxPerms, seg, (maxPerms & PROT_WRITE) !== 0));
     } finally {
       this.mappingMu.unlock();
     }
@@ -227,24 +270,24 @@ export class MemoryManager implements MappingSpace {
    * address. mmap and attachShm both end here.
    * Preconditions: mappingMu is held; `len` is page aligned.
    */
-  private mapPlacedLocked(ctx: MappingContext, hint: number, len: number, alignment: number, vma: Vma): E.Either<SysError, number> {
+  private mapPlacedLocked(at: MappingStamp, hint: number, len: number, alignment: number, vma: Vma): E.Either<SysError, number> {
     const start = unmappedArea(this.set, hint, len, alignment);
     if (start < 0) return noFreeRange(len);
     if ((vma.perms & ~vma.maxPerms) !== 0) return permsRefused();
     vma.start = start;
     vma.end = start + len;
-    this.insertMappingLocked(ctx, vma);
+    this.insertMappingLocked(at, vma);
     return E.right(start);
   }
 
   /** mmap at a fixed address (MAP_FIXED or MAP_FIXED_NOREPLACE). */
-  private mapFixed(ctx: MappingContext, opts: MmapOptions, len: number): E.Either<SysError, number> {
+  private mapFixed(at: MappingStamp, opts: MmapOptions, len: number): E.Either<SysError, number> {
     // Only a replacing mapping drops references, released after unlocking.
     const dropped: MappingIdentity[] | undefined = opts.replace === true ? [] : undefined;
     let result: E.Either<SysError, number>;
     this.mappingMu.lock();
     try {
-      result = this.mapFixedLocked(ctx, opts, len, dropped);
+      result = this.mapFixedLocked(at, opts, len, dropped);
     } finally {
       this.mappingMu.unlock();
     }
@@ -253,8 +296,8 @@ export class MemoryManager implements MappingSpace {
   }
 
   /** removeMapping for each of `vmas`, taken out of the set. Preconditions: mappingMu is held. */
-  private removeMappingsLocked(ctx: MappingContext, vmas: readonly Vma[]): void {
-    for (const vma of vmas) vma.mappable.removeMapping(ctx, this, vma, vma.offset, vma.writable);
+  private removeMappingsLocked(at: MappingStamp, vmas: readonly Vma[]): void {
+    for (const vma of vmas) vma.mappable.removeMapping(at, this, vma, vma.offset, vma.writable);
   }
 
   /** Removes every mapping in [addr, addr+PAGE_ALIGN(len)), splitting pieces that straddle its edges. */
@@ -267,12 +310,15 @@ export class MemoryManager implements MappingSpace {
     if (end > TASK_SIZE) {
       return E.left(sysError('EINVAL', `munmap(${addr}, ${len}): range reaches past TASK_SIZE`));
     }
+    const at = this.stampOf(ctx);
     return this.withDropped((dropped) => {
+      const overLimit = this.unmapOverLimitLocked(addr, end);
+      if (overLimit !== undefined) return overLimit;
       // __split_vma asks vm_ops->may_split first: hugetlb pieces split only at huge page boundaries.
       if (!this.maySplitAtLocked(addr) || !this.maySplitAtLocked(end)) {
         return E.left(sysError('EINVAL', `munmap(${addr}, ${len}) would split a mapping that cannot be split there`));
       }
-      this.unmapLocked(ctx, addr, end, dropped);
+      this.unmapLocked(at, addr, end, dropped);
       return E.right(undefined);
     });
   }
@@ -298,9 +344,11 @@ export class MemoryManager implements MappingSpace {
     if (!Number.isInteger(prot) || (prot & ~PROT_ALL) !== 0) {
       return E.left(sysError('EINVAL', `mprotect prot ${prot} has bits other than PROT_READ|PROT_WRITE|PROT_EXEC`));
     }
+    const at = this.stampOf(ctx);
     return this.mappingMu.with(() => {
       this.invalidateTlb();
-      let i = this.set.lowerBound(addr);
+      const set = this.set;
+      let i = set.lowerBound(addr);
       let cur = addr;
       for (;;) {
         const vma = this.set.at(i);
@@ -315,13 +363,16 @@ export class MemoryManager implements MappingSpace {
           if ((vma.start < cur && !this.maySplitAtLocked(cur)) || (vma.end > end && !this.maySplitAtLocked(end))) {
             return E.left(sysError('EINVAL', `mprotect would split the mapping at ${vma.start} where it cannot be split`));
           }
-          // The parts outside the range become the extra pieces (vma_modify's split_vma calls).
+          // The parts outside the range become the extra pieces (vma_modify's split_vma
+          // calls, each refused at vm.max_map_count; a first split stays when the second fails).
           if (vma.start < cur) {
-            this.splitLocked(ctx, i, cur, 'below');
+            if (set.size >= this.vm.maxMapCount) return splitOverLimit(set.size);
+            this.splitLocked(at, i, cur, 'below');
             i++;
           }
           if (vma.end > end) {
-            this.splitLocked(ctx, i, end, 'above');
+            if (set.size >= this.vm.maxMapCount) return splitOverLimit(set.size);
+            this.splitLocked(at, i, end, 'above');
           }
           vma.perms = prot;
         }
@@ -341,13 +392,17 @@ export class MemoryManager implements MappingSpace {
     // which needs no list; further pieces (cut by munmap or mprotect) go to a reused one.
     const rest = this.detachedRest;
     let first: Vma | undefined;
+    // The clock is read before anything changes (see MappingStamp).
+    const at = this.stamp;
+    at.time = ctx.now();
+    at.pid = ctx.pid;
     this.mappingMu.lock();
     try {
       first = detachShmLocked(this.set, addr, rest);
       if (first !== undefined) {
         this.invalidateTlb();
-        first.mappable.removeMapping(ctx, this, first, first.offset, first.writable);
-        if (rest.length > 0) this.removeMappingsLocked(ctx, rest);
+        first.mappable.removeMapping(at, this, first, first.offset, first.writable);
+        if (rest.length > 0) this.removeMappingsLocked(at, rest);
       }
     } finally {
       this.mappingMu.unlock();
@@ -365,10 +420,12 @@ export class MemoryManager implements MappingSpace {
    * runs in the parent (shm records the parent as lpid).
    */
   fork(ctx: MappingContext, childLayout: AddressSpaceLayout = {}): MemoryManager {
+    const at = this.stampOf(ctx);
     const child = new MemoryManager({
       memoryFile: this.memoryFile,
       mmapBase: childLayout.mmapBase ?? this.mmapBase,
       executeOnly: this.rules.executeOnly,
+      vm: this.vm,
     });
     // The child is not reachable by anyone else yet, so only the parent's lock is needed.
     // The parent's mappings and frames stay as they are, so its threads' translations stay valid.
@@ -381,7 +438,7 @@ export class MemoryManager implements MappingSpace {
           copies.push({ ...vma, mappable: copy, identity: copy });
           continue;
         }
-        vma.mappable.copyMapping(ctx, child, { start: vma.start, end: vma.end }, vma.offset, vma.writable);
+        vma.mappable.copyMapping(at, child, { start: vma.start, end: vma.end }, vma.offset, vma.writable);
         vma.identity.incRef();
         copies.push({ ...vma });
       }
@@ -401,9 +458,10 @@ export class MemoryManager implements MappingSpace {
 
   /** Removes every mapping (exit_mmap at exit or execve); the address space is empty afterwards. */
   release(ctx: MappingContext): void {
+    const at = this.stampOf(ctx);
     this.withDropped((dropped) => {
       for (const vma of this.set.removeRange(0, this.set.size)) {
-        this.removeMappingLocked(ctx, vma, dropped);
+        this.removeMappingLocked(at, vma, dropped);
       }
     });
   }
@@ -485,6 +543,32 @@ export class MemoryManager implements MappingSpace {
   }
 
   /**
+   * Reads the clock for a change about to begin, before anything changes, so
+   * that a throwing clock leaves the address space and its mappables as they
+   * were; returns the reused stamp the mappables are given.
+   */
+  private stampOf(ctx: MappingContext): MappingStamp {
+    const time = ctx.now();
+    const at = this.stamp;
+    at.time = time;
+    at.pid = ctx.pid;
+    return at;
+  }
+
+  /**
+   * munmap's map-count rule (vms_gather_munmap_vmas): unmapping a range that
+   * lies strictly inside one VMA splits it in three, ending with one VMA
+   * more, so that is refused once the process holds vm.max_map_count VMAs;
+   * other splits may pass the limit for a moment, as the unmap takes pieces
+   * away. Preconditions: mappingMu is held.
+   */
+  private unmapOverLimitLocked(start: number, end: number): E.Either<SysError, never> | undefined {
+    const vma = this.set.find(start);
+    if (vma === undefined || vma.start >= start || vma.end <= end) return undefined;
+    return this.set.size >= this.vm.maxMapCount ? splitOverLimit(this.set.size) : undefined;
+  }
+
+  /**
    * Marks every cached translation stale (see tlb.ts), when any thread may
    * hold one. Preconditions: mappingMu is held.
    */
@@ -514,16 +598,16 @@ export class MemoryManager implements MappingSpace {
    * there; identity references of replaced pieces go to it.
    * Preconditions: mappingMu is held.
    */
-  private mapFixedLocked(ctx: MappingContext, opts: MmapOptions, len: number, dropped: MappingIdentity[] | undefined): E.Either<SysError, number> {
+  private mapFixedLocked(at: MappingStamp, opts: MmapOptions, len: number, dropped: MappingIdentity[] | undefined): E.Either<SysError, number> {
     const addr = fixedAddress(this.set, opts, len);
     if (E.isLeft(addr)) return addr;
     const start = addr.right;
     if ((opts.perms & ~opts.maxPerms) !== 0) return permsRefused();
     if (dropped !== undefined) {
-      const refused = this.clearForReplaceLocked(ctx, start, start + len, dropped);
+      const refused = this.clearForReplaceLocked(at, start, start + len, dropped);
       if (refused !== undefined) return refused;
     }
-    this.insertMappingLocked(ctx, newVma(opts, start, len));
+    this.insertMappingLocked(at, newVma(opts, start, len));
     return addr;
   }
 
@@ -533,8 +617,8 @@ export class MemoryManager implements MappingSpace {
    * invalidates no translation (threads cache no faults): no TLB bump.
    * Preconditions: mappingMu is held; [vma.start, vma.end) is free.
    */
-  private insertMappingLocked(ctx: MappingContext, vma: Vma): void {
-    vma.mappable.addMapping(ctx, this, vma, vma.offset, vma.writable);
+  private insertMappingLocked(at: MappingStamp, vma: Vma): void {
+    vma.mappable.addMapping(at, this, vma, vma.offset, vma.writable);
     vma.identity.incRef();
     this.set.insert(vma);
   }
@@ -544,10 +628,12 @@ export class MemoryManager implements MappingSpace {
    * [start, end), or refuses with EINVAL when that would split a piece that
    * cannot be split there. Preconditions: mappingMu is held.
    */
-  private clearForReplaceLocked(ctx: MappingContext, start: number, end: number, dropped: MappingIdentity[]): E.Either<SysError, never> | undefined {
+  private clearForReplaceLocked(at: MappingStamp, start: number, end: number, dropped: MappingIdentity[]): E.Either<SysError, never> | undefined {
+    const overLimit = this.unmapOverLimitLocked(start, end);
+    if (overLimit !== undefined) return overLimit;
     if (!this.maySplitAtLocked(start) || !this.maySplitAtLocked(end)) return unsplittable(start, end);
     this.invalidateTlb();
-    this.unmapLocked(ctx, start, end, dropped);
+    this.unmapLocked(at, start, end, dropped);
     return undefined;
   }
 
@@ -557,21 +643,21 @@ export class MemoryManager implements MappingSpace {
    * removes every piece inside.
    * Preconditions: mappingMu is held.
    */
-  private unmapLocked(ctx: MappingContext, start: number, end: number, dropped: MappingIdentity[]): void {
+  private unmapLocked(at: MappingStamp, start: number, end: number, dropped: MappingIdentity[]): void {
     let i = this.set.lowerBound(start);
     const first = this.set.at(i);
     if (first !== undefined && first.start < start && first.end > start) {
-      this.splitLocked(ctx, i, start, 'below');
+      this.splitLocked(at, i, start, 'below');
       i++;
     }
     let j = i;
     for (let vma = this.set.at(j); vma !== undefined && vma.start < end; vma = this.set.at(++j)) {
       if (vma.end > end) {
-        this.splitLocked(ctx, j, end, 'above');
+        this.splitLocked(at, j, end, 'above');
       }
     }
     for (const vma of this.set.removeRange(i, j - i)) {
-      this.removeMappingLocked(ctx, vma, dropped);
+      this.removeMappingLocked(at, vma, dropped);
     }
   }
 
@@ -592,9 +678,9 @@ export class MemoryManager implements MappingSpace {
    * (__split_vma calls vm_ops->open: shm nattch rises by one).
    * Preconditions: mappingMu is held.
    */
-  private splitLocked(ctx: MappingContext, i: number, addr: number, extra: 'below' | 'above'): void {
+  private splitLocked(at: MappingStamp, i: number, addr: number, extra: 'below' | 'above'): void {
     const piece = this.set.split(i, addr, extra);
-    piece.mappable.copyMapping(ctx, this, { start: piece.start, end: piece.end }, piece.offset, piece.writable);
+    piece.mappable.copyMapping(at, this, { start: piece.start, end: piece.end }, piece.offset, piece.writable);
     piece.identity.incRef();
   }
 
@@ -603,8 +689,8 @@ export class MemoryManager implements MappingSpace {
    * queues its identity reference for release after mappingMu is unlocked.
    * Preconditions: mappingMu is held.
    */
-  private removeMappingLocked(ctx: MappingContext, vma: Vma, dropped: MappingIdentity[]): void {
-    vma.mappable.removeMapping(ctx, this, vma, vma.offset, vma.writable);
+  private removeMappingLocked(at: MappingStamp, vma: Vma, dropped: MappingIdentity[]): void {
+    vma.mappable.removeMapping(at, this, vma, vma.offset, vma.writable);
     dropped.push(vma.identity);
   }
 }

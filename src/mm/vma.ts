@@ -1,9 +1,9 @@
 /**
  * VMAs and the ordered set that holds them, for one address space.
  *
- * The set is a sorted array: lookups are binary searches (a process may hold
- * tens of thousands of shm attachments), insertions and removals shift the
- * array. Adjacent VMAs never merge: Linux does not re-merge shm pieces, so
+ * The set is a sorted array cut into chunks: lookups are binary searches (a
+ * process may hold tens of thousands of shm attachments), and an insertion or
+ * removal shifts one chunk, not the whole set. Adjacent VMAs never merge: Linux does not re-merge shm pieces, so
  * every piece stays a separate VMA and counts once in nattch.
  *
  * Every method requires the owning MemoryManager's mappingMu to be held.
@@ -48,15 +48,30 @@ function noVmaBug(i: number): never {
   throw new Error(`VmaSet.removeAt: no VMA #${i}`);
 }
 
+/**
+ * The most VMAs one chunk of a VmaSet holds; a chunk that grows past it is
+ * cut in two. Inserting or removing inside a chunk shifts at most this many
+ * entries, and the chunk starts move for the chunks after it, so a split in a
+ * process holding n VMAs costs O(CHUNK + n / CHUNK), never a shift of all n.
+ */
+const CHUNK = 256;
+
 /** The VMAs of one address space, ordered by address and never overlapping. */
 export class VmaSet {
   /**
-   * The VMAs in DESCENDING address order. Callers see ascending positions
+   * The VMAs in DESCENDING address order, cut into chunks of at most CHUNK
+   * (chunk 0 holds the highest VMAs). Callers see ascending positions
    * (at(0) is the lowest VMA); storing them reversed puts top-down mappings,
-   * the common case, at the array's end, so mapping and unmapping the newest
-   * attachment in a process holding thousands costs no shifting.
+   * the common case, at the last chunk's end, so mapping and unmapping the
+   * newest attachment in a process holding thousands costs no shifting.
+   * Only a set's one chunk may be empty.
    */
-  private readonly rev: Vma[] = [];
+  private readonly chunks: Vma[][] = [[]];
+  /** starts[c]: the descending index of chunks[c]'s first VMA. */
+  private readonly starts: number[] = [0];
+  private count = 0;
+  /** The chunk the last positional lookup landed in: walks go chunk by chunk. */
+  private cursor = 0;
   /** The VMA the last lookup hit: accesses cluster, so most lookups end here. */
   private lastHit: Vma | undefined = undefined;
   /**
@@ -74,42 +89,86 @@ export class VmaSet {
 
   /** How many VMAs there are. */
   get size(): number {
-    return this.rev.length;
+    return this.count;
   }
 
   /** The VMA at position `i` in address order. */
   at(i: number): Vma | undefined {
-    return i >= 0 && i < this.rev.length ? this.rev[this.rev.length - 1 - i] : undefined;
+    return i >= 0 && i < this.count ? this.byDesc(this.count - 1 - i) : undefined;
+  }
+
+  /** The VMA at descending index `d` (0 is the highest), which must be below count. */
+  private byDesc(d: number): Vma {
+    const chunks = this.chunks;
+    const last = chunks.length - 1;
+    const s = this.starts[last]!;
+    if (d >= s) return chunks[last]![d - s]!;
+    const c = this.chunkOf(d);
+    return chunks[c]![d - this.starts[c]!]!;
+  }
+
+  /** The chunk holding descending index `d` (below count): the last chunk starting at or before it. */
+  private chunkOf(d: number): number {
+    const starts = this.starts;
+    const n = starts.length;
+    const c = this.cursor;
+    // Walks step through positions in order: try the last chunk used and its neighbours first.
+    if (c < n && starts[c]! <= d && (c + 1 === n || starts[c + 1]! > d)) return c;
+    if (c + 1 < n && starts[c + 1]! <= d && (c + 2 === n || starts[c + 2]! > d)) return (this.cursor = c + 1);
+    if (c > 0 && c - 1 < n && starts[c - 1]! <= d && starts[c]! > d) return (this.cursor = c - 1);
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (starts[mid]! <= d) lo = mid;
+      else hi = mid - 1;
+    }
+    this.cursor = lo;
+    return lo;
+  }
+
+  /** The lowest VMA (the last chunk's last entry), if any. */
+  private lowest(): Vma | undefined {
+    const ch = this.chunks[this.chunks.length - 1]!;
+    return ch[ch.length - 1];
   }
 
   /** The position of the first VMA that ends above `addr` (size when there is none). */
   lowerBound(addr: number): number {
     // When even the lowest VMA ends above addr, every VMA does: position 0,
     // with no search. Lookups of the newest top-down mapping land here.
-    const rev = this.rev;
-    const n = rev.length;
-    if (n === 0 || rev[n - 1]!.end > addr) return 0;
-    return n - this.countEndingAbove(addr);
+    const low = this.lowest();
+    if (low === undefined || low.end > addr) return 0;
+    return this.count - this.countEndingAbove(addr);
   }
 
   /**
    * How many VMAs end above `addr`. In descending storage they form a
-   * prefix, so this is also the storage index of the highest VMA ending at
-   * or below `addr`.
+   * prefix, so this is also the descending index of the highest VMA ending
+   * at or below `addr`.
    */
   private countEndingAbove(addr: number): number {
-    const rev = this.rev;
+    const chunks = this.chunks;
+    if (this.count === 0) return 0;
+    // The first chunk whose lowest VMA ends at or below addr holds the answer.
     let lo = 0;
-    let hi = rev.length;
+    let hi = chunks.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (rev[mid]!.end > addr) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
+      const ch = chunks[mid]!;
+      if (ch[ch.length - 1]!.end > addr) lo = mid + 1;
+      else hi = mid;
     }
-    return lo;
+    if (lo === chunks.length) return this.count;
+    const ch = chunks[lo]!;
+    let a = 0;
+    let b = ch.length;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (ch[mid]!.end > addr) a = mid + 1;
+      else b = mid;
+    }
+    return this.starts[lo]! + a;
   }
 
   /** The VMA containing `addr`, if any. */
@@ -134,33 +193,76 @@ export class VmaSet {
 
   /** Inserts `vma`, which must not overlap any VMA in the set. */
   insert(vma: Vma): void {
-    // A new lowest VMA (the newest top-down mapping) goes on the array's end;
+    // A new lowest VMA (the newest top-down mapping) goes on the last chunk's end;
     // the rest is out of line (a hot path: see "Hot paths" in docs/architecture.md).
-    const rev = this.rev;
-    const n = rev.length;
-    if (n === 0 || vma.end <= rev[n - 1]!.start) rev.push(vma);
-    else this.insertAbove(vma);
+    const chunks = this.chunks;
+    const ch = chunks[chunks.length - 1]!;
+    const n = ch.length;
+    if (n < CHUNK && (n === 0 || vma.end <= ch[n - 1]!.start)) {
+      ch.push(vma);
+      this.count += 1;
+    } else this.insertAbove(vma);
   }
 
-  /** insert for a VMA that goes above the lowest one. */
+  /** insert for a VMA that goes above the lowest one, or into a full last chunk. */
   private insertAbove(vma: Vma): void {
     const i = this.lowerBound(vma.start);
     const next = this.at(i);
     if (next !== undefined && next.start < vma.end) overlapBug(vma, next);
-    this.rev.splice(this.rev.length - i, 0, vma);
+    this.insertDesc(this.count - i, vma);
+  }
+
+  /** Puts `vma` at descending index `d` (0..count), shifting the VMAs from d on by one. */
+  private insertDesc(d: number, vma: Vma): void {
+    const chunks = this.chunks;
+    const c = d === this.count ? chunks.length - 1 : this.chunkOf(d);
+    const ch = chunks[c]!;
+    ch.splice(d - this.starts[c]!, 0, vma);
+    this.count += 1;
+    const starts = this.starts;
+    for (let k = c + 1; k < starts.length; k++) starts[k]! += 1;
+    if (ch.length > CHUNK) this.cutChunk(c);
+  }
+
+  /** Cuts an overfull chunk in two: its higher half becomes a chunk of its own, before it. */
+  private cutChunk(c: number): void {
+    const ch = this.chunks[c]!;
+    const upper = ch.splice(0, ch.length >>> 1);
+    this.chunks.splice(c, 0, upper);
+    this.restart();
+  }
+
+  /** Recomputes every chunk start and forgets the cursor, after chunks were added or dropped. */
+  private restart(): void {
+    const chunks = this.chunks;
+    const starts = this.starts;
+    starts.length = chunks.length;
+    let s = 0;
+    for (let c = 0; c < chunks.length; c++) {
+      starts[c] = s;
+      s += chunks[c]!.length;
+    }
+    this.cursor = 0;
   }
 
   /** Fills an empty set with `vmas`, given in address order without overlaps (fork builds a copy this way). */
   load(vmas: readonly Vma[]): void {
-    if (this.rev.length > 0) throw new Error('VmaSet.load: the set is not empty');
+    if (this.count > 0) throw new Error('VmaSet.load: the set is not empty');
+    const desc: Vma[] = [];
     for (let i = vmas.length - 1; i >= 0; i -= 1) {
       const vma = vmas[i]!;
-      const above = this.rev[this.rev.length - 1];
+      const above = desc[desc.length - 1];
       if (above !== undefined && vma.end > above.start) {
         throw new Error(`VmaSet.load: [${vma.start}, ${vma.end}) overlaps or is out of order`);
       }
-      this.rev.push(vma);
+      desc.push(vma);
     }
+    this.chunks.length = 0;
+    const half = CHUNK >>> 1;
+    for (let k = 0; k < desc.length; k += half) this.chunks.push(desc.slice(k, k + half));
+    if (this.chunks.length === 0) this.chunks.push([]);
+    this.count = desc.length;
+    this.restart();
   }
 
   /**
@@ -173,53 +275,96 @@ export class VmaSet {
     if (vma === undefined || addr <= vma.start || addr >= vma.end) {
       throw new Error(`VmaSet.split: ${addr} is not strictly inside VMA #${i}`);
     }
-    const phys = this.rev.length - 1 - i;
+    const d = this.count - 1 - i;
     if (extra === 'below') {
       const piece: Vma = { ...vma, end: addr };
       vma.offset += addr - vma.start;
       vma.start = addr;
-      this.rev.splice(phys + 1, 0, piece);
+      this.insertDesc(d + 1, piece);
       return piece;
     }
     const piece: Vma = { ...vma, start: addr, offset: vma.offset + (addr - vma.start) };
     vma.end = addr;
-    this.rev.splice(phys, 0, piece);
+    this.insertDesc(d, piece);
     return piece;
   }
 
   /** Removes `count` VMAs starting at position `i`, returning them in address order. */
   removeRange(i: number, count: number): Vma[] {
     this.lastHit = undefined;
-    const n = this.rev.length;
+    const n = this.count;
     const take = Math.max(0, Math.min(count, n - i));
-    const removed = this.rev.splice(n - i - take, take).reverse();
-    if (removed.length > 0) {
-      this.noteHoleAt(i);
+    if (take === 0) return [];
+    const removed: Vma[] = [];
+    if (take === n) {
+      for (const ch of this.chunks) for (const vma of ch) removed.push(vma);
+      this.chunks.length = 0;
+      this.chunks.push([]);
+    } else {
+      // Descending indexes [n - i - take, n - i), chunk by chunk.
+      let c = this.chunkOf(n - i - take);
+      let o = n - i - take - this.starts[c]!;
+      let left = take;
+      while (left > 0) {
+        const ch = this.chunks[c]!;
+        const k = Math.min(left, ch.length - o);
+        for (const vma of ch.splice(o, k)) removed.push(vma);
+        left -= k;
+        c += 1;
+        o = 0;
+      }
+      this.dropEmptyChunks();
     }
+    this.count = n - take;
+    this.restart();
+    removed.reverse();
+    this.noteHoleAt(i);
     return removed;
+  }
+
+  /** Drops empty chunks, keeping one when the set is empty. */
+  private dropEmptyChunks(): void {
+    const chunks = this.chunks;
+    let w = 0;
+    for (let r = 0; r < chunks.length; r++) if (chunks[r]!.length > 0) chunks[w++] = chunks[r]!;
+    chunks.length = w;
+    if (w === 0) chunks.push([]);
   }
 
   /** Removes and returns the VMA at position `i`, which must exist (shmdt's one-piece removal, without an array). */
   removeAt(i: number): Vma {
-    const rev = this.rev;
-    const phys = rev.length - 1;
-    // The lowest VMA, the newest top-down attachment, sits at the array's
-    // end: it pops, and the hole runs from 0 up to the VMA above it (read
-    // straight from the array, as noteHoleAt(0) would). Other positions are
-    // out of line (a hot path: see "Hot paths" in docs/architecture.md).
-    if (i !== 0 || phys < 0) return this.removeInner(i);
+    const chunks = this.chunks;
+    const last = chunks.length - 1;
+    const ch = chunks[last]!;
+    // The lowest VMA, the newest top-down attachment, sits at the last
+    // chunk's end: it pops, and the hole runs from 0 up to the VMA now
+    // lowest (as noteHoleAt(0) would find). Other positions, and a chunk
+    // left empty, are out of line (a hot path: see "Hot paths" in docs/architecture.md).
+    if (i !== 0 || ch.length <= 1) return this.removeInner(i);
     this.lastHit = undefined;
-    const vma = rev.pop()!;
-    this.noteHole(0, phys > 0 ? Math.min(rev[phys - 1]!.start, this.topDownBase) : this.topDownBase);
+    const vma = ch.pop()!;
+    this.count -= 1;
+    this.noteHole(0, Math.min(ch[ch.length - 1]!.start, this.topDownBase));
     return vma;
   }
 
-  /** removeAt for a position above 0. */
+  /** removeAt for a position above 0, or one that empties its chunk. */
   private removeInner(i: number): Vma {
     const vma = this.at(i);
     if (vma === undefined) noVmaBug(i);
     this.lastHit = undefined;
-    this.rev.splice(this.rev.length - 1 - i, 1);
+    const d = this.count - 1 - i;
+    const c = this.chunkOf(d);
+    const ch = this.chunks[c]!;
+    ch.splice(d - this.starts[c]!, 1);
+    this.count -= 1;
+    if (ch.length === 0 && this.chunks.length > 1) {
+      this.chunks.splice(c, 1);
+      this.restart();
+    } else {
+      const starts = this.starts;
+      for (let k = c + 1; k < starts.length; k++) starts[k]! -= 1;
+    }
     this.noteHoleAt(i);
     return vma;
   }
@@ -252,35 +397,35 @@ export class VmaSet {
    * common case: a search that cannot fit above searchFloor starts there, so
    * a run of attaches costs O(log n) each instead of a walk over every VMA.
    */
-  topDownGap(len: number, low: number): number {
+  topDownGap(len: number, lowLimit: number): number {
     // The common case first: the request is larger than every hole above the
     // floor, and no VMA lies below the floor, so the space from the floor down
     // to `low` is free and the answer is just below the floor. The full search
     // is out of line (a hot path: see "Hot paths" in docs/architecture.md).
     const floor = this.searchFloor;
     const start = floor - len;
-    const rev = this.rev;
-    const n = rev.length;
-    if (len > this.largestHoleAbove && start >= low && (n === 0 || rev[n - 1]!.start >= floor)) {
+    const low = this.lowest();
+    if (len > this.largestHoleAbove && start >= lowLimit && (low === undefined || low.start >= floor)) {
       this.searchFloor = start;
       return start;
     }
-    return this.topDownSearch(len, low);
+    return this.topDownSearch(len, lowLimit);
   }
 
   /** topDownGap's search, walking down from the floor or from topDownBase. */
   private topDownSearch(len: number, low: number): number {
-    // Written against the descending array directly, without at() calls.
-    const rev = this.rev;
     const fromFloor = len > this.largestHoleAbove;
     let top = fromFloor ? this.searchFloor : this.topDownBase;
     let skipped = fromFloor ? this.largestHoleAbove : 0;
-    // rev[k] is the highest VMA ending at or below top; rev[k - 1] ends above
-    // it and may still start below it.
+    // Descending index k is the highest VMA ending at or below top; k - 1
+    // ends above it and may still start below it.
     let k = this.countEndingAbove(top);
-    if (k > 0 && rev[k - 1]!.start < top) top = rev[k - 1]!.start;
+    if (k > 0) {
+      const above = this.byDesc(k - 1);
+      if (above.start < top) top = above.start;
+    }
     for (; top - low >= len; k++) {
-      const below = k < rev.length ? rev[k] : undefined;
+      const below = k < this.count ? this.byDesc(k) : undefined;
       const bottom = below === undefined ? low : Math.max(below.end, low);
       if (top - bottom >= len) {
         this.searchFloor = top - len;
@@ -310,6 +455,12 @@ export class VmaSet {
 
   /** Every VMA in address order (a copy), for walks that do not change the set. */
   all(): Vma[] {
-    return this.rev.slice().reverse();
+    const out: Vma[] = [];
+    const chunks = this.chunks;
+    for (let c = chunks.length - 1; c >= 0; c--) {
+      const ch = chunks[c]!;
+      for (let j = ch.length - 1; j >= 0; j--) out.push(ch[j]!);
+    }
+    return out;
   }
 }

@@ -18,7 +18,7 @@ import { PAGE_SHIFT_N, PAGE_SIZE, PAGE_SIZE_N, SHM_LOCKED } from '../abi/constan
 import type { ShmidDs } from '../abi/shm.js';
 import { FrameTable } from '../mm/frame_table.js';
 import type { MemoryFile } from '../mm/memory_file.js';
-import type { AddrRange, BusError, MappingContext, MappingIdentity, MappingSpace, ShmMappable, Translation } from '../mm/memmap.js';
+import type { AddrRange, BusError, MappingIdentity, MappingStamp, MappingSpace, ShmMappable, Translation } from '../mm/memmap.js';
 import type { IpcObject } from '../ipc/object.js';
 import { refcountBug } from '../ipc/object.js';
 import type { IpcPermState } from '../ipc/perm.js';
@@ -219,26 +219,24 @@ export class Shm implements IpcObject, ShmMappable, MappingIdentity {
 
   // Mappable. Linux shm_open/shm_close update atime/dtime and lpid per piece.
 
-  addMapping(ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {
-    // The clock is read first so that nothing under the lock can throw:
-    // lock/unlock without a closure, as this is shmat's hot path.
-    const now = ctx.now();
+  addMapping(at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {
+    // The memory manager read the clock before changing anything, so nothing
+    // here can throw: lock/unlock without a closure, as this is shmat's hot path.
     this.mu.lock();
-    this.atime = now;
-    this.lpid = ctx.pid;
+    this.atime = at.time;
+    this.lpid = at.pid;
     this.nattch += 1;
     this.mu.unlock();
   }
 
-  copyMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
-    this.addMapping(ctx, ms, ar, offset, writable);
+  copyMapping(at: MappingStamp, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
+    this.addMapping(at, ms, ar, offset, writable);
   }
 
-  removeMapping(ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {
-    const now = ctx.now();
+  removeMapping(at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {
     this.mu.lock();
-    this.dtime = now;
-    this.lpid = ctx.pid;
+    this.dtime = at.time;
+    this.lpid = at.pid;
     this.nattch -= 1;
     // shm_close destroys at nattch 0 when shm_rmid_forced is set; the self-reference
     // goes at the VMA's deferred decRef, outside mm.mappingMu.

@@ -10,7 +10,7 @@ import { PAGE_SIZE } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../abi/fs.js';
-import type { AddrRange, BusError, Mappable, MappingContext, MappingSpace, Translation } from '../mm/memmap.js';
+import type { AddrRange, BusError, Mappable, MappingStamp, MappingSpace, Translation } from '../mm/memmap.js';
 import type { MemoryCharge } from '../memcg/charge.js';
 import { CLAIM_CHARGE_REFUSED, CLAIM_NO_SPACE, claimError } from './claim.js';
 import { Inode } from './inode.js';
@@ -182,11 +182,11 @@ export class RegularFile extends Inode implements Mappable {
   // Mappable. A mapping's lifetime is held by its open file description, so
   // the mapping callbacks have nothing to count.
 
-  addMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  addMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
 
-  removeMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  removeMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
 
-  copyMapping(_ctx: MappingContext, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  copyMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
 
   /**
    * shmem_fault: a page at or past the end of the file rounded up to a page

@@ -4,7 +4,17 @@
  */
 
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../../src/abi/constants.js';
-import type { AddrRange, BusError, Mappable, MappingContext, MappingIdentity, MappingSpace, ShmMappable, Translation } from '../../src/mm/memmap.js';
+import type {
+  AddrRange,
+  BusError,
+  Mappable,
+  MappingContext,
+  MappingIdentity,
+  MappingSpace,
+  MappingStamp,
+  ShmMappable,
+  Translation,
+} from '../../src/mm/memmap.js';
 import type { MemoryFile } from '../../src/mm/memory_file.js';
 import type { MmapOptions } from '../../src/mm/memory_manager.js';
 import { heldLockCount } from '../../src/sync/mutex.js';
@@ -91,16 +101,16 @@ export class FakeObject implements Mappable, MappingIdentity {
     });
   }
 
-  addMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
-    this.record('add', ctx, ms, ar, offset, writable);
+  addMapping(at: MappingStamp, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
+    this.record('add', at, ms, ar, offset, writable);
   }
 
-  removeMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
-    this.record('remove', ctx, ms, ar, offset, writable);
+  removeMapping(at: MappingStamp, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
+    this.record('remove', at, ms, ar, offset, writable);
   }
 
-  copyMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
-    this.record('copy', ctx, ms, ar, offset, writable);
+  copyMapping(at: MappingStamp, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
+    this.record('copy', at, ms, ar, offset, writable);
   }
 
   translate(page: number, maxPages: number): Translation | BusError {
@@ -158,11 +168,11 @@ export class FakeObject implements Mappable, MappingIdentity {
 
   msync(): void {}
 
-  private record(kind: MappingCall['kind'], ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
+  private record(kind: MappingCall['kind'], at: MappingStamp, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
     if (!(ar.end > ar.start) || ar.start % PAGE_SIZE !== 0 || ar.end % PAGE_SIZE !== 0 || offset % PAGE_SIZE !== 0) {
       throw new Error(`${kind}Mapping got a bad range [${ar.start}, ${ar.end}) at offset ${offset}`);
     }
-    this.calls.push({ kind, pid: ctx.pid, space: ms.spaceId, start: ar.start, end: ar.end, offset, writable });
+    this.calls.push({ kind, pid: at.pid, space: ms.spaceId, start: ar.start, end: ar.end, offset, writable });
   }
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE, PROT_READ } from '../../src/abi/constants.js';
 import { MemoryFile } from '../../src/mm/memory_file.js';
 import { MemoryManager } from '../../src/mm/memory_manager.js';
-import type { AddrRange, MappingContext, MappingSpace } from '../../src/mm/memmap.js';
+import type { AddrRange, MappingContext, MappingSpace, MappingStamp } from '../../src/mm/memmap.js';
 import { FakeShm, ctxOf, sharedRW } from './fake_mappable.js';
 
 const P = PAGE_SIZE;
@@ -23,9 +23,9 @@ class LockWatchingShm extends FakeShm {
   readonly lockedDuring: Array<[string, boolean]> = [];
   mm: MemoryManager | undefined;
 
-  override removeMapping(ctx: MappingContext, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
+  override removeMapping(at: MappingStamp, ms: MappingSpace, ar: AddrRange, offset: number, writable: boolean): void {
     this.lockedDuring.push(['remove', this.mm?.mappingMu.isLocked() ?? false]);
-    super.removeMapping(ctx, ms, ar, offset, writable);
+    super.removeMapping(at, ms, ar, offset, writable);
   }
 
   override decRef(): void {
