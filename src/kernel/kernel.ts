@@ -13,6 +13,8 @@ import { makeCredentials } from '../auth/credentials.js';
 import type { ShmSysctl } from '../ipc/limits.js';
 import { LockedMemory } from '../auth/ucounts.js';
 import { MemoryFile } from '../mm/memory_file.js';
+import { DEFAULT_MAX_MAP_COUNT } from '../mm/memory_manager.js';
+import type { VmSysctls } from '../mm/memory_manager.js';
 import type { ShmEnvironment } from '../shm/registry.js';
 import type { FaultChargeSource, MemoryCharge } from '../memcg/charge.js';
 import { UnlimitedCharge } from '../memcg/charge.js';
@@ -55,6 +57,8 @@ export interface KernelOptions {
   readonly hugetlbShmGroup?: number;
   /** Fill freed frames with this byte (MemoryFileOptions.poisonFreed), for tests that hunt stale accesses. */
   readonly poisonFreed?: number;
+  /** vm.max_map_count: the most VMAs a process may hold (see VmSysctls). Default 65530, as Linux. */
+  readonly maxMapCount?: number;
 }
 
 /** Options for a new process. */
@@ -72,6 +76,8 @@ const DEFAULT_MEM_TOTAL = 8 * 2 ** 30;
 /** One simulated machine. */
 export class Kernel {
   readonly memoryFile: MemoryFile;
+  /** The vm sysctls every address space of this kernel obeys; writable (vm.max_map_count). */
+  readonly vm: VmSysctls;
   /** PROT_EXEC-only pages are unreadable (see KernelOptions.executeOnly). */
   readonly executeOnly: boolean;
   /** The initial IPC namespace; it lives as long as the kernel. */
@@ -123,6 +129,7 @@ export class Kernel {
       ...(options.chunkBytes !== undefined ? { chunkBytes: options.chunkBytes } : {}),
       ...(options.poisonFreed !== undefined ? { poisonFreed: options.poisonFreed } : {}),
     });
+    this.vm = { maxMapCount: options.maxMapCount ?? DEFAULT_MAX_MAP_COUNT };
     this.env = {
       memoryFile: this.memoryFile,
       lockedMemory: new LockedMemory(),
@@ -277,8 +284,10 @@ export class Kernel {
    * @internal
    */
   admit(ns: IpcNamespace, make: (pid: number) => Process): Process {
+    // The injected allocator runs before anything changes, so a throw from it leaves the kernel as it was.
+    const pid = this.allocatePid();
     ns.join();
-    const p = make(this.allocatePid());
+    const p = make(pid);
     this.live.add(p);
     return p;
   }

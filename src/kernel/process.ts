@@ -74,7 +74,7 @@ const STACK_BYTES = 0x21000;
 
 /** A fresh address space holding only the process's stack. */
 function newAddressSpace(kernel: Kernel, ctx: MappingContext): MemoryManager {
-  const mm = new MemoryManager({ memoryFile: kernel.memoryFile, executeOnly: kernel.executeOnly });
+  const mm = new MemoryManager({ memoryFile: kernel.memoryFile, executeOnly: kernel.executeOnly, vm: kernel.vm });
   const stack = new AnonymousMemory(kernel.memoryFile, STACK_BYTES, '[stack]');
   const mapped = mm.mmap(ctx, {
     length: STACK_BYTES,
@@ -369,8 +369,9 @@ export class Process implements ProcessSyscalls {
    */
   exit(): E.Either<SysError, void> {
     return this.live(() => {
-      this.exitedFlag = true;
+      // release reads the injected clock before it changes anything: a throw leaves the process alive and whole.
       this.mm.release(this.mappingContext);
+      this.exitedFlag = true;
       this.namespace.shm.creatorGone(this.creatorToken);
       this.files.closeAll();
       this.namespace.leave();
