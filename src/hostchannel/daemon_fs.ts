@@ -21,8 +21,8 @@ const CHANNEL_FLAGS = { nosuid: true, nodev: true, noexec: true } as const;
 
 /** The daemon's view of the host's filesystem. */
 export class DaemonFs {
-  /** The daemon's process; it lives as long as the engine. */
-  private readonly daemon: Process;
+  /** The daemon's process, respawned whenever something has ended it (see `daemon`). */
+  private proc: Process;
 
   /** `daemon` is the daemon's process of a restored engine; without it a new one is spawned. */
   constructor(
@@ -30,10 +30,21 @@ export class DaemonFs {
     private readonly log: (line: string) => void,
     daemon?: Process,
   ) {
-    this.daemon = daemon ?? kernel.spawn();
+    this.proc = daemon ?? kernel.spawn();
   }
 
-  /** The daemon's process, for a checkpoint. */
+  /**
+   * The daemon's process. Process.exit is public, so a caller can end it;
+   * the daemon is then restarted as systemd restarts isulad: a fresh root
+   * process in the host's namespaces takes over (the containers' own
+   * processes never belonged to it).
+   */
+  private get daemon(): Process {
+    if (this.proc.exited) this.proc = this.kernel.spawn();
+    return this.proc;
+  }
+
+  /** The daemon's process, for a checkpoint: a live one. */
   get daemonProcess(): Process {
     return this.daemon;
   }

@@ -323,7 +323,11 @@ export class ContainerEngine {
    */
   reap(): void {
     for (const c of [...this.containers.values()]) {
-      if (c.running === undefined || !c.running.init.exited) continue;
+      if (c.running === undefined) continue;
+      const { init } = c.running;
+      // exec joins the init's namespaces as /proc/PID/ns shows them now: an init that unshared its IPC namespace moved the container's.
+      if (!init.exited && init.ipcNamespace !== c.running.ipcNamespace) c.running = { ...c.running, ipcNamespace: init.ipcNamespace };
+      if (!init.exited) continue;
       this.halt(c);
       if (c.autoRemove) this.remove(c);
     }
