@@ -141,7 +141,7 @@ describe('semaphores against a reference model', () => {
     );
     fc.assert(
       fc.property(fc.array(action, { maxLength: 60 }), (actions) => {
-        const { procs, id, values, t } = world();
+        const { procs, id, values } = world();
         const queued: SemWaiter[] = [];
         for (const a of actions) {
           if (a.kind === 'op') {
@@ -165,7 +165,6 @@ describe('semaphores against a reference model', () => {
           expect(counted).toBe(live.length);
           for (const w of live) expect(canProceed(vals, w.sops)).toBe(false);
         }
-        void t;
       }),
       { numRuns: 150 },
     );
