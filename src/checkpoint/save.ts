@@ -17,6 +17,7 @@ import type { ContainerEngine, EngineState } from '../hostchannel/engine.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { MemoryFile } from '../mm/memory_file.js';
 import type { CheckpointError } from './errors.js';
+import { checkCheckpointArgs } from './arguments.js';
 import { CheckpointFailure, checkpointError } from './errors.js';
 import { HEADER_BYTES, asciiJson, paddedLength, writeHeader } from './format.js';
 import type { Metadata } from './metadata.js';
@@ -44,6 +45,8 @@ export interface CheckpointOptions {
  * the page data. A Left names an object of a kind the image cannot hold.
  */
 export function checkpoint(kernel: Kernel, options: CheckpointOptions = {}): E.Either<CheckpointError, Uint8Array> {
+  const args = checkCheckpointArgs(kernel, options);
+  if (E.isLeft(args)) return args;
   const engine = options.engine;
   if (engine !== undefined && engine.kernel !== kernel) return E.left(checkpointError('engine', 'runs on another kernel'));
   try {
@@ -101,13 +104,28 @@ export function describe(kernel: Kernel, engine: EngineState | undefined): { rea
   return { meta, walk };
 }
 
+/**
+ * The image buffer of `bytes` bytes. The host may not have that much memory
+ * (or a typed array may not be that long): its RangeError becomes the
+ * checkpoint's Left, naming the size.
+ * @internal
+ */
+export function allocateImage(bytes: number): Uint8Array {
+  try {
+    return new Uint8Array(bytes);
+  } catch (e) {
+    if (e instanceof RangeError) throw new CheckpointFailure(checkpointError('image', `the host cannot allocate an image of ${bytes} bytes (${e.message})`));
+    throw e;
+  }
+}
+
 /** Lays out header, metadata and the held frames as runs of consecutive frames. */
 function assemble(metadata: string, held: Uint8Array, mf: MemoryFile): Uint8Array {
   const runs = frameRuns(held);
   const pageBytes = pageSectionBytes(runs);
   const metaStart = HEADER_BYTES;
   const pageStart = metaStart + paddedLength(metadata.length);
-  const image = new Uint8Array(pageStart + pageBytes);
+  const image = allocateImage(pageStart + pageBytes);
   for (let i = 0; i < metadata.length; i += 1) image[metaStart + i] = metadata.charCodeAt(i);
   image.fill(0x20, metaStart + metadata.length, pageStart);
   const pageChecksum = writePageSection(image, pageStart, pageBytes, runs, mf);

@@ -30,6 +30,21 @@ export interface MemoryFileOptions {
    * anyone still reading a frame after its last reference went.
    */
   readonly poisonFreed?: number;
+  /**
+   * Makes the buffer of a new chunk (default: a SharedArrayBuffer, or an
+   * ArrayBuffer where there is none). A RangeError from it, as the host's
+   * allocation failure throws, means no memory: allocate returns -1, as when
+   * the simulated RAM runs out. Tests inject a failing one here.
+   */
+  readonly allocateChunk?: ChunkAllocator;
+}
+
+/** Makes a chunk's buffer of `bytes` bytes, or throws a RangeError when the host has no memory for it. */
+export type ChunkAllocator = (bytes: number) => ArrayBufferLike;
+
+/** The default ChunkAllocator. */
+export function hostChunk(bytes: number): ArrayBufferLike {
+  return typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
 /**
@@ -69,6 +84,8 @@ export class MemoryFile {
   private readonly frameMask: number;
   private readonly framesPerChunk: number;
   private readonly poison: number | undefined = undefined;
+  /** Makes chunk buffers; replaceable, so a test can make the host run out of memory part-way. */
+  allocateChunk: ChunkAllocator;
   private readonly chunks: Chunk[] = [];
   private futexes: FutexQueue | undefined = undefined;
   /** The lowest frame number never handed out; frames at or above it sit in fresh, zeroed memory. */
@@ -95,6 +112,7 @@ export class MemoryFile {
     this.frameMask = this.framesPerChunk - 1;
     this.totalFrames = maxFrames;
     this.poison = options.poisonFreed;
+    this.allocateChunk = options.allocateChunk ?? hostChunk;
   }
 
   /** Frames currently holding at least one reference, or retired and not yet reusable (see reclaim). */
@@ -124,7 +142,7 @@ export class MemoryFile {
     if (!Number.isInteger(limit) || limit < 0 || limit > this.totalFrames) {
       throw new RangeError(`MemoryFile.restoreFrames: ${limit} frames do not fit in ${this.totalFrames}`);
     }
-    while (this.chunks.length * this.framesPerChunk < limit) this.chunks.push(newChunk(this.framesPerChunk));
+    while (this.chunks.length * this.framesPerChunk < limit) this.chunks.push(this.newChunk(true)!);
     this.bump = limit;
     let next = 0;
     for (const { firstFrame, count } of held) {
@@ -164,14 +182,34 @@ export class MemoryFile {
       if (this.bump >= this.totalFrames) {
         return -1;
       }
-      frame = this.bump++;
-      if (frame >> this.chunkShift === this.chunks.length) {
-        this.chunks.push(newChunk(this.framesPerChunk));
+      // The chunk comes first: a host allocation failure leaves everything as it was.
+      if (this.bump >> this.chunkShift === this.chunks.length) {
+        const chunk = this.newChunk(false);
+        if (chunk === undefined) return -1;
+        this.chunks.push(chunk);
       }
+      frame = this.bump++;
     }
     this.chunkOf(frame).refs[frame & this.frameMask] = 1;
     this.allocated++;
     return frame;
+  }
+
+  /**
+   * A new chunk, or undefined when the host cannot allocate it (a RangeError
+   * from allocateChunk or the views); `must` turns that into a throw, for
+   * callers with no failure to report (checkpoint restore checks its size first).
+   */
+  private newChunk(must: boolean): Chunk | undefined {
+    try {
+      const buffer = this.allocateChunk(this.framesPerChunk * PAGE_SIZE);
+      if (buffer.byteLength !== this.framesPerChunk * PAGE_SIZE)
+        throw new Error(`MemoryFile: a chunk buffer of ${buffer.byteLength} bytes, not ${this.framesPerChunk * PAGE_SIZE}`);
+      return chunkOver(buffer, this.framesPerChunk);
+    } catch (e) {
+      if (must || !(e instanceof RangeError)) throw e;
+      return undefined;
+    }
   }
 
   /** Adds a reference to an allocated frame. */
@@ -310,9 +348,7 @@ export const FUTEX_THREADS = MAX_WORKER_THREADS + 1;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
 /** A fresh chunk: shared memory when the platform allows it, zero-filled either way. */
-function newChunk(frames: number): Chunk {
-  const size = frames * PAGE_SIZE;
-  const buffer: ArrayBufferLike = typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
+function chunkOver(buffer: ArrayBufferLike, frames: number): Chunk {
   return {
     bytes: new Uint8Array(buffer),
     words: new Int32Array(buffer),

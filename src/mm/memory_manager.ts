@@ -244,17 +244,15 @@ export class MemoryManager implements MappingSpace {
    * and page alignment, taking its arguments directly instead of in an
    * MmapOptions (a hot path: see "Hot paths" in docs/architecture.md). A
    * shared mapping may be written through exactly when `maxPerms` has
-   * PROT_WRITE (VM_MAYWRITE). A hugetlb segment goes through mmap.
+   * PROT_WRITE (VM_MAYWRITE). A hugetlb segment goes through mmap. `at`
+   * comes from stampOf, which shmat calls before it takes its reference on
+   * the segment, so that a throwing clock changes nothing.
    */
-  attachShm(ctx: MappingContext, seg: ShmMappable & MappingIdentity, perms: Perms, maxPerms: Perms): E.Either<SysError, number> {
+  attachShm(at: MappingStamp, seg: ShmMappable & MappingIdentity, perms: Perms, maxPerms: Perms): E.Either<SysError, number> {
     // effectiveBytes is PAGE_ALIGN(segsz) already.
     const len = seg.effectiveBytes();
     if (!mmapLengthFits(len)) return badMmapLength(len);
     if (this.set.size > this.vm.maxMapCount) return tooManyMaps(this.set.size);
-    // The clock is read before anything changes (see MappingStamp); inline, as this is shmat's hot path.
-    const at = this.stamp;
-    at.time = ctx.now();
-    at.pid = ctx.pid;
     this.mappingMu.lock();
     try {
       return this.mapPlacedLocked(at, 0, len, PAGE_SIZE, makeVma(0, len, seg, 0, perms, maxPerms, seg, (maxPerms & PROT_WRITE) !== 0));
@@ -547,7 +545,7 @@ export class MemoryManager implements MappingSpace {
    * that a throwing clock leaves the address space and its mappables as they
    * were; returns the reused stamp the mappables are given.
    */
-  private stampOf(ctx: MappingContext): MappingStamp {
+  stampOf(ctx: MappingContext): MappingStamp {
     const time = ctx.now();
     const at = this.stamp;
     at.time = time;

@@ -133,20 +133,30 @@ function attachById(caller: ShmCaller, shmid: number, fixed: boolean, addr: bigi
   const maxPerms = PROT_READ | PROT_EXEC | (readonly ? 0 : PROT_WRITE);
   // Errors are out of line: this runs on every shmat, and what it inlines
   // counts against the engine's budget (calls it never made do not count).
+  // The injected clock is read before the lookup takes its reference.
+  const at = caller.mm.stampOf(caller.mappingContext);
   const s = caller.registry.findById(shmid);
   if (s === undefined) return noSegment(shmid);
   // do_shmat runs ipcperms under RCU only, without the object lock: a
   // concurrent IPC_SET may or may not be seen. One kernel thread runs every
   // syscall here, so the unlocked read sees the latest mode.
   if (!ipcPermits(caller.creds, s.perm, access)) return attachRefused(s);
-  const result = fixed
-    ? attachFixed(caller, s, addr, shmflg, prot, maxPerms)
-    : s.hugetlb
-      ? caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, false, 0, prot, maxPerms))
-      : caller.mm.attachShm(caller.mappingContext, s, prot, maxPerms);
+  const result = fixed || s.hugetlb ? attachByMmap(caller, s, fixed, addr, shmflg, prot, maxPerms) : caller.mm.attachShm(at, s, prot, maxPerms);
   if (E.isLeft(result)) attachFailed(caller.registry, s);
   s.decRef();
   return result;
+}
+
+/** shmat through mmap (a fixed address, or a hugetlb segment), dropping the lookup reference if the clock throws. */
+function attachByMmap(caller: ShmCaller, s: Shm, fixed: boolean, addr: bigint, shmflg: number, prot: number, maxPerms: number): E.Either<SysError, number> {
+  try {
+    return fixed
+      ? attachFixed(caller, s, addr, shmflg, prot, maxPerms)
+      : caller.mm.mmap(caller.mappingContext, attachOptions(caller, s, false, 0, prot, maxPerms));
+  } catch (e) {
+    s.decRef();
+    throw e;
+  }
 }
 
 /** The EINVAL of an id that names no segment. */
