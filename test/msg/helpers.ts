@@ -67,7 +67,7 @@ export interface Call<R> {
 }
 
 /** The errno name or 'ok' of a call that finished now, 'blocked' of one that waits, or of what a blocked one got later. */
-export function outcome<R>(c: Call<R>): string {
+export function outcome(c: Call<unknown>): string {
   const r = c.now ?? c.later;
   if (r === undefined) return 'blocked';
   return E.isLeft(r) ? r.left.errno : 'ok';
