@@ -5,6 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel, PAGE_SIZE } from '../src/node/index.js';
+import { PROT_READ } from '../src/abi/constants.js';
 import type { Process } from '../src/node/index.js';
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../src/abi/fs.js';
 import { ContainerEngine } from '../src/hostchannel/engine.js';
@@ -14,7 +15,17 @@ import type { Sampler } from './stats.js';
 import { performance } from 'node:perf_hooks';
 
 /** The tests both backends implement (see shmbench.c for what each times). */
-export type TestName = 'get-rmid' | 'attach-detach' | 'ipc-stat' | 'key-lookup' | 'first-touch' | 'copy-in' | 'copy-out' | 'dd-channel' | WorkerTestName;
+export type TestName =
+  | 'get-rmid'
+  | 'attach-detach'
+  | 'mprotect-split'
+  | 'ipc-stat'
+  | 'key-lookup'
+  | 'first-touch'
+  | 'copy-in'
+  | 'copy-out'
+  | 'dd-channel'
+  | WorkerTestName;
 
 /** The tests that run in two worker threads (bench/workers.ts, in a child process: they need an event loop). */
 export type WorkerTestName = 'futex-pingpong' | 'atomic-add';
@@ -74,6 +85,22 @@ export function prepareEmulated(test: Exclude<TestName, WorkerTestName>, ops: nu
           else if (E.isLeft(p.shmdt(a.right))) throw new Error('shmdt failed');
         }
         return ops;
+      });
+    }
+    case 'mprotect-split': {
+      // Each call makes one page of a fresh attachment read-only: one split per call.
+      const id = ok(p.shmget(IPC_PRIVATE, PAGE_SIZE, IPC_CREAT | 0o600), 'shmget');
+      for (let i = 0; i < param; i++) ok(p.shmat(id, 0, 0), 'shmat');
+      const big = ok(p.shmget(IPC_PRIVATE, (ops + 1) * PAGE_SIZE, IPC_CREAT | 0o600), 'shmget');
+      return selfTimedSampler(() => {
+        const a = ok(p.shmat(big, 0, 0), 'shmat');
+        const t0 = performance.now();
+        for (let i = 0; i < ops; i++) {
+          if (E.isLeft(p.mprotect(a + i * PAGE_SIZE, PAGE_SIZE, PROT_READ))) throw new Error('mprotect failed');
+        }
+        const t1 = performance.now();
+        ok(p.shmdt(a), 'shmdt');
+        return ops / ((t1 - t0) / 1000);
       });
     }
     case 'ipc-stat': {

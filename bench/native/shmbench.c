@@ -26,6 +26,9 @@
  *   get-rmid             shmget(IPC_PRIVATE, 4 KiB) + IPC_RMID pairs
  *   attach-detach [N]    shmat + shmdt pairs on one 4 KiB segment, with N
  *                        other attachments of it held meanwhile (default 0)
+ *   mprotect-split [N]   mprotect(PROT_READ) of one page of a fresh attachment
+ *                        per call (one split each), with N other attachments
+ *                        held meanwhile (default 0)
  *   ipc-stat             shmctl(IPC_STAT)
  *   key-lookup [N]       shmget(existing key, 0, 0), cycling over N keyed
  *                        segments (default 1)
@@ -51,6 +54,7 @@
 #include <fcntl.h>
 #include <sys/ipc.h>
 #include <sys/mount.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -87,6 +91,7 @@ static volatile long sink;
 static long param;
 static size_t bytes;
 static int seg_id = -1;
+static int big_id = -1;
 static char *seg_addr;
 static char *private_buf;
 static int nkeys;
@@ -208,6 +213,17 @@ static double sample(const char *test, long ops) {
     t1 = now_s();
     return (double)ops / (t1 - t0);
   }
+  if (strcmp(test, "mprotect-split") == 0) {
+    if (big_id < 0) big_id = must_shmget(IPC_PRIVATE, (size_t)(ops + 1) * PAGE, IPC_CREAT | 0600);
+    char *a = must_shmat(big_id);
+    t0 = now_s();
+    for (long i = 0; i < ops; i++) {
+      if (mprotect(a + i * PAGE, PAGE, PROT_READ) != 0) fail("mprotect");
+    }
+    t1 = now_s();
+    if (shmdt(a) != 0) fail("shmdt");
+    return (double)ops / (t1 - t0);
+  }
   if (strcmp(test, "ipc-stat") == 0) {
     struct shmid_ds ds;
     t0 = now_s();
@@ -266,7 +282,7 @@ static double sample(const char *test, long ops) {
 
 /* Builds what `test` needs before its samples run (untimed). */
 static void setup(const char *test) {
-  if (strcmp(test, "attach-detach") == 0 || strcmp(test, "ipc-stat") == 0) {
+  if (strcmp(test, "attach-detach") == 0 || strcmp(test, "ipc-stat") == 0 || strcmp(test, "mprotect-split") == 0) {
     seg_id = must_shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0600);
     for (long i = 0; i < param; i++) must_shmat(seg_id);
   } else if (strcmp(test, "key-lookup") == 0) {
