@@ -127,10 +127,11 @@ function segment(meta: Metadata, ns: number, id: number): SegmentMetaT {
 function checkSegments(meta: Metadata, refs: References): void {
   meta.ipcNamespaces.forEach((ns, n) => {
     const pieces = refs.shmPieces[n] as Map<number, number>;
-    check(!ns.dead || ns.segments.length === 0, `metadata.ipcNamespaces[${n}].segments`, 'a torn-down namespace holds no segments');
     ns.segments.forEach((s, j) => {
       const at = `metadata.ipcNamespaces[${n}].segments[${j}]`;
       const mapped = pieces.get(s.id) ?? 0;
+      // Teardown (shm_exit_ns) destroys what nobody maps and marks the rest, which live on until their last detach.
+      check(!ns.dead || (s.pendingDestruction && mapped > 0), at, 'a torn-down namespace keeps only attached segments marked for destruction');
       check(s.nattch === mapped, `${at}.nattch`, `is ${s.nattch}, but ${mapped} mapping pieces attach the segment`);
       const want = mapped + (s.pendingDestruction ? 0 : 1);
       check(s.refs === want, `${at}.refs`, `is ${s.refs}, but its pieces and ${s.pendingDestruction ? 'no ' : ''}self-reference make ${want}`);

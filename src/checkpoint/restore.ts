@@ -17,6 +17,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { ContainerEngine, EngineOptions } from '../hostchannel/engine.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { CheckpointError } from './errors.js';
+import { checkRestoreArgs } from './arguments.js';
 import { CheckpointFailure, checkpointError } from './errors.js';
 import type { ImageSections } from './format.js';
 import { pagesDamaged, readSections } from './format.js';
@@ -62,11 +63,15 @@ export interface RestoredMachine {
  * and container processes are in the kernel as plain processes.
  */
 export function restore(image: Uint8Array, options: RestoreOptions = {}): E.Either<CheckpointError, Kernel> {
+  const args = checkRestoreArgs(image, options);
+  if (E.isLeft(args)) return args;
   return E.map((m: RestoredMachine) => m.kernel)(restoreImage(image, options, undefined));
 }
 
 /** Rebuilds the kernel of `image` and the container engine it carries (undefined in an image without one). */
 export function restoreWithEngine(image: Uint8Array, options: EngineRestoreOptions = {}): E.Either<CheckpointError, RestoredMachine> {
+  const args = checkRestoreArgs(image, options);
+  if (E.isLeft(args)) return args;
   return restoreImage(image, options, options.engine ?? {});
 }
 

@@ -28,6 +28,11 @@ export class MemoryCgroup implements MemoryCharge {
     readonly path: string,
     limitBytes?: bigint,
   ) {
+    // A constructor cannot return a Left: a value no caller could mean is a TypeError naming it.
+    if (typeof path !== 'string') throw new TypeError('MemoryCgroup.constructor: path must be a string');
+    if (limitBytes !== undefined && (typeof limitBytes !== 'bigint' || limitBytes < 0n || limitBytes > 0x7fffffffffffffffn)) {
+      throw new TypeError('MemoryCgroup.constructor: limitBytes must be undefined or a bigint from 0 to 2^63-1');
+    }
     this.limitPages = limitBytes === undefined || limitBytes === 0n ? undefined : Number(limitBytes / BigInt(PAGE_SIZE));
   }
 
@@ -49,12 +54,16 @@ export class MemoryCgroup implements MemoryCharge {
     return this.refusals;
   }
 
-  /** Checkpoint restore: the usage and refusal count checkpointed. */
+  /**
+   * Checkpoint restore: the usage and refusal count checkpointed.
+   * @internal
+   */
   restoreCounters(chargedPages: number, refusals: number): void {
     this.charged = chargedPages;
     this.refusals = refusals;
   }
 
+  /** Charges `pages` pages, or refuses at the limit (counted in failCount). tmpfs calls it for each page it claims. */
   tryCharge(pages: number): boolean {
     if (this.limitPages !== undefined && this.charged + pages > this.limitPages) {
       this.refusals += 1;
@@ -64,6 +73,7 @@ export class MemoryCgroup implements MemoryCharge {
     return true;
   }
 
+  /** Returns `pages` pages charged earlier. tmpfs calls it for each page it frees. */
   uncharge(pages: number): void {
     if (pages > this.charged) throw new Error(`memcg ${this.path}: uncharge of ${pages} pages with ${this.charged} charged`);
     this.charged -= pages;

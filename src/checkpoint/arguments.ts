@@ -1,0 +1,46 @@
+/**
+ * The checkpoint functions' arguments, checked before anything is read: a
+ * caller from JavaScript can pass anything, and each refusal is a Left whose
+ * `where` names the argument, never a TypeError from inside a walk.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { ContainerEngine } from '../hostchannel/engine.js';
+import { Kernel } from '../kernel/kernel.js';
+import type { CheckpointError } from './errors.js';
+import { checkpointError } from './errors.js';
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function optionsObject(options: unknown): E.Either<CheckpointError, Record<string, unknown>> {
+  if (options === undefined) return E.right({});
+  return isRecord(options) ? E.right(options) : E.left(checkpointError('options', 'is not an options object'));
+}
+
+/** checkpoint(kernel, options): a Kernel, and options whose engine (if any) is a ContainerEngine. */
+export function checkCheckpointArgs(kernel: unknown, options: unknown): E.Either<CheckpointError, void> {
+  if (!(kernel instanceof Kernel)) return E.left(checkpointError('kernel', 'is not a Kernel'));
+  const o = optionsObject(options);
+  if (E.isLeft(o)) return o;
+  const engine = o.right['engine'];
+  if (engine !== undefined && !(engine instanceof ContainerEngine)) return E.left(checkpointError('options.engine', 'is not a ContainerEngine'));
+  return E.right(undefined);
+}
+
+/** restore(image, options) and restoreWithEngine: bytes, and options of the right kinds. */
+export function checkRestoreArgs(image: unknown, options: unknown): E.Either<CheckpointError, void> {
+  if (!(image instanceof Uint8Array)) return E.left(checkpointError('image', 'is not a Uint8Array'));
+  const o = optionsObject(options);
+  if (E.isLeft(o)) return o;
+  const { clock, allocatePid, maxFrames, maxMemTotalBytes, engine } = o.right;
+  if (clock !== undefined && typeof clock !== 'function') return E.left(checkpointError('options.clock', 'is not a function'));
+  if (allocatePid !== undefined && typeof allocatePid !== 'function') return E.left(checkpointError('options.allocatePid', 'is not a function'));
+  for (const [name, v] of [
+    ['maxFrames', maxFrames],
+    ['maxMemTotalBytes', maxMemTotalBytes],
+  ] as const) {
+    if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= 0))
+      return E.left(checkpointError(`options.${name}`, 'is not a whole number of at least 0'));
+  }
+  if (engine !== undefined && !isRecord(engine)) return E.left(checkpointError('options.engine', 'is not an options object'));
+  return E.right(undefined);
+}
