@@ -1,6 +1,6 @@
 /**
  * ipc-sentry: an in-process model of a Linux IPC namespace. Start with
- * `new Kernel()`, spawn processes, and call their System V shm syscalls;
+ * `new Kernel()`, spawn processes, and call their System V syscalls (shm, semaphores, message queues);
  * every call returns an fp-ts Either of a SysError (Left) or its result.
  */
 export { Kernel } from './kernel/kernel.js';
@@ -8,6 +8,21 @@ export type { KernelOptions, SpawnOptions } from './kernel/kernel.js';
 export { Process } from './kernel/process.js';
 export type { Word } from './kernel/process.js';
 export { IpcNamespace } from './kernel/ipc_namespace.js';
+export { isPending } from './kernel/pending.js';
+export type { Pending, SysResult } from './kernel/pending.js';
+export type { SemunArg } from './kernel/syscalls.js';
+export type { IpcSysctl, SysctlValue } from './kernel/sysctl.js';
+export { IPC_SYSCTLS, SEM_SYSCTLS } from './kernel/sysctl.js';
+export type { MsgSysctl } from './msg/limits.js';
+export { MSG_SYSCTLS } from './msg/limits.js';
+export type { SemSysctl } from './sem/limits.js';
+export type { SemctlResult, Timespec } from './sem/syscalls.js';
+export type { MsgctlResult } from './msg/ctl.js';
+export type { MsgSetArgs } from './msg/registry.js';
+export type { MsgReceived } from './msg/waiter.js';
+export type { MsgType } from './msg/mtype.js';
+export * from './abi/sem.js';
+export * from './abi/msg.js';
 export type { IpcSetArgs, ShmctlResult } from './shm/syscalls.js';
 export type { Capability, Credentials, CredentialsInit, RLimit } from './auth/credentials.js';
 export { ALL_CAPABILITIES } from './auth/credentials.js';
@@ -30,6 +45,8 @@ export { checkpoint, restore, restoreWithEngine, FORMAT_VERSION as CHECKPOINT_FO
 export type { CheckpointError, CheckpointOptions, EngineRestoreOptions, RestoreOptions, RestoredMachine } from './checkpoint/index.js';
 // Types that appear in the signatures above, so that callers can name them.
 export type { IpcLimits } from './ipc/limits.js';
+export type { SemLimits } from './sem/limits.js';
+export type { MsgLimits } from './msg/limits.js';
 export type { MemoryFileOptions } from './mm/memory_file.js';
 export type { FileStat, Statfs } from './vfs/files.js';
 export type { Mount, MountFlags, MountNamespace } from './vfs/mounts.js';

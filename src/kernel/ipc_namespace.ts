@@ -1,19 +1,35 @@
 /**
  * An IPC namespace as the kernel holds it (Linux struct ipc_namespace; gVisor
- * kernel.IPCNamespace): its limits and its shm registry. Namespaces are
- * reference counted by their member processes; when the last member leaves,
- * every segment is removed as IPC_RMID would (shm_exit_ns). The kernel's
- * initial namespace never dies.
+ * kernel.IPCNamespace): its limits and its shm, semaphore and message queue
+ * registries. Namespaces are reference counted by their member processes;
+ * when the last member leaves, free_ipcs runs for each kind in Linux's order
+ * (sem_exit_ns, msg_exit_ns, shm_exit_ns): every object is removed as
+ * IPC_RMID would, and a call still waiting on a set or queue (one of a
+ * process that unshared away) ends with EIDRM. The kernel's initial
+ * namespace never dies.
  */
 import { IpcLimits } from '../ipc/limits.js';
+import { MsgLimits } from '../msg/limits.js';
+import { MsgRegistry } from '../msg/registry.js';
+import { SemLimits } from '../sem/limits.js';
+import { SemRegistry } from '../sem/registry.js';
 import type { ShmEnvironment } from '../shm/registry.js';
 import { Registry } from '../shm/registry.js';
 
 /** One IPC namespace. */
 export class IpcNamespace {
+  /** The shm limits (kernel.shmmax, shmall, shmmni, shm_rmid_forced, shm_next_id). */
   readonly limits = new IpcLimits();
+  /** The semaphore limits (kernel.sem, sem_next_id). */
+  readonly semLimits = new SemLimits();
+  /** The message queue limits (kernel.msgmax, msgmnb, msgmni, msg_next_id). */
+  readonly msgLimits = new MsgLimits();
   /** @internal */
   readonly shm: Registry;
+  /** @internal */
+  readonly sem: SemRegistry;
+  /** @internal */
+  readonly msg: MsgRegistry;
   private members = 0;
   private dead = false;
 
@@ -25,6 +41,8 @@ export class IpcNamespace {
     private readonly immortal: boolean,
   ) {
     this.shm = new Registry(this.limits, env);
+    this.sem = new SemRegistry(this.semLimits, () => env.now());
+    this.msg = new MsgRegistry(this.msgLimits, () => env.now());
   }
 
   /** True once the last member left and the namespace was torn down. */
@@ -57,6 +75,8 @@ export class IpcNamespace {
     this.members -= 1;
     if (this.members === 0 && !this.immortal) {
       this.dead = true;
+      this.sem.release();
+      this.msg.release();
       this.shm.release();
     }
   }

@@ -10,7 +10,6 @@ import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { CredentialsInit } from '../auth/credentials.js';
 import { makeCredentials } from '../auth/credentials.js';
-import type { ShmSysctl } from '../ipc/limits.js';
 import { LockedMemory } from '../auth/ucounts.js';
 import { MemoryFile } from '../mm/memory_file.js';
 import { DEFAULT_MAX_MAP_COUNT } from '../mm/memory_manager.js';
@@ -25,6 +24,10 @@ import { FdTable } from '../vfs/files.js';
 import { IpcNamespace } from './ipc_namespace.js';
 import { Process } from './process.js';
 import { defaultClock } from './clock.js';
+import { readIpcSysctl, writeIpcSysctl } from './sysctl.js';
+import type { IpcSysctl, SysctlValue } from './sysctl.js';
+import { TimerList, hostMonotonic } from './timers.js';
+import type { Timer } from './timers.js';
 import { decodeSpawnOptions } from './spawn_options.js';
 import { invalid, isOptions } from './syscall_args.js';
 import { Mount, MountNamespace } from '../vfs/mounts.js';
@@ -37,6 +40,14 @@ export interface KernelOptions {
    * on Node, as a timer tick keeps it (node/realtime.ts).
    */
   readonly clock?: () => number;
+  /**
+   * CLOCK_MONOTONIC in milliseconds (any origin; it must never go back):
+   * what timed waits (semtimedop) run on. Default: the host's
+   * performance.now(), with a host timer (unref'd where it can be) that ends
+   * the waits when they are due. With an injected clock no host timer runs:
+   * call runTimers() after moving the clock, or advanceTime(ms).
+   */
+  readonly monotonicClock?: () => number;
   /** Hands out pids. Default: 1000, 1001, ... */
   readonly allocatePid?: () => number;
   /**
@@ -99,6 +110,15 @@ export class Kernel {
   /** CLOCK_REALTIME in whole seconds: the injected clock, or the default (clock.ts). Called bare, without `this`. */
   readonly clock: () => number;
   private readonly allocatePid: () => number;
+  /** The monotonic clock as injected (or the host's), before advanceTime's offset. */
+  private readonly monotonicBase: () => number;
+  /** What advanceTime has added to the monotonic clock, in milliseconds. */
+  private monotonicOffset = 0;
+  /**
+   * Deadlines of timed waits, on the monotonic clock.
+   * @internal
+   */
+  readonly timers: TimerList;
   private readonly live = new Set<Process>();
   private nextNsId = 1;
   /**
@@ -114,6 +134,8 @@ export class Kernel {
 
   constructor(options: KernelOptions = {}) {
     this.clock = options.clock ?? defaultClock();
+    this.monotonicBase = options.monotonicClock ?? hostMonotonic();
+    this.timers = new TimerList(() => this.monotonicNow(), options.monotonicClock === undefined);
     this.nextPid = options.allocatePid === undefined ? 1000 : undefined;
     this.allocatePid =
       options.allocatePid ??
@@ -197,6 +219,40 @@ export class Kernel {
     return this.clock();
   }
 
+  /** CLOCK_MONOTONIC in milliseconds: the injected clock (or the host's) plus what advanceTime added. */
+  monotonicNow(): number {
+    return this.monotonicBase() + this.monotonicOffset;
+  }
+
+  /**
+   * Ends every timed wait whose deadline has passed on the monotonic clock
+   * (read once, first), in deadline order: each semtimedop settles with
+   * EAGAIN unless it completed first. Returns how many timers fired.
+   */
+  runTimers(): number {
+    return this.timers.run();
+  }
+
+  /**
+   * Moves the monotonic clock `ms` milliseconds ahead (on top of the
+   * injected clock, which a test usually keeps still) and runs the timers
+   * that became due. Returns how many fired; EINVAL for `ms` that is not a
+   * finite non-negative number.
+   */
+  advanceTime(ms: number): E.Either<SysError, number> {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return invalid('ms', ms, 'a finite non-negative number of milliseconds');
+    this.monotonicOffset += ms;
+    return E.right(this.timers.run());
+  }
+
+  /**
+   * Arms `fire` for `deadline` on the monotonic clock.
+   * @internal
+   */
+  armTimer(deadline: number, fire: () => void): Timer {
+    return this.timers.add(deadline, fire);
+  }
+
   /**
    * Locked-memory accounting shared by every namespace (per uid).
    * @internal
@@ -266,17 +322,35 @@ export class Kernel {
   }
 
   /**
-   * Writes a shm sysctl of `ns` as the machine's administrator would. Setting
-   * kernel.shm_rmid_forced destroys unattached orphans at once, as Linux does.
+   * Writes an IPC sysctl of `ns` as the machine's administrator would: the
+   * shm ones, kernel.sem (an array of one to four bigints: semmsl, semmns,
+   * semopm, semmni), kernel.sem_next_id, kernel.msgmax, msgmnb, msgmni,
+   * auto_msgmni and msg_next_id. Values are bigints; an unknown name or a
+   * value of another type is EINVAL. Setting kernel.shm_rmid_forced destroys
+   * unattached orphans at once, as Linux does.
    */
-  writeSysctl(ns: IpcNamespace, name: ShmSysctl, value: bigint): E.Either<SysError, void> {
+  writeSysctl(ns: IpcNamespace, name: IpcSysctl, value: SysctlValue): E.Either<SysError, void> {
+    const bad = this.notMyNamespace(ns);
+    if (bad !== undefined) return bad;
+    const written = writeIpcSysctl(ns, name, value);
+    if (E.isRight(written) && name === 'shm_rmid_forced' && value === 1n) ns.shm.destroyOrphans();
+    return written;
+  }
+
+  /** Reads an IPC sysctl of `ns`: a bigint, or kernel.sem's four; EINVAL for an unknown name. */
+  readSysctl(ns: IpcNamespace, name: 'sem'): E.Either<SysError, readonly bigint[]>;
+  readSysctl(ns: IpcNamespace, name: Exclude<IpcSysctl, 'sem'>): E.Either<SysError, bigint>;
+  readSysctl(ns: IpcNamespace, name: IpcSysctl): E.Either<SysError, SysctlValue>;
+  readSysctl(ns: IpcNamespace, name: IpcSysctl): E.Either<SysError, SysctlValue> {
+    return this.notMyNamespace(ns) ?? readIpcSysctl(ns, name);
+  }
+
+  /** EINVAL unless `ns` is a live IPC namespace of this kernel. */
+  private notMyNamespace(ns: IpcNamespace): E.Either<SysError, never> | undefined {
     if (!(ns instanceof IpcNamespace) || (ns !== this.initialIpcNamespace && !this.madeIpcNamespaces.has(ns))) {
       return invalid('ns', ns, 'an IPC namespace of this kernel');
     }
-    if (ns.isDead) return E.left(sysError('EINVAL', `IPC namespace ${ns.nsId} is gone`));
-    const written = ns.shm.mu.with(() => ns.limits.write(name, value));
-    if (E.isRight(written) && name === 'shm_rmid_forced' && value === 1n) ns.shm.destroyOrphans();
-    return written;
+    return ns.isDead ? E.left(sysError('EINVAL', `IPC namespace ${ns.nsId} is gone`)) : undefined;
   }
 
   /**

@@ -14,6 +14,20 @@
  *
  * `T` is the call's Either. A Pending settles once; later settles are bugs.
  */
+import type * as E from 'fp-ts/lib/Either.js';
+import type { SysError } from '../abi/errno.js';
+
+/**
+ * What a call that can block returns in-process (semop, semtimedop, msgsnd,
+ * msgrcv): its Either when it completed or failed at once, else a Pending
+ * that settles with the same Either when the call ends (woken, timed out,
+ * interrupted, or its object removed). A worker's Task returns the Either
+ * only: its thread blocks instead. `isPending` tells the two apart:
+ *
+ *     const r = p.semop(id, [{ semNum: 0, semOp: -1, semFlg: 0 }]);
+ *     const result = isPending(r) ? await r.done : r;
+ */
+export type SysResult<T> = E.Either<SysError, T> | Pending<E.Either<SysError, T>>;
 export interface Pending<T> {
   readonly state: 'pending' | 'settled';
   /** The call's result once settled; undefined while it waits. */

@@ -12,7 +12,21 @@ import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { Credentials } from '../auth/credentials.js';
 import { hasCapability } from '../auth/credentials.js';
-import type { ShmSysctl } from '../ipc/limits.js';
+import type { Sembuf } from '../abi/sem.js';
+import { IPC_SET } from '../abi/constants.js';
+import { SETALL, SETVAL } from '../abi/sem.js';
+import type { MsgctlResult } from '../msg/ctl.js';
+import { msgctl as msgctlOn } from '../msg/ctl.js';
+import { msgrcv as msgrcvOn } from '../msg/receive.js';
+import type { MsgSetArgs } from '../msg/registry.js';
+import { msgsnd as msgsndOn } from '../msg/send.js';
+import type { MsgCaller, MsgReceived, MsgWaiter, MsgrcvResult, MsgsndResult } from '../msg/waiter.js';
+import { isMsgWaiter } from '../msg/waiter.js';
+import { exitSem } from '../sem/exit.js';
+import type { SemCaller, SemctlArg, SemctlResult, Timespec } from '../sem/syscalls.js';
+import * as sem from '../sem/syscalls.js';
+import { copySemundo, newSysvSem } from '../sem/undo.js';
+import type { SysvSem } from '../sem/undo.js';
 import { Tmpfs } from '../tmpfs/superblock.js';
 import type { Fault } from '../mm/access.js';
 import { MemoryManager } from '../mm/memory_manager.js';
@@ -26,11 +40,16 @@ import { isChargeRefused } from '../tmpfs/claim.js';
 import type { TmpfsRemount } from '../tmpfs/superblock.js';
 import * as files from '../vfs/files.js';
 import { futexWait, futexWake } from './futex.js';
+import { deferredCall } from './pending.js';
+import type { Pending, SysResult } from './pending.js';
+import type { IpcSysctl, SysctlValue } from './sysctl.js';
 import {
   badArgument,
   badFutexAddress,
   badPointer,
   badTimeout,
+  badTimespec,
+  copySops,
   invalid,
   isAccessLength,
   isOptions,
@@ -39,15 +58,19 @@ import {
   notCount,
   notFlags,
   notInteger,
+  notIntegerFields,
+  notLong,
   notPath,
   segvAt,
+  toLong,
+  toSize,
   toU64,
   toU64Arg,
   userAddress,
   wrongType,
 } from './syscall_args.js';
 import type { Word } from './syscall_args.js';
-import type { ProcessSyscalls } from './syscalls.js';
+import type { ProcessSyscalls, SemunArg } from './syscalls.js';
 import type { FdTable, FileStat, Statfs } from '../vfs/files.js';
 import type { IpcNamespace } from './ipc_namespace.js';
 import type { Kernel } from './kernel.js';
@@ -91,6 +114,12 @@ function newAddressSpace(kernel: Kernel, ctx: MappingContext): MemoryManager {
   return mm;
 }
 
+/** A call of this process that waits (a semop, msgsnd or msgrcv asleep), as a signal reaches it. */
+interface Waiting {
+  /** Ends the wait with EINTR, unless it already ended; false then. */
+  interrupt(): boolean;
+}
+
 /** A process of a Kernel. */
 export class Process implements ProcessSyscalls {
   /** @internal */
@@ -113,6 +142,13 @@ export class Process implements ProcessSyscalls {
   private killSignal: 'SIGKILL' | undefined = undefined;
   /** Set by the kernel when this process's cgroup refused a page during a fault. */
   private faultChargeRefused = false;
+  /**
+   * task_struct.sysvsem: the SEM_UNDO list, made at the first SEM_UNDO semop.
+   * @internal
+   */
+  readonly sysvsem: SysvSem = newSysvSem();
+  /** The calls of this process that wait, as Linux's threads asleep in them; each leaves when it ends. */
+  private readonly waiting = new Set<Waiting>();
 
   /**
    * A process entering `fs.mountNamespace`; Kernel.spawn and fork build them.
@@ -347,7 +383,8 @@ export class Process implements ProcessSyscalls {
    * fork(2): a child with a copy of the credentials, the rlimits, the
    * namespaces, the memory cgroup, every attachment (each inherited piece
    * raises nattch and records this process as lpid, since fork runs in the
-   * parent) and every descriptor (sharing the open file descriptions).
+   * parent) and every descriptor (sharing the open file descriptions). The
+   * child has no SEM_UNDO list: the parent's adjustments stay the parent's.
    */
   fork(): E.Either<SysError, Process> {
     return this.live(() =>
@@ -355,23 +392,30 @@ export class Process implements ProcessSyscalls {
         this.kernel.admit(this.namespace, (pid) => {
           const childMm = this.mm.fork(this.mappingContext);
           const fs = { mountNamespace: this.mountNs, files: this.files.fork(), memoryCharge: this.cgroup };
-          return new Process(this.kernel, pid, this.credentials, this.namespace, childMm, fs);
+          const child = new Process(this.kernel, pid, this.credentials, this.namespace, childMm, fs);
+          // fork is clone without CLONE_SYSVSEM: the child starts with no undo list and inherits no adjustment.
+          copySemundo(this.sysvsem, child.sysvsem, false);
+          return child;
         }),
       ),
     );
   }
 
   /**
-   * exit(2), in do_exit's order: the address space goes first (every
-   * attachment and mapping dropped, as exit_mm does), then exit_shm orphans
-   * the segments this process created, then the descriptors are closed
-   * (exit_files), then the process leaves its namespaces.
+   * exit(2), in do_exit's order: every call the process waits in ends first
+   * (with EINTR, as the fatal signal wakes a sleeping task), then the
+   * address space goes (every attachment and mapping dropped, as exit_mm
+   * does), then exit_sem applies the SEM_UNDO adjustments, then exit_shm
+   * orphans the segments this process created, then the descriptors are
+   * closed (exit_files), then the process leaves its namespaces.
    */
   exit(): E.Either<SysError, void> {
     return this.live(() => {
       // release reads the injected clock before it changes anything: a throw leaves the process alive and whole.
       this.mm.release(this.mappingContext);
       this.exitedFlag = true;
+      this.interruptAll();
+      exitSem(this.sysvsem, this.pid);
       this.namespace.shm.creatorGone(this.creatorToken);
       this.files.closeAll();
       this.namespace.leave();
@@ -516,12 +560,18 @@ export class Process implements ProcessSyscalls {
   }
 
   /**
-   * unshare(CLONE_NEWIPC): needs CAP_SYS_ADMIN. Linux runs exit_shm on the
-   * old namespace first; attachments stay mapped.
+   * unshare(CLONE_NEWIPC): needs CAP_SYS_ADMIN. As ksys_unshare does,
+   * CLONE_NEWIPC implies CLONE_SYSVSEM: exit_sem applies and drops the
+   * process's SEM_UNDO list (its sets are out of reach from the new
+   * namespace), then exit_shm runs on the old namespace; attachments stay
+   * mapped. A call of this process still waiting on the old namespace's
+   * sets or queues (another of its threads, in Linux terms) keeps waiting
+   * there.
    */
   unshareIpc(): E.Either<SysError, void> {
     return this.live(() => {
       if (!hasCapability(this.credentials, 'CAP_SYS_ADMIN')) return E.left(sysError('EPERM', 'unshare(CLONE_NEWIPC) needs CAP_SYS_ADMIN'));
+      exitSem(this.sysvsem, this.pid);
       this.namespace.shm.creatorGone(this.creatorToken);
       const fresh = this.kernel.newIpcNamespace();
       fresh.join();
@@ -550,12 +600,198 @@ export class Process implements ProcessSyscalls {
     });
   }
 
-  /** Writes /proc/sys/kernel/NAME of this process's IPC namespace; the files are root's, mode 0644. */
-  writeSysctl(name: ShmSysctl, value: bigint): E.Either<SysError, void> {
+  /**
+   * Writes /proc/sys/kernel/NAME of this process's IPC namespace (any IPC
+   * sysctl, as Kernel.writeSysctl takes them); the files are root's, mode 0644.
+   */
+  writeSysctl(name: IpcSysctl, value: SysctlValue): E.Either<SysError, void> {
     return this.live(() => {
-      if (this.credentials.uid !== 0) return E.left(sysError('EACCES', `/proc/sys/kernel/${name} is writable by root only`));
+      if (this.credentials.uid !== 0) return E.left(sysError('EACCES', `/proc/sys/kernel/${String(name)} is writable by root only`));
       return this.kernel.writeSysctl(this.namespace, name, value);
     });
+  }
+
+  /** Reads /proc/sys/kernel/NAME of this process's IPC namespace: a bigint, or kernel.sem's four. */
+  readSysctl(name: 'sem'): E.Either<SysError, readonly bigint[]>;
+  readSysctl(name: Exclude<IpcSysctl, 'sem'>): E.Either<SysError, bigint>;
+  readSysctl(name: IpcSysctl): E.Either<SysError, SysctlValue>;
+  readSysctl(name: IpcSysctl): E.Either<SysError, SysctlValue> {
+    return this.live(() => this.kernel.readSysctl(this.namespace, name));
+  }
+
+  // System V semaphores and message queues. The arguments are values, not
+  // user memory: a sops array, a timeout object, semun's value, a message's
+  // text (copied at the call, as copy_from_user would). A call that would
+  // sleep in Linux returns a Pending (SysResult) that settles with the same
+  // Either when the call ends: woken by another call, timed out
+  // (semtimedop's EAGAIN, on the kernel's monotonic clock), interrupted
+  // (interrupt(), exit: EINTR), or its set or queue removed (EIDRM). The
+  // JavaScript thread never blocks.
+
+  /** semget(2): returns the set's id. */
+  semget(key: number, nsems: number, semflg: number): E.Either<SysError, number> {
+    return (
+      this.gone() ??
+      notInteger('key', key) ??
+      notInteger('nsems', nsems) ??
+      notInteger('semflg', semflg) ??
+      this.namespace.sem.semget(this, key | 0, nsems | 0, semflg | 0)
+    );
+  }
+
+  /** semop(2): 0 once every operation is performed, atomically; a Pending while they cannot be. */
+  semop(semid: number, sops: readonly Sembuf[]): SysResult<number> {
+    return this.semtimedop(semid, sops);
+  }
+
+  /**
+   * semtimedop(2): semop waiting at most `timeout` (relative, { sec, nsec },
+   * on the kernel's monotonic clock; absent waits for ever). A wait that
+   * outlives it settles with EAGAIN; a zero timeout that would wait is
+   * EAGAIN at once.
+   */
+  semtimedop(semid: number, sops: readonly Sembuf[], timeout?: Timespec): SysResult<number> {
+    const bad = this.gone() ?? badTimespec(timeout);
+    if (bad !== undefined) return bad;
+    const copied = copySops(sops, this.namespace.semLimits.semopm);
+    if (E.isLeft(copied)) return copied;
+    const badId = notInteger('semid', semid);
+    if (badId !== undefined) return badId;
+    // The monotonic clock is read before anything changes: a throw from an injected one leaves every set as it was.
+    const start = timeout === undefined ? 0 : this.kernel.monotonicNow();
+    const r = sem.semtimedop(this.semCaller(), semid | 0, copied.right, timeout === undefined ? {} : { timeout });
+    if (E.isLeft(r) || typeof r.right === 'number') return r as E.Either<SysError, number>;
+    const waiter = r.right;
+    const { pending, settle } = deferredCall<E.Either<SysError, number>>();
+    const entry: Waiting = { interrupt: () => waiter.interrupt() };
+    this.waiting.add(entry);
+    const deadline = timeout === undefined ? Infinity : start + timeout.sec * 1000 + timeout.nsec / 1e6;
+    const timer = deadline <= start ? undefined : deadline === Infinity ? undefined : this.kernel.armTimer(deadline, () => void waiter.timeOut());
+    waiter.onComplete((result) => {
+      this.waiting.delete(entry);
+      timer?.cancel();
+      settle(result);
+    });
+    // A zero timeout: Linux sleeps until a timer that has already expired.
+    if (deadline <= start) waiter.timeOut();
+    return pending.state === 'settled' ? (pending.result as E.Either<SysError, number>) : pending;
+  }
+
+  /**
+   * semctl(2), every command. `arg` is union semun as a value: SETVAL's
+   * int, SETALL's array (one value per semaphore; a shorter one is EFAULT),
+   * IPC_SET's uid, gid and mode (none is EFAULT); the other commands ignore
+   * it. IPC_STAT, SEM_STAT and SEM_STAT_ANY return the semid_ds in `ds`,
+   * IPC_INFO and SEM_INFO the seminfo in `info`, GETALL the values in
+   * `values`, the GET commands their value in `ret`.
+   */
+  semctl(semid: number, semnum: number, cmd: number, arg?: SemunArg): E.Either<SysError, SemctlResult> {
+    const bad = this.gone() ?? notInteger('semid', semid) ?? notInteger('semnum', semnum) ?? notInteger('cmd', cmd);
+    if (bad !== undefined) return bad;
+    const decoded = semunArg(cmd, arg);
+    if (E.isLeft(decoded)) return decoded;
+    return sem.semctl(this.semCaller(), semid | 0, semnum | 0, cmd | 0, decoded.right);
+  }
+
+  /** msgget(2): returns the queue's id. */
+  msgget(key: number, msgflg: number): E.Either<SysError, number> {
+    return this.gone() ?? notInteger('key', key) ?? notInteger('msgflg', msgflg) ?? this.namespace.msg.msgget(this, key | 0, msgflg | 0);
+  }
+
+  /**
+   * msgsnd(2): sends `text` (copied at the call) as a message of type
+   * `mtype` (a C long: a number, or a bigint for values past 2^53). 0 when
+   * it is queued or handed to a waiting receiver; a Pending while the queue
+   * has no room (without IPC_NOWAIT).
+   */
+  msgsnd(msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): SysResult<0> {
+    const bad = this.gone() ?? notInteger('msqid', msqid) ?? notLong('mtype', mtype) ?? notBuffer('text', text) ?? notInteger('msgflg', msgflg);
+    if (bad !== undefined) return bad;
+    let finish: ((result: MsgsndResult) => void) | undefined;
+    const r = msgsndOn(this.namespace.msg, this.msgCaller(), msqid | 0, toLong(mtype), text.slice(), msgflg | 0, (result) => finish?.(result));
+    if (E.isLeft(r) || !isMsgWaiter(r.right)) return r as E.Either<SysError, 0>;
+    return this.parkMsg(r.right, (f) => {
+      finish = f;
+    });
+  }
+
+  /**
+   * msgrcv(2) into a buffer of `msgsz` bytes: the message's type and text
+   * (cut to msgsz under MSG_NOERROR); a Pending while no message matches
+   * (without IPC_NOWAIT). `msgtyp` selects as in Linux (0 the first, > 0
+   * that type or, with MSG_EXCEPT, any other, < 0 the lowest type up to
+   * |msgtyp|; with MSG_COPY, the position).
+   */
+  msgrcv(msqid: number, msgsz: Word, msgtyp: number | bigint, msgflg: number): SysResult<MsgReceived> {
+    const bad = this.gone() ?? notInteger('msqid', msqid) ?? notLong('msgtyp', msgtyp) ?? notInteger('msgflg', msgflg);
+    if (bad !== undefined) return bad;
+    const size = toSize(msgsz);
+    if (size === undefined) return badArgument('msgsz', msgsz);
+    let finish: ((result: MsgrcvResult) => void) | undefined;
+    const r = msgrcvOn(this.namespace.msg, this.msgCaller(), msqid | 0, size, toLong(msgtyp), msgflg | 0, (result) => finish?.(result));
+    if (E.isLeft(r) || !isMsgWaiter(r.right)) return r as E.Either<SysError, MsgReceived>;
+    return this.parkMsg(r.right, (f) => {
+      finish = f;
+    });
+  }
+
+  /**
+   * msgctl(2). `set` is IPC_SET's uid, gid, mode and qbytes (none is
+   * EFAULT); IPC_STAT, MSG_STAT and MSG_STAT_ANY return the msqid_ds in
+   * `ds`, IPC_INFO and MSG_INFO the msginfo in `info`.
+   */
+  msgctl(msqid: number, cmd: number, set?: MsgSetArgs): E.Either<SysError, MsgctlResult> {
+    const bad = this.gone() ?? notInteger('msqid', msqid) ?? notInteger('cmd', cmd);
+    if (bad !== undefined) return bad;
+    if (cmd === IPC_SET) {
+      // ksys_msgctl copies the buffer in before anything else.
+      if (typeof set !== 'object' || set === null || Array.isArray(set)) return badPointer('set', set, 'an object of uid, gid, mode and qbytes');
+      const badField = notIntegerFields('set', set, ['uid', 'gid', 'mode']) ?? notLong('set.qbytes', (set as { qbytes?: unknown }).qbytes);
+      if (badField !== undefined) return badField;
+      const s = set as MsgSetArgs;
+      return msgctlOn(this.namespace.msg, this.credentials, msqid | 0, cmd, { uid: s.uid, gid: s.gid, mode: s.mode, qbytes: s.qbytes });
+    }
+    return msgctlOn(this.namespace.msg, this.credentials, msqid | 0, cmd | 0);
+  }
+
+  /**
+   * A signal whose handler returns, without SA_RESTART: every call of this
+   * process that waits (semop, semtimedop, msgsnd, msgrcv) ends with EINTR,
+   * unless it had already been handed its result (a message, EIDRM), which
+   * it then returns. Returns how many waiting calls ended.
+   */
+  interrupt(): E.Either<SysError, number> {
+    return this.live(() => E.right(this.interruptAll()));
+  }
+
+  /** Ends every waiting call of this process (interrupt, exit); returns how many ended. */
+  private interruptAll(): number {
+    let n = 0;
+    for (const w of [...this.waiting]) if (w.interrupt()) n += 1;
+    return n;
+  }
+
+  /** The caller the sem mechanism sees: this process's credentials, tgid, undo slot and namespace. */
+  private semCaller(): SemCaller {
+    return { creds: this.credentials, pid: this.pid, sysvsem: this.sysvsem, registry: this.namespace.sem };
+  }
+
+  /** The caller the msg mechanism sees; a Process is one thread, so its tid is its pid. */
+  private msgCaller(): MsgCaller {
+    return { creds: this.credentials, pid: this.pid, tid: this.pid };
+  }
+
+  /** A msgsnd or msgrcv that sleeps: a Pending its completion settles, and an entry a signal reaches. */
+  private parkMsg<T>(waiter: MsgWaiter, onDone: (finish: (result: E.Either<SysError, T>) => void) => void): Pending<E.Either<SysError, T>> {
+    const { pending, settle } = deferredCall<E.Either<SysError, T>>();
+    const entry: Waiting = { interrupt: () => waiter.interrupt() };
+    this.waiting.add(entry);
+    // The mechanism completes a waiter only after the call that returned it, so the callback is in place in time.
+    onDone((result) => {
+      this.waiting.delete(entry);
+      settle(result);
+    });
+    return pending;
   }
 
   /** Runs a memory access as this process; a refused fault charge then OOM-kills it. */
@@ -588,6 +824,34 @@ export class Process implements ProcessSyscalls {
 
   private live<T>(fn: () => E.Either<SysError, T>): E.Either<SysError, T> {
     return this.gone() ?? fn();
+  }
+}
+
+/**
+ * semctl's semun as the mechanism takes it: SETVAL's int (EINVAL when it is
+ * none), SETALL's values (EINVAL naming one that is no int; no array at all
+ * is the mechanism's EFAULT, at its point), IPC_SET's buffer (EINVAL naming
+ * a field that is no int; no object is the mechanism's EFAULT).
+ */
+function semunArg(cmd: number, arg: unknown): E.Either<SysError, SemctlArg> {
+  switch (cmd) {
+    case SETVAL:
+      return notInteger('arg', arg) ?? E.right({ val: arg as number });
+    case SETALL: {
+      if (!Array.isArray(arg)) return E.right({});
+      for (let i = 0; i < arg.length; i += 1) {
+        const bad = notInteger(`arg[${i}]`, arg[i]);
+        if (bad !== undefined) return bad;
+      }
+      return E.right({ array: arg as number[] });
+    }
+    case IPC_SET: {
+      if (typeof arg !== 'object' || arg === null || Array.isArray(arg)) return E.right({});
+      const a = arg as IpcSetArgs;
+      return notIntegerFields('arg', a, ['uid', 'gid', 'mode']) ?? E.right({ buf: { uid: a.uid, gid: a.gid, mode: a.mode } });
+    }
+    default:
+      return E.right({});
   }
 }
 

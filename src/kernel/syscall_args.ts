@@ -18,6 +18,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { TASK_SIZE, TASK_SIZE_N } from '../abi/constants.js';
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
+import type { Sembuf } from '../abi/sem.js';
 import type { Fault } from '../mm/access.js';
 import type { U64Arg } from '../shm/syscalls.js';
 
@@ -188,4 +189,73 @@ export function badTimeout(timeoutMs: unknown): E.Either<SysError, never> | unde
   return timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs >= 0)
     ? undefined
     : invalid('timeoutMs', timeoutMs, 'a non-negative number of milliseconds');
+}
+
+// System V semaphores and message queues. Their arguments are values, not
+// user memory: a sops array, a timeout object, semun's value, array or
+// buffer, a message's text. What a C caller would pass as a pointer is
+// EFAULT when it is no such thing (Linux's copy_from_user fails); a field
+// or number no C type could hold is EINVAL naming it.
+
+/** A C long (mtype, msgtyp): an integer number in [-2^63, 2^64), or a bigint there (the u64 spelling wraps, as a register does). */
+export function notLong(name: string, value: unknown): E.Either<SysError, never> | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= MINUS_TWO_63 && value < TWO_64 ? undefined : badArgument(name, value);
+  if (typeof value === 'bigint') return value >= -(1n << 63n) && value < U64_LIMIT_N ? undefined : badArgument(name, value);
+  return badArgument(name, value);
+}
+
+/** A C long as the mechanisms take it: a number when it is a safe integer, else the signed 64-bit bigint. Precondition: notLong passed. */
+export function toLong(value: number | bigint): number | bigint {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : BigInt.asIntN(64, BigInt(value));
+  const v = BigInt.asIntN(64, value);
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+/** A size_t count (msgrcv's msgsz) as the mechanism takes it: a number, or a bigint past 2^53; undefined when it is no u64. */
+export function toSize(value: Word): number | bigint | undefined {
+  const v = toU64Arg(value);
+  return typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+/** semtimedop's timeout: absent (forever), or an object of integer sec and nsec (EFAULT for no object, EINVAL for a field). */
+export function badTimespec(timeout: unknown): E.Either<SysError, never> | undefined {
+  if (timeout === undefined) return undefined;
+  if (typeof timeout !== 'object' || timeout === null) return badPointer('timeout', timeout, 'an object of sec and nsec');
+  const t = timeout as { sec?: unknown; nsec?: unknown };
+  if (typeof t.sec !== 'number' || !Number.isSafeInteger(t.sec)) return badArgument('timeout.sec', t.sec);
+  if (typeof t.nsec !== 'number' || !Number.isSafeInteger(t.nsec)) return badArgument('timeout.nsec', t.nsec);
+  return undefined;
+}
+
+/** One operation of a semop array (struct sembuf), as the caller wrote it. */
+export type SembufArg = Sembuf;
+
+/**
+ * semop's array, copied: EFAULT when it is no array or an element is no
+ * object; EINVAL naming a field that is no C int. An array longer than
+ * `semopm`, or empty, is returned as it is: the mechanism refuses it (E2BIG,
+ * EINVAL) before Linux would copy it.
+ */
+export function copySops(sops: unknown, semopm: number): E.Either<SysError, readonly SembufArg[]> {
+  if (!Array.isArray(sops)) return badPointer('sops', sops, 'an array of { semNum, semOp, semFlg }');
+  if (sops.length === 0 || sops.length > semopm >>> 0) return E.right(sops as SembufArg[]);
+  const out = new Array<SembufArg>(sops.length);
+  for (let i = 0; i < sops.length; i += 1) {
+    const s = sops[i] as unknown;
+    if (typeof s !== 'object' || s === null) return badPointer(`sops[${i}]`, s, 'an object of semNum, semOp and semFlg');
+    const { semNum, semOp, semFlg } = s as Partial<Record<keyof SembufArg, unknown>>;
+    const bad = notInteger(`sops[${i}].semNum`, semNum) ?? notInteger(`sops[${i}].semOp`, semOp) ?? notInteger(`sops[${i}].semFlg`, semFlg);
+    if (bad !== undefined) return bad;
+    out[i] = { semNum: semNum as number, semOp: semOp as number, semFlg: semFlg as number };
+  }
+  return E.right(out);
+}
+
+/** EINVAL naming the first of `fields` of `obj` that is no C int, else undefined. Precondition: obj is an object. */
+export function notIntegerFields(name: string, obj: object, fields: readonly string[]): E.Either<SysError, never> | undefined {
+  for (const f of fields) {
+    const bad = notInteger(`${name}.${f}`, (obj as Record<string, unknown>)[f]);
+    if (bad !== undefined) return bad;
+  }
+  return undefined;
 }

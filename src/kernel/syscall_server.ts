@@ -8,7 +8,7 @@
  * an unknown call or a malformed argument is an error reply, never a throw.
  *
  * An entry returns the call's Either, or a Pending when the call completes
- * later (waitpid now; semop and msgrcv when they come). The serving loop
+ * later (waitpid; semop, semtimedop, msgsnd and msgrcv when they sleep). The serving loop
  * (node/worker.ts) replies at once to the first and holds the reply to the
  * second until it settles, so a blocking call needs an entry and nothing
  * else.
@@ -22,7 +22,10 @@ import type { Process } from './process.js';
 import { describeValue } from './syscall_args.js';
 import type { Word } from './syscall_args.js';
 import type { IpcSetArgs } from '../shm/syscalls.js';
-import type { ChildExit, SyscallName, SyscallOutcome, SyscallReply } from './syscalls.js';
+import type { Sembuf } from '../abi/sem.js';
+import type { MsgSetArgs } from '../msg/registry.js';
+import type { Timespec } from '../sem/syscalls.js';
+import type { ChildExit, SemunArg, SyscallName, SyscallOutcome, SyscallReply } from './syscalls.js';
 
 /** What the thread layer serves that the kernel cannot: threads for new processes, and waiting for them to end. */
 export interface ThreadServices {
@@ -66,6 +69,15 @@ const SYSCALLS: { readonly [N in SyscallName]: Entry<N> } = {
   munmap: ({ process: p }, a) => p.munmap(a[0] as Word, a[1] as Word),
   mprotect: ({ process: p }, a) => p.mprotect(a[0] as Word, a[1] as Word, a[2] as number),
   exit: ({ process: p }) => p.exit(),
+  semget: ({ process: p }, a) => p.semget(a[0] as number, a[1] as number, a[2] as number),
+  // These four may return a Pending: the serving loop holds the thread's reply until it settles.
+  semop: ({ process: p }, a) => p.semop(a[0] as number, a[1] as Sembuf[]),
+  semtimedop: ({ process: p }, a) => p.semtimedop(a[0] as number, a[1] as Sembuf[], (a[2] ?? undefined) as Timespec | undefined),
+  semctl: ({ process: p }, a) => p.semctl(a[0] as number, a[1] as number, a[2] as number, (a[3] ?? undefined) as SemunArg | undefined),
+  msgget: ({ process: p }, a) => p.msgget(a[0] as number, a[1] as number),
+  msgsnd: ({ process: p }, a) => p.msgsnd(a[0] as number, a[1] as number | bigint, a[2] as Uint8Array, a[3] as number),
+  msgrcv: ({ process: p }, a) => p.msgrcv(a[0] as number, a[1] as Word, a[2] as number | bigint, a[3] as number),
+  msgctl: ({ process: p }, a) => p.msgctl(a[0] as number, a[1] as number, (a[2] ?? undefined) as MsgSetArgs | undefined),
   fork: ({ process: p, threads }, a) => {
     const [url, args] = a;
     if (typeof url !== 'string' || !Array.isArray(args)) return E.left(sysError('EINVAL', 'fork needs a program URL and an argument list'));

@@ -13,17 +13,30 @@
  * the MemoryFile's shared queue.
  *
  * A call that can block returns a Pending (pending.ts) in its signature
- * here; Process hands the Pending back, and Task blocks in its mailbox until
- * the kernel thread's Pending settles, then returns it settled. Over the
- * mailbox the reply is always the settled Either (SyscallReply).
+ * here, or a SysResult (its Either, or a Pending of it); Process hands the
+ * Pending back, and Task blocks in its mailbox until the kernel thread's
+ * Pending settles, then returns the Either. Over the mailbox the reply is
+ * always the settled Either (SyscallReply).
  */
 import type * as E from 'fp-ts/lib/Either.js';
 import type { SysError } from '../abi/errno.js';
 import type { Fault } from '../mm/access.js';
 import type { TlbFill } from '../mm/tlb.js';
+import type { Sembuf } from '../abi/sem.js';
+import type { MsgctlResult } from '../msg/ctl.js';
+import type { MsgSetArgs } from '../msg/registry.js';
+import type { MsgReceived } from '../msg/waiter.js';
+import type { SemctlResult, Timespec } from '../sem/syscalls.js';
 import type { IpcSetArgs, ShmctlResult } from '../shm/syscalls.js';
-import type { Pending } from './pending.js';
+import type { Pending, SysResult } from './pending.js';
 import type { Word } from './syscall_args.js';
+
+/**
+ * semctl's fourth argument (union semun) as a value: SETVAL's int, SETALL's
+ * values (one per semaphore), IPC_SET's uid, gid and mode. The other
+ * commands ignore it; what they copy out is in their result.
+ */
+export type SemunArg = number | readonly number[] | IpcSetArgs;
 
 /** The calls the kernel thread serves. */
 export interface KernelSyscalls {
@@ -41,6 +54,22 @@ export interface KernelSyscalls {
   mprotect(addr: Word, len: Word, prot: number): E.Either<SysError, number>;
   /** exit(2): the process exits. From a worker the call does not return. */
   exit(): E.Either<SysError, void>;
+  /** semget(2): returns the set's id. */
+  semget(key: number, nsems: number, semflg: number): E.Either<SysError, number>;
+  /** semop(2): 0 once the operations are performed, all at once; blocks while they cannot be. */
+  semop(semid: number, sops: readonly Sembuf[]): SysResult<number>;
+  /** semtimedop(2): semop waiting at most `timeout` (relative, on the monotonic clock); EAGAIN when it passes. */
+  semtimedop(semid: number, sops: readonly Sembuf[], timeout?: Timespec): SysResult<number>;
+  /** semctl(2): every command; `arg` is semun's value, array or IPC_SET buffer. */
+  semctl(semid: number, semnum: number, cmd: number, arg?: SemunArg): E.Either<SysError, SemctlResult>;
+  /** msgget(2): returns the queue's id. */
+  msgget(key: number, msgflg: number): E.Either<SysError, number>;
+  /** msgsnd(2) of a message of type `mtype` holding `text` (copied); blocks while the queue is full. */
+  msgsnd(msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): SysResult<0>;
+  /** msgrcv(2) into a buffer of `msgsz` bytes; blocks while no message matches. */
+  msgrcv(msqid: number, msgsz: Word, msgtyp: number | bigint, msgflg: number): SysResult<MsgReceived>;
+  /** msgctl(2). `set` is IPC_SET's uid, gid, mode and qbytes. */
+  msgctl(msqid: number, cmd: number, set?: MsgSetArgs): E.Either<SysError, MsgctlResult>;
 }
 
 /** The calls served in the calling thread. */
@@ -101,7 +130,10 @@ export type SyscallArgs<N extends SyscallName> = Parameters<MailboxCalls[N]>;
 export type SyscallOutcome<N extends SyscallName> = ReturnType<MailboxCalls[N]>;
 
 /** What the mailbox carries back: the call's Either, settled. */
-export type SyscallReply<N extends SyscallName> = SyscallOutcome<N> extends Pending<infer T> ? T : SyscallOutcome<N>;
+export type SyscallReply<N extends SyscallName> = Settled<SyscallOutcome<N>>;
+
+/** An outcome with its Pending settled; distributes over a SysResult's union. */
+type Settled<O> = O extends Pending<infer T> ? T : O;
 
 /** One call as a thread sends it. */
 export interface SyscallRequest<N extends SyscallName = SyscallName> {

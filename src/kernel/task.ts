@@ -18,6 +18,11 @@ import type { Fault } from '../mm/access.js';
 import { FutexQueue } from '../mm/futex.js';
 import { TlbCache } from '../mm/tlb_cache.js';
 import type { TlbCacheInit } from '../mm/tlb_cache.js';
+import type { Sembuf } from '../abi/sem.js';
+import type { MsgctlResult } from '../msg/ctl.js';
+import type { MsgSetArgs } from '../msg/registry.js';
+import type { MsgReceived } from '../msg/waiter.js';
+import type { SemctlResult, Timespec } from '../sem/syscalls.js';
 import type { IpcSetArgs, ShmctlResult } from '../shm/syscalls.js';
 import { Mailbox } from './mailbox.js';
 import {
@@ -33,9 +38,11 @@ import {
   wrongType,
 } from './syscall_args.js';
 import type { Word } from './syscall_args.js';
-import type { ChildExit, ProcessSyscalls, SyscallArgs, SyscallName, SyscallReply, SyscallRequest } from './syscalls.js';
+import type { ChildExit, ProcessSyscalls, SemunArg, SyscallArgs, SyscallName, SyscallReply, SyscallRequest } from './syscalls.js';
 
-export type { ChildExit, ProcessSyscalls } from './syscalls.js';
+export type { ChildExit, ProcessSyscalls, SemunArg } from './syscalls.js';
+export type { Sembuf } from '../abi/sem.js';
+export type { MsgReceived } from '../msg/waiter.js';
 
 /** The shared buffers and numbers a thread needs to run as its process. */
 export interface TaskInit extends TlbCacheInit {
@@ -108,6 +115,46 @@ export class Task implements ProcessSyscalls {
 
   mprotect(addr: Word, len: Word, prot: number): E.Either<SysError, number> {
     return this.call('mprotect', [addr, len, prot]);
+  }
+
+  // System V semaphores and message queues. A call that would sleep blocks
+  // this thread in its mailbox until the kernel thread's Pending settles
+  // (woken, timed out, interrupted, or its set or queue removed).
+
+  semget(key: number, nsems: number, semflg: number): E.Either<SysError, number> {
+    return this.call('semget', [key, nsems, semflg]);
+  }
+
+  /** semop(2): blocks while the operations cannot be performed. */
+  semop(semid: number, sops: readonly Sembuf[]): E.Either<SysError, number> {
+    return this.call('semop', [semid, sops]);
+  }
+
+  /** semtimedop(2): blocks at most `timeout` (on the kernel's monotonic clock), then EAGAIN. */
+  semtimedop(semid: number, sops: readonly Sembuf[], timeout?: Timespec): E.Either<SysError, number> {
+    return this.call('semtimedop', timeout === undefined ? [semid, sops] : [semid, sops, timeout]);
+  }
+
+  semctl(semid: number, semnum: number, cmd: number, arg?: SemunArg): E.Either<SysError, SemctlResult> {
+    return this.call('semctl', arg === undefined ? [semid, semnum, cmd] : [semid, semnum, cmd, arg]);
+  }
+
+  msgget(key: number, msgflg: number): E.Either<SysError, number> {
+    return this.call('msgget', [key, msgflg]);
+  }
+
+  /** msgsnd(2): blocks while the queue has no room (without IPC_NOWAIT). */
+  msgsnd(msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): E.Either<SysError, 0> {
+    return this.call('msgsnd', [msqid, mtype, text, msgflg]);
+  }
+
+  /** msgrcv(2): blocks while no message matches (without IPC_NOWAIT). */
+  msgrcv(msqid: number, msgsz: Word, msgtyp: number | bigint, msgflg: number): E.Either<SysError, MsgReceived> {
+    return this.call('msgrcv', [msqid, msgsz, msgtyp, msgflg]);
+  }
+
+  msgctl(msqid: number, cmd: number, set?: MsgSetArgs): E.Either<SysError, MsgctlResult> {
+    return this.call('msgctl', set === undefined ? [msqid, cmd] : [msqid, cmd, set]);
   }
 
   /**

@@ -34,7 +34,21 @@ import {
   SHM_INFO,
   SHM_LOCK,
   SHM_RDONLY,
-  SHM_SYSCTLS,
+  IPC_SYSCTLS,
+  IPC_NOWAIT,
+  GETALL,
+  GETNCNT,
+  GETPID,
+  GETVAL,
+  GETZCNT,
+  MSG_INFO,
+  MSG_NOERROR,
+  MSG_STAT,
+  SEM_INFO,
+  SEM_STAT,
+  SEM_UNDO,
+  SETALL,
+  SETVAL,
   SHM_UNLOCK,
   checkpoint,
   restore,
@@ -84,7 +98,20 @@ type Kind =
   | 'image'
   | 'restoreOpts'
   | 'cgPath'
-  | 'cgLimit';
+  | 'cgLimit'
+  | 'semid'
+  | 'nsems'
+  | 'sops'
+  | 'timespec'
+  | 'semcmd'
+  | 'semun'
+  | 'msqid'
+  | 'mtype'
+  | 'msgflg'
+  | 'msgcmd'
+  | 'msgset'
+  | 'ms'
+  | 'sysname';
 
 type Target = 'Process' | 'Kernel' | 'ContainerEngine' | 'checkpoint' | 'MemoryCgroup';
 
@@ -131,6 +158,16 @@ const TABLE: Record<Target, Record<string, readonly Kind[]>> = {
     unshareIpc: [],
     setMemlockLimit: ['rlimit'],
     writeSysctl: ['sysctl', 'sysval'],
+    readSysctl: ['sysname'],
+    semget: ['key', 'nsems', 'shmflg'],
+    semop: ['semid', 'sops'],
+    semtimedop: ['semid', 'sops', 'timespec'],
+    semctl: ['semid', 'int', 'semcmd', 'semun'],
+    msgget: ['key', 'shmflg'],
+    msgsnd: ['msqid', 'mtype', 'bytes', 'msgflg'],
+    msgrcv: ['msqid', 'len', 'mtype', 'msgflg'],
+    msgctl: ['msqid', 'msgcmd', 'msgset'],
+    interrupt: [],
   },
   Kernel: {
     newTmpfs: ['tmpfsOpts'],
@@ -140,6 +177,10 @@ const TABLE: Record<Target, Record<string, readonly Kind[]>> = {
     trySpawn: ['spawnOpts'],
     processes: [],
     writeSysctl: ['ns', 'sysctl', 'sysval'],
+    readSysctl: ['ns', 'sysname'],
+    monotonicNow: [],
+    runTimers: [],
+    advanceTime: ['ms'],
     ipcNamespaces: [],
     mountNamespaces: [],
   },
@@ -286,6 +327,8 @@ interface World {
   readonly k: Kernel;
   readonly engine: ContainerEngine;
   readonly ids: number[];
+  readonly semids: number[];
+  readonly msqids: number[];
   readonly addrs: number[];
   readonly fds: number[];
   readonly tmpfs: Tmpfs[];
@@ -346,9 +389,48 @@ function goodValue(w: World, kind: Kind, n: number): unknown {
     case 'rlimit':
       return pick([0n, 1n << 20n, -1n, 8n << 20n], n, 0n);
     case 'sysctl':
-      return pick(SHM_SYSCTLS, n, 'shmmax');
+      return pick(IPC_SYSCTLS, n, 'shmmax');
     case 'sysval':
-      return BigInt((n % 50) + 1) * 4096n;
+      return n % 5 === 0 ? [BigInt((n % 50) + 1), 64000n, 32n, 128n] : BigInt((n % 50) + 1) * 4096n;
+    case 'sysname':
+      return pick(IPC_SYSCTLS, n, 'sem');
+    case 'semid':
+      return pick(w.semids, n, n % 4);
+    case 'nsems':
+      return pick([1, 2, 3, 0], n, 1);
+    case 'sops':
+      return pick(
+        [
+          [{ semNum: 0, semOp: 1, semFlg: 0 }],
+          [{ semNum: 0, semOp: -1, semFlg: SEM_UNDO }],
+          [{ semNum: 0, semOp: -1, semFlg: IPC_NOWAIT }],
+          [
+            { semNum: 1, semOp: 0, semFlg: 0 },
+            { semNum: 0, semOp: 2, semFlg: SEM_UNDO },
+          ],
+          [{ semNum: 0, semOp: -2, semFlg: 0 }],
+        ],
+        n,
+        [],
+      );
+    case 'timespec':
+      return pick([undefined, { sec: 0, nsec: 0 }, { sec: 0, nsec: 1000 }, { sec: 1, nsec: 0 }], n, undefined);
+    case 'semcmd':
+      return pick([GETVAL, SETVAL, GETALL, SETALL, GETNCNT, GETZCNT, GETPID, IPC_STAT, IPC_SET, IPC_RMID, IPC_INFO, SEM_INFO, SEM_STAT], n, GETVAL);
+    case 'semun':
+      return pick<unknown>([1, [1, 2, 3], { uid: 0, gid: 0, mode: 0o666 }, undefined, 0], n, undefined);
+    case 'msqid':
+      return pick(w.msqids, n, n % 4);
+    case 'mtype':
+      return pick<number | bigint>([1, 2, 0, -2, 2n ** 62n], n, 1);
+    case 'msgflg':
+      return pick([0, IPC_NOWAIT, MSG_NOERROR, IPC_NOWAIT | MSG_NOERROR], n, 0);
+    case 'msgcmd':
+      return pick([IPC_STAT, IPC_SET, IPC_RMID, IPC_INFO, MSG_INFO, MSG_STAT], n, IPC_STAT);
+    case 'msgset':
+      return pick([undefined, { uid: 0, gid: 0, mode: 0o666, qbytes: 64 }, { uid: 0, gid: 0, mode: 0o600, qbytes: 16384n }], n, undefined);
+    case 'ms':
+      return pick([0, 1, 500, 2000], n, 0);
     case 'ns':
       return pick(w.namespaces, n, w.k.initialIpcNamespace);
     case 'tmpfsOpts':
@@ -452,6 +534,8 @@ function remember(w: World, call: Call, args: readonly unknown[], out: unknown):
   const v = out.right;
   if (call.target === 'Process') {
     if (call.method === 'shmget' && typeof v === 'number' && w.ids.length < 8) w.ids.push(v);
+    if (call.method === 'semget' && typeof v === 'number' && w.semids.length < 8) w.semids.push(v);
+    if (call.method === 'msgget' && typeof v === 'number' && w.msqids.length < 8) w.msqids.push(v);
     if ((call.method === 'shmat' || call.method === 'mmap') && typeof v === 'number' && w.addrs.length < 8) w.addrs.push(v);
     if (call.method === 'open' && typeof v === 'number' && w.fds.length < 8) w.fds.push(v);
   }
@@ -479,12 +563,25 @@ function show(v: unknown): string {
 }
 
 function newWorld(): World {
-  const k = new Kernel({ memTotalBytes: 64 << 20, allocatePid: undefined });
+  // A still monotonic clock: timed waits end only at advanceTime or runTimers, so a run replays.
+  const k = new Kernel({ memTotalBytes: 64 << 20, allocatePid: undefined, monotonicClock: () => 0 });
   const engine = new ContainerEngine(k);
   const host = k.spawn();
   host.mkdir('/tmp', 0o777);
   host.mkdir('/d', 0o755);
-  return { k, engine, ids: [], addrs: [], fds: [], tmpfs: [], namespaces: [k.initialIpcNamespace, k.newIpcNamespace()], cgroups: [], image: undefined };
+  return {
+    k,
+    engine,
+    ids: [],
+    semids: [],
+    msqids: [],
+    addrs: [],
+    fds: [],
+    tmpfs: [],
+    namespaces: [k.initialIpcNamespace, k.newIpcNamespace()],
+    cgroups: [],
+    image: undefined,
+  };
 }
 
 describe('the API boundary', () => {
