@@ -411,11 +411,13 @@ export class Process implements ProcessSyscalls {
    */
   exit(): E.Either<SysError, void> {
     return this.live(() => {
+      // exit_sem's sem_otime is read first, and only when there is an undo list: a throw from an injected clock changes nothing.
+      const otime = this.sysvsem.undoList === undefined ? 0 : this.kernel.clock();
       // release reads the injected clock before it changes anything: a throw leaves the process alive and whole.
       this.mm.release(this.mappingContext);
       this.exitedFlag = true;
       this.interruptAll();
-      exitSem(this.sysvsem, this.pid);
+      exitSem(this.sysvsem, this.pid, otime);
       this.namespace.shm.creatorGone(this.creatorToken);
       this.files.closeAll();
       this.namespace.leave();
@@ -571,7 +573,7 @@ export class Process implements ProcessSyscalls {
   unshareIpc(): E.Either<SysError, void> {
     return this.live(() => {
       if (!hasCapability(this.credentials, 'CAP_SYS_ADMIN')) return E.left(sysError('EPERM', 'unshare(CLONE_NEWIPC) needs CAP_SYS_ADMIN'));
-      exitSem(this.sysvsem, this.pid);
+      exitSem(this.sysvsem, this.pid, this.sysvsem.undoList === undefined ? 0 : this.kernel.clock());
       this.namespace.shm.creatorGone(this.creatorToken);
       const fresh = this.kernel.newIpcNamespace();
       fresh.join();

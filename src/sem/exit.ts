@@ -20,8 +20,12 @@ import type { WakeQueue } from './waiter.js';
 import { wakeUp } from './waiter.js';
 import { doSmartUpdate } from './wake.js';
 
-/** exit_sem for the task whose slot is `task`; `pid` is its tgid. */
-export function exitSem(task: SysvSem, pid: number): void {
+/**
+ * exit_sem for the task whose slot is `task`; `pid` is its tgid. `now`, when
+ * given, is sem_otime for every set (the caller read the clock before it
+ * changed anything); else each set's owner is asked.
+ */
+export function exitSem(task: SysvSem, pid: number, now?: number): void {
   const ulp = task.undoList;
   if (ulp === undefined) return;
   task.undoList = undefined;
@@ -35,7 +39,7 @@ export function exitSem(task: SysvSem, pid: number): void {
       ulp.remove(un);
       continue;
     }
-    const now = set.owner.now();
+    const otime = now ?? set.owner.now();
     const wq: WakeQueue = [];
     set.mu.lock();
     try {
@@ -49,7 +53,7 @@ export function exitSem(task: SysvSem, pid: number): void {
         set.semval[s] = Math.max(0, Math.min(v, SEMVMX));
         set.sempid[s] = pid;
       }
-      doSmartUpdate(set, undefined, true, wq, now);
+      doSmartUpdate(set, undefined, true, wq, otime);
     } finally {
       set.unlockSet();
     }

@@ -214,6 +214,29 @@ describe('semop through Process', () => {
     expect(value(k.spawn(), id)).toBe(5);
   });
 
+  it('exit reads the realtime clock before anything changes: a throw leaves the process, its waits and its undo list as they were', () => {
+    let fail = false;
+    const k = new Kernel({
+      memTotalBytes: 16 << 20,
+      monotonicClock: () => 0,
+      clock: () => {
+        if (fail) throw new Error('clock');
+        return 1;
+      },
+    });
+    const p = k.spawn();
+    const id = set(p, 2);
+    ok(p.semctl(id, 0, SETVAL, 1));
+    expect(now(p.semop(id, [down(0, SEM_UNDO)]))).toEqual(E.right(0));
+    const w = waits(p.semop(id, [down(1)]));
+    fail = true;
+    expect(() => p.exit()).toThrow('clock');
+    fail = false;
+    expect([p.exited, w.state, value(p, id, 0)]).toEqual([false, 'pending', 0]);
+    ok(p.exit());
+    expect([errno(w.result!), value(k.spawn(), id, 0)]).toEqual(['EINTR', 1]);
+  });
+
   it('unshareIpc applies the undo list on the old namespace (CLONE_NEWIPC implies CLONE_SYSVSEM)', () => {
     const k = fakeKernel();
     const p = k.spawn();
