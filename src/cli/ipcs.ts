@@ -2,12 +2,13 @@
  * `ipcs` for a model namespace: the options of util-linux 2.38's ipcs and
  * the bytes it prints for them, trailing blank lines included.
  *
- * util-linux reads /proc/sysvipc/shm, /proc/sys/kernel/* and shmctl's
- * SHM_INFO; here the same facts come from the namespace: its segments (in
- * index order, as /proc lists them), its limits and its usage counters.
- * The model has no semaphores and no message queues, so those sections are
- * printed as util-linux prints them for a namespace that has none, with the
- * limits a new Linux IPC namespace starts with.
+ * util-linux reads /proc/sysvipc/{shm,sem,msg}, /proc/sys/kernel/* and the
+ * *_INFO commands of shmctl, semctl and msgctl (and, for -s -i, semctl's
+ * GETVAL, GETNCNT, GETZCNT and GETPID); here the same facts come from the
+ * namespace: its segments, semaphore sets and message queues (in index
+ * order, as /proc lists them), its limits and its usage counters. What is
+ * modelled is a normal Linux with /proc mounted, where util-linux takes the
+ * /proc path rather than its syscall fallback.
  *
  * Names of owners and groups come from a UserDatabase the caller passes
  * (getpwuid/getgrgid in util-linux); without one every id prints as a
@@ -17,8 +18,12 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE, SHM_DEST, SHM_LOCKED, U64_MAX } from '../abi/constants.js';
-import type { ShmidDs } from '../abi/shm.js';
+import type { MsqidDs } from '../abi/msg.js';
+import type { SemidDs } from '../abi/sem.js';
+import { SEM_INFO, SEMVMX } from '../abi/sem.js';
+import type { IpcPerm, ShmidDs } from '../abi/shm.js';
 import type { IpcNamespace } from '../kernel/ipc_namespace.js';
+import { countSemcnt } from '../sem/wake.js';
 
 /** Who an id is: the caller's user and group database. */
 export interface UserDatabase {
@@ -120,19 +125,18 @@ export interface IpcsOutput {
   readonly stderr: string;
 }
 
+/**
+ * What stands for the output of `ipcs -s -i ID` with a negative ID while a
+ * set exists: util-linux 2.38.1 dies of SIGSEGV there (exit status 139 in a
+ * shell), its buffered stdout lost; the model prints this on stderr instead.
+ */
+export const IPCS_SEM_CRASH = 'ipcs: util-linux 2.38.1 dies of SIGSEGV here (-s -i with a negative id while a semaphore set exists)\n';
+
 /** The usage line of `ipc-sentry ipcs`. */
 export const IPCS_SYNOPSIS = 'ipc-sentry ipcs [-m|-q|-s|-a] [-i ID] [-l|-u|-c|-p|-t] [-b|--human] [FILE]';
 
 /** The version of util-linux whose output this module reproduces. */
 export const UTIL_LINUX_VERSION = '2.38.1';
-
-/**
- * Limits of the mechanisms the model lacks: those of a new Linux IPC
- * namespace (include/uapi/linux/msg.h and sem.h: MSGMNI, MSGMAX, MSGMNB;
- * SEMMSL, SEMMNS = SEMMNI * SEMMSL, SEMOPM, SEMMNI; SEMVMX as ipcs fixes it).
- */
-export const LINUX_MSG_LIMITS = Object.freeze({ msgmni: 32000, msgmax: 8192n, msgmnb: 16384n });
-export const LINUX_SEM_LIMITS = Object.freeze({ semmni: 32000, semmsl: 32000, semmns: 1024000000, semopm: 500, semvmx: 32767 });
 
 // ---------------------------------------------------------------------------
 // Arguments, as getopt_long parses "i:qmsatpclubVh" with ipcs's long options.
@@ -359,6 +363,9 @@ const u32 = (n: number): string => String(n >>> 0);
 /** %d of an int. */
 const i32 = (n: number): string => String(n | 0);
 
+/** "0x%08x" of a key. */
+const hexKey = (key: number): string => `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
+
 /** %#o. */
 const altOctal = (n: number): string => (n === 0 ? '0' : `0${(n >>> 0).toString(8)}`);
 
@@ -478,6 +485,65 @@ export function ipcsRows(ns: IpcNamespace): IpcsRow[] {
   return rows;
 }
 
+/** A semaphore set as ipcs lists it (a line of /proc/sysvipc/sem). */
+export interface IpcsSemRow {
+  readonly id: number;
+  readonly ds: SemidDs;
+}
+
+/** Every semaphore set of `ns` in index order, as /proc/sysvipc/sem lists them. */
+export function semRows(ns: IpcNamespace): IpcsSemRow[] {
+  const rows: IpcsSemRow[] = [];
+  for (const s of ns.sem.sets()) {
+    rows.push(s.mu.with(() => ({ id: s.perm.id, ds: s.statLocked() })));
+    s.decRef();
+  }
+  return rows;
+}
+
+/** One semaphore as `ipcs -s -i` shows it: semctl's GETVAL, GETNCNT, GETZCNT and GETPID. */
+export interface IpcsSemaphore {
+  readonly value: number;
+  readonly ncount: number;
+  readonly zcount: number;
+  readonly pid: number;
+}
+
+/** The semaphores of the set whose id is `id`, or undefined when there is none. */
+export function semaphoresOf(ns: IpcNamespace, id: number): IpcsSemaphore[] | undefined {
+  let found: IpcsSemaphore[] | undefined;
+  for (const s of ns.sem.sets()) {
+    if (found === undefined && s.perm.id === id) {
+      found = s.mu.with(() =>
+        Array.from({ length: s.nsems }, (_, i) => ({
+          value: s.semval[i]!,
+          ncount: countSemcnt(s, i, false),
+          zcount: countSemcnt(s, i, true),
+          pid: s.sempid[i]!,
+        })),
+      );
+    }
+    s.decRef();
+  }
+  return found;
+}
+
+/** A message queue as ipcs lists it (a line of /proc/sysvipc/msg). */
+export interface IpcsMsgRow {
+  readonly id: number;
+  readonly ds: MsqidDs;
+}
+
+/** Every message queue of `ns` in index order, as /proc/sysvipc/msg lists them. */
+export function msgRows(ns: IpcNamespace): IpcsMsgRow[] {
+  const rows: IpcsMsgRow[] = [];
+  for (const q of ns.msg.queues()) {
+    rows.push(q.mu.with(() => ({ id: q.perm.id, ds: q.statLocked() })));
+    q.decRef();
+  }
+  return rows;
+}
+
 /** The column headers: each label left-justified in its width, joined by spaces. */
 function header(columns: ReadonlyArray<readonly [string, number]>): string {
   return `${columns.map(([label, width]) => padEnd(label, width)).join(' ')}\n`;
@@ -497,10 +563,9 @@ class Printer {
   }
 
   /** ipc_print_perms: the -c row. */
-  private perms(id: number, ds: ShmidDs): string {
+  private perms(id: number, p: IpcPerm): string {
     const user = (uid: number): string => padEnd(this.users.userName(uid >>> 0) ?? u32(uid), 10);
     const group = (gid: number): string => padEnd(this.users.groupName(gid >>> 0) ?? u32(gid), 10);
-    const p = ds.perm;
     return `${padEnd(i32(id), 10)} ${padEnd((p.mode & 0o777).toString(8), 10)} ${user(p.cuid)} ${group(p.cgid)} ${user(p.uid)} ${group(p.gid)}\n`;
   }
 
@@ -578,7 +643,7 @@ class Printer {
       const p = ds.perm;
       switch (format) {
         case 'creator':
-          out += this.perms(id, ds);
+          out += this.perms(id, ds.perm);
           break;
         case 'time':
           out += `${this.idOwner(id, p.uid, 10)} ${shortTime(ds.atime, this.tz)} ${shortTime(ds.dtime, this.tz)} ${shortTime(ds.ctime, this.tz)}\n`;
@@ -590,129 +655,178 @@ class Printer {
           const bytes = unit === 'human' ? size('human', undefined, ds.segsz, '    ', 6) : size(unit, undefined, ds.segsz, '', -10);
           const dest = (p.mode & SHM_DEST) !== 0 ? 'dest' : ' ';
           const locked = (p.mode & SHM_LOCKED) !== 0 ? 'locked' : ' ';
-          out += `0x${(p.key >>> 0).toString(16).padStart(8, '0')} ${this.idOwner(id, p.uid, 10)} ${padEnd((p.mode & 0o777).toString(8), 10)} ${bytes} ${padEnd(ds.nattch, 10)} ${padEnd(dest, 6)} ${padEnd(locked, 6)}\n`;
+          out += `${hexKey(p.key)} ${this.idOwner(id, p.uid, 10)} ${padEnd((p.mode & 0o777).toString(8), 10)} ${bytes} ${padEnd(ds.nattch, 10)} ${padEnd(dest, 6)} ${padEnd(locked, 6)}\n`;
         }
       }
     }
     return out;
   }
 
-  /** The message queue section of a namespace without queues. */
-  msg(format: IpcsFormat, unit: IpcsUnit): string {
-    const lim = LINUX_MSG_LIMITS;
-    switch (format) {
-      case 'limits':
-        return (
-          '------ Messages Limits --------\n' +
-          `max queues system wide = ${lim.msgmni}\n` +
-          size(unit === 'default' ? 'bytes' : unit, 'max size of message', lim.msgmax, '\n', 0) +
-          size(unit === 'default' ? 'bytes' : unit, 'default max size of queue', lim.msgmnb, '\n', 0)
-        );
-      case 'summary':
-        return (
-          '------ Messages Status --------\nallocated queues = 0\nused headers = 0\n' + size(unit, 'used space', 0n, unit === 'default' ? ' bytes\n' : '\n', 0)
-        );
-      case 'creator':
-        return (
-          '------ Message Queues Creators/Owners --------\n' +
-          header([
-            ['msqid', 10],
-            ['perms', 10],
-            ['cuid', 10],
-            ['cgid', 10],
-            ['uid', 10],
-            ['gid', 10],
-          ])
-        );
-      case 'time':
-        return (
-          '------ Message Queues Send/Recv/Change Times --------\n' +
-          header([
-            ['msqid', 8],
-            ['owner', 10],
-            ['send', 20],
-            ['recv', 20],
-            ['change', 20],
-          ])
-        );
-      case 'pid':
-        return (
-          '------ Message Queues PIDs --------\n' +
-          header([
-            ['msqid', 10],
-            ['owner', 10],
-            ['lspid', 10],
-            ['lrpid', 10],
-          ])
-        );
-      case 'default':
-        return (
-          '------ Message Queues --------\n' +
-          header([
-            ['key', 10],
-            ['msqid', 10],
-            ['owner', 10],
-            ['perms', 10],
-            [unit === 'human' ? 'size' : 'used-bytes', 12],
-            ['messages', 12],
-          ])
-        );
-    }
+  /** The -t and -p rows of queues and sets: "%-8d %-10.10s" (or "%-8d %-10u"). */
+  private narrowIdOwner(id: number, uid: number): string {
+    return this.idOwner(id, uid, 8);
   }
 
-  /** The semaphore section of a namespace without semaphore sets. */
-  sem(format: IpcsFormat): string {
-    const lim = LINUX_SEM_LIMITS;
+  /** The message queue section (do_msg). */
+  msg(ns: IpcNamespace, format: IpcsFormat, unit: IpcsUnit): string {
+    let out: string;
     switch (format) {
-      case 'limits':
+      case 'limits': {
+        // /proc/sys/kernel/msgmni, msgmnb (read as ints) and msgmax (a u64).
+        const { info } = ns.msg.info(false);
+        const u = unit === 'default' ? 'bytes' : unit;
+        return (
+          '------ Messages Limits --------\n' +
+          `max queues system wide = ${i32(info.msgmni)}\n` +
+          size(u, 'max size of message', BigInt.asUintN(64, BigInt(info.msgmax)), '\n', 0) +
+          size(u, 'default max size of queue', BigInt.asUintN(64, BigInt(info.msgmnb | 0)), '\n', 0)
+        );
+      }
+      case 'summary': {
+        // MSG_INFO: msgpool is the number of queues, msgmap of messages, msgtql of bytes.
+        const { info } = ns.msg.info(true);
+        return (
+          '------ Messages Status --------\n' +
+          `allocated queues = ${i32(info.msgpool)}\n` +
+          `used headers = ${i32(info.msgmap)}\n` +
+          size(unit, 'used space', BigInt.asUintN(64, BigInt(info.msgtql | 0)), unit === 'default' ? ' bytes\n' : '\n', 0)
+        );
+      }
+      case 'creator':
+        out = '------ Message Queues Creators/Owners --------\n';
+        out += header([
+          ['msqid', 10],
+          ['perms', 10],
+          ['cuid', 10],
+          ['cgid', 10],
+          ['uid', 10],
+          ['gid', 10],
+        ]);
+        break;
+      case 'time':
+        out = '------ Message Queues Send/Recv/Change Times --------\n';
+        out += header([
+          ['msqid', 8],
+          ['owner', 10],
+          ['send', 20],
+          ['recv', 20],
+          ['change', 20],
+        ]);
+        break;
+      case 'pid':
+        out = '------ Message Queues PIDs --------\n';
+        out += header([
+          ['msqid', 10],
+          ['owner', 10],
+          ['lspid', 10],
+          ['lrpid', 10],
+        ]);
+        break;
+      case 'default':
+        out = '------ Message Queues --------\n';
+        out += header([
+          ['key', 10],
+          ['msqid', 10],
+          ['owner', 10],
+          ['perms', 10],
+          [unit === 'human' ? 'size' : 'used-bytes', 12],
+          ['messages', 12],
+        ]);
+        break;
+    }
+    for (const { id, ds } of msgRows(ns)) {
+      const p = ds.perm;
+      switch (format) {
+        case 'creator':
+          out += this.perms(id, p);
+          break;
+        case 'time':
+          out += `${this.narrowIdOwner(id, p.uid)} ${shortTime(ds.stime, this.tz)} ${shortTime(ds.rtime, this.tz)} ${shortTime(ds.ctime, this.tz)}\n`;
+          break;
+        case 'pid':
+          out += `${this.narrowIdOwner(id, p.uid)}  ${padStart(i32(ds.lspid), 5)}     ${padStart(i32(ds.lrpid), 5)}\n`;
+          break;
+        default: {
+          const cbytes = BigInt(ds.cbytes);
+          const used = unit === 'human' ? size('human', undefined, cbytes, '      ', 6) : size(unit, undefined, cbytes, '', -12);
+          out += `${hexKey(p.key)} ${this.idOwner(id, p.uid, 10)} ${padEnd((p.mode & 0o777).toString(8), 10)} ${used} ${padEnd(ds.qnum, 12)}\n`;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The semaphore section (do_sem). */
+  sem(ns: IpcNamespace, format: IpcsFormat): string {
+    let out: string;
+    switch (format) {
+      case 'limits': {
+        // /proc/sys/kernel/sem's four ints; SEMVMX is util-linux's own constant.
+        const { info } = ns.sem.info(SEM_INFO);
         return (
           '------ Semaphore Limits --------\n' +
-          `max number of arrays = ${lim.semmni}\n` +
-          `max semaphores per array = ${lim.semmsl}\n` +
-          `max semaphores system wide = ${lim.semmns}\n` +
-          `max ops per semop call = ${lim.semopm}\n` +
-          `semaphore max value = ${lim.semvmx}\n`
+          `max number of arrays = ${i32(info.semmni)}\n` +
+          `max semaphores per array = ${i32(info.semmsl)}\n` +
+          `max semaphores system wide = ${i32(info.semmns)}\n` +
+          `max ops per semop call = ${i32(info.semopm)}\n` +
+          `semaphore max value = ${SEMVMX}\n`
         );
-      case 'summary':
-        return '------ Semaphore Status --------\nused arrays = 0\nallocated semaphores = 0\n';
+      }
+      case 'summary': {
+        // SEM_INFO: semusz is the number of sets, semaem of semaphores.
+        const { info } = ns.sem.info(SEM_INFO);
+        return `------ Semaphore Status --------\nused arrays = ${i32(info.semusz)}\nallocated semaphores = ${i32(info.semaem)}\n`;
+      }
       case 'creator':
-        return (
-          '------ Semaphore Arrays Creators/Owners --------\n' +
-          header([
-            ['semid', 10],
-            ['perms', 10],
-            ['cuid', 10],
-            ['cgid', 10],
-            ['uid', 10],
-            ['gid', 10],
-          ])
-        );
+        out = '------ Semaphore Arrays Creators/Owners --------\n';
+        out += header([
+          ['semid', 10],
+          ['perms', 10],
+          ['cuid', 10],
+          ['cgid', 10],
+          ['uid', 10],
+          ['gid', 10],
+        ]);
+        break;
       case 'time':
         // The two time headers are cut to 24 bytes and padded to 26, as ipcs's "%-26.24s" does.
-        return (
-          '------ Semaphore Operation/Change Times --------\n' +
-          header([
-            ['semid', 8],
-            ['owner', 10],
-            ['last-op', 26],
-            ['last-changed', 26],
-          ])
-        );
+        out = '------ Semaphore Operation/Change Times --------\n';
+        out += header([
+          ['semid', 8],
+          ['owner', 10],
+          ['last-op', 26],
+          ['last-changed', 26],
+        ]);
+        break;
       case 'pid':
-        // ipcs prints nothing at all for semaphores with -p, not even a title.
+        // ipcs prints nothing at all for semaphores with -p: no title, no rows.
         return '';
       case 'default':
-        return (
-          '------ Semaphore Arrays --------\n' +
-          header([
-            ['key', 10],
-            ['semid', 10],
-            ['owner', 10],
-            ['perms', 10],
-            ['nsems', 10],
-          ])
-        );
+        out = '------ Semaphore Arrays --------\n';
+        out += header([
+          ['key', 10],
+          ['semid', 10],
+          ['owner', 10],
+          ['perms', 10],
+          ['nsems', 10],
+        ]);
+        break;
     }
+    for (const { id, ds } of semRows(ns)) {
+      const p = ds.perm;
+      switch (format) {
+        case 'creator':
+          out += this.perms(id, p);
+          break;
+        case 'time':
+          // Two spaces before the first time, as ipcs prints them.
+          out += `${this.narrowIdOwner(id, p.uid)}  ${longTime(ds.otime, this.tz, true)} ${longTime(ds.ctime, this.tz, true)}\n`;
+          break;
+        default:
+          out += `${hexKey(p.key)} ${this.idOwner(id, p.uid, 10)} ${padEnd((p.mode & 0o777).toString(8), 10)} ${padEnd(ds.nsems, 10)}\n`;
+      }
+    }
+    return out;
   }
 
   /**
@@ -738,6 +852,64 @@ class Printer {
       '\n'
     );
   }
+  /**
+   * `ipcs -q -i ID`. For a negative id ipcs shows the first queue under the
+   * id it was given, and msg_qbytes as 0 (it asks IPC_STAT only for an id
+   * it was given). Undefined when there is none.
+   */
+  msgDetails(ns: IpcNamespace, id: number, unit: IpcsUnit): string | undefined {
+    const rows = msgRows(ns);
+    const row = id < 0 ? rows[0] : rows.find((r) => r.id === id);
+    if (row === undefined) return undefined;
+    const { ds } = row;
+    const p = ds.perm;
+    const human = unit === 'human';
+    return (
+      `\nMessage Queue msqid=${i32(id)}\n` +
+      `uid=${u32(p.uid)}\tgid=${u32(p.gid)}\tcuid=${u32(p.cuid)}\tcgid=${u32(p.cgid)}\tmode=${altOctal(p.mode)}\n` +
+      size(unit, human ? 'csize=' : 'cbytes=', BigInt(ds.cbytes), '\t', 0) +
+      size(unit, human ? 'qsize=' : 'qbytes=', id < 0 ? 0n : ds.qbytes, '\t', 0) +
+      `qnum=${ds.qnum}\tlspid=${i32(ds.lspid)}\tlrpid=${i32(ds.lrpid)}\n` +
+      `send_time=${longTime(ds.stime, this.tz, true)}\n` +
+      `rcv_time=${longTime(ds.rtime, this.tz, true)}\n` +
+      `change_time=${longTime(ds.ctime, this.tz, true)}\n` +
+      '\n'
+    );
+  }
+
+  /**
+   * `ipcs -s -i ID`: the set, then each semaphore's value, ncount, zcount
+   * and last pid. Undefined when there is no such set. A negative id with
+   * any set present is 'crash': util-linux 2.38.1 then reads the first
+   * set's semaphores from an array it never filled and dies of SIGSEGV
+   * before its buffered output reaches a file or pipe.
+   */
+  semDetails(ns: IpcNamespace, id: number): string | 'crash' | undefined {
+    if (id < 0) return semRows(ns).length > 0 ? 'crash' : undefined;
+    const row = semRows(ns).find((r) => r.id === id);
+    const sems = row === undefined ? undefined : semaphoresOf(ns, id);
+    if (row === undefined || sems === undefined) return undefined;
+    const { ds } = row;
+    const p = ds.perm;
+    let out =
+      `\nSemaphore Array semid=${i32(id)}\n` +
+      `uid=${u32(p.uid)}\t gid=${u32(p.gid)}\t cuid=${u32(p.cuid)}\t cgid=${u32(p.cgid)}\n` +
+      `mode=${altOctal(p.mode)}, access_perms=${altOctal(p.mode & 0o777)}\n` +
+      `nsems = ${ds.nsems}\n` +
+      `otime = ${longTime(ds.otime, this.tz, true)}\n` +
+      `ctime = ${longTime(ds.ctime, this.tz, false)}\n` +
+      header([
+        ['semnum', 10],
+        ['value', 10],
+        ['ncount', 10],
+        ['zcount', 10],
+        ['pid', 10],
+      ]);
+    sems.forEach((e, i) => {
+      out += `${padEnd(i, 10)} ${padEnd(i32(e.value), 10)} ${padEnd(i32(e.ncount), 10)} ${padEnd(i32(e.zcount), 10)} ${padEnd(i32(e.pid), 10)}\n`;
+    });
+    return `${out}\n`;
+  }
 }
 
 /**
@@ -753,13 +925,14 @@ export function runIpcs(ns: IpcNamespace, opts: IpcsOptions, users: UserDatabase
   const pr = new Printer(users, tz);
   const { resources: r, format, unit } = opts;
   if (opts.id !== undefined) {
-    const details = r.shm ? pr.shmDetails(ns, opts.id, unit) : undefined;
+    const details = r.shm ? pr.shmDetails(ns, opts.id, unit) : r.msg ? pr.msgDetails(ns, opts.id, unit) : pr.semDetails(ns, opts.id);
+    if (details === 'crash') return { stdout: '', stderr: IPCS_SEM_CRASH };
     return details !== undefined ? { stdout: details, stderr: '' } : { stdout: '', stderr: `ipcs: id ${opts.id} not found\n` };
   }
   let out = '\n';
-  if (r.msg) out += `${pr.msg(format, unit)}\n`;
+  if (r.msg) out += `${pr.msg(ns, format, unit)}\n`;
   if (r.shm) out += `${pr.shm(ns, format, unit)}\n`;
-  if (r.sem) out += `${pr.sem(format)}\n`;
+  if (r.sem) out += `${pr.sem(ns, format)}\n`;
   return { stdout: out, stderr: '' };
 }
 
