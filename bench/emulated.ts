@@ -4,9 +4,9 @@
  * (every call returns an Either, which is checked, as a program would).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel, PAGE_SIZE } from '../src/node/index.js';
+import { GETVAL, IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, Kernel, PAGE_SIZE, SETVAL, isPending } from '../src/node/index.js';
 import { PROT_READ } from '../src/abi/constants.js';
-import type { Process } from '../src/node/index.js';
+import type { Process, Sembuf } from '../src/node/index.js';
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../src/abi/fs.js';
 import { ContainerEngine } from '../src/hostchannel/engine.js';
 import { runChild } from './child.js';
@@ -25,10 +25,16 @@ export type TestName =
   | 'copy-in'
   | 'copy-out'
   | 'dd-channel'
+  | 'semop'
+  | 'sem-getval'
+  | 'msg-pair'
   | WorkerTestName;
 
 /** The tests that run in two worker threads (bench/workers.ts, in a child process: they need an event loop). */
-export type WorkerTestName = 'futex-pingpong' | 'atomic-add';
+export type WorkerTestName = 'futex-pingpong' | 'atomic-add' | 'sem-pingpong' | 'msg-pingpong';
+
+/** Every worker test, for argument checks. */
+export const WORKER_TESTS: readonly WorkerTestName[] = ['futex-pingpong', 'atomic-add', 'sem-pingpong', 'msg-pingpong'];
 
 export interface Result {
   readonly rates: number[];
@@ -49,7 +55,7 @@ function fresh(): Process {
 
 /** True for the tests that run in worker threads of a child process. */
 export function isWorkerTest(test: TestName): test is WorkerTestName {
-  return test === 'futex-pingpong' || test === 'atomic-add';
+  return (WORKER_TESTS as readonly TestName[]).includes(test);
 }
 
 /** Runs `test` on ipc-sentry: one warm-up sample, then `samples` samples of `ops` operations. */
@@ -151,6 +157,58 @@ export function prepareEmulated(test: Exclude<TestName, WorkerTestName>, ops: nu
     }
     case 'dd-channel':
       return ddChannel();
+    case 'semop': {
+      // One set of one semaphore at 1: each pair takes it (-1) and gives it back (+1), never waiting.
+      const id = ok(p.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600), 'semget');
+      ok(p.semctl(id, 0, SETVAL, 1), 'semctl(SETVAL)');
+      const down: readonly Sembuf[] = [{ semNum: 0, semOp: -1, semFlg: 0 }];
+      const up: readonly Sembuf[] = [{ semNum: 0, semOp: 1, semFlg: 0 }];
+      return timedSampler(() => {
+        for (let i = 0; i < ops; i++) {
+          const a = p.semop(id, down);
+          if (isPending(a) || E.isLeft(a)) waitedOrFailed(a, 'semop(-1)');
+          const b = p.semop(id, up);
+          if (isPending(b) || E.isLeft(b)) waitedOrFailed(b, 'semop(+1)');
+        }
+        return ops;
+      });
+    }
+    case 'sem-getval': {
+      // `param` sets of one semaphore each; GETVAL cycles over every set.
+      const nsets = Math.max(param, 1);
+      raiseSemmni(p, nsets);
+      const ids: number[] = [];
+      for (let k = 0; k < nsets; k++) ids.push(ok(p.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600), 'semget'));
+      let sink = 0;
+      return timedSampler(() => {
+        let k = 0;
+        for (let i = 0; i < ops; i++) {
+          const v = p.semctl(ids[k] as number, 0, GETVAL);
+          if (E.isLeft(v)) ok(v, 'semctl(GETVAL)');
+          else sink += v.right.ret;
+          if (++k === nsets) k = 0;
+        }
+        if (sink < 0) throw new Error('unreachable');
+        return ops;
+      });
+    }
+    case 'msg-pair': {
+      // One queue; each pair sends an 8-byte message of type 1 and receives it back.
+      const q = ok(p.msgget(IPC_PRIVATE, IPC_CREAT | 0o600), 'msgget');
+      const text = new Uint8Array(8).fill(0x2a);
+      let sink = 0;
+      return timedSampler(() => {
+        for (let i = 0; i < ops; i++) {
+          const s = p.msgsnd(q, 1, text, 0);
+          if (isPending(s) || E.isLeft(s)) waitedOrFailed(s, 'msgsnd');
+          const r = p.msgrcv(q, 8, 1, 0);
+          if (isPending(r) || E.isLeft(r)) waitedOrFailed(r, 'msgrcv');
+          else sink += r.right.text.length;
+        }
+        if (sink < 0) throw new Error('unreachable');
+        return ops;
+      });
+    }
     case 'copy-in':
     case 'copy-out': {
       const bytes = (param > 0 ? param : 64) * MiB;
@@ -176,6 +234,19 @@ export function prepareEmulated(test: Exclude<TestName, WorkerTestName>, ops: nu
           });
     }
   }
+}
+
+/** A call of an uncontended loop that waited or failed: neither should happen. */
+function waitedOrFailed(r: unknown, what: string): never {
+  if (isPending(r)) throw new Error(`${what} would have waited`);
+  throw new Error(`${what} failed: ${JSON.stringify((r as E.Left<unknown>).left)}`);
+}
+
+/** Raises the namespace's SEMMNI (kernel.sem's fourth field) when it allows fewer than `nsets` sets. */
+function raiseSemmni(p: Process, nsets: number): void {
+  const sem = ok(p.readSysctl('sem'), 'reading kernel.sem');
+  const semmni = sem[3] ?? 0n;
+  if (semmni < BigInt(nsets)) ok(p.writeSysctl('sem', [sem[0] ?? 0n, sem[1] ?? 0n, sem[2] ?? 0n, BigInt(nsets)]), 'writing kernel.sem');
 }
 
 /** Runs a worker test in a child process (bench/workers.ts) and reads its result. */

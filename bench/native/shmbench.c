@@ -41,6 +41,19 @@
  *                        word in a shared segment (FUTEX_WAIT/FUTEX_WAKE)
  *   atomic-add           atomic increments of one word of a shared segment
  *                        by two processes at once; the rate counts both
+ *   semop                semop(-1) + semop(+1) pairs on a semaphore at 1
+ *                        (one set of one semaphore; never waits)
+ *   sem-getval [N]       semctl(GETVAL), cycling over N sets of one
+ *                        semaphore (default 1); raises kernel.sem's SEMMNI
+ *                        in the fresh namespace if it is below N
+ *   msg-pair             msgsnd + msgrcv pairs of an 8-byte message of
+ *                        type 1 on one queue
+ *   sem-pingpong         round trips between two processes through a set of
+ *                        two semaphores: one waits on 0 and posts 1, the
+ *                        other waits on 1 and posts 0
+ *   msg-pingpong         round trips between two processes through two
+ *                        queues: one sends on 0 and receives from 1, the
+ *                        other receives from 0 and sends on 1 (8 bytes, type 1)
  *
  * Exit status: 0 on success, 3 when the machine cannot run it (no IPC
  * namespace), 4 when an operation fails.
@@ -55,6 +68,8 @@
 #include <sys/ipc.h>
 #include <sys/mount.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -95,6 +110,15 @@ static int big_id = -1;
 static char *seg_addr;
 static char *private_buf;
 static int nkeys;
+static int sem_id = -1;
+static int *sem_ids;
+static int msq_ids[2] = {-1, -1};
+
+/* A message as msgsnd and msgrcv take it: the type, then 8 bytes of text. */
+struct msg8 {
+  long mtype;
+  char text[8];
+};
 
 static int must_shmget(key_t key, size_t size, int flags) {
   int id = shmget(key, size, flags);
@@ -111,43 +135,89 @@ static char *must_shmat(int id) {
 static long futex_wait(atomic_int *w, int v) { return syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0); }
 static long futex_wake(atomic_int *w) { return syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0); }
 
+static void must_semop(int id, unsigned short num, short op) {
+  struct sembuf sb = {.sem_num = num, .sem_op = op, .sem_flg = 0};
+  if (semop(id, &sb, 1) != 0) fail("semop");
+}
+
+static void must_msgsnd(int q, struct msg8 *m) {
+  if (msgsnd(q, m, sizeof m->text, 0) != 0) fail("msgsnd");
+}
+
+static void must_msgrcv(int q, struct msg8 *m) {
+  if (msgrcv(q, m, sizeof m->text, 1, 0) != (ssize_t)sizeof m->text) fail("msgrcv");
+}
+
+/* The two-process tests. */
+enum two_process { FUTEX_PINGPONG, ATOMIC_ADD, SEM_PINGPONG, MSG_PINGPONG };
+
 /*
- * The two-process tests: a child forked per sample runs `child_side`, the
- * parent runs the other side, both on the word at seg_addr, and the sample
- * ends when both are done. futex-pingpong: the parent sets 1 and waits for
- * 0, the child waits for 1 and sets 0. atomic-add: both add 1, ops times.
+ * A child forked per sample runs one side, the parent the other, and the
+ * sample ends when both are done. futex-pingpong: the parent sets the word
+ * at seg_addr to 1 and waits for 0, the child waits for 1 and sets 0.
+ * atomic-add: both add 1, ops times. sem-pingpong: the parent waits on
+ * semaphore 0 (at 1 to begin with) and posts 1, the child waits on 1 and
+ * posts 0. msg-pingpong: the parent sends on queue 0 and receives from
+ * queue 1, the child receives from 0 and sends on 1.
  */
-static double two_process_sample(int pingpong, long ops) {
+static double two_process_sample(enum two_process kind, long ops) {
   atomic_int *w = (atomic_int *)seg_addr;
-  atomic_store(w, 0);
+  struct msg8 m = {.mtype = 1, .text = "pingpong"};
+  if (kind == FUTEX_PINGPONG || kind == ATOMIC_ADD) atomic_store(w, 0);
+  if (kind == SEM_PINGPONG) {
+    unsigned short init[2] = {1, 0};
+    if (semctl(sem_id, 0, SETALL, init) != 0) fail("semctl(SETALL)");
+  }
   double t0 = now_s();
   pid_t child = fork();
   if (child < 0) fail("fork");
   if (child == 0) {
     for (long i = 0; i < ops; i++) {
-      if (pingpong) {
-        while (atomic_load(w) != 1) futex_wait(w, 0);
-        atomic_store(w, 0);
-        futex_wake(w);
-      } else {
-        atomic_fetch_add(w + 16, 1);
+      switch (kind) {
+        case FUTEX_PINGPONG:
+          while (atomic_load(w) != 1) futex_wait(w, 0);
+          atomic_store(w, 0);
+          futex_wake(w);
+          break;
+        case ATOMIC_ADD:
+          atomic_fetch_add(w + 16, 1);
+          break;
+        case SEM_PINGPONG:
+          must_semop(sem_id, 1, -1);
+          must_semop(sem_id, 0, 1);
+          break;
+        case MSG_PINGPONG:
+          must_msgrcv(msq_ids[0], &m);
+          must_msgsnd(msq_ids[1], &m);
+          break;
       }
     }
     _exit(0);
   }
   for (long i = 0; i < ops; i++) {
-    if (pingpong) {
-      atomic_store(w, 1);
-      futex_wake(w);
-      while (atomic_load(w) == 1) futex_wait(w, 1);
-    } else {
-      atomic_fetch_add(w + 16, 1);
+    switch (kind) {
+      case FUTEX_PINGPONG:
+        atomic_store(w, 1);
+        futex_wake(w);
+        while (atomic_load(w) == 1) futex_wait(w, 1);
+        break;
+      case ATOMIC_ADD:
+        atomic_fetch_add(w + 16, 1);
+        break;
+      case SEM_PINGPONG:
+        must_semop(sem_id, 0, -1);
+        must_semop(sem_id, 1, 1);
+        break;
+      case MSG_PINGPONG:
+        must_msgsnd(msq_ids[0], &m);
+        must_msgrcv(msq_ids[1], &m);
+        break;
     }
   }
   int status;
   if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("the child side");
   double t1 = now_s();
-  return (double)(pingpong ? ops : 2 * ops) / (t1 - t0);
+  return (double)(kind == ATOMIC_ADD ? 2 * ops : ops) / (t1 - t0);
 }
 
 /* dd-channel: a private tmpfs like a 64 MiB host channel, and real coreutils dd into it. */
@@ -272,12 +342,62 @@ static double sample(const char *test, long ops) {
     t1 = now_s();
     return (double)ops * (double)bytes / (t1 - t0);
   }
-  if (strcmp(test, "futex-pingpong") == 0 || strcmp(test, "atomic-add") == 0) {
-    return two_process_sample(test[0] == 'f', ops);
+  if (strcmp(test, "semop") == 0) {
+    t0 = now_s();
+    for (long i = 0; i < ops; i++) {
+      must_semop(sem_id, 0, -1);
+      must_semop(sem_id, 0, 1);
+    }
+    t1 = now_s();
+    return (double)ops / (t1 - t0);
   }
+  if (strcmp(test, "sem-getval") == 0) {
+    int k = 0;
+    t0 = now_s();
+    for (long i = 0; i < ops; i++) {
+      int v = semctl(sem_ids[k], 0, GETVAL);
+      if (v < 0) fail("semctl(GETVAL)");
+      sink += v;
+      if (++k == nkeys) k = 0;
+    }
+    t1 = now_s();
+    return (double)ops / (t1 - t0);
+  }
+  if (strcmp(test, "msg-pair") == 0) {
+    struct msg8 m = {.mtype = 1, .text = "msg-pair"};
+    t0 = now_s();
+    for (long i = 0; i < ops; i++) {
+      must_msgsnd(msq_ids[0], &m);
+      must_msgrcv(msq_ids[0], &m);
+      sink += m.text[i % 8];
+    }
+    t1 = now_s();
+    return (double)ops / (t1 - t0);
+  }
+  if (strcmp(test, "futex-pingpong") == 0) return two_process_sample(FUTEX_PINGPONG, ops);
+  if (strcmp(test, "atomic-add") == 0) return two_process_sample(ATOMIC_ADD, ops);
+  if (strcmp(test, "sem-pingpong") == 0) return two_process_sample(SEM_PINGPONG, ops);
+  if (strcmp(test, "msg-pingpong") == 0) return two_process_sample(MSG_PINGPONG, ops);
   if (strcmp(test, "dd-channel") == 0) return dd_sample();
   fprintf(stderr, "shmbench: unknown test %s\n", test);
   exit(EXIT_FAILED);
+}
+
+/*
+ * Raises SEMMNI (kernel.sem's fourth field) of this process's IPC namespace,
+ * the fresh one, when it allows fewer than `nsets` sets. (Linux 3.19 and
+ * later start every namespace at 32000.)
+ */
+static void raise_semmni(int nsets) {
+  long msl, mns, opm, mni;
+  FILE *f = fopen("/proc/sys/kernel/sem", "r");
+  if (f == NULL) fail("opening /proc/sys/kernel/sem");
+  if (fscanf(f, "%ld %ld %ld %ld", &msl, &mns, &opm, &mni) != 4) fail("reading /proc/sys/kernel/sem");
+  fclose(f);
+  if (mni >= nsets) return;
+  f = fopen("/proc/sys/kernel/sem", "w");
+  if (f == NULL) fail("opening /proc/sys/kernel/sem to write");
+  if (fprintf(f, "%ld %ld %ld %d\n", msl, mns, opm, nsets) < 0 || fclose(f) != 0) fail("writing /proc/sys/kernel/sem");
 }
 
 /* Builds what `test` needs before its samples run (untimed). */
@@ -293,6 +413,27 @@ static void setup(const char *test) {
   } else if (strcmp(test, "futex-pingpong") == 0 || strcmp(test, "atomic-add") == 0) {
     seg_id = must_shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0600);
     seg_addr = must_shmat(seg_id);
+  } else if (strcmp(test, "semop") == 0) {
+    sem_id = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    if (sem_id < 0) fail("semget");
+    if (semctl(sem_id, 0, SETVAL, 1) != 0) fail("semctl(SETVAL)");
+  } else if (strcmp(test, "sem-getval") == 0) {
+    nkeys = param > 0 ? (int)param : 1;
+    raise_semmni(nkeys);
+    sem_ids = calloc((size_t)nkeys, sizeof *sem_ids);
+    if (sem_ids == NULL) fail("calloc");
+    for (int k = 0; k < nkeys; k++) {
+      sem_ids[k] = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+      if (sem_ids[k] < 0) fail("semget");
+    }
+  } else if (strcmp(test, "sem-pingpong") == 0) {
+    sem_id = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    if (sem_id < 0) fail("semget");
+  } else if (strcmp(test, "msg-pair") == 0 || strcmp(test, "msg-pingpong") == 0) {
+    for (int i = 0; i < 2; i++) {
+      msq_ids[i] = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+      if (msq_ids[i] < 0) fail("msgget");
+    }
   } else if (strcmp(test, "dd-channel") == 0) {
     mount_channel();
     atexit(unmount_channel);
