@@ -16,12 +16,15 @@ import { CLAIM_CHARGE_REFUSED, CLAIM_NO_SPACE, claimError } from './claim.js';
 import { Inode } from './inode.js';
 import { copyBytes } from '../mm/copy.js';
 import { FrameTable } from '../mm/frame_table.js';
+import type { FileOffset } from './offset.js';
+import { MAX_LFS_FILESIZE, addOffset, inPageOf, maxOffset, offsetOf, pageOf, pageStart, pagesFor, subOffset } from './offset.js';
 
 /**
- * The largest file size the model represents: byte offsets must stay exact
- * JavaScript numbers. Linux's limit (MAX_LFS_FILESIZE) is 2^63 - 1.
+ * The largest file size: tmpfs's s_maxbytes, MAX_LFS_FILESIZE (2^63 - 1).
+ * Sizes and offsets are FileOffsets, exact all the way; page indices stay
+ * numbers (at most 2^51).
  */
-export const MAX_FILE_BYTES = Number.MAX_SAFE_INTEGER;
+export const MAX_FILE_BYTES: FileOffset = MAX_LFS_FILESIZE;
 
 /** The result of a write: the bytes written, and why it stopped early, if it did. */
 export interface WriteOutcome {
@@ -37,8 +40,8 @@ const BUS_NO_MEMORY: BusError = { bus: true, reason: 'no page could be allocated
 /** A tmpfs regular file. */
 export class RegularFile extends Inode implements Mappable {
   readonly kind = 'file';
-  /** st_size in bytes. */
-  size = 0;
+  /** st_size in bytes, at most MAX_FILE_BYTES. */
+  size: FileOffset = 0;
   private readonly pages = new FrameTable<MemoryCharge>(this.sb.memoryFile);
   /**
    * The page a write claimed and filled only from its first byte, whose
@@ -65,22 +68,21 @@ export class RegularFile extends Inode implements Mappable {
    * Holes read as zeros without claiming pages (shmem_file_read_iter uses
    * SGP_READ).
    */
-  read(offset: number, length: number): Uint8Array {
-    const end = Math.min(this.size, offset + length);
-    if (end <= offset) return new Uint8Array(0);
+  read(offset: FileOffset, length: number): Uint8Array {
+    if (length <= 0 || this.size <= offset) return new Uint8Array(0);
+    const left = subOffset(this.size, offset);
+    const total = left < length ? Number(left) : length;
     this.settle();
-    const out = new Uint8Array(end - offset);
+    const out = new Uint8Array(total);
     const mf = this.sb.memoryFile;
-    for (let pos = offset; pos < end; ) {
-      const page = Math.floor(pos / PAGE_SIZE);
-      const inPage = pos - page * PAGE_SIZE;
-      const n = Math.min(PAGE_SIZE - inPage, end - pos);
+    // Positions relative to `offset` stay small numbers; the page index is exact up to 2^51.
+    let page = pageOf(offset);
+    let inPage = inPageOf(offset);
+    for (let done = 0; done < total; page += 1, inPage = 0) {
+      const n = Math.min(PAGE_SIZE - inPage, total - done);
       const frame = this.pages.frameAt(page);
-      if (frame >= 0) {
-        const at = mf.byteOffset(frame) + inPage;
-        copyBytes(out, pos - offset, mf.chunkBytes(frame), at, n);
-      }
-      pos += n;
+      if (frame >= 0) copyBytes(out, done, mf.chunkBytes(frame), mf.byteOffset(frame) + inPage, n);
+      done += n;
     }
     return out;
   }
@@ -89,20 +91,21 @@ export class RegularFile extends Inode implements Mappable {
    * Writes `src` at `offset`, page by page as generic_perform_write does:
    * a page already held needs nothing new; a missing one is claimed and
    * charged to `charge`. The first page that cannot be claimed ends the write
-   * with the bytes before it written (a short count) and the reason. EFBIG
-   * when `offset` is at or past the size limit.
+   * with the bytes before it written (a short count) and the reason. As
+   * generic_write_check_limits: EFBIG when `offset` is at or past the size
+   * limit, and a write reaching past it is cut short there.
    */
-  write(offset: number, src: Uint8Array, charge: MemoryCharge): E.Either<SysError, WriteOutcome> {
+  write(offset: FileOffset, src: Uint8Array, charge: MemoryCharge): E.Either<SysError, WriteOutcome> {
     if (src.length === 0) return E.right({ written: 0, stopped: undefined });
-    if (offset >= MAX_FILE_BYTES) return E.left(sysError('EFBIG', `offset ${offset} is past the largest file size`));
-    const length = Math.min(src.length, MAX_FILE_BYTES - offset);
+    if (offset >= MAX_FILE_BYTES) return E.left(sysError('EFBIG', `offset ${offset} is at or past the largest file size`));
+    const room = subOffset(MAX_FILE_BYTES, offset);
+    const length = room < src.length ? Number(room) : src.length;
     const mf = this.sb.memoryFile;
     let done = 0;
     let stopped: SysError | undefined;
-    while (done < length) {
-      const pos = offset + done;
-      const page = Math.floor(pos / PAGE_SIZE);
-      const inPage = pos - page * PAGE_SIZE;
+    let page = pageOf(offset);
+    let inPage = inPageOf(offset);
+    for (; done < length; page += 1, inPage = 0) {
       const n = Math.min(PAGE_SIZE - inPage, length - done);
       const frame = this.frameForWrite(page, charge, inPage, inPage + n);
       if (frame < 0) {
@@ -112,29 +115,27 @@ export class RegularFile extends Inode implements Mappable {
       copyBytes(mf.chunkBytes(frame), mf.byteOffset(frame) + inPage, src, done, n);
       done += n;
     }
-    if (done > 0) this.size = Math.max(this.size, offset + done);
+    if (done > 0) this.size = maxOffset(this.size, addOffset(offset, done));
     return E.right({ written: done, stopped });
   }
 
   /**
    * Sets the size (do_truncate → shmem_setattr). Growing is free: the new
    * range is a hole. Shrinking frees the pages wholly past the new end and
-   * zeroes the rest of the last partial page.
+   * zeroes the rest of the last partial page. EINVAL for a negative length
+   * (do_sys_ftruncate), EFBIG past s_maxbytes (inode_newsize_ok).
    */
-  truncate(length: number): E.Either<SysError, void> {
-    if (!Number.isSafeInteger(length) || length < 0) {
-      return E.left(
-        length > MAX_FILE_BYTES ? sysError('EFBIG', `length ${length} is past the largest file size`) : sysError('EINVAL', `length ${length} is negative`),
-      );
-    }
+  truncate(length: FileOffset): E.Either<SysError, void> {
+    if (length < 0) return E.left(sysError('EINVAL', `length ${length} is negative`));
+    if (length > MAX_FILE_BYTES) return E.left(sysError('EFBIG', `length ${length} is past the largest file size`));
     if (length < this.size) {
       // truncate_inode_pages_range runs to the end of the page cache, so pages
       // fallocated past the size (FALLOC_FL_KEEP_SIZE) go too.
-      const keep = Math.ceil(length / PAGE_SIZE);
+      const keep = pagesFor(length);
       this.pages.removeRange(keep, Number.MAX_SAFE_INTEGER, this.releasePage);
-      this.zeroRange(length, keep * PAGE_SIZE);
+      this.zeroRange(length, pageStart(keep));
     }
-    this.size = length;
+    this.size = offsetOf(length);
     return E.right(undefined);
   }
 
@@ -144,23 +145,24 @@ export class RegularFile extends Inode implements Mappable {
    * whole capacity is ENOSPC at once, and a claim failing part-way gives back
    * the pages this call claimed, so the file is left as it was. Mode 0 then
    * extends the size. PUNCH_HOLE (with KEEP_SIZE) frees the whole pages in
-   * the range and zeroes the partial ones.
+   * the range and zeroes the partial ones. The caller (vfs_fallocate) has
+   * checked offset ≥ 0, length > 0 and offset + length ≤ MAX_FILE_BYTES; the
+   * checks here repeat them for a direct caller, then refuse what
+   * shmem_fallocate does not support (EOPNOTSUPP).
    */
-  fallocate(mode: number, offset: number, length: number, charge: MemoryCharge): E.Either<SysError, void> {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0) {
-      return E.left(sysError('EINVAL', 'fallocate needs offset >= 0 and length > 0'));
-    }
+  fallocate(mode: number, offset: FileOffset, length: FileOffset, charge: MemoryCharge): E.Either<SysError, void> {
+    if (offset < 0 || length <= 0) return E.left(sysError('EINVAL', 'fallocate needs offset >= 0 and length > 0'));
+    const end = addOffset(offset, length);
+    if (end > MAX_FILE_BYTES) return E.left(sysError('EFBIG', 'fallocate range reaches past the largest file size'));
     if (mode !== 0 && mode !== FALLOC_FL_KEEP_SIZE && mode !== (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
       return E.left(sysError('EOPNOTSUPP', `fallocate mode ${mode} is not supported by tmpfs`));
     }
-    const end = offset + length;
-    if (end > MAX_FILE_BYTES) return E.left(sysError('EFBIG', 'fallocate range reaches past the largest file size'));
     if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) {
       this.punchHole(offset, end);
       return E.right(undefined);
     }
-    const first = Math.floor(offset / PAGE_SIZE);
-    const last = Math.ceil(end / PAGE_SIZE);
+    const first = pageOf(offset);
+    const last = pagesFor(end);
     const capacity = this.sb.capacityPages;
     if (capacity !== 0 && last - first > capacity) {
       return E.left(sysError('ENOSPC', `fallocate of ${last - first} pages exceeds the tmpfs capacity of ${capacity}`));
@@ -195,7 +197,7 @@ export class RegularFile extends Inode implements Mappable {
    * is full, or the cgroup refuses) is SIGBUS too.
    */
   translate(page: number, maxPages: number, _write: boolean): Translation | BusError {
-    const eofPage = Math.ceil(this.size / PAGE_SIZE);
+    const eofPage = pagesFor(this.size);
     if (page >= eofPage) return BUS_PAST_EOF;
     // A mapping sees the frame directly, stale bytes included.
     this.settle();
@@ -242,7 +244,7 @@ export class RegularFile extends Inode implements Mappable {
     if (from !== 0 || to === PAGE_SIZE) return this.frameFor(page, charge, from, to);
     const held = this.pages.frameAt(page);
     if (held >= 0) return held;
-    const frame = this.sb.claimPage(charge, false);
+    const frame = this.sb.claimPage(charge, false, this.pages.arena);
     if (frame < 0) return frame;
     this.settle();
     this.pages.adopt(page, frame, charge);
@@ -269,7 +271,7 @@ export class RegularFile extends Inode implements Mappable {
     if (held >= 0) return held;
     // As shmem_write_end, which zeroes only around a partial write.
     const whole = keepTo <= keepFrom;
-    const frame = this.sb.claimPage(charge, whole);
+    const frame = this.sb.claimPage(charge, whole, this.pages.arena);
     if (frame < 0) return frame;
     if (!whole) {
       const mf = this.sb.memoryFile;
@@ -287,28 +289,29 @@ export class RegularFile extends Inode implements Mappable {
   };
 
   /** Frees the whole pages inside [start, end) and zeroes the parts of pages it only covers partly. */
-  private punchHole(start: number, end: number): void {
+  private punchHole(start: FileOffset, end: FileOffset): void {
     if (end <= start) return;
-    const firstWhole = Math.ceil(start / PAGE_SIZE);
-    const endWhole = Math.floor(end / PAGE_SIZE);
+    const firstWhole = pagesFor(start);
+    const endWhole = pageOf(end);
     if (firstWhole < endWhole) {
       this.pages.removeRange(firstWhole, endWhole, this.releasePage);
-      this.zeroRange(start, firstWhole * PAGE_SIZE);
-      this.zeroRange(endWhole * PAGE_SIZE, end);
+      this.zeroRange(start, pageStart(firstWhole));
+      this.zeroRange(pageStart(endWhole), end);
     } else {
       this.zeroRange(start, end);
     }
   }
 
   /** Zeroes the bytes of [start, end) that sit in pages the file holds. */
-  private zeroRange(start: number, end: number): void {
+  private zeroRange(start: FileOffset, end: FileOffset): void {
+    if (end <= start) return;
     const mf = this.sb.memoryFile;
-    for (let pos = start; pos < end; ) {
-      const page = Math.floor(pos / PAGE_SIZE);
-      const n = Math.min((page + 1) * PAGE_SIZE, end) - pos;
+    const last = pageOf(subOffset(end, 1));
+    const endIn = inPageOf(subOffset(end, 1)) + 1;
+    for (let page = pageOf(start), from = inPageOf(start); page <= last; page += 1, from = 0) {
+      const to = page === last ? endIn : PAGE_SIZE;
       const frame = this.pages.frameAt(page);
-      if (frame >= 0) mf.zero(frame, pos - page * PAGE_SIZE, n);
-      pos += n;
+      if (frame >= 0 && to > from) mf.zero(frame, from, to - from);
     }
   }
 }

@@ -15,6 +15,8 @@ import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/constants.js
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import {
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
   MAP_PRIVATE,
   MAP_SHARED,
   MAY_READ,
@@ -44,6 +46,8 @@ import { permits } from '../tmpfs/permission.js';
 import { RegularFile } from '../tmpfs/regular.js';
 import type { TmpfsStatfs } from '../tmpfs/superblock.js';
 import type { Inode } from '../tmpfs/inode.js';
+import type { FileOffset } from '../tmpfs/offset.js';
+import { MAX_LFS_FILESIZE, addOffset, subOffset } from '../tmpfs/offset.js';
 import type { Location, MountNamespace } from './mounts.js';
 
 /** One open file description (Linux struct file). */
@@ -52,8 +56,8 @@ export class OpenFile implements MappingIdentity {
   readonly writable: boolean;
   /** O_APPEND: every write goes to the end of the file. */
   readonly append: boolean;
-  /** The file position for read and write. */
-  offset = 0;
+  /** The file position for read and write (f_pos), exact up to 2^63 - 1. */
+  offset: FileOffset = 0;
   private refs = 1;
 
   constructor(
@@ -208,7 +212,8 @@ export interface FileStat {
   readonly nlink: number;
   readonly uid: number;
   readonly gid: number;
-  readonly size: number;
+  /** st_size: a number up to 2^53 - 1, a bigint past it (a tmpfs file reaches 2^63 - 1). */
+  readonly size: FileOffset;
   /** 512-byte units: 8 per page held. */
   readonly blocks: number;
   readonly blksize: number;
@@ -257,19 +262,41 @@ export function open(c: FileCaller, path: string, flags: number, mode: number): 
   return E.right(c.files.install(file));
 }
 
-/** read(2) at the file position, or pread(2) at `at`: holes read as zeros, nothing past the end. */
-export function read(c: FileCaller, fd: number, count: number, at?: number): E.Either<SysError, Uint8Array> {
+/** MAX_RW_COUNT: the most one read or write moves (INT_MAX rounded down to a page). */
+const MAX_RW_COUNT = 0x7ffff000;
+
+/** EINVAL for pread/pwrite's negative offset, which ksys_pread64 and ksys_pwrite64 refuse before looking at the descriptor. */
+function negativeOffset(at: FileOffset): E.Either<SysError, never> {
+  return E.left(sysError('EINVAL', `offset ${at} is negative`));
+}
+
+/** rw_verify_area: EINVAL when pos + count overflows loff_t (pos ≥ 0 here), else undefined. */
+function overflowsLoff(pos: FileOffset, count: number): E.Either<SysError, never> | undefined {
+  return subOffset(MAX_LFS_FILESIZE, pos) < count ? E.left(sysError('EINVAL', `offset ${pos} + count ${count} overflows loff_t`)) : undefined;
+}
+
+/**
+ * read(2) at the file position, or pread(2) at `at`: holes read as zeros,
+ * nothing past the end. In Linux's order: pread's EINVAL for a negative
+ * offset, then EBADF, then vfs_read's checks (EBADF without read access,
+ * rw_verify_area's EINVAL when offset + count overflows loff_t), then
+ * EISDIR; a count past MAX_RW_COUNT is cut to it.
+ */
+export function read(c: FileCaller, fd: number, count: number, at?: FileOffset): E.Either<SysError, Uint8Array> {
   // Written without E.chain or FdTable.get: fp-ts's dual() spreads its
   // arguments on every call, which showed up on this per-block path.
+  if (at !== undefined && at < 0) return negativeOffset(at);
   const file = c.files.lookup(fd);
   if (file === undefined) return badDescriptor(fd);
   if (!file.readable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for reading`));
   if (!Number.isSafeInteger(count) || count < 0) return E.left(sysError('EINVAL', `count ${count} is not a byte count`));
-  if (at !== undefined && !(Number.isSafeInteger(at) && at >= 0)) return E.left(sysError('EINVAL', `offset ${at} is negative`));
+  const pos = at ?? file.offset;
+  const overflow = overflowsLoff(pos, count);
+  if (overflow !== undefined) return overflow;
   const inode = file.inode;
   if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
-  const data = inode.read(at ?? file.offset, count);
-  if (at === undefined) file.offset += data.length;
+  const data = inode.read(pos, Math.min(count, MAX_RW_COUNT));
+  if (at === undefined) file.offset = addOffset(pos, data.length);
   return E.right(data);
 }
 
@@ -280,24 +307,35 @@ export function read(c: FileCaller, fd: number, count: number, at?: number): E.E
  * fails with the reason (ENOSPC; or ENOMEM, marked as a refused charge when
  * the memory cgroup said no, which the caller answers with an OOM kill).
  */
-export function write(c: FileCaller, fd: number, bytes: Uint8Array, at?: number): E.Either<SysError, number> {
+export function write(c: FileCaller, fd: number, bytes: Uint8Array, at?: FileOffset): E.Either<SysError, number> {
+  // In Linux's order: pwrite's EINVAL for a negative offset, EBADF, then
+  // vfs_write's rw_verify_area (EINVAL when the given position + count
+  // overflows loff_t, before O_APPEND moves the position to the end), then
+  // generic_write_checks in RegularFile.write (EFBIG at s_maxbytes).
+  if (at !== undefined && at < 0) return negativeOffset(at);
   const file = c.files.lookup(fd);
   if (file === undefined) return badDescriptor(fd);
   if (!file.writable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for writing`));
-  if (at !== undefined && !(Number.isSafeInteger(at) && at >= 0)) return E.left(sysError('EINVAL', `offset ${at} is negative`));
+  const overflow = overflowsLoff(at ?? file.offset, bytes.length);
+  if (overflow !== undefined) return overflow;
   const inode = file.inode;
   if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
   const pos = file.append ? inode.size : (at ?? file.offset);
-  const outcome = inode.write(pos, bytes, c.memoryCharge);
+  const outcome = inode.write(pos, bytes.length > MAX_RW_COUNT ? bytes.subarray(0, MAX_RW_COUNT) : bytes, c.memoryCharge);
   if (E.isLeft(outcome)) return outcome;
   const { written, stopped } = outcome.right;
-  if (at === undefined) file.offset = pos + written;
+  if (at === undefined) file.offset = addOffset(pos, written);
   if (stopped !== undefined && (written === 0 || isChargeRefused(stopped))) return E.left(stopped);
   return E.right(written);
 }
 
-/** ftruncate(2): EINVAL unless the descriptor is a regular file open for writing (do_ftruncate). */
-export function ftruncate(c: FileCaller, fd: number, length: number): E.Either<SysError, void> {
+/**
+ * ftruncate(2) in do_sys_ftruncate's order: EINVAL for a negative length
+ * before the descriptor is looked at, EBADF, EINVAL unless the descriptor is
+ * a regular file open for writing (do_ftruncate), then EFBIG past s_maxbytes.
+ */
+export function ftruncate(c: FileCaller, fd: number, length: FileOffset): E.Either<SysError, void> {
+  if (length < 0) return E.left(sysError('EINVAL', `length ${length} is negative`));
   return E.chain((file: OpenFile) => {
     const inode = file.inode;
     if (!(inode instanceof RegularFile) || !file.writable) return E.left(sysError('EINVAL', `descriptor ${fd} is not a regular file open for writing`));
@@ -305,13 +343,50 @@ export function ftruncate(c: FileCaller, fd: number, length: number): E.Either<S
   })(c.files.get(fd));
 }
 
-/** fallocate(2): vfs_fallocate's EINVAL, EBADF and EISDIR, then shmem_fallocate. */
-export function fallocate(c: FileCaller, fd: number, mode: number, offset: number, length: number): E.Either<SysError, void> {
+/** FALLOC_FL_MODE_MASK (Linux 6.17): the exclusive modes; FALLOC_FL_ALLOCATE_RANGE is 0. */
+const FALLOC_FL_COLLAPSE_RANGE = 0x08;
+const FALLOC_FL_ZERO_RANGE = 0x10;
+const FALLOC_FL_INSERT_RANGE = 0x20;
+const FALLOC_FL_UNSHARE_RANGE = 0x40;
+const FALLOC_FL_WRITE_ZEROES = 0x80;
+const FALLOC_FL_MODE_MASK =
+  FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_WRITE_ZEROES;
+
+/** vfs_fallocate's mode rule: a flag outside the mask, or modes combined, or KEEP_SIZE where the mode forbids (or needs) it. */
+function fallocateModeRefused(mode: number): boolean {
+  if ((mode & ~(FALLOC_FL_MODE_MASK | FALLOC_FL_KEEP_SIZE)) !== 0) return true;
+  switch (mode & FALLOC_FL_MODE_MASK) {
+    case 0:
+    case FALLOC_FL_UNSHARE_RANGE:
+    case FALLOC_FL_ZERO_RANGE:
+      return false;
+    case FALLOC_FL_PUNCH_HOLE:
+      return (mode & FALLOC_FL_KEEP_SIZE) === 0;
+    case FALLOC_FL_COLLAPSE_RANGE:
+    case FALLOC_FL_INSERT_RANGE:
+    case FALLOC_FL_WRITE_ZEROES:
+      return (mode & FALLOC_FL_KEEP_SIZE) !== 0;
+    default:
+      return true;
+  }
+}
+
+/**
+ * fallocate(2): EBADF for a descriptor that names nothing (ksys_fallocate),
+ * then vfs_fallocate's order: EINVAL unless offset ≥ 0 and length > 0,
+ * EOPNOTSUPP for a mode no filesystem takes, EBADF without write access,
+ * EISDIR, EFBIG when offset + length passes s_maxbytes (or overflows
+ * loff_t); then shmem_fallocate (EOPNOTSUPP for a mode tmpfs lacks).
+ */
+export function fallocate(c: FileCaller, fd: number, mode: number, offset: FileOffset, length: FileOffset): E.Either<SysError, void> {
   return E.chain((file: OpenFile) => {
-    if (!(offset >= 0) || !(length > 0)) return E.left(sysError('EINVAL', 'fallocate needs offset >= 0 and length > 0'));
+    if (offset < 0 || length <= 0) return E.left(sysError('EINVAL', 'fallocate needs offset >= 0 and length > 0'));
+    if (fallocateModeRefused(mode)) return E.left(sysError('EOPNOTSUPP', `fallocate mode ${mode} is not a valid mode`));
     if (!file.writable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for writing`));
     const inode = file.inode;
     if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
+    if (addOffset(offset, length) > MAX_LFS_FILESIZE)
+      return E.left(sysError('EFBIG', `fallocate range ${offset} + ${length} reaches past the largest file size`));
     return inode.fallocate(mode, offset, length, c.memoryCharge);
   })(c.files.get(fd));
 }
@@ -349,18 +424,29 @@ export function statfsAt(loc: Location): Statfs {
  * mmap(2) of a tmpfs file, MAP_SHARED only (private copy-on-write mappings
  * are not modelled), with do_mmap's file checks: EACCES without read access,
  * or PROT_WRITE without write access; EPERM for PROT_EXEC on a noexec mount.
- * The VMA holds a reference to the description, so the file outlives close.
+ * `offset` is the unsigned long sys_mmap takes (a u64: a negative offset
+ * has wrapped): EINVAL when it is not page aligned, EOVERFLOW when the
+ * mapping would reach past MAX_LFS_FILESIZE (file_mmap_ok; Linux checks it
+ * once the address is placed, here before). The VMA holds a reference to
+ * the description, so the file outlives close.
  */
-export function mmap(c: FileCaller, fd: number, length: number, prot: number, flags: number, offset: number): E.Either<SysError, number> {
+export function mmap(c: FileCaller, fd: number, length: number, prot: number, flags: number, offset: number | bigint): E.Either<SysError, number> {
   if ((flags & (MAP_SHARED | MAP_PRIVATE)) !== MAP_SHARED) {
     return E.left(sysError('EINVAL', (flags & MAP_PRIVATE) !== 0 ? 'private file mappings are not modelled' : 'mmap needs MAP_SHARED'));
   }
-  if (!Number.isSafeInteger(length) || length <= 0 || !Number.isSafeInteger(offset) || offset < 0 || offset % PAGE_SIZE !== 0) {
+  const off = BigInt(offset);
+  if (!Number.isSafeInteger(length) || length <= 0 || off < 0n || off >= 1n << 64n || off % BigInt(PAGE_SIZE) !== 0n) {
     return E.left(sysError('EINVAL', `mmap(length ${length}, offset ${offset}): bad length or unaligned offset`));
   }
   return E.chain((file: OpenFile) => {
     const inode = file.inode;
     if (!(inode instanceof RegularFile)) return E.left(sysError('ENODEV', `descriptor ${fd} cannot be mapped`));
+    // file_mmap_ok with maxsize MAX_LFS_FILESIZE and the page-aligned length.
+    const len = BigInt(Math.ceil(length / PAGE_SIZE) * PAGE_SIZE);
+    const max = BigInt(MAX_LFS_FILESIZE);
+    if (len > max || off / BigInt(PAGE_SIZE) > (max - len) / BigInt(PAGE_SIZE)) {
+      return E.left(sysError('EOVERFLOW', `mmap of ${length} bytes at offset ${off} reaches past the largest file size`));
+    }
     if (!file.readable) return E.left(sysError('EACCES', 'a shared mapping needs a descriptor open for reading'));
     if ((prot & PROT_WRITE) !== 0 && !file.writable) return E.left(sysError('EACCES', 'PROT_WRITE on a shared mapping needs a descriptor open for writing'));
     const noexec = file.location.mount.flags.noexec;
@@ -368,7 +454,8 @@ export function mmap(c: FileCaller, fd: number, length: number, prot: number, fl
     const maxPerms = PROT_READ | (file.writable ? PROT_WRITE : 0) | (noexec ? 0 : PROT_EXEC);
     return c.mm.mmap(c.mappingContext, {
       length,
-      offset,
+      // Exact: a page-aligned offset below 2^63 is a double. The memory manager takes offsets up to 2^53.
+      offset: Number(off),
       perms: prot,
       maxPerms,
       mappable: inode,
