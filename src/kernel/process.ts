@@ -59,10 +59,12 @@ import {
   notFlags,
   notInteger,
   notIntegerFields,
+  notLoff,
   notLong,
   notPath,
   segvAt,
   toLong,
+  toMmapOffset,
   toSize,
   toU64,
   toU64Arg,
@@ -442,9 +444,9 @@ export class Process implements ProcessSyscalls {
     return this.gone() ?? notInteger('fd', fd) ?? notCount('count', count) ?? files.read(this, fd, count);
   }
 
-  /** pread(2). */
-  pread(fd: number, count: number, offset: number): E.Either<SysError, Uint8Array> {
-    return this.gone() ?? notInteger('fd', fd) ?? notCount('count', count) ?? notOffset(offset) ?? files.read(this, fd, count, offset);
+  /** pread(2); `offset` is a loff_t, a bigint past 2^53 - 1. */
+  pread(fd: number, count: number, offset: number | bigint): E.Either<SysError, Uint8Array> {
+    return this.gone() ?? notInteger('fd', fd) ?? notCount('count', count) ?? notLoff('offset', offset) ?? files.read(this, fd, count, toLong(offset));
   }
 
   /**
@@ -457,25 +459,31 @@ export class Process implements ProcessSyscalls {
     return this.gone() ?? notInteger('fd', fd) ?? notBuffer('bytes', bytes) ?? this.charged(files.write(this, fd, bytes));
   }
 
-  /** pwrite(2), with writeFd's outcomes. */
-  pwrite(fd: number, bytes: Uint8Array, offset: number): E.Either<SysError, number> {
-    return this.gone() ?? notInteger('fd', fd) ?? notBuffer('bytes', bytes) ?? notOffset(offset) ?? this.charged(files.write(this, fd, bytes, offset));
+  /** pwrite(2), with writeFd's outcomes; `offset` as pread's. */
+  pwrite(fd: number, bytes: Uint8Array, offset: number | bigint): E.Either<SysError, number> {
+    return (
+      this.gone() ??
+      notInteger('fd', fd) ??
+      notBuffer('bytes', bytes) ??
+      notLoff('offset', offset) ??
+      this.charged(files.write(this, fd, bytes, toLong(offset)))
+    );
   }
 
-  /** ftruncate(2). */
-  ftruncate(fd: number, length: number): E.Either<SysError, void> {
-    return this.live(() => notInteger('fd', fd) ?? notOffset(length, 'length') ?? files.ftruncate(this, fd, length));
+  /** ftruncate(2); `length` is a loff_t, a bigint past 2^53 - 1. */
+  ftruncate(fd: number, length: number | bigint): E.Either<SysError, void> {
+    return this.live(() => notInteger('fd', fd) ?? notLoff('length', length) ?? files.ftruncate(this, fd, toLong(length)));
   }
 
-  /** fallocate(2); a refused charge OOM-kills the process as in writeFd. */
-  fallocate(fd: number, mode: number, offset: number, length: number): E.Either<SysError, void> {
+  /** fallocate(2); a refused charge OOM-kills the process as in writeFd. `offset` and `length` are loff_t, bigints past 2^53 - 1. */
+  fallocate(fd: number, mode: number, offset: number | bigint, length: number | bigint): E.Either<SysError, void> {
     return this.live(
       () =>
         notInteger('fd', fd) ??
         notInteger('mode', mode) ??
-        notOffset(offset) ??
-        notOffset(length, 'length') ??
-        this.charged(files.fallocate(this, fd, mode, offset, length)),
+        notLoff('offset', offset) ??
+        notLoff('length', length) ??
+        this.charged(files.fallocate(this, fd, mode, toLong(offset), toLong(length))),
     );
   }
 
@@ -509,16 +517,16 @@ export class Process implements ProcessSyscalls {
     return this.live(() => notPath('path', path) ?? this.mountNs.unlink(this.credentials, path));
   }
 
-  /** mmap(2) of a tmpfs file (MAP_SHARED); returns the address. */
-  mmap(fd: number, length: number, prot: number, flags: number, offset = 0): E.Either<SysError, number> {
+  /** mmap(2) of a tmpfs file (MAP_SHARED); returns the address. `offset` is an unsigned long (a negative one wraps), a bigint past 2^53 - 1. */
+  mmap(fd: number, length: number, prot: number, flags: number, offset: number | bigint = 0): E.Either<SysError, number> {
     return this.live(
       () =>
         notInteger('fd', fd) ??
         notCount('length', length) ??
         notInteger('prot', prot) ??
         notInteger('flags', flags) ??
-        notOffset(offset) ??
-        files.mmap(this, fd, length, prot, flags, offset),
+        notLoff('offset', offset) ??
+        files.mmap(this, fd, length, prot, flags, toMmapOffset(offset)),
     );
   }
 
@@ -870,11 +878,6 @@ function badSetArgs(set: unknown): E.Either<SysError, never> | undefined {
 /** EINVAL unless `mode` is a file mode (mode_t, an integer). */
 function notMode(mode: unknown): E.Either<SysError, never> | undefined {
   return notInteger('mode', mode);
-}
-
-/** EINVAL unless `offset` is an offset or length: a safe integer (a negative one is the mechanism's EINVAL). */
-function notOffset(offset: unknown, name = 'offset'): E.Either<SysError, never> | undefined {
-  return typeof offset === 'number' && Number.isSafeInteger(offset) ? undefined : invalid(name, offset, 'an integer');
 }
 
 /** FUTEX_WAIT's expected value: an int (EINVAL otherwise, as the futex call has an errno to say it). */

@@ -211,6 +211,21 @@ export function toLong(value: number | bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
+/**
+ * A loff_t (a file offset or length, exact up to 2^63 - 1): a safe-integer
+ * number, or a bigint in [-2^63, 2^64) (the u64 spelling wraps, as a
+ * register does); toLong converts it. EINVAL naming `name` otherwise.
+ */
+export function notLoff(name: string, value: unknown): E.Either<SysError, never> | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? undefined : invalid(name, value, 'a safe integer or a bigint');
+  return notLong(name, value);
+}
+
+/** mmap's offset (an unsigned long): a loff_t as notLoff takes it, read as the u64 a register holds. Precondition: notLoff passed. */
+export function toMmapOffset(value: number | bigint): number | bigint {
+  return typeof value === 'number' && value >= 0 ? value : BigInt.asUintN(64, BigInt(value));
+}
+
 /** A size_t count (msgrcv's msgsz) as the mechanism takes it: a number, or a bigint past 2^53; undefined when it is no u64. */
 export function toSize(value: Word): number | bigint | undefined {
   const v = toU64Arg(value);
