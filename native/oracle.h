@@ -139,7 +139,7 @@ struct stmt {
   int bind_fd;        /* %N bound by open, or -1 */
   int mode;           /* open/mkdir mode, fallocate mode, tmpfs mode (-1: default), bind: read-only */
   int zeros;          /* fwrite: `size` zero bytes instead of `bytes` */
-  int has_offset;     /* fwrite: pwrite at `offset` */
+  int has_offset;     /* fwrite, fread: pwrite or pread at `offset` */
   int64_t offset;     /* pwrite, fallocate, mmap offset; ftruncate length */
   int64_t nr_inodes;  /* tmpfs: -1 for the default */
   uint64_t count;     /* dd */

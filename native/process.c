@@ -346,7 +346,8 @@ static int execute_fs(const struct stmt *st, struct result *r) {
     do_fwrite(st, r);
     return 1;
   case OP_FREAD:
-    syscall_result(r, read(fd_of(&st->fd), env->box->data, st->size));
+    syscall_result(r, st->has_offset ? pread(fd_of(&st->fd), env->box->data, st->size, (off_t)st->offset)
+                                     : read(fd_of(&st->fd), env->box->data, st->size));
     if (r->outcome == OUT_OK) {
       r->payload = PAYLOAD_DATA;
       r->datalen = (uint64_t)r->ret;

@@ -316,8 +316,12 @@ static int parse_fwrite(struct parser *p) {
 static int parse_fread(struct parser *p) {
   struct stmt *st = p->st;
   char **t = p->tok;
-  if (want(p, 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+  if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
   if (parse_u64(t[4], &st->size) != 0 || st->size > ORACLE_MAX_ACCESS) return fail(p, "bad LEN '%s' (at most 16 MiB)", t[4]);
+  if (strcmp(t[5], "-") != 0) {
+    st->has_offset = 1;
+    if (parse_i64(t[5], &st->offset) != 0) return fail(p, "bad OFFSET '%s'", t[5]);
+  }
   p->prog->uses_fs = 1;
   return 0;
 }

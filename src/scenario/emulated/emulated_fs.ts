@@ -155,7 +155,7 @@ export class FileSide {
 
   /** mmap of a descriptor; `bind` records the address. */
   mmap(s: MmapStmt, p: Process, bind: (addr: number) => void): RawResult {
-    const r = p.mmap(this.fd(s.proc, s.fd), Number(s.len), s.prot, s.flags, Number(s.offset));
+    const r = p.mmap(this.fd(s.proc, s.fd), Number(s.len), s.prot, s.flags, s.offset);
     if (E.isLeft(r)) return fail(r.left);
     bind(r.right);
     return { ok: true };
@@ -175,11 +175,12 @@ export class FileSide {
       case 'fwrite': {
         const bytes = s.data.kind === 'bytes' ? s.data.bytes : new Uint8Array(s.data.count);
         const fd = this.fd(s.proc, s.fd);
-        const r = s.offset === undefined ? p.writeFd(fd, bytes) : p.pwrite(fd, bytes, Number(s.offset));
+        const r = s.offset === undefined ? p.writeFd(fd, bytes) : p.pwrite(fd, bytes, s.offset);
         return E.isLeft(r) ? fail(r.left) : { ok: true, ret: BigInt(r.right) };
       }
       case 'fread': {
-        const r = p.readFd(this.fd(s.proc, s.fd), Number(s.len));
+        const fd = this.fd(s.proc, s.fd);
+        const r = s.offset === undefined ? p.readFd(fd, Number(s.len)) : p.pread(fd, Number(s.len), s.offset);
         return E.isLeft(r) ? fail(r.left) : { ok: true, ret: BigInt(r.right.length), data: r.right };
       }
       case 'unlink':
@@ -216,9 +217,9 @@ export class FileSide {
         };
       }
       case 'ftruncate':
-        return this.done(p.ftruncate(this.fd(s.proc, s.fd), Number(s.len)));
+        return this.done(p.ftruncate(this.fd(s.proc, s.fd), s.len));
       case 'fallocate':
-        return this.done(p.fallocate(this.fd(s.proc, s.fd), s.mode, Number(s.offset), Number(s.len)));
+        return this.done(p.fallocate(this.fd(s.proc, s.fd), s.mode, s.offset, s.len));
       case 'dd':
         return { ok: true, dd: dd(s, p) };
     }

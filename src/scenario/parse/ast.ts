@@ -314,12 +314,13 @@ export interface FileWriteStmt extends StatementBase {
   readonly offset?: bigint;
 }
 
-/** read(2) of up to `len` bytes at the file position. */
+/** read(2) of up to `len` bytes at the file position, or pread(2) at `offset`. */
 export interface FileReadStmt extends StatementBase {
   readonly op: 'fread';
   readonly proc: number;
   readonly fd: FdArg;
   readonly len: bigint;
+  readonly offset?: bigint;
 }
 
 /** unlink(2), mkdir(2), rmdir(2), statfs(2), stat(2) of a path. */

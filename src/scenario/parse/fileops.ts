@@ -1,6 +1,6 @@
 /**
  * The per-process file statements of the scenario extension
- * (docs/scenario-extensions.md): open, close, write/pwrite/read on a
+ * (docs/scenario-extensions.md): open, close, write/pwrite/read/pread on a
  * descriptor, unlink, mkdir, rmdir, stat, statfs, ftruncate, fallocate, mmap
  * and dd. Paths are absolute; descriptors are variables bound by `open` in
  * the same process (or inherited through fork), like addresses.
@@ -171,6 +171,18 @@ export function parseFileRead(lp: LineParser, opTok: Token, args: readonly Token
   return { op: 'fread', proc, fd, len };
 }
 
+/** `pread FD LEN OFFSET`. */
+function parsePread(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  if (!arity(lp, opTok, args, 'FD LEN OFFSET')) return undefined;
+  const [fdTok, lenTok, offTok] = args as [Token, Token, Token];
+  const fd = parseFd(lp, fdTok, proc);
+  const len = lp.size(lenTok);
+  if (len !== undefined && len > MAX_ACCESS) return lp.fail(lenTok.col, 'a read moves at most 16 MiB');
+  const off = offset(lp, offTok);
+  if (fd === undefined || len === undefined || off === undefined) return undefined;
+  return { op: 'fread', proc, fd, len, offset: off };
+}
+
 /** unlink, rmdir, statfs, stat: `OP PATH`; mkdir: `mkdir PATH [MODE]`. */
 function pathOp(op: 'unlink' | 'mkdir' | 'rmdir' | 'statfs' | 'stat'): ProcessParser {
   return (lp, opTok, args, proc) => {
@@ -283,10 +295,11 @@ export const FILE_STATEMENTS: StatementEntries<
   },
   fread: {
     place: 'process',
-    words: [],
-    parse: parseFileRead,
-    native: (s) => ['fread', s.proc, wire.fd(s.fd), s.len],
-    label: () => 'read',
+    // `read FD LEN` reaches it through read's parser; it prints as the call it makes.
+    words: ['pread'],
+    parse: parsePread,
+    native: (s) => ['fread', s.proc, wire.fd(s.fd), s.len, s.offset ?? '-'],
+    label: (s) => (s.offset === undefined ? 'read' : 'pread'),
     printOk: printRet,
   },
   unlink: { place: 'process', parse: pathOp('unlink'), native: (s) => ['unlink', s.proc, wire.path(s.path)], printOk: printRet },

@@ -86,7 +86,7 @@ native(`native file statements${unavailable === undefined ? '' : ` (skipped: ${u
       'close 0 %0',
       'fwrite 1 %0 6869 -',
       'fwrite 0 %0 6869 -',
-      'fread 1 %0 10',
+      'fread 1 %0 10 -',
     );
     expect(r[4]).toMatchObject({ ok: true, ret: 2n });
     expect(r[5]).toEqual({ ok: false, errno: 'EBADF' });
