@@ -235,6 +235,7 @@ class Run {
       case 'exit':
         return this.either(this.proc(s.proc).exit(), () => ({ ok: true }));
       case 'sysctl':
+        if (s.name === 'vm.max_map_count') return this.writeMaxMapCount(s.value);
         return this.either(this.kernel.writeSysctl(this.namespace(s.ns), s.name, s.value), () => ({ ok: true }));
       case 'rlimit':
         return this.either(this.proc(s.proc).setMemlockLimit(s.memlock), () => ({ ok: true }));
@@ -293,6 +294,13 @@ class Run {
         // Host-side statements are dispatched in step.
         throw new Error(`statement ${s.op} at line ${s.line} reached the process dispatcher`);
     }
+  }
+
+  /** `sysctl vm.max_map_count=N`: proc_dointvec_minmax with a minimum of 0, so EINVAL outside [0, INT_MAX]. */
+  private writeMaxMapCount(value: bigint): RawResult {
+    if (value < 0n || value > 0x7fffffffn) return { ok: false, errno: 'EINVAL' };
+    this.kernel.vm.maxMapCount = Number(value);
+    return { ok: true };
   }
 
   private either<T>(r: E.Either<SysError, T>, onRight: (t: T) => RawResult): RawResult {

@@ -18,6 +18,9 @@ export type Caps = 'all' | readonly CapName[];
 /** The per-namespace sysctls a scenario may write, without the `kernel.` prefix. */
 export type SysctlName = 'shmmax' | 'shmall' | 'shmmni' | 'shm_rmid_forced' | 'shm_next_id';
 
+/** The global (not per-namespace) sysctls a scenario may write on the emulator only, with their prefix. */
+export type GlobalSysctlName = 'vm.max_map_count';
+
 /** The shmctl commands a scenario may name (a number stands for any other). */
 export type ShmctlCmdName = 'IPC_RMID' | 'IPC_SET' | 'IPC_STAT' | 'IPC_INFO' | 'SHM_LOCK' | 'SHM_UNLOCK' | 'SHM_STAT' | 'SHM_INFO' | 'SHM_STAT_ANY';
 
@@ -123,11 +126,14 @@ export interface ExitStmt extends StatementBase {
   readonly proc: number;
 }
 
-/** Writes `value` (in decimal, sign kept) to kernel.`name` of namespace `ns`. */
+/**
+ * Writes `value` (in decimal, sign kept) to kernel.`name` of namespace `ns`,
+ * or to the global `vm.max_map_count` (emulated only; `ns` is then 0).
+ */
 export interface SysctlStmt extends StatementBase {
   readonly op: 'sysctl';
   readonly ns: number;
-  readonly name: SysctlName;
+  readonly name: SysctlName | GlobalSysctlName;
   readonly value: bigint;
 }
 

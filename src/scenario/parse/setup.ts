@@ -6,7 +6,7 @@
 import { RLIM_INFINITY } from '../../abi/constants.js';
 import type { Body, LineParser } from './args.js';
 import { arity } from './args.js';
-import type { CapName, Caps, SysctlName } from './ast.js';
+import type { CapName, Caps, GlobalSysctlName, SysctlName } from './ast.js';
 import type { Token } from './lexer.js';
 import { colAt, parseInteger, parseName } from './literals.js';
 import type { StatementEntries } from './table.js';
@@ -16,6 +16,9 @@ import { capsMask } from './wire.js';
 const CAP_NAMES: readonly CapName[] = ['CAP_IPC_OWNER', 'CAP_IPC_LOCK', 'CAP_SYS_ADMIN', 'CAP_SYS_RESOURCE'];
 
 const SYSCTL_NAMES: readonly SysctlName[] = ['shmmax', 'shmall', 'shmmni', 'shm_rmid_forced', 'shm_next_id'];
+
+/** The global sysctls, written on the emulator only: the native backend never changes the host's value. */
+const GLOBAL_SYSCTL_NAMES: readonly GlobalSysctlName[] = ['vm.max_map_count'];
 
 function parseCaps(lp: LineParser, text: string, col: number): Caps | undefined {
   if (text === 'all') return 'all';
@@ -135,11 +138,12 @@ export function parseExit(lp: LineParser, opTok: Token, args: readonly Token[]):
   return { op: 'exit', proc };
 }
 
-/** `sysctl [ns=NSNAME] kernel.KEY=VALUE`, the two in any order. */
+/** `sysctl [ns=NSNAME] kernel.KEY=VALUE`, the two in any order, or `sysctl vm.max_map_count=N` (global: no ns=). */
 export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]): Body | undefined {
   let ns = 0;
   let seenNs = false;
-  let name: SysctlName | undefined;
+  let nsCol = 0;
+  let name: SysctlName | GlobalSysctlName | undefined;
   let value: bigint | undefined;
   let valid = true;
   for (const arg of args) {
@@ -152,13 +156,14 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
     if (kv.key === 'ns') {
       const nsName = seenNs ? lp.fail(arg.col, 'ns= is given twice') : lp.take(parseName(kv.value, kv.valueCol, 'a namespace name'));
       seenNs = true;
+      nsCol = arg.col;
       if (nsName === undefined) valid = false;
       else ns = lp.scope.namespace(nsName);
       continue;
     }
-    const sysctl = SYSCTL_NAMES.find((n) => `kernel.${n}` === kv.key);
+    const sysctl = SYSCTL_NAMES.find((n) => `kernel.${n}` === kv.key) ?? GLOBAL_SYSCTL_NAMES.find((n) => n === kv.key);
     if (sysctl === undefined || name !== undefined) {
-      const known = `kernel.${SYSCTL_NAMES.join(', kernel.')}`;
+      const known = `kernel.${SYSCTL_NAMES.join(', kernel.')}, ${GLOBAL_SYSCTL_NAMES.join(', ')}`;
       lp.fail(arg.col, sysctl === undefined ? `unknown sysctl ${kv.key} (use ${known})` : 'sysctl writes one key per statement');
       valid = false;
       continue;
@@ -167,6 +172,7 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
     value = lp.take(parseInteger(kv.value, kv.valueCol, false));
   }
   if (name === undefined) return valid ? lp.fail(opTok.col, 'sysctl needs kernel.KEY=VALUE') : undefined;
+  if (seenNs && GLOBAL_SYSCTL_NAMES.includes(name as GlobalSysctlName)) return lp.fail(nsCol, `${name} is global: ns= does not apply`);
   return valid && value !== undefined ? { op: 'sysctl', ns, name, value } : undefined;
 }
 
@@ -210,6 +216,14 @@ export const SETUP_STATEMENTS: StatementEntries<'proc' | 'fork' | 'exit' | 'sysc
   },
   exit: { place: 'setup', parse: parseExit, native: (s) => ['exit', s.proc] },
   // Set-up, so its word is reserved, but it runs on the host, inside the namespace it writes.
-  sysctl: { place: 'host', reserved: true, parse: parseSysctl, native: (s) => ['sysctl', s.ns, s.name, s.value] },
+  sysctl: {
+    place: 'host',
+    reserved: true,
+    parse: parseSysctl,
+    native: (s) =>
+      s.name === 'vm.max_map_count'
+        ? { emulatedOnly: "a global sysctl: the native backend never changes the host's value", feature: 'sysctl vm.max_map_count' }
+        : ['sysctl', s.ns, s.name, s.value],
+  },
   rlimit: { place: 'setup', parse: parseRlimit, native: (s) => ['rlimit', s.proc, s.memlock] },
 };

@@ -113,6 +113,19 @@ describe('file statements', () => {
     const base = ['proc A', 'A open /f O_WRONLY -> f'];
     expect(last(lines(...base, 'A fallocate f 0 16M FALLOC_FL_KEEP_SIZE'))).toMatchObject({ op: 'fallocate', offset: 0n, len: 16n << 20n, mode: 1 });
     expect(last(lines(...base, 'A ftruncate f 1G'))).toMatchObject({ op: 'ftruncate', len: 1n << 30n });
+    // 64-bit offsets and lengths stay exact, up to 2^63-1 (off_t); pread is fread with an offset.
+    expect(last(lines(...base, 'A ftruncate f 0x7fffffffffffffff'))).toMatchObject({ op: 'ftruncate', len: 2n ** 63n - 1n });
+    expect(last(lines(...base, 'A pwrite f "!" 0x4000000000000000'))).toMatchObject({ op: 'fwrite', offset: 2n ** 62n });
+    expect(last(lines(...base, 'A pread f 4 0x3ffffffffffffffe'))).toEqual({
+      op: 'fread',
+      line: 3,
+      proc: 0,
+      fd: { kind: 'slot', slot: 0 },
+      len: 4n,
+      offset: 2n ** 62n - 2n,
+    });
+    expect(last(lines(...base, 'A fallocate f 0x7ffffffffffffffe 1'))).toMatchObject({ offset: 2n ** 63n - 2n, len: 1n });
+    expect(last(lines(...base, 'A mmap f 4096 PROT_READ MAP_SHARED -4096'))).toMatchObject({ offset: -4096n });
     expect(last(lines(...base, 'A close -1'))).toMatchObject({ op: 'close', fd: { kind: 'literal', value: -1 } });
     expect(last(lines(...base, 'A mkdir /d 0700'))).toMatchObject({ op: 'mkdir', path: '/d', mode: 0o700 });
     expect(last(lines(...base, 'A unlink /f'))).toMatchObject({ op: 'unlink', path: '/f' });
@@ -141,6 +154,9 @@ describe('file statements', () => {
     expect(e('A write f bytes=1G')).toEqual(['4:17: bytes= must be between 0 and 256M']);
     expect(e('A pwrite f "x"')).toEqual(['4:3: pwrite needs FD DATA OFFSET (got 2 arguments)']);
     expect(e('A read f 17M')).toEqual(['4:10: a read moves at most 16 MiB']);
+    expect(e('A pread f 1')).toEqual(['4:3: pread needs FD LEN OFFSET (got 2 arguments)']);
+    expect(e('A pread f 17M 0')).toEqual(['4:11: a read moves at most 16 MiB']);
+    expect(e('A pread f 1 0x8000000000000000')).toEqual(['4:13: 0x8000000000000000 does not fit an off_t']);
     expect(e('A shmat f 0 0')).toEqual(['4:9: f holds a file descriptor (bound at line 2), not a number']);
     expect(e('A mmap f 4096 PROT_READ MAP_PRIVATE')).toEqual(['4:25: mmap of a file takes MAP_SHARED (private file mappings are not modelled)']);
     expect(e('A mmap f 4096 PROT_READ MAP_SHARED -> s')).toEqual(['4:39: s already holds a number (bound at line 3); a variable holds one kind only']);

@@ -126,7 +126,7 @@ describe('sysctl', () => {
 
   it('reports unknown, missing and repeated keys', () => {
     expect(errors('sysctl kernel.msgmax=1')[0]).toBe(
-      '1:8: unknown sysctl kernel.msgmax (use kernel.shmmax, kernel.shmall, kernel.shmmni, kernel.shm_rmid_forced, kernel.shm_next_id)',
+      '1:8: unknown sysctl kernel.msgmax (use kernel.shmmax, kernel.shmall, kernel.shmmni, kernel.shm_rmid_forced, kernel.shm_next_id, vm.max_map_count)',
     );
     expect(errors('sysctl shmmax=1')[0]).toMatch(/^1:8: unknown sysctl shmmax/);
     expect(errors('sysctl')).toEqual(['1:1: sysctl needs kernel.KEY=VALUE']);
@@ -136,6 +136,22 @@ describe('sysctl', () => {
     expect(errors('sysctl kernel.shmmax')).toEqual(['1:8: expected ns=NSNAME or kernel.KEY=VALUE, got kernel.shmmax']);
     expect(errors('sysctl kernel.shmmax=1M')).toEqual(['1:23: a size suffix is not allowed here']);
     expect(errors('sysctl kernel.shmmax=')).toEqual(['1:22: expected a number, got nothing']);
+  });
+});
+
+describe('sysctl vm.max_map_count', () => {
+  it('writes the global limit, emulated only', async () => {
+    const { kindOf, isEmulatedOnly } = await import('../../../src/scenario/parse/table.js');
+    const s = last('sysctl vm.max_map_count=8');
+    expect(s).toEqual({ op: 'sysctl', line: 1, ns: 0, name: 'vm.max_map_count', value: 8n });
+    const form = kindOf(s).native(s);
+    expect(isEmulatedOnly(form)).toBe(true);
+    expect(kindOf(last('sysctl kernel.shmmax=1')).native(last('sysctl kernel.shmmax=1'))).toEqual(['sysctl', 0, 'shmmax', 1n]);
+  });
+
+  it('takes no ns=, since it is global', () => {
+    expect(errors('sysctl ns=x vm.max_map_count=8')).toEqual(['1:8: vm.max_map_count is global: ns= does not apply']);
+    expect(errors('sysctl kernel.max_map_count=8')[0]).toMatch(/^1:8: unknown sysctl kernel.max_map_count/);
   });
 });
 
