@@ -379,7 +379,8 @@ function goodValue(w: World, kind: Kind, n: number): unknown {
     case 'fd':
       return pick(w.fds, n, n % 4);
     case 'offset':
-      return pick([0, 100, 4096, 5000], n, 0);
+      // Offsets and lengths are loff_t: a number, or a bigint up to 2^63-1 (a sparse tmpfs file reaches it).
+      return pick([0, 100, 4096, 5000, 8192n, 2n ** 62n, 2n ** 63n - 1n], n, 0);
     case 'mflags':
       return pick([undefined, {}, { readonly: true }, { nosuid: true, noexec: false }], n, undefined);
     case 'tmpfs':
