@@ -42,7 +42,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     const copy = new AnonymousMemory(this.mf, this.bytes, this.name);
     this.frames.forEach((page, frame) => {
       // Not cleared: the whole page is copied over before the child can see it.
-      const f = this.mf.allocate(false);
+      const f = this.mf.allocate(false, copy.frames.arena);
       // Out of memory at fork: Linux's fork fails with ENOMEM; here the child's page reads as zero-filled.
       if (f < 0) return;
       copyBytes(this.mf.chunkBytes(f), this.mf.byteOffset(f), this.mf.chunkBytes(frame), this.mf.byteOffset(frame), PAGE_SIZE);

@@ -7,6 +7,10 @@
  * int32, so leaves are found with division; `& LEAF_MASK` stays exact
  * because ToInt32 keeps the low bits.
  *
+ * Each table has its own MemoryFile Arena, and every frame it holds sits
+ * there: `run` allocates in it, and `adopt` moves a frame from elsewhere
+ * into it (checkpoint restore; a claim that named the arena needs no move).
+ *
  * Frames come in two ways. `run` allocates a zeroed one from the MemoryFile
  * on first touch (shm, anonymous memory), and `release` gives them all back.
  * `adopt` records one the owner got elsewhere (tmpfs claims pages from its
@@ -18,7 +22,7 @@
  * address space's mappingMu).
  */
 import type { BusError, Translation } from './memmap.js';
-import type { MemoryFile } from './memory_file.js';
+import type { Arena, MemoryFile } from './memory_file.js';
 
 const LEAF_SIZE = 512;
 const LEAF_MASK = LEAF_SIZE - 1;
@@ -40,7 +44,12 @@ export class FrameTable<C = void> {
   private leaves: Map<number, Leaf<C>> | undefined = undefined;
   private count = 0;
 
-  constructor(private readonly mf: MemoryFile) {}
+  /** Where this object's frames live: every frame the table holds sits in it (see MemoryFile). */
+  readonly arena: Arena;
+
+  constructor(private readonly mf: MemoryFile) {
+    this.arena = mf.newArena();
+  }
 
   /** Pages that hold a frame. */
   get residentPages(): number {
@@ -124,6 +133,11 @@ export class FrameTable<C = void> {
     const leaf = this.leafFor(page);
     const slot = page & LEAF_MASK;
     if (leaf.frames[slot] !== 0) throw new Error(`page ${page} already holds frame ${(leaf.frames[slot] ?? 0) - 1}`);
+    // A frame from elsewhere (checkpoint restore places frames in the default arena) moves into this object's arena.
+    const arena = this.mf.arenaOf(frame);
+    if (arena !== undefined && arena !== this.arena && !this.mf.moveTo(frame, this.arena)) {
+      throw new Error(`no memory to move frame ${frame} into its object's arena`);
+    }
     leaf.frames[slot] = frame + 1;
     if (tag !== undefined) (leaf.tags ??= new Array<C | undefined>(LEAF_SIZE))[slot] = tag;
     leaf.present += 1;
@@ -183,7 +197,7 @@ export class FrameTable<C = void> {
 
   /** Allocates a zeroed frame for the untouched page at `slot` of `leaf`; -1 when memory is exhausted. */
   private allocateAt(leaf: Leaf<C>, slot: number): number {
-    const frame = this.mf.allocate();
+    const frame = this.mf.allocate(true, this.arena);
     if (frame < 0) return -1;
     leaf.frames[slot] = frame + 1;
     leaf.present += 1;

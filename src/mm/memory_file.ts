@@ -2,12 +2,26 @@
  * MemoryFile: the simulated physical memory every Mappable draws its pages
  * from, after gVisor's pgalloc.MemoryFile.
  *
- * Memory is a set of equally sized chunks, each one SharedArrayBuffer (so
- * workers can share it) or, where SharedArrayBuffer is unavailable, an
- * ArrayBuffer. A frame is a page-sized slot named by a plain integer: frame f
- * lives in chunk f >> chunkShift at byte (f & frameMask) * PAGE_SIZE. Chunks
- * are created on demand, and frames are never moved, so a frame number stays
- * valid for as long as someone holds a reference to it.
+ * A frame is a page of memory named by a plain integer, its frame number.
+ * Numbers are handed out as before arenas existed: the lowest free number,
+ * else the next never used, so the numbers a checkpoint image records do not
+ * depend on where the bytes live. The bytes live in a slot of a chunk, each
+ * chunk one SharedArrayBuffer (so workers can share it) or, where
+ * SharedArrayBuffer is unavailable, an ArrayBuffer.
+ *
+ * Chunks belong to arenas. Every memory object (a segment, a tmpfs file,
+ * anonymous memory: the owner of a FrameTable) has its own Arena, whose
+ * chunks start small and double up to chunkBytes, and a frame of an object
+ * always sits in a slot of the object's arena: a freed slot is reused only
+ * by the same arena. So a thread given an arena's chunks reaches that
+ * object's bytes and no other object's. A chunk leaves its arena (to be
+ * zeroed and reused by any arena) only when the arena holds no frame in it
+ * and no live thread was ever given it (holdChunk/releaseChunk). A slot is
+ * named by slot = chunk id << chunkShift | index; threads see slots, never
+ * frame numbers. allocate() without an arena uses the MemoryFile's default
+ * arena of full-size chunks (tests, and checkpoint restore, which places the
+ * image's frames there until their objects adopt them: FrameTable.adopt
+ * moves a frame into its table's arena).
  *
  * Ownership: whoever allocates a frame holds its first reference; a Mappable
  * holds one reference per page it has populated. When the last reference goes,
@@ -15,6 +29,7 @@
  */
 
 import { PAGE_SIZE } from '../abi/constants.js';
+import { copyBytes } from './copy.js';
 import { FreeFrames } from './free_frames.js';
 import { FutexQueue } from './futex.js';
 import { MAX_WORKER_THREADS } from './inflight.js';
@@ -67,30 +82,72 @@ export interface ReclaimGate {
 
 const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_FRAMES = (24 * 1024 * 1024 * 1024) / PAGE_SIZE;
+/** The frames of an object arena's first chunk (fewer when chunkBytes is smaller). */
+const FIRST_ARENA_CHUNK_FRAMES = 16;
 
-/** Per-chunk storage: the bytes, an Int32 view of them for Atomics, and the frame refcounts. */
+/** One chunk: its bytes, an Int32 view of them for Atomics, and its slots' bookkeeping. */
 interface Chunk {
+  /** chunks[id] is this chunk; its slots are id << chunkShift | index. */
+  readonly id: number;
+  readonly frames: number;
   readonly bytes: Uint8Array;
   readonly words: Int32Array;
-  readonly refs: Uint32Array;
+  /** The arena owning it; undefined while it waits in the pool. */
+  arena: Arena | undefined;
+  /** Where it sits in its arena's chunks. */
+  index: number;
+  /** Slots holding a frame (retired ones included). */
+  used: number;
+  /** Slots [0, bump) were handed out since it joined its arena; the others are zero. */
+  bump: number;
+  /** Freed slots, lowest first. */
+  readonly free: FreeFrames;
+  /** Live threads it was given to (holdChunk). */
+  holders: number;
+}
+
+/**
+ * The chunks one memory object's frames live in. Opaque outside the
+ * MemoryFile; FrameTable makes one per table.
+ */
+export class Arena {
+  /** @internal */
+  readonly chunks: Chunk[] = [];
+  /** @internal Frames of the arena (retired ones included). */
+  used = 0;
+  /** @internal Slots in its chunks. */
+  capacity = 0;
+  /** @internal Every chunk below this index is full. */
+  hint = 0;
+  /** @internal */
+  constructor(readonly fullChunks: boolean) {}
 }
 
 /** Physical memory: page frames with reference counts and usage accounting. */
 export class MemoryFile {
   /** The simulated RAM size in frames; allocate fails beyond it. */
   readonly totalFrames: number;
-  /** Frames per chunk, as a shift: frame f is in chunk f >> chunkShift. */
+  /** log2 of the largest chunk's frames: slot s is in chunk s >> chunkShift. */
   readonly chunkShift: number;
   private readonly frameMask: number;
   private readonly framesPerChunk: number;
+  private readonly firstChunkFrames: number;
   private readonly poison: number | undefined = undefined;
   /** Makes chunk buffers; replaceable, so a test can make the host run out of memory part-way. */
   allocateChunk: ChunkAllocator;
+  /** Every chunk made, by id. */
   private readonly chunks: Chunk[] = [];
+  /** Chunks no arena owns, by size; zeroed when an arena takes one. */
+  private readonly pool = new Map<number, Chunk[]>();
+  private reserved = 0;
+  /** Frame number → its slot (-1: free); frame number → its reference count. */
+  private slots = new Int32Array(0);
+  private refs = new Uint32Array(0);
+  private readonly defaultArena: Arena = new Arena(true);
   private futexes: FutexQueue | undefined = undefined;
-  /** The lowest frame number never handed out; frames at or above it sit in fresh, zeroed memory. */
+  /** The lowest frame number never handed out. */
   private bump = 0;
-  /** Freed frames; reuse takes the lowest, so frames claimed in a row stay consecutive. */
+  /** Free frame numbers; reuse takes the lowest, so frames claimed in a row stay consecutive. */
   private readonly freeFrames = new FreeFrames();
   private allocated = 0;
   /** Holds freed frames back from reuse while other threads may still access them; see setReclaimGate. */
@@ -110,6 +167,7 @@ export class MemoryFile {
     this.framesPerChunk = chunkBytes / PAGE_SIZE;
     this.chunkShift = Math.log2(this.framesPerChunk);
     this.frameMask = this.framesPerChunk - 1;
+    this.firstChunkFrames = Math.min(this.framesPerChunk, FIRST_ARENA_CHUNK_FRAMES);
     this.totalFrames = maxFrames;
     this.poison = options.poisonFreed;
     this.allocateChunk = options.allocateChunk ?? hostChunk;
@@ -120,20 +178,26 @@ export class MemoryFile {
     return this.allocated;
   }
 
-  /** Bytes of backing buffers created so far (chunks are never released). */
+  /** Bytes of backing buffers created so far (a chunk is kept for reuse when its arena lets it go). */
   get reservedBytes(): number {
-    return this.chunks.length * this.framesPerChunk * PAGE_SIZE;
+    return this.reserved;
   }
 
-  /** One past the highest frame ever handed out: frames from here up were never touched. */
+  /** One past the highest frame number ever handed out: numbers from here up were never used. */
   get frameLimit(): number {
     return this.bump;
+  }
+
+  /** A new, empty arena for one memory object's frames. */
+  newArena(): Arena {
+    return new Arena(false);
   }
 
   /**
    * Checkpoint restore: frames [0, limit) come to exist, those in the `held`
    * runs (ascending and disjoint) with one reference each and their bytes
-   * zeroed, for the caller to fill, and the others free. Only a MemoryFile
+   * zeroed, for the caller to fill, and the others free. The held frames sit
+   * in the default arena until their objects adopt them. Only a MemoryFile
    * that never allocated may be restored into.
    * @internal
    */
@@ -142,57 +206,114 @@ export class MemoryFile {
     if (!Number.isInteger(limit) || limit < 0 || limit > this.totalFrames) {
       throw new RangeError(`MemoryFile.restoreFrames: ${limit} frames do not fit in ${this.totalFrames}`);
     }
-    while (this.chunks.length * this.framesPerChunk < limit) this.chunks.push(this.newChunk(true)!);
-    this.bump = limit;
     let next = 0;
     for (const { firstFrame, count } of held) {
       const end = firstFrame + count;
       if (!Number.isInteger(firstFrame) || !Number.isInteger(count) || count <= 0 || firstFrame < next || end > limit) {
         throw new RangeError(`MemoryFile.restoreFrames: frames ${firstFrame}..${end - 1} are not ascending inside ${limit}`);
       }
+      next = end;
+    }
+    this.grow(limit);
+    this.bump = limit;
+    next = 0;
+    for (const { firstFrame, count } of held) {
       for (let f = next; f < firstFrame; f++) this.freeFrames.push(f);
-      for (let f = firstFrame; f < end; ) {
-        const n = this.contiguousInChunk(f, end - f);
-        const i = f & this.frameMask;
-        this.chunkOf(f).refs.fill(1, i, i + n);
-        f += n;
+      for (let f = firstFrame; f < firstFrame + count; f++) {
+        const slot = this.takeSlot(this.defaultArena, true);
+        this.slots[f] = slot;
+        this.refs[f] = 1;
       }
       this.allocated += count;
-      next = end;
+      next = firstFrame + count;
     }
     for (let f = next; f < limit; f++) this.freeFrames.push(f);
   }
 
   /**
-   * Allocates one zeroed frame with a reference count of 1, or returns -1 when
-   * the simulated RAM is exhausted (the caller turns that into ENOMEM/SIGBUS).
-   * With `clear` false a reused frame keeps its old bytes: for a caller that
-   * overwrites or zeroes every byte before anyone can see the frame (a tmpfs
-   * write, as shmem_write_begin skips clearing a new page).
+   * Allocates one zeroed frame with a reference count of 1 in `arena` (the
+   * default arena when absent), or returns -1 when the simulated RAM is
+   * exhausted (the caller turns that into ENOMEM/SIGBUS).
+   * With `clear` false a reused slot keeps its old bytes (the same arena's):
+   * for a caller that overwrites or zeroes every byte before anyone can see
+   * the frame (a tmpfs write, as shmem_write_begin skips clearing a new page).
    */
-  allocate(clear = true): number {
+  allocate(clear = true, arena: Arena = this.defaultArena): number {
     if (this.limbo.length > 0) this.reclaim();
+    if (this.freeFrames.size === 0 && this.bump >= this.totalFrames) return -1;
+    // The slot comes first: a host allocation failure leaves everything as it was.
+    const slot = this.takeSlot(arena, false);
+    if (slot < 0) return -1;
     let frame: number;
-    if (this.freeFrames.size > 0) {
-      // A reused frame still holds its previous owner's bytes (or the poison).
-      frame = this.freeFrames.pop();
-      // A copy from a zero page, not fill(0) (why: see "Hot paths" in docs/architecture.md).
-      if (clear) this.zero(frame, 0, PAGE_SIZE);
-    } else {
-      if (this.bump >= this.totalFrames) {
-        return -1;
-      }
-      // The chunk comes first: a host allocation failure leaves everything as it was.
-      if (this.bump >> this.chunkShift === this.chunks.length) {
-        const chunk = this.newChunk(false);
-        if (chunk === undefined) return -1;
-        this.chunks.push(chunk);
-      }
+    if (this.freeFrames.size > 0) frame = this.freeFrames.pop();
+    else {
       frame = this.bump++;
+      if (frame >= this.slots.length) this.grow(frame + 1);
     }
-    this.chunkOf(frame).refs[frame & this.frameMask] = 1;
+    // A slot freed before still holds its arena's old bytes (or the poison); a copy from a zero page, not fill(0) (why: see "Hot paths" in docs/architecture.md).
+    this.slots[frame] = slot;
+    this.refs[frame] = 1;
     this.allocated++;
+    if (clear && this.reusedSlot) this.zero(frame, 0, PAGE_SIZE);
     return frame;
+  }
+
+  /** Set by takeSlot: whether the slot it returned held a frame before (so holds stale bytes). */
+  private reusedSlot = false;
+
+  /**
+   * A slot of `arena` for a new frame, the lowest free one, growing the
+   * arena by a chunk when it is full; -1 when the host cannot allocate the
+   * chunk (`must` turns that into a throw). Counts the slot as used.
+   */
+  private takeSlot(arena: Arena, must: boolean): number {
+    const chunks = arena.chunks;
+    for (let i = arena.hint; i < chunks.length; i++) {
+      const c = chunks[i] as Chunk;
+      if (c.free.size > 0) {
+        arena.hint = i;
+        c.used++;
+        arena.used++;
+        this.reusedSlot = true;
+        return (c.id << this.chunkShift) | c.free.pop();
+      }
+      if (c.bump < c.frames) {
+        arena.hint = i;
+        c.used++;
+        arena.used++;
+        this.reusedSlot = false;
+        return (c.id << this.chunkShift) | c.bump++;
+      }
+    }
+    const frames = arena.fullChunks ? this.framesPerChunk : Math.min(this.framesPerChunk, Math.max(this.firstChunkFrames, arena.capacity));
+    const c = this.chunkOfSize(frames, must);
+    if (c === undefined) return -1;
+    c.arena = arena;
+    c.index = chunks.length;
+    chunks.push(c);
+    arena.capacity += frames;
+    arena.hint = c.index;
+    c.used++;
+    arena.used++;
+    this.reusedSlot = false;
+    return (c.id << this.chunkShift) | c.bump++;
+  }
+
+  /** A zeroed chunk of `frames` frames for an arena: one from the pool, else a new one. */
+  private chunkOfSize(frames: number, must: boolean): Chunk | undefined {
+    const pooled = this.pool.get(frames)?.pop();
+    if (pooled !== undefined) {
+      // Its bytes are an earlier arena's: nobody else may see them.
+      for (let at = 0; at < pooled.bytes.length; at += ZERO_SOURCE.length)
+        copyBytes(pooled.bytes, at, ZERO_SOURCE, 0, Math.min(ZERO_SOURCE.length, pooled.bytes.length - at));
+      return pooled;
+    }
+    const chunk = this.newChunk(frames, must);
+    if (chunk !== undefined) {
+      this.chunks.push(chunk);
+      this.reserved += frames * PAGE_SIZE;
+    }
+    return chunk;
   }
 
   /**
@@ -200,45 +321,65 @@ export class MemoryFile {
    * from allocateChunk or the views); `must` turns that into a throw, for
    * callers with no failure to report (checkpoint restore checks its size first).
    */
-  private newChunk(must: boolean): Chunk | undefined {
+  private newChunk(frames: number, must: boolean): Chunk | undefined {
     try {
-      const buffer = this.allocateChunk(this.framesPerChunk * PAGE_SIZE);
-      if (buffer.byteLength !== this.framesPerChunk * PAGE_SIZE)
-        throw new Error(`MemoryFile: a chunk buffer of ${buffer.byteLength} bytes, not ${this.framesPerChunk * PAGE_SIZE}`);
-      return chunkOver(buffer, this.framesPerChunk);
+      const buffer = this.allocateChunk(frames * PAGE_SIZE);
+      if (buffer.byteLength !== frames * PAGE_SIZE) throw new Error(`MemoryFile: a chunk buffer of ${buffer.byteLength} bytes, not ${frames * PAGE_SIZE}`);
+      return {
+        id: this.chunks.length,
+        frames,
+        bytes: new Uint8Array(buffer),
+        words: new Int32Array(buffer),
+        arena: undefined,
+        index: 0,
+        used: 0,
+        bump: 0,
+        free: new FreeFrames(),
+        holders: 0,
+      };
     } catch (e) {
       if (must || !(e instanceof RangeError)) throw e;
       return undefined;
     }
   }
 
+  /** Makes room for frame numbers [0, frames). */
+  private grow(frames: number): void {
+    if (frames <= this.slots.length) return;
+    const n = Math.max(frames, this.slots.length * 2, 1024);
+    const slots = new Int32Array(n).fill(-1);
+    slots.set(this.slots);
+    const refs = new Uint32Array(n);
+    refs.set(this.refs);
+    this.slots = slots;
+    this.refs = refs;
+  }
+
   /** Adds a reference to an allocated frame. */
   incRef(frame: number): void {
-    const refs = this.chunkOf(frame).refs;
-    const i = frame & this.frameMask;
-    const n = refs[i] ?? 0;
+    this.check(frame);
+    const n = this.refs[frame] ?? 0;
     if (n === 0) {
       throw new Error(`MemoryFile.incRef: frame ${frame} is free`);
     }
-    refs[i] = n + 1;
+    this.refs[frame] = n + 1;
   }
 
   /** Drops a reference; the frame returns to the free pool when none remain. */
   decRef(frame: number): void {
-    const chunk = this.chunkOf(frame);
-    const i = frame & this.frameMask;
-    const n = chunk.refs[i] ?? 0;
+    this.check(frame);
+    const n = this.refs[frame] ?? 0;
     if (n === 0) {
       throw new Error(`MemoryFile.decRef: frame ${frame} is already free`);
     }
-    chunk.refs[i] = n - 1;
+    this.refs[frame] = n - 1;
     if (n === 1) {
       const inFlight = this.gate?.inFlight();
       if (inFlight !== undefined) {
         this.retire(frame, inFlight);
         return;
       }
-      this.free(chunk, i, frame);
+      this.free(frame);
     }
   }
 
@@ -270,7 +411,7 @@ export class MemoryFile {
         this.limbo[kept++] = batch;
         continue;
       }
-      for (const frame of batch.frames) this.free(this.chunkOf(frame), frame & this.frameMask, frame);
+      for (const frame of batch.frames) this.free(frame);
     }
     this.limbo.length = kept;
   }
@@ -280,7 +421,7 @@ export class MemoryFile {
     if (!Number.isInteger(frame) || frame < 0 || frame >= this.bump) {
       return 0;
     }
-    return this.chunkOf(frame).refs[frame & this.frameMask] ?? 0;
+    return this.refs[frame] ?? 0;
   }
 
   /**
@@ -310,12 +451,89 @@ export class MemoryFile {
 
   /** The byte offset of `frame` inside its chunk. */
   byteOffset(frame: number): number {
-    return (frame & this.frameMask) * PAGE_SIZE;
+    return ((this.slots[frame] ?? 0) & this.frameMask) * PAGE_SIZE;
   }
 
-  /** How many of the `pages` frames starting at `frame` lie in the same chunk as `frame`. */
+  /**
+   * How many of the `pages` frames from `frame` on sit in consecutive slots
+   * of `frame`'s chunk (at least 1). For a frame number never handed out,
+   * the frames up to the next multiple of the largest chunk's size.
+   */
   contiguousInChunk(frame: number, pages: number): number {
-    return Math.min(pages, this.framesPerChunk - (frame & this.frameMask));
+    const slot = this.slots[frame] ?? -1;
+    if (slot < 0 || frame >= this.bump) return Math.min(pages, this.framesPerChunk - (frame & this.frameMask));
+    const slots = this.slots;
+    const end = Math.min(pages, (this.chunks[slot >> this.chunkShift] as Chunk).frames - (slot & this.frameMask));
+    let n = 1;
+    while (n < end && slots[frame + n] === slot + n) n++;
+    return n;
+  }
+
+  /** The slot holding `frame` (chunk id << chunkShift | index): what a thread is told. */
+  slotOf(frame: number): number {
+    this.check(frame);
+    return this.slots[frame] ?? -1;
+  }
+
+  /** The id of the chunk holding `frame`. */
+  chunkIdOf(frame: number): number {
+    return this.slotOf(frame) >> this.chunkShift;
+  }
+
+  /** The buffer of chunk `id`, to give to a thread (see holdChunk). */
+  chunkBuffer(id: number): ArrayBufferLike {
+    const c = this.chunks[id];
+    if (c === undefined) throw new RangeError(`MemoryFile: no chunk ${id}`);
+    return c.bytes.buffer;
+  }
+
+  /** The arena `frame` sits in; undefined for a frame that holds no reference. */
+  arenaOf(frame: number): Arena | undefined {
+    if (this.refCount(frame) === 0) return undefined;
+    return this.chunkOf(frame).arena;
+  }
+
+  /**
+   * A live thread was given chunk `id`: until releaseChunk, the chunk stays
+   * with its arena, so its slots only ever hold that arena's frames.
+   */
+  holdChunk(id: number): void {
+    const c = this.chunks[id];
+    if (c === undefined) throw new RangeError(`MemoryFile: no chunk ${id}`);
+    c.holders++;
+  }
+
+  /** A thread given chunk `id` has ended. */
+  releaseChunk(id: number): void {
+    const c = this.chunks[id];
+    if (c === undefined || c.holders === 0) throw new RangeError(`MemoryFile: chunk ${id} is not held`);
+    c.holders--;
+    const arena = c.arena;
+    if (c.holders === 0 && arena !== undefined && arena.used === 0) this.letGo(arena);
+  }
+
+  /** How many threads hold chunk `id` (holdChunk). */
+  chunkHolders(id: number): number {
+    return this.chunks[id]?.holders ?? 0;
+  }
+
+  /**
+   * Moves `frame` (its bytes and its reference count stay) into a slot of
+   * `arena`; false, with nothing changed, when the host cannot allocate
+   * the arena a chunk. Checkpoint restore: the image's frames start in the
+   * default arena.
+   */
+  moveTo(frame: number, arena: Arena): boolean {
+    const from = this.chunkOf(frame);
+    if (from.arena === arena) return true;
+    const slot = this.takeSlot(arena, false);
+    if (slot < 0) return false;
+    const to = this.chunks[slot >> this.chunkShift] as Chunk;
+    copyBytes(to.bytes, (slot & this.frameMask) * PAGE_SIZE, from.bytes, this.byteOffset(frame), PAGE_SIZE);
+    const old = this.slots[frame] ?? 0;
+    this.slots[frame] = slot;
+    this.freeSlot(from, old & this.frameMask);
+    return true;
   }
 
   /** Holds `frame` back until the accesses in `inFlight` have finished. */
@@ -325,16 +543,66 @@ export class MemoryFile {
     else this.limbo.push({ inFlight, frames: [frame] });
   }
 
-  /** A frame with no references left goes back to the pool. */
-  private free(chunk: Chunk, i: number, frame: number): void {
+  /** A frame with no references left goes back to the pool, and its slot to its arena. */
+  private free(frame: number): void {
+    const slot = this.slots[frame] ?? 0;
+    const chunk = this.chunks[slot >> this.chunkShift] as Chunk;
+    const i = slot & this.frameMask;
     if (this.poison !== undefined) chunk.bytes.fill(this.poison, i * PAGE_SIZE, (i + 1) * PAGE_SIZE);
+    // The number keeps naming the slot until it is handed out again (a test reads the poison through it).
     this.allocated--;
     this.freeFrames.push(frame);
+    this.freeSlot(chunk, i);
+  }
+
+  /** Slot `i` of `chunk` holds no frame any more: its arena may reuse it. */
+  private freeSlot(chunk: Chunk, i: number): void {
+    const arena = chunk.arena as Arena;
+    chunk.free.push(i);
+    chunk.used--;
+    if (chunk.index < arena.hint) arena.hint = chunk.index;
+    // The default arena keeps its chunks: no thread is ever given one.
+    if (--arena.used === 0 && !arena.fullChunks) this.letGo(arena);
+  }
+
+  /**
+   * The arena holds no frame: its chunks that no live thread holds go to
+   * the pool, for any arena. Those still held stay, for this arena only.
+   */
+  private letGo(arena: Arena): void {
+    let kept = 0;
+    for (const c of arena.chunks) {
+      if (c.holders > 0) {
+        c.index = kept;
+        arena.chunks[kept++] = c;
+        continue;
+      }
+      arena.capacity -= c.frames;
+      c.arena = undefined;
+      c.used = 0;
+      c.bump = 0;
+      while (c.free.size > 0) c.free.pop();
+      let sized = this.pool.get(c.frames);
+      if (sized === undefined) {
+        sized = [];
+        this.pool.set(c.frames, sized);
+      }
+      sized.push(c);
+    }
+    arena.chunks.length = kept;
+    arena.hint = 0;
+  }
+
+  private check(frame: number): void {
+    if (!Number.isInteger(frame) || frame < 0 || frame >= this.bump) {
+      throw new RangeError(`MemoryFile: frame ${frame} was never allocated`);
+    }
   }
 
   private chunkOf(frame: number): Chunk {
-    const chunk = this.chunks[frame >> this.chunkShift];
-    if (chunk === undefined || !Number.isInteger(frame) || frame < 0 || frame >= this.bump) {
+    const slot = this.slots[frame] ?? -1;
+    const chunk = this.chunks[slot >> this.chunkShift];
+    if (chunk === undefined || slot < 0 || !Number.isInteger(frame) || frame < 0 || frame >= this.bump) {
       throw new RangeError(`MemoryFile: frame ${frame} was never allocated`);
     }
     return chunk;
@@ -347,11 +615,5 @@ export const FUTEX_THREADS = MAX_WORKER_THREADS + 1;
 /** The source of every frame clearing. */
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
-/** A fresh chunk: shared memory when the platform allows it, zero-filled either way. */
-function chunkOver(buffer: ArrayBufferLike, frames: number): Chunk {
-  return {
-    bytes: new Uint8Array(buffer),
-    words: new Int32Array(buffer),
-    refs: new Uint32Array(frames),
-  };
-}
+/** The source of whole-chunk clearing. */
+const ZERO_SOURCE = new Uint8Array(64 * PAGE_SIZE);

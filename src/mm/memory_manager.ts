@@ -533,7 +533,7 @@ export class MemoryManager implements MappingSpace {
     let key: FutexKey | undefined;
     const found = this.mappingMu.with(() =>
       atomic32(this.set, this.memoryFile, this.rules, addr, false, (words, index, frame) => {
-        key = { words, index, chunk: frame >> this.memoryFile.chunkShift };
+        key = { words, index, chunk: this.memoryFile.chunkIdOf(frame) };
         return index;
       }),
     );

@@ -29,7 +29,11 @@ import type { VmaSet } from './vma.js';
 /** The most pages one fill translates (bounds the work a single miss costs the kernel). */
 const MAX_FILL_PAGES = 1024;
 
-/** One run of a fill: virtual pages [start, start+pages*PAGE_SIZE) in consecutive frames from `frame`, all in one chunk. */
+/**
+ * One run of a fill: virtual pages [start, start+pages*PAGE_SIZE) in
+ * consecutive slots of one chunk from `frame`, which is a MemoryFile slot
+ * (chunk id << chunkShift | index), not a frame number.
+ */
 export interface TlbRun {
   readonly start: number;
   readonly pages: number;
@@ -102,7 +106,7 @@ export function fillTlb(
     let pages = t.pages;
     while (pages > 0) {
       const inChunk = mf.contiguousInChunk(frame, pages);
-      runs.push({ start: cur, pages: inChunk, frame });
+      runs.push({ start: cur, pages: inChunk, frame: mf.slotOf(frame) });
       cur += inChunk * PAGE_SIZE;
       frame += inChunk;
       pages -= inChunk;

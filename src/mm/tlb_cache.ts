@@ -31,9 +31,9 @@ export interface TlbCacheInit {
   /** The kernel's in-flight counters (InFlightAccesses.buffer) and this thread's slot in them. */
   readonly inFlight: SharedArrayBuffer;
   readonly slot: number;
-  /** log2 of the frames per MemoryFile chunk. */
+  /** MemoryFile.chunkShift: a fill's run names slot chunk id << chunkShift | index. */
   readonly chunkShift: number;
-  /** The MemoryFile's chunks when the thread started; later ones arrive through TlbSource. */
+  /** Chunks the thread starts with, by id (spawnWorker gives none); the others arrive through TlbSource as fills name them. */
   readonly chunks: readonly SharedArrayBuffer[];
 }
 
@@ -41,7 +41,7 @@ export interface TlbCacheInit {
 export interface TlbSource {
   /** Translations of the pages from `addr` on (the kernel's fillTlb), or the fault at `addr`. */
   fill(addr: number, len: number, write: boolean): E.Either<Fault, TlbFill>;
-  /** Chunks the kernel has sent since the last call, as (index, buffer) pairs; blocks for none. */
+  /** Chunks the kernel has sent since the last call, as (id, buffer) pairs; blocks for none. */
   receiveChunks(): ReadonlyArray<readonly [number, SharedArrayBuffer]>;
 }
 

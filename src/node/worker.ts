@@ -5,9 +5,13 @@
  *
  * The calling thread is the kernel thread: it owns the Kernel, serves each
  * worker's syscalls from its mailbox without blocking its event loop
- * (Atomics.waitAsync), and hands new MemoryFile chunks to workers over a
+ * (Atomics.waitAsync), and hands MemoryFile chunks to workers over a
  * MessagePort that the worker drains synchronously when a translation needs
- * one. The program's module exports a default function `(task, args)`,
+ * one. A worker starts with no chunk and is given exactly the chunks its
+ * fills name: chunks of the arenas of objects its process has mapped (see
+ * "Processes in worker threads" in docs/architecture.md). Each chunk given
+ * stays held (MemoryFile.holdChunk) until the thread ends, so its slots are
+ * never reused for another object while the thread could see them. The program's module exports a default function `(task, args)`,
  * which runs with a Task for the process; what it returns (or resolves to)
  * becomes the thread's result.
  *
@@ -81,7 +85,8 @@ interface ThreadState {
   readonly mailbox: Mailbox;
   readonly slot: number;
   readonly chunkPort: MessagePort;
-  knownChunks: number;
+  /** Ids of the chunks the thread was given, each held in the MemoryFile until the thread ends. */
+  readonly chunks: Set<number>;
   result: unknown;
   hasResult: boolean;
   error: string | undefined;
@@ -127,14 +132,6 @@ function threadsOf(kernel: Kernel): KernelThreads {
   return t;
 }
 
-/** The MemoryFile chunks that exist now, in order. */
-function chunkBuffers(kernel: Kernel): SharedArrayBuffer[] {
-  const mf = kernel.memoryFile;
-  const out: SharedArrayBuffer[] = [];
-  for (let frame = 0; frame < mf.frameLimit; frame += 1 << mf.chunkShift) out.push(mf.chunkBytes(frame).buffer as SharedArrayBuffer);
-  return out;
-}
-
 /**
  * Starts a worker thread that runs `moduleUrl`'s default export as `p`.
  * ESRCH when `p` has exited; EAGAIN when the kernel runs as many threads as
@@ -160,7 +157,6 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
   if (slot === undefined) return E.left(sysError('EAGAIN', `no more than ${threads.inFlight.capacity} worker threads at once`));
 
   const mailbox = Mailbox.create();
-  const chunks = chunkBuffers(kernel);
   const { port1, port2 } = new MessageChannel();
   const url = String(moduleUrl);
   const boot: WorkerBoot = {
@@ -171,7 +167,7 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
       inFlight: threads.inFlight.buffer,
       slot,
       chunkShift: kernel.memoryFile.chunkShift,
-      chunks,
+      chunks: [],
       futex: kernel.memoryFile.futexQueue.buffer as SharedArrayBuffer,
       futexSlot: futexSlotOf(slot),
       futexSpin: FUTEX_SPIN,
@@ -203,7 +199,7 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
     mailbox,
     slot,
     chunkPort: port1,
-    knownChunks: chunks.length,
+    chunks: new Set(),
     result: undefined,
     hasResult: false,
     error: undefined,
@@ -374,18 +370,23 @@ function waitForChild(threads: KernelThreads, p: Process, pid: number): Pending<
   return pending;
 }
 
-/** Before a fill naming a chunk the thread has never seen is answered, the chunk goes down its port. */
+/**
+ * Before a fill naming a chunk the thread has never seen is answered, the
+ * chunk goes down its port, and the thread holds it until it ends.
+ */
 function sendChunks(kernel: Kernel, t: ThreadState, reply: unknown): void {
   const fill = reply as E.Either<unknown, Partial<TlbFill> | undefined>;
   if (typeof fill !== 'object' || fill === null || !E.isRight(fill) || !Array.isArray(fill.right?.runs)) return;
-  let needed = t.knownChunks;
-  for (const run of fill.right?.runs ?? []) needed = Math.max(needed, (run.frame >> kernel.memoryFile.chunkShift) + 1);
-  if (needed === t.knownChunks) return;
-  const all = chunkBuffers(kernel);
-  const fresh: Array<[number, SharedArrayBuffer]> = [];
-  for (let i = t.knownChunks; i < needed; i++) fresh.push([i, all[i] as SharedArrayBuffer]);
-  t.chunkPort.postMessage(fresh);
-  t.knownChunks = needed;
+  const mf = kernel.memoryFile;
+  let fresh: Array<[number, SharedArrayBuffer]> | undefined;
+  for (const run of fill.right?.runs ?? []) {
+    const id = run.frame >> mf.chunkShift;
+    if (t.chunks.has(id)) continue;
+    t.chunks.add(id);
+    mf.holdChunk(id);
+    (fresh ??= []).push([id, mf.chunkBuffer(id) as SharedArrayBuffer]);
+  }
+  if (fresh !== undefined) t.chunkPort.postMessage(fresh);
 }
 
 /** The thread has ended: release what it held and, when the process is done, exit it. */
@@ -393,6 +394,9 @@ function cleanUp(kernel: Kernel, threads: KernelThreads, p: Process, t: ThreadSt
   t.mailbox.close();
   t.chunkPort.close();
   releaseSlot(kernel, threads, t.slot);
+  // The thread can touch its chunks no more: their arenas may let them go.
+  for (const id of t.chunks) kernel.memoryFile.releaseChunk(id);
+  t.chunks.clear();
   const siblings = threads.byProcess.get(p);
   siblings?.delete(t);
   if (siblings?.size === 0) threads.byProcess.delete(p);

@@ -17,7 +17,7 @@ import { PAGE_SIZE } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import { NAME_MAX, S_IALLUGO, S_IFDIR, TMPFS_MAGIC } from '../abi/fs.js';
-import type { MemoryFile } from '../mm/memory_file.js';
+import type { Arena, MemoryFile } from '../mm/memory_file.js';
 import type { FaultChargeSource, MemoryCharge } from '../memcg/charge.js';
 import { UnlimitedCharge, fixedFaultCharge } from '../memcg/charge.js';
 import { CLAIM_CHARGE_REFUSED, CLAIM_NO_MEMORY, CLAIM_NO_SPACE } from './claim.js';
@@ -220,14 +220,15 @@ export class Tmpfs {
    * shmem_alloc_and_add_folio. Returns the frame, or a negative CLAIM_* code
    * with nothing held. With `clear` false the frame may hold old bytes, for a
    * caller that writes or zeroes all of it first (see MemoryFile.allocate).
+   * The frame sits in `arena`: the claiming file's (FrameTable.arena).
    */
-  claimPage(charge: MemoryCharge, clear = true): number {
+  claimPage(charge: MemoryCharge, clear = true, arena?: Arena): number {
     if (!charge.tryCharge(1)) return CLAIM_CHARGE_REFUSED;
     if (this.maxPages !== 0 && this.pagesUsed >= this.maxPages) {
       charge.uncharge(1);
       return CLAIM_NO_SPACE;
     }
-    const frame = this.memoryFile.allocate(clear);
+    const frame = this.memoryFile.allocate(clear, arena);
     if (frame < 0) {
       charge.uncharge(1);
       return CLAIM_NO_MEMORY;
