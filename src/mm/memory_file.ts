@@ -15,8 +15,10 @@
  * always sits in a slot of the object's arena: a freed slot is reused only
  * by the same arena. So a thread given an arena's chunks reaches that
  * object's bytes and no other object's. A chunk leaves its arena (to be
- * zeroed and reused by any arena) only when the arena holds no frame in it
- * and no live thread was ever given it (holdChunk/releaseChunk). A slot is
+ * reused by any arena) only when the arena holds no frame in it and no live
+ * thread holds it (holdChunk/releaseChunk); its old bytes are cleared slot
+ * by slot as the new arena takes slots, and all at once before a thread is
+ * given it. A slot is
  * named by slot = chunk id << chunkShift | index; threads see slots, never
  * frame numbers. allocate() without an arena uses the MemoryFile's default
  * arena of full-size chunks (tests, and checkpoint restore, which places the
@@ -98,8 +100,14 @@ interface Chunk {
   index: number;
   /** Slots holding a frame (retired ones included). */
   used: number;
-  /** Slots [0, bump) were handed out since it joined its arena; the others are zero. */
+  /** Slots [0, bump) were handed out since it joined its arena. */
   bump: number;
+  /**
+   * Whether slots [bump, frames) are zero. A chunk from the pool may hold an
+   * earlier arena's bytes there: a slot taken from it is cleared (unless the
+   * caller overwrites it), and the rest is cleared before a thread is given it.
+   */
+  clean: boolean;
   /** Freed slots, lowest first. */
   readonly free: FreeFrames;
   /** Live threads it was given to (holdChunk). */
@@ -220,7 +228,7 @@ export class MemoryFile {
     for (const { firstFrame, count } of held) {
       for (let f = next; f < firstFrame; f++) this.freeFrames.push(f);
       for (let f = firstFrame; f < firstFrame + count; f++) {
-        const slot = this.takeSlot(this.defaultArena, true);
+        const slot = this.takeSlot(this.defaultArena, true, false);
         this.slots[f] = slot;
         this.refs[f] = 1;
       }
@@ -242,7 +250,7 @@ export class MemoryFile {
     if (this.limbo.length > 0) this.reclaim();
     if (this.freeFrames.size === 0 && this.bump >= this.totalFrames) return -1;
     // The slot comes first: a host allocation failure leaves everything as it was.
-    const slot = this.takeSlot(arena, false);
+    const slot = this.takeSlot(arena, false, clear);
     if (slot < 0) return -1;
     let frame: number;
     if (this.freeFrames.size > 0) frame = this.freeFrames.pop();
@@ -264,9 +272,12 @@ export class MemoryFile {
   /**
    * A slot of `arena` for a new frame, the lowest free one, growing the
    * arena by a chunk when it is full; -1 when the host cannot allocate the
-   * chunk (`must` turns that into a throw). Counts the slot as used.
+   * chunk (`must` turns that into a throw). Counts the slot as used. A
+   * chunk from the pool taken for a `clear` allocation is cleared whole at
+   * once: one memcpy per chunk costs less than clearing slot by slot (see
+   * "Hot paths" in docs/architecture.md).
    */
-  private takeSlot(arena: Arena, must: boolean): number {
+  private takeSlot(arena: Arena, must: boolean, clear: boolean): number {
     const chunks = arena.chunks;
     for (let i = arena.hint; i < chunks.length; i++) {
       const c = chunks[i] as Chunk;
@@ -281,13 +292,14 @@ export class MemoryFile {
         arena.hint = i;
         c.used++;
         arena.used++;
-        this.reusedSlot = false;
+        this.reusedSlot = !c.clean;
         return (c.id << this.chunkShift) | c.bump++;
       }
     }
     const frames = arena.fullChunks ? this.framesPerChunk : Math.min(this.framesPerChunk, Math.max(this.firstChunkFrames, arena.capacity));
     const c = this.chunkOfSize(frames, must);
     if (c === undefined) return -1;
+    if (clear && !c.clean) this.clearFrom(c, 0);
     c.arena = arena;
     c.index = chunks.length;
     chunks.push(c);
@@ -295,19 +307,14 @@ export class MemoryFile {
     arena.hint = c.index;
     c.used++;
     arena.used++;
-    this.reusedSlot = false;
+    this.reusedSlot = !c.clean;
     return (c.id << this.chunkShift) | c.bump++;
   }
 
-  /** A zeroed chunk of `frames` frames for an arena: one from the pool, else a new one. */
+  /** A chunk of `frames` frames for an arena: one from the pool (not clean), else a new one. */
   private chunkOfSize(frames: number, must: boolean): Chunk | undefined {
     const pooled = this.pool.get(frames)?.pop();
-    if (pooled !== undefined) {
-      // Its bytes are an earlier arena's: nobody else may see them.
-      for (let at = 0; at < pooled.bytes.length; at += ZERO_SOURCE.length)
-        copyBytes(pooled.bytes, at, ZERO_SOURCE, 0, Math.min(ZERO_SOURCE.length, pooled.bytes.length - at));
-      return pooled;
-    }
+    if (pooled !== undefined) return pooled;
     const chunk = this.newChunk(frames, must);
     if (chunk !== undefined) {
       this.chunks.push(chunk);
@@ -334,6 +341,7 @@ export class MemoryFile {
         index: 0,
         used: 0,
         bump: 0,
+        clean: true,
         free: new FreeFrames(),
         holders: 0,
       };
@@ -494,13 +502,25 @@ export class MemoryFile {
   }
 
   /**
-   * A live thread was given chunk `id`: until releaseChunk, the chunk stays
-   * with its arena, so its slots only ever hold that arena's frames.
+   * A live thread is given chunk `id`: its slots no frame of its arena ever
+   * used are cleared first (an earlier arena's bytes may be there), and until
+   * releaseChunk the chunk stays with its arena, so its slots only ever hold
+   * that arena's frames.
    */
   holdChunk(id: number): void {
     const c = this.chunks[id];
     if (c === undefined) throw new RangeError(`MemoryFile: no chunk ${id}`);
+    if (!c.clean) this.clearFrom(c, c.bump);
     c.holders++;
+  }
+
+  /** Zeroes slots [slot, frames) of `c`, which are then clean. */
+  private clearFrom(c: Chunk, slot: number): void {
+    const bytes = c.bytes;
+    for (let at = slot * PAGE_SIZE; at < bytes.length; at += ZERO_SOURCE.length) {
+      copyBytes(bytes, at, ZERO_SOURCE, 0, Math.min(ZERO_SOURCE.length, bytes.length - at));
+    }
+    c.clean = true;
   }
 
   /** A thread given chunk `id` has ended. */
@@ -526,7 +546,7 @@ export class MemoryFile {
   moveTo(frame: number, arena: Arena): boolean {
     const from = this.chunkOf(frame);
     if (from.arena === arena) return true;
-    const slot = this.takeSlot(arena, false);
+    const slot = this.takeSlot(arena, false, false);
     if (slot < 0) return false;
     const to = this.chunks[slot >> this.chunkShift] as Chunk;
     copyBytes(to.bytes, (slot & this.frameMask) * PAGE_SIZE, from.bytes, this.byteOffset(frame), PAGE_SIZE);
@@ -581,6 +601,7 @@ export class MemoryFile {
       c.arena = undefined;
       c.used = 0;
       c.bump = 0;
+      c.clean = false;
       while (c.free.size > 0) c.free.pop();
       let sized = this.pool.get(c.frames);
       if (sized === undefined) {
@@ -615,5 +636,5 @@ export const FUTEX_THREADS = MAX_WORKER_THREADS + 1;
 /** The source of every frame clearing. */
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
-/** The source of whole-chunk clearing. */
+/** The source of clearing chunks (clearFrom). */
 const ZERO_SOURCE = new Uint8Array(64 * PAGE_SIZE);
