@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -55,6 +57,14 @@
   X(WRITE, "write")                                                            \
   X(FILL, "fill")                                                              \
   X(READ, "read")                                                              \
+  /* Version 2: System V semaphores and message queues. */                    \
+  X(SEMGET, "semget")                                                          \
+  X(SEMOP, "semop")   /* semop, or semtimedop with a timeout */                \
+  X(SEMCTL, "semctl")                                                          \
+  X(MSGGET, "msgget")                                                          \
+  X(MSGSND, "msgsnd")                                                          \
+  X(MSGRCV, "msgrcv")                                                          \
+  X(MSGCTL, "msgctl")                                                          \
   /* The file-system extension (docs/scenario-extensions.md). */               \
   X(TMPFS, "tmpfs")   /* coordinator: mount a tmpfs under the scenario root */ \
   X(BIND, "bind")     /* coordinator: bind mount, optionally read-only */      \
@@ -143,6 +153,16 @@ struct stmt {
   int64_t offset;     /* pwrite, fallocate, mmap offset; ftruncate length */
   int64_t nr_inodes;  /* tmpfs: -1 for the default */
   uint64_t count;     /* dd */
+  /* Version 2. */
+  int32_t semnum;          /* semget nsems; semctl semnum */
+  size_t nsops;            /* semop; semctl SETALL: the number of values */
+  struct sembuf *sops;     /* semop */
+  int64_t timeout_ms;      /* semop: -1 for semop, else semtimedop's relative timeout */
+  int32_t setval;          /* semctl SETVAL */
+  unsigned short *vals;    /* semctl SETALL */
+  int64_t mtype;           /* msgsnd mtype, msgrcv msgtyp */
+  int64_t msgsz;           /* msgsnd bytes=N (may be negative), msgrcv MAXSIZE */
+  uint64_t set_qbytes;     /* msgctl IPC_SET */
 };
 
 struct program {
@@ -173,7 +193,22 @@ enum outcome {
   OUT_UNAVAILABLE, /* this machine cannot reproduce the statement: exit 3 */
 };
 
-enum payload { PAYLOAD_NONE, PAYLOAD_DS, PAYLOAD_INFO, PAYLOAD_SHM_INFO, PAYLOAD_DATA, PAYLOAD_STATFS, PAYLOAD_STAT, PAYLOAD_DD };
+enum payload {
+  PAYLOAD_NONE,
+  PAYLOAD_DS,
+  PAYLOAD_INFO,
+  PAYLOAD_SHM_INFO,
+  PAYLOAD_DATA,
+  PAYLOAD_STATFS,
+  PAYLOAD_STAT,
+  PAYLOAD_DD,
+  PAYLOAD_SEM_DS,
+  PAYLOAD_SEMINFO,
+  PAYLOAD_VALS, /* GETALL: datalen unsigned shorts in the mailbox's data area */
+  PAYLOAD_MSQ_DS,
+  PAYLOAD_MSGINFO,
+  PAYLOAD_MSG, /* msgrcv: mtype, and datalen text bytes in the data area */
+};
 
 /* What one dd run did (coreutils' counters), and what stopped it. */
 struct dd_result {
@@ -195,6 +230,11 @@ struct result {
     struct statfs fs;
     struct stat st;
     struct dd_result dd;
+    struct semid_ds sem_ds;
+    struct seminfo seminfo;
+    struct msqid_ds msq_ds;
+    struct msginfo msginfo;
+    int64_t mtype;
   } u;
   uint64_t datalen; /* PAYLOAD_DATA: bytes in the mailbox's data area */
   char message[256];

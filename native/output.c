@@ -80,6 +80,7 @@ void print_result(const struct stmt *st, const struct result *r, const uint8_t *
   case OP_SHMGET: case OP_SHMCTL: case OP_SHMDT: case OP_MUNMAP: case OP_MPROTECT:
   case OP_OPEN: case OP_CLOSE: case OP_FWRITE: case OP_FREAD: case OP_UNLINK: case OP_MKDIR: case OP_RMDIR:
   case OP_STATFS: case OP_STAT: case OP_FTRUNCATE: case OP_FALLOCATE:
+  case OP_SEMGET: case OP_SEMOP: case OP_SEMCTL: case OP_MSGGET: case OP_MSGSND: case OP_MSGRCV: case OP_MSGCTL:
     printf(",\"ret\":\"%lld\"", (long long)r->ret);
     break;
   default:
@@ -129,6 +130,52 @@ void print_result(const struct stmt *st, const struct result *r, const uint8_t *
     fputc('}', stdout);
     break;
   }
+  case PAYLOAD_SEM_DS: {
+    const struct semid_ds *d = &r->u.sem_ds;
+    const struct ipc_perm *pm = &d->sem_perm;
+    printf(",\"sem_ds\":{\"key\":\"%d\",\"uid\":\"%u\",\"gid\":\"%u\",\"cuid\":\"%u\",\"cgid\":\"%u\","
+           "\"mode\":\"%u\",\"seq\":\"%u\",\"nsems\":\"%lu\",\"otime\":\"%lld\",\"ctime\":\"%lld\"}",
+           (int)pm->__key, pm->uid, pm->gid, pm->cuid, pm->cgid, (unsigned)pm->mode, (unsigned)pm->__seq,
+           (unsigned long)d->sem_nsems, (long long)d->sem_otime, (long long)d->sem_ctime);
+    break;
+  }
+  case PAYLOAD_MSQ_DS: {
+    const struct msqid_ds *d = &r->u.msq_ds;
+    const struct ipc_perm *pm = &d->msg_perm;
+    printf(",\"msq_ds\":{\"key\":\"%d\",\"uid\":\"%u\",\"gid\":\"%u\",\"cuid\":\"%u\",\"cgid\":\"%u\","
+           "\"mode\":\"%u\",\"seq\":\"%u\",\"stime\":\"%lld\",\"rtime\":\"%lld\",\"ctime\":\"%lld\","
+           "\"cbytes\":\"%lu\",\"qnum\":\"%lu\",\"qbytes\":\"%lu\",\"lspid\":\"%d\",\"lrpid\":\"%d\"}",
+           (int)pm->__key, pm->uid, pm->gid, pm->cuid, pm->cgid, (unsigned)pm->mode, (unsigned)pm->__seq,
+           (long long)d->msg_stime, (long long)d->msg_rtime, (long long)d->msg_ctime, (unsigned long)d->__msg_cbytes,
+           (unsigned long)d->msg_qnum, (unsigned long)d->msg_qbytes, (int)d->msg_lspid, (int)d->msg_lrpid);
+    break;
+  }
+  case PAYLOAD_SEMINFO: {
+    const struct seminfo *i = &r->u.seminfo;
+    printf(",\"seminfo\":{\"semmap\":\"%d\",\"semmni\":\"%d\",\"semmns\":\"%d\",\"semmnu\":\"%d\","
+           "\"semmsl\":\"%d\",\"semopm\":\"%d\",\"semume\":\"%d\",\"semusz\":\"%d\",\"semvmx\":\"%d\","
+           "\"semaem\":\"%d\"}",
+           i->semmap, i->semmni, i->semmns, i->semmnu, i->semmsl, i->semopm, i->semume, i->semusz, i->semvmx, i->semaem);
+    break;
+  }
+  case PAYLOAD_MSGINFO: {
+    const struct msginfo *i = &r->u.msginfo;
+    printf(",\"msginfo\":{\"msgpool\":\"%d\",\"msgmap\":\"%d\",\"msgmax\":\"%d\",\"msgmnb\":\"%d\","
+           "\"msgmni\":\"%d\",\"msgssz\":\"%d\",\"msgtql\":\"%d\",\"msgseg\":\"%u\"}",
+           i->msgpool, i->msgmap, i->msgmax, i->msgmnb, i->msgmni, i->msgssz, i->msgtql, (unsigned)i->msgseg);
+    break;
+  }
+  case PAYLOAD_VALS: {
+    const unsigned short *v = (const unsigned short *)data;
+    fputs(",\"vals\":[", stdout);
+    for (uint64_t i = 0; i < r->datalen; i++) printf("%s\"%u\"", i == 0 ? "" : ",", (unsigned)v[i]);
+    fputc(']', stdout);
+    break;
+  }
+  case PAYLOAD_MSG:
+    printf(",\"mtype\":\"%lld\"", (long long)r->u.mtype);
+    print_data(data, r->datalen);
+    break;
   case PAYLOAD_NONE:
     break;
   }

@@ -387,8 +387,136 @@ static int parse_dd(struct parser *p) {
   return 0;
 }
 
-static const char *const sysctl_names[] = {"shmmax", "shmall", "shmmni", "shm_rmid_forced",
-                                           "shm_next_id"};
+static const char *const sysctl_names[] = {"shmmax", "shmall", "shmmni", "shm_rmid_forced", "shm_next_id",
+                                           "sem", "msgmax", "msgmnb", "msgmni", "sem_next_id", "msg_next_id"};
+
+/* Version 2: semget P KEY NSEMS FLAGS BIND. */
+static int parse_semget(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
+  if (parse_i32(t[3], &st->key) != 0 || parse_i32(t[4], &st->semnum) != 0 || parse_i32(t[5], &st->flags) != 0)
+    return fail(p, "bad KEY, NSEMS or FLAGS");
+  return parse_bind(p, t[6], '#', &st->bind_num);
+}
+
+/* semop P ID TIMEOUT N [SEMNUM OP FLG]...; TIMEOUT is - for semop. */
+static int parse_semop(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  uint64_t n;
+  if (p->ntok < 6 || live_proc(p, t[2], &st->proc) != 0 || parse_id(p, t[3], &st->id) != 0) return -1;
+  st->timeout_ms = -1;
+  if (strcmp(t[4], "-") != 0 && parse_range(t[4], 0, INT64_MAX / 1000000, &st->timeout_ms) != 0)
+    return fail(p, "bad TIMEOUT '%s'", t[4]);
+  if (parse_u64(t[5], &n) != 0 || n > 65536 || p->ntok != 6 + 3 * n) return fail(p, "semop wants P ID TIMEOUT N and N triples");
+  st->nsops = (size_t)n;
+  st->sops = calloc(n + 1, sizeof *st->sops);
+  if (st->sops == NULL) return fail(p, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    int64_t num, op, flg;
+    if (parse_range(t[6 + 3 * i], 0, 65535, &num) != 0 || parse_range(t[7 + 3 * i], -32768, 32767, &op) != 0 ||
+        parse_range(t[8 + 3 * i], -32768, 32767, &flg) != 0)
+      return fail(p, "bad sembuf %zu", i);
+    st->sops[i].sem_num = (unsigned short)num;
+    st->sops[i].sem_op = (short)op;
+    st->sops[i].sem_flg = (short)flg;
+  }
+  return 0;
+}
+
+/* semctl P ID SEMNUM CMD NAMED BIND [UID GID MODE | VAL | N V...]. */
+static int parse_semctl(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (p->ntok < 8 || live_proc(p, t[2], &st->proc) != 0 || parse_id(p, t[3], &st->id) != 0) return -1;
+  if (parse_i32(t[4], &st->semnum) != 0 || parse_i32(t[5], &st->flags) != 0) return fail(p, "bad SEMNUM or CMD");
+  if (strcmp(t[6], "0") != 0 && strcmp(t[6], "1") != 0) return fail(p, "NAMED must be 0 or 1");
+  st->named = t[6][0] == '1';
+  if (parse_bind(p, t[7], '#', &st->bind_num) != 0) return -1;
+  size_t extra = p->ntok - 8;
+  if (st->named && st->flags == IPC_SET) {
+    uint64_t mode;
+    if (extra != 3 || parse_u32(t[8], &st->set_uid) != 0 || parse_u32(t[9], &st->set_gid) != 0 || parse_wide(t[10], &mode) != 0)
+      return fail(p, "IPC_SET wants UID GID MODE");
+    st->set_mode = (uint32_t)mode;
+  } else if (st->named && st->flags == SETVAL) {
+    if (extra != 1 || parse_i32(t[8], &st->setval) != 0) return fail(p, "SETVAL wants VAL");
+  } else if (st->named && st->flags == SETALL) {
+    uint64_t n;
+    if (extra < 1 || parse_u64(t[8], &n) != 0 || extra != 1 + n) return fail(p, "SETALL wants N and N values");
+    st->nsops = (size_t)n;
+    st->vals = calloc(n + 1, sizeof *st->vals);
+    if (st->vals == NULL) return fail(p, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+      int64_t v;
+      if (parse_range(t[9 + i], 0, 65535, &v) != 0) return fail(p, "bad SETALL value '%s'", t[9 + i]);
+      st->vals[i] = (unsigned short)v;
+    }
+  } else if (extra != 0) {
+    return fail(p, "only IPC_SET, SETVAL and SETALL take more operands");
+  }
+  return 0;
+}
+
+/* msgget P KEY FLAGS BIND. */
+static int parse_msgget(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
+  if (parse_i32(t[3], &st->key) != 0 || parse_i32(t[4], &st->flags) != 0) return fail(p, "bad KEY or FLAGS");
+  return parse_bind(p, t[5], '#', &st->bind_num);
+}
+
+/* msgsnd P ID MTYPE DATA FLAGS; DATA is hex, - or zN (N may be negative). */
+static int parse_msgsnd(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_id(p, t[3], &st->id) != 0) return -1;
+  if (parse_range(t[4], INT64_MIN, INT64_MAX, &st->mtype) != 0) return fail(p, "bad MTYPE '%s'", t[4]);
+  if (t[5][0] == 'z') {
+    st->zeros = 1;
+    if (parse_range(t[5] + 1, INT64_MIN, (int64_t)ORACLE_MAX_ACCESS, &st->msgsz) != 0) return fail(p, "bad zero count '%s'", t[5]);
+  } else {
+    if (parse_hex(p, t[5]) != 0) return -1;
+    st->msgsz = (int64_t)st->size;
+  }
+  if (parse_i32(t[6], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[6]);
+  return 0;
+}
+
+/* msgrcv P ID MAXSIZE MSGTYP FLAGS. */
+static int parse_msgrcv(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_id(p, t[3], &st->id) != 0) return -1;
+  if (parse_range(t[4], INT64_MIN, (int64_t)ORACLE_MAX_ACCESS - 8, &st->msgsz) != 0) return fail(p, "bad MAXSIZE '%s'", t[4]);
+  if (parse_range(t[5], INT64_MIN, INT64_MAX, &st->mtype) != 0) return fail(p, "bad MSGTYP '%s'", t[5]);
+  if (parse_i32(t[6], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[6]);
+  return 0;
+}
+
+/* msgctl P ID CMD NAMED BIND [UID GID MODE QBYTES]. */
+static int parse_msgctl(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (p->ntok != 7 && p->ntok != 11) return fail(p, "msgctl wants P ID CMD NAMED BIND [UID GID MODE QBYTES]");
+  if (live_proc(p, t[2], &st->proc) != 0 || parse_id(p, t[3], &st->id) != 0) return -1;
+  if (parse_i32(t[4], &st->flags) != 0) return fail(p, "bad CMD '%s'", t[4]);
+  if (strcmp(t[5], "0") != 0 && strcmp(t[5], "1") != 0) return fail(p, "NAMED must be 0 or 1");
+  st->named = t[5][0] == '1';
+  if (parse_bind(p, t[6], '#', &st->bind_num) != 0) return -1;
+  int is_set = st->named && st->flags == IPC_SET;
+  if (is_set != (p->ntok == 11)) return fail(p, "UID GID MODE QBYTES go with a named IPC_SET, and only there");
+  if (is_set) {
+    uint64_t mode;
+    if (parse_u32(t[7], &st->set_uid) != 0 || parse_u32(t[8], &st->set_gid) != 0 || parse_wide(t[9], &mode) != 0 ||
+        parse_u64(t[10], &st->set_qbytes) != 0)
+      return fail(p, "bad IPC_SET operands");
+    st->set_mode = (uint32_t)mode;
+  }
+  return 0;
+}
 
 static int parse_proc(struct parser *p) {
   struct stmt *st = p->st;
@@ -462,6 +590,10 @@ static int parse_sysctl(struct parser *p) {
     if (strcmp(t[3], sysctl_names[i]) == 0) st->sysctl_name = sysctl_names[i];
   if (st->sysctl_name == NULL) return fail(p, "unknown sysctl '%s'", t[3]);
   st->sysctl_value = t[4];
+  /* kernel.sem's four numbers come joined by commas (tokens hold no blanks). */
+  if (strcmp(st->sysctl_name, "sem") == 0)
+    for (char *c = t[4]; *c != '\0'; c++)
+      if (*c == ',') *c = ' ';
   return 0;
 }
 
@@ -555,6 +687,13 @@ static int (*const parsers[OP_COUNT])(struct parser *) = {
     [OP_WRITE] = parse_write,
     [OP_FILL] = parse_fill,
     [OP_READ] = parse_read,
+    [OP_SEMGET] = parse_semget,
+    [OP_SEMOP] = parse_semop,
+    [OP_SEMCTL] = parse_semctl,
+    [OP_MSGGET] = parse_msgget,
+    [OP_MSGSND] = parse_msgsnd,
+    [OP_MSGRCV] = parse_msgrcv,
+    [OP_MSGCTL] = parse_msgctl,
     [OP_TMPFS] = parse_tmpfs,
     [OP_BIND] = parse_bind_mount,
     [OP_HMKDIR] = parse_hmkdir,

@@ -18,7 +18,11 @@ import type { ShmctlResult } from '../../shm/syscalls.js';
 import type { AddrArg, IdArg, Program, Statement } from '../parse/ast.js';
 import { isHostSide } from '../parse/table.js';
 import { FileSide } from './emulated_fs.js';
-import type { RawDs, RawResult } from '../result/raw.js';
+import type { RawDs, RawMsginfo, RawResult, RawSeminfo } from '../result/raw.js';
+import { MSGINFO_KEYS, SEMINFO_KEYS } from '../result/raw.js';
+import { isPending } from '../../kernel/pending.js';
+import type { SysResult } from '../../kernel/pending.js';
+import { SETVAL } from '../../abi/sem.js';
 
 /** Options for an emulated run. */
 export interface EmulatedOptions {
@@ -236,7 +240,7 @@ class Run {
         return this.either(this.proc(s.proc).exit(), () => ({ ok: true }));
       case 'sysctl':
         if (s.name === 'vm.max_map_count') return this.writeMaxMapCount(s.value);
-        return this.either(this.kernel.writeSysctl(this.namespace(s.ns), s.name, s.value), () => ({ ok: true }));
+        return this.either(this.kernel.writeSysctl(this.namespace(s.ns), s.name, s.values ?? s.value), () => ({ ok: true }));
       case 'rlimit':
         return this.either(this.proc(s.proc).setMemlockLimit(s.memlock), () => ({ ok: true }));
       case 'shmget':
@@ -273,6 +277,15 @@ class Run {
         const len = Number(s.len > BigInt(MAX_ACCESS) ? BigInt(MAX_ACCESS) : s.len);
         return this.access(this.proc(s.proc).read(this.addr(s.proc, s.addr), len), (data) => ({ ok: true, data }));
       }
+      case 'semget':
+      case 'semop':
+      case 'semtimedop':
+      case 'semctl':
+      case 'msgget':
+      case 'msgsnd':
+      case 'msgrcv':
+      case 'msgctl':
+        return this.semMsg(s, this.proc(s.proc));
       case 'mmap':
         return this.files.mmap(s, p!, (addr) => {
           if (s.bind !== undefined) this.addrTables[s.proc]!.set(s.bind, BigInt(addr));
@@ -294,6 +307,98 @@ class Run {
         // Host-side statements are dispatched in step.
         throw new Error(`statement ${s.op} at line ${s.line} reached the process dispatcher`);
     }
+  }
+
+  /** The version 2 statements: semaphores and message queues. */
+  private semMsg(s: SemMsgStatement, p: Process): RawResult {
+    switch (s.op) {
+      case 'semget':
+        return this.either(p.semget(s.key, s.nsems, s.flags), (id) => {
+          this.bindNum(s.bind, id);
+          return { ok: true, ret: BigInt(id) };
+        });
+      case 'semop':
+      case 'semtimedop': {
+        const sops = s.sops.map((o) => ({ semNum: o.semNum, semOp: o.semOp, semFlg: o.semFlg }));
+        const ms = s.timeoutMs;
+        const r =
+          ms === undefined ? p.semop(this.id(s.id), sops) : p.semtimedop(this.id(s.id), sops, { sec: Number(ms / 1000n), nsec: Number(ms % 1000n) * 1_000_000 });
+        return this.settled(r, (ret) => ({ ok: true, ret: BigInt(ret) }));
+      }
+      case 'semctl': {
+        const arg = s.set ?? s.vals ?? s.val ?? (s.cmd === SETVAL ? 0 : undefined);
+        return this.either(p.semctl(this.id(s.id), s.semnum, s.cmd, arg), (res) => {
+          this.bindNum(s.bind, res.ret);
+          const ret = BigInt(res.ret);
+          if (s.cmdName === undefined) return { ok: true, ret };
+          if (res.ds !== undefined) {
+            const d = res.ds;
+            return { ok: true, ret, semDs: { ...permOf(d.perm), nsems: d.nsems, otime: d.otime, ctime: d.ctime } };
+          }
+          if (res.info !== undefined) {
+            const i = res.info;
+            return { ok: true, ret, seminfo: Object.fromEntries(SEMINFO_KEYS.map((k) => [k, BigInt(i[k])])) as RawSeminfo };
+          }
+          if (res.values !== undefined) return { ok: true, ret, vals: [...res.values] };
+          return { ok: true, ret };
+        });
+      }
+      case 'msgget':
+        return this.either(p.msgget(s.key, s.flags), (id) => {
+          this.bindNum(s.bind, id);
+          return { ok: true, ret: BigInt(id) };
+        });
+      case 'msgsnd': {
+        // msgsz is a size_t, and Linux refuses a negative one as a long first.
+        if (s.data.kind === 'zeros' && s.data.count < 0n) return { ok: false, errno: 'EINVAL' };
+        const text = s.data.kind === 'bytes' ? s.data.bytes : new Uint8Array(Number(s.data.count));
+        return this.settled(p.msgsnd(this.id(s.id), s.mtype, text, s.flags), () => ({ ok: true, ret: 0n }));
+      }
+      case 'msgrcv': {
+        const r = p.msgrcv(this.id(s.id), BigInt.asUintN(64, s.maxsize), s.msgtyp, s.flags);
+        return this.settled(r, (m) => ({ ok: true, ret: BigInt(m.text.length), mtype: BigInt(m.mtype), data: m.text }));
+      }
+      case 'msgctl': {
+        const r = p.msgctl(this.id(s.id), s.cmd, s.cmd === IPC_SET ? (s.set ?? { uid: 0, gid: 0, mode: 0, qbytes: 0n }) : undefined);
+        return this.either(r, (res) => {
+          this.bindNum(s.bind, res.ret);
+          const ret = BigInt(res.ret);
+          if (s.cmdName === undefined) return { ok: true, ret };
+          if (res.ds !== undefined) {
+            const d = res.ds;
+            return {
+              ok: true,
+              ret,
+              msqDs: {
+                ...permOf(d.perm),
+                stime: d.stime,
+                rtime: d.rtime,
+                ctime: d.ctime,
+                cbytes: BigInt(d.cbytes),
+                qnum: BigInt(d.qnum),
+                qbytes: d.qbytes,
+                lspid: d.lspid,
+                lrpid: d.lrpid,
+              },
+            };
+          }
+          if (res.info !== undefined) {
+            const i = res.info;
+            return { ok: true, ret, msginfo: Object.fromEntries(MSGINFO_KEYS.map((k) => [k, BigInt(i[k])])) as RawMsginfo };
+          }
+          return { ok: true, ret };
+        });
+      }
+    }
+  }
+
+  /** A call that may block: its result when it completed at once. */
+  private settled<T>(r: SysResult<T>, onRight: (t: T) => RawResult): RawResult {
+    if (isPending(r)) {
+      if (r.state !== 'settled' || r.result === undefined) throw new BlockedCall();
+      return this.either(r.result, onRight);
+    }
+    return this.either(r, onRight);
   }
 
   /** `sysctl vm.max_map_count=N`: proc_dointvec_minmax with a minimum of 0, so EINVAL outside [0, INT_MAX]. */
@@ -347,6 +452,20 @@ class Run {
     const base = this.addrTables[proc]!.get(arg.slot) ?? UNBOUND_ADDR;
     return BigInt.asUintN(64, base + arg.offset);
   }
+}
+
+/** A call that would block: a scenario error until the language's blocking statements exist. */
+export class BlockedCall extends Error {
+  constructor() {
+    super('the call blocks');
+  }
+}
+
+type SemMsgStatement = Extract<Statement, { op: 'semget' | 'semop' | 'semtimedop' | 'semctl' | 'msgget' | 'msgsnd' | 'msgrcv' | 'msgctl' }>;
+
+/** The ipc_perm fields a raw ds carries. */
+function permOf(perm: { key: number; uid: number; gid: number; cuid: number; cgid: number; mode: number; seq: number }) {
+  return { key: perm.key, uid: perm.uid, gid: perm.gid, cuid: perm.cuid, cgid: perm.cgid, mode: perm.mode, seq: perm.seq };
 }
 
 /** The structure a named shmctl command copies out, with its return value. */

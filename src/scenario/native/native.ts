@@ -11,7 +11,8 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { isErrnoName } from '../../abi/errno.js';
-import type { RawDd, RawDs, RawInfo, RawResult, RawShmInfo, RawStat, RawStatfs } from '../result/raw.js';
+import type { RawDd, RawDs, RawInfo, RawMsginfo, RawMsqDs, RawResult, RawSemDs, RawSeminfo, RawShmInfo, RawStat, RawStatfs } from '../result/raw.js';
+import { MSGINFO_KEYS, SEMINFO_KEYS } from '../result/raw.js';
 
 /** The native backend cannot run on this machine; `reason` is one line for a person. */
 export interface NativeUnavailable {
@@ -183,6 +184,47 @@ function toShmInfo(v: Json | undefined): RawShmInfo {
   };
 }
 
+const PERM_KEYS = ['key', 'uid', 'gid', 'cuid', 'cgid', 'mode', 'seq'] as const;
+
+function toSemDs(v: Json | undefined): RawSemDs {
+  const o = record(v, [...PERM_KEYS, 'nsems', 'otime', 'ctime'], 'sem_ds');
+  const n = (k: string): number => small(o[k], `sem_ds.${k}`);
+  return { key: n('key'), uid: n('uid'), gid: n('gid'), cuid: n('cuid'), cgid: n('cgid'), mode: n('mode'), seq: n('seq'), nsems: n('nsems'), otime: n('otime'), ctime: n('ctime') };
+}
+
+function toMsqDs(v: Json | undefined): RawMsqDs {
+  const o = record(v, [...PERM_KEYS, 'stime', 'rtime', 'ctime', 'cbytes', 'qnum', 'qbytes', 'lspid', 'lrpid'], 'msq_ds');
+  const n = (k: string): number => small(o[k], `msq_ds.${k}`);
+  const b = (k: string): bigint => decimal(o[k], `msq_ds.${k}`);
+  return {
+    key: n('key'),
+    uid: n('uid'),
+    gid: n('gid'),
+    cuid: n('cuid'),
+    cgid: n('cgid'),
+    mode: n('mode'),
+    seq: n('seq'),
+    stime: n('stime'),
+    rtime: n('rtime'),
+    ctime: n('ctime'),
+    cbytes: b('cbytes'),
+    qnum: b('qnum'),
+    qbytes: b('qbytes'),
+    lspid: n('lspid'),
+    lrpid: n('lrpid'),
+  };
+}
+
+function toInfoOf<K extends string>(v: Json | undefined, keys: readonly K[], what: string): { readonly [P in K]: bigint } {
+  const o = record(v, keys, what);
+  return Object.fromEntries(keys.map((k) => [k, decimal(o[k], `${what}.${k}`)])) as { readonly [P in K]: bigint };
+}
+
+function toVals(v: Json | undefined): number[] {
+  if (!Array.isArray(v)) throw new BadLine('vals is not an array');
+  return v.map((x, i) => small(x, `vals[${i}]`));
+}
+
 const STATFS_KEYS = ['bsize', 'blocks', 'bfree', 'bavail', 'files', 'ffree'] as const;
 
 function toStatfs(v: Json | undefined): RawStatfs {
@@ -223,7 +265,7 @@ function toBytes(v: Json | undefined): Uint8Array {
   return Uint8Array.from(Buffer.from(v, 'hex'));
 }
 
-const OK_KEYS = new Set(['line', 'ok', 'ret', 'pid', 'ds', 'info', 'shm_info', 'data', 'statfs', 'stat', 'dd']);
+const OK_KEYS = new Set(['line', 'ok', 'ret', 'pid', 'ds', 'info', 'shm_info', 'data', 'statfs', 'stat', 'dd', 'sem_ds', 'msq_ds', 'seminfo', 'msginfo', 'vals', 'mtype']);
 
 /** One stdout line as a RawResult, for the statement whose scenario line is `line`. */
 function toResult(text: string, line: string): RawResult {
@@ -256,6 +298,12 @@ function toResult(text: string, line: string): RawResult {
     ...('ds' in parsed && { ds: toDs(parsed['ds']) }),
     ...('info' in parsed && { info: toInfo(parsed['info']) }),
     ...('shm_info' in parsed && { shmInfo: toShmInfo(parsed['shm_info']) }),
+    ...('sem_ds' in parsed && { semDs: toSemDs(parsed['sem_ds']) }),
+    ...('msq_ds' in parsed && { msqDs: toMsqDs(parsed['msq_ds']) }),
+    ...('seminfo' in parsed && { seminfo: toInfoOf(parsed['seminfo'], SEMINFO_KEYS, 'seminfo') as RawSeminfo }),
+    ...('msginfo' in parsed && { msginfo: toInfoOf(parsed['msginfo'], MSGINFO_KEYS, 'msginfo') as RawMsginfo }),
+    ...('vals' in parsed && { vals: toVals(parsed['vals']) }),
+    ...('mtype' in parsed && { mtype: decimal(parsed['mtype'], 'mtype') }),
     ...('data' in parsed && { data: toBytes(parsed['data']) }),
     ...('statfs' in parsed && { statfs: toStatfs(parsed['statfs']) }),
     ...('stat' in parsed && { stat: toStat(parsed['stat']) }),

@@ -16,7 +16,18 @@ export type CapName = 'CAP_IPC_OWNER' | 'CAP_IPC_LOCK' | 'CAP_SYS_ADMIN' | 'CAP_
 export type Caps = 'all' | readonly CapName[];
 
 /** The per-namespace sysctls a scenario may write, without the `kernel.` prefix. */
-export type SysctlName = 'shmmax' | 'shmall' | 'shmmni' | 'shm_rmid_forced' | 'shm_next_id';
+export type SysctlName =
+  | 'shmmax'
+  | 'shmall'
+  | 'shmmni'
+  | 'shm_rmid_forced'
+  | 'shm_next_id'
+  | 'sem'
+  | 'msgmax'
+  | 'msgmnb'
+  | 'msgmni'
+  | 'sem_next_id'
+  | 'msg_next_id';
 
 /** The global (not per-namespace) sysctls a scenario may write on the emulator only, with their prefix. */
 export type GlobalSysctlName = 'vm.max_map_count';
@@ -35,7 +46,7 @@ export type IdArg = { readonly kind: 'slot'; readonly slot: number } | { readonl
 export type AddrArg = { readonly kind: 'literal'; readonly value: bigint } | { readonly kind: 'slot'; readonly slot: number; readonly offset: bigint };
 
 /** Where a checked field lives in a result line. */
-export type FieldGroup = 'line' | 'ds' | 'info' | 'shm_info' | 'statfs' | 'stat' | 'memcg';
+export type FieldGroup = 'line' | 'ds' | 'info' | 'shm_info' | 'seminfo' | 'msginfo' | 'statfs' | 'stat' | 'memcg';
 
 /**
  * A file descriptor argument: a descriptor variable bound in the statement's
@@ -60,7 +71,8 @@ export type FileData = { readonly kind: 'bytes'; readonly bytes: Uint8Array } | 
 export type ExpectValue =
   | { readonly kind: 'number'; readonly value: bigint }
   | { readonly kind: 'string'; readonly bytes: Uint8Array }
-  | { readonly kind: 'name'; readonly name: string; readonly numSlot?: number };
+  | { readonly kind: 'name'; readonly name: string; readonly numSlot?: number }
+  | { readonly kind: 'list'; readonly values: readonly bigint[] };
 
 /** One `FIELD=VALUE` check after `ok`; `text` is the token as written. */
 export interface FieldCheck {
@@ -135,6 +147,8 @@ export interface SysctlStmt extends StatementBase {
   readonly ns: number;
   readonly name: SysctlName | GlobalSysctlName;
   readonly value: bigint;
+  /** kernel.sem only: its four numbers (semmsl, semmns, semopm, semmni); `value` is then the first. */
+  readonly values?: readonly bigint[];
 }
 
 /** Sets RLIMIT_MEMLOCK's soft limit; `-1` in the scenario is already RLIM_INFINITY here. */
@@ -228,6 +242,110 @@ export interface ReadStmt extends StatementBase {
   readonly proc: number;
   readonly addr: AddrArg;
   readonly len: bigint;
+}
+
+// ---- Version 2: System V semaphores and message queues.
+
+/** The semctl commands a scenario may name (a number stands for any other). */
+export type SemctlCmdName =
+  | 'IPC_RMID'
+  | 'IPC_SET'
+  | 'IPC_STAT'
+  | 'IPC_INFO'
+  | 'SEM_INFO'
+  | 'SEM_STAT'
+  | 'SEM_STAT_ANY'
+  | 'GETVAL'
+  | 'SETVAL'
+  | 'GETALL'
+  | 'SETALL'
+  | 'GETPID'
+  | 'GETNCNT'
+  | 'GETZCNT';
+
+/** The msgctl commands a scenario may name. */
+export type MsgctlCmdName = 'IPC_RMID' | 'IPC_SET' | 'IPC_STAT' | 'IPC_INFO' | 'MSG_INFO' | 'MSG_STAT' | 'MSG_STAT_ANY';
+
+/** semget; `key` as for shmget. */
+export interface SemgetStmt extends StatementBase {
+  readonly op: 'semget';
+  readonly proc: number;
+  readonly key: number;
+  readonly keyWritten: bigint;
+  readonly nsems: number;
+  readonly flags: number;
+}
+
+/** One struct sembuf, already converted as C would: semNum u16, semOp and semFlg i16. */
+export interface SemOpArg {
+  readonly semNum: number;
+  readonly semOp: number;
+  readonly semFlg: number;
+}
+
+/** semop, or semtimedop with a relative timeout in milliseconds. */
+export interface SemopStmt extends StatementBase {
+  readonly op: 'semop' | 'semtimedop';
+  readonly proc: number;
+  readonly id: IdArg;
+  readonly sops: readonly SemOpArg[];
+  /** semtimedop only. */
+  readonly timeoutMs?: bigint;
+}
+
+/**
+ * semctl. `semnum` is the C int passed; `val` is SETVAL's int; `vals` are
+ * SETALL's values as the unsigned shorts the kernel reads; `set` is IPC_SET's.
+ */
+export interface SemctlStmt extends StatementBase {
+  readonly op: 'semctl';
+  readonly proc: number;
+  readonly id: IdArg;
+  readonly semnum: number;
+  readonly cmd: number;
+  readonly cmdName?: SemctlCmdName;
+  readonly set?: { readonly uid: number; readonly gid: number; readonly mode: number };
+  readonly val?: number;
+  readonly vals?: readonly number[];
+}
+
+/** msgget. */
+export interface MsggetStmt extends StatementBase {
+  readonly op: 'msgget';
+  readonly proc: number;
+  readonly key: number;
+  readonly keyWritten: bigint;
+  readonly flags: number;
+}
+
+/** msgsnd of a string's bytes or of `count` zero bytes (a negative count is a negative msgsz). */
+export interface MsgsndStmt extends StatementBase {
+  readonly op: 'msgsnd';
+  readonly proc: number;
+  readonly id: IdArg;
+  readonly mtype: bigint;
+  readonly data: { readonly kind: 'bytes'; readonly bytes: Uint8Array } | { readonly kind: 'zeros'; readonly count: bigint };
+  readonly flags: number;
+}
+
+/** msgrcv into a buffer of `maxsize` text bytes (signed: a negative one is EINVAL). */
+export interface MsgrcvStmt extends StatementBase {
+  readonly op: 'msgrcv';
+  readonly proc: number;
+  readonly id: IdArg;
+  readonly maxsize: bigint;
+  readonly msgtyp: bigint;
+  readonly flags: number;
+}
+
+/** msgctl; `set` carries IPC_SET's four fields, qbytes already truncated to the int the kernel reads. */
+export interface MsgctlStmt extends StatementBase {
+  readonly op: 'msgctl';
+  readonly proc: number;
+  readonly id: IdArg;
+  readonly cmd: number;
+  readonly cmdName?: MsgctlCmdName;
+  readonly set?: { readonly uid: number; readonly gid: number; readonly mode: number; readonly qbytes: bigint };
 }
 
 // ---- Extensions: tmpfs, files, dd, and the iSulad host channel (docs/scenario-extensions.md).
@@ -392,6 +510,13 @@ export type Statement =
   | WriteStmt
   | FillStmt
   | ReadStmt
+  | SemgetStmt
+  | SemopStmt
+  | SemctlStmt
+  | MsggetStmt
+  | MsgsndStmt
+  | MsgrcvStmt
+  | MsgctlStmt
   | TmpfsMountStmt
   | BindMountStmt
   | HostMkdirStmt

@@ -42,6 +42,23 @@ export const FIELD_GROUPS: Readonly<Record<string, FieldGroup>> = {
   swap_successes: 'shm_info',
 };
 
+/** The fields version 2 adds: semaphore and queue structures, seminfo, msginfo, GETALL's vals, msgrcv's mtype. */
+export const V2_FIELD_GROUPS: Readonly<Record<string, FieldGroup>> = {
+  vals: 'line',
+  mtype: 'line',
+  nsems: 'ds',
+  otime: 'ds',
+  stime: 'ds',
+  rtime: 'ds',
+  cbytes: 'ds',
+  qnum: 'ds',
+  qbytes: 'ds',
+  lspid: 'ds',
+  lrpid: 'ds',
+  ...Object.fromEntries(['semmap', 'semmni', 'semmns', 'semmnu', 'semmsl', 'semopm', 'semume', 'semusz', 'semvmx', 'semaem'].map((k) => [k, 'seminfo' as const])),
+  ...Object.fromEntries(['msgpool', 'msgmap', 'msgmax', 'msgmnb', 'msgmni', 'msgssz', 'msgtql', 'msgseg'].map((k) => [k, 'msginfo' as const])),
+};
+
 /** The fields the extension's statements add (docs/scenario-extensions.md). */
 export const EXTENSION_FIELD_GROUPS: Readonly<Record<string, FieldGroup>> = {
   exit: 'line',
@@ -72,7 +89,13 @@ function parseCheck(tok: Token, numSlot: (name: string) => number | undefined): 
   if (eq <= 0) return E.left({ col: tok.col, message: `expected FIELD=VALUE after ok, got ${tok.text}` });
   const field = tok.text.slice(0, eq);
   const has = (table: object): boolean => Object.hasOwn(table, field);
-  const group = has(FIELD_GROUPS) ? FIELD_GROUPS[field] : has(EXTENSION_FIELD_GROUPS) ? EXTENSION_FIELD_GROUPS[field] : undefined;
+  const group = has(FIELD_GROUPS)
+    ? FIELD_GROUPS[field]
+    : has(EXTENSION_FIELD_GROUPS)
+      ? EXTENSION_FIELD_GROUPS[field]
+      : has(V2_FIELD_GROUPS)
+        ? V2_FIELD_GROUPS[field]
+        : undefined;
   if (group === undefined) return E.left({ col: tok.col, message: `unknown field ${field}` });
   const valueCol = colAt(tok.text, tok.col, eq + 1);
   const done = (value: ExpectValue): Either<LineError, FieldCheck> => E.right({ field, group, value, text: tok.text });
@@ -84,6 +107,16 @@ function parseCheck(tok: Token, numSlot: (name: string) => number | undefined): 
   if (field === 'data') return E.left({ col: valueCol, message: 'data= takes a string, e.g. data="hi\\x00"' });
   if (field === 'stderr') return E.left({ col: valueCol, message: 'stderr= takes a string (the lines joined by \\n), e.g. stderr=""' });
   const text = tok.text.slice(eq + 1);
+  if (field === 'vals') {
+    // GETALL's values: numbers separated by commas.
+    const values: bigint[] = [];
+    for (const part of text.split(',')) {
+      const n = parseInteger(part, valueCol, false);
+      if (E.isLeft(n)) return n;
+      values.push(n.right);
+    }
+    return done({ kind: 'list', values });
+  }
   if (NAME.test(text)) {
     const slot = numSlot(text);
     return done(slot === undefined ? { kind: 'name', name: text } : { kind: 'name', name: text, numSlot: slot });

@@ -6,6 +6,7 @@
 import { RLIM_INFINITY } from '../../abi/constants.js';
 import type { Body, LineParser } from './args.js';
 import { arity } from './args.js';
+import { utf8Decode } from './utf8.js';
 import type { CapName, Caps, GlobalSysctlName, SysctlName } from './ast.js';
 import type { Token } from './lexer.js';
 import { colAt, parseInteger, parseName } from './literals.js';
@@ -15,7 +16,19 @@ import { capsMask } from './wire.js';
 /** The capability names `caps=` accepts, in the order a Caps list keeps them. */
 const CAP_NAMES: readonly CapName[] = ['CAP_IPC_OWNER', 'CAP_IPC_LOCK', 'CAP_SYS_ADMIN', 'CAP_SYS_RESOURCE'];
 
-const SYSCTL_NAMES: readonly SysctlName[] = ['shmmax', 'shmall', 'shmmni', 'shm_rmid_forced', 'shm_next_id'];
+const SYSCTL_NAMES: readonly SysctlName[] = [
+  'shmmax',
+  'shmall',
+  'shmmni',
+  'shm_rmid_forced',
+  'shm_next_id',
+  'sem',
+  'msgmax',
+  'msgmnb',
+  'msgmni',
+  'sem_next_id',
+  'msg_next_id',
+];
 
 /** The global sysctls, written on the emulator only: the native backend never changes the host's value. */
 const GLOBAL_SYSCTL_NAMES: readonly GlobalSysctlName[] = ['vm.max_map_count'];
@@ -145,8 +158,26 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
   let nsCol = 0;
   let name: SysctlName | GlobalSysctlName | undefined;
   let value: bigint | undefined;
+  let values: bigint[] | undefined;
   let valid = true;
   for (const arg of args) {
+    if (arg.str !== undefined && arg.str.prefix === 'kernel.sem=') {
+      // kernel.sem="SEMMSL SEMMNS SEMOPM SEMMNI": exactly four numbers.
+      if (name !== undefined) {
+        lp.fail(arg.col, 'sysctl writes one key per statement');
+        valid = false;
+        continue;
+      }
+      name = 'sem';
+      const parts = utf8Decode(arg.str.bytes).trim().split(/\s+/);
+      const nums = parts.map((t) => lp.take(parseInteger(t, arg.col, false)));
+      if (parts.length !== 4) lp.fail(arg.col, 'kernel.sem takes exactly four numbers: "SEMMSL SEMMNS SEMOPM SEMMNI"');
+      else if (nums.every((n) => n !== undefined)) {
+        values = nums as bigint[];
+        value = values[0];
+      }
+      continue;
+    }
     const kv = lp.keyValue(arg);
     if (kv === undefined) {
       if (arg.str === undefined) lp.fail(arg.col, `expected ns=NSNAME or kernel.KEY=VALUE, got ${arg.text}`);
@@ -169,11 +200,17 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
       continue;
     }
     name = sysctl;
+    if (sysctl === 'sem') {
+      lp.fail(kv.valueCol, 'kernel.sem takes its four numbers in one quoted string: kernel.sem="250 32000 32 32000"');
+      valid = false;
+      continue;
+    }
     value = lp.take(parseInteger(kv.value, kv.valueCol, false));
   }
   if (name === undefined) return valid ? lp.fail(opTok.col, 'sysctl needs kernel.KEY=VALUE') : undefined;
   if (seenNs && GLOBAL_SYSCTL_NAMES.includes(name as GlobalSysctlName)) return lp.fail(nsCol, `${name} is global: ns= does not apply`);
-  return valid && value !== undefined ? { op: 'sysctl', ns, name, value } : undefined;
+  if (!valid || value === undefined) return undefined;
+  return values === undefined ? { op: 'sysctl', ns, name, value } : { op: 'sysctl', ns, name, value, values };
 }
 
 /** `rlimit NAME memlock=N`, where -1 means unlimited. */
@@ -223,7 +260,7 @@ export const SETUP_STATEMENTS: StatementEntries<'proc' | 'fork' | 'exit' | 'sysc
     native: (s) =>
       s.name === 'vm.max_map_count'
         ? { emulatedOnly: "a global sysctl: the native backend never changes the host's value", feature: 'sysctl vm.max_map_count' }
-        : ['sysctl', s.ns, s.name, s.value],
+        : ['sysctl', s.ns, s.name, s.values === undefined ? s.value : s.values.join(',')],
   },
   rlimit: { place: 'setup', parse: parseRlimit, native: (s) => ['rlimit', s.proc, s.memlock] },
 };

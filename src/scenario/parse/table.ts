@@ -14,6 +14,7 @@ import { FILE_STATEMENTS } from './fileops.js';
 import { HOST_STATEMENTS } from './hostops.js';
 import type { Token } from './lexer.js';
 import type { VarKind } from './scope.js';
+import { SEMMSG_STATEMENTS } from './semmsgops.js';
 import { SETUP_STATEMENTS } from './setup.js';
 import { SHM_STATEMENTS } from './shmops.js';
 import type { Field } from './wire.js';
@@ -73,7 +74,13 @@ export type StatementKind<K extends Op> = KindBase<K> &
 export type StatementEntries<K extends Op> = { readonly [P in K]: StatementKind<P> };
 
 /** Every statement kind. */
-export const STATEMENTS: StatementEntries<Op> = { ...SETUP_STATEMENTS, ...SHM_STATEMENTS, ...FILE_STATEMENTS, ...HOST_STATEMENTS };
+export const STATEMENTS: StatementEntries<Op> = {
+  ...SETUP_STATEMENTS,
+  ...SHM_STATEMENTS,
+  ...SEMMSG_STATEMENTS,
+  ...FILE_STATEMENTS,
+  ...HOST_STATEMENTS,
+};
 
 /** The entry of `s`'s kind, typed for `s` (an entry's methods take its own statement type). */
 export function kindOf(s: Statement): StatementKind<Op> {

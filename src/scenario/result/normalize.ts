@@ -8,9 +8,10 @@ import type { ExpectValue, Expectation, FieldCheck, Program, Statement } from '.
 import type { Op, StatementKind } from '../parse/table.js';
 import { isHostSide, kindOf } from '../parse/table.js';
 import { utf8Decode } from '../parse/utf8.js';
-import type { OutputLine, Printed, Printing, RawSuccess } from './printed.js';
+import type { Mechanism, OutputLine, Printed, Printing, RawSuccess } from './printed.js';
 import { num } from './printed.js';
 import type { RawResult } from './raw.js';
+import { MSGINFO_KEYS, SEMINFO_KEYS } from './raw.js';
 
 export type { OutputLine, Printed } from './printed.js';
 
@@ -80,6 +81,7 @@ export function incrementalNormalizer(program: Program): IncrementalNormalizer {
 /** One id-variable binding: which slot, which value, in which namespace. */
 interface IdBinding {
   readonly slot: number;
+  readonly mech: Mechanism;
   readonly value: bigint;
   readonly ns: number;
 }
@@ -121,7 +123,8 @@ class Normalizer {
       out,
       exit: raw.exit,
       stderr: raw.stderr,
-      idResult: (bind, ret) => this.idResult(bind, ret, ns, out),
+      idResult: (bind, ret, mech) => this.idResult(bind, ret, ns, mech ?? 'shm', out),
+      pidName: (pid) => this.pidName(pid),
       setNum: (slot, value) => this.nums.set(slot, value),
       namePid: (pid, proc) => this.pidNames.set(pid, this.program.procNames[proc]!),
     };
@@ -162,6 +165,39 @@ class Normalizer {
         swap_successes: num(u.swap_successes),
       };
     }
+    if (raw.semDs !== undefined) {
+      const d = raw.semDs;
+      out['ds'] = {
+        ...this.perm(d),
+        nsems: d.nsems,
+        otime: d.otime === 0 ? 0 : 't',
+        ctime: d.ctime === 0 ? 0 : 't',
+      };
+    }
+    if (raw.msqDs !== undefined) {
+      const d = raw.msqDs;
+      out['ds'] = {
+        ...this.perm(d),
+        stime: d.stime === 0 ? 0 : 't',
+        rtime: d.rtime === 0 ? 0 : 't',
+        ctime: d.ctime === 0 ? 0 : 't',
+        cbytes: num(d.cbytes),
+        qnum: num(d.qnum),
+        qbytes: num(d.qbytes),
+        lspid: this.pidName(d.lspid),
+        lrpid: this.pidName(d.lrpid),
+      };
+    }
+    if (raw.seminfo !== undefined) {
+      const i = raw.seminfo;
+      out['seminfo'] = Object.fromEntries(SEMINFO_KEYS.map((k) => [k, num(i[k])]));
+    }
+    if (raw.msginfo !== undefined) {
+      const i = raw.msginfo;
+      out['msginfo'] = Object.fromEntries(MSGINFO_KEYS.map((k) => [k, num(i[k])]));
+    }
+    if (raw.vals !== undefined) out['vals'] = [...raw.vals];
+    if (raw.mtype !== undefined) out['mtype'] = num(raw.mtype);
     if (raw.statfs !== undefined) {
       const f = raw.statfs;
       out['statfs'] = {
@@ -193,16 +229,29 @@ class Normalizer {
   }
 
   /** ret for a call returning an id: the variable it binds, else the latest id variable of that value in the namespace, else the number. */
-  private idResult(bind: number | undefined, ret: bigint, ns: number, out: Record<string, Printed>): void {
+  private idResult(bind: number | undefined, ret: bigint, ns: number, mech: Mechanism, out: Record<string, Printed>): void {
     if (bind !== undefined) {
       this.nums.set(bind, ret);
-      this.idBindings.push({ slot: bind, value: ret, ns });
+      this.idBindings.push({ slot: bind, mech, value: ret, ns });
       out['ret'] = this.program.numVars[bind]!;
     } else {
-      const latest = [...this.idBindings].reverse().find((b) => b.value === ret && b.ns === ns && this.nums.get(b.slot) === ret);
+      const latest = [...this.idBindings].reverse().find((b) => b.value === ret && b.ns === ns && b.mech === mech && this.nums.get(b.slot) === ret);
       out['ret'] = latest !== undefined ? this.program.numVars[latest.slot]! : num(ret);
     }
     out['raw'] = num(ret);
+  }
+
+  /** The ipc_perm part of a ds, as every mechanism prints it. */
+  private perm(d: { key: number; uid: number; gid: number; cuid: number; cgid: number; mode: number; seq: number }): Record<string, Printed> {
+    return {
+      key: d.key === 0 ? 'IPC_PRIVATE' : d.key,
+      uid: num(d.uid),
+      gid: num(d.gid),
+      cuid: num(d.cuid),
+      cgid: num(d.cgid),
+      mode: `0${d.mode.toString(8)}`,
+      seq: d.seq,
+    };
   }
 
   private pidName(pid: number): Printed {
@@ -237,6 +286,8 @@ class Normalizer {
         // stderr prints as an array of lines; a string matches them joined by newlines.
         if (Array.isArray(printed)) return printed.join('\n') === utf8Decode(want.bytes);
         return printed === hex(want.bytes);
+      case 'list':
+        return Array.isArray(printed) && printed.length === want.values.length && printed.every((v, i) => numericValue(v) === want.values[i]);
       case 'name': {
         if (printed === want.name) return true;
         if (want.numSlot === undefined) return false;

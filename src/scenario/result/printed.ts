@@ -5,6 +5,9 @@
 import type { Program } from '../parse/ast.js';
 import type { RawResult } from './raw.js';
 
+/** The System V mechanism an id belongs to: ids of different mechanisms overlap. */
+export type Mechanism = 'shm' | 'sem' | 'msg';
+
 /** A printed value: JSON-safe. */
 export type Printed = string | number | boolean | readonly Printed[] | { readonly [k: string]: Printed };
 
@@ -34,7 +37,9 @@ export interface Printing {
   exit: number | undefined;
   stderr: readonly string[] | undefined;
   /** ret for a call returning an id: the variable it binds, else the latest id variable of that value in the namespace, else the number. */
-  idResult(bind: number | undefined, ret: bigint): void;
+  idResult(bind: number | undefined, ret: bigint, mech?: Mechanism): void;
+  /** A pid as it prints: the name of the process it belongs to, 0 as 0, else the number. */
+  pidName(pid: number): Printed;
   /** Records numeric slot `slot`'s value, for later checks by name. */
   setNum(slot: number, value: bigint): void;
   /** From here on `pid` prints as process `proc`'s name. */

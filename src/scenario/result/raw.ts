@@ -24,6 +24,47 @@ export interface RawDs {
   readonly nattch: number;
 }
 
+/** Raw struct semid_ds. */
+export interface RawSemDs {
+  readonly key: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly cuid: number;
+  readonly cgid: number;
+  readonly mode: number;
+  readonly seq: number;
+  readonly nsems: number;
+  readonly otime: number;
+  readonly ctime: number;
+}
+
+/** Raw struct msqid_ds. */
+export interface RawMsqDs {
+  readonly key: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly cuid: number;
+  readonly cgid: number;
+  readonly mode: number;
+  readonly seq: number;
+  readonly stime: number;
+  readonly rtime: number;
+  readonly ctime: number;
+  readonly cbytes: bigint;
+  readonly qnum: bigint;
+  readonly qbytes: bigint;
+  readonly lspid: number;
+  readonly lrpid: number;
+}
+
+/** Raw struct seminfo, in its field order. */
+export const SEMINFO_KEYS = ['semmap', 'semmni', 'semmns', 'semmnu', 'semmsl', 'semopm', 'semume', 'semusz', 'semvmx', 'semaem'] as const;
+export type RawSeminfo = { readonly [K in (typeof SEMINFO_KEYS)[number]]: bigint };
+
+/** Raw struct msginfo, in its field order. */
+export const MSGINFO_KEYS = ['msgpool', 'msgmap', 'msgmax', 'msgmnb', 'msgmni', 'msgssz', 'msgtql', 'msgseg'] as const;
+export type RawMsginfo = { readonly [K in (typeof MSGINFO_KEYS)[number]]: bigint };
+
 /** Raw struct shminfo (IPC_INFO). */
 export interface RawInfo {
   readonly shmmax: bigint;
@@ -94,6 +135,14 @@ export type RawResult =
       readonly ds?: RawDs;
       readonly info?: RawInfo;
       readonly shmInfo?: RawShmInfo;
+      readonly semDs?: RawSemDs;
+      readonly msqDs?: RawMsqDs;
+      readonly seminfo?: RawSeminfo;
+      readonly msginfo?: RawMsginfo;
+      /** semctl GETALL. */
+      readonly vals?: readonly number[];
+      /** msgrcv: the message's type (its text is `data`). */
+      readonly mtype?: bigint;
       readonly data?: Uint8Array;
       readonly statfs?: RawStatfs;
       readonly stat?: RawStat;

@@ -125,9 +125,11 @@ describe('sysctl', () => {
   });
 
   it('reports unknown, missing and repeated keys', () => {
-    expect(errors('sysctl kernel.msgmax=1')[0]).toBe(
-      '1:8: unknown sysctl kernel.msgmax (use kernel.shmmax, kernel.shmall, kernel.shmmni, kernel.shm_rmid_forced, kernel.shm_next_id, vm.max_map_count)',
+    expect(errors('sysctl kernel.msg_foo=1')[0]).toBe(
+      '1:8: unknown sysctl kernel.msg_foo (use kernel.shmmax, kernel.shmall, kernel.shmmni, kernel.shm_rmid_forced, kernel.shm_next_id, kernel.sem, kernel.msgmax, kernel.msgmnb, kernel.msgmni, kernel.sem_next_id, kernel.msg_next_id, vm.max_map_count)',
     );
+    expect(errors('sysctl kernel.sem=1')[0]).toMatch(/^1:19: kernel.sem takes its four numbers in one quoted string/);
+    expect(errors('sysctl kernel.sem="1 2 3"')[0]).toMatch(/^1:8: kernel.sem takes exactly four numbers/);
     expect(errors('sysctl shmmax=1')[0]).toMatch(/^1:8: unknown sysctl shmmax/);
     expect(errors('sysctl')).toEqual(['1:1: sysctl needs kernel.KEY=VALUE']);
     expect(errors('sysctl ns=x')).toEqual(['1:1: sysctl needs kernel.KEY=VALUE']);
