@@ -6,7 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { BackendName, LoadOptions, RunOptions, RunProblem } from '../scenario/host.js';
-import { runOn, streamOn } from '../scenario/host.js';
+import { describeHostLimit, runOn, streamOn } from '../scenario/host.js';
 import type { OutputLine } from '../scenario/result/normalize.js';
 import { canonical } from '../scenario/result/normalize.js';
 import { emulatedOnly } from '../scenario/native/protocol.js';
@@ -19,8 +19,9 @@ import { loadAll } from './scenario.js';
  */
 function backendProblem(backend: BackendName, problem: RunProblem, file: string): number {
   if ('line' in problem) {
-    process.stderr.write(`${file}:${problem.line}: ${backend} backend cannot run this here: ${problem.reason}\n`);
-    return 3;
+    const { text, status } = describeHostLimit(backend, file, problem);
+    process.stderr.write(text);
+    return status;
   }
   const unavailable = problem.kind === 'unavailable';
   const text = unavailable ? problem.reason : problem.message;

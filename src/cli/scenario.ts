@@ -5,7 +5,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Program } from '../scenario/parse/ast.js';
 import type { LoadOptions } from '../scenario/host.js';
-import { loadScenario, tryOnEmulator } from '../scenario/host.js';
+import { describeHostLimit, loadScenario, tryOnEmulator } from '../scenario/host.js';
 import { formatParseError } from '../scenario/parse/parse.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { IpcsArgs } from './ipcs.js';
@@ -69,8 +69,9 @@ export function ipcsCommand(args: readonly string[] | IpcsArgs, usageError?: (me
   const program = loaded[0]![1];
   const ran = tryOnEmulator(program);
   if (E.isLeft(ran)) {
-    process.stderr.write(`${opts.file}:${ran.left.line}: emulated backend cannot run this here: ${ran.left.reason}\n`);
-    return 3;
+    const { text, status } = describeHostLimit('emulated', opts.file, ran.left);
+    process.stderr.write(text);
+    return status;
   }
   const { emulated } = ran.right;
   for (const [i, ns] of emulated.namespaces.entries()) {

@@ -13,7 +13,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Program, Statement } from '../scenario/parse/ast.js';
 import { isHostSide } from '../scenario/parse/table.js';
 import type { LoadOptions } from '../scenario/host.js';
-import { loadScenarioSource, tryOnEmulator } from '../scenario/host.js';
+import { describeHostLimit, loadScenarioSource, tryOnEmulator } from '../scenario/host.js';
 import type { OutputLine, Printed } from '../scenario/result/normalize.js';
 import { lexLine } from '../scenario/parse/lexer.js';
 import { formatParseError } from '../scenario/parse/parse.js';
@@ -132,8 +132,9 @@ export function transcriptCommand(file: string | undefined, json: boolean, limit
     if (out['expect'] !== undefined) process.stdout.write(`  !! ${String(out['expect'])}\n`);
   });
   if (E.isLeft(ran)) {
-    process.stderr.write(`${path}:${ran.left.line}: emulated backend cannot run this here: ${ran.left.reason}\n`);
-    return 3;
+    const { text, status } = describeHostLimit('emulated', path, ran.left);
+    process.stderr.write(text);
+    return status;
   }
   const { run } = ran.right;
   if (!json) narrateUpTo(source.length);

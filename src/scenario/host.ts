@@ -7,7 +7,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Program } from './parse/ast.js';
-import { runEmulated } from './emulated/emulated.js';
+import { BlockedCall, runEmulated } from './emulated/emulated.js';
 import type { EmulatedRun } from './emulated/emulated.js';
 import type { NativeFailure, NativeUnavailable } from './native/native.js';
 import { runOracle, streamOracle } from './native/native.js';
@@ -165,6 +165,18 @@ export function runOnEmulator(program: Program, onLine?: LineListener): { run: N
  */
 export interface HostLimit extends NativeUnavailable {
   readonly line: number;
+  /**
+   * Set when the file, not the machine, stopped the run: a call that would
+   * wait, which the language cannot express yet. The CLI reports it as a
+   * scenario error (exit 2) rather than a limit of this machine (exit 3).
+   */
+  readonly scenarioError?: true;
+}
+
+/** How the CLI reports a HostLimit at FILE: the line to print, and the exit status. */
+export function describeHostLimit(backend: BackendName, file: string, limit: HostLimit): { text: string; status: 2 | 3 } {
+  if (limit.scenarioError === true) return { text: `${file}:${limit.line}: ${limit.reason}\n`, status: 2 };
+  return { text: `${file}:${limit.line}: ${backend} backend cannot run this here: ${limit.reason}\n`, status: 3 };
 }
 
 /** Why a backend did not run a file to its end. */
@@ -195,8 +207,17 @@ export function tryOnEmulator(program: Program, onLine?: LineListener): E.Either
       }),
     );
   } catch (e) {
-    if (!isHostAllocationFailure(e)) throw e;
     const line = program.statements[done]?.line ?? 0;
+    if (e instanceof BlockedCall) {
+      const op = program.statements[done]?.op ?? 'the call';
+      return E.left({
+        kind: 'unavailable',
+        line,
+        scenarioError: true,
+        reason: `${op} would wait, and calls that wait are not in the scenario language yet: add IPC_NOWAIT`,
+      });
+    }
+    if (!isHostAllocationFailure(e)) throw e;
     return E.left({
       kind: 'unavailable',
       line,

@@ -6,7 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { runEmulated } from '../scenario/emulated/emulated.js';
+import { BlockedCall, runEmulated } from '../scenario/emulated/emulated.js';
 import type { EmulatedOptions } from '../scenario/emulated/emulated.js';
 import { normalize } from '../scenario/result/normalize.js';
 import type { ExpectationFailure, OutputLine } from '../scenario/result/normalize.js';
@@ -28,7 +28,13 @@ export interface ScenarioRun {
 export function runScenario(text: string, options: EmulatedOptions = {}, file = 'scenario.scn'): E.Either<string[], ScenarioRun> {
   const parsed = parseScenario(text, file);
   if (E.isLeft(parsed)) return E.left(parsed.left.map(formatParseError));
-  const run = runEmulated(parsed.right, options);
+  let run: ReturnType<typeof runEmulated>;
+  try {
+    run = runEmulated(parsed.right, options);
+  } catch (e) {
+    if (!(e instanceof BlockedCall)) throw e;
+    return E.left([`${file}: a call would wait, and calls that wait are not in the scenario language yet: add IPC_NOWAIT`]);
+  }
   const { lines, failures } = normalize(parsed.right, run.results);
   return E.right({ lines, failures, kernel: run.kernel });
 }
