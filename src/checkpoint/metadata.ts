@@ -110,15 +110,99 @@ const SegmentMeta = t.type({
 });
 export type SegmentMetaT = t.TypeOf<typeof SegmentMeta>;
 
-const IpcNamespaceMeta = t.type({
-  nsId: Nat,
-  immortal: t.boolean,
-  dead: t.boolean,
-  members: Nat,
-  limits: LimitsMeta,
-  allocator: t.type({ cursor: Nat, lastIndex: SafeInt, seq: Nat }),
-  segments: t.array(SegmentMeta),
+const AllocatorMeta = t.type({ cursor: Nat, lastIndex: SafeInt, seq: Nat });
+
+/** The owner part of a System V object's perm: id, key, owner, creator and mode. */
+const PermFields = { id: Nat, key: SafeInt, uid: Nat, gid: Nat, cuid: Nat, cgid: Nat, mode: Nat };
+
+/** A C long written as a decimal string (message types reach 2^63). */
+const LongString = new t.Type<string, string, unknown>(
+  'Long',
+  (u): u is string => typeof u === 'string' && /^-?(0|[1-9][0-9]{0,18})$/.test(u),
+  (u, c) => (typeof u === 'string' && /^-?(0|[1-9][0-9]{0,18})$/.test(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+/** Bytes as lower-case hex. */
+const HexBytes = new t.Type<string, string, unknown>(
+  'HexBytes',
+  (u): u is string => typeof u === 'string' && /^([0-9a-f]{2})*$/.test(u),
+  (u, c) => (typeof u === 'string' && /^([0-9a-f]{2})*$/.test(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+/** A System V semaphore set: each semaphore's semval, sempid and sem_otime, and the set's sem_ctime. */
+const SemSetMeta = t.type({
+  ...PermFields,
+  nsems: Nat,
+  semval: t.array(SafeInt),
+  sempid: t.array(SafeInt),
+  otime: t.array(SafeInt),
+  ctime: SafeInt,
 });
+export type SemSetMetaT = t.TypeOf<typeof SemSetMeta>;
+
+/** A message: its type (a C long, as a decimal string) and its text (hex). */
+const MessageMeta = t.tuple([LongString, HexBytes]);
+
+/** A System V message queue with its messages in send order. */
+const MsgQueueMeta = t.type({
+  ...PermFields,
+  stime: SafeInt,
+  rtime: SafeInt,
+  ctime: SafeInt,
+  cbytes: Nat,
+  qnum: Nat,
+  /** q_qbytes as msgctl_down's int (negative: sign-extended). */
+  qbytes: SafeInt,
+  lspid: Nat,
+  lrpid: Nat,
+  messages: t.array(MessageMeta),
+});
+export type MsgQueueMetaT = t.TypeOf<typeof MsgQueueMeta>;
+
+/** A namespace's semaphores: kernel.sem, sem_next_id, the id allocator and the sets in index order. */
+const SemNamespaceMeta = t.type({
+  limits: t.type({ semmsl: SafeInt, semmns: SafeInt, semopm: SafeInt, semmni: SafeInt, semNextId: SafeInt }),
+  allocator: AllocatorMeta,
+  sets: t.array(SemSetMeta),
+});
+
+/** A namespace's message queues: the msg sysctls, the id allocator and the queues in index order. */
+const MsgNamespaceMeta = t.type({
+  limits: t.type({ msgmax: SafeInt, msgmnb: SafeInt, msgmni: SafeInt, msgNextId: SafeInt }),
+  allocator: AllocatorMeta,
+  queues: t.array(MsgQueueMeta),
+});
+
+/**
+ * An IPC namespace. `sem` and `msg` are absent from images written before
+ * semaphores and message queues existed; such a namespace restores with
+ * Linux's default limits and no sets or queues, as before.
+ */
+const IpcNamespaceMeta = t.intersection([
+  t.type({
+    nsId: Nat,
+    immortal: t.boolean,
+    dead: t.boolean,
+    members: Nat,
+    limits: LimitsMeta,
+    allocator: AllocatorMeta,
+    segments: t.array(SegmentMeta),
+  }),
+  t.partial({ sem: SemNamespaceMeta, msg: MsgNamespaceMeta }),
+]);
+
+/**
+ * A SEM_UNDO list (struct sem_undo_list), shared by the processes whose
+ * `semUndo` names it: one entry per set, most recently used first, each
+ * naming its set by namespace index and id, with one semadj per semaphore.
+ */
+const SemUndoListMeta = t.type({
+  refs: Nat,
+  entries: t.array(t.type({ ns: Nat, semid: Nat, semadj: t.array(SafeInt) })),
+});
+export type SemUndoListMetaT = t.TypeOf<typeof SemUndoListMeta>;
 
 const AnonMeta = t.type({ bytes: Nat, name: t.string, refs: Nat, pages: t.array(PageRunCodec) });
 
@@ -185,21 +269,25 @@ const MappedMeta = t.union([
 
 const VmaMeta = t.type({ start: Nat, end: Nat, offset: Nat, perms: Nat, maxPerms: Nat, writable: t.boolean, object: MappedMeta });
 
-const ProcessMeta = t.type({
-  pid: Nat,
-  uid: Nat,
-  gid: Nat,
-  groups: t.array(Nat),
-  caps: t.array(Capability),
-  memlock: t.type({ soft: U64, hard: U64 }),
-  ipcNamespace: Nat,
-  mountNamespace: Nat,
-  charge: ChargeRef,
-  fdLimit: Nat,
-  fds: t.array(t.tuple([Nat, Nat])),
-  mmapBase: Nat,
-  vmas: t.array(VmaMeta),
-});
+const ProcessMeta = t.intersection([
+  t.type({
+    pid: Nat,
+    uid: Nat,
+    gid: Nat,
+    groups: t.array(Nat),
+    caps: t.array(Capability),
+    memlock: t.type({ soft: U64, hard: U64 }),
+    ipcNamespace: Nat,
+    mountNamespace: Nat,
+    charge: ChargeRef,
+    fdLimit: Nat,
+    fds: t.array(t.tuple([Nat, Nat])),
+    mmapBase: Nat,
+    vmas: t.array(VmaMeta),
+  }),
+  /** The SEM_UNDO list (index into semUndoLists); absent when the process has none. */
+  t.partial({ semUndo: Nat }),
+]);
 
 const HostChannelMeta = t.type({ pathOnHost: t.string, pathInContainer: t.string, permissions: t.string, size: U64 });
 
@@ -244,7 +332,7 @@ export const MetadataCodec = t.intersection([
     /** In the kernel's process order. */
     processes: t.array(ProcessMeta),
   }),
-  t.partial({ engine: EngineMeta }),
+  t.partial({ engine: EngineMeta, semUndoLists: t.array(SemUndoListMeta) }),
 ]);
 export type Metadata = t.TypeOf<typeof MetadataCodec>;
 

@@ -29,6 +29,7 @@ import type { RestoredObjects } from './parts/engine.js';
 import { restoreFilesystems, restoreFsCounts } from './parts/fs.js';
 import { linkCreators, restoreIpc } from './parts/ipc.js';
 import { restoreKernel, restoreMemoryAccounting } from './parts/kernel.js';
+import { restoreUndoLists } from './parts/sysv.js';
 import { restoreTasks } from './parts/tasks.js';
 import { checkInvariants } from './invariants.js';
 import { validate } from './validate.js';
@@ -117,6 +118,11 @@ function build(meta: Metadata, image: Uint8Array, sections: ImageSections, optio
   const fs = restoreFilesystems(meta, kernel, memory.charge);
   const tasks = restoreTasks(meta, { kernel, charge: memory.charge, ipc, fs });
   linkCreators(ipc, tasks.tokens);
+  restoreUndoLists(
+    meta,
+    ipc.namespaces.map((n) => n.sets),
+    tasks.processes,
+  );
   restoreFsCounts(meta, fs);
   const ipcNamespaces = ipc.namespaces.map((n) => n.ns);
   const mountNamespaces = fs.mountNamespaces.map((n) => n.ns);

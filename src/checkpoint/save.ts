@@ -27,6 +27,7 @@ import { saveEngine } from './parts/engine.js';
 import { saveFilesystems, saveMountNamespaces } from './parts/fs.js';
 import { saveIpc } from './parts/ipc.js';
 import { saveKernel } from './parts/kernel.js';
+import { saveUndoLists } from './parts/sysv.js';
 import { saveAnonymous, saveProcesses } from './parts/tasks.js';
 import { Walk } from './walk.js';
 
@@ -73,7 +74,8 @@ export function describe(kernel: Kernel, engine: EngineState | undefined): { rea
   const walk = new Walk(kernel);
   const ipc = saveIpc(walk);
   const mountNamespaces = saveMountNamespaces(walk);
-  const processes = saveProcesses(walk, ipc, mountNamespaces);
+  const undo = saveUndoLists(kernel.processes(), kernel.ipcNamespaces());
+  const processes = saveProcesses(walk, ipc, mountNamespaces, undo);
   const fs = saveFilesystems(walk);
   const anonymous = saveAnonymous(walk);
   // Numbers the cgroups only stopped containers still hold, after those of processes and pages.
@@ -99,6 +101,7 @@ export function describe(kernel: Kernel, engine: EngineState | undefined): { rea
     mountNamespaces: mountNamespaces.meta,
     openFiles: fs.openFiles,
     processes,
+    semUndoLists: undo.lists,
     ...engineSection,
   };
   return { meta, walk };

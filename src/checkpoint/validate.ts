@@ -12,6 +12,7 @@ import { NAME_MAX } from '../abi/fs.js';
 import type { CheckpointError } from './errors.js';
 import { checkMeaning } from './meaning.js';
 import { checkEngine } from './parts/engine.js';
+import { checkSysv } from './parts/sysv.js';
 import { CheckpointFailure, check } from './errors.js';
 import type { PageRun } from './format.js';
 import type { ChargeRefMeta, InodeMetaT, Metadata, PageRunMeta, SegmentMetaT } from './metadata.js';
@@ -64,6 +65,7 @@ function checkAll(meta: Metadata, runs: readonly PageRun[], limits: RestoreLimit
   meta.processes.forEach((p, i) => checkProcess(meta, p, `metadata.processes[${i}]`, segmentIds, kinds));
   if (meta.engine !== undefined) checkEngine(meta, meta.engine);
   checkPageSection(meta, runs, frames);
+  checkSysv(meta);
   checkMeaning(meta);
 }
 

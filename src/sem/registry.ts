@@ -13,7 +13,7 @@ import { sysError } from '../abi/errno.js';
 import type { Seminfo } from '../abi/sem.js';
 import { SEMAEM, SEMMAP, SEMMNU, SEMUME, SEMUSZ, SEMVMX, SEM_INFO } from '../abi/sem.js';
 import type { Credentials } from '../auth/credentials.js';
-import type { IpcSetArgs } from '../ipc/perm.js';
+import type { IpcPermState, IpcSetArgs } from '../ipc/perm.js';
 import { newPerm, updatePerm, validOwner } from '../ipc/perm.js';
 import type { IpcCaller } from '../ipc/registry.js';
 import { CONTROL_DONE, Registry as IpcRegistry } from '../ipc/registry.js';
@@ -184,5 +184,28 @@ export class SemRegistry extends IpcRegistry<SemSet, IpcCaller, number> implemen
   /** Every set in index order, each with a reference the caller must drop (/proc/sysvipc/sem). */
   sets(): SemSet[] {
     return this.objects();
+  }
+
+  /**
+   * Checkpoint: every set in index order, without references.
+   * @internal
+   */
+  setsForCheckpoint(): SemSet[] {
+    return this.objectsForCheckpoint();
+  }
+
+  /**
+   * Checkpoint restore: a set rebuilt at exactly `perm.id` (its key
+   * associated unless IPC_PRIVATE), counted in used_sems. The caller
+   * restores its values, pids and times.
+   * @internal
+   */
+  restoreSet(perm: IpcPermState, nsems: number, ctime: number): SemSet {
+    return this.mu.with(() => {
+      const set = new SemSet(this, perm, nsems, ctime);
+      this.restoreLocked(set);
+      this.usedSems += nsems;
+      return set;
+    });
   }
 }

@@ -11,6 +11,9 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { Shm } from '../../shm/shm.js';
 import type { Metadata, SegmentMetaT } from '../metadata.js';
 import type { Walk } from '../walk.js';
+import type { MsgQueue } from '../../msg/queue.js';
+import type { SemSet } from '../../sem/set.js';
+import { restoreMsg, restoreSem, saveMsg, saveSem } from './sysv.js';
 
 type IpcNamespaceMetaT = Metadata['ipcNamespaces'][number];
 
@@ -46,6 +49,8 @@ export function saveIpc(walk: Walk): SavedIpc {
       limits: { shmmax: l.shmmax, shmall: l.shmall, shmmni: l.shmmni, shmRmidForced: l.shmRmidForced, shmNextId: l.shmNextId },
       allocator: ns.shm.idAllocatorState(),
       segments,
+      sem: saveSem(ns),
+      msg: saveMsg(ns),
     };
   });
   return { meta, namespaceIndex: new Map(namespaces.map((ns, i) => [ns, i])), segmentPlace };
@@ -82,10 +87,12 @@ function segmentMeta(walk: Walk, s: Shm, pidOfCreator: ReadonlyMap<object, numbe
   };
 }
 
-/** A restored IPC namespace and its segments by id. */
+/** A restored IPC namespace and its segments, semaphore sets and message queues by id. */
 export interface RestoredIpcNamespace {
   readonly ns: IpcNamespace;
   readonly segments: ReadonlyMap<number, Shm>;
+  readonly sets: ReadonlyMap<number, SemSet>;
+  readonly queues: ReadonlyMap<number, MsgQueue>;
 }
 
 /** The IPC part rebuilt; segment creators wait for the processes (linkCreators). */
@@ -110,7 +117,7 @@ export function restoreIpc(meta: readonly IpcNamespaceMetaT[], kernel: Kernel): 
       else creators.push([seg, s.creator]);
       segments.set(s.id, seg);
     }
-    return { ns, segments };
+    return { ns, segments, sets: restoreSem(m.sem, ns), queues: restoreMsg(m.msg, ns) };
   });
   return { namespaces, creators };
 }

@@ -25,12 +25,13 @@ import type { Walk } from '../walk.js';
 import type { RestoredFilesystems, SavedMountNamespaces } from './fs.js';
 import { openFileIndex } from './fs.js';
 import type { RestoredIpc, SavedIpc } from './ipc.js';
+import type { SavedUndoLists } from './sysv.js';
 
 type ProcessMetaT = Metadata['processes'][number];
 type VmaMetaT = ProcessMetaT['vmas'][number];
 
 /** Every process of the kernel; numbers the open files, anonymous memory and cgroups they hold. */
-export function saveProcesses(walk: Walk, ipc: SavedIpc, mountNamespaces: SavedMountNamespaces): ProcessMetaT[] {
+export function saveProcesses(walk: Walk, ipc: SavedIpc, mountNamespaces: SavedMountNamespaces, undo: SavedUndoLists): ProcessMetaT[] {
   return walk.kernel.processes().map((p) => {
     const where = `process ${p.pid}`;
     const ipcIndex = ipc.namespaceIndex.get(p.ipcNamespace);
@@ -40,6 +41,7 @@ export function saveProcesses(walk: Walk, ipc: SavedIpc, mountNamespaces: SavedM
     const c = p.creds;
     const fds = p.files.entries().map(([fd, file]): [number, number] => [fd, openFileIndex(walk, file)]);
     const vmas = p.mm.vmas().map((v) => vmaMeta(walk, v, ipc, where));
+    const semUndo = undo.indexOf(p);
     return {
       pid: p.pid,
       uid: c.uid,
@@ -54,6 +56,7 @@ export function saveProcesses(walk: Walk, ipc: SavedIpc, mountNamespaces: SavedM
       fds,
       mmapBase: p.mm.mmapBase,
       vmas,
+      ...(semUndo === undefined ? {} : { semUndo }),
     };
   });
 }
