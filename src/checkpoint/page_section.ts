@@ -1,10 +1,12 @@
 /**
  * The page section of an image, both ways: the frames objects hold, as runs
- * of consecutive frames, copied out of a kernel's MemoryFile on checkpoint
- * and into a new one on restore. Each piece of at most PIECE_FRAMES frames
- * is hashed right after it is copied, while it is still in cache, instead
- * of in a second pass over memory: these two loops are where checkpoint and
- * restore spend their time.
+ * of consecutive frames, copied out of a kernel's MemoryFile on checkpoint,
+ * and on restore handed to a new one, which copies each frame out of the
+ * image into its object's arena when the object adopts it. On checkpoint
+ * each piece of at most PIECE_FRAMES frames is hashed right after it is
+ * copied, while it is still in cache, instead of in a second pass over
+ * memory: this loop and restore's copies are where checkpoint and restore
+ * spend their time.
  */
 import { PAGE_SIZE } from '../abi/constants.js';
 import { copyBytes } from '../mm/copy.js';
@@ -66,25 +68,16 @@ export function writePageSection(image: Uint8Array, start: number, pageBytes: nu
 }
 
 /**
- * Makes the frames of the image exist in the new kernel's MemoryFile, with
- * their bytes. When the page checksum was left to this step, each piece of
- * the page section is hashed right after it is copied; false when the
- * section does not match its checksum.
+ * Makes the frames of the image exist in the new kernel's MemoryFile. Their
+ * bytes stay in the image until their objects adopt them: each is copied
+ * once, straight into its object's arena (MemoryFile.restoreFrames). When
+ * the page checksum was left to this step, the page section is hashed here;
+ * false when it does not match its checksum.
  */
 export function readPageSection(mf: MemoryFile, sections: ImageSections, image: Uint8Array, frameLimit: number): boolean {
   const { runs, pendingPages } = sections;
-  mf.restoreFrames(frameLimit, runs);
-  const sum = pendingPages === undefined ? undefined : new SectionHasher(image, pendingPages.start, pendingPages.end, pendingPages.version);
-  for (const r of runs) {
-    let at = r.dataOffset;
-    for (let f = r.firstFrame, left = r.count; left > 0; ) {
-      const n = Math.min(mf.contiguousInChunk(f, left), PIECE_FRAMES);
-      copyBytes(mf.chunkBytes(f), mf.byteOffset(f), image, at, n * PAGE_SIZE);
-      at += n * PAGE_SIZE;
-      f += n;
-      left -= n;
-      sum?.upTo(at);
-    }
-  }
-  return sum === undefined || sum.digest() === pendingPages?.checksum;
+  mf.restoreFrames(frameLimit, runs, image);
+  if (pendingPages === undefined) return true;
+  const sum = new SectionHasher(image, pendingPages.start, pendingPages.end, pendingPages.version);
+  return sum.digest() === pendingPages.checksum;
 }

@@ -16,14 +16,14 @@
  * by the same arena. So a thread given an arena's chunks reaches that
  * object's bytes and no other object's. A chunk leaves its arena (to be
  * reused by any arena) only when the arena holds no frame in it and no live
- * thread holds it (holdChunk/releaseChunk); its old bytes are cleared slot
- * by slot as the new arena takes slots, and all at once before a thread is
- * given it. A slot is
- * named by slot = chunk id << chunkShift | index; threads see slots, never
- * frame numbers. allocate() without an arena uses the MemoryFile's default
- * arena of full-size chunks (tests, and checkpoint restore, which places the
- * image's frames there until their objects adopt them: FrameTable.adopt
- * moves a frame into its table's arena).
+ * thread holds it (holdChunk/releaseChunk); its old bytes are cleared
+ * whole when an allocation needing a cleared page takes it, and otherwise
+ * slot by slot, the rest before a thread is given it (takeSlot, holdChunk).
+ * A slot is named by slot = chunk id << chunkShift | index; threads see
+ * slots, never frame numbers. allocate() without an arena uses the MemoryFile's default
+ * arena of full-size chunks (tests). Checkpoint restore leaves a frame's
+ * bytes in the image until FrameTable.adopt places it in its table's arena
+ * (restoreFrames).
  *
  * Ownership: whoever allocates a frame holds its first reference; a Mappable
  * holds one reference per page it has populated. When the last reference goes,
@@ -162,6 +162,18 @@ export class MemoryFile {
   private gate: ReclaimGate | undefined = undefined;
   /** Retired frames, in batches that share one set of in-flight accesses. */
   private readonly limbo: Array<{ readonly inFlight: object; readonly frames: number[] }> = [];
+  /**
+   * Checkpoint restore: the image whose page section holds the bytes of the
+   * frames not placed yet (slot UNPLACED), where each one's bytes start,
+   * and how many there are. A frame is placed, in one copy, in the arena
+   * of the object that adopts it, or in the default arena when something
+   * else reaches it first.
+   */
+  private image: Uint8Array | undefined = undefined;
+  private imageAt: Float64Array | undefined = undefined;
+  private unplaced = 0;
+  /** What arenaOf answers for a frame not placed yet: an arena nothing ever allocates in. */
+  private readonly imageArena: Arena = new Arena(true);
 
   constructor(options: MemoryFileOptions = {}) {
     const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -203,13 +215,20 @@ export class MemoryFile {
 
   /**
    * Checkpoint restore: frames [0, limit) come to exist, those in the `held`
-   * runs (ascending and disjoint) with one reference each and their bytes
-   * zeroed, for the caller to fill, and the others free. The held frames sit
-   * in the default arena until their objects adopt them. Only a MemoryFile
-   * that never allocated may be restored into.
+   * runs (ascending and disjoint) with one reference each, and the others
+   * free. Without `image`, the held frames are zeroed, for the caller to
+   * fill, in the default arena. With it, each run's bytes are those in
+   * `image` from its `dataOffset` on, and a frame is copied from there when
+   * its object adopts it (FrameTable.adopt), straight into the object's
+   * arena; the image must not change until every held frame was adopted.
+   * Only a MemoryFile that never allocated may be restored into.
    * @internal
    */
-  restoreFrames(limit: number, held: ReadonlyArray<{ readonly firstFrame: number; readonly count: number }>): void {
+  restoreFrames(
+    limit: number,
+    held: ReadonlyArray<{ readonly firstFrame: number; readonly count: number; readonly dataOffset?: number }>,
+    image?: Uint8Array,
+  ): void {
     if (this.bump !== 0 || this.allocated !== 0) throw new Error('MemoryFile.restoreFrames: frames were already handed out');
     if (!Number.isInteger(limit) || limit < 0 || limit > this.totalFrames) {
       throw new RangeError(`MemoryFile.restoreFrames: ${limit} frames do not fit in ${this.totalFrames}`);
@@ -224,12 +243,19 @@ export class MemoryFile {
     }
     this.grow(limit);
     this.bump = limit;
+    if (image !== undefined) {
+      this.image = image;
+      this.imageAt = new Float64Array(limit);
+    }
     next = 0;
-    for (const { firstFrame, count } of held) {
+    for (const { firstFrame, count, dataOffset } of held) {
       for (let f = next; f < firstFrame; f++) this.freeFrames.push(f);
       for (let f = firstFrame; f < firstFrame + count; f++) {
-        const slot = this.takeSlot(this.defaultArena, true, false);
-        this.slots[f] = slot;
+        if (this.imageAt !== undefined) {
+          this.imageAt[f] = (dataOffset ?? 0) + (f - firstFrame) * PAGE_SIZE;
+          this.slots[f] = UNPLACED;
+          this.unplaced++;
+        } else this.slots[f] = this.takeSlot(this.defaultArena, true, false);
         this.refs[f] = 1;
       }
       this.allocated += count;
@@ -459,7 +485,8 @@ export class MemoryFile {
 
   /** The byte offset of `frame` inside its chunk. */
   byteOffset(frame: number): number {
-    return ((this.slots[frame] ?? 0) & this.frameMask) * PAGE_SIZE;
+    const slot = this.slots[frame] ?? 0;
+    return ((slot === UNPLACED ? this.placeAnywhere(frame) : slot) & this.frameMask) * PAGE_SIZE;
   }
 
   /**
@@ -468,7 +495,8 @@ export class MemoryFile {
    * the frames up to the next multiple of the largest chunk's size.
    */
   contiguousInChunk(frame: number, pages: number): number {
-    const slot = this.slots[frame] ?? -1;
+    let slot = this.slots[frame] ?? -1;
+    if (slot === UNPLACED) slot = this.placeAnywhere(frame);
     if (slot < 0 || frame >= this.bump) return Math.min(pages, this.framesPerChunk - (frame & this.frameMask));
     const slots = this.slots;
     const end = Math.min(pages, (this.chunks[slot >> this.chunkShift] as Chunk).frames - (slot & this.frameMask));
@@ -480,7 +508,8 @@ export class MemoryFile {
   /** The slot holding `frame` (chunk id << chunkShift | index): what a thread is told. */
   slotOf(frame: number): number {
     this.check(frame);
-    return this.slots[frame] ?? -1;
+    const slot = this.slots[frame] ?? -1;
+    return slot === UNPLACED ? this.placeAnywhere(frame) : slot;
   }
 
   /** The id of the chunk holding `frame`. */
@@ -498,6 +527,7 @@ export class MemoryFile {
   /** The arena `frame` sits in; undefined for a frame that holds no reference. */
   arenaOf(frame: number): Arena | undefined {
     if (this.refCount(frame) === 0) return undefined;
+    if (this.slots[frame] === UNPLACED) return this.imageArena;
     return this.chunkOf(frame).arena;
   }
 
@@ -540,10 +570,11 @@ export class MemoryFile {
   /**
    * Moves `frame` (its bytes and its reference count stay) into a slot of
    * `arena`; false, with nothing changed, when the host cannot allocate
-   * the arena a chunk. Checkpoint restore: the image's frames start in the
-   * default arena.
+   * the arena a chunk. Checkpoint restore: a frame still in the image is
+   * copied from there (restoreFrames).
    */
   moveTo(frame: number, arena: Arena): boolean {
+    if (this.slots[frame] === UNPLACED) return this.place(frame, arena, false);
     const from = this.chunkOf(frame);
     if (from.arena === arena) return true;
     const slot = this.takeSlot(arena, false, false);
@@ -565,6 +596,14 @@ export class MemoryFile {
 
   /** A frame with no references left goes back to the pool, and its slot to its arena. */
   private free(frame: number): void {
+    if (this.slots[frame] === UNPLACED) {
+      // Freed before anything adopted it: it never got a slot.
+      this.slots[frame] = -1;
+      this.allocated--;
+      this.freeFrames.push(frame);
+      this.placed();
+      return;
+    }
     const slot = this.slots[frame] ?? 0;
     const chunk = this.chunks[slot >> this.chunkShift] as Chunk;
     const i = slot & this.frameMask;
@@ -581,8 +620,8 @@ export class MemoryFile {
     chunk.free.push(i);
     chunk.used--;
     if (chunk.index < arena.hint) arena.hint = chunk.index;
-    // The default arena keeps its chunks: no thread is ever given one.
-    if (--arena.used === 0 && !arena.fullChunks) this.letGo(arena);
+    // The default arena too, once empty, lets its chunks go to the pool.
+    if (--arena.used === 0) this.letGo(arena);
   }
 
   /**
@@ -620,8 +659,38 @@ export class MemoryFile {
     }
   }
 
+  /**
+   * Places the frame not placed yet in `arena`, copying its bytes from the
+   * image; false when the host cannot allocate the arena a chunk (`must`
+   * turns that into a throw).
+   */
+  private place(frame: number, arena: Arena, must: boolean): boolean {
+    const slot = this.takeSlot(arena, must, false);
+    if (slot < 0) return false;
+    const chunk = this.chunks[slot >> this.chunkShift] as Chunk;
+    copyBytes(chunk.bytes, (slot & this.frameMask) * PAGE_SIZE, this.image as Uint8Array, this.imageAt?.[frame] ?? 0, PAGE_SIZE);
+    this.slots[frame] = slot;
+    this.placed();
+    return true;
+  }
+
+  /** A frame not placed yet is reached before an object adopted it: it goes to the default arena. */
+  private placeAnywhere(frame: number): number {
+    this.place(frame, this.defaultArena, true);
+    return this.slots[frame] ?? -1;
+  }
+
+  /** One frame fewer waits in the image; with none left, the image is let go. */
+  private placed(): void {
+    if (--this.unplaced === 0) {
+      this.image = undefined;
+      this.imageAt = undefined;
+    }
+  }
+
   private chunkOf(frame: number): Chunk {
-    const slot = this.slots[frame] ?? -1;
+    let slot = this.slots[frame] ?? -1;
+    if (slot === UNPLACED) slot = this.placeAnywhere(frame);
     const chunk = this.chunks[slot >> this.chunkShift];
     if (chunk === undefined || slot < 0 || !Number.isInteger(frame) || frame < 0 || frame >= this.bump) {
       throw new RangeError(`MemoryFile: frame ${frame} was never allocated`);
@@ -635,6 +704,9 @@ export const FUTEX_THREADS = MAX_WORKER_THREADS + 1;
 
 /** The source of every frame clearing. */
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+
+/** The slot of a restored frame whose bytes are still in the image (see MemoryFile.restoreFrames). */
+const UNPLACED = -2;
 
 /** The source of clearing chunks (clearFrom). */
 const ZERO_SOURCE = new Uint8Array(64 * PAGE_SIZE);
