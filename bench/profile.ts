@@ -11,7 +11,19 @@
 import { runEmulated } from './emulated.js';
 import type { TestName } from './emulated.js';
 
-const TESTS: readonly TestName[] = ['get-rmid', 'attach-detach', 'ipc-stat', 'key-lookup', 'first-touch', 'copy-in', 'copy-out', 'dd-channel', 'semop', 'sem-getval', 'msg-pair'];
+const TESTS: readonly TestName[] = [
+  'get-rmid',
+  'attach-detach',
+  'ipc-stat',
+  'key-lookup',
+  'first-touch',
+  'copy-in',
+  'copy-out',
+  'dd-channel',
+  'semop',
+  'sem-getval',
+  'msg-pair',
+];
 const [test, ops = '100000', samples = '20', param = '0'] = process.argv.slice(2);
 if (!TESTS.includes(test as TestName)) {
   process.stderr.write(`usage: bench/profile.ts TEST [OPS] [SAMPLES] [PARAM]; TEST is one of ${TESTS.join(', ')}\n`);

@@ -45,6 +45,27 @@ const U64 = new t.Type<bigint, string, unknown>(
   (v) => v.toString(),
 );
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const LOFF_MAX = 2n ** 63n - 1n;
+
+/**
+ * A file size or position (loff_t, up to 2^63 - 1 on tmpfs), in the form the
+ * VFS keeps it: a number while it is a safe integer, a bigint past that. A
+ * number is written as a JSON number (so images of ordinary files are as
+ * before), a bigint as a decimal string.
+ */
+const Loff = new t.Type<number | bigint, number | string, unknown>(
+  'Loff',
+  (u): u is number | bigint => (typeof u === 'number' && Number.isSafeInteger(u) && u >= 0) || (typeof u === 'bigint' && u > MAX_SAFE && u <= LOFF_MAX),
+  (u, c) => {
+    if (typeof u === 'number') return Number.isSafeInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c);
+    if (typeof u !== 'string' || !/^[1-9][0-9]{15,18}$/.test(u)) return t.failure(u, c);
+    const v = BigInt(u);
+    return v > MAX_SAFE && v <= LOFF_MAX ? t.success(v) : t.failure(u, c);
+  },
+  (v) => (typeof v === 'number' ? v : v.toString()),
+);
+
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null]);
 
 /** [first page, first frame, count]. */
@@ -217,7 +238,7 @@ const InodeMeta = t.type({
   /** A directory's entries in creation order: [name, ino]. */
   entries: t.array(t.tuple([t.string, Nat])),
   /** A file's size in bytes. */
-  size: Nat,
+  size: Loff,
   /** A file's pages: [first page, first frame, count, charge]. */
   pages: t.array(t.tuple([Nat, Nat, Nat, ChargeRef])),
 });
@@ -256,7 +277,7 @@ const OpenFileMeta = t.type({
   readable: t.boolean,
   writable: t.boolean,
   append: t.boolean,
-  offset: Nat,
+  offset: Loff,
   refs: Nat,
 });
 

@@ -22,7 +22,8 @@ type VmaMetaT = ProcessMetaT['vmas'][number];
 
 const MAX_FRAMES = 2 ** 31 - 1;
 const HUGE_PAGE_SIZES = new Set([0, 2 ** 21, 2 ** 30]);
-const MAX_FILE_PAGES = Math.floor(Number.MAX_SAFE_INTEGER / PAGE_SIZE);
+/** tmpfs files reach 2^63 - 1 bytes (MAX_LFS_FILESIZE): page indices below 2^51. */
+const MAX_FILE_PAGES = 2 ** 51;
 const INT_MAX = 0x7fffffff;
 const PERMS = 0o7;
 

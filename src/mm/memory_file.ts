@@ -143,6 +143,14 @@ export class MemoryFile {
   private readonly poison: number | undefined = undefined;
   /** Makes chunk buffers; replaceable, so a test can make the host run out of memory part-way. */
   allocateChunk: ChunkAllocator;
+  /**
+   * How many times the host refused a chunk (the syscall or fault then saw
+   * ENOMEM or SIGBUS, as Linux reports a page it cannot get), and the host's
+   * last message. A simulator sized like the machine (the scenario runner)
+   * reads these to tell a shortage of the host from one of the model.
+   */
+  hostRefusals = 0;
+  lastHostRefusal = '';
   /** Every chunk made, by id. */
   private readonly chunks: Chunk[] = [];
   /** Chunks no arena owns, by size; zeroed when an arena takes one. */
@@ -373,6 +381,8 @@ export class MemoryFile {
       };
     } catch (e) {
       if (must || !(e instanceof RangeError)) throw e;
+      this.hostRefusals += 1;
+      this.lastHostRefusal = e.message;
       return undefined;
     }
   }

@@ -70,14 +70,14 @@ export function openFileIndex(walk: Walk, f: OpenFile): number {
 
 /** Every open file, mount and tmpfs the walk met, in the order it met them. */
 export function saveFilesystems(walk: Walk): FsMeta {
-  const openFiles = walk.openFiles.items.map((f, i) => ({
+  const openFiles = walk.openFiles.items.map((f) => ({
     mount: mountIndex(walk, f.location.mount),
     ino: f.location.inode.ino,
     path: f.location.path,
     readable: f.readable,
     writable: f.writable,
     append: f.append,
-    offset: recordedBytes(f.offset, `open file ${i}`, 'file position'),
+    offset: f.offset,
     refs: f.refCount,
   }));
   const mounts = walk.mounts.items.map((m) => ({
@@ -114,14 +114,8 @@ function inodeMeta(walk: Walk, n: Inode, where: string): InodeMetaT {
     const entries = n.names().map((name): [string, number] => [name, (n.lookup(name) as Inode).ino]);
     return { ...base, kind: 'dir', entries, size: 0, pages: [] };
   }
-  if (n instanceof RegularFile) return { ...base, kind: 'file', entries: [], size: recordedBytes(n.size, where, 'size'), pages: filePages(walk, n, where) };
+  if (n instanceof RegularFile) return { ...base, kind: 'file', entries: [], size: n.size, pages: filePages(walk, n, where) };
   throw new CheckpointFailure(checkpointError(where, 'is neither a directory nor a regular file'));
-}
-
-/** A file size or position as the image records it (Nat); one past 2^53 - 1 (a bigint) is refused. */
-function recordedBytes(v: number | bigint, where: string, what: string): number {
-  if (typeof v === 'number') return v;
-  throw new CheckpointFailure(checkpointError(where, `has a ${what} of ${v} bytes, past the 2^53 - 1 an image records`));
 }
 
 /** A file's page runs; a run also breaks where the charge changes. */

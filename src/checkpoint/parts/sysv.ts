@@ -182,11 +182,7 @@ export function restoreMsg(m: MsgNamespaceMetaT | undefined, ns: IpcNamespace): 
 }
 
 /** Gives each process its undo list, shared lists shared again; each entry is linked into its set's list_id too. */
-export function restoreUndoLists(
-  meta: Metadata,
-  setsOf: readonly ReadonlyMap<number, SemSet>[],
-  processes: ReadonlyMap<number, Process>,
-): void {
+export function restoreUndoLists(meta: Metadata, setsOf: readonly ReadonlyMap<number, SemSet>[], processes: ReadonlyMap<number, Process>): void {
   const lists = (meta.semUndoLists ?? []).map((l) => {
     const ulp = new UndoList();
     ulp.refs = l.refs;
@@ -297,7 +293,11 @@ function checkUndoLists(meta: Metadata, nsems: readonly ReadonlyMap<number, numb
     check(p.semUndo < lists.length, `metadata.processes[${i}].semUndo`, `names undo list ${p.semUndo}, but there are ${lists.length}`);
     holders[p.semUndo] = (holders[p.semUndo] ?? 0) + 1;
     for (const e of lists[p.semUndo]?.entries ?? []) {
-      check(e.ns === p.ipcNamespace, `metadata.processes[${i}].semUndo`, `the process is in IPC namespace ${p.ipcNamespace}, its undo list names a set of ${e.ns}`);
+      check(
+        e.ns === p.ipcNamespace,
+        `metadata.processes[${i}].semUndo`,
+        `the process is in IPC namespace ${p.ipcNamespace}, its undo list names a set of ${e.ns}`,
+      );
     }
   });
   lists.forEach((l, i) => {

@@ -87,7 +87,11 @@ export function runEmulated(program: Program, options: EmulatedOptions = {}): Em
   const run = newRun(options);
   const { onResult } = options;
   const results = program.statements.map((s, i) => {
+    const memory = run.currentKernel.memoryFile;
+    const refusals = memory.hostRefusals;
     const raw = run.step(s);
+    // The emulator is sized like the host, so a chunk the host refused is the host's shortage, not the model's answer: stop here.
+    if (memory.hostRefusals !== refusals) throw new RangeError(memory.lastHostRefusal);
     onResult?.(raw, i);
     return raw;
   });
@@ -322,7 +326,9 @@ class Run {
         const sops = s.sops.map((o) => ({ semNum: o.semNum, semOp: o.semOp, semFlg: o.semFlg }));
         const ms = s.timeoutMs;
         const r =
-          ms === undefined ? p.semop(this.id(s.id), sops) : p.semtimedop(this.id(s.id), sops, { sec: Number(ms / 1000n), nsec: Number(ms % 1000n) * 1_000_000 });
+          ms === undefined
+            ? p.semop(this.id(s.id), sops)
+            : p.semtimedop(this.id(s.id), sops, { sec: Number(ms / 1000n), nsec: Number(ms % 1000n) * 1_000_000 });
         return this.settled(r, (ret) => ({ ok: true, ret: BigInt(ret) }));
       }
       case 'semctl': {

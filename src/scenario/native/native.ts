@@ -189,7 +189,18 @@ const PERM_KEYS = ['key', 'uid', 'gid', 'cuid', 'cgid', 'mode', 'seq'] as const;
 function toSemDs(v: Json | undefined): RawSemDs {
   const o = record(v, [...PERM_KEYS, 'nsems', 'otime', 'ctime'], 'sem_ds');
   const n = (k: string): number => small(o[k], `sem_ds.${k}`);
-  return { key: n('key'), uid: n('uid'), gid: n('gid'), cuid: n('cuid'), cgid: n('cgid'), mode: n('mode'), seq: n('seq'), nsems: n('nsems'), otime: n('otime'), ctime: n('ctime') };
+  return {
+    key: n('key'),
+    uid: n('uid'),
+    gid: n('gid'),
+    cuid: n('cuid'),
+    cgid: n('cgid'),
+    mode: n('mode'),
+    seq: n('seq'),
+    nsems: n('nsems'),
+    otime: n('otime'),
+    ctime: n('ctime'),
+  };
 }
 
 function toMsqDs(v: Json | undefined): RawMsqDs {
@@ -265,7 +276,25 @@ function toBytes(v: Json | undefined): Uint8Array {
   return Uint8Array.from(Buffer.from(v, 'hex'));
 }
 
-const OK_KEYS = new Set(['line', 'ok', 'ret', 'pid', 'ds', 'info', 'shm_info', 'data', 'statfs', 'stat', 'dd', 'sem_ds', 'msq_ds', 'seminfo', 'msginfo', 'vals', 'mtype']);
+const OK_KEYS = new Set([
+  'line',
+  'ok',
+  'ret',
+  'pid',
+  'ds',
+  'info',
+  'shm_info',
+  'data',
+  'statfs',
+  'stat',
+  'dd',
+  'sem_ds',
+  'msq_ds',
+  'seminfo',
+  'msginfo',
+  'vals',
+  'mtype',
+]);
 
 /** One stdout line as a RawResult, for the statement whose scenario line is `line`. */
 function toResult(text: string, line: string): RawResult {

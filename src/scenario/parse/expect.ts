@@ -55,7 +55,9 @@ export const V2_FIELD_GROUPS: Readonly<Record<string, FieldGroup>> = {
   qbytes: 'ds',
   lspid: 'ds',
   lrpid: 'ds',
-  ...Object.fromEntries(['semmap', 'semmni', 'semmns', 'semmnu', 'semmsl', 'semopm', 'semume', 'semusz', 'semvmx', 'semaem'].map((k) => [k, 'seminfo' as const])),
+  ...Object.fromEntries(
+    ['semmap', 'semmni', 'semmns', 'semmnu', 'semmsl', 'semopm', 'semume', 'semusz', 'semvmx', 'semaem'].map((k) => [k, 'seminfo' as const]),
+  ),
   ...Object.fromEntries(['msgpool', 'msgmap', 'msgmax', 'msgmnb', 'msgmni', 'msgssz', 'msgtql', 'msgseg'].map((k) => [k, 'msginfo' as const])),
 };
 
