@@ -272,6 +272,8 @@ function negativeOffset(at: FileOffset): E.Either<SysError, never> {
 
 /** rw_verify_area: EINVAL when pos + count overflows loff_t (pos ≥ 0 here), else undefined. */
 function overflowsLoff(pos: FileOffset, count: number): E.Either<SysError, never> | undefined {
+  // A number position is a safe integer and so is the count: their sum is far below 2^63 - 1, with no bigint made (docs/architecture.md, Hot paths).
+  if (typeof pos === 'number') return undefined;
   return subOffset(MAX_LFS_FILESIZE, pos) < count ? E.left(sysError('EINVAL', `offset ${pos} + count ${count} overflows loff_t`)) : undefined;
 }
 
