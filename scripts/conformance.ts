@@ -98,8 +98,12 @@ function fuzzSection(): string[] {
   const rec = data as Record<string, unknown>;
   const show = (v: unknown): string => (v === undefined ? '(missing)' : typeof v === 'string' ? v : JSON.stringify(v));
   out.push('From `.cache/fuzz-summary.json`:', '', '| field | value |', '| --- | --- |');
-  for (const field of ['date', 'seed', 'runs', 'statements', 'divergences']) out.push(`| ${field} | ${cell(show(rec[field]))} |`);
-  out.push('', 'Command:', '', '```sh', show(rec['command']), '```');
+  // The summary's shape is scripts/fuzz_shards.ts's Summary: the campaign, then one entry per shard it covers.
+  const campaign = (rec['campaign'] ?? {}) as Record<string, unknown>;
+  const shards = Array.isArray(rec['shards']) ? (rec['shards'] as Array<Record<string, unknown>>) : [];
+  out.push(`| date | ${cell(show(rec['date']))} |`, `| campaign seed | ${cell(show(campaign['seed']))} |`, `| shards | ${cell(show(campaign['shards']))} |`);
+  for (const field of ['runs', 'statements', 'divergences']) out.push(`| ${field} | ${cell(show(rec[field]))} |`);
+  out.push('', shards.length === 1 ? 'Command:' : 'Commands (one per shard):', '', '```sh', ...shards.map((s) => show(s['command'])), '```');
   return out;
 }
 
