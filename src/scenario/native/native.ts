@@ -186,17 +186,16 @@ function toShmInfo(v: Json | undefined): RawShmInfo {
 
 const PERM_KEYS = ['key', 'uid', 'gid', 'cuid', 'cgid', 'mode', 'seq'] as const;
 
+/** The ipc_perm fields of a sem_ds or msq_ds line, in PERM_KEYS order. */
+function permOf(n: (k: string) => number): { key: number; uid: number; gid: number; cuid: number; cgid: number; mode: number; seq: number } {
+  return { key: n('key'), uid: n('uid'), gid: n('gid'), cuid: n('cuid'), cgid: n('cgid'), mode: n('mode'), seq: n('seq') };
+}
+
 function toSemDs(v: Json | undefined): RawSemDs {
   const o = record(v, [...PERM_KEYS, 'nsems', 'otime', 'ctime'], 'sem_ds');
   const n = (k: string): number => small(o[k], `sem_ds.${k}`);
   return {
-    key: n('key'),
-    uid: n('uid'),
-    gid: n('gid'),
-    cuid: n('cuid'),
-    cgid: n('cgid'),
-    mode: n('mode'),
-    seq: n('seq'),
+    ...permOf(n),
     nsems: n('nsems'),
     otime: n('otime'),
     ctime: n('ctime'),
@@ -208,13 +207,7 @@ function toMsqDs(v: Json | undefined): RawMsqDs {
   const n = (k: string): number => small(o[k], `msq_ds.${k}`);
   const b = (k: string): bigint => decimal(o[k], `msq_ds.${k}`);
   return {
-    key: n('key'),
-    uid: n('uid'),
-    gid: n('gid'),
-    cuid: n('cuid'),
-    cgid: n('cgid'),
-    mode: n('mode'),
-    seq: n('seq'),
+    ...permOf(n),
     stime: n('stime'),
     rtime: n('rtime'),
     ctime: n('ctime'),
