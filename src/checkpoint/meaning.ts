@@ -188,6 +188,8 @@ function checkInodeCounts(meta: Metadata): void {
     const m = opens[meta.mounts[f.mount]?.tmpfs ?? -1];
     m?.set(f.ino, (m.get(f.ino) ?? 0) + 1);
   }
+  // A mount keeps its root directory even once it was removed (mnt_root).
+  const mountRoots = meta.tmpfs.map((_, i) => new Set(meta.mounts.filter((m) => m.tmpfs === i).map((m) => m.rootIno)));
   meta.tmpfs.forEach((sb, i) => {
     const at = `metadata.tmpfs[${i}]`;
     const named = new Map<number, number>();
@@ -200,7 +202,11 @@ function checkInodeCounts(meta: Metadata): void {
       check(n.links === links, `${nat}.links`, `is ${n.links}, but ${links} directory entries name inode ${n.ino}`);
       const o = opens[i]?.get(n.ino) ?? 0;
       check(n.opens === o, `${nat}.opens`, `is ${n.opens}, but ${o} open descriptions use inode ${n.ino}`);
-      check(n.links > 0 || n.opens > 0, nat, `inode ${n.ino} is neither linked nor open, so it was evicted`);
+      check(
+        n.links > 0 || n.opens > 0 || mountRoots[i]?.has(n.ino) === true,
+        nat,
+        `inode ${n.ino} is neither linked, open nor a mount's root, so it was evicted`,
+      );
       check(n.kind !== 'dir' || n.links > 0 || n.entries.length === 0, `${nat}.entries`, 'a removed directory is empty');
     });
     // Every linked inode is reachable from the root: no cycle of directories cut off from it.

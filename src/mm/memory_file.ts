@@ -216,7 +216,10 @@ export class MemoryFile {
     return this.bump;
   }
 
-  /** A new, empty arena for one memory object's frames. */
+  /**
+   * A new, empty arena for one memory object's frames.
+   * @internal
+   */
   newArena(): Arena {
     return new Arena(false);
   }
@@ -534,7 +537,10 @@ export class MemoryFile {
     return c.bytes.buffer;
   }
 
-  /** The arena `frame` sits in; undefined for a frame that holds no reference. */
+  /**
+   * The arena `frame` sits in; undefined for a frame that holds no reference.
+   * @internal
+   */
   arenaOf(frame: number): Arena | undefined {
     if (this.refCount(frame) === 0) return undefined;
     if (this.slots[frame] === UNPLACED) return this.imageArena;

@@ -32,7 +32,21 @@ export type { ScenarioArbOptions, ScenarioCommand, ScenarioCommandKind, Scenario
 export { runScenario } from './run_scenario.js';
 export type { EmulatedOptions, ExpectationFailure, OutputLine, ScenarioRun } from './run_scenario.js';
 export type { Printed } from '../scenario/result/normalize.js';
-export type { RawResult, RawDs, RawInfo, RawMemcg, RawShmInfo, RawStat, RawStatfs, RawDd } from '../scenario/result/raw.js';
+export type {
+  RawResult,
+  RawDs,
+  RawInfo,
+  RawMemcg,
+  RawMsginfo,
+  RawMsqDs,
+  RawSemDs,
+  RawSeminfo,
+  RawShmInfo,
+  RawStat,
+  RawStatfs,
+  RawDd,
+} from '../scenario/result/raw.js';
+export { MSGINFO_KEYS, SEMINFO_KEYS } from '../scenario/result/raw.js';
 export type { SignalName } from '../scenario/parse/ast.js';
 export { SHM_OPS, shmCommandArb, shmCommandsArb } from './shm_commands.js';
 export type {

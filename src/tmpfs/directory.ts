@@ -87,6 +87,8 @@ export class Directory extends Inode {
 
   private create<T extends Inode>(name: string, make: (ino: number) => T): E.Either<SysError, T> {
     if (this.entries.has(name)) return E.left(sysError('EEXIST', `${JSON.stringify(name)} already exists`));
+    // A removed directory still reachable as a mount's root takes no new entries (IS_DEADDIR: ENOENT).
+    if (this.links === 0) return E.left(sysError('ENOENT', 'the directory was removed'));
     // shmem_mknod reserves the inode before anything else can fail.
     const ino = this.sb.reserveInode();
     if (E.isLeft(ino)) return ino;

@@ -4,7 +4,8 @@
  *
  * Lifetime: an inode lives while a directory entry names it (`links`) or an
  * open file description uses it (`opens`; a mapping holds its description).
- * When both reach zero it is evicted: its pages go back and its inode count
+ * A directory that is the root of a mount is kept by the mount too (`pins`).
+ * When all reach zero it is evicted: its pages go back and its inode count
  * returns, as Linux's shmem_evict_inode and shmem_free_inode do. So an
  * unlinked file keeps its space until the last close or munmap.
  */
@@ -16,6 +17,8 @@ export abstract class Inode {
   /** Directory entries naming the inode; the superblock pins the root with one. */
   links = 0;
   private opens = 0;
+  /** Mounts whose root this inode is (a mount's mnt_root keeps its dentry, and so the inode, even once removed). */
+  private pins = 0;
   private gone = false;
 
   constructor(
@@ -56,6 +59,19 @@ export abstract class Inode {
     this.evictIfUnused();
   }
 
+  /** A mount starts using the inode as its root. */
+  pin(): void {
+    if (this.gone) throw new Error(`inode ${this.ino} mounted after eviction`);
+    this.pins += 1;
+  }
+
+  /** A mount whose root the inode was went away. */
+  unpin(): void {
+    if (this.pins <= 0) throw new Error(`inode ${this.ino} unpinned more often than pinned`);
+    this.pins -= 1;
+    this.evictIfUnused();
+  }
+
   /** A directory entry naming the inode was removed. */
   unlinked(): void {
     if (this.links <= 0) throw new Error(`inode ${this.ino} unlinked with no links`);
@@ -75,6 +91,6 @@ export abstract class Inode {
   protected abstract releaseData(): void;
 
   private evictIfUnused(): void {
-    if (this.links === 0 && this.opens === 0) this.destroy();
+    if (this.links === 0 && this.opens === 0 && this.pins === 0) this.destroy();
   }
 }

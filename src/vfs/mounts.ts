@@ -50,6 +50,7 @@ export class Mount {
   ) {
     this.flags = { readonly: false, nosuid: false, nodev: false, noexec: false, ...flags };
     sb.hold();
+    root.pin();
   }
 
   /** Open file descriptions and the table's entry using the mount. */
@@ -78,7 +79,10 @@ export class Mount {
   put(): void {
     if (this.refs <= 0) throw new Error(`mount ${this.mountId} released twice`);
     this.refs -= 1;
-    if (this.refs === 0) this.sb.release();
+    if (this.refs === 0) {
+      this.root.unpin();
+      this.sb.release();
+    }
   }
 
   /** EROFS unless the mount allows changes (mnt_want_write). */
