@@ -5,7 +5,7 @@
  * a segment names its creator by pid, since processes are restored after
  * the segments (linkCreators closes that loop).
  */
-import { idSeq } from '../../ipc/ids.js';
+import { permMeta, restoredPerm } from './perm.js';
 import { IpcNamespace } from '../../kernel/ipc_namespace.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Shm } from '../../shm/shm.js';
@@ -62,13 +62,7 @@ function segmentMeta(walk: Walk, s: Shm, pidOfCreator: ReadonlyMap<object, numbe
   const creator = s.creator === undefined ? null : pidOfCreator.get(s.creator);
   if (creator === undefined) throw new Error(`checkpoint: segment ${s.id}'s creator is not a live process`);
   return {
-    id: s.perm.id,
-    key: s.perm.key,
-    uid: s.perm.uid,
-    gid: s.perm.gid,
-    cuid: s.perm.cuid,
-    cgid: s.perm.cgid,
-    mode: s.perm.mode,
+    ...permMeta(s.perm),
     segsz: s.segsz,
     mapBytes: BigInt(s.effectiveBytes()),
     hugePageBytes: s.hugePageBytes,
@@ -124,7 +118,7 @@ export function restoreIpc(meta: readonly IpcNamespaceMetaT[], kernel: Kernel): 
 
 function restoreSegment(ns: IpcNamespace, s: SegmentMetaT): Shm {
   const seg = ns.shm.restoreSegment({
-    perm: { key: s.key, id: s.id, seq: idSeq(s.id), uid: s.uid, gid: s.gid, cuid: s.cuid, cgid: s.cgid, mode: s.mode },
+    perm: restoredPerm(s),
     segsz: s.segsz,
     mapBytes: Number(s.mapBytes),
     hugePageBytes: s.hugePageBytes,

@@ -14,9 +14,9 @@
  * undo entries naming existing sets and their semaphores, limits within
  * what the sysctls accept.
  */
+import { permMeta, restoredPerm } from './perm.js';
 import { IPCMNI, IPCMNI_SEQ_MAX } from '../../abi/constants.js';
 import { SEMVMX } from '../../abi/sem.js';
-import { idSeq } from '../../ipc/ids.js';
 import type { IpcNamespace } from '../../kernel/ipc_namespace.js';
 import type { Process } from '../../kernel/process.js';
 import type { MsgQueue } from '../../msg/queue.js';
@@ -50,15 +50,8 @@ export function saveSem(ns: IpcNamespace): SemNamespaceMetaT {
 }
 
 function semSetMeta(s: SemSet): SemSetMetaT {
-  const p = s.perm;
   return {
-    id: p.id,
-    key: p.key,
-    uid: p.uid,
-    gid: p.gid,
-    cuid: p.cuid,
-    cgid: p.cgid,
-    mode: p.mode,
+    ...permMeta(s.perm),
     nsems: s.nsems,
     semval: Array.from(s.semval),
     sempid: Array.from(s.sempid),
@@ -78,15 +71,8 @@ export function saveMsg(ns: IpcNamespace): MsgNamespaceMetaT {
 }
 
 function msgQueueMeta(q: MsgQueue): MsgQueueMetaT {
-  const p = q.perm;
   return {
-    id: p.id,
-    key: p.key,
-    uid: p.uid,
-    gid: p.gid,
-    cuid: p.cuid,
-    cgid: p.cgid,
-    mode: p.mode,
+    ...permMeta(q.perm),
     stime: q.stime,
     rtime: q.rtime,
     ctime: q.ctime,
@@ -144,11 +130,7 @@ export function restoreSem(m: SemNamespaceMetaT | undefined, ns: IpcNamespace): 
   Object.assign(ns.semLimits, m.limits);
   ns.sem.restoreIdAllocator(m.allocator);
   for (const s of m.sets) {
-    const set = ns.sem.restoreSet(
-      { key: s.key, id: s.id, seq: idSeq(s.id), uid: s.uid, gid: s.gid, cuid: s.cuid, cgid: s.cgid, mode: s.mode },
-      s.nsems,
-      s.ctime,
-    );
+    const set = ns.sem.restoreSet(restoredPerm(s), s.nsems, s.ctime);
     set.semval.set(s.semval);
     set.sempid.set(s.sempid);
     set.semOtime.set(s.otime);
@@ -166,7 +148,7 @@ export function restoreMsg(m: MsgNamespaceMetaT | undefined, ns: IpcNamespace): 
   for (const s of m.queues) {
     const q = ns.msg.restoreQueue(
       {
-        perm: { key: s.key, id: s.id, seq: idSeq(s.id), uid: s.uid, gid: s.gid, cuid: s.cuid, cgid: s.cgid, mode: s.mode },
+        perm: restoredPerm(s),
         ctime: s.ctime,
         qbytes: s.qbytes,
       },
