@@ -6,7 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { BackendName, LoadOptions, RunOptions, RunProblem } from '../scenario/host.js';
-import { describeHostLimit, runOn, streamOn } from '../scenario/host.js';
+import { describeLineStop, runOn, streamOn } from '../scenario/host.js';
 import type { OutputLine } from '../scenario/result/normalize.js';
 import { canonical } from '../scenario/result/normalize.js';
 import { emulatedOnly } from '../scenario/native/protocol.js';
@@ -19,7 +19,7 @@ import { loadAll } from './scenario.js';
  */
 function backendProblem(backend: BackendName, problem: RunProblem, file: string): number {
   if ('line' in problem) {
-    const { text, status } = describeHostLimit(backend, file, problem);
+    const { text, status } = describeLineStop(backend, file, problem);
     process.stderr.write(text);
     return status;
   }

@@ -5,7 +5,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Program } from '../scenario/parse/ast.js';
 import type { LoadOptions } from '../scenario/host.js';
-import { describeHostLimit, loadScenario, tryOnEmulator } from '../scenario/host.js';
+import { describeLineStop, loadScenario, tryOnEmulator } from '../scenario/host.js';
 import { formatParseError } from '../scenario/parse/parse.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { IpcsArgs } from './ipcs.js';
@@ -69,7 +69,7 @@ export function ipcsCommand(args: readonly string[] | IpcsArgs, usageError?: (me
   const program = loaded[0]![1];
   const ran = tryOnEmulator(program);
   if (E.isLeft(ran)) {
-    const { text, status } = describeHostLimit('emulated', opts.file, ran.left);
+    const { text, status } = describeLineStop('emulated', opts.file, ran.left);
     process.stderr.write(text);
     return status;
   }

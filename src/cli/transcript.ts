@@ -13,7 +13,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Program, Statement } from '../scenario/parse/ast.js';
 import { isHostSide } from '../scenario/parse/table.js';
 import type { LoadOptions } from '../scenario/host.js';
-import { describeHostLimit, loadScenarioSource, tryOnEmulator } from '../scenario/host.js';
+import { describeLineStop, loadScenarioSource, tryOnEmulator } from '../scenario/host.js';
 import type { OutputLine, Printed } from '../scenario/result/normalize.js';
 import { lexLine } from '../scenario/parse/lexer.js';
 import { formatParseError } from '../scenario/parse/parse.js';
@@ -132,7 +132,7 @@ export function transcriptCommand(file: string | undefined, json: boolean, limit
     if (out['expect'] !== undefined) process.stdout.write(`  !! ${String(out['expect'])}\n`);
   });
   if (E.isLeft(ran)) {
-    const { text, status } = describeHostLimit('emulated', path, ran.left);
+    const { text, status } = describeLineStop('emulated', path, ran.left);
     process.stderr.write(text);
     return status;
   }

@@ -165,22 +165,30 @@ export function runOnEmulator(program: Program, onLine?: LineListener): { run: N
  */
 export interface HostLimit extends NativeUnavailable {
   readonly line: number;
-  /**
-   * Set when the file, not the machine, stopped the run: a call that would
-   * wait, which the language cannot express yet. The CLI reports it as a
-   * scenario error (exit 2) rather than a limit of this machine (exit 3).
-   */
-  readonly scenarioError?: true;
 }
 
-/** How the CLI reports a HostLimit at FILE: the line to print, and the exit status. */
-export function describeHostLimit(backend: BackendName, file: string, limit: HostLimit): { text: string; status: 2 | 3 } {
-  if (limit.scenarioError === true) return { text: `${file}:${limit.line}: ${limit.reason}\n`, status: 2 };
-  return { text: `${file}:${limit.line}: ${backend} backend cannot run this here: ${limit.reason}\n`, status: 3 };
+/**
+ * The file, not the machine, stopped the run at `line`: a call that would
+ * wait, which the language cannot express yet. The CLI prints it as
+ * FILE:LINE and exits 2, a run-time scenario error.
+ */
+export interface ScenarioStop {
+  readonly kind: 'scenario';
+  readonly line: number;
+  readonly reason: string;
+}
+
+/** A run stopped at one statement: by this machine's limits, or by the file. */
+export type LineStop = HostLimit | ScenarioStop;
+
+/** How the CLI reports a LineStop at FILE: the line to print, and the exit status. */
+export function describeLineStop(backend: BackendName, file: string, stop: LineStop): { text: string; status: 2 | 3 } {
+  if (stop.kind === 'scenario') return { text: `${file}:${stop.line}: ${stop.reason}\n`, status: 2 };
+  return { text: `${file}:${stop.line}: ${backend} backend cannot run this here: ${stop.reason}\n`, status: 3 };
 }
 
 /** Why a backend did not run a file to its end. */
-export type RunProblem = NativeUnavailable | NativeFailure | HostLimit;
+export type RunProblem = NativeUnavailable | NativeFailure | LineStop;
 
 /**
  * Whether `e` is the host refusing memory (V8's RangeError for an
@@ -194,10 +202,11 @@ export function isHostAllocationFailure(e: unknown): e is RangeError {
 /**
  * Runs a program on the emulator as runOnEmulator does, but a host
  * allocation failure stops the run with a HostLimit naming the statement
- * that was running; the lines before it have been reported. Any other throw
+ * that was running, and a call that would wait with a ScenarioStop; the
+ * lines before it have been reported. Any other throw
  * is a broken invariant and goes on up.
  */
-export function tryOnEmulator(program: Program, onLine?: LineListener): E.Either<HostLimit, { run: NormalizedRun; emulated: EmulatedRun }> {
+export function tryOnEmulator(program: Program, onLine?: LineListener): E.Either<LineStop, { run: NormalizedRun; emulated: EmulatedRun }> {
   let done = 0;
   try {
     return E.right(
@@ -211,9 +220,8 @@ export function tryOnEmulator(program: Program, onLine?: LineListener): E.Either
     if (e instanceof BlockedCall) {
       const op = program.statements[done]?.op ?? 'the call';
       return E.left({
-        kind: 'unavailable',
+        kind: 'scenario',
         line,
-        scenarioError: true,
         reason: `${op} would wait, and calls that wait are not in the scenario language yet: add IPC_NOWAIT`,
       });
     }
