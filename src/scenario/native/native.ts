@@ -333,6 +333,14 @@ function toResult(text: string, line: string): RawResult {
   };
 }
 
+/** What the oracle's exit says, unless it ended well: status 3 is "cannot run here", any other end a failure. */
+function exitProblem(status: number | null, signal: NodeJS.Signals | null, stderr: string): NativeUnavailable | NativeFailure | undefined {
+  if (status === EXIT_UNAVAILABLE) return { kind: 'unavailable', reason: firstLine(stderr) };
+  if (status === 0) return undefined;
+  const how = status === null ? `was killed by ${signal ?? 'a signal'}` : `exited with status ${status}`;
+  return { kind: 'failure', message: `the oracle ${how}: ${stderr.trim()}` };
+}
+
 function failure(message: string): E.Either<NativeFailure, never> {
   return E.left({ kind: 'failure', message });
 }
@@ -353,11 +361,8 @@ export function runOracle(programText: string): E.Either<NativeUnavailable | Nat
     maxBuffer: MAX_OUTPUT_BYTES,
   });
   if (run.error !== undefined) return failure(`the oracle did not finish: ${run.error.message}`);
-  if (run.status === EXIT_UNAVAILABLE) return E.left({ kind: 'unavailable', reason: firstLine(run.stderr) });
-  if (run.status !== 0) {
-    const how = run.status === null ? `was killed by ${run.signal ?? 'a signal'}` : `exited with status ${run.status}`;
-    return failure(`the oracle ${how}: ${run.stderr.trim()}`);
-  }
+  const ended = exitProblem(run.status, run.signal, run.stderr);
+  if (ended !== undefined) return E.left(ended);
   const out = run.stdout.split('\n');
   if (out.pop() !== '') return failure("the oracle's output does not end with a newline");
   const reader = new ResultReader(programText);
@@ -443,11 +448,8 @@ export function streamOracle(
     child.stdin.end(programText);
     child.on('close', (status, signal) => {
       if (bad !== undefined) return resolve(E.left(bad));
-      if (status === EXIT_UNAVAILABLE) return resolve(E.left({ kind: 'unavailable', reason: firstLine(stderr) }));
-      if (status !== 0) {
-        const how = status === null ? `was killed by ${signal ?? 'a signal'}` : `exited with status ${status}`;
-        return resolve(failure(`the oracle ${how}: ${stderr.trim()}`));
-      }
+      const ended = exitProblem(status, signal, stderr);
+      if (ended !== undefined) return resolve(E.left(ended));
       if (pending !== '') return resolve(failure("the oracle's output does not end with a newline"));
       resolve(reader.finish());
     });
