@@ -98,9 +98,15 @@ function hintedOrAlignedArea(vmas: VmaSet, hint: number, len: number, alignment:
   const hinted = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % alignment) : 0;
   if (hinted !== 0 && hinted <= TASK_SIZE - len && !vmas.intersects(hinted, hinted + len)) return hinted;
   // An aligned placement asks for enough slack to round the start up to the alignment.
-  const gap = vmas.topDownGap(len + alignment - PAGE_SIZE, LOWEST_TOP_DOWN);
+  const window = len + alignment - PAGE_SIZE;
+  const gap = vmas.topDownGap(window, LOWEST_TOP_DOWN);
+  if (gap < 0) return gap;
   // A gap start is a VMA boundary, so page aligned already: only a larger alignment rounds.
-  return gap < 0 ? gap : Math.ceil(gap / alignment) * alignment;
+  const addr = Math.ceil(gap / alignment) * alignment;
+  // The window's slack below and above the mapping stays free: the next search must see it.
+  vmas.noteFree(gap, addr);
+  vmas.noteFree(addr + len, gap + window);
+  return addr;
 }
 
 /** The ENOMEM of a placement that found no gap. */

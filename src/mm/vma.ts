@@ -374,6 +374,15 @@ export class VmaSet {
     this.noteHole(this.at(i - 1)?.end ?? 0, Math.min(this.at(i)?.start ?? Infinity, this.topDownBase));
   }
 
+  /**
+   * Tells the free-area cache that [bottom, top) stays free although a
+   * search handed it out: the slack an aligned placement leaves around its
+   * mapping inside the window topDownGap returned.
+   */
+  noteFree(bottom: number, top: number): void {
+    if (top > bottom) this.noteHole(bottom, top);
+  }
+
   /** Keeps the free-area cache true after [bottom, top) became free. */
   private noteHole(bottom: number, top: number): void {
     if (top <= this.searchFloor) {
