@@ -91,7 +91,9 @@ export interface FieldCheck {
 export type Expectation =
   | { readonly kind: 'ok'; readonly checks: readonly FieldCheck[]; readonly text: string }
   | { readonly kind: 'errno'; readonly errno: string; readonly text: string }
-  | { readonly kind: 'signal'; readonly signal: SignalName; readonly text: string };
+  | { readonly kind: 'signal'; readonly signal: SignalName; readonly text: string }
+  /** `=> blocks`: the call blocked (or, on `wait`, is still blocked). */
+  | { readonly kind: 'blocks'; readonly text: string };
 
 /** The signals a result can report: the faults (an OOM kill is reported as exit status 137 instead). */
 export type SignalName = 'SIGSEGV' | 'SIGBUS';
@@ -348,6 +350,30 @@ export interface MsgctlStmt extends StatementBase {
   readonly set?: { readonly uid: number; readonly gid: number; readonly mode: number; readonly qbytes: bigint };
 }
 
+// ---- Version 2: blocking calls.
+
+/**
+ * `NAME wait`: collects the result of the call process `proc` is blocked in
+ * (semop, semtimedop, msgsnd or msgrcv), or says it is still blocked.
+ * Whether it has such a call is a run-time fact (see result/blocking.ts).
+ */
+export interface WaitStmt extends StatementBase {
+  readonly op: 'wait';
+  readonly proc: number;
+}
+
+/** `NAME interrupt`: a signal whose handler returns (no SA_RESTART); a blocked call ends with EINTR. */
+export interface InterruptStmt extends StatementBase {
+  readonly op: 'interrupt';
+  readonly proc: number;
+}
+
+/** `sleep MS`: lets `ms` milliseconds pass (no process; the scenario's clock on the emulator, real time natively). */
+export interface SleepStmt extends StatementBase {
+  readonly op: 'sleep';
+  readonly ms: bigint;
+}
+
 // ---- Extensions: tmpfs, files, dd, and the iSulad host channel (docs/scenario-extensions.md).
 
 /** `tmpfs mount PATH size=N [nr_inodes=N] [mode=N]`, as root on the host. */
@@ -517,6 +543,9 @@ export type Statement =
   | MsgsndStmt
   | MsgrcvStmt
   | MsgctlStmt
+  | WaitStmt
+  | InterruptStmt
+  | SleepStmt
   | TmpfsMountStmt
   | BindMountStmt
   | HostMkdirStmt
@@ -535,7 +564,7 @@ export type Statement =
   | DdStmt;
 
 /** The statements that run on the host, not in a scenario process (`isHostSide` in table.ts tells them apart). */
-export type HostSideStatement = SysctlStmt | TmpfsMountStmt | BindMountStmt | HostMkdirStmt | MeminfoStmt | IsulaStmt | MemcgStmt | ImageStmt;
+export type HostSideStatement = SysctlStmt | SleepStmt | TmpfsMountStmt | BindMountStmt | HostMkdirStmt | MeminfoStmt | IsulaStmt | MemcgStmt | ImageStmt;
 
 /**
  * A parsed, consistent scenario. Index i of each name table is the source

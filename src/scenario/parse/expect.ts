@@ -134,7 +134,7 @@ function parseCheck(tok: Token, numSlot: (name: string) => number | undefined): 
 export function parseExpectation(tokens: readonly Token[], arrowCol: number, numSlot: (name: string) => number | undefined): Either<LineError[], Expectation> {
   const [head, ...rest] = tokens;
   if (head === undefined) {
-    return E.left([{ col: arrowCol, message: '=> needs an expectation: ok, an errno name, SIGSEGV or SIGBUS' }]);
+    return E.left([{ col: arrowCol, message: '=> needs an expectation: ok, an errno name, SIGSEGV, SIGBUS or blocks' }]);
   }
   const text = tokens.map((t) => t.text).join(' ');
   if (head.text === 'ok') {
@@ -152,10 +152,12 @@ export function parseExpectation(tokens: readonly Token[], arrowCol: number, num
   let expectation: Expectation;
   if (head.text === 'SIGSEGV' || head.text === 'SIGBUS') {
     expectation = { kind: 'signal', signal: head.text, text };
+  } else if (head.text === 'blocks') {
+    expectation = { kind: 'blocks', text };
   } else {
     const errno = canonicalErrnoName(head.text);
     if (errno === undefined) {
-      const message = /^E[A-Z0-9]+$/.test(head.text) ? `unknown errno ${head.text}` : `expected ok, an errno name, SIGSEGV or SIGBUS, got ${head.text}`;
+      const message = /^E[A-Z0-9]+$/.test(head.text) ? `unknown errno ${head.text}` : `expected ok, an errno name, SIGSEGV, SIGBUS or blocks, got ${head.text}`;
       return E.left([{ col: head.col, message }]);
     }
     expectation = { kind: 'errno', errno, text };

@@ -10,6 +10,7 @@
 import type { Printed, Printing, RawSuccess } from '../result/printed.js';
 import type { Body, LineParser } from './args.js';
 import type { HostSideStatement, Statement } from './ast.js';
+import { BLOCK_STATEMENTS } from './blockops.js';
 import { FILE_STATEMENTS } from './fileops.js';
 import { HOST_STATEMENTS } from './hostops.js';
 import type { Token } from './lexer.js';
@@ -78,6 +79,7 @@ export const STATEMENTS: StatementEntries<Op> = {
   ...SETUP_STATEMENTS,
   ...SHM_STATEMENTS,
   ...SEMMSG_STATEMENTS,
+  ...BLOCK_STATEMENTS,
   ...FILE_STATEMENTS,
   ...HOST_STATEMENTS,
 };

@@ -26,9 +26,9 @@ describe('expectations', () => {
 
   it('rejects what is neither ok, an errno nor a signal', () => {
     expect(failures('=> EFOO')).toEqual(['3:24: unknown errno EFOO']);
-    expect(failures('=> einval')).toEqual(['3:24: expected ok, an errno name, SIGSEGV or SIGBUS, got einval']);
-    expect(failures('=> SIGKILL')).toEqual(['3:24: expected ok, an errno name, SIGSEGV or SIGBUS, got SIGKILL']);
-    expect(failures('=>')).toEqual(['3:21: => needs an expectation: ok, an errno name, SIGSEGV or SIGBUS']);
+    expect(failures('=> einval')).toEqual(['3:24: expected ok, an errno name, SIGSEGV, SIGBUS or blocks, got einval']);
+    expect(failures('=> SIGKILL')).toEqual(['3:24: expected ok, an errno name, SIGSEGV, SIGBUS or blocks, got SIGKILL']);
+    expect(failures('=>')).toEqual(['3:21: => needs an expectation: ok, an errno name, SIGSEGV, SIGBUS or blocks']);
     expect(failures('=> EINVAL EPERM')).toEqual(['3:31: nothing may follow EINVAL']);
     expect(failures('=> SIGSEGV mode=0')).toEqual(['3:32: nothing may follow SIGSEGV']);
   });
