@@ -37,6 +37,12 @@ const ROWS: readonly Row[] = [
   { name: 'dd-channel', ops: 1, param: 0 },
   { name: 'futex-pingpong', ops: 20_000, param: 0 },
   { name: 'atomic-add', ops: 200_000, param: 0 },
+  { name: 'semop', ops: 200_000, param: 0 },
+  { name: 'msg-pair', ops: 200_000, param: 0 },
+  { name: 'sem-getval', ops: 200_000, param: 1 },
+  { name: 'sem-getval', ops: 200_000, param: 32_000 },
+  { name: 'sem-pingpong', ops: 5_000, param: 0 },
+  { name: 'msg-pingpong', ops: 5_000, param: 0 },
 ];
 
 function usage(message: string): never {
@@ -86,7 +92,7 @@ for (const row of ROWS) {
       }
     }
   }
-  report(row.name, '/s', rates.old, rates.new);
+  report(row.param > 1 ? `${row.name}/${row.param}` : row.name, '/s', rates.old, rates.new);
 }
 
 if (only === undefined || only.has('checkpoint')) {

@@ -19,7 +19,7 @@ import { GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, SEMVMX, SEM_INFO, SEM_STAT, S
 import type { Credentials } from '../auth/credentials.js';
 import { ipcPermits } from '../ipc/perm.js';
 import type { IpcSetArgs } from '../ipc/perm.js';
-import { SEMOP_BLOCK, SEMOP_EAGAIN, SEMOP_OK, performAtomicSemop } from './atomic.js';
+import { SEMOP_BLOCK, SEMOP_EAGAIN, SEMOP_OK, atomicSemop, blockedSop } from './atomic.js';
 import type { SemRegistry } from './registry.js';
 import type { SemSet } from './set.js';
 import type { SysvSem } from './undo.js';
@@ -111,26 +111,33 @@ export function semtimedop(caller: SemCaller, semid: number, sopsIn: readonly Se
   if (timeout !== undefined && (timeout.sec < 0 || timeout.nsec < 0 || timeout.nsec >= 1e9)) {
     return E.left(sysError('EINVAL', 'the timeout is not a valid timespec (timespec64_valid)'));
   }
-  const sops = sopsIn.map(normalize);
   let max = 0;
   let undos = false;
   let alter = false;
   let dupsop = false;
+  // Whether every sop already reads as the kernel reads it (the usual case): then the caller's array is tried as it is.
+  let exact = true;
   // The 64-bit dup mask of do_semtimedop, as two 32-bit halves: sem_num % 64.
   let dupLo = 0;
   let dupHi = 0;
-  for (const sop of sops) {
-    const bit = sop.semNum & 63;
+  for (let i = 0; i < nsops; i += 1) {
+    const sop = sopsIn[i]!;
+    const semNum = sop.semNum & 0xffff;
+    const semOp = (sop.semOp << 16) >> 16;
+    const semFlg = (sop.semFlg << 16) >> 16;
+    if (semNum !== sop.semNum || semOp !== sop.semOp || semFlg !== sop.semFlg) exact = false;
+    const bit = semNum & 63;
     const mask = 1 << (bit & 31);
-    if (sop.semNum >= max) max = sop.semNum;
-    if ((sop.semFlg & SEM_UNDO) !== 0) undos = true;
+    if (semNum >= max) max = semNum;
+    if ((semFlg & SEM_UNDO) !== 0) undos = true;
     if (((bit < 32 ? dupLo : dupHi) & mask) !== 0) dupsop = true;
-    if (sop.semOp !== 0) {
+    if (semOp !== 0) {
       alter = true;
       if (bit < 32) dupLo |= mask;
       else dupHi |= mask;
     }
   }
+  const sops = exact ? sopsIn : sopsIn.map(normalize);
   let un: SemUndo | undefined;
   if (undos) {
     const found = findAllocUndo(caller, semid);
@@ -142,19 +149,24 @@ export function semtimedop(caller: SemCaller, semid: number, sopsIn: readonly Se
   const wq: WakeQueue = [];
   let result: E.Either<SysError, SemopOutcome>;
   try {
-    result = semopOn(caller, set, sops, max, alter, dupsop, un, opts.complete, wq);
+    result = semopOn(caller, set, sops, exact, max, alter, dupsop, un, opts.complete, wq);
   } finally {
     set.decRef();
   }
-  wakeUp(wq);
+  if (wq.length !== 0) wakeUp(wq);
   return result;
 }
 
-/** __do_semtimedop from the EFBIG check on, with a reference on `set`. */
+/**
+ * __do_semtimedop from the EFBIG check on, with a reference on `set`. The
+ * first try needs no waiter; one is made only when the operation sleeps,
+ * with its own copy of `sops` unless they are already one (`exact` false).
+ */
 function semopOn(
   caller: SemCaller,
   set: SemSet,
   sops: readonly Sembuf[],
+  exact: boolean,
   max: number,
   alter: boolean,
   dupsop: boolean,
@@ -171,8 +183,7 @@ function semopOn(
   try {
     if (set.pendingDestruction) return removed();
     if (un !== undefined && un.semid === -1) return removed();
-    const q = new SemWaiter(set, sops, un, caller.pid, alter, dupsop, complete);
-    const r = performAtomicSemop(set, q);
+    const r = atomicSemop(set, sops, un, caller.pid, dupsop);
     if (r === SEMOP_OK) {
       if (alter) doSmartUpdate(set, sops, true, wq, now);
       else setSemotime(set, sops, now);
@@ -180,14 +191,21 @@ function semopOn(
     }
     if (r !== SEMOP_BLOCK) {
       return r === SEMOP_EAGAIN
-        ? E.left(sysError('EAGAIN', `sop ${q.blocking} would block and has IPC_NOWAIT`))
+        ? E.left(sysError('EAGAIN', `sop ${blockedSop} would block and has IPC_NOWAIT`))
         : E.left(sysError('ERANGE', 'the result would pass SEMVMX or the semadj range [-32768, 32767]'));
     }
+    const q = new SemWaiter(set, exact ? sops.map(copySop) : sops, un, caller.pid, alter, dupsop, complete);
+    q.blocking = blockedSop;
     enqueue(set, q);
     return E.right(q);
   } finally {
     set.unlockSet();
   }
+}
+
+/** A sleeping semop's own copy of a sop that already reads as the kernel reads it. */
+function copySop(sop: Sembuf): Sembuf {
+  return { semNum: sop.semNum, semOp: sop.semOp, semFlg: sop.semFlg };
 }
 
 /**

@@ -130,6 +130,11 @@ export function setSemotime(set: SemSet, sops: readonly Sembuf[] | undefined, no
 
 /** do_smart_update (see the file comment). `now` was read before the change. Precondition: mu is held. */
 export function doSmartUpdate(set: SemSet, sops: readonly Sembuf[] | undefined, otime: boolean, wq: WakeQueue, now: number): void {
+  if (sops !== undefined && nobodyToWake(set, sops)) {
+    // Every queue the scans below would walk is empty: only sem_otime can change.
+    if (otime) setSemotime(set, sops, now);
+    return;
+  }
   let touched = doSmartWakeupZero(set, sops, wq) || otime;
   if (set.globalAlter.length !== 0) {
     if (updateQueue(set, -1, wq)) touched = true;
@@ -139,6 +144,18 @@ export function doSmartUpdate(set: SemSet, sops: readonly Sembuf[] | undefined, 
     for (const sop of sops) if (sop.semOp > 0 && updateQueue(set, sop.semNum, wq)) touched = true;
   }
   if (touched) setSemotime(set, sops, now);
+}
+
+/** Whether the global queues and the queues of every semaphore `sops` name are empty. Precondition: mu is held. */
+function nobodyToWake(set: SemSet, sops: readonly Sembuf[]): boolean {
+  if (set.globalAlter.length !== 0 || set.globalConst.length !== 0) return false;
+  for (let i = 0; i < sops.length; i += 1) {
+    const n = sops[i]!.semNum;
+    const a = set.pendingAlter[n];
+    const c = set.pendingConst[n];
+    if ((a !== undefined && a.length !== 0) || (c !== undefined && c.length !== 0)) return false;
+  }
+  return true;
 }
 
 /**
