@@ -20,7 +20,7 @@
  * edited consistently into such a state (perms, maxPerms and writable
  * together) describes a kernel Linux could reach, and is restored.
  */
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SHM_DEST, SHM_LOCKED } from '../abi/constants.js';
+import { MAX_LFS_FILESIZE, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SHM_DEST, SHM_LOCKED } from '../abi/constants.js';
 import { check } from './errors.js';
 import type { ChargeRefMeta, Metadata } from './metadata.js';
 
@@ -115,7 +115,9 @@ function checkVma(meta: Metadata, v: VmaMetaT, at: string): void {
     check((v.maxPerms & PROT_READ) !== 0, `${at}.maxPerms`, `${v.maxPerms} lacks read, which every file mapping has`);
     check(((v.maxPerms & PROT_WRITE) !== 0) === f.writable, `${at}.maxPerms`, `${v.maxPerms} disagrees with open file ${o.file}'s write access`);
     check(v.writable === f.writable, `${at}.writable`, `${v.writable} disagrees with open file ${o.file}'s write access`);
-    check(Number.isSafeInteger(v.offset + len), at, 'the mapped file range is past 2^53');
+    // file_mmap_ok: the mapped range ends at or below the largest file size.
+    const mapEnd = BigInt(v.offset) + BigInt(len);
+    check(mapEnd <= MAX_LFS_FILESIZE, at, `the mapped file range ends at ${mapEnd}, past the largest file size`);
   }
 }
 

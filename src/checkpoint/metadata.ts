@@ -12,6 +12,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { PAGE_SIZE } from '../abi/constants.js';
 import type { CheckpointError } from './errors.js';
 import { checkpointError } from './errors.js';
 
@@ -64,6 +65,26 @@ const Loff = new t.Type<number | bigint, number | string, unknown>(
     return v > MAX_SAFE && v <= LOFF_MAX ? t.success(v) : t.failure(u, c);
   },
   (v) => (typeof v === 'number' ? v : v.toString()),
+);
+
+const MAP_OFFSET_LIMIT = 2n ** 64n;
+
+/**
+ * A VMA's byte offset into its object: a multiple of the page size below
+ * 2^64, kept as a number (exact: see Vma.offset). A safe integer is written
+ * as a JSON number (as in every image before), a larger one as a decimal
+ * string.
+ */
+const MapOffset = new t.Type<number, number | string, unknown>(
+  'MapOffset',
+  (u): u is number => typeof u === 'number' && u >= 0 && u < 2 ** 64 && Number.isInteger(u / PAGE_SIZE),
+  (u, c) => {
+    if (typeof u === 'number') return Number.isSafeInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c);
+    if (typeof u !== 'string' || !/^[1-9][0-9]{15,19}$/.test(u)) return t.failure(u, c);
+    const v = BigInt(u);
+    return v > MAX_SAFE && v < MAP_OFFSET_LIMIT && v % BigInt(PAGE_SIZE) === 0n ? t.success(Number(v)) : t.failure(u, c);
+  },
+  (v) => (Number.isSafeInteger(v) ? v : BigInt(v).toString()),
 );
 
 const Nullable = <C extends t.Mixed>(c: C) => t.union([c, t.null]);
@@ -225,6 +246,48 @@ const SemUndoListMeta = t.type({
 });
 export type SemUndoListMetaT = t.TypeOf<typeof SemUndoListMeta>;
 
+/** A finite number (a JSON number is never NaN or infinite, but a decoded value is checked all the same). */
+const Finite = new t.Type<number, number, unknown>(
+  'Finite',
+  (u): u is number => typeof u === 'number' && Number.isFinite(u),
+  (u, c) => (typeof u === 'number' && Number.isFinite(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+/** Where a sleeping call sits: its process, its object (namespace index and id), and its place in that object's queue (0 first). */
+const WaitPlace = { pid: Nat, ns: Nat, position: Nat };
+
+/**
+ * A sleeping semop: the queue it is on (a semaphore's, or with semnum -1
+ * the set's global one; altering or wait-for-zero), its sops as
+ * [sem_num, sem_op, sem_flg] as the kernel read them, the index of the
+ * sop it blocked on, and the milliseconds its timeout had left on the
+ * monotonic clock (null: none; negative: overdue, its timer not run yet).
+ */
+const SemWaitMeta = t.type({
+  call: t.union([t.literal('semop'), t.literal('semtimedop')]),
+  ...WaitPlace,
+  semid: Nat,
+  queue: t.union([t.literal('alter'), t.literal('const')]),
+  semnum: SafeInt,
+  sops: t.array(t.tuple([SafeInt, SafeInt, SafeInt])),
+  blocking: Nat,
+  timeoutMs: Nullable(Finite),
+});
+export type SemWaitMetaT = t.TypeOf<typeof SemWaitMeta>;
+
+/** A msgsnd asleep on a full queue's senders: the message's type and text, and msgflg. */
+const MsgSendWaitMeta = t.type({ call: t.literal('msgsnd'), ...WaitPlace, msqid: Nat, mtype: LongString, text: HexBytes, msgflg: SafeInt });
+export type MsgSendWaitMetaT = t.TypeOf<typeof MsgSendWaitMeta>;
+
+/** A msgrcv asleep on a queue's receivers: its buffer size (size_t), msgtyp and msgflg. */
+const MsgReceiveWaitMeta = t.type({ call: t.literal('msgrcv'), ...WaitPlace, msqid: Nat, msgsz: U64, msgtyp: LongString, msgflg: SafeInt });
+export type MsgReceiveWaitMetaT = t.TypeOf<typeof MsgReceiveWaitMeta>;
+
+/** A call asleep in the kernel: a semop, msgsnd or msgrcv of a process. */
+const WaitingCallMeta = t.union([SemWaitMeta, MsgSendWaitMeta, MsgReceiveWaitMeta]);
+export type WaitingCallMetaT = t.TypeOf<typeof WaitingCallMeta>;
+
 const AnonMeta = t.type({ bytes: Nat, name: t.string, refs: Nat, pages: t.array(PageRunCodec) });
 
 const InodeMeta = t.type({
@@ -288,7 +351,7 @@ const MappedMeta = t.union([
   t.type({ kind: t.literal('file'), file: Nat }),
 ]);
 
-const VmaMeta = t.type({ start: Nat, end: Nat, offset: Nat, perms: Nat, maxPerms: Nat, writable: t.boolean, object: MappedMeta });
+const VmaMeta = t.type({ start: Nat, end: Nat, offset: MapOffset, perms: Nat, maxPerms: Nat, writable: t.boolean, object: MappedMeta });
 
 const ProcessMeta = t.intersection([
   t.type({
@@ -353,7 +416,8 @@ export const MetadataCodec = t.intersection([
     /** In the kernel's process order. */
     processes: t.array(ProcessMeta),
   }),
-  t.partial({ engine: EngineMeta, semUndoLists: t.array(SemUndoListMeta) }),
+  /** waitingCalls: the sleeping calls, in the order they began to wait; absent when none sleeps. */
+  t.partial({ engine: EngineMeta, semUndoLists: t.array(SemUndoListMeta), waitingCalls: t.array(WaitingCallMeta) }),
 ]);
 export type Metadata = t.TypeOf<typeof MetadataCodec>;
 

@@ -88,10 +88,13 @@ function walk(vmas: VmaSet, mf: MemoryFile, addr: number, len: number, write: bo
       return segv(cur);
     }
     const stop = Math.min(end, vma.end);
-    const lastPage = Math.ceil((vma.offset + (stop - vma.start)) / PAGE_SIZE);
+    // Object pages, not bytes: the offset may be past 2^53, where only page-aligned bytes are doubles.
+    const firstPage = vma.offset / PAGE_SIZE;
+    const lastPage = firstPage + Math.ceil((stop - vma.start) / PAGE_SIZE);
     while (cur < stop) {
-      const objectByte = vma.offset + (cur - vma.start);
-      const page = Math.floor(objectByte / PAGE_SIZE);
+      const rel = cur - vma.start;
+      const relPage = Math.floor(rel / PAGE_SIZE);
+      const page = firstPage + relPage;
       const t = vma.mappable.translate(page, lastPage - page, write);
       if (isBusError(t)) {
         return bus(cur);
@@ -101,7 +104,7 @@ function walk(vmas: VmaSet, mf: MemoryFile, addr: number, len: number, write: bo
       }
       let frame = t.frame;
       let pages = t.pages;
-      let inPage = objectByte - page * PAGE_SIZE;
+      let inPage = rel - relPage * PAGE_SIZE;
       while (pages > 0 && cur < stop) {
         const inChunk = mf.contiguousInChunk(frame, pages);
         const runEnd = Math.min(stop, cur - inPage + inChunk * PAGE_SIZE);
@@ -201,12 +204,12 @@ export function atomic32(
   if (vma === undefined || !permits(vma, write, rules)) {
     return E.left(segv(addr));
   }
-  const objectByte = vma.offset + (addr - vma.start);
-  const page = Math.floor(objectByte / PAGE_SIZE);
-  const t = vma.mappable.translate(page, 1, write);
+  const rel = addr - vma.start;
+  const relPage = Math.floor(rel / PAGE_SIZE);
+  const t = vma.mappable.translate(vma.offset / PAGE_SIZE + relPage, 1, write);
   if (isBusError(t)) {
     return E.left(bus(addr));
   }
-  const at = mf.byteOffset(t.frame) + (objectByte - page * PAGE_SIZE);
+  const at = mf.byteOffset(t.frame) + (rel - relPage * PAGE_SIZE);
   return E.right(op(mf.int32View(t.frame), at >> 2, t.frame));
 }

@@ -73,7 +73,12 @@ export interface MemoryManagerOptions extends AddressSpaceLayout {
 export interface MmapOptions {
   /** Bytes to map, > 0; rounded up to whole pages. */
   readonly length: number;
-  /** Byte offset into the mappable; page aligned. */
+  /**
+   * Byte offset into the mappable: a multiple of PAGE_SIZE below 2^64 (an
+   * unsigned long). Every such multiple is a double exactly, past 2^53 too,
+   * so a caller holding a u64 checks its alignment on the exact value and
+   * passes Number(offset). The mapping keeps it exactly (see Vma.offset).
+   */
   readonly offset: number;
   /** With `fixed`, the exact address; otherwise a hint, used when that range is free. */
   readonly addr?: number;
@@ -104,7 +109,19 @@ const DONE: E.Either<never, void> = Object.freeze(E.right(undefined));
 
 /* The errors of mmap and shmdt, built out of line (hot paths: see "Hot paths" in docs/architecture.md). */
 function badMmapOffset(offset: number): E.Either<SysError, never> {
-  return E.left(sysError('EINVAL', `mmap offset ${offset} is not a page-aligned byte offset`));
+  const shown = Number.isInteger(offset) ? BigInt(offset).toString() : String(offset);
+  return E.left(sysError('EINVAL', `mmap offset ${shown} is not a page-aligned byte offset below 2^64`));
+}
+
+const OFFSET_LIMIT = 2 ** 64;
+
+/**
+ * True when `offset` is a page-aligned byte offset an unsigned long holds
+ * (sys_mmap's `off & ~PAGE_MASK` check). Past 2^53 a double is still exact
+ * when it is a multiple of PAGE_SIZE, and the division by PAGE_SIZE is exact.
+ */
+function isMmapOffset(offset: number): boolean {
+  return offset >= 0 && offset < OFFSET_LIMIT && Number.isInteger(offset / PAGE_SIZE);
 }
 
 function permsRefused(): E.Either<SysError, never> {
@@ -224,7 +241,7 @@ export class MemoryManager implements MappingSpace {
    * maxPerms.
    */
   mmap(ctx: MappingContext, opts: MmapOptions): E.Either<SysError, number> {
-    if (!isPageAligned(opts.offset) || opts.offset < 0) return badMmapOffset(opts.offset);
+    if (!isMmapOffset(opts.offset)) return badMmapOffset(opts.offset);
     if (!mmapLengthFits(opts.length)) return badMmapLength(opts.length);
     const len = pageAlign(opts.length);
     // do_mmap: "Too many mappings?", before the address is chosen.
@@ -667,6 +684,7 @@ export class MemoryManager implements MappingSpace {
   private maySplitAtLocked(addr: number): boolean {
     const vma = this.set.find(addr);
     if (vma === undefined || vma.start === addr || vma.mappable.maySplit === undefined) return true;
+    // Both terms are page aligned, so the sum is exact past 2^53 too.
     return vma.mappable.maySplit(vma.offset + (addr - vma.start));
   }
 

@@ -96,7 +96,8 @@ export function fillTlb(
   const runs: TlbRun[] = [];
   let cur = first;
   while (cur < stop) {
-    const page = (vma.offset + (cur - vma.start)) / PAGE_SIZE;
+    // Page arithmetic: the offset may be past 2^53 (see Vma.offset).
+    const page = vma.offset / PAGE_SIZE + (cur - vma.start) / PAGE_SIZE;
     const t = vma.mappable.translate(page, (stop - cur) / PAGE_SIZE, write);
     if (isBusError(t)) {
       if (runs.length === 0) return E.left({ signal: 'SIGBUS', addr });

@@ -16,7 +16,14 @@ export interface Vma {
   start: number;
   end: number;
   readonly mappable: Mappable;
-  /** Byte offset into the mappable of `start`. */
+  /**
+   * Byte offset into the mappable of `start`: a multiple of PAGE_SIZE below
+   * 2^64 (Linux keeps vm_pgoff, the same in pages). A multiple of PAGE_SIZE
+   * is a double exactly even past 2^53, and so is the sum of two of them
+   * below 2^64, so the offset is only ever added to page-aligned amounts;
+   * a byte inside a page is found from the page index offset / PAGE_SIZE
+   * (exact, below 2^52) and the byte's distance from `start` (see access.ts).
+   */
   offset: number;
   perms: Perms;
   /** The most mprotect may ever grant (SHM_RDONLY drops PROT_WRITE here). */
@@ -31,6 +38,7 @@ export interface Vma {
 export interface VmaInfo {
   readonly start: number;
   readonly end: number;
+  /** Vma.offset: page aligned, exact past 2^53 (BigInt(offset) is the byte offset). */
   readonly offset: number;
   readonly perms: Perms;
   readonly maxPerms: Perms;
@@ -276,6 +284,7 @@ export class VmaSet {
       throw new Error(`VmaSet.split: ${addr} is not strictly inside VMA #${i}`);
     }
     const d = this.count - 1 - i;
+    // `addr` is page aligned, so the advanced offset stays exact past 2^53.
     if (extra === 'below') {
       const piece: Vma = { ...vma, end: addr };
       vma.offset += addr - vma.start;
