@@ -1,8 +1,8 @@
 /**
  * Scenario arbitraries: fast-check arbitraries of well-formed scenario TEXTS
  * (docs/scenario-language.md, the language `ipc-sentry scenario` runs) that
- * exercise System V shared memory from several processes and two IPC
- * namespaces. The project's differential fuzzer (test/fuzz, scripts/fuzz.ts)
+ * exercise System V shared memory, semaphores and message queues from
+ * several processes and two IPC namespaces. The project's differential fuzzer (test/fuzz, scripts/fuzz.ts)
  * runs them on the emulator and on the real kernel.
  *
  * How a text stays valid by construction: fast-check draws an abstract
@@ -39,22 +39,43 @@ import { formatParseError, parseScenario } from '../scenario/parse/parse.js';
 import type { Arbitrary, FastCheck } from './fast_check.js';
 
 /** A kind of abstract scenario command. */
-export type ScenarioCommandKind = 'shmget' | 'shmat' | 'shmctl' | 'access' | 'shmdt' | 'munmap' | 'mprotect' | 'fork' | 'exit' | 'sysctl' | 'rlimit';
+export type ScenarioCommandKind =
+  | 'shmget'
+  | 'shmat'
+  | 'shmctl'
+  | 'access'
+  | 'shmdt'
+  | 'munmap'
+  | 'mprotect'
+  | 'fork'
+  | 'exit'
+  | 'sysctl'
+  | 'rlimit'
+  | 'semget'
+  | 'semop'
+  | 'semctl'
+  | 'semSysctl'
+  | 'msgget'
+  | 'msgsnd'
+  | 'msgrcv'
+  | 'msgctl'
+  | 'msgSysctl';
 
-/** Each kind of abstract command, with its relative weight. */
-const KINDS: { readonly [K in ScenarioCommandKind]: number } = {
-  shmget: 5,
-  shmat: 5,
-  shmctl: 5,
-  access: 5,
-  shmdt: 2,
-  munmap: 1,
-  mprotect: 1,
-  fork: 1,
-  exit: 1,
-  sysctl: 1,
-  rlimit: 1,
+/** The System V mechanisms a generated scenario may use. */
+export type ScenarioMechanism = 'shm' | 'sem' | 'msg';
+
+/** Every mechanism, the default of ScenarioArbOptions.mechanisms. */
+export const SCENARIO_MECHANISMS: readonly ScenarioMechanism[] = ['shm', 'sem', 'msg'];
+
+/** Each mechanism's kinds of abstract command, with their relative weights. */
+const MECHANISM_KINDS: { readonly [M in ScenarioMechanism]: Readonly<Partial<Record<ScenarioCommandKind, number>>> } = {
+  shm: { shmget: 5, shmat: 5, shmctl: 5, access: 5, shmdt: 2, munmap: 1, mprotect: 1, sysctl: 1, rlimit: 1 },
+  sem: { semget: 5, semop: 7, semctl: 6, semSysctl: 1 },
+  msg: { msgget: 4, msgsnd: 6, msgrcv: 6, msgctl: 4, msgSysctl: 1 },
 };
+
+/** Kinds every scenario uses, whatever its mechanisms. */
+const COMMON_KINDS: Readonly<Partial<Record<ScenarioCommandKind, number>>> = { fork: 1, exit: 1 };
 
 /** One abstract command: what to do, and raw choices that the renderer resolves against the state. */
 export interface ScenarioCommand {
@@ -78,15 +99,29 @@ export interface ScenarioScript {
 /** How many raw choices each command and proc spec carries (more than any kind consumes). */
 const CHOICES = 10;
 
-/** Consumes raw choices in order; a missing one reads 0. */
+/**
+ * Consumes raw choices in order. Past the last one (a semop of many
+ * operations needs more), it goes on with numbers mixed from all of them,
+ * which are all 0 when every choice is 0, so shrinking still reaches the
+ * plainest command.
+ */
 class Picker {
   private i = 0;
-  constructor(private readonly r: readonly number[]) {}
+  private x: number;
+  constructor(private readonly r: readonly number[]) {
+    let h = 0;
+    for (const v of r) h = Math.imul(h ^ v, 0x9e3779b1) ^ (h >>> 15);
+    this.x = h;
+  }
 
   /** The next raw number. */
   next(): number {
-    const v = this.r[this.i++] ?? 0;
-    return v;
+    if (this.i < this.r.length) return this.r[this.i++] ?? 0;
+    // xorshift32: 0 stays 0.
+    this.x ^= this.x << 13;
+    this.x ^= this.x >>> 17;
+    this.x ^= this.x << 5;
+    return (this.x >>> 8) & 0xffff;
   }
 
   /** An entry of `list` (the first when the choice is 0). */
@@ -188,6 +223,98 @@ const MEMLOCKS_LOW = ['4096', '0', '8192', '1048576', '8388608', '12288', '1'] a
 /** Above the hard limit: only for processes without `all`, where the kernel answers EPERM. */
 const MEMLOCKS_HIGH = ['-1', '16777216', '8388609'] as const;
 
+// Semaphore and message queue pools.
+
+/** Set sizes: small ones, 0 and -1 (EINVAL), at and past the default SEMMSL (250). */
+const NSEMS = ['1', '2', '3', '4', '1', '2', '0', '-1', '250', '251', '5', '300'] as const;
+/** The most semaphores a SETALL lists: a larger set gets GETALL instead (the line would be long and say nothing new). */
+const MAX_SETALL = 300;
+/** semop OP values: the common ones, then SEMVMX (32767) and the short's ends. */
+const SEM_OPS = ['+1', '-1', '0', '+2', '-2', '+1', '-1', '+3', '+32767', '-32768', '-32767', '+0'] as const;
+/** Op flags besides IPC_NOWAIT: SEM_UNDO, and numbers the kernel ignores. */
+const SEM_FLAGS = ['', 'SEM_UNDO', '', 'SEM_UNDO', '1', '0x2000', 'SEM_UNDO|0x10'] as const;
+/** Semaphore numbers past any set here, or wrapping to 65535 (EFBIG). */
+const ODD_SEMNUMS = ['65535', '-1', '250', '32767'] as const;
+const SEMTIMEOUTS = ['0', '1', '10', '100', '2000'] as const;
+/** SETVAL and SETALL values: small, SEMVMX, past it (ERANGE), and -1 (65535 as an unsigned short, ERANGE). */
+const SEM_VALUES = ['0', '1', '2', '3', '0', '1', '32767', '32768', '-1', '65535', '5'] as const;
+/** semctl commands by name. */
+const SEMCTL_CMDS = [
+  'GETVAL',
+  'SETVAL',
+  'GETALL',
+  'SETALL',
+  'IPC_STAT',
+  'IPC_SET',
+  'IPC_RMID',
+  'GETPID',
+  'GETNCNT',
+  'GETZCNT',
+  'IPC_INFO',
+  'SEM_INFO',
+  'SEM_STAT',
+  'SEM_STAT_ANY',
+] as const;
+/**
+ * semctl commands as numbers (the argument is then 0): the named ones that
+ * copy nothing out, the two that copy in from the null pointer (EFAULT), IPC_64
+ * forms and unknown ones (EINVAL). Not the ones that copy out to it
+ * (IPC_STAT, IPC_INFO, SEM_INFO, SEM_STAT, SEM_STAT_ANY, GETALL): the
+ * emulated runner gives them a buffer, so they succeed there but are
+ * EFAULT natively.
+ */
+const SEM_NUMERIC_CMDS = ['12', '16', '17', '1', '0', '11', '14', '15', '21', '99', '-1', '0x102', '0x10c', '10'] as const;
+
+const MSG_TYPES = ['1', '2', '3', '1', '0', '-1', '5', '9223372036854775807', '-9223372036854775808', '7'] as const;
+/** msgrcv MSGTYP: any type, a type, at most a type, extremes. */
+const MSG_WANT = ['0', '1', '2', '-2', '3', '-1', '5', '0', '-9223372036854775808', '9223372036854775807', '-3'] as const;
+const MSG_TEXTS = ['"hi"', '"hello"', '""', '"x"', '"\\x00\\xff"', '"abcdefgh"'] as const;
+/** Sizes around the default MSGMAX (8192) and MSGMNB (16384), and negative (EINVAL). */
+const MSG_SIZES = ['100', '1', '0', '8192', '8193', '4096', '16384', '16385', '-1', '65536', '12000', '2000'] as const;
+const MSG_BUFS = ['16', '2', '0', '100', '8192', '1', '5', '-1', '65536', '4', '16385', '8'] as const;
+const MSGRCV_EXTRAS = [
+  '',
+  'MSG_NOERROR',
+  'MSG_EXCEPT',
+  'MSG_COPY',
+  '',
+  'MSG_NOERROR|MSG_EXCEPT',
+  'MSG_COPY|MSG_NOERROR',
+  'MSG_COPY|MSG_EXCEPT',
+  '0100',
+] as const;
+const MSGCTL_CMDS = ['IPC_STAT', 'IPC_SET', 'IPC_RMID', 'IPC_INFO', 'MSG_INFO', 'MSG_STAT', 'MSG_STAT_ANY'] as const;
+const MSG_NUMERIC_CMDS = ['2', '1', '0', '3', '11', '12', '13', '14', '99', '-1', '0x102', '0x10b'] as const;
+/** qbytes for IPC_SET: 0, small, the default MSGMNB, above it (EPERM without CAP_SYS_RESOURCE), past 32 bits. */
+const QBYTES = ['16384', '0', '100', '1', '8192', '16385', '65536', '4294967296', '4294967297', '-1'] as const;
+/** The default kernel.msgmnb. */
+const DEFAULT_MSGMNB = 16384;
+
+const SEM_SYSCTLS: readonly (readonly [string, readonly string[]])[] = [
+  [
+    'sem',
+    [
+      '"250 32000 32 32000"',
+      '"4 6 2 10"',
+      '"1 1 1 1"',
+      '"3 5 4 2"',
+      '"0 0 0 0"',
+      '"250 32000 32 32769"',
+      '"-1 10 -1 10"',
+      '"300 1000 64 100"',
+      '"250 32000 32 0"',
+      '"2 300 1 -1"',
+    ],
+  ],
+  ['sem_next_id', ['5', '0', '-1', '1000', '32768', '98309', '2147483647', '-5', '32767']],
+];
+const MSG_SYSCTLS: readonly (readonly [string, readonly string[]])[] = [
+  ['msgmax', ['8192', '100', '0', '65536', '16', '-1', '2147483647', '16384']],
+  ['msgmnb', ['16384', '100', '0', '65536', '8192', '-1', '1', '2147483647']],
+  ['msgmni', ['32000', '1', '0', '2', '32768', '32769', '-1']],
+  ['msg_next_id', ['5', '0', '-1', '1000', '32768', '98309', '2147483647', '-5', '32767']],
+];
+
 // ---------------------------------------------------------------------------
 // The renderer's model of the parser's state.
 
@@ -223,6 +350,21 @@ interface AddrInfo {
   bounded: boolean;
 }
 
+/**
+ * What the generator knows of the semaphore set a variable names, in the
+ * namespace `ns` of its bindings ('mixed' when bound in both): its size `n`,
+ * 'unbound' while no call could have bound it, or 'unknown'. A size is known
+ * only where every binding that may have succeeded made a new set of that
+ * size (IPC_PRIVATE or IPC_CREAT|IPC_EXCL; a failed call leaves the name as
+ * it was, and an unbound name reads as id -1). A set's id names no other set
+ * until kernel.sem_next_id is written, which makes every size unknown. SETALL
+ * is generated only with a known size, since it must list that many values.
+ */
+interface SemVar {
+  n: number | 'unknown' | 'unbound';
+  ns: string;
+}
+
 const MAX_PROCS = 8;
 const NAMES = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -250,6 +392,20 @@ class Renderer {
   private readonly addrInfo = new Map<string, AddrInfo>();
   private nextNum = 1;
   private nextAddr = 1;
+  /** Semaphore set id variable names ever bound, in order (`e1`, `e2`, ...). */
+  private readonly semVars: string[] = [];
+  /** What the generator knows of the set each semaphore variable names (see SemVar). */
+  private readonly semInfo = new Map<string, SemVar>();
+  /** Message queue id variable names ever bound, in order (`q1`, `q2`, ...). */
+  private readonly msgVars: string[] = [];
+  private nextSem = 1;
+  private nextMsg = 1;
+  /**
+   * The lowest kernel.msgmnb any namespace may have had (the default, or a
+   * lower value written since): a `caps=all` process's IPC_SET stays at or
+   * below it, see msgctl.
+   */
+  private lowestMsgmnb = DEFAULT_MSGMNB;
 
   render(script: ScenarioScript): string {
     for (const spec of script.procs) this.proc(new Picker(spec.r));
@@ -385,6 +541,24 @@ class Renderer {
         return this.sysctl(p);
       case 'rlimit':
         return this.rlimit(p);
+      case 'semget':
+        return this.semget(p);
+      case 'semop':
+        return this.semop(p);
+      case 'semctl':
+        return this.semctl(p);
+      case 'semSysctl':
+        return this.semSysctl(p);
+      case 'msgget':
+        return this.msgget(p);
+      case 'msgsnd':
+        return this.msgsnd(p);
+      case 'msgrcv':
+        return this.msgrcv(p);
+      case 'msgctl':
+        return this.msgctl(p);
+      case 'msgSysctl':
+        return this.msgSysctl(p);
     }
   }
 
@@ -548,6 +722,207 @@ class Renderer {
     const high = !proc.allCaps && p.chance(0.3);
     this.lines.push(`rlimit ${proc.name} memlock=${high ? p.pick(MEMLOCKS_HIGH) : p.pick(MEMLOCKS_LOW)}`);
   }
+
+  // -------------------------------------------------------------------------
+  // Semaphores. Every operation that could wait (OP 0 or negative) carries
+  // IPC_NOWAIT: a call that waits stops the run (docs/scenario-language.md).
+
+  /** A semaphore id argument and the set's size when the generator is sure of it (see SemVar). */
+  private semIdArg(p: Picker, proc: ProcState): { id: string; nsems: number | undefined } {
+    if (this.semVars.length > 0 && !p.chance(0.12)) {
+      const k = p.below(Math.min(this.semVars.length, 4));
+      const id = this.semVars[this.semVars.length - 1 - k] as string;
+      const info = this.semInfo.get(id);
+      const nsems = info !== undefined && typeof info.n === 'number' && info.ns === proc.ns ? info.n : undefined;
+      return { id, nsems };
+    }
+    return { id: p.pick(LITERAL_IDS), nsems: undefined };
+  }
+
+  /**
+   * `-> NAME` for a semaphore id: a fresh name or an old one rebound. `n` is
+   * the size of the set the call gives on success, 'unknown', or 'unbound'
+   * when it cannot succeed; on failure the name keeps what it named, so the
+   * two are merged.
+   */
+  private bindSem(p: Picker, ns: string, n: number | 'unknown' | 'unbound'): string {
+    let name: string;
+    if (this.semVars.length > 0 && p.chance(0.12)) {
+      name = p.pick(this.semVars);
+    } else {
+      name = `e${this.nextSem++}`;
+      this.semVars.push(name);
+    }
+    const old = this.semInfo.get(name);
+    if (old === undefined) {
+      this.semInfo.set(name, { n, ns });
+    } else if (n !== 'unbound') {
+      const same = old.n === n || old.n === 'unbound';
+      this.semInfo.set(name, { n: same ? n : 'unknown', ns: old.ns === ns || old.n === 'unbound' ? ns : 'mixed' });
+    }
+    return name;
+  }
+
+  /** `-> NAME` for a message queue id. */
+  private bindMsg(p: Picker): string {
+    if (this.msgVars.length > 0 && p.chance(0.12)) return p.pick(this.msgVars);
+    const name = `q${this.nextMsg++}`;
+    this.msgVars.push(name);
+    return name;
+  }
+
+  private msgIdArg(p: Picker): string {
+    if (this.msgVars.length > 0 && !p.chance(0.12)) {
+      const k = p.below(Math.min(this.msgVars.length, 4));
+      return this.msgVars[this.msgVars.length - 1 - k] as string;
+    }
+    return p.pick(LITERAL_IDS);
+  }
+
+  /** KEY FLAGS for semget and msgget, and whether a success surely made a new object. */
+  private getArgs(p: Picker): { key: string; flags: string; fresh: boolean } {
+    const key = p.pick(KEYS);
+    const create = p.pick(CREATE);
+    const flags: string[] = [];
+    if (create !== '') flags.push(create);
+    flags.push(p.pick(MODES));
+    if (p.chance(0.08)) flags.push(p.pick(['IPC_NOWAIT', '0170000', '01000']));
+    const fresh = key === 'IPC_PRIVATE' || create === 'IPC_CREAT|IPC_EXCL';
+    return { key, flags: flags.join('|'), fresh };
+  }
+
+  private semget(p: Picker): void {
+    const proc = this.who(p);
+    const nsems = p.pick(NSEMS);
+    const { key, flags, fresh } = this.getArgs(p);
+    // A success that finds an existing set gives that set, of any size.
+    const n = Number(nsems);
+    // A new set needs at least one semaphore (EINVAL).
+    const bind = p.chance(0.92) ? ` -> ${this.bindSem(p, proc.ns, !fresh ? 'unknown' : n < 1 ? 'unbound' : n)}` : '';
+    this.lines.push(`${proc.name} semget ${key} ${nsems} ${flags}${bind}`);
+  }
+
+  /** A semaphore number: in range when the size is known (mostly), else small; sometimes past any set. */
+  private semnum(p: Picker, nsems: number | undefined): string {
+    if (p.chance(0.08)) return p.pick(ODD_SEMNUMS);
+    if (nsems === undefined) return String(p.pick([0, 1, 2, 0, 3]));
+    if (p.chance(0.06)) return String(nsems); // one past the end
+    return String(p.below(Math.max(nsems, 1)));
+  }
+
+  private semop(p: Picker): void {
+    const proc = this.who(p);
+    const { id, nsems } = this.semIdArg(p, proc);
+    // Mostly a few operations; sometimes more than SEMOPM (32 by default: E2BIG).
+    const count = p.chance(0.04) ? p.pick([33, 65, 40]) : 1 + p.below(p.chance(0.5) ? 1 : 4);
+    const ops: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const num = this.semnum(p, nsems);
+      const op = p.pick(SEM_OPS);
+      const flags: string[] = [p.pick(SEM_FLAGS)].filter((f) => f !== '');
+      // Only a positive OP never waits; every other operation gets IPC_NOWAIT.
+      if (!op.startsWith('+') || op === '+0' || p.chance(0.3)) flags.unshift('IPC_NOWAIT');
+      ops.push(flags.length === 0 ? `${num}:${op}` : `${num}:${op}:${flags.join('|')}`);
+    }
+    if (p.chance(0.25)) {
+      this.lines.push(`${proc.name} semtimedop ${id} ${ops.join(',')} ${p.pick(SEMTIMEOUTS)}`);
+    } else {
+      this.lines.push(`${proc.name} semop ${id} ${ops.join(',')}`);
+    }
+  }
+
+  private semctl(p: Picker): void {
+    const proc = this.who(p);
+    const numeric = p.chance(0.1);
+    let cmd: string = numeric ? p.pick(SEM_NUMERIC_CMDS) : p.pick(SEMCTL_CMDS);
+    const byIndex = cmd === 'SEM_STAT' || cmd === 'SEM_STAT_ANY';
+    let { id, nsems } = this.semIdArg(p, proc);
+    if (byIndex && p.chance(0.6)) id = p.pick(INDEXES);
+    // SETALL lists one value per semaphore, so only where the size is known and small.
+    if (cmd === 'SETALL' && (nsems === undefined || nsems > MAX_SETALL)) cmd = 'GETALL';
+    let semnum = this.semnum(p, nsems);
+    if (!['GETVAL', 'SETVAL', 'GETPID', 'GETNCNT', 'GETZCNT'].includes(cmd) && !p.chance(0.1)) semnum = '0';
+    let rest = '';
+    if (cmd === 'IPC_SET') rest = ` uid=${p.pick(SET_UIDS)} gid=${p.pick(SET_GIDS)} mode=${p.pick(SET_MODES)}`;
+    else if (cmd === 'SETVAL') rest = ` ${p.pick(SEM_VALUES)}`;
+    else if (cmd === 'SETALL') {
+      const n = nsems as number;
+      const vals: string[] = [];
+      const plain = p.chance(0.7);
+      for (let i = 0; i < n; i++) vals.push(plain ? String(p.pick([0, 1, 2, 0, 1, 3])) : p.pick(SEM_VALUES));
+      rest = ` ${vals.join(',')}`;
+    }
+    let bind = '';
+    if ((byIndex || cmd === 'IPC_INFO' || cmd === 'SEM_INFO') && p.chance(0.3)) bind = ` -> ${this.bindSem(p, proc.ns, 'unknown')}`;
+    this.lines.push(`${proc.name} semctl ${id} ${semnum} ${cmd}${rest}${bind}`);
+  }
+
+  private semSysctl(p: Picker): void {
+    const [key, values] = p.pick(SEM_SYSCTLS);
+    const value = p.pick(values);
+    const ns = p.pick(['', '', 'ns=other ', 'ns=default ']);
+    // A chosen next id may give a removed set's id to a new set of another size.
+    if (key === 'sem_next_id') for (const info of this.semInfo.values()) if (info.n !== 'unbound') info.n = 'unknown';
+    this.lines.push(`sysctl ${ns}kernel.${key}=${value}`);
+  }
+
+  // -------------------------------------------------------------------------
+  // Message queues. Every msgsnd and msgrcv carries IPC_NOWAIT, except a
+  // MSG_COPY receive without it, which is EINVAL before anything could wait.
+
+  private msgget(p: Picker): void {
+    const proc = this.who(p);
+    const { key, flags } = this.getArgs(p);
+    const bind = p.chance(0.92) ? ` -> ${this.bindMsg(p)}` : '';
+    this.lines.push(`${proc.name} msgget ${key} ${flags}${bind}`);
+  }
+
+  private msgsnd(p: Picker): void {
+    const proc = this.who(p);
+    const id = this.msgIdArg(p);
+    const mtype = p.pick(MSG_TYPES);
+    const data = p.chance(0.4) ? `bytes=${p.pick(MSG_SIZES)}` : p.pick(MSG_TEXTS);
+    const flags = p.chance(0.1) ? `IPC_NOWAIT|${p.pick(['0100', '1', '010000'])}` : 'IPC_NOWAIT';
+    this.lines.push(`${proc.name} msgsnd ${id} ${mtype} ${data} ${flags}`);
+  }
+
+  private msgrcv(p: Picker): void {
+    const proc = this.who(p);
+    const id = this.msgIdArg(p);
+    const size = p.pick(MSG_BUFS);
+    const extra = p.pick(MSGRCV_EXTRAS);
+    const copy = extra.includes('MSG_COPY');
+    // MSG_COPY's MSGTYP is a position in the queue.
+    const want = copy ? p.pick(['0', '1', '2', '-1', '5']) : p.pick(MSG_WANT);
+    const flags = copy && p.chance(0.15) ? extra : extra === '' ? 'IPC_NOWAIT' : `IPC_NOWAIT|${extra}`;
+    this.lines.push(`${proc.name} msgrcv ${id} ${size} ${want} ${flags}`);
+  }
+
+  private msgctl(p: Picker): void {
+    const proc = this.who(p);
+    const numeric = p.chance(0.1);
+    const cmd = numeric ? p.pick(MSG_NUMERIC_CMDS) : p.pick(MSGCTL_CMDS);
+    const byIndex = cmd === 'MSG_STAT' || cmd === 'MSG_STAT_ANY';
+    const id = byIndex && p.chance(0.6) ? p.pick(INDEXES) : this.msgIdArg(p);
+    let rest = '';
+    if (cmd === 'IPC_SET') {
+      let qbytes: string = p.pick(QBYTES);
+      // Above kernel.msgmnb a caps=all process needs CAP_SYS_RESOURCE, which the
+      // native oracle's machine may withhold (it then refuses the scenario).
+      if (proc.allCaps && BigInt.asUintN(64, BigInt(qbytes)) > BigInt(this.lowestMsgmnb)) qbytes = String(this.lowestMsgmnb);
+      rest = ` uid=${p.pick(SET_UIDS)} gid=${p.pick(SET_GIDS)} mode=${p.pick(SET_MODES)} qbytes=${qbytes}`;
+    }
+    const bind = (byIndex || cmd === 'IPC_INFO' || cmd === 'MSG_INFO') && p.chance(0.3) ? ` -> ${this.bindMsg(p)}` : '';
+    this.lines.push(`${proc.name} msgctl ${id} ${cmd}${rest}${bind}`);
+  }
+
+  private msgSysctl(p: Picker): void {
+    const [key, values] = p.pick(MSG_SYSCTLS);
+    const value = p.pick(values);
+    const ns = p.pick(['', '', 'ns=other ', 'ns=default ']);
+    if (key === 'msgmnb') this.lowestMsgmnb = Math.max(0, Math.min(this.lowestMsgmnb, Number(value)));
+    this.lines.push(`sysctl ${ns}kernel.${key}=${value}`);
+  }
 }
 
 /** A length no longer than `room` bytes: `len` itself when it fits, else `room`. */
@@ -592,6 +967,12 @@ export interface ScenarioArbOptions {
   readonly minCommands?: number;
   /** Most abstract commands after the header (default 35 or minCommands). */
   readonly maxCommands?: number;
+  /**
+   * The mechanisms scenarios use (default all three). Each scenario either
+   * keeps to one of them or, when more than one is given, mixes them all:
+   * the choice is drawn per scenario, with equal weights.
+   */
+  readonly mechanisms?: readonly ScenarioMechanism[];
 }
 
 function sizes(options: ScenarioArbOptions): { minProcs: number; maxProcs: number; minCmds: number; maxCmds: number } {
@@ -616,15 +997,34 @@ function sizes(options: ScenarioArbOptions): { minProcs: number; maxProcs: numbe
  */
 export function scenarioScriptArb(fc: FastCheck, options: ScenarioArbOptions = {}): Arbitrary<ScenarioScript> {
   const { minProcs, maxProcs, minCmds, maxCmds } = sizes(options);
+  const mechanisms = focuses(options.mechanisms ?? SCENARIO_MECHANISMS);
   const choices = fc.array(fc.nat({ max: 0xffff }), { minLength: CHOICES, maxLength: CHOICES });
-  const kindArb: Arbitrary<ScenarioCommandKind> = fc.oneof(
-    ...(Object.entries(KINDS) as [ScenarioCommandKind, number][]).map(([kind, weight]) => ({ arbitrary: fc.constant(kind), weight })),
-  );
-  const commandArb: Arbitrary<ScenarioCommand> = fc.record({ kind: kindArb, keep: fc.integer({ min: 0, max: 30 }), r: choices });
-  return fc.record({
-    procs: fc.array(fc.record({ r: choices }), { minLength: minProcs, maxLength: maxProcs, size: 'max' }),
-    commands: fc.array(commandArb, { minLength: minCmds, maxLength: maxCmds, size: 'max' }),
-  });
+  const procsArb = fc.array(fc.record({ r: choices }), { minLength: minProcs, maxLength: maxProcs, size: 'max' });
+  const scriptArb = (focus: readonly ScenarioMechanism[]): Arbitrary<ScenarioScript> => {
+    const weights: Partial<Record<ScenarioCommandKind, number>> = { ...COMMON_KINDS };
+    for (const m of focus) Object.assign(weights, MECHANISM_KINDS[m]);
+    const kindArb: Arbitrary<ScenarioCommandKind> = fc.oneof(
+      ...(Object.entries(weights) as [ScenarioCommandKind, number][]).map(([kind, weight]) => ({ arbitrary: fc.constant(kind), weight })),
+    );
+    const commandArb: Arbitrary<ScenarioCommand> = fc.record({ kind: kindArb, keep: fc.integer({ min: 0, max: 30 }), r: choices });
+    return fc.record({ procs: procsArb, commands: fc.array(commandArb, { minLength: minCmds, maxLength: maxCmds, size: 'max' }) });
+  };
+  return fc.oneof(...mechanisms.map(scriptArb));
+}
+
+/** The mechanism sets scenarios draw from: each mechanism alone, then all of them together when there are several. */
+function focuses(mechanisms: readonly ScenarioMechanism[]): (readonly ScenarioMechanism[])[] {
+  const known = new Set<string>(SCENARIO_MECHANISMS);
+  const unique = [...new Set(mechanisms)];
+  const bad = unique.filter((m) => !known.has(m));
+  if (unique.length === 0 || bad.length > 0) {
+    throw new RangeError(
+      `scenario arbitrary: mechanisms must be a non-empty list of ${SCENARIO_MECHANISMS.join(', ')}${bad.length > 0 ? ` (got ${bad.join(', ')})` : ''}`,
+    );
+  }
+  const out: (readonly ScenarioMechanism[])[] = unique.map((m) => [m]);
+  if (unique.length > 1) out.push(unique);
+  return out;
 }
 
 /**
