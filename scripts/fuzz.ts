@@ -1,11 +1,13 @@
 /**
  * Differential fuzzing outside vitest:
  *
- *   npm run fuzz -- --runs N [--seed S] [--shard K/M] [--json FILE]
+ *   npm run fuzz -- --runs N [--seed S] [--mix shm,sem,msg] [--shard K/M] [--json FILE]
  *   npm run fuzz -- --merge FILE... [--json FILE]
  *
  * Runs the property of test/fuzz (random scenarios, emulator vs kernel) N
- * times with a progress line on stderr. On a divergence it prints the shrunk
+ * times with a progress line on stderr. --mix names the System V mechanisms
+ * the scenarios use (default all three: each scenario keeps to one of them
+ * or mixes them all). On a divergence it prints the shrunk
  * scenario file and exits 1. Either way it writes a JSON summary
  * (.cache/fuzz-summary.json, or FILE).
  *
@@ -21,12 +23,14 @@ import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { nativeAvailable } from '../src/scenario/native/native.js';
-import { scenarioTextArb, statementCount } from '../src/testing/index.js';
+import type { ScenarioMechanism } from '../src/testing/index.js';
+import { SCENARIO_MECHANISMS, scenarioTextArb, statementCount } from '../src/testing/index.js';
 import { checkScenario, DivergenceError } from '../test/fuzz/differential.js';
 import type { Summary } from './fuzz_shards.js';
 import { mergeSummaries, parseSummary, shardRuns, shardSeed } from './fuzz_shards.js';
 
-const USAGE = 'usage: npm run fuzz -- --runs N [--seed S] [--shard K/M] [--json FILE]\n       npm run fuzz -- --merge FILE... [--json FILE]';
+const USAGE =
+  'usage: npm run fuzz -- --runs N [--seed S] [--mix shm,sem,msg] [--shard K/M] [--json FILE]\n       npm run fuzz -- --merge FILE... [--json FILE]';
 
 function fail(message: string, status = 2): never {
   process.stderr.write(`${message}\n`);
@@ -37,6 +41,8 @@ interface Options {
   readonly runs: number;
   readonly seed: number;
   readonly shard: { readonly k: number; readonly m: number } | undefined;
+  /** The mechanisms given with --mix, or undefined for all of them. */
+  readonly mix: readonly ScenarioMechanism[] | undefined;
   readonly json: string | undefined;
   readonly merge: readonly string[] | undefined;
 }
@@ -47,6 +53,7 @@ function parseArgs(argv: readonly string[]): Options {
   let shard: { k: number; m: number } | undefined;
   let json: string | undefined;
   let merge: string[] | undefined;
+  let mix: ScenarioMechanism[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -65,6 +72,13 @@ function parseArgs(argv: readonly string[]): Options {
       const m = /^([1-9][0-9]*)\/([1-9][0-9]*)$/.exec(value());
       if (m === null || Number(m[1]) > Number(m[2])) fail(`--shard takes K/M with 1 <= K <= M\n${USAGE}`);
       shard = { k: Number(m[1]), m: Number(m[2]) };
+    } else if (flag === '--mix') {
+      const names = value().split(',');
+      const bad = names.filter((n) => !(SCENARIO_MECHANISMS as readonly string[]).includes(n));
+      if (bad.length > 0 || names.length === 0)
+        fail(`--mix takes a comma-separated list of ${SCENARIO_MECHANISMS.join(', ')} (got ${bad.join(', ')})\n${USAGE}`);
+      // In the canonical order, so equal mixes name the same campaign.
+      mix = SCENARIO_MECHANISMS.filter((m) => names.includes(m));
     } else if (flag === '--json') {
       json = value();
     } else if (flag === '--merge') {
@@ -78,10 +92,10 @@ function parseArgs(argv: readonly string[]): Options {
       fail(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  if (merge !== undefined && (shard !== undefined || seed !== undefined)) fail(`--merge takes no --shard or --seed\n${USAGE}`);
+  if (merge !== undefined && (shard !== undefined || seed !== undefined || mix !== undefined)) fail(`--merge takes no --shard, --seed or --mix\n${USAGE}`);
   if (shard !== undefined && seed === undefined) fail(`--shard needs the campaign's --seed, the same on every shard\n${USAGE}`);
   if (shard !== undefined && runs < shard.m) fail(`--runs ${runs} cannot be split into ${shard.m} shards\n${USAGE}`);
-  return { runs, seed: seed ?? (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0, shard, json, merge };
+  return { runs, seed: seed ?? (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0, shard, mix, json, merge };
 }
 
 const options = parseArgs(process.argv.slice(2));
@@ -119,7 +133,9 @@ if (options.merge !== undefined) {
 const shard = options.shard ?? { k: 1, m: 1 };
 const runs = shardRuns(options.runs, shard.k, shard.m);
 const seed = shardSeed(options.seed, shard.k, shard.m);
-const command = `npm run fuzz -- --runs ${options.runs} --seed ${options.seed}${options.shard === undefined ? '' : ` --shard ${shard.k}/${shard.m}`}`;
+const mix = options.mix ?? SCENARIO_MECHANISMS;
+const mixText = mix.join(',');
+const command = `npm run fuzz -- --runs ${options.runs} --seed ${options.seed}${options.mix === undefined ? '' : ` --mix ${mixText}`}${options.shard === undefined ? '' : ` --shard ${shard.k}/${shard.m}`}`;
 
 const availability = nativeAvailable();
 if (E.isLeft(availability)) fail(`fuzz: the native oracle cannot run here: ${availability.left}`, 3);
@@ -145,7 +161,7 @@ function progress(force = false): void {
 
 const started = Date.now();
 const result = fc.check(
-  fc.property(scenarioTextArb(fc), (text) => {
+  fc.property(scenarioTextArb(fc, { mechanisms: mix }), (text) => {
     let failed = true;
     try {
       checkScenario(text);
@@ -170,7 +186,7 @@ function finish(found: readonly string[]): void {
   if (tty) process.stderr.write('\n');
   const summary: Summary = {
     date: new Date().toISOString(),
-    campaign: { seed: options.seed, runs: options.runs, shards: shard.m },
+    campaign: { seed: options.seed, runs: options.runs, shards: shard.m, mix: mixText },
     shards: [{ shard: shard.k, seed, runs: done, command }],
     runs: done,
     statements,

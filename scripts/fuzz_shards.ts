@@ -8,8 +8,12 @@ import * as E from 'fp-ts/lib/Either.js';
 /** One run's (or one shard's, or a merged campaign's) summary, as written to the JSON file. */
 export interface Summary {
   readonly date: string;
-  /** The campaign's seed and total runs and shard count: the same on every shard. */
-  readonly campaign: { readonly seed: number; readonly runs: number; readonly shards: number };
+  /**
+   * The campaign's seed and total runs and shard count, and the mechanisms
+   * its scenarios use (`--mix`, e.g. "shm,sem,msg"; absent in summaries
+   * written before there was a choice): the same on every shard.
+   */
+  readonly campaign: { readonly seed: number; readonly runs: number; readonly shards: number; readonly mix?: string };
   /** The shards this summary covers (1-based), the seed each ran with, and the command that replays it. */
   readonly shards: ReadonlyArray<{ readonly shard: number; readonly seed: number; readonly runs: number; readonly command: string }>;
   readonly runs: number;
@@ -46,6 +50,7 @@ export function parseSummary(text: string, file: string): E.Either<string, Summa
   if (typeof o['date'] !== 'string') return bad('date');
   const c = o['campaign'] as Record<string, unknown> | null | undefined;
   if (typeof c !== 'object' || c === null || !isInt32(c['seed']) || !isCount(c['runs']) || !isCount(c['shards']) || c['shards'] < 1) return bad('campaign');
+  if (c['mix'] !== undefined && typeof c['mix'] !== 'string') return bad('campaign.mix');
   const shards = o['shards'];
   if (!Array.isArray(shards) || shards.length === 0) return bad('shards');
   for (const [i, x] of shards.entries()) {
@@ -78,10 +83,9 @@ export function mergeSummaries(parts: ReadonlyArray<{ readonly file: string; rea
   for (const { file, summary } of parts) {
     const c = summary.campaign;
     const f = first.summary.campaign;
-    if (c.seed !== f.seed || c.runs !== f.runs || c.shards !== f.shards) {
-      return E.left(
-        `${file} belongs to another campaign (seed ${c.seed}, ${c.runs} runs, ${c.shards} shards; ${first.file} has seed ${f.seed}, ${f.runs} runs, ${f.shards} shards)`,
-      );
+    if (c.seed !== f.seed || c.runs !== f.runs || c.shards !== f.shards || c.mix !== f.mix) {
+      const show = (x: Summary['campaign']): string => `seed ${x.seed}, ${x.runs} runs, ${x.shards} shards${x.mix === undefined ? '' : `, mix ${x.mix}`}`;
+      return E.left(`${file} belongs to another campaign (${show(c)}; ${first.file} has ${show(f)})`);
     }
     for (const s of summary.shards) {
       const before = seen.get(s.shard);

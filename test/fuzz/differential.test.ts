@@ -1,10 +1,12 @@
 /**
  * Differential fuzzing: random well-formed scenarios (scenarioTextArb of
  * ipc-sentry/testing, src/testing/scenario_arb.ts) must give
- * the same normalized output on the emulator and on the real kernel. The seed
- * is the run's (test/setup.ts configures fast-check with FC_SEED); FUZZ_RUNS
- * overrides the number of scenarios. Skipped, with the reason, where the
- * native oracle cannot run.
+ * the same normalized output on the emulator and on the real kernel. Two
+ * properties: scenarios of every mechanism (shm alone, sem alone, msg alone,
+ * or all mixed), and scenarios of semaphores and message queues only. The
+ * seed is the run's (test/setup.ts configures fast-check with FC_SEED, and
+ * vitest.config.ts prints it); FUZZ_RUNS overrides the number of scenarios of
+ * each. Skipped, with the reason, where the native oracle cannot run.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
@@ -28,12 +30,25 @@ const unavailable = E.isLeft(availability) ? availability.left : undefined;
 if (unavailable !== undefined) console.warn(`differential fuzzing skipped: the native oracle cannot run here: ${unavailable}`);
 
 describe('emulator vs kernel on random scenarios', () => {
-  // 2000 scenarios take about a minute on 2 cores; shrinking a failure can take several more.
+  // 2000 scenarios take 20 to 30 seconds on 2 cores; shrinking a failure can take minutes more.
   it.skipIf(unavailable !== undefined)(
     `${runs()} random scenarios give the same output on both backends`,
     () => {
       fc.assert(
         fc.property(scenarioTextArb(fc), (text) => {
+          checkScenario(text);
+        }),
+        { numRuns: runs() },
+      );
+    },
+    30 * 60_000,
+  );
+
+  it.skipIf(unavailable !== undefined)(
+    `${runs()} random semaphore and message queue scenarios give the same output on both backends`,
+    () => {
+      fc.assert(
+        fc.property(scenarioTextArb(fc, { mechanisms: ['sem', 'msg'] }), (text) => {
           checkScenario(text);
         }),
         { numRuns: runs() },

@@ -74,6 +74,13 @@ describe('fuzz shards', () => {
       { file: 'x.json', summary: { ...shard(2, 2, 5), campaign: { seed: 7, runs: 10, shards: 2 } } },
     ]);
     expect(E.isLeft(foreign) && foreign.left).toMatch(/^x\.json belongs to another campaign/);
+    const otherMix = mergeSummaries([
+      { file: 'a.json', summary: { ...shard(1, 2, 5), campaign: { seed: 42, runs: 10, shards: 2, mix: 'shm,sem,msg' } } },
+      { file: 'm.json', summary: { ...shard(2, 2, 5), campaign: { seed: 42, runs: 10, shards: 2, mix: 'sem' } } },
+    ]);
+    expect(E.isLeft(otherMix) && otherMix.left).toBe(
+      'm.json belongs to another campaign (seed 42, 10 runs, 2 shards, mix sem; a.json has seed 42, 10 runs, 2 shards, mix shm,sem,msg)',
+    );
   });
 
   it('refuses a damaged summary file, naming the field', () => {
@@ -83,6 +90,8 @@ describe('fuzz shards', () => {
     const wrongShard = JSON.stringify({ ...shard(1, 1, 3), shards: [{ shard: 5, seed: 1, runs: 3, command: '' }] });
     expect(parseSummary(wrongShard, 'f.json')).toEqual(E.left('f.json: field shards[0] is missing or not valid'));
     expect(parseSummary(JSON.stringify(shard(1, 1, 3)), 'f.json')).toEqual(E.right(shard(1, 1, 3)));
+    const badMix = JSON.stringify({ ...shard(1, 1, 3), campaign: { seed: 42, runs: 10, shards: 1, mix: 3 } });
+    expect(parseSummary(badMix, 'f.json')).toEqual(E.left('f.json: field campaign.mix is missing or not valid'));
   });
 
   it.skipIf(E.isLeft(nativeAvailable()))(
@@ -106,7 +115,19 @@ describe('fuzz shards', () => {
       });
       expect(merged.status, merged.stderr).toBe(0);
       const all = JSON.parse(readFileSync(join(dir, 'all.json'), 'utf8')) as Summary;
-      expect(all).toMatchObject({ runs: 21, divergences: 0, campaign: { seed: 99, runs: 21, shards: 2 } });
+      expect(all).toMatchObject({ runs: 21, divergences: 0, campaign: { seed: 99, runs: 21, shards: 2, mix: 'shm,sem,msg' } });
+      // --mix keeps the campaign to the mechanisms named, and the replay command says so.
+      const semOnly = spawnSync(tsx, [fuzz, '--runs', '5', '--seed', '99', '--mix', 'msg,sem', '--json', join(dir, 'mix.json')], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+      expect(semOnly.status, semOnly.stderr).toBe(0);
+      const mixed = JSON.parse(readFileSync(join(dir, 'mix.json'), 'utf8')) as Summary;
+      expect(mixed.campaign.mix).toBe('sem,msg');
+      expect(mixed.shards[0]?.command).toBe('npm run fuzz -- --runs 5 --seed 99 --mix sem,msg');
+      const wrongMix = spawnSync(tsx, [fuzz, '--runs', '5', '--mix', 'sem,pipes'], { cwd: root, encoding: 'utf8' });
+      expect(wrongMix.status).toBe(2);
+      expect(wrongMix.stderr).toMatch(/--mix takes a comma-separated list of shm, sem, msg \(got pipes\)/);
       writeFileSync(join(dir, 'bad.json'), '{"runs": 1}');
       const bad = spawnSync(tsx, [fuzz, '--merge', join(dir, 'bad.json')], { cwd: root, encoding: 'utf8' });
       expect(bad.status).toBe(2);
