@@ -16,6 +16,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { ContainerEngine, EngineOptions } from '../hostchannel/engine.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { HostOutOfMemory } from '../mm/memory_file.js';
 import type { CheckpointError } from './errors.js';
 import { checkRestoreArgs } from './arguments.js';
 import { CheckpointFailure, checkpointError } from './errors.js';
@@ -98,6 +99,8 @@ function restoreImage(image: Uint8Array, options: RestoreOptions, engineOptions:
   } catch (e) {
     // Damaged page data, found while copying it: the half-built kernel is dropped.
     if (e instanceof CheckpointFailure) return E.left(e.error);
+    // The host refused a chunk for the image's pages: ENOMEM, naming whose pages they were.
+    if (e instanceof HostOutOfMemory) return E.left(hostOutOfMemory(meta.right, e));
     // Validation should make this unreachable; the half-built kernel is dropped either way.
     return E.left(checkpointError('image', `passed every check but could not be rebuilt: ${(e as Error).message}`));
   }
@@ -128,4 +131,26 @@ function build(meta: Metadata, image: Uint8Array, sections: ImageSections, optio
   const mountNamespaces = fs.mountNamespaces.map((n) => n.ns);
   kernel.adoptRestoredNamespaces(ipcNamespaces, mountNamespaces);
   return { kernel, processes: tasks.processes, ipcNamespaces, mountNamespaces, cgroups: memory.cgroups };
+}
+
+/** The Left of a restore the host ran out of memory for, at the object holding the frame being placed. */
+function hostOutOfMemory(meta: Metadata, e: HostOutOfMemory): CheckpointError {
+  const where = e.frame === undefined ? 'image' : (frameHolder(meta, e.frame) ?? 'image');
+  return checkpointError(where, `ENOMEM: the host has no memory for the restored pages: ${e.message}`);
+}
+
+/** The metadata path of the segment, file or anonymous memory whose pages hold `frame`. */
+function frameHolder(meta: Metadata, frame: number): string | undefined {
+  const holds = (runs: ReadonlyArray<readonly [number, number, number, ...unknown[]]>) =>
+    runs.some(([, first, count]) => frame >= first && frame < first + count);
+  for (const [n, ns] of meta.ipcNamespaces.entries()) {
+    const j = ns.segments.findIndex((s) => holds(s.pages));
+    if (j >= 0) return `metadata.ipcNamespaces[${n}].segments[${j}]`;
+  }
+  for (const [t, sb] of meta.tmpfs.entries()) {
+    const j = sb.inodes.findIndex((i) => holds(i.pages));
+    if (j >= 0) return `metadata.tmpfs[${t}].inodes[${j}]`;
+  }
+  const a = meta.anonymous.findIndex((m) => holds(m.pages));
+  return a >= 0 ? `metadata.anonymous[${a}]` : undefined;
 }

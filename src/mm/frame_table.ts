@@ -22,6 +22,7 @@
  * address space's mappingMu).
  */
 import type { BusError, Translation } from './memmap.js';
+import { HostOutOfMemory } from './memory_file.js';
 import type { Arena, MemoryFile } from './memory_file.js';
 
 const LEAF_SIZE = 512;
@@ -136,7 +137,7 @@ export class FrameTable<C = void> {
     // A frame from elsewhere (checkpoint restore places frames in the default arena) moves into this object's arena.
     const arena = this.mf.arenaOf(frame);
     if (arena !== undefined && arena !== this.arena && !this.mf.moveTo(frame, this.arena)) {
-      throw new Error(`no memory to move frame ${frame} into its object's arena`);
+      throw new HostOutOfMemory(frame, `the host cannot allocate a chunk to move frame ${frame} into its object's arena (${this.mf.lastHostRefusal})`);
     }
     leaf.frames[slot] = frame + 1;
     if (tag !== undefined) (leaf.tags ??= new Array<C | undefined>(LEAF_SIZE))[slot] = tag;

@@ -64,6 +64,42 @@ export function hostChunk(bytes: number): ArrayBufferLike {
   return typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
+/** What a MemoryFile made without `allocateChunk` uses (see withDefaultChunkAllocator). */
+let defaultChunkAllocator: ChunkAllocator = hostChunk;
+
+/**
+ * Runs `fn` with `allocate` as the chunk allocator of every MemoryFile made
+ * without one while it runs, then puts the default back (even when `fn`
+ * throws). For tests of a call that makes its own MemoryFile, as checkpoint
+ * restore does, where the host refuses memory part-way.
+ * @internal
+ */
+export function withDefaultChunkAllocator<T>(allocate: ChunkAllocator, fn: () => T): T {
+  const before = defaultChunkAllocator;
+  defaultChunkAllocator = allocate;
+  try {
+    return fn();
+  } finally {
+    defaultChunkAllocator = before;
+  }
+}
+
+/**
+ * The host could not allocate a chunk where the caller had no failure to
+ * report (checkpoint restore placing a frame of its image): thrown, for the
+ * entry point to turn into its own ENOMEM. `frame` is the frame being
+ * placed, when there was one. A RangeError, as the host's own failure is.
+ */
+export class HostOutOfMemory extends RangeError {
+  constructor(
+    readonly frame: number | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HostOutOfMemory';
+  }
+}
+
 /**
  * Decides when a freed frame may be reused. Threads outside the kernel
  * thread access frames through cached translations; a frame whose last
@@ -198,7 +234,7 @@ export class MemoryFile {
     this.firstChunkFrames = Math.min(this.framesPerChunk, FIRST_ARENA_CHUNK_FRAMES);
     this.totalFrames = maxFrames;
     this.poison = options.poisonFreed;
-    this.allocateChunk = options.allocateChunk ?? hostChunk;
+    this.allocateChunk = options.allocateChunk ?? defaultChunkAllocator;
   }
 
   /** Frames currently holding at least one reference, or retired and not yet reusable (see reclaim). */
@@ -383,9 +419,10 @@ export class MemoryFile {
         holders: 0,
       };
     } catch (e) {
-      if (must || !(e instanceof RangeError)) throw e;
+      if (!(e instanceof RangeError)) throw e;
       this.hostRefusals += 1;
       this.lastHostRefusal = e.message;
+      if (must) throw new HostOutOfMemory(undefined, `the host cannot allocate a chunk of ${frames * PAGE_SIZE} bytes (${e.message})`);
       return undefined;
     }
   }
@@ -590,7 +627,7 @@ export class MemoryFile {
    * copied from there (restoreFrames).
    */
   moveTo(frame: number, arena: Arena): boolean {
-    if (this.slots[frame] === UNPLACED) return this.place(frame, arena, false);
+    if (this.slots[frame] === UNPLACED) return this.place(frame, arena);
     const from = this.chunkOf(frame);
     if (from.arena === arena) return true;
     const slot = this.takeSlot(arena, false, false);
@@ -677,11 +714,11 @@ export class MemoryFile {
 
   /**
    * Places the frame not placed yet in `arena`, copying its bytes from the
-   * image; false when the host cannot allocate the arena a chunk (`must`
-   * turns that into a throw).
+   * image; false, with nothing changed, when the host cannot allocate the
+   * arena a chunk.
    */
-  private place(frame: number, arena: Arena, must: boolean): boolean {
-    const slot = this.takeSlot(arena, must, false);
+  private place(frame: number, arena: Arena): boolean {
+    const slot = this.takeSlot(arena, false, false);
     if (slot < 0) return false;
     const chunk = this.chunks[slot >> this.chunkShift] as Chunk;
     copyBytes(chunk.bytes, (slot & this.frameMask) * PAGE_SIZE, this.image as Uint8Array, this.imageAt?.[frame] ?? 0, PAGE_SIZE);
@@ -692,7 +729,8 @@ export class MemoryFile {
 
   /** A frame not placed yet is reached before an object adopted it: it goes to the default arena. */
   private placeAnywhere(frame: number): number {
-    this.place(frame, this.defaultArena, true);
+    if (!this.place(frame, this.defaultArena))
+      throw new HostOutOfMemory(frame, `the host cannot allocate a chunk for frame ${frame} (${this.lastHostRefusal})`);
     return this.slots[frame] ?? -1;
   }
 
