@@ -2,18 +2,25 @@
  * Mutated images: images of random scenario kernels whose metadata is
  * edited (numbers ±1, to 0, to 2^31-1, to -1; booleans flipped; protection
  * bits toggled; array elements dropped or duplicated; references re-pointed)
- * and sealed again with valid checksums. Each mutant is either refused with
- * a Left, or restores into a kernel whose invariants hold and which then
- * takes a follow-up of calls (read, write, attach, detach, munmap of every
- * mapping, IPC_RMID of every segment, exit of every process) without a throw,
- * ending with no frame allocated.
+ * and sealed again with valid checksums. Each kernel also holds semaphore
+ * sets (values, and SEM_UNDO lists with adjustments) and
+ * message queues with messages of several types, and half the mutations
+ * hit their records. Each mutant is either refused with a Left, or restores
+ * into a kernel whose invariants hold and which then takes a follow-up of
+ * calls (read, write, attach, detach, munmap of every mapping; semop with
+ * and without SEM_UNDO, SETVAL, SETALL, GETALL, msgsnd and msgrcv of every
+ * type, IPC_STAT; IPC_RMID of every segment, set and queue; exit of every
+ * process) without a throw, ending with no frame allocated.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IPC_RMID } from '../../src/abi/constants.js';
+import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_STAT } from '../../src/abi/constants.js';
+import { MSG_EXCEPT, MSG_NOERROR } from '../../src/abi/msg.js';
+import { GETALL, GETNCNT, SEM_UNDO, SETALL, SETVAL } from '../../src/abi/sem.js';
 import { checkInvariants, checkpoint, restore } from '../../src/checkpoint/index.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
+import type { Process } from '../../src/kernel/process.js';
 import { runScenario, scenarioTextArb } from '../../src/testing/index.js';
 import { seed, useSeed } from '../support/seed.js';
 import { edited, openImage, reseal } from './reseal.js';
@@ -25,12 +32,59 @@ useSeed();
 type Json = any;
 type Path = readonly (string | number)[];
 
-/** Images of a dozen random scenario kernels, from the run's seed. */
+/**
+ * Semaphore sets and message queues in every IPC namespace the kernel's
+ * processes are in: values set by SETALL and moved by semops with and
+ * without SEM_UNDO (so the processes' undo lists hold adjustments), and
+ * messages of types 1..3 of several sizes left queued. `r` varies the
+ * counts and values. No call waits (IPC_NOWAIT throughout).
+ */
+function addSysv(kernel: Kernel, r: number): void {
+  const live = kernel.processes();
+  const procs: Process[] = live.length > 0 ? live : [kernel.spawn()];
+  const byNs = new Map<unknown, Process[]>();
+  for (const p of procs) byNs.set(p.ipcNamespace, [...(byNs.get(p.ipcNamespace) ?? []), p]);
+  let n = r;
+  const next = (m: number) => {
+    n = (n * 1103515245 + 12345) >>> 0;
+    return (n >>> 8) % m;
+  };
+  for (const members of byNs.values()) {
+    const owner = members[0] as Process;
+    for (let s = 0; s < 1 + next(2); s += 1) {
+      const nsems = 1 + next(3);
+      const id = owner.semget(s === 0 ? IPC_PRIVATE : 0x5e00 + s, nsems, IPC_CREAT | 0o666);
+      if (E.isLeft(id)) continue;
+      owner.semctl(
+        id.right,
+        0,
+        SETALL,
+        Array.from({ length: nsems }, () => 2 + next(5)),
+      );
+      for (const p of members) {
+        for (let i = 0; i < 1 + next(3); i += 1) {
+          p.semop(id.right, [{ semNum: next(nsems), semOp: next(3) - 1, semFlg: IPC_NOWAIT | (next(3) > 0 ? SEM_UNDO : 0) }]);
+        }
+      }
+    }
+    for (let q = 0; q < 1 + next(2); q += 1) {
+      const id = owner.msgget(q === 0 ? IPC_PRIVATE : 0x3e00 + q, IPC_CREAT | 0o666);
+      if (E.isLeft(id)) continue;
+      for (let i = 0; i < next(5); i += 1) {
+        const text = new Uint8Array(next(12)).fill(0x41 + i);
+        (members[i % members.length] as Process).msgsnd(id.right, 1 + next(3), text, IPC_NOWAIT);
+      }
+    }
+  }
+}
+
+/** Images of a dozen random scenario kernels with semaphores and queues added, from the run's seed. */
 function images(): Opened[] {
   const texts = fc.sample(scenarioTextArb(fc, { maxProcesses: 4, maxCommands: 25 }), { numRuns: 12, seed });
-  return texts.map((text) => {
+  return texts.map((text, i) => {
     const run = runScenario(text);
     if (E.isLeft(run)) throw new Error(`generated scenario does not parse:\n${run.left.join('\n')}`);
+    addSysv(run.right.kernel, (seed ^ (i * 0x9e3779b9)) >>> 0);
     const img = checkpoint(run.right.kernel);
     if (E.isLeft(img)) throw new Error(img.left.message);
     return openImage(img.right);
@@ -118,7 +172,13 @@ function mutate(meta: Json, path: Path, kind: Kind, r: number): unknown {
 /** Calls every process makes on a restored kernel, then removal of everything; throws only where the kernel does. */
 function exercise(kernel: Kernel, meta: Json): void {
   const ids = new Set<number>();
-  for (const ns of meta.ipcNamespaces) for (const s of ns.segments) ids.add(s.id);
+  const semids = new Set<number>();
+  const msqids = new Set<number>();
+  for (const ns of meta.ipcNamespaces) {
+    for (const s of ns.segments) ids.add(s.id);
+    for (const s of ns.sem?.sets ?? []) if (typeof s?.id === 'number') semids.add(s.id);
+    for (const q of ns.msg?.queues ?? []) if (typeof q?.id === 'number') msqids.add(q.id);
+  }
   const procs = kernel.processes();
   for (const p of procs) {
     const vmas = meta.processes.find((m: Json) => m.pid === p.pid)?.vmas ?? [];
@@ -136,55 +196,106 @@ function exercise(kernel: Kernel, meta: Json): void {
       }
     }
     for (const v of vmas) p.munmap(v.start, v.end - v.start);
+    for (const id of semids) {
+      p.semop(id, [{ semNum: 0, semOp: 1, semFlg: IPC_NOWAIT | SEM_UNDO }]);
+      p.semop(id, [{ semNum: 0, semOp: -1, semFlg: IPC_NOWAIT }]);
+      p.semop(id, [{ semNum: 1, semOp: -1, semFlg: IPC_NOWAIT | SEM_UNDO }]);
+      p.semop(id, [{ semNum: 0, semOp: 0, semFlg: IPC_NOWAIT }]);
+      p.semctl(id, 0, GETALL);
+      p.semctl(id, 0, GETNCNT);
+    }
+    for (const id of msqids) {
+      p.msgsnd(id, 2, new Uint8Array([7, 8, 9]), IPC_NOWAIT);
+      p.msgrcv(id, 64, -2, IPC_NOWAIT);
+      p.msgrcv(id, 2, 1, IPC_NOWAIT | MSG_EXCEPT | MSG_NOERROR);
+      p.msgrcv(id, 64, 0, IPC_NOWAIT);
+      p.msgctl(id, IPC_STAT);
+    }
   }
+  // Half the processes exit while their sets live (their undo lists are applied), the rest after the removals.
+  const early = procs.filter((_, i) => i % 2 === 0);
+  for (const p of early) p.exit();
   for (const ns of kernel.ipcNamespaces()) {
     const root = kernel.spawn({ ipcNamespace: ns });
+    for (const id of semids) {
+      root.semctl(id, 0, SETVAL, 3);
+      root.semctl(id, 0, SETALL, [1, 2, 3]);
+    }
     for (const id of ids) root.shmctl(id, IPC_RMID);
+    for (const id of semids) root.semctl(id, 0, IPC_RMID);
+    for (const id of msqids) root.msgctl(id, IPC_RMID);
     root.exit();
   }
-  for (const p of procs) p.exit();
+  for (const p of procs) if (!early.includes(p)) p.exit();
 }
 
-const tally = { generated: 0, refused: 0, restored: 0, inapplicable: 0 };
+const tally = { generated: 0, refused: 0, restored: 0, inapplicable: 0, sysvGenerated: 0, sysvRefused: 0, sysvRestored: 0 };
+
+/** Whether a path leads into a semaphore, queue or undo list record (or a process's undo list reference). */
+const isSysv = (p: Path): boolean =>
+  (p[0] === 'ipcNamespaces' && (p[2] === 'sem' || p[2] === 'msg')) || p[0] === 'semUndoLists' || (p[0] === 'processes' && p[2] === 'semUndo');
 
 describe('restore of mutated images', () => {
   const IMAGES = images();
   const PATHS = IMAGES.map((img) => paths(img.meta).filter((p) => p.length > 0));
+  const SYSV = PATHS.map((ps) => ps.filter(isSysv));
 
   it('refuses each mutant, or restores a kernel that keeps its invariants and runs to zero frames', () => {
     fc.assert(
-      fc.property(fc.nat({ max: IMAGES.length - 1 }), fc.nat(), fc.constantFrom(...KINDS), fc.nat({ max: 1000 }), (which, pathPick, kind, r) => {
-        const img = IMAGES[which] as Opened;
-        const all = PATHS[which] as Path[];
-        const path = all[pathPick % all.length] as Path;
-        const meta = mutate(img.meta, path, kind, r);
-        if (meta === undefined) {
-          tally.inapplicable += 1;
-          return;
-        }
-        tally.generated += 1;
-        const restored = restore(reseal(img, meta));
-        if (E.isLeft(restored)) {
-          tally.refused += 1;
-          expect(restored.left.message.startsWith(`${restored.left.where}: `)).toBe(true);
-          return;
-        }
-        tally.restored += 1;
-        const kernel = restored.right;
-        expect(checkInvariants(kernel)).toEqual(E.right(undefined));
-        exercise(kernel, meta);
-        expect(checkInvariants(kernel)).toEqual(E.right(undefined));
-        expect(kernel.memoryFile.allocatedFrames).toBe(0);
-      }),
+      fc.property(
+        fc.nat({ max: IMAGES.length - 1 }),
+        fc.nat(),
+        fc.constantFrom(...KINDS),
+        fc.nat({ max: 1000 }),
+        fc.boolean(),
+        (which, pathPick, kind, r, sysv) => {
+          const img = IMAGES[which] as Opened;
+          const all = sysv && (SYSV[which] as Path[]).length > 0 ? (SYSV[which] as Path[]) : (PATHS[which] as Path[]);
+          const path = all[pathPick % all.length] as Path;
+          const meta = mutate(img.meta, path, kind, r);
+          if (meta === undefined) {
+            tally.inapplicable += 1;
+            return;
+          }
+          tally.generated += 1;
+          if (isSysv(path)) tally.sysvGenerated += 1;
+          const restored = restore(reseal(img, meta));
+          if (E.isLeft(restored)) {
+            tally.refused += 1;
+            if (isSysv(path)) tally.sysvRefused += 1;
+            expect(restored.left.message.startsWith(`${restored.left.where}: `)).toBe(true);
+            return;
+          }
+          tally.restored += 1;
+          if (isSysv(path)) tally.sysvRestored += 1;
+          const kernel = restored.right;
+          expect(checkInvariants(kernel)).toEqual(E.right(undefined));
+          exercise(kernel, meta);
+          expect(checkInvariants(kernel)).toEqual(E.right(undefined));
+          expect(kernel.memoryFile.allocatedFrames).toBe(0);
+        },
+      ),
       { numRuns: 3000 },
     );
     expect(tally.refused).toBeGreaterThan(0);
     expect(tally.restored).toBeGreaterThan(0);
+    expect(tally.sysvRefused).toBeGreaterThan(0);
+    expect(tally.sysvRestored).toBeGreaterThan(0);
+  });
+
+  it('images hold semaphore sets with undo lists and queues with messages', () => {
+    const sets = IMAGES.flatMap((img) => (img.meta as Json).ipcNamespaces.flatMap((ns: Json) => ns.sem?.sets ?? []));
+    const queues = IMAGES.flatMap((img) => (img.meta as Json).ipcNamespaces.flatMap((ns: Json) => ns.msg?.queues ?? []));
+    const undo = IMAGES.flatMap((img) => (img.meta as Json).semUndoLists ?? []);
+    expect(sets.length).toBeGreaterThanOrEqual(IMAGES.length);
+    expect(queues.some((q: Json) => q.messages.length > 1)).toBe(true);
+    expect(undo.some((l: Json) => l.entries.some((e: Json) => e.semadj.some((v: number) => v !== 0)))).toBe(true);
   });
 
   afterAll(() => {
     console.log(
-      `mutants: ${tally.generated} generated, ${tally.refused} refused, ${tally.restored} restored and exercised (${tally.inapplicable} draws had no mutation)`,
+      `mutants: ${tally.generated} generated, ${tally.refused} refused, ${tally.restored} restored and exercised (${tally.inapplicable} draws had no mutation); ` +
+        `of them in semaphore, queue and undo records: ${tally.sysvGenerated} generated, ${tally.sysvRefused} refused, ${tally.sysvRestored} restored`,
     );
   });
 });
