@@ -31,8 +31,9 @@ export function checkRestoreArgs(image: unknown, options: unknown): E.Either<Che
   if (!(image instanceof Uint8Array)) return E.left(checkpointError('image', 'is not a Uint8Array'));
   const o = optionsObject(options);
   if (E.isLeft(o)) return o;
-  const { clock, allocatePid, maxFrames, maxMemTotalBytes, engine } = o.right;
+  const { clock, monotonicClock, allocatePid, maxFrames, maxMemTotalBytes, engine } = o.right;
   if (clock !== undefined && typeof clock !== 'function') return E.left(checkpointError('options.clock', 'is not a function'));
+  if (monotonicClock !== undefined && typeof monotonicClock !== 'function') return E.left(checkpointError('options.monotonicClock', 'is not a function'));
   if (allocatePid !== undefined && typeof allocatePid !== 'function') return E.left(checkpointError('options.allocatePid', 'is not a function'));
   for (const [name, v] of [
     ['maxFrames', maxFrames],

@@ -6,11 +6,22 @@
 export interface CheckpointError {
   readonly where: string;
   readonly message: string;
+  /**
+   * EBUSY when the kernel is in a state a checkpoint must wait out (a
+   * worker thread blocked in a call), rather than one an image cannot
+   * describe at all; absent otherwise.
+   */
+  readonly errno?: 'EBUSY';
 }
 
 /** A CheckpointError at `where`. */
 export function checkpointError(where: string, what: string): CheckpointError {
   return { where, message: `${where}: ${what}` };
+}
+
+/** A CheckpointError at `where` that passes once the kernel has moved on (errno EBUSY). */
+export function busyError(where: string, what: string): CheckpointError {
+  return { where, message: `${where}: ${what}`, errno: 'EBUSY' };
 }
 
 /**

@@ -14,6 +14,7 @@ export type { CheckpointOptions } from './save.js';
 export { restore, restoreWithEngine } from './restore.js';
 export type { EngineRestoreOptions, RestoreOptions, RestoredMachine } from './restore.js';
 export type { CheckpointError } from './errors.js';
+export type { RestoredCall } from './parts/waiting.js';
 export { checkInvariants } from './invariants.js';
 export { DEFAULT_MAX_RESTORED_FRAMES } from './validate.js';
 export type { RestoreLimits } from './validate.js';

@@ -284,9 +284,21 @@ export type MsgSendWaitMetaT = t.TypeOf<typeof MsgSendWaitMeta>;
 const MsgReceiveWaitMeta = t.type({ call: t.literal('msgrcv'), ...WaitPlace, msqid: Nat, msgsz: U64, msgtyp: LongString, msgflg: SafeInt });
 export type MsgReceiveWaitMetaT = t.TypeOf<typeof MsgReceiveWaitMeta>;
 
+export type WaitingCallMetaT = SemWaitMetaT | MsgSendWaitMetaT | MsgReceiveWaitMetaT;
+
+/** The record's codec, chosen by its `call` (so a failure names the record's own field). */
+const waitCodec = (u: unknown): t.Type<WaitingCallMetaT, unknown, unknown> => {
+  const call = typeof u === 'object' && u !== null ? (u as { call?: unknown }).call : undefined;
+  return (call === 'msgsnd' ? MsgSendWaitMeta : call === 'msgrcv' ? MsgReceiveWaitMeta : SemWaitMeta) as t.Type<WaitingCallMetaT, unknown, unknown>;
+};
+
 /** A call asleep in the kernel: a semop, msgsnd or msgrcv of a process. */
-const WaitingCallMeta = t.union([SemWaitMeta, MsgSendWaitMeta, MsgReceiveWaitMeta]);
-export type WaitingCallMetaT = t.TypeOf<typeof WaitingCallMeta>;
+const WaitingCallMeta = new t.Type<WaitingCallMetaT, unknown, unknown>(
+  'WaitingCall',
+  (u): u is WaitingCallMetaT => waitCodec(u).is(u),
+  (u, c) => waitCodec(u).validate(u, c),
+  (v) => waitCodec(v).encode(v),
+);
 
 const AnonMeta = t.type({ bytes: Nat, name: t.string, refs: Nat, pages: t.array(PageRunCodec) });
 

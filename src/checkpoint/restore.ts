@@ -30,7 +30,9 @@ import type { RestoredObjects } from './parts/engine.js';
 import { restoreFilesystems, restoreFsCounts } from './parts/fs.js';
 import { linkCreators, restoreIpc } from './parts/ipc.js';
 import { restoreKernel, restoreMemoryAccounting } from './parts/kernel.js';
-import { restoreUndoLists } from './parts/sysv.js';
+import { restoreMessages, restoreUndoLists } from './parts/sysv.js';
+import { restoreWaitingCalls } from './parts/waiting.js';
+import type { RestoredCall } from './parts/waiting.js';
 import { restoreTasks } from './parts/tasks.js';
 import { checkInvariants } from './invariants.js';
 import { validate } from './validate.js';
@@ -40,6 +42,13 @@ import type { RestoreLimits } from './validate.js';
 export interface RestoreOptions extends RestoreLimits {
   /** CLOCK_REALTIME for the restored kernel; default the host clock, as for a new Kernel. */
   readonly clock?: () => number;
+  /**
+   * CLOCK_MONOTONIC in milliseconds for the restored kernel; default the
+   * host's, as for a new Kernel. A semtimedop asleep in the image times out
+   * when this clock has moved on by the time its timeout had left at the
+   * checkpoint.
+   */
+  readonly monotonicClock?: () => number;
   /**
    * The pid allocator. Needed when the checkpointed kernel had an injected
    * one; otherwise the default allocator carries on where it stopped.
@@ -53,16 +62,24 @@ export interface EngineRestoreOptions extends RestoreOptions {
   readonly engine?: EngineOptions;
 }
 
-/** A restored kernel, and the container engine bound to it when the image carries one. */
+/** A restored kernel, the container engine bound to it when the image carries one, and the calls asleep in it. */
 export interface RestoredMachine {
   readonly kernel: Kernel;
   readonly engine: ContainerEngine | undefined;
+  /**
+   * Every semop, semtimedop, msgsnd and msgrcv that slept in the
+   * checkpointed kernel, asleep again on the same set or queue at the same
+   * place, in the order the calls began to wait, each with a new Pending.
+   */
+  readonly waiting: readonly RestoredCall[];
 }
 
 /**
  * Rebuilds the kernel of `image`, or says what is wrong with the image and
  * where. An engine the image carries is checked but not rebuilt: its daemon
- * and container processes are in the kernel as plain processes.
+ * and container processes are in the kernel as plain processes. Calls that
+ * slept in the image sleep again in the kernel; restoreWithEngine hands out
+ * their Pendings too.
  */
 export function restore(image: Uint8Array, options: RestoreOptions = {}): E.Either<CheckpointError, Kernel> {
   const args = checkRestoreArgs(image, options);
@@ -70,7 +87,11 @@ export function restore(image: Uint8Array, options: RestoreOptions = {}): E.Eith
   return E.map((m: RestoredMachine) => m.kernel)(restoreImage(image, options, undefined));
 }
 
-/** Rebuilds the kernel of `image` and the container engine it carries (undefined in an image without one). */
+/**
+ * Rebuilds the kernel of `image`, the container engine it carries
+ * (undefined in an image without one), and new handles for the calls that
+ * sleep in it.
+ */
 export function restoreWithEngine(image: Uint8Array, options: EngineRestoreOptions = {}): E.Either<CheckpointError, RestoredMachine> {
   const args = checkRestoreArgs(image, options);
   if (E.isLeft(args)) return args;
@@ -94,8 +115,9 @@ function restoreImage(image: Uint8Array, options: RestoreOptions, engineOptions:
     const sound = checkInvariants(built.kernel);
     if (E.isLeft(sound)) return E.left(checkpointError('image', `restored into a kernel whose invariants do not hold: ${sound.left.message}`));
     const engine = meta.right.engine;
-    if (engine === undefined || engineOptions === undefined) return E.right({ kernel: built.kernel, engine: undefined });
-    return E.right({ kernel: built.kernel, engine: restoreEngine(built.kernel, engine, built, engineOptions) });
+    const waiting = built.waiting;
+    if (engine === undefined || engineOptions === undefined) return E.right({ kernel: built.kernel, engine: undefined, waiting });
+    return E.right({ kernel: built.kernel, engine: restoreEngine(built.kernel, engine, built, engineOptions), waiting });
   } catch (e) {
     // Damaged page data, found while copying it: the half-built kernel is dropped.
     if (e instanceof CheckpointFailure) return E.left(e.error);
@@ -106,9 +128,10 @@ function restoreImage(image: Uint8Array, options: RestoreOptions, engineOptions:
   }
 }
 
-/** A rebuilt kernel and the objects of it that an engine section refers to. */
+/** A rebuilt kernel, the objects of it that an engine section refers to, and its sleeping calls. */
 interface Built extends RestoredObjects {
   readonly kernel: Kernel;
+  readonly waiting: readonly RestoredCall[];
 }
 
 /** Runs the parts' restores in order, over metadata that passed validation. */
@@ -126,11 +149,17 @@ function build(meta: Metadata, image: Uint8Array, sections: ImageSections, optio
     ipc.namespaces.map((n) => n.sets),
     tasks.processes,
   );
+  // Sleeping calls after the undo lists they use, and before the messages (a msgrcv made again must sleep).
+  const waiting = restoreWaitingCalls(meta, { kernel, namespaces: ipc.namespaces, processes: tasks.processes });
+  restoreMessages(
+    meta.ipcNamespaces,
+    ipc.namespaces.map((n) => n.queues),
+  );
   restoreFsCounts(meta, fs);
   const ipcNamespaces = ipc.namespaces.map((n) => n.ns);
   const mountNamespaces = fs.mountNamespaces.map((n) => n.ns);
   kernel.adoptRestoredNamespaces(ipcNamespaces, mountNamespaces);
-  return { kernel, processes: tasks.processes, ipcNamespaces, mountNamespaces, cgroups: memory.cgroups };
+  return { kernel, processes: tasks.processes, ipcNamespaces, mountNamespaces, cgroups: memory.cgroups, waiting };
 }
 
 /** The Left of a restore the host ran out of memory for, at the object holding the frame being placed. */

@@ -28,6 +28,7 @@ import { saveFilesystems, saveMountNamespaces } from './parts/fs.js';
 import { saveIpc } from './parts/ipc.js';
 import { saveKernel } from './parts/kernel.js';
 import { saveUndoLists } from './parts/sysv.js';
+import { refuseUncarriedCalls, saveWaitingCalls } from './parts/waiting.js';
 import { saveAnonymous, saveProcesses } from './parts/tasks.js';
 import { Walk } from './walk.js';
 
@@ -51,6 +52,8 @@ export function checkpoint(kernel: Kernel, options: CheckpointOptions = {}): E.E
   const engine = options.engine;
   if (engine !== undefined && engine.kernel !== kernel) return E.left(checkpointError('engine', 'runs on another kernel'));
   try {
+    // Sleeping calls an image cannot carry (a worker thread's: EBUSY) refuse before anything is read.
+    refuseUncarriedCalls(kernel);
     // The engine reaps before anything of the kernel is read.
     return E.right(write(kernel, engine?.checkpointState()));
   } catch (e) {
@@ -75,6 +78,7 @@ export function describe(kernel: Kernel, engine: EngineState | undefined): { rea
   const ipc = saveIpc(walk);
   const mountNamespaces = saveMountNamespaces(walk);
   const undo = saveUndoLists(kernel.processes(), kernel.ipcNamespaces());
+  const waitingCalls = saveWaitingCalls(kernel, kernel.ipcNamespaces());
   const processes = saveProcesses(walk, ipc, mountNamespaces, undo);
   const fs = saveFilesystems(walk);
   const anonymous = saveAnonymous(walk);
@@ -102,6 +106,8 @@ export function describe(kernel: Kernel, engine: EngineState | undefined): { rea
     openFiles: fs.openFiles,
     processes,
     semUndoLists: undo.lists,
+    // Absent when no call sleeps, so such an image is byte for byte what it was before sleeping calls were carried.
+    ...(waitingCalls.length === 0 ? {} : { waitingCalls }),
     ...engineSection,
   };
   return { meta, walk };

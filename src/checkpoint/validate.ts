@@ -13,6 +13,7 @@ import type { CheckpointError } from './errors.js';
 import { checkMeaning } from './meaning.js';
 import { checkEngine } from './parts/engine.js';
 import { checkSysv } from './parts/sysv.js';
+import { checkWaitingCalls } from './parts/waiting.js';
 import { CheckpointFailure, check } from './errors.js';
 import type { PageRun } from './format.js';
 import type { ChargeRefMeta, InodeMetaT, Metadata, PageRunMeta, SegmentMetaT } from './metadata.js';
@@ -67,6 +68,7 @@ function checkAll(meta: Metadata, runs: readonly PageRun[], limits: RestoreLimit
   if (meta.engine !== undefined) checkEngine(meta, meta.engine);
   checkPageSection(meta, runs, frames);
   checkSysv(meta);
+  checkWaitingCalls(meta);
   checkMeaning(meta);
 }
 

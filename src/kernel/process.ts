@@ -18,7 +18,7 @@ import { SETALL, SETVAL } from '../abi/sem.js';
 import type { MsgctlResult } from '../msg/ctl.js';
 import { msgctl as msgctlOn } from '../msg/ctl.js';
 import { msgrcv as msgrcvOn } from '../msg/receive.js';
-import type { MsgSetArgs } from '../msg/registry.js';
+import type { MsgRegistry, MsgSetArgs } from '../msg/registry.js';
 import { msgsnd as msgsndOn } from '../msg/send.js';
 import type { MsgCaller, MsgReceived, MsgWaiter, MsgrcvResult, MsgsndResult } from '../msg/waiter.js';
 import { isMsgWaiter } from '../msg/waiter.js';
@@ -26,6 +26,7 @@ import { exitSem } from '../sem/exit.js';
 import type { SemCaller, SemctlArg, SemctlResult, Timespec } from '../sem/syscalls.js';
 import * as sem from '../sem/syscalls.js';
 import { copySemundo, newSysvSem } from '../sem/undo.js';
+import type { SemWaiter } from '../sem/waiter.js';
 import type { SysvSem } from '../sem/undo.js';
 import { Tmpfs } from '../tmpfs/superblock.js';
 import type { Fault } from '../mm/access.js';
@@ -40,7 +41,7 @@ import { isChargeRefused } from '../tmpfs/claim.js';
 import type { TmpfsRemount } from '../tmpfs/superblock.js';
 import * as files from '../vfs/files.js';
 import { futexWait, futexWake } from './futex.js';
-import { deferredCall } from './pending.js';
+import { deferredCall, isPending } from './pending.js';
 import type { Pending, SysResult } from './pending.js';
 import type { IpcSysctl, SysctlValue } from './sysctl.js';
 import {
@@ -116,11 +117,50 @@ function newAddressSpace(kernel: Kernel, ctx: MappingContext): MemoryManager {
   return mm;
 }
 
-/** A call of this process that waits (a semop, msgsnd or msgrcv asleep), as a signal reaches it. */
+/** A call of this process that waits (a semop, msgsnd or msgrcv asleep), as a signal reaches it and a checkpoint reads it. */
 interface Waiting {
   /** Ends the wait with EINTR, unless it already ended; false then. */
   interrupt(): boolean;
+  /** What the call is, and what re-creating it needs. */
+  readonly call: WaitingCall;
+  /** Kernel-wide order in which calls began to wait (timers of equal deadline fire in it). */
+  readonly seq: number;
 }
+
+/**
+ * A sleeping call of a process as a checkpoint reads it: the mechanism's
+ * waiter and the arguments that made it. `deadline` is semtimedop's, on the
+ * kernel's monotonic clock (Infinity without a timeout); `reg` is the
+ * registry the call went to (the process may have left that namespace
+ * since).
+ * @internal
+ */
+export type WaitingCall =
+  | { readonly call: 'semop' | 'semtimedop'; readonly waiter: SemWaiter; readonly deadline: number }
+  | {
+      readonly call: 'msgsnd';
+      readonly waiter: MsgWaiter;
+      readonly reg: MsgRegistry;
+      readonly msqid: number;
+      readonly mtype: number | bigint;
+      readonly text: Uint8Array;
+      readonly msgflg: number;
+    }
+  | {
+      readonly call: 'msgrcv';
+      readonly waiter: MsgWaiter;
+      readonly reg: MsgRegistry;
+      readonly msqid: number;
+      readonly msgsz: number | bigint;
+      readonly msgtyp: number | bigint;
+      readonly msgflg: number;
+    };
+
+/** The arguments of a msgsnd or msgrcv to make again (WaitingCall without its waiter). @internal */
+export type MsgWaitArgs = Omit<Extract<WaitingCall, { call: 'msgsnd' }>, 'waiter'> | Omit<Extract<WaitingCall, { call: 'msgrcv' }>, 'waiter'>;
+
+/** Numbers the waits of every kernel in the order they begin. */
+let nextWaitSeq = 0;
 
 /** A process of a Kernel. */
 export class Process implements ProcessSyscalls {
@@ -151,6 +191,8 @@ export class Process implements ProcessSyscalls {
   readonly sysvsem: SysvSem = newSysvSem();
   /** The calls of this process that wait, as Linux's threads asleep in them; each leaves when it ends. */
   private readonly waiting = new Set<Waiting>();
+  /** Calls a thread of this process is blocked in: the serving loop holds the thread's reply until each settles. */
+  private readonly threadCalls = new Map<Pending<unknown>, string>();
 
   /**
    * A process entering `fs.mountNamespace`; Kernel.spawn and fork build them.
@@ -672,19 +714,25 @@ export class Process implements ProcessSyscalls {
     const r = sem.semtimedop(this.semCaller(), semid | 0, copied.right, timeout === undefined ? {} : { timeout });
     if (E.isLeft(r) || typeof r.right === 'number') return r as E.Either<SysError, number>;
     const waiter = r.right;
-    const { pending, settle } = deferredCall<E.Either<SysError, number>>();
-    const entry: Waiting = { interrupt: () => waiter.interrupt() };
-    this.waiting.add(entry);
     const deadline = timeout === undefined ? Infinity : start + timeout.sec * 1000 + timeout.nsec / 1e6;
-    const timer = deadline <= start ? undefined : deadline === Infinity ? undefined : this.kernel.armTimer(deadline, () => void waiter.timeOut());
+    const pending = this.parkSem(waiter, timeout === undefined ? 'semop' : 'semtimedop', deadline, deadline > start);
+    // A zero timeout: Linux sleeps until a timer that has already expired.
+    if (deadline <= start) waiter.timeOut();
+    return pending.state === 'settled' ? (pending.result as E.Either<SysError, number>) : pending;
+  }
+
+  /** A semop that sleeps: a Pending its completion settles, an entry a signal reaches, and its timer when `arm` and the deadline is finite. */
+  private parkSem(waiter: SemWaiter, call: 'semop' | 'semtimedop', deadline: number, arm: boolean): Pending<E.Either<SysError, number>> {
+    const { pending, settle } = deferredCall<E.Either<SysError, number>>();
+    const entry: Waiting = { interrupt: () => waiter.interrupt(), call: { call, waiter, deadline }, seq: nextWaitSeq++ };
+    this.waiting.add(entry);
+    const timer = arm && deadline !== Infinity ? this.kernel.armTimer(deadline, () => void waiter.timeOut()) : undefined;
     waiter.onComplete((result) => {
       this.waiting.delete(entry);
       timer?.cancel();
       settle(result);
     });
-    // A zero timeout: Linux sleeps until a timer that has already expired.
-    if (deadline <= start) waiter.timeOut();
-    return pending.state === 'settled' ? (pending.result as E.Either<SysError, number>) : pending;
+    return pending;
   }
 
   /**
@@ -717,10 +765,15 @@ export class Process implements ProcessSyscalls {
   msgsnd(msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): SysResult<0> {
     const bad = this.gone() ?? notInteger('msqid', msqid) ?? notLong('mtype', mtype) ?? notBuffer('text', text) ?? notInteger('msgflg', msgflg);
     if (bad !== undefined) return bad;
+    return this.sendAs({ call: 'msgsnd', reg: this.namespace.msg, msqid: msqid | 0, mtype: toLong(mtype), text: text.slice(), msgflg: msgflg | 0 });
+  }
+
+  /** msgsnd with decoded arguments (the text already copied). */
+  private sendAs(a: Extract<MsgWaitArgs, { call: 'msgsnd' }>): SysResult<0> {
     let finish: ((result: MsgsndResult) => void) | undefined;
-    const r = msgsndOn(this.namespace.msg, this.msgCaller(), msqid | 0, toLong(mtype), text.slice(), msgflg | 0, (result) => finish?.(result));
+    const r = msgsndOn(a.reg, this.msgCaller(), a.msqid, a.mtype, a.text, a.msgflg, (result) => finish?.(result));
     if (E.isLeft(r) || !isMsgWaiter(r.right)) return r as E.Either<SysError, 0>;
-    return this.parkMsg(r.right, (f) => {
+    return this.parkMsg({ ...a, waiter: r.right }, (f) => {
       finish = f;
     });
   }
@@ -737,10 +790,15 @@ export class Process implements ProcessSyscalls {
     if (bad !== undefined) return bad;
     const size = toSize(msgsz);
     if (size === undefined) return badArgument('msgsz', msgsz);
+    return this.receiveAs({ call: 'msgrcv', reg: this.namespace.msg, msqid: msqid | 0, msgsz: size, msgtyp: toLong(msgtyp), msgflg: msgflg | 0 });
+  }
+
+  /** msgrcv with decoded arguments. */
+  private receiveAs(a: Extract<MsgWaitArgs, { call: 'msgrcv' }>): SysResult<MsgReceived> {
     let finish: ((result: MsgrcvResult) => void) | undefined;
-    const r = msgrcvOn(this.namespace.msg, this.msgCaller(), msqid | 0, size, toLong(msgtyp), msgflg | 0, (result) => finish?.(result));
+    const r = msgrcvOn(a.reg, this.msgCaller(), a.msqid, a.msgsz, a.msgtyp, a.msgflg, (result) => finish?.(result));
     if (E.isLeft(r) || !isMsgWaiter(r.right)) return r as E.Either<SysError, MsgReceived>;
-    return this.parkMsg(r.right, (f) => {
+    return this.parkMsg({ ...a, waiter: r.right }, (f) => {
       finish = f;
     });
   }
@@ -781,6 +839,60 @@ export class Process implements ProcessSyscalls {
     return n;
   }
 
+  // Checkpoint and restore of sleeping calls (src/checkpoint/parts/waiting.ts).
+
+  /**
+   * The calls of this process that sleep, each with the kernel-wide order
+   * in which it began to wait.
+   * @internal
+   */
+  waitingCalls(): readonly (WaitingCall & { readonly seq: number })[] {
+    return [...this.waiting].map((w) => ({ ...w.call, seq: w.seq }));
+  }
+
+  /**
+   * The serving loop holds a thread's reply to `call` until `pending`
+   * settles: a thread of this process is blocked in it (syscall_server.ts).
+   * @internal
+   */
+  holdForThread(call: string, pending: Pending<unknown>): void {
+    this.threadCalls.set(pending, call);
+    void pending.done.then(() => this.threadCalls.delete(pending));
+  }
+
+  /**
+   * The calls threads of this process are blocked in now, by name.
+   * @internal
+   */
+  threadBlockedCalls(): readonly string[] {
+    const out: string[] = [];
+    for (const [p, call] of this.threadCalls) if (p.state === 'pending') out.push(call);
+    return out;
+  }
+
+  /**
+   * Restore: parks `waiter`, a semop the restore queued on its set, as this
+   * process's sleeping call; a finite `deadline` (monotonic clock) arms its
+   * timeout, even one already past (it fires at the next timer run).
+   * @internal
+   */
+  adoptSemWait(waiter: SemWaiter, call: 'semop' | 'semtimedop', deadline: number): Pending<E.Either<SysError, number>> {
+    return this.parkSem(waiter, call, deadline, true);
+  }
+
+  /**
+   * Restore: makes a msgsnd or msgrcv again, as this process, on a queue
+   * the restore has made sure it sleeps on (the call joins the tail of the
+   * queue's senders or receivers). A Left or a completed call is the
+   * restore's bug, returned for it to report.
+   * @internal
+   */
+  resumeMsgWait(a: MsgWaitArgs): E.Either<SysError, Pending<E.Either<SysError, 0>> | Pending<E.Either<SysError, MsgReceived>>> {
+    const r = a.call === 'msgsnd' ? this.sendAs(a) : this.receiveAs(a);
+    if (isPending(r)) return E.right(r as Pending<E.Either<SysError, 0>> | Pending<E.Either<SysError, MsgReceived>>);
+    return E.isLeft(r) ? r : E.left(sysError('EINVAL', `the restored ${a.call} completed instead of sleeping`));
+  }
+
   /** The caller the sem mechanism sees: this process's credentials, tgid, undo slot and namespace. */
   private semCaller(): SemCaller {
     return { creds: this.credentials, pid: this.pid, sysvsem: this.sysvsem, registry: this.namespace.sem };
@@ -792,9 +904,13 @@ export class Process implements ProcessSyscalls {
   }
 
   /** A msgsnd or msgrcv that sleeps: a Pending its completion settles, and an entry a signal reaches. */
-  private parkMsg<T>(waiter: MsgWaiter, onDone: (finish: (result: E.Either<SysError, T>) => void) => void): Pending<E.Either<SysError, T>> {
+  private parkMsg<T>(
+    call: Extract<WaitingCall, { call: 'msgsnd' | 'msgrcv' }>,
+    onDone: (finish: (result: E.Either<SysError, T>) => void) => void,
+  ): Pending<E.Either<SysError, T>> {
     const { pending, settle } = deferredCall<E.Either<SysError, T>>();
-    const entry: Waiting = { interrupt: () => waiter.interrupt() };
+    const waiter = call.waiter;
+    const entry: Waiting = { interrupt: () => waiter.interrupt(), call, seq: nextWaitSeq++ };
     this.waiting.add(entry);
     // The mechanism completes a waiter only after the call that returned it, so the callback is in place in time.
     onDone((result) => {

@@ -17,6 +17,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
 import type { Kernel } from './kernel.js';
+import { isPending } from './pending.js';
 import type { Pending } from './pending.js';
 import type { Process } from './process.js';
 import { describeValue } from './syscall_args.js';
@@ -104,5 +105,8 @@ export function serveSyscall(ctx: SyscallContext, request: unknown): Served {
   }
   if (!Object.hasOwn(SYSCALLS, req.call)) return E.left(sysError('ENOSYS', `${req.call} is not a syscall a thread can make`));
   const entry = SYSCALLS[req.call as SyscallName] as Entry<SyscallName>;
-  return entry(ctx, req.args) ?? E.left(sysError('EINVAL', `malformed arguments to ${req.call}`));
+  const served = entry(ctx, req.args) ?? E.left(sysError('EINVAL', `malformed arguments to ${req.call}`));
+  // The thread stays blocked in this call: a checkpoint must see it (and refuses, EBUSY).
+  if (isPending(served) && served.state === 'pending') ctx.process.holdForThread(req.call, served);
+  return served;
 }

@@ -45,6 +45,7 @@ export function saveKernel(walk: Walk): KernelMeta {
 /** What the simulator injected into the checkpointed kernel, and gives the restored one again. */
 export interface KernelFunctions {
   readonly clock?: () => number;
+  readonly monotonicClock?: () => number;
   readonly allocatePid?: () => number;
 }
 
@@ -56,6 +57,7 @@ export function restoreKernel(k: Metadata['kernel'], functions: KernelFunctions)
     executeOnly: k.executeOnly,
     hugetlbShmGroup: k.hugetlbShmGroup,
     ...(functions.clock !== undefined ? { clock: functions.clock } : {}),
+    ...(functions.monotonicClock !== undefined ? { monotonicClock: functions.monotonicClock } : {}),
     ...(functions.allocatePid !== undefined ? { allocatePid: functions.allocatePid } : {}),
   });
   kernel.restoreCounters(k.nextPid ?? undefined, k.nextNsId);

@@ -8,7 +8,9 @@
  * restore).
  *
  * Sets and queues are restored inside restoreIpc (their namespace is made
- * there); undo lists once the processes exist. checkSysv checks an image's
+ * there), a queue without its messages; undo lists once the processes
+ * exist; the messages last, once the sleeping calls are back on their
+ * queues (parts/waiting.ts). checkSysv checks an image's
  * meaning before anything is built: values within 0..SEMVMX, one value,
  * sempid and otime per semaphore, messages adding up to cbytes and qnum,
  * undo entries naming existing sets and their semaphores, limits within
@@ -20,6 +22,7 @@ import { SEMVMX } from '../../abi/sem.js';
 import type { IpcNamespace } from '../../kernel/ipc_namespace.js';
 import type { Process } from '../../kernel/process.js';
 import type { MsgQueue } from '../../msg/queue.js';
+import { Message } from '../../msg/message.js';
 import { asMsgType } from '../../msg/mtype.js';
 import type { SemSet } from '../../sem/set.js';
 import { SemUndo, UndoList } from '../../sem/undo.js';
@@ -36,10 +39,7 @@ const LONG_MAX = (1n << 63n) - 1n;
 
 // Saving.
 
-/**
- * The semaphore section of one namespace. Sleeping semops are not in it
- * yet (see docs/architecture.md, "Checkpoint and restore").
- */
+/** The semaphore section of one namespace (its sleeping semops are in parts/waiting.ts). */
 export function saveSem(ns: IpcNamespace): SemNamespaceMetaT {
   const l = ns.semLimits;
   return {
@@ -139,7 +139,7 @@ export function restoreSem(m: SemNamespaceMetaT | undefined, ns: IpcNamespace): 
   return sets;
 }
 
-/** Rebuilds a namespace's queues with their messages (the msg sysctls and the allocator first). */
+/** Rebuilds a namespace's queues, empty (the msg sysctls and the allocator first); restoreMessages fills them. */
 export function restoreMsg(m: MsgNamespaceMetaT | undefined, ns: IpcNamespace): ReadonlyMap<number, MsgQueue> {
   const queues = new Map<number, MsgQueue>();
   if (m === undefined) return queues;
@@ -152,7 +152,7 @@ export function restoreMsg(m: MsgNamespaceMetaT | undefined, ns: IpcNamespace): 
         ctime: s.ctime,
         qbytes: s.qbytes,
       },
-      s.messages.map(([mtype, text]) => ({ mtype: asMsgType(BigInt(mtype)), text: fromHex(text) })),
+      [],
     );
     q.stime = s.stime;
     q.rtime = s.rtime;
@@ -161,6 +161,22 @@ export function restoreMsg(m: MsgNamespaceMetaT | undefined, ns: IpcNamespace): 
     queues.set(s.id, q);
   }
   return queues;
+}
+
+/**
+ * Queues each namespace's messages in send order, after the sleeping calls
+ * are back (a msgrcv made again must find its queue empty, see
+ * parts/waiting.ts).
+ */
+export function restoreMessages(meta: readonly IpcNamespaceMetaT[], queuesOf: readonly ReadonlyMap<number, MsgQueue>[]): void {
+  meta.forEach((ns, n) => {
+    for (const s of ns.msg?.queues ?? []) {
+      const q = queuesOf[n]?.get(s.id) as MsgQueue;
+      q.mu.with(() => {
+        for (const [mtype, text] of s.messages) q.restoreMessageLocked(new Message(asMsgType(BigInt(mtype)), fromHex(text)));
+      });
+    }
+  });
 }
 
 /** Gives each process its undo list, shared lists shared again; each entry is linked into its set's list_id too. */
