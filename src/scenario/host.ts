@@ -7,7 +7,8 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Program } from './parse/ast.js';
-import { BlockedCall, runEmulated } from './emulated/emulated.js';
+import { runEmulated } from './emulated/emulated.js';
+import { ScenarioError } from './result/blocking.js';
 import type { EmulatedRun } from './emulated/emulated.js';
 import type { NativeFailure, NativeUnavailable } from './native/native.js';
 import { runOracle, streamOracle } from './native/native.js';
@@ -168,8 +169,9 @@ export interface HostLimit extends NativeUnavailable {
 }
 
 /**
- * The file, not the machine, stopped the run at `line`: a call that would
- * wait, which the language cannot express yet. The CLI prints it as
+ * The file, not the machine, stopped the run at `line`: a run-time rule of
+ * blocking calls (a statement naming a process whose call is blocked, or a
+ * `wait` on a process with none; result/blocking.ts). The CLI prints it as
  * FILE:LINE and exits 2, a run-time scenario error.
  */
 export interface ScenarioStop {
@@ -202,7 +204,7 @@ export function isHostAllocationFailure(e: unknown): e is RangeError {
 /**
  * Runs a program on the emulator as runOnEmulator does, but a host
  * allocation failure stops the run with a HostLimit naming the statement
- * that was running, and a call that would wait with a ScenarioStop; the
+ * that was running, and a run-time scenario error with a ScenarioStop; the
  * lines before it have been reported. Any other throw
  * is a broken invariant and goes on up.
  */
@@ -217,14 +219,7 @@ export function tryOnEmulator(program: Program, onLine?: LineListener): E.Either
     );
   } catch (e) {
     const line = program.statements[done]?.line ?? 0;
-    if (e instanceof BlockedCall) {
-      const op = program.statements[done]?.op ?? 'the call';
-      return E.left({
-        kind: 'scenario',
-        line,
-        reason: `${op} would wait, and calls that wait are not in the scenario language yet: add IPC_NOWAIT`,
-      });
-    }
+    if (e instanceof ScenarioError) return E.left({ kind: 'scenario', line: e.line, reason: e.reason });
     if (!isHostAllocationFailure(e)) throw e;
     return E.left({
       kind: 'unavailable',

@@ -6,7 +6,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { BlockedCall, runEmulated } from '../scenario/emulated/emulated.js';
+import { runEmulated } from '../scenario/emulated/emulated.js';
+import { ScenarioError } from '../scenario/result/blocking.js';
 import type { EmulatedOptions } from '../scenario/emulated/emulated.js';
 import { normalize } from '../scenario/result/normalize.js';
 import type { ExpectationFailure, OutputLine } from '../scenario/result/normalize.js';
@@ -32,8 +33,8 @@ export function runScenario(text: string, options: EmulatedOptions = {}, file = 
   try {
     run = runEmulated(parsed.right, options);
   } catch (e) {
-    if (!(e instanceof BlockedCall)) throw e;
-    return E.left([`${file}: a call would wait, and calls that wait are not in the scenario language yet: add IPC_NOWAIT`]);
+    if (!(e instanceof ScenarioError)) throw e;
+    return E.left([`${file}:${e.line}: ${e.reason}`]);
   }
   const { lines, failures } = normalize(parsed.right, run.results);
   return E.right({ lines, failures, kernel: run.kernel });

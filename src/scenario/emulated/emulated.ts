@@ -21,7 +21,8 @@ import { FileSide } from './emulated_fs.js';
 import type { RawDs, RawMsginfo, RawResult, RawSeminfo } from '../result/raw.js';
 import { MSGINFO_KEYS, SEMINFO_KEYS } from '../result/raw.js';
 import { isPending } from '../../kernel/pending.js';
-import type { SysResult } from '../../kernel/pending.js';
+import type { Pending, SysResult } from '../../kernel/pending.js';
+import { BlockedCalls, ScenarioError } from '../result/blocking.js';
 import { SETVAL } from '../../abi/sem.js';
 
 /** Options for an emulated run. */
@@ -64,18 +65,33 @@ const MAX_ACCESS = 16 * 1024 * 1024;
  */
 export function runEmulatedAcrossRestore(program: Program, cut: number, options: EmulatedOptions = {}): EmulatedRun & { readonly image: Uint8Array } {
   const run = newRun(options);
-  const results = program.statements.slice(0, cut).map((s) => run.step(s));
+  const blocked = new BlockedCalls(program);
+  const results = program.statements.slice(0, cut).map((s) => checkedStep(run, blocked, s));
   const image = run.checkpoint();
   if (E.isLeft(image)) throw new Error(`checkpoint after statement ${cut}: ${image.left.message}`);
   const restored = run.restore(image.right);
   if (E.isLeft(restored)) throw new Error(`restore after statement ${cut}: ${restored.left.message}`);
-  for (const s of program.statements.slice(cut)) results.push(run.step(s));
+  for (const s of program.statements.slice(cut)) results.push(checkedStep(run, blocked, s));
   return { results, kernel: run.currentKernel, namespaces: run.namespaceList(), image: image.right };
+}
+
+/**
+ * Runs one statement after checking the run-time rules of blocking calls;
+ * a statement that may not run throws ScenarioError.
+ */
+function checkedStep(run: Run, blocked: BlockedCalls, s: Statement): RawResult {
+  const why = blocked.refusal(s);
+  if (why !== undefined) throw new ScenarioError(s.line, why);
+  const raw = run.step(s);
+  blocked.record(s, raw);
+  return raw;
 }
 
 /** A run on a fresh Kernel sized and configured as `options` say. */
 function newRun(options: EmulatedOptions): Run {
   const kernel = new Kernel({
+    // The scenario's clock: it stands still except at `wait` and `sleep` (Run.advance).
+    monotonicClock: () => 0,
     ...(options.memTotalBytes !== undefined ? { memTotalBytes: options.memTotalBytes } : {}),
     ...(options.executeOnly !== undefined ? { executeOnly: options.executeOnly } : {}),
   });
@@ -86,10 +102,11 @@ function newRun(options: EmulatedOptions): Run {
 export function runEmulated(program: Program, options: EmulatedOptions = {}): EmulatedRun {
   const run = newRun(options);
   const { onResult } = options;
+  const blocked = new BlockedCalls(program);
   const results = program.statements.map((s, i) => {
     const memory = run.currentKernel.memoryFile;
     const refusals = memory.hostRefusals;
-    const raw = run.step(s);
+    const raw = checkedStep(run, blocked, s);
     // The emulator is sized like the host, so a chunk the host refused is the host's shortage, not the model's answer: stop here.
     if (memory.hostRefusals !== refusals) throw new RangeError(memory.lastHostRefusal);
     onResult?.(raw, i);
@@ -125,9 +142,20 @@ function rawDs(ds: ShmidDs): RawDs {
   };
 }
 
+/** A call a process is blocked in: what ends it, its deadline on the monotonic clock (timed calls), and how its result prints. */
+interface WaitingCall {
+  readonly pending: Pending<E.Either<SysError, unknown>>;
+  readonly deadline?: number;
+  readonly finish: (r: E.Either<SysError, unknown>) => RawResult;
+}
+
+const BLOCKED: RawResult = { ok: false, blocked: true };
+
 /** The state of one run: processes, namespaces and variable slots. */
 class Run {
   private readonly procs: Process[] = [];
+  /** Each process's blocked call, until `wait` collects its result or the process exits. */
+  private readonly calls = new Map<number, WaitingCall>();
   private readonly addrTables: Map<number, bigint>[] = [];
   private readonly nums = new Map<number, number>();
   private readonly namespaces = new Map<number, IpcNamespace>();
@@ -202,6 +230,7 @@ class Run {
   step(s: Statement): RawResult {
     if (s.op === 'checkpoint') return this.checkpointTo(s.image);
     if (s.op === 'restore') return this.restoreFrom(s.image);
+    if (s.op === 'sleep') return this.advance(Number(s.ms));
     if (isHostSide(s)) return s.op === 'sysctl' ? this.processStep(s, undefined) : this.files.host(s);
     if (s.op !== 'proc') {
       // A process the OOM killer or a container's stop ended, or one that never started, answers nothing more.
@@ -241,7 +270,13 @@ class Run {
         });
       }
       case 'exit':
+        // Linux's exit ends a blocked call first (the process leaves its wait queue), then undoes.
+        this.calls.delete(s.proc);
         return this.either(this.proc(s.proc).exit(), () => ({ ok: true }));
+      case 'wait':
+        return this.wait(s.proc);
+      case 'interrupt':
+        return this.either(this.proc(s.proc).interrupt(), () => ({ ok: true }));
       case 'sysctl':
         if (s.name === 'vm.max_map_count') return this.writeMaxMapCount(s.value);
         return this.either(this.kernel.writeSysctl(this.namespace(s.ns), s.name, s.values ?? s.value), () => ({ ok: true }));
@@ -325,11 +360,12 @@ class Run {
       case 'semtimedop': {
         const sops = s.sops.map((o) => ({ semNum: o.semNum, semOp: o.semOp, semFlg: o.semFlg }));
         const ms = s.timeoutMs;
+        const deadline = ms === undefined ? undefined : this.kernel.monotonicNow() + Number(ms);
         const r =
           ms === undefined
             ? p.semop(this.id(s.id), sops)
             : p.semtimedop(this.id(s.id), sops, { sec: Number(ms / 1000n), nsec: Number(ms % 1000n) * 1_000_000 });
-        return this.settled(r, (ret) => ({ ok: true, ret: BigInt(ret) }));
+        return this.settled(s.proc, r, (ret) => ({ ok: true, ret: BigInt(ret) }), deadline);
       }
       case 'semctl': {
         const arg = s.set ?? s.vals ?? s.val ?? (s.cmd === SETVAL ? 0 : undefined);
@@ -358,11 +394,11 @@ class Run {
         // msgsz is a size_t, and Linux refuses a negative one as a long first.
         if (s.data.kind === 'zeros' && s.data.count < 0n) return { ok: false, errno: 'EINVAL' };
         const text = s.data.kind === 'bytes' ? s.data.bytes : new Uint8Array(Number(s.data.count));
-        return this.settled(p.msgsnd(this.id(s.id), s.mtype, text, s.flags), () => ({ ok: true, ret: 0n }));
+        return this.settled(s.proc, p.msgsnd(this.id(s.id), s.mtype, text, s.flags), () => ({ ok: true, ret: 0n }));
       }
       case 'msgrcv': {
         const r = p.msgrcv(this.id(s.id), BigInt.asUintN(64, s.maxsize), s.msgtyp, s.flags);
-        return this.settled(r, (m) => ({ ok: true, ret: BigInt(m.text.length), mtype: BigInt(m.mtype), data: m.text }));
+        return this.settled(s.proc, r, (m) => ({ ok: true, ret: BigInt(m.text.length), mtype: BigInt(m.mtype), data: m.text }));
       }
       case 'msgctl': {
         const r = p.msgctl(this.id(s.id), s.cmd, s.cmd === IPC_SET ? (s.set ?? { uid: 0, gid: 0, mode: 0, qbytes: 0n }) : undefined);
@@ -398,13 +434,42 @@ class Run {
     }
   }
 
-  /** A call that may block: its result when it completed at once. */
-  private settled<T>(r: SysResult<T>, onRight: (t: T) => RawResult): RawResult {
-    if (isPending(r)) {
-      if (r.state !== 'settled' || r.result === undefined) throw new BlockedCall();
-      return this.either(r.result, onRight);
+  /**
+   * A call that may block: its result when it completed at once; else the
+   * call is kept as process `proc`'s blocked call (with its deadline on the
+   * monotonic clock, for a timed one) and the statement prints blocked.
+   */
+  private settled<T>(proc: number, r: SysResult<T>, onRight: (t: T) => RawResult, deadline?: number): RawResult {
+    if (!isPending(r)) return this.either(r, onRight);
+    if (r.state === 'settled' && r.result !== undefined) return this.either(r.result, onRight);
+    const finish = (result: E.Either<SysError, unknown>): RawResult => this.either(result as E.Either<SysError, T>, onRight);
+    this.calls.set(proc, { pending: r as Pending<E.Either<SysError, unknown>>, finish, ...(deadline === undefined ? {} : { deadline }) });
+    return BLOCKED;
+  }
+
+  /**
+   * `wait`: a timed call still waiting first lets the scenario's clock run
+   * to its deadline (so it times out unless something ended it before);
+   * then the call's result if it has ended, else blocked.
+   */
+  private wait(proc: number): RawResult {
+    const call = this.calls.get(proc);
+    // The runner lets `wait` run only for a process with a blocked call.
+    if (call === undefined) throw new Error(`wait on process ${proc}, which has no blocked call`);
+    if (call.pending.state === 'pending' && call.deadline !== undefined) {
+      const left = call.deadline - this.kernel.monotonicNow();
+      if (left > 0) this.kernel.advanceTime(left);
+      else this.kernel.runTimers();
     }
-    return this.either(r, onRight);
+    const { result } = call.pending;
+    if (call.pending.state === 'pending' || result === undefined) return BLOCKED;
+    this.calls.delete(proc);
+    return call.finish(result);
+  }
+
+  /** `sleep MS`: the scenario's clock moves on; every timed call whose deadline passes ends (EAGAIN). */
+  private advance(ms: number): RawResult {
+    return this.either(this.kernel.advanceTime(ms), () => ({ ok: true }));
   }
 
   /** `sysctl vm.max_map_count=N`: proc_dointvec_minmax with a minimum of 0, so EINVAL outside [0, INT_MAX]. */
@@ -457,13 +522,6 @@ class Run {
     if (arg.kind === 'literal') return arg.value;
     const base = this.addrTables[proc]!.get(arg.slot) ?? UNBOUND_ADDR;
     return BigInt.asUintN(64, base + arg.offset);
-  }
-}
-
-/** A call that would block: a scenario error until the language's blocking statements exist. */
-export class BlockedCall extends Error {
-  constructor() {
-    super('the call blocks');
   }
 }
 

@@ -10,6 +10,7 @@ import { isHostSide, kindOf } from '../parse/table.js';
 import { utf8Decode } from '../parse/utf8.js';
 import type { Mechanism, OutputLine, Printed, Printing, RawSuccess } from './printed.js';
 import { num } from './printed.js';
+import { BlockedCalls, isBlocked } from './blocking.js';
 import type { RawResult } from './raw.js';
 import { MSGINFO_KEYS, SEMINFO_KEYS } from './raw.js';
 
@@ -91,27 +92,41 @@ class Normalizer {
   private readonly nums = new Map<number, bigint>();
   /** Id bindings, most recent last. */
   private readonly idBindings: IdBinding[] = [];
+  /** The blocked calls so far: `wait` prints its call's result as that call would. */
+  private readonly blocked: BlockedCalls;
 
-  constructor(private readonly program: Program) {}
+  constructor(private readonly program: Program) {
+    this.blocked = new BlockedCalls(program);
+  }
 
   line(s: Statement, raw: RawResult): { line: OutputLine; failure?: ExpectationFailure } {
     const out: Record<string, Printed> = { line: s.line };
-    const kind = kindOf(s);
+    // `wait` prints the result of the call it collects, as that call's statement would.
+    const call = s.op === 'wait' ? this.blocked.of(s.proc) : undefined;
+    if (s.op === 'wait' && call === undefined) throw new Error(`line ${s.line}: wait without a blocked call reached the normalizer`);
+    const shown = call !== undefined && !isBlocked(raw) ? call : s;
+    const kind = kindOf(shown);
     // The process that runs the statement (a fork's parent); none for the host.
     const actor = s.op === 'fork' ? s.parent : isHostSide(s) ? undefined : s.proc;
     if (actor !== undefined) out['proc'] = this.program.procNames[actor]!;
-    out['op'] = kind.label?.(s) ?? s.op;
-    const cmd = kind.cmd?.(s);
+    out['op'] = kind.label?.(shown) ?? shown.op;
+    const cmd = kind.cmd?.(shown);
     if (cmd !== undefined) out['cmd'] = cmd;
-    out['ok'] = raw.ok;
-    if (raw.ok) {
-      const ns = s.op === 'sysctl' ? s.ns : actor === undefined ? 0 : this.program.procNs[actor]!;
-      this.success(s, kind, raw, out, ns);
-    } else if ('errno' in raw) {
-      out['errno'] = raw.errno;
+    if (call !== undefined) out['of'] = call.line;
+    if (isBlocked(raw)) {
+      out['blocked'] = true;
     } else {
-      out['signal'] = raw.signal;
+      out['ok'] = raw.ok;
+      if (raw.ok) {
+        const ns = s.op === 'sysctl' ? s.ns : actor === undefined ? 0 : this.program.procNs[actor]!;
+        this.success(shown, kind, raw, out, ns);
+      } else if ('errno' in raw) {
+        out['errno'] = raw.errno;
+      } else {
+        out['signal'] = raw.signal;
+      }
     }
+    this.blocked.record(s, raw);
     const failure = s.expect === undefined ? undefined : this.check(s, s.expect, raw, out);
     if (failure !== undefined) out['expect'] = `FAILED: wanted ${s.expect!.text}`;
     return failure === undefined ? { line: out } : { line: out, failure };
@@ -259,13 +274,15 @@ class Normalizer {
   }
 
   private check(s: Statement, want: Expectation, raw: RawResult, out: Record<string, Printed>): ExpectationFailure | undefined {
-    const outcome = raw.ok ? 'ok' : 'errno' in raw ? raw.errno : raw.signal;
+    const outcome = raw.ok ? 'ok' : 'errno' in raw ? raw.errno : 'signal' in raw ? raw.signal : 'blocks';
     const fail = (got: string): ExpectationFailure => ({ line: s.line, wanted: want.text, got });
     switch (want.kind) {
       case 'errno':
         return outcome === want.errno ? undefined : fail(outcome);
       case 'signal':
         return outcome === want.signal ? undefined : fail(outcome);
+      case 'blocks':
+        return outcome === 'blocks' ? undefined : fail(outcome);
       case 'ok': {
         if (!raw.ok) return fail(outcome);
         for (const c of want.checks) {

@@ -157,4 +157,6 @@ export type RawResult =
       readonly stderr?: readonly string[];
     }
   | { readonly ok: false; readonly errno: ErrnoName }
-  | { readonly ok: false; readonly signal: SignalName };
+  | { readonly ok: false; readonly signal: SignalName }
+  /** The call blocked (a blocking statement), or is still blocked (`wait`). */
+  | { readonly ok: false; readonly blocked: true };

@@ -42,7 +42,7 @@ function run(...statements: string[]): RawResult[] {
 function outcome(r: RawResult | undefined): string {
   if (r === undefined) throw new Error('no result');
   if (r.ok) return 'ok';
-  return 'errno' in r ? r.errno : r.signal;
+  return 'errno' in r ? r.errno : 'signal' in r ? r.signal : 'blocks';
 }
 
 function ret(r: RawResult | undefined): bigint {
