@@ -26,11 +26,13 @@ import { MSG_COPY, MSG_EXCEPT, MSG_NOERROR } from '../abi/msg.js';
 import { ipcPermits } from '../ipc/perm.js';
 import type { MsgLimits } from './limits.js';
 import type { Message } from './message.js';
-import { asMsgType } from './mtype.js';
+import type { MsgType } from './mtype.js';
+import { asMsgType, negateType } from './mtype.js';
 import type { MsgQueue } from './queue.js';
 import type { MsgRegistry } from './registry.js';
 import type { Search } from './select.js';
-import { convertMode, findMsg } from './select.js';
+import type { SearchMode } from './select.js';
+import { SEARCH_ANY, SEARCH_EQUAL, SEARCH_LESSEQUAL, SEARCH_NOTEQUAL, SEARCH_NUMBER, findMsgBy } from './select.js';
 import type { MsgCaller, MsgReceived, MsgrcvResult, MsgWaiter, ReceiverOutcome, SleepingReceiver } from './waiter.js';
 
 /** msgrcv's answer: the message, or the waiter of a call that sleeps (its result comes through the callback). */
@@ -42,6 +44,9 @@ const HUGE = Number.MAX_SAFE_INTEGER;
 const INTERRUPTED: E.Either<SysError, never> = E.left(
   Object.freeze<SysError>({ errno: 'EINTR', code: ERRNO.EINTR, message: 'a signal interrupted the wait for a message' }),
 );
+
+/** msgrcvCheck's answer without MSG_COPY: one frozen Right for every call. */
+const NO_COPY: E.Either<SysError, number> = Object.freeze(E.right(0));
 
 /** bufsz as a number: exact below 2^53, HUGE above (no message is that long); negative when it is negative as a long. */
 function bufferSize(bufsz: number | bigint): number {
@@ -59,7 +64,7 @@ function bufferSize(bufsz: number | bigint): number {
 export function msgrcvCheck(limits: MsgLimits, msqid: number, bufsz: number | bigint, msgflg: number): E.Either<SysError, number> {
   const size = bufferSize(bufsz);
   if (!Number.isInteger(msqid) || msqid < 0 || size < 0) return E.left(sysError('EINVAL', `msqid ${msqid} and msgsz ${bufsz} must be non-negative`));
-  if ((msgflg & MSG_COPY) === 0) return E.right(0);
+  if ((msgflg & MSG_COPY) === 0) return NO_COPY;
   if ((msgflg & MSG_EXCEPT) !== 0 || (msgflg & IPC_NOWAIT) === 0) return E.left(sysError('EINVAL', 'MSG_COPY needs IPC_NOWAIT and refuses MSG_EXCEPT'));
   return E.right(Math.min(size, limits.msgmax));
 }
@@ -82,15 +87,77 @@ export function msgrcv(
 ): MsgrcvAnswer {
   const checked = msgrcvCheck(reg.limits, msqid, bufsz, msgflg);
   if (E.isLeft(checked)) return checked;
-  const search = convertMode(asMsgType(msgtyp), msgflg);
+  // convert_mode, without a Search object: one is made only when the call sleeps.
+  const type = asMsgType(msgtyp);
+  const mode = searchMode(type, msgflg);
+  const searchType = mode === SEARCH_LESSEQUAL ? negateType(type) : type;
   const q = reg.findById(msqid);
   if (q === undefined) return E.left(sysError('EINVAL', `no queue has id ${msqid}`));
   const now = reg.now();
-  const op = new ReceiveOp(reg, q, caller, search, bufferSize(bufsz), msgflg, checked.right, msqid, onComplete);
-  const result = op.attempt(now);
+  const size = bufferSize(bufsz);
+  let result: MsgrcvResult | undefined;
+  let op: ReceiveOp | undefined;
+  if (!ipcPermits(caller.creds, q.perm, S_IRUGO)) {
+    result = noRead(q);
+  } else {
+    q.mu.lock();
+    try {
+      result = receiveLocked(q, caller.pid, mode, searchType, size, msgflg, checked.right, now);
+      if (result === undefined) {
+        op = new ReceiveOp(reg, q, caller, { mode, msgtyp: searchType }, size, msgflg, checked.right, msqid, onComplete);
+        q.receivers.addTail(op);
+      }
+    } finally {
+      q.mu.unlock();
+    }
+  }
   q.decRef();
   reg.wakeQueue.drain();
-  return result ?? E.right(op);
+  return result ?? E.right(op as ReceiveOp);
+}
+
+/** convert_mode's mode (see select.ts). */
+function searchMode(msgtyp: MsgType, msgflg: number): SearchMode {
+  if ((msgflg & MSG_COPY) !== 0) return SEARCH_NUMBER;
+  if (msgtyp === 0) return SEARCH_ANY;
+  if (msgtyp < 0) return SEARCH_LESSEQUAL;
+  return (msgflg & MSG_EXCEPT) !== 0 ? SEARCH_NOTEQUAL : SEARCH_EQUAL;
+}
+
+function noRead(q: MsgQueue): MsgrcvResult {
+  return E.left(sysError('EACCES', `mode 0${(q.perm.mode & 0o777).toString(8)} does not grant read`));
+}
+
+/**
+ * One pass of do_msgrcv's loop after the permission check: the result, or
+ * undefined when nothing matches and the call may sleep (the caller then
+ * puts it on q_receivers' tail). Precondition: q.mu is held.
+ */
+function receiveLocked(
+  q: MsgQueue,
+  pid: number,
+  mode: SearchMode,
+  msgtyp: MsgType,
+  bufsz: number,
+  msgflg: number,
+  copyLen: number,
+  now: number,
+): MsgrcvResult | undefined {
+  if (q.pendingDestruction) return E.left(sysError('EIDRM', 'the queue was removed'));
+  const m = findMsgBy(q.messages, mode, msgtyp);
+  if (m !== undefined) {
+    if (bufsz < m.size && (msgflg & MSG_NOERROR) === 0) {
+      return E.left(sysError('E2BIG', `the message has ${m.size} bytes, the buffer ${bufsz}, and MSG_NOERROR is not set`));
+    }
+    if ((msgflg & MSG_COPY) !== 0) {
+      if (m.size > copyLen) return E.left(sysError('EINVAL', `MSG_COPY: the message has ${m.size} bytes, more than the copy buffer's ${copyLen}`));
+      return E.right({ mtype: m.mtype, text: m.text.slice(0, Math.min(bufsz, m.size)) });
+    }
+    q.dequeueLocked(m, now, pid);
+    return delivered(m, bufsz);
+  }
+  if ((msgflg & IPC_NOWAIT) !== 0) return E.left(sysError('ENOMSG', 'no message matches and IPC_NOWAIT is set'));
+  return undefined;
 }
 
 /** do_msg_fill's view of a dequeued message: its type, and at most `bufsz` bytes of its text. */
@@ -136,31 +203,15 @@ class ReceiveOp implements SleepingReceiver, MsgWaiter {
    */
   attempt(now: number): MsgrcvResult | undefined {
     const q = this.q;
-    // do_msgrcv checks permission before it takes the queue lock.
-    if (!ipcPermits(this.caller.creds, q.perm, S_IRUGO)) {
-      return E.left(sysError('EACCES', `mode 0${(q.perm.mode & 0o777).toString(8)} does not grant read`));
-    }
+    if (!ipcPermits(this.caller.creds, q.perm, S_IRUGO)) return noRead(q);
     q.mu.lock();
     try {
-      if (q.pendingDestruction) return E.left(sysError('EIDRM', 'the queue was removed'));
-      const m = findMsg(q.messages, this.search);
-      if (m !== undefined) {
-        if (this.bufsz < m.size && (this.msgflg & MSG_NOERROR) === 0) {
-          return E.left(sysError('E2BIG', `the message has ${m.size} bytes, the buffer ${this.bufsz}, and MSG_NOERROR is not set`));
-        }
-        if ((this.msgflg & MSG_COPY) !== 0) {
-          // copy_msg: the copy buffer holds min(bufsz, msgmax) bytes.
-          if (m.size > this.copyLen)
-            return E.left(sysError('EINVAL', `MSG_COPY: the message has ${m.size} bytes, more than the copy buffer's ${this.copyLen}`));
-          return E.right({ mtype: m.mtype, text: m.text.slice(0, Math.min(this.bufsz, m.size)) });
-        }
-        q.dequeueLocked(m, now, this.caller.pid);
-        return delivered(m, this.bufsz);
+      const result = receiveLocked(q, this.caller.pid, this.search.mode, this.search.msgtyp, this.bufsz, this.msgflg, this.copyLen, now);
+      if (result === undefined) {
+        this.outcome = undefined;
+        q.receivers.addTail(this);
       }
-      if ((this.msgflg & IPC_NOWAIT) !== 0) return E.left(sysError('ENOMSG', 'no message matches and IPC_NOWAIT is set'));
-      this.outcome = undefined;
-      q.receivers.addTail(this);
-      return undefined;
+      return result;
     } finally {
       q.mu.unlock();
     }

@@ -61,8 +61,12 @@ export function testmsg(mtype: MsgType, type: MsgType, mode: SearchMode): boolea
  * the message at 0-based position msgtyp (a negative position never matches).
  */
 export function findMsg(messages: List<Message>, search: Search): Message | undefined {
-  const mode = search.mode;
-  let type = search.msgtyp;
+  return findMsgBy(messages, search.mode, search.msgtyp);
+}
+
+/** findMsg with the search's mode and type as arguments (a first try has no Search object). */
+export function findMsgBy(messages: List<Message>, mode: SearchMode, msgtyp: MsgType): Message | undefined {
+  let type = msgtyp;
   let found: Message | undefined;
   let count = 0;
   for (let m = messages.first; m !== undefined; m = m.next) {

@@ -77,17 +77,45 @@ export function msgsnd(
   const q = reg.findById(msqid);
   if (q === undefined) return E.left(sysError('EINVAL', `no queue has id ${msqid}`));
   const now = reg.now();
-  const op = new SendOp(reg, q, caller, msg, msgflg, msqid, onComplete);
   let result: MsgsndResult | undefined;
+  let op: SendOp | undefined;
   q.mu.lock();
   try {
-    result = op.attemptLocked(now);
+    // The first pass needs no SendOp; one is made only when the call sleeps.
+    result = sendLocked(q, caller, msg, msgflg, now);
+    if (result === undefined) {
+      op = new SendOp(reg, q, caller, msg, msgflg, msqid, onComplete);
+      q.senders.addTail(op);
+    }
   } finally {
     q.mu.unlock();
   }
   q.decRef();
   reg.wakeQueue.drain();
-  return result ?? E.right(op);
+  return result ?? E.right(op as SendOp);
+}
+
+/**
+ * One pass of do_msgsnd's loop: the result, or undefined when the call
+ * must sleep (the caller then puts it on q_senders' tail). Precondition:
+ * q.mu is held.
+ */
+function sendLocked(q: MsgQueue, caller: MsgCaller, msg: Message, msgflg: number, now: number): MsgsndResult | undefined {
+  if (!ipcPermits(caller.creds, q.perm, S_IWUGO)) {
+    return E.left(sysError('EACCES', `mode 0${(q.perm.mode & 0o777).toString(8)} does not grant write`));
+  }
+  if (q.pendingDestruction) return SEND_REMOVED;
+  const msgsz = msg.size;
+  if (!q.fitsLocked(msgsz)) {
+    if ((msgflg & IPC_NOWAIT) !== 0) {
+      return E.left(sysError('EAGAIN', `${msgsz} more bytes do not fit (${q.cbytes} of q_qbytes ${q.qbytes} used, ${q.qnum} messages) and IPC_NOWAIT is set`));
+    }
+    return undefined;
+  }
+  q.lspid = caller.pid;
+  q.stime = now;
+  if (!q.pipelinedSendLocked(msg, now)) q.enqueueLocked(msg);
+  return SENT;
 }
 
 /** One msgsnd call: its arguments, and, once it sleeps, its entry on q_senders (struct msg_sender). */
@@ -120,24 +148,9 @@ class SendOp implements SleepingSender, MsgWaiter {
    * sleeps (it is then on q_senders' tail). Precondition: q.mu is held.
    */
   attemptLocked(now: number): MsgsndResult | undefined {
-    const q = this.q;
-    if (!ipcPermits(this.caller.creds, q.perm, S_IWUGO)) {
-      return E.left(sysError('EACCES', `mode 0${(q.perm.mode & 0o777).toString(8)} does not grant write`));
-    }
-    if (q.pendingDestruction) return SEND_REMOVED;
-    if (!q.fitsLocked(this.msgsz)) {
-      if ((this.msgflg & IPC_NOWAIT) !== 0) {
-        return E.left(
-          sysError('EAGAIN', `${this.msgsz} more bytes do not fit (${q.cbytes} of q_qbytes ${q.qbytes} used, ${q.qnum} messages) and IPC_NOWAIT is set`),
-        );
-      }
-      q.senders.addTail(this);
-      return undefined;
-    }
-    q.lspid = this.caller.pid;
-    q.stime = now;
-    if (!q.pipelinedSendLocked(this.msg, now)) q.enqueueLocked(this.msg);
-    return SENT;
+    const result = sendLocked(this.q, this.caller, this.msg, this.msgflg, now);
+    if (result === undefined) this.q.senders.addTail(this);
+    return result;
   }
 
   /**

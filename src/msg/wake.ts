@@ -47,7 +47,8 @@ export class WakeQueue {
 
   /** wake_up_q: runs every queued waiter, and those they wake, in order. Precondition: no lock is held. */
   drain(): void {
-    if (this.draining) return;
+    // Nothing woken (the usual call) or a drain already running: nothing to do, and no array to copy.
+    if (this.draining || this.head === this.items.length) return;
     this.draining = true;
     try {
       while (this.head < this.items.length) {
