@@ -1,7 +1,8 @@
 /**
  * Mutated images: images of random scenario kernels whose metadata is
  * edited (numbers ±1, to 0, to 2^31-1, to -1; booleans flipped; protection
- * bits toggled; array elements dropped or duplicated; references re-pointed)
+ * bits toggled; array elements dropped or duplicated; references re-pointed;
+ * a message's type or text replaced by a near miss of its form)
  * and sealed again with valid checksums. Each kernel also holds semaphore
  * sets (values, and SEM_UNDO lists with adjustments) and
  * message queues with messages of several types, and half the mutations
@@ -99,7 +100,10 @@ function paths(v: unknown, prefix: Path = []): Path[] {
   return out;
 }
 
-const KINDS = ['inc', 'dec', 'zero', 'max', 'neg', 'flip', 'toggle', 'drop', 'dup', 'repoint'] as const;
+const KINDS = ['inc', 'dec', 'zero', 'max', 'neg', 'flip', 'toggle', 'drop', 'dup', 'repoint', 'str'] as const;
+
+/** What 'str' puts in a string of a semaphore or queue record (a message's mtype or hex text): near misses of both forms. */
+const STRINGS = ['', '0', '-0', '00', '01', '1e3', ' 1', '0x10', 'zz', 'ABCD', 'abc', '9223372036854775807', '9223372036854775808', '-9223372036854775808'];
 type Kind = (typeof KINDS)[number];
 
 /** The mutated value of a leaf, or undefined when `kind` does not apply to it. */
@@ -127,6 +131,7 @@ function mutateLeaf(v: unknown, kind: Kind, r: number, siblings: readonly unknow
     }
   }
   if (typeof v === 'boolean') return kind === 'flip' || kind === 'toggle' ? !v : undefined;
+  if (typeof v === 'string' && kind === 'str') return STRINGS[r % STRINGS.length];
   if (typeof v === 'string' && /^[0-9]+$/.test(v)) {
     const n = BigInt(v);
     if (kind === 'inc') return (n + 1n).toString();
@@ -252,7 +257,7 @@ describe('restore of mutated images', () => {
           const img = IMAGES[which] as Opened;
           const all = sysv && (SYSV[which] as Path[]).length > 0 ? (SYSV[which] as Path[]) : (PATHS[which] as Path[]);
           const path = all[pathPick % all.length] as Path;
-          const meta = mutate(img.meta, path, kind, r);
+          const meta = kind === 'str' && !isSysv(path) ? undefined : mutate(img.meta, path, kind, r);
           if (meta === undefined) {
             tally.inapplicable += 1;
             return;
