@@ -35,7 +35,9 @@
  * from the caller's `fc` (see fast_check.ts).
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { runEmulated } from '../scenario/emulated/emulated.js';
 import { formatParseError, parseScenario } from '../scenario/parse/parse.js';
+import type { RawResult } from '../scenario/result/raw.js';
 import type { Arbitrary, FastCheck } from './fast_check.js';
 
 /** A kind of abstract scenario command. */
@@ -59,7 +61,8 @@ export type ScenarioCommandKind =
   | 'msgsnd'
   | 'msgrcv'
   | 'msgctl'
-  | 'msgSysctl';
+  | 'msgSysctl'
+  | 'block';
 
 /** The System V mechanisms a generated scenario may use. */
 export type ScenarioMechanism = 'shm' | 'sem' | 'msg';
@@ -76,6 +79,13 @@ const MECHANISM_KINDS: { readonly [M in ScenarioMechanism]: Readonly<Partial<Rec
 
 /** Kinds every scenario uses, whatever its mechanisms. */
 const COMMON_KINDS: Readonly<Partial<Record<ScenarioCommandKind, number>>> = { fork: 1, exit: 1 };
+
+/**
+ * With blocking calls, sem and msg scenarios also draw `block`: a `wait` or
+ * `interrupt` for a blocked process, or an `interrupt` of a running one, or
+ * a short `sleep`.
+ */
+const BLOCK_KINDS: Readonly<Partial<Record<ScenarioCommandKind, number>>> = { block: 3 };
 
 /** One abstract command: what to do, and raw choices that the renderer resolves against the state. */
 export interface ScenarioCommand {
@@ -94,6 +104,8 @@ export interface ScenarioProcSpec {
 export interface ScenarioScript {
   readonly procs: readonly ScenarioProcSpec[];
   readonly commands: readonly ScenarioCommand[];
+  /** Semaphore and message queue calls may wait (see Renderer.mayWait); false or absent: every such call carries IPC_NOWAIT. */
+  readonly blocking?: boolean;
 }
 
 /** How many raw choices each command and proc spec carries (more than any kind consumes). */
@@ -236,6 +248,12 @@ const SEM_FLAGS = ['', 'SEM_UNDO', '', 'SEM_UNDO', '1', '0x2000', 'SEM_UNDO|0x10
 /** Semaphore numbers past any set here, or wrapping to 65535 (EFBIG). */
 const ODD_SEMNUMS = ['65535', '-1', '250', '32767'] as const;
 const SEMTIMEOUTS = ['0', '1', '10', '100', '2000'] as const;
+/** Timeouts of a semtimedop that may wait and is collected on the next line: natively the `wait` lasts this long. */
+const SHORT_TIMEOUTS = ['1', '10', '20', '5'] as const;
+/** Timeouts that never run out within a scenario (the language asks for at least 2000 ms where a call is woken before its `wait`). */
+const LONG_TIMEOUTS = ['5000', '10000'] as const;
+/** The most emulator runs the generator makes for one scenario (see Renderer.consult). */
+const MAX_CONSULTS = 8;
 /** SETVAL and SETALL values: small, SEMVMX, past it (ERANGE), and -1 (65535 as an unsigned short, ERANGE). */
 const SEM_VALUES = ['0', '1', '2', '3', '0', '1', '32767', '32768', '-1', '65535', '5'] as const;
 /** semctl commands by name. */
@@ -328,6 +346,17 @@ interface ProcState {
   alive: boolean;
   /** Address names bound in this process (own shmat, or inherited at fork). */
   readonly addrs: Set<string>;
+  /** The call the process is blocked in, until a `wait` collects it (finished or not) or the process exits. */
+  blocked?: BlockedCall;
+}
+
+/** What the generator knows of a blocked call. */
+interface BlockedCall {
+  readonly call: 'semop' | 'semtimedop' | 'msgsnd' | 'msgrcv';
+  /** A semtimedop's timeout: 'long' (it never runs out within a scenario) or none. Short ones are collected at once. */
+  readonly timed: boolean;
+  /** An `interrupt` has ended it (EINTR) unless it had finished before: the next `wait` collects it. */
+  interrupted: boolean;
 }
 
 /**
@@ -407,8 +436,13 @@ class Renderer {
    * below it, see msgctl.
    */
   private lowestMsgmnb = DEFAULT_MSGMNB;
+  /** Calls without IPC_NOWAIT may still be generated (each costs an emulator run, see consult). */
+  private blocking = false;
+  /** Emulator runs left for this scenario. */
+  private consults = MAX_CONSULTS;
 
   render(script: ScenarioScript): string {
+    this.blocking = script.blocking === true;
     for (const spec of script.procs) this.proc(new Picker(spec.r));
     for (const c of script.commands) this.command(c);
     return `${this.lines.join('\n')}\n`;
@@ -441,10 +475,10 @@ class Renderer {
     });
   }
 
-  /** A live process, chosen by the command's first choice. */
+  /** A live process without a blocked call, chosen by the command's first choice (command() makes sure there is one). */
   private who(p: Picker): ProcState {
-    const live = this.live();
-    return live[p.below(live.length)] as ProcState;
+    const free = this.live().filter((x) => x.blocked === undefined);
+    return free[p.below(free.length)] as ProcState;
   }
 
   /** An id argument: mostly a bound id variable, sometimes a literal (stale, negative, huge). */
@@ -519,6 +553,9 @@ class Renderer {
   private command(c: ScenarioCommand): void {
     if (c.keep === 0) return;
     const p = new Picker(c.r);
+    const hostSide = c.kind === 'sysctl' || c.kind === 'semSysctl' || c.kind === 'msgSysctl' || c.kind === 'exit';
+    // A process with a blocked call may be named only by wait, interrupt and exit: with none free, the command tends to a blocked one.
+    if (!hostSide && this.live().every((x) => x.blocked !== undefined)) return this.block(p);
     switch (c.kind) {
       case 'shmget':
         return this.shmget(p);
@@ -560,6 +597,8 @@ class Renderer {
         return this.msgctl(p);
       case 'msgSysctl':
         return this.msgSysctl(p);
+      case 'block':
+        return this.block(p);
     }
   }
 
@@ -702,8 +741,11 @@ class Renderer {
 
   private exit(p: Picker): void {
     // Never exit the last process: every later command needs one to run in.
-    if (this.live().length < 2) return;
-    const proc = this.who(p);
+    const live = this.live();
+    if (live.length < 2) return;
+    // Blocked processes too: exit ends the call, then undoes.
+    const proc = live[p.below(live.length)] as ProcState;
+    proc.blocked = undefined;
     this.lines.push(`exit ${proc.name}`);
     proc.alive = false;
   }
@@ -729,8 +771,8 @@ class Renderer {
   // IPC_NOWAIT: a call that waits stops the run (docs/scenario-language.md).
 
   /** A semaphore id argument and the set's size when the generator is sure of it (see SemVar). */
-  private semIdArg(p: Picker, proc: ProcState): { id: string; nsems: number | undefined } {
-    if (this.semVars.length > 0 && !p.chance(0.12)) {
+  private semIdArg(p: Picker, proc: ProcState, bound = false): { id: string; nsems: number | undefined } {
+    if (this.semVars.length > 0 && (bound || !p.chance(0.12))) {
       const k = p.below(Math.min(this.semVars.length, 4));
       const id = this.semVars[this.semVars.length - 1 - k] as string;
       const info = this.semInfo.get(id);
@@ -772,8 +814,8 @@ class Renderer {
     return name;
   }
 
-  private msgIdArg(p: Picker): string {
-    if (this.msgVars.length > 0 && !p.chance(0.12)) {
+  private msgIdArg(p: Picker, bound = false): string {
+    if (this.msgVars.length > 0 && (bound || !p.chance(0.12))) {
       const k = p.below(Math.min(this.msgVars.length, 4));
       return this.msgVars[this.msgVars.length - 1 - k] as string;
     }
@@ -813,7 +855,9 @@ class Renderer {
 
   private semop(p: Picker): void {
     const proc = this.who(p);
-    const { id, nsems } = this.semIdArg(p, proc);
+    const wait = this.mayWait(p, proc, 'sem');
+    // A call that may wait names a live-looking set: a literal id would only fail.
+    const { id, nsems } = this.semIdArg(p, proc, wait);
     // Mostly a few operations; sometimes more than SEMOPM (32 by default: E2BIG).
     const count = p.chance(0.04) ? p.pick([33, 65, 40]) : 1 + p.below(p.chance(0.5) ? 1 : 4);
     const ops: string[] = [];
@@ -821,14 +865,20 @@ class Renderer {
       const num = this.semnum(p, nsems);
       const op = p.pick(SEM_OPS);
       const flags: string[] = [p.pick(SEM_FLAGS)].filter((f) => f !== '');
-      // Only a positive OP never waits; every other operation gets IPC_NOWAIT.
-      if (!op.startsWith('+') || op === '+0' || p.chance(0.3)) flags.unshift('IPC_NOWAIT');
+      // Only a positive OP never waits; every other operation gets IPC_NOWAIT unless the call may wait.
+      const positive = op.startsWith('+') && op !== '+0';
+      if (positive ? p.chance(0.3) : !wait || p.chance(0.15)) flags.unshift('IPC_NOWAIT');
       ops.push(flags.length === 0 ? `${num}:${op}` : `${num}:${op}:${flags.join('|')}`);
     }
     if (p.chance(0.25)) {
-      this.lines.push(`${proc.name} semtimedop ${id} ${ops.join(',')} ${p.pick(SEMTIMEOUTS)}`);
+      // A zero timeout is only for calls that complete at once; a waiting one runs out at once (short) or never (long).
+      const short = p.chance(0.5);
+      const timeout = !wait ? p.pick(SEMTIMEOUTS) : short ? p.pick(SHORT_TIMEOUTS) : p.pick(LONG_TIMEOUTS);
+      this.lines.push(`${proc.name} semtimedop ${id} ${ops.join(',')} ${timeout}`);
+      if (wait) this.afterMayWait(proc, 'semtimedop', short ? 'short' : 'long');
     } else {
       this.lines.push(`${proc.name} semop ${id} ${ops.join(',')}`);
+      if (wait) this.afterMayWait(proc, 'semop', 'none');
     }
   }
 
@@ -880,23 +930,30 @@ class Renderer {
 
   private msgsnd(p: Picker): void {
     const proc = this.who(p);
-    const id = this.msgIdArg(p);
+    const wait = this.mayWait(p, proc, 'msgsnd');
+    const id = this.msgIdArg(p, wait);
     const mtype = p.pick(MSG_TYPES);
-    const data = p.chance(0.4) ? `bytes=${p.pick(MSG_SIZES)}` : p.pick(MSG_TEXTS);
-    const flags = p.chance(0.1) ? `IPC_NOWAIT|${p.pick(['0100', '1', '010000'])}` : 'IPC_NOWAIT';
-    this.lines.push(`${proc.name} msgsnd ${id} ${mtype} ${data} ${flags}`);
+    // A sender that may wait mostly sends big messages, which fill a queue (MSGMNB 16384) in two.
+    const data = wait && p.chance(0.5) ? 'bytes=8192' : p.chance(0.4) ? `bytes=${p.pick(MSG_SIZES)}` : p.pick(MSG_TEXTS);
+    const extra = p.chance(0.1) ? p.pick(['0100', '1', '010000']) : '';
+    const flags = [wait ? '' : 'IPC_NOWAIT', extra].filter((f) => f !== '').join('|');
+    this.lines.push(`${proc.name} msgsnd ${id} ${mtype} ${data} ${flags === '' ? '0' : flags}`);
+    if (wait) this.afterMayWait(proc, 'msgsnd', 'none');
   }
 
   private msgrcv(p: Picker): void {
     const proc = this.who(p);
-    const id = this.msgIdArg(p);
-    const size = p.pick(MSG_BUFS);
     const extra = p.pick(MSGRCV_EXTRAS);
     const copy = extra.includes('MSG_COPY');
+    // MSG_COPY never waits: without IPC_NOWAIT it is EINVAL.
+    const wait = !copy && this.mayWait(p, proc, 'msg');
+    const id = this.msgIdArg(p, wait);
+    const size = p.pick(MSG_BUFS);
     // MSG_COPY's MSGTYP is a position in the queue.
     const want = copy ? p.pick(['0', '1', '2', '-1', '5']) : p.pick(MSG_WANT);
-    const flags = copy && p.chance(0.15) ? extra : extra === '' ? 'IPC_NOWAIT' : `IPC_NOWAIT|${extra}`;
+    const flags = (copy && p.chance(0.15)) || wait ? (extra === '' ? '0' : extra) : extra === '' ? 'IPC_NOWAIT' : `IPC_NOWAIT|${extra}`;
     this.lines.push(`${proc.name} msgrcv ${id} ${size} ${want} ${flags}`);
+    if (wait) this.afterMayWait(proc, 'msgrcv', 'none');
   }
 
   private msgctl(p: Picker): void {
@@ -923,6 +980,115 @@ class Renderer {
     const ns = p.pick(['', '', 'ns=other ', 'ns=default ']);
     if (key === 'msgmnb') this.lowestMsgmnb = Math.max(0, Math.min(this.lowestMsgmnb, Number(value)));
     this.lines.push(`sysctl ${ns}kernel.${key}=${value}`);
+  }
+
+  // -------------------------------------------------------------------------
+  // Blocking calls. Whether a call waits depends on everything before it
+  // (values, queue contents, permissions, limits), so the generator does not
+  // guess: right after a call that may wait it runs the scenario so far on
+  // the emulator and reads the last line (consult). A process whose call
+  // blocked is then named only by `wait`, `interrupt` and `exit` until a
+  // `wait` collects the call, as the language requires, and `wait` is only
+  // generated for a process with a blocked call. The language's other rules:
+  //  - a semtimedop that waits has a short timeout (SHORT_TIMEOUTS) and is
+  //    collected by a `wait` on the very next line, so no statement can see
+  //    its waiter between the timeout and the `wait`; or a long one
+  //    (LONG_TIMEOUTS) that never runs out within a scenario: a `wait` on it
+  //    is generated only when the emulator says the call has finished
+  //    (otherwise natively the `wait` would last the whole timeout);
+  //  - at most one process at a time is blocked in msgsnd: two senders
+  //    woken for room that only one can take race on Linux;
+  //  - a zero timeout never goes with a call that may wait.
+  // Should the emulator be wrong about a call blocking, the native run
+  // differs at that very line, which the differential check reports first.
+
+  /** Whether this call of `proc` goes without IPC_NOWAIT (and so may wait). */
+  private mayWait(p: Picker, proc: ProcState, call: 'sem' | 'msg' | 'msgsnd'): boolean {
+    if (!this.blocking || this.consults <= 0 || !p.chance(0.45)) return false;
+    if (call === 'msgsnd' && this.procs.some((x) => x.alive && x.blocked?.call === 'msgsnd')) return false;
+    return proc.blocked === undefined;
+  }
+
+  /** After a call that may wait: asks the emulator whether it blocked; a short timed one is collected at once. */
+  private afterMayWait(proc: ProcState, call: BlockedCall['call'], timeout: 'none' | 'short' | 'long'): void {
+    if (!this.consult().blocked) return;
+    if (timeout === 'short') {
+      // The `wait` lets the timeout pass (EAGAIN) unless the call ended otherwise: either way it collects.
+      this.lines.push(`${proc.name} wait`);
+      return;
+    }
+    proc.blocked = { call, timed: timeout === 'long', interrupted: false };
+  }
+
+  /**
+   * `wait` or `interrupt` for a blocked process (or `exit` it); with none
+   * blocked, an `interrupt` of a running process (prints ok, changes
+   * nothing) or a short `sleep`.
+   */
+  private block(p: Picker): void {
+    const blocked = this.live().filter((x) => x.blocked !== undefined);
+    if (blocked.length === 0) {
+      const what = p.below(10);
+      if (what < 2) this.lines.push(`${this.who(p).name} interrupt`);
+      else if (what === 2) this.lines.push(`sleep ${p.pick(['1', '0', '5'])}`);
+      return;
+    }
+    const proc = blocked[p.below(blocked.length)] as ProcState;
+    const call = proc.blocked as BlockedCall;
+    const choice = p.below(10);
+    if (choice < 3 && !call.interrupted) {
+      this.lines.push(`${proc.name} interrupt`);
+      call.interrupted = true;
+      return;
+    }
+    if (choice === 9 && this.live().length >= 2) {
+      this.lines.push(`exit ${proc.name}`);
+      proc.alive = false;
+      proc.blocked = undefined;
+      return;
+    }
+    // An interrupted call has ended: the wait collects it. Otherwise ask the emulator what the wait would print.
+    if (call.interrupted) {
+      this.lines.push(`${proc.name} wait`);
+      proc.blocked = undefined;
+      return;
+    }
+    if (this.consults <= 0) {
+      this.lines.push(`${proc.name} interrupt`);
+      call.interrupted = true;
+      return;
+    }
+    const trial = this.consult(`${proc.name} wait`);
+    if (trial.blocked) {
+      // Still blocked: the wait prints so and the call stays (a long timed one is not waited on: see above).
+      if (!call.timed) this.lines.push(`${proc.name} wait`);
+      return;
+    }
+    if (call.timed && trial.errno === 'EAGAIN') return;
+    this.lines.push(`${proc.name} wait`);
+    proc.blocked = undefined;
+  }
+
+  /**
+   * Runs the scenario so far (and `extra`, a statement to try) on the
+   * emulator and says what its last statement printed. Throws on a
+   * scenario the parser or the run refuses: a generator bug.
+   */
+  private consult(extra?: string): { blocked: boolean; errno?: string } {
+    this.consults--;
+    const text = `${[...this.lines, ...(extra === undefined ? [] : [extra])].join('\n')}\n`;
+    const parsed = parseScenario(text, 'generated.scn');
+    if (E.isLeft(parsed)) throw new Error(`generator bug: the parser rejects a generated scenario:\n${parsed.left.map(formatParseError).join('\n')}\n${text}`);
+    let results: readonly RawResult[];
+    try {
+      results = runEmulated(parsed.right).results;
+    } catch (e) {
+      throw new Error(`generator bug: the emulator stops on a generated scenario: ${e instanceof Error ? e.message : String(e)}\n${text}`);
+    }
+    const last = results[results.length - 1];
+    if (last === undefined) return { blocked: false };
+    if ('blocked' in last && last.blocked === true) return { blocked: true };
+    return 'errno' in last ? { blocked: false, errno: last.errno } : { blocked: false };
   }
 }
 
@@ -974,6 +1140,13 @@ export interface ScenarioArbOptions {
    * the choice is drawn per scenario, with equal weights.
    */
   readonly mechanisms?: readonly ScenarioMechanism[];
+  /**
+   * Semaphore and message queue calls may go without IPC_NOWAIT and block,
+   * with `wait`, `interrupt`, `exit` and `sleep` around them (default
+   * false). Rendering then runs the scenario on the emulator a few times
+   * (see Renderer.consult), which makes generation slower.
+   */
+  readonly blocking?: boolean;
 }
 
 function sizes(options: ScenarioArbOptions): { minProcs: number; maxProcs: number; minCmds: number; maxCmds: number } {
@@ -999,16 +1172,19 @@ function sizes(options: ScenarioArbOptions): { minProcs: number; maxProcs: numbe
 export function scenarioScriptArb(fc: FastCheck, options: ScenarioArbOptions = {}): Arbitrary<ScenarioScript> {
   const { minProcs, maxProcs, minCmds, maxCmds } = sizes(options);
   const mechanisms = focuses(options.mechanisms ?? SCENARIO_MECHANISMS);
+  const blocking = options.blocking === true;
   const choices = fc.array(fc.nat({ max: 0xffff }), { minLength: CHOICES, maxLength: CHOICES });
   const procsArb = fc.array(fc.record({ r: choices }), { minLength: minProcs, maxLength: maxProcs, size: 'max' });
   const scriptArb = (focus: readonly ScenarioMechanism[]): Arbitrary<ScenarioScript> => {
     const weights: Partial<Record<ScenarioCommandKind, number>> = { ...COMMON_KINDS };
     for (const m of focus) Object.assign(weights, MECHANISM_KINDS[m]);
+    if (blocking && (focus.includes('sem') || focus.includes('msg'))) Object.assign(weights, BLOCK_KINDS);
     const kindArb: Arbitrary<ScenarioCommandKind> = fc.oneof(
       ...(Object.entries(weights) as [ScenarioCommandKind, number][]).map(([kind, weight]) => ({ arbitrary: fc.constant(kind), weight })),
     );
     const commandArb: Arbitrary<ScenarioCommand> = fc.record({ kind: kindArb, keep: fc.integer({ min: 0, max: 30 }), r: choices });
-    return fc.record({ procs: procsArb, commands: fc.array(commandArb, { minLength: minCmds, maxLength: maxCmds, size: 'max' }) });
+    const script = fc.record({ procs: procsArb, commands: fc.array(commandArb, { minLength: minCmds, maxLength: maxCmds, size: 'max' }) });
+    return blocking ? script.map((x) => ({ ...x, blocking: true })) : script;
   };
   return fc.oneof(...mechanisms.map(scriptArb));
 }
