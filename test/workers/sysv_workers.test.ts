@@ -190,7 +190,7 @@ describe('message queues between workers', () => {
     // Per type FIFO: what one consumer got of one producer came in send order.
     for (const mine of got) {
       for (const id of [1, 2]) {
-        const seqs = mine.filter(([p]) => p === id).map(([, s]) => s);
+        const seqs = mine.filter(([p]) => p === id).map(([, s]) => s as number);
         expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
       }
     }
