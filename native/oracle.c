@@ -31,6 +31,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "oracle.h"
@@ -51,9 +52,26 @@
 /* Address space kept inaccessible between the oracle's mappings and the scenario's. */
 #define GUARD_BYTES ((size_t)1 << 30)
 
+/*
+ * How long a process may take to return from its call or be seen asleep in
+ * it, and to run an `interrupt` handler: a safety net for hangs, far above
+ * what a healthy machine needs.
+ */
+#define SETTLE_LIMIT_NS (5LL * 1000000000LL)
+
+/* The first and the longest pause between two looks at a process in its call. */
+#define POLL_FIRST_NS 20000L
+#define POLL_MAX_NS 1000000L
+
 struct proc_state {
   int pidfd; /* -1 once the process has exited */
+  pid_t pid;
   uint32_t requests;
+  int blocked;         /* index of the statement whose call blocked, or -1 */
+  int returned;        /* that call has returned; its result waits for a STMT_COLLECT */
+  long sysno;          /* the system call it sleeps in */
+  int64_t deadline_ns; /* a timed call's deadline on CLOCK_MONOTONIC; 0 for none */
+  uint32_t signals;    /* `interrupt` signals sent */
 };
 
 static struct program prog;
@@ -278,7 +296,10 @@ static void prepare_mailbox(void) {
   procs = calloc((size_t)prog.nprocs + 1, sizeof *procs);
   num_slots = malloc(((size_t)prog.nnum + 1) * sizeof *num_slots);
   if (procs == NULL || num_slots == NULL) die(EXIT_INTERNAL, NULL, "out of memory");
-  for (int i = 0; i < prog.nprocs; i++) procs[i].pidfd = -1;
+  for (int i = 0; i < prog.nprocs; i++) {
+    procs[i].pidfd = -1;
+    procs[i].blocked = -1;
+  }
   for (int i = 0; i < prog.nnum; i++) num_slots[i] = -1; /* what a C program holds after a failed call */
 
   fence_address_space();
@@ -324,6 +345,7 @@ static struct result *await(int p, const struct stmt *st) {
 }
 
 static void started(int p, pid_t pid, const struct stmt *st) {
+  procs[p].pid = pid;
   procs[p].pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (procs[p].pidfd < 0) die(EXIT_INTERNAL, st, "pidfd_open of process %d: %s", p, strerror(errno));
 }
@@ -354,6 +376,166 @@ static int write_sysctl(const struct stmt *st) {
   }
   if (setns(ns_fds[0], CLONE_NEWIPC) != 0) die(EXIT_INTERNAL, st, "setns: %s", strerror(errno));
   return err;
+}
+
+/* Blocking calls (docs/scenario-language.md, Blocking calls). */
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void pause_ns(long ns) {
+  struct timespec ts = {.tv_sec = 0, .tv_nsec = ns};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* Reads a small /proc file of process p into buf; 0 on success. */
+static int read_proc(int p, const char *name, char *buf, size_t len) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", (int)procs[p].pid, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, len - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  return 0;
+}
+
+/* The system call /proc/PID/syscall says process p sleeps in; -1 when it runs or is not in one. */
+static long sleeping_syscall(int p) {
+  char text[256];
+  if (read_proc(p, "syscall", text, sizeof text) != 0) return -1;
+  char *end;
+  long nr = strtol(text, &end, 10);
+  return end == text ? -1 : nr;
+}
+
+/*
+ * Whether process p sleeps in its blocked call: state S in /proc/PID/stat
+ * (an interruptible sleep, as every IPC wait is) while /proc/PID/syscall
+ * names that call, both before and after the state is read.
+ */
+static int asleep_in_call(int p) {
+  if (sleeping_syscall(p) != procs[p].sysno) return 0;
+  char stat[512];
+  if (read_proc(p, "stat", stat, sizeof stat) != 0) return 0;
+  /* "PID (COMM) STATE ...": COMM may hold anything, so the state follows the last ')'. */
+  char *close_paren = strrchr(stat, ')');
+  if (close_paren == NULL || close_paren[1] != ' ' || close_paren[2] != 'S') return 0;
+  return sleeping_syscall(p) == procs[p].sysno;
+}
+
+/* Whether process p has answered its latest request (for a call that can block: it has returned). */
+static int answered(int p) {
+  return atomic_load(&box.slots[p].resp) == procs[p].requests;
+}
+
+/*
+ * Waits until process p's call has returned (1) or, when `asleep_ok`, until
+ * p is seen asleep in it (0). Never a guess with a fixed delay: it looks
+ * again and again, with short pauses, and gives up only after `limit_ns`,
+ * which no healthy run reaches.
+ */
+static int settle(int p, const struct stmt *st, int asleep_ok, int64_t limit_ns) {
+  int64_t until = now_ns() + limit_ns;
+  long pause = POLL_FIRST_NS;
+  for (;;) {
+    if (answered(p)) return 1;
+    if (asleep_ok && asleep_in_call(p)) return answered(p);
+    if (exited(procs[p].pidfd)) die(EXIT_INTERNAL, st, "process %d died unexpectedly", p);
+    if (now_ns() > until)
+      die(EXIT_INTERNAL, st, "process %d neither returned from its %s call nor slept in it in time", p, asleep_ok ? "" : "timed or interrupted");
+    pause_ns(pause);
+    if (pause < POLL_MAX_NS) pause *= 2;
+  }
+}
+
+/*
+ * After every statement: each blocked call has either returned or is asleep
+ * in its system call again, so whatever the statement woke has finished
+ * before the next statement runs.
+ */
+static void settle_all(const struct stmt *st) {
+  for (int p = 0; p < prog.nprocs; p++)
+    if (procs[p].blocked >= 0 && !procs[p].returned && procs[p].pidfd >= 0) procs[p].returned = settle(p, st, 1, SETTLE_LIMIT_NS);
+}
+
+/* Fetches the result a process keeps for its call that can block (see process.c). */
+static struct result *collect(int p, const struct stmt *st) {
+  post(p, STMT_COLLECT, 0);
+  return await(p, st);
+}
+
+/* Runs semop, semtimedop, msgsnd or msgrcv: its result if it returns at once, else `blocked`. */
+static void run_blocking(size_t index, const struct stmt *st, int32_t id) {
+  int p = st->proc;
+  int timed = st->op == OP_SEMOP && st->timeout_ms >= 0;
+  procs[p].sysno = st->op == OP_SEMOP ? (timed ? SYS_semtimedop : SYS_semop) : st->op == OP_MSGSND ? SYS_msgsnd : SYS_msgrcv;
+  int64_t start = now_ns();
+  post(p, (uint32_t)index, id);
+  /* A zero timeout is for a call that completes at once, so it is never reported blocked. */
+  if (settle(p, st, !(timed && st->timeout_ms == 0), SETTLE_LIMIT_NS)) {
+    print_result(st, collect(p, st), box.data);
+    return;
+  }
+  procs[p].blocked = (int)index;
+  procs[p].returned = 0;
+  procs[p].deadline_ns = timed ? start + st->timeout_ms * 1000000LL : 0;
+  print_blocked(st);
+}
+
+/*
+ * `wait`: a timed call still sleeping is waited for (its timeout is real
+ * time here); then the call's result, printed as its statement would print
+ * it but on this line, or `blocked` when an untimed call still sleeps.
+ */
+static void run_wait(const struct stmt *st) {
+  int p = st->proc;
+  if (procs[p].blocked < 0) die(EXIT_SCENARIO, st, "process %d has no blocked call to wait for", p);
+  if (!procs[p].returned) {
+    if (procs[p].deadline_ns > 0) {
+      int64_t left = procs[p].deadline_ns - now_ns();
+      procs[p].returned = settle(p, st, 0, (left > 0 ? left : 0) + SETTLE_LIMIT_NS);
+    } else {
+      procs[p].returned = settle(p, st, 1, SETTLE_LIMIT_NS);
+    }
+  }
+  if (!procs[p].returned) {
+    print_blocked(st);
+    return;
+  }
+  struct stmt shown = prog.stmts[procs[p].blocked];
+  shown.line = st->line;
+  procs[p].blocked = -1;
+  print_result(&shown, collect(p, st), box.data);
+}
+
+/* `interrupt`: the signal, then the handler's run; a sleeping call has then ended with EINTR. */
+static void run_interrupt(const struct stmt *st) {
+  int p = st->proc;
+  uint32_t want = ++procs[p].signals;
+  if (syscall(SYS_pidfd_send_signal, procs[p].pidfd, INTERRUPT_SIGNAL, NULL, 0) != 0)
+    die(EXIT_INTERNAL, st, "pidfd_send_signal: %s", strerror(errno));
+  int64_t until = now_ns() + SETTLE_LIMIT_NS;
+  while (atomic_load(&box.slots[p].signals) != want) {
+    if (exited(procs[p].pidfd)) die(EXIT_INTERNAL, st, "process %d died unexpectedly", p);
+    if (now_ns() > until) die(EXIT_INTERNAL, st, "process %d did not run its signal handler in time", p);
+    pause_ns(POLL_FIRST_NS);
+  }
+  if (procs[p].blocked >= 0 && !procs[p].returned) procs[p].returned = settle(p, st, 0, SETTLE_LIMIT_NS);
+  print_ok(st);
+}
+
+/* `sleep MS`: real time passes. */
+static void run_sleep(const struct stmt *st) {
+  struct timespec ts = {.tv_sec = st->timeout_ms / 1000, .tv_nsec = (st->timeout_ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  print_ok(st);
 }
 
 static void run(size_t index) {
@@ -388,11 +570,32 @@ static void run(size_t index) {
     break;
   }
   case OP_EXIT:
-    post(st->proc, (uint32_t)index, id);
+    /* A process asleep in its call cannot read a request: it is killed, and the kernel's exit does the rest. */
+    if (procs[st->proc].blocked >= 0 && !procs[st->proc].returned)
+      syscall(SYS_pidfd_send_signal, procs[st->proc].pidfd, SIGKILL, NULL, 0);
+    else
+      post(st->proc, (uint32_t)index, id);
+    procs[st->proc].blocked = -1;
     wait_exit(st->proc, st);
     print_ok(st);
     return;
+  case OP_SLEEP:
+    run_sleep(st);
+    return;
+  case OP_WAIT:
+    run_wait(st);
+    return;
+  case OP_INTERRUPT:
+    run_interrupt(st);
+    return;
   default:
+    /* The runner stops a file here first; this keeps a blocked process from being handed a request it cannot read. */
+    if (procs[st->proc].blocked >= 0)
+      die(EXIT_SCENARIO, st, "process %d is blocked in a call: only wait, interrupt and exit may name it", st->proc);
+    if (st->op == OP_SEMOP || st->op == OP_MSGSND || st->op == OP_MSGRCV) {
+      run_blocking(index, st, id);
+      return;
+    }
     post(st->proc, (uint32_t)index, id);
     r = await(st->proc, st);
     if (st->op == OP_FORK && r->outcome == OUT_OK) started(st->child, r->pid, st);
@@ -433,10 +636,18 @@ int main(void) {
   if (parse_program(text, &prog, err, sizeof err) != 0) die(EXIT_INTERNAL, NULL, "%s", err);
   prepare_machine();
   prepare_mailbox();
-  for (size_t i = 0; i < prog.count; i++) run(i);
+  for (size_t i = 0; i < prog.count; i++) {
+    run(i);
+    settle_all(&prog.stmts[i]);
+  }
   /* Every process exits before the oracle does; then the segments go, and the namespaces with the oracle. */
-  for (int p = 0; p < prog.nprocs; p++)
-    if (procs[p].pidfd >= 0) post(p, STMT_SHUTDOWN, 0);
+  for (int p = 0; p < prog.nprocs; p++) {
+    if (procs[p].pidfd < 0) continue;
+    if (procs[p].blocked >= 0 && !procs[p].returned)
+      syscall(SYS_pidfd_send_signal, procs[p].pidfd, SIGKILL, NULL, 0);
+    else
+      post(p, STMT_SHUTDOWN, 0);
+  }
   for (int p = 0; p < prog.nprocs; p++)
     if (procs[p].pidfd >= 0) wait_exit(p, NULL);
   remove_segments();

@@ -11,6 +11,7 @@
 #ifndef IPC_SENTRY_ORACLE_H
 #define IPC_SENTRY_ORACLE_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,10 @@
   X(MSGSND, "msgsnd")                                                          \
   X(MSGRCV, "msgrcv")                                                          \
   X(MSGCTL, "msgctl")                                                          \
+  /* Blocking calls: collect a blocked call's result, signal, let time pass. */ \
+  X(WAIT, "wait")                                                              \
+  X(INTERRUPT, "interrupt")                                                    \
+  X(SLEEP, "sleep")   /* coordinator: nanosleep */                             \
   /* The file-system extension (docs/scenario-extensions.md). */               \
   X(TMPFS, "tmpfs")   /* coordinator: mount a tmpfs under the scenario root */ \
   X(BIND, "bind")     /* coordinator: bind mount, optionally read-only */      \
@@ -157,7 +162,7 @@ struct stmt {
   int32_t semnum;          /* semget nsems; semctl semnum */
   size_t nsops;            /* semop; semctl SETALL: the number of values */
   struct sembuf *sops;     /* semop */
-  int64_t timeout_ms;      /* semop: -1 for semop, else semtimedop's relative timeout */
+  int64_t timeout_ms;      /* semop: -1 for semop, else semtimedop's relative timeout; sleep: MS */
   int32_t setval;          /* semctl SETVAL */
   unsigned short *vals;    /* semctl SETALL */
   int64_t mtype;           /* msgsnd mtype, msgrcv msgtyp */
@@ -247,14 +252,25 @@ struct result {
  */
 /* A request that is no statement: the program has ended, so the process exits. */
 #define STMT_SHUTDOWN UINT32_MAX
+/*
+ * A request that is no statement: copy the result of the call that can block
+ * (semop, msgsnd, msgrcv), which the process keeps to itself when the call
+ * returns, into `res` (and a message's text into the data area).
+ */
+#define STMT_COLLECT (UINT32_MAX - 1)
 
 struct slot {
   _Atomic uint32_t req;
   _Atomic uint32_t resp;
   uint32_t stmt;
   int32_t id; /* the resolved ID operand */
+  /* How many `interrupt` signals the process's handler has run: the coordinator waits for each. */
+  _Atomic uint32_t signals;
   struct result res;
 };
+
+/* The signal `interrupt` sends; its handler is installed without SA_RESTART. */
+#define INTERRUPT_SIGNAL SIGUSR1
 
 struct mailbox {
   uint8_t *data; /* ORACLE_MAX_ACCESS bytes for read results */
@@ -277,7 +293,12 @@ struct process_env {
  */
 _Noreturn void process_main(const struct process_env *env, int index);
 
-/* Coordinator only: exit status for "cannot run on this machine" and for an internal failure. */
+/*
+ * Coordinator only: exit status for a run-time scenario error (a statement
+ * names a process whose call is blocked, or waits on one with none), for
+ * "cannot run on this machine" and for an internal failure.
+ */
+#define EXIT_SCENARIO 2
 #define EXIT_UNAVAILABLE 3
 #define EXIT_INTERNAL 4
 
@@ -291,6 +312,8 @@ _Noreturn void die(int status, const struct stmt *st, const char *fmt, ...)
 /* Coordinator only: print one result line. */
 void print_ok(const struct stmt *st);
 void print_errno(const struct stmt *st, int err);
+/* A call that blocked, or a `wait` whose call still sleeps. */
+void print_blocked(const struct stmt *st);
 /* Prints a process's answer; `data` is the mailbox's data area, for a read. */
 void print_result(const struct stmt *st, const struct result *r, const uint8_t *data);
 

@@ -25,6 +25,12 @@ void print_ok(const struct stmt *st) {
   end();
 }
 
+void print_blocked(const struct stmt *st) {
+  begin(st, 0);
+  fputs(",\"blocked\":true", stdout);
+  end();
+}
+
 void print_errno(const struct stmt *st, int err) {
   const char *name = strerrorname_np(err);
   if (name == NULL) die(EXIT_INTERNAL, st, "errno %d has no name", err);

@@ -256,45 +256,43 @@ static void do_shmctl(const struct stmt *st, int32_t id, struct result *r) {
 /* Version 2: semaphores and message queues. */
 
 /*
- * Calls that wait (a semop that must sleep, msgsnd on a full queue, msgrcv on
- * an empty one) are not in the scenario language yet; the emulator stops such
- * a file with a scenario error. Here a call that has not returned after
- * WAIT_GUARD_SECONDS is interrupted by an alarm (a handler without
- * SA_RESTART, so the call ends with EINTR) and reported as an internal
- * failure naming the reason, instead of holding the oracle until its timeout.
+ * The calls that can block (semop, semtimedop, msgsnd, msgrcv) may still be
+ * sleeping when the coordinator has moved on to other processes' statements,
+ * so they never write the mailbox themselves: the result goes to `kept`, a
+ * received message's text to `kept_data`, and the coordinator asks for them
+ * with a STMT_COLLECT request once it sees the call has returned.
  */
-#define WAIT_GUARD_SECONDS 5
-static volatile sig_atomic_t wait_guard_fired;
+static struct result kept;
+static uint8_t *kept_data;
 
-static void on_wait_guard(int sig) {
+/*
+ * A safety net, not a rule: a call still sleeping this long after it started
+ * outlived any run (the runner gives the oracle 60 s), so its coordinator is
+ * gone; SIGALRM's default action ends the process instead of leaving it
+ * asleep for ever. The coordinator's own 5 s limits catch hangs in a run.
+ */
+#define ORPHAN_GUARD_SECONDS 90
+
+static int can_block(enum op op) {
+  return op == OP_SEMOP || op == OP_MSGSND || op == OP_MSGRCV;
+}
+
+/* The slot this process answers in (a fork's child changes it), for the signal handler. */
+static volatile sig_atomic_t my_index;
+
+/* `interrupt`: the handler only counts; returning from it ends a sleeping call with EINTR. */
+static void on_interrupt(int sig) {
   (void)sig;
-  wait_guard_fired = 1;
-}
-
-static void arm_wait_guard(void) {
-  struct sigaction sa = {.sa_handler = on_wait_guard};
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGALRM, &sa, NULL);
-  wait_guard_fired = 0;
-  alarm(WAIT_GUARD_SECONDS);
-}
-
-static void disarm_wait_guard(struct result *r) {
-  alarm(0);
-  if (wait_guard_fired && r->outcome == OUT_ERRNO && r->error == EINTR) {
-    internal(r, "the call waited: calls that wait are not in the scenario language yet (add IPC_NOWAIT)");
-  }
+  atomic_fetch_add(&env->box->slots[my_index].signals, 1);
 }
 
 static void do_semop(const struct stmt *st, int32_t id, struct result *r) {
-  arm_wait_guard();
   if (st->timeout_ms < 0) {
     syscall_result(r, syscall(SYS_semop, id, st->sops, st->nsops));
   } else {
     struct timespec ts = {.tv_sec = st->timeout_ms / 1000, .tv_nsec = (st->timeout_ms % 1000) * 1000000};
     syscall_result(r, syscall(SYS_semtimedop, id, st->sops, st->nsops, &ts));
   }
-  disarm_wait_guard(r);
 }
 
 static void do_semctl(const struct stmt *st, int32_t id, struct result *r) {
@@ -418,17 +416,21 @@ static void do_msgsnd(const struct stmt *st, int32_t id, struct result *r) {
   long mtype = (long)st->mtype;
   memcpy(buf, &mtype, sizeof mtype);
   if (!st->zeros && text > 0) memcpy(buf + sizeof(long), st->bytes, text);
-  arm_wait_guard();
   syscall_result(r, syscall(SYS_msgsnd, id, buf, (size_t)st->msgsz, st->flags));
-  disarm_wait_guard(r);
   free(buf);
 }
 
+/* Receives into this process's own buffer (kept_data): the mailbox's data area may be in use meanwhile. */
 static void do_msgrcv(const struct stmt *st, int32_t id, struct result *r) {
-  uint8_t *buf = env->box->data;
-  arm_wait_guard();
+  size_t room = st->msgsz > 0 ? (size_t)st->msgsz : 0;
+  free(kept_data);
+  kept_data = malloc(sizeof(long) + room);
+  if (kept_data == NULL) {
+    internal(r, "cannot allocate a %zu-byte receive buffer", room);
+    return;
+  }
+  uint8_t *buf = kept_data;
   syscall_result(r, syscall(SYS_msgrcv, id, buf, (size_t)st->msgsz, (long)st->mtype, st->flags));
-  disarm_wait_guard(r);
   if (r->outcome != OUT_OK) return;
   long mtype;
   memcpy(&mtype, buf, sizeof mtype);
@@ -678,6 +680,11 @@ _Noreturn void process_main(const struct process_env *e, int index) {
   sigemptyset(&fault.sa_mask);
   sigaction(SIGSEGV, &fault, NULL);
   sigaction(SIGBUS, &fault, NULL);
+  my_index = index;
+  /* No SA_RESTART: a call sleeping when the signal comes ends with EINTR, as `interrupt` specifies. */
+  struct sigaction intr = {.sa_handler = on_interrupt};
+  sigemptyset(&intr.sa_mask);
+  sigaction(INTERRUPT_SIGNAL, &intr, NULL);
 
   uint32_t seen = 0;
   for (;;) {
@@ -685,8 +692,15 @@ _Noreturn void process_main(const struct process_env *e, int index) {
     uint32_t req = next_request(s, seen);
     seen = req;
     if (s->stmt == STMT_SHUTDOWN) _exit(0);
-    const struct stmt *st = &env->prog->stmts[s->stmt];
     struct result *r = &s->res;
+    if (s->stmt == STMT_COLLECT) {
+      *r = kept;
+      if (kept.payload == PAYLOAD_MSG && kept.datalen > 0) memcpy(env->box->data, kept_data, kept.datalen);
+      atomic_store(&s->resp, req);
+      futex_wake_all(&s->resp);
+      continue;
+    }
+    const struct stmt *st = &env->prog->stmts[s->stmt];
     memset(r, 0, sizeof *r);
     if (st->op == OP_EXIT) _exit(0); /* the coordinator waits for the exit itself, not an answer */
     if (st->op == OP_FORK) {
@@ -694,6 +708,7 @@ _Noreturn void process_main(const struct process_env *e, int index) {
       if (pid == 0) {
         /* The child serves its own, never used, slot: its first request will be number 1. */
         index = st->child;
+        my_index = index;
         seen = 0;
         continue;
       }
@@ -703,6 +718,12 @@ _Noreturn void process_main(const struct process_env *e, int index) {
         r->outcome = OUT_OK;
         r->pid = pid;
       }
+    } else if (can_block(st->op)) {
+      /* The answer only says the call has returned; STMT_COLLECT fetches what it returned. */
+      memset(&kept, 0, sizeof kept);
+      alarm(ORPHAN_GUARD_SECONDS);
+      execute(st, s->id, &kept);
+      alarm(0);
     } else {
       execute(st, s->id, r);
     }

@@ -582,6 +582,18 @@ static int parse_exit(struct parser *p) {
   return 0;
 }
 
+/* wait P and interrupt P. */
+static int parse_proc_only(struct parser *p) {
+  return want(p, 3) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0 ? -1 : 0;
+}
+
+/* sleep MS: at most 10 s, as the runner allows. */
+static int parse_sleep(struct parser *p) {
+  if (want(p, 3) != 0) return -1;
+  if (parse_range(p->tok[2], 0, 10000, &p->st->timeout_ms) != 0) return fail(p, "bad MS '%s'", p->tok[2]);
+  return 0;
+}
+
 static int parse_sysctl(struct parser *p) {
   struct stmt *st = p->st;
   char **t = p->tok;
@@ -694,6 +706,9 @@ static int (*const parsers[OP_COUNT])(struct parser *) = {
     [OP_MSGSND] = parse_msgsnd,
     [OP_MSGRCV] = parse_msgrcv,
     [OP_MSGCTL] = parse_msgctl,
+    [OP_WAIT] = parse_proc_only,
+    [OP_INTERRUPT] = parse_proc_only,
+    [OP_SLEEP] = parse_sleep,
     [OP_TMPFS] = parse_tmpfs,
     [OP_BIND] = parse_bind_mount,
     [OP_HMKDIR] = parse_hmkdir,

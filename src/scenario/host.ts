@@ -8,7 +8,8 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Program } from './parse/ast.js';
 import { runEmulated } from './emulated/emulated.js';
-import { ScenarioError } from './result/blocking.js';
+import { BlockedCalls, ScenarioError } from './result/blocking.js';
+import type { RawResult } from './result/raw.js';
 import type { EmulatedRun } from './emulated/emulated.js';
 import type { NativeFailure, NativeUnavailable } from './native/native.js';
 import { runOracle, streamOracle } from './native/native.js';
@@ -178,6 +179,33 @@ export interface ScenarioStop {
   readonly kind: 'scenario';
   readonly line: number;
   readonly reason: string;
+  /** `line: reason`, for callers that print any problem's message. */
+  readonly message: string;
+}
+
+function scenarioStop(line: number, reason: string): ScenarioStop {
+  return { kind: 'scenario', line, reason, message: `line ${line}: ${reason}` };
+}
+
+/**
+ * The native oracle's results checked against the run-time rules of blocking
+ * calls: every statement it answered may run, and when it stopped early
+ * (exit status 2) the statement after the last answer is one the rules stop
+ * at. A ScenarioStop names it; any other mismatch is the oracle's failure.
+ */
+function nativeStop(program: Program, raws: readonly RawResult[]): ScenarioStop | NativeFailure | undefined {
+  const blocked = new BlockedCalls(program);
+  for (const [i, raw] of raws.entries()) {
+    const s = program.statements[i]!;
+    const why = blocked.refusal(s);
+    if (why !== undefined) return { kind: 'failure', message: `the oracle ran line ${s.line}, where the scenario stops: ${why}` };
+    blocked.record(s, raw);
+  }
+  const next = program.statements[raws.length];
+  if (next === undefined) return undefined;
+  const why = blocked.refusal(next);
+  if (why === undefined) return { kind: 'failure', message: `the oracle stopped before line ${next.line}, which the scenario may run` };
+  return scenarioStop(next.line, why);
 }
 
 /** A run stopped at one statement: by this machine's limits, or by the file. */
@@ -219,7 +247,7 @@ export function tryOnEmulator(program: Program, onLine?: LineListener): E.Either
     );
   } catch (e) {
     const line = program.statements[done]?.line ?? 0;
-    if (e instanceof ScenarioError) return E.left({ kind: 'scenario', line: e.line, reason: e.reason });
+    if (e instanceof ScenarioError) return E.left(scenarioStop(e.line, e.reason));
     if (!isHostAllocationFailure(e)) throw e;
     return E.left({
       kind: 'unavailable',
@@ -254,18 +282,30 @@ export async function streamOn(
   const refused = nativeRefusal(program, options);
   if (refused !== undefined) return E.left(refused);
   const n = incrementalNormalizer(program);
-  const raws = await streamOracle(encodeProgram(program), (raw) => {
+  const blocked = new BlockedCalls(program);
+  let wrong: string | undefined;
+  const raws = await streamOracle(encodeProgram(program), (raw, i) => {
+    const s = program.statements[i]!;
+    // A line the rules stop at is never shown: the check below names the oracle's mistake.
+    wrong ??= blocked.refusal(s);
+    if (wrong !== undefined) return;
+    blocked.record(s, raw);
     const out = n.push(raw);
     onLine(out.line, out.failure);
   });
-  return E.map(() => n.run)(raws);
+  if (E.isLeft(raws)) return raws;
+  const stop = nativeStop(program, raws.right);
+  return stop === undefined ? E.right(n.run) : E.left(stop);
 }
 
 /** Runs a program on the real kernel through the native oracle, if it fits the budget. */
-export function runOnKernel(program: Program, options: RunOptions = {}): E.Either<NativeUnavailable | NativeFailure | HostLimit, NormalizedRun> {
+export function runOnKernel(program: Program, options: RunOptions = {}): E.Either<NativeUnavailable | NativeFailure | LineStop, NormalizedRun> {
   const refused = nativeRefusal(program, options);
   if (refused !== undefined) return E.left(refused);
-  return E.map((raws: Parameters<typeof normalize>[1]) => normalize(program, raws))(runOracle(encodeProgram(program)));
+  const raws = runOracle(encodeProgram(program));
+  if (E.isLeft(raws)) return raws;
+  const stop = nativeStop(program, raws.right);
+  return stop === undefined ? E.right(normalize(program, raws.right)) : E.left(stop);
 }
 
 /** Runs a program on the named backend. */

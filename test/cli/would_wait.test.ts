@@ -1,9 +1,9 @@
 /**
- * Calls that wait are not in the scenario language yet: a file whose semop,
- * msgsnd or msgrcv would sleep stops with a scenario error naming the line on
- * the emulator (exit 2, the lines before it printed), and the native oracle
- * ends such a call after a bounded wait instead of hanging (exit 4, naming
- * the reason). Neither throws or hangs.
+ * A call that waits prints `blocked`, and the process keeps it: a later
+ * statement other than wait, interrupt or exit naming that process is a
+ * run-time scenario error (exit 2, the lines before it printed), as is a
+ * `wait` on a process with no blocked call. Both backends stop at the same
+ * line with the same message; neither throws or hangs.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -19,38 +19,58 @@ const dir = mkdtempSync(join(tmpdir(), 'ipc-sentry-wait-'));
 const text = 'proc A\nA semget IPC_PRIVATE 1 0600 -> s\nA semop s 0:+1\nA semop s 0:-1\nA semop s 0:-1\nA semctl s 0 GETVAL\n';
 const file = join(dir, 'waits.scn');
 writeFileSync(file, text);
+const rcv = join(dir, 'rcv.scn');
+writeFileSync(rcv, 'proc A\nA msgget IPC_PRIVATE 0600 -> q\nA msgrcv q 8 0 0\nA wait\nA msgctl q IPC_STAT\n');
+const idle = join(dir, 'idle.scn');
+writeFileSync(idle, 'proc A\nproc B\nB wait\n');
 const cli = (...args: string[]) =>
   spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'src', 'cli', 'main.ts'), ...args], { cwd: root, encoding: 'utf8' });
 
-describe('a call that would wait', () => {
-  it('stops an emulated run with a scenario error at its line, after printing the lines before it', () => {
-    const r = cli('run', file);
-    expect(r.status).toBe(2);
-    expect(r.stdout.trim().split('\n')).toHaveLength(4);
-    expect(r.stderr).toBe(`${file}:5: semop would wait, and calls that wait are not in the scenario language yet: add IPC_NOWAIT\n`);
-  });
+const BLOCKED_SEMCTL = 'A semctl: process A is blocked in its semop of line 5; only wait, interrupt and exit may name it';
 
-  it('is a Left from runScenario, not a throw', () => {
-    const r = runScenario(text);
-    expect(E.isLeft(r) && r.left[0]).toMatch(/would wait/);
-  });
+describe.each(['emulated', 'native'] as const)('a blocked call on the %s backend', (backend) => {
+  const skip = backend === 'native' && E.isLeft(nativeAvailable());
+  const run = (f: string) => cli('run', '--backend', backend, f);
 
-  it('with msgrcv on an empty queue, too', () => {
-    const f = join(dir, 'rcv.scn');
-    writeFileSync(f, 'proc A\nA msgget IPC_PRIVATE 0600 -> q\nA msgrcv q 8 0 0\n');
-    const r = cli('run', f);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/:3: msgrcv would wait/);
-  });
-
-  it.skipIf(E.isLeft(nativeAvailable()))(
-    'ends natively after a bounded wait, naming the reason, instead of hanging',
+  it.skipIf(skip)(
+    'prints blocked, then stops at a statement naming the blocked process, after printing the lines before it',
     () => {
-      const r = cli('run', '--backend', 'native', file);
-      expect(r.status).toBe(4);
-      expect(r.stdout.trim().split('\n')).toHaveLength(4);
-      expect(r.stderr).toMatch(/scenario line 5.*calls that wait are not in the scenario language yet/);
+      const r = run(file);
+      expect(r.stderr).toBe(`${file}:6: ${BLOCKED_SEMCTL}\n`);
+      expect(r.status).toBe(2);
+      const out = r.stdout.trim().split('\n');
+      expect(out).toHaveLength(5);
+      expect(JSON.parse(out[4]!)).toEqual({ line: 5, proc: 'A', op: 'semop', blocked: true });
     },
     30_000,
   );
+
+  it.skipIf(skip)(
+    'with msgrcv on an empty queue, after a wait that finds it still blocked',
+    () => {
+      const r = run(rcv);
+      expect(r.stderr).toMatch(/:5: A msgctl: process A is blocked in its msgrcv of line 3/);
+      expect(r.status).toBe(2);
+      expect(JSON.parse(r.stdout.trim().split('\n')[3]!)).toEqual({ line: 4, proc: 'A', op: 'wait', of: 3, blocked: true });
+    },
+    30_000,
+  );
+
+  it.skipIf(skip)(
+    'stops at a wait on a process with no blocked call',
+    () => {
+      const r = run(idle);
+      expect(r.stderr).toBe(`${idle}:3: B wait: process B has no blocked call to wait for\n`);
+      expect(r.status).toBe(2);
+      expect(r.stdout.trim().split('\n')).toHaveLength(2);
+    },
+    30_000,
+  );
+});
+
+describe('runScenario', () => {
+  it('gives a run-time scenario error as a Left naming the line, not a throw', () => {
+    const r = runScenario(text);
+    expect(E.isLeft(r) && r.left).toEqual([`scenario.scn:6: ${BLOCKED_SEMCTL}`]);
+  });
 });

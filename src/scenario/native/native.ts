@@ -31,6 +31,14 @@ const CFLAGS = ['-O2', '-std=c11', '-Wall', '-Wextra', '-Werror'];
 /** The oracle's exit status for "cannot run on this machine". */
 const EXIT_UNAVAILABLE = 3;
 
+/**
+ * The oracle's exit status for a run-time scenario error (a statement naming
+ * a process whose call is blocked, or a wait on one with none): the results
+ * before it stand, and the runner, which decides these errors from the
+ * results (result/blocking.ts), names the line.
+ */
+const EXIT_SCENARIO = 2;
+
 const RUN_TIMEOUT_MS = 60_000;
 
 /** A read result holds at most 16 MiB as hex, plus the other lines; stay well above it. */
@@ -300,6 +308,11 @@ function toResult(text: string, line: string): RawResult {
   if (!isObject(parsed)) throw new BadLine('not a JSON object');
   if (parsed['line'] !== line) throw new BadLine(`answers line ${JSON.stringify(parsed['line'])}`);
   const { ok } = parsed;
+  if (ok === false && 'blocked' in parsed) {
+    const o = record(parsed, ['line', 'ok', 'blocked'], 'a blocked call');
+    if (o['blocked'] !== true) throw new BadLine('"blocked" is not true');
+    return { ok: false, blocked: true };
+  }
   if (ok === false) {
     const o = record(parsed, ['line', 'ok', 'errno' in parsed ? 'errno' : 'signal'], 'a failure');
     if ('errno' in o) {
@@ -336,7 +349,7 @@ function toResult(text: string, line: string): RawResult {
 /** What the oracle's exit says, unless it ended well: status 3 is "cannot run here", any other end a failure. */
 function exitProblem(status: number | null, signal: NodeJS.Signals | null, stderr: string): NativeUnavailable | NativeFailure | undefined {
   if (status === EXIT_UNAVAILABLE) return { kind: 'unavailable', reason: firstLine(stderr) };
-  if (status === 0) return undefined;
+  if (status === 0 || status === EXIT_SCENARIO) return undefined;
   const how = status === null ? `was killed by ${signal ?? 'a signal'}` : `exited with status ${status}`;
   return { kind: 'failure', message: `the oracle ${how}: ${stderr.trim()}` };
 }
@@ -347,7 +360,8 @@ function failure(message: string): E.Either<NativeFailure, never> {
 
 /**
  * Runs `programText` (the protocol's program text) on the real kernel: one raw
- * result per statement, in order. Left NativeUnavailable when this machine
+ * result per statement, in order; fewer when a run-time scenario error
+ * stopped the oracle (the caller finds the line with result/blocking.ts). Left NativeUnavailable when this machine
  * cannot run the oracle (or cannot run this program: exit status 3); Left
  * NativeFailure for anything the oracle did not answer properly.
  */
@@ -370,7 +384,7 @@ export function runOracle(programText: string): E.Either<NativeUnavailable | Nat
     const r = reader.take(text);
     if (E.isLeft(r)) return r;
   }
-  return reader.finish();
+  return run.status === EXIT_SCENARIO ? E.right(reader.results) : reader.finish();
 }
 
 /** Checks the oracle's output lines one at a time against the program it was given. */
@@ -451,7 +465,7 @@ export function streamOracle(
       const ended = exitProblem(status, signal, stderr);
       if (ended !== undefined) return resolve(E.left(ended));
       if (pending !== '') return resolve(failure("the oracle's output does not end with a newline"));
-      resolve(reader.finish());
+      resolve(status === EXIT_SCENARIO ? E.right(reader.results) : reader.finish());
     });
   });
 }
