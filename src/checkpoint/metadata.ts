@@ -264,16 +264,24 @@ const WaitPlace = { pid: Nat, ns: Nat, position: Nat };
  * sop it blocked on, and the milliseconds its timeout had left on the
  * monotonic clock (null: none; negative: overdue, its timer not run yet).
  */
-const SemWaitMeta = t.type({
-  call: t.union([t.literal('semop'), t.literal('semtimedop')]),
-  ...WaitPlace,
-  semid: Nat,
-  queue: t.union([t.literal('alter'), t.literal('const')]),
-  semnum: SafeInt,
-  sops: t.array(t.tuple([SafeInt, SafeInt, SafeInt])),
-  blocking: Nat,
-  timeoutMs: Nullable(Finite),
-});
+const SemWaitMeta = t.intersection([
+  t.type({
+    call: t.union([t.literal('semop'), t.literal('semtimedop')]),
+    ...WaitPlace,
+    semid: Nat,
+    queue: t.union([t.literal('alter'), t.literal('const')]),
+    semnum: SafeInt,
+    sops: t.array(t.tuple([SafeInt, SafeInt, SafeInt])),
+    blocking: Nat,
+    timeoutMs: Nullable(Finite),
+  }),
+  /**
+   * orphanUndo: the semadj of a SEM_UNDO semop's undo entry that no undo
+   * list holds any more (its process left the set's namespace, and
+   * exit_sem dropped its list); absent when the entry is its process's.
+   */
+  t.partial({ orphanUndo: t.array(SafeInt) }),
+]);
 export type SemWaitMetaT = t.TypeOf<typeof SemWaitMeta>;
 
 /** A msgsnd asleep on a full queue's senders: the message's type and text, and msgflg. */
@@ -296,7 +304,12 @@ const waitCodec = (u: unknown): t.Type<WaitingCallMetaT, unknown, unknown> => {
 const WaitingCallMeta = new t.Type<WaitingCallMetaT, unknown, unknown>(
   'WaitingCall',
   (u): u is WaitingCallMetaT => waitCodec(u).is(u),
-  (u, c) => waitCodec(u).validate(u, c),
+  (u, c) => {
+    // The chosen codec stands in this record's place in the context, so a failure's path is the record's own.
+    const codec = waitCodec(u);
+    const last = c[c.length - 1];
+    return codec.validate(u, last === undefined ? c : [...c.slice(0, -1), { ...last, type: codec }]);
+  },
   (v) => waitCodec(v).encode(v),
 );
 

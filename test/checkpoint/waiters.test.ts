@@ -30,6 +30,8 @@ beforeAll(() => useSeed());
 // A small world: processes, one semaphore set and one queue, driven by ops.
 
 const NSEMS = 3;
+/** The index of the process that only observes. */
+const OBSERVER = 4;
 
 type Op =
   | { readonly op: 'semop'; readonly p: number; readonly sops: readonly Sembuf[]; readonly timeoutMs?: number }
@@ -38,11 +40,14 @@ type Op =
   | { readonly op: 'msgrcv'; readonly p: number; readonly bufsz: number; readonly msgtyp: number; readonly flags: number }
   | { readonly op: 'qbytes'; readonly qbytes: number }
   | { readonly op: 'interrupt'; readonly p: number }
+  | { readonly op: 'exit'; readonly p: number }
+  | { readonly op: 'unshare'; readonly p: number }
   | { readonly op: 'time'; readonly ms: number };
 
 interface World {
   readonly kernel: Kernel;
-  readonly procs: readonly Process[];
+  /** The processes by index; undefined for one that exited before a restore. */
+  readonly procs: readonly (Process | undefined)[];
   readonly semid: number;
   readonly msqid: number;
   /** Every Pending the ops got, in the order they got them. */
@@ -55,7 +60,8 @@ const newKernel = (): Kernel => new Kernel({ clock: () => 1_700_000_000, monoton
 
 function world(): World {
   const kernel = newKernel();
-  const procs = [kernel.spawn(), kernel.spawn({ uid: 1000, gid: 1000 }), kernel.spawn(), kernel.spawn({ uid: 1001, gid: 1000 })];
+  // [4] only looks and sets qbytes: it never sleeps, exits or leaves the namespace.
+  const procs = [kernel.spawn(), kernel.spawn({ uid: 1000, gid: 1000 }), kernel.spawn(), kernel.spawn({ uid: 1001, gid: 1000 }), kernel.spawn()];
   const root = procs[0] as Process;
   const semid = ok(root.semget(IPC_PRIVATE, NSEMS, IPC_CREAT | 0o666));
   const msqid = ok(root.msgget(IPC_PRIVATE, IPC_CREAT | 0o666));
@@ -75,7 +81,11 @@ const bytes = (size: number, tag: number): Uint8Array => Uint8Array.from({ lengt
 /** Runs one op on `w`, logging what it returned and what it woke. */
 function run(w: World, o: Op, tag: number): void {
   const before = w.handles.map((h) => h.state);
-  const p = 'p' in o ? (w.procs[o.p] as Process) : (w.procs[0] as Process);
+  const p = w.procs['p' in o ? o.p : OBSERVER];
+  if (p === undefined || p.exited) {
+    w.log.push([o.op, 'ESRCH', []]);
+    return;
+  }
   let out: unknown;
   switch (o.op) {
     case 'semop':
@@ -99,6 +109,12 @@ function run(w: World, o: Op, tag: number): void {
     case 'interrupt':
       out = p.interrupt();
       break;
+    case 'exit':
+      out = p.exit();
+      break;
+    case 'unshare':
+      out = p.unshareIpc();
+      break;
     case 'time':
       out = w.kernel.advanceTime(o.ms);
       break;
@@ -119,7 +135,7 @@ function run(w: World, o: Op, tag: number): void {
 
 /** What can be seen of the world's objects now. */
 function observe(w: World): unknown {
-  const root = w.procs[0] as Process;
+  const root = w.procs[OBSERVER] as Process;
   const counts = Array.from({ length: NSEMS }, (_, i) => [ok(root.semctl(w.semid, i, GETNCNT)).ret, ok(root.semctl(w.semid, i, GETZCNT)).ret]);
   const q = ok(root.msgctl(w.msqid, IPC_STAT)).ds;
   return {
@@ -141,7 +157,7 @@ function restoredWorld(w: World, img: Uint8Array): { world: World; waiting: read
   const r = restoreWithEngine(img, { clock: () => 1_700_000_000, monotonicClock: () => 0 });
   if (E.isLeft(r)) throw new Error(r.left.message);
   const { kernel, waiting } = r.right;
-  const procs = w.procs.map((p) => kernel.processes().find((q) => q.pid === p.pid) as Process);
+  const procs = w.procs.map((p) => kernel.processes().find((q) => q.pid === p?.pid));
   const stillPending = w.handles.map((h, i) => [h, i] as const).filter(([h]) => h.state === 'pending');
   expect(waiting.length).toBe(stillPending.length);
   const handles = [...w.handles];
@@ -272,6 +288,37 @@ describe('sleeping calls across checkpoint and restore', () => {
     expect(shown((await done) as E.Either<{ errno: string }, unknown>)).toEqual({ mtype: '6', text: [1, 2, 3] });
   });
 
+  it('keeps the adjustments of a SEM_UNDO semop whose process left the namespace (exit_sem dropped its list)', () => {
+    const a: Op[] = [
+      { op: 'semop', p: 0, sops: [sop(2, 2, SEM_UNDO)] },
+      { op: 'semop', p: 0, sops: [sop(0, 1, SEM_UNDO), sop(1, -1, SEM_UNDO)] },
+      { op: 'unshare', p: 0 },
+    ];
+    const w = world();
+    a.forEach((o, i) => run(w, o, i));
+    const calls = (openImage(image(w.kernel)).meta as { waitingCalls: { orphanUndo?: number[] }[] }).waitingCalls;
+    // exit_sem applied -2 to semaphore 2 and dropped the list; the sleeping semop still holds the entry.
+    expect(calls.map((c) => c.orphanUndo)).toEqual([[0, 0, -2]]);
+    differential(a, [
+      { op: 'setval', p: OBSERVER, semnum: 1, value: 1 },
+      { op: 'semop', p: 2, sops: [sop(0, 0)] },
+      { op: 'interrupt', p: 2 },
+    ]);
+  });
+
+  it('checkInvariants finds a sleeping call that sits on no queue', () => {
+    const w = world();
+    run(w, { op: 'semop', p: 1, sops: [sop(0, -1)] }, 0);
+    const set = w.kernel.initialIpcNamespace.sem.findById(w.semid);
+    if (set === undefined) throw new Error('no set');
+    set.decRef();
+    const waiter = set.pendingAlter[0]?.[0];
+    if (waiter === undefined) throw new Error('no waiter');
+    set.unlink(waiter);
+    const r = checkInvariants(w.kernel);
+    expect(E.isLeft(r) && r.left.message).toMatch(/process 1001's semop waits on no queue/);
+  });
+
   it('restores nothing extra: an image without sleeping calls has no waitingCalls and restores with none', () => {
     const w = world();
     run(w, { op: 'setval', p: 0, semnum: 0, value: 1 }, 0);
@@ -332,16 +379,26 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('qbytes' as const), qbytes: fc.integer({ min: 0, max: 64 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('interrupt' as const), p: procIndex }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('time' as const), ms: fc.integer({ min: 0, max: 300 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('exit' as const), p: fc.integer({ min: 1, max: 3 }) }) },
+  // Processes 0 and 2 are root: unshare leaves their sleeping calls in the initial namespace.
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('unshare' as const), p: fc.constantFrom(0, 2) }) },
 );
 
 describe('sleeping calls, random sequences', () => {
   it('ops A, checkpoint, restore, ops B give what A + B give straight through', () => {
+    const numRuns = 120;
+    /** Runs whose image held sleeping calls, and of which kinds: the property must exercise them. */
+    const seen = { runs: 0, semop: 0, semtimedop: 0, msgsnd: 0, msgrcv: 0 };
     fc.assert(
-      fc.property(fc.array(opArb, { maxLength: 30 }), fc.array(opArb, { maxLength: 30 }), (a, b) => {
-        differential(a, b);
+      fc.property(fc.array(opArb, { minLength: 4, maxLength: 40 }), fc.array(opArb, { maxLength: 40 }), (a, b) => {
+        const { waiting } = differential(a, b);
+        if (waiting.length > 0) seen.runs += 1;
+        for (const c of waiting) seen[c.call] += 1;
       }),
-      { numRuns: 60 },
+      { numRuns },
     );
+    expect(seen.runs).toBeGreaterThan(numRuns / 3);
+    expect(Math.min(seen.semop, seen.semtimedop, seen.msgsnd, seen.msgrcv)).toBeGreaterThan(0);
   });
 });
 
@@ -407,6 +464,9 @@ describe('crafted sleeping-call records', () => {
     ['a receiver with MSG_COPY', (m) => void (m.waitingCalls[3]!['msgflg'] = MSG_COPY), 'metadata.waitingCalls[3].msgflg'],
     ['a buffer negative as a long', (m) => void (m.waitingCalls[3]!['msgsz'] = '9223372036854775808'), 'metadata.waitingCalls[3].msgsz'],
     ['an unknown call', (m) => void (m.waitingCalls[3]!['call'] = 'waitpid'), 'metadata.waitingCalls[3]'],
+    ['orphaned adjustments without SEM_UNDO', (m) => void (m.waitingCalls[0]!['orphanUndo'] = [0, 0, 0]), 'metadata.waitingCalls[0].orphanUndo'],
+    ['orphaned adjustments of the wrong length', (m) => void (m.waitingCalls[2]!['orphanUndo'] = [0]), 'metadata.waitingCalls[2].orphanUndo'],
+    ['an orphaned adjustment outside a short', (m) => void (m.waitingCalls[2]!['orphanUndo'] = [0, 40000, 0]), 'metadata.waitingCalls[2].orphanUndo[1]'],
     ['a complex semop on a semaphore queue', (m) => void (m.waitingCalls[2]!['semnum'] = 0), 'metadata.waitingCalls[2].semnum'],
   ];
   for (const [name, edit, where] of cases) {

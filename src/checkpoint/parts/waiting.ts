@@ -40,6 +40,7 @@ import type { MsgWaitArgs, Process, WaitingCall } from '../../kernel/process.js'
 import type { MsgQueue } from '../../msg/queue.js';
 import type { MsgReceived } from '../../msg/waiter.js';
 import type { SemSet } from '../../sem/set.js';
+import { SemUndo, UndoList } from '../../sem/undo.js';
 import { SemWaiter } from '../../sem/waiter.js';
 import { CheckpointFailure, busyError, check, checkpointError } from '../errors.js';
 import type { Metadata, SemWaitMetaT, WaitingCallMetaT } from '../metadata.js';
@@ -88,10 +89,11 @@ export function refuseUncarriedCalls(kernel: Kernel): void {
       const at = `process ${p.pid}: its ${w.call}`;
       if (isSemCall(w)) {
         const { set, undo, sops } = w.waiter;
+        const own = undo === undefined || p.sysvsem.undoList?.find(set.perm.id) === undo;
         check(
-          undo === undefined || p.sysvsem.undoList?.find(set.perm.id) === undo,
+          own || !kernel.processes().some((q) => q.sysvsem.undoList === undo?.ulp),
           at,
-          `on set ${set.perm.id} waits with a SEM_UNDO entry the process no longer holds (it left the set's namespace), which an image cannot describe`,
+          `on set ${set.perm.id} waits with a SEM_UNDO entry of an undo list other processes still share but it left, which an image cannot describe`,
         );
         const semopm = namespaceOfSet(kernel, set)?.semLimits.semopm ?? INT_MAX;
         check(sops.length <= semopm, at, `has ${sops.length} operations, more than kernel.sem's semopm (${semopm}) allows now that it was lowered`);
@@ -169,6 +171,7 @@ export function saveWaitingCalls(kernel: Kernel, namespaces: readonly IpcNamespa
         sops: w.waiter.sops.map((s): [number, number, number] => [s.semNum, s.semOp, s.semFlg]),
         blocking: w.waiter.blocking,
         timeoutMs: w.deadline === Infinity ? null : w.deadline - (now as number),
+        ...orphanUndo(p, w.waiter),
       };
     }
     if (w.call === 'msgsnd') {
@@ -180,6 +183,13 @@ export function saveWaitingCalls(kernel: Kernel, namespaces: readonly IpcNamespa
     if (!seen.has(w)) throw new Error(`checkpoint: a waiter on ${place.queue} of object ${place.id} belongs to no process's sleeping call`);
   }
   return out;
+}
+
+/** A semop's undo entry when no list of its process holds it (it left the namespace): its semadj, which re-evaluations still check. */
+function orphanUndo(p: Process, w: SemWaiter): { orphanUndo?: number[] } {
+  const un = w.undo;
+  if (un === undefined || p.sysvsem.undoList?.find(w.set.perm.id) === un) return {};
+  return { orphanUndo: Array.from(un.semadj) };
 }
 
 // Checking an image's meaning.
@@ -283,7 +293,12 @@ function checkSemWait(
     check(c.semnum === -1, `${at}.semnum`, `${c.semnum} is neither a semaphore nor -1 (the global queue)`);
     check(n > 1 || c.queue === 'alter', `${at}.semnum`, 'a single wait-for-zero operation waits on its semaphore, not on the global queue');
   }
-  if (c.sops.some(([, , flg]) => (flg & SEM_UNDO) !== 0)) {
+  const undo = c.sops.some(([, , flg]) => (flg & SEM_UNDO) !== 0);
+  if (c.orphanUndo !== undefined) {
+    check(undo, `${at}.orphanUndo`, 'is there, but no operation has SEM_UNDO');
+    check(c.orphanUndo.length === nsems, `${at}.orphanUndo`, `has ${c.orphanUndo.length} adjustments for ${nsems} semaphores`);
+    c.orphanUndo.forEach((v, k) => check(v >= -32768 && v <= 32767, `${at}.orphanUndo[${k}]`, `${v} is outside a short`));
+  } else if (undo) {
     const list = meta.semUndoLists?.[meta.processes[pi]?.semUndo ?? -1];
     check(
       list?.entries.some((e) => e.ns === c.ns && e.semid === c.semid) === true,
@@ -394,7 +409,12 @@ function semWaiter(set: SemSet, c: SemWaitMetaT, p: Process): SemWaiter {
     }
     if ((s.semFlg & SEM_UNDO) !== 0) undo = true;
   }
-  const un = undo ? p.sysvsem.undoList?.find(c.semid) : undefined;
+  let un = undo ? p.sysvsem.undoList?.find(c.semid) : undefined;
+  if (undo && c.orphanUndo !== undefined) {
+    // An entry of a list exit_sem dropped: in no list, and not on the set's list_id.
+    un = new SemUndo(new UndoList(), set, c.semid, set.nsems);
+    un.semadj.set(c.orphanUndo);
+  }
   const w = new SemWaiter(set, sops, un, c.pid, alter, dupsop, undefined);
   w.blocking = c.blocking;
   return w;
