@@ -228,7 +228,14 @@ export class Tmpfs {
       charge.uncharge(1);
       return CLAIM_NO_SPACE;
     }
-    const frame = this.memoryFile.allocate(clear, arena);
+    let frame: number;
+    try {
+      frame = this.memoryFile.allocate(clear, arena);
+    } catch (e) {
+      // Not the host refusing (that is -1) but a broken allocator: the charge goes with the frame that never came.
+      charge.uncharge(1);
+      throw e;
+    }
     if (frame < 0) {
       charge.uncharge(1);
       return CLAIM_NO_MEMORY;
