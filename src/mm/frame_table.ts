@@ -157,29 +157,25 @@ export class FrameTable<C = void> {
       for (let slot = from; slot < to; slot += 1) {
         const stored = leaf.frames[slot] ?? 0;
         if (stored === 0) continue;
-        const tag = leaf.tags?.[slot] as C;
+        // Released first: a release that throws leaves the page in the table, still held.
+        release(stored - 1, leaf.tags?.[slot] as C);
         leaf.frames[slot] = 0;
         if (leaf.tags !== undefined) leaf.tags[slot] = undefined;
         leaf.present -= 1;
         this.count -= 1;
-        release(stored - 1, tag);
       }
       if (leaf.present === 0) this.leaves.delete(leafNo);
     }
   }
 
-  /** Takes every frame out of the table, handing each to `release` with its tag; the table is empty afterwards. */
+  /**
+   * Takes every frame out of the table, handing each to `release` with its
+   * tag; the table is empty afterwards. A release that throws leaves its
+   * page and those not reached yet in the table (see removeRange).
+   */
   clear(release: FrameRelease<C>): void {
-    if (this.leaves === undefined) return;
-    const leaves = this.leaves;
+    this.removeRange(0, Number.MAX_SAFE_INTEGER, release);
     this.leaves = undefined;
-    this.count = 0;
-    for (const leaf of leaves.values()) {
-      for (let slot = 0; slot < LEAF_SIZE; slot += 1) {
-        const stored = leaf.frames[slot] ?? 0;
-        if (stored !== 0) release(stored - 1, leaf.tags?.[slot] as C);
-      }
-    }
   }
 
   /** Gives every frame back to the MemoryFile; the table is empty afterwards. */

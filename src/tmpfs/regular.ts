@@ -287,9 +287,10 @@ export class RegularFile extends Inode implements Mappable {
   }
 
   private readonly releasePage = (frame: number, charge: MemoryCharge): void => {
+    // First: a charge target that throws leaves the page held, its pending zeroing too.
+    this.sb.releasePage(frame, charge);
     // Whoever gets the frame next clears or overwrites it; the stale bytes need no zeroing now.
     if (frame === this.unzeroedFrame) this.unzeroedPage = -1;
-    this.sb.releasePage(frame, charge);
   };
 
   /** Frees the whole pages inside [start, end) and zeroes the parts of pages it only covers partly. */

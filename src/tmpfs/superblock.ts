@@ -244,10 +244,14 @@ export class Tmpfs {
     return frame;
   }
 
-  /** Gives back a page claimed by claimPage, to its frame pool and to the cgroup it was charged to. */
+  /**
+   * Gives back a page claimed by claimPage, to the cgroup it was charged to
+   * and to its frame pool. The cgroup first: a charge target that throws
+   * (one injected by the caller) then leaves the page held and charged.
+   */
   releasePage(frame: number, charge: MemoryCharge): void {
-    this.memoryFile.decRef(frame);
     charge.uncharge(1);
+    this.memoryFile.decRef(frame);
     this.pagesUsed -= 1;
   }
 

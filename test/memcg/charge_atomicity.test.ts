@@ -12,10 +12,31 @@ import { O_CREAT, O_RDWR } from '../../src/abi/fs.js';
 import { checkInvariants } from '../../src/checkpoint/invariants.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { MemoryCgroup } from '../../src/memcg/cgroup.js';
+import type { MemoryCharge } from '../../src/memcg/charge.js';
 import { hostChunk } from '../../src/mm/memory_file.js';
 import { ok } from '../support/either.js';
 
 const CHUNK = 16 * PAGE_SIZE;
+
+/** A MemoryCharge of a test's own that counts pages, and throws when told to. */
+class ThrowingCharge implements MemoryCharge {
+  charged = 0;
+  tryCalls = 0;
+  throwOnTry = Number.POSITIVE_INFINITY;
+  throwOnUncharge = false;
+
+  tryCharge(pages: number): boolean {
+    this.tryCalls += 1;
+    if (this.tryCalls >= this.throwOnTry) throw new Error('injected tryCharge failure');
+    this.charged += pages;
+    return true;
+  }
+
+  uncharge(pages: number): void {
+    if (this.throwOnUncharge) throw new Error('injected uncharge failure');
+    this.charged -= pages;
+  }
+}
 
 /** Resident pages of the file open at `fd` (st_blocks / 8). */
 function resident(p: ReturnType<Kernel['spawn']>, fd: number): number {
@@ -51,4 +72,45 @@ describe('charges and frames stay paired when something throws', () => {
     }
   });
 
+  it('an uncharge throwing part-way through a truncate leaves the page it could not uncharge in the file, still charged', () => {
+    const k = new Kernel();
+    const charge = new ThrowingCharge();
+    const p = k.spawn({ memoryCharge: charge });
+    const fd = ok(p.open('/f', O_CREAT | O_RDWR, 0o600));
+    ok(p.pwrite(fd, new Uint8Array(6 * PAGE_SIZE).fill(5), 0));
+    const frames = k.memoryFile.allocatedFrames;
+    charge.throwOnUncharge = true;
+    expect(() => p.ftruncate(fd, 2 * PAGE_SIZE)).toThrow('injected uncharge failure');
+    // Every page the file still holds is charged, and every frame allocated is held.
+    expect(charge.charged).toBe(resident(p, fd));
+    expect(k.memoryFile.allocatedFrames - frames).toBe(resident(p, fd) - 6);
+    charge.throwOnUncharge = false;
+    ok(p.ftruncate(fd, 2 * PAGE_SIZE));
+    expect([resident(p, fd), charge.charged]).toEqual([2, 2]);
+    expect(k.memoryFile.allocatedFrames).toBe(frames - 4);
+    ok(p.close(fd));
+    ok(p.unlink('/f'));
+    expect(charge.charged).toBe(0);
+    expect(k.memoryFile.allocatedFrames).toBe(frames - 6);
+  });
+
+  it('a page whose uncharge threw keeps its pending zeroing: its tail never shows the old bytes of a reused frame', () => {
+    const k = new Kernel();
+    const charge = new ThrowingCharge();
+    const p = k.spawn({ memoryCharge: charge });
+    const fd = ok(p.open('/f', O_CREAT | O_RDWR, 0o600));
+    // Frames full of 5s go back to the file's arena, for the next page to reuse.
+    ok(p.pwrite(fd, new Uint8Array(2 * PAGE_SIZE).fill(5), 0));
+    ok(p.ftruncate(fd, 0));
+    // From the page's first byte: the rest of the page is zeroed only when someone looks.
+    ok(p.pwrite(fd, new Uint8Array(100).fill(0x78), 0));
+    charge.throwOnUncharge = true;
+    expect(() => p.ftruncate(fd, 0)).toThrow('injected uncharge failure');
+    charge.throwOnUncharge = false;
+    expect(resident(p, fd)).toBe(1);
+    ok(p.ftruncate(fd, PAGE_SIZE));
+    const page = ok(p.pread(fd, PAGE_SIZE, 0));
+    expect(page.subarray(0, 100).every((b) => b === 0x78)).toBe(true);
+    expect(page.subarray(100).every((b) => b === 0)).toBe(true);
+  });
 });
