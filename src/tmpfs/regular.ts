@@ -172,14 +172,25 @@ export class RegularFile extends Inode implements Mappable {
       return E.left(sysError('ENOSPC', `fallocate of ${last - first} pages exceeds the tmpfs capacity of ${capacity}`));
     }
     const claimed: number[] = [];
-    for (let page = first; page < last; page += 1) {
-      if (this.pages.frameAt(page) >= 0) continue;
-      const frame = this.frameFor(page, charge);
-      if (frame < 0) {
-        for (const p of claimed) this.pages.removeRange(p, p + 1, this.releasePage);
-        return E.left(claimError(frame));
+    let failed = 0;
+    try {
+      for (let page = first; page < last; page += 1) {
+        if (this.pages.frameAt(page) >= 0) continue;
+        const frame = this.frameFor(page, charge);
+        if (frame < 0) {
+          failed = frame;
+          break;
+        }
+        claimed.push(page);
       }
-      claimed.push(page);
+    } catch (e) {
+      // A charge target of the caller's own threw: this call's pages go back as on a failed claim.
+      for (const p of claimed) this.pages.removeRange(p, p + 1, this.releasePage);
+      throw e;
+    }
+    if (failed < 0) {
+      for (const p of claimed) this.pages.removeRange(p, p + 1, this.releasePage);
+      return E.left(claimError(failed));
     }
     if (mode === 0 && end > this.size) this.size = end;
     return E.right(undefined);

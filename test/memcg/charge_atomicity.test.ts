@@ -72,6 +72,21 @@ describe('charges and frames stay paired when something throws', () => {
     }
   });
 
+  it('a tryCharge throwing part-way through fallocate leaves the file and the charge as they were', () => {
+    const k = new Kernel();
+    const charge = new ThrowingCharge();
+    const p = k.spawn({ memoryCharge: charge });
+    const fd = ok(p.open('/f', O_CREAT | O_RDWR, 0o600));
+    ok(p.pwrite(fd, new Uint8Array([1]), 3 * PAGE_SIZE));
+    const frames = k.memoryFile.allocatedFrames;
+    charge.throwOnTry = charge.tryCalls + 4;
+    expect(() => p.fallocate(fd, 0, 0, 8 * PAGE_SIZE)).toThrow('injected tryCharge failure');
+    expect(resident(p, fd)).toBe(1);
+    expect(charge.charged).toBe(1);
+    expect(k.memoryFile.allocatedFrames).toBe(frames);
+    expect(ok(p.fstat(fd)).size).toBe(3 * PAGE_SIZE + 1);
+  });
+
   it('an uncharge throwing part-way through a truncate leaves the page it could not uncharge in the file, still charged', () => {
     const k = new Kernel();
     const charge = new ThrowingCharge();
