@@ -11,6 +11,12 @@
  * The methods are enumerated from the prototypes, and the test fails when
  * one is neither in the table below nor internal (private, or marked
  * @internal in its source), so a new method cannot escape it.
+ *
+ * A worker's Task takes the same calls through its mailbox: its semaphore
+ * and message queue methods (every one on its prototype) get random values
+ * in a worker thread, where values that cannot be cloned (symbols,
+ * functions) can be made, while the kernel thread interrupts the process
+ * so that no call sleeps for ever.
  */
 import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
@@ -56,6 +62,11 @@ import {
 } from '../../src/index.js';
 import type { IpcNamespace, Tmpfs } from '../../src/index.js';
 import { checkInvariants } from '../../src/checkpoint/invariants.js';
+import { Task } from '../../src/kernel/task.js';
+import { spawnWorker } from '../../src/node/worker.js';
+import { METHODS as TASK_SYSV_METHODS } from '../workers/programs/task_fuzz.js';
+import type { CallRecord } from '../workers/programs/task_fuzz.js';
+import { seed } from '../support/seed.js';
 
 // test/setup.ts has configured fast-check with the run's seed (useSeed), and vitest.config.ts printed it.
 
@@ -633,3 +644,52 @@ describe('the API boundary', () => {
 function key(cls: string, m: string): string {
   return `${cls}.${m}`;
 }
+
+describe("a worker's Task at the API boundary", () => {
+  it('the fuzzing program covers every semaphore and message queue method of Task', () => {
+    const onTask = prototypeMethods(Task.prototype).filter((m) => /^(sem|msg)/.test(m));
+    expect([...TASK_SYSV_METHODS].sort()).toEqual(onTask.sort());
+  });
+
+  it('refuses random values to those methods with a Left or a TypeError naming the method, and the kernel keeps its invariants', async () => {
+    const k = new Kernel({ memTotalBytes: 64 << 20 });
+    const p = k.spawn();
+    const thread = spawnWorker(k, p, new URL('../workers/programs/task_fuzz.ts', import.meta.url), [seed, 400]);
+    if (E.isLeft(thread)) throw new Error(`spawnWorker: ${thread.left.message}`);
+    // Signals end every call that sleeps (semop, semtimedop, msgsnd, msgrcv) with EINTR.
+    const signals = setInterval(() => {
+      if (!p.exited) p.interrupt();
+    }, 5);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void thread.right.terminate();
+        reject(new Error('the fuzzing worker did not end within 45 s'));
+      }, 45_000);
+    });
+    let exit: Awaited<typeof thread.right.done>;
+    try {
+      exit = await Promise.race([thread.right.done, late]);
+    } finally {
+      clearInterval(signals);
+      clearTimeout(timer);
+    }
+    expect(exit.error).toBeUndefined();
+    const records = exit.result as CallRecord[];
+    expect(records.filter((r) => r.outcome === 'threw')).toEqual([]);
+    const byOutcome = (o: CallRecord['outcome']) => records.filter((r) => r.outcome === o).length;
+    console.log(
+      `task boundary: ${records.length} calls, ${byOutcome('left')} refused with a Left, ${byOutcome('TypeError')} as TypeErrors, ${byOutcome('right')} served`,
+    );
+    expect(new Set(records.map((r) => r.method)).size).toBe(TASK_SYSV_METHODS.length);
+    expect(byOutcome('left')).toBeGreaterThan(0);
+    expect(byOutcome('right')).toBeGreaterThan(0);
+    expect(checkInvariants(k)).toEqual(E.right(undefined));
+    // The sets and queues the thread made outlive it, whole: a checkpoint of the kernel restores.
+    const image = checkpoint(k);
+    if (E.isLeft(image)) throw new Error(`checkpoint: ${image.left.where}: ${image.left.message}`);
+    const back = restore(image.right);
+    if (E.isLeft(back)) throw new Error(`restore: ${back.left.where}: ${back.left.message}`);
+    expect(checkInvariants(back.right)).toEqual(E.right(undefined));
+  });
+});
