@@ -42,7 +42,7 @@ export { MemoryCgroup } from './memcg/cgroup.js';
 export { parseHostChannel } from './hostchannel/spec.js';
 export type { HostChannel, HostChannelError, Meminfo } from './hostchannel/spec.js';
 export { checkpoint, restore, restoreWithEngine, FORMAT_VERSION as CHECKPOINT_FORMAT_VERSION } from './checkpoint/index.js';
-export type { CheckpointError, CheckpointOptions, EngineRestoreOptions, RestoreOptions, RestoredMachine } from './checkpoint/index.js';
+export type { CheckpointError, CheckpointOptions, EngineRestoreOptions, RestoreOptions, RestoredCall, RestoredMachine } from './checkpoint/index.js';
 // Types that appear in the signatures above, so that callers can name them.
 export type { IpcLimits } from './ipc/limits.js';
 export type { SemLimits } from './sem/limits.js';
