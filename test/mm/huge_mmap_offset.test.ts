@@ -14,6 +14,10 @@ import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import { MemoryFile } from '../../src/mm/memory_file.js';
 import { MemoryManager } from '../../src/mm/memory_manager.js';
+import { runOnEmulator, runOnKernel } from '../../src/scenario/host.js';
+import { nativeAvailable } from '../../src/scenario/native/native.js';
+import { parseScenario } from '../../src/scenario/parse/parse.js';
+import type { OutputLine } from '../../src/scenario/result/normalize.js';
 import { errno, ok, signal } from '../support/either.js';
 import { FakeObject, ctxOf } from './fake_mappable.js';
 
@@ -118,4 +122,64 @@ describe('MemoryManager.mmap offsets', () => {
     expect(errno(map(Number.NaN))).toBe('EINVAL');
     expect(errno(map(Number.POSITIVE_INFINITY))).toBe('EINVAL');
   });
+});
+
+/**
+ * The same on the real kernel: a scenario with its answers written in, run
+ * on the emulator, and on the native oracle where it can run (skipped with
+ * the reason where it cannot).
+ */
+const SCENARIO = String.raw`host mkdir /mnt/t
+tmpfs mount /mnt/t size=32M
+proc A
+A open /mnt/t/huge O_RDWR|O_CREAT -> f                                => ok
+A ftruncate f 0x4000000000008000                                      => ok
+A mmap f 32768 PROT_READ|PROT_WRITE MAP_SHARED 0x4000000000000000 -> m => ok
+A write m+4101 "mapped"                                               => ok
+A pread f 8 0x4000000000001004                                        => ok ret=8 data="\x00mapped\x00"
+A pwrite f "filed" 0x4000000000003ffb                                 => ok ret=5
+A read m+16379 5                                                      => ok data="filed"
+A mprotect m+8192 8192 PROT_READ                                      => ok
+A munmap m+20480 4096                                                 => ok
+A write m+24577 "six"                                                 => ok
+A pread f 3 0x4000000000006001                                        => ok data="six"
+A write m+8192 "no"                                                   => SIGSEGV
+A mmap f 8192 PROT_READ MAP_SHARED 0x4000000000006000 -> n            => ok
+A read n+1 3                                                          => ok data="six"
+A ftruncate f 0x4000000000006001                                      => ok
+A read n+4095 1                                                       => ok data="\x00"
+A read n+4096 1                                                       => SIGBUS
+A mmap f 4096 PROT_READ|PROT_WRITE MAP_SHARED 0x7fffffffffffe000 -> z  => ok
+A read z 1                                                            => SIGBUS
+A ftruncate f 0x7fffffffffffffff                                      => ok
+A write z+4095 "z"                                                    => ok
+A pread f 1 0x7fffffffffffefff                                        => ok data="z"
+A close f                                                             => ok
+`;
+
+const availability = nativeAvailable();
+const unavailable = E.isLeft(availability) ? availability.left : undefined;
+
+describe('a scenario mapping a file past 2^53', () => {
+  const parsed = parseScenario(SCENARIO, 'huge-mmap.scn');
+  if (E.isLeft(parsed)) throw new Error(parsed.left.map((e) => `${e.line}:${e.col}: ${e.message}`).join('\n'));
+  const program = parsed.right;
+  const answer = ({ expect: _note, ...rest }: OutputLine): OutputLine => rest;
+
+  it('meets every written answer on the emulator', () => {
+    expect(runOnEmulator(program).run.failures).toEqual([]);
+  });
+
+  it.skipIf(unavailable !== undefined)(
+    `prints the emulator's lines on the real kernel${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`,
+    (ctx) => {
+      const native = runOnKernel(program);
+      if (E.isLeft(native)) {
+        if (native.left.kind === 'unavailable') ctx.skip(`the native backend cannot run this scenario: ${native.left.reason}`);
+        throw new Error(`the native oracle failed: ${JSON.stringify(native.left)}`);
+      }
+      expect(native.right.failures).toEqual([]);
+      expect(native.right.lines.map(answer)).toEqual(runOnEmulator(program).run.lines.map(answer));
+    },
+  );
 });
