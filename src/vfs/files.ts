@@ -456,7 +456,7 @@ export function mmap(c: FileCaller, fd: number, length: number, prot: number, fl
     const maxPerms = PROT_READ | (file.writable ? PROT_WRITE : 0) | (noexec ? 0 : PROT_EXEC);
     return c.mm.mmap(c.mappingContext, {
       length,
-      // Exact: a page-aligned offset below 2^63 is a double. The memory manager takes offsets up to 2^53.
+      // Exact: a page-aligned offset below 2^63 is a double, and the memory manager keeps it so (see Vma.offset).
       offset: Number(off),
       perms: prot,
       maxPerms,
