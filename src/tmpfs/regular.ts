@@ -109,17 +109,21 @@ export class RegularFile extends Inode implements Mappable {
     let stopped: SysError | undefined;
     let page = pageOf(offset);
     let inPage = inPageOf(offset);
-    for (; done < length; page += 1, inPage = 0) {
-      const n = Math.min(PAGE_SIZE - inPage, length - done);
-      const frame = this.frameForWrite(page, charge, inPage, inPage + n);
-      if (frame < 0) {
-        stopped = claimError(frame);
-        break;
+    try {
+      for (; done < length; page += 1, inPage = 0) {
+        const n = Math.min(PAGE_SIZE - inPage, length - done);
+        const frame = this.frameForWrite(page, charge, inPage, inPage + n);
+        if (frame < 0) {
+          stopped = claimError(frame);
+          break;
+        }
+        copyBytes(mf.chunkBytes(frame), mf.byteOffset(frame) + inPage, src, done, n);
+        done += n;
       }
-      copyBytes(mf.chunkBytes(frame), mf.byteOffset(frame) + inPage, src, done, n);
-      done += n;
+    } finally {
+      // Also when a charge target of the caller's own throws: the bytes written are a short write, never data past the end.
+      if (done > 0) this.size = maxOffset(this.size, addOffset(offset, done));
     }
-    if (done > 0) this.size = maxOffset(this.size, addOffset(offset, done));
     return E.right({ written: done, stopped });
   }
 

@@ -128,4 +128,23 @@ describe('charges and frames stay paired when something throws', () => {
     expect(page.subarray(0, 100).every((b) => b === 0x78)).toBe(true);
     expect(page.subarray(100).every((b) => b === 0)).toBe(true);
   });
+
+  it('a tryCharge throwing part-way through a write leaves a short write: the size covers the bytes written, no more', () => {
+    const k = new Kernel();
+    const charge = new ThrowingCharge();
+    const p = k.spawn({ memoryCharge: charge });
+    const fd = ok(p.open('/f', O_CREAT | O_RDWR, 0o600));
+    charge.throwOnTry = charge.tryCalls + 3;
+    expect(() => p.pwrite(fd, new Uint8Array(5 * PAGE_SIZE).fill(9), 100)).toThrow('injected tryCharge failure');
+    // Pages 0 and 1 were claimed and written (from byte 100 on); page 2's charge threw.
+    expect([resident(p, fd), charge.charged]).toEqual([2, 2]);
+    expect(ok(p.fstat(fd)).size).toBe(2 * PAGE_SIZE);
+    // Growing the file shows a hole after them, not bytes of the write that failed.
+    charge.throwOnTry = Number.POSITIVE_INFINITY;
+    ok(p.ftruncate(fd, 5 * PAGE_SIZE));
+    const bytes = ok(p.pread(fd, 5 * PAGE_SIZE, 0));
+    expect(bytes.subarray(0, 100).every((b) => b === 0)).toBe(true);
+    expect(bytes.subarray(100, 2 * PAGE_SIZE).every((b) => b === 9)).toBe(true);
+    expect(bytes.subarray(2 * PAGE_SIZE).every((b) => b === 0)).toBe(true);
+  });
 });
