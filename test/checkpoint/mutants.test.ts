@@ -1,16 +1,18 @@
 /**
  * Mutated images: images of random scenario kernels whose metadata is
  * edited (numbers ±1, to 0, to 2^31-1, to -1; booleans flipped; protection
- * bits toggled; array elements dropped or duplicated; references re-pointed;
- * a message's type or text replaced by a near miss of its form)
+ * bits toggled; array elements dropped or duplicated; references
+ * re-pointed; a message's type or text replaced by a near miss of its form)
  * and sealed again with valid checksums. Each kernel also holds semaphore
- * sets (values, and SEM_UNDO lists with adjustments) and
- * message queues with messages of several types, and half the mutations
- * hit their records. Each mutant is either refused with a Left, or restores
- * into a kernel whose invariants hold and which then takes a follow-up of
- * calls (read, write, attach, detach, munmap of every mapping; semop with
- * and without SEM_UNDO, SETVAL, SETALL, GETALL, msgsnd and msgrcv of every
- * type, IPC_STAT; IPC_RMID of every segment, set and queue; exit of every
+ * sets (values, and SEM_UNDO lists with adjustments) and message queues
+ * with messages of several types, and half the mutations hit their records.
+ * Each mutant is either refused with a Left, or restores into a kernel
+ * whose invariants hold, whose sets, queues and undo lists mean what
+ * Linux's can (checked apart from the checkpoint code, whose checks
+ * checkInvariants shares), and which then takes a follow-up of calls (read,
+ * write, attach, detach, munmap of every mapping; semop with and without
+ * SEM_UNDO, SETVAL, SETALL, GETALL, msgsnd and msgrcv of every kind,
+ * IPC_STAT; IPC_RMID of every segment, set and queue; exit of every
  * process) without a throw, ending with no frame allocated.
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -18,7 +20,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_STAT } from '../../src/abi/constants.js';
 import { MSG_EXCEPT, MSG_NOERROR } from '../../src/abi/msg.js';
-import { GETALL, GETNCNT, SEM_UNDO, SETALL, SETVAL } from '../../src/abi/sem.js';
+import { GETALL, GETNCNT, SEMVMX, SEM_UNDO, SETALL, SETVAL } from '../../src/abi/sem.js';
 import { checkInvariants, checkpoint, restore } from '../../src/checkpoint/index.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
@@ -174,6 +176,54 @@ function mutate(meta: Json, path: Path, kind: Kind, r: number): unknown {
   });
 }
 
+/**
+ * What a restored kernel's sets, queues and undo lists must mean, checked
+ * without the checkpoint code (whose checks checkInvariants shares): every
+ * value GETALL reads is within 0..SEMVMX, one per semaphore; each queue's
+ * qnum and cbytes (as IPC_STAT reads them) count its messages, whose types
+ * are at least 1 and whose namespace totals add up; each undo entry names
+ * a live set of its process's namespace, which lists it, with one
+ * adjustment per semaphore.
+ */
+function checkSysvMeaning(kernel: Kernel): void {
+  for (const ns of kernel.ipcNamespaces()) {
+    const root = kernel.spawn({ ipcNamespace: ns });
+    for (const set of ns.sem.setsForCheckpoint()) {
+      const values = root.semctl(set.perm.id, 0, GETALL);
+      expect(E.isRight(values)).toBe(true);
+      if (E.isLeft(values)) continue;
+      expect(values.right.values?.length).toBe(set.nsems);
+      for (const v of values.right.values ?? []) expect(Number.isInteger(v) && v >= 0 && v <= SEMVMX).toBe(true);
+    }
+    let hdrs = 0;
+    let bytes = 0;
+    for (const q of ns.msg.queuesForCheckpoint()) {
+      const ds = root.msgctl(q.perm.id, IPC_STAT);
+      expect(E.isRight(ds)).toBe(true);
+      const msgs = q.messages.toArray();
+      for (const m of msgs) expect(BigInt(m.mtype) >= 1n).toBe(true);
+      const size = msgs.reduce((n, m) => n + m.text.length, 0);
+      if (E.isRight(ds)) expect([ds.right.ds?.qnum, ds.right.ds?.cbytes]).toEqual([msgs.length, size]);
+      hdrs += msgs.length;
+      bytes += size;
+    }
+    expect(ns.msg.totals).toEqual({ hdrs, bytes });
+    root.exit();
+  }
+  for (const p of kernel.processes()) {
+    const ulp = p.sysvsem.undoList;
+    if (ulp === undefined) continue;
+    expect(ulp.refs).toBeGreaterThanOrEqual(1);
+    for (const un of ulp.entries) {
+      expect(un.ulp).toBe(ulp);
+      expect(p.ipcNamespace.sem.setsForCheckpoint()).toContain(un.set);
+      expect(un.semid).toBe(un.set.perm.id);
+      expect(un.set.undos).toContain(un);
+      expect(un.semadj.length).toBe(un.set.nsems);
+    }
+  }
+}
+
 /** Calls every process makes on a restored kernel, then removal of everything; throws only where the kernel does. */
 function exercise(kernel: Kernel, meta: Json): void {
   const ids = new Set<number>();
@@ -275,6 +325,7 @@ describe('restore of mutated images', () => {
           if (isSysv(path)) tally.sysvRestored += 1;
           const kernel = restored.right;
           expect(checkInvariants(kernel)).toEqual(E.right(undefined));
+          checkSysvMeaning(kernel);
           exercise(kernel, meta);
           expect(checkInvariants(kernel)).toEqual(E.right(undefined));
           expect(kernel.memoryFile.allocatedFrames).toBe(0);
