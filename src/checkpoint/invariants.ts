@@ -8,6 +8,11 @@
  * the objects hold. Tests call it after running a kernel; restore calls it
  * on the kernel it built, as a last check before handing it out.
  *
+ * Sleeping calls are covered too (parts/waiting.ts): every call a process
+ * sleeps in sits on a queue of a live set or queue, every queued waiter is
+ * some process's call, and each passes the checks of an image's record,
+ * but for semopm and msgmax, which may have been lowered since it slept.
+ *
  * It sits in src/checkpoint, not src/kernel, because it reads the kernel
  * through the checkpoint walk, which sees every object kind (segments,
  * address spaces, tmpfs, mounts, cgroups) by the same numbering an image
@@ -34,7 +39,7 @@ export function checkInvariants(kernel: Kernel): E.Either<CheckpointError, void>
   const { meta, walk } = described;
   const mf = walk.memoryFile;
   const runs = frameRuns(walk.frames).map(([firstFrame, count]) => ({ firstFrame, count, dataOffset: 0 }));
-  const valid = validate(meta, runs, { maxFrames: mf.totalFrames, maxMemTotalBytes: meta.kernel.memTotalBytes });
+  const valid = validate(meta, runs, { maxFrames: mf.totalFrames, maxMemTotalBytes: meta.kernel.memTotalBytes }, true);
   if (E.isLeft(valid)) return valid;
   let held = 0;
   for (const r of runs) held += r.count;

@@ -11,7 +11,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_SET, IPC_STAT } from '../../src/abi/constants.js';
+import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT } from '../../src/abi/constants.js';
 import { MSG_COPY, MSG_EXCEPT, MSG_NOERROR } from '../../src/abi/msg.js';
 import { GETALL, GETNCNT, GETZCNT, SEM_UNDO, SETVAL } from '../../src/abi/sem.js';
 import type { Sembuf } from '../../src/abi/sem.js';
@@ -38,7 +38,8 @@ type Op =
   | { readonly op: 'setval'; readonly p: number; readonly semnum: number; readonly value: number }
   | { readonly op: 'msgsnd'; readonly p: number; readonly mtype: number; readonly size: number; readonly flags: number }
   | { readonly op: 'msgrcv'; readonly p: number; readonly bufsz: number; readonly msgtyp: number; readonly flags: number }
-  | { readonly op: 'qbytes'; readonly qbytes: number }
+  | { readonly op: 'qbytes'; readonly qbytes: number; readonly mode?: number }
+  | { readonly op: 'rmid'; readonly what: 'sem' | 'msg' }
   | { readonly op: 'interrupt'; readonly p: number }
   | { readonly op: 'exit'; readonly p: number }
   | { readonly op: 'unshare'; readonly p: number }
@@ -104,7 +105,10 @@ function run(w: World, o: Op, tag: number): void {
       out = p.msgrcv(w.msqid, o.bufsz, o.msgtyp, o.flags);
       break;
     case 'qbytes':
-      out = p.msgctl(w.msqid, IPC_SET, { uid: 0, gid: 0, mode: 0o666, qbytes: o.qbytes });
+      out = p.msgctl(w.msqid, IPC_SET, { uid: 0, gid: 0, mode: o.mode ?? 0o666, qbytes: o.qbytes });
+      break;
+    case 'rmid':
+      out = o.what === 'sem' ? p.semctl(w.semid, 0, IPC_RMID) : p.msgctl(w.msqid, IPC_RMID);
       break;
     case 'interrupt':
       out = p.interrupt();
@@ -136,12 +140,14 @@ function run(w: World, o: Op, tag: number): void {
 /** What can be seen of the world's objects now. */
 function observe(w: World): unknown {
   const root = w.procs[OBSERVER] as Process;
-  const counts = Array.from({ length: NSEMS }, (_, i) => [ok(root.semctl(w.semid, i, GETNCNT)).ret, ok(root.semctl(w.semid, i, GETZCNT)).ret]);
-  const q = ok(root.msgctl(w.msqid, IPC_STAT)).ds;
+  const ret = (r: E.Either<{ errno: string }, { ret: number }>): unknown => (E.isLeft(r) ? r.left.errno : r.right.ret);
+  const counts = Array.from({ length: NSEMS }, (_, i) => [ret(root.semctl(w.semid, i, GETNCNT)), ret(root.semctl(w.semid, i, GETZCNT))]);
+  const values = root.semctl(w.semid, 0, GETALL);
+  const q = root.msgctl(w.msqid, IPC_STAT);
   return {
-    values: ok(root.semctl(w.semid, 0, GETALL)).values,
+    values: E.isLeft(values) ? values.left.errno : values.right.values,
     counts,
-    queue: [q?.qnum, q?.cbytes],
+    queue: E.isLeft(q) ? q.left.errno : [q.right.ds?.qnum, q.right.ds?.cbytes, q.right.ds?.perm.mode],
     handles: w.handles.map((h) => (h.state === 'pending' ? 'pending' : shown(h.result as E.Either<{ errno: string }, unknown>))),
   };
 }
@@ -306,6 +312,33 @@ describe('sleeping calls across checkpoint and restore', () => {
     ]);
   });
 
+  it('restores a sender that lost write permission while it slept, which fails with EACCES once there is room', () => {
+    const { straight } = differential(
+      [
+        { op: 'msgsnd', p: 1, mtype: 2, size: 41, flags: 0 },
+        { op: 'qbytes', qbytes: 40, mode: 0o600 },
+      ],
+      [{ op: 'qbytes', qbytes: 100, mode: 0o600 }],
+    );
+    expect(shown(straight.handles[0]?.result as E.Either<{ errno: string }, unknown>)).toEqual({ errno: 'EACCES' });
+  });
+
+  it('refuses a checkpoint while a call exceeds a sysctl lowered since it slept, though the kernel keeps its invariants', () => {
+    const w = world();
+    run(w, { op: 'msgsnd', p: 1, mtype: 2, size: 41, flags: 0 }, 0);
+    run(w, { op: 'semop', p: 2, sops: [sop(0, -1), sop(1, -1)] }, 1);
+    const root = w.procs[OBSERVER] as Process;
+    ok(root.writeSysctl('msgmax', 40n));
+    const msg = checkpoint(w.kernel);
+    expect(E.isLeft(msg) && [msg.left.where, msg.left.errno]).toEqual([`process ${w.procs[1]?.pid}: its msgsnd`, undefined]);
+    expect(E.isLeft(msg) && msg.left.message).toMatch(/kernel\.msgmax \(40\)/);
+    ok(root.writeSysctl('msgmax', 8192n));
+    ok(root.writeSysctl('sem', [32000n, 1024000000n, 1n, 32000n]));
+    const sem = checkpoint(w.kernel);
+    expect(E.isLeft(sem) && sem.left.message).toMatch(/semopm \(1\)/);
+    expect(checkInvariants(w.kernel)).toEqual(E.right(undefined));
+  });
+
   it('checkInvariants finds a sleeping call that sits on no queue', () => {
     const w = world();
     run(w, { op: 'semop', p: 1, sops: [sop(0, -1)] }, 0);
@@ -376,12 +409,23 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       flags: fc.constantFrom(0, 0, MSG_NOERROR, MSG_EXCEPT, IPC_NOWAIT),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('qbytes' as const), qbytes: fc.integer({ min: 0, max: 64 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('qbytes' as const), qbytes: fc.integer({ min: 0, max: 64 }), mode: fc.constantFrom(0o666, 0o600, 0o644) }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('interrupt' as const), p: procIndex }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('time' as const), ms: fc.integer({ min: 0, max: 300 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('exit' as const), p: fc.integer({ min: 1, max: 3 }) }) },
   // Processes 0 and 2 are root: unshare leaves their sleeping calls in the initial namespace.
   { weight: 1, arbitrary: fc.record({ op: fc.constant('unshare' as const), p: fc.constantFrom(0, 2) }) },
+);
+
+/** Sometimes a removal of the set or the queue, and where in B it goes. */
+const rmidArb = fc.option(
+  fc.record({ op: fc.record({ op: fc.constant('rmid' as const), what: fc.constantFrom('sem' as const, 'msg' as const) }), at: fc.nat({ max: 40 }) }),
+  {
+    freq: 4,
+  },
 );
 
 describe('sleeping calls, random sequences', () => {
@@ -390,7 +434,9 @@ describe('sleeping calls, random sequences', () => {
     /** Runs whose image held sleeping calls, and of which kinds: the property must exercise them. */
     const seen = { runs: 0, semop: 0, semtimedop: 0, msgsnd: 0, msgrcv: 0 };
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 4, maxLength: 40 }), fc.array(opArb, { maxLength: 40 }), (a, b) => {
+      fc.property(fc.array(opArb, { minLength: 4, maxLength: 40 }), fc.array(opArb, { maxLength: 40 }), rmidArb, (a, b0, rmid) => {
+        // Sometimes a removal somewhere in B: it ends the restored calls on the object with EIDRM.
+        const b = rmid === null ? b0 : [...b0.slice(0, rmid.at), rmid.op, ...b0.slice(rmid.at)];
         const { waiting } = differential(a, b);
         if (waiting.length > 0) seen.runs += 1;
         for (const c of waiting) seen[c.call] += 1;

@@ -95,7 +95,8 @@ export function refuseUncarriedCalls(kernel: Kernel): void {
           at,
           `on set ${set.perm.id} waits with a SEM_UNDO entry of an undo list other processes still share but it left, which an image cannot describe`,
         );
-        const semopm = namespaceOfSet(kernel, set)?.semLimits.semopm ?? INT_MAX;
+        // semtimedop compares nsops with semopm as unsigned, as Linux does.
+        const semopm = (namespaceOfSet(kernel, set)?.semLimits.semopm ?? -1) >>> 0;
         check(sops.length <= semopm, at, `has ${sops.length} operations, more than kernel.sem's semopm (${semopm}) allows now that it was lowered`);
       } else if (w.call === 'msgsnd') {
         const msgmax = w.reg.limits.msgmax;
@@ -204,9 +205,10 @@ const listKey = (c: WaitingCallMetaT): string => (isSemWait(c) ? `sem:${c.ns}:${
  * puts them on, and a SEM_UNDO one has its process's undo entry; a
  * message is within kernel.msgmax; no call has IPC_NOWAIT where it would
  * not have slept; and each queue's positions run 0, 1, ... without a gap or
- * a place taken twice.
+ * a place taken twice. Without `sysctlBounds` (a live kernel), semopm and
+ * msgmax are not checked: they may have been lowered since a call slept.
  */
-export function checkWaitingCalls(meta: Metadata): void {
+export function checkWaitingCalls(meta: Metadata, sysctlBounds = true): void {
   const calls = meta.waitingCalls ?? [];
   const processIndex = new Map(meta.processes.map((p, i) => [p.pid, i]));
   const lists = new Map<string, { at: string; position: number }[]>();
@@ -219,7 +221,7 @@ export function checkWaitingCalls(meta: Metadata): void {
     const ns = meta.ipcNamespaces[c.ns];
     check(ns !== undefined, `${at}.ns`, `names IPC namespace ${c.ns}, but there are ${meta.ipcNamespaces.length}`);
     if (isSemWait(c)) {
-      checkSemWait(meta, c, at, pi as number, shape);
+      checkSemWait(meta, c, at, pi as number, shape, sysctlBounds);
     } else {
       const q = ns?.msg?.queues.find((x) => x.id === c.msqid);
       check(q !== undefined, `${at}.msqid`, `names queue ${c.msqid} of IPC namespace ${c.ns}, which the image does not hold`);
@@ -227,7 +229,7 @@ export function checkWaitingCalls(meta: Metadata): void {
       if (c.call === 'msgsnd') {
         const t = BigInt(c.mtype);
         check(t >= 1n && t <= LONG_MAX, `${at}.mtype`, `${c.mtype} is outside 1..LONG_MAX`);
-        const msgmax = ns?.msg?.limits.msgmax ?? 0;
+        const msgmax = sysctlBounds ? (ns?.msg?.limits.msgmax ?? 0) : INT_MAX;
         check(c.text.length / 2 <= msgmax, `${at}.text`, `holds ${c.text.length / 2} bytes, more than kernel.msgmax (${msgmax})`);
       } else {
         const t = BigInt(c.msgtyp);
@@ -268,12 +270,14 @@ function checkSemWait(
   at: string,
   pi: number,
   shape: Map<string, { complex: number; global: string | undefined; ownAlter: string | undefined }>,
+  sysctlBounds: boolean,
 ): void {
   const ns = meta.ipcNamespaces[c.ns];
   const set = ns?.sem?.sets.find((s) => s.id === c.semid);
   check(set !== undefined, `${at}.semid`, `names set ${c.semid} of IPC namespace ${c.ns}, which the image does not hold`);
   const nsems = set?.nsems ?? 0;
-  const semopm = ns?.sem?.limits.semopm ?? 0;
+  // semtimedop compares nsops with semopm as unsigned, as Linux does.
+  const semopm = sysctlBounds ? (ns?.sem?.limits.semopm ?? 0) >>> 0 : INT_MAX;
   const n = c.sops.length;
   check(n >= 1 && n <= semopm, `${at}.sops`, `has ${n} operations, outside 1..semopm (${semopm})`);
   c.sops.forEach(([num, op, flg], k) => {
