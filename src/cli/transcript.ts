@@ -70,8 +70,8 @@ function showObject(o: Printed): string {
 function outcome(line: OutputLine): string[] {
   const out: string[] = [];
   if (Array.isArray(line['stderr'])) out.push(...(line['stderr'] as string[]));
-  if (line['ok'] === false) {
-    out.push(`  -> ${String(line['errno'] ?? line['signal'])}`);
+  if (line['ok'] === false || line['blocked'] === true) {
+    out.push(`  -> ${String(line['errno'] ?? line['signal'] ?? 'blocked')}`);
     return out;
   }
   const parts: string[] = [];
