@@ -9,9 +9,10 @@ export interface CheckpointError {
   /**
    * EBUSY when the kernel is in a state a checkpoint must wait out (a
    * worker thread blocked in a call), rather than one an image cannot
-   * describe at all; absent otherwise.
+   * describe at all; ENOMEM when the host had no memory for a restore's
+   * pages (the image may restore where there is more); absent otherwise.
    */
-  readonly errno?: 'EBUSY';
+  readonly errno?: 'EBUSY' | 'ENOMEM';
 }
 
 /** A CheckpointError at `where`. */

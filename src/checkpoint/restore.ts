@@ -165,7 +165,7 @@ function build(meta: Metadata, image: Uint8Array, sections: ImageSections, optio
 /** The Left of a restore the host ran out of memory for, at the object holding the frame being placed. */
 function hostOutOfMemory(meta: Metadata, e: HostOutOfMemory): CheckpointError {
   const where = e.frame === undefined ? 'image' : (frameHolder(meta, e.frame) ?? 'image');
-  return checkpointError(where, `ENOMEM: the host has no memory for the restored pages: ${e.message}`);
+  return { ...checkpointError(where, `ENOMEM: the host has no memory for the restored pages: ${e.message}`), errno: 'ENOMEM' };
 }
 
 /** The metadata path of the segment, file or anonymous memory whose pages hold `frame`. */

@@ -55,6 +55,7 @@ describe('restore when the host runs out of memory', () => {
       const alloc = refusingAfter(granted);
       const r = withDefaultChunkAllocator(alloc, () => restore(image));
       if (E.isRight(r)) throw new Error(`restore succeeded with ${granted} of ${full.made} chunks`);
+      expect(r.left.errno).toBe('ENOMEM');
       expect(r.left.message).toContain('ENOMEM');
       expect(r.left.where).toMatch(/^metadata\.(ipcNamespaces\[\d+\]\.segments\[\d+\]|tmpfs\[\d+\]\.inodes\[\d+\]|anonymous\[\d+\])$/);
       expect(r.left.message.startsWith(`${r.left.where}: `)).toBe(true);
