@@ -183,6 +183,8 @@ function differential(a: readonly Op[], b: readonly Op[]): { waiting: readonly R
   a.forEach((o, i) => run(straight, o, i));
   const img = image(straight.kernel);
   const { world: after, waiting } = restoredWorld(straight, img);
+  // Same waiters, places, arguments and time left: the restored kernel checkpoints to the very same bytes.
+  expect(Buffer.from(image(after.kernel)).equals(Buffer.from(img))).toBe(true);
   expect(observe(after)).toEqual(observe(straight));
   b.forEach((o, i) => {
     run(straight, o, a.length + i);

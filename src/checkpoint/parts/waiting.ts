@@ -43,11 +43,13 @@ import type { SemSet } from '../../sem/set.js';
 import { SemUndo, UndoList } from '../../sem/undo.js';
 import { SemWaiter } from '../../sem/waiter.js';
 import { CheckpointFailure, busyError, check, checkpointError } from '../errors.js';
-import type { Metadata, SemWaitMetaT, WaitingCallMetaT } from '../metadata.js';
+import type { Metadata, SemSetMetaT, SemWaitMetaT, WaitingCallMetaT } from '../metadata.js';
 
 const INT_MAX = 0x7fffffff;
 const LONG_MAX = (1n << 63n) - 1n;
 const LONG_MIN = -(1n << 63n);
+/** The longest timeout a timespec holds (LONG_MAX seconds), in milliseconds. */
+const LONGEST_TIMEOUT_MS = 2 ** 63 * 1000;
 
 /**
  * A call that slept in the checkpointed kernel, asleep again in the
@@ -210,6 +212,11 @@ const listKey = (c: WaitingCallMetaT): string => (isSemWait(c) ? `sem:${c.ns}:${
  */
 export function checkWaitingCalls(meta: Metadata, sysctlBounds = true): void {
   const calls = meta.waitingCalls ?? [];
+  if (calls.length === 0) return;
+  const objects = meta.ipcNamespaces.map((ns) => ({
+    sets: new Map((ns.sem?.sets ?? []).map((s) => [s.id, s])),
+    queues: new Map((ns.msg?.queues ?? []).map((q) => [q.id, q])),
+  }));
   const processIndex = new Map(meta.processes.map((p, i) => [p.pid, i]));
   const lists = new Map<string, { at: string; position: number }[]>();
   /** Complex semops and single altering ones on a semaphore's own queue, per set. */
@@ -221,9 +228,9 @@ export function checkWaitingCalls(meta: Metadata, sysctlBounds = true): void {
     const ns = meta.ipcNamespaces[c.ns];
     check(ns !== undefined, `${at}.ns`, `names IPC namespace ${c.ns}, but there are ${meta.ipcNamespaces.length}`);
     if (isSemWait(c)) {
-      checkSemWait(meta, c, at, pi as number, shape, sysctlBounds);
+      checkSemWait(meta, c, at, pi as number, objects[c.ns]?.sets.get(c.semid), shape, sysctlBounds);
     } else {
-      const q = ns?.msg?.queues.find((x) => x.id === c.msqid);
+      const q = objects[c.ns]?.queues.get(c.msqid);
       check(q !== undefined, `${at}.msqid`, `names queue ${c.msqid} of IPC namespace ${c.ns}, which the image does not hold`);
       check((c.msgflg & IPC_NOWAIT) === 0, `${at}.msgflg`, 'has IPC_NOWAIT, with which the call would not have slept');
       if (c.call === 'msgsnd') {
@@ -269,11 +276,11 @@ function checkSemWait(
   c: SemWaitMetaT,
   at: string,
   pi: number,
+  set: SemSetMetaT | undefined,
   shape: Map<string, { complex: number; global: string | undefined; ownAlter: string | undefined }>,
   sysctlBounds: boolean,
 ): void {
   const ns = meta.ipcNamespaces[c.ns];
-  const set = ns?.sem?.sets.find((s) => s.id === c.semid);
   check(set !== undefined, `${at}.semid`, `names set ${c.semid} of IPC namespace ${c.ns}, which the image does not hold`);
   const nsems = set?.nsems ?? 0;
   // semtimedop compares nsops with semopm as unsigned, as Linux does.
@@ -288,6 +295,7 @@ function checkSemWait(
   check(c.blocking < n, `${at}.blocking`, `is ${c.blocking}, but the call has ${n} operations`);
   check((((c.sops[c.blocking] ?? [0, 0, 0])[2] as number) & IPC_NOWAIT) === 0, `${at}.blocking`, 'names a sop with IPC_NOWAIT, which fails instead of waiting');
   check((c.call === 'semop') === (c.timeoutMs === null), `${at}.timeoutMs`, c.call === 'semop' ? 'semop has no timeout' : 'semtimedop here has a timeout');
+  check((c.timeoutMs ?? 0) <= LONGEST_TIMEOUT_MS, `${at}.timeoutMs`, `${c.timeoutMs} is longer than a timespec can say`);
   const alter = c.sops.some(([, op]) => op !== 0);
   check((c.queue === 'alter') === alter, `${at}.queue`, `is ${c.queue}, but the operations ${alter ? 'alter' : 'only wait for zero'}`);
   if (c.semnum >= 0) {
@@ -345,7 +353,12 @@ export function restoreWaitingCalls(meta: Metadata, refs: WaitRefs): RestoredCal
   for (const c of calls) {
     if (!isSemWait(c)) continue;
     const key = listKey(c);
-    bySemList.set(key, [...(bySemList.get(key) ?? []), c]);
+    let list = bySemList.get(key);
+    if (list === undefined) {
+      list = [];
+      bySemList.set(key, list);
+    }
+    list.push(c);
   }
   for (const list of bySemList.values()) {
     list.sort((a, b) => a.position - b.position);
