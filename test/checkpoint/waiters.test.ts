@@ -341,6 +341,40 @@ describe('sleeping calls across checkpoint and restore', () => {
     expect(checkInvariants(w.kernel)).toEqual(E.right(undefined));
   });
 
+  it('puts calls back on the sets and queues of their own namespaces, including one its process has left', async () => {
+    const kernel = newKernel();
+    const [a, b, c] = [kernel.spawn(), kernel.spawn(), kernel.spawn()];
+    const first = ok(a.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600));
+    const sleepsInFirst = a.semop(first, [sop(0, -1)]);
+    ok(a.unshareIpc());
+    const q = ok(a.msgget(IPC_PRIVATE, IPC_CREAT | 0o600));
+    const second = ok(a.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600));
+    const receives = a.msgrcv(q, 16, 0, 0);
+    ok(b.unshareIpc());
+    const sleepsInThird = b.semop(ok(b.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600)), [sop(0, 0), sop(0, -1)]);
+    expect([sleepsInFirst, receives, sleepsInThird].every(isPending)).toBe(true);
+    const img = image(kernel);
+    const calls = (openImage(img).meta as MetaWithCalls).waitingCalls;
+    expect(calls.map((r) => [r['pid'], r['call'], r['ns']])).toEqual([
+      [a.pid, 'semop', 0],
+      [a.pid, 'msgrcv', 1],
+      [b.pid, 'semop', 2],
+    ]);
+    const r = restoreWithEngine(img, { monotonicClock: () => 0 });
+    if (E.isLeft(r)) throw new Error(r.left.message);
+    const [inFirst, inSecond, inThird] = r.right.waiting;
+    const twin = (p: Process): Process => r.right.kernel.processes().find((x) => x.pid === p.pid) as Process;
+    // The process is in the second namespace now; the set it sleeps on is still the first namespace's.
+    ok(twin(c).semctl(first, 0, SETVAL, 1));
+    expect(inFirst?.pending.result).toEqual(E.right(0));
+    ok(twin(a).msgsnd(q, 3, new Uint8Array([7]), 0) as E.Either<{ errno: string }, 0>);
+    expect(shown(inSecond?.pending.result as E.Either<{ errno: string }, unknown>)).toEqual({ mtype: '3', text: [7] });
+    expect(twin(a).semctl(second, 0, GETNCNT)).toEqual(E.right({ ret: 0 }));
+    expect(twin(b).interrupt()).toEqual(E.right(1));
+    expect(shown(inThird?.pending.result as E.Either<{ errno: string }, unknown>)).toEqual({ errno: 'EINTR' });
+    expect(checkInvariants(r.right.kernel)).toEqual(E.right(undefined));
+  });
+
   it('checkInvariants finds a sleeping call that sits on no queue', () => {
     const w = world();
     run(w, { op: 'semop', p: 1, sops: [sop(0, -1)] }, 0);
@@ -515,6 +549,7 @@ describe('crafted sleeping-call records', () => {
     ['orphaned adjustments without SEM_UNDO', (m) => void (m.waitingCalls[0]!['orphanUndo'] = [0, 0, 0]), 'metadata.waitingCalls[0].orphanUndo'],
     ['orphaned adjustments of the wrong length', (m) => void (m.waitingCalls[2]!['orphanUndo'] = [0]), 'metadata.waitingCalls[2].orphanUndo'],
     ['an orphaned adjustment outside a short', (m) => void (m.waitingCalls[2]!['orphanUndo'] = [0, 40000, 0]), 'metadata.waitingCalls[2].orphanUndo[1]'],
+    ['a timeout past what a timespec holds', (m) => void (m.waitingCalls[0]!['timeoutMs'] = 1e25), 'metadata.waitingCalls[0].timeoutMs'],
     ['a complex semop on a semaphore queue', (m) => void (m.waitingCalls[2]!['semnum'] = 0), 'metadata.waitingCalls[2].semnum'],
   ];
   for (const [name, edit, where] of cases) {
