@@ -765,15 +765,15 @@ export class Process implements ProcessSyscalls {
   msgsnd(msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): SysResult<0> {
     const bad = this.gone() ?? notInteger('msqid', msqid) ?? notLong('mtype', mtype) ?? notBuffer('text', text) ?? notInteger('msgflg', msgflg);
     if (bad !== undefined) return bad;
-    return this.sendAs({ call: 'msgsnd', reg: this.namespace.msg, msqid: msqid | 0, mtype: toLong(mtype), text: text.slice(), msgflg: msgflg | 0 });
+    return this.sendAs(this.namespace.msg, msqid | 0, toLong(mtype), text.slice(), msgflg | 0);
   }
 
-  /** msgsnd with decoded arguments (the text already copied). */
-  private sendAs(a: Extract<MsgWaitArgs, { call: 'msgsnd' }>): SysResult<0> {
+  /** msgsnd with decoded arguments (the text already copied); what a checkpoint needs is recorded only when it sleeps. */
+  private sendAs(reg: MsgRegistry, msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): SysResult<0> {
     let finish: ((result: MsgsndResult) => void) | undefined;
-    const r = msgsndOn(a.reg, this.msgCaller(), a.msqid, a.mtype, a.text, a.msgflg, (result) => finish?.(result));
+    const r = msgsndOn(reg, this.msgCaller(), msqid, mtype, text, msgflg, (result) => finish?.(result));
     if (E.isLeft(r) || !isMsgWaiter(r.right)) return r as E.Either<SysError, 0>;
-    return this.parkMsg({ ...a, waiter: r.right }, (f) => {
+    return this.parkMsg({ call: 'msgsnd', waiter: r.right, reg, msqid, mtype, text, msgflg }, (f) => {
       finish = f;
     });
   }
@@ -790,15 +790,15 @@ export class Process implements ProcessSyscalls {
     if (bad !== undefined) return bad;
     const size = toSize(msgsz);
     if (size === undefined) return badArgument('msgsz', msgsz);
-    return this.receiveAs({ call: 'msgrcv', reg: this.namespace.msg, msqid: msqid | 0, msgsz: size, msgtyp: toLong(msgtyp), msgflg: msgflg | 0 });
+    return this.receiveAs(this.namespace.msg, msqid | 0, size, toLong(msgtyp), msgflg | 0);
   }
 
-  /** msgrcv with decoded arguments. */
-  private receiveAs(a: Extract<MsgWaitArgs, { call: 'msgrcv' }>): SysResult<MsgReceived> {
+  /** msgrcv with decoded arguments; what a checkpoint needs is recorded only when it sleeps. */
+  private receiveAs(reg: MsgRegistry, msqid: number, msgsz: number | bigint, msgtyp: number | bigint, msgflg: number): SysResult<MsgReceived> {
     let finish: ((result: MsgrcvResult) => void) | undefined;
-    const r = msgrcvOn(a.reg, this.msgCaller(), a.msqid, a.msgsz, a.msgtyp, a.msgflg, (result) => finish?.(result));
+    const r = msgrcvOn(reg, this.msgCaller(), msqid, msgsz, msgtyp, msgflg, (result) => finish?.(result));
     if (E.isLeft(r) || !isMsgWaiter(r.right)) return r as E.Either<SysError, MsgReceived>;
-    return this.parkMsg({ ...a, waiter: r.right }, (f) => {
+    return this.parkMsg({ call: 'msgrcv', waiter: r.right, reg, msqid, msgsz, msgtyp, msgflg }, (f) => {
       finish = f;
     });
   }
@@ -888,7 +888,7 @@ export class Process implements ProcessSyscalls {
    * @internal
    */
   resumeMsgWait(a: MsgWaitArgs): E.Either<SysError, Pending<E.Either<SysError, 0>> | Pending<E.Either<SysError, MsgReceived>>> {
-    const r = a.call === 'msgsnd' ? this.sendAs(a) : this.receiveAs(a);
+    const r = a.call === 'msgsnd' ? this.sendAs(a.reg, a.msqid, a.mtype, a.text, a.msgflg) : this.receiveAs(a.reg, a.msqid, a.msgsz, a.msgtyp, a.msgflg);
     if (isPending(r)) return E.right(r as Pending<E.Either<SysError, 0>> | Pending<E.Either<SysError, MsgReceived>>);
     return E.isLeft(r) ? r : E.left(sysError('EINVAL', `the restored ${a.call} completed instead of sleeping`));
   }
