@@ -248,8 +248,12 @@ const SEM_FLAGS = ['', 'SEM_UNDO', '', 'SEM_UNDO', '1', '0x2000', 'SEM_UNDO|0x10
 /** Semaphore numbers past any set here, or wrapping to 65535 (EFBIG). */
 const ODD_SEMNUMS = ['65535', '-1', '250', '32767'] as const;
 const SEMTIMEOUTS = ['0', '1', '10', '100', '2000'] as const;
-/** Timeouts of a semtimedop that may wait and is collected on the next line: natively the `wait` lasts this long. */
-const SHORT_TIMEOUTS = ['1', '10', '20', '5'] as const;
+/**
+ * Timeouts of a semtimedop that may wait and is collected on the next line.
+ * Natively the `wait` lasts this long, and the oracle must see the call
+ * asleep before it runs out (on a busy machine 1 ms is too short).
+ */
+const SHORT_TIMEOUTS = ['100', '150'] as const;
 /** Timeouts that never run out within a scenario (the language asks for at least 2000 ms where a call is woken before its `wait`). */
 const LONG_TIMEOUTS = ['5000', '10000'] as const;
 /** The most emulator runs the generator makes for one scenario (see Renderer.consult). */
@@ -872,7 +876,7 @@ class Renderer {
     }
     if (p.chance(0.25)) {
       // A zero timeout is only for calls that complete at once; a waiting one runs out at once (short) or never (long).
-      const short = p.chance(0.5);
+      const short = p.chance(0.35);
       const timeout = !wait ? p.pick(SEMTIMEOUTS) : short ? p.pick(SHORT_TIMEOUTS) : p.pick(LONG_TIMEOUTS);
       this.lines.push(`${proc.name} semtimedop ${id} ${ops.join(',')} ${timeout}`);
       if (wait) this.afterMayWait(proc, 'semtimedop', short ? 'short' : 'long');

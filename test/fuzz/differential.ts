@@ -72,10 +72,32 @@ export function checkScenario(text: string): void {
   if (E.isLeft(parsed)) throw new Error(`generated scenario does not parse:\n${parsed.left.map(formatParseError).join('\n')}\n${text}`);
   const native = runOnKernel(parsed.right);
   if (E.isLeft(native)) {
+    if (native.left.kind === 'scenario') checkBeforeStop(text, native.left.line);
     const why = native.left.kind === 'unavailable' ? `refused it (NativeUnavailable): ${native.left.reason}` : `failed: ${native.left.message}`;
     throw new Error(`the native oracle ${why}\n${text}`);
   }
   const emulated = runOnEmulator(parsed.right).run;
   const d = firstDifference(native.right.lines, emulated.lines);
   if (d !== undefined) throw new DivergenceError(text, d);
+}
+
+/**
+ * A native run that stopped at a run-time scenario error at line N (`wait`
+ * on a process with no blocked call, a statement naming a blocked process)
+ * follows the emulator's idea of which calls block, which the
+ * generator went by; the kernel thought otherwise at some earlier line.
+ * Runs the statements before line N on both backends and throws the
+ * DivergenceError of that shorter scenario, if they differ there.
+ */
+function checkBeforeStop(text: string, line: number): void {
+  const prefix = `${text
+    .split('\n')
+    .slice(0, line - 1)
+    .join('\n')}\n`;
+  const parsed = parseScenario(prefix, 'fuzz.scn');
+  if (E.isLeft(parsed)) return;
+  const native = runOnKernel(parsed.right);
+  if (E.isLeft(native)) return;
+  const d = firstDifference(native.right.lines, runOnEmulator(parsed.right).run.lines);
+  if (d !== undefined) throw new DivergenceError(prefix, d);
 }
