@@ -4,7 +4,7 @@
  * contents. Several processes send (typed messages carrying a unique tag)
  * and receive (msgtyp 0, > 0, < 0, MSG_EXCEPT, MSG_NOERROR, short buffers),
  * waiting or not, on two small queues that fill up, mixed with signals,
- * exits and IPC_RMID (the queue is made again).
+ * exits, IPC_SET of the queue's size and IPC_RMID (the queue is made again).
  *
  * The model is the list of messages each queue holds, kept from the calls'
  * outcomes alone: a send that completes (at once, or when its Pending
@@ -64,7 +64,8 @@ type Action =
     }
   | { readonly kind: 'signal'; readonly proc: number }
   | { readonly kind: 'exit'; readonly proc: number }
-  | { readonly kind: 'rmid'; readonly q: number };
+  | { readonly kind: 'rmid'; readonly q: number }
+  | { readonly kind: 'set'; readonly q: number; readonly qbytes: number };
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   {
@@ -94,6 +95,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('signal' as const), proc: fc.nat(PROCS - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('exit' as const), proc: fc.nat(PROCS - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('rmid' as const), q: fc.nat(QUEUES - 1) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('set' as const), q: fc.nat(QUEUES - 1), qbytes: fc.integer({ min: 8, max: 40 }) }) },
 );
 
 /** The index of the message msgrcv takes, from the man page's rules. */
@@ -145,6 +147,7 @@ describe('message queues through the kernel, with sleepers', () => {
         const gens = new Array<number>(PROCS).fill(0);
         const admin = k.spawn();
         const ids = Array.from({ length: QUEUES }, () => newQueue(admin));
+        const qbytes = ids.map(() => QBYTES);
         const queued: ModelMsg[][] = ids.map(() => []);
         const sent = new Map<number, ModelMsg>();
         const received = new Map<number, number>();
@@ -183,7 +186,7 @@ describe('message queues through the kernel, with sleepers', () => {
               const mine = { tag, type: a.type, size: a.size };
               const model = queued[a.q]!;
               const cbytes = model.reduce((n, m) => n + m.size, 0);
-              const fits = cbytes + a.size <= QBYTES && model.length + 1 <= QBYTES;
+              const fits = cbytes + a.size <= qbytes[a.q]! && model.length + 1 <= qbytes[a.q]!;
               const r = procs[a.proc]!.msgsnd(ids[a.q]!, a.type, body(tag, a.size), a.wait ? 0 : IPC_NOWAIT);
               if (isPending(r)) {
                 expect(fits ? 'sent' : 'slept').toBe('slept');
@@ -242,6 +245,11 @@ describe('message queues through the kernel, with sleepers', () => {
               endedBy = (s) => (s.proc === a.proc && s.gen === gen ? 'EINTR' : undefined);
               break;
             }
+            case 'set':
+              // IPC_SET wakes every receiver to look again and every sender that now fits (expunge_all, ss_wakeup).
+              ok(admin.msgctl(ids[a.q]!, IPC_SET, { uid: 0, gid: 0, mode: 0o600, qbytes: a.qbytes }));
+              qbytes[a.q] = a.qbytes;
+              break;
             case 'rmid': {
               const old = ids[a.q]!;
               ok(admin.msgctl(old, IPC_RMID));
@@ -249,6 +257,7 @@ describe('message queues through the kernel, with sleepers', () => {
               tally.removed += queued[a.q]!.length;
               queued[a.q] = [];
               ids[a.q] = newQueue(admin);
+              qbytes[a.q] = QBYTES;
               endedBy = (s) => (s.msqid === old ? 'EIDRM' : undefined);
               break;
             }
