@@ -6,28 +6,35 @@
  * The thread writes a request, bumps the request counter, notifies it, and
  * blocks in Atomics.wait on the reply counter. The kernel thread, which must
  * not block, waits for the request counter asynchronously (the Node edge
- * uses Atomics.waitAsync), serves the request, writes the reply, bumps the
- * reply counter and notifies it. The kernel closes the mailbox when the
- * thread's process is gone; a thread then blocked in call() gets
- * `undefined` back.
+ * uses Atomics.waitAsync, and polls the mailboxes for a while after serving
+ * one), serves the request, writes the reply, bumps the reply counter and
+ * notifies it. The kernel closes the mailbox when the thread's process is
+ * gone; a thread then blocked in call() gets `undefined` back.
  *
- * Messages are JSON, extended with bigints and Uint8Arrays, stored as UTF-16
- * code units so that no text codec is needed.
+ * Messages are written in a binary form (wire.ts) that carries JSON-like
+ * values, bigints and Uint8Arrays; a value it does not carry goes as JSON,
+ * extended the same way, stored as UTF-16 code units so that no text codec
+ * is needed. A format word tells the reader which.
  */
+
+import { Wire } from './wire.js';
 
 const REQUEST = 0;
 const REPLY = 1;
 const LENGTH = 2;
 const CLOSED = 3;
-const HEADER_BYTES = 16;
+const FORMAT = 4;
+const FORMAT_JSON = 0;
+const FORMAT_WIRE = 1;
+const HEADER_BYTES = 32;
 
 /** Default capacity: 1 MiB of message text (untouched pages of it cost nothing). */
 export const DEFAULT_MAILBOX_BYTES = 1 << 20;
 
 /** A message does not fit in the mailbox: a bug in whoever sized the request. */
 export class MailboxOverflow extends Error {
-  constructor(units: number, capacity: number) {
-    super(`a ${units}-unit message does not fit a ${capacity}-unit mailbox`);
+  constructor(what: string, capacity: number) {
+    super(`${what} does not fit a mailbox of ${capacity} bytes`);
     this.name = 'MailboxOverflow';
   }
 }
@@ -36,12 +43,14 @@ export class MailboxOverflow extends Error {
 export class Mailbox {
   private readonly words: Int32Array;
   private readonly text: Uint16Array;
+  private readonly wire: Wire;
   /** Kernel side: the last request counter served. */
   private served = 0;
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.words = new Int32Array(buffer, 0, HEADER_BYTES / 4);
     this.text = new Uint16Array(buffer, HEADER_BYTES);
+    this.wire = new Wire(buffer, HEADER_BYTES);
   }
 
   /** A fresh mailbox with room for `bytes` of message text. */
@@ -62,6 +71,11 @@ export class Mailbox {
       if (Atomics.load(this.words, CLOSED) !== 0) return undefined;
       Atomics.wait(this.words, REPLY, reply);
     }
+  }
+
+  /** Kernel side: whether a request waits to be served. */
+  hasRequest(): boolean {
+    return Atomics.load(this.words, REQUEST) !== this.served;
   }
 
   /** Kernel side: the request waiting to be served, or undefined. */
@@ -89,8 +103,14 @@ export class Mailbox {
     Atomics.notify(this.words, REQUEST);
   }
 
-  /** Whether `value` can be sent at all: it encodes, and fits the buffer. */
+  /**
+   * Kernel side (it may write the message area, which holds no unread
+   * message then): whether `value` can be sent at all: it encodes, and fits
+   * the buffer.
+   */
   fits(value: unknown): boolean {
+    if (this.wire.encode(value) >= 0) return true;
+    // Not carried, or too large in binary (a long array of small numbers takes more room than as JSON).
     try {
       return (JSON.stringify(value, encode) ?? 'null').length <= this.text.length;
     } catch {
@@ -103,14 +123,22 @@ export class Mailbox {
   }
 
   private put(value: unknown): void {
+    const n = this.wire.encode(value);
+    if (n >= 0) {
+      Atomics.store(this.words, FORMAT, FORMAT_WIRE);
+      Atomics.store(this.words, LENGTH, n);
+      return;
+    }
     const json = JSON.stringify(value, encode) ?? 'null';
-    if (json.length > this.text.length) throw new MailboxOverflow(json.length, this.text.length);
+    if (json.length > this.text.length) throw new MailboxOverflow(`a message of ${json.length * 2} bytes (as JSON)`, this.text.length * 2);
     const text = this.text;
     for (let i = 0; i < json.length; i++) text[i] = json.charCodeAt(i);
+    Atomics.store(this.words, FORMAT, FORMAT_JSON);
     Atomics.store(this.words, LENGTH, json.length);
   }
 
   private take(): unknown {
+    if (Atomics.load(this.words, FORMAT) === FORMAT_WIRE) return this.wire.decode();
     const n = Atomics.load(this.words, LENGTH);
     let json = '';
     // Decode in slices: String.fromCharCode takes its arguments on the stack.

@@ -49,6 +49,18 @@ export function deferredCall<T>(): { readonly pending: Pending<T>; readonly sett
   return { pending: p, settle: (value: T) => p.settle(value) };
 }
 
+/**
+ * Runs `fn` with a call's result inside whatever settles it (at once when
+ * it already has), before `done`'s promise callbacks run. The thread layer
+ * uses it to hand a woken call's result to its blocked thread on the
+ * waker's path rather than on a later tick. One listener per call.
+ * @internal
+ */
+export function onSettled<T>(pending: Pending<T>, fn: (value: T) => void): void {
+  if (!(pending instanceof PendingCall)) throw new Error('onSettled takes a Pending that deferredCall or settledCall made');
+  (pending as PendingCall<T>).listen(fn);
+}
+
 /** Whether a call's outcome is a Pending rather than its Either. */
 export function isPending(outcome: unknown): outcome is Pending<unknown> {
   return outcome instanceof PendingCall;
@@ -59,6 +71,7 @@ class PendingCall<T> implements Pending<T> {
   private isSettled = false;
   private promise: Promise<T> | undefined = undefined;
   private wake: ((value: T) => void) | undefined = undefined;
+  private listener: ((value: T) => void) | undefined = undefined;
 
   get state(): 'pending' | 'settled' {
     return this.isSettled ? 'settled' : 'pending';
@@ -78,10 +91,18 @@ class PendingCall<T> implements Pending<T> {
     return this.promise;
   }
 
+  listen(fn: (value: T) => void): void {
+    if (this.isSettled) fn(this.value as T);
+    else this.listener = fn;
+  }
+
   settle(value: T): void {
     if (this.isSettled) throw new Error('a pending call settled twice');
     this.isSettled = true;
     this.value = value;
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.(value);
     this.wake?.(value);
     this.wake = undefined;
   }

@@ -33,12 +33,13 @@ import type { MessagePort } from 'node:worker_threads';
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
 import { Kernel } from '../kernel/kernel.js';
-import { Mailbox } from '../kernel/mailbox.js';
+import { Mailbox, MailboxOverflow } from '../kernel/mailbox.js';
 import { Process } from '../kernel/process.js';
 import { describeValue } from '../kernel/syscall_args.js';
-import { deferredCall, isPending } from '../kernel/pending.js';
+import { deferredCall, isPending, onSettled } from '../kernel/pending.js';
 import type { Pending } from '../kernel/pending.js';
 import { noChild, serveSyscall } from '../kernel/syscall_server.js';
+import type { Served } from '../kernel/syscall_server.js';
 import type { SyscallContext, ThreadServices } from '../kernel/syscall_server.js';
 import type { ChildExit } from '../kernel/syscalls.js';
 import type { TaskInit } from '../kernel/task.js';
@@ -78,11 +79,22 @@ interface KernelThreads {
   readonly byProcess: Map<Process, Set<ThreadState>>;
   /** Children a thread started with fork and nobody has waited for yet, by parent and pid. */
   readonly children: WeakMap<Process, Map<number, Promise<WorkerExit>>>;
+  /** Every live thread, for the poll after a served call. */
+  readonly all: Set<ThreadState>;
+  /** A poll is running (one serves every thread; a call it serves does not start another). */
+  polling: boolean;
 }
 
 interface ThreadState {
   readonly worker: Worker;
+  readonly process: Process;
   readonly mailbox: Mailbox;
+  /** What its calls run as; set when its serving loop starts. */
+  ctx: SyscallContext | undefined;
+  /** A call of the thread is being served or waits to complete: its request is not to be served again. */
+  inCall: boolean;
+  /** Settles when the call that completes later has been answered. */
+  callDone: Promise<unknown> | undefined;
   readonly slot: number;
   readonly chunkPort: MessagePort;
   /** Ids of the chunks the thread was given, each held in the MemoryFile until the thread ends. */
@@ -106,6 +118,19 @@ const perKernel = new WeakMap<Kernel, KernelThreads>();
  */
 const FUTEX_SPIN = availableParallelism() > 1 ? 20_000 : 0;
 
+/**
+ * After serving a call, the kernel thread keeps reading every worker's
+ * request word for this long (milliseconds) since the last call it served,
+ * and serves what arrives, rather than going back to its event loop: a
+ * woken waiter, or the caller's next call, usually sends within that time,
+ * and learning of it through Atomics.waitAsync takes a trip through the
+ * event loop (some tens of microseconds here). None on one CPU.
+ */
+const POLL_IDLE_MS = availableParallelism() > 1 ? 0.2 : 0;
+
+/** The longest the kernel thread polls before it lets its event loop run (timers, thread exits, messages). */
+const POLL_MAX_MS = 2;
+
 /** A worker's futex queue slot: its in-flight slot moved past the kernel thread's. */
 const futexSlotOf = (inFlightSlot: number): number => inFlightSlot + 1;
 
@@ -125,9 +150,14 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 function threadsOf(kernel: Kernel): KernelThreads {
   let t = perKernel.get(kernel);
   if (t === undefined) {
-    t = { inFlight: new InFlightAccesses(), byProcess: new Map(), children: new WeakMap() };
+    t = { inFlight: new InFlightAccesses(), byProcess: new Map(), children: new WeakMap(), all: new Set(), polling: false };
     kernel.memoryFile.setReclaimGate(t.inFlight);
     perKernel.set(kernel, t);
+    // Kernel.dispose ends the threads first; each releases its chunks when it has ended (cleanUp).
+    const mine = t;
+    kernel.onDispose(() => {
+      for (const s of mine.all) endThread(s);
+    });
   }
   return t;
 }
@@ -196,7 +226,11 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
   }
   const t: ThreadState = {
     worker,
+    process: p,
     mailbox,
+    ctx: undefined,
+    inCall: false,
+    callDone: undefined,
     slot,
     chunkPort: port1,
     chunks: new Set(),
@@ -211,6 +245,7 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
     threads.byProcess.set(p, siblings);
   }
   siblings.add(t);
+  threads.all.add(t);
 
   worker.on('message', (m: { result?: unknown }) => {
     t.result = m.result;
@@ -227,11 +262,7 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
       else resolve({ ok, error: t.error ?? `the thread exited with code ${code}` });
     });
   });
-  void serve(kernel, threads, p, t).catch((err: unknown) => {
-    // A throw while serving is a bug in ipc-sentry: the thread cannot go on, so it dies.
-    t.error = `ipc-sentry failed serving a syscall: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
-    void worker.terminate();
-  });
+  void serve(kernel, threads, p, t).catch((err: unknown) => servingFailed(t, err));
   return E.right({
     process: p,
     done,
@@ -289,7 +320,7 @@ function isTypeScript(programUrl: string): boolean {
 
 /** Serves the thread's syscalls until its mailbox closes. */
 async function serve(kernel: Kernel, threads: KernelThreads, p: Process, t: ThreadState): Promise<void> {
-  const ctx: SyscallContext = { kernel, process: p, threads: threadServices(kernel, threads) };
+  t.ctx = { kernel, process: p, threads: threadServices(kernel, threads) };
   for (;;) {
     if (t.mailbox.closed) return;
     if (p.exited) {
@@ -297,34 +328,104 @@ async function serve(kernel: Kernel, threads: KernelThreads, p: Process, t: Thre
       endThread(t);
       return;
     }
-    const request = t.mailbox.pending();
-    if (request !== undefined) {
-      const served = serveSyscall(ctx, request);
-      if (isPending(served) && served.state === 'pending') {
-        // The call completes later: the thread stays blocked in its mailbox, and the kernel thread serves others meanwhile.
-        const reply = await served.done;
-        // The process may have ended while the call waited.
-        if (t.mailbox.closed) return;
-        t.mailbox.reply(t.mailbox.fits(reply) ? reply : E.left(sysError('E2BIG', 'the result is too large to pass back')));
-        continue;
-      }
-      const reply = isPending(served) ? served.result : served;
-      sendChunks(kernel, t, reply);
-      t.mailbox.reply(reply);
-      kernel.memoryFile.reclaim();
-      if (p.exited) {
-        // exit(2) from this thread: it ends itself on the reply; the others are killed.
-        t.exiting = true;
-        t.mailbox.close();
-        endThreads(threads, p);
-        return;
-      }
+    if (t.inCall) {
+      // The thread is blocked in a call that completes later; its answer goes out as it settles.
+      await t.callDone;
+      continue;
+    }
+    if (t.mailbox.hasRequest()) {
+      serveOne(kernel, threads, t);
+      poll(kernel, threads);
       continue;
     }
     const w = t.mailbox.requestWait();
     const r = waitAsync(w.words, w.index, w.value);
     if (r.async) await r.value;
   }
+}
+
+/**
+ * Serves the request in `t`'s mailbox. A call that completes now is
+ * answered now; one that completes later (a semop that sleeps) is answered
+ * from whatever settles it, on the waker's path, and until then the
+ * thread's request is not served again.
+ */
+function serveOne(kernel: Kernel, threads: KernelThreads, t: ThreadState): void {
+  const ctx = t.ctx as SyscallContext;
+  const p = ctx.process;
+  t.inCall = true;
+  let served: Served;
+  try {
+    served = serveSyscall(ctx, t.mailbox.pending());
+  } catch (err) {
+    t.inCall = false;
+    throw err;
+  }
+  if (isPending(served) && served.state === 'pending') {
+    t.callDone = served.done;
+    onSettled(served, (reply) => {
+      t.inCall = false;
+      // The process may have ended while the call waited (its exit ends the wait): the thread ends, unanswered.
+      if (t.mailbox.closed || t.process.exited) return;
+      try {
+        t.mailbox.reply(reply);
+      } catch (err) {
+        // Nothing of it was sent: the thread gets E2BIG instead.
+        if (!(err instanceof MailboxOverflow)) throw err;
+        t.mailbox.reply(E.left(sysError('E2BIG', 'the result is too large to pass back')));
+      }
+    });
+    return;
+  }
+  const reply = isPending(served) ? served.result : served;
+  sendChunks(kernel, t, reply);
+  t.mailbox.reply(reply);
+  t.inCall = false;
+  kernel.memoryFile.reclaim();
+  if (p.exited) {
+    // exit(2) from this thread: it ends itself on the reply; the others are killed.
+    t.exiting = true;
+    t.mailbox.close();
+    endThreads(threads, p);
+  }
+}
+
+/**
+ * Serves every thread's requests as they arrive until none has come for
+ * POLL_IDLE_MS (or POLL_MAX_MS have passed): see POLL_IDLE_MS. Each
+ * thread's own loop still waits on its mailbox, and finds its call served.
+ */
+function poll(kernel: Kernel, threads: KernelThreads): void {
+  if (POLL_IDLE_MS === 0 || threads.polling) return;
+  threads.polling = true;
+  try {
+    const start = performance.now();
+    let last = start;
+    for (;;) {
+      let any = false;
+      for (const t of threads.all) {
+        if (t.inCall || t.ctx === undefined || t.process.exited || !t.mailbox.hasRequest() || t.mailbox.closed) continue;
+        try {
+          serveOne(kernel, threads, t);
+        } catch (err) {
+          servingFailed(t, err);
+        }
+        any = true;
+      }
+      const now = performance.now();
+      if (any) last = now;
+      else if (now - last > POLL_IDLE_MS) return;
+      if (now - start > POLL_MAX_MS) return;
+    }
+  } finally {
+    threads.polling = false;
+  }
+}
+
+/** A throw while serving `t`'s call is a bug in ipc-sentry: the thread cannot go on, so it dies. */
+function servingFailed(t: ThreadState, err: unknown): void {
+  t.error = `ipc-sentry failed serving a syscall: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+  void t.worker.terminate();
 }
 
 /** The calls the syscall table hands to this layer: fork and waitpid. */
@@ -397,6 +498,7 @@ function cleanUp(kernel: Kernel, threads: KernelThreads, p: Process, t: ThreadSt
   // The thread can touch its chunks no more: their arenas may let them go.
   for (const id of t.chunks) kernel.memoryFile.releaseChunk(id);
   t.chunks.clear();
+  threads.all.delete(t);
   const siblings = threads.byProcess.get(p);
   siblings?.delete(t);
   if (siblings?.size === 0) threads.byProcess.delete(p);
