@@ -4,12 +4,13 @@
  * bits toggled; array elements dropped or duplicated; references
  * re-pointed; a message's type or text replaced by a near miss of its form)
  * and sealed again with valid checksums. Each kernel also holds semaphore
- * sets (values, and SEM_UNDO lists with adjustments) and message queues
- * with messages of several types, and half the mutations hit their records.
- * Each mutant is either refused with a Left, or restores into a kernel
- * whose invariants hold, whose sets, queues and undo lists mean what
- * Linux's can (read from the objects, apart from the checkpoint code, whose
- * checks checkInvariants shares), and which then takes a follow-up of calls (read,
+ * sets (values, and SEM_UNDO lists with adjustments), message queues with
+ * messages of several types and, in some, calls asleep on them (their
+ * sleeping-call records); half the mutations hit these records. Each
+ * mutant is either refused with a Left, or restores into a kernel whose
+ * invariants hold, whose sets, queues and undo lists mean what Linux's can
+ * (read from the objects, apart from the checkpoint code, whose checks
+ * checkInvariants shares), and which then takes a follow-up of calls (read,
  * write, attach, detach, munmap of every mapping; semop with and without
  * SEM_UNDO, SETVAL, SETALL, GETALL, msgsnd and msgrcv of every kind,
  * IPC_STAT; IPC_RMID of every segment, set and queue; exit of every
@@ -39,8 +40,9 @@ type Path = readonly (string | number)[];
  * Semaphore sets and message queues in every IPC namespace the kernel's
  * processes are in: values set by SETALL and moved by semops with and
  * without SEM_UNDO (so the processes' undo lists hold adjustments), and
- * messages of types 1..3 of several sizes left queued. `r` varies the
- * counts and values. No call waits (IPC_NOWAIT throughout).
+ * messages of types 1..3 of several sizes left queued; sometimes a msgrcv
+ * and a complex semop left asleep, so images carry sleeping calls too. `r`
+ * varies the counts and values.
  */
 function addSysv(kernel: Kernel, r: number): void {
   const live = kernel.processes();
@@ -77,6 +79,16 @@ function addSysv(kernel: Kernel, r: number): void {
         const text = new Uint8Array(next(12)).fill(0x41 + i);
         (members[i % members.length] as Process).msgsnd(id.right, 1 + next(3), text, IPC_NOWAIT);
       }
+      // A receiver asleep for a type nobody sends.
+      if (next(2) === 0) (members[next(members.length)] as Process).msgrcv(id.right, 64, 9, 0);
+    }
+    // A semop asleep (waiting for a unit nobody gives, with SEM_UNDO), when a set was made.
+    const semid = owner.semget(IPC_PRIVATE, 2, IPC_CREAT | 0o666);
+    if (E.isRight(semid) && next(2) === 0) {
+      (members[next(members.length)] as Process).semop(semid.right, [
+        { semNum: 1, semOp: -1, semFlg: SEM_UNDO },
+        { semNum: 0, semOp: 0, semFlg: 0 },
+      ]);
     }
   }
 }
@@ -291,9 +303,12 @@ function exercise(kernel: Kernel, meta: Json): void {
 
 const tally = { generated: 0, refused: 0, restored: 0, inapplicable: 0, sysvGenerated: 0, sysvRefused: 0, sysvRestored: 0 };
 
-/** Whether a path leads into a semaphore, queue or undo list record (or a process's undo list reference). */
+/** Whether a path leads into a semaphore, queue, undo list or sleeping-call record (or a process's undo list reference). */
 const isSysv = (p: Path): boolean =>
-  (p[0] === 'ipcNamespaces' && (p[2] === 'sem' || p[2] === 'msg')) || p[0] === 'semUndoLists' || (p[0] === 'processes' && p[2] === 'semUndo');
+  (p[0] === 'ipcNamespaces' && (p[2] === 'sem' || p[2] === 'msg')) ||
+  p[0] === 'semUndoLists' ||
+  p[0] === 'waitingCalls' ||
+  (p[0] === 'processes' && p[2] === 'semUndo');
 
 describe('restore of mutated images', () => {
   const IMAGES = images();
@@ -345,13 +360,16 @@ describe('restore of mutated images', () => {
     // 5 to 30 s alone here; a shared 2-core machine running other suites can take a minute or more.
   }, 180_000);
 
-  it('images hold semaphore sets with undo lists and queues with messages', () => {
+  it('images hold semaphore sets with undo lists, queues with messages, and sleeping calls', () => {
     const sets = IMAGES.flatMap((img) => (img.meta as Json).ipcNamespaces.flatMap((ns: Json) => ns.sem?.sets ?? []));
     const queues = IMAGES.flatMap((img) => (img.meta as Json).ipcNamespaces.flatMap((ns: Json) => ns.msg?.queues ?? []));
     const undo = IMAGES.flatMap((img) => (img.meta as Json).semUndoLists ?? []);
     expect(sets.length).toBeGreaterThanOrEqual(IMAGES.length);
     expect(queues.some((q: Json) => q.messages.length > 1)).toBe(true);
     expect(undo.some((l: Json) => l.entries.some((e: Json) => e.semadj.some((v: number) => v !== 0)))).toBe(true);
+    const calls = IMAGES.flatMap((img) => (img.meta as Json).waitingCalls ?? []).map((w: Json) => w.call);
+    expect(calls).toContain('msgrcv');
+    expect(calls).toContain('semop');
   });
 
   afterAll(() => {
