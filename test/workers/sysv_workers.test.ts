@@ -4,9 +4,9 @@
  * thread holds their replies. Beyond test/node/sem_msg_workers.test.ts: an
  * atomic two-semaphore array (one with SEM_UNDO) guarding two plain
  * counters; two producers and two consumers with sequence numbers; and a
- * thread killed while it sleeps waiting for zero, in a complex array after
- * a SEM_UNDO operation, in msgsnd on a full queue, or in a typed msgrcv
- * beside another receiver. After each, the set or queue is consistent
+ * thread killed while it sleeps waiting for zero, in a semtimedop (its
+ * timer goes too), in a complex array after a SEM_UNDO operation, in msgsnd
+ * on a full queue, or in a typed msgrcv beside another receiver. After each, the set or queue is consistent
  * (GETNCNT/GETZCNT, the queue's sleepers, qnum back), the next caller is
  * served, and checkInvariants holds. Sizes are small, for a 2-core box;
  * every wait is bounded.
@@ -110,6 +110,25 @@ describe('semaphores between workers', () => {
     const out = await within(next);
     expect(out).toEqual({ ok: true, result: [E.right(0)] });
     expect(sem(owner, semid, 0, GETZCNT)).toBe(0);
+    invariants(k);
+  });
+
+  it('a worker killed in a semtimedop leaves no timer and no sleeper; a timeout still ends the next one with EAGAIN', async () => {
+    const k = new Kernel();
+    const owner = k.spawn();
+    const semid = right(owner.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600));
+    const down = [{ semNum: 0, semOp: -1, semFlg: 0 }];
+    const victim = start(k, k.spawn(), 'sysv_calls', calls([['semtimedop', semid, down, { sec: 600, nsec: 0 }]]));
+    await until(() => sem(owner, semid, 0, GETNCNT) === 1);
+    expect(k.timers.size).toBe(1);
+    await victim.terminate();
+    expect([sem(owner, semid, 0, GETNCNT), k.timers.size]).toEqual([0, 0]);
+    invariants(k);
+    const next = start(k, k.spawn(), 'sysv_calls', calls([['semtimedop', semid, down, { sec: 0, nsec: 30e6 }]]));
+    const out = await within(next);
+    expect(out.ok).toBe(true);
+    expect((out.result as unknown[]).map(errnoOf)).toEqual(['EAGAIN']);
+    expect([sem(owner, semid, 0, GETNCNT), k.timers.size]).toEqual([0, 0]);
     invariants(k);
   });
 

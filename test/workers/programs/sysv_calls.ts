@@ -17,6 +17,9 @@ export default function main(task: Task, args: readonly unknown[]): unknown[] {
       case 'semop':
         out.push(task.semop(a[0] as number, a[1] as never));
         break;
+      case 'semtimedop':
+        out.push(task.semtimedop(a[0] as number, a[1] as never, a[2] as never));
+        break;
       case 'semctl':
         out.push(task.semctl(a[0] as number, a[1] as number, a[2] as number, a[3] as never));
         break;
