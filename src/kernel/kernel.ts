@@ -12,6 +12,7 @@ import type { CredentialsInit } from '../auth/credentials.js';
 import { makeCredentials } from '../auth/credentials.js';
 import { LockedMemory } from '../auth/ucounts.js';
 import { MemoryFile } from '../mm/memory_file.js';
+import type { ChunkMemoryUsage } from '../mm/memory_file.js';
 import { DEFAULT_MAX_MAP_COUNT } from '../mm/memory_manager.js';
 import type { VmSysctls } from '../mm/memory_manager.js';
 import type { ShmEnvironment } from '../shm/registry.js';
@@ -84,6 +85,18 @@ export interface SpawnOptions extends CredentialsInit {
 
 const DEFAULT_MEM_TOTAL = 8 * 2 ** 30;
 
+/**
+ * Symbol.dispose, which Node has defined since 18.18 and 20.4 (as
+ * Symbol.for('nodejs.dispose')); where it is missing, the same registered
+ * symbol, as Node's own polyfill uses.
+ */
+const disposeSymbol: typeof Symbol.dispose = (Symbol as { dispose?: typeof Symbol.dispose }).dispose ?? (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
+
+/** What a call on a disposed kernel returns. */
+function disposedKernel(): E.Either<SysError, never> {
+  return E.left(sysError('ESRCH', 'the kernel was disposed'));
+}
+
 /** One simulated machine. */
 export class Kernel {
   readonly memoryFile: MemoryFile;
@@ -131,6 +144,10 @@ export class Kernel {
   private readonly madeMountNamespaces = new Set<MountNamespace>();
   /** The default pid allocator's next pid; undefined when the simulator injected its own. */
   private nextPid: number | undefined = undefined;
+  /** Set by dispose. */
+  private isDisposed = false;
+  /** What dispose runs first: the node layer ends the kernel's worker threads (see onDispose). */
+  private disposers: Array<() => void> | undefined = undefined;
 
   constructor(options: KernelOptions = {}) {
     this.clock = options.clock ?? defaultClock();
@@ -177,6 +194,7 @@ export class Kernel {
    * RAM, and half as many inodes as RAM has pages (shmem_default_max_*).
    */
   newTmpfs(options: TmpfsOptions = {}): E.Either<SysError, Tmpfs> {
+    if (this.isDisposed) return disposedKernel();
     if (!isOptions(options)) return invalid('options', options, 'an object of tmpfs options');
     const halfRamPages = Math.floor(this.memoryFile.totalFrames / 2);
     return Tmpfs.create(this.memoryFile, { sizeBytes: halfRamPages * PAGE_SIZE, nrInodes: halfRamPages, ...options }, this.faultCharges);
@@ -190,6 +208,7 @@ export class Kernel {
    * @internal
    */
   newMountNamespace(root: Location, flags: MountFlags = {}): E.Either<SysError, MountNamespace> {
+    if (this.isDisposed) return disposedKernel();
     const dir = root.inode;
     if (!(dir instanceof Directory)) return E.left(sysError('ENOTDIR', `${root.path} is not a directory`));
     const ns = new MountNamespace(new Mount(dir.sb, dir, flags), false);
@@ -240,6 +259,7 @@ export class Kernel {
    * finite non-negative number.
    */
   advanceTime(ms: number): E.Either<SysError, number> {
+    if (this.isDisposed) return disposedKernel();
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) return invalid('ms', ms, 'a finite non-negative number of milliseconds');
     this.monotonicOffset += ms;
     return E.right(this.timers.run());
@@ -282,6 +302,7 @@ export class Kernel {
    * trySpawn is the checked path that returns them as a Left.
    */
   spawn(options: SpawnOptions = {}): Process {
+    if (this.isDisposed) return this.stillborn();
     const creds = decodeSpawnOptions(this, options);
     if (E.isLeft(creds)) throw new TypeError(`Kernel.spawn: ${creds.left.message}`);
     const p = this.trySpawn(options);
@@ -301,6 +322,7 @@ export class Kernel {
    * MemoryCgroup.
    */
   trySpawn(options: SpawnOptions = {}): E.Either<SysError, Process> {
+    if (this.isDisposed) return disposedKernel();
     const creds = decodeSpawnOptions(this, options);
     if (E.isLeft(creds)) return creds;
     const ns = options.ipcNamespace ?? this.initialIpcNamespace;
@@ -330,6 +352,7 @@ export class Kernel {
    * unattached orphans at once, as Linux does.
    */
   writeSysctl(ns: IpcNamespace, name: IpcSysctl, value: SysctlValue): E.Either<SysError, void> {
+    if (this.isDisposed) return disposedKernel();
     const bad = this.notMyNamespace(ns);
     if (bad !== undefined) return bad;
     const written = writeIpcSysctl(ns, name, value);
@@ -342,6 +365,7 @@ export class Kernel {
   readSysctl(ns: IpcNamespace, name: Exclude<IpcSysctl, 'sem'>): E.Either<SysError, bigint>;
   readSysctl(ns: IpcNamespace, name: IpcSysctl): E.Either<SysError, SysctlValue>;
   readSysctl(ns: IpcNamespace, name: IpcSysctl): E.Either<SysError, SysctlValue> {
+    if (this.isDisposed) return disposedKernel();
     return this.notMyNamespace(ns) ?? readIpcSysctl(ns, name);
   }
 
@@ -418,6 +442,85 @@ export class Kernel {
    */
   forget(p: Process): void {
     this.live.delete(p);
+  }
+
+  /**
+   * Ends the kernel and gives its memory back: its worker threads are told
+   * to end first (node layer), then every live process exits as with
+   * exit(2), then the MemoryFile gives up its chunks to the process-wide
+   * pool the next kernel draws from (a chunk a thread still holds joins it
+   * when that thread has ended; see MemoryFile.dispose). Afterwards every
+   * call on one of its processes is ESRCH (the process has exited), and the
+   * kernel's own calls that return an Either (trySpawn, newTmpfs,
+   * newMountNamespace, advanceTime, writeSysctl, readSysctl) are ESRCH
+   * "the kernel was disposed"; spawn returns a process that has already
+   * exited. Never throws; a second call does nothing. `using kernel = new
+   * Kernel()` calls it at the end of the block.
+   */
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    const disposers = this.disposers ?? [];
+    this.disposers = undefined;
+    for (const end of disposers) {
+      try {
+        end();
+      } catch {
+        // A thread that cannot be told to end still holds its chunks: they stay out of the pool (see MemoryFile.dispose).
+      }
+    }
+    for (const p of [...this.live]) {
+      try {
+        p.exit();
+      } catch {
+        // An injected clock that throws leaves the process as it was; its memory goes with the MemoryFile's below.
+      }
+    }
+    this.memoryFile.dispose();
+  }
+
+  /** `using kernel = new Kernel()`: dispose at the end of the block. */
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+
+  /** Whether dispose ran. */
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  /**
+   * The chunk memory this kernel holds (sabBytes: its SharedArrayBuffers,
+   * in use by its objects or kept for its own reuse) and, apart, what waits
+   * in the process-wide pool of released chunks for the next kernel
+   * (pooledBytes, shared by every kernel of the process). A kernel whose
+   * processes touched one page holds one 64 KiB chunk.
+   */
+  memoryUsage(): ChunkMemoryUsage {
+    return this.memoryFile.memoryUsage();
+  }
+
+  /**
+   * Registers `end` to run first when the kernel is disposed (the node
+   * layer ends the kernel's worker threads with it); on a disposed kernel
+   * it runs at once.
+   * @internal
+   */
+  onDispose(end: () => void): void {
+    if (this.isDisposed) {
+      end();
+      return;
+    }
+    (this.disposers ??= []).push(end);
+  }
+
+  /** A process that has already exited, for spawn on a disposed kernel: every call on it is ESRCH. */
+  private stillborn(): Process {
+    const creds = decodeSpawnOptions(this, {}) as E.Right<Parameters<typeof makeCredentials>[0]>;
+    const fs = { mountNamespace: this.initialMountNamespace, files: new FdTable(), memoryCharge: this.rootMemoryCgroup };
+    const p = this.admit(this.initialIpcNamespace, (pid) => new Process(this, pid, makeCredentials(creds.right), this.initialIpcNamespace, undefined, fs));
+    p.exit();
+    return p;
   }
 
   /** Forgets namespaces that can hold nothing any more. */

@@ -64,6 +64,55 @@ export function hostChunk(bytes: number): ArrayBufferLike {
   return typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
+/**
+ * The process-wide pool: buffers of disposed MemoryFiles (see
+ * MemoryFile.dispose), by byte length, that a MemoryFile using hostChunk
+ * takes before it asks the host for a new one. Making and zeroing a
+ * SharedArrayBuffer costs the host far more than clearing a used one, and
+ * a property test makes a fresh kernel thousands of times. A buffer enters
+ * only once no live thread holds it, and leaves its MemoryFile's chunks for
+ * good, so no two kernels ever share one. Capped at POOL_LIMIT_BYTES: past
+ * it, released buffers are left to the garbage collector.
+ */
+const sharedPool = new Map<number, ArrayBufferLike[]>();
+let sharedPoolBytes = 0;
+/** The most bytes the process-wide pool keeps. */
+const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/** Bytes of chunk buffers waiting in the process-wide pool, owned by no MemoryFile. */
+export function pooledChunkBytes(): number {
+  return sharedPoolBytes;
+}
+
+/**
+ * Lets the process-wide pool's buffers go to the garbage collector (a test
+ * that measures from an empty pool, or a caller done with kernels).
+ */
+export function drainChunkPool(): void {
+  sharedPool.clear();
+  sharedPoolBytes = 0;
+}
+
+/** A buffer of `bytes` bytes from the process-wide pool, or undefined; its bytes are stale. */
+function fromSharedPool(bytes: number): ArrayBufferLike | undefined {
+  const buffer = sharedPool.get(bytes)?.pop();
+  if (buffer !== undefined) sharedPoolBytes -= bytes;
+  return buffer;
+}
+
+/** `buffer`, which nothing can reach any more but the caller, joins the process-wide pool (unless full). */
+function toSharedPool(buffer: ArrayBufferLike): void {
+  const bytes = buffer.byteLength;
+  if (sharedPoolBytes + bytes > POOL_LIMIT_BYTES) return;
+  let sized = sharedPool.get(bytes);
+  if (sized === undefined) {
+    sized = [];
+    sharedPool.set(bytes, sized);
+  }
+  sized.push(buffer);
+  sharedPoolBytes += bytes;
+}
+
 /** What a MemoryFile made without `allocateChunk` uses (see withDefaultChunkAllocator). */
 let defaultChunkAllocator: ChunkAllocator = hostChunk;
 
@@ -128,8 +177,11 @@ interface Chunk {
   /** chunks[id] is this chunk; its slots are id << chunkShift | index. */
   readonly id: number;
   readonly frames: number;
-  readonly bytes: Uint8Array;
-  readonly words: Int32Array;
+  /** Emptied (EMPTY_BYTES, EMPTY_WORDS) when the buffer leaves for the process-wide pool. */
+  bytes: Uint8Array;
+  words: Int32Array;
+  /** hostChunk made it, so it may join the process-wide pool when its MemoryFile is disposed. */
+  readonly poolable: boolean;
   /** The arena owning it; undefined while it waits in the pool. */
   arena: Arena | undefined;
   /** Where it sits in its arena's chunks. */
@@ -167,6 +219,18 @@ export class Arena {
   constructor(readonly fullChunks: boolean) {}
 }
 
+/** What a MemoryFile holds, in bytes of chunk buffers (see MemoryFile.memoryUsage). */
+export interface ChunkMemoryUsage {
+  /**
+   * Bytes of the SharedArrayBuffers (ArrayBuffers without them) this
+   * MemoryFile holds: chunks in its objects' arenas and those it keeps for
+   * its own reuse. After dispose, only chunks a thread still holds.
+   */
+  readonly sabBytes: number;
+  /** Bytes in the process-wide pool of released chunks, which no MemoryFile holds (shared by all). */
+  readonly pooledBytes: number;
+}
+
 /** Physical memory: page frames with reference counts and usage accounting. */
 export class MemoryFile {
   /** The simulated RAM size in frames; allocate fails beyond it. */
@@ -192,6 +256,9 @@ export class MemoryFile {
   /** Chunks no arena owns, by size; zeroed when an arena takes one. */
   private readonly pool = new Map<number, Chunk[]>();
   private reserved = 0;
+  private isDisposed = false;
+  /** After dispose: chunks a thread still held then, by id, until it releases them. */
+  private readonly stillHeld = new Map<number, Chunk>();
   /** Frame number → its slot (-1: free); frame number → its reference count. */
   private slots = new Int32Array(0);
   private refs = new Uint32Array(0);
@@ -242,9 +309,65 @@ export class MemoryFile {
     return this.allocated;
   }
 
-  /** Bytes of backing buffers created so far (a chunk is kept for reuse when its arena lets it go). */
+  /**
+   * Bytes of the chunk buffers this MemoryFile holds: made or taken from the
+   * process-wide pool, and kept (a chunk its arena lets go is reused here)
+   * until dispose.
+   */
   get reservedBytes(): number {
     return this.reserved;
+  }
+
+  /** The bytes this MemoryFile holds and those in the process-wide pool, apart. */
+  memoryUsage(): ChunkMemoryUsage {
+    return { sabBytes: this.reserved, pooledBytes: sharedPoolBytes };
+  }
+
+  /** Whether dispose ran. */
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  /**
+   * Gives up every chunk: one no live thread holds goes to the process-wide
+   * pool now (when hostChunk made it), and one a thread still holds goes
+   * when the last holder releases it (releaseChunk). Nothing can reach the
+   * bytes through this MemoryFile afterwards: allocate fails (-1), moveTo
+   * fails, reference drops are ignored, and reading a frame's bytes throws.
+   * Its kernel's threads must have been told to end first. A second call
+   * does nothing.
+   */
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    for (const c of this.chunks) {
+      if (c.arena !== undefined) {
+        c.arena.chunks.length = 0;
+        c.arena.capacity = 0;
+        c.arena.used = 0;
+        c.arena.hint = 0;
+        c.arena = undefined;
+      }
+      if (c.holders === 0) this.giveUp(c);
+      else this.stillHeld.set(c.id, c);
+    }
+    this.chunks.length = 0;
+    this.pool.clear();
+    this.defaultArena.chunks.length = 0;
+    this.limbo.length = 0;
+    this.slots = new Int32Array(0);
+    this.refs = new Uint32Array(0);
+    this.image = undefined;
+    this.imageAt = undefined;
+    this.unplaced = 0;
+  }
+
+  /** A disposed MemoryFile's chunk no thread holds: its buffer leaves it for good. */
+  private giveUp(c: Chunk): void {
+    this.reserved -= c.frames * PAGE_SIZE;
+    if (c.poolable) toSharedPool(c.bytes.buffer);
+    c.bytes = EMPTY_BYTES;
+    c.words = EMPTY_WORDS;
   }
 
   /** One past the highest frame number ever handed out: numbers from here up were never used. */
@@ -276,7 +399,7 @@ export class MemoryFile {
     held: ReadonlyArray<{ readonly firstFrame: number; readonly count: number; readonly dataOffset?: number }>,
     image?: Uint8Array,
   ): void {
-    if (this.bump !== 0 || this.allocated !== 0) throw new Error('MemoryFile.restoreFrames: frames were already handed out');
+    if (this.bump !== 0 || this.allocated !== 0 || this.isDisposed) throw new Error('MemoryFile.restoreFrames: frames were already handed out');
     if (!Number.isInteger(limit) || limit < 0 || limit > this.totalFrames) {
       throw new RangeError(`MemoryFile.restoreFrames: ${limit} frames do not fit in ${this.totalFrames}`);
     }
@@ -320,6 +443,7 @@ export class MemoryFile {
    * the frame (a tmpfs write, as shmem_write_begin skips clearing a new page).
    */
   allocate(clear = true, arena: Arena = this.defaultArena): number {
+    if (this.isDisposed) return -1;
     if (this.limbo.length > 0) this.reclaim();
     if (this.freeFrames.size === 0 && this.bump >= this.totalFrames) return -1;
     // The slot comes first: a host allocation failure leaves everything as it was.
@@ -346,9 +470,11 @@ export class MemoryFile {
    * A slot of `arena` for a new frame, the lowest free one, growing the
    * arena by a chunk when it is full; -1 when the host cannot allocate the
    * chunk (`must` turns that into a throw). Counts the slot as used. A
-   * chunk from the pool taken for a `clear` allocation is cleared whole at
+   * chunk from a pool taken for a `clear` allocation is cleared whole at
    * once: one memcpy per chunk costs less than clearing slot by slot (see
-   * "Hot paths" in docs/architecture.md).
+   * "Hot paths" in docs/architecture.md). Not an arena's first-size chunk:
+   * its slots are cleared as they are taken (and the rest when a thread is
+   * given it), since most such arenas use a page or two.
    */
   private takeSlot(arena: Arena, must: boolean, clear: boolean): number {
     const chunks = arena.chunks;
@@ -372,7 +498,8 @@ export class MemoryFile {
     const frames = arena.fullChunks ? this.framesPerChunk : Math.min(this.framesPerChunk, Math.max(this.firstChunkFrames, arena.capacity));
     const c = this.chunkOfSize(frames, must);
     if (c === undefined) return -1;
-    if (clear && !c.clean) this.clearFrom(c, 0);
+    // A first-size chunk is cleared slot by slot instead: a kernel that touches a page or two (a property test's example) clears those alone.
+    if (clear && !c.clean && frames > this.firstChunkFrames) this.clearFrom(c, 0);
     c.arena = arena;
     c.index = chunks.length;
     chunks.push(c);
@@ -403,18 +530,22 @@ export class MemoryFile {
    */
   private newChunk(frames: number, must: boolean): Chunk | undefined {
     try {
-      const buffer = this.allocateChunk(frames * PAGE_SIZE);
+      const poolable = this.allocateChunk === hostChunk;
+      const pooled = poolable ? fromSharedPool(frames * PAGE_SIZE) : undefined;
+      const buffer = pooled ?? this.allocateChunk(frames * PAGE_SIZE);
       if (buffer.byteLength !== frames * PAGE_SIZE) throw new Error(`MemoryFile: a chunk buffer of ${buffer.byteLength} bytes, not ${frames * PAGE_SIZE}`);
       return {
         id: this.chunks.length,
         frames,
         bytes: new Uint8Array(buffer),
         words: new Int32Array(buffer),
+        poolable,
         arena: undefined,
         index: 0,
         used: 0,
         bump: 0,
-        clean: true,
+        // A pooled buffer holds another kernel's old bytes: cleared as one from this file's own pool is.
+        clean: pooled === undefined,
         free: new FreeFrames(),
         holders: 0,
       };
@@ -430,7 +561,7 @@ export class MemoryFile {
   /** Makes room for frame numbers [0, frames). */
   private grow(frames: number): void {
     if (frames <= this.slots.length) return;
-    const n = Math.max(frames, this.slots.length * 2, 1024);
+    const n = Math.max(frames, this.slots.length * 2, 64);
     const slots = new Int32Array(n).fill(-1);
     slots.set(this.slots);
     const refs = new Uint32Array(n);
@@ -441,6 +572,7 @@ export class MemoryFile {
 
   /** Adds a reference to an allocated frame. */
   incRef(frame: number): void {
+    if (this.isDisposed) return;
     this.check(frame);
     const n = this.refs[frame] ?? 0;
     if (n === 0) {
@@ -451,6 +583,7 @@ export class MemoryFile {
 
   /** Drops a reference; the frame returns to the free pool when none remain. */
   decRef(frame: number): void {
+    if (this.isDisposed) return;
     this.check(frame);
     const n = this.refs[frame] ?? 0;
     if (n === 0) {
@@ -608,6 +741,15 @@ export class MemoryFile {
 
   /** A thread given chunk `id` has ended. */
   releaseChunk(id: number): void {
+    const held = this.stillHeld.get(id);
+    if (held !== undefined) {
+      // Disposed: the last holder gone, the buffer may serve another kernel.
+      if (--held.holders === 0) {
+        this.stillHeld.delete(id);
+        this.giveUp(held);
+      }
+      return;
+    }
     const c = this.chunks[id];
     if (c === undefined || c.holders === 0) throw new RangeError(`MemoryFile: chunk ${id} is not held`);
     c.holders--;
@@ -617,7 +759,7 @@ export class MemoryFile {
 
   /** How many threads hold chunk `id` (holdChunk). */
   chunkHolders(id: number): number {
-    return this.chunks[id]?.holders ?? 0;
+    return (this.chunks[id] ?? this.stillHeld.get(id))?.holders ?? 0;
   }
 
   /**
@@ -627,6 +769,7 @@ export class MemoryFile {
    * copied from there (restoreFrames).
    */
   moveTo(frame: number, arena: Arena): boolean {
+    if (this.isDisposed) return false;
     if (this.slots[frame] === UNPLACED) return this.place(frame, arena);
     const from = this.chunkOf(frame);
     if (from.arena === arena) return true;
@@ -707,6 +850,7 @@ export class MemoryFile {
   }
 
   private check(frame: number): void {
+    if (this.isDisposed) throw new Error(DISPOSED);
     if (!Number.isInteger(frame) || frame < 0 || frame >= this.bump) {
       throw new RangeError(`MemoryFile: frame ${frame} was never allocated`);
     }
@@ -747,6 +891,7 @@ export class MemoryFile {
     if (slot === UNPLACED) slot = this.placeAnywhere(frame);
     const chunk = this.chunks[slot >> this.chunkShift];
     if (chunk === undefined || slot < 0 || !Number.isInteger(frame) || frame < 0 || frame >= this.bump) {
+      if (this.isDisposed) throw new Error(DISPOSED);
       throw new RangeError(`MemoryFile: frame ${frame} was never allocated`);
     }
     return chunk;
@@ -755,6 +900,13 @@ export class MemoryFile {
 
 /** Threads the futex queue has slots for: the kernel thread (KERNEL_THREAD_SLOT, 0) and every worker. */
 export const FUTEX_THREADS = MAX_WORKER_THREADS + 1;
+
+/** What reading a frame of a disposed MemoryFile throws: its bytes may serve another kernel now. */
+const DISPOSED = 'MemoryFile: its kernel was disposed; its frames are gone';
+
+/** What a chunk's views become when its buffer leaves for the process-wide pool. */
+const EMPTY_BYTES = new Uint8Array(0);
+const EMPTY_WORDS = new Int32Array(0);
 
 /** The source of every frame clearing. */
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
