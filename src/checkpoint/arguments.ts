@@ -19,6 +19,7 @@ function optionsObject(options: unknown): E.Either<CheckpointError, Record<strin
 /** checkpoint(kernel, options): a Kernel, and options whose engine (if any) is a ContainerEngine. */
 export function checkCheckpointArgs(kernel: unknown, options: unknown): E.Either<CheckpointError, void> {
   if (!(kernel instanceof Kernel)) return E.left(checkpointError('kernel', 'is not a Kernel'));
+  if (kernel.disposed) return E.left(checkpointError('kernel', 'was disposed: its memory is gone'));
   const o = optionsObject(options);
   if (E.isLeft(o)) return o;
   const engine = o.right['engine'];
