@@ -9,7 +9,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { GETVAL, IPC_CREAT, IPC_PRIVATE, IPC_RMID, PAGE_SIZE } from '../../src/abi/constants.js';
+import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, PAGE_SIZE } from '../../src/abi/constants.js';
+import { GETVAL } from '../../src/abi/sem.js';
 import type { SysError } from '../../src/abi/errno.js';
 import { checkpoint } from '../../src/checkpoint/save.js';
 import { Kernel } from '../../src/kernel/kernel.js';
