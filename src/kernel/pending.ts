@@ -63,6 +63,8 @@ export function onSettled<T>(pending: Pending<T>, fn: (value: T) => void): void 
 
 /** Whether a call's outcome is a Pending rather than its Either. */
 export function isPending(outcome: unknown): outcome is Pending<unknown> {
+  // An Either (the usual outcome) answers by its own _tag, before any walk of its prototype chain.
+  if (typeof outcome !== 'object' || outcome === null || (outcome as { _tag?: unknown })._tag !== undefined) return false;
   return outcome instanceof PendingCall;
 }
 
