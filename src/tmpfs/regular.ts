@@ -10,6 +10,7 @@ import { PAGE_SIZE } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../abi/fs.js';
+import { F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE } from '../abi/memfd.js';
 import type { AddrRange, BusError, Mappable, MappingStamp, MappingSpace, Translation } from '../mm/memmap.js';
 import type { MemoryCharge } from '../memcg/charge.js';
 import { CLAIM_CHARGE_REFUSED, CLAIM_NO_SPACE, claimError } from './claim.js';
@@ -42,6 +43,15 @@ export class RegularFile extends Inode implements Mappable {
   readonly kind = 'file';
   /** st_size in bytes, at most MAX_FILE_BYTES. */
   size: FileOffset = 0;
+  /**
+   * The file's seals (F_SEAL_*), as shmem keeps them per inode. Every tmpfs
+   * file starts with F_SEAL_SEAL, so it can never be sealed; only
+   * memfd_create with MFD_ALLOW_SEALING or MFD_NOEXEC_SEAL starts a file
+   * without it. Seals are only ever added (src/posix/seals.ts).
+   */
+  seals = F_SEAL_SEAL;
+  /** Shared mappings that may be written through (Linux's i_mmap_writable): F_SEAL_WRITE is refused while any exists. */
+  private writableMaps = 0;
   private readonly pages = new FrameTable<MemoryCharge>(this.sb.memoryFile);
   /**
    * The page a write claimed and filled only from its first byte, whose
@@ -57,6 +67,16 @@ export class RegularFile extends Inode implements Mappable {
   private unzeroedPage = -1;
   private unzeroedFrame = -1;
   private unzeroedFrom = 0;
+
+  /** Mapping pieces that may be written through (VM_SHARED with VM_MAYWRITE). */
+  get writableMappings(): number {
+    return this.writableMaps;
+  }
+
+  /** Checkpoint restore: the writable mapping pieces the restored address spaces hold. */
+  restoreWritableMappings(count: number): void {
+    this.writableMaps = count;
+  }
 
   /** Pages the file holds: st_blocks / 8. */
   get residentPages(): number {
@@ -104,6 +124,13 @@ export class RegularFile extends Inode implements Mappable {
       const room = subOffset(MAX_FILE_BYTES, offset);
       if (room < length) length = Number(room);
     }
+    // shmem_write_begin's seal checks; from Linux 6.12 a write crossing the end under F_SEAL_GROW fails whole.
+    if (this.seals !== F_SEAL_SEAL) {
+      if ((this.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0) return E.left(sysError('EPERM', 'the file is sealed against writes'));
+      if ((this.seals & F_SEAL_GROW) !== 0 && addOffset(offset, length) > this.size) {
+        return E.left(sysError('EPERM', 'the file is sealed against growing, and the write reaches past its end'));
+      }
+    }
     const mf = this.sb.memoryFile;
     let done = 0;
     let stopped: SysError | undefined;
@@ -136,6 +163,9 @@ export class RegularFile extends Inode implements Mappable {
   truncate(length: FileOffset): E.Either<SysError, void> {
     if (length < 0) return E.left(sysError('EINVAL', `length ${length} is negative`));
     if (length > MAX_FILE_BYTES) return E.left(sysError('EFBIG', `length ${length} is past the largest file size`));
+    // shmem_setattr: the size may stay as it is under either seal.
+    if (length < this.size && (this.seals & F_SEAL_SHRINK) !== 0) return E.left(sysError('EPERM', 'the file is sealed against shrinking'));
+    if (length > this.size && (this.seals & F_SEAL_GROW) !== 0) return E.left(sysError('EPERM', 'the file is sealed against growing'));
     if (length < this.size) {
       // truncate_inode_pages_range runs to the end of the page cache, so pages
       // fallocated past the size (FALLOC_FL_KEEP_SIZE) go too.
@@ -166,9 +196,13 @@ export class RegularFile extends Inode implements Mappable {
       return E.left(sysError('EOPNOTSUPP', `fallocate mode ${mode} is not supported by tmpfs`));
     }
     if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) {
+      // shmem_fallocate: punching a hole writes zeros, which a write seal forbids.
+      if ((this.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0) return E.left(sysError('EPERM', 'the file is sealed against writes'));
       this.punchHole(offset, end);
       return E.right(undefined);
     }
+    // Even with FALLOC_FL_KEEP_SIZE: the seal refuses any range past the end.
+    if ((this.seals & F_SEAL_GROW) !== 0 && end > this.size) return E.left(sysError('EPERM', 'the file is sealed against growing'));
     const first = pageOf(offset);
     const last = pagesFor(end);
     const capacity = this.sb.capacityPages;
@@ -201,13 +235,20 @@ export class RegularFile extends Inode implements Mappable {
   }
 
   // Mappable. A mapping's lifetime is held by its open file description, so
-  // the mapping callbacks have nothing to count.
+  // the mapping callbacks count only the pieces that may be written through,
+  // for F_SEAL_WRITE (mapping_map_writable / mapping_unmap_writable).
 
-  addMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  addMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, writable: boolean): void {
+    if (writable) this.writableMaps += 1;
+  }
 
-  removeMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  removeMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, writable: boolean): void {
+    if (writable) this.writableMaps -= 1;
+  }
 
-  copyMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  copyMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, writable: boolean): void {
+    if (writable) this.writableMaps += 1;
+  }
 
   /**
    * shmem_fault: a page at or past the end of the file rounded up to a page

@@ -36,6 +36,7 @@ import {
   ST_NOSUID,
   ST_RDONLY,
 } from '../abi/fs.js';
+import { F_SEAL_FUTURE_WRITE, F_SEAL_WRITE, O_CLOEXEC } from '../abi/memfd.js';
 import type { Credentials } from '../auth/credentials.js';
 import type { MappingContext, MappingIdentity } from '../mm/memmap.js';
 import type { MemoryManager } from '../mm/memory_manager.js';
@@ -121,6 +122,8 @@ function badDescriptor(fd: number): E.Either<SysError, never> {
 /** A process's descriptor table (Linux files_struct). */
 export class FdTable {
   private readonly fds = new Map<number, OpenFile>();
+  /** Descriptors with FD_CLOEXEC (a per-descriptor flag, not the description's). */
+  private readonly cloexec = new Set<number>();
 
   /** An empty table allowing `limit` descriptors (RLIMIT_NOFILE). */
   constructor(readonly limit: number = NR_OPEN_DEFAULT) {}
@@ -141,17 +144,35 @@ export class FdTable {
     this.fds.set(fd, file);
   }
 
+  /** Whether `fd` has FD_CLOEXEC. */
+  closeOnExec(fd: number): boolean {
+    return this.cloexec.has(fd);
+  }
+
+  /** Sets or clears FD_CLOEXEC on `fd` (F_SETFD); the caller has checked that it is open. */
+  setCloseOnExec(fd: number, on: boolean): void {
+    if (!this.fds.has(fd)) throw new Error(`FdTable.setCloseOnExec: descriptor ${fd} is not open`);
+    if (on) this.cloexec.add(fd);
+    else this.cloexec.delete(fd);
+  }
+
+  /** Checkpoint: the descriptors with FD_CLOEXEC, in order. */
+  closeOnExecFds(): number[] {
+    return [...this.cloexec].sort((a, b) => a - b);
+  }
+
   /** EMFILE when no descriptor is free (get_unused_fd_flags, checked before the path lookup). */
   checkRoom(): E.Either<SysError, void> {
     return this.fds.size >= this.limit ? E.left(sysError('EMFILE', `all ${this.limit} descriptors are in use`)) : E.right(undefined);
   }
 
   /** Puts `file` (whose reference passes to the table) at the lowest free descriptor. Precondition: checkRoom passed. */
-  install(file: OpenFile): number {
+  install(file: OpenFile, closeOnExec = false): number {
     let fd = 0;
     while (this.fds.has(fd)) fd += 1;
     if (fd >= this.limit) throw new Error('FdTable.install without room');
     this.fds.set(fd, file);
+    if (closeOnExec) this.cloexec.add(fd);
     return fd;
   }
 
@@ -171,6 +192,7 @@ export class FdTable {
     const file = this.fds.get(fd);
     if (file === undefined) return E.left(sysError('EBADF', `${fd} is not an open descriptor`));
     this.fds.delete(fd);
+    this.cloexec.delete(fd);
     file.decRef();
     return E.right(undefined);
   }
@@ -182,6 +204,7 @@ export class FdTable {
       file.incRef();
       child.fds.set(fd, file);
     }
+    for (const fd of this.cloexec) child.cloexec.add(fd);
     return child;
   }
 
@@ -189,6 +212,7 @@ export class FdTable {
   closeAll(): void {
     const all = [...this.fds.values()];
     this.fds.clear();
+    this.cloexec.clear();
     for (const file of all) file.decRef();
   }
 }
@@ -259,7 +283,7 @@ export function open(c: FileCaller, path: string, flags: number, mode: number): 
   }
   const file = new OpenFile(loc, flags);
   if (truncate && inode instanceof RegularFile) inode.truncate(0);
-  return E.right(c.files.install(file));
+  return E.right(c.files.install(file, (flags & O_CLOEXEC) !== 0));
 }
 
 /** MAX_RW_COUNT: the most one read or write moves (INT_MAX rounded down to a page). */
@@ -453,7 +477,13 @@ export function mmap(c: FileCaller, fd: number, length: number, prot: number, fl
     if ((prot & PROT_WRITE) !== 0 && !file.writable) return E.left(sysError('EACCES', 'PROT_WRITE on a shared mapping needs a descriptor open for writing'));
     const noexec = file.location.mount.flags.noexec;
     if ((prot & PROT_EXEC) !== 0 && noexec) return E.left(sysError('EPERM', 'PROT_EXEC on a noexec mount'));
-    const maxPerms = PROT_READ | (file.writable ? PROT_WRITE : 0) | (noexec ? 0 : PROT_EXEC);
+    // memfd_check_seals_mmap: under a write seal a shared mapping may not be
+    // writable, and one made read-only loses VM_MAYWRITE, so it neither
+    // counts as writable nor can mprotect make it so (EACCES).
+    const writeSealed = (inode.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0;
+    if (writeSealed && (prot & PROT_WRITE) !== 0) return E.left(sysError('EPERM', 'the file is sealed against writes; a writable shared mapping is refused'));
+    const mayWrite = file.writable && !writeSealed;
+    const maxPerms = PROT_READ | (mayWrite ? PROT_WRITE : 0) | (noexec ? 0 : PROT_EXEC);
     return c.mm.mmap(c.mappingContext, {
       length,
       // Exact: a page-aligned offset below 2^63 is a double, and the memory manager keeps it so (see Vma.offset).
@@ -462,7 +492,7 @@ export function mmap(c: FileCaller, fd: number, length: number, prot: number, fl
       maxPerms,
       mappable: inode,
       identity: file,
-      writable: file.writable,
+      writable: mayWrite,
     });
   })(c.files.get(fd));
 }

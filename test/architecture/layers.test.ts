@@ -26,6 +26,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['shm', 'sem', 'msg'],
   ['tmpfs'],
   ['vfs'],
+  ['posix'],
   ['kernel'],
   ['hostchannel'],
   ['checkpoint'],
