@@ -40,6 +40,10 @@ import type { MemoryCharge } from '../memcg/charge.js';
 import { isChargeRefused } from '../tmpfs/claim.js';
 import type { TmpfsRemount } from '../tmpfs/superblock.js';
 import * as files from '../vfs/files.js';
+import { fcntl as fcntlOn } from '../posix/fcntl.js';
+import type { MemfdCaller } from '../posix/memfd.js';
+import { memfdCreate as memfdCreateOn } from '../posix/memfd.js';
+import { shmOpen as shmOpenOn, shmUnlink as shmUnlinkOn } from '../posix/shm_open.js';
 import { futexWait, futexWake } from './futex.js';
 import { deferredCall, isPending } from './pending.js';
 import type { Pending, SysResult } from './pending.js';
@@ -570,6 +574,56 @@ export class Process implements ProcessSyscalls {
         notLoff('offset', offset) ??
         files.mmap(this, fd, length, prot, flags, toMmapOffset(offset)),
     );
+  }
+
+  /**
+   * memfd_create(2): a new anonymous tmpfs file, open O_RDWR; returns the
+   * descriptor. `flags` are MFD_*; the file can be sealed with
+   * MFD_ALLOW_SEALING (see fcntl). MFD_HUGETLB is ENOSYS (hugetlbfs is not
+   * modelled).
+   */
+  memfdCreate(name: string, flags: number): E.Either<SysError, number> {
+    return this.live(() => notPath('name', name) ?? notInteger('flags', flags) ?? memfdCreateOn(this.memfdCaller(), name, flags));
+  }
+
+  /**
+   * fcntl(2): F_GETFD, F_SETFD, F_GETFL, F_ADD_SEALS and F_GET_SEALS;
+   * EINVAL for any other command. `arg` is the command's argument (0 when
+   * it takes none).
+   */
+  fcntl(fd: number, cmd: number, arg = 0): E.Either<SysError, number> {
+    return this.live(() => notInteger('fd', fd) ?? notInteger('cmd', cmd) ?? notInteger('arg', arg) ?? fcntlOn(this, fd, cmd, arg));
+  }
+
+  /**
+   * shm_open(3) as glibc does it: open(2) of /dev/shm/NAME in this process's
+   * mount namespace with O_NOFOLLOW and O_CLOEXEC added; `mode` (already
+   * masked by the umask) applies to an object O_CREAT makes.
+   */
+  shmOpen(name: string, oflag: number, mode: number): E.Either<SysError, number> {
+    return this.live(() => notPath('name', name) ?? notInteger('oflag', oflag) ?? notMode(mode) ?? shmOpenOn(this, name, oflag, mode));
+  }
+
+  /** shm_unlink(3) as glibc does it: unlink(2) of /dev/shm/NAME; a bad name is ENOENT, EPERM becomes EACCES. */
+  shmUnlink(name: string): E.Either<SysError, void> {
+    return this.live(() => notPath('name', name) ?? shmUnlinkOn(this, name));
+  }
+
+  /** What memfd_create needs: this process's file context and its kernel's internal tmpfs. */
+  private memfdCaller(): MemfdCaller {
+    const kernel = this.kernel;
+    return {
+      creds: this.credentials,
+      mountNamespace: this.mountNs,
+      files: this.files,
+      memoryCharge: this.memoryCharge,
+      mm: this.mm,
+      mappingContext: this.mappingContext,
+      newInternalTmpfs: () => kernel.newTmpfs({ sizeBytes: 0, nrInodes: 0 }),
+      internalMountKey: kernel,
+      // vm.memfd_noexec is not modelled: 0, memfd_create's flags decide.
+      memfdNoexecScope: 0,
+    };
   }
 
   /** mount -t tmpfs: mounts `sb` on the directory `target` of this process's namespace. */
