@@ -400,18 +400,26 @@ const ProcessMeta = t.intersection([
 
 const HostChannelMeta = t.type({ pathOnHost: t.string, pathInContainer: t.string, permissions: t.string, size: U64 });
 
-const ContainerMeta = t.type({
-  name: t.string,
-  hostChannel: Nullable(HostChannelMeta),
-  /** `-m` in bytes; null when not given (0, also "no limit", is kept apart as iSulad keeps it). */
-  memoryLimit: Nullable(U64),
-  autoRemove: t.boolean,
-  state: t.keyof({ created: null, running: null, exited: null }),
-  /** While running: the init's pid and the namespaces (by index) the container was started in. */
-  running: Nullable(t.type({ init: Nat, ipcNamespace: Nat, mountNamespace: Nat })),
-  /** The cgroup (by index) of the latest start, which keeps its charges after a stop. */
-  cgroup: Nullable(Nat),
-});
+const ContainerMeta = t.intersection([
+  t.type({
+    name: t.string,
+    hostChannel: Nullable(HostChannelMeta),
+    /** `-m` in bytes; null when not given (0, also "no limit", is kept apart as iSulad keeps it). */
+    memoryLimit: Nullable(U64),
+    autoRemove: t.boolean,
+    state: t.keyof({ created: null, running: null, exited: null }),
+    /** While running: the init's pid and the namespaces (by index) the container was started in. */
+    running: Nullable(t.type({ init: Nat, ipcNamespace: Nat, mountNamespace: Nat })),
+    /** The cgroup (by index) of the latest start, which keeps its charges after a stop. */
+    cgroup: Nullable(Nat),
+  }),
+  /**
+   * The container's --ipc value (null when not given), its shm tmpfs size and
+   * the host directory bound at its /dev/shm (null for none); absent in
+   * images older than /dev/shm support.
+   */
+  t.partial({ ipcMode: Nullable(t.string), shmSize: U64, shmPath: Nullable(t.string) }),
+]);
 export type ContainerMetaT = t.TypeOf<typeof ContainerMeta>;
 
 /** The container engine bound to the kernel: the daemon's process and the containers in creation order. */

@@ -1,9 +1,9 @@
 /**
- * The iSulad daemon's filesystem work for containers and their host
- * channels, done through the daemon's own process (root with every
- * capability, in the host's namespaces): mkdir -p and rm -rf on the host,
- * the channel's tmpfs mount and lazy unmount, and each container's mount
- * namespace with the channel bound in it.
+ * The iSulad daemon's filesystem work for containers, their /dev/shm and
+ * their host channels, done through the daemon's own process (root with
+ * every capability, in the host's namespaces): mkdir -p and rm -rf on the
+ * host, the tmpfs mounts and lazy unmounts of shm paths and channels, and
+ * each container's mount namespace with its /dev/shm and channel bound in it.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { SysError } from '../abi/errno.js';
@@ -11,13 +11,22 @@ import type { Credentials } from '../auth/credentials.js';
 import { MNT_DETACH } from '../abi/fs.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
-import type { Location, MountNamespace } from '../vfs/mounts.js';
+import type { Location, MountFlags, MountNamespace } from '../vfs/mounts.js';
 import { Directory } from '../tmpfs/directory.js';
+import type { Tmpfs } from '../tmpfs/superblock.js';
+import { shmTmpfsBytes } from './ipc_mode.js';
 import { isReadOnlyMode } from './mode.js';
 import type { HostChannel } from './spec.js';
 
-/** The host-channel mount's flags (MS_NOSUID|MS_NODEV|MS_NOEXEC); the container's bind inherits them. */
+/**
+ * The flags of the host-channel and shm tmpfs mounts (MS_NOSUID|MS_NODEV|
+ * MS_NOEXEC, in both mount_host_channel and util_create_shm_path); a
+ * container's bind of either inherits them.
+ */
 const CHANNEL_FLAGS = { nosuid: true, nodev: true, noexec: true } as const;
+
+/** Where every container sees its shm tmpfs. */
+export const DEV_SHM = '/dev/shm';
 
 /** The daemon's view of the host's filesystem. */
 export class DaemonFs {
@@ -53,6 +62,11 @@ export class DaemonFs {
   isExistingDirectory(path: string): boolean {
     const found = this.kernel.initialMountNamespace.resolve(this.daemon.creds, path);
     return E.isRight(found) && found.right.inode.kind === 'dir';
+  }
+
+  /** util_file_exists: stat(2) of `path` succeeds, whatever it is. */
+  exists(path: string): boolean {
+    return E.isRight(this.kernel.initialMountNamespace.resolve(this.daemon.creds, path));
   }
 
   /** mkdir -p in the host's namespace. */
@@ -96,23 +110,52 @@ export class DaemonFs {
   }
 
   /**
-   * A container's mount namespace: `rootfs` (a host directory) as its "/",
-   * and the channel bound at the container path (specs_mount.c
-   * add_host_channel_mount: rbind, read-only when the mode has the piece
-   * `ro`), its mount point made first as the runtime does. The caller gets
-   * the namespace's creator reference; on failure it is dropped here.
+   * util_create_shm_path as setup_ipc_dirs calls it (at create, and again at
+   * start): nothing when `path` is already a mount point; else mkdir -p with
+   * 0700 for each directory made, then a tmpfs with mode=1777,size=`size`
+   * and nosuid/nodev/noexec. The Left is the daemon's log line.
    */
-  containerNamespace(rootfs: string, channel: HostChannel | undefined): E.Either<SysError, MountNamespace> {
+  createShmPath(path: string, size: bigint): E.Either<string, void> {
+    if (this.isMountPoint(path)) return E.right(undefined);
+    if (E.isLeft(this.mkdirAll(path, 0o700))) return E.left('Build shm dir failed');
+    const sb = this.kernel.newTmpfs({ sizeBytes: shmTmpfsBytes(size), mode: 0o1777 });
+    const mounted = E.chain((fs: Tmpfs) => this.daemon.mountTmpfs(fs, path, CHANNEL_FLAGS))(sb);
+    return E.isLeft(mounted) ? E.left(`Mount ${path} failed: ${mounted.left.message}`) : E.right(undefined);
+  }
+
+  /** umount_share_shm: a lazy unmount of a container's own shm path, if mounted; failures are only logged. */
+  umountShm(path: string): void {
+    if (!this.isMountPoint(path)) return;
+    const unmounted = this.daemon.umount(path, MNT_DETACH);
+    if (E.isLeft(unmounted)) this.log(`Failed to umount the target: ${path}: ${unmounted.left.message}`);
+  }
+
+  /**
+   * A container's mount namespace: `rootfs` (a host directory) as its "/",
+   * the host directory `shmPath` bound at /dev/shm (add_shm_mount: rbind),
+   * then the channel bound at the container path (add_host_channel_mount:
+   * rbind, read-only when the mode has the piece `ro`). The runtime mounts
+   * in destination order, so a channel under /dev/shm lands on the shm
+   * tmpfs; each mount point is made first, as the runtime does. Binds keep
+   * the source mount's flags. The caller gets the namespace's creator
+   * reference; on failure it is dropped here.
+   */
+  containerNamespace(rootfs: string, shmPath: string | undefined, channel: HostChannel | undefined): E.Either<SysError, MountNamespace> {
     const host = this.kernel.initialMountNamespace;
     const creds = this.daemon.creds;
     const root = host.resolve(creds, rootfs);
     if (E.isLeft(root)) return root;
     const ns = this.kernel.newMountNamespace(root.right);
-    if (E.isLeft(ns) || channel === undefined) return ns;
-    const flags = { ...CHANNEL_FLAGS, readonly: isReadOnlyMode(channel.permissions) };
-    const bound = E.chain(() =>
-      E.chain((source: Location) => ns.right.bind(creds, source, channel.pathInContainer, flags))(host.resolve(creds, channel.pathOnHost)),
-    )(mkdirAllIn(ns.right, this.daemon.creds, channel.pathInContainer, 0o755));
+    if (E.isLeft(ns)) return ns;
+    const bindAt = (source: string, target: string, flags: MountFlags): E.Either<SysError, unknown> =>
+      E.chain(() => E.chain((loc: Location) => ns.right.bind(creds, loc, target, flags))(host.resolve(creds, source)))(
+        mkdirAllIn(ns.right, creds, target, 0o755),
+      );
+    const shm = shmPath === undefined ? E.right(undefined) : bindAt(shmPath, DEV_SHM, {});
+    const bound =
+      channel === undefined
+        ? shm
+        : E.chain(() => bindAt(channel.pathOnHost, channel.pathInContainer, { ...CHANNEL_FLAGS, readonly: isReadOnlyMode(channel.permissions) }))(shm);
     if (E.isLeft(bound)) {
       ns.right.leave();
       return bound;

@@ -1,8 +1,8 @@
 /**
  * A simulated iSulad daemon and `isula` client on one Kernel, reduced to what
- * the host channel needs: create, start, stop, restart, rm and run of
- * containers, each with its own IPC namespace, mount namespace and memory
- * cgroup (reference notes §5).
+ * the host channel and /dev/shm need: create, start, stop, restart, rm and
+ * run of containers, each with its own mount namespace and memory cgroup,
+ * and an IPC namespace and /dev/shm chosen by --ipc (ipc_mode.ts).
  *
  * Lifetimes:
  * - create validates the option as the client does, then makes the host
@@ -15,6 +15,20 @@
  *   last of them. The host mount stays, so the data survives.
  * - rm lazily unmounts the host path and removes it recursively; failures
  *   are only logged, as iSulad does.
+ *
+ * /dev/shm (specs_mount.c set_shm_path, setup_ipc_dirs):
+ * - a shareable container (the default) gets a tmpfs of --shm-size bytes
+ *   mounted at create on <container dir>/mounts/shm; it stays mounted
+ *   across stop and start, and rm lazily unmounts it (umount_share_shm);
+ * - `host` binds the host's /dev/shm, `container:NAME` binds NAME's shm
+ *   path, `none` gets no /dev/shm; each start joins the IPC namespace the
+ *   mode names (get_share_namespace_path): NAME's current one, the host's,
+ *   or a new one.
+ * - iSulad refuses nothing about a donor beyond its existence (at create
+ *   and start) and its running (at start): a donor that is itself a
+ *   `container:` or `host` container is joined transitively, and removing a
+ *   donor others joined is allowed; they keep its IPC namespace and the
+ *   files of its /dev/shm.
  *
  * The daemon notices a container's init exiting (an OOM kill, or a test
  * calling exit) the next time it looks: every command and query reaps first.
@@ -31,7 +45,8 @@ import type { IpcNamespace } from '../kernel/ipc_namespace.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
 import type { MountNamespace } from '../vfs/mounts.js';
-import { DaemonFs } from './daemon_fs.js';
+import { DEV_SHM, DaemonFs } from './daemon_fs.js';
+import { SHM_SIZE_ERROR_EXIT_STATUS, effectiveShmSize, ipcModeOf, parseShmSize } from './ipc_mode.js';
 import { MemoryCgroup } from '../memcg/cgroup.js';
 import type { ContainerConfig, ContainerState } from './records.js';
 import type { HostChannel, HostChannelCommand, Meminfo } from './spec.js';
@@ -50,6 +65,15 @@ export interface CreateOptions {
   readonly hostChannel?: string;
   /** `-m`: the memory cgroup limit in bytes; 0 means none. */
   readonly memoryLimit?: bigint;
+  /**
+   * The raw --ipc value: `shareable` (also the meaning of its absence),
+   * `none`, `host` or `container:NAME`. The client takes any string; the
+   * daemon fails to create a container with another one (`private`
+   * included), as iSulad's does.
+   */
+  readonly ipc?: string;
+  /** The raw --shm-size value, exactly as typed; 0 means the default 64 MiB. */
+  readonly shmSize?: string;
 }
 
 /** `isula run` options: create's, plus --rm. */
@@ -93,6 +117,12 @@ export const ENGINE_MESSAGES = {
    * refused; printed bare, before the daemon is contacted.
    */
   invalidMemory: (value: string) => `Invalid value "${value}" for flag --memory`,
+  /**
+   * start's refusal to join the IPC namespace of a container that is not
+   * running (specs_namespace.c parse_share_namespace_with_prefix); `name`
+   * is the text after `container:`.
+   */
+  joinNotRunning: (name: string) => `Error response from daemon: Can not join namespace of a non running container ${name}`,
   /** exec's refusal of credentials no process can have (Kernel.trySpawn's EINVAL). */
   invalidUser: (why: string) => `Error response from daemon: ${why}`,
 } as const;
@@ -120,6 +150,16 @@ interface Container {
   readonly name: string;
   readonly hostChannel: HostChannel | undefined;
   readonly memoryLimit: bigint | undefined;
+  /** The --ipc value as given; undefined when the option was absent (shareable). */
+  readonly ipcMode: string | undefined;
+  /** HostConfig.ShmSize: the size of the container's own shm tmpfs, in bytes (the default for 0 or none). */
+  readonly shmSize: bigint;
+  /**
+   * The host directory bound at the container's /dev/shm (shm_path): its
+   * own `<container dir>/mounts/shm`, the host's /dev/shm, or its donor's
+   * shm path; undefined for `none`.
+   */
+  readonly shmPath: string | undefined;
   readonly autoRemove: boolean;
   state: ContainerState;
   /** Set while running: the init process and its namespaces. */
@@ -177,7 +217,7 @@ export class ContainerEngine {
     this.meminfo = options.meminfo ?? (() => ({ memTotalKb: mf.totalFrames * 4, memAvailableKb: (mf.totalFrames - mf.allocatedFrames) * 4 }));
   }
 
-  /** `isula create [--rm] [-m LIMIT] [--host-channel SPEC] --name NAME`. */
+  /** `isula create [--rm] [-m LIMIT] [--ipc MODE] [--shm-size SIZE] [--host-channel SPEC] --name NAME`. */
   create(name: string, options: CreateOptions & { readonly rm?: boolean } = {}): CommandResult {
     checkName('create', name);
     checkCreateOptions('create', options);
@@ -232,7 +272,7 @@ export class ContainerEngine {
     return OK;
   }
 
-  /** `isula run [--rm] [-m LIMIT] [--host-channel SPEC] --name NAME`: create, then start. */
+  /** `isula run [--rm] [-m LIMIT] [--ipc MODE] [--shm-size SIZE] [--host-channel SPEC] --name NAME`: create, then start. */
   run(name: string, options: RunOptions = {}): CommandResult {
     checkName('run', name);
     checkCreateOptions('run', options);
@@ -291,6 +331,8 @@ export class ContainerEngine {
       state: c.state,
       ...(c.hostChannel !== undefined ? { hostChannel: c.hostChannel } : {}),
       ...(c.memoryLimit !== undefined ? { memoryLimit: c.memoryLimit } : {}),
+      ...(c.ipcMode !== undefined ? { ipcMode: c.ipcMode } : {}),
+      shmSize: c.shmSize,
     };
   }
 
@@ -338,6 +380,13 @@ export class ContainerEngine {
     if (options.memoryLimit !== undefined && (options.memoryLimit < 0n || options.memoryLimit > INT64_MAX)) {
       return fail(SPEC_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.invalidMemory(String(options.memoryLimit)));
     }
+    // --shm-size too is converted while the command line is parsed, and its failure exits 125 from create as from run.
+    let shmSize: bigint | undefined;
+    if (options.shmSize !== undefined) {
+      const parsed = parseShmSize(options.shmSize);
+      if (E.isLeft(parsed)) return fail(SHM_SIZE_ERROR_EXIT_STATUS, parsed.left);
+      shmSize = effectiveShmSize(parsed.right);
+    }
     // The client validates the option before it contacts the daemon.
     let hostChannel: HostChannel | undefined;
     if (options.hostChannel !== undefined) {
@@ -354,10 +403,20 @@ export class ContainerEngine {
       this.log(`Failed to create container root '${rootfsOf(name)}': ${rootfs.left.message}`);
       return fail(DAEMON_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.execFailed);
     }
+    // The OCI spec is generated (and the shm path set up) before the channel is prepared.
+    const ipcMode = options.ipc;
+    const shm = this.setShmPath(name, ipcMode, effectiveShmSize(shmSize));
+    if (E.isLeft(shm)) {
+      for (const line of shm.left) this.log(line);
+      this.fs.removeAll(containerDirOf(name));
+      return fail(DAEMON_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.execFailed);
+    }
+    const shmPath = shm.right;
     if (hostChannel !== undefined) {
       const prepared = this.fs.prepareHostChannel(hostChannel.pathOnHost);
       if (E.isLeft(prepared)) {
         this.log(prepared.left);
+        this.umountOwnShm(ipcMode, shmPath);
         this.fs.removeAll(containerDirOf(name));
         return fail(DAEMON_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.execFailed);
       }
@@ -366,6 +425,9 @@ export class ContainerEngine {
       name,
       hostChannel,
       memoryLimit: options.memoryLimit,
+      ipcMode,
+      shmSize: effectiveShmSize(shmSize),
+      shmPath,
       autoRemove,
       state: 'created',
       running: undefined,
@@ -385,12 +447,23 @@ export class ContainerEngine {
         return fail(failureStatus, ENGINE_MESSAGES.execFailed);
       }
     }
-    const namespaces = this.fs.containerNamespace(rootfsOf(c.name), c.hostChannel);
+    const mode = ipcModeOf(c.ipcMode);
+    if (mode.kind === 'shareable' && c.shmPath !== undefined) {
+      const made = this.fs.createShmPath(c.shmPath, c.shmSize);
+      if (E.isLeft(made)) {
+        this.log(made.left);
+        this.log('Failed to setup ipc dirs');
+        return fail(failureStatus, ENGINE_MESSAGES.execFailed);
+      }
+    }
+    const joined = this.sharedIpcNamespace(c, failureStatus);
+    if (E.isLeft(joined)) return joined.left;
+    const namespaces = this.fs.containerNamespace(rootfsOf(c.name), c.shmPath, c.hostChannel);
     if (E.isLeft(namespaces)) {
       this.log(`Failed to set up the mounts of ${c.name}: ${namespaces.left.message}`);
       return fail(failureStatus, ENGINE_MESSAGES.execFailed);
     }
-    const ipcNamespace = this.kernel.newIpcNamespace();
+    const ipcNamespace = joined.right ?? this.kernel.newIpcNamespace();
     // The runtime makes a fresh cgroup at every start; one left by an earlier
     // run keeps the charges of pages its tasks wrote, as an offline memcg does.
     const cgroup = new MemoryCgroup(`/isulad/${c.name}`, c.memoryLimit);
@@ -414,17 +487,78 @@ export class ContainerEngine {
     c.state = 'exited';
   }
 
-  /** do_delete_container: the channel goes (umount_host_channel), then the container's own directory. */
+  /**
+   * set_shm_path and setup_ipc_dirs at create: the host directory the
+   * container will see at /dev/shm, mounted now when it is the container's
+   * own. The Left holds the daemon's log lines; the client then sees only
+   * the generic error, since none of these set a message for it.
+   */
+  private setShmPath(name: string, ipcMode: string | undefined, shmSize: bigint): E.Either<readonly string[], string | undefined> {
+    const mode = ipcModeOf(ipcMode);
+    switch (mode.kind) {
+      case 'shareable': {
+        const path = ownShmPath(name);
+        const made = this.fs.createShmPath(path, shmSize);
+        return E.isLeft(made) ? E.left([made.left, 'Failed to create shm path']) : E.right(path);
+      }
+      case 'container': {
+        const donor = this.containers.get(mode.name);
+        if (donor === undefined) return E.left([`Invalid share path: ${ipcMode}`, 'Failed to set shm path']);
+        // A donor without a shm path leaves no /dev/shm mount whose size change_dev_shm_size could set.
+        return donor.shmPath === undefined ? E.left(NO_DEV_SHM_MOUNT) : E.right(donor.shmPath);
+      }
+      case 'host':
+        return this.fs.exists(DEV_SHM) ? E.right(DEV_SHM) : E.left(['/dev/shm is not mounted, but must be for --ipc=host', 'Failed to set shm path']);
+      case 'none':
+        return E.right(undefined);
+      case 'other':
+        return E.left(NO_DEV_SHM_MOUNT);
+    }
+  }
+
+  /**
+   * merge_share_namespace at start: the IPC namespace `c` must join, or
+   * undefined for a new one. A donor that is gone fails with only a log
+   * line; one that is not running fails with iSulad's message.
+   */
+  private sharedIpcNamespace(c: Container, failureStatus: number): E.Either<CommandResult, IpcNamespace | undefined> {
+    const mode = ipcModeOf(c.ipcMode);
+    if (mode.kind === 'host') return E.right(this.kernel.initialIpcNamespace);
+    if (mode.kind !== 'container') return E.right(undefined);
+    const donor = this.containers.get(mode.name);
+    if (donor === undefined) {
+      this.log(`Invalid share path: ${c.ipcMode}`);
+      return E.left(fail(failureStatus, ENGINE_MESSAGES.execFailed));
+    }
+    if (donor.running === undefined) return E.left(fail(failureStatus, ENGINE_MESSAGES.joinNotRunning(mode.name)));
+    return E.right(donor.running.ipcNamespace);
+  }
+
+  /** umount_share_shm: only a shareable container's own shm path is unmounted; a joined or host one is left alone. */
+  private umountOwnShm(ipcMode: string | undefined, shmPath: string | undefined): void {
+    if (ipcModeOf(ipcMode).kind === 'shareable' && shmPath !== undefined) this.fs.umountShm(shmPath);
+  }
+
+  /** do_delete_container: the shm path goes (umount_share_shm), the channel (umount_host_channel), then the container's own directory. */
   private remove(c: Container): void {
     this.halt(c);
+    this.umountOwnShm(c.ipcMode, c.shmPath);
     if (c.hostChannel !== undefined) this.fs.umountHostChannel(c.hostChannel.pathOnHost);
     this.fs.removeAll(containerDirOf(c.name));
     this.containers.delete(c.name);
   }
 }
 
+/** change_dev_shm_size's failure when the spec has no /dev/shm mount to resize. */
+const NO_DEV_SHM_MOUNT: readonly string[] = ['/dev/shm mount point not exist', 'Failed to set dev shm size'];
+
 function containerDirOf(name: string): string {
   return `${CONTAINERS_DIR}/${name}`;
+}
+
+/** A shareable container's own shm path (get_prepare_share_shm_path: <container dir>/mounts/shm). */
+export function ownShmPath(name: string): string {
+  return `${containerDirOf(name)}/mounts/shm`;
 }
 
 function rootfsOf(name: string): string {
@@ -455,5 +589,5 @@ function checkOptions(method: string, options: unknown, types: Readonly<Record<s
 }
 
 function checkCreateOptions(method: string, options: unknown): void {
-  checkOptions(method, options, { hostChannel: 'string', memoryLimit: 'bigint', rm: 'boolean' });
+  checkOptions(method, options, { hostChannel: 'string', memoryLimit: 'bigint', rm: 'boolean', ipc: 'string', shmSize: 'string' });
 }

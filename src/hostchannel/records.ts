@@ -77,6 +77,10 @@ export interface ContainerConfig {
   readonly hostChannel?: HostChannel;
   /** The memory cgroup limit in bytes (`isula run -m`); absent or 0 means no limit. */
   readonly memoryLimit?: bigint;
+  /** The --ipc value as given; absent when the option was not (a shareable container). */
+  readonly ipcMode?: string;
+  /** The size of the container's own /dev/shm tmpfs in bytes, as the daemon settled it (64 MiB for none or 0). */
+  readonly shmSize?: bigint;
 }
 
 /** The stored form of a container record; HostConfig holds what `isula inspect` shows there. */
@@ -86,6 +90,8 @@ export interface ContainerConfigJson {
   readonly HostConfig: {
     readonly HostChannel?: HostChannelJson;
     readonly Memory?: number;
+    readonly IpcMode?: string;
+    readonly ShmSize?: number;
   };
 }
 
@@ -100,7 +106,7 @@ const ContainerFields = t.type(
   {
     Name: ContainerName,
     State: ContainerStateCodec,
-    HostConfig: t.partial({ HostChannel: HostChannelCodec, Memory: ByteCount }, 'an object'),
+    HostConfig: t.partial({ HostChannel: HostChannelCodec, Memory: ByteCount, IpcMode: t.string, ShmSize: ByteCount }, 'an object'),
   },
   'an object',
 );
@@ -113,6 +119,8 @@ export const ContainerConfigCodec: t.Type<ContainerConfig, ContainerConfigJson, 
     state: r.State,
     ...(r.HostConfig.HostChannel !== undefined ? { hostChannel: r.HostConfig.HostChannel } : {}),
     ...(r.HostConfig.Memory !== undefined ? { memoryLimit: r.HostConfig.Memory } : {}),
+    ...(r.HostConfig.IpcMode !== undefined ? { ipcMode: r.HostConfig.IpcMode } : {}),
+    ...(r.HostConfig.ShmSize !== undefined ? { shmSize: r.HostConfig.ShmSize } : {}),
   }),
   (config) => ({
     Name: config.name,
@@ -120,6 +128,8 @@ export const ContainerConfigCodec: t.Type<ContainerConfig, ContainerConfigJson, 
     HostConfig: {
       ...(config.hostChannel !== undefined ? { HostChannel: config.hostChannel } : {}),
       ...(config.memoryLimit !== undefined ? { Memory: config.memoryLimit } : {}),
+      ...(config.ipcMode !== undefined ? { IpcMode: config.ipcMode } : {}),
+      ...(config.shmSize !== undefined ? { ShmSize: config.shmSize } : {}),
     },
   }),
 );

@@ -59,6 +59,7 @@ describe('create', () => {
       name: 'c1',
       state: 'created',
       hostChannel: { pathOnHost: '/srv/chan/a', pathInContainer: '/dev/shm/a', permissions: 'rw', size: 67108864n },
+      shmSize: 67108864n,
     });
   });
 
@@ -410,7 +411,7 @@ describe('records', () => {
     expect(ContainerConfigCodec.encode(record)).toEqual({
       Name: 'c1',
       State: 'running',
-      HostConfig: { HostChannel: { PathOnHost: '/chan', PathInContainer: '/ipc', Permissions: 'ro', Size: 8192 }, Memory: 16777216 },
+      HostConfig: { HostChannel: { PathOnHost: '/chan', PathInContainer: '/ipc', Permissions: 'ro', Size: 8192 }, Memory: 16777216, ShmSize: 67108864 },
     });
   });
 });

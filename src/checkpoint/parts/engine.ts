@@ -12,7 +12,10 @@
  * kernel, and pages its tasks wrote stay charged to its cgroup.
  */
 import { PAGE_SIZE } from '../../abi/constants.js';
-import { ContainerEngine, isValidContainerName } from '../../hostchannel/engine.js';
+import { DEV_SHM } from '../../hostchannel/daemon_fs.js';
+import { ContainerEngine, isValidContainerName, ownShmPath } from '../../hostchannel/engine.js';
+import { DEFAULT_SHM_SIZE, ipcModeOf } from '../../hostchannel/ipc_mode.js';
+import { INT64_MAX } from '../../hostchannel/size.js';
 import type { ContainerRecord, EngineOptions, EngineState } from '../../hostchannel/engine.js';
 import type { MemoryCgroup } from '../../memcg/cgroup.js';
 import { isValidMountMode } from '../../hostchannel/mode.js';
@@ -55,6 +58,9 @@ export function saveEngine(state: EngineState, refs: EngineRefs): EngineMetaT {
         state: c.state,
         running,
         cgroup: c.cgroup === undefined ? null : refs.cgroup(c.cgroup),
+        ipcMode: c.ipcMode ?? null,
+        shmSize: c.shmSize,
+        shmPath: c.shmPath ?? null,
       };
     }),
   };
@@ -79,6 +85,7 @@ export function checkEngine(meta: Metadata, engine: EngineMetaT): void {
     check(!taken.names.has(c.name), `${cat}.name`, `container ${c.name} appears twice`);
     taken.names.add(c.name);
     if (c.hostChannel !== null) checkHostChannel(c.hostChannel, `${cat}.hostChannel`);
+    checkShm(c, cat);
     // created: never started; running: holds an init; exited: stopped, keeping the cgroup of its last start.
     check((c.state === 'running') === (c.running !== null), `${cat}.running`, `does not agree with the state ${c.state}`);
     check((c.state === 'created') === (c.cgroup === null), `${cat}.cgroup`, `does not agree with the state ${c.state}`);
@@ -103,6 +110,25 @@ function checkHostChannel(h: NonNullable<ContainerMetaT['hostChannel']>, at: str
     `${JSON.stringify(h.pathInContainer)} is not a clean absolute path`,
   );
   check(isValidMountMode(h.permissions), `${at}.permissions`, `${JSON.stringify(h.permissions)} is not a mount mode`);
+}
+
+/**
+ * The /dev/shm fields: all three or none (an image from before them), an
+ * --ipc value the engine can have created a container with, a shm size
+ * the client can have parsed, and a shm path that fits the mode.
+ */
+function checkShm(c: ContainerMetaT, cat: string): void {
+  const present = [c.ipcMode, c.shmSize, c.shmPath].filter((v) => v !== undefined).length;
+  check(present === 0 || present === 3, `${cat}.shmPath`, 'ipcMode, shmSize and shmPath come together or not at all');
+  if (present === 0) return;
+  const mode = ipcModeOf(c.ipcMode ?? undefined);
+  check(mode.kind !== 'other', `${cat}.ipcMode`, `${JSON.stringify(c.ipcMode)} is not an --ipc mode a container can be created with`);
+  const size = c.shmSize ?? 0n;
+  check(size > 0n && size <= INT64_MAX, `${cat}.shmSize`, `${size} is not a shm size between 1 and 2^63-1 bytes`);
+  const path = c.shmPath ?? null;
+  if (path !== null) check(cleanAbsolutePath(path) === path, `${cat}.shmPath`, `${JSON.stringify(path)} is not a clean absolute path`);
+  const expected = mode.kind === 'shareable' ? ownShmPath(c.name) : mode.kind === 'host' ? DEV_SHM : mode.kind === 'none' ? null : path;
+  check(path === expected, `${cat}.shmPath`, `${JSON.stringify(path)} is not the shm path of --ipc ${c.ipcMode ?? 'shareable'}`);
 }
 
 function checkRunning(
@@ -174,6 +200,9 @@ export function restoreEngine(kernel: Kernel, engine: EngineMetaT, objects: Rest
               mountNamespace: objects.mountNamespaces[c.running.mountNamespace] as MountNamespace,
             },
       cgroup: c.cgroup === null ? undefined : objects.cgroups[c.cgroup],
+      ipcMode: c.ipcMode ?? undefined,
+      shmSize: c.shmSize ?? DEFAULT_SHM_SIZE,
+      shmPath: c.shmPath ?? undefined,
     }),
   );
   return new ContainerEngine(kernel, options, { daemon: objects.processes.get(engine.daemon) as Process, containers });
