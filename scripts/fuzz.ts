@@ -1,13 +1,14 @@
 /**
  * Differential fuzzing outside vitest:
  *
- *   npm run fuzz -- --runs N [--seed S] [--mix shm,sem,msg] [--shard K/M] [--json FILE]
+ *   npm run fuzz -- --runs N [--seed S] [--mix shm,sem,msg] [--blocking yes|no|some] [--shard K/M] [--json FILE]
  *   npm run fuzz -- --merge FILE... [--json FILE]
  *
  * Runs the property of test/fuzz (random scenarios, emulator vs kernel) N
  * times with a progress line on stderr. --mix names the System V mechanisms
  * the scenarios use (default all three: each scenario keeps to one of them
- * or mixes them all). On a divergence it prints the shrunk
+ * or mixes them all); --blocking says whether semaphore and queue calls may
+ * block (default some: half the scenarios that use them). On a divergence it prints the shrunk
  * scenario file and exits 1. Either way it writes a JSON summary
  * (.cache/fuzz-summary.json, or FILE).
  *
@@ -30,7 +31,7 @@ import type { Summary } from './fuzz_shards.js';
 import { mergeSummaries, parseSummary, shardRuns, shardSeed } from './fuzz_shards.js';
 
 const USAGE =
-  'usage: npm run fuzz -- --runs N [--seed S] [--mix shm,sem,msg] [--shard K/M] [--json FILE]\n       npm run fuzz -- --merge FILE... [--json FILE]';
+  'usage: npm run fuzz -- --runs N [--seed S] [--mix shm,sem,msg] [--blocking yes|no|some] [--shard K/M] [--json FILE]\n       npm run fuzz -- --merge FILE... [--json FILE]';
 
 function fail(message: string, status = 2): never {
   process.stderr.write(`${message}\n`);
@@ -43,6 +44,8 @@ interface Options {
   readonly shard: { readonly k: number; readonly m: number } | undefined;
   /** The mechanisms given with --mix, or undefined for all of them. */
   readonly mix: readonly ScenarioMechanism[] | undefined;
+  /** --blocking, or undefined for the default (some). */
+  readonly blocking: 'yes' | 'no' | 'some' | undefined;
   readonly json: string | undefined;
   readonly merge: readonly string[] | undefined;
 }
@@ -54,6 +57,7 @@ function parseArgs(argv: readonly string[]): Options {
   let json: string | undefined;
   let merge: string[] | undefined;
   let mix: ScenarioMechanism[] | undefined;
+  let blocking: 'yes' | 'no' | 'some' | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -79,6 +83,10 @@ function parseArgs(argv: readonly string[]): Options {
         fail(`--mix takes a comma-separated list of ${SCENARIO_MECHANISMS.join(', ')} (got ${bad.join(', ')})\n${USAGE}`);
       // In the canonical order, so equal mixes name the same campaign.
       mix = SCENARIO_MECHANISMS.filter((m) => names.includes(m));
+    } else if (flag === '--blocking') {
+      const v = value();
+      if (v !== 'yes' && v !== 'no' && v !== 'some') fail(`--blocking takes yes, no or some (got ${v})\n${USAGE}`);
+      blocking = v;
     } else if (flag === '--json') {
       json = value();
     } else if (flag === '--merge') {
@@ -92,10 +100,12 @@ function parseArgs(argv: readonly string[]): Options {
       fail(`unknown argument ${arg}\n${USAGE}`);
     }
   }
-  if (merge !== undefined && (shard !== undefined || seed !== undefined || mix !== undefined)) fail(`--merge takes no --shard, --seed or --mix\n${USAGE}`);
+  if (merge !== undefined && (shard !== undefined || seed !== undefined || mix !== undefined || blocking !== undefined)) {
+    fail(`--merge takes no --shard, --seed, --mix or --blocking\n${USAGE}`);
+  }
   if (shard !== undefined && seed === undefined) fail(`--shard needs the campaign's --seed, the same on every shard\n${USAGE}`);
   if (shard !== undefined && runs < shard.m) fail(`--runs ${runs} cannot be split into ${shard.m} shards\n${USAGE}`);
-  return { runs, seed: seed ?? (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0, shard, mix, json, merge };
+  return { runs, seed: seed ?? (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0, shard, mix, blocking, json, merge };
 }
 
 const options = parseArgs(process.argv.slice(2));
@@ -135,7 +145,11 @@ const runs = shardRuns(options.runs, shard.k, shard.m);
 const seed = shardSeed(options.seed, shard.k, shard.m);
 const mix = options.mix ?? SCENARIO_MECHANISMS;
 const mixText = mix.join(',');
-const command = `npm run fuzz -- --runs ${options.runs} --seed ${options.seed}${options.mix === undefined ? '' : ` --mix ${mixText}`}${options.shard === undefined ? '' : ` --shard ${shard.k}/${shard.m}`}`;
+const blocking = options.blocking ?? 'some';
+const command =
+  `npm run fuzz -- --runs ${options.runs} --seed ${options.seed}` +
+  `${options.mix === undefined ? '' : ` --mix ${mixText}`}${options.blocking === undefined ? '' : ` --blocking ${blocking}`}` +
+  `${options.shard === undefined ? '' : ` --shard ${shard.k}/${shard.m}`}`;
 
 const availability = nativeAvailable();
 if (E.isLeft(availability)) fail(`fuzz: the native oracle cannot run here: ${availability.left}`, 3);
@@ -161,7 +175,7 @@ function progress(force = false): void {
 
 const started = Date.now();
 const result = fc.check(
-  fc.property(scenarioTextArb(fc, { mechanisms: mix }), (text) => {
+  fc.property(scenarioTextArb(fc, { mechanisms: mix, blocking: blocking === 'yes' ? true : blocking === 'no' ? false : 'some' }), (text) => {
     let failed = true;
     try {
       checkScenario(text);
@@ -186,7 +200,7 @@ function finish(found: readonly string[]): void {
   if (tty) process.stderr.write('\n');
   const summary: Summary = {
     date: new Date().toISOString(),
-    campaign: { seed: options.seed, runs: options.runs, shards: shard.m, mix: mixText },
+    campaign: { seed: options.seed, runs: options.runs, shards: shard.m, mix: mixText, blocking },
     shards: [{ shard: shard.k, seed, runs: done, command }],
     runs: done,
     statements,

@@ -9,11 +9,12 @@ import * as E from 'fp-ts/lib/Either.js';
 export interface Summary {
   readonly date: string;
   /**
-   * The campaign's seed and total runs and shard count, and the mechanisms
-   * its scenarios use (`--mix`, e.g. "shm,sem,msg"; absent in summaries
-   * written before there was a choice): the same on every shard.
+   * The campaign's seed and total runs and shard count, the mechanisms its
+   * scenarios use (`--mix`, e.g. "shm,sem,msg") and whether their calls may
+   * block (`--blocking`: yes, no or some); both absent in summaries written
+   * before there was a choice. The same on every shard.
    */
-  readonly campaign: { readonly seed: number; readonly runs: number; readonly shards: number; readonly mix?: string };
+  readonly campaign: { readonly seed: number; readonly runs: number; readonly shards: number; readonly mix?: string; readonly blocking?: string };
   /** The shards this summary covers (1-based), the seed each ran with, and the command that replays it. */
   readonly shards: ReadonlyArray<{ readonly shard: number; readonly seed: number; readonly runs: number; readonly command: string }>;
   readonly runs: number;
@@ -51,6 +52,7 @@ export function parseSummary(text: string, file: string): E.Either<string, Summa
   const c = o['campaign'] as Record<string, unknown> | null | undefined;
   if (typeof c !== 'object' || c === null || !isInt32(c['seed']) || !isCount(c['runs']) || !isCount(c['shards']) || c['shards'] < 1) return bad('campaign');
   if (c['mix'] !== undefined && typeof c['mix'] !== 'string') return bad('campaign.mix');
+  if (c['blocking'] !== undefined && typeof c['blocking'] !== 'string') return bad('campaign.blocking');
   const shards = o['shards'];
   if (!Array.isArray(shards) || shards.length === 0) return bad('shards');
   for (const [i, x] of shards.entries()) {
@@ -83,8 +85,9 @@ export function mergeSummaries(parts: ReadonlyArray<{ readonly file: string; rea
   for (const { file, summary } of parts) {
     const c = summary.campaign;
     const f = first.summary.campaign;
-    if (c.seed !== f.seed || c.runs !== f.runs || c.shards !== f.shards || c.mix !== f.mix) {
-      const show = (x: Summary['campaign']): string => `seed ${x.seed}, ${x.runs} runs, ${x.shards} shards${x.mix === undefined ? '' : `, mix ${x.mix}`}`;
+    if (c.seed !== f.seed || c.runs !== f.runs || c.shards !== f.shards || c.mix !== f.mix || c.blocking !== f.blocking) {
+      const show = (x: Summary['campaign']): string =>
+        `seed ${x.seed}, ${x.runs} runs, ${x.shards} shards${x.mix === undefined ? '' : `, mix ${x.mix}`}${x.blocking === undefined ? '' : `, blocking ${x.blocking}`}`;
       return E.left(`${file} belongs to another campaign (${show(c)}; ${first.file} has ${show(f)})`);
     }
     for (const s of summary.shards) {
