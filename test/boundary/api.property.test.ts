@@ -56,6 +56,14 @@ import {
   SETALL,
   SETVAL,
   SHM_UNLOCK,
+  F_ADD_SEALS,
+  F_GETFD,
+  F_GETFL,
+  F_GET_SEALS,
+  F_SETFD,
+  MFD_ALLOW_SEALING,
+  MFD_CLOEXEC,
+  MFD_HUGETLB,
   checkpoint,
   restore,
   restoreWithEngine,
@@ -122,7 +130,10 @@ type Kind =
   | 'msgcmd'
   | 'msgset'
   | 'ms'
-  | 'sysname';
+  | 'sysname'
+  | 'fname'
+  | 'mfdflags'
+  | 'fcntlcmd';
 
 type Target = 'Process' | 'Kernel' | 'ContainerEngine' | 'checkpoint' | 'MemoryCgroup';
 
@@ -179,6 +190,10 @@ const TABLE: Record<Target, Record<string, readonly Kind[]>> = {
     msgrcv: ['msqid', 'len', 'mtype', 'msgflg'],
     msgctl: ['msqid', 'msgcmd', 'msgset'],
     interrupt: [],
+    memfdCreate: ['fname', 'mfdflags'],
+    fcntl: ['fd', 'fcntlcmd', 'int'],
+    shmOpen: ['fname', 'oflags', 'mode'],
+    shmUnlink: ['fname'],
   },
   Kernel: {
     newTmpfs: ['tmpfsOpts'],
@@ -445,6 +460,12 @@ function goodValue(w: World, kind: Kind, n: number): unknown {
       return pick([undefined, { uid: 0, gid: 0, mode: 0o666, qbytes: 64 }, { uid: 0, gid: 0, mode: 0o600, qbytes: 16384n }], n, undefined);
     case 'ms':
       return pick([0, 1, 500, 2000], n, 0);
+    case 'fname':
+      return pick(['buf', 'seg', '', 'a/b', 'x'.repeat(250)], n, 'buf');
+    case 'mfdflags':
+      return pick([0, MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_ALLOW_SEALING | MFD_CLOEXEC, MFD_HUGETLB], n, 0);
+    case 'fcntlcmd':
+      return pick([F_GETFD, F_SETFD, F_GETFL, F_ADD_SEALS, F_GET_SEALS], n, F_GETFD);
     case 'ns':
       return pick(w.namespaces, n, w.k.initialIpcNamespace);
     case 'tmpfsOpts':
@@ -551,7 +572,7 @@ function remember(w: World, call: Call, args: readonly unknown[], out: unknown):
     if (call.method === 'semget' && typeof v === 'number' && w.semids.length < 8) w.semids.push(v);
     if (call.method === 'msgget' && typeof v === 'number' && w.msqids.length < 8) w.msqids.push(v);
     if ((call.method === 'shmat' || call.method === 'mmap') && typeof v === 'number' && w.addrs.length < 8) w.addrs.push(v);
-    if (call.method === 'open' && typeof v === 'number' && w.fds.length < 8) w.fds.push(v);
+    if ((call.method === 'open' || call.method === 'memfdCreate' || call.method === 'shmOpen') && typeof v === 'number' && w.fds.length < 8) w.fds.push(v);
   }
   if (call.target === 'Kernel' && call.method === 'newTmpfs' && w.tmpfs.length < 4) w.tmpfs.push(v as Tmpfs);
   if (call.target === 'checkpoint' && call.method === 'checkpoint' && v instanceof Uint8Array) w.image = v;
