@@ -42,12 +42,17 @@ export class SemSet implements IpcObject {
   readonly perm: IpcPermState;
   pendingDestruction = false;
   readonly nsems: number;
-  /** semval of each semaphore, 0..SEMVMX. */
-  readonly semval: Int32Array;
+  /**
+   * semval of each semaphore, 0..SEMVMX. These three are plain arrays of
+   * numbers, not typed arrays: a typed array costs about 200 bytes of heap
+   * even for one element, against about 50, and a namespace may hold 32,000
+   * sets (the scale-semsets bench row).
+   */
+  readonly semval: number[];
   /** sempid of each semaphore: the tgid of the last process to change it (0 for none). */
-  readonly sempid: Int32Array;
+  readonly sempid: number[];
   /** Each semaphore's sem_otime; the set's is their maximum (get_semotime). */
-  readonly semOtime: Float64Array;
+  readonly semOtime: number[];
   /** sem_ctime: creation, IPC_SET, SETVAL, SETALL. */
   ctime: number;
   readonly pendingAlter: (SemWaiter[] | undefined)[];
@@ -68,9 +73,9 @@ export class SemSet implements IpcObject {
   ) {
     this.perm = perm;
     this.nsems = nsems;
-    this.semval = new Int32Array(nsems);
-    this.sempid = new Int32Array(nsems);
-    this.semOtime = new Float64Array(nsems);
+    this.semval = zeros(nsems);
+    this.sempid = zeros(nsems);
+    this.semOtime = zeros(nsems);
     this.ctime = ctime;
     this.pendingAlter = new Array<SemWaiter[] | undefined>(nsems).fill(undefined);
     this.pendingConst = new Array<SemWaiter[] | undefined>(nsems).fill(undefined);
@@ -207,4 +212,11 @@ export class SemSet implements IpcObject {
       nsems: this.nsems,
     };
   }
+}
+
+/** `n` zeros in a packed array (new Array(n) would make a holey one, whose reads test for holes). */
+function zeros(n: number): number[] {
+  const a: number[] = [];
+  for (let i = 0; i < n; i += 1) a.push(0);
+  return a;
 }

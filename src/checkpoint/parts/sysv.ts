@@ -131,9 +131,12 @@ export function restoreSem(m: SemNamespaceMetaT | undefined, ns: IpcNamespace): 
   ns.sem.restoreIdAllocator(m.allocator);
   for (const s of m.sets) {
     const set = ns.sem.restoreSet(restoredPerm(s), s.nsems, s.ctime);
-    set.semval.set(s.semval);
-    set.sempid.set(s.sempid);
-    set.semOtime.set(s.otime);
+    // Plain arrays of the set's length (checkSysv checked each list's length against nsems).
+    for (let i = 0; i < s.nsems; i += 1) {
+      set.semval[i] = s.semval[i] as number;
+      set.sempid[i] = s.sempid[i] as number;
+      set.semOtime[i] = s.otime[i] as number;
+    }
     sets.set(s.id, set);
   }
   return sets;
