@@ -115,16 +115,19 @@ describe('fuzz shards', () => {
       });
       expect(merged.status, merged.stderr).toBe(0);
       const all = JSON.parse(readFileSync(join(dir, 'all.json'), 'utf8')) as Summary;
-      expect(all).toMatchObject({ runs: 21, divergences: 0, campaign: { seed: 99, runs: 21, shards: 2, mix: 'shm,sem,msg' } });
+      expect(all).toMatchObject({ runs: 21, divergences: 0, campaign: { seed: 99, runs: 21, shards: 2, mix: 'shm,sem,msg', blocking: 'some' } });
       // --mix keeps the campaign to the mechanisms named, and the replay command says so.
-      const semOnly = spawnSync(tsx, [fuzz, '--runs', '5', '--seed', '99', '--mix', 'msg,sem', '--json', join(dir, 'mix.json')], {
+      const semOnly = spawnSync(tsx, [fuzz, '--runs', '5', '--seed', '99', '--mix', 'msg,sem', '--blocking', 'yes', '--json', join(dir, 'mix.json')], {
         cwd: root,
         encoding: 'utf8',
       });
       expect(semOnly.status, semOnly.stderr).toBe(0);
       const mixed = JSON.parse(readFileSync(join(dir, 'mix.json'), 'utf8')) as Summary;
-      expect(mixed.campaign.mix).toBe('sem,msg');
-      expect(mixed.shards[0]?.command).toBe('npm run fuzz -- --runs 5 --seed 99 --mix sem,msg');
+      expect(mixed.campaign).toMatchObject({ mix: 'sem,msg', blocking: 'yes' });
+      expect(mixed.shards[0]?.command).toBe('npm run fuzz -- --runs 5 --seed 99 --mix sem,msg --blocking yes');
+      const wrongBlocking = spawnSync(tsx, [fuzz, '--runs', '5', '--blocking', 'maybe'], { cwd: root, encoding: 'utf8' });
+      expect(wrongBlocking.status).toBe(2);
+      expect(wrongBlocking.stderr).toMatch(/--blocking takes yes, no or some \(got maybe\)/);
       const wrongMix = spawnSync(tsx, [fuzz, '--runs', '5', '--mix', 'sem,pipes'], { cwd: root, encoding: 'utf8' });
       expect(wrongMix.status).toBe(2);
       expect(wrongMix.stderr).toMatch(/--mix takes a comma-separated list of shm, sem, msg \(got pipes\)/);
