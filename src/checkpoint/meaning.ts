@@ -21,6 +21,7 @@
  * together) describes a kernel Linux could reach, and is restored.
  */
 import { MAX_LFS_FILESIZE, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SHM_DEST, SHM_LOCKED } from '../abi/constants.js';
+import { F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE } from '../abi/memfd.js';
 import { check } from './errors.js';
 import type { ChargeRefMeta, Metadata } from './metadata.js';
 
@@ -40,6 +41,7 @@ export function checkMeaning(meta: Metadata): void {
   checkOpenFileRefs(meta, refs);
   checkInodeCounts(meta);
   checkTmpfsUsage(meta);
+  checkSeals(meta);
   checkMountTables(meta);
   checkMountRefs(meta);
   checkNamespaceMembers(meta);
@@ -110,11 +112,17 @@ function checkVma(meta: Metadata, v: VmaMetaT, at: string): void {
     check(v.offset + len <= a.bytes, at, `bytes ${v.offset}..${v.offset + len} pass the anonymous memory's ${a.bytes}`);
   } else {
     const f = meta.openFiles[o.file] as Metadata['openFiles'][number];
-    // A shared file mapping (vfs mmap): the description must be readable; VM_MAYWRITE exactly when it is writable.
+    // A shared file mapping (vfs mmap): the description must be readable; VM_MAYWRITE exactly when it is writable,
+    // but for a mapping made under a write seal, which loses it (memfd_check_seals_mmap).
     check(f.readable, `${at}.object`, `open file ${o.file} is not open for reading, which a shared mapping needs`);
     check((v.maxPerms & PROT_READ) !== 0, `${at}.maxPerms`, `${v.maxPerms} lacks read, which every file mapping has`);
-    check(((v.maxPerms & PROT_WRITE) !== 0) === f.writable, `${at}.maxPerms`, `${v.maxPerms} disagrees with open file ${o.file}'s write access`);
-    check(v.writable === f.writable, `${at}.writable`, `${v.writable} disagrees with open file ${o.file}'s write access`);
+    const seals = sealsOf(meta, f);
+    const mayWrite = (v.maxPerms & PROT_WRITE) !== 0;
+    const sealedLoss = f.writable && !mayWrite && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0;
+    check(mayWrite === f.writable || sealedLoss, `${at}.maxPerms`, `${v.maxPerms} disagrees with open file ${o.file}'s write access and seals`);
+    check(v.writable === mayWrite, `${at}.writable`, `${v.writable} disagrees with the mapping's maximum ${v.maxPerms}`);
+    // F_SEAL_WRITE is refused while a writable piece exists, and no writable piece can be made after it.
+    check(!v.writable || (seals & F_SEAL_WRITE) === 0, `${at}.writable`, `open file ${o.file}'s file has F_SEAL_WRITE, which no writable mapping outlives`);
     // file_mmap_ok: the mapped range ends at or below the largest file size.
     const mapEnd = BigInt(v.offset) + BigInt(len);
     check(mapEnd <= MAX_LFS_FILESIZE, at, `the mapped file range ends at ${mapEnd}, past the largest file size`);
@@ -236,6 +244,33 @@ function checkTmpfsUsage(meta: Metadata): void {
     check(sb.maxInodes === 0 || sb.inodesUsed <= sb.maxInodes, `${at}.inodesUsed`, `${sb.inodesUsed} inodes pass nr_inodes ${sb.maxInodes}`);
     const mounts = meta.mounts.filter((m) => m.tmpfs === i).length;
     check(sb.mounts === mounts && mounts >= 1, `${at}.mounts`, `is ${sb.mounts}, but ${mounts} mounts of the image use it`);
+  });
+}
+
+/** The seals of the file an open description names (F_SEAL_SEAL when not given, or for a directory). */
+function sealsOf(meta: Metadata, f: Metadata['openFiles'][number]): number {
+  const sb = meta.tmpfs[meta.mounts[f.mount]?.tmpfs ?? -1];
+  return sb?.inodes.find((n) => n.ino === f.ino)?.seals ?? F_SEAL_SEAL;
+}
+
+/**
+ * Only a memfd can lose F_SEAL_SEAL, and a memfd has no name; F_SEAL_EXEC on
+ * a file with an execute bit came with the write, shrink and grow seals
+ * (nothing in the model changes a file's mode afterwards).
+ */
+function checkSeals(meta: Metadata): void {
+  const implied = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+  meta.tmpfs.forEach((sb, i) => {
+    sb.inodes.forEach((n, j) => {
+      if (n.seals === undefined) return;
+      const at = `metadata.tmpfs[${i}].inodes[${j}].seals`;
+      check((n.seals & F_SEAL_SEAL) !== 0 || n.links === 0, at, `inode ${n.ino} can be sealed, which only a memfd can, but a directory entry names it`);
+      check(
+        (n.seals & F_SEAL_EXEC) === 0 || (n.mode & 0o111) === 0 || (n.seals & implied) === implied,
+        at,
+        'F_SEAL_EXEC on an executable file comes with the write, shrink and grow seals',
+      );
+    });
   });
 }
 

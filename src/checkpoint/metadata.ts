@@ -315,21 +315,25 @@ const WaitingCallMeta = new t.Type<WaitingCallMetaT, unknown, unknown>(
 
 const AnonMeta = t.type({ bytes: Nat, name: t.string, refs: Nat, pages: t.array(PageRunCodec) });
 
-const InodeMeta = t.type({
-  ino: Nat,
-  kind: t.keyof({ dir: null, file: null }),
-  mode: Nat,
-  uid: Nat,
-  gid: Nat,
-  links: Nat,
-  opens: Nat,
-  /** A directory's entries in creation order: [name, ino]. */
-  entries: t.array(t.tuple([t.string, Nat])),
-  /** A file's size in bytes. */
-  size: Loff,
-  /** A file's pages: [first page, first frame, count, charge]. */
-  pages: t.array(t.tuple([Nat, Nat, Nat, ChargeRef])),
-});
+const InodeMeta = t.intersection([
+  t.type({
+    ino: Nat,
+    kind: t.keyof({ dir: null, file: null }),
+    mode: Nat,
+    uid: Nat,
+    gid: Nat,
+    links: Nat,
+    opens: Nat,
+    /** A directory's entries in creation order: [name, ino]. */
+    entries: t.array(t.tuple([t.string, Nat])),
+    /** A file's size in bytes. */
+    size: Loff,
+    /** A file's pages: [first page, first frame, count, charge]. */
+    pages: t.array(t.tuple([Nat, Nat, Nat, ChargeRef])),
+  }),
+  /** A file's seals (F_SEAL_*); absent for F_SEAL_SEAL alone, which every file but a sealable memfd has. */
+  t.partial({ seals: Nat }),
+]);
 export type InodeMetaT = t.TypeOf<typeof InodeMeta>;
 
 const TmpfsMeta = t.type({
@@ -394,8 +398,12 @@ const ProcessMeta = t.intersection([
     mmapBase: Nat,
     vmas: t.array(VmaMeta),
   }),
-  /** The SEM_UNDO list (index into semUndoLists); absent when the process has none. */
-  t.partial({ semUndo: Nat }),
+  /**
+   * semUndo: the SEM_UNDO list (index into semUndoLists); absent when the
+   * process has none. cloexec: the descriptors with FD_CLOEXEC; absent when
+   * none has it.
+   */
+  t.partial({ semUndo: Nat, cloexec: t.array(Nat) }),
 ]);
 
 const HostChannelMeta = t.type({ pathOnHost: t.string, pathInContainer: t.string, permissions: t.string, size: U64 });

@@ -9,6 +9,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { IPCMNI, IPCMNI_SEQ_MAX, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
 import { NAME_MAX } from '../abi/fs.js';
+import { F_ALL_SEALS } from '../abi/memfd.js';
 import type { CheckpointError } from './errors.js';
 import { checkMeaning } from './meaning.js';
 import { checkEngine } from './parts/engine.js';
@@ -209,6 +210,7 @@ function checkTmpfs(meta: Metadata, frames: FrameOwners): InodeKinds {
 
 function checkDirectory(n: InodeMetaT, nat: string, inodes: ReadonlyMap<number, 'dir' | 'file'>, rootIno: number | undefined): void {
   check(n.pages.length === 0 && n.size === 0, nat, 'a directory holds no pages');
+  check(n.seals === undefined, `${nat}.seals`, 'a directory has no seals');
   const names = new Set<string>();
   n.entries.forEach(([name, ino], e) => {
     const eat = `${nat}.entries[${e}]`;
@@ -225,6 +227,7 @@ function checkDirectory(n: InodeMetaT, nat: string, inodes: ReadonlyMap<number, 
 
 function checkFile(meta: Metadata, n: InodeMetaT, nat: string, frames: FrameOwners): void {
   check(n.entries.length === 0, nat, 'a regular file has no entries');
+  check(n.seals === undefined || (n.seals & ~F_ALL_SEALS) === 0, `${nat}.seals`, `${n.seals} has bits that name no seal`);
   const runs3: PageRunMeta[] = [];
   n.pages.forEach(([page, frame, count, charge], r) => {
     checkCharge(meta, charge, `${nat}.pages[${r}]`);
@@ -289,6 +292,11 @@ function checkProcess(meta: Metadata, p: ProcessMetaT, at: string, segmentIds: r
     check(fd < p.fdLimit && !fds.has(fd), `${at}.fds[${j}]`, `descriptor ${fd} is out of range or appears twice`);
     fds.add(fd);
     check(file < meta.openFiles.length, `${at}.fds[${j}]`, `names open file ${file}, but there are ${meta.openFiles.length}`);
+  });
+  const cloexec = new Set<number>();
+  (p.cloexec ?? []).forEach((fd, j) => {
+    check(fds.has(fd) && !cloexec.has(fd), `${at}.cloexec[${j}]`, `descriptor ${fd} is not open or appears twice`);
+    cloexec.add(fd);
   });
   check(
     p.mmapBase % PAGE_SIZE === 0 && p.mmapBase > MMAP_MIN_ADDR && p.mmapBase <= TASK_SIZE,

@@ -12,6 +12,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { O_APPEND, O_RDONLY, O_RDWR, O_WRONLY } from '../../abi/fs.js';
+import { F_SEAL_SEAL } from '../../abi/memfd.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { MemoryCharge } from '../../memcg/charge.js';
 import { Directory } from '../../tmpfs/directory.js';
@@ -27,6 +28,8 @@ import type { Walk } from '../walk.js';
 
 type MountNamespaceMetaT = Metadata['mountNamespaces'][number];
 type FsMeta = Pick<Metadata, 'tmpfs' | 'mounts' | 'openFiles'>;
+/** What restoreFsCounts reads: the file system part, and the mappings that count a file's writable pieces. */
+type FsCountsMeta = FsMeta & Pick<Metadata, 'processes'>;
 
 /** The mount namespaces as written, with the index the other parts refer by. */
 export interface SavedMountNamespaces {
@@ -114,7 +117,11 @@ function inodeMeta(walk: Walk, n: Inode, where: string): InodeMetaT {
     const entries = n.names().map((name): [string, number] => [name, (n.lookup(name) as Inode).ino]);
     return { ...base, kind: 'dir', entries, size: 0, pages: [] };
   }
-  if (n instanceof RegularFile) return { ...base, kind: 'file', entries: [], size: n.size, pages: filePages(walk, n, where) };
+  if (n instanceof RegularFile) {
+    const file: InodeMetaT = { ...base, kind: 'file', entries: [], size: n.size, pages: filePages(walk, n, where) };
+    // Only a memfd's seals differ from the default; images of other files stay as they were.
+    return n.seals === F_SEAL_SEAL ? file : { ...file, seals: n.seals };
+  }
   throw new CheckpointFailure(checkpointError(where, 'is neither a directory nor a regular file'));
 }
 
@@ -190,14 +197,20 @@ function restoreTmpfs(m: Metadata['tmpfs'][number], sb: Tmpfs, charge: (c: Charg
     if (inode instanceof Directory) for (const [name, ino] of n.entries) inode.restoreEntry(name, inodes.get(ino) as Inode);
     if (inode instanceof RegularFile) {
       inode.size = n.size;
+      inode.seals = n.seals ?? F_SEAL_SEAL;
       for (const [page, frame, count, c] of n.pages) for (let j = 0; j < count; j += 1) inode.restorePage(page + j, frame + j, charge(c));
     }
   }
   return { sb, inodes };
 }
 
-/** Every count (links, opens, references, members) back to its checkpointed value, once the processes hold theirs. */
-export function restoreFsCounts(meta: FsMeta, fs: RestoredFilesystems): void {
+/**
+ * Every count (links, opens, references, members) back to its checkpointed
+ * value, once the processes hold theirs; each file's writable mapping
+ * pieces are counted from the processes' mappings (the restored VMAs were
+ * not announced to the files).
+ */
+export function restoreFsCounts(meta: FsCountsMeta, fs: RestoredFilesystems): void {
   meta.tmpfs.forEach((m, i) => {
     const t = fs.tmpfs[i] as RestoredTmpfs;
     for (const n of m.inodes) t.inodes.get(n.ino)?.restoreCounts(n.links, n.opens);
@@ -208,6 +221,14 @@ export function restoreFsCounts(meta: FsMeta, fs: RestoredFilesystems): void {
   });
   meta.mounts.forEach((m, i) => fs.mounts[i]?.restoreState(m.mountId, m.refs));
   meta.openFiles.forEach((f, i) => fs.openFiles[i]?.restoreRefs(f.refs));
+  const writable = new Map<RegularFile, number>();
+  for (const p of meta.processes) {
+    for (const v of p.vmas) {
+      const inode = v.object.kind === 'file' && v.writable ? fs.openFiles[v.object.file]?.inode : undefined;
+      if (inode instanceof RegularFile) writable.set(inode, (writable.get(inode) ?? 0) + 1);
+    }
+  }
+  for (const [inode, count] of writable) inode.restoreWritableMappings(count);
   for (const m of fs.mountNamespaces) m.ns.restoreState(m.table, m.members);
 }
 

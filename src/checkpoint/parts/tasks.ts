@@ -40,6 +40,7 @@ export function saveProcesses(walk: Walk, ipc: SavedIpc, mountNamespaces: SavedM
     if (mnt === undefined) throw new Error(`checkpoint: ${where}'s mount namespace is not known to the kernel`);
     const c = p.creds;
     const fds = p.files.entries().map(([fd, file]): [number, number] => [fd, openFileIndex(walk, file)]);
+    const cloexec = p.files.closeOnExecFds();
     const vmas = p.mm.vmas().map((v) => vmaMeta(walk, v, ipc, where));
     const semUndo = undo.indexOf(p);
     return {
@@ -57,6 +58,7 @@ export function saveProcesses(walk: Walk, ipc: SavedIpc, mountNamespaces: SavedM
       mmapBase: p.mm.mmapBase,
       vmas,
       ...(semUndo === undefined ? {} : { semUndo }),
+      ...(cloexec.length === 0 ? {} : { cloexec }),
     };
   });
 }
@@ -127,6 +129,7 @@ function restoreProcess(p: ProcessMetaT, refs: TaskRefs, anonymous: readonly Ano
   mm.restoreVmas(p.vmas.map((v) => restoreVma(v, refs, anonymous)));
   const files = new FdTable(p.fdLimit);
   for (const [fd, file] of p.fds) files.restoreEntry(fd, fs.openFiles[file] as OpenFile);
+  for (const fd of p.cloexec ?? []) files.setCloseOnExec(fd, true);
   const creds = makeCredentials({ uid: p.uid, gid: p.gid, groups: p.groups, caps: p.caps, memlock: p.memlock });
   const ipc = refs.ipc.namespaces[p.ipcNamespace]?.ns as IpcNamespace;
   const mountNamespace = fs.mountNamespaces[p.mountNamespace]?.ns as MountNamespace;
