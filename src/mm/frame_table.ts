@@ -154,11 +154,14 @@ export class FrameTable<C = void> {
       if (base + LEAF_SIZE <= first || base >= end) continue;
       const from = Math.max(first, base) - base;
       const to = Math.min(end, base + LEAF_SIZE) - base;
-      for (let slot = from; slot < to; slot += 1) {
+      // A whole leaf stops at its last present page: an object that touched a page or two does not scan 512 slots.
+      let left = from === 0 && to === LEAF_SIZE ? leaf.present : LEAF_SIZE;
+      for (let slot = from; slot < to && left > 0; slot += 1) {
         const stored = leaf.frames[slot] ?? 0;
         if (stored === 0) continue;
         // Released first: a release that throws leaves the page in the table, still held.
         release(stored - 1, leaf.tags?.[slot] as C);
+        left -= 1;
         leaf.frames[slot] = 0;
         if (leaf.tags !== undefined) leaf.tags[slot] = undefined;
         leaf.present -= 1;

@@ -561,7 +561,8 @@ export class MemoryFile {
   /** Makes room for frame numbers [0, frames). */
   private grow(frames: number): void {
     if (frames <= this.slots.length) return;
-    const n = Math.max(frames, this.slots.length * 2, 64);
+    // From 16 up: arrays of 64 bytes or less live on V8's heap and cost a fraction of larger ones, which most small kernels never need.
+    const n = Math.max(frames, this.slots.length * 2, 16);
     const slots = new Int32Array(n).fill(-1);
     slots.set(this.slots);
     const refs = new Uint32Array(n);

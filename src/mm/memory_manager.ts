@@ -184,9 +184,14 @@ export class MemoryManager implements MappingSpace {
    * Bumped under mappingMu by every change to the VMAs that can make a
    * cached translation wrong, before any frame they unmapped can be freed,
    * once translations were ever handed out: threads caching translations of
-   * this address space check it before each access (see tlb.ts).
+   * this address space check it before each access (see tlb.ts). Made on
+   * first use: a process no thread ever runs for (most of a property test's)
+   * never pays for the SharedArrayBuffer.
    */
-  readonly tlbGeneration: Int32Array = newGenerationWord();
+  get tlbGeneration(): Int32Array {
+    return (this.generationWord ??= newGenerationWord());
+  }
+  private generationWord: Int32Array | undefined = undefined;
   /**
    * Whether any thread was ever handed translations of this address space
    * (translateForTlb). Until then nothing is cached, so no change needs to
