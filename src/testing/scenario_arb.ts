@@ -363,6 +363,11 @@ interface BlockedCall {
   readonly timed: boolean;
   /** An `interrupt` has ended it (EINTR) unless it had finished before: the next `wait` collects it. */
   interrupted: boolean;
+  /** The id argument it named, so that other processes' calls can aim at its set or queue (see wakeTarget). */
+  readonly id: string;
+  /** semop: the semaphore numbers of its operations; msgrcv: its MSGTYP. */
+  readonly nums?: readonly string[];
+  readonly want?: string;
 }
 
 /**
@@ -446,11 +451,13 @@ class Renderer {
   private blocking = false;
   /** Emulator runs left for this scenario. */
   private consults = MAX_CONSULTS;
+  /** Processes whose blocked call the current command aims at (wakeTarget, collectWoken). */
+  private readonly woken: ProcState[] = [];
 
   render(script: ScenarioScript): string {
     this.blocking = script.blocking === true;
     for (const spec of script.procs) this.proc(new Picker(spec.r));
-    for (const c of script.commands) this.command(c);
+    for (const c of script.commands) this.commandAndCollect(c);
     return `${this.lines.join('\n')}\n`;
   }
 
@@ -606,6 +613,12 @@ class Renderer {
       case 'block':
         return this.block(p);
     }
+  }
+
+  /** One abstract command, then the `wait`s for the calls it woke, if it aimed at any. */
+  private commandAndCollect(c: ScenarioCommand): void {
+    this.command(c);
+    if (this.woken.length > 0) this.collectWoken(new Picker([...c.r].reverse()));
   }
 
   private shmget(p: Picker): void {
@@ -862,11 +875,23 @@ class Renderer {
   private semop(p: Picker): void {
     const proc = this.who(p);
     const wait = this.mayWait(p, proc, 'sem');
+    const target = wait ? undefined : this.wakeTarget(p, ['semop', 'semtimedop']);
+    if (target?.nums !== undefined) {
+      // Aimed at a blocked call's semaphores: raise them, or take one down to zero for a wait-for-zero.
+      const ops = target.nums.map((n) => {
+        const op = p.pick(['+1', '+2', '-1', '+1']);
+        const flags = [op === '-1' ? 'IPC_NOWAIT' : '', p.chance(0.3) ? 'SEM_UNDO' : ''].filter((f) => f !== '');
+        return flags.length === 0 ? `${n}:${op}` : `${n}:${op}:${flags.join('|')}`;
+      });
+      this.lines.push(`${proc.name} semop ${target.id} ${ops.join(',')}`);
+      return;
+    }
     // A call that may wait names a live-looking set: a literal id would only fail.
     const { id, nsems } = this.semIdArg(p, proc, wait);
     // Mostly a few operations; sometimes more than SEMOPM (32 by default: E2BIG).
     const count = p.chance(0.04) ? p.pick([33, 65, 40]) : 1 + p.below(p.chance(0.5) ? 1 : 4);
     const ops: string[] = [];
+    const nums: string[] = [];
     for (let i = 0; i < count; i++) {
       const num = this.semnum(p, nsems);
       const op = p.pick(SEM_OPS);
@@ -875,16 +900,17 @@ class Renderer {
       const positive = op.startsWith('+') && op !== '+0';
       if (positive ? p.chance(0.3) : !wait || p.chance(0.15)) flags.unshift('IPC_NOWAIT');
       ops.push(flags.length === 0 ? `${num}:${op}` : `${num}:${op}:${flags.join('|')}`);
+      nums.push(num);
     }
     if (p.chance(0.25)) {
       // A zero timeout is only for calls that complete at once; a waiting one runs out at once (short) or never (long).
       const short = p.chance(0.35);
       const timeout = !wait ? p.pick(SEMTIMEOUTS) : short ? p.pick(SHORT_TIMEOUTS) : p.pick(LONG_TIMEOUTS);
       this.lines.push(`${proc.name} semtimedop ${id} ${ops.join(',')} ${timeout}`);
-      if (wait) this.afterMayWait(proc, 'semtimedop', short ? 'short' : 'long');
+      if (wait) this.afterMayWait(proc, { call: 'semtimedop', id, nums }, short ? 'short' : 'long');
     } else {
       this.lines.push(`${proc.name} semop ${id} ${ops.join(',')}`);
-      if (wait) this.afterMayWait(proc, 'semop', 'none');
+      if (wait) this.afterMayWait(proc, { call: 'semop', id, nums }, 'none');
     }
   }
 
@@ -895,6 +921,14 @@ class Renderer {
     const byIndex = cmd === 'SEM_STAT' || cmd === 'SEM_STAT_ANY';
     let { id, nsems } = this.semIdArg(p, proc);
     if (byIndex && p.chance(0.6)) id = p.pick(INDEXES);
+    const target = this.wakeTarget(p, ['semop', 'semtimedop']);
+    if (target?.nums !== undefined) {
+      // At a blocked call's set: set a value it waits on, count its waiters, or remove the set under it (EIDRM).
+      const what = p.pick(['SETVAL', 'IPC_RMID', 'SETVAL', 'GETNCNT', 'GETZCNT']);
+      const rest = what === 'SETVAL' ? ` ${p.pick(['1', '0', '2', '5'])}` : '';
+      this.lines.push(`${proc.name} semctl ${target.id} ${target.nums[0] ?? '0'} ${what}${rest}`);
+      return;
+    }
     // SETALL lists one value per semaphore, so only where the size is known and small.
     if (cmd === 'SETALL' && (nsems === undefined || nsems > MAX_SETALL)) cmd = 'GETALL';
     let semnum = this.semnum(p, nsems);
@@ -937,6 +971,15 @@ class Renderer {
   private msgsnd(p: Picker): void {
     const proc = this.who(p);
     const wait = this.mayWait(p, proc, 'msgsnd');
+    const target = wait ? undefined : this.wakeTarget(p, ['msgrcv']);
+    if (target !== undefined) {
+      // To a blocked receiver's queue, of the type it asks for (or any type).
+      const want = BigInt(target.want ?? '0');
+      const small = want !== 0n && want > -1000n && want < 1000n;
+      const mtype = small && p.chance(0.7) ? String(want < 0n ? -want : want) : p.pick(['1', '2', '3', '7']);
+      this.lines.push(`${proc.name} msgsnd ${target.id} ${mtype} ${p.pick(MSG_TEXTS)} IPC_NOWAIT`);
+      return;
+    }
     const id = this.msgIdArg(p, wait);
     const mtype = p.pick(MSG_TYPES);
     // A sender that may wait mostly sends big messages, which fill a queue (MSGMNB 16384) in two.
@@ -944,7 +987,7 @@ class Renderer {
     const extra = p.chance(0.1) ? p.pick(['0100', '1', '010000']) : '';
     const flags = [wait ? '' : 'IPC_NOWAIT', extra].filter((f) => f !== '').join('|');
     this.lines.push(`${proc.name} msgsnd ${id} ${mtype} ${data} ${flags === '' ? '0' : flags}`);
-    if (wait) this.afterMayWait(proc, 'msgsnd', 'none');
+    if (wait) this.afterMayWait(proc, { call: 'msgsnd', id }, 'none');
   }
 
   private msgrcv(p: Picker): void {
@@ -953,13 +996,19 @@ class Renderer {
     const copy = extra.includes('MSG_COPY');
     // MSG_COPY never waits: without IPC_NOWAIT it is EINVAL.
     const wait = !copy && this.mayWait(p, proc, 'msg');
+    const target = wait ? undefined : this.wakeTarget(p, ['msgsnd']);
+    if (target !== undefined) {
+      // From a blocked sender's queue, making room.
+      this.lines.push(`${proc.name} msgrcv ${target.id} ${p.pick(['8192', '16384', '16'])} 0 IPC_NOWAIT|MSG_NOERROR`);
+      return;
+    }
     const id = this.msgIdArg(p, wait);
     const size = p.pick(MSG_BUFS);
     // MSG_COPY's MSGTYP is a position in the queue.
     const want = copy ? p.pick(['0', '1', '2', '-1', '5']) : p.pick(MSG_WANT);
     const flags = (copy && p.chance(0.15)) || wait ? (extra === '' ? '0' : extra) : extra === '' ? 'IPC_NOWAIT' : `IPC_NOWAIT|${extra}`;
     this.lines.push(`${proc.name} msgrcv ${id} ${size} ${want} ${flags}`);
-    if (wait) this.afterMayWait(proc, 'msgrcv', 'none');
+    if (wait) this.afterMayWait(proc, { call: 'msgrcv', id, want }, 'none');
   }
 
   private msgctl(p: Picker): void {
@@ -967,7 +1016,10 @@ class Renderer {
     const numeric = p.chance(0.1);
     const cmd = numeric ? p.pick(MSG_NUMERIC_CMDS) : p.pick(MSGCTL_CMDS);
     const byIndex = cmd === 'MSG_STAT' || cmd === 'MSG_STAT_ANY';
-    const id = byIndex && p.chance(0.6) ? p.pick(INDEXES) : this.msgIdArg(p);
+    let id = byIndex && p.chance(0.6) ? p.pick(INDEXES) : this.msgIdArg(p);
+    // At a blocked call's queue: remove it (EIDRM), or change its rights or room.
+    const target = byIndex ? undefined : this.wakeTarget(p, ['msgsnd', 'msgrcv']);
+    if (target !== undefined) id = target.id;
     let rest = '';
     if (cmd === 'IPC_SET') {
       let qbytes: string = p.pick(QBYTES);
@@ -1015,15 +1067,45 @@ class Renderer {
     return proc.blocked === undefined;
   }
 
+  /**
+   * Sometimes (when a call of one of `calls` is blocked) the blocked call a
+   * command aims at: its set or queue, to wake it, count it or remove the
+   * object under it. Random ids rarely meet a waiter otherwise.
+   */
+  private wakeTarget(p: Picker, calls: readonly BlockedCall['call'][]): BlockedCall | undefined {
+    const waiting = this.live().filter((x) => x.blocked !== undefined && calls.includes(x.blocked.call));
+    if (waiting.length === 0 || !p.chance(0.6)) return undefined;
+    const proc = waiting[p.below(waiting.length)] as ProcState;
+    this.woken.push(proc);
+    return proc.blocked;
+  }
+
+  /**
+   * After a command aimed at blocked calls (wakeTarget), mostly collects
+   * the ones it woke at once: asks the emulator what a `wait` would print,
+   * and adds the `wait` when it collects the call.
+   */
+  private collectWoken(p: Picker): void {
+    const procs = this.woken.splice(0);
+    for (const proc of procs) {
+      const call = proc.blocked;
+      if (call === undefined || !proc.alive || this.consults <= 0 || !p.chance(0.7)) continue;
+      const trial = this.consult(`${proc.name} wait`);
+      if (trial.blocked || (call.timed && trial.errno === 'EAGAIN')) continue;
+      this.lines.push(`${proc.name} wait`);
+      proc.blocked = undefined;
+    }
+  }
+
   /** After a call that may wait: asks the emulator whether it blocked; a short timed one is collected at once. */
-  private afterMayWait(proc: ProcState, call: BlockedCall['call'], timeout: 'none' | 'short' | 'long'): void {
+  private afterMayWait(proc: ProcState, call: Pick<BlockedCall, 'call' | 'id' | 'nums' | 'want'>, timeout: 'none' | 'short' | 'long'): void {
     if (!this.consult().blocked) return;
     if (timeout === 'short') {
       // The `wait` lets the timeout pass (EAGAIN) unless the call ended otherwise: either way it collects.
       this.lines.push(`${proc.name} wait`);
       return;
     }
-    proc.blocked = { call, timed: timeout === 'long', interrupted: false };
+    proc.blocked = { ...call, timed: timeout === 'long', interrupted: false };
   }
 
   /**
@@ -1044,7 +1126,7 @@ class Renderer {
     const proc = blocked[p.below(blocked.length)] as ProcState;
     const call = proc.blocked as BlockedCall;
     const choice = p.below(10);
-    if (choice < 3 && !call.interrupted) {
+    if (choice < 2 && !call.interrupted) {
       this.lines.push(`${proc.name} interrupt`);
       call.interrupted = true;
       return;
