@@ -106,6 +106,8 @@ describe('the container record', () => {
         state: fc.constantFrom('created' as const, 'running' as const, 'exited' as const),
         hostChannel: channels,
         memoryLimit: fc.bigInt({ min: 0n, max: BigInt(Number.MAX_SAFE_INTEGER) }),
+        ipcMode: fc.oneof(fc.constantFrom('shareable', 'none', 'host', 'container:web'), fc.string()),
+        shmSize: fc.bigInt({ min: 0n, max: BigInt(Number.MAX_SAFE_INTEGER) }),
       },
       { requiredKeys: ['name', 'state'] },
     );
@@ -131,6 +133,16 @@ describe('the container record', () => {
       'State: expected one of "created", "running", "exited", got "paused"',
       'HostConfig.HostChannel.Size: expected a non-negative integer, got "abc"',
       'HostConfig.Memory: expected a non-negative integer, got -5',
+    ]);
+  });
+
+  it('keeps --ipc and the shm size under HostConfig as IpcMode and ShmSize', () => {
+    const joined: ContainerConfig = { name: 'j1', state: 'created', ipcMode: 'container:web', shmSize: 67108864n };
+    expect(ContainerConfigCodec.encode(joined)).toEqual({ Name: 'j1', State: 'created', HostConfig: { IpcMode: 'container:web', ShmSize: 67108864 } });
+    expect(parseContainerConfig(stringifyContainerConfig(joined))).toEqual(E.right(joined));
+    expect(errors(decodeContainerConfig({ Name: 'j1', State: 'created', HostConfig: { IpcMode: 3, ShmSize: 1.5 } }))).toEqual([
+      'HostConfig.IpcMode: expected string, got 3',
+      'HostConfig.ShmSize: expected a non-negative integer, got 1.5',
     ]);
   });
 
