@@ -188,6 +188,7 @@ class Run {
     const files = this.files.restoredFrom(image);
     if (E.isLeft(files)) return files;
     const restored = files.right.kernel;
+    this.adoptRestoredCalls(files.right, restored);
     const byPid = new Map(restored.processes().map((p) => [p.pid, p]));
     const byNs = new Map(restored.ipcNamespaces().map((ns) => [ns.nsId, ns]));
     this.procs.forEach((p, i) => {
@@ -203,6 +204,29 @@ class Run {
     this.kernel = restored;
     this.files = files.right;
     return E.right(undefined);
+  }
+
+  /**
+   * A blocked call of this run that was asleep in the image is asleep again
+   * in the restored kernel, with a new Pending: the run follows that one, and
+   * a timed call keeps the time it had left on the scenario's clock. (A call
+   * that was not asleep in an older image keeps its old Pending, which the
+   * restored kernel never settles: such a process can still be interrupted
+   * in name only, or end with exit.)
+   */
+  private adoptRestoredCalls(files: FileSide, restored: Kernel): void {
+    const byPid = new Map(files.restoredCalls.map((c) => [c.pid, c]));
+    const oldNow = this.kernel.monotonicNow();
+    for (const [index, call] of this.calls) {
+      const again = byPid.get(this.procs[index]!.pid);
+      if (again === undefined) continue;
+      const deadline = call.deadline === undefined ? undefined : call.deadline - oldNow + restored.monotonicNow();
+      this.calls.set(index, {
+        pending: again.pending as Pending<E.Either<SysError, unknown>>,
+        finish: call.finish,
+        ...(deadline === undefined ? {} : { deadline }),
+      });
+    }
   }
 
   /** `checkpoint NAME`: EOPNOTSUPP when the run holds something an image cannot describe. */

@@ -11,7 +11,7 @@ import { PAGE_SIZE } from '../../abi/constants.js';
 import type { SysError } from '../../abi/errno.js';
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../../abi/fs.js';
 import { checkpoint, restoreWithEngine } from '../../checkpoint/index.js';
-import type { CheckpointError } from '../../checkpoint/index.js';
+import type { CheckpointError, RestoredCall } from '../../checkpoint/index.js';
 import { mkdirAllIn } from '../../hostchannel/daemon_fs.js';
 import { ContainerEngine } from '../../hostchannel/engine.js';
 import type { CommandResult } from '../../hostchannel/engine.js';
@@ -45,6 +45,8 @@ export class FileSide {
   private readonly root: Credentials = makeCredentials({});
   private engineInstance: ContainerEngine | undefined = undefined;
   private meminfo: Meminfo | undefined = undefined;
+  /** The calls asleep in a restored kernel, with their new Pendings; none otherwise. */
+  restoredCalls: readonly RestoredCall[] = [];
 
   /** `engine`: the engine of a restored run; otherwise one starts with the first statement that needs it. */
   constructor(
@@ -73,9 +75,11 @@ export class FileSide {
   restoredFrom(image: Uint8Array): E.Either<CheckpointError, FileSide> {
     // The restored engine asks the side that now owns it, so later `meminfo` statements reach it.
     let moved: FileSide | undefined;
-    const machine = restoreWithEngine(image, { engine: { meminfo: () => (moved as FileSide).hostMeminfo() } });
+    // The scenario's clock stands still between statements in the restored kernel too.
+    const machine = restoreWithEngine(image, { monotonicClock: () => 0, engine: { meminfo: () => (moved as FileSide).hostMeminfo() } });
     if (E.isLeft(machine)) return machine;
     moved = new FileSide(machine.right.kernel, this.ramBytes, machine.right.engine);
+    moved.restoredCalls = machine.right.waiting;
     const fdTables = moved.fdTables;
     this.fdTables.forEach((t, i) => (fdTables[i] = new Map(t)));
     moved.meminfo = this.meminfo;

@@ -133,6 +133,32 @@ describe('interrupt and exit', () => {
   });
 });
 
+describe('checkpoint and restore with calls asleep', () => {
+  it('follows each sleeping call into the restored kernel, a timed one with the time it had left', () => {
+    const { lines, kernel } = run(
+      'proc A',
+      'proc B',
+      'proc C',
+      'A semget IPC_PRIVATE 1 0600 -> s',
+      'A msgget IPC_PRIVATE 0600 -> q',
+      'B semtimedop s 0:-1 300',
+      'C msgrcv q 8 0 0',
+      'sleep 100',
+      'checkpoint x',
+      'restore x',
+      'A semctl s 0 GETNCNT',
+      'A msgsnd q 2 "hi" 0',
+      'C wait',
+      'B wait',
+      'A semctl s 0 GETNCNT',
+    );
+    expect(lines.slice(10).map((l) => l['errno'] ?? l['ret'])).toEqual([1, 0, 2, 'EAGAIN', 0]);
+    expect(lines[12]).toMatchObject({ op: 'msgrcv', of: 7, data: '6869' });
+    // The restored kernel's clock starts again at 0: the call had 200 ms left.
+    expect(kernel.monotonicNow()).toBe(200);
+  });
+});
+
 describe('run-time rules', () => {
   it('stops at any statement but wait, interrupt and exit naming a blocked process', () => {
     const blocked = [...SET, 'B semop s 0:-1'];
