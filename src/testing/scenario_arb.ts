@@ -2,8 +2,9 @@
  * Scenario arbitraries: fast-check arbitraries of well-formed scenario TEXTS
  * (docs/scenario-language.md, the language `ipc-sentry scenario` runs) that
  * exercise System V shared memory, semaphores and message queues from
- * several processes and two IPC namespaces. The project's differential fuzzer (test/fuzz, scripts/fuzz.ts)
- * runs them on the emulator and on the real kernel.
+ * several processes and two IPC namespaces, optionally with semaphore and
+ * queue calls that block. The project's differential fuzzer (test/fuzz,
+ * scripts/fuzz.ts) runs them on the emulator and on the real kernel.
  *
  * How a text stays valid by construction: fast-check draws an abstract
  * script, a header of `proc` specs and a list of commands, each command being
@@ -20,6 +21,13 @@
  * throws on a parse failure: that is a generator bug, never a property
  * failure to shrink.
  *
+ * Two facts the parser cannot check depend on the run: SETALL must list
+ * exactly the set's size (the renderer tracks it where it is sure, see
+ * SemVar), and a process with a blocked call may only be named by `wait`,
+ * `interrupt` and `exit` (the renderer asks the emulator whether a call
+ * blocked, see Renderer.consult). Rendering stays a pure function of the
+ * script, since the emulator is deterministic.
+ *
  * The texts also suit a native run in a sandbox whose root lacks
  * CAP_SYS_RESOURCE (the fuzzer's machine); each rule is repeated where it
  * applies:
@@ -29,7 +37,9 @@
  *  - a process whose capability set is `all` never raises memlock above the
  *    8 MiB hard limit: the scenario language says CAP_SYS_RESOURCE allows it,
  *    the sandbox's `all` lacks it, so the oracle refuses the scenario. Any
- *    other process may try (the kernel answers EPERM, which is reproducible).
+ *    other process may try (the kernel answers EPERM, which is reproducible);
+ *  - likewise a `caps=all` process never sets a queue's qbytes above the
+ *    lowest kernel.msgmnb the scenario may have set.
  *
  * Nothing here loads fast-check or a Node built-in: the arbitraries are built
  * from the caller's `fc` (see fast_check.ts).
