@@ -797,7 +797,7 @@ class Renderer {
 
   // -------------------------------------------------------------------------
   // Semaphores. Every operation that could wait (OP 0 or negative) carries
-  // IPC_NOWAIT: a call that waits stops the run (docs/scenario-language.md).
+  // IPC_NOWAIT unless the call may wait (see mayWait).
 
   /** A semaphore id argument and the set's size when the generator is sure of it (see SemVar). */
   private semIdArg(p: Picker, proc: ProcState, bound = false): { id: string; nsems: number | undefined } {
@@ -968,8 +968,9 @@ class Renderer {
   }
 
   // -------------------------------------------------------------------------
-  // Message queues. Every msgsnd and msgrcv carries IPC_NOWAIT, except a
-  // MSG_COPY receive without it, which is EINVAL before anything could wait.
+  // Message queues. Every msgsnd and msgrcv carries IPC_NOWAIT unless it may
+  // wait (see mayWait), or is a MSG_COPY receive without it, which is EINVAL
+  // before anything could wait.
 
   private msgget(p: Picker): void {
     const proc = this.who(p);
