@@ -24,11 +24,11 @@
  *   path, `none` gets no /dev/shm; each start joins the IPC namespace the
  *   mode names (get_share_namespace_path): NAME's current one, the host's,
  *   or a new one.
- * - iSulad refuses nothing about a donor beyond its existence (at create
- *   and start) and its running (at start): a donor that is itself a
- *   `container:` or `host` container is joined transitively, and removing a
- *   donor others joined is allowed; they keep its IPC namespace and the
- *   files of its /dev/shm.
+ * - iSulad asks of a donor only that it exists (at create and start), that
+ *   it has a shm path to bind (at create: a `none` donor fails) and that it
+ *   runs (at start): a donor that is itself a `container:` or `host`
+ *   container is joined transitively, and removing a donor others joined
+ *   is allowed; they keep its IPC namespace and the files of its /dev/shm.
  *
  * The daemon notices a container's init exiting (an OOM kill, or a test
  * calling exit) the next time it looks: every command and query reaps first.
@@ -385,8 +385,9 @@ export class ContainerEngine {
     if (options.shmSize !== undefined) {
       const parsed = parseShmSize(options.shmSize);
       if (E.isLeft(parsed)) return fail(SHM_SIZE_ERROR_EXIT_STATUS, parsed.left);
-      shmSize = effectiveShmSize(parsed.right);
+      shmSize = parsed.right;
     }
+    const settledShmSize = effectiveShmSize(shmSize);
     // The client validates the option before it contacts the daemon.
     let hostChannel: HostChannel | undefined;
     if (options.hostChannel !== undefined) {
@@ -405,7 +406,7 @@ export class ContainerEngine {
     }
     // The OCI spec is generated (and the shm path set up) before the channel is prepared.
     const ipcMode = options.ipc;
-    const shm = this.setShmPath(name, ipcMode, effectiveShmSize(shmSize));
+    const shm = this.setShmPath(name, ipcMode, settledShmSize);
     if (E.isLeft(shm)) {
       for (const line of shm.left) this.log(line);
       this.fs.removeAll(containerDirOf(name));
@@ -426,7 +427,7 @@ export class ContainerEngine {
       hostChannel,
       memoryLimit: options.memoryLimit,
       ipcMode,
-      shmSize: effectiveShmSize(shmSize),
+      shmSize: settledShmSize,
       shmPath,
       autoRemove,
       state: 'created',
