@@ -9,6 +9,13 @@
  *  - `runCommands(kernel, commands)`, which executes a syscall sequence, and
  *    `runScenario(text)`, which runs a scenario text on the emulator.
  *
+ * Many small kernels (a fresh one per example): `using kernel = new
+ * Kernel()` disposes each at the end of its example, so the next takes the
+ * memory chunks it gave back instead of the host making new ones; check with
+ * plain code (return a boolean, or throw) rather than an `expect` per call.
+ * See "Many small kernels" in docs/testing.md for an example and its
+ * measured cost.
+ *
  * Optional peers: this module imports neither vitest nor fast-check at run
  * time. The matchers are plain functions; the arbitraries are made from the
  * `fc` passed in; the only references to either package are `import type`
