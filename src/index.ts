@@ -48,7 +48,7 @@ export type { CheckpointError, CheckpointOptions, EngineRestoreOptions, RestoreO
 export type { IpcLimits } from './ipc/limits.js';
 export type { SemLimits } from './sem/limits.js';
 export type { MsgLimits } from './msg/limits.js';
-export type { Arena, ChunkAllocator, MemoryFileOptions } from './mm/memory_file.js';
+export type { Arena, ChunkAllocator, ChunkMemoryUsage, MemoryFileOptions } from './mm/memory_file.js';
 export type { VmSysctls } from './mm/memory_manager.js';
 export type { FileOffset } from './tmpfs/offset.js';
 export type { FileStat, Statfs } from './vfs/files.js';
