@@ -163,6 +163,9 @@ export type WaitingCall =
 /** The arguments of a msgsnd or msgrcv to make again (WaitingCall without its waiter). @internal */
 export type MsgWaitArgs = Omit<Extract<WaitingCall, { call: 'msgsnd' }>, 'waiter'> | Omit<Extract<WaitingCall, { call: 'msgrcv' }>, 'waiter'>;
 
+/** semtimedop's options without a timeout: one object for every call. */
+const NO_SEMOP_OPTIONS: sem.SemopOptions = Object.freeze({});
+
 /** Numbers the waits of every kernel in the order they begin. */
 let nextWaitSeq = 0;
 
@@ -193,6 +196,9 @@ export class Process implements ProcessSyscalls {
    * @internal
    */
   readonly sysvsem: SysvSem = newSysvSem();
+  /** The callers semCaller() and msgCaller() gave last. */
+  private lastSemCaller: SemCaller | undefined = undefined;
+  private lastMsgCaller: MsgCaller | undefined = undefined;
   /** The calls of this process that wait, as Linux's threads asleep in them; each leaves when it ends. */
   private readonly waiting = new Set<Waiting>();
   /** Calls a thread of this process is blocked in: the serving loop holds the thread's reply until each settles. */
@@ -765,7 +771,7 @@ export class Process implements ProcessSyscalls {
     if (badId !== undefined) return badId;
     // The monotonic clock is read before anything changes: a throw from an injected one leaves every set as it was.
     const start = timeout === undefined ? 0 : this.kernel.monotonicNow();
-    const r = sem.semtimedop(this.semCaller(), semid | 0, copied.right, timeout === undefined ? {} : { timeout });
+    const r = sem.semtimedop(this.semCaller(), semid | 0, copied.right, timeout === undefined ? NO_SEMOP_OPTIONS : { timeout });
     if (E.isLeft(r) || typeof r.right === 'number') return r as E.Either<SysError, number>;
     const waiter = r.right;
     const deadline = timeout === undefined ? Infinity : start + timeout.sec * 1000 + timeout.nsec / 1e6;
@@ -949,12 +955,21 @@ export class Process implements ProcessSyscalls {
 
   /** The caller the sem mechanism sees: this process's credentials, tgid, undo slot and namespace. */
   private semCaller(): SemCaller {
-    return { creds: this.credentials, pid: this.pid, sysvsem: this.sysvsem, registry: this.namespace.sem };
+    // One object while the credentials and the namespace stay the same (semop's hot path allocated one per call).
+    const c = this.lastSemCaller;
+    if (c !== undefined && c.creds === this.credentials && c.registry === this.namespace.sem) return c;
+    const fresh: SemCaller = { creds: this.credentials, pid: this.pid, sysvsem: this.sysvsem, registry: this.namespace.sem };
+    this.lastSemCaller = fresh;
+    return fresh;
   }
 
   /** The caller the msg mechanism sees; a Process is one thread, so its tid is its pid. */
   private msgCaller(): MsgCaller {
-    return { creds: this.credentials, pid: this.pid, tid: this.pid };
+    const c = this.lastMsgCaller;
+    if (c !== undefined && c.creds === this.credentials) return c;
+    const fresh: MsgCaller = { creds: this.credentials, pid: this.pid, tid: this.pid };
+    this.lastMsgCaller = fresh;
+    return fresh;
   }
 
   /** A msgsnd or msgrcv that sleeps: a Pending its completion settles, and an entry a signal reaches. */

@@ -25,6 +25,12 @@
  * bytes in the image until FrameTable.adopt places it in its table's arena
  * (restoreFrames).
  *
+ * When its kernel is disposed (dispose), a MemoryFile's chunks go to a
+ * process-wide pool the next MemoryFile takes from before asking the host
+ * (a property test makes thousands of small kernels); a chunk a thread
+ * still holds goes only once the last holder released it, and a pooled
+ * buffer's old bytes are cleared as a reused chunk's are.
+ *
  * Ownership: whoever allocates a frame holds its first reference; a Mappable
  * holds one reference per page it has populated. When the last reference goes,
  * the frame returns to the free pool.
@@ -77,7 +83,7 @@ export function hostChunk(bytes: number): ArrayBufferLike {
 const sharedPool = new Map<number, ArrayBufferLike[]>();
 let sharedPoolBytes = 0;
 /** The most bytes the process-wide pool keeps. */
-const POOL_LIMIT_BYTES = 256 * 1024 * 1024;
+const POOL_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** Bytes of chunk buffers waiting in the process-wide pool, owned by no MemoryFile. */
 export function pooledChunkBytes(): number {
