@@ -126,7 +126,12 @@ export class FileSide {
         return { ok: true };
       case 'isula': {
         const engine = this.engine();
-        const create = { ...(s.hostChannel === undefined ? {} : { hostChannel: s.hostChannel }), ...(s.memory === undefined ? {} : { memoryLimit: s.memory }) };
+        const create = {
+          ...(s.hostChannel === undefined ? {} : { hostChannel: s.hostChannel }),
+          ...(s.memory === undefined ? {} : { memoryLimit: s.memory }),
+          ...(s.ipc === undefined ? {} : { ipc: s.ipc }),
+          ...(s.shmSize === undefined ? {} : { shmSize: s.shmSize }),
+        };
         switch (s.cmd) {
           case 'create':
             return command(engine.create(s.name, { ...create, rm: s.rm }));

@@ -420,6 +420,10 @@ export interface IsulaStmt extends StatementBase {
   readonly force: boolean;
   readonly memory?: bigint;
   readonly hostChannel?: string;
+  /** `--ipc MODE`, as typed (the engine decides whether it is one). */
+  readonly ipc?: string;
+  /** `--shm-size SIZE`, as typed. */
+  readonly shmSize?: string;
 }
 
 /**

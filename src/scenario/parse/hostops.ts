@@ -122,13 +122,24 @@ export function parseMeminfo(lp: LineParser, opTok: Token, args: readonly Token[
   return { op: 'meminfo', total, available };
 }
 
+/** The create/run options whose value the engine takes as typed. */
+type StringFlag = '--host-channel' | '--ipc' | '--shm-size';
+const STRING_FLAGS: readonly StringFlag[] = ['--host-channel', '--ipc', '--shm-size'];
+
+/** The string-valued option `tok` gives (`--flag`, `--flag=VALUE`, or a `--flag="..."` string), if any. */
+function stringFlag(tok: Token): StringFlag | undefined {
+  if (tok.str !== undefined) return STRING_FLAGS.find((f) => tok.str?.prefix === `${f}=`);
+  return STRING_FLAGS.find((f) => tok.text === f || tok.text.startsWith(`${f}=`));
+}
+
 const ISULA_CMDS: readonly IsulaCmd[] = ['create', 'run', 'start', 'stop', 'restart', 'rm'];
 
 /**
- * `isula create|run [--rm] [-m SIZE] [--host-channel SPEC] NAME` and
+ * `isula create|run [--rm] [-m SIZE] [--host-channel SPEC] [--ipc MODE] [--shm-size SIZE] NAME` and
  * `isula start|stop|restart|rm [-f] NAME`. SPEC is taken verbatim (a string
- * token for one with blanks or an empty one); SIZE is read as isula reads
- * sizes (binary units, any case).
+ * token for one with blanks or an empty one), and so are MODE and --shm-size's
+ * SIZE, which the engine checks as iSulad does; -m's SIZE is read as isula
+ * reads sizes (binary units, any case).
  */
 export function parseIsula(lp: LineParser, opTok: Token, args: readonly Token[]): Body | undefined {
   const [cmdTok, ...rest] = args;
@@ -140,7 +151,7 @@ export function parseIsula(lp: LineParser, opTok: Token, args: readonly Token[])
   let rm = false;
   let force = false;
   let memory: bigint | undefined;
-  let hostChannel: string | undefined;
+  const strings: Partial<Record<StringFlag, string>> = {};
   let name: string | undefined;
   let bad = false;
   const value = (i: number, flag: Token): Token | undefined => {
@@ -173,20 +184,22 @@ export function parseIsula(lp: LineParser, opTok: Token, args: readonly Token[])
       const parsed = parseByteSize(vText);
       if (O.isNone(parsed)) bad = lp.fail(v.col, `invalid memory size ${vText}`) ?? true;
       else memory = parsed.value;
-    } else if (creates && (text === '--host-channel' || text?.startsWith('--host-channel=') === true)) {
-      if (text.startsWith('--host-channel=')) {
-        hostChannel = text.slice('--host-channel='.length);
-        continue;
+    } else if (creates && stringFlag(tok) !== undefined) {
+      // --host-channel, --ipc and --shm-size take their value verbatim: `--flag VALUE`, `--flag=VALUE` or a string.
+      const flag = stringFlag(tok) as StringFlag;
+      let given: string | undefined;
+      if (tok.str !== undefined) given = utf8Decode(tok.str.bytes);
+      else if (text !== undefined && text.startsWith(`${flag}=`)) given = text.slice(flag.length + 1);
+      else {
+        const v = value(i, tok);
+        i += 1;
+        if (v === undefined) {
+          bad = true;
+          continue;
+        }
+        given = v.str !== undefined && v.str.prefix === '' ? utf8Decode(v.str.bytes) : v.text;
       }
-      const v = value(i, tok);
-      i += 1;
-      if (v === undefined) {
-        bad = true;
-        continue;
-      }
-      hostChannel = v.str !== undefined && v.str.prefix === '' ? utf8Decode(v.str.bytes) : v.text;
-    } else if (tok.str !== undefined && tok.str.prefix === '--host-channel=' && creates) {
-      hostChannel = utf8Decode(tok.str.bytes);
+      strings[flag] = given;
     } else if (text?.startsWith('-')) {
       bad = lp.fail(tok.col, `isula ${cmd} does not take ${text} here`) ?? true;
     } else if (name !== undefined) {
@@ -205,7 +218,9 @@ export function parseIsula(lp: LineParser, opTok: Token, args: readonly Token[])
     rm,
     force,
     ...(memory === undefined ? {} : { memory }),
-    ...(hostChannel === undefined ? {} : { hostChannel }),
+    ...(strings['--host-channel'] === undefined ? {} : { hostChannel: strings['--host-channel'] }),
+    ...(strings['--ipc'] === undefined ? {} : { ipc: strings['--ipc'] }),
+    ...(strings['--shm-size'] === undefined ? {} : { shmSize: strings['--shm-size'] }),
   };
 }
 
