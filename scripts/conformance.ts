@@ -3,6 +3,10 @@
  * real kernel (native oracle), and writes CONFORMANCE.md at the repository
  * root with one row per example, the totals, and the last recorded
  * differential fuzzing run (.cache/fuzz-summary.json, written by the fuzzer).
+ * It also writes web/recorded.json: each example's normalized lines on the
+ * real kernel (or why it did not run there) and the facts of the machine
+ * that ran them, which the teaching page ships and shows beside its own
+ * emulated run (so the page needs no oracle, offline or in CI).
  *
  *   npm run conformance
  *
@@ -25,6 +29,53 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLES = join(ROOT, 'examples');
 const REPORT = join(ROOT, 'CONFORMANCE.md');
 const FUZZ_SUMMARY = join(ROOT, '.cache', 'fuzz-summary.json');
+const RECORDED = join(ROOT, 'web', 'recorded.json');
+
+/** Whether this CPU has protection keys enabled (cpuinfo flags pku and ospke), or null where /proc does not say. */
+function protectionKeys(): boolean | null {
+  try {
+    const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(/\s+/) ?? [];
+    return flags.includes('pku') && flags.includes('ospke');
+  } catch {
+    return null;
+  }
+}
+
+/** MemTotal in bytes, or null where /proc does not say. */
+function memTotalBytes(): number | null {
+  try {
+    const m = /^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+    return m === null ? null : Number(m[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * web/recorded.json: per example, the real kernel's lines (the `expect`
+ * notes kept, as the page shows them) or the reason it did not run, with
+ * the machine's facts. Keys are sorted, so a rerun on the same machine
+ * changes only the date and what the kernel printed differently.
+ */
+function writeRecorded(rows: readonly Row[], date: string): void {
+  const examples: Record<string, unknown> = {};
+  for (const r of rows) {
+    examples[r.name] = E.isRight(r.native)
+      ? { lines: r.native.right.lines, failures: r.native.right.failures.map((f) => f.line) }
+      : { unavailable: r.native.left };
+  }
+  const machine = {
+    date,
+    kernel: `Linux ${release()}`,
+    arch: arch(),
+    node: process.version,
+    protectionKeys: protectionKeys(),
+    memTotalBytes: memTotalBytes(),
+  };
+  // One example a line: small enough to ship, and a rerun's diff names the examples that changed.
+  const body = Object.entries(examples).map(([name, v]) => `${JSON.stringify(name)}:${JSON.stringify(v)}`);
+  writeFileSync(RECORDED, `{"machine":${JSON.stringify(machine)},\n"examples":{\n${body.join(',\n')}\n}}\n`);
+}
 
 /** One example's outcome on both backends. */
 interface Row {
@@ -141,6 +192,7 @@ function main(): number {
   const heldNat = rows.reduce((n, r) => n + (E.isRight(r.native) ? r.expectations - r.native.right.failures.length : 0), 0);
   const expectationsNat = rows.reduce((n, r) => n + (E.isRight(r.native) ? r.expectations : 0), 0);
 
+  const date = new Date().toISOString();
   const md: string[] = [
     '# Conformance report',
     '',
@@ -148,7 +200,7 @@ function main(): number {
     'emulator and on the real kernel through the native oracle, and the normalized output lines of the two',
     'are compared field by field (the `expect` note aside). Expectations are the ones written in each file.',
     '',
-    `- Date: ${new Date().toISOString()}`,
+    `- Date: ${date}`,
     `- Machine: Linux ${release()} (${arch()}), Node ${process.version}`,
     `- Native backend: ${nativeOk ? 'available' : reason}`,
     '',
@@ -176,6 +228,8 @@ function main(): number {
     '',
   );
   writeFileSync(REPORT, md.join('\n'));
+  // Only a run that reached the kernel is worth shipping: without the oracle the page keeps its last recording.
+  if (nativeOk) writeRecorded(rows, date);
   console.log(
     `CONFORMANCE.md: ${rows.length} examples, ${agreeing}/${nativeRuns} agree, ` +
       `expectations held ${heldEmu}/${expectations} emulated, ${nativeRuns > 0 ? `${heldNat}/${expectationsNat}` : 'n/a'} native`,
