@@ -246,11 +246,12 @@ const ID_CMDS: ReadonlySet<string> = new Set(['SEM_STAT', 'SEM_STAT_ANY', 'MSG_S
 const INDEX_CMDS: ReadonlySet<string> = new Set(['IPC_INFO', 'SEM_INFO', 'MSG_INFO']);
 
 function printCtl(mech: 'sem' | 'msg') {
-  return (s: { readonly bind?: number; readonly cmdName?: string }, raw: RawSuccess, p: Printing): void => {
+  return (s: { readonly bind?: number; readonly cmd: number; readonly cmdName?: string }, raw: RawSuccess, p: Printing): void => {
     const ret = raw.ret ?? 0n;
     if (s.cmdName !== undefined && ID_CMDS.has(s.cmdName)) return p.idResult(s.bind, ret, mech);
     if (s.bind !== undefined) p.setNum(s.bind, ret);
-    if (s.cmdName === 'GETPID') {
+    // GETPID answers a pid whether it was named or written as 11: print it as the process's name, as v1 does pids.
+    if (mech === 'sem' && (s.cmdName === 'GETPID' || (s.cmdName === undefined && s.cmd === GETPID))) {
       p.out['ret'] = p.pidName(Number(ret));
       return;
     }
