@@ -41,10 +41,10 @@ function protectionKeys(): boolean | null {
   }
 }
 
-/** MemTotal in bytes, or null where /proc does not say. */
-function memTotalBytes(): number | null {
+/** A /proc/meminfo field in bytes, or null where /proc does not say. */
+function meminfoBytes(field: string): number | null {
   try {
-    const m = /^MemTotal:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'));
     return m === null ? null : Number(m[1]) * 1024;
   } catch {
     return null;
@@ -70,7 +70,9 @@ function writeRecorded(rows: readonly Row[], date: string): void {
     arch: arch(),
     node: process.version,
     protectionKeys: protectionKeys(),
-    memTotalBytes: memTotalBytes(),
+    // The emulator is sized by these as on the recording machine: overcommit (MemTotal + SwapTotal) and tmpfs's default inode count.
+    memTotalBytes: meminfoBytes('MemTotal'),
+    swapTotalBytes: meminfoBytes('SwapTotal'),
   };
   // One example a line: small enough to ship, and a rerun's diff names the examples that changed.
   const body = Object.entries(examples).map(([name, v]) => `${JSON.stringify(name)}:${JSON.stringify(v)}`);
