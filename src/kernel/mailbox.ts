@@ -153,10 +153,14 @@ function encode(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** How encode() writes a bigint. */
+const BIGINT_TEXT = /^-?[0-9]+$/;
+
 function decode(_key: string, value: unknown): unknown {
   if (typeof value === 'object' && value !== null) {
     const v = value as { $bigint?: unknown; $bytes?: unknown };
-    if (typeof v.$bigint === 'string') return BigInt(v.$bigint);
+    // Only the form encode() writes; an object of the thread's own that merely looks like it stays an object.
+    if (typeof v.$bigint === 'string' && BIGINT_TEXT.test(v.$bigint)) return BigInt(v.$bigint);
     if (Array.isArray(v.$bytes)) return Uint8Array.from(v.$bytes as number[]);
   }
   return value;

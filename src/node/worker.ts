@@ -344,6 +344,9 @@ async function serve(kernel: Kernel, threads: KernelThreads, p: Process, t: Thre
   }
 }
 
+/** What serveOne reads from a mailbox whose bytes do not decode. */
+const UNDECODABLE = Symbol('undecodable request');
+
 /**
  * Serves the request in `t`'s mailbox. A call that completes now is
  * answered now; one that completes later (a semop that sleeps) is answered
@@ -355,8 +358,15 @@ function serveOne(kernel: Kernel, threads: KernelThreads, t: ThreadState): void 
   const p = ctx.process;
   t.inCall = true;
   let served: Served;
+  // The request's bytes are the thread's to write: ones that do not decode are a malformed call, not a kernel fault.
+  let request: unknown;
   try {
-    served = serveSyscall(ctx, t.mailbox.pending());
+    request = t.mailbox.pending();
+  } catch {
+    request = UNDECODABLE;
+  }
+  try {
+    served = request === UNDECODABLE ? E.left(sysError('EINVAL', 'the request in the mailbox does not decode')) : serveSyscall(ctx, request);
   } catch (err) {
     t.inCall = false;
     throw err;
