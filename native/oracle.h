@@ -86,7 +86,15 @@
   X(FTRUNCATE, "ftruncate")                                                    \
   X(FALLOCATE, "fallocate")                                                    \
   X(MMAP, "mmap")                                                              \
-  X(DD, "dd")
+  X(DD, "dd")                                                                  \
+  /* POSIX shared memory, memfd, seals and what test suites need beside. */   \
+  X(SHM_OPEN, "shm_open")                                                      \
+  X(SHM_UNLINK, "shm_unlink")                                                  \
+  X(MEMFD_CREATE, "memfd_create")                                              \
+  X(FCNTL, "fcntl")                                                            \
+  X(FSTAT, "fstat")                                                            \
+  X(CMPADDR, "cmpaddr")                                                        \
+  X(SYSVIPC, "sysvipc")
 
 enum op {
 #define ORACLE_OP_ENUM(name, word) OP_##name,
@@ -168,6 +176,11 @@ struct stmt {
   int64_t mtype;           /* msgsnd mtype, msgrcv msgtyp */
   int64_t msgsz;           /* msgsnd bytes=N (may be negative), msgrcv MAXSIZE */
   uint64_t set_qbytes;     /* msgctl IPC_SET */
+  /* POSIX shared memory and the calls beside it. */
+  const char *name;        /* shm_open, shm_unlink, memfd_create: decoded, NUL-terminated (may be empty) */
+  struct addr_expr addr2;  /* cmpaddr: the second address */
+  int32_t arg;             /* fcntl: the int argument */
+  int sysvipc;             /* sysvipc: 0 shm, 1 sem, 2 msg */
 };
 
 struct program {
@@ -180,6 +193,7 @@ struct program {
   int nfd;       /* descriptor slots */
   int caps_used; /* union of every CAPS mask other than -1 */
   int uses_fs;   /* some statement touches files: run under a private tmpfs root */
+  int uses_sysvipc; /* some statement reads /proc/sysvipc: each process opens the files before it chroots */
 };
 
 /*
@@ -213,6 +227,7 @@ enum payload {
   PAYLOAD_MSQ_DS,
   PAYLOAD_MSGINFO,
   PAYLOAD_MSG, /* msgrcv: mtype, and datalen text bytes in the data area */
+  PAYLOAD_TEXT, /* sysvipc: datalen bytes of the file's text in the data area */
 };
 
 /* What one dd run did (coreutils' counters), and what stopped it. */

@@ -49,11 +49,12 @@ static void print_ds(const struct shmid_ds *ds) {
          (int)ds->shm_cpid, (int)ds->shm_lpid, (unsigned long)ds->shm_nattch);
 }
 
-static void print_data(const uint8_t *data, uint64_t len) {
+/* `,"KEY":"HEX"`: bytes as lowercase hex. */
+static void print_hex(const char *key, const uint8_t *data, uint64_t len) {
   static const char digits[] = "0123456789abcdef";
   char chunk[8192];
   size_t n = 0;
-  fputs(",\"data\":\"", stdout);
+  printf(",\"%s\":\"", key);
   for (uint64_t i = 0; i < len; i++) {
     chunk[n++] = digits[data[i] >> 4];
     chunk[n++] = digits[data[i] & 15];
@@ -87,6 +88,7 @@ void print_result(const struct stmt *st, const struct result *r, const uint8_t *
   case OP_OPEN: case OP_CLOSE: case OP_FWRITE: case OP_FREAD: case OP_UNLINK: case OP_MKDIR: case OP_RMDIR:
   case OP_STATFS: case OP_STAT: case OP_FTRUNCATE: case OP_FALLOCATE:
   case OP_SEMGET: case OP_SEMOP: case OP_SEMCTL: case OP_MSGGET: case OP_MSGSND: case OP_MSGRCV: case OP_MSGCTL:
+  case OP_SHM_OPEN: case OP_SHM_UNLINK: case OP_MEMFD_CREATE: case OP_FCNTL: case OP_FSTAT: case OP_CMPADDR:
     printf(",\"ret\":\"%lld\"", (long long)r->ret);
     break;
   default:
@@ -107,7 +109,7 @@ void print_result(const struct stmt *st, const struct result *r, const uint8_t *
            r->u.shm_info.swap_attempts, r->u.shm_info.swap_successes);
     break;
   case PAYLOAD_DATA:
-    print_data(data, r->datalen);
+    print_hex("data", data, r->datalen);
     break;
   case PAYLOAD_STATFS:
     printf(",\"statfs\":{\"bsize\":\"%lld\",\"blocks\":\"%llu\",\"bfree\":\"%llu\",\"bavail\":\"%llu\","
@@ -180,7 +182,10 @@ void print_result(const struct stmt *st, const struct result *r, const uint8_t *
   }
   case PAYLOAD_MSG:
     printf(",\"mtype\":\"%lld\"", (long long)r->u.mtype);
-    print_data(data, r->datalen);
+    print_hex("data", data, r->datalen);
+    break;
+  case PAYLOAD_TEXT:
+    print_hex("text", data, r->datalen);
     break;
   case PAYLOAD_NONE:
     break;

@@ -147,6 +147,8 @@ static int tidy_descriptors(struct result *r) {
   return 0;
 }
 
+static int open_sysvipc(struct result *r);
+
 /*
  * Turns the coordinator's root child into the process `proc` describes: enter
  * its namespace, take Linux's default memlock limit, then drop to the given
@@ -158,6 +160,7 @@ static void become(const struct stmt *st, struct result *r) {
     return;
   }
   if (tidy_descriptors(r) != 0) return;
+  if (env->prog->uses_sysvipc && open_sysvipc(r) != 0) return;
   /*
    * A program with file statements runs inside the oracle's private tmpfs
    * root: every scenario path then means the same thing here as in the
@@ -583,8 +586,132 @@ static int execute_fs(const struct stmt *st, struct result *r) {
   }
 }
 
+/*
+ * The object path of a POSIX shared memory name, as glibc 2.38's
+ * __shm_get_name makes it (the oracle does not call the system's glibc,
+ * whose older versions answer some names differently; the emulator follows
+ * 2.38 too): leading slashes dropped, an empty rest or one holding '/' is
+ * EINVAL, a rest too long for glibc's buffer ENAMETOOLONG. Returns 0 or the errno.
+ */
+#define SHM_DIR "/dev/shm/"
+static int shm_path(const char *name, char *out, size_t outlen) {
+  while (*name == '/') name++;
+  size_t n = strlen(name);
+  if (n == 0 || strchr(name, '/') != NULL) return EINVAL;
+  /* glibc's buffer holds sizeof SHM_DIR + 4 + NAME_MAX bytes: the directory, the name and its NUL. */
+  if (sizeof SHM_DIR - 1 + n + 1 > sizeof SHM_DIR + 4 + 255) return ENAMETOOLONG;
+  snprintf(out, outlen, "%s%s", SHM_DIR, name);
+  return 0;
+}
+
+/* shm_open(3): open(2) with O_NOFOLLOW and O_CLOEXEC added; the kernel's EISDIR is glibc's EINVAL. */
+static void do_shm_open(const struct stmt *st, struct result *r) {
+  char path[sizeof SHM_DIR + 4 + 256];
+  int err = shm_path(st->name, path, sizeof path);
+  if (err != 0) {
+    r->outcome = OUT_ERRNO;
+    r->error = err;
+    return;
+  }
+  int fd = open(path, st->flags | O_NOFOLLOW | O_CLOEXEC, (mode_t)st->mode);
+  if (fd < 0 && errno == EISDIR) errno = EINVAL;
+  syscall_result(r, fd);
+  if (r->outcome == OUT_OK && st->bind_fd >= 0) fd_slots[st->bind_fd] = fd;
+}
+
+/* shm_unlink(3): unlink(2) of the path; a bad name is ENOENT, the sticky directory's EPERM is EACCES. */
+static void do_shm_unlink(const struct stmt *st, struct result *r) {
+  char path[sizeof SHM_DIR + 4 + 256];
+  if (shm_path(st->name, path, sizeof path) != 0) {
+    r->outcome = OUT_ERRNO;
+    r->error = ENOENT;
+    return;
+  }
+  int rc = unlink(path);
+  if (rc < 0 && errno == EPERM) errno = EACCES;
+  syscall_result(r, rc);
+}
+
+/* The /proc/sysvipc files, opened in the process's IPC namespace before it chroots (the file shows its opener's namespace). */
+static int sysvipc_fds[3] = {-1, -1, -1};
+
+static int open_sysvipc(struct result *r) {
+  static const char *const paths[] = {"/proc/sysvipc/shm", "/proc/sysvipc/sem", "/proc/sysvipc/msg"};
+  for (int i = 0; i < 3; i++) {
+    sysvipc_fds[i] = open(paths[i], O_RDONLY);
+    if (sysvipc_fds[i] < 0) {
+      internal(r, "cannot open %s: %s", paths[i], strerror(errno));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Reads a /proc/sysvipc file from its start into the data area. */
+static void do_sysvipc(const struct stmt *st, struct result *r) {
+  int fd = sysvipc_fds[st->sysvipc];
+  if (lseek(fd, 0, SEEK_SET) != 0) {
+    internal(r, "lseek /proc/sysvipc: %s", strerror(errno));
+    return;
+  }
+  uint64_t done = 0;
+  for (;;) {
+    ssize_t n = read(fd, env->box->data + done, ORACLE_MAX_ACCESS - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      internal(r, "read /proc/sysvipc: %s", strerror(errno));
+      return;
+    }
+    if (n == 0) break;
+    done += (uint64_t)n;
+    if (done == ORACLE_MAX_ACCESS) {
+      internal(r, "/proc/sysvipc holds more than the data area");
+      return;
+    }
+  }
+  r->outcome = OUT_OK;
+  r->payload = PAYLOAD_TEXT;
+  r->datalen = done;
+}
+
+/* The POSIX statements and those beside them; returns 0 when `st` is none of them. */
+static int execute_posix(const struct stmt *st, struct result *r) {
+  long rc;
+  switch (st->op) {
+  case OP_SHM_OPEN:
+    do_shm_open(st, r);
+    return 1;
+  case OP_SHM_UNLINK:
+    do_shm_unlink(st, r);
+    return 1;
+  case OP_MEMFD_CREATE:
+    rc = syscall(SYS_memfd_create, st->name, (unsigned int)st->flags);
+    syscall_result(r, rc);
+    if (r->outcome == OUT_OK && st->bind_fd >= 0) fd_slots[st->bind_fd] = (int)rc;
+    return 1;
+  case OP_FCNTL:
+    /* The raw call: glibc's wrapper would read a pointer or an int by command. */
+    syscall_result(r, syscall(SYS_fcntl, fd_of(&st->fd), (int)st->flags, (long)st->arg));
+    return 1;
+  case OP_FSTAT:
+    syscall_result(r, fstat(fd_of(&st->fd), &r->u.st));
+    if (r->outcome == OUT_OK) r->payload = PAYLOAD_STAT;
+    return 1;
+  case OP_CMPADDR:
+    r->outcome = OUT_OK;
+    r->ret = resolve(&st->addr) == resolve(&st->addr2) ? 0 : 1;
+    return 1;
+  case OP_SYSVIPC:
+    do_sysvipc(st, r);
+    return 1;
+  default:
+    return 0;
+  }
+}
+
 static void execute(const struct stmt *st, int32_t id, struct result *r) {
   if (execute_fs(st, r)) return;
+  if (execute_posix(st, r)) return;
   uint64_t addr = resolve(&st->addr);
   long rc;
   switch (st->op) {

@@ -387,6 +387,96 @@ static int parse_dd(struct parser *p) {
   return 0;
 }
 
+/* `x` and the lowercase hex of a name's bytes, decoded in place into a C string; the name may be empty but holds no NUL. */
+static int parse_name(struct parser *p, char *s, const char **out) {
+  size_t n = strlen(s);
+  if (s[0] != 'x' || (n - 1) % 2 != 0) return fail(p, "bad name '%s' (want x and hex)", s);
+  for (size_t i = 1; i < n; i += 2) {
+    int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return fail(p, "bad name hex near offset %zu", i);
+    s[(i - 1) / 2] = (char)(hi << 4 | lo);
+  }
+  s[(n - 1) / 2] = '\0';
+  *out = s;
+  return 0;
+}
+
+/* A descriptor binding: `%N` or `-`. */
+static int parse_bind_fd(struct parser *p, const char *s, int *out) {
+  int64_t v;
+  *out = -1;
+  if (strcmp(s, "-") == 0) return 0;
+  if (s[0] != '%' || parse_range(s + 1, 0, MAX_SLOT, &v) != 0) return fail(p, "bad binding '%s' (want %%<n> or -)", s);
+  *out = (int)v;
+  note_fd(p, *out);
+  return 0;
+}
+
+/* shm_open P NAME FLAGS MODE BIND */
+static int parse_shm_open(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  int64_t v;
+  if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_name(p, t[3], &st->name) != 0) return -1;
+  if (parse_i32(t[4], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[4]);
+  if (parse_range(t[5], 0, 07777, &v) != 0) return fail(p, "bad MODE '%s'", t[5]);
+  st->mode = (int)v;
+  p->prog->uses_fs = 1; /* /dev/shm is the scenario root's, never the machine's */
+  return parse_bind_fd(p, t[6], &st->bind_fd);
+}
+
+/* shm_unlink P NAME */
+static int parse_shm_unlink(struct parser *p) {
+  if (want(p, 4) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0) return -1;
+  p->prog->uses_fs = 1;
+  return parse_name(p, p->tok[3], &p->st->name);
+}
+
+/* memfd_create P NAME FLAGS BIND */
+static int parse_memfd_create(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_name(p, t[3], &st->name) != 0) return -1;
+  if (parse_i32(t[4], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[4]);
+  return parse_bind_fd(p, t[5], &st->bind_fd);
+}
+
+/* fcntl P FD CMD ARG */
+static int parse_fcntl(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+  if (parse_i32(t[4], &st->flags) != 0 || parse_i32(t[5], &st->arg) != 0) return fail(p, "bad CMD or ARG");
+  return 0;
+}
+
+/* fstat P FD */
+static int parse_fstat(struct parser *p) {
+  if (want(p, 4) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0) return -1;
+  return parse_fd(p, p->tok[3], &p->st->fd);
+}
+
+/* cmpaddr P ADDR ADDR */
+static int parse_cmpaddr(struct parser *p) {
+  struct stmt *st = p->st;
+  if (want(p, 5) != 0 || live_proc(p, p->tok[2], &st->proc) != 0 || parse_addr(p, p->tok[3], &st->addr) != 0) return -1;
+  st->addr2.slot = -1;
+  return parse_addr(p, p->tok[4], &st->addr2);
+}
+
+/* sysvipc P shm|sem|msg */
+static int parse_sysvipc(struct parser *p) {
+  static const char *const files[] = {"shm", "sem", "msg"};
+  if (want(p, 4) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0) return -1;
+  for (int i = 0; i < 3; i++) {
+    if (strcmp(p->tok[3], files[i]) != 0) continue;
+    p->st->sysvipc = i;
+    p->prog->uses_sysvipc = 1;
+    return 0;
+  }
+  return fail(p, "bad FILE '%s' (want shm, sem or msg)", p->tok[3]);
+}
+
 static const char *const sysctl_names[] = {"shmmax", "shmall", "shmmni", "shm_rmid_forced", "shm_next_id",
                                            "sem", "msgmax", "msgmnb", "msgmni", "sem_next_id", "msg_next_id"};
 
@@ -725,12 +815,19 @@ static int (*const parsers[OP_COUNT])(struct parser *) = {
     [OP_FALLOCATE] = parse_fallocate,
     [OP_MMAP] = parse_mmap,
     [OP_DD] = parse_dd,
+    [OP_SHM_OPEN] = parse_shm_open,
+    [OP_SHM_UNLINK] = parse_shm_unlink,
+    [OP_MEMFD_CREATE] = parse_memfd_create,
+    [OP_FCNTL] = parse_fcntl,
+    [OP_FSTAT] = parse_fstat,
+    [OP_CMPADDR] = parse_cmpaddr,
+    [OP_SYSVIPC] = parse_sysvipc,
 };
 
 static int parse_stmt(struct parser *p) {
   struct stmt *st = p->st;
   st->bind_num = st->bind_addr = st->bind_fd = -1;
-  st->id.slot = st->addr.slot = st->fd.slot = -1;
+  st->id.slot = st->addr.slot = st->addr2.slot = st->fd.slot = -1;
   for (int op = 0; op < OP_COUNT; op++) {
     if (strcmp(p->tok[1], op_words[op]) != 0) continue;
     st->op = (enum op)op;

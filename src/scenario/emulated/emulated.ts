@@ -17,7 +17,9 @@ import type { Process } from '../../kernel/process.js';
 import type { ShmctlResult } from '../../shm/syscalls.js';
 import type { AddrArg, IdArg, Program, Statement } from '../parse/ast.js';
 import { isHostSide } from '../parse/table.js';
-import { FileSide } from './emulated_fs.js';
+import { FileSide, SCENARIO_UMASK } from './emulated_fs.js';
+import type { PosixContext } from './emulated_posix.js';
+import { runPosix } from './emulated_posix.js';
 import type { RawDs, RawMsginfo, RawResult, RawSeminfo } from '../result/raw.js';
 import { MSGINFO_KEYS, SEMINFO_KEYS } from '../result/raw.js';
 import { isPending } from '../../kernel/pending.js';
@@ -369,11 +371,27 @@ class Run {
       case 'fallocate':
       case 'dd':
         return this.files.step(s, p!);
+      case 'shm_open':
+      case 'shm_unlink':
+      case 'memfd_create':
+      case 'fcntl':
+      case 'fstat':
+      case 'cmpaddr':
+      case 'sysvipc':
+        return runPosix(s, p!, this.posix);
       default:
         // Host-side statements are dispatched in step.
         throw new Error(`statement ${s.op} at line ${s.line} reached the process dispatcher`);
     }
   }
+
+  /** What the POSIX statements (emulated_posix.ts) read and bind: the run's descriptor and address slots. */
+  private readonly posix: PosixContext = {
+    fd: (proc, arg) => this.files.fd(proc, arg),
+    bindFd: (proc, slot, fd) => this.files.bindFd(proc, slot, fd),
+    addr: (proc, arg) => this.addr(proc, arg),
+    umask: SCENARIO_UMASK,
+  };
 
   /** The version 2 statements: semaphores and message queues. */
   private semMsg(s: SemMsgStatement, p: Process): RawResult {

@@ -24,7 +24,7 @@ import type { DdStmt, FdArg, HostSideStatement, MmapStmt, Statement } from '../p
 import type { RawDd, RawResult } from '../result/raw.js';
 
 /** The umask of every scenario process. */
-const SCENARIO_UMASK = 0o022;
+export const SCENARIO_UMASK = 0o022;
 
 /** Mode of each directory `host mkdir` makes. */
 const HOST_MKDIR_MODE = 0o755;
@@ -238,8 +238,13 @@ export class FileSide {
     return E.isLeft(r) ? fail(r.left) : { ok: true, ret: 0n };
   }
 
+  /** Records descriptor `fd` in slot `slot` of process `proc` (a POSIX call that opens one). */
+  bindFd(proc: number, slot: number, fd: number): void {
+    this.fdTables[proc]!.set(slot, fd);
+  }
+
   /** A descriptor argument; an unbound slot reads -1, as a C program holds after a failed open. */
-  private fd(proc: number, arg: FdArg): number {
+  fd(proc: number, arg: FdArg): number {
     return arg.kind === 'literal' ? arg.value : (this.fdTables[proc]?.get(arg.slot) ?? -1);
   }
 

@@ -94,6 +94,14 @@ export function checkNativeBudget(program: Program, budget: bigint): BudgetExcee
       case 'open':
         if (s.bind !== undefined) fds.set(s.bind, mountOf(s.path));
         break;
+      case 'shm_open':
+        // The object is a file of whatever tmpfs the scenario mounted on /dev/shm.
+        if (s.bind !== undefined) fds.set(s.bind, mountOf('/dev/shm/x'));
+        break;
+      case 'memfd_create':
+        // The kernel's internal tmpfs has no size limit of its own.
+        if (s.bind !== undefined) fds.set(s.bind, { capacity: undefined, used: 0n });
+        break;
       case 'fwrite': {
         const len = s.data.kind === 'bytes' ? BigInt(s.data.bytes.length) : BigInt(s.data.count);
         store(fdMount(s.fd), len);

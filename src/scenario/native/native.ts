@@ -295,6 +295,7 @@ const OK_KEYS = new Set([
   'msginfo',
   'vals',
   'mtype',
+  'text',
 ]);
 
 /** One stdout line as a RawResult, for the statement whose scenario line is `line`. */
@@ -340,6 +341,7 @@ function toResult(text: string, line: string): RawResult {
     ...('vals' in parsed && { vals: toVals(parsed['vals']) }),
     ...('mtype' in parsed && { mtype: decimal(parsed['mtype'], 'mtype') }),
     ...('data' in parsed && { data: toBytes(parsed['data']) }),
+    ...('text' in parsed && { text: toBytes(parsed['text']) }),
     ...('statfs' in parsed && { statfs: toStatfs(parsed['statfs']) }),
     ...('stat' in parsed && { stat: toStat(parsed['stat']) }),
     ...('dd' in parsed && { dd: toDd(parsed['dd']) }),

@@ -524,6 +524,70 @@ export interface DdStmt extends StatementBase {
   readonly count: bigint;
 }
 
+// ---- POSIX shared memory, memfd, seals and the calls external test suites need (docs/scenario-language.md).
+
+/** shm_open(3) as glibc 2.38 does it; binds a descriptor. `name` is the object's name as written; `mode` is before the umask. */
+export interface ShmOpenStmt extends StatementBase {
+  readonly op: 'shm_open';
+  readonly proc: number;
+  readonly name: Uint8Array;
+  readonly flags: number;
+  readonly mode: number;
+}
+
+/** shm_unlink(3) as glibc 2.38 does it. */
+export interface ShmUnlinkStmt extends StatementBase {
+  readonly op: 'shm_unlink';
+  readonly proc: number;
+  readonly name: Uint8Array;
+}
+
+/** memfd_create(2); binds a descriptor. */
+export interface MemfdCreateStmt extends StatementBase {
+  readonly op: 'memfd_create';
+  readonly proc: number;
+  readonly name: Uint8Array;
+  readonly flags: number;
+}
+
+/** The fcntl commands a scenario may name (a number stands for any other). */
+export type FcntlCmdName = 'F_GETFD' | 'F_SETFD' | 'F_GETFL' | 'F_ADD_SEALS' | 'F_GET_SEALS';
+
+/** fcntl(2) with an int argument (0 when the command takes none). */
+export interface FcntlStmt extends StatementBase {
+  readonly op: 'fcntl';
+  readonly proc: number;
+  readonly fd: FdArg;
+  readonly cmd: number;
+  readonly cmdName?: FcntlCmdName;
+  readonly arg: number;
+}
+
+/** fstat(2). */
+export interface FstatStmt extends StatementBase {
+  readonly op: 'fstat';
+  readonly proc: number;
+  readonly fd: FdArg;
+}
+
+/** `cmpaddr A B`: whether two addresses of the process are equal (ret 0) or differ (ret 1); addresses never print. */
+export interface CmpaddrStmt extends StatementBase {
+  readonly op: 'cmpaddr';
+  readonly proc: number;
+  readonly a: AddrArg;
+  readonly b: AddrArg;
+}
+
+/** The files of /proc/sysvipc. */
+export type SysvipcName = 'shm' | 'sem' | 'msg';
+
+/** Reads /proc/sysvipc/FILE as the process sees it (its IPC namespace). */
+export interface SysvipcStmt extends StatementBase {
+  readonly op: 'sysvipc';
+  readonly proc: number;
+  readonly file: SysvipcName;
+}
+
 /** One scenario statement, discriminated by `op`. */
 export type Statement =
   | ProcStmt
@@ -565,7 +629,14 @@ export type Statement =
   | FtruncateStmt
   | FallocateStmt
   | MmapStmt
-  | DdStmt;
+  | DdStmt
+  | ShmOpenStmt
+  | ShmUnlinkStmt
+  | MemfdCreateStmt
+  | FcntlStmt
+  | FstatStmt
+  | CmpaddrStmt
+  | SysvipcStmt;
 
 /** The statements that run on the host, not in a scenario process (`isHostSide` in table.ts tells them apart). */
 export type HostSideStatement = SysctlStmt | SleepStmt | TmpfsMountStmt | BindMountStmt | HostMkdirStmt | MeminfoStmt | IsulaStmt | MemcgStmt | ImageStmt;

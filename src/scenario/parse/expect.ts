@@ -77,6 +77,7 @@ export const EXTENSION_FIELD_GROUPS: Readonly<Record<string, FieldGroup>> = {
   st_gid: 'stat',
   st_size: 'stat',
   st_blocks: 'stat',
+  rows: 'line',
   usage: 'memcg',
   limit: 'memcg',
   failcnt: 'memcg',

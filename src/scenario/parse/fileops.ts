@@ -81,7 +81,7 @@ export function parsePath(lp: LineParser, tok: Token, hostSide = false): string 
 }
 
 /** A descriptor: a descriptor variable of process `proc`, or a negative literal (never open on either backend). */
-function parseFd(lp: LineParser, tok: Token, proc: number): FdArg | undefined {
+export function parseFd(lp: LineParser, tok: Token, proc: number): FdArg | undefined {
   const text = lp.word(tok);
   if (text === undefined) return undefined;
   if (NAME.test(text)) {

@@ -189,7 +189,7 @@ export function parseIsula(lp: LineParser, opTok: Token, args: readonly Token[])
       const flag = stringFlag(tok) as StringFlag;
       let given: string | undefined;
       if (tok.str !== undefined) given = utf8Decode(tok.str.bytes);
-      else if (text !== undefined && text.startsWith(`${flag}=`)) given = text.slice(flag.length + 1);
+      else if (text?.startsWith(`${flag}=`) === true) given = (text as string).slice(flag.length + 1);
       else {
         const v = value(i, tok);
         i += 1;

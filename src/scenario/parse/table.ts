@@ -15,6 +15,7 @@ import { FILE_STATEMENTS } from './fileops.js';
 import { HOST_STATEMENTS } from './hostops.js';
 import type { Token } from './lexer.js';
 import type { VarKind } from './scope.js';
+import { POSIX_STATEMENTS } from './posixops.js';
 import { SEMMSG_STATEMENTS } from './semmsgops.js';
 import { SETUP_STATEMENTS } from './setup.js';
 import { SHM_STATEMENTS } from './shmops.js';
@@ -82,6 +83,7 @@ export const STATEMENTS: StatementEntries<Op> = {
   ...BLOCK_STATEMENTS,
   ...FILE_STATEMENTS,
   ...HOST_STATEMENTS,
+  ...POSIX_STATEMENTS,
 };
 
 /** The entry of `s`'s kind, typed for `s` (an entry's methods take its own statement type). */

@@ -49,6 +49,11 @@ export function path(p: string): string {
   return hex(utf8Encode(p));
 }
 
+/** A POSIX shm or memfd name: `x` and the lowercase hex of its bytes (a name may be empty or hold blanks). */
+export function name(bytes: Uint8Array): string {
+  return `x${bytes.length === 0 ? '' : hex(bytes)}`;
+}
+
 /** write data: hex bytes (`-` for none), or `zN` for N zero bytes. */
 export function data(d: FileData): string {
   return d.kind === 'bytes' ? hex(d.bytes) : `z${d.count}`;

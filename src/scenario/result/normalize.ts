@@ -139,6 +139,7 @@ class Normalizer {
       exit: raw.exit,
       stderr: raw.stderr,
       idResult: (bind, ret, mech) => this.idResult(bind, ret, ns, mech ?? 'shm', out),
+      idName: (id, mech) => this.idName(id, ns, mech),
       pidName: (pid) => this.pidName(pid),
       setNum: (slot, value) => this.nums.set(slot, value),
       namePid: (pid, proc) => this.pidNames.set(pid, this.program.procNames[proc]!),
@@ -250,10 +251,15 @@ class Normalizer {
       this.idBindings.push({ slot: bind, mech, value: ret, ns });
       out['ret'] = this.program.numVars[bind]!;
     } else {
-      const latest = [...this.idBindings].reverse().find((b) => b.value === ret && b.ns === ns && b.mech === mech && this.nums.get(b.slot) === ret);
-      out['ret'] = latest !== undefined ? this.program.numVars[latest.slot]! : num(ret);
+      out['ret'] = this.idName(ret, ns, mech);
     }
     out['raw'] = num(ret);
+  }
+
+  /** The latest id variable of `mech` that still holds `id` in namespace `ns`, else the number. */
+  private idName(id: bigint, ns: number, mech: Mechanism): Printed {
+    const latest = [...this.idBindings].reverse().find((b) => b.value === id && b.ns === ns && b.mech === mech && this.nums.get(b.slot) === id);
+    return latest !== undefined ? this.program.numVars[latest.slot]! : num(id);
   }
 
   /** The ipc_perm part of a ds, as every mechanism prints it. */

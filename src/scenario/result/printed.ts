@@ -38,6 +38,8 @@ export interface Printing {
   stderr: readonly string[] | undefined;
   /** ret for a call returning an id: the variable it binds, else the latest id variable of that value in the namespace, else the number. */
   idResult(bind: number | undefined, ret: bigint, mech?: Mechanism): void;
+  /** An id as a row of /proc/sysvipc prints it: the latest variable of mechanism `mech` holding it in the namespace, else the number. */
+  idName(id: bigint, mech: Mechanism): Printed;
   /** A pid as it prints: the name of the process it belongs to, 0 as 0, else the number. */
   pidName(pid: number): Printed;
   /** Records numeric slot `slot`'s value, for later checks by name. */

@@ -148,6 +148,8 @@ export type RawResult =
       readonly stat?: RawStat;
       readonly dd?: RawDd;
       readonly memcg?: RawMemcg;
+      /** sysvipc: the /proc/sysvipc file's text, as read. */
+      readonly text?: Uint8Array;
       /**
        * A command's exit status and stderr lines (isula); also set, to 137
        * and `Killed`, on any statement during which the memory cgroup OOM
