@@ -9,6 +9,20 @@ export { Process } from './kernel/process.js';
 export type { Word } from './kernel/process.js';
 export { IpcNamespace } from './kernel/ipc_namespace.js';
 export { isPending } from './kernel/pending.js';
+export { formatTraceEvent, traceEventToJson, TRACE_BYTES } from './kernel/trace.js';
+export type {
+  ContainerTraceEvent,
+  FaultTraceEvent,
+  FrameTraceEvent,
+  SyscallTraceEvent,
+  TraceBytes,
+  TraceEvent,
+  TraceListener,
+  TraceNames,
+  TraceResult,
+  TraceValue,
+  WakeTraceEvent,
+} from './kernel/trace.js';
 export type { Pending, SysResult } from './kernel/pending.js';
 export type { SemunArg } from './kernel/syscalls.js';
 export type { IpcSysctl, SysctlValue } from './kernel/sysctl.js';

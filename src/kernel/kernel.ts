@@ -29,6 +29,8 @@ import { readIpcSysctl, writeIpcSysctl } from './sysctl.js';
 import type { IpcSysctl, SysctlValue } from './sysctl.js';
 import { TimerList, hostMonotonic } from './timers.js';
 import type { Timer } from './timers.js';
+import { Tracer } from './trace.js';
+import type { TraceListener } from './trace.js';
 import { decodeSpawnOptions } from './spawn_options.js';
 import { invalid, isOptions } from './syscall_args.js';
 import { Mount, MountNamespace } from '../vfs/mounts.js';
@@ -148,6 +150,12 @@ export class Kernel {
   private isDisposed = false;
   /** What dispose runs first: the node layer ends the kernel's worker threads (see onDispose). */
   private disposers: Array<() => void> | undefined = undefined;
+  /**
+   * The trace while somebody listens (onTrace); undefined otherwise, which
+   * is all a kernel nobody traces ever tests.
+   * @internal
+   */
+  tracer: Tracer | undefined = undefined;
 
   constructor(options: KernelOptions = {}) {
     this.clock = options.clock ?? defaultClock();
@@ -387,6 +395,7 @@ export class Kernel {
     ns.join();
     const p = make(pid);
     this.live.add(p);
+    if (this.tracer !== undefined) this.tracer.adopt(p);
     return p;
   }
 
@@ -434,6 +443,35 @@ export class Kernel {
    */
   adoptRestored(p: Process): void {
     this.live.add(p);
+    if (this.tracer !== undefined) this.tracer.adopt(p);
+  }
+
+  /**
+   * Calls `listener` with every trace event of this kernel from now on
+   * (src/kernel/trace.ts): each syscall of each process with its arguments
+   * and result, memory accesses that fault, page frames handed out and
+   * freed, blocked calls waking, and container lifecycle steps. Listeners
+   * run between syscalls, never inside one. Returns the function that
+   * unsubscribes; once the last listener has gone, the kernel runs exactly
+   * as an untraced one.
+   */
+  onTrace(listener: TraceListener): () => void {
+    let tracer = this.tracer;
+    if (tracer === undefined) {
+      const t = new Tracer();
+      tracer = t;
+      this.tracer = t;
+      for (const p of this.live) t.adopt(p);
+      this.memoryFile.onFrame = (op, frame) => t.frame(op, frame);
+    }
+    const t = tracer;
+    const remove = t.subscribe(listener);
+    return () => {
+      if (!remove() || t.listening || this.tracer !== t) return;
+      this.tracer = undefined;
+      this.memoryFile.onFrame = undefined;
+      t.detachAll();
+    };
   }
 
   /**

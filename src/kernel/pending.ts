@@ -53,7 +53,8 @@ export function deferredCall<T>(): { readonly pending: Pending<T>; readonly sett
  * Runs `fn` with a call's result inside whatever settles it (at once when
  * it already has), before `done`'s promise callbacks run. The thread layer
  * uses it to hand a woken call's result to its blocked thread on the
- * waker's path rather than on a later tick. One listener per call.
+ * waker's path rather than on a later tick; the trace (trace.ts) listens
+ * too. Listeners run in the order they were added.
  * @internal
  */
 export function onSettled<T>(pending: Pending<T>, fn: (value: T) => void): void {
@@ -94,8 +95,19 @@ class PendingCall<T> implements Pending<T> {
   }
 
   listen(fn: (value: T) => void): void {
-    if (this.isSettled) fn(this.value as T);
-    else this.listener = fn;
+    if (this.isSettled) {
+      fn(this.value as T);
+      return;
+    }
+    // A traced call has two listeners: the trace's (first) and the thread layer's.
+    const first = this.listener;
+    this.listener =
+      first === undefined
+        ? fn
+        : (value: T) => {
+            first(value);
+            fn(value);
+          };
   }
 
   settle(value: T): void {

@@ -291,6 +291,13 @@ export class MemoryFile {
   private unplaced = 0;
   /** What arenaOf answers for a frame not placed yet: an arena nothing ever allocates in. */
   private readonly imageArena: Arena = new Arena(true);
+  /**
+   * The kernel's trace hook (kernel/trace.ts): told of every frame handed
+   * out and every frame whose last reference went; undefined, and only
+   * tested, while nobody traces.
+   * @internal
+   */
+  onFrame: ((op: 'alloc' | 'free', frame: number) => void) | undefined = undefined;
 
   constructor(options: MemoryFileOptions = {}) {
     const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -466,6 +473,7 @@ export class MemoryFile {
     this.refs[frame] = 1;
     this.allocated++;
     if (clear && this.reusedSlot) this.zero(frame, 0, PAGE_SIZE);
+    if (this.onFrame !== undefined) this.onFrame('alloc', frame);
     return frame;
   }
 
@@ -598,6 +606,7 @@ export class MemoryFile {
     }
     this.refs[frame] = n - 1;
     if (n === 1) {
+      if (this.onFrame !== undefined) this.onFrame('free', frame);
       const inFlight = this.gate?.inFlight();
       if (inFlight !== undefined) {
         this.retire(frame, inFlight);
