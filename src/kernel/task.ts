@@ -16,7 +16,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { SysError } from '../abi/errno.js';
 import type { Fault } from '../mm/access.js';
 import { FutexQueue } from '../mm/futex.js';
-import { TlbCache } from '../mm/tlb_cache.js';
+import { ATOMIC_ADD, ATOMIC_CMPXCHG, ATOMIC_LOAD, ATOMIC_STORE, TlbCache } from '../mm/tlb_cache.js';
 import type { TlbCacheInit } from '../mm/tlb_cache.js';
 import type { Sembuf } from '../abi/sem.js';
 import type { MsgctlResult } from '../msg/ctl.js';
@@ -231,26 +231,21 @@ export class Task implements ProcessSyscalls {
   /** Atomically loads the signed 32-bit word at `addr` (4-byte aligned, else SIGBUS). */
   atomicLoad32(addr: Word): E.Either<Fault, number> {
     const a = userAddress(addr);
-    return a === undefined ? segvAt(addr) : this.tlb.atomic(a, false, (w, i) => Atomics.load(w, i));
+    return a === undefined ? segvAt(addr) : this.tlb.atomic(a, ATOMIC_LOAD, 0, 0);
   }
 
   /** Atomically stores `value` at `addr`; returns the word stored. */
   atomicStore32(addr: Word, value: number): E.Either<Fault, number> {
     if (!isWordValue(value)) throw wrongType('Task.atomicStore32', 'value', value, 'a 32-bit integer');
     const a = userAddress(addr);
-    return a === undefined
-      ? segvAt(addr)
-      : this.tlb.atomic(a, true, (w, i) => {
-          Atomics.store(w, i, value);
-          return value | 0;
-        });
+    return a === undefined ? segvAt(addr) : this.tlb.atomic(a, ATOMIC_STORE, value, 0);
   }
 
   /** Atomically adds `delta` to the word at `addr`; returns the old value. */
   atomicAdd32(addr: Word, delta: number): E.Either<Fault, number> {
     if (!isWordValue(delta)) throw wrongType('Task.atomicAdd32', 'delta', delta, 'a 32-bit integer');
     const a = userAddress(addr);
-    return a === undefined ? segvAt(addr) : this.tlb.atomic(a, true, (w, i) => Atomics.add(w, i, delta));
+    return a === undefined ? segvAt(addr) : this.tlb.atomic(a, ATOMIC_ADD, delta, 0);
   }
 
   /** Atomically replaces the word at `addr` with `replacement` if it equals `expected`; returns the old value. */
@@ -258,7 +253,7 @@ export class Task implements ProcessSyscalls {
     if (!isWordValue(expected)) throw wrongType('Task.atomicCompareExchange32', 'expected', expected, 'a 32-bit integer');
     if (!isWordValue(replacement)) throw wrongType('Task.atomicCompareExchange32', 'replacement', replacement, 'a 32-bit integer');
     const a = userAddress(addr);
-    return a === undefined ? segvAt(addr) : this.tlb.atomic(a, true, (w, i) => Atomics.compareExchange(w, i, expected, replacement));
+    return a === undefined ? segvAt(addr) : this.tlb.atomic(a, ATOMIC_CMPXCHG, expected, replacement);
   }
 
   /**

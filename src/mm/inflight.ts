@@ -26,6 +26,13 @@ const EMPTY = new Int32Array(0);
 /** The most worker threads one kernel runs at once: the in-flight slots, and the futex queue's slots after the kernel thread's. */
 export const MAX_WORKER_THREADS = 256;
 
+/**
+ * Int32 words between two threads' counters: each counter has a 64-byte
+ * cache line to itself. Packed side by side, two workers' marks on every
+ * access bounced one line between their cores.
+ */
+export const IN_FLIGHT_STRIDE = 16;
+
 /** The counter words of up to `capacity` threads. */
 export class InFlightAccesses implements ReclaimGate {
   /** The shared words; hand this buffer to the threads. */
@@ -37,7 +44,7 @@ export class InFlightAccesses implements ReclaimGate {
   private highWater = 0;
 
   constructor(readonly capacity = MAX_WORKER_THREADS) {
-    this.buffer = new SharedArrayBuffer(capacity * 4);
+    this.buffer = new SharedArrayBuffer(capacity * IN_FLIGHT_STRIDE * 4);
     this.counters = new Int32Array(this.buffer);
     this.live = new Uint8Array(capacity);
   }
@@ -58,22 +65,22 @@ export class InFlightAccesses implements ReclaimGate {
    */
   release(slot: number): void {
     if (this.live[slot] !== 1) throw new Error(`in-flight slot ${slot} released twice`);
-    const v = Atomics.load(this.counters, slot);
-    Atomics.store(this.counters, slot, (v | 1) + 1);
+    const v = Atomics.load(this.counters, slot * IN_FLIGHT_STRIDE);
+    Atomics.store(this.counters, slot * IN_FLIGHT_STRIDE, (v | 1) + 1);
     this.live[slot] = 0;
   }
 
   inFlight(): object | undefined {
     let odd = 0;
     for (let slot = 0; slot < this.highWater; slot++) {
-      if (this.live[slot] === 1 && (Atomics.load(this.counters, slot) & 1) === 1) odd++;
+      if (this.live[slot] === 1 && (Atomics.load(this.counters, slot * IN_FLIGHT_STRIDE) & 1) === 1) odd++;
     }
     if (odd === 0) return undefined;
     const snap = new Int32Array(odd * 2);
     let k = 0;
     for (let slot = 0; slot < this.highWater && k < snap.length; slot++) {
       if (this.live[slot] !== 1) continue;
-      const v = Atomics.load(this.counters, slot);
+      const v = Atomics.load(this.counters, slot * IN_FLIGHT_STRIDE);
       if ((v & 1) === 1) {
         snap[k++] = slot;
         snap[k++] = v;
@@ -92,7 +99,7 @@ export class InFlightAccesses implements ReclaimGate {
     const snap = inFlight as Snapshot;
     for (let k = 0; k < snap.length; k += 2) {
       const slot = snap[k] as number;
-      if (this.live[slot] === 1 && Atomics.load(this.counters, slot) === snap[k + 1]) return false;
+      if (this.live[slot] === 1 && Atomics.load(this.counters, slot * IN_FLIGHT_STRIDE) === snap[k + 1]) return false;
     }
     return true;
   }

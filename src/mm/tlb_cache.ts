@@ -22,13 +22,14 @@ import { PAGE_SIZE } from '../abi/constants.js';
 import type { Fault } from './access.js';
 import { copyBytes } from './copy.js';
 import type { FutexKey } from './futex.js';
+import { IN_FLIGHT_STRIDE } from './inflight.js';
 import type { TlbFill } from './tlb.js';
 
 /** The shared buffers and numbers a thread's TLB works over. */
 export interface TlbCacheInit {
   /** The address space's generation word (MemoryManager.tlbGeneration). */
   readonly generation: SharedArrayBuffer;
-  /** The kernel's in-flight counters (InFlightAccesses.buffer) and this thread's slot in them. */
+  /** The kernel's in-flight counters (InFlightAccesses.buffer) and this thread's slot in them (its counter is word slot * IN_FLIGHT_STRIDE). */
   readonly inFlight: SharedArrayBuffer;
   readonly slot: number;
   /** MemoryFile.chunkShift: a fill's run names slot chunk id << chunkShift | index. */
@@ -59,6 +60,13 @@ interface TlbEntry {
 
 const TLB_ENTRIES = 64;
 
+/** The operations TlbCache.atomic runs: load, store a, add a, and compare with a and exchange for b. */
+export type AtomicOp = typeof ATOMIC_LOAD | typeof ATOMIC_STORE | typeof ATOMIC_ADD | typeof ATOMIC_CMPXCHG;
+export const ATOMIC_LOAD = 0;
+export const ATOMIC_STORE = 1;
+export const ATOMIC_ADD = 2;
+export const ATOMIC_CMPXCHG = 3;
+
 const segv = (addr: number): Fault => ({ signal: 'SIGSEGV', addr });
 const isFault = (x: TlbEntry | Fault): x is Fault => (x as Fault).signal !== undefined;
 
@@ -84,7 +92,7 @@ export class TlbCache {
   ) {
     this.generationWord = new Int32Array(init.generation);
     this.counters = new Int32Array(init.inFlight);
-    this.slot = init.slot;
+    this.slot = init.slot * IN_FLIGHT_STRIDE;
     this.count = Atomics.load(this.counters, this.slot);
     this.chunkShift = init.chunkShift;
     init.chunks.forEach((c, i) => this.addChunk(i, c));
@@ -119,14 +127,32 @@ export class TlbCache {
     }
   }
 
-  /** Runs `op` on the 32-bit word at `addr` (SIGBUS when unaligned) and returns what it returns. */
-  atomic(addr: number, write: boolean, op: (words: Int32Array, index: number) => number): E.Either<Fault, number> {
+  /**
+   * Runs one atomic operation on the 32-bit word at `addr` (SIGBUS when
+   * unaligned) and returns the word it read (for store, the value stored).
+   * One method with the operation as a number rather than a callback: a
+   * closure per call, called through a site that sees four different ones,
+   * cost more than the access itself in a worker's loop of atomic adds.
+   */
+  atomic(addr: number, op: AtomicOp, a: number, b: number): E.Either<Fault, number> {
     if (addr % 4 !== 0) return E.left({ signal: 'SIGBUS', addr });
     this.enter();
     try {
-      const e = this.entry(addr, 4, write);
+      const e = this.entry(addr, 4, op !== ATOMIC_LOAD);
       if (isFault(e)) return E.left(e);
-      return E.right(op(this.words[e.chunk] as Int32Array, (e.base + (addr - e.start)) >> 2));
+      const words = this.words[e.chunk] as Int32Array;
+      const i = (e.base + (addr - e.start)) >> 2;
+      switch (op) {
+        case ATOMIC_LOAD:
+          return E.right(Atomics.load(words, i));
+        case ATOMIC_STORE:
+          Atomics.store(words, i, a);
+          return E.right(a | 0);
+        case ATOMIC_ADD:
+          return E.right(Atomics.add(words, i, a));
+        default:
+          return E.right(Atomics.compareExchange(words, i, a, b));
+      }
     } finally {
       this.leave();
     }
