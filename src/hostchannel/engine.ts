@@ -44,6 +44,7 @@ import { describeValue, isOptions } from '../kernel/syscall_args.js';
 import type { IpcNamespace } from '../kernel/ipc_namespace.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
+import type { TraceEvent } from '../kernel/trace.js';
 import type { MountNamespace } from '../vfs/mounts.js';
 import { DEV_SHM, DaemonFs } from './daemon_fs.js';
 import { SHM_SIZE_ERROR_EXIT_STATUS, effectiveShmSize, ipcModeOf, parseShmSize } from './ipc_mode.js';
@@ -371,6 +372,7 @@ export class ContainerEngine {
       if (!init.exited && init.ipcNamespace !== c.running.ipcNamespace) c.running = { ...c.running, ipcNamespace: init.ipcNamespace };
       if (!init.exited) continue;
       this.halt(c);
+      if (this.kernel.tracer !== undefined) this.kernel.tracer.emit({ kind: 'container', name: c.name, step: 'exited', exitStatus: 0, pid: init.pid });
       if (c.autoRemove) this.remove(c);
     }
   }
@@ -548,6 +550,44 @@ export class ContainerEngine {
     this.fs.removeAll(containerDirOf(c.name));
     this.containers.delete(c.name);
   }
+}
+
+/**
+ * The trace (kernel/trace.ts): each command reports its container, its exit
+ * status and the process it started, after it ran. Done once here, around
+ * the commands, rather than at each of their returns; a kernel nobody
+ * traces pays one field test per command.
+ */
+for (const step of ['create', 'start', 'stop', 'restart', 'rm', 'run', 'exec'] as const) {
+  const proto = ContainerEngine.prototype as unknown as Record<string, (this: ContainerEngine, name: string, ...rest: unknown[]) => unknown>;
+  const command = proto[step]!;
+  proto[step] = function (this: ContainerEngine, name: string, ...rest: unknown[]): unknown {
+    const r = command.call(this, name, ...rest);
+    const tracer = this.kernel.tracer;
+    if (tracer !== undefined) tracer.emit(containerStep(this, step, name, r));
+    return r;
+  };
+}
+
+/** A command's outcome as a trace event. */
+function containerStep(engine: ContainerEngine, step: string, name: string, r: unknown): TraceEvent {
+  // exec's outcome is an Either: the new process, or the client's failure.
+  const either = r as { _tag?: string; left?: CommandResult; right?: Process };
+  const result: CommandResult = either._tag === 'Right' ? OK : either._tag === 'Left' ? either.left! : (r as CommandResult);
+  const started =
+    either._tag === 'Right'
+      ? either.right
+      : result.exitStatus === 0 && (step === 'start' || step === 'run' || step === 'restart')
+        ? engine.initProcess(name)
+        : undefined;
+  return {
+    kind: 'container',
+    name,
+    step,
+    exitStatus: result.exitStatus,
+    ...(started !== undefined ? { pid: started.pid } : {}),
+    ...(result.stderr.length > 0 ? { stderr: [...result.stderr] } : {}),
+  };
 }
 
 /** change_dev_shm_size's failure when the spec has no /dev/shm mount to resize. */

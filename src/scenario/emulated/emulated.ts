@@ -49,6 +49,10 @@ export interface EmulatedOptions {
   readonly images?: Map<string, Uint8Array>;
   /** Called with each statement's raw result as soon as it has run (the CLI prints lines as they finish). */
   readonly onResult?: (raw: RawResult, index: number) => void;
+  /** Called with each kernel the run uses: the first, then the one each `restore` moves to (`ipc-sentry run --trace` listens to it). */
+  readonly onKernel?: (kernel: Kernel) => void;
+  /** Called when the scenario's process `proc` (an index of procNames) starts as `pid`, at proc and fork. */
+  readonly onProcess?: (proc: number, pid: number) => void;
 }
 
 /** The raw results, and the kernel left behind (for `ipcs` after a run). */
@@ -100,7 +104,8 @@ function newRun(options: EmulatedOptions): Run {
     ...(options.memTotalBytes !== undefined ? { memTotalBytes: options.memTotalBytes } : {}),
     ...(options.executeOnly !== undefined ? { executeOnly: options.executeOnly } : {}),
   });
-  return new Run(kernel, new FileSide(kernel, options.ramBytes), options.images ?? new Map());
+  options.onKernel?.(kernel);
+  return new Run(kernel, new FileSide(kernel, options.ramBytes), options.images ?? new Map(), options);
 }
 
 /** Runs `program` on a fresh Kernel. */
@@ -169,6 +174,7 @@ class Run {
     private kernel: Kernel,
     private files: FileSide,
     private readonly images: Map<string, Uint8Array>,
+    private readonly hooks: Pick<EmulatedOptions, 'onKernel' | 'onProcess'> = {},
   ) {
     this.namespaces.set(0, kernel.initialIpcNamespace);
   }
@@ -193,6 +199,8 @@ class Run {
     const files = this.files.restoredFrom(image);
     if (E.isLeft(files)) return files;
     const restored = files.right.kernel;
+    // Before the old kernel's leftovers exit below: a trace follows the scenario, not that bookkeeping.
+    this.hooks.onKernel?.(restored);
     this.adoptRestoredCalls(files.right, restored);
     const byPid = new Map(restored.processes().map((p) => [p.pid, p]));
     const byNs = new Map(restored.ipcNamespaces().map((ns) => [ns.nsId, ns]));
@@ -285,6 +293,7 @@ class Run {
             : this.kernel.spawn({ uid: s.uid, gid: s.gid, groups: s.groups, caps, ipcNamespace: this.namespace(s.ns) });
         if (p === undefined) return { ok: false, errno: 'ESRCH' };
         this.procs[s.proc] = p;
+        this.hooks.onProcess?.(s.proc, p.pid);
         this.addrTables[s.proc] = new Map();
         this.files.newProcess(s.proc);
         return { ok: true, pid: p.pid };
@@ -293,6 +302,7 @@ class Run {
         const parent = this.proc(s.parent);
         return this.either(parent.fork(), (child) => {
           this.procs[s.child] = child;
+          this.hooks.onProcess?.(s.child, child.pid);
           this.addrTables[s.child] = new Map(this.addrTables[s.parent]);
           this.files.forked(s.parent, s.child);
           return { ok: true, pid: child.pid };
