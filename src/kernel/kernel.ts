@@ -1,5 +1,3 @@
-/// <reference lib="esnext.disposable" />
-// (Kernel has [Symbol.dispose]: the declarations ask for the lib that names it, whatever the consumer's own lib.)
 /**
  * The Kernel: physical memory, the IPC namespaces, the mount namespaces with
  * their root filesystem, and the processes of one simulated machine.

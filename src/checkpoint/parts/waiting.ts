@@ -522,4 +522,3 @@ function fromHex(hex: string): Uint8Array {
   return out;
 }
 
-export type { WaitingCall };
