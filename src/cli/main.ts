@@ -15,12 +15,18 @@ import type { RunLimits } from './run.js';
 import { diffCommand, runCommand } from './run.js';
 import { ipcsCommand } from './scenario.js';
 import { transcriptCommand } from './transcript.js';
+import { parseTraceOption } from './trace.js';
 
-/** A command's option: a flag, or one that takes a value (`--backend native`, `--backend=native`). */
+/**
+ * A command's option: a flag, one that takes a value (`--backend native`,
+ * `--backend=native`), or one whose value is optional and comes only after
+ * `=` (`--trace`, `--trace=json`; parsed as '' when absent).
+ */
 interface OptionSpec {
   readonly long: string;
   readonly short?: string;
   readonly value?: string;
+  readonly optionalValue?: string;
   readonly help: string;
 }
 
@@ -88,26 +94,38 @@ const COMMANDS: readonly Command[] = [
   },
   {
     name: 'run',
-    synopsis: 'ipc-sentry run [--backend emulated|native] [--check] [--max-input BYTES] [--native-budget BYTES] FILE...',
+    synopsis: 'ipc-sentry run [--backend emulated|native] [--check] [--trace[=PATH|json]] [--max-input BYTES] [--native-budget BYTES] FILE...',
     summary: 'run scenario files and print one JSON line per statement as it finishes',
     details:
       'With --check, exit 1 when an expectation fails, naming FILE:LINE on stderr. A file larger than\n' +
       '--max-input is refused (exit 2). Exit 3 naming FILE:LINE when this machine cannot back the\n' +
       "emulator's memory at that statement, or when a native run could make the kernel hold more than\n" +
-      '--native-budget (tmpfs data and touched shared memory, counted before anything runs).',
+      '--native-budget (tmpfs data and touched shared memory, counted before anything runs).\n' +
+      "With --trace, the emulator's kernel prints each syscall as strace does, with the scenario's process\n" +
+      'names (U shmat(0, NULL, 0) = -1 EACCES (Permission denied)), faults, page frames, wake-ups and container steps,\n' +
+      'on stderr; --trace=json prints them as JSON Lines on stderr, --trace=PATH writes the lines to PATH.',
     options: [
       { long: 'backend', short: 'b', value: 'NAME', help: "emulated (default) or native: the machine's own kernel through the C oracle" },
       { long: 'check', help: 'exit 1 when an expectation (=> ...) does not hold' },
+      { long: 'trace', optionalValue: 'PATH|json', help: 'print the kernel trace, strace-style, on stderr (emulated backend)' },
       MAX_INPUT,
       NATIVE_BUDGET,
     ],
-    examples: ['ipc-sentry run examples/shmget-lookup-order.scn --check', 'ipc-sentry run --backend native examples/tmpfs-short-write-enospc.scn'],
+    examples: [
+      'ipc-sentry run examples/shmget-lookup-order.scn --check',
+      'ipc-sentry run --backend native examples/tmpfs-short-write-enospc.scn',
+      'ipc-sentry run --trace examples/shmat-permissions.scn',
+    ],
     run: (p) => {
       const backend = p.options.get('backend') ?? 'emulated';
       if (backend !== 'emulated' && backend !== 'native') return usageError('run', `--backend takes emulated or native, not ${backend}`);
       if (p.operands.length === 0) return usageError('run', 'run needs at least one FILE');
+      const traceOption = p.options.get('trace');
+      if (traceOption !== undefined && backend !== 'emulated') return usageError('run', '--trace traces the emulated backend only');
+      const trace = traceOption === undefined ? undefined : parseTraceOption(traceOption);
+      if (trace !== undefined && E.isLeft(trace)) return usageError('run', trace.left);
       const limits = runLimits('run', p);
-      return typeof limits === 'number' ? limits : runCommand(p.operands, backend, p.options.has('check'), limits);
+      return typeof limits === 'number' ? limits : runCommand(p.operands, backend, p.options.has('check'), limits, trace?.right);
     },
   },
   {
@@ -173,7 +191,8 @@ function commandHelp(c: Command): string {
   if (c.options.length > 0) {
     lines.push('', 'options:');
     for (const o of c.options) {
-      const names = `${o.short !== undefined ? `-${o.short}, ` : ''}--${o.long}${o.value !== undefined ? ` ${o.value}` : ''}`;
+      const value = o.value !== undefined ? ` ${o.value}` : o.optionalValue !== undefined ? `[=${o.optionalValue}]` : '';
+      const names = `${o.short !== undefined ? `-${o.short}, ` : ''}--${o.long}${value}`;
       lines.push(`  ${names.padEnd(24)}${o.help}`);
     }
   }
@@ -210,6 +229,12 @@ function parseArgs(c: Command, args: readonly string[]): Parsed | string {
     const name = eq >= 0 ? a.slice(0, eq) : a;
     const spec = c.options.find((o) => name === `--${o.long}` || (o.short !== undefined && name === `-${o.short}`));
     if (spec === undefined) return `unknown option ${name}`;
+    if (spec.optionalValue !== undefined) {
+      const value = eq >= 0 ? a.slice(eq + 1) : '';
+      if (eq >= 0 && value === '') return `option --${spec.long}= needs a ${spec.optionalValue}`;
+      options.set(spec.long, value);
+      continue;
+    }
     if (spec.value === undefined) {
       if (eq >= 0) return `option --${spec.long} takes no value`;
       options.set(spec.long, 'true');

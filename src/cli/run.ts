@@ -11,6 +11,9 @@ import type { OutputLine } from '../scenario/result/normalize.js';
 import { canonical } from '../scenario/result/normalize.js';
 import { emulatedOnly } from '../scenario/native/protocol.js';
 import { loadAll } from './scenario.js';
+import type { TraceTarget, TraceWriter } from './trace.js';
+import type { Program } from '../scenario/parse/ast.js';
+import { openTrace } from './trace.js';
 
 /**
  * Reports why a backend did not run; returns the exit status (3 unavailable,
@@ -33,15 +36,37 @@ function backendProblem(backend: BackendName, problem: RunProblem, file: string)
 export type RunLimits = LoadOptions & RunOptions;
 
 /**
- * `run [--backend emulated|native] [--check] FILE...`: each line is printed
- * as its statement finishes (so a run stopped by a limit has printed every
- * line before the statement that met it).
+ * `run [--backend emulated|native] [--check] [--trace[=PATH|json]] FILE...`:
+ * each line is printed as its statement finishes (so a run stopped by a
+ * limit has printed every line before the statement that met it), and with
+ * `trace` the emulated kernel's trace as it happens (cli/trace.ts).
  */
-export async function runCommand(files: readonly string[], backend: BackendName, check: boolean, limits: RunLimits = {}): Promise<number> {
+export async function runCommand(files: readonly string[], backend: BackendName, check: boolean, limits: RunLimits = {}, trace?: TraceTarget): Promise<number> {
   const loaded = loadAll(files, limits);
   if (loaded === undefined) return 2;
+  const tracing = trace === undefined ? undefined : openTrace(trace);
+  if (tracing !== undefined && E.isLeft(tracing)) {
+    process.stderr.write(`ipc-sentry: ${tracing.left}\n`);
+    return 2;
+  }
+  const writer = tracing?.right;
+  try {
+    return await runLoaded(loaded, backend, check, limits, writer);
+  } finally {
+    writer?.close();
+  }
+}
+
+async function runLoaded(
+  loaded: Array<[string, Program]>,
+  backend: BackendName,
+  check: boolean,
+  limits: RunLimits,
+  writer: TraceWriter | undefined,
+): Promise<number> {
   let status = 0;
   for (const [file, program] of loaded) {
+    const session = writer?.session(program);
     const r = await streamOn(
       backend,
       program,
@@ -52,8 +77,9 @@ export async function runCommand(files: readonly string[], backend: BackendName,
           status = 1;
         }
       },
-      limits,
+      session === undefined ? limits : { ...limits, emulator: session.hooks },
     );
+    session?.end();
     if (E.isLeft(r)) return backendProblem(backend, r.left, file);
   }
   return status;

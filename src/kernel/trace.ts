@@ -685,6 +685,30 @@ function ctlBuffer(prefix: string, cmdNo: TraceValue, set: TraceValue, r: TraceR
   return 'NULL';
 }
 
+/** st_mode as strace prints it: the file type's name and the permission bits in octal. */
+function fileMode(m: TraceValue): string {
+  if (typeof m !== 'number') return value(m);
+  const types: Readonly<Record<number, string>> = { 0o040000: 'S_IFDIR', 0o100000: 'S_IFREG', 0o120000: 'S_IFLNK' };
+  const type = types[m & 0o170000];
+  return type === undefined ? octal(m) : `${type}|${octal(m & 0o7777)}`;
+}
+
+/** A stat buffer as strace shows it, `{st_mode=S_IFREG|0644, st_size=2, ...}`, on success; its address otherwise. */
+function statBuffer(v: TraceValue | undefined): string {
+  if (v === undefined) return '0x0';
+  const fields = ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'blksize', 'blocks', 'size'].filter((k) => field(v, k) !== undefined);
+  return `{${fields.map((k) => `st_${k}=${k === 'mode' ? fileMode(field(v, k)) : value(field(v, k))}`).join(', ')}}`;
+}
+
+/** A statfs buffer as strace shows it, `{f_type=TMPFS_MAGIC, f_bsize=4096, ...}`. */
+function statfsBuffer(v: TraceValue | undefined): string {
+  if (v === undefined) return '0x0';
+  const shown = Object.entries(v as Record<string, TraceValue>).map(
+    ([k, x]) => `f_${k}=${k === 'type' && x === 0x01021994 ? 'TMPFS_MAGIC' : k === 'flags' ? hex(x) : value(x)}`,
+  );
+  return `{${shown.join(', ')}}`;
+}
+
 /** A semop's sops, as strace's struct sembuf array. */
 function sops(v: TraceValue): string {
   if (!Array.isArray(v)) return value(v);
@@ -741,7 +765,14 @@ function callLine(e: SyscallTraceEvent): { name: string; args: string[] } {
     case 'mmap':
       return {
         name: 'mmap',
-        args: ['NULL', value(a[1]), a[2] === 0 ? 'PROT_NONE' : flags(a[2], PROT_FLAGS), flags(a[3], MAP_FLAGS), value(a[0]), hex(a[4] ?? 0)],
+        args: [
+          'NULL',
+          value(a[1]),
+          a[2] === 0 ? 'PROT_NONE' : flags(a[2], PROT_FLAGS),
+          flags(a[3], MAP_FLAGS),
+          value(a[0]),
+          a[4] === undefined || a[4] === 0 || a[4] === 0n ? '0' : hex(a[4]),
+        ],
       };
     case 'futexWait':
       return {
@@ -778,11 +809,11 @@ function callLine(e: SyscallTraceEvent): { name: string; args: string[] } {
     case 'fallocate':
       return { name: 'fallocate', args: [value(a[0]), value(a[1]), value(a[2]), value(a[3])] };
     case 'fstat':
-      return { name: 'fstat', args: [value(a[0]), ok !== undefined ? value(ok) : '0x0'] };
+      return { name: 'fstat', args: [value(a[0]), statBuffer(ok)] };
     case 'stat':
-      return { name: 'stat', args: [str(a[0]), ok !== undefined ? value(ok) : '0x0'] };
+      return { name: 'stat', args: [str(a[0]), statBuffer(ok)] };
     case 'statfs':
-      return { name: 'statfs', args: [str(a[0]), ok !== undefined ? value(ok) : '0x0'] };
+      return { name: 'statfs', args: [str(a[0]), statfsBuffer(ok)] };
     case 'mkdir':
       return { name: 'mkdir', args: [str(a[0]), octal(Number(a[1] ?? 0o777))] };
     case 'rmdir':
@@ -919,10 +950,14 @@ export function formatTraceEvent(e: TraceEvent, names?: TraceNames): string {
 /**
  * `e` as one line of JSON: bigints that a number holds exactly become
  * numbers and the rest decimal strings; a buffer is its length and its
- * first bytes in hex.
+ * first bytes in hex. With `names`, a process named there gets `name`
+ * next to its `pid`.
  */
-export function traceEventToJson(e: TraceEvent): string {
-  return JSON.stringify(e, (_key, v: unknown) => {
+export function traceEventToJson(e: TraceEvent, names?: TraceNames): string {
+  const pid = 'pid' in e ? e.pid : undefined;
+  const name = pid !== undefined ? names?.get(pid) : undefined;
+  const shown = name === undefined ? e : { ...e, name };
+  return JSON.stringify(shown, (_key, v: unknown) => {
     if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
     if (v instanceof Uint8Array) return Array.from(v, (b) => b.toString(16).padStart(2, '0')).join('');
     return v;

@@ -10,7 +10,7 @@ import type { Program } from './parse/ast.js';
 import { runEmulated } from './emulated/emulated.js';
 import { BlockedCalls, ScenarioError } from './result/blocking.js';
 import type { RawResult } from './result/raw.js';
-import type { EmulatedRun } from './emulated/emulated.js';
+import type { EmulatedOptions, EmulatedRun } from './emulated/emulated.js';
 import type { NativeFailure, NativeUnavailable } from './native/native.js';
 import { runOracle, streamOracle } from './native/native.js';
 import type { ExpectationFailure, NormalizedRun, OutputLine } from './result/normalize.js';
@@ -144,13 +144,14 @@ export function loadScenario(file: string, options: LoadOptions = {}): E.Either<
 export type LineListener = (line: OutputLine, failure: ExpectationFailure | undefined) => void;
 
 /** Runs a program on the emulator, sized like this machine; `onLine` sees each line as its statement finishes. Throws what the emulator throws. */
-export function runOnEmulator(program: Program, onLine?: LineListener): { run: NormalizedRun; emulated: EmulatedRun } {
+export function runOnEmulator(program: Program, onLine?: LineListener, hooks: EmulatorHooks = {}): { run: NormalizedRun; emulated: EmulatedRun } {
   const { commitBytes: mem, protectionKeys: pkeys, ramBytes: ram } = hostFacts();
   const n = incrementalNormalizer(program);
   const emulated = runEmulated(program, {
     ...(mem !== undefined ? { memTotalBytes: mem } : {}),
     ...(pkeys !== undefined ? { executeOnly: pkeys } : {}),
     ...(ram !== undefined ? { ramBytes: ram } : {}),
+    ...hooks,
     onResult: (raw) => {
       const out = n.push(raw);
       onLine?.(out.line, out.failure);
@@ -236,14 +237,22 @@ export function isHostAllocationFailure(e: unknown): e is RangeError {
  * lines before it have been reported. Any other throw
  * is a broken invariant and goes on up.
  */
-export function tryOnEmulator(program: Program, onLine?: LineListener): E.Either<LineStop, { run: NormalizedRun; emulated: EmulatedRun }> {
+export function tryOnEmulator(
+  program: Program,
+  onLine?: LineListener,
+  hooks: EmulatorHooks = {},
+): E.Either<LineStop, { run: NormalizedRun; emulated: EmulatedRun }> {
   let done = 0;
   try {
     return E.right(
-      runOnEmulator(program, (line, failure) => {
-        done += 1;
-        onLine?.(line, failure);
-      }),
+      runOnEmulator(
+        program,
+        (line, failure) => {
+          done += 1;
+          onLine?.(line, failure);
+        },
+        hooks,
+      ),
     );
   } catch (e) {
     const line = program.statements[done]?.line ?? 0;
@@ -261,7 +270,12 @@ export function tryOnEmulator(program: Program, onLine?: LineListener): E.Either
 export interface RunOptions {
   /** The most memory a native run may make the kernel hold (see native/budget.ts); default DEFAULT_NATIVE_BUDGET_BYTES. */
   readonly nativeBudgetBytes?: number;
+  /** What the emulator tells as it runs: each kernel, each process's pid (`run --trace`). The native backend has none. */
+  readonly emulator?: EmulatorHooks;
 }
+
+/** The emulated run's hooks a caller may pass (see EmulatedOptions). */
+export type EmulatorHooks = Pick<EmulatedOptions, 'onKernel' | 'onProcess'>;
 
 /** Why the native backend will not run `program`: emulated-only statements, or the budget. */
 function nativeRefusal(program: Program, options: RunOptions): NativeUnavailable | HostLimit | undefined {
@@ -278,7 +292,7 @@ export async function streamOn(
   onLine: LineListener,
   options: RunOptions = {},
 ): Promise<E.Either<RunProblem, NormalizedRun>> {
-  if (backend === 'emulated') return E.map((r: { run: NormalizedRun }) => r.run)(tryOnEmulator(program, onLine));
+  if (backend === 'emulated') return E.map((r: { run: NormalizedRun }) => r.run)(tryOnEmulator(program, onLine, options.emulator));
   const refused = nativeRefusal(program, options);
   if (refused !== undefined) return E.left(refused);
   const n = incrementalNormalizer(program);
