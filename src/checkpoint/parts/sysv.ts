@@ -28,6 +28,7 @@ import type { SemSet } from '../../sem/set.js';
 import { SemUndo, UndoList } from '../../sem/undo.js';
 import { check } from '../errors.js';
 import type { Metadata, MsgQueueMetaT, SemSetMetaT, SemUndoListMetaT } from '../metadata.js';
+import { fromHex, toHex } from './hex.js';
 
 type IpcNamespaceMetaT = Metadata['ipcNamespaces'][number];
 type SemNamespaceMetaT = NonNullable<IpcNamespaceMetaT['sem']>;
@@ -315,18 +316,4 @@ function checkUndoLists(meta: Metadata, nsems: readonly ReadonlyMap<number, numb
       e.semadj.forEach((v, k) => check(v >= -32768 && v <= 32767, `${eat}.semadj[${k}]`, `${v} is outside a short`));
     });
   });
-}
-
-// Bytes as hex.
-
-function toHex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
-  return s;
-}
-
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i += 1) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }

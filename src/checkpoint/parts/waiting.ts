@@ -44,6 +44,7 @@ import { SemUndo, UndoList } from '../../sem/undo.js';
 import { SemWaiter } from '../../sem/waiter.js';
 import { CheckpointFailure, busyError, check, checkpointError } from '../errors.js';
 import type { Metadata, SemSetMetaT, SemWaitMetaT, WaitingCallMetaT } from '../metadata.js';
+import { fromHex, toHex } from './hex.js';
 
 const INT_MAX = 0x7fffffff;
 const LONG_MAX = (1n << 63n) - 1n;
@@ -507,18 +508,3 @@ function toLong(s: string): number | bigint {
   const v = BigInt(s);
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
-
-// Bytes as hex.
-
-function toHex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
-  return s;
-}
-
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i += 1) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
