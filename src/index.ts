@@ -50,6 +50,7 @@ export type { IpcPerm, ShmidDs, ShmInfoLimits, ShmInfoUsage } from './abi/shm.js
 export * from './abi/constants.js';
 export * from './abi/fs.js';
 export * from './abi/memfd.js';
+export * from './abi/mman.js';
 export { LockOrderViolation, heldLockCount } from './sync/mutex.js';
 export { ContainerEngine, ENGINE_MESSAGES } from './hostchannel/engine.js';
 export type { CommandResult, CreateOptions, EngineOptions, RunOptions } from './hostchannel/engine.js';

@@ -9,6 +9,7 @@ export const ERRNO = {
   ENOENT: 2,
   ESRCH: 3,
   EINTR: 4,
+  ENXIO: 6,
   E2BIG: 7,
   EBADF: 9,
   ECHILD: 10,

@@ -9,6 +9,7 @@ const STRERROR: Readonly<Record<ErrnoName, string>> = {
   ENOENT: 'No such file or directory',
   ESRCH: 'No such process',
   EINTR: 'Interrupted system call',
+  ENXIO: 'No such device or address',
   E2BIG: 'Argument list too long',
   EBADF: 'Bad file descriptor',
   ECHILD: 'No child processes',

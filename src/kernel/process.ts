@@ -44,6 +44,10 @@ import { fcntl as fcntlOn } from '../posix/fcntl.js';
 import type { MemfdCaller } from '../posix/memfd.js';
 import { memfdCreate as memfdCreateOn } from '../posix/memfd.js';
 import { shmOpen as shmOpenOn, shmUnlink as shmUnlinkOn } from '../posix/shm_open.js';
+import type { MmapCaller } from '../posix/mmap.js';
+import { mmap as mmapOn } from '../posix/mmap.js';
+import type { LockCaller } from '../posix/mman.js';
+import { madvise as madviseOn, mincore as mincoreOn, mlock as mlockOn, msync as msyncOn, munlock as munlockOn } from '../posix/mman.js';
 import { futexWait, futexWake } from './futex.js';
 import { deferredCall, isPending } from './pending.js';
 import type { Pending, SysResult } from './pending.js';
@@ -199,6 +203,8 @@ export class Process implements ProcessSyscalls {
   /** The callers semCaller() and msgCaller() gave last. */
   private lastSemCaller: SemCaller | undefined = undefined;
   private lastMsgCaller: MsgCaller | undefined = undefined;
+  /** The file mode creation mask (umask(2)); 0 for a spawned process, inherited at fork. */
+  private fileModeMask = 0;
   /** The calls of this process that wait, as Linux's threads asleep in them; each leaves when it ends. */
   private readonly waiting = new Set<Waiting>();
   /** Calls a thread of this process is blocked in: the serving loop holds the thread's reply until each settles. */
@@ -447,6 +453,7 @@ export class Process implements ProcessSyscalls {
           const childMm = this.mm.fork(this.mappingContext);
           const fs = { mountNamespace: this.mountNs, files: this.files.fork(), memoryCharge: this.cgroup };
           const child = new Process(this.kernel, pid, this.credentials, this.namespace, childMm, fs);
+          child.fileModeMask = this.fileModeMask;
           // fork is clone without CLONE_SYSVSEM: the child starts with no undo list and inherits no adjustment.
           copySemundo(this.sysvsem, child.sysvsem, false);
           return child;
@@ -481,9 +488,9 @@ export class Process implements ProcessSyscalls {
     });
   }
 
-  /** open(2); `mode` (already masked by the umask) applies to a file O_CREAT makes. Returns the descriptor. */
+  /** open(2); `mode`, less the umask, applies to a file O_CREAT makes. Returns the descriptor. */
   open(path: string, flags: number, mode = 0o666): E.Either<SysError, number> {
-    return this.live(() => notPath('path', path) ?? notInteger('flags', flags) ?? notMode(mode) ?? files.open(this, path, flags, mode));
+    return this.live(() => notPath('path', path) ?? notInteger('flags', flags) ?? notMode(mode) ?? files.open(this, path, flags, mode & ~this.fileModeMask));
   }
 
   /** close(2). */
@@ -556,7 +563,7 @@ export class Process implements ProcessSyscalls {
 
   /** mkdir(2). */
   mkdir(path: string, mode = 0o777): E.Either<SysError, void> {
-    return this.live(() => notPath('path', path) ?? notMode(mode) ?? this.mountNs.mkdir(this.credentials, path, mode));
+    return this.live(() => notPath('path', path) ?? notMode(mode) ?? this.mountNs.mkdir(this.credentials, path, mode & ~this.fileModeMask));
   }
 
   /** rmdir(2). */
@@ -569,17 +576,137 @@ export class Process implements ProcessSyscalls {
     return this.live(() => notPath('path', path) ?? this.mountNs.unlink(this.credentials, path));
   }
 
-  /** mmap(2) of a tmpfs file (MAP_SHARED); returns the address. `offset` is an unsigned long (a negative one wraps), a bigint past 2^53 - 1. */
-  mmap(fd: number, length: number, prot: number, flags: number, offset: number | bigint = 0): E.Either<SysError, number> {
-    return this.live(
-      () =>
-        notInteger('fd', fd) ??
-        notCount('length', length) ??
-        notInteger('prot', prot) ??
-        notInteger('flags', flags) ??
-        notLoff('offset', offset) ??
-        files.mmap(this, fd, length, prot, flags, toMmapOffset(offset)),
-    );
+  /**
+   * mmap(2); returns the address. A file mapping (MAP_SHARED,
+   * MAP_SHARED_VALIDATE or MAP_PRIVATE of `fd`) or, with MAP_ANONYMOUS,
+   * anonymous memory (`fd` is ignored; pass -1): MAP_SHARED|MAP_ANONYMOUS is
+   * shared with forked children, MAP_PRIVATE pages are copied on write, and
+   * fork shares them copy-on-write. `offset` is an unsigned long (a negative
+   * one wraps), a bigint past 2^53 - 1. `addr` is the hint, or with
+   * MAP_FIXED / MAP_FIXED_NOREPLACE the address. Checks in do_mmap's order
+   * (docs/posix-shm.md).
+   */
+  mmap(fd: number, length: number, prot: number, flags: number, offset: number | bigint = 0, addr: Word = 0): E.Either<SysError, number> {
+    return this.live(() => {
+      const bad = notInteger('fd', fd) ?? notCount('length', length) ?? notInteger('prot', prot) ?? notInteger('flags', flags) ?? notLoff('offset', offset);
+      if (bad !== undefined) return bad;
+      const hint = toU64(addr);
+      if (hint === undefined) return badArgument('addr', addr);
+      const off = toMmapOffset(offset);
+      return mmapOn(this.mmapCaller(), { addr: hint, length, prot, flags, fd, offset: BigInt(off) });
+    });
+  }
+
+  /** msync(2): MS_ASYNC, MS_SYNC (not both) and MS_INVALIDATE over a mapped range; tmpfs has nothing to write back. */
+  msync(addr: Word, length: Word, flags: number): E.Either<SysError, void> {
+    return this.live(() => this.rangeCall(addr, length, flags, 'flags', (s, l, f) => msyncOn(this, s, l, f)));
+  }
+
+  /** mlock(2): locks the pages of [addr, addr+length) (RLIMIT_MEMLOCK, CAP_IPC_LOCK) and faults them in. */
+  mlock(addr: Word, length: Word): E.Either<SysError, void> {
+    return this.live(() => this.rangeCall(addr, length, 0, 'flags', (s, l) => mlockOn(this.lockCaller(), s, l, 0)));
+  }
+
+  /** mlock2(2): mlock with flags (MLOCK_ONFAULT locks without faulting in). */
+  mlock2(addr: Word, length: Word, flags: number): E.Either<SysError, void> {
+    return this.live(() => this.rangeCall(addr, length, flags, 'flags', (s, l, f) => mlockOn(this.lockCaller(), s, l, f)));
+  }
+
+  /** munlock(2). */
+  munlock(addr: Word, length: Word): E.Either<SysError, void> {
+    return this.live(() => this.rangeCall(addr, length, 0, 'flags', (s, l) => munlockOn(this, s, l)));
+  }
+
+  /** madvise(2): MADV_DONTNEED, MADV_FREE, MADV_REMOVE and the hints that change nothing the model shows (docs/posix-shm.md). */
+  madvise(addr: Word, length: Word, advice: number): E.Either<SysError, void> {
+    return this.live(() => this.rangeCall(addr, length, advice, 'advice', (s, l, a) => madviseOn(this, s, l, a)));
+  }
+
+  /** mincore(2): one byte per page of [addr, addr+length), 1 for a page in memory. */
+  mincore(addr: Word, length: Word): E.Either<SysError, Uint8Array> {
+    return this.live(() => this.rangeCall(addr, length, 0, 'flags', (s, l) => mincoreOn(this, s, l)));
+  }
+
+  /** The argument decoding the range calls share: two u64 words and an int. */
+  private rangeCall<T>(
+    addr: Word,
+    length: Word,
+    arg: number,
+    argName: string,
+    call: (start: bigint, len: bigint, arg: number) => E.Either<SysError, T>,
+  ): E.Either<SysError, T> {
+    const start = toU64(addr);
+    if (start === undefined) return badArgument('addr', addr);
+    const len = toU64(length);
+    if (len === undefined) return badArgument('length', length);
+    return notInteger(argName, arg) ?? call(start, len, arg | 0);
+  }
+
+  /**
+   * lseek(2): the new file position (a bigint past 2^53 - 1); `offset` is a
+   * loff_t. SEEK_DATA and SEEK_HOLE find the pages a tmpfs file holds.
+   */
+  lseek(fd: number, offset: number | bigint, whence: number): E.Either<SysError, number | bigint> {
+    return this.live(() => notInteger('fd', fd) ?? notLoff('offset', offset) ?? notInteger('whence', whence) ?? files.lseek(this, fd, toLong(offset), whence));
+  }
+
+  /**
+   * umask(2): sets the file mode creation mask to `mask & 0777` and returns
+   * the old one. open, mkdir and shm_open clear its bits from the mode of
+   * what they create; memfd_create does not. A spawned process starts with
+   * 0 (so modes are taken as given, as before), a forked child inherits it.
+   */
+  umask(mask: number): E.Either<SysError, number> {
+    return this.live(() => {
+      const bad = notInteger('mask', mask);
+      if (bad !== undefined) return bad;
+      const old = this.fileModeMask;
+      this.fileModeMask = mask & 0o777;
+      return E.right(old);
+    });
+  }
+
+  /** The file mode creation mask (umask). */
+  get umaskValue(): number {
+    return this.fileModeMask;
+  }
+
+  /**
+   * ftok(3) as glibc computes it: stat(2) of `path`, then
+   * (projId & 0xff) << 24 | (st_dev & 0xff) << 16 | (st_ino & 0xffff), as a
+   * signed key_t. stat's errors (ENOENT, EACCES, ENOTDIR) come through.
+   */
+  ftok(path: string, projId: number): E.Either<SysError, number> {
+    return this.live(() => {
+      const bad = notPath('path', path) ?? notInteger('projId', projId);
+      if (bad !== undefined) return bad;
+      return E.map((loc: Location) => {
+        const st = files.statInode(loc.inode);
+        return ((projId & 0xff) << 24) | ((st.dev & 0xff) << 16) | (st.ino & 0xffff) | 0;
+      })(this.mountNs.resolve(this.credentials, path));
+    });
+  }
+
+  /** What mmap needs: memfd_create's caller (the internal tmpfs of shared anonymous memory) and the mlock rules. */
+  private mmapCaller(): MmapCaller {
+    return {
+      ...this.memfdCaller(),
+      ...this.lockLimits(),
+      capSysRawio: hasCapability(this.credentials, 'CAP_SYS_RAWIO'),
+    };
+  }
+
+  /** What mlock needs: the address space, RLIMIT_MEMLOCK in pages and CAP_IPC_LOCK. */
+  private lockCaller(): LockCaller {
+    return { mm: this.mm, mappingContext: this.mappingContext, ...this.lockLimits() };
+  }
+
+  private lockLimits(): { memlockPages: number; capIpcLock: boolean } {
+    const soft = this.credentials.memlock.soft;
+    return {
+      memlockPages: soft === RLIM_INFINITY ? Infinity : Number(soft / PAGE_SIZE_N),
+      capIpcLock: hasCapability(this.credentials, 'CAP_IPC_LOCK'),
+    };
   }
 
   /**
@@ -607,7 +734,7 @@ export class Process implements ProcessSyscalls {
    * masked by the umask) applies to an object O_CREAT makes.
    */
   shmOpen(name: string, oflag: number, mode: number): E.Either<SysError, number> {
-    return this.live(() => notPath('name', name) ?? notInteger('oflag', oflag) ?? notMode(mode) ?? shmOpenOn(this, name, oflag, mode));
+    return this.live(() => notPath('name', name) ?? notInteger('oflag', oflag) ?? notMode(mode) ?? shmOpenOn(this, name, oflag, mode & ~this.fileModeMask));
   }
 
   /** shm_unlink(3) as glibc does it: unlink(2) of /dev/shm/NAME; a bad name is ENOENT, EPERM becomes EACCES. */

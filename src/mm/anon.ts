@@ -1,30 +1,62 @@
 /**
- * Private anonymous memory (MAP_PRIVATE|MAP_ANONYMOUS): zero-filled pages
- * that belong to one address space. A process's stack is one. At fork the
- * child gets a copy (Linux shares the pages copy-on-write; copying eagerly is
- * observably the same, and cheap because only touched pages exist).
+ * Private memory (MAP_PRIVATE): the pages one address space owns, over
+ * nothing (MAP_PRIVATE|MAP_ANONYMOUS: zero-filled pages; a process's stack
+ * is one) or over a file (a private file mapping: a page reads as the
+ * file's until the first write copies it).
  *
- * Lifetime: one reference per VMA piece; the frames go back to the
- * MemoryFile when the last piece is unmapped.
+ * Copy-on-write, as Linux's do_wp_page: fork gives the child an object of
+ * its own that names the same frames, each frame holding one MemoryFile
+ * reference per object; a write to a page whose frame another object still
+ * holds copies it first, and a write to one this object alone holds writes
+ * in place. A page the object does not hold yet reads through to the file
+ * (or, anonymous, gets a zeroed frame of its own, which is what Linux's
+ * zero page followed by the write fault amounts to).
+ *
+ * Translations of frames another object (or the file) also holds come back
+ * marked `shared`: a read may use them for one access, but no thread may
+ * cache them or write through them, so a worker's store to such a page
+ * misses and comes back to the kernel, whose write translation copies it.
+ *
+ * Lifetime: one reference per VMA piece; at the last the frames and the
+ * backing file's reference go.
  */
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { AddrRange, BusError, MappingStamp, MappingIdentity, MappingSpace, Mappable, Translation } from './memmap.js';
+import { isBusError } from './memmap.js';
 import { FrameTable } from './frame_table.js';
 import type { MemoryFile } from './memory_file.js';
 import { copyBytes } from './copy.js';
 
-/** A private anonymous memory object of a fixed size. */
+/** The file under a private file mapping: what its pages read as, and the reference the mapping holds. */
+export interface PrivateBacking {
+  readonly mappable: Mappable & { isResident?(page: number): boolean };
+  /** The open file description, one reference of which this object holds while it lives. */
+  readonly identity: MappingIdentity;
+}
+
+const BUS_PAST_END: BusError = { bus: true, reason: 'access past the end of the private mapping' };
+const BUS_NO_MEMORY: BusError = { bus: true, reason: 'no page could be allocated for a private copy' };
+
+/** A private memory object covering object pages [0, bytes / PAGE_SIZE). */
 export class AnonymousMemory implements Mappable, MappingIdentity {
   private refs = 0;
-  /** The frames behind touched pages. */
+  /**
+   * Whether some frame may be held by another object too (a fork happened,
+   * or a restore shared one). Until then every frame is this object's
+   * alone, and anonymous memory translates whole runs at once.
+   */
+  private cow = false;
+  /** The frames of the pages this object holds (its own, or shared copy-on-write with a fork relative). */
   private readonly frames: FrameTable;
 
   constructor(
     private readonly mf: MemoryFile,
-    /** Size in bytes, a page multiple. */
+    /** The end of the object's page range in bytes, a page multiple: the mapping's size, or for a file its offset plus its size. */
     readonly bytes: number,
-    /** The name /proc/pid/maps shows, e.g. "[stack]". */
+    /** The name /proc/pid/maps shows, e.g. "[stack]"; a file-backed object shows the file's. */
     private readonly name: string,
+    /** The file a private file mapping reads through; absent for anonymous memory. */
+    readonly backing?: PrivateBacking,
   ) {
     this.frames = new FrameTable(mf);
   }
@@ -33,23 +65,88 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
   removeMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
   copyMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
 
-  translate(page: number, maxPages: number, _write: boolean): Translation | BusError {
-    if (page >= this.bytes / PAGE_SIZE) return { bus: true, reason: 'access past the end of the anonymous mapping' };
-    return this.frames.run(page, maxPages, this.bytes / PAGE_SIZE);
+  translate(page: number, maxPages: number, write: boolean): Translation | BusError {
+    if (page >= this.bytes / PAGE_SIZE) return BUS_PAST_END;
+    if (!this.cow && this.backing === undefined) return this.frames.run(page, maxPages, this.bytes / PAGE_SIZE);
+    const limit = Math.min(this.bytes / PAGE_SIZE, page + maxPages);
+    const own = this.frames.frameAt(page);
+    if (own >= 0) {
+      if (this.mf.refCount(own) === 1) return this.ownRun(page, own, limit);
+      if (!write) return { page, frame: own, pages: 1, shared: true };
+      return this.copyPage(page, own, true);
+    }
+    const backing = this.backing;
+    if (backing === undefined) {
+      // A zeroed frame of this object's own; following pages are translated as the run allows.
+      const t = this.frames.run(page, 1, page + 1);
+      if (isBusError(t)) return BUS_NO_MEMORY;
+      return this.ownRun(page, t.frame, limit);
+    }
+    // A file page: the file decides SIGBUS past its end, and claims a hole as its own fault would.
+    const file = backing.mappable.translate(page, 1, false);
+    if (isBusError(file)) return file;
+    if (!write) return { page, frame: file.frame, pages: 1, shared: true };
+    return this.copyPage(page, file.frame, false);
   }
 
+  /** The run of this object's own frames from `page` (holding `frame`), consecutive and held by this object alone. */
+  private ownRun(page: number, frame: number, limit: number): Translation {
+    let n = 1;
+    const mf = this.mf;
+    while (page + n < limit && this.frames.frameAt(page + n) === frame + n && mf.refCount(frame + n) === 1) n += 1;
+    return { page, frame, pages: n };
+  }
+
+  /**
+   * The write fault's copy: a new frame of this object with the bytes of
+   * `from`, replacing the page's frame (whose reference this object drops
+   * when `held`, as it held one).
+   */
+  private copyPage(page: number, from: number, held: boolean): Translation | BusError {
+    const mf = this.mf;
+    const f = mf.allocate(false, this.frames.arena);
+    if (f < 0) return BUS_NO_MEMORY;
+    copyBytes(mf.chunkBytes(f), mf.byteOffset(f), mf.chunkBytes(from), mf.byteOffset(from), PAGE_SIZE);
+    if (held) {
+      this.frames.replace(page, f);
+      mf.decRef(from);
+    } else {
+      this.frames.adopt(page, f, undefined);
+    }
+    return { page, frame: f, pages: 1 };
+  }
+
+  /**
+   * fork: the child's object, naming the same frames (one more reference
+   * each) and the same file (one more reference), with one reference of its
+   * own for the first piece.
+   */
   forkCopy(): AnonymousMemory {
-    const copy = new AnonymousMemory(this.mf, this.bytes, this.name);
+    const copy = new AnonymousMemory(this.mf, this.bytes, this.name, this.backing);
+    this.backing?.identity.incRef();
+    this.cow = true;
+    copy.cow = true;
     this.frames.forEach((page, frame) => {
-      // Not cleared: the whole page is copied over before the child can see it.
-      const f = this.mf.allocate(false, copy.frames.arena);
-      // Out of memory at fork: Linux's fork fails with ENOMEM; here the child's page reads as zero-filled.
-      if (f < 0) return;
-      copyBytes(this.mf.chunkBytes(f), this.mf.byteOffset(f), this.mf.chunkBytes(frame), this.mf.byteOffset(frame), PAGE_SIZE);
-      copy.frames.adopt(page, f);
+      this.mf.incRef(frame);
+      copy.frames.share(page, frame);
     });
     copy.refs = 1;
     return copy;
+  }
+
+  /** mincore: whether object page `page` is in memory (a page of its own, or the file's). */
+  isResident(page: number): boolean {
+    if (this.frames.frameAt(page) >= 0) return true;
+    return this.backing?.mappable.isResident?.(page) === true;
+  }
+
+  /**
+   * MADV_DONTNEED: forgets object pages [first, end); they read again as the
+   * file's, or as zeros.
+   */
+  dropPages(first: number, end: number): void {
+    const mf = this.mf;
+    this.frames.removeRange(first, end, (frame) => mf.decRef(frame));
   }
 
   /** Checkpoint: VMA pieces holding a reference. */
@@ -57,15 +154,30 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     return this.refs;
   }
 
-  /** Checkpoint: calls `fn` with every touched page and its frame, in page order. */
+  /** Pages this object holds a frame for. */
+  get residentPages(): number {
+    return this.frames.residentPages;
+  }
+
+  /** Checkpoint: calls `fn` with every page this object holds and its frame, in page order. */
   forEachPage(fn: (page: number, frame: number) => void): void {
     this.frames.forEach(fn);
   }
 
-  /** Checkpoint restore: the reference count and the touched pages (each frame's reference passes to this object). */
-  restoreState(refs: number, pages: Iterable<readonly [number, number]>): void {
+  /**
+   * Checkpoint restore: the reference count and the pages. Each frame's
+   * reference passes to this object; a frame listed in `shared` is one an
+   * object restored earlier holds too (copy-on-write after a fork), which
+   * stays where that object put it.
+   */
+  restoreState(refs: number, pages: Iterable<readonly [number, number]>, shared: ReadonlySet<number> = new Set()): void {
     this.refs = refs;
-    for (const [page, frame] of pages) this.frames.adopt(page, frame);
+    for (const [page, frame] of pages) {
+      if (shared.has(frame)) {
+        this.cow = true;
+        this.frames.share(page, frame);
+      } else this.frames.adopt(page, frame, undefined);
+    }
   }
 
   incRef(): void {
@@ -75,19 +187,21 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
   decRef(): void {
     if (this.refs <= 0) throw new Error(`${this.name}: decRef below zero`);
     this.refs -= 1;
-    if (this.refs === 0) this.frames.release();
+    if (this.refs > 0) return;
+    this.frames.release();
+    this.backing?.identity.decRef();
   }
 
   mappedName(): string {
-    return this.name;
+    return this.backing?.identity.mappedName() ?? this.name;
   }
 
   deviceId(): number {
-    return 0;
+    return this.backing?.identity.deviceId() ?? 0;
   }
 
   inodeId(): number {
-    return 0;
+    return this.backing?.identity.inodeId() ?? 0;
   }
 
   msync(): void {}

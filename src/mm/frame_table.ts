@@ -145,6 +145,32 @@ export class FrameTable<C = void> {
     this.count += 1;
   }
 
+  /**
+   * Records that `page`, which holds no frame, shares `frame` with another
+   * table (copy-on-write after fork): the table owns one reference of it,
+   * and the frame stays in the arena it is in.
+   */
+  share(page: number, frame: number): void {
+    const leaf = this.leafFor(page);
+    const slot = page & LEAF_MASK;
+    if (leaf.frames[slot] !== 0) throw new Error(`page ${page} already holds frame ${(leaf.frames[slot] ?? 0) - 1}`);
+    leaf.frames[slot] = frame + 1;
+    leaf.present += 1;
+    this.count += 1;
+  }
+
+  /**
+   * Puts `frame` (whose reference the table now owns, in this table's
+   * arena) behind `page`, which holds a frame already; the caller drops
+   * the old frame's reference. A copy-on-write fault.
+   */
+  replace(page: number, frame: number): void {
+    const leaf = this.leaves?.get(Math.floor(page / LEAF_SIZE));
+    const slot = page & LEAF_MASK;
+    if (leaf === undefined || leaf.frames[slot] === 0) throw new Error(`page ${page} holds no frame to replace`);
+    leaf.frames[slot] = frame + 1;
+  }
+
   /** Takes every frame of pages [first, end) out of the table, handing each to `release` with its tag. */
   removeRange(first: number, end: number, release: FrameRelease<C>): void {
     if (first >= end || this.leaves === undefined) return;

@@ -7,6 +7,8 @@
  * below TASK_SIZE (2^47), so plain numbers are exact.
  */
 
+import type { SysError } from '../abi/errno.js';
+
 /** Access kinds, as PROT_READ | PROT_WRITE | PROT_EXEC bits. */
 export type Perms = number;
 
@@ -52,6 +54,12 @@ export interface Translation {
   readonly page: number;
   readonly frame: number;
   readonly pages: number;
+  /**
+   * Set on a read translation of private memory whose frames something else
+   * also holds (the file, or a fork relative before copy-on-write): good for
+   * this one read, never to cache or to write through.
+   */
+  readonly shared?: boolean;
 }
 
 /** Translate failed in a way that is a SIGBUS for the accessing process. */
@@ -106,6 +114,14 @@ export interface Mappable {
    * Absent for shared objects, which parent and child keep sharing.
    */
   forkCopy?(): Mappable & MappingIdentity;
+  /**
+   * MADV_REMOVE: frees object pages [firstPage, endPage), which read as
+   * zeros afterwards (fallocate's FALLOC_FL_PUNCH_HOLE); an error, such as
+   * a write seal's EPERM, changes nothing. Absent: EOPNOTSUPP.
+   */
+  removePages?(firstPage: number, endPage: number): SysError | undefined;
+  /** mincore: whether object page `page` is in memory. Absent: never. */
+  isResident?(page: number): boolean;
 }
 
 /**

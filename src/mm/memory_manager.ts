@@ -21,6 +21,7 @@ import { atomic32, fillBytes, readBytes, readBytesInto, writeBytes } from './acc
 import type { AccessRules } from './access.js';
 import type { Fault } from './access.js';
 import type { FutexKey } from './futex.js';
+import { isBusError } from './memmap.js';
 import type { MappingContext, MappingIdentity, MappingSpace, MappingStamp, Mappable, Perms, ShmMappable } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
 import { badMmapLength, fixedAddress, isPageAligned, mmapLengthFits, noFreeRange, pageAlign, unmappedArea } from './placement.js';
@@ -37,6 +38,13 @@ export type { VmaInfo } from './vma.js';
 export interface AddressSpaceLayout {
   /** Where top-down placement starts (mm->mmap_base); page aligned. Default 0x7f0000000000. */
   readonly mmapBase?: number;
+}
+
+/** One piece's part of an madvise range: object pages [firstPage, firstPage + pages) of `vma`. */
+export interface MadvisePiece {
+  readonly vma: VmaInfo | Vma;
+  readonly firstPage: number;
+  readonly pages: number;
 }
 
 /** Linux's default vm.max_map_count (DEFAULT_MAX_MAP_COUNT). */
@@ -155,7 +163,7 @@ function makeVma(
   identity: MappingIdentity,
   writable: boolean,
 ): Vma {
-  return { start, end, mappable, offset, perms, maxPerms, identity, writable };
+  return { start, end, mappable, offset, perms, maxPerms, identity, writable, locked: false };
 }
 
 /** The VMA an mmap call makes at `start`, `len` bytes long. */
@@ -259,6 +267,16 @@ export class MemoryManager implements MappingSpace {
     } finally {
       this.mappingMu.unlock();
     }
+  }
+
+  /**
+   * The checks a MAP_FIXED (or, with `replace` false, MAP_FIXED_NOREPLACE)
+   * mmap of `len` page-aligned bytes at `addr` makes of the address
+   * (fixedAddress), for a caller whose own checks come after them (do_mmap
+   * checks the file once the address is settled).
+   */
+  checkFixed(addr: number, len: number, replace: boolean, mayMapBelowMinAddr: boolean): E.Either<SysError, number> {
+    return this.mappingMu.with(() => fixedAddress(this.set, { addr, replace, mayMapBelowMinAddr }, len));
   }
 
   /**
@@ -405,6 +423,162 @@ export class MemoryManager implements MappingSpace {
     });
   }
 
+  /**
+   * msync's walk over [start, end) (page aligned, non-empty; the caller
+   * made do_msync's argument checks): ENOMEM when part of the range is
+   * unmapped, which is reported after the mapped parts are synced, EBUSY at
+   * once for MS_INVALIDATE of a locked piece. tmpfs and shm have nothing to
+   * write back, so a sync changes nothing.
+   */
+  msync(start: number, end: number, invalidate: boolean): E.Either<SysError, void> {
+    return this.mappingMu.with(() => {
+      let unmapped = false;
+      let cur = start;
+      for (let i = this.set.lowerBound(start); cur < end; i++) {
+        const vma = this.set.at(i);
+        if (vma === undefined || vma.start >= end) {
+          unmapped = true;
+          break;
+        }
+        if (vma.start > cur) unmapped = true;
+        if (invalidate && vma.locked === true) return E.left(sysError('EBUSY', `msync(MS_INVALIDATE) of the locked mapping at ${vma.start}`));
+        vma.identity.msync();
+        cur = vma.end;
+      }
+      return unmapped ? E.left(sysError('ENOMEM', `msync: part of [${start}, ${end}) is not mapped`)) : DONE;
+    });
+  }
+
+  /** mm->locked_vm: the pages of locked pieces (in [start, end) when given: count_mm_mlocked_page_nr). */
+  lockedPages(start = 0, end = TASK_SIZE): number {
+    return this.mappingMu.with(() => {
+      let n = 0;
+      for (let i = this.set.lowerBound(start); ; i++) {
+        const vma = this.set.at(i);
+        if (vma === undefined || vma.start >= end) return n;
+        if (vma.locked === true) n += (Math.min(end, vma.end) - Math.max(start, vma.start)) / PAGE_SIZE;
+      }
+    });
+  }
+
+  /**
+   * mlock and munlock's apply_vma_lock_flags over [start, end) (page
+   * aligned, non-empty): pieces in address order get VM_LOCKED set or
+   * cleared, split at the range's edges; a hole is ENOMEM, with the pieces
+   * before it changed. Locking then faults the range in, unless `populate`
+   * is false (MLOCK_ONFAULT) (mm_populate: a
+   * writable private piece is written, so copy-on-write copies now; faults
+   * past a file's end are ignored).
+   */
+  mlock(ctx: MappingContext, start: number, end: number, lock: boolean, populate = lock): E.Either<SysError, void> {
+    const at = this.stampOf(ctx);
+    const changed = this.mappingMu.with((): E.Either<SysError, void> => {
+      const set = this.set;
+      let i = set.lowerBound(start);
+      let cur = start;
+      for (;;) {
+        const vma = set.at(i);
+        if (vma === undefined || vma.start > cur) return E.left(sysError('ENOMEM', `m${lock ? '' : 'un'}lock: [${cur}, ${end}) is not fully mapped`));
+        if ((vma.locked === true) !== lock) {
+          if (vma.start < cur) {
+            if (set.size >= this.vm.maxMapCount) return splitOverLimit(set.size);
+            this.splitLocked(at, i, cur, 'below');
+            i++;
+          }
+          if (vma.end > end) {
+            if (set.size >= this.vm.maxMapCount) return splitOverLimit(set.size);
+            this.splitLocked(at, i, end, 'above');
+          }
+          vma.locked = lock;
+        }
+        cur = Math.min(vma.end, end);
+        if (cur >= end) return DONE;
+        i++;
+      }
+    });
+    if (E.isLeft(changed) || !populate) return changed;
+    this.populateRange(start, end);
+    return DONE;
+  }
+
+  /**
+   * __mm_populate (MAP_POPULATE, mlock): faults in every page of [start, end) that some piece maps
+   * with any access, writing where the piece is private and writable;
+   * errors are ignored, as mlock ignores them.
+   */
+  populateRange(start: number, end: number): void {
+    this.mappingMu.with(() => {
+      for (let i = this.set.lowerBound(start); ; i++) {
+        const vma = this.set.at(i);
+        if (vma === undefined || vma.start >= end) return;
+        if ((vma.perms & PROT_ALL) === 0) continue;
+        const write = vma.mappable.forkCopy !== undefined && (vma.perms & PROT_WRITE) !== 0;
+        const from = Math.max(start, vma.start);
+        const to = Math.min(end, vma.end);
+        let page = vma.offset / PAGE_SIZE + (from - vma.start) / PAGE_SIZE;
+        const last = vma.offset / PAGE_SIZE + (to - vma.start) / PAGE_SIZE;
+        while (page < last) {
+          const t = vma.mappable.translate(page, last - page, write);
+          if (isBusError(t)) page += 1;
+          else page = t.page + t.pages;
+        }
+      }
+    });
+  }
+
+  /**
+   * madvise's walk over [start, end) (page aligned, non-empty; the caller
+   * checked the advice and the range): `apply` runs on each piece's part in
+   * the range, in address order, and its error stops the walk; a hole is
+   * ENOMEM, reported after the mapped parts were advised. Frames an advice
+   * takes away are no longer anyone's to cache: the TLB generation moves.
+   */
+  madvise(start: number, end: number, apply: (piece: MadvisePiece) => SysError | undefined): E.Either<SysError, void> {
+    return this.mappingMu.with((): E.Either<SysError, void> => {
+      this.invalidateTlb();
+      let unmapped = false;
+      let cur = start;
+      for (let i = this.set.lowerBound(start); cur < end; i++) {
+        const vma = this.set.at(i);
+        if (vma === undefined || vma.start >= end) {
+          unmapped = true;
+          break;
+        }
+        if (vma.start > cur) unmapped = true;
+        const from = Math.max(cur, vma.start);
+        const to = Math.min(end, vma.end);
+        const error = apply({ vma, firstPage: vma.offset / PAGE_SIZE + (from - vma.start) / PAGE_SIZE, pages: (to - from) / PAGE_SIZE });
+        if (error !== undefined) return E.left(error);
+        cur = vma.end;
+      }
+      return unmapped ? E.left(sysError('ENOMEM', `madvise: part of [${start}, ${end}) is not mapped`)) : DONE;
+    });
+  }
+
+  /**
+   * mincore over [start, start + pages pages): one byte per page, 1 when the
+   * page is in memory (a private page of the mapping, or the mapped
+   * object's page). ENOMEM at the first page no piece maps.
+   */
+  mincore(start: number, pages: number): E.Either<SysError, Uint8Array> {
+    return this.mappingMu.with((): E.Either<SysError, Uint8Array> => {
+      const vec = new Uint8Array(pages);
+      const end = start + pages * PAGE_SIZE;
+      let cur = start;
+      for (let i = this.set.lowerBound(start); cur < end; i++) {
+        const vma = this.set.at(i);
+        if (vma === undefined || vma.start > cur) return E.left(sysError('ENOMEM', `mincore: ${cur} is not mapped`));
+        const to = Math.min(end, vma.end);
+        const base = vma.offset / PAGE_SIZE - vma.start / PAGE_SIZE;
+        for (let a = cur; a < to; a += PAGE_SIZE) {
+          if (vma.mappable.isResident?.(base + a / PAGE_SIZE) === true) vec[(a - start) / PAGE_SIZE] = 1;
+        }
+        cur = to;
+      }
+      return E.right(vec);
+    });
+  }
+
   /** shmdt(addr): detaches the attachment whose attach origin is `addr` (see shmdt.ts). */
   detachShm(ctx: MappingContext, addr: number): E.Either<SysError, void> {
     if (!isPageAligned(addr) || addr < 0) return noShmOrigin(addr);
@@ -448,20 +622,33 @@ export class MemoryManager implements MappingSpace {
       vm: this.vm,
     });
     // The child is not reachable by anyone else yet, so only the parent's lock is needed.
-    // The parent's mappings and frames stay as they are, so its threads' translations stay valid.
+    // Shared mappings and their frames stay as they are. Private pages become
+    // copy-on-write: the parent's threads may hold writable translations of
+    // them, which must go (Linux write-protects the parent's PTEs and flushes).
     this.mappingMu.with(() => {
       const copies: Vma[] = [];
+      // One child object per private object, however many pieces map it.
+      const privateCopies = new Map<Mappable, Mappable & MappingIdentity>();
+      let cow = false;
       for (const vma of this.set.all()) {
         if (vma.mappable.forkCopy !== undefined) {
-          // Private memory: the child maps its own copy (dup_mmap's copy-on-write, done eagerly).
-          const copy = vma.mappable.forkCopy();
-          copies.push({ ...vma, mappable: copy, identity: copy });
+          let copy = privateCopies.get(vma.mappable);
+          if (copy === undefined) {
+            copy = vma.mappable.forkCopy();
+            privateCopies.set(vma.mappable, copy);
+          } else {
+            copy.incRef();
+          }
+          cow = true;
+          // dup_mmap clears VM_LOCKED in the child.
+          copies.push({ ...vma, mappable: copy, identity: copy, locked: false });
           continue;
         }
         vma.mappable.copyMapping(at, child, { start: vma.start, end: vma.end }, vma.offset, vma.writable);
         vma.identity.incRef();
-        copies.push({ ...vma });
+        copies.push({ ...vma, locked: false });
       }
+      if (cow) this.invalidateTlb();
       child.set.load(copies);
     });
     return child;
@@ -473,7 +660,7 @@ export class MemoryManager implements MappingSpace {
    * references) are restored with them.
    */
   restoreVmas(vmas: readonly Vma[]): void {
-    this.mappingMu.with(() => this.set.load(vmas.map((v) => ({ ...v }))));
+    this.mappingMu.with(() => this.set.load(vmas.map((v) => ({ ...v, locked: v.locked === true }))));
   }
 
   /** Removes every mapping (exit_mmap at exit or execve); the address space is empty afterwards. */

@@ -94,6 +94,8 @@ export function fillTlb(
   const first = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
   const stop = Math.min(vma.end, first + MAX_FILL_PAGES * PAGE_SIZE, Math.ceil((addr + Math.max(len, 1)) / PAGE_SIZE) * PAGE_SIZE);
   const runs: TlbRun[] = [];
+  // A private page whose frame something else holds too may be read once, never cached or written (see anon.ts).
+  let shared = false;
   let cur = first;
   while (cur < stop) {
     // Page arithmetic: the offset may be past 2^53 (see Vma.offset).
@@ -103,6 +105,7 @@ export function fillTlb(
       if (runs.length === 0) return E.left({ signal: 'SIGBUS', addr });
       break;
     }
+    if (t.shared === true) shared = true;
     let frame = t.frame;
     let pages = t.pages;
     while (pages > 0) {
@@ -117,7 +120,7 @@ export function fillTlb(
     generation,
     runs,
     readable: permits(vma, false, rules),
-    writable: permits(vma, true, rules),
-    cacheable: framesStayWhileMapped(vma.mappable),
+    writable: !shared && permits(vma, true, rules),
+    cacheable: !shared && framesStayWhileMapped(vma.mappable),
   });
 }

@@ -32,6 +32,8 @@ export interface Vma {
   readonly identity: MappingIdentity;
   /** The shared-writable flag given to addMapping; fixed for the mapping's life. */
   readonly writable: boolean;
+  /** VM_LOCKED (mlock): the pages stay in memory; not inherited at fork. Absent means false. */
+  locked?: boolean;
 }
 
 /** A read-only snapshot of one VMA, for tests and /proc/pid/maps. */
@@ -45,6 +47,7 @@ export interface VmaInfo {
   readonly mappable: Mappable;
   readonly identity: MappingIdentity;
   readonly writable: boolean;
+  readonly locked: boolean;
 }
 
 /* Broken invariants of insert and removeAt, thrown out of line (a hot path: see "Hot paths" in docs/architecture.md). */
@@ -468,6 +471,7 @@ export class VmaSet {
       mappable: v.mappable,
       identity: v.identity,
       writable: v.writable,
+      locked: v.locked === true,
     }));
   }
 

@@ -66,8 +66,13 @@ function sanitizeFlags(flags: number, scope: number): E.Either<SysError, number>
   return E.right(f);
 }
 
-/** The kernel's internal mount, made anew when the last one went with its last file. */
-function internalMount(c: MemfdCaller): E.Either<SysError, { mount: Mount; fresh: boolean }> {
+/**
+ * The kernel's internal mount (Linux's shm_mnt), made anew when the last
+ * one went with its last file; memfds and shared anonymous mappings live
+ * there. `fresh` says the mount is new: its own reference passes to the
+ * first file's description, or is put back when no file is made.
+ */
+export function internalMount(c: MemfdCaller): E.Either<SysError, { mount: Mount; fresh: boolean }> {
   const known = internalMounts.get(c.internalMountKey);
   if (known !== undefined && known.refCount > 0) return E.right({ mount: known, fresh: false });
   const sb = c.newInternalTmpfs();

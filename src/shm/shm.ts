@@ -336,6 +336,18 @@ export class Shm implements IpcObject, ShmMappable, MappingIdentity {
     this.table?.forEach(fn);
   }
 
+  /** mincore: whether page `page` of the segment is in memory. */
+  isResident(page: number): boolean {
+    return this.table !== undefined && this.table.frameAt(page) >= 0;
+  }
+
+  /** MADV_REMOVE on a writable attachment: the pages go back and read as zeros (shmem's hole punch). */
+  removePages(firstPage: number, endPage: number): undefined {
+    const mf = this.mf;
+    this.table?.removeRange(firstPage, endPage, (frame) => mf.decRef(frame));
+    return undefined;
+  }
+
   /** Checkpoint restore: the counts checkpointCounts reported. */
   restoreCounts(refs: number, forcedPending: boolean): void {
     this.refs = refs;

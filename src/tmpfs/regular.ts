@@ -271,6 +271,36 @@ export class RegularFile extends Inode implements Mappable {
     return { page, frame: first, pages: this.pages.runLength(page, first, Math.min(page + maxPages, eofPage)) };
   }
 
+  /** mincore: whether page `page` of the file is in memory. */
+  isResident(page: number): boolean {
+    return this.pages.frameAt(page) >= 0;
+  }
+
+  /** SEEK_DATA: the first page at or after `page` that the file holds, if any. */
+  nextResidentPage(page: number): number | undefined {
+    let found: number | undefined;
+    // Pages come in order; the walk stops being useful at the first hit, and the table is sparse.
+    this.pages.forEach((p) => {
+      if (found === undefined && p >= page) found = p;
+    });
+    return found;
+  }
+
+  /** SEEK_HOLE: the first page at or after `page` that the file does not hold. */
+  nextHolePage(page: number): number {
+    let p = page;
+    while (this.pages.frameAt(p) >= 0) p += 1;
+    return p;
+  }
+
+  /** MADV_REMOVE on a shared mapping: fallocate(PUNCH_HOLE | KEEP_SIZE) of pages [firstPage, endPage). */
+  removePages(firstPage: number, endPage: number): SysError | undefined {
+    // shmem_fallocate: punching a hole writes zeros, which a write seal forbids.
+    if ((this.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0) return sysError('EPERM', 'the file is sealed against writes');
+    this.punchHole(pageStart(firstPage), pageStart(endPage));
+    return undefined;
+  }
+
   /** Checkpoint: calls `fn` with every page the file holds, its frame and the cgroup it is charged to, in page order. */
   forEachPage(fn: (page: number, frame: number, charge: MemoryCharge) => void): void {
     // The caller may copy the frames out.

@@ -1,7 +1,7 @@
 /**
  * Open file descriptions, per-process descriptor tables, and the
- * descriptor-based file calls (read, write, ftruncate, fallocate, fstat,
- * mmap) over tmpfs files, after Linux fs/open.c, fs/read_write.c and
+ * descriptor-based file calls (read, write, lseek, ftruncate, fallocate,
+ * fstat) over tmpfs files, after Linux fs/open.c, fs/read_write.c and
  * mm/mmap.c.
  *
  * Lifetime: an OpenFile holds a reference to its inode and to the mount it
@@ -11,14 +11,12 @@
  * are let go, which may evict an unlinked file or finish a lazy unmount.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/constants.js';
+import { PAGE_SIZE } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import {
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
-  MAP_PRIVATE,
-  MAP_SHARED,
   MAY_READ,
   MAY_WRITE,
   NR_OPEN_DEFAULT,
@@ -36,7 +34,7 @@ import {
   ST_NOSUID,
   ST_RDONLY,
 } from '../abi/fs.js';
-import { F_SEAL_FUTURE_WRITE, F_SEAL_WRITE, O_CLOEXEC } from '../abi/memfd.js';
+import { O_CLOEXEC } from '../abi/memfd.js';
 import type { Credentials } from '../auth/credentials.js';
 import type { MappingContext, MappingIdentity } from '../mm/memmap.js';
 import type { MemoryManager } from '../mm/memory_manager.js';
@@ -48,7 +46,7 @@ import { RegularFile } from '../tmpfs/regular.js';
 import type { TmpfsStatfs } from '../tmpfs/superblock.js';
 import type { Inode } from '../tmpfs/inode.js';
 import type { FileOffset } from '../tmpfs/offset.js';
-import { MAX_LFS_FILESIZE, addOffset, subOffset } from '../tmpfs/offset.js';
+import { MAX_LFS_FILESIZE, addOffset, offsetOf, subOffset } from '../tmpfs/offset.js';
 import type { Location, MountNamespace } from './mounts.js';
 
 /** One open file description (Linux struct file). */
@@ -446,53 +444,65 @@ export function statfsAt(loc: Location): Statfs {
   return { ...loc.mount.sb.statfs(), flags };
 }
 
+/** lseek(2) whence values (SEEK_MAX is SEEK_HOLE). */
+const SEEK_SET = 0;
+// SEEK_END is 2: any whence but SEEK_SET, SEEK_CUR, SEEK_DATA and SEEK_HOLE that passes the range check.
+const SEEK_CUR = 1;
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+
 /**
- * mmap(2) of a tmpfs file, MAP_SHARED only (private copy-on-write mappings
- * are not modelled), with do_mmap's file checks: EACCES without read access,
- * or PROT_WRITE without write access; EPERM for PROT_EXEC on a noexec mount.
- * `offset` is the unsigned long sys_mmap takes (a u64: a negative offset
- * has wrapped): EINVAL when it is not page aligned, EOVERFLOW when the
- * mapping would reach past MAX_LFS_FILESIZE (file_mmap_ok; Linux checks it
- * once the address is placed, here before). The VMA holds a reference to
- * the description, so the file outlives close.
+ * lseek(2): EBADF, then EINVAL for a whence past SEEK_HOLE (ksys_lseek),
+ * then the file's llseek. A tmpfs file (shmem_file_llseek): SEEK_SET, CUR
+ * and END as generic_file_llseek_size (EINVAL for a position below 0 or
+ * past MAX_LFS_FILESIZE; SEEK_CUR by 0 only reads the position), SEEK_DATA
+ * and SEEK_HOLE as mapping_seek_hole_data over the pages the file holds
+ * (ENXIO for a negative offset or one at or past the size; the end of the
+ * file is a hole). A directory (dcache_dir_lseek): SEEK_SET and SEEK_CUR
+ * only, EINVAL for the rest or a negative position. Returns the new
+ * position, a bigint past 2^53 - 1.
  */
-export function mmap(c: FileCaller, fd: number, length: number, prot: number, flags: number, offset: number | bigint): E.Either<SysError, number> {
-  if ((flags & (MAP_SHARED | MAP_PRIVATE)) !== MAP_SHARED) {
-    return E.left(sysError('EINVAL', (flags & MAP_PRIVATE) !== 0 ? 'private file mappings are not modelled' : 'mmap needs MAP_SHARED'));
-  }
+export function lseek(c: FileCaller, fd: number, offset: FileOffset, whence: number): E.Either<SysError, FileOffset> {
+  const file = c.files.lookup(fd);
+  if (file === undefined) return badDescriptor(fd);
+  if (whence < SEEK_SET || whence > SEEK_HOLE) return E.left(sysError('EINVAL', `lseek whence ${whence} is unknown`));
+  const inode = file.inode;
   const off = BigInt(offset);
-  if (!Number.isSafeInteger(length) || length <= 0 || off < 0n || off >= 1n << 64n || off % BigInt(PAGE_SIZE) !== 0n) {
-    return E.left(sysError('EINVAL', `mmap(length ${length}, offset ${offset}): bad length or unaligned offset`));
+  const pos = BigInt(file.offset);
+  let next: bigint;
+  if (!(inode instanceof RegularFile)) {
+    if (whence !== SEEK_SET && whence !== SEEK_CUR) return E.left(sysError('EINVAL', 'a directory seeks only with SEEK_SET and SEEK_CUR'));
+    next = whence === SEEK_SET ? off : pos + off;
+    if (next < 0n) return E.left(sysError('EINVAL', `lseek to ${next}, a negative position`));
+  } else if (whence === SEEK_DATA || whence === SEEK_HOLE) {
+    const size = BigInt(inode.size);
+    if (off < 0n || off >= size) return E.left(sysError('ENXIO', `lseek offset ${off} is not inside the file's ${size} bytes`));
+    const found = whence === SEEK_DATA ? seekData(inode, off, size) : seekHole(inode, off, size);
+    if (found === undefined) return E.left(sysError('ENXIO', `no data at or after ${off}`));
+    next = found;
+  } else {
+    if (whence === SEEK_CUR && off === 0n) return E.right(file.offset);
+    next = whence === SEEK_SET ? off : (whence === SEEK_CUR ? pos : BigInt(inode.size)) + off;
+    if (next < 0n || next > BigInt(MAX_LFS_FILESIZE)) return E.left(sysError('EINVAL', `lseek to ${next}, outside 0..2^63-1`));
   }
-  return E.chain((file: OpenFile) => {
-    const inode = file.inode;
-    if (!(inode instanceof RegularFile)) return E.left(sysError('ENODEV', `descriptor ${fd} cannot be mapped`));
-    // file_mmap_ok with maxsize MAX_LFS_FILESIZE and the page-aligned length.
-    const len = BigInt(Math.ceil(length / PAGE_SIZE) * PAGE_SIZE);
-    const max = BigInt(MAX_LFS_FILESIZE);
-    if (len > max || off / BigInt(PAGE_SIZE) > (max - len) / BigInt(PAGE_SIZE)) {
-      return E.left(sysError('EOVERFLOW', `mmap of ${length} bytes at offset ${off} reaches past the largest file size`));
-    }
-    if (!file.readable) return E.left(sysError('EACCES', 'a shared mapping needs a descriptor open for reading'));
-    if ((prot & PROT_WRITE) !== 0 && !file.writable) return E.left(sysError('EACCES', 'PROT_WRITE on a shared mapping needs a descriptor open for writing'));
-    const noexec = file.location.mount.flags.noexec;
-    if ((prot & PROT_EXEC) !== 0 && noexec) return E.left(sysError('EPERM', 'PROT_EXEC on a noexec mount'));
-    // memfd_check_seals_mmap: under a write seal a shared mapping may not be
-    // writable, and one made read-only loses VM_MAYWRITE, so it neither
-    // counts as writable nor can mprotect make it so (EACCES).
-    const writeSealed = (inode.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0;
-    if (writeSealed && (prot & PROT_WRITE) !== 0) return E.left(sysError('EPERM', 'the file is sealed against writes; a writable shared mapping is refused'));
-    const mayWrite = file.writable && !writeSealed;
-    const maxPerms = PROT_READ | (mayWrite ? PROT_WRITE : 0) | (noexec ? 0 : PROT_EXEC);
-    return c.mm.mmap(c.mappingContext, {
-      length,
-      // Exact: a page-aligned offset below 2^63 is a double, and the memory manager keeps it so (see Vma.offset).
-      offset: Number(off),
-      perms: prot,
-      maxPerms,
-      mappable: inode,
-      identity: file,
-      writable: mayWrite,
-    });
-  })(c.files.get(fd));
+  file.offset = offsetOf(next);
+  return E.right(file.offset);
+}
+
+const PAGE_N = BigInt(PAGE_SIZE);
+
+/** The first byte at or after `off` (below `size`) in a page the file holds. */
+function seekData(inode: RegularFile, off: bigint, size: bigint): bigint | undefined {
+  const first = inode.nextResidentPage(Number(off / PAGE_N));
+  if (first === undefined) return undefined;
+  const at = BigInt(first) * PAGE_N;
+  const byte = at > off ? at : off;
+  return byte < size ? byte : undefined;
+}
+
+/** The first byte at or after `off` in a hole, or the size. */
+function seekHole(inode: RegularFile, off: bigint, size: bigint): bigint {
+  const hole = BigInt(inode.nextHolePage(Number(off / PAGE_N))) * PAGE_N;
+  const byte = hole > off ? hole : off;
+  return byte < size ? byte : size;
 }

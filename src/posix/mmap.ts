@@ -1,0 +1,221 @@
+/**
+ * mmap(2) as x86-64 Linux's sys_mmap, ksys_mmap_pgoff and do_mmap take it:
+ * shared and private mappings of tmpfs files (a memfd, a shm_open object,
+ * any file), and anonymous memory, shared (MAP_SHARED|MAP_ANONYMOUS: an
+ * unlinked file "/dev/zero" on the kernel's internal tmpfs, as
+ * shmem_zero_setup makes one) or private (MAP_PRIVATE|MAP_ANONYMOUS: zeroed
+ * pages of the process's own). A private file mapping reads the file until
+ * a write copies the page (mm/anon.ts), and fork shares private pages
+ * copy-on-write.
+ *
+ * The checks run in Linux's order: the offset's alignment; for a file, the
+ * descriptor (EBADF) and MAP_HUGETLB (EINVAL); the length (EINVAL for 0,
+ * ENOMEM past the address space); vm.max_map_count; the address
+ * (MAP_FIXED's ENOMEM, EINVAL, EPERM; MAP_FIXED_NOREPLACE's EEXIST);
+ * MAP_LOCKED (EPERM, EAGAIN); then the mapping type with the file's
+ * rules: EOVERFLOW past the largest file, EOPNOTSUPP for a flag
+ * MAP_SHARED_VALIDATE does not know, EACCES for a shared writable mapping
+ * without write access or any file mapping without read access, EPERM for
+ * PROT_EXEC on a noexec mount, ENODEV for a directory, EINVAL for
+ * MAP_GROWSDOWN on a file or a type that is none of MAP_SHARED,
+ * MAP_SHARED_VALIDATE (files only) and MAP_PRIVATE; last the seals (EPERM
+ * for a shared writable mapping of a write-sealed file). For a mapping the
+ * kernel places, they come before the search for room, so only a process
+ * out of address space sees the order differ.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE } from '../abi/constants.js';
+import type { SysError } from '../abi/errno.js';
+import { sysError } from '../abi/errno.js';
+import { MAP_PRIVATE, MAP_SHARED, O_RDWR } from '../abi/fs.js';
+import { F_SEAL_FUTURE_WRITE, F_SEAL_WRITE } from '../abi/memfd.js';
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_GROWSDOWN,
+  MAP_HUGETLB,
+  MAP_LOCKED,
+  MAP_POPULATE,
+  MAP_SHARED_VALIDATE,
+  MAP_TYPE,
+  VALIDATED_MAP_FLAGS,
+} from '../abi/mman.js';
+import { AnonymousMemory } from '../mm/anon.js';
+import type { Mappable, MappingIdentity } from '../mm/memmap.js';
+import { MAX_LFS_FILESIZE } from '../tmpfs/offset.js';
+import { RegularFile } from '../tmpfs/regular.js';
+import { createUnlinkedFile } from '../tmpfs/unlinked.js';
+import { OpenFile } from '../vfs/files.js';
+import type { MemfdCaller } from './memfd.js';
+import { internalMount } from './memfd.js';
+
+const PROT_RWX = PROT_READ | PROT_WRITE | PROT_EXEC;
+
+/** What mmap needs beyond memfd_create's caller: the mlock rules MAP_LOCKED follows. */
+export interface MmapCaller extends MemfdCaller {
+  /** RLIMIT_MEMLOCK's soft limit in pages (may be Infinity), and whether the caller has CAP_IPC_LOCK. */
+  readonly memlockPages: number;
+  readonly capIpcLock: boolean;
+  /** MAP_FIXED below vm.mmap_min_addr is allowed (CAP_SYS_RAWIO). */
+  readonly capSysRawio: boolean;
+}
+
+/** mmap's arguments, decoded: `addr` and `offset` are the unsigned longs C passes. */
+export interface MmapArgs {
+  readonly addr: bigint;
+  readonly length: number;
+  readonly prot: number;
+  readonly flags: number;
+  readonly fd: number;
+  readonly offset: bigint;
+}
+
+function einval(why: string): E.Either<SysError, never> {
+  return E.left(sysError('EINVAL', why));
+}
+
+/** The mapping the type and file checks settle on, built once they pass. */
+interface Plan {
+  readonly mappable: Mappable;
+  readonly identity: MappingIdentity;
+  readonly maxPerms: number;
+  readonly writable: boolean;
+  /** Runs once the mapping is in (a file's reference for a private layer); undoes nothing on failure. */
+  readonly made?: () => void;
+  /** Drops what planning took when the mapping is not made. */
+  readonly abandon?: () => void;
+}
+
+/** mmap(2); returns the address. */
+export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
+  if (a.offset % BigInt(PAGE_SIZE) !== 0n) return einval(`mmap offset ${a.offset} is not page aligned`);
+  const anonymous = (a.flags & MAP_ANONYMOUS) !== 0;
+  let file: OpenFile | undefined;
+  if (!anonymous) {
+    const got = c.files.get(a.fd);
+    if (E.isLeft(got)) return got;
+    file = got.right;
+    if ((a.flags & MAP_HUGETLB) !== 0) return einval('MAP_HUGETLB needs a hugetlbfs file');
+  } else if ((a.flags & MAP_HUGETLB) !== 0) {
+    // hugetlb_file_setup with no huge pages reserved (vm.nr_hugepages 0): hugetlbfs is not modelled.
+    return E.left(sysError('ENOMEM', 'anonymous MAP_HUGETLB: no huge pages are reserved (hugetlbfs is not modelled)'));
+  }
+  if (a.length === 0) return einval('mmap length is 0');
+  const len = Math.ceil(a.length / PAGE_SIZE) * PAGE_SIZE;
+  if (len > TASK_SIZE) return E.left(sysError('ENOMEM', `mmap length ${a.length} exceeds the user address space`));
+  const noReplace = (a.flags & MAP_FIXED_NOREPLACE) !== 0;
+  const fixed = noReplace || (a.flags & MAP_FIXED) !== 0;
+  const locked = (a.flags & MAP_LOCKED) !== 0;
+  const prot = a.prot & PROT_RWX;
+  const addr = a.addr > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : Number(a.addr);
+  if (c.mm.vmaCount > c.mm.vm.maxMapCount) return E.left(sysError('ENOMEM', `the process holds ${c.mm.vmaCount} mappings, more than vm.max_map_count`));
+  // __get_unmapped_area's checks of a fixed address come before the type and the file's.
+  if (fixed) {
+    const placed = c.mm.checkFixed(addr, len, !noReplace, c.capSysRawio);
+    if (E.isLeft(placed)) return placed;
+  }
+  if (locked) {
+    const refused = lockRefused(c, len);
+    if (refused !== undefined) return E.left(refused);
+  }
+  const planned = file === undefined ? planAnonymous(c, a.flags, len) : planFile(c, file, a.flags, prot, a.offset, len);
+  if (E.isLeft(planned)) return planned;
+  const plan = planned.right;
+  const mapped = c.mm.mmap(c.mappingContext, {
+    length: len,
+    // Exact: a page-aligned offset below 2^64 is a double (see Vma.offset); anonymous memory starts at 0.
+    offset: file === undefined ? 0 : Number(a.offset),
+    addr,
+    fixed,
+    replace: !noReplace,
+    perms: prot,
+    maxPerms: plan.maxPerms,
+    mayMapBelowMinAddr: c.capSysRawio,
+    mappable: plan.mappable,
+    identity: plan.identity,
+    writable: plan.writable,
+  });
+  if (E.isLeft(mapped)) {
+    plan.abandon?.();
+    return mapped;
+  }
+  plan.made?.();
+  const start = mapped.right;
+  // Errors of the population are ignored, as mm_populate's are.
+  if (locked) c.mm.mlock(c.mappingContext, start, start + len, true);
+  else if ((a.flags & MAP_POPULATE) !== 0) c.mm.populateRange(start, start + len);
+  return mapped;
+}
+
+/** MAP_LOCKED's checks in do_mmap: can_do_mlock (EPERM), then mlock_future_ok (EAGAIN). */
+function lockRefused(c: MmapCaller, len: number): SysError | undefined {
+  if (c.memlockPages === 0 && !c.capIpcLock) return sysError('EPERM', 'MAP_LOCKED with RLIMIT_MEMLOCK 0 needs CAP_IPC_LOCK');
+  if (!c.capIpcLock && c.mm.lockedPages() + len / PAGE_SIZE > c.memlockPages) {
+    return sysError('EAGAIN', 'MAP_LOCKED would lock more than RLIMIT_MEMLOCK allows');
+  }
+  return undefined;
+}
+
+/** do_mmap's anonymous branch: MAP_SHARED is a new shmem file ("/dev/zero"), MAP_PRIVATE zeroed private pages. */
+function planAnonymous(c: MmapCaller, flags: number, len: number): E.Either<SysError, Plan> {
+  switch (flags & MAP_TYPE) {
+    case MAP_SHARED: {
+      if ((flags & MAP_GROWSDOWN) !== 0) return einval('MAP_GROWSDOWN on a shared mapping');
+      const at = internalMount(c);
+      if (E.isLeft(at)) return at;
+      const { mount, fresh } = at.right;
+      const made = createUnlinkedFile(mount.sb, { uid: 0, gid: 0, mode: 0o777 });
+      if (E.isLeft(made)) {
+        if (fresh) mount.put();
+        return made;
+      }
+      const inode = made.right;
+      inode.size = len;
+      const file = new OpenFile({ mount, inode, path: '/dev/zero' }, O_RDWR);
+      if (fresh) mount.put();
+      // The mapping's reference is the only one: the construction's goes once the VMA holds its own.
+      return E.right({ mappable: inode, identity: file, maxPerms: PROT_RWX, writable: true, made: () => file.decRef(), abandon: () => file.decRef() });
+    }
+    case MAP_PRIVATE: {
+      const mem = new AnonymousMemory(c.mm.memoryFile, len, '');
+      return E.right({ mappable: mem, identity: mem, maxPerms: PROT_RWX, writable: false });
+    }
+    default:
+      return einval(`mmap flags ${flags} name no anonymous mapping type (MAP_SHARED or MAP_PRIVATE)`);
+  }
+}
+
+/** do_mmap's file branch (file_mmap_ok, the type switch), then the seals of shmem's mmap. */
+function planFile(c: MmapCaller, file: OpenFile, flags: number, prot: number, offset: bigint, len: number): E.Either<SysError, Plan> {
+  const max = BigInt(MAX_LFS_FILESIZE);
+  const bytes = BigInt(len);
+  if (bytes > max || offset > max - bytes) return E.left(sysError('EOVERFLOW', `mmap of ${len} bytes at offset ${offset} reaches past the largest file size`));
+  const type = flags & MAP_TYPE;
+  if (type !== MAP_SHARED && type !== MAP_SHARED_VALIDATE && type !== MAP_PRIVATE) return einval(`mmap flags ${flags} name no mapping type`);
+  const shared = type !== MAP_PRIVATE;
+  if (type === MAP_SHARED_VALIDATE && (flags & ~VALIDATED_MAP_FLAGS) !== 0) {
+    return E.left(sysError('EOPNOTSUPP', `MAP_SHARED_VALIDATE with flags 0x${(flags >>> 0).toString(16)} this file does not support`));
+  }
+  if (shared && (prot & PROT_WRITE) !== 0 && !file.writable)
+    return E.left(sysError('EACCES', 'PROT_WRITE on a shared mapping needs a descriptor open for writing'));
+  if (!file.readable) return E.left(sysError('EACCES', 'a file mapping needs a descriptor open for reading'));
+  const noexec = file.location.mount.flags.noexec;
+  if ((prot & PROT_EXEC) !== 0 && noexec) return E.left(sysError('EPERM', 'PROT_EXEC on a noexec mount'));
+  const inode = file.inode;
+  if (!(inode instanceof RegularFile)) return E.left(sysError('ENODEV', 'the descriptor names a file that cannot be mapped'));
+  if ((flags & MAP_GROWSDOWN) !== 0) return einval('MAP_GROWSDOWN on a file mapping');
+  const exec = noexec ? 0 : PROT_EXEC;
+  if (!shared) {
+    // VM_MAYWRITE stays for a private mapping whatever the descriptor: writes go to private copies.
+    const mem = new AnonymousMemory(c.mm.memoryFile, Number(offset + bytes), '', { mappable: inode, identity: file });
+    return E.right({ mappable: mem, identity: mem, maxPerms: PROT_READ | PROT_WRITE | exec, writable: false, made: () => file.incRef() });
+  }
+  // memfd_check_seals_mmap: under a write seal a shared mapping may not be
+  // writable, and one made read-only loses VM_MAYWRITE, so it neither
+  // counts as writable nor can mprotect make it so (EACCES).
+  const writeSealed = (inode.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0;
+  if (writeSealed && (prot & PROT_WRITE) !== 0) return E.left(sysError('EPERM', 'the file is sealed against writes; a writable shared mapping is refused'));
+  const mayWrite = file.writable && !writeSealed;
+  return E.right({ mappable: inode, identity: file, maxPerms: PROT_READ | (mayWrite ? PROT_WRITE : 0) | exec, writable: mayWrite });
+}
