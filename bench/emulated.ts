@@ -10,6 +10,7 @@ import type { Process, Sembuf } from '../src/node/index.js';
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../src/abi/fs.js';
 import { ContainerEngine } from '../src/hostchannel/engine.js';
 import { runChild } from './child.js';
+import { emulatedCorpusPass, loadCorpus } from './scenario_corpus.js';
 import { collect, selfTimedSampler, timedSampler } from './stats.js';
 import type { Sampler } from './stats.js';
 import { performance } from 'node:perf_hooks';
@@ -28,6 +29,8 @@ export type TestName =
   | 'semop'
   | 'sem-getval'
   | 'msg-pair'
+  | 'fresh-kernel'
+  | 'scenario-throughput'
   | WorkerTestName;
 
 /** The tests that run in two worker threads (bench/workers.ts, in a child process: they need an event loop). */
@@ -70,6 +73,16 @@ export function runEmulated(test: TestName, ops: number, samples: number, param:
  * with the native side's, so both see the machine in the same state.
  */
 export function prepareEmulated(test: Exclude<TestName, WorkerTestName>, ops: number, param: number): Sampler {
+  if (test === 'fresh-kernel') return freshKernels(ops);
+  if (test === 'scenario-throughput') {
+    // `ops` passes over the corpus (its first `param` files, 0: all) per sample; the rate is statements per second.
+    const corpus = loadCorpus(param);
+    return timedSampler(() => {
+      let statements = 0;
+      for (let i = 0; i < ops; i++) statements += emulatedCorpusPass(corpus);
+      return statements;
+    });
+  }
   const p = fresh();
   switch (test) {
     case 'get-rmid':
@@ -234,6 +247,33 @@ export function prepareEmulated(test: Exclude<TestName, WorkerTestName>, ops: nu
           });
     }
   }
+}
+
+/**
+ * fresh-kernel: what one example of a property test does, `ops` times per
+ * sample: a new Kernel, one process, shmget(IPC_PRIVATE, 4 KiB), shmat, a
+ * one-byte write, IPC_RMID, exit, and dispose (which hands the kernel's
+ * chunk to the pool the next kernel takes it from). Every Either is checked.
+ */
+function freshKernels(ops: number): Sampler {
+  const one = new Uint8Array([1]);
+  return timedSampler(() => {
+    for (let i = 0; i < ops; i++) {
+      const kernel = new Kernel();
+      const p = kernel.spawn();
+      const id = p.shmget(IPC_PRIVATE, PAGE_SIZE, IPC_CREAT | 0o600);
+      if (E.isLeft(id)) ok(id, 'shmget');
+      else {
+        const a = p.shmat(id.right, 0, 0);
+        if (E.isLeft(a)) ok(a, 'shmat');
+        else if (E.isLeft(p.write(a.right, one))) throw new Error('write failed');
+        if (E.isLeft(p.shmctl(id.right, IPC_RMID))) throw new Error('IPC_RMID failed');
+      }
+      if (E.isLeft(p.exit())) throw new Error('exit failed');
+      kernel.dispose();
+    }
+    return ops;
+  });
 }
 
 /** A call of an uncontended loop that waited or failed: neither should happen. */

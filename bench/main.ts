@@ -88,6 +88,9 @@ function machine(): string {
 
 /** What the memory child (bench/memory.ts) prints. */
 interface MemoryReport {
+  readonly freshKernelSabBytes: number;
+  readonly freshKernelReportedBytes: number;
+  readonly freshKernelArrayBufferBytes: number;
   readonly untouchedBytes: number;
   readonly untouchedFrames: number;
   readonly untouchedReserved: number;
@@ -179,6 +182,8 @@ async function main(): Promise<void> {
   const server = async (test: TestName, ops: number, param: number): Promise<NativeServer | undefined> => {
     if (nativeProblem !== undefined) return undefined;
     try {
+      // The scenario corpus runs natively through the oracle, from a node child of its own (bench/scenario_native.ts).
+      if (test === 'scenario-throughput') return await NativeServer.startScript(test, 'scenario_native.ts', [String(ops), String(param)]);
       return await NativeServer.start(test, ops, param);
     } catch (e) {
       return unavailable(e);
@@ -246,11 +251,13 @@ async function main(): Promise<void> {
       progress(`${tag}: ipc-sentry${memory === undefined ? ' (child process with --expose-gc)' : ''}…`);
       memory ??= runMemory(opts.quick);
       const v =
-        row.name === 'mem-untouched-1gib'
-          ? memory.untouchedBytes + memory.untouchedReserved
-          : row.name === 'mem-untouched-1gib-frames'
-            ? memory.untouchedFrames
-            : memory.touchedBytesPerPage;
+        row.name === 'mem-fresh-kernel'
+          ? memory.freshKernelSabBytes
+          : row.name === 'mem-untouched-1gib'
+            ? memory.untouchedBytes + memory.untouchedReserved
+            : row.name === 'mem-untouched-1gib-frames'
+              ? memory.untouchedFrames
+              : memory.touchedBytesPerPage;
       results.push({ row, r: { name: row.name, unit: row.unit, native: null, emulated: v, ratio: null } });
     }
   }
@@ -259,7 +266,9 @@ async function main(): Promise<void> {
   process.stdout.write(`${header}\n\n${renderTable(results)}\n`);
   if (memory !== undefined) {
     process.stdout.write(
-      `\nmemory: ${memory.untouchedReserved} MemoryFile bytes reserved and ${memory.untouchedFrames} frames allocated per untouched 1 GiB segment\n`,
+      `\nmemory: ${memory.untouchedReserved} MemoryFile bytes reserved and ${memory.untouchedFrames} frames allocated per untouched 1 GiB segment; ` +
+        `a fresh kernel that touched one page: ${memory.freshKernelSabBytes} SharedArrayBuffer bytes made, ${memory.freshKernelReportedBytes} by kernel.memoryUsage(), ` +
+        `${memory.freshKernelArrayBufferBytes} ArrayBuffer bytes of every kind (process.memoryUsage)\n`,
     );
   }
   if (smallPages !== undefined) {

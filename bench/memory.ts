@@ -1,7 +1,14 @@
 /**
  * The memory rows, run in a child process started with --expose-gc (see
- * main.ts): what ipc-sentry holds for an untouched 1 GiB segment, and per
+ * main.ts): the SharedArrayBuffer bytes of a fresh kernel that touched one
+ * page, what ipc-sentry holds for an untouched 1 GiB segment, and per
  * touched page. Prints one JSON object on stdout.
+ *
+ * The fresh kernel's figure counts the bytes of every SharedArrayBuffer
+ * constructed while it is made and one page is touched (the global
+ * constructor is wrapped first, and nothing is pooled yet in this process),
+ * so it does not rest on the kernel's own memoryUsage(), which is printed
+ * beside it.
  *
  *   memory.ts SEGMENTS TOUCH_MIB
  *
@@ -27,10 +34,51 @@ function held(): number {
   return m.heapUsed + m.arrayBuffers;
 }
 
+/** ArrayBuffer and SharedArrayBuffer bytes of every kind after two full GCs. */
+function arrayBuffers(): number {
+  gc?.();
+  gc?.();
+  return process.memoryUsage().arrayBuffers;
+}
+
 function ok<T>(r: E.Either<unknown, T>, what: string): T {
   if (E.isLeft(r)) throw new Error(`${what} failed: ${JSON.stringify(r.left)}`);
   return r.right;
 }
+
+// SharedArrayBuffer bytes constructed while `counting`; installed before any kernel exists.
+let counting = false;
+let sabBytes = 0;
+const Original = globalThis.SharedArrayBuffer;
+globalThis.SharedArrayBuffer = new Proxy(Original, {
+  construct(target, args: [number?, ...unknown[]]) {
+    if (counting) sabBytes += Number(args[0] ?? 0);
+    return Reflect.construct(target, args);
+  },
+});
+
+// What the process makes once for every kernel comes first, uncounted: a
+// kernel that stamps a time (shmget) starts the process-wide clock thread
+// and its 8-byte tick word. It touches no page, so the pool stays empty.
+{
+  const warm = new Kernel();
+  const wp = warm.spawn();
+  ok(wp.shmget(IPC_PRIVATE, PAGE_SIZE, IPC_CREAT | 0o600), 'shmget');
+  warm.dispose();
+}
+
+// A fresh kernel that touched one page, as a property test's example leaves it.
+const ab0 = arrayBuffers();
+counting = true;
+const small = new Kernel();
+const sp = small.spawn();
+const sa = ok(sp.shmat(ok(sp.shmget(IPC_PRIVATE, PAGE_SIZE, IPC_CREAT | 0o600), 'shmget'), 0, 0), 'shmat');
+ok(sp.write(sa, new Uint8Array([1])), 'write');
+counting = false;
+const freshKernelArrayBufferBytes = arrayBuffers() - ab0;
+const freshKernelSabBytes = sabBytes;
+const freshKernelReportedBytes = small.memoryUsage().sabBytes;
+small.dispose();
 
 const segments = Number(process.argv[2] ?? 200);
 const touchMiB = Number(process.argv[3] ?? 128);
@@ -70,6 +118,9 @@ const t1 = held();
 
 process.stdout.write(
   `${JSON.stringify({
+    freshKernelSabBytes,
+    freshKernelReportedBytes,
+    freshKernelArrayBufferBytes,
     segments,
     untouchedBytes,
     untouchedFrames,

@@ -88,11 +88,11 @@ export class NativeServer {
   private stderr = '';
 
   private constructor(
-    private readonly test: TestName,
+    private readonly test: string,
     binary: string,
     args: readonly string[],
   ) {
-    this.child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: ROOT });
     this.child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     const rl = createInterface({ input: this.child.stdout });
     rl.on('line', (line) => this.deliver(line));
@@ -109,6 +109,18 @@ export class NativeServer {
   /** Starts shmbench for `test` and waits until it has set up and warmed up. Rejects as runNative throws. */
   static async start(test: TestName, ops: number, param: number): Promise<NativeServer> {
     const server = new NativeServer(test, ensureShmbench(), [test, String(ops), 'serve', String(param)]);
+    const ready = await server.next();
+    if (ready !== '{"ready":true}') await server.failed('did not get ready');
+    return server;
+  }
+
+  /**
+   * Starts bench/`script` under node (through tsx), which serves samples as
+   * shmbench does (`{"ready":true}`, then one `{"rate":r}` per line read);
+   * exit status 3 means the native side cannot run here.
+   */
+  static async startScript(label: string, script: string, args: readonly string[]): Promise<NativeServer> {
+    const server = new NativeServer(label, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', script), ...args]);
     const ready = await server.next();
     if (ready !== '{"ready":true}') await server.failed('did not get ready');
     return server;

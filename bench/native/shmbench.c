@@ -40,7 +40,13 @@
  *   futex-pingpong       round trips between two processes through a futex
  *                        word in a shared segment (FUTEX_WAIT/FUTEX_WAKE)
  *   atomic-add           atomic increments of one word of a shared segment
- *                        by two processes at once; the rate counts both
+ *                        by two processes at once; the rate counts both.
+ *                        Both start at a barrier after the fork, and the
+ *                        time runs from the barrier until both are done
+ *   fresh-kernel         what a property test's example does on a fresh
+ *                        kernel, in a forked child: unshare(CLONE_NEWIPC),
+ *                        shmget(IPC_PRIVATE, 4 KiB), shmat, a one-byte
+ *                        write, IPC_RMID, exit; the parent waits for it
  *   semop                semop(-1) + semop(+1) pairs on a semaphore at 1
  *                        (one set of one semaphore; never waits)
  *   sem-getval [N]       semctl(GETVAL), cycling over N sets of one
@@ -168,10 +174,21 @@ static double two_process_sample(enum two_process kind, long ops) {
     unsigned short init[2] = {1, 0};
     if (semctl(sem_id, 0, SETALL, init) != 0) fail("semctl(SETALL)");
   }
+  /*
+   * atomic-add: a start barrier (the word at w + 32), so both sides add at
+   * once from the first increment and the fork is not timed; without it the
+   * parent ran most of its increments before the child was scheduled.
+   */
+  if (kind == ATOMIC_ADD) atomic_store(w + 32, 0);
   double t0 = now_s();
   pid_t child = fork();
   if (child < 0) fail("fork");
   if (child == 0) {
+    if (kind == ATOMIC_ADD) {
+      atomic_store(w + 32, 1);
+      while (atomic_load(w + 32) != 2) {
+      }
+    }
     for (long i = 0; i < ops; i++) {
       switch (kind) {
         case FUTEX_PINGPONG:
@@ -193,6 +210,12 @@ static double two_process_sample(enum two_process kind, long ops) {
       }
     }
     _exit(0);
+  }
+  if (kind == ATOMIC_ADD) {
+    while (atomic_load(w + 32) != 1) {
+    }
+    t0 = now_s();
+    atomic_store(w + 32, 2);
   }
   for (long i = 0; i < ops; i++) {
     switch (kind) {
@@ -258,6 +281,33 @@ static double dd_sample(void) {
   double t1 = now_s();
   if (unlink(channel_file) != 0) fail("unlink");
   return 32768.0 * 1024.0 / (t1 - t0);
+}
+
+/*
+ * fresh-kernel: one forked child per operation, which moves into a new IPC
+ * namespace, makes a 4 KiB segment, attaches it, writes one byte, removes
+ * it and exits; the parent waits for it. Children per second.
+ */
+static double fresh_kernel_sample(long ops) {
+  double t0 = now_s();
+  for (long i = 0; i < ops; i++) {
+    pid_t child = fork();
+    if (child < 0) fail("fork");
+    if (child == 0) {
+      if (unshare(CLONE_NEWIPC) != 0) _exit(10);
+      int id = shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0600);
+      if (id < 0) _exit(11);
+      char *a = shmat(id, NULL, 0);
+      if (a == (char *)-1) _exit(12);
+      *(volatile char *)a = 1;
+      if (shmctl(id, IPC_RMID, NULL) != 0) _exit(13);
+      _exit(0);
+    }
+    int status;
+    if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("a fresh-kernel child");
+  }
+  double t1 = now_s();
+  return (double)ops / (t1 - t0);
 }
 
 /* One sample of `ops` operations of `test`; returns its rate per second. */
@@ -379,6 +429,7 @@ static double sample(const char *test, long ops) {
   if (strcmp(test, "sem-pingpong") == 0) return two_process_sample(SEM_PINGPONG, ops);
   if (strcmp(test, "msg-pingpong") == 0) return two_process_sample(MSG_PINGPONG, ops);
   if (strcmp(test, "dd-channel") == 0) return dd_sample();
+  if (strcmp(test, "fresh-kernel") == 0) return fresh_kernel_sample(ops);
   fprintf(stderr, "shmbench: unknown test %s\n", test);
   exit(EXIT_FAILED);
 }
