@@ -64,6 +64,8 @@ function countReferences(meta: Metadata): References {
   const anonPieces = meta.anonymous.map(() => 0);
   const anonOwner = meta.anonymous.map(() => -1);
   const fileHolders = meta.openFiles.map(() => 0);
+  // A private file mapping's memory holds its file, once for all its pieces.
+  for (const a of meta.anonymous) if (a.file !== undefined) fileHolders[a.file] = (fileHolders[a.file] ?? 0) + 1;
   meta.processes.forEach((p, i) => {
     for (const [, file] of p.fds) fileHolders[file] = (fileHolders[file] ?? 0) + 1;
     for (const v of p.vmas) {
@@ -109,7 +111,16 @@ function checkVma(meta: Metadata, v: VmaMetaT, at: string): void {
     check(BigInt(v.offset) + BigInt(len) <= s.mapBytes, at, `bytes ${v.offset}..${v.offset + len} pass the segment's ${s.mapBytes}`);
   } else if (o.kind === 'anon') {
     const a = meta.anonymous[o.anon] as Metadata['anonymous'][number];
-    check(v.offset + len <= a.bytes, at, `bytes ${v.offset}..${v.offset + len} pass the anonymous memory's ${a.bytes}`);
+    check(BigInt(v.offset) + BigInt(len) <= BigInt(a.bytes), at, `bytes ${v.offset}..${v.offset + len} pass the anonymous memory's ${a.bytes}`);
+    if (a.file !== undefined) {
+      // A private file mapping (do_mmap's MAP_PRIVATE case): a readable description, and never shared-writable.
+      check(
+        meta.openFiles[a.file]?.readable === true,
+        `metadata.anonymous[${o.anon}].file`,
+        `open file ${a.file} is not open for reading, which a private mapping needs`,
+      );
+      check(!v.writable, `${at}.writable`, 'a private file mapping is never shared-writable');
+    }
   } else {
     const f = meta.openFiles[o.file] as Metadata['openFiles'][number];
     // A shared file mapping (vfs mmap): the description must be readable; VM_MAYWRITE exactly when it is writable,

@@ -313,7 +313,14 @@ const WaitingCallMeta = new t.Type<WaitingCallMetaT, unknown, unknown>(
   (v) => waitCodec(v).encode(v),
 );
 
-const AnonMeta = t.type({ bytes: Nat, name: t.string, refs: Nat, pages: t.array(PageRunCodec) });
+/**
+ * Private memory. bytes: the end of its page range (the mapping's size, or
+ * for a private file mapping the file offset it ends at, up to 2^64).
+ * file: the open file a private file mapping reads through (absent for
+ * anonymous memory). A frame may appear in several objects' pages: a page
+ * a forked child still shares copy-on-write.
+ */
+const AnonMeta = t.intersection([t.type({ bytes: MapOffset, name: t.string, refs: Nat, pages: t.array(PageRunCodec) }), t.partial({ file: Nat })]);
 
 const InodeMeta = t.intersection([
   t.type({
@@ -380,7 +387,11 @@ const MappedMeta = t.union([
   t.type({ kind: t.literal('file'), file: Nat }),
 ]);
 
-const VmaMeta = t.type({ start: Nat, end: Nat, offset: MapOffset, perms: Nat, maxPerms: Nat, writable: t.boolean, object: MappedMeta });
+/** locked: VM_LOCKED (mlock); absent when not locked. */
+const VmaMeta = t.intersection([
+  t.type({ start: Nat, end: Nat, offset: MapOffset, perms: Nat, maxPerms: Nat, writable: t.boolean, object: MappedMeta }),
+  t.partial({ locked: t.literal(true) }),
+]);
 
 const ProcessMeta = t.intersection([
   t.type({
@@ -401,9 +412,9 @@ const ProcessMeta = t.intersection([
   /**
    * semUndo: the SEM_UNDO list (index into semUndoLists); absent when the
    * process has none. cloexec: the descriptors with FD_CLOEXEC; absent when
-   * none has it.
+   * none has it. umask: the file mode creation mask, absent when 0.
    */
-  t.partial({ semUndo: Nat, cloexec: t.array(Nat) }),
+  t.partial({ semUndo: Nat, cloexec: t.array(Nat), umask: Nat }),
 ]);
 
 const HostChannelMeta = t.type({ pathOnHost: t.string, pathInContainer: t.string, permissions: t.string, size: U64 });

@@ -176,11 +176,16 @@ function checkSegments(segments: readonly SegmentMetaT[], at: string, pids: Read
 }
 
 function checkAnonymous(meta: Metadata, frames: FrameOwners): void {
+  // Frames private objects share copy-on-write: each is held once in `frames`, for the first object naming it.
+  const shared = new Set<number>();
   meta.anonymous.forEach((a, i) => {
     const at = `metadata.anonymous[${i}]`;
-    check(a.bytes > 0 && a.bytes % PAGE_SIZE === 0 && a.bytes <= TASK_SIZE, `${at}.bytes`, `${a.bytes} is not a page-aligned size`);
+    // Anonymous memory fits the address space; a private file mapping's range ends at a file offset below 2^64.
+    const limit = a.file === undefined ? TASK_SIZE : 2 ** 64;
+    check(a.bytes > 0 && a.bytes % PAGE_SIZE === 0 && a.bytes <= limit, `${at}.bytes`, `${a.bytes} is not a page-aligned size`);
     check(a.refs >= 1, `${at}.refs`, 'mapped memory holds at least one reference');
-    pageRuns(a.pages, a.bytes / PAGE_SIZE, `${at}.pages`, frames);
+    if (a.file !== undefined) check(a.file < meta.openFiles.length, `${at}.file`, `names open file ${a.file}, but there are ${meta.openFiles.length}`);
+    pageRuns(a.pages, a.bytes / PAGE_SIZE, `${at}.pages`, frames, shared);
   });
 }
 
@@ -361,14 +366,32 @@ class FrameOwners {
   }
 }
 
-/** Page runs of one object: ascending, disjoint, inside `pages`, on frames held by nobody else. */
-function pageRuns(runs: readonly PageRunMeta[], pages: number, where: string, frames: FrameOwners): void {
+/**
+ * Page runs of one object: ascending, disjoint, inside `pages`, on frames
+ * held by nobody else, or with `shared` (private memory) by nobody but
+ * other private objects: `shared` collects the frames they named.
+ */
+function pageRuns(runs: readonly PageRunMeta[], pages: number, where: string, frames: FrameOwners, shared?: Set<number>): void {
   let next = 0;
+  const mine = shared === undefined ? undefined : new Set<number>();
   runs.forEach(([page, frame, count], i) => {
     const at = `${where}[${i}]`;
     check(count >= 1 && page >= next && page + count <= pages, at, `pages ${page}..${page + count - 1} are not ascending inside the object's ${pages} pages`);
     check(frame + count <= frames.limit, at, `frames ${frame}..${frame + count - 1} pass the frame limit ${frames.limit}`);
-    for (let j = 0; j < count; j += 1) frames.hold(frame + j, at);
+    for (let j = 0; j < count; j += 1) {
+      const f = frame + j;
+      if (shared === undefined || mine === undefined) {
+        frames.hold(f, at);
+        continue;
+      }
+      // One object names a frame once; another private object may name it again (copy-on-write).
+      check(!mine.has(f), at, `frame ${f} is held twice`);
+      mine.add(f);
+      if (!shared.has(f)) {
+        frames.hold(f, at);
+        shared.add(f);
+      }
+    }
     next = page + count;
   });
 }

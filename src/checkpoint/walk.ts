@@ -86,6 +86,14 @@ export class Walk {
     this.frames[frame] = 1;
   }
 
+  /** hold for private memory, whose frames other private objects may share copy-on-write (never another kind of object). */
+  holdPrivate(frame: number, owner: string): void {
+    const held = this.frames[frame];
+    if (held === 2) return;
+    if (held !== 0) throw new Error(`checkpoint: frame ${frame} is held twice (again by ${owner})`);
+    this.frames[frame] = 2;
+  }
+
   /** The image's name for what a page or a process is charged to; numbers a cgroup the first time. */
   charge(c: MemoryCharge, where: string): ChargeRefMeta {
     if (c === this.kernel.rootMemoryCgroup) return 'root';
@@ -94,10 +102,11 @@ export class Walk {
   }
 
   /** The page runs of one object's pages, holding their frames for the page section. */
-  pageRuns(owner: string, forEachPage: (fn: (page: number, frame: number) => void) => void): PageRunMeta[] {
+  pageRuns(owner: string, forEachPage: (fn: (page: number, frame: number) => void) => void, sharable = false): PageRunMeta[] {
     const pages = new RunBuilder();
     forEachPage((page, frame) => {
-      this.hold(frame, owner);
+      if (sharable) this.holdPrivate(frame, owner);
+      else this.hold(frame, owner);
       pages.add(page, frame);
     });
     return pages.done();

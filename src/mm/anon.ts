@@ -196,6 +196,11 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     return this.backing?.identity.mappedName() ?? this.name;
   }
 
+  /** The name given at creation ("[stack]", or "" for an mmap), whatever the file shows. */
+  get ownName(): string {
+    return this.name;
+  }
+
   deviceId(): number {
     return this.backing?.identity.deviceId() ?? 0;
   }

@@ -76,7 +76,9 @@ describe('mmap placement', () => {
     const a = must(mm.mmap(ctx, sharedRW(obj, { writable: false, perms: PROT_READ, maxPerms: PROT_READ })));
     expect(obj.calls).toEqual([{ kind: 'add', pid: 7, space: mm.spaceId, start: a, end: a + P, offset: 0, writable: false }]);
     expect(obj.refs).toBe(1);
-    expect(mm.vmas()).toEqual([{ start: a, end: a + P, offset: 0, perms: PROT_READ, maxPerms: PROT_READ, mappable: obj, identity: obj, writable: false, locked: false }]);
+    expect(mm.vmas()).toEqual([
+      { start: a, end: a + P, offset: 0, perms: PROT_READ, maxPerms: PROT_READ, mappable: obj, identity: obj, writable: false, locked: false },
+    ]);
   });
 });
 

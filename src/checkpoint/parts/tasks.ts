@@ -59,6 +59,7 @@ export function saveProcesses(walk: Walk, ipc: SavedIpc, mountNamespaces: SavedM
       vmas,
       ...(semUndo === undefined ? {} : { semUndo }),
       ...(cloexec.length === 0 ? {} : { cloexec }),
+      ...(p.umaskValue === 0 ? {} : { umask: p.umaskValue }),
     };
   });
 }
@@ -70,20 +71,29 @@ function vmaMeta(walk: Walk, v: Vma, ipc: SavedIpc, where: string): VmaMetaT {
     if (place === undefined) throw new Error(`checkpoint: ${where} maps segment ${v.mappable.id}, which no namespace holds`);
     object = { kind: 'shm', ...place };
   } else if (v.mappable instanceof AnonymousMemory) {
+    const backing = v.mappable.backing?.identity;
+    if (backing !== undefined && !(backing instanceof OpenFile)) {
+      throw new CheckpointFailure(checkpointError(`${where}: VMA at 0x${v.start.toString(16)}`, 'privately maps an object the image cannot describe'));
+    }
+    // The file is numbered now: the open files are saved before the anonymous memory.
+    if (backing !== undefined) openFileIndex(walk, backing);
     object = { kind: 'anon', anon: walk.anonymous.of(v.mappable) };
   } else if (v.mappable instanceof RegularFile && v.identity instanceof OpenFile) {
     object = { kind: 'file', file: openFileIndex(walk, v.identity) };
   } else {
     throw new CheckpointFailure(checkpointError(`${where}: VMA at 0x${v.start.toString(16)}`, 'maps an object the image cannot describe'));
   }
-  return { start: v.start, end: v.end, offset: v.offset, perms: v.perms, maxPerms: v.maxPerms, writable: v.writable, object };
+  const locked = v.locked === true ? { locked: true as const } : {};
+  return { start: v.start, end: v.end, offset: v.offset, perms: v.perms, maxPerms: v.maxPerms, writable: v.writable, object, ...locked };
 }
 
 /** The anonymous memory the processes map, with its page runs. */
 export function saveAnonymous(walk: Walk): Metadata['anonymous'] {
   return walk.anonymous.items.map((a) => {
-    const pages = walk.pageRuns(`anonymous memory ${a.mappedName()}`, (fn) => a.forEachPage(fn));
-    return { bytes: a.bytes, name: a.mappedName(), refs: a.refCount, pages };
+    const pages = walk.pageRuns(`anonymous memory ${a.mappedName()}`, (fn) => a.forEachPage(fn), true);
+    const backing = a.backing?.identity;
+    const file = backing instanceof OpenFile ? { file: openFileIndex(walk, backing) } : {};
+    return { bytes: a.bytes, name: a.ownName, refs: a.refCount, pages, ...file };
   });
 }
 
@@ -103,7 +113,9 @@ export interface RestoredTasks {
 
 /** Rebuilds the anonymous memory, then the processes in the kernel's order. */
 export function restoreTasks(meta: Metadata, refs: TaskRefs): RestoredTasks {
-  const anonymous = meta.anonymous.map((a) => restoreAnonymous(refs.kernel, a));
+  // A frame named by several objects (copy-on-write after fork) gets one reference per object.
+  const seen = new Set<number>();
+  const anonymous = meta.anonymous.map((a) => restoreAnonymous(refs, a, seen));
   const tokens = new Map<number, object>();
   const processes = new Map<number, Process>();
   for (const p of meta.processes) {
@@ -115,11 +127,26 @@ export function restoreTasks(meta: Metadata, refs: TaskRefs): RestoredTasks {
   return { processes, tokens };
 }
 
-function restoreAnonymous(kernel: Kernel, a: Metadata['anonymous'][number]): AnonymousMemory {
-  const mem = new AnonymousMemory(kernel.memoryFile, a.bytes, a.name);
+function restoreAnonymous(refs: TaskRefs, a: Metadata['anonymous'][number], seen: Set<number>): AnonymousMemory {
+  const mf = refs.kernel.memoryFile;
+  const file = a.file === undefined ? undefined : (refs.fs.openFiles[a.file] as OpenFile);
+  const backing = file === undefined ? undefined : { mappable: file.inode as RegularFile, identity: file };
+  const mem = new AnonymousMemory(mf, a.bytes, a.name, backing);
   const pages: [number, number][] = [];
-  for (const [page, frame, count] of a.pages) for (let j = 0; j < count; j += 1) pages.push([page + j, frame + j]);
-  mem.restoreState(a.refs, pages);
+  const shared = new Set<number>();
+  for (const [page, frame, count] of a.pages) {
+    for (let j = 0; j < count; j += 1) {
+      const f = frame + j;
+      pages.push([page + j, f]);
+      if (seen.has(f)) {
+        mf.incRef(f);
+        shared.add(f);
+      } else {
+        seen.add(f);
+      }
+    }
+  }
+  mem.restoreState(a.refs, pages, shared);
   return mem;
 }
 
@@ -133,7 +160,9 @@ function restoreProcess(p: ProcessMetaT, refs: TaskRefs, anonymous: readonly Ano
   const creds = makeCredentials({ uid: p.uid, gid: p.gid, groups: p.groups, caps: p.caps, memlock: p.memlock });
   const ipc = refs.ipc.namespaces[p.ipcNamespace]?.ns as IpcNamespace;
   const mountNamespace = fs.mountNamespaces[p.mountNamespace]?.ns as MountNamespace;
-  return new Process(kernel, p.pid, creds, ipc, mm, { mountNamespace, files, memoryCharge: refs.charge(p.charge) });
+  const proc = new Process(kernel, p.pid, creds, ipc, mm, { mountNamespace, files, memoryCharge: refs.charge(p.charge) });
+  if (p.umask !== undefined) proc.umask(p.umask);
+  return proc;
 }
 
 function restoreVma(v: VmaMetaT, refs: TaskRefs, anonymous: readonly AnonymousMemory[]): Vma {
@@ -153,5 +182,15 @@ function restoreVma(v: VmaMetaT, refs: TaskRefs, anonymous: readonly AnonymousMe
     mappable = file.inode as RegularFile;
     identity = file;
   }
-  return { start: v.start, end: v.end, offset: v.offset, perms: v.perms, maxPerms: v.maxPerms, writable: v.writable, mappable, identity };
+  return {
+    start: v.start,
+    end: v.end,
+    offset: v.offset,
+    perms: v.perms,
+    maxPerms: v.maxPerms,
+    writable: v.writable,
+    mappable,
+    identity,
+    locked: v.locked === true,
+  };
 }
