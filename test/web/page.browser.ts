@@ -191,7 +191,10 @@ describe.skipIf(problem !== undefined)('the teaching page in Chromium', () => {
     const frames = await view(page, 'frames');
     expect(frames).toMatch(/shm id 0 key 0x00008000 \(initial \(nsid \d+\)\)\s*1\s*4/);
     await shot(page, 'shm-frames');
-    await view(page, 'trace');
+    // The trace shows each statement's calls with the scenario's names: P's two shmat calls, and the frame P's write allocated.
+    const trace = await view(page, 'trace');
+    expect(trace.match(/P shmat\(/g)?.length).toBe(2);
+    expect(trace).toMatch(/frame/);
     await shot(page, 'shm-trace');
     expect((page as Page & { errors?: string[] }).errors).toEqual([]);
     await page.close();

@@ -402,12 +402,18 @@ function renderTrace(m: Extract<FromWorker, { type: 'state' }>): void {
   root.replaceChildren();
   const any = m.trace.some((g) => g.length > 0);
   if (!any) {
-    root.append(el('p', {}, 'No trace events: this build of the kernel has no trace API yet.'));
+    root.append(
+      el(
+        'p',
+        {},
+        m.count === 0 ? 'Nothing has run yet: step forward to see the calls each statement makes.' : 'The statements run so far made no trace events.',
+      ),
+    );
     return;
   }
   m.trace.forEach((events, i) => {
     const info = state.statements[i];
-    root.append(el('h3', {}, `line ${info?.line ?? '?'}: ${info?.text ?? ''}`), el('pre', {}, events.join('\n') || '(no events)'));
+    root.append(el('h3', {}, `line ${info?.line ?? '?'}: ${info?.text ?? ''}`), el('pre', { class: 'trace' }, events.join('\n') || '(no events)'));
   });
 }
 

@@ -85,7 +85,7 @@ function goto(count: number): void {
   setDefaultClock(() => second);
   const normalizer = incrementalNormalizer(program);
   const raws: RawResult[] = [];
-  const trace = traceHook();
+  const trace = traceHook(program);
   const started = performance.now();
   let run: EmulatedRun | undefined;
   let stop: { line: number; reason: string } | undefined;
