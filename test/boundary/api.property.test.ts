@@ -133,7 +133,11 @@ type Kind =
   | 'sysname'
   | 'fname'
   | 'mfdflags'
-  | 'fcntlcmd';
+  | 'fcntlcmd'
+  | 'mapflags'
+  | 'msflags'
+  | 'advice'
+  | 'whence';
 
 type Target = 'Process' | 'Kernel' | 'ContainerEngine' | 'checkpoint' | 'MemoryCgroup';
 
@@ -172,7 +176,16 @@ const TABLE: Record<Target, Record<string, readonly Kind[]>> = {
     mkdir: ['path', 'mode'],
     rmdir: ['path'],
     unlink: ['path'],
-    mmap: ['fd', 'len', 'prot', 'int', 'offset'],
+    mmap: ['fd', 'len', 'prot', 'mapflags', 'offset', 'addr'],
+    msync: ['addr', 'len', 'msflags'],
+    mlock: ['addr', 'len'],
+    mlock2: ['addr', 'len', 'int'],
+    munlock: ['addr', 'len'],
+    madvise: ['addr', 'len', 'advice'],
+    mincore: ['addr', 'len'],
+    lseek: ['fd', 'offset', 'whence'],
+    umask: ['mode'],
+    ftok: ['path', 'int'],
     mountTmpfs: ['tmpfs', 'path', 'mflags'],
     bindMount: ['path', 'path', 'mflags'],
     umount: ['path', 'int'],
@@ -466,6 +479,16 @@ function goodValue(w: World, kind: Kind, n: number): unknown {
       return pick([0, MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_ALLOW_SEALING | MFD_CLOEXEC, MFD_HUGETLB], n, 0);
     case 'fcntlcmd':
       return pick([F_GETFD, F_SETFD, F_GETFL, F_ADD_SEALS, F_GET_SEALS], n, F_GETFD);
+    case 'mapflags':
+      // MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, each also with MAP_ANONYMOUS (0x20), MAP_FIXED (0x10), MAP_LOCKED, MAP_POPULATE.
+      return pick([0x01, 0x02, 0x03, 0x21, 0x22, 0x32, 0x2022, 0x8001, 0x100022], n, 0x01);
+    case 'msflags':
+      return pick([0, 1, 4, 2, 6, 5], n, 0);
+    case 'advice':
+      // MADV_NORMAL, DONTNEED, FREE, REMOVE, HUGEPAGE, an unknown one.
+      return pick([0, 4, 8, 9, 14, 999], n, 4);
+    case 'whence':
+      return pick([0, 1, 2, 3, 4, 5], n, 0);
     case 'ns':
       return pick(w.namespaces, n, w.k.initialIpcNamespace);
     case 'tmpfsOpts':
