@@ -20,7 +20,7 @@ import { msgctl as msgctlOn } from '../msg/ctl.js';
 import { msgrcv as msgrcvOn } from '../msg/receive.js';
 import type { MsgRegistry, MsgSetArgs } from '../msg/registry.js';
 import { msgsnd as msgsndOn } from '../msg/send.js';
-import type { MsgCaller, MsgReceived, MsgWaiter, MsgrcvResult, MsgsndResult } from '../msg/waiter.js';
+import type { MsgCaller, MsgReceived, MsgWaiter } from '../msg/waiter.js';
 import { isMsgWaiter } from '../msg/waiter.js';
 import { exitSem } from '../sem/exit.js';
 import type { SemCaller, SemctlArg, SemctlResult, Timespec } from '../sem/syscalls.js';
@@ -61,6 +61,7 @@ import {
   copySops,
   invalid,
   isAccessLength,
+  isInt,
   isOptions,
   isWordValue,
   notBuffer,
@@ -202,6 +203,8 @@ export class Process implements ProcessSyscalls {
   readonly sysvsem: SysvSem = newSysvSem();
   /** The callers semCaller() and msgCaller() gave last. */
   private lastSemCaller: SemCaller | undefined = undefined;
+  /** copyOneSop's copy: one sop, overwritten by each semop. */
+  private readonly sopScratch: readonly Sembuf[] = [{ semNum: 0, semOp: 0, semFlg: 0 }];
   private lastMsgCaller: MsgCaller | undefined = undefined;
   /** The file mode creation mask (umask(2)); 0 for a spawned process, inherited at fork. */
   private fileModeMask = 0;
@@ -892,13 +895,17 @@ export class Process implements ProcessSyscalls {
   semtimedop(semid: number, sops: readonly Sembuf[], timeout?: Timespec): SysResult<number> {
     const bad = this.gone() ?? badTimespec(timeout);
     if (bad !== undefined) return bad;
-    const copied = copySops(sops, this.namespace.semLimits.semopm);
-    if (E.isLeft(copied)) return copied;
+    let copy = this.copyOneSop(sops);
+    if (copy === undefined) {
+      const copied = copySops(sops, this.namespace.semLimits.semopm);
+      if (E.isLeft(copied)) return copied;
+      copy = copied.right;
+    }
     const badId = notInteger('semid', semid);
     if (badId !== undefined) return badId;
     // The monotonic clock is read before anything changes: a throw from an injected one leaves every set as it was.
     const start = timeout === undefined ? 0 : this.kernel.monotonicNow();
-    const r = sem.semtimedop(this.semCaller(), semid | 0, copied.right, timeout === undefined ? NO_SEMOP_OPTIONS : { timeout });
+    const r = sem.semtimedop(this.semCaller(), semid | 0, copy, timeout === undefined ? NO_SEMOP_OPTIONS : { timeout });
     if (E.isLeft(r) || typeof r.right === 'number') return r as E.Either<SysError, number>;
     const waiter = r.right;
     const deadline = timeout === undefined ? Infinity : start + timeout.sec * 1000 + timeout.nsec / 1e6;
@@ -906,6 +913,28 @@ export class Process implements ProcessSyscalls {
     // A zero timeout: Linux sleeps until a timer that has already expired.
     if (deadline <= start) waiter.timeOut();
     return pending.state === 'settled' ? (pending.result as E.Either<SysError, number>) : pending;
+  }
+
+  /**
+   * copySops for the usual call, one sop of three C ints (the semop
+   * bench row's hot path): copied into this process's scratch array
+   * instead of a new one. sem.semtimedop never keeps the array it is
+   * given (a sleeping semop's waiter takes its own copy) and reads it only
+   * before it delivers any wake-up, so the next call may overwrite it.
+   * Undefined for anything else, which copySops copies or refuses.
+   */
+  private copyOneSop(sops: readonly Sembuf[]): readonly Sembuf[] | undefined {
+    if (!Array.isArray(sops) || sops.length !== 1 || this.namespace.semLimits.semopm >>> 0 < 1) return undefined;
+    const s = sops[0] as unknown;
+    if (typeof s !== 'object' || s === null) return undefined;
+    const { semNum, semOp, semFlg } = s as Partial<Record<keyof Sembuf, unknown>>;
+    if (!isInt(semNum) || !isInt(semOp) || !isInt(semFlg)) return undefined;
+    const scratch = this.sopScratch;
+    const one = scratch[0] as { semNum: number; semOp: number; semFlg: number };
+    one.semNum = semNum;
+    one.semOp = semOp;
+    one.semFlg = semFlg;
+    return scratch;
   }
 
   /** A semop that sleeps: a Pending its completion settles, an entry a signal reaches, and its timer when `arm` and the deadline is finite. */
@@ -957,12 +986,10 @@ export class Process implements ProcessSyscalls {
 
   /** msgsnd with decoded arguments (the text already copied); what a checkpoint needs is recorded only when it sleeps. */
   private sendAs(reg: MsgRegistry, msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): SysResult<0> {
-    let finish: ((result: MsgsndResult) => void) | undefined;
-    const r = msgsndOn(reg, this.msgCaller(), msqid, mtype, text, msgflg, (result) => finish?.(result));
+    // No completion callback yet (a closure per call): parkMsg gives the waiter one if the call sleeps.
+    const r = msgsndOn(reg, this.msgCaller(), msqid, mtype, text, msgflg);
     if (E.isLeft(r) || !isMsgWaiter(r.right)) return r as E.Either<SysError, 0>;
-    return this.parkMsg({ call: 'msgsnd', waiter: r.right, reg, msqid, mtype, text, msgflg }, (f) => {
-      finish = f;
-    });
+    return this.parkMsg<0>({ call: 'msgsnd', waiter: r.right, reg, msqid, mtype, text, msgflg });
   }
 
   /**
@@ -982,12 +1009,9 @@ export class Process implements ProcessSyscalls {
 
   /** msgrcv with decoded arguments; what a checkpoint needs is recorded only when it sleeps. */
   private receiveAs(reg: MsgRegistry, msqid: number, msgsz: number | bigint, msgtyp: number | bigint, msgflg: number): SysResult<MsgReceived> {
-    let finish: ((result: MsgrcvResult) => void) | undefined;
-    const r = msgrcvOn(reg, this.msgCaller(), msqid, msgsz, msgtyp, msgflg, (result) => finish?.(result));
+    const r = msgrcvOn(reg, this.msgCaller(), msqid, msgsz, msgtyp, msgflg);
     if (E.isLeft(r) || !isMsgWaiter(r.right)) return r as E.Either<SysError, MsgReceived>;
-    return this.parkMsg({ call: 'msgrcv', waiter: r.right, reg, msqid, msgsz, msgtyp, msgflg }, (f) => {
-      finish = f;
-    });
+    return this.parkMsg<MsgReceived>({ call: 'msgrcv', waiter: r.right, reg, msqid, msgsz, msgtyp, msgflg });
   }
 
   /**
@@ -1100,18 +1124,15 @@ export class Process implements ProcessSyscalls {
   }
 
   /** A msgsnd or msgrcv that sleeps: a Pending its completion settles, and an entry a signal reaches. */
-  private parkMsg<T>(
-    call: Extract<WaitingCall, { call: 'msgsnd' | 'msgrcv' }>,
-    onDone: (finish: (result: E.Either<SysError, T>) => void) => void,
-  ): Pending<E.Either<SysError, T>> {
+  private parkMsg<T>(call: Extract<WaitingCall, { call: 'msgsnd' | 'msgrcv' }>): Pending<E.Either<SysError, T>> {
     const { pending, settle } = deferredCall<E.Either<SysError, T>>();
     const waiter = call.waiter;
     const entry: Waiting = { interrupt: () => waiter.interrupt(), call, seq: nextWaitSeq++ };
     this.waiting.add(entry);
     // The mechanism completes a waiter only after the call that returned it, so the callback is in place in time.
-    onDone((result) => {
+    waiter.onComplete((result) => {
       this.waiting.delete(entry);
-      settle(result);
+      settle(result as E.Either<SysError, T>);
     });
     return pending;
   }

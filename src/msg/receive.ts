@@ -73,7 +73,8 @@ export function msgrcvCheck(limits: MsgLimits, msqid: number, bufsz: number | bi
  * msgrcv: receives from queue `msqid` the message `msgtyp` and `msgflg`
  * select (see select.ts) into a buffer of `bufsz` bytes. Returns the
  * message, an error, or a waiter when nothing matches and IPC_NOWAIT is
- * clear; `onComplete` then receives the result later (see waiter.ts). Runs
+ * clear; `onComplete` (given here, or later through the waiter's own
+ * onComplete) then receives the result later (see waiter.ts). Runs
  * the wake queue before returning.
  */
 export function msgrcv(
@@ -83,7 +84,7 @@ export function msgrcv(
   bufsz: number | bigint,
   msgtyp: number | bigint,
   msgflg: number,
-  onComplete: (result: MsgrcvResult) => void,
+  onComplete?: (result: MsgrcvResult) => void,
 ): MsgrcvAnswer {
   const checked = msgrcvCheck(reg.limits, msqid, bufsz, msgflg);
   if (E.isLeft(checked)) return checked;
@@ -190,10 +191,14 @@ class ReceiveOp implements SleepingReceiver, MsgWaiter {
     /** MSG_COPY's buffer: min(bufsz, msgmax) at the call. */
     private readonly copyLen: number,
     readonly msqid: number,
-    private readonly onComplete: (result: MsgrcvResult) => void,
+    private complete: ((result: MsgrcvResult) => void) | undefined,
   ) {
     this.maxsize = (msgflg & MSG_NOERROR) !== 0 ? INT_MAX : bufsz;
     this.tid = caller.tid;
+  }
+
+  onComplete(complete: (result: MsgrcvResult) => void): void {
+    this.complete = complete;
   }
 
   /**
@@ -242,7 +247,7 @@ class ReceiveOp implements SleepingReceiver, MsgWaiter {
     }
     if (result !== undefined) {
       this.done = true;
-      this.onComplete(result);
+      this.complete?.(result);
     }
   }
 

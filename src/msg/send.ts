@@ -59,8 +59,9 @@ export function msgsndCheck(limits: MsgLimits, msqid: number, mtype: number | bi
  * msgsnd: sends `text` (which the queue now owns: the kernel layer's copy of
  * the user's bytes) as a message of type `mtype` to queue `msqid`. Returns
  * 0 when it was queued or handed to a receiver, an error, or a waiter when
- * the queue is full and IPC_NOWAIT is clear; `onComplete` then receives the
- * result later (see waiter.ts). Runs the wake queue before returning.
+ * the queue is full and IPC_NOWAIT is clear; `onComplete` (given here, or
+ * later through the waiter's own onComplete) then receives the result later
+ * (see waiter.ts). Runs the wake queue before returning.
  */
 export function msgsnd(
   reg: MsgRegistry,
@@ -69,7 +70,7 @@ export function msgsnd(
   mtype: number | bigint,
   text: Uint8Array,
   msgflg: number,
-  onComplete: (result: MsgsndResult) => void,
+  onComplete?: (result: MsgsndResult) => void,
 ): MsgsndAnswer {
   const refused = msgsndCheck(reg.limits, msqid, mtype, text.length);
   if (refused !== undefined) return refused;
@@ -138,9 +139,13 @@ class SendOp implements SleepingSender, MsgWaiter {
     private readonly msg: Message,
     private readonly msgflg: number,
     readonly msqid: number,
-    private readonly onComplete: (result: MsgsndResult) => void,
+    private complete: ((result: MsgsndResult) => void) | undefined,
   ) {
     this.msgsz = msg.size;
+  }
+
+  onComplete(complete: (result: MsgsndResult) => void): void {
+    this.complete = complete;
   }
 
   /**
@@ -176,7 +181,7 @@ class SendOp implements SleepingSender, MsgWaiter {
     }
     if (result !== undefined) {
       this.done = true;
-      this.onComplete(result);
+      this.complete?.(result);
     }
   }
 

@@ -2,8 +2,9 @@
  * Blocking as data. msgsnd on a full queue and msgrcv that finds no message
  * would sleep in Linux; here they return a MsgWaiter registered on the
  * queue's sender or receiver list, and the kernel layer parks its task. The
- * waiter finishes through the completion callback the call was given, at
- * most once and never during the call that returned it:
+ * waiter finishes through its completion callback (given to the call, or
+ * set on the waiter right after it returned), at most once and never during
+ * the call that returned it:
  *
  * - a sender, when a receive or IPC_SET makes room and its retry sends
  *   (result 0), or fails (EACCES after a mode change), or IPC_RMID (EIDRM);
@@ -54,6 +55,12 @@ export interface MsgWaiter {
   readonly msqid: number;
   /** True once the completion callback has run. */
   readonly done: boolean;
+  /**
+   * Sets (or replaces) the completion callback. The waiter never finishes
+   * during the call that returned it, so a callback set right after that
+   * call returns is in place in time.
+   */
+  onComplete(complete: (result: E.Either<SysError, 0> | E.Either<SysError, MsgReceived>) => void): void;
   /**
    * A signal for the waiting task: the waiter finishes through its
    * callback, with EINTR unless a result was already handed to it (or, for

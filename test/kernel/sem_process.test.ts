@@ -76,6 +76,22 @@ describe('semop through Process', () => {
     expect([value(a, id), ncnt(a, id), ok(a.semctl(id, 0, GETPID)).ret]).toEqual([0, 0, a.pid]);
   });
 
+  it('a sleeping semop keeps the sops it was called with: later calls of the process and changes to the caller array do not reach it', () => {
+    const k = fakeKernel();
+    const a = k.spawn();
+    const b = k.spawn();
+    const id = set(a, 3);
+    const sops = [down(0)];
+    const pending = waits(a.semop(id, sops));
+    // Another one-sop call of the same process, completed at once, and the caller's own array changed.
+    expect(now(a.semop(id, [up(1)]))).toEqual(E.right(0));
+    sops[0] = down(2);
+    expect(now(b.semop(id, [up(0)]))).toEqual(E.right(0));
+    expect(pending.result).toEqual(E.right(0));
+    expect([value(a, id, 0), value(a, id, 1), value(a, id, 2)]).toEqual([0, 1, 0]);
+    expect(ok(a.semctl(id, 0, GETPID)).ret).toBe(a.pid);
+  });
+
   it('completes at once when it can, and IPC_NOWAIT is EAGAIN at once', () => {
     const k = fakeKernel();
     const p = k.spawn();
