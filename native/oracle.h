@@ -94,7 +94,14 @@
   X(FCNTL, "fcntl")                                                            \
   X(FSTAT, "fstat")                                                            \
   X(CMPADDR, "cmpaddr")                                                        \
-  X(SYSVIPC, "sysvipc")
+  X(SYSVIPC, "sysvipc")                                                        \
+  X(MSYNC, "msync")                                                            \
+  X(MADVISE, "madvise")                                                        \
+  X(MLOCK, "mlock")   /* mlock, or mlock2 with FLAGS */                        \
+  X(MUNLOCK, "munlock")                                                        \
+  X(MINCORE, "mincore")                                                        \
+  X(LSEEK, "lseek")                                                            \
+  X(UMASK, "umask")
 
 enum op {
 #define ORACLE_OP_ENUM(name, word) OP_##name,
@@ -181,6 +188,7 @@ struct stmt {
   struct addr_expr addr2;  /* cmpaddr: the second address */
   int32_t arg;             /* fcntl: the int argument */
   int sysvipc;             /* sysvipc: 0 shm, 1 sem, 2 msg */
+  int has_flags;           /* mlock: FLAGS given (mlock2) */
 };
 
 struct program {

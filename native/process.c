@@ -568,7 +568,7 @@ static int execute_fs(const struct stmt *st, struct result *r) {
     syscall_result(r, fallocate(fd_of(&st->fd), st->mode, (off_t)st->offset, (off_t)st->size));
     return 1;
   case OP_MMAP: {
-    void *at = mmap(NULL, st->size, st->mode, st->flags, fd_of(&st->fd), (off_t)st->offset);
+    void *at = mmap((void *)(uintptr_t)resolve(&st->addr), st->size, st->mode, st->flags, fd_of(&st->fd), (off_t)st->offset);
     if (at == MAP_FAILED) {
       r->outcome = OUT_ERRNO;
       r->error = errno;
@@ -703,6 +703,38 @@ static int execute_posix(const struct stmt *st, struct result *r) {
     return 1;
   case OP_SYSVIPC:
     do_sysvipc(st, r);
+    return 1;
+  case OP_MSYNC:
+    syscall_result(r, syscall(SYS_msync, (void *)(uintptr_t)resolve(&st->addr), (size_t)st->size, (int)st->flags));
+    return 1;
+  case OP_MADVISE:
+    syscall_result(r, syscall(SYS_madvise, (void *)(uintptr_t)resolve(&st->addr), (size_t)st->size, (int)st->flags));
+    return 1;
+  case OP_MLOCK:
+    if (st->has_flags)
+      syscall_result(r, syscall(SYS_mlock2, (void *)(uintptr_t)resolve(&st->addr), (size_t)st->size, (int)st->flags));
+    else
+      syscall_result(r, syscall(SYS_mlock, (void *)(uintptr_t)resolve(&st->addr), (size_t)st->size));
+    return 1;
+  case OP_MUNLOCK:
+    syscall_result(r, syscall(SYS_munlock, (void *)(uintptr_t)resolve(&st->addr), (size_t)st->size));
+    return 1;
+  case OP_MINCORE: {
+    /* One byte a page, into the data area (LEN is at most 16 MiB, so the vector fits). */
+    uint64_t pages = (st->size + page_size - 1) / page_size;
+    syscall_result(r, syscall(SYS_mincore, (void *)(uintptr_t)resolve(&st->addr), (size_t)st->size, env->box->data));
+    if (r->outcome == OUT_OK) {
+      r->payload = PAYLOAD_DATA;
+      r->datalen = pages;
+    }
+    return 1;
+  }
+  case OP_LSEEK:
+    syscall_result(r, lseek(fd_of(&st->fd), (off_t)st->offset, (int)st->flags));
+    return 1;
+  case OP_UMASK:
+    r->outcome = OUT_OK;
+    r->ret = umask((mode_t)st->set_mode);
     return 1;
   default:
     return 0;

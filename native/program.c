@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "oracle.h"
 
@@ -365,16 +366,25 @@ static int parse_fallocate(struct parser *p) {
   return 0;
 }
 
+/* mmap P FD LEN PROT FLAGS OFFSET BIND [ADDR]: ADDR (the hint, or MAP_FIXED's address) only when the scenario gave one. */
 static int parse_mmap(struct parser *p) {
   struct stmt *st = p->st;
   char **t = p->tok;
+  if (p->ntok == 10) {
+    if (parse_addr(p, t[9], &st->addr) != 0) return -1;
+    p->ntok = 9;
+  } else {
+    st->addr.slot = -1;
+    st->addr.value = 0;
+  }
   if (want(p, 9) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
   if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad LEN '%s'", t[4]);
   int32_t prot;
   if (parse_i32(t[5], &prot) != 0 || parse_i32(t[6], &st->flags) != 0) return fail(p, "bad PROT or FLAGS");
   st->mode = prot;
   if (parse_i64(t[7], &st->offset) != 0) return fail(p, "bad OFFSET '%s'", t[7]);
-  p->prog->uses_fs = 1;
+  /* An anonymous mapping needs no file: only a file mapping asks for the scenario root. */
+  if (!(st->flags & MAP_ANONYMOUS)) p->prog->uses_fs = 1;
   return parse_bind(p, t[8], '@', &st->bind_addr);
 }
 
@@ -475,6 +485,39 @@ static int parse_sysvipc(struct parser *p) {
     return 0;
   }
   return fail(p, "bad FILE '%s' (want shm, sem or msg)", p->tok[3]);
+}
+
+/* msync/madvise P ADDR LEN FLAGS, mlock P ADDR LEN FLAGS|-, munlock/mincore P ADDR LEN. */
+static int parse_range_op(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  int three = st->op == OP_MSYNC || st->op == OP_MADVISE || st->op == OP_MLOCK;
+  if (want(p, three ? 6 : 5) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_addr(p, t[3], &st->addr) != 0) return -1;
+  if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad LEN '%s'", t[4]);
+  if (st->op == OP_MINCORE && st->size > ORACLE_MAX_ACCESS) return fail(p, "mincore of more than 16 MiB");
+  if (!three) return 0;
+  if (st->op == OP_MLOCK && strcmp(t[5], "-") == 0) return 0;
+  st->has_flags = 1;
+  if (parse_i32(t[5], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[5]);
+  return 0;
+}
+
+/* lseek P FD OFFSET WHENCE */
+static int parse_lseek(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_fd(p, t[3], &st->fd) != 0) return -1;
+  if (parse_i64(t[4], &st->offset) != 0 || parse_i32(t[5], &st->flags) != 0) return fail(p, "bad OFFSET or WHENCE");
+  return 0;
+}
+
+/* umask P MASK */
+static int parse_umask(struct parser *p) {
+  uint32_t mask;
+  if (want(p, 4) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0) return -1;
+  if (parse_u32(p->tok[3], &mask) != 0) return fail(p, "bad MASK '%s'", p->tok[3]);
+  p->st->set_mode = mask;
+  return 0;
 }
 
 static const char *const sysctl_names[] = {"shmmax", "shmall", "shmmni", "shm_rmid_forced", "shm_next_id",
@@ -822,6 +865,13 @@ static int (*const parsers[OP_COUNT])(struct parser *) = {
     [OP_FSTAT] = parse_fstat,
     [OP_CMPADDR] = parse_cmpaddr,
     [OP_SYSVIPC] = parse_sysvipc,
+    [OP_MSYNC] = parse_range_op,
+    [OP_MADVISE] = parse_range_op,
+    [OP_MLOCK] = parse_range_op,
+    [OP_MUNLOCK] = parse_range_op,
+    [OP_MINCORE] = parse_range_op,
+    [OP_LSEEK] = parse_lseek,
+    [OP_UMASK] = parse_umask,
 };
 
 static int parse_stmt(struct parser *p) {

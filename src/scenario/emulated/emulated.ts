@@ -18,6 +18,7 @@ import type { ShmctlResult } from '../../shm/syscalls.js';
 import type { AddrArg, IdArg, Program, Statement } from '../parse/ast.js';
 import { isHostSide } from '../parse/table.js';
 import { FileSide, SCENARIO_UMASK } from './emulated_fs.js';
+import { runMem } from './emulated_mem.js';
 import type { PosixContext } from './emulated_posix.js';
 import { runPosix } from './emulated_posix.js';
 import type { RawDs, RawMsginfo, RawResult, RawSeminfo } from '../result/raw.js';
@@ -292,6 +293,8 @@ class Run {
             ? this.files.exec(s.container, { uid: s.uid, gid: s.gid, groups: s.groups, caps })
             : this.kernel.spawn({ uid: s.uid, gid: s.gid, groups: s.groups, caps, ipcNamespace: this.namespace(s.ns) });
         if (p === undefined) return { ok: false, errno: 'ESRCH' };
+        // Every scenario process starts with umask 022, as the oracle's do.
+        p.umask(SCENARIO_UMASK);
         this.procs[s.proc] = p;
         this.hooks.onProcess?.(s.proc, p.pid);
         this.addrTables[s.proc] = new Map();
@@ -365,7 +368,7 @@ class Run {
       case 'msgctl':
         return this.semMsg(s, this.proc(s.proc));
       case 'mmap':
-        return this.files.mmap(s, p!, (addr) => {
+        return this.files.mmap(s, p!, s.at === undefined ? 0n : this.addr(s.proc, s.at), (addr) => {
           if (s.bind !== undefined) this.addrTables[s.proc]!.set(s.bind, BigInt(addr));
         });
       case 'open':
@@ -389,6 +392,14 @@ class Run {
       case 'cmpaddr':
       case 'sysvipc':
         return runPosix(s, p!, this.posix);
+      case 'msync':
+      case 'madvise':
+      case 'mlock':
+      case 'munlock':
+      case 'mincore':
+      case 'lseek':
+      case 'umask':
+        return runMem(s, p!, this.posix);
       default:
         // Host-side statements are dispatched in step.
         throw new Error(`statement ${s.op} at line ${s.line} reached the process dispatcher`);
@@ -400,7 +411,6 @@ class Run {
     fd: (proc, arg) => this.files.fd(proc, arg),
     bindFd: (proc, slot, fd) => this.files.bindFd(proc, slot, fd),
     addr: (proc, arg) => this.addr(proc, arg),
-    umask: SCENARIO_UMASK,
   };
 
   /** The version 2 statements: semaphores and message queues. */

@@ -4,7 +4,9 @@
  * processes, dd, and the iSulad engine behind `isula`, `meminfo`, `memcg`
  * and `proc container=`.
  *
- * Scenario processes run with umask 022, as the native oracle sets it.
+ * Scenario processes start with umask 022 (the run sets it on each new
+ * process, as the native oracle does), which open, mkdir and dd's open
+ * apply in the kernel.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE } from '../../abi/constants.js';
@@ -162,9 +164,9 @@ export class FileSide {
     throw new Error(`host statement ${s.op} is not handled here`);
   }
 
-  /** mmap of a descriptor; `bind` records the address. */
-  mmap(s: MmapStmt, p: Process, bind: (addr: number) => void): RawResult {
-    const r = p.mmap(this.fd(s.proc, s.fd), Number(s.len), s.prot, s.flags, s.offset);
+  /** mmap of a descriptor, or anonymous memory; `at` is the address argument; `bind` records the address. */
+  mmap(s: MmapStmt, p: Process, at: bigint, bind: (addr: number) => void): RawResult {
+    const r = p.mmap(this.fd(s.proc, s.fd), Number(s.len), s.prot, s.flags, s.offset, at);
     if (E.isLeft(r)) return fail(r.left);
     bind(r.right);
     return { ok: true };
@@ -174,7 +176,7 @@ export class FileSide {
   step(s: FileStatement, p: Process): RawResult {
     switch (s.op) {
       case 'open': {
-        const r = p.open(s.path, s.flags, s.mode & ~SCENARIO_UMASK);
+        const r = p.open(s.path, s.flags, s.mode);
         if (E.isLeft(r)) return fail(r.left);
         if (s.bind !== undefined) this.fdTables[s.proc]!.set(s.bind, r.right);
         return { ok: true, ret: BigInt(r.right) };
@@ -195,7 +197,7 @@ export class FileSide {
       case 'unlink':
         return this.done(p.unlink(s.path));
       case 'mkdir':
-        return this.done(p.mkdir(s.path, s.mode & ~SCENARIO_UMASK));
+        return this.done(p.mkdir(s.path, s.mode));
       case 'rmdir':
         return this.done(p.rmdir(s.path));
       case 'statfs': {
@@ -270,7 +272,7 @@ export class FileSide {
  */
 function dd(s: DdStmt, p: Process): RawDd {
   const zero = { inFull: 0n, inPartial: 0n, outFull: 0n, outPartial: 0n, bytes: 0n };
-  const opened = p.open(s.path, O_WRONLY | O_CREAT | O_TRUNC, 0o666 & ~SCENARIO_UMASK);
+  const opened = p.open(s.path, O_WRONLY | O_CREAT | O_TRUNC, 0o666);
   if (E.isLeft(opened)) return { ...zero, failed: { call: 'open', errno: opened.left.errno } };
   const fd = opened.right;
   const block = new Uint8Array(Number(s.bs));

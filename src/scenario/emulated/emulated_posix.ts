@@ -23,8 +23,6 @@ export interface PosixContext {
   bindFd(proc: number, slot: number, fd: number): void;
   /** An address argument of process `proc`; an unbound slot reads (void *)-1. */
   addr(proc: number, arg: AddrArg): bigint;
-  /** The umask scenario processes run with. */
-  readonly umask: number;
 }
 
 const fail = (e: SysError): RawResult => ({ ok: false, errno: e.errno });
@@ -33,8 +31,8 @@ const fail = (e: SysError): RawResult => ({ ok: false, errno: e.errno });
 export function runPosix(s: PosixStatement, p: Process, ctx: PosixContext): RawResult {
   switch (s.op) {
     case 'shm_open': {
-      // glibc hands the mode to open(2), where the kernel applies the umask.
-      const r = p.shmOpen(utf8Decode(s.name), s.flags, s.mode & ~ctx.umask);
+      // glibc hands the mode to open(2), where the kernel applies the process's umask.
+      const r = p.shmOpen(utf8Decode(s.name), s.flags, s.mode);
       return opened(r, s.proc, s.bind, ctx);
     }
     case 'shm_unlink': {

@@ -513,6 +513,8 @@ export interface MmapStmt extends StatementBase {
   readonly prot: number;
   readonly flags: number;
   readonly offset: bigint;
+  /** `at=ADDR`: the hint, or with MAP_FIXED the address; absent means 0. */
+  readonly at?: AddrArg;
 }
 
 /** `dd if=/dev/zero of=PATH bs=N count=N`, run by the process itself. */
@@ -588,6 +590,31 @@ export interface SysvipcStmt extends StatementBase {
   readonly file: SysvipcName;
 }
 
+/** msync, madvise, mlock (mlock2 when `flags` is set), munlock and mincore of a range; `flags` is MS_*, MADV_* or MLOCK_*. */
+export interface RangeStmt extends StatementBase {
+  readonly op: 'msync' | 'madvise' | 'mlock' | 'munlock' | 'mincore';
+  readonly proc: number;
+  readonly addr: AddrArg;
+  readonly len: bigint;
+  readonly flags?: number;
+}
+
+/** lseek(2). */
+export interface LseekStmt extends StatementBase {
+  readonly op: 'lseek';
+  readonly proc: number;
+  readonly fd: FdArg;
+  readonly offset: bigint;
+  readonly whence: number;
+}
+
+/** umask(2): prints the old mask. */
+export interface UmaskStmt extends StatementBase {
+  readonly op: 'umask';
+  readonly proc: number;
+  readonly mask: number;
+}
+
 /** One scenario statement, discriminated by `op`. */
 export type Statement =
   | ProcStmt
@@ -636,7 +663,10 @@ export type Statement =
   | FcntlStmt
   | FstatStmt
   | CmpaddrStmt
-  | SysvipcStmt;
+  | SysvipcStmt
+  | RangeStmt
+  | LseekStmt
+  | UmaskStmt;
 
 /** The statements that run on the host, not in a scenario process (`isHostSide` in table.ts tells them apart). */
 export type HostSideStatement = SysctlStmt | SleepStmt | TmpfsMountStmt | BindMountStmt | HostMkdirStmt | MeminfoStmt | IsulaStmt | MemcgStmt | ImageStmt;

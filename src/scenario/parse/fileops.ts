@@ -21,6 +21,7 @@ import {
   O_WRONLY,
 } from '../../abi/fs.js';
 import { INT64_MAX } from '../../hostchannel/size.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_LOCKED, MAP_NORESERVE, MAP_POPULATE, MAP_SHARED_VALIDATE } from '../../abi/mman.js';
 import { ddOutput } from '../result/dd.js';
 import type { Printing, RawSuccess } from '../result/printed.js';
 import { num } from '../result/printed.js';
@@ -47,7 +48,17 @@ const OPEN_FLAGS: Readonly<Record<string, number>> = {
 
 /** Flag names `mmap` takes: its PROT and its FLAGS. */
 const MMAP_PROT: Readonly<Record<string, number>> = { PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC };
-const MMAP_FLAGS: Readonly<Record<string, number>> = { MAP_SHARED, MAP_PRIVATE };
+const MMAP_FLAGS: Readonly<Record<string, number>> = {
+  MAP_SHARED,
+  MAP_PRIVATE,
+  MAP_SHARED_VALIDATE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_LOCKED,
+  MAP_NORESERVE,
+  MAP_POPULATE,
+};
 
 /** Mode names `fallocate` takes. */
 const FALLOCATE_MODES: Readonly<Record<string, number>> = { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE };
@@ -215,20 +226,23 @@ function parseFallocate(lp: LineParser, opTok: Token, args: readonly Token[], pr
   return { op: 'fallocate', proc, fd, mode: m, offset: off, len };
 }
 
+/** `mmap FD LEN PROT FLAGS [OFFSET] [at=ADDR]`; FD is -1 (any negative literal) for MAP_ANONYMOUS. */
 function parseMmap(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
-  if (!arity(lp, opTok, args, args.length > 4 ? 'FD LEN PROT FLAGS OFFSET' : 'FD LEN PROT FLAGS')) return undefined;
-  const [fdTok, lenTok, protTok, flagsTok, offTok] = args as [Token, Token, Token, Token, Token | undefined];
+  const last = args.at(-1);
+  const atKv = args.length > 4 && last !== undefined ? lp.keyValue(last) : undefined;
+  const positional = atKv?.key === 'at' ? args.slice(0, -1) : args;
+  if (!arity(lp, opTok, positional, positional.length > 4 ? 'FD LEN PROT FLAGS OFFSET' : 'FD LEN PROT FLAGS')) return undefined;
+  const [fdTok, lenTok, protTok, flagsTok, offTok] = positional as [Token, Token, Token, Token, Token | undefined];
   const fd = parseFd(lp, fdTok, proc);
   const len = lp.size(lenTok);
   const prot = lp.flags(protTok, MMAP_PROT);
-  let flags = lp.flags(flagsTok, MMAP_FLAGS);
-  // Private (copy-on-write) file mappings are not modelled by the emulator; say so rather than diverge.
-  if (flags !== undefined && (flags & (MAP_SHARED | MAP_PRIVATE)) !== MAP_SHARED) {
-    flags = lp.fail(flagsTok.col, 'mmap of a file takes MAP_SHARED (private file mappings are not modelled)');
-  }
+  const flags = lp.flags(flagsTok, MMAP_FLAGS);
   const off = offTok === undefined ? 0n : offset(lp, offTok);
+  const at = atKv === undefined ? undefined : lp.address({ text: atKv.value, col: atKv.valueCol }, proc);
   if (fd === undefined || len === undefined || prot === undefined || flags === undefined || off === undefined) return undefined;
-  return { op: 'mmap', proc, fd, len, prot, flags, offset: off };
+  if (atKv !== undefined && at === undefined) return undefined;
+  const base = { op: 'mmap' as const, proc, fd, len, prot, flags, offset: off };
+  return at === undefined ? base : { ...base, at };
 }
 
 /** `dd if=/dev/zero of=PATH bs=N count=N`, operands in any order, each once. */
@@ -318,7 +332,11 @@ export const FILE_STATEMENTS: StatementEntries<
     place: 'process',
     parse: parseMmap,
     binds: 'addr',
-    native: (s) => ['mmap', s.proc, wire.fd(s.fd), s.len, s.prot, s.flags, s.offset, wire.bind(s, '@')],
+    // ADDR follows BIND only when `at=` was given, so older programs keep their text.
+    native: (s) => {
+      const head = ['mmap', s.proc, wire.fd(s.fd), s.len, s.prot, s.flags, s.offset, wire.bind(s, '@')];
+      return s.at === undefined ? head : [...head, wire.addr(s.at)];
+    },
     printOk: (s, _raw, p) => {
       if (s.bind !== undefined && p.exit === undefined) p.out['ret'] = p.program.addrVars[s.bind]!;
     },

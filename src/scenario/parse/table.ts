@@ -15,6 +15,7 @@ import { FILE_STATEMENTS } from './fileops.js';
 import { HOST_STATEMENTS } from './hostops.js';
 import type { Token } from './lexer.js';
 import type { VarKind } from './scope.js';
+import { MEM_STATEMENTS } from './memops.js';
 import { POSIX_STATEMENTS } from './posixops.js';
 import { SEMMSG_STATEMENTS } from './semmsgops.js';
 import { SETUP_STATEMENTS } from './setup.js';
@@ -84,6 +85,7 @@ export const STATEMENTS: StatementEntries<Op> = {
   ...FILE_STATEMENTS,
   ...HOST_STATEMENTS,
   ...POSIX_STATEMENTS,
+  ...MEM_STATEMENTS,
 };
 
 /** The entry of `s`'s kind, typed for `s` (an entry's methods take its own statement type). */
