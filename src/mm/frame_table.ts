@@ -28,9 +28,18 @@ import type { Arena, MemoryFile } from './memory_file.js';
 const LEAF_SIZE = 512;
 const LEAF_MASK = LEAF_SIZE - 1;
 
-/** One leaf: frame + 1 per slot (0 = untouched), the tags of a tagged table, and how many slots hold a frame. */
+/**
+ * Slots a leaf starts with: an Int32Array this small lives on V8's heap
+ * (64 bytes), where a full leaf is a 2 KiB ArrayBuffer of its own. Most
+ * objects of a small kernel (a property test's) touch a page or two; a leaf
+ * grows to LEAF_SIZE when a slot past these is stored. Reads past the end
+ * see undefined, which every reader takes as 0 (untouched).
+ */
+const SMALL_LEAF = 16;
+
+/** One leaf: frame + 1 per slot (0 = untouched; slots past the end too), the tags of a tagged table, and how many slots hold a frame. */
 interface Leaf<C> {
-  readonly frames: Int32Array;
+  frames: Int32Array;
   /** Made at the first tagged adopt; untagged tables never have one. */
   tags: (C | undefined)[] | undefined;
   present: number;
@@ -79,11 +88,11 @@ export class FrameTable<C = void> {
     while (page + n < last) {
       const next = page + n;
       const leaf = this.leafFor(next);
-      const frames = leaf.frames;
       const from = next & LEAF_MASK;
       const to = Math.min(LEAF_SIZE, from + (last - next));
       for (let slot = from; slot < to; slot += 1) {
-        const stored = frames[slot] ?? 0;
+        // Read through the leaf each time: allocateAt may have grown a small one.
+        const stored = leaf.frames[slot] ?? 0;
         const frame = stored !== 0 ? stored - 1 : this.allocateAt(leaf, slot);
         if (frame !== first + n) return { page, frame: first, pages: n };
         n += 1;
@@ -167,7 +176,7 @@ export class FrameTable<C = void> {
   replace(page: number, frame: number): void {
     const leaf = this.leaves?.get(Math.floor(page / LEAF_SIZE));
     const slot = page & LEAF_MASK;
-    if (leaf === undefined || leaf.frames[slot] === 0) throw new Error(`page ${page} holds no frame to replace`);
+    if (leaf === undefined || (leaf.frames[slot] ?? 0) === 0) throw new Error(`page ${page} holds no frame to replace`);
     leaf.frames[slot] = frame + 1;
   }
 
@@ -225,20 +234,30 @@ export class FrameTable<C = void> {
   private allocateAt(leaf: Leaf<C>, slot: number): number {
     const frame = this.mf.allocate(true, this.arena);
     if (frame < 0) return -1;
+    if (slot >= leaf.frames.length) grow(leaf);
     leaf.frames[slot] = frame + 1;
     leaf.present += 1;
     this.count += 1;
     return frame;
   }
 
+  /** The leaf of `page`, made or grown so that it has the page's slot. */
   private leafFor(page: number): Leaf<C> {
     const leafNo = Math.floor(page / LEAF_SIZE);
     const leaves = (this.leaves ??= new Map<number, Leaf<C>>());
     let leaf = leaves.get(leafNo);
     if (leaf === undefined) {
-      leaf = { frames: new Int32Array(LEAF_SIZE), tags: undefined, present: 0 };
+      leaf = { frames: new Int32Array(SMALL_LEAF), tags: undefined, present: 0 };
       leaves.set(leafNo, leaf);
     }
+    if ((page & LEAF_MASK) >= leaf.frames.length) grow(leaf);
     return leaf;
   }
+}
+
+/** A small leaf made full-size, its slots kept. */
+function grow(leaf: { frames: Int32Array }): void {
+  const frames = new Int32Array(LEAF_SIZE);
+  frames.set(leaf.frames);
+  leaf.frames = frames;
 }

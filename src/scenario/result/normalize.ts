@@ -95,8 +95,12 @@ class Normalizer {
   /** The blocked calls so far: `wait` prints its call's result as that call would. */
   private readonly blocked: BlockedCalls;
 
-  constructor(private readonly program: Program) {
+  /** The context every success's printer writes into, reset per line (one object for the run, not five closures a statement). */
+  private readonly printing: LinePrinting;
+
+  constructor(readonly program: Program) {
     this.blocked = new BlockedCalls(program);
+    this.printing = new LinePrinting(this);
   }
 
   line(s: Statement, raw: RawResult): { line: OutputLine; failure?: ExpectationFailure } {
@@ -133,17 +137,8 @@ class Normalizer {
   }
 
   private success(s: Statement, kind: StatementKind<Op>, raw: RawSuccess, out: Record<string, Printed>, ns: number): void {
-    const printing: Printing = {
-      program: this.program,
-      out,
-      exit: raw.exit,
-      stderr: raw.stderr,
-      idResult: (bind, ret, mech) => this.idResult(bind, ret, ns, mech ?? 'shm', out),
-      idName: (id, mech) => this.idName(id, ns, mech),
-      pidName: (pid) => this.pidName(pid),
-      setNum: (slot, value) => this.nums.set(slot, value),
-      namePid: (pid, proc) => this.pidNames.set(pid, this.program.procNames[proc]!),
-    };
+    const printing = this.printing;
+    printing.begin(out, ns, raw.exit, raw.stderr);
     kind.printOk?.(s, raw, printing);
     const { exit, stderr } = printing;
     if (exit !== undefined) out['exit'] = exit;
@@ -245,7 +240,7 @@ class Normalizer {
   }
 
   /** ret for a call returning an id: the variable it binds, else the latest id variable of that value in the namespace, else the number. */
-  private idResult(bind: number | undefined, ret: bigint, ns: number, mech: Mechanism, out: Record<string, Printed>): void {
+  idResult(bind: number | undefined, ret: bigint, ns: number, mech: Mechanism, out: Record<string, Printed>): void {
     if (bind !== undefined) {
       this.nums.set(bind, ret);
       this.idBindings.push({ slot: bind, mech, value: ret, ns });
@@ -257,9 +252,22 @@ class Normalizer {
   }
 
   /** The latest id variable of `mech` that still holds `id` in namespace `ns`, else the number. */
-  private idName(id: bigint, ns: number, mech: Mechanism): Printed {
-    const latest = [...this.idBindings].reverse().find((b) => b.value === id && b.ns === ns && b.mech === mech && this.nums.get(b.slot) === id);
-    return latest !== undefined ? this.program.numVars[latest.slot]! : num(id);
+  idName(id: bigint, ns: number, mech: Mechanism): Printed {
+    for (let i = this.idBindings.length - 1; i >= 0; i -= 1) {
+      const b = this.idBindings[i]!;
+      if (b.value === id && b.ns === ns && b.mech === mech && this.nums.get(b.slot) === id) return this.program.numVars[b.slot]!;
+    }
+    return num(id);
+  }
+
+  /** Records numeric slot `slot`'s value, for later checks by name. */
+  setNum(slot: number, value: bigint): void {
+    this.nums.set(slot, value);
+  }
+
+  /** From here on `pid` prints as process `proc`'s name. */
+  namePid(pid: number, proc: number): void {
+    this.pidNames.set(pid, this.program.procNames[proc]!);
   }
 
   /** The ipc_perm part of a ds, as every mechanism prints it. */
@@ -275,7 +283,7 @@ class Normalizer {
     };
   }
 
-  private pidName(pid: number): Printed {
+  pidName(pid: number): Printed {
     return pid === 0 ? 0 : (this.pidNames.get(pid) ?? pid);
   }
 
@@ -318,6 +326,46 @@ class Normalizer {
         return v !== undefined && numericValue(printed) === v;
       }
     }
+  }
+}
+
+/** The Printing a Normalizer hands each success's printer: the line being built and its namespace, set by begin. */
+class LinePrinting implements Printing {
+  readonly program: Program;
+  out: Record<string, Printed> = {};
+  exit: number | undefined = undefined;
+  stderr: readonly string[] | undefined = undefined;
+  private ns = 0;
+
+  constructor(private readonly n: Normalizer) {
+    this.program = n.program;
+  }
+
+  begin(out: Record<string, Printed>, ns: number, exit: number | undefined, stderr: readonly string[] | undefined): void {
+    this.out = out;
+    this.ns = ns;
+    this.exit = exit;
+    this.stderr = stderr;
+  }
+
+  idResult(bind: number | undefined, ret: bigint, mech?: Mechanism): void {
+    this.n.idResult(bind, ret, this.ns, mech ?? 'shm', this.out);
+  }
+
+  idName(id: bigint, mech: Mechanism): Printed {
+    return this.n.idName(id, this.ns, mech);
+  }
+
+  pidName(pid: number): Printed {
+    return this.n.pidName(pid);
+  }
+
+  setNum(slot: number, value: bigint): void {
+    this.n.setNum(slot, value);
+  }
+
+  namePid(pid: number, proc: number): void {
+    this.n.namePid(pid, proc);
   }
 }
 
