@@ -17,6 +17,14 @@
  * cache them or write through them, so a worker's store to such a page
  * misses and comes back to the kernel, whose write translation copies it.
  *
+ * Arenas: a frame sits in the arena of the object that allocated it, and
+ * a worker thread is given whole chunks. So a shared frame in a relative's
+ * arena is also marked `elsewhere`, and the kernel hands a thread its
+ * bytes, never that chunk (tlb.ts); and a frame this object comes to hold
+ * alone moves into its own arena before it is written in place (ownRun).
+ * A chunk of this object's arena thus only ever shows bytes this process
+ * could read: its own pages, and pages it shares or shared at a fork.
+ *
  * Lifetime: one reference per VMA piece; at the last the frames and the
  * backing file's reference go.
  */
@@ -72,7 +80,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     const own = this.frames.frameAt(page);
     if (own >= 0) {
       if (this.mf.refCount(own) === 1) return this.ownRun(page, own, limit);
-      if (!write) return { page, frame: own, pages: 1, shared: true };
+      if (!write) return { page, frame: own, pages: 1, shared: true, elsewhere: this.mf.arenaOf(own) !== this.frames.arena };
       return this.copyPage(page, own, true);
     }
     const backing = this.backing;
@@ -89,11 +97,21 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     return this.copyPage(page, file.frame, false);
   }
 
-  /** The run of this object's own frames from `page` (holding `frame`), consecutive and held by this object alone. */
-  private ownRun(page: number, frame: number, limit: number): Translation {
-    let n = 1;
+  /**
+   * The run of this object's own frames from `page` (holding `frame`),
+   * consecutive, held by this object alone and in its arena. A frame it
+   * holds alone that sits in a fork relative's arena (the relative copied
+   * its page since) moves into this object's arena first, keeping its
+   * number, bytes and charge: a thread of this process may then be given
+   * the chunk, and the relative's threads, which may hold the old one, never
+   * see this object's later writes.
+   */
+  private ownRun(page: number, frame: number, limit: number): Translation | BusError {
     const mf = this.mf;
-    while (page + n < limit && this.frames.frameAt(page + n) === frame + n && mf.refCount(frame + n) === 1) n += 1;
+    const arena = this.frames.arena;
+    if (mf.arenaOf(frame) !== arena && !mf.moveTo(frame, arena)) return BUS_NO_MEMORY;
+    let n = 1;
+    while (page + n < limit && this.frames.frameAt(page + n) === frame + n && mf.refCount(frame + n) === 1 && mf.arenaOf(frame + n) === arena) n += 1;
     return { page, frame, pages: n };
   }
 

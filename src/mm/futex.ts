@@ -61,9 +61,12 @@ export const KERNEL_THREAD_SLOT = 0;
 
 /** A futex key: the word's chunk and its index among the chunk's 32-bit words. */
 export interface FutexKey {
+  /** Where the word's value is read: the chunk's words, or a thread's copy of the page (tlb.ts's TlbCopy). */
   readonly words: Int32Array;
   readonly chunk: number;
   readonly index: number;
+  /** The word's index in `words` when they are a copy of its page; `index` otherwise. */
+  readonly wordAt?: number;
 }
 
 /** The futex wait queue of one MemoryFile, shared by every thread that accesses its frames. */
@@ -110,7 +113,8 @@ export class FutexQueue {
       return E.left(sysError('EOPNOTSUPP', 'FUTEX_WAIT needs shared memory'));
     }
     const want = expected | 0;
-    if (Atomics.load(key.words, key.index) !== want) return notEqual();
+    const wordAt = key.wordAt ?? key.index;
+    if (Atomics.load(key.words, wordAt) !== want) return notEqual();
 
     const q = this.q;
     const at = HEADER_WORDS + slot * SLOT_WORDS;
@@ -125,7 +129,7 @@ export class FutexQueue {
     }
     Atomics.store(q, at, waiting);
 
-    if (Atomics.load(key.words, key.index) !== want) {
+    if (Atomics.load(key.words, wordAt) !== want) {
       if (Atomics.compareExchange(q, at, waiting, next | IDLE) === waiting) return notEqual();
       // A waker claimed this wait before it could withdraw, and counted it.
       Atomics.store(q, at, next | IDLE);

@@ -60,6 +60,12 @@ export interface Translation {
    * this one read, never to cache or to write through.
    */
   readonly shared?: boolean;
+  /**
+   * Set with `shared` when the frame sits in another private object's
+   * arena (a fork relative's): a thread may be shown its bytes for this
+   * read, never given its chunk, which holds that relative's other pages.
+   */
+  readonly elsewhere?: boolean;
 }
 
 /** Translate failed in a way that is a SIGBUS for the accessing process. */

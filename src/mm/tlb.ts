@@ -21,6 +21,7 @@ import { PAGE_SIZE } from '../abi/constants.js';
 import { permits } from './access.js';
 import type { AccessRules, Fault } from './access.js';
 import { AnonymousMemory } from './anon.js';
+import { copyBytes } from './copy.js';
 import { isBusError, isShmMappable } from './memmap.js';
 import type { Mappable } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
@@ -40,6 +41,20 @@ export interface TlbRun {
   readonly frame: number;
 }
 
+/**
+ * A page a fill shows by its bytes instead of its chunk: a private page
+ * still shared copy-on-write with a fork relative, whose frame sits in the
+ * relative's arena (see anon.ts). The thread reads the copy for one access.
+ */
+export interface TlbCopy {
+  /** The page's virtual address. */
+  readonly start: number;
+  /** Its PAGE_SIZE bytes, as they are now. */
+  readonly bytes: Uint8Array;
+  /** The frame's slot, which names its futex words (futex.ts); the thread is not given the chunk. */
+  readonly slot: number;
+}
+
 /** What a TLB miss gets back: translations of the pages from the missing address on. */
 export interface TlbFill {
   /** The address space's generation when the fill was made: the runs are valid until it changes. */
@@ -55,6 +70,8 @@ export interface TlbFill {
    * truncation with no VMA changing, so its runs serve one access only.
    */
   readonly cacheable: boolean;
+  /** Set instead of runs (which are then empty) when the missing page is shown by its bytes. */
+  readonly copy?: TlbCopy;
 }
 
 /** A one-word generation counter, in shared memory where the platform has it. */
@@ -105,6 +122,11 @@ export function fillTlb(
       if (runs.length === 0) return E.left({ signal: 'SIGBUS', addr });
       break;
     }
+    if (t.elsewhere === true) {
+      // The page ends a fill, and one that starts there shows its bytes (see TlbCopy).
+      if (runs.length > 0) break;
+      return E.right(copyFill(mf, generation, cur, t.frame, permits(vma, false, rules)));
+    }
     if (t.shared === true) shared = true;
     let frame = t.frame;
     let pages = t.pages;
@@ -123,4 +145,11 @@ export function fillTlb(
     writable: !shared && permits(vma, true, rules),
     cacheable: !shared && framesStayWhileMapped(vma.mappable),
   });
+}
+
+/** A fill showing the page at `start` (held in `frame`) by a copy of its bytes, for one read. */
+function copyFill(mf: MemoryFile, generation: number, start: number, frame: number, readable: boolean): TlbFill {
+  const bytes = new Uint8Array(PAGE_SIZE);
+  copyBytes(bytes, 0, mf.chunkBytes(frame), mf.byteOffset(frame), PAGE_SIZE);
+  return { generation, runs: [], readable, writable: false, cacheable: false, copy: { start, bytes, slot: mf.slotOf(frame) } };
 }

@@ -23,7 +23,7 @@ import type { Fault } from './access.js';
 import { copyBytes } from './copy.js';
 import type { FutexKey } from './futex.js';
 import { IN_FLIGHT_STRIDE } from './inflight.js';
-import type { TlbFill } from './tlb.js';
+import type { TlbCopy, TlbFill } from './tlb.js';
 
 /** The shared buffers and numbers a thread's TLB works over. */
 export interface TlbCacheInit {
@@ -46,12 +46,21 @@ export interface TlbSource {
   receiveChunks(): ReadonlyArray<readonly [number, SharedArrayBuffer]>;
 }
 
-/** One cached translation: virtual [start, end) is bytes from `base` on in chunk `chunk`. */
+/**
+ * One cached translation: virtual [start, end) is bytes from `base` on in
+ * chunk `chunk`, reached through `bytes` and `words` from `at` on. Those
+ * are the chunk's views, except for a page shown by its bytes (TlbCopy):
+ * then they are views of the copy, and chunk and base still name the
+ * frame's words, its futex key.
+ */
 interface TlbEntry {
   readonly start: number;
   readonly end: number;
   readonly chunk: number;
   readonly base: number;
+  readonly bytes: Uint8Array;
+  readonly words: Int32Array;
+  readonly at: number;
   readonly readable: boolean;
   readonly writable: boolean;
   /** From a fill that may not be cached: dropped when the access ends. */
@@ -103,8 +112,7 @@ export class TlbCache {
   copy(addr: number, buf: Uint8Array, write: boolean): Fault | undefined {
     this.enter();
     try {
-      return this.walk(addr, buf.length, write, (chunk, at, n, done) => {
-        const bytes = this.bytes[chunk] as Uint8Array;
+      return this.walk(addr, buf.length, write, (bytes, at, n, done) => {
         if (write) copyBytes(bytes, at, buf, done, n);
         else copyBytes(buf, done, bytes, at, n);
       });
@@ -118,8 +126,8 @@ export class TlbCache {
     this.enter();
     try {
       const views: Uint8Array[] = [];
-      const fault = this.walk(addr, len, write, (chunk, at, n) => {
-        views.push((this.bytes[chunk] as Uint8Array).subarray(at, at + n));
+      const fault = this.walk(addr, len, write, (bytes, at, n) => {
+        views.push(bytes.subarray(at, at + n));
       });
       return fault === undefined ? E.right(fn(views)) : E.left(fault);
     } finally {
@@ -140,8 +148,8 @@ export class TlbCache {
     try {
       const e = this.entry(addr, 4, op !== ATOMIC_LOAD);
       if (isFault(e)) return E.left(e);
-      const words = this.words[e.chunk] as Int32Array;
-      const i = (e.base + (addr - e.start)) >> 2;
+      const words = e.words;
+      const i = (e.at + (addr - e.start)) >> 2;
       switch (op) {
         case ATOMIC_LOAD:
           return E.right(Atomics.load(words, i));
@@ -164,7 +172,8 @@ export class TlbCache {
     try {
       const e = this.entry(addr, 4, false);
       if (isFault(e)) return undefined;
-      return { words: this.words[e.chunk] as Int32Array, chunk: e.chunk, index: (e.base + (addr - e.start)) >> 2 };
+      const off = addr - e.start;
+      return { words: e.words, chunk: e.chunk, index: (e.base + off) >> 2, wordAt: (e.at + off) >> 2 };
     } finally {
       this.leave();
     }
@@ -174,14 +183,14 @@ export class TlbCache {
    * Visits [addr, addr+len) run by run, stopping at the first fault.
    * Precondition: in flight (enter).
    */
-  private walk(addr: number, len: number, write: boolean, visit: (chunk: number, at: number, n: number, done: number) => void): Fault | undefined {
+  private walk(addr: number, len: number, write: boolean, visit: (bytes: Uint8Array, at: number, n: number, done: number) => void): Fault | undefined {
     const end = addr + len;
     let cur = addr;
     while (cur < end) {
       const e = this.entry(cur, end - cur, write);
       if (isFault(e)) return e;
       const n = Math.min(end, e.end) - cur;
-      visit(e.chunk, e.base + (cur - e.start), n, cur - addr);
+      visit(e.bytes, e.at + (cur - e.start), n, cur - addr);
       cur += n;
     }
     return undefined;
@@ -210,15 +219,20 @@ export class TlbCache {
     if (E.isLeft(reply)) return reply.left;
     const f = reply.right;
     if (f.generation !== this.generation) this.flush(f.generation);
+    if (f.copy !== undefined) return this.fillCopy(addr, f.copy, f.readable);
     let first: TlbEntry | undefined;
     for (const run of f.runs) {
       const chunk = run.frame >> this.chunkShift;
       this.ensureChunk(chunk);
+      const base = (run.frame & ((1 << this.chunkShift) - 1)) * PAGE_SIZE;
       const e: TlbEntry = {
         start: run.start,
         end: run.start + run.pages * PAGE_SIZE,
         chunk,
-        base: (run.frame & ((1 << this.chunkShift) - 1)) * PAGE_SIZE,
+        base,
+        bytes: this.bytes[chunk] as Uint8Array,
+        words: this.words[chunk] as Int32Array,
+        at: base,
         readable: f.readable,
         writable: f.writable,
         once: !f.cacheable,
@@ -230,6 +244,37 @@ export class TlbCache {
     if (first === undefined || addr < first.start || addr >= first.end) throw new Error(`tlbFill(${addr}) did not translate ${addr}`);
     this.hit = first;
     return first;
+  }
+
+  /**
+   * A page shown by its bytes (TlbCopy): an entry for this access only,
+   * over a buffer of its own (shared memory where there is some, which a
+   * futex wait needs), so that views an access already took of another
+   * copied page keep their bytes.
+   */
+  private fillCopy(addr: number, copy: TlbCopy, readable: boolean): TlbEntry | Fault {
+    if (!(copy.bytes instanceof Uint8Array) || copy.bytes.length !== PAGE_SIZE || addr < copy.start || addr >= copy.start + PAGE_SIZE) {
+      throw new Error(`tlbFill(${addr}) did not show ${addr}`);
+    }
+    const buffer = typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(PAGE_SIZE) : new ArrayBuffer(PAGE_SIZE);
+    const bytes = new Uint8Array(buffer);
+    bytes.set(copy.bytes);
+    const e: TlbEntry = {
+      start: copy.start,
+      end: copy.start + PAGE_SIZE,
+      chunk: copy.slot >> this.chunkShift,
+      base: (copy.slot & ((1 << this.chunkShift) - 1)) * PAGE_SIZE,
+      bytes,
+      words: new Int32Array(buffer),
+      at: 0,
+      readable,
+      writable: false,
+      once: true,
+    };
+    this.insert(e);
+    this.hasOnce = true;
+    this.hit = e;
+    return e;
   }
 
   private insert(e: TlbEntry): void {
