@@ -147,14 +147,52 @@ function openLesson(lesson: Lesson): void {
   state.count = 0;
   state.last = undefined;
   editor.value = lesson.source;
+  editor.scrollTop = 0;
+  editor.scrollLeft = 0;
   for (const b of document.querySelectorAll<HTMLButtonElement>('#lessons button')) {
     b.setAttribute('aria-current', String(b.dataset['file'] === lesson.file));
   }
   $('lesson-title').textContent = lesson.file;
-  $('lesson-teaches').textContent = lesson.teaches;
+  showLessonText(lesson);
   showMachine();
   repaint();
   load();
+}
+
+/** Lines of the file's leading comment: from the top to the first line that is not a comment, or an empty `#`. */
+function headerLines(source: string): string[] {
+  const out: string[] = [];
+  for (const line of source.replace(/^\uFEFF/, '').split('\n')) {
+    const m = /^#\s?(.*)$/.exec(line);
+    if (m === null || m[1]!.trim() === '') break;
+    out.push(m[1]!);
+  }
+  return out;
+}
+
+/** The lesson's own words, its leading comment, shown above the editor; the Linux rules it cites go in a line of their own. */
+function showLessonText(lesson: Lesson): void {
+  const lines = headerLines(lesson.source);
+  const rulesAt = lines.findIndex((l) => /^Linux rules?:/.test(l));
+  const prose = (rulesAt < 0 ? lines : lines.slice(0, rulesAt)).join(' ').replace(/^Lesson:\s*/, '');
+  const body = prose.charAt(0).toUpperCase() + prose.slice(1);
+  const rules = rulesAt < 0 ? '' : lines.slice(rulesAt).join(' ');
+  const root = $('lesson-text');
+  root.replaceChildren(el('p', { class: 'teaches' }, body || lesson.teaches));
+  if (rules !== '') root.append(el('p', { class: 'rules' }, rules));
+}
+
+/** The comment lines right above scenario line `line` (1-based), after the leading comment: the lesson's note on that statement. */
+function noteAbove(source: string, line: number): string {
+  const lines = source.split('\n');
+  const header = headerLines(source).length;
+  const note: string[] = [];
+  for (let i = line - 2; i >= header; i--) {
+    const m = /^\s*#\s?(.*)$/.exec(lines[i] ?? '');
+    if (m === null || m[1]!.trim() === '') break;
+    note.unshift(m[1]!);
+  }
+  return note.join(' ');
 }
 
 function load(): void {
@@ -230,7 +268,13 @@ function resultText(l: OutputLine): string {
   const fields = Object.entries(l)
     .filter(([k]) => !HIDDEN.has(k) && !(head !== 'ok' && (k === 'errno' || k === 'signal' || k === 'blocked')))
     .map(([k, v]) =>
-      k === 'data' && typeof v === 'string' ? `data=${showData(v)}` : typeof v === 'object' ? `${k}: ${showValue(v)}` : `${k}=${showValue(v)}`,
+      k === 'of'
+        ? `(the call of line ${showValue(v)} ${head === 'blocked' ? 'still sleeps' : 'woke and returned'})`
+        : k === 'data' && typeof v === 'string'
+          ? `data=${showData(v)}`
+          : typeof v === 'object'
+            ? `${k}: ${showValue(v)}`
+            : `${k}=${showValue(v)}`,
     );
   const stderr = Array.isArray(l['stderr']) ? (l['stderr'] as string[]) : [];
   return [...stderr, [head, ...fields].join('  ')].join('\n');
@@ -269,10 +313,17 @@ function renderOutput(m: Extract<FromWorker, { type: 'state' }>): void {
     const f = failed.get(Number(line['line']));
     const expect = line['expect'];
     const check = f !== undefined ? `expected ${f.wanted}, got ${f.got}` : expect !== undefined ? 'expectation held' : '';
+    const note = noteAbove(editor.value, Number(line['line']));
     const row = el(
       'tr',
       { class: `${same === false ? 'differs' : ''}${i === m.lines.length - 1 ? ' current' : ''}`, 'data-line': String(line['line']) },
-      el('td', { class: 'src' }, el('span', { class: 'lineno' }, `${String(line['line'])}`), ` ${info?.text ?? ''}`),
+      el(
+        'td',
+        { class: 'src' },
+        ...(note === '' ? [] : [el('div', { class: 'stmt-note' }, note)]),
+        el('span', { class: 'lineno' }, `${String(line['line'])}`),
+        ` ${info?.text ?? ''}`,
+      ),
       el(
         'td',
         { class: 'emu' },
@@ -287,11 +338,25 @@ function renderOutput(m: Extract<FromWorker, { type: 'state' }>): void {
   const summary = $('compare-summary');
   if (rec === undefined) summary.textContent = 'No recording of this file on the real kernel (it is not one of the examples, or was edited).';
   else if (rec.unavailable !== undefined) summary.textContent = `Not run on the real kernel: ${rec.unavailable.replace(/^unavailable: /, '')}.`;
+  else if (m.lines.length === 0) summary.textContent = "Nothing has run yet: step forward, and each statement's line appears here beside the real kernel's.";
   else
     summary.textContent =
       differ === 0 ? `All ${m.lines.length} lines so far agree with the real kernel's.` : `${differ} line(s) differ from the real kernel's (marked DIFFERS).`;
   if (m.stop !== undefined) summary.textContent += ` The run stopped at line ${m.stop.line}: ${m.stop.reason}.`;
-  body.querySelector('tr.current')?.scrollIntoView({ block: 'nearest' });
+  scrollToCurrent(body.querySelector<HTMLElement>('tr.current'));
+}
+
+/** Scrolls the output box, and only it, so the current row shows; the window stays where the reader left it. */
+function scrollToCurrent(row: HTMLElement | null): void {
+  const box = row?.closest<HTMLElement>('.output-scroll');
+  if (row == null || box == null) return;
+  const head = box.querySelector('thead')?.getBoundingClientRect().height ?? 0;
+  const r = row.getBoundingClientRect();
+  const at = box.scrollTop + r.top - box.getBoundingClientRect().top;
+  const top = at - head;
+  const bottom = at + r.height - box.clientHeight;
+  if (box.scrollTop > top) box.scrollTop = top;
+  else if (box.scrollTop < bottom) box.scrollTop = bottom;
 }
 
 function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[], caption?: string): HTMLTableElement {
@@ -336,20 +401,34 @@ function renderIpc(v: KernelView): void {
   for (const ns of v.namespaces) {
     const section = el('section', { class: 'ns' }, el('h3', {}, `IPC namespace ${ns.label}: ipcs -a`), el('pre', { class: 'ipcs' }, ns.ipcs));
     for (const s of ns.semSets) {
-      section.append(
-        table(
-          ['semnum', 'value', 'ncount', 'zcount', 'pid'],
-          s.semaphores.map((x, i) => [i, x.value, x.ncount, x.zcount, x.pid]),
-          `semid ${s.id} (ipcs -s -i ${s.id})`,
-        ),
+      const t = table(
+        ['semnum', 'value', 'ncount', 'zcount', 'pid (last semop)'],
+        s.semaphores.map((x, i) => [i, x.value, x.ncount, x.zcount, x.lastBy]),
+        `semid ${s.id} (ipcs -s -i ${s.id}): ncount counts the processes asleep until the value can drop`,
       );
-      section.append(
-        el('p', { class: 'waiters' }, s.waiters.length === 0 ? `Nobody sleeps on semid ${s.id}.` : `Asleep on semid ${s.id}: ${s.waiters.join('; ')}`),
-      );
+      t.dataset['semid'] = String(s.id);
+      section.append(t, waitersLine(`semid ${s.id}`, s.waiters));
     }
-    for (const q of ns.queueWaiters) section.append(el('p', { class: 'waiters' }, `Asleep on msqid ${q.id}: ${q.waiters.join('; ')}`));
+    for (const q of ns.queues) {
+      const t = table(
+        ['qnum', 'cbytes', 'qbytes', 'lspid (last msgsnd)', 'lrpid (last msgrcv)'],
+        [[q.qnum, q.cbytes, q.qbytes, q.lspid, q.lrpid]],
+        `msqid ${q.id} (msgctl IPC_STAT): qnum and cbytes count the messages waiting in the queue`,
+      );
+      t.dataset['msqid'] = String(q.id);
+      section.append(t, waitersLine(`msqid ${q.id}`, q.waiters));
+    }
     root.append(section);
   }
+}
+
+/** Who sleeps on a set or queue: the answer to "why did that statement print blocked?". */
+function waitersLine(what: string, waiters: readonly string[]): HTMLElement {
+  return el(
+    'p',
+    { class: `waiters${waiters.length === 0 ? '' : ' asleep'}` },
+    waiters.length === 0 ? `Nobody sleeps on ${what}.` : `Asleep on ${what}: ${waiters.join('; ')}`,
+  );
 }
 
 function renderFrames(v: KernelView): void {

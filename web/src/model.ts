@@ -9,7 +9,7 @@
  * and the worker use the same code.
  */
 import { PROT_EXEC, PROT_READ, PROT_WRITE } from '../../src/abi/constants.js';
-import { formatIpcsReport, IPCS_DEFAULTS, semaphoresOf, semRows, userDatabaseOf } from '../../src/cli/ipcs.js';
+import { formatIpcsReport, IPCS_DEFAULTS, msgRows, semaphoresOf, semRows, userDatabaseOf } from '../../src/cli/ipcs.js';
 import type { IpcsSemaphore } from '../../src/cli/ipcs.js';
 import type { IpcNamespace } from '../../src/kernel/ipc_namespace.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
@@ -53,9 +53,14 @@ export interface ProcessView {
   readonly vmas: readonly VmaView[];
 }
 
+/** A semaphore as `ipcs -s -i` shows it, with the last operator's scenario name (`B (pid 3)`) beside its pid. */
+export interface SemaphoreView extends IpcsSemaphore {
+  readonly lastBy: string;
+}
+
 export interface SemSetView {
   readonly id: number;
-  readonly semaphores: readonly IpcsSemaphore[];
+  readonly semaphores: readonly SemaphoreView[];
   /** Each sleeper: `B (pid 3): 0:-1`. */
   readonly waiters: readonly string[];
 }
@@ -65,8 +70,21 @@ export interface NamespaceView {
   /** `ipcs -a` for a reader in this namespace, byte for byte as util-linux prints it. */
   readonly ipcs: string;
   readonly semSets: readonly SemSetView[];
-  /** Message queue id → the processes asleep on it, sending or receiving. */
-  readonly queueWaiters: readonly { readonly id: number; readonly waiters: readonly string[] }[];
+  readonly queues: readonly QueueView[];
+}
+
+/** A message queue's counters as IPC_STAT reads them, with the processes asleep on it. */
+export interface QueueView {
+  readonly id: number;
+  /** Messages queued (a message handed straight to a sleeping receiver never counts). */
+  readonly qnum: number;
+  readonly cbytes: number;
+  readonly qbytes: string;
+  /** The last sender and receiver by scenario name, or `0` when there was none. */
+  readonly lspid: string;
+  readonly lrpid: string;
+  /** Each sleeper: `B (pid 3): msgrcv msgtyp 0`. */
+  readonly waiters: readonly string[];
 }
 
 export interface FrameOwner {
@@ -204,7 +222,7 @@ function namespaceView(kernel: Kernel, names: Names, ns: IpcNamespace, procs: re
   const inNs = procs.filter((p) => !p.exited && p.ipcNamespace === ns);
   const semSets = semRows(ns).map(({ id }) => ({
     id,
-    semaphores: semaphoresOf(ns, id) ?? [],
+    semaphores: (semaphoresOf(ns, id) ?? []).map((x) => ({ ...x, lastBy: x.pid === 0 ? '0' : who(names, x.pid) })),
     waiters: inNs.flatMap((p) =>
       p
         .waitingCalls()
@@ -223,11 +241,20 @@ function namespaceView(kernel: Kernel, names: Names, ns: IpcNamespace, procs: re
       queueWaiters.set(c.msqid, list);
     }
   }
+  const pidName = (pid: number): string => (pid === 0 ? '0' : who(names, pid));
   return {
     label: nsLabel(kernel, ns),
     ipcs: formatIpcsReport(ns, IPCS_DEFAULTS, USERS, 'utc'),
     semSets,
-    queueWaiters: [...queueWaiters.entries()].map(([id, waiters]) => ({ id, waiters })),
+    queues: msgRows(ns).map(({ id, ds }) => ({
+      id,
+      qnum: ds.qnum,
+      cbytes: ds.cbytes,
+      qbytes: String(ds.qbytes),
+      lspid: pidName(ds.lspid),
+      lrpid: pidName(ds.lrpid),
+      waiters: queueWaiters.get(id) ?? [],
+    })),
   };
 }
 
