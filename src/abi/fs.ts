@@ -13,6 +13,16 @@ export const O_EXCL = 0o200;
 export const O_TRUNC = 0o1000;
 export const O_APPEND = 0o2000;
 export const O_DIRECTORY = 0o200000;
+// Status flags open keeps (F_GETFL shows them) without the model acting on them.
+export const O_NOCTTY = 0o400;
+export const O_NONBLOCK = 0o4000;
+export const O_DSYNC = 0o10000;
+/** FASYNC, O_ASYNC. */
+export const O_ASYNC = 0o20000;
+export const O_DIRECT = 0o40000;
+export const O_NOATIME = 0o1000000;
+/** O_SYNC is __O_SYNC | O_DSYNC. */
+export const O_SYNC = 0o4010000;
 
 // File type and mode bits (linux/stat.h).
 export const S_IFMT = 0o170000;

@@ -369,16 +369,24 @@ const MountNamespaceMeta = t.type({
   table: t.array(t.tuple([t.string, Nat, Nullable(Nat), Nullable(Nat)])),
 });
 
-const OpenFileMeta = t.type({
-  mount: Nat,
-  ino: Nat,
-  path: t.string,
-  readable: t.boolean,
-  writable: t.boolean,
-  append: t.boolean,
-  offset: Loff,
-  refs: Nat,
-});
+/**
+ * statusFlags: the description's f_flags beyond its access and O_APPEND
+ * (O_NOFOLLOW from shm_open, O_DIRECTORY, O_NONBLOCK...; O_LARGEFILE is
+ * implied), absent when there are none.
+ */
+const OpenFileMeta = t.intersection([
+  t.type({
+    mount: Nat,
+    ino: Nat,
+    path: t.string,
+    readable: t.boolean,
+    writable: t.boolean,
+    append: t.boolean,
+    offset: Loff,
+    refs: Nat,
+  }),
+  t.partial({ statusFlags: Nat }),
+]);
 
 /** What a VMA maps: a segment (namespace index, id), anonymous memory, or a file through an open description. */
 const MappedMeta = t.union([
@@ -413,8 +421,9 @@ const ProcessMeta = t.intersection([
    * semUndo: the SEM_UNDO list (index into semUndoLists); absent when the
    * process has none. cloexec: the descriptors with FD_CLOEXEC; absent when
    * none has it. umask: the file mode creation mask, absent when 0.
+   * fsize: RLIMIT_FSIZE in bytes, absent when both limits are unlimited.
    */
-  t.partial({ semUndo: Nat, cloexec: t.array(Nat), umask: Nat }),
+  t.partial({ semUndo: Nat, cloexec: t.array(Nat), umask: Nat, fsize: t.type({ soft: U64, hard: U64 }) }),
 ]);
 
 const HostChannelMeta = t.type({ pathOnHost: t.string, pathInContainer: t.string, permissions: t.string, size: U64 });

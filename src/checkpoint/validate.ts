@@ -8,8 +8,9 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { IPCMNI, IPCMNI_SEQ_MAX, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
-import { NAME_MAX } from '../abi/fs.js';
-import { F_ALL_SEALS } from '../abi/memfd.js';
+import { NAME_MAX, O_ACCMODE, O_APPEND } from '../abi/fs.js';
+import { F_ALL_SEALS, O_LARGEFILE } from '../abi/memfd.js';
+import { KEPT_OPEN_FLAGS } from '../vfs/files.js';
 import type { CheckpointError } from './errors.js';
 import { checkMeaning } from './meaning.js';
 import { checkEngine } from './parts/engine.js';
@@ -283,6 +284,12 @@ function checkOpenFiles(meta: Metadata, kinds: InodeKinds): void {
     check(f.mount < meta.mounts.length, `${at}.mount`, `names mount ${f.mount}, but there are ${meta.mounts.length}`);
     check(kindInMount(meta, kinds, f.mount, f.ino) !== undefined, `${at}.ino`, `inode ${f.ino} is not in the mount's tmpfs`);
     check(f.refs >= 1, `${at}.refs`, 'an open description holds at least one reference');
+    const extra = f.statusFlags ?? 0;
+    check(
+      (extra & ~KEPT_OPEN_FLAGS) === 0 && (extra & (O_ACCMODE | O_APPEND | O_LARGEFILE)) === 0,
+      `${at}.statusFlags`,
+      `0${extra.toString(8)} has bits that are no status flag an open keeps, or that readable, writable and append already say`,
+    );
   });
 }
 
@@ -292,6 +299,7 @@ function checkProcess(meta: Metadata, p: ProcessMetaT, at: string, segmentIds: r
   check(p.mountNamespace < meta.mountNamespaces.length, `${at}.mountNamespace`, `${p.mountNamespace} is not a mount namespace of the image`);
   checkCharge(meta, p.charge, `${at}.charge`);
   check(p.fds.length <= p.fdLimit, `${at}.fds`, `${p.fds.length} descriptors pass the limit ${p.fdLimit}`);
+  if (p.fsize !== undefined) check(p.fsize.soft <= p.fsize.hard, `${at}.fsize.soft`, `${p.fsize.soft} is above the hard limit ${p.fsize.hard}`);
   const fds = new Set<number>();
   p.fds.forEach(([fd, file], j) => {
     check(fd < p.fdLimit && !fds.has(fd), `${at}.fds[${j}]`, `descriptor ${fd} is out of range or appears twice`);

@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE_N, PROT_EXEC, PROT_READ, PROT_WRITE, RLIM_INFINITY, TASK_SIZE, TASK_SIZE_N } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
-import type { Credentials } from '../auth/credentials.js';
+import type { Credentials, RLimit } from '../auth/credentials.js';
 import { hasCapability } from '../auth/credentials.js';
 import type { Sembuf } from '../abi/sem.js';
 import { IPC_SET } from '../abi/constants.js';
@@ -38,6 +38,8 @@ import * as shm from '../shm/syscalls.js';
 import type { Registry } from '../shm/registry.js';
 import type { MemoryCharge } from '../memcg/charge.js';
 import { isChargeRefused } from '../tmpfs/claim.js';
+import type { FileOffset } from '../tmpfs/offset.js';
+import { MAX_LFS_FILESIZE, offsetOf } from '../tmpfs/offset.js';
 import type { TmpfsRemount } from '../tmpfs/superblock.js';
 import * as files from '../vfs/files.js';
 import { fcntl as fcntlOn } from '../posix/fcntl.js';
@@ -208,6 +210,8 @@ export class Process implements ProcessSyscalls {
   private lastMsgCaller: MsgCaller | undefined = undefined;
   /** The file mode creation mask (umask(2)); 0 for a spawned process, inherited at fork. */
   private fileModeMask = 0;
+  /** RLIMIT_FSIZE (bytes); unlimited for a spawned process, inherited at fork. */
+  private fsize: RLimit = { soft: RLIM_INFINITY, hard: RLIM_INFINITY };
   /** The calls of this process that wait, as Linux's threads asleep in them; each leaves when it ends. */
   private readonly waiting = new Set<Waiting>();
   /** Calls a thread of this process is blocked in: the serving loop holds the thread's reply until each settles. */
@@ -457,6 +461,7 @@ export class Process implements ProcessSyscalls {
           const fs = { mountNamespace: this.mountNs, files: this.files.fork(), memoryCharge: this.cgroup };
           const child = new Process(this.kernel, pid, this.credentials, this.namespace, childMm, fs);
           child.fileModeMask = this.fileModeMask;
+          child.fsize = this.fsize;
           // fork is clone without CLONE_SYSVSEM: the child starts with no undo list and inherits no adjustment.
           copySemundo(this.sysvsem, child.sysvsem, false);
           return child;
@@ -840,6 +845,50 @@ export class Process implements ProcessSyscalls {
       this.credentials = { ...this.credentials, memlock: { soft: value, hard: value > hard ? value : hard } };
       return E.right(undefined);
     });
+  }
+
+  /**
+   * setrlimit(RLIMIT_FSIZE) for the soft limit, in bytes (-1n: unlimited),
+   * with setMemlockLimit's rule for the hard limit. The process ignores
+   * SIGXFSZ, as LTP's tests set it up: a write at or past the limit is EFBIG,
+   * one crossing it is short, and ftruncate or fallocate growing the file
+   * past it is EFBIG. Fork inherits the limit; checkpoints keep it.
+   */
+  setFsizeLimit(soft: bigint): E.Either<SysError, void> {
+    return this.live(() => {
+      if (typeof soft !== 'bigint' || soft < -1n || soft > RLIM_INFINITY) return invalid('soft', soft, 'a bigint in -1..2^64-1');
+      const value = soft < 0n ? RLIM_INFINITY : soft;
+      const hard = this.fsize.hard;
+      if (value > hard && !hasCapability(this.credentials, 'CAP_SYS_RESOURCE')) {
+        return E.left(sysError('EPERM', 'raising RLIMIT_FSIZE above the hard limit needs CAP_SYS_RESOURCE'));
+      }
+      this.fsize = { soft: value, hard: value > hard ? value : hard };
+      return E.right(undefined);
+    });
+  }
+
+  /** RLIMIT_FSIZE's soft and hard limits (RLIM_INFINITY for none). */
+  get fsizeRlimit(): RLimit {
+    return this.fsize;
+  }
+
+  /**
+   * Checkpoint restore: RLIMIT_FSIZE as the image has it (validated there).
+   * @internal
+   */
+  restoreFsizeRlimit(limit: RLimit): void {
+    if (limit.soft > limit.hard) throw new Error(`restoreFsizeRlimit: soft ${limit.soft} above hard ${limit.hard}`);
+    this.fsize = limit;
+  }
+
+  /**
+   * The file calls' view of RLIMIT_FSIZE (FileCaller.fsizeLimit): the soft
+   * limit in bytes, or undefined when it cannot bite (RLIM_INFINITY, or past
+   * the largest file size, where s_maxbytes stops a write first).
+   */
+  get fsizeLimit(): FileOffset | undefined {
+    const soft = this.fsize.soft;
+    return soft >= BigInt(MAX_LFS_FILESIZE) ? undefined : offsetOf(soft);
   }
 
   /**

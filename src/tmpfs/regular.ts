@@ -112,23 +112,31 @@ export class RegularFile extends Inode implements Mappable {
    * a page already held needs nothing new; a missing one is claimed and
    * charged to `charge`. The first page that cannot be claimed ends the write
    * with the bytes before it written (a short count) and the reason. As
-   * generic_write_check_limits: EFBIG when `offset` is at or past the size
-   * limit, and a write reaching past it is cut short there.
+   * generic_write_check_limits: EFBIG when `offset` is at or past the
+   * caller's RLIMIT_FSIZE (`fsizeLimit`, absent for none; SIGXFSZ is taken
+   * as ignored) or the size limit, and a write reaching past either is cut
+   * short there.
    */
-  write(offset: FileOffset, src: Uint8Array, charge: MemoryCharge): E.Either<SysError, WriteOutcome> {
+  write(offset: FileOffset, src: Uint8Array, charge: MemoryCharge, fsizeLimit?: FileOffset): E.Either<SysError, WriteOutcome> {
     if (src.length === 0) return E.right({ written: 0, stopped: undefined });
     let length = src.length;
+    if (fsizeLimit !== undefined) {
+      if (offset >= fsizeLimit) return E.left(sysError('EFBIG', `offset ${offset} is at or past RLIMIT_FSIZE ${fsizeLimit}`));
+      const room = subOffset(fsizeLimit, offset);
+      if (room < length) length = Number(room);
+    }
     // A number offset is below 2^53, far under the limit: only a bigint one needs the check (docs/architecture.md, Hot paths).
     if (typeof offset !== 'number') {
       if (offset >= MAX_FILE_BYTES) return E.left(sysError('EFBIG', `offset ${offset} is at or past the largest file size`));
       const room = subOffset(MAX_FILE_BYTES, offset);
       if (room < length) length = Number(room);
     }
-    // shmem_write_begin's seal checks; from Linux 6.12 a write crossing the end under F_SEAL_GROW fails whole.
+    // shmem_write_begin's seal checks, made per page as generic_perform_write asks for each.
     if (this.seals !== F_SEAL_SEAL) {
       if ((this.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0) return E.left(sysError('EPERM', 'the file is sealed against writes'));
       if ((this.seals & F_SEAL_GROW) !== 0 && addOffset(offset, length) > this.size) {
-        return E.left(sysError('EPERM', 'the file is sealed against growing, and the write reaches past its end'));
+        length = this.lengthBelowGrowSeal(offset);
+        if (length === 0) return E.left(sysError('EPERM', 'the file is sealed against growing, and the write reaches past its end'));
       }
     }
     const mf = this.sb.memoryFile;
@@ -155,13 +163,30 @@ export class RegularFile extends Inode implements Mappable {
   }
 
   /**
+   * Under F_SEAL_GROW, how much of a write at `offset` that reaches past the
+   * end gets written: generic_perform_write asks shmem_write_begin for one
+   * page's part at a time, and the seal refuses the first part that ends
+   * past the size. So the write stops at the last page boundary at or below
+   * the size: a short write when that is past `offset`, else nothing (EPERM).
+   * Measured on Linux 6.18 (a 10000-byte file: a write of 10000 bytes at 5000
+   * returns 3192; one of 1001 at 9000 is EPERM).
+   */
+  private lengthBelowGrowSeal(offset: FileOffset): number {
+    const boundary = pageStart(pageOf(this.size));
+    return boundary > offset ? Number(subOffset(boundary, offset)) : 0;
+  }
+
+  /**
    * Sets the size (do_truncate → shmem_setattr). Growing is free: the new
    * range is a hole. Shrinking frees the pages wholly past the new end and
    * zeroes the rest of the last partial page. EINVAL for a negative length
-   * (do_sys_ftruncate), EFBIG past s_maxbytes (inode_newsize_ok).
+   * (do_sys_ftruncate), then inode_newsize_ok: growing past the caller's
+   * RLIMIT_FSIZE (`fsizeLimit`) or past s_maxbytes is EFBIG; then the seals.
    */
-  truncate(length: FileOffset): E.Either<SysError, void> {
+  truncate(length: FileOffset, fsizeLimit?: FileOffset): E.Either<SysError, void> {
     if (length < 0) return E.left(sysError('EINVAL', `length ${length} is negative`));
+    const limited = this.newSizeRefused(length, fsizeLimit);
+    if (limited !== undefined) return E.left(limited);
     if (length > MAX_FILE_BYTES) return E.left(sysError('EFBIG', `length ${length} is past the largest file size`));
     // shmem_setattr: the size may stay as it is under either seal.
     if (length < this.size && (this.seals & F_SEAL_SHRINK) !== 0) return E.left(sysError('EPERM', 'the file is sealed against shrinking'));
@@ -177,6 +202,12 @@ export class RegularFile extends Inode implements Mappable {
     return E.right(undefined);
   }
 
+  /** inode_newsize_ok's RLIMIT_FSIZE rule: EFBIG for growing the file past `fsizeLimit` (absent: no limit). */
+  private newSizeRefused(size: FileOffset, fsizeLimit: FileOffset | undefined): SysError | undefined {
+    if (fsizeLimit === undefined || size <= this.size || size <= fsizeLimit) return undefined;
+    return sysError('EFBIG', `size ${size} is past RLIMIT_FSIZE ${fsizeLimit}`);
+  }
+
   /**
    * fallocate(2) as shmem_fallocate implements it. Mode 0 and KEEP_SIZE
    * claim every page of [offset, offset+length); a range longer than the
@@ -186,9 +217,11 @@ export class RegularFile extends Inode implements Mappable {
    * the range and zeroes the partial ones. The caller (vfs_fallocate) has
    * checked offset ≥ 0, length > 0 and offset + length ≤ MAX_FILE_BYTES; the
    * checks here repeat them for a direct caller, then refuse what
-   * shmem_fallocate does not support (EOPNOTSUPP).
+   * shmem_fallocate does not support (EOPNOTSUPP). Past a hole punch, an
+   * end past the size and past RLIMIT_FSIZE (`fsizeLimit`) is EFBIG, even
+   * with KEEP_SIZE, before F_SEAL_GROW's EPERM.
    */
-  fallocate(mode: number, offset: FileOffset, length: FileOffset, charge: MemoryCharge): E.Either<SysError, void> {
+  fallocate(mode: number, offset: FileOffset, length: FileOffset, charge: MemoryCharge, fsizeLimit?: FileOffset): E.Either<SysError, void> {
     if (offset < 0 || length <= 0) return E.left(sysError('EINVAL', 'fallocate needs offset >= 0 and length > 0'));
     const end = addOffset(offset, length);
     if (end > MAX_FILE_BYTES) return E.left(sysError('EFBIG', 'fallocate range reaches past the largest file size'));
@@ -201,6 +234,9 @@ export class RegularFile extends Inode implements Mappable {
       this.punchHole(offset, end);
       return E.right(undefined);
     }
+    // shmem_fallocate checks the rlimit even with FALLOC_FL_KEEP_SIZE.
+    const limited = this.newSizeRefused(end, fsizeLimit);
+    if (limited !== undefined) return E.left(limited);
     // Even with FALLOC_FL_KEEP_SIZE: the seal refuses any range past the end.
     if ((this.seals & F_SEAL_GROW) !== 0 && end > this.size) return E.left(sysError('EPERM', 'the file is sealed against growing'));
     const first = pageOf(offset);

@@ -22,11 +22,17 @@ import {
   NR_OPEN_DEFAULT,
   O_ACCMODE,
   O_APPEND,
+  O_ASYNC,
   O_CREAT,
+  O_DIRECT,
   O_DIRECTORY,
+  O_DSYNC,
   O_EXCL,
+  O_NOATIME,
+  O_NONBLOCK,
   O_RDONLY,
   O_RDWR,
+  O_SYNC,
   O_TRUNC,
   O_WRONLY,
   ST_NODEV,
@@ -34,8 +40,9 @@ import {
   ST_NOSUID,
   ST_RDONLY,
 } from '../abi/fs.js';
-import { O_CLOEXEC } from '../abi/memfd.js';
+import { O_CLOEXEC, O_LARGEFILE, O_NOFOLLOW } from '../abi/memfd.js';
 import type { Credentials } from '../auth/credentials.js';
+import { hasCapability } from '../auth/credentials.js';
 import type { MappingContext, MappingIdentity } from '../mm/memmap.js';
 import type { MemoryManager } from '../mm/memory_manager.js';
 import type { MemoryCharge } from '../memcg/charge.js';
@@ -49,12 +56,34 @@ import type { FileOffset } from '../tmpfs/offset.js';
 import { MAX_LFS_FILESIZE, addOffset, offsetOf, subOffset } from '../tmpfs/offset.js';
 import type { Location, MountNamespace } from './mounts.js';
 
+/**
+ * The open flags a description keeps in f_flags, which F_GETFL shows: the
+ * access mode (all of O_ACCMODE, so 3 stays 3) and the status flags. What
+ * open drops (O_CREAT, O_EXCL, O_NOCTTY, O_TRUNC in do_dentry_open,
+ * O_CLOEXEC in build_open_flags) and bits that name no flag are not kept;
+ * neither are O_PATH and O_TMPFILE, which the model does not have. Only
+ * O_APPEND changes what the model does; the rest are kept to be shown.
+ */
+export const KEPT_OPEN_FLAGS = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_SYNC;
+
+/**
+ * f_flags for an open with `flags`, as Linux 6.18 on x86-64 sets them
+ * (checked with F_GETFL): the kept bits, O_DSYNC whenever __O_SYNC is
+ * there, and O_LARGEFILE always (force_o_largefile on a 64-bit kernel).
+ */
+export function openStatusFlags(flags: number): number {
+  const kept = flags & KEPT_OPEN_FLAGS;
+  return kept | ((kept & O_SYNC) !== 0 ? O_DSYNC : 0) | O_LARGEFILE;
+}
+
 /** One open file description (Linux struct file). */
 export class OpenFile implements MappingIdentity {
   readonly readable: boolean;
   readonly writable: boolean;
   /** O_APPEND: every write goes to the end of the file. */
   readonly append: boolean;
+  /** f_flags: the access mode and status flags, as F_GETFL returns them (see openStatusFlags). */
+  readonly statusFlags: number;
   /** The file position for read and write (f_pos), exact up to 2^63 - 1. */
   offset: FileOffset = 0;
   private refs = 1;
@@ -67,6 +96,7 @@ export class OpenFile implements MappingIdentity {
     this.readable = acc === O_RDONLY || acc === O_RDWR;
     this.writable = acc === O_WRONLY || acc === O_RDWR;
     this.append = (flags & O_APPEND) !== 0;
+    this.statusFlags = openStatusFlags(flags);
     location.mount.get();
     location.inode.open();
   }
@@ -224,6 +254,12 @@ export interface FileCaller {
   readonly memoryCharge: MemoryCharge;
   readonly mm: MemoryManager;
   readonly mappingContext: MappingContext;
+  /**
+   * RLIMIT_FSIZE's soft limit in bytes, absent when there is none. A process
+   * here ignores SIGXFSZ (as test suites set it up), so going past the limit
+   * is EFBIG and never a signal.
+   */
+  readonly fsizeLimit?: FileOffset;
 }
 
 /** struct stat, the fields tmpfs fills. */
@@ -274,6 +310,10 @@ export function open(c: FileCaller, path: string, flags: number, mode: number): 
     const mask = (acc === O_RDONLY ? MAY_READ : acc === O_WRONLY ? MAY_WRITE : MAY_READ | MAY_WRITE) | ((flags & O_TRUNC) !== 0 ? MAY_WRITE : 0);
     if (inode.kind === 'dir' && (mask & MAY_WRITE) !== 0) return E.left(sysError('EISDIR', `${path} is a directory`));
     if (!permits(c.creds, inode, mask)) return E.left(sysError('EACCES', `no permission to open ${path}`));
+    // may_open: O_NOATIME only for the owner or CAP_FOWNER.
+    if ((flags & O_NOATIME) !== 0 && c.creds.uid !== inode.uid && !hasCapability(c.creds, 'CAP_FOWNER')) {
+      return E.left(sysError('EPERM', `O_NOATIME on ${path}, which the caller does not own`));
+    }
   }
   if (acc !== O_RDONLY) {
     const w = loc.mount.wantWrite();
@@ -335,7 +375,7 @@ export function write(c: FileCaller, fd: number, bytes: Uint8Array, at?: FileOff
   // In Linux's order: pwrite's EINVAL for a negative offset, EBADF, then
   // vfs_write's rw_verify_area (EINVAL when the given position + count
   // overflows loff_t, before O_APPEND moves the position to the end), then
-  // generic_write_checks in RegularFile.write (EFBIG at s_maxbytes).
+  // generic_write_checks in RegularFile.write (EFBIG at RLIMIT_FSIZE or s_maxbytes).
   if (at !== undefined && at < 0) return negativeOffset(at);
   const file = c.files.lookup(fd);
   if (file === undefined) return badDescriptor(fd);
@@ -345,7 +385,7 @@ export function write(c: FileCaller, fd: number, bytes: Uint8Array, at?: FileOff
   const inode = file.inode;
   if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
   const pos = file.append ? inode.size : (at ?? file.offset);
-  const outcome = inode.write(pos, bytes.length > MAX_RW_COUNT ? bytes.subarray(0, MAX_RW_COUNT) : bytes, c.memoryCharge);
+  const outcome = inode.write(pos, bytes.length > MAX_RW_COUNT ? bytes.subarray(0, MAX_RW_COUNT) : bytes, c.memoryCharge, c.fsizeLimit);
   if (E.isLeft(outcome)) return outcome;
   const { written, stopped } = outcome.right;
   if (at === undefined) file.offset = addOffset(pos, written);
@@ -356,14 +396,15 @@ export function write(c: FileCaller, fd: number, bytes: Uint8Array, at?: FileOff
 /**
  * ftruncate(2) in do_sys_ftruncate's order: EINVAL for a negative length
  * before the descriptor is looked at, EBADF, EINVAL unless the descriptor is
- * a regular file open for writing (do_ftruncate), then EFBIG past s_maxbytes.
+ * a regular file open for writing (do_ftruncate), then EFBIG for growing past
+ * RLIMIT_FSIZE or s_maxbytes.
  */
 export function ftruncate(c: FileCaller, fd: number, length: FileOffset): E.Either<SysError, void> {
   if (length < 0) return E.left(sysError('EINVAL', `length ${length} is negative`));
   return E.chain((file: OpenFile) => {
     const inode = file.inode;
     if (!(inode instanceof RegularFile) || !file.writable) return E.left(sysError('EINVAL', `descriptor ${fd} is not a regular file open for writing`));
-    return inode.truncate(length);
+    return inode.truncate(length, c.fsizeLimit);
   })(c.files.get(fd));
 }
 
@@ -411,7 +452,7 @@ export function fallocate(c: FileCaller, fd: number, mode: number, offset: FileO
     if (!(inode instanceof RegularFile)) return E.left(sysError('EISDIR', `descriptor ${fd} is a directory`));
     if (addOffset(offset, length) > MAX_LFS_FILESIZE)
       return E.left(sysError('EFBIG', `fallocate range ${offset} + ${length} reaches past the largest file size`));
-    return inode.fallocate(mode, offset, length, c.memoryCharge);
+    return inode.fallocate(mode, offset, length, c.memoryCharge, c.fsizeLimit);
   })(c.files.get(fd));
 }
 

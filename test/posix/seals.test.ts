@@ -258,13 +258,45 @@ describe('F_SEAL_GROW and F_SEAL_SHRINK', () => {
     return { p, fd };
   }
 
-  it('a write inside the file works; one crossing or past the end is EPERM whole (Linux 6.12 and later)', () => {
+  it('a write inside the file works; one crossing the end inside the last page, at it or past it is EPERM', () => {
     const { p, fd } = grow();
     expect(ok(p.pwrite(fd, bytes(1, 2, 3), 0))).toBe(3);
     expect(errno(p.pwrite(fd, bytes(1, 2, 3, 4, 5, 6), 8))).toBe('EPERM');
+    expect(errno(p.pwrite(fd, bytes(1), 10))).toBe('EPERM');
     expect(errno(p.pwrite(fd, bytes(1), 20))).toBe('EPERM');
     expect(ok(p.pwrite(fd, new Uint8Array(0), 20))).toBe(0);
     expect(ok(p.fstat(fd)).size).toBe(10);
+  });
+
+  // The numbers are Linux 6.18's answers to the same calls on a memfd.
+  it.each([
+    { size: 10000, at: 5000, len: 10000, written: 3192 },
+    { size: 10000, at: 8000, len: 100000, written: 192 },
+    { size: 10000, at: 100, len: 100000, written: 8092 },
+    { size: 10000, at: 9000, len: 1000, written: 1000 },
+    { size: 8192, at: 0, len: 10000, written: 8192 },
+    { size: 8192, at: 4096, len: 10000, written: 4096 },
+    { size: 300000, at: 1000, len: 400000, written: 298008 },
+    { size: 12288, at: 12285, len: 5, written: 3 },
+  ])('a write crossing the end stops at the last page boundary at or below it: $len at $at of $size writes $written', ({ size, at, len, written }) => {
+    const { p, fd } = sealable(size);
+    ok(p.fcntl(fd, F_ADD_SEALS, F_SEAL_GROW));
+    const data = new Uint8Array(len).fill(0x5a);
+    expect(ok(p.pwrite(fd, data, at))).toBe(written);
+    expect(ok(p.fstat(fd)).size).toBe(size);
+    const back = ok(p.pread(fd, written + 1, at));
+    expect(back.length).toBe(at + written < size ? written + 1 : written);
+    expect(back.subarray(0, written).every((b) => b === 0x5a)).toBe(true);
+    if (back.length > written) expect(back[written]).toBe(0);
+  });
+
+  it('write(2) moves the file position by the short count', () => {
+    const { p, fd } = sealable(10000);
+    ok(p.fcntl(fd, F_ADD_SEALS, F_SEAL_GROW));
+    expect(ok(p.lseek(fd, 5000, 0))).toBe(5000);
+    expect(ok(p.writeFd(fd, new Uint8Array(10000)))).toBe(3192);
+    expect(ok(p.lseek(fd, 0, 1))).toBe(8192);
+    expect(errno(p.writeFd(fd, new Uint8Array(2000)))).toBe('EPERM');
   });
 
   it('ftruncate to the same size or smaller works; larger is EPERM', () => {

@@ -11,8 +11,8 @@
  * descriptor tables along the way take counts of their own.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { O_APPEND, O_RDONLY, O_RDWR, O_WRONLY } from '../../abi/fs.js';
-import { F_SEAL_SEAL } from '../../abi/memfd.js';
+import { O_ACCMODE, O_APPEND, O_RDONLY, O_RDWR, O_WRONLY } from '../../abi/fs.js';
+import { F_SEAL_SEAL, O_LARGEFILE } from '../../abi/memfd.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { MemoryCharge } from '../../memcg/charge.js';
 import { Directory } from '../../tmpfs/directory.js';
@@ -71,6 +71,11 @@ export function openFileIndex(walk: Walk, f: OpenFile): number {
   return i;
 }
 
+/** The status flags of `f` the image keeps beside readable, writable and append: O_LARGEFILE is always there. */
+function extraStatusFlags(f: OpenFile): number {
+  return f.statusFlags & ~(O_ACCMODE | O_APPEND | O_LARGEFILE);
+}
+
 /** Every open file, mount and tmpfs the walk met, in the order it met them. */
 export function saveFilesystems(walk: Walk): FsMeta {
   const openFiles = walk.openFiles.items.map((f) => ({
@@ -82,6 +87,7 @@ export function saveFilesystems(walk: Walk): FsMeta {
     append: f.append,
     offset: f.offset,
     refs: f.refCount,
+    ...(extraStatusFlags(f) === 0 ? {} : { statusFlags: extraStatusFlags(f) }),
   }));
   const mounts = walk.mounts.items.map((m) => ({
     mountId: m.mountId,
@@ -166,7 +172,8 @@ export function restoreFilesystems(meta: Metadata, kernel: Kernel, charge: (c: C
   });
   const openFiles = meta.openFiles.map((f) => {
     const access = f.readable && f.writable ? O_RDWR : f.writable ? O_WRONLY : f.readable ? O_RDONLY : O_RDWR | O_WRONLY;
-    const file = new OpenFile({ mount: mounts[f.mount] as Mount, inode: inodeOf(f.mount, f.ino) as Inode, path: f.path }, access | (f.append ? O_APPEND : 0));
+    const flags = access | (f.append ? O_APPEND : 0) | (f.statusFlags ?? 0);
+    const file = new OpenFile({ mount: mounts[f.mount] as Mount, inode: inodeOf(f.mount, f.ino) as Inode, path: f.path }, flags);
     file.offset = f.offset;
     return file;
   });

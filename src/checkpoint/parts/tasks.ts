@@ -6,6 +6,8 @@
  * (the IPC part), an open file description (the file system part), or an
  * anonymous memory object of this part.
  */
+import { RLIM_INFINITY } from '../../abi/constants.js';
+import type { RLimit } from '../../auth/credentials.js';
 import { makeCredentials } from '../../auth/credentials.js';
 import type { IpcNamespace } from '../../kernel/ipc_namespace.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -60,8 +62,14 @@ export function saveProcesses(walk: Walk, ipc: SavedIpc, mountNamespaces: SavedM
       ...(semUndo === undefined ? {} : { semUndo }),
       ...(cloexec.length === 0 ? {} : { cloexec }),
       ...(p.umaskValue === 0 ? {} : { umask: p.umaskValue }),
+      ...(fsizeUnlimited(p.fsizeRlimit) ? {} : { fsize: { soft: p.fsizeRlimit.soft, hard: p.fsizeRlimit.hard } }),
     };
   });
+}
+
+/** Whether RLIMIT_FSIZE is the default, which the image leaves out. */
+function fsizeUnlimited(l: RLimit): boolean {
+  return l.soft === RLIM_INFINITY && l.hard === RLIM_INFINITY;
 }
 
 function vmaMeta(walk: Walk, v: Vma, ipc: SavedIpc, where: string): VmaMetaT {
@@ -162,6 +170,7 @@ function restoreProcess(p: ProcessMetaT, refs: TaskRefs, anonymous: readonly Ano
   const mountNamespace = fs.mountNamespaces[p.mountNamespace]?.ns as MountNamespace;
   const proc = new Process(kernel, p.pid, creds, ipc, mm, { mountNamespace, files, memoryCharge: refs.charge(p.charge) });
   if (p.umask !== undefined) proc.umask(p.umask);
+  if (p.fsize !== undefined) proc.restoreFsizeRlimit(p.fsize);
   return proc;
 }
 
