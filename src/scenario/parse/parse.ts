@@ -31,10 +31,12 @@ interface Operation {
 
 /** Parses the operation and its arguments; yields the body and, for `-> VAR`, the binding process. */
 function parseOperation(lp: LineParser, head: readonly Token[]): Operation | undefined {
-  const [first, second, ...rest] = head as [Token, ...Token[]];
+  // Indexing and slice rather than `[first, second, ...rest] =`, which walks the array through its iterator.
+  const first = head[0] as Token;
+  const second = head[1];
   const lead = BY_WORD.get(first.text);
   if (lead !== undefined && lead.place !== 'process' && (lead.place === 'setup' || lead.reserved === true || !lp.scope.isProcess(first.text))) {
-    const body = lead.parse(lp, first, second === undefined ? rest : [second, ...rest]);
+    const body = lead.parse(lp, first, head.slice(1));
     return body === undefined ? { word: first.text, kind: lead } : { word: first.text, kind: lead, body };
   }
   const kind = second === undefined ? undefined : BY_WORD.get(second.text);
@@ -47,7 +49,7 @@ function parseOperation(lp: LineParser, head: readonly Token[]): Operation | und
   const proc = lp.word(first) === undefined ? undefined : lp.take(lp.scope.running(first));
   // Without a process the arguments cannot be checked (addresses belong to one), so stop at this error.
   if (proc === undefined) return undefined;
-  const body = kind.parse(lp, second, rest, proc);
+  const body = kind.parse(lp, second, head.slice(2), proc);
   return body === undefined ? { word: second.text, kind, proc } : { word: second.text, kind, body, proc };
 }
 
@@ -112,7 +114,7 @@ export function parseScenario(text: string, file: string): Either<ParseError[], 
       errors.push({ file, line, ...lexed.error });
     } else if (lexed.tokens.length > 0) {
       const r = parseStatement(scope, line, lexed.tokens);
-      errors.push(...r.errors.map((e) => ({ file, line, ...e })));
+      for (const e of r.errors) errors.push({ file, line, ...e });
       if (r.stmt !== undefined) statements.push(r.stmt);
     }
     if (nl < 0) break;
