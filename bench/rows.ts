@@ -188,7 +188,9 @@ export const ROWS: readonly Row[] = [
     test: 'atomic-add',
     param: 0,
     quickParam: 0,
-    ops: { native: 2_000_000, emulated: 1_000_000 },
+    // Samples of about the same length on both sides (a few hundred ms): on a loaded machine a
+    // 20 ms native sample mostly escapes preemption, which a 200 ms one of ipc-sentry's cannot.
+    ops: { native: 20_000_000, emulated: 1_000_000 },
     quickOps: { native: 1000, emulated: 1000 },
     target: 0.25,
     what: 'atomic increments of one shm word by two processes at once, from a start barrier (ipc-sentry: two worker threads, through Task.atomicAdd32), both counted',
