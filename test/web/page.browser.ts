@@ -464,6 +464,13 @@ describe.skipIf(problem !== undefined)(`the teaching page in Chromium${problem =
       // The lesson text is the file's prose, not its statements or the Linux sources it cites.
       expect(text).not.toMatch(/Linux rules|=>/);
     }
+    // The last of them (IPC_STAT's errno order) runs to the end with every line as the real kernel printed it.
+    await page.click('#run');
+    await atStatement(page, await statementCount(page));
+    await expectAllSame(page, 'shmctl-ipc-stat.scn');
+    expect((await row(page, 12)).slice(1)).toEqual(['EACCES  cmd=IPC_STAT', 'EACCES  cmd=IPC_STAT', 'same']);
+    await shot(page, 'shmctl-ipc-stat-output');
+
     // A comment above a statement is that statement's note in the output.
     await openLesson(page, 'sem-block-decrement-woken.scn');
     await page.click('#run');
