@@ -18,12 +18,15 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE, SHM_DEST, SHM_LOCKED, U64_MAX } from '../abi/constants.js';
-import type { MsqidDs } from '../abi/msg.js';
-import type { SemidDs } from '../abi/sem.js';
 import { SEM_INFO, SEMVMX } from '../abi/sem.js';
 import type { IpcPerm, ShmidDs } from '../abi/shm.js';
 import type { IpcNamespace } from '../kernel/ipc_namespace.js';
 import { countSemcnt } from '../sem/wake.js';
+import { msgRows, semRows } from '../kernel/proc_sysvipc.js';
+import type { IpcsMsgRow, IpcsSemRow } from '../kernel/proc_sysvipc.js';
+
+export { msgRows, semRows };
+export type { IpcsMsgRow, IpcsSemRow };
 
 /** Who an id is: the caller's user and group database. */
 export interface UserDatabase {
@@ -485,22 +488,6 @@ export function ipcsRows(ns: IpcNamespace): IpcsRow[] {
   return rows;
 }
 
-/** A semaphore set as ipcs lists it (a line of /proc/sysvipc/sem). */
-export interface IpcsSemRow {
-  readonly id: number;
-  readonly ds: SemidDs;
-}
-
-/** Every semaphore set of `ns` in index order, as /proc/sysvipc/sem lists them. */
-export function semRows(ns: IpcNamespace): IpcsSemRow[] {
-  const rows: IpcsSemRow[] = [];
-  for (const s of ns.sem.sets()) {
-    rows.push(s.mu.with(() => ({ id: s.perm.id, ds: s.statLocked() })));
-    s.decRef();
-  }
-  return rows;
-}
-
 /** One semaphore as `ipcs -s -i` shows it: semctl's GETVAL, GETNCNT, GETZCNT and GETPID. */
 export interface IpcsSemaphore {
   readonly value: number;
@@ -526,22 +513,6 @@ export function semaphoresOf(ns: IpcNamespace, id: number): IpcsSemaphore[] | un
     s.decRef();
   }
   return found;
-}
-
-/** A message queue as ipcs lists it (a line of /proc/sysvipc/msg). */
-export interface IpcsMsgRow {
-  readonly id: number;
-  readonly ds: MsqidDs;
-}
-
-/** Every message queue of `ns` in index order, as /proc/sysvipc/msg lists them. */
-export function msgRows(ns: IpcNamespace): IpcsMsgRow[] {
-  const rows: IpcsMsgRow[] = [];
-  for (const q of ns.msg.queues()) {
-    rows.push(q.mu.with(() => ({ id: q.perm.id, ds: q.statLocked() })));
-    q.decRef();
-  }
-  return rows;
 }
 
 /** The column headers: each label left-justified in its width, joined by spaces. */

@@ -29,7 +29,7 @@ import {
   runIpcs,
   userDatabaseOf,
 } from '../../src/cli/ipcs.js';
-import { sysvipcText } from '../../src/cli/sysvipc.js';
+import { sysvipcText } from '../../src/kernel/proc_sysvipc.js';
 import { readUserDatabase } from '../../src/cli/userdb.js';
 import type { IpcNamespace } from '../../src/kernel/ipc_namespace.js';
 import { Kernel } from '../../src/kernel/kernel.js';

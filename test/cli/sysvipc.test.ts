@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_SET, SHM_LOCK } from '../../src/abi/constants.js';
-import { SYSVIPC_HEADERS, sysvipcMsg, sysvipcSem, sysvipcShm, sysvipcText } from '../../src/cli/sysvipc.js';
+import { SYSVIPC_HEADERS, sysvipcMsg, sysvipcSem, sysvipcShm, sysvipcText } from '../../src/kernel/proc_sysvipc.js';
 import type { IpcNamespace } from '../../src/kernel/ipc_namespace.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { SysResult } from '../../src/kernel/pending.js';

@@ -6,7 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { SysError } from '../../abi/errno.js';
-import { sysvipcText } from '../../cli/sysvipc.js';
+import { sysvipcText } from '../../kernel/proc_sysvipc.js';
 import type { Process } from '../../kernel/process.js';
 import type { AddrArg, FdArg, Statement } from '../parse/ast.js';
 import { utf8Decode, utf8Encode } from '../parse/utf8.js';

@@ -10,8 +10,9 @@
  * Pure: no Node API, so a browser page can show the same files.
  */
 import { PAGE_SIZE } from '../abi/constants.js';
-import type { IpcNamespace } from '../kernel/ipc_namespace.js';
-import { msgRows, semRows } from './ipcs.js';
+import type { MsqidDs } from '../abi/msg.js';
+import type { SemidDs } from '../abi/sem.js';
+import type { IpcNamespace } from './ipc_namespace.js';
 
 /** The three files of /proc/sysvipc. */
 export type SysvipcFile = 'shm' | 'sem' | 'msg';
@@ -86,4 +87,36 @@ export function sysvipcMsg(ns: IpcNamespace): string {
 /** The text of /proc/sysvipc/`file` for a reader in `ns`. */
 export function sysvipcText(ns: IpcNamespace, file: SysvipcFile): string {
   return file === 'shm' ? sysvipcShm(ns) : file === 'sem' ? sysvipcSem(ns) : sysvipcMsg(ns);
+}
+
+/** A semaphore set as ipcs lists it (a line of /proc/sysvipc/sem). */
+export interface IpcsSemRow {
+  readonly id: number;
+  readonly ds: SemidDs;
+}
+
+/** Every semaphore set of `ns` in index order, as /proc/sysvipc/sem lists them. */
+export function semRows(ns: IpcNamespace): IpcsSemRow[] {
+  const rows: IpcsSemRow[] = [];
+  for (const s of ns.sem.sets()) {
+    rows.push(s.mu.with(() => ({ id: s.perm.id, ds: s.statLocked() })));
+    s.decRef();
+  }
+  return rows;
+}
+
+/** A message queue as ipcs lists it (a line of /proc/sysvipc/msg). */
+export interface IpcsMsgRow {
+  readonly id: number;
+  readonly ds: MsqidDs;
+}
+
+/** Every message queue of `ns` in index order, as /proc/sysvipc/msg lists them. */
+export function msgRows(ns: IpcNamespace): IpcsMsgRow[] {
+  const rows: IpcsMsgRow[] = [];
+  for (const q of ns.msg.queues()) {
+    rows.push(q.mu.with(() => ({ id: q.perm.id, ds: q.statLocked() })));
+    q.decRef();
+  }
+  return rows;
 }
