@@ -12,48 +12,15 @@
  * without a prefix (`999 B`) is left out, so below 1000 bytes there are no
  * brackets, and below 1024 only the SI figure is shown.
  */
-import type { ErrnoName } from '../../abi/errno.js';
+import { strerror } from '../../abi/strerror.js';
 import type { RawDd } from './raw.js';
 
 /** The placeholders that stand for dd's elapsed time and rate. */
 export const DD_TIME = '<time>';
 export const DD_RATE = '<rate>';
 
-/** glibc's strerror text for the errno names a file call can report. */
-const STRERROR: Readonly<Partial<Record<ErrnoName, string>>> = {
-  EPERM: 'Operation not permitted',
-  ENOENT: 'No such file or directory',
-  ESRCH: 'No such process',
-  EINTR: 'Interrupted system call',
-  EBADF: 'Bad file descriptor',
-  EAGAIN: 'Resource temporarily unavailable',
-  ENOMEM: 'Cannot allocate memory',
-  EACCES: 'Permission denied',
-  EFAULT: 'Bad address',
-  EBUSY: 'Device or resource busy',
-  EEXIST: 'File exists',
-  ENODEV: 'No such device',
-  ENOTDIR: 'Not a directory',
-  EISDIR: 'Is a directory',
-  EINVAL: 'Invalid argument',
-  ENFILE: 'Too many open files in system',
-  EMFILE: 'Too many open files',
-  EFBIG: 'File too large',
-  ENOSPC: 'No space left on device',
-  EROFS: 'Read-only file system',
-  ERANGE: 'Numerical result out of range',
-  ENAMETOOLONG: 'File name too long',
-  ENOTEMPTY: 'Directory not empty',
-  EIDRM: 'Identifier removed',
-  EOVERFLOW: 'Value too large for defined data type',
-  EOPNOTSUPP: 'Operation not supported',
-  ETIMEDOUT: 'Connection timed out',
-};
-
-/** strerror(errno) as glibc words it. */
-export function strerror(errno: ErrnoName): string {
-  return STRERROR[errno] ?? `Unknown error ${errno}`;
-}
+/** strerror(errno) as glibc words it (the one table, in abi). */
+export { strerror };
 
 /**
  * A file name as dd quotes it (gnulib quoteaf, shell-escape-always style in
