@@ -191,10 +191,10 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
   restoreState(refs: number, pages: Iterable<readonly [number, number]>, shared: ReadonlySet<number> = new Set()): void {
     this.refs = refs;
     for (const [page, frame] of pages) {
-      if (shared.has(frame)) {
-        this.cow = true;
-        this.frames.share(page, frame);
-      } else this.frames.adopt(page, frame, undefined);
+      // The object restored first cannot tell which of its frames a later one will share: any may be.
+      this.cow = true;
+      if (shared.has(frame)) this.frames.share(page, frame);
+      else this.frames.adopt(page, frame, undefined);
     }
   }
 
