@@ -101,7 +101,8 @@
   X(MUNLOCK, "munlock")                                                        \
   X(MINCORE, "mincore")                                                        \
   X(LSEEK, "lseek")                                                            \
-  X(UMASK, "umask")
+  X(UMASK, "umask")                                                            \
+  X(FTOK, "ftok")
 
 enum op {
 #define ORACLE_OP_ENUM(name, word) OP_##name,
@@ -189,6 +190,8 @@ struct stmt {
   int32_t arg;             /* fcntl: the int argument */
   int sysvipc;             /* sysvipc: 0 shm, 1 sem, 2 msg */
   int has_flags;           /* mlock: FLAGS given (mlock2) */
+  int resource;            /* rlimit: RLIMIT_MEMLOCK or RLIMIT_FSIZE */
+  int key_from_id;         /* shmget, semget, msgget: KEY was #N (an ftok key), resolved into `id` */
 };
 
 struct program {

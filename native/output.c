@@ -89,7 +89,7 @@ void print_result(const struct stmt *st, const struct result *r, const uint8_t *
   case OP_STATFS: case OP_STAT: case OP_FTRUNCATE: case OP_FALLOCATE:
   case OP_SEMGET: case OP_SEMOP: case OP_SEMCTL: case OP_MSGGET: case OP_MSGSND: case OP_MSGRCV: case OP_MSGCTL:
   case OP_SHM_OPEN: case OP_SHM_UNLINK: case OP_MEMFD_CREATE: case OP_FCNTL: case OP_FSTAT: case OP_CMPADDR:
-  case OP_MSYNC: case OP_MADVISE: case OP_MLOCK: case OP_MUNLOCK: case OP_MINCORE: case OP_LSEEK: case OP_UMASK:
+  case OP_MSYNC: case OP_MADVISE: case OP_MLOCK: case OP_MUNLOCK: case OP_MINCORE: case OP_LSEEK: case OP_UMASK: case OP_FTOK:
     printf(",\"ret\":\"%lld\"", (long long)r->ret);
     break;
   default:

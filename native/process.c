@@ -173,10 +173,13 @@ static void become(const struct stmt *st, struct result *r) {
   umask(022);
   /* Set while still privileged: lowering is always allowed, but raising needs CAP_SYS_RESOURCE. */
   struct rlimit memlock = {DEFAULT_MEMLOCK, DEFAULT_MEMLOCK};
-  if (setrlimit(RLIMIT_MEMLOCK, &memlock) != 0) {
+  struct rlimit fsize = {RLIM_INFINITY, RLIM_INFINITY};
+  if (setrlimit(RLIMIT_MEMLOCK, &memlock) != 0 || setrlimit(RLIMIT_FSIZE, &fsize) != 0) {
     internal(r, "setrlimit: %s", strerror(errno));
     return;
   }
+  /* As LTP's tests do: a write past RLIMIT_FSIZE is then EFBIG, never a signal. Fork keeps it. */
+  signal(SIGXFSZ, SIG_IGN);
   /* Without KEEPCAPS, leaving uid 0 would clear the permitted set before capset could keep the listed caps. */
   if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) != 0 || setgroups(st->ngroups, st->groups) != 0 ||
       setresgid(st->gid, st->gid, st->gid) != 0 || setresuid(st->uid, st->uid, st->uid) != 0) {
@@ -198,7 +201,7 @@ static void become(const struct stmt *st, struct result *r) {
 
 static void do_rlimit(const struct stmt *st, struct result *r) {
   struct rlimit lim;
-  if (getrlimit(RLIMIT_MEMLOCK, &lim) != 0) {
+  if (getrlimit(st->resource, &lim) != 0) {
     internal(r, "getrlimit: %s", strerror(errno));
     return;
   }
@@ -212,13 +215,13 @@ static void do_rlimit(const struct stmt *st, struct result *r) {
      */
     if (given_all_caps && !(env->caps_all & (uint64_t)1 << CAP_SYS_RESOURCE)) {
       snprintf(r->message, sizeof r->message,
-               "this machine withholds CAP_SYS_RESOURCE, which decides raising RLIMIT_MEMLOCK above its hard limit");
+               "this machine withholds CAP_SYS_RESOURCE, which decides raising an rlimit above its hard limit");
       r->outcome = OUT_UNAVAILABLE;
       return;
     }
     lim.rlim_max = lim.rlim_cur;
   }
-  syscall_result(r, setrlimit(RLIMIT_MEMLOCK, &lim));
+  syscall_result(r, setrlimit(st->resource, &lim));
 }
 
 static void do_shmctl(const struct stmt *st, int32_t id, struct result *r) {
@@ -736,9 +739,18 @@ static int execute_posix(const struct stmt *st, struct result *r) {
     r->outcome = OUT_OK;
     r->ret = umask((mode_t)st->set_mode);
     return 1;
+  case OP_FTOK:
+    /* glibc's ftok: stat(2), then the key from proj_id's low byte, st_dev and st_ino; -1 with stat's errno. */
+    syscall_result(r, ftok(st->path, (int)st->arg));
+    return 1;
   default:
     return 0;
   }
+}
+
+/* A get call's key: the literal, or the ftok key the coordinator read from KEY's slot into `id`. */
+static key_t get_key(const struct stmt *st, int32_t id) {
+  return st->key_from_id ? (key_t)id : (key_t)st->key;
 }
 
 static void execute(const struct stmt *st, int32_t id, struct result *r) {
@@ -754,7 +766,7 @@ static void execute(const struct stmt *st, int32_t id, struct result *r) {
     do_rlimit(st, r);
     return;
   case OP_SHMGET:
-    syscall_result(r, syscall(SYS_shmget, (key_t)st->key, (size_t)st->size, (int)st->flags));
+    syscall_result(r, syscall(SYS_shmget, get_key(st, id), (size_t)st->size, (int)st->flags));
     return;
   case OP_SHMAT:
     /* A success may be address 0 (root mapping page 0); only -1 with errno is a failure. */
@@ -769,7 +781,7 @@ static void execute(const struct stmt *st, int32_t id, struct result *r) {
     do_shmctl(st, id, r);
     return;
   case OP_SEMGET:
-    syscall_result(r, syscall(SYS_semget, (key_t)st->key, (int)st->semnum, (int)st->flags));
+    syscall_result(r, syscall(SYS_semget, get_key(st, id), (int)st->semnum, (int)st->flags));
     return;
   case OP_SEMOP:
     do_semop(st, id, r);
@@ -778,7 +790,7 @@ static void execute(const struct stmt *st, int32_t id, struct result *r) {
     do_semctl(st, id, r);
     return;
   case OP_MSGGET:
-    syscall_result(r, syscall(SYS_msgget, (key_t)st->key, (int)st->flags));
+    syscall_result(r, syscall(SYS_msgget, get_key(st, id), (int)st->flags));
     return;
   case OP_MSGSND:
     do_msgsnd(st, id, r);

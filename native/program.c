@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "oracle.h"
 
@@ -145,6 +146,19 @@ static int parse_id(struct parser *p, const char *s, struct id_expr *out) {
   if (parse_wide(s, &w) != 0) return fail(p, "bad id operand '%s'", s);
   out->slot = -1;
   out->literal = (int32_t)(uint32_t)w; /* truncated as a C cast to int would */
+  return 0;
+}
+
+/*
+ * A get call's KEY: a key_t literal, or `#N`, a numeric slot an ftok bound,
+ * which the coordinator resolves like an ID (the get calls have no ID).
+ */
+static int parse_key(struct parser *p, const char *s) {
+  if (s[0] == '#') {
+    p->st->key_from_id = 1;
+    return parse_id(p, s, &p->st->id);
+  }
+  if (parse_i32(s, &p->st->key) != 0) return fail(p, "bad KEY '%s'", s);
   return 0;
 }
 
@@ -524,12 +538,21 @@ static const char *const sysctl_names[] = {"shmmax", "shmall", "shmmni", "shm_rm
                                            "sem", "msgmax", "msgmnb", "msgmni", "sem_next_id", "msg_next_id"};
 
 /* Version 2: semget P KEY NSEMS FLAGS BIND. */
+/* ftok P PATH PROJ BIND */
+static int parse_ftok(struct parser *p) {
+  struct stmt *st = p->st;
+  char **t = p->tok;
+  if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_path(p, t[3], &st->path) != 0) return -1;
+  if (parse_i32(t[4], &st->arg) != 0) return fail(p, "bad PROJ '%s'", t[4]);
+  return parse_bind(p, t[5], '#', &st->bind_num);
+}
+
 static int parse_semget(struct parser *p) {
   struct stmt *st = p->st;
   char **t = p->tok;
   if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
-  if (parse_i32(t[3], &st->key) != 0 || parse_i32(t[4], &st->semnum) != 0 || parse_i32(t[5], &st->flags) != 0)
-    return fail(p, "bad KEY, NSEMS or FLAGS");
+  if (parse_key(p, t[3]) != 0) return -1;
+  if (parse_i32(t[4], &st->semnum) != 0 || parse_i32(t[5], &st->flags) != 0) return fail(p, "bad NSEMS or FLAGS");
   return parse_bind(p, t[6], '#', &st->bind_num);
 }
 
@@ -597,7 +620,8 @@ static int parse_msgget(struct parser *p) {
   struct stmt *st = p->st;
   char **t = p->tok;
   if (want(p, 6) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
-  if (parse_i32(t[3], &st->key) != 0 || parse_i32(t[4], &st->flags) != 0) return fail(p, "bad KEY or FLAGS");
+  if (parse_key(p, t[3]) != 0) return -1;
+  if (parse_i32(t[4], &st->flags) != 0) return fail(p, "bad FLAGS");
   return parse_bind(p, t[5], '#', &st->bind_num);
 }
 
@@ -742,9 +766,19 @@ static int parse_sysctl(struct parser *p) {
   return 0;
 }
 
+/* `rlimit P VALUE` sets RLIMIT_MEMLOCK (the original form); `rlimit P fsize VALUE` RLIMIT_FSIZE. */
 static int parse_rlimit(struct parser *p) {
-  if (want(p, 4) != 0 || live_proc(p, p->tok[2], &p->st->proc) != 0) return -1;
-  if (parse_u64(p->tok[3], &p->st->size) != 0) return fail(p, "bad rlimit value '%s'", p->tok[3]);
+  size_t v = 3;
+  p->st->resource = RLIMIT_MEMLOCK;
+  if (p->ntok == 5) {
+    if (strcmp(p->tok[3], "fsize") != 0) return fail(p, "unknown rlimit resource '%s'", p->tok[3]);
+    p->st->resource = RLIMIT_FSIZE;
+    v = 4;
+  } else if (want(p, 4) != 0) {
+    return -1;
+  }
+  if (live_proc(p, p->tok[2], &p->st->proc) != 0) return -1;
+  if (parse_u64(p->tok[v], &p->st->size) != 0) return fail(p, "bad rlimit value '%s'", p->tok[v]);
   return 0;
 }
 
@@ -752,7 +786,7 @@ static int parse_shmget(struct parser *p) {
   struct stmt *st = p->st;
   char **t = p->tok;
   if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0) return -1;
-  if (parse_i32(t[3], &st->key) != 0) return fail(p, "bad KEY '%s'", t[3]);
+  if (parse_key(p, t[3]) != 0) return -1;
   if (parse_u64(t[4], &st->size) != 0) return fail(p, "bad SIZE '%s'", t[4]);
   if (parse_i32(t[5], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[5]);
   return parse_bind(p, t[6], '#', &st->bind_num);
@@ -872,6 +906,7 @@ static int (*const parsers[OP_COUNT])(struct parser *) = {
     [OP_MINCORE] = parse_range_op,
     [OP_LSEEK] = parse_lseek,
     [OP_UMASK] = parse_umask,
+    [OP_FTOK] = parse_ftok,
 };
 
 static int parse_stmt(struct parser *p) {

@@ -201,6 +201,7 @@ const SYSCALL_METHODS: readonly string[] = [
   'remount',
   'unshareIpc',
   'setMemlockLimit',
+  'setFsizeLimit',
   'writeSysctl',
   'readSysctl',
   'semget',
@@ -845,6 +846,8 @@ function callLine(e: SyscallTraceEvent): { name: string; args: string[] } {
       return { name: 'unshare', args: ['CLONE_NEWIPC'] };
     case 'setMemlockLimit':
       return { name: 'prlimit64', args: ['0', 'RLIMIT_MEMLOCK', `{rlim_cur=${value(a[0])}, rlim_max=RLIM64_INFINITY}`, 'NULL'] };
+    case 'setFsizeLimit':
+      return { name: 'prlimit64', args: ['0', 'RLIMIT_FSIZE', `{rlim_cur=${value(a[0])}, rlim_max=RLIM64_INFINITY}`, 'NULL'] };
     case 'writeSysctl':
       return { name: 'sysctl', args: [str(`kernel.${String(a[0])}`), value(a[1])] };
     case 'readSysctl':

@@ -192,6 +192,7 @@ const TABLE: Record<Target, Record<string, readonly Kind[]>> = {
     remount: ['path', 'remount'],
     unshareIpc: [],
     setMemlockLimit: ['rlimit'],
+    setFsizeLimit: ['rlimit'],
     writeSysctl: ['sysctl', 'sysval'],
     readSysctl: ['sysname'],
     semget: ['key', 'nsems', 'shmflg'],

@@ -323,9 +323,11 @@ class Run {
         if (s.name === 'vm.max_map_count') return this.writeMaxMapCount(s.value);
         return this.either(this.kernel.writeSysctl(this.namespace(s.ns), s.name, s.values ?? s.value), () => ({ ok: true }));
       case 'rlimit':
-        return this.either(this.proc(s.proc).setMemlockLimit(s.memlock), () => ({ ok: true }));
+        return this.either(s.fsize === undefined ? this.proc(s.proc).setMemlockLimit(s.memlock) : this.proc(s.proc).setFsizeLimit(s.fsize), () => ({
+          ok: true,
+        }));
       case 'shmget':
-        return this.either(this.proc(s.proc).shmget(s.key, s.size, s.flags), (id) => {
+        return this.either(this.proc(s.proc).shmget(this.key(s), s.size, s.flags), (id) => {
           this.bindNum(s.bind, id);
           return { ok: true, ret: BigInt(id) };
         });
@@ -400,6 +402,11 @@ class Run {
       case 'lseek':
       case 'umask':
         return runMem(s, p!, this.posix);
+      case 'ftok':
+        return this.either(p!.ftok(s.path, s.proj), (key) => {
+          this.bindNum(s.bind, key);
+          return { ok: true, ret: BigInt(key) };
+        });
       default:
         // Host-side statements are dispatched in step.
         throw new Error(`statement ${s.op} at line ${s.line} reached the process dispatcher`);
@@ -417,7 +424,7 @@ class Run {
   private semMsg(s: SemMsgStatement, p: Process): RawResult {
     switch (s.op) {
       case 'semget':
-        return this.either(p.semget(s.key, s.nsems, s.flags), (id) => {
+        return this.either(p.semget(this.key(s), s.nsems, s.flags), (id) => {
           this.bindNum(s.bind, id);
           return { ok: true, ret: BigInt(id) };
         });
@@ -455,7 +462,7 @@ class Run {
         });
       }
       case 'msgget':
-        return this.either(p.msgget(s.key, s.flags), (id) => {
+        return this.either(p.msgget(this.key(s), s.flags), (id) => {
           this.bindNum(s.bind, id);
           return { ok: true, ret: BigInt(id) };
         });
@@ -579,6 +586,11 @@ class Run {
 
   private bindNum(slot: number | undefined, value: number): void {
     if (slot !== undefined) this.nums.set(slot, value);
+  }
+
+  /** A get call's key: the literal, or the ftok key in its slot (an unbound slot reads -1, as natively). */
+  private key(s: { readonly key: number; readonly keySlot?: number }): number {
+    return s.keySlot === undefined ? s.key : (this.nums.get(s.keySlot) ?? -1);
   }
 
   /** An id argument as the C int the kernel receives; an unbound slot reads -1. */

@@ -153,22 +153,27 @@ export interface SysctlStmt extends StatementBase {
   readonly values?: readonly bigint[];
 }
 
-/** Sets RLIMIT_MEMLOCK's soft limit; `-1` in the scenario is already RLIM_INFINITY here. */
-export interface RlimitStmt extends StatementBase {
+/**
+ * Sets the soft RLIMIT_MEMLOCK (`memlock`) or RLIMIT_FSIZE (`fsize`), whichever
+ * is there; `-1` in the scenario is already RLIM_INFINITY here.
+ */
+export type RlimitStmt = StatementBase & {
   readonly op: 'rlimit';
   readonly proc: number;
-  readonly memlock: bigint;
-}
+} & ({ readonly memlock: bigint; readonly fsize?: undefined } | { readonly fsize: bigint; readonly memlock?: undefined });
 
 /**
  * shmget. `key` is the signed 32-bit key_t the kernel sees; `keyWritten` is
- * the scenario's value before truncation (0 for IPC_PRIVATE).
+ * the scenario's value before truncation (0 for IPC_PRIVATE). With
+ * `keySlot`, KEY was a key variable an ftok bound: the key is that numeric
+ * slot's value at run time (an unbound slot reads -1), and `key` is 0.
  */
 export interface ShmgetStmt extends StatementBase {
   readonly op: 'shmget';
   readonly proc: number;
   readonly key: number;
   readonly keyWritten: bigint;
+  readonly keySlot?: number;
   readonly size: bigint;
   readonly flags: number;
 }
@@ -274,6 +279,8 @@ export interface SemgetStmt extends StatementBase {
   readonly proc: number;
   readonly key: number;
   readonly keyWritten: bigint;
+  /** As shmget's. */
+  readonly keySlot?: number;
   readonly nsems: number;
   readonly flags: number;
 }
@@ -317,6 +324,8 @@ export interface MsggetStmt extends StatementBase {
   readonly proc: number;
   readonly key: number;
   readonly keyWritten: bigint;
+  /** As shmget's. */
+  readonly keySlot?: number;
   readonly flags: number;
 }
 
@@ -615,6 +624,18 @@ export interface UmaskStmt extends StatementBase {
   readonly mask: number;
 }
 
+/**
+ * ftok(3) of `path` with `proj` (an int; glibc uses its low byte). The key
+ * it binds (a key variable) depends on st_dev and st_ino, which differ
+ * between backends, so it never prints as a number.
+ */
+export interface FtokStmt extends StatementBase {
+  readonly op: 'ftok';
+  readonly proc: number;
+  readonly path: string;
+  readonly proj: number;
+}
+
 /** One scenario statement, discriminated by `op`. */
 export type Statement =
   | ProcStmt
@@ -666,7 +687,8 @@ export type Statement =
   | SysvipcStmt
   | RangeStmt
   | LseekStmt
-  | UmaskStmt;
+  | UmaskStmt
+  | FtokStmt;
 
 /** The statements that run on the host, not in a scenario process (`isHostSide` in table.ts tells them apart). */
 export type HostSideStatement = SysctlStmt | SleepStmt | TmpfsMountStmt | BindMountStmt | HostMkdirStmt | MeminfoStmt | IsulaStmt | MemcgStmt | ImageStmt;

@@ -78,6 +78,7 @@ export const EXTENSION_FIELD_GROUPS: Readonly<Record<string, FieldGroup>> = {
   st_size: 'stat',
   st_blocks: 'stat',
   rows: 'line',
+  proj: 'line',
   usage: 'memcg',
   limit: 'memcg',
   failcnt: 'memcg',

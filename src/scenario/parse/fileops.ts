@@ -14,12 +14,17 @@ import {
   O_APPEND,
   O_CREAT,
   O_DIRECTORY,
+  O_DSYNC,
   O_EXCL,
+  O_NOCTTY,
+  O_NONBLOCK,
   O_RDONLY,
   O_RDWR,
+  O_SYNC,
   O_TRUNC,
   O_WRONLY,
 } from '../../abi/fs.js';
+import { O_CLOEXEC, O_NOFOLLOW } from '../../abi/memfd.js';
 import { INT64_MAX } from '../../hostchannel/size.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_LOCKED, MAP_NORESERVE, MAP_POPULATE, MAP_SHARED_VALIDATE } from '../../abi/mman.js';
 import { ddOutput } from '../result/dd.js';
@@ -34,7 +39,7 @@ import type { ProcessParser, StatementEntries } from './table.js';
 import { utf8DecodeStrict } from './utf8.js';
 import * as wire from './wire.js';
 
-/** Flag names `open` takes. */
+/** Flag names `open` takes: the ones that act, and status flags F_GETFL shows. */
 const OPEN_FLAGS: Readonly<Record<string, number>> = {
   O_RDONLY,
   O_WRONLY,
@@ -44,6 +49,12 @@ const OPEN_FLAGS: Readonly<Record<string, number>> = {
   O_TRUNC,
   O_APPEND,
   O_DIRECTORY,
+  O_NOFOLLOW,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  O_NOCTTY,
+  O_DSYNC,
+  O_SYNC,
 };
 
 /** Flag names `mmap` takes: its PROT and its FLAGS. */

@@ -5,7 +5,7 @@
  * memfd_create, fcntl, fstat, cmpaddr (are two addresses equal, without
  * printing either) and sysvipc (reading /proc/sysvipc back, normalized).
  */
-import { O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../abi/fs.js';
+import { O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../abi/fs.js';
 import {
   F_ADD_SEALS,
   F_GET_SEALS,
@@ -32,7 +32,7 @@ import { num } from '../result/printed.js';
 import type { Body, LineParser } from './args.js';
 import { arity } from './args.js';
 import type { FcntlCmdName, FdArg, SysvipcName } from './ast.js';
-import { parseFd } from './fileops.js';
+import { parseFd, parsePath } from './fileops.js';
 import type { Token } from './lexer.js';
 import { NAME, parseInteger } from './literals.js';
 import type { StatementEntries } from './table.js';
@@ -51,6 +51,7 @@ const SHM_OPEN_FLAGS: Readonly<Record<string, number>> = {
   O_DIRECTORY,
   O_CLOEXEC,
   O_NOFOLLOW,
+  O_NONBLOCK,
 };
 
 /** Flag names memfd_create takes (MFD_HUGETLB is refused below: hugetlbfs is not modelled). */
@@ -252,7 +253,7 @@ export function sysvipcRows(file: SysvipcName, text: string, p: Printing): Print
     columns.forEach(([name, kind], i) => {
       const v = BigInt(cells[i]!);
       const key = kind === 'id' ? 'id' : kind === 'mode' ? 'mode' : name;
-      if (kind === 'key') row[key] = v === 0n ? 'IPC_PRIVATE' : num(v);
+      if (kind === 'key') row[key] = p.keyName(v);
       else if (kind === 'id') row[key] = p.idName(v, file);
       else if (kind === 'mode') row[key] = `0${BigInt(`0o${cells[i]!}`).toString(8)}`;
       else if (kind === 'pid') row[key] = p.pidName(Number(v));
@@ -263,6 +264,24 @@ export function sysvipcRows(file: SysvipcName, text: string, p: Printing): Print
   }
   return rows;
 }
+
+/** `ftok PATH PROJ`: PROJ an int (glibc keeps its low byte). */
+function parseFtok(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  if (!arity(lp, opTok, args, 'PATH PROJ')) return undefined;
+  const [pathTok, projTok] = args as [Token, Token];
+  const path = parsePath(lp, pathTok);
+  const proj = lp.integer(projTok, false);
+  if (proj !== undefined && (proj < -(1n << 31n) || proj >= 1n << 32n)) return lp.fail(projTok.col, 'PROJ must fit in an int (or be written unsigned)');
+  if (path === undefined || proj === undefined) return undefined;
+  return { op: 'ftok', proc, path, proj: Number(BigInt.asIntN(32, proj)) };
+}
+
+/** ftok's line: ret as the key's name, and proj_id's low byte, which is bits 24 to 31 of the key on every machine. */
+const printKey = (s: { readonly line: number; readonly bind?: number }, raw: RawSuccess, p: Printing): void => {
+  const key = raw.ret ?? 0n;
+  p.keyResult(key, s.bind === undefined ? `ftok:${s.line}` : p.program.numVars[s.bind]!);
+  p.out['proj'] = Number((BigInt.asUintN(32, key) >> 24n) & 0xffn);
+};
 
 /** ret of a call that returns a number. */
 const printRet = (_s: unknown, raw: RawSuccess, p: Printing): void => {
@@ -277,7 +296,14 @@ const printFd = (s: { readonly bind?: number }, _raw: RawSuccess, p: Printing): 
 const fdField = (fd: FdArg): string => wire.fd(fd);
 
 /** The POSIX statements' entries in the statement table. */
-export const POSIX_STATEMENTS: StatementEntries<'shm_open' | 'shm_unlink' | 'memfd_create' | 'fcntl' | 'fstat' | 'cmpaddr' | 'sysvipc'> = {
+export const POSIX_STATEMENTS: StatementEntries<'shm_open' | 'shm_unlink' | 'memfd_create' | 'fcntl' | 'fstat' | 'cmpaddr' | 'sysvipc' | 'ftok'> = {
+  ftok: {
+    place: 'process',
+    parse: parseFtok,
+    binds: 'key',
+    native: (s) => ['ftok', s.proc, wire.path(s.path), s.proj, wire.bind(s, '#')],
+    printOk: printKey,
+  },
   shm_open: {
     place: 'process',
     parse: parseShmOpen,

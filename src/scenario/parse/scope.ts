@@ -10,10 +10,15 @@ import type { Either } from 'fp-ts/lib/Either.js';
 import type { LineError, Token } from './lexer.js';
 import { NAME } from './literals.js';
 
-/** The kinds of variable: numbers are global, addresses and descriptors belong to a process. */
-export type VarKind = 'num' | 'addr' | 'fd';
+/**
+ * The kinds of variable: numbers and keys are global, addresses and
+ * descriptors belong to a process. A key (from ftok) lives in a numeric slot
+ * but is a kind of its own: its value differs between backends, so it may
+ * only be passed as a KEY, never as an id or checked as a number.
+ */
+export type VarKind = 'num' | 'addr' | 'fd' | 'key';
 
-const KIND_TEXT: Readonly<Record<VarKind, string>> = { num: 'a number', addr: 'an address', fd: 'a file descriptor' };
+const KIND_TEXT: Readonly<Record<VarKind, string>> = { num: 'a number', addr: 'an address', fd: 'a file descriptor', key: 'an ftok key' };
 
 interface ProcEntry {
   readonly index: number;
@@ -139,6 +144,12 @@ export class Scope {
     return E.right(v.slot);
   }
 
+  /** The numeric slot of key variable `name` if an ftok bound it, else undefined (the token is then a literal key). */
+  keySlot(name: string): number | undefined {
+    const v = this.vars.get(name);
+    return v?.kind === 'key' ? v.slot : undefined;
+  }
+
   /** The slot of numeric variable `name` if one is bound, for expectation values. */
   boundNumeric(name: string): number | undefined {
     const v = this.vars.get(name);
@@ -167,7 +178,7 @@ export class Scope {
       return E.left({ col: tok.col, message });
     }
     if (v === undefined) {
-      const table = kind === 'num' ? this.numVars : kind === 'addr' ? this.addrVars : this.fdVars;
+      const table = kind === 'num' || kind === 'key' ? this.numVars : kind === 'addr' ? this.addrVars : this.fdVars;
       table.push(tok.text);
       v = { kind, slot: table.length - 1, line };
       this.vars.set(tok.text, v);

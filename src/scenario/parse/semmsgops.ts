@@ -17,6 +17,7 @@ import { parseFlags, parseInteger } from './literals.js';
 import type { StatementEntries } from './table.js';
 import type { Field } from './wire.js';
 import { bind, hex, id } from './wire.js';
+import { keyField, parseKey } from './shmops.js';
 
 const SEMCTL_CMDS: Readonly<Record<SemctlCmdName, number>> = {
   IPC_RMID,
@@ -54,12 +55,6 @@ const MSGRCV_FLAGS = { IPC_NOWAIT, MSG_NOERROR, MSG_EXCEPT, MSG_COPY };
 const MAX_MSG = 16n << 20n;
 
 const INT_MIN = -(1n << 31n);
-
-/** A key written as IPC_PRIVATE or a number, as key_t (a signed 32-bit int). */
-function parseKey(lp: LineParser, tok: Token): { key: number; keyWritten: bigint } | undefined {
-  const keyWritten = tok.text === 'IPC_PRIVATE' ? 0n : lp.integer(tok, false);
-  return keyWritten === undefined ? undefined : { key: Number(BigInt.asIntN(32, keyWritten)), keyWritten };
-}
 
 /** An integer within [lo, hi]. */
 function ranged(lp: LineParser, tok: Token, lo: bigint, hi: bigint, what: string): bigint | undefined {
@@ -273,7 +268,7 @@ export const SEMMSG_STATEMENTS: StatementEntries<'semget' | 'semop' | 'semtimedo
     place: 'process',
     parse: parseSemget,
     binds: 'num',
-    native: (s) => ['semget', s.proc, s.key, s.nsems, s.flags, bind(s, '#')],
+    native: (s) => ['semget', s.proc, keyField(s), s.nsems, s.flags, bind(s, '#')],
     printOk: (s, raw, p) => p.idResult(s.bind, raw.ret!, 'sem'),
   },
   semop: {
@@ -306,7 +301,7 @@ export const SEMMSG_STATEMENTS: StatementEntries<'semget' | 'semop' | 'semtimedo
     place: 'process',
     parse: parseMsgget,
     binds: 'num',
-    native: (s) => ['msgget', s.proc, s.key, s.flags, bind(s, '#')],
+    native: (s) => ['msgget', s.proc, keyField(s), s.flags, bind(s, '#')],
     printOk: (s, raw, p) => p.idResult(s.bind, raw.ret!, 'msg'),
   },
   msgsnd: {

@@ -213,20 +213,26 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
   return values === undefined ? { op: 'sysctl', ns, name, value } : { op: 'sysctl', ns, name, value, values };
 }
 
-/** `rlimit NAME memlock=N`, where -1 means unlimited. */
+/** The resources `rlimit` sets. */
+const RLIMIT_RESOURCES = ['memlock', 'fsize'] as const;
+
+/** `rlimit NAME memlock=N` or `rlimit NAME fsize=N`, where -1 means unlimited. */
 export function parseRlimit(lp: LineParser, opTok: Token, args: readonly Token[]): Body | undefined {
-  if (!arity(lp, opTok, args, 'NAME memlock=N')) return undefined;
+  if (!arity(lp, opTok, args, 'NAME memlock=N|fsize=N')) return undefined;
   const [procTok, limitTok] = args as [Token, Token];
   const proc = lp.word(procTok) === undefined ? undefined : lp.take(lp.scope.running(procTok));
   const kv = lp.keyValue(limitTok);
-  if (kv?.key !== 'memlock') {
-    if (limitTok.str === undefined) lp.fail(limitTok.col, `expected memlock=N, got ${limitTok.text}`);
+  const resource = RLIMIT_RESOURCES.find((r) => r === kv?.key);
+  if (kv === undefined || resource === undefined) {
+    if (limitTok.str === undefined) lp.fail(limitTok.col, `expected memlock=N or fsize=N, got ${limitTok.text}`);
     return undefined;
   }
   const n = lp.take(parseInteger(kv.value, kv.valueCol, false));
   if (n === undefined) return undefined;
-  if (n < -1n) return lp.fail(kv.valueCol, 'memlock must be -1 (unlimited) or a number of bytes');
-  return proc === undefined ? undefined : { op: 'rlimit', proc, memlock: n === -1n ? RLIM_INFINITY : n };
+  if (n < -1n) return lp.fail(kv.valueCol, `${resource} must be -1 (unlimited) or a number of bytes`);
+  if (proc === undefined) return undefined;
+  const value = n === -1n ? RLIM_INFINITY : n;
+  return resource === 'memlock' ? { op: 'rlimit', proc, memlock: value } : { op: 'rlimit', proc, fsize: value };
 }
 
 /** The set-up statements' entries in the statement table. */
@@ -262,5 +268,9 @@ export const SETUP_STATEMENTS: StatementEntries<'proc' | 'fork' | 'exit' | 'sysc
         ? { emulatedOnly: "a global sysctl: the native backend never changes the host's value", feature: 'sysctl vm.max_map_count' }
         : ['sysctl', s.ns, s.name, s.values === undefined ? s.value : s.values.join(',')],
   },
-  rlimit: { place: 'setup', parse: parseRlimit, native: (s) => ['rlimit', s.proc, s.memlock] },
+  rlimit: {
+    place: 'setup',
+    parse: parseRlimit,
+    native: (s) => (s.fsize === undefined ? ['rlimit', s.proc, s.memlock] : ['rlimit', s.proc, 'fsize', s.fsize]),
+  },
 };

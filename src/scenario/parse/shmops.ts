@@ -106,15 +106,31 @@ function parseShmctl(lp: LineParser, opTok: Token, args: readonly Token[], proc:
   return set === undefined ? { ...base, cmdName } : { ...base, cmdName, set };
 }
 
+/**
+ * A get call's KEY: a key variable an ftok bound (read at run time), or
+ * IPC_PRIVATE or a number, as key_t: a signed 32-bit int, so 0xffffffff and
+ * -1 name the same key.
+ */
+export function parseKey(lp: LineParser, tok: Token): { key: number; keyWritten: bigint; keySlot?: number } | undefined {
+  const keySlot = tok.str === undefined ? lp.scope.keySlot(tok.text) : undefined;
+  if (keySlot !== undefined) return { key: 0, keyWritten: 0n, keySlot };
+  const keyWritten = tok.text === 'IPC_PRIVATE' ? 0n : lp.integer(tok, false);
+  return keyWritten === undefined ? undefined : { key: Number(BigInt.asIntN(32, keyWritten)), keyWritten };
+}
+
+/** A get call's KEY in the oracle's program text: `#N` for a key variable, else the key_t. */
+export function keyField(s: { readonly key: number; readonly keySlot?: number }): string | number {
+  return s.keySlot === undefined ? s.key : `#${s.keySlot}`;
+}
+
 function parseShmget(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
   if (!arity(lp, opTok, args, 'KEY SIZE FLAGS')) return undefined;
   const [keyTok, sizeTok, flagsTok] = args as [Token, Token, Token];
-  const keyWritten = keyTok.text === 'IPC_PRIVATE' ? 0n : lp.integer(keyTok, false);
+  const key = parseKey(lp, keyTok);
   const size = lp.size(sizeTok);
   const flags = lp.flags(flagsTok);
-  if (keyWritten === undefined || size === undefined || flags === undefined) return undefined;
-  // key_t is a signed 32-bit int, so 0xffffffff and -1 name the same key.
-  return { op: 'shmget', proc, key: Number(BigInt.asIntN(32, keyWritten)), keyWritten, size, flags };
+  if (key === undefined || size === undefined || flags === undefined) return undefined;
+  return { op: 'shmget', proc, ...key, size, flags };
 }
 
 function parseShmat(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
@@ -203,7 +219,7 @@ export const SHM_STATEMENTS: StatementEntries<'shmget' | 'shmat' | 'shmdt' | 'sh
     place: 'process',
     parse: parseShmget,
     binds: 'num',
-    native: (s) => ['shmget', s.proc, s.key, s.size, s.flags, bind(s, '#')],
+    native: (s) => ['shmget', s.proc, keyField(s), s.size, s.flags, bind(s, '#')],
     printOk: (s, raw, p) => p.idResult(s.bind, raw.ret!),
   },
   shmat: {

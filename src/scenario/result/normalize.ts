@@ -92,6 +92,8 @@ class Normalizer {
   private readonly nums = new Map<number, bigint>();
   /** Id bindings, most recent last. */
   private readonly idBindings: IdBinding[] = [];
+  /** ftok keys by value, each with the name it first printed as. */
+  private readonly keyNames = new Map<bigint, string>();
   /** The blocked calls so far: `wait` prints its call's result as that call would. */
   private readonly blocked: BlockedCalls;
 
@@ -145,7 +147,7 @@ class Normalizer {
     if (raw.ds !== undefined) {
       const d = raw.ds;
       out['ds'] = {
-        key: d.key === 0 ? 'IPC_PRIVATE' : d.key,
+        key: this.keyName(BigInt(d.key)),
         uid: num(d.uid),
         gid: num(d.gid),
         cuid: num(d.cuid),
@@ -265,6 +267,22 @@ class Normalizer {
     this.nums.set(slot, value);
   }
 
+  /** ftok's ret: the name `key` first printed as, or `name` for a key not seen before. */
+  keyResult(key: bigint, name: string, out: Record<string, Printed>): void {
+    let known = this.keyNames.get(key);
+    if (known === undefined) {
+      known = name;
+      this.keyNames.set(key, name);
+    }
+    out['ret'] = known;
+  }
+
+  /** A key as ds and sysvipc rows print it: an ftok key's name, 0 as IPC_PRIVATE, else the number. */
+  keyName(key: bigint): Printed {
+    if (key === 0n) return 'IPC_PRIVATE';
+    return this.keyNames.get(key) ?? num(key);
+  }
+
   /** From here on `pid` prints as process `proc`'s name. */
   namePid(pid: number, proc: number): void {
     this.pidNames.set(pid, this.program.procNames[proc]!);
@@ -273,7 +291,7 @@ class Normalizer {
   /** The ipc_perm part of a ds, as every mechanism prints it. */
   private perm(d: { key: number; uid: number; gid: number; cuid: number; cgid: number; mode: number; seq: number }): Record<string, Printed> {
     return {
-      key: d.key === 0 ? 'IPC_PRIVATE' : d.key,
+      key: this.keyName(BigInt(d.key)),
       uid: num(d.uid),
       gid: num(d.gid),
       cuid: num(d.cuid),
@@ -358,6 +376,14 @@ class LinePrinting implements Printing {
 
   pidName(pid: number): Printed {
     return this.n.pidName(pid);
+  }
+
+  keyResult(key: bigint, name: string): void {
+    this.n.keyResult(key, name, this.out);
+  }
+
+  keyName(key: bigint): Printed {
+    return this.n.keyName(key);
   }
 
   setNum(slot: number, value: bigint): void {

@@ -40,6 +40,14 @@ export interface Printing {
   idResult(bind: number | undefined, ret: bigint, mech?: Mechanism): void;
   /** An id as a row of /proc/sysvipc prints it: the latest variable of mechanism `mech` holding it in the namespace, else the number. */
   idName(id: bigint, mech: Mechanism): Printed;
+  /**
+   * ret of ftok: keys print by name, never by value (st_dev and st_ino differ
+   * between backends). A key already seen prints as the name it got first;
+   * a new one takes `name` (the bound variable, or a name made from the line).
+   */
+  keyResult(key: bigint, name: string): void;
+  /** A key as ds and /proc/sysvipc rows print it: an ftok key's name, 0 as IPC_PRIVATE, else the number. */
+  keyName(key: bigint): Printed;
   /** A pid as it prints: the name of the process it belongs to, 0 as 0, else the number. */
   pidName(pid: number): Printed;
   /** Records numeric slot `slot`'s value, for later checks by name. */

@@ -85,3 +85,32 @@ describe('POSIX statements', () => {
     expect(e('A munlock a')).toEqual(['4:3: munlock needs ADDR LEN (got 1 argument)']);
   });
 });
+
+describe('ftok and key variables', () => {
+  it('builds ftok, binds a key in a numeric slot, and passes it as KEY to the get calls (#N in the oracle text)', () => {
+    const p = program(lines('proc A', 'A ftok /t/a 0x141 -> k', 'A shmget k 4K 0 -> s', 'A semget k 1 0', 'A msgget k 0', 'A shmget 0x10 4K 0'));
+    expect(p.statements[1]).toMatchObject({ op: 'ftok', path: '/t/a', proj: 0x141, bind: 0 });
+    expect(p.statements[2]).toMatchObject({ op: 'shmget', keySlot: 0, key: 0 });
+    expect(p.statements[5]).toMatchObject({ op: 'shmget', key: 0x10 });
+    expect(p.statements[5]).not.toHaveProperty('keySlot');
+    expect(encodeProgram(p).split('\n').slice(1, 6)).toEqual([
+      `2 ftok 0 ${Buffer.from('/t/a').toString('hex')} 321 #0`,
+      '3 shmget 0 #0 4096 0 #1',
+      '4 semget 0 #0 1 0 -',
+      '5 msgget 0 #0 0 -',
+      '6 shmget 0 16 4096 0 -',
+    ]);
+  });
+
+  it('keeps a key out of id and number places, and an id out of KEY', () => {
+    expect(errors(lines('proc A', 'A ftok /t/a 1 -> k', 'A shmat k 0 0'))[0]).toMatch(/^3:\d+: k holds an ftok key \(bound at line 2\), not a number/);
+    expect(errors(lines('proc A', 'A shmget 1 4K IPC_CREAT -> s', 'A ftok /t/a 1 -> s'))[0]).toMatch(/^3:\d+: s already holds a number/);
+    expect(errors(lines('proc A', 'A shmget 1 4K IPC_CREAT -> s', 'A shmget s 4K 0'))[0]).toMatch(/^3:10: /);
+  });
+
+  it('refuses a relative path, a PROJ past an int, and a missing argument', () => {
+    expect(errors(lines('proc A', 'A ftok t 1'))[0]).toMatch(/^2:8: /);
+    expect(errors(lines('proc A', 'A ftok /t 0x100000000'))).toEqual(['2:11: PROJ must fit in an int (or be written unsigned)']);
+    expect(errors(lines('proc A', 'A ftok /t'))[0]).toMatch(/^2:3: ftok needs PATH PROJ/);
+  });
+});

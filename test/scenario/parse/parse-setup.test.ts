@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { errors, last, lines, program } from '../helpers.js';
+import { encodeProgram } from '../../../src/scenario/native/protocol.js';
 
 describe('proc', () => {
   it('applies Linux defaults: root gets every capability', () => {
@@ -163,11 +164,20 @@ describe('rlimit', () => {
     expect(last(lines('proc A', 'rlimit A memlock=0x10000'))).toMatchObject({ memlock: 65536n });
   });
 
+  it('sets fsize, with -1 meaning RLIM_INFINITY; the oracle line names the resource', () => {
+    expect(last(lines('proc A', 'rlimit A fsize=10000'))).toEqual({ op: 'rlimit', line: 2, proc: 0, fsize: 10000n });
+    expect(last(lines('proc A', 'rlimit A fsize=-1'))).toMatchObject({ fsize: 2n ** 64n - 1n });
+    expect(encodeProgram(program(lines('proc A', 'rlimit A fsize=10000', 'rlimit A memlock=4096')))).toBe(
+      lines('1 proc 0 0 0 0 -1 0', '2 rlimit 0 fsize 10000', '3 rlimit 0 4096'),
+    );
+  });
+
   it('reports bad limits and arguments', () => {
     expect(errors(lines('proc A', 'rlimit A memlock=-2'))).toEqual(['2:18: memlock must be -1 (unlimited) or a number of bytes']);
-    expect(errors(lines('proc A', 'rlimit A nofile=1'))).toEqual(['2:10: expected memlock=N, got nofile=1']);
+    expect(errors(lines('proc A', 'rlimit A nofile=1'))).toEqual(['2:10: expected memlock=N or fsize=N, got nofile=1']);
+    expect(errors(lines('proc A', 'rlimit A fsize=-2'))).toEqual(['2:16: fsize must be -1 (unlimited) or a number of bytes']);
     expect(errors(lines('proc A', 'rlimit A memlock=8M'))).toEqual(['2:19: a size suffix is not allowed here']);
     expect(errors('rlimit B memlock=1')).toEqual(['1:8: unknown process B']);
-    expect(errors(lines('proc A', 'rlimit A'))).toEqual(['2:1: rlimit needs NAME memlock=N (got 1 argument)']);
+    expect(errors(lines('proc A', 'rlimit A'))).toEqual(['2:1: rlimit needs NAME memlock=N|fsize=N (got 1 argument)']);
   });
 });
