@@ -6,6 +6,7 @@
  * adds O_NOFOLLOW (glibc opens with O_NOFOLLOW | O_CLOEXEC); memfd_create's
  * description is O_RDWR | O_LARGEFILE whatever the flags.
  */
+import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import {
   F_GETFL,
@@ -32,6 +33,7 @@ import {
 } from '../../src/index.js';
 import { checkpoint, restore } from '../../src/checkpoint/index.js';
 import type { Process } from '../../src/index.js';
+import { edited, openImage, reseal } from '../checkpoint/reseal.js';
 import { errno, ok } from '../support/either.js';
 import { smallKernel, withDevShm } from './helpers.js';
 
@@ -123,5 +125,22 @@ describe('F_GETFL across a checkpoint', () => {
     const k2 = ok(restore(image));
     const q = k2.processes().find((x) => x.pid === p.pid) as Process;
     expect([getfl(q, a), getfl(q, b), getfl(q, m)]).toEqual([0o504002, 0o4112001, 0o100002]);
+  });
+
+  it('restore refuses status flags no open keeps, and ones readable, writable and append already say', () => {
+    const { kernel, p } = withDevShm();
+    ok(p.shmOpen('/x', O_RDWR | O_CREAT, 0o600));
+    const opened = openImage(ok(checkpoint(kernel)));
+    type Meta = { openFiles: { path: string; statusFlags?: number }[] };
+    const at = (opened.meta as Meta).openFiles.findIndex((f) => f.path === '/dev/shm/x');
+    expect((opened.meta as Meta).openFiles[at]!.statusFlags).toBe(O_NOFOLLOW);
+    for (const bad of [O_NOFOLLOW | O_CREAT, O_NOFOLLOW | O_APPEND, O_RDWR, 0o40000000]) {
+      const image = reseal(
+        opened,
+        edited(opened.meta, (m: Meta) => (m.openFiles[at]!.statusFlags = bad)),
+      );
+      const r = restore(image);
+      expect(E.isLeft(r) && r.left.where).toBe(`metadata.openFiles[${at}].statusFlags`);
+    }
   });
 });
