@@ -709,10 +709,11 @@ export class Process implements ProcessSyscalls {
     return { mm: this.mm, mappingContext: this.mappingContext, ...this.lockLimits() };
   }
 
-  private lockLimits(): { memlockPages: number; capIpcLock: boolean } {
+  private lockLimits(): { memlockPages: number; memlockZero: boolean; capIpcLock: boolean } {
     const soft = this.credentials.memlock.soft;
     return {
       memlockPages: soft === RLIM_INFINITY ? Infinity : Number(soft / PAGE_SIZE_N),
+      memlockZero: soft === 0n,
       capIpcLock: hasCapability(this.credentials, 'CAP_IPC_LOCK'),
     };
   }

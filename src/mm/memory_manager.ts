@@ -497,21 +497,29 @@ export class MemoryManager implements MappingSpace {
       }
     });
     if (E.isLeft(changed) || !populate) return changed;
-    this.populateRange(start, end);
+    // __mm_populate without ignore_errors: a page that cannot be faulted in (past the end of its
+    // file, or no room on its tmpfs) stops it, and mlock reports the EFAULT as ENOMEM; the lock stays.
+    if (!this.populateRange(start, end, true)) return E.left(sysError('ENOMEM', `mlock: a page of [${start}, ${end}) cannot be faulted in`));
     return DONE;
   }
 
   /**
-   * __mm_populate (MAP_POPULATE, mlock): faults in every page of [start, end) that some piece maps
-   * with any access, writing where the piece is private and writable;
-   * errors are ignored, as mlock ignores them.
+   * __mm_populate (MAP_POPULATE, MAP_LOCKED, mlock): faults in every page of [start, end) that some
+   * piece maps with any access, writing where the piece is private and writable. A page that
+   * cannot be faulted in (or an inaccessible piece) is skipped, as MAP_POPULATE and MAP_LOCKED ignore errors; with `stop`
+   * (mlock) the walk ends there instead. Returns false when some page could not be faulted in.
    */
-  populateRange(start: number, end: number): void {
-    this.mappingMu.with(() => {
+  populateRange(start: number, end: number, stop = false): boolean {
+    return this.mappingMu.with(() => {
+      let complete = true;
       for (let i = this.set.lowerBound(start); ; i++) {
         const vma = this.set.at(i);
-        if (vma === undefined || vma.start >= end) return;
-        if ((vma.perms & PROT_ALL) === 0) continue;
+        if (vma === undefined || vma.start >= end) return complete;
+        // An inaccessible piece is never faulted (GUP without FOLL_FORCE: EFAULT).
+        if ((vma.perms & PROT_ALL) === 0) {
+          if (stop) return false;
+          continue;
+        }
         const write = vma.mappable.forkCopy !== undefined && (vma.perms & PROT_WRITE) !== 0;
         const from = Math.max(start, vma.start);
         const to = Math.min(end, vma.end);
@@ -519,8 +527,11 @@ export class MemoryManager implements MappingSpace {
         const last = vma.offset / PAGE_SIZE + (to - vma.start) / PAGE_SIZE;
         while (page < last) {
           const t = vma.mappable.translate(page, last - page, write);
-          if (isBusError(t)) page += 1;
-          else page = t.page + t.pages;
+          if (isBusError(t)) {
+            if (stop) return false;
+            complete = false;
+            page += 1;
+          } else page = t.page + t.pages;
         }
       }
     });

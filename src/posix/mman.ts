@@ -54,9 +54,14 @@ export interface RangeCaller {
   readonly mappingContext: MappingContext;
 }
 
-/** What mlock needs besides: RLIMIT_MEMLOCK in pages (Infinity for none) and CAP_IPC_LOCK. */
+/**
+ * What mlock needs besides: RLIMIT_MEMLOCK in whole pages (Infinity for
+ * none), whether it is 0 bytes (can_do_mlock's test: a limit below a page
+ * still lets a call try, and fail with ENOMEM), and CAP_IPC_LOCK.
+ */
 export interface LockCaller extends RangeCaller {
   readonly memlockPages: number;
+  readonly memlockZero: boolean;
   readonly capIpcLock: boolean;
 }
 
@@ -95,7 +100,7 @@ function lockRange(start: bigint, len: bigint): { start: bigint; end: bigint; pa
  */
 export function mlock(c: LockCaller, start: bigint, len: bigint, flags: number): E.Either<SysError, void> {
   if ((flags & ~MLOCK_ONFAULT) !== 0) return E.left(sysError('EINVAL', `mlock2 flags ${flags} have unknown bits`));
-  if (c.memlockPages === 0 && !c.capIpcLock) return E.left(sysError('EPERM', 'mlock with RLIMIT_MEMLOCK 0 needs CAP_IPC_LOCK'));
+  if (c.memlockZero && !c.capIpcLock) return E.left(sysError('EPERM', 'mlock with RLIMIT_MEMLOCK 0 needs CAP_IPC_LOCK'));
   const r = lockRange(start, len);
   if (!c.capIpcLock) {
     let locked = Number(r.pages) + c.mm.lockedPages();

@@ -25,8 +25,8 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE } from '../abi/constants.js';
-import type { SysError } from '../abi/errno.js';
-import { sysError } from '../abi/errno.js';
+import type { ErrnoName, SysError } from '../abi/errno.js';
+import { ERRNO, sysError } from '../abi/errno.js';
 import { MAP_PRIVATE, MAP_SHARED, O_RDWR } from '../abi/fs.js';
 import { F_SEAL_FUTURE_WRITE, F_SEAL_WRITE } from '../abi/memfd.js';
 import {
@@ -54,8 +54,9 @@ const PROT_RWX = PROT_READ | PROT_WRITE | PROT_EXEC;
 
 /** What mmap needs beyond memfd_create's caller: the mlock rules MAP_LOCKED follows. */
 export interface MmapCaller extends MemfdCaller {
-  /** RLIMIT_MEMLOCK's soft limit in pages (may be Infinity), and whether the caller has CAP_IPC_LOCK. */
+  /** RLIMIT_MEMLOCK's soft limit in whole pages (may be Infinity), whether it is 0 bytes, and whether the caller has CAP_IPC_LOCK. */
   readonly memlockPages: number;
+  readonly memlockZero: boolean;
   readonly capIpcLock: boolean;
   /** MAP_FIXED below vm.mmap_min_addr is allowed (CAP_SYS_RAWIO). */
   readonly capSysRawio: boolean;
@@ -73,6 +74,20 @@ export interface MmapArgs {
 
 function einval(why: string): E.Either<SysError, never> {
   return E.left(sysError('EINVAL', why));
+}
+
+/**
+ * A MAP_FIXED address in the last 4095 of the address space reads as an
+ * error to __get_unmapped_area (IS_ERR_VALUE of what the arch's search
+ * hands back, which for MAP_FIXED is the address itself), so mmap fails
+ * with that errno: -1, what a C program passes after ignoring a failed
+ * call, is EPERM. Numbers no SysError names are left to the address checks.
+ */
+function errorValue(addr: bigint): SysError | undefined {
+  const code = (1n << 64n) - addr;
+  if (code < 1n || code > 4095n) return undefined;
+  const name = (Object.keys(ERRNO) as ErrnoName[]).find((n) => BigInt(ERRNO[n]) === code);
+  return name === undefined ? undefined : sysError(name, `MAP_FIXED address ${addr} is the error value -${code} to __get_unmapped_area`);
 }
 
 /** The mapping the type and file checks settle on, built once they pass. */
@@ -112,6 +127,8 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
   if (c.mm.vmaCount > c.mm.vm.maxMapCount) return E.left(sysError('ENOMEM', `the process holds ${c.mm.vmaCount} mappings, more than vm.max_map_count`));
   // __get_unmapped_area's checks of a fixed address come before the type and the file's.
   if (fixed) {
+    const asError = errorValue(a.addr);
+    if (asError !== undefined) return E.left(asError);
     const placed = c.mm.checkFixed(addr, len, !noReplace, c.capSysRawio);
     if (E.isLeft(placed)) return placed;
   }
@@ -150,7 +167,7 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
 
 /** MAP_LOCKED's checks in do_mmap: can_do_mlock (EPERM), then mlock_future_ok (EAGAIN). */
 function lockRefused(c: MmapCaller, len: number): SysError | undefined {
-  if (c.memlockPages === 0 && !c.capIpcLock) return sysError('EPERM', 'MAP_LOCKED with RLIMIT_MEMLOCK 0 needs CAP_IPC_LOCK');
+  if (c.memlockZero && !c.capIpcLock) return sysError('EPERM', 'MAP_LOCKED with RLIMIT_MEMLOCK 0 needs CAP_IPC_LOCK');
   if (!c.capIpcLock && c.mm.lockedPages() + len / PAGE_SIZE > c.memlockPages) {
     return sysError('EAGAIN', 'MAP_LOCKED would lock more than RLIMIT_MEMLOCK allows');
   }

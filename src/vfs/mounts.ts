@@ -195,6 +195,9 @@ export class MountNamespace {
       cur = next.right;
     }
     if (cur.inode.kind !== 'dir') return E.left(sysError('ENOTDIR', `${path}: a path component is not a directory`));
+    // link_path_walk's may_lookup runs for the last component too (a dot included): search permission
+    // on its directory comes before anything the call then does with the name.
+    if (names.length > 0 && !permits(creds, cur.inode, MAY_EXEC)) return E.left(sysError('EACCES', `no search permission on ${cur.path}`));
     const name = names[names.length - 1] ?? '.';
     if (utf8Length(name) > NAME_MAX) return E.left(sysError('ENAMETOOLONG', `${path}: a component is longer than ${NAME_MAX} bytes`));
     return E.right({ dir: cur, name, trailingSlash: parsed.right.trailingSlash });
@@ -281,8 +284,9 @@ export class MountNamespace {
 
   /**
    * Finds or creates the inode open(2) will use (open_last_lookups): without
-   * O_CREAT a plain lookup; with it, EISDIR for a directory name, EEXIST with
-   * O_EXCL, and for a new name EROFS, then EACCES, then ENOSPC.
+   * O_CREAT a plain lookup; with it, EISDIR for a trailing slash, EEXIST with
+   * O_EXCL for "." and ".." or an existing name, EISDIR for "." and ".."
+   * without, and for a new name EROFS, then EACCES, then ENOSPC.
    * @internal
    */
   lookupOrCreate(creds: Credentials, path: string, create: boolean, exclusive: boolean, mode: number): E.Either<SysError, { loc: Location; created: boolean }> {
@@ -290,7 +294,12 @@ export class MountNamespace {
     const at = this.resolveParent(creds, path);
     if (E.isLeft(at)) return at;
     const { dir, name, trailingSlash } = at.right;
-    if (name === '.' || name === '..' || trailingSlash) return E.left(sysError('EISDIR', `${path} names a directory`));
+    // A trailing slash is EISDIR in open_last_lookups; "." and ".." are looked up (handle_dots) and
+    // do_open then finds a directory: EEXIST under O_EXCL (nothing was created), else EISDIR.
+    if (trailingSlash && name !== '.' && name !== '..') return E.left(sysError('EISDIR', `${path} names a directory`));
+    if (name === '.' || name === '..') {
+      return E.left(exclusive ? sysError('EEXIST', `${path} exists (a directory)`) : sysError('EISDIR', `${path} names a directory`));
+    }
     const parent = dir.inode as Directory;
     // The last component only: resolveParent has walked the rest.
     const existing = this.step(creds, dir, name, []);

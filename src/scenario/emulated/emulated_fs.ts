@@ -9,7 +9,7 @@
  * apply in the kernel.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { PAGE_SIZE } from '../../abi/constants.js';
+import { PAGE_SIZE, TASK_SIZE } from '../../abi/constants.js';
 import type { SysError } from '../../abi/errno.js';
 import { O_CREAT, O_TRUNC, O_WRONLY } from '../../abi/fs.js';
 import { checkpoint, restoreWithEngine } from '../../checkpoint/index.js';
@@ -166,7 +166,11 @@ export class FileSide {
 
   /** mmap of a descriptor, or anonymous memory; `at` is the address argument; `bind` records the address. */
   mmap(s: MmapStmt, p: Process, at: bigint, bind: (addr: number) => void): RawResult {
-    const r = p.mmap(this.fd(s.proc, s.fd), Number(s.len), s.prot, s.flags, s.offset, at);
+    // LEN is an unsigned long up to 2^64-1; Process.mmap takes a safe integer. Past the user address
+    // space any length is ENOMEM at the same point of do_mmap (its page-aligned size is 0 or over
+    // TASK_SIZE), so the first length past it stands for all of them.
+    const len = s.len > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : Number(s.len);
+    const r = p.mmap(this.fd(s.proc, s.fd), len, s.prot, s.flags, s.offset, at);
     if (E.isLeft(r)) return fail(r.left);
     bind(r.right);
     return { ok: true };
