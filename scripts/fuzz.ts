@@ -1,13 +1,14 @@
 /**
  * Differential fuzzing outside vitest:
  *
- *   npm run fuzz -- --runs N [--seed S] [--mix shm,sem,msg] [--blocking yes|no|some] [--shard K/M] [--json FILE]
+ *   npm run fuzz -- --runs N [--seed S] [--mix shm,sem,msg,posix] [--blocking yes|no|some] [--shard K/M] [--json FILE]
  *   npm run fuzz -- --merge FILE... [--json FILE]
  *
  * Runs the property of test/fuzz (random scenarios, emulator vs kernel) N
- * times with a progress line on stderr. --mix names the System V mechanisms
- * the scenarios use (default all three: each scenario keeps to one of them
- * or mixes them all); --blocking says whether semaphore and queue calls may
+ * times with a progress line on stderr. --mix names the mechanisms the
+ * scenarios use: the System V ones and posix (POSIX shm, memfds, mappings
+ * and the memory calls); default all four, each scenario keeping to one of
+ * them or mixing them all; --blocking says whether semaphore and queue calls may
  * block (default some: half the scenarios that use them). On a divergence it prints the shrunk
  * scenario file and exits 1. Either way it writes a JSON summary
  * (.cache/fuzz-summary.json, or FILE).
@@ -31,7 +32,7 @@ import type { Summary } from './fuzz_shards.js';
 import { mergeSummaries, parseSummary, shardRuns, shardSeed } from './fuzz_shards.js';
 
 const USAGE =
-  'usage: npm run fuzz -- --runs N [--seed S] [--mix shm,sem,msg] [--blocking yes|no|some] [--shard K/M] [--json FILE]\n       npm run fuzz -- --merge FILE... [--json FILE]';
+  'usage: npm run fuzz -- --runs N [--seed S] [--mix shm,sem,msg,posix] [--blocking yes|no|some] [--shard K/M] [--json FILE]\n       npm run fuzz -- --merge FILE... [--json FILE]';
 
 function fail(message: string, status = 2): never {
   process.stderr.write(`${message}\n`);

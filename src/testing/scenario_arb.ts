@@ -3,7 +3,8 @@
  * (docs/scenario-language.md, the language `ipc-sentry scenario` runs) that
  * exercise System V shared memory, semaphores and message queues from
  * several processes and two IPC namespaces, optionally with semaphore and
- * queue calls that block. The project's differential fuzzer (test/fuzz,
+ * queue calls that block, and POSIX shared memory, memfds, seals, file and
+ * anonymous mappings and the memory calls (the `posix` mechanism). The project's differential fuzzer (test/fuzz,
  * scripts/fuzz.ts) runs them on the emulator and on the real kernel.
  *
  * How a text stays valid by construction: fast-check draws an abstract
@@ -72,19 +73,63 @@ export type ScenarioCommandKind =
   | 'msgrcv'
   | 'msgctl'
   | 'msgSysctl'
-  | 'block';
+  | 'block'
+  | 'sysvipc'
+  | 'shmOpen'
+  | 'shmUnlink'
+  | 'memfd'
+  | 'fcntl'
+  | 'fileIo'
+  | 'lseek'
+  | 'mmapFile'
+  | 'mmapAnon'
+  | 'memCall'
+  | 'umask'
+  | 'cmpaddr';
 
-/** The System V mechanisms a generated scenario may use. */
-export type ScenarioMechanism = 'shm' | 'sem' | 'msg';
+/**
+ * The mechanisms a generated scenario may use: System V shared memory,
+ * semaphores and message queues, and `posix`: POSIX shared memory on a
+ * /dev/shm tmpfs, memfds and their seals, file calls on them, file and
+ * anonymous mappings (shared and private, copy-on-write across fork) and the
+ * memory calls beside them (msync, madvise, mlock, mincore), lseek, umask,
+ * cmpaddr.
+ */
+export type ScenarioMechanism = 'shm' | 'sem' | 'msg' | 'posix';
 
 /** Every mechanism, the default of ScenarioArbOptions.mechanisms. */
-export const SCENARIO_MECHANISMS: readonly ScenarioMechanism[] = ['shm', 'sem', 'msg'];
+export const SCENARIO_MECHANISMS: readonly ScenarioMechanism[] = ['shm', 'sem', 'msg', 'posix'];
 
-/** Each mechanism's kinds of abstract command, with their relative weights. */
+/**
+ * Each mechanism's kinds of abstract command, with their relative weights.
+ * `sysvipc` (reading /proc/sysvipc back) goes with every System V mechanism,
+ * where it has rows to show, and with posix, where it has none unless the
+ * scenario mixes them.
+ */
 const MECHANISM_KINDS: { readonly [M in ScenarioMechanism]: Readonly<Partial<Record<ScenarioCommandKind, number>>> } = {
-  shm: { shmget: 5, shmat: 5, shmctl: 5, access: 5, shmdt: 2, munmap: 1, mprotect: 1, sysctl: 1, rlimit: 1 },
-  sem: { semget: 5, semop: 7, semctl: 6, semSysctl: 1 },
-  msg: { msgget: 4, msgsnd: 6, msgrcv: 6, msgctl: 4, msgSysctl: 1 },
+  shm: { shmget: 5, shmat: 5, shmctl: 5, access: 5, shmdt: 2, munmap: 1, mprotect: 1, sysctl: 1, rlimit: 1, sysvipc: 1 },
+  sem: { semget: 5, semop: 7, semctl: 6, semSysctl: 1, sysvipc: 1 },
+  msg: { msgget: 4, msgsnd: 6, msgrcv: 6, msgctl: 4, msgSysctl: 1, sysvipc: 1 },
+  posix: {
+    shmOpen: 4,
+    shmUnlink: 2,
+    memfd: 4,
+    fcntl: 5,
+    fileIo: 8,
+    lseek: 2,
+    mmapFile: 4,
+    mmapAnon: 4,
+    access: 6,
+    munmap: 1,
+    mprotect: 2,
+    memCall: 5,
+    umask: 1,
+    cmpaddr: 1,
+    sysvipc: 1,
+    rlimit: 1,
+    // Copy-on-write needs forks between the stores.
+    fork: 2,
+  },
 };
 
 /** Kinds every scenario uses, whatever its mechanisms. */
@@ -116,6 +161,8 @@ export interface ScenarioScript {
   readonly commands: readonly ScenarioCommand[];
   /** Semaphore and message queue calls may wait (see Renderer.mayWait); false or absent: every such call carries IPC_NOWAIT. */
   readonly blocking?: boolean;
+  /** Raw choices for the /dev/shm a posix scenario starts with (see Renderer.devshm); absent for other scenarios. */
+  readonly devshm?: readonly number[];
 }
 
 /** How many raw choices each command and proc spec carries (more than any kind consumes). */
@@ -348,6 +395,148 @@ const MSG_SYSCTLS: readonly (readonly [string, readonly string[]])[] = [
   ['msg_next_id', ['5', '0', '-1', '1000', '32768', '98309', '2147483647', '-5', '32767']],
 ];
 
+// POSIX shared memory, memfd and memory call pools.
+
+/** A name of `n` bytes, as a string token. */
+const longName = (n: number): string => `"${'n'.repeat(n)}"`;
+
+/**
+ * /dev/shm's size: small ones fill up (ENOSPC, short writes, SIGBUS in a
+ * mapping), 0 is unlimited. Every size stays far below the native budget.
+ */
+const DEVSHM_SIZES = ['1M', '64K', '16K', '8K', '0', '4M', '4K'] as const;
+const DEVSHM_INODES = ['4', '2', '16', '1'] as const;
+/** The root directory's mode: the default sticky 01777, and ones that lock other users out. */
+const DEVSHM_MODES = ['01777', '0777', '0755', '01733', '0700'] as const;
+
+/**
+ * shm_open and shm_unlink names: a few objects under several spellings
+ * (leading slashes are dropped: "/obj", "obj" and "//obj" are one object),
+ * UTF-8 with a blank and a name of NAME_MAX (255) bytes; then, less often,
+ * names glibc refuses (EINVAL: empty, "/", an inner slash), the directory
+ * itself ("." and ".."), and lengths past NAME_MAX (the kernel's
+ * ENAMETOOLONG) and past glibc's buffer (its own).
+ */
+const SHM_NAMES = ['/obj', 'obj', '/o2', '//obj', '/o2', '/o3', '/obj', '"/with blank é"', longName(255)] as const;
+/** The names above that name no object (see SHM_NAMES), drawn less often. */
+const ODD_SHM_NAMES = ['""', '/', '/a/b', '.', '/.', '..', longName(256), longName(260)] as const;
+/** Paths of the objects above, for stat and a plain unlink (EPERM where shm_unlink says EACCES). */
+const SHM_PATHS = ['/dev/shm/obj', '/dev/shm/o2', '/dev/shm/o3', '/dev/shm', '/dev/shm/missing'] as const;
+const ACCESS_MODES = ['O_RDWR', 'O_RDWR', 'O_RDONLY', 'O_WRONLY'] as const;
+const SHM_CREATE = ['O_CREAT', '', 'O_CREAT|O_EXCL', 'O_CREAT', 'O_EXCL'] as const;
+/** Rarer open flags: O_TRUNC (EACCES without write permission), O_DIRECTORY (ENOTDIR) and the two glibc adds anyway. */
+const SHM_OPEN_EXTRAS = ['O_TRUNC', 'O_APPEND', 'O_DIRECTORY', 'O_CLOEXEC', 'O_NOFOLLOW', 'O_TRUNC|O_APPEND'] as const;
+
+/** memfd names: plain, empty, with a blank or a slash (the kernel keeps both), at and past 249 bytes. */
+const MEMFD_NAMES = ['buf', '""', 'x', '"a b"', '"a/b"', 'buf', longName(249), longName(250)] as const;
+/** memfd flags: each alone, combinations, the two that exclude each other and an unknown bit (EINVAL). */
+const MEMFD_FLAGS = [
+  'MFD_ALLOW_SEALING',
+  '0',
+  'MFD_CLOEXEC',
+  'MFD_NOEXEC_SEAL',
+  'MFD_ALLOW_SEALING|MFD_CLOEXEC',
+  'MFD_EXEC|MFD_ALLOW_SEALING',
+  'MFD_ALLOW_SEALING',
+  'MFD_EXEC',
+  'MFD_NOEXEC_SEAL|MFD_ALLOW_SEALING',
+  'MFD_EXEC|MFD_NOEXEC_SEAL',
+  '0x100',
+] as const;
+
+/** The seals F_ADD_SEALS may add, each with the odds a random set includes it. */
+const SEALS: readonly (readonly [string, number])[] = [
+  ['F_SEAL_SHRINK', 0.35],
+  ['F_SEAL_GROW', 0.3],
+  ['F_SEAL_WRITE', 0.35],
+  ['F_SEAL_FUTURE_WRITE', 0.25],
+  ['F_SEAL_EXEC', 0.12],
+  ['F_SEAL_SEAL', 0.12],
+];
+const SETFD_ARGS = ['FD_CLOEXEC', '0', '3', '2'] as const;
+/**
+ * fcntl commands as numbers: F_GETFD, F_SETFD, F_GET_SEALS, F_ADD_SEALS and
+ * unknown ones (EINVAL). Not 3 (F_GETFL, see fcntl) nor the lease and lock
+ * commands, which the language does not model.
+ */
+const FCNTL_NUMERIC = ['1', '1034', '2', '1033', '99', '-1'] as const;
+
+/** File data: strings, and zero bytes around a page and up to 1 MiB (never near the native budget). */
+const FILE_DATA = [
+  '"hello"',
+  'bytes=4096',
+  '"x"',
+  '""',
+  'bytes=100',
+  'bytes=4097',
+  '"\\x00\\xff"',
+  'bytes=8192',
+  'bytes=12288',
+  'bytes=64K',
+  'bytes=1M',
+] as const;
+/** pwrite and pread offsets: inside a page, at page edges, far out (sparse), negative (EINVAL), at the off_t end (EINVAL with any byte). */
+const FILE_OFFSETS = ['0', '4096', '1', '100', '4095', '8192', '12288', '65536', '1M', '-1', '0x7fffffffffff', '9223372036854775806'] as const;
+const FILE_LENS = ['4096', '1', '16', '100', '4097', '0', '8192', '12288'] as const;
+/** ftruncate lengths: around pages, 0, far out (sparse), negative (EINVAL), the largest off_t. */
+const TRUNC_LENS = ['4096', '0', '8192', '1', '12288', '100', '4097', '1M', '-1', '0x100000000', '9223372036854775807'] as const;
+const FALLOC_OFFSETS = ['0', '4096', '100', '8192', '-1', '12288'] as const;
+const FALLOC_LENS = ['4096', '8192', '1', '0', '12288', '-1', '1M', '64K'] as const;
+const FALLOC_MODES = ['', '', 'FALLOC_FL_KEEP_SIZE', 'FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE', 'FALLOC_FL_PUNCH_HOLE'] as const;
+const LSEEK_OFFSETS = ['0', '1', '-1', '4096', '8192', '100', '-9000', '4097', '9223372036854775807', '-9223372036854775808', '12288'] as const;
+/** Every whence lseek knows, and an unknown one (EINVAL). */
+const WHENCES = ['SEEK_SET', 'SEEK_CUR', 'SEEK_END', 'SEEK_DATA', 'SEEK_HOLE', '7'] as const;
+const UMASKS = ['077', '0', '022', '0777', '02', '027', '07777'] as const;
+
+/**
+ * Mapping lengths. Under 2 MiB, so that no transparent huge page (enabled
+ * for madvised memory on the fuzzer's machine) can back a mapping and
+ * change what mincore shows.
+ */
+const MAP_LENS = ['4096', '8192', '12288', '16K', '1', '4097', '64K', '0', '1M'] as const;
+/**
+ * Lengths no mapping can have (ENOMEM), or only without commit charge: 1 TiB
+ * with MAP_NORESERVE, which they always get (see mapping). Never with
+ * MAP_POPULATE or MAP_LOCKED, nor touched past a few pages.
+ */
+const HUGE_MAP_LENS = ['1024G', '0xfffffffffffff000', '0x800000000000', '1024G'] as const;
+const MAP_OFFSETS = ['0', '4096', '8192', '100', '-4096', '0x7ffffffffffff000'] as const;
+/** Flags besides the mapping type. */
+const MAP_EXTRAS = ['MAP_POPULATE', 'MAP_NORESERVE', 'MAP_LOCKED', 'MAP_POPULATE|MAP_LOCKED'] as const;
+/** Fixed addresses outside the window: below mmap_min_addr, past the user address space, its last page, 0. */
+const ODD_MAP_ADDRESSES = ['4096', '0xfffffffffffff000', '0x7ffffffff000', '0', '0x800000000000'] as const;
+/** Range lengths for msync, madvise, mlock, munlock and mincore. */
+const MEM_LENS = ['4096', '8192', '12288', '1', '0', '4095'] as const;
+const MSYNC_FLAGS = ['MS_SYNC', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC|MS_INVALIDATE', 'MS_ASYNC|MS_SYNC', '0', '8'] as const;
+/**
+ * madvise advice. Not the advice the emulator does not model (MADV_DONTFORK,
+ * MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ,
+ * MADV_POPULATE_WRITE: EINVAL there, src/posix/mman.ts), which Linux
+ * accepts. MADV_HUGEPAGE is safe: no mapping here is large enough for a
+ * huge page (see MAP_LENS).
+ */
+const MADVICE = [
+  'MADV_DONTNEED',
+  'MADV_NORMAL',
+  'MADV_WILLNEED',
+  'MADV_FREE',
+  'MADV_REMOVE',
+  'MADV_DONTNEED',
+  'MADV_RANDOM',
+  'MADV_SEQUENTIAL',
+  'MADV_COLD',
+  'MADV_PAGEOUT',
+  'MADV_DONTDUMP',
+  'MADV_DODUMP',
+  'MADV_HUGEPAGE',
+  'MADV_NOHUGEPAGE',
+  'MADV_MERGEABLE',
+  'MADV_UNMERGEABLE',
+  '999',
+] as const;
+const MLOCK_FLAGS = ['', '', 'MLOCK_ONFAULT', '2'] as const;
+const SYSVIPC_FILES = ['shm', 'sem', 'msg'] as const;
+
 // ---------------------------------------------------------------------------
 // The renderer's model of the parser's state.
 
@@ -358,8 +547,10 @@ interface ProcState {
   /** The capability set is `all` (given, or by default as uid 0), inherited by fork. */
   readonly allCaps: boolean;
   alive: boolean;
-  /** Address names bound in this process (own shmat, or inherited at fork). */
+  /** Address names bound in this process (own shmat or mmap, or inherited at fork). */
   readonly addrs: Set<string>;
+  /** Descriptor names bound in this process (own shm_open or memfd_create, or inherited at fork). */
+  readonly fds: Set<string>;
   /** The call the process is blocked in, until a `wait` collects it (finished or not) or the process exits. */
   blocked?: BlockedCall;
   /** Started by `fork` (not in the header). */
@@ -463,9 +654,22 @@ class Renderer {
   private consults = MAX_CONSULTS;
   /** Processes whose blocked call the current command aims at (wakeTarget, collectWoken). */
   private readonly woken: ProcState[] = [];
+  /** Descriptor variable names ever bound, in order (`d1`, `d2`, ...). */
+  private readonly fdNames: string[] = [];
+  /** Descriptor names every binding of which was a memfd_create (see fcntl's F_GETFL). */
+  private readonly memfdOnly = new Set<string>();
+  private nextFd = 1;
+  /** Some F_ADD_SEALS may have added F_SEAL_GROW: no more file writes (see fileIo). */
+  private growSealed = false;
+  /** Some fallocate may have allocated pages: no more SEEK_DATA or SEEK_HOLE (see lseek). */
+  private fallocated = false;
+  /** The scenario has file statements (a posix one): natively its processes run in a private root (see msgctl). */
+  private files = false;
 
   render(script: ScenarioScript): string {
     this.blocking = script.blocking === true;
+    this.files = script.devshm !== undefined;
+    if (script.devshm !== undefined) this.devshm(new Picker(script.devshm));
     for (const spec of script.procs) this.proc(new Picker(spec.r));
     for (const c of script.commands) this.commandAndCollect(c);
     return `${this.lines.join('\n')}\n`;
@@ -495,6 +699,7 @@ class Renderer {
       allCaps: caps === 'all' || (caps === '' && uid === 0),
       alive: true,
       addrs: new Set(),
+      fds: new Set(),
     });
   }
 
@@ -622,6 +827,30 @@ class Renderer {
         return this.msgSysctl(p);
       case 'block':
         return this.block(p);
+      case 'sysvipc':
+        return this.sysvipc(p);
+      case 'shmOpen':
+        return this.shmOpen(p);
+      case 'shmUnlink':
+        return this.shmUnlink(p);
+      case 'memfd':
+        return this.memfd(p);
+      case 'fcntl':
+        return this.fcntl(p);
+      case 'fileIo':
+        return this.fileIo(p);
+      case 'lseek':
+        return this.lseek(p);
+      case 'mmapFile':
+        return this.mmapFile(p);
+      case 'mmapAnon':
+        return this.mmapAnon(p);
+      case 'memCall':
+        return this.memCall(p);
+      case 'umask':
+        return this.umask(p);
+      case 'cmpaddr':
+        return this.cmpaddr(p);
     }
   }
 
@@ -745,9 +974,9 @@ class Renderer {
     const info = this.addrInfo.get(name);
     if (info === undefined || !info.bounded) return `${offsetAddr(name, off)} ${len}`;
     const room = Math.min(info.minPages, 3) * 4096;
-    const base = off - (off % 4096);
-    if (base >= room) return `${offsetAddr(name, off % 4096)} ${pickLen(len, room)}`;
-    return `${offsetAddr(name, off)} ${pickLen(len, room - base)}`;
+    // ADDR + LEN stays inside: mlock and munlock round an unaligned start down and its end up.
+    const start = off < room ? off : off % 4096;
+    return `${offsetAddr(name, start)} ${pickLen(len, room - start)}`;
   }
 
   private munmap(p: Picker): void {
@@ -765,7 +994,15 @@ class Renderer {
     if (this.procs.length >= MAX_PROCS) return;
     const name = NAMES[this.procs.length] as string;
     this.lines.push(`fork ${parent.name} ${name}`);
-    this.procs.push({ name, ns: parent.ns, allCaps: parent.allCaps, alive: true, addrs: new Set(parent.addrs), forked: true });
+    this.procs.push({
+      name,
+      ns: parent.ns,
+      allCaps: parent.allCaps,
+      alive: true,
+      addrs: new Set(parent.addrs),
+      fds: new Set(parent.fds),
+      forked: true,
+    });
   }
 
   private exit(p: Picker): void {
@@ -1025,7 +1262,10 @@ class Renderer {
   private msgctl(p: Picker): void {
     const proc = this.who(p);
     const numeric = p.chance(0.1);
-    const cmd = numeric ? p.pick(MSG_NUMERIC_CMDS) : p.pick(MSGCTL_CMDS);
+    let cmd: string = numeric ? p.pick(MSG_NUMERIC_CMDS) : p.pick(MSGCTL_CMDS);
+    // With file statements the native oracle's processes run chrooted and cannot read kernel.msgmnb,
+    // so it refuses any IPC_SET of a caps=all process (native/process.c, do_msgctl): none then.
+    if (cmd === 'IPC_SET' && proc.allCaps && this.files) cmd = 'IPC_STAT';
     const byIndex = cmd === 'MSG_STAT' || cmd === 'MSG_STAT_ANY';
     let id = byIndex && p.chance(0.6) ? p.pick(INDEXES) : this.msgIdArg(p);
     // At a blocked call's queue: remove it (EIDRM), or change its rights or room.
@@ -1049,6 +1289,300 @@ class Renderer {
     const ns = p.pick(['', '', 'ns=other ', 'ns=default ']);
     if (key === 'msgmnb') this.lowestMsgmnb = Math.max(0, Math.min(this.lowestMsgmnb, Number(value)));
     this.lines.push(`sysctl ${ns}kernel.${key}=${value}`);
+  }
+
+  // -------------------------------------------------------------------------
+  // POSIX shared memory, memfd, seals, file and memory calls. Two known
+  // emulator divergences are kept out until they are fixed: F_GETFL on a
+  // descriptor opened with O_NOFOLLOW or O_DIRECTORY (every shm_open adds
+  // O_NOFOLLOW; the emulator leaves both out of the flags), so F_GETFL only
+  // goes to descriptors that only memfd_create bound; and a write that crosses
+  // the end of a file under F_SEAL_GROW (a short write on Linux 6.18, EPERM
+  // in the emulator), so once any F_ADD_SEALS may have added F_SEAL_GROW the
+  // scenario makes no more file writes. A third is not the other helpers':
+  // Linux's tmpfs keeps a page fallocate allocated "not uptodate" until it is
+  // written or faulted in, and SEEK_DATA and SEEK_HOLE see it as a hole; the
+  // emulator's tmpfs has no such state and sees data. So once a scenario may
+  // have fallocated pages, its lseeks use the other whences.
+
+  /**
+   * The /dev/shm a posix scenario starts with: mostly a tmpfs mounted there
+   * (its size, inode count or mode sometimes small), now and then only the
+   * directory on the root tmpfs, or nothing (shm_open is then ENOENT).
+   */
+  private devshm(p: Picker): void {
+    const how = p.below(20);
+    if (how === 19) return;
+    this.lines.push('host mkdir /dev/shm');
+    if (how === 18) return;
+    const opts = [`size=${p.pick(DEVSHM_SIZES)}`];
+    if (p.chance(0.12)) opts.push(`nr_inodes=${p.pick(DEVSHM_INODES)}`);
+    if (p.chance(0.15)) opts.push(`mode=${p.pick(DEVSHM_MODES)}`);
+    this.lines.push(`tmpfs mount /dev/shm ${opts.join(' ')}`);
+  }
+
+  /** `-> NAME` for a descriptor bound in `proc`: a fresh name, or an old one rebound. */
+  private bindFd(p: Picker, proc: ProcState, memfd: boolean): string {
+    let name: string;
+    if (this.fdNames.length > 0 && p.chance(0.12)) {
+      name = p.pick(this.fdNames);
+      if (!memfd) this.memfdOnly.delete(name);
+    } else {
+      name = `d${this.nextFd++}`;
+      this.fdNames.push(name);
+      if (memfd) this.memfdOnly.add(name);
+    }
+    proc.fds.add(name);
+    return name;
+  }
+
+  /** A free process with a descriptor (chosen by the next choice), or undefined when none has one. */
+  private whoWithFd(p: Picker): ProcState | undefined {
+    const withFd = this.live().filter((x) => x.blocked === undefined && x.fds.size > 0);
+    if (withFd.length === 0) return undefined;
+    return withFd[p.below(withFd.length)];
+  }
+
+  /** A descriptor argument of `proc`: mostly a recent one of its own, now and then -1 (EBADF). */
+  private fdArg(p: Picker, proc: ProcState): string {
+    const names = [...proc.fds];
+    if (names.length === 0 || p.chance(0.04)) return '-1';
+    return names[names.length - 1 - p.below(Math.min(names.length, 4))] as string;
+  }
+
+  private sysvipc(p: Picker): void {
+    const proc = this.who(p);
+    this.lines.push(`${proc.name} sysvipc ${p.pick(SYSVIPC_FILES)}`);
+  }
+
+  private shmOpen(p: Picker): void {
+    const proc = this.who(p);
+    const name = this.shmName(p);
+    const flags: string[] = [p.pick(ACCESS_MODES)];
+    const create = p.pick(SHM_CREATE);
+    if (create !== '') flags.push(create);
+    const extra = p.chance(0.12) ? p.pick(SHM_OPEN_EXTRAS) : '';
+    // Not O_DIRECTORY with O_CREAT: Linux (since 6.4) refuses the pair with EINVAL before the lookup, the emulator's open does not (yet).
+    if (extra !== '' && !(extra === 'O_DIRECTORY' && create.includes('O_CREAT'))) flags.push(extra);
+    const mode = p.chance(0.6) ? ` ${p.pick(MODES)}` : '';
+    const bind = p.chance(0.92) ? ` -> ${this.bindFd(p, proc, false)}` : '';
+    this.lines.push(`${proc.name} shm_open ${name} ${flags.join('|')}${mode}${bind}`);
+  }
+
+  /** shm_unlink of a name, or (rarely) unlink of an object's path, whose sticky-bit refusal is EPERM rather than EACCES. */
+  private shmUnlink(p: Picker): void {
+    const proc = this.who(p);
+    if (p.chance(0.15)) this.lines.push(`${proc.name} unlink ${p.pick(SHM_PATHS)}`);
+    else this.lines.push(`${proc.name} shm_unlink ${this.shmName(p)}`);
+  }
+
+  /** A shm_open or shm_unlink name: mostly one that names an object, sometimes an odd one. */
+  private shmName(p: Picker): string {
+    return p.chance(0.25) ? p.pick(ODD_SHM_NAMES) : p.pick(SHM_NAMES);
+  }
+
+  private memfd(p: Picker): void {
+    const proc = this.who(p);
+    const bind = p.chance(0.95) ? ` -> ${this.bindFd(p, proc, true)}` : '';
+    this.lines.push(`${proc.name} memfd_create ${p.pick(MEMFD_NAMES)} ${p.pick(MEMFD_FLAGS)}${bind}`);
+  }
+
+  /** A random seal set for F_ADD_SEALS: each seal with its odds, now and then an unknown bit (EINVAL), or none. */
+  private sealSet(p: Picker): string {
+    const seals = SEALS.filter(([, odds]) => p.chance(odds)).map(([name]) => name);
+    if (p.chance(0.04)) seals.push('0x40');
+    if (seals.includes('F_SEAL_GROW')) this.growSealed = true;
+    return seals.length === 0 ? '0' : seals.join('|');
+  }
+
+  private fcntl(p: Picker): void {
+    const proc = this.whoWithFd(p);
+    if (proc === undefined) return this.memfd(p);
+    const fd = this.fdArg(p, proc);
+    const what = p.below(12);
+    let rest: string;
+    if (what < 4) rest = `F_ADD_SEALS ${this.sealSet(p)}`;
+    else if (what < 6) rest = 'F_GET_SEALS';
+    else if (what < 8) rest = 'F_GETFD';
+    else if (what < 10) rest = `F_SETFD ${p.pick(SETFD_ARGS)}`;
+    else if (what === 10) rest = this.memfdOnly.has(fd) ? 'F_GETFL' : 'F_GET_SEALS';
+    else {
+      const cmd = p.pick(FCNTL_NUMERIC);
+      rest = cmd === '1033' ? `${cmd} ${this.sealSet(p)}` : cmd === '2' ? `${cmd} ${p.pick(SETFD_ARGS)}` : cmd;
+    }
+    this.lines.push(`${proc.name} fcntl ${fd} ${rest}`);
+  }
+
+  /** One file call on a descriptor: write, pwrite, read, pread, ftruncate, fallocate, fstat, close; or stat or statfs of a path. */
+  private fileIo(p: Picker): void {
+    const proc = this.whoWithFd(p);
+    if (proc === undefined) return p.chance(0.5) ? this.shmOpen(p) : this.memfd(p);
+    const fd = this.fdArg(p, proc);
+    let op = p.pick(['write', 'pwrite', 'read', 'pread', 'ftruncate', 'fallocate', 'fstat', 'write', 'pwrite', 'close', 'stat', 'statfs'] as const);
+    // After a possible F_SEAL_GROW, no writes: see above.
+    if (this.growSealed && op === 'write') op = 'read';
+    if (this.growSealed && op === 'pwrite') op = 'pread';
+    // `write -1 …` and `read -1 …` would be memory accesses at address -1: a literal descriptor goes to pwrite and pread.
+    if (fd === '-1' && op === 'write') op = 'pwrite';
+    if (fd === '-1' && op === 'read') op = 'pread';
+    const name = proc.name;
+    switch (op) {
+      case 'write':
+        this.lines.push(`${name} write ${fd} ${p.pick(FILE_DATA)}`);
+        return;
+      case 'pwrite':
+        this.lines.push(`${name} pwrite ${fd} ${p.pick(FILE_DATA)} ${p.pick(FILE_OFFSETS)}`);
+        return;
+      case 'read':
+        this.lines.push(`${name} read ${fd} ${p.pick(FILE_LENS)}`);
+        return;
+      case 'pread':
+        this.lines.push(`${name} pread ${fd} ${p.pick(FILE_LENS)} ${p.pick(FILE_OFFSETS)}`);
+        return;
+      case 'ftruncate':
+        this.lines.push(`${name} ftruncate ${fd} ${p.pick(TRUNC_LENS)}`);
+        return;
+      case 'fallocate': {
+        const mode = p.pick(FALLOC_MODES);
+        if (!mode.includes('PUNCH')) this.fallocated = true;
+        this.lines.push(`${name} fallocate ${fd} ${p.pick(FALLOC_OFFSETS)} ${p.pick(FALLOC_LENS)}${mode === '' ? '' : ` ${mode}`}`);
+        return;
+      }
+      case 'fstat':
+        this.lines.push(`${name} fstat ${fd}`);
+        return;
+      case 'close':
+        this.lines.push(`${name} close ${fd}`);
+        return;
+      case 'stat':
+        this.lines.push(`${name} stat ${p.pick(SHM_PATHS)}`);
+        return;
+      case 'statfs':
+        this.lines.push(`${name} statfs /dev/shm`);
+        return;
+    }
+  }
+
+  private lseek(p: Picker): void {
+    const proc = this.whoWithFd(p);
+    if (proc === undefined) return this.memfd(p);
+    const fd = this.fdArg(p, proc);
+    const offset = p.pick(LSEEK_OFFSETS);
+    let whence: string = p.pick(WHENCES);
+    // See fallocated: the emulator counts a page fallocate allocated as data, Linux as a hole until it is written or faulted.
+    if (this.fallocated && (whence === 'SEEK_DATA' || whence === 'SEEK_HOLE')) whence = p.pick(['SEEK_SET', 'SEEK_CUR', 'SEEK_END']);
+    this.lines.push(`${proc.name} lseek ${fd} ${offset} ${whence}`);
+  }
+
+  /**
+   * Where an mmap of `bytes` goes: no address (the kernel's choice, mostly),
+   * a hint, or MAP_FIXED / MAP_FIXED_NOREPLACE at a window page, over a
+   * window name, inside the pages a kernel-chosen name certainly has (never
+   * past them: the native oracle's guard may lie there, see AddrInfo), one
+   * byte off (EINVAL), or at an odd address. Returns the flag, the `at=`
+   * option, and what the renderer may assume of a name bound to the result.
+   */
+  private placement(p: Picker, proc: ProcState, bytes: number): { flag: string; at: string; pages: number; bounded: boolean } {
+    const pages = Math.max(1, Math.min(Math.ceil(bytes / 4096), 16));
+    const mode = p.pick(['none', 'none', 'none', 'none', 'none', 'hint', 'fixed', 'fixed', 'noreplace', 'odd'] as const);
+    if (mode === 'none') return { flag: '', at: '', pages, bounded: true };
+    if (mode === 'hint') {
+      // A free hint is taken, a taken one falls back to the kernel's choice: either way a name bound here is treated as kernel-chosen.
+      const name = this.boundAddr(p, proc);
+      return { flag: '', at: ` at=${name === undefined || p.chance(0.5) ? this.windowAddr(p) : name}`, pages, bounded: true };
+    }
+    const flag = mode === 'noreplace' ? 'MAP_FIXED_NOREPLACE' : 'MAP_FIXED';
+    if (mode === 'odd') return { flag: p.chance(0.8) ? flag : '', at: ` at=${p.pick(ODD_MAP_ADDRESSES)}`, pages: 1, bounded: true };
+    const off = p.pick([0, 0, 4096, 8192, 1]);
+    const name = this.boundAddr(p, proc);
+    const info = name === undefined ? undefined : this.addrInfo.get(name);
+    if (name === undefined || info === undefined || p.chance(0.3)) return { flag, at: ` at=${this.windowAddr(p, off)}`, pages, bounded: false };
+    if (!info.bounded) return { flag, at: ` at=${offsetAddr(name, off)}`, pages, bounded: false };
+    // Inside a kernel-chosen name's known pages only, and no longer than they are.
+    const room = Math.min(info.minPages, 3) * 4096;
+    const base = off - (off % 4096);
+    if (base >= room || bytes > room - base) return { flag, at: ` at=${this.windowAddr(p, off)}`, pages, bounded: false };
+    return { flag, at: ` at=${offsetAddr(name, off)}`, pages: Math.min(pages, (room - base) / 4096), bounded: true };
+  }
+
+  /** `mmap FD LEN PROT FLAGS [OFFSET] [at=ADDR] [-> ADDR]` of a descriptor: shared or private, any protection, some flags, odd offsets. */
+  private mmapFile(p: Picker): void {
+    const proc = this.whoWithFd(p);
+    if (proc === undefined) return this.mmapAnon(p);
+    const fd = this.fdArg(p, proc);
+    const len = p.chance(0.05) ? p.pick(HUGE_MAP_LENS) : p.pick(MAP_LENS);
+    const type = p.pick(['MAP_SHARED', 'MAP_PRIVATE', 'MAP_SHARED', 'MAP_PRIVATE', 'MAP_SHARED_VALIDATE', '0']);
+    this.mapping(p, proc, fd, len, type, p.chance(0.25) ? p.pick(MAP_OFFSETS) : '');
+  }
+
+  /** An anonymous mmap: private or shared, FD -1 (now and then another, which Linux ignores). */
+  private mmapAnon(p: Picker): void {
+    const proc = this.who(p);
+    const fd = p.chance(0.08) ? (proc.fds.size > 0 ? this.fdArg(p, proc) : '-2') : '-1';
+    const huge = p.chance(0.05);
+    const len = huge ? p.pick(HUGE_MAP_LENS) : p.pick(MAP_LENS);
+    const type = p.pick(['MAP_PRIVATE', 'MAP_SHARED', 'MAP_PRIVATE', 'MAP_SHARED_VALIDATE', '']);
+    const flags = type === '' ? 'MAP_ANONYMOUS' : `${type}|MAP_ANONYMOUS`;
+    this.mapping(p, proc, fd, len, flags, '');
+  }
+
+  /** The rest of an mmap: protection, extra flags, placement, binding. */
+  private mapping(p: Picker, proc: ProcState, fd: string, len: string, type: string, offset: string): void {
+    const huge = (HUGE_MAP_LENS as readonly string[]).includes(len);
+    const bytes = huge ? 1 << 30 : len.endsWith('K') ? Number(len.slice(0, -1)) * 1024 : len.endsWith('M') ? Number(len.slice(0, -1)) << 20 : Number(len);
+    const flags = type === '0' ? [] : [type];
+    // A huge mapping always goes without commit charge: the emulator does not model mmap's overcommit
+    // accounting (Linux's heuristic refuses one writable private or shared anonymous mapping larger
+    // than RAM and swap with ENOMEM). Nor is one ever populated or locked: a process with
+    // CAP_IPC_LOCK would make the kernel fault in all of it.
+    if (huge) flags.push('MAP_NORESERVE');
+    else if (p.chance(0.15)) flags.push(p.pick(MAP_EXTRAS));
+    // Nor place it: MAP_FIXED of 1 TiB at the window would reach whatever the native process has above.
+    const place = huge ? { flag: '', at: '', pages: 16, bounded: true } : this.placement(p, proc, bytes);
+    if (place.flag !== '') flags.push(place.flag);
+    const prot = p.pick(PROTS);
+    const off = offset === '' ? '' : ` ${offset}`;
+    const bind = p.chance(0.9) ? ` -> ${this.bindAddr(p, proc, place.pages, place.bounded)}` : '';
+    this.lines.push(`${proc.name} mmap ${fd} ${len} ${prot} ${flags.length === 0 ? '0' : flags.join('|')}${off}${place.at}${bind}`);
+  }
+
+  /** msync, madvise, mlock (mlock2 with flags), munlock or mincore over a range of the process (see range). */
+  private memCall(p: Picker): void {
+    const proc = this.who(p);
+    const call = p.pick(['madvise', 'mincore', 'mlock', 'msync', 'munlock', 'madvise', 'mincore'] as const);
+    const range = this.range(p, proc, MEM_LENS);
+    switch (call) {
+      case 'msync':
+        this.lines.push(`${proc.name} msync ${range} ${p.pick(MSYNC_FLAGS)}`);
+        return;
+      case 'madvise':
+        this.lines.push(`${proc.name} madvise ${range} ${p.pick(MADVICE)}`);
+        return;
+      case 'mlock': {
+        const flags = p.pick(MLOCK_FLAGS);
+        this.lines.push(`${proc.name} mlock ${range}${flags === '' ? '' : ` ${flags}`}`);
+        return;
+      }
+      case 'munlock':
+      case 'mincore':
+        this.lines.push(`${proc.name} ${call} ${range}`);
+        return;
+    }
+  }
+
+  private umask(p: Picker): void {
+    const proc = this.who(p);
+    this.lines.push(`${proc.name} umask ${p.pick(UMASKS)}`);
+  }
+
+  /** cmpaddr of two addresses of the process: two names (or one name with itself, offset), or a name and a window page. */
+  private cmpaddr(p: Picker): void {
+    const proc = this.who(p);
+    const a = this.boundAddr(p, proc);
+    const b = this.boundAddr(p, proc);
+    if (a === undefined || b === undefined) return this.mmapAnon(p);
+    const second = p.chance(0.2) ? this.windowAddr(p) : offsetAddr(b, p.pick([0, 0, 4096, -4096, 8192]));
+    this.lines.push(`${proc.name} cmpaddr ${a} ${second}`);
   }
 
   // -------------------------------------------------------------------------
@@ -1236,7 +1770,7 @@ export interface ScenarioArbOptions {
   /** Most abstract commands after the header (default 35 or minCommands). */
   readonly maxCommands?: number;
   /**
-   * The mechanisms scenarios use (default all three). Each scenario either
+   * The mechanisms scenarios use (default all four). Each scenario either
    * keeps to one of them or, when more than one is given, mixes them all:
    * the choice is drawn per scenario, with equal weights.
    */
@@ -1286,7 +1820,10 @@ export function scenarioScriptArb(fc: FastCheck, options: ScenarioArbOptions = {
       ...(Object.entries(weights) as [ScenarioCommandKind, number][]).map(([kind, weight]) => ({ arbitrary: fc.constant(kind), weight })),
     );
     const commandArb: Arbitrary<ScenarioCommand> = fc.record({ kind: kindArb, keep: fc.integer({ min: 0, max: 30 }), r: choices });
-    const script = fc.record({ procs: procsArb, commands: fc.array(commandArb, { minLength: minCmds, maxLength: maxCmds, size: 'max' }) });
+    const commandsArb = fc.array(commandArb, { minLength: minCmds, maxLength: maxCmds, size: 'max' });
+    const script: Arbitrary<ScenarioScript> = focus.includes('posix')
+      ? fc.record({ procs: procsArb, commands: commandsArb, devshm: choices })
+      : fc.record({ procs: procsArb, commands: commandsArb });
     return block ? script.map((x) => ({ ...x, blocking: true })) : script;
   };
   const arbs: Arbitrary<ScenarioScript>[] = [];

@@ -1,10 +1,12 @@
 /**
  * Differential fuzzing: random well-formed scenarios (scenarioTextArb of
  * ipc-sentry/testing, src/testing/scenario_arb.ts) must give
- * the same normalized output on the emulator and on the real kernel. Two
+ * the same normalized output on the emulator and on the real kernel. Three
  * properties: scenarios of every mechanism (shm alone, sem alone, msg alone,
- * or all mixed), and scenarios of semaphores and message queues only, half
- * with calls that block (wait, interrupt, exit while blocked). The
+ * posix alone, or all mixed), scenarios of semaphores and message queues
+ * only, half with calls that block (wait, interrupt, exit while blocked),
+ * and POSIX scenarios only (/dev/shm, memfds and seals, file and anonymous
+ * mappings, copy-on-write across fork, the memory calls). The
  * seed is the run's (test/setup.ts configures fast-check with FC_SEED, and
  * vitest.config.ts prints it); FUZZ_RUNS overrides the number of scenarios of
  * each. Skipped, with the reason, where the native oracle cannot run.
@@ -17,16 +19,19 @@ import { scenarioTextArb } from '../../src/testing/index.js';
 import { checkScenario } from './differential.js';
 
 /**
- * Scenarios of every mechanism (shm alone, sem alone, msg alone or mixed,
+ * Scenarios of every mechanism (shm, sem, msg or posix alone, or mixed,
  * none blocking), then scenarios of semaphores and message queues only, half
- * of them with calls that block. 3,000 native runs, 35 to 50 seconds on 2
- * busy cores, most of it the oracle's process start (spawnSync alone is
- * about 4 ms of the 10 ms a scenario takes; a blocking one takes about 15).
+ * of them with calls that block, then POSIX scenarios only. 3,500 native
+ * runs, 55 to 70 seconds on 2 busy cores (1,000 posix ones would add 10 more), most of it the oracle's process
+ * start (spawnSync alone is about 4 ms of the 10 ms a scenario takes; a
+ * blocking one takes about 15, a posix one, which mounts a tmpfs in a
+ * private mount namespace, about 20).
  */
 const DEFAULT_RUNS = 1000;
 const DEFAULT_SEMMSG_RUNS = 2000;
+const DEFAULT_POSIX_RUNS = 500;
 
-/** FUZZ_RUNS, when set, for both properties. */
+/** FUZZ_RUNS, when set, for every property. */
 function runs(fallback = DEFAULT_RUNS): number {
   const text = process.env['FUZZ_RUNS'];
   if (text === undefined || text === '') return fallback;
@@ -62,6 +67,19 @@ describe('emulator vs kernel on random scenarios', () => {
           checkScenario(text);
         }),
         { numRuns: runs(DEFAULT_SEMMSG_RUNS) },
+      );
+    },
+    30 * 60_000,
+  );
+
+  it.skipIf(unavailable !== undefined)(
+    `${runs(DEFAULT_POSIX_RUNS)} random POSIX shared memory, memfd and memory call scenarios give the same output on both backends`,
+    () => {
+      fc.assert(
+        fc.property(scenarioTextArb(fc, { mechanisms: ['posix'] }), (text) => {
+          checkScenario(text);
+        }),
+        { numRuns: runs(DEFAULT_POSIX_RUNS) },
       );
     },
     30 * 60_000,

@@ -1,10 +1,12 @@
 /**
- * The fuzzer's semaphore and message queue generation, on the emulator
- * alone (no oracle needed): every text runs to its end with a line per
- * statement (so the blocking rules are kept: a broken one stops the run),
- * the mechanisms option keeps to what it names, SETALL always lists the
- * set's size (never EFAULT, which a short list gives), non-blocking scenarios
- * never block, and blocking ones do block, wait, interrupt and collect.
+ * The fuzzer's generation, on the emulator alone (no oracle needed): every
+ * text runs to its end with a line per statement (so the blocking rules are
+ * kept: a broken one stops the run), the mechanisms option keeps to what it
+ * names, SETALL always lists the set's size (never EFAULT, which a short
+ * list gives), non-blocking scenarios never block, and blocking ones do
+ * block, wait, interrupt and collect. POSIX scenarios mount /dev/shm first,
+ * draw names and flags from the intended sets, reach successes and errors
+ * of each call, and keep out the cases the generator must avoid.
  * Seeds: the run's FC_SEED (test/setup.ts).
  */
 import * as E from 'fp-ts/lib/Either.js';
@@ -24,6 +26,7 @@ function run(text: string): readonly OutputLine[] {
 const SHM_OPS = /^\S+ (shmget|shmat|shmctl|shmdt|read|write|fill|munmap|mprotect) /m;
 const SEM_OPS = /^\S+ (semget|semop|semtimedop|semctl) /m;
 const MSG_OPS = /^\S+ (msgget|msgsnd|msgrcv|msgctl) /m;
+const POSIX_OPS = /^\S+ (shm_open|shm_unlink|memfd_create|fcntl|mmap|msync|madvise|mlock|munlock|mincore|lseek|umask|cmpaddr) /m;
 
 describe('sem/msg scenario generation', () => {
   it('keeps to the mechanisms it is given', () => {
@@ -31,11 +34,15 @@ describe('sem/msg scenario generation', () => {
       for (const text of texts) expect(SHM_OPS.test(text), text).toBe(false);
     }
     expect(fc.sample(scenarioTextArb(fc, { mechanisms: ['sem'] }), 60).some((t) => MSG_OPS.test(t))).toBe(false);
-    expect(fc.sample(scenarioTextArb(fc, { mechanisms: ['shm'] }), 60).some((t) => SEM_OPS.test(t) || MSG_OPS.test(t))).toBe(false);
-    // By default all three appear, alone and together.
+    expect(fc.sample(scenarioTextArb(fc, { mechanisms: ['shm'] }), 60).some((t) => SEM_OPS.test(t) || MSG_OPS.test(t) || POSIX_OPS.test(t))).toBe(false);
+    const posix = fc.sample(scenarioTextArb(fc, { mechanisms: ['posix'] }), 60);
+    expect(posix.some((t) => /^\S+ (shmget|shmat|shmctl|semget|semop|semctl|msgget|msgsnd|msgrcv|msgctl) /m.test(t))).toBe(false);
+    expect(posix.every((t) => POSIX_OPS.test(t))).toBe(true);
+    // By default all four appear, alone and together.
     const all = fc.sample(scenarioTextArb(fc), 300);
-    expect(all.some((t) => SHM_OPS.test(t) && !SEM_OPS.test(t) && !MSG_OPS.test(t))).toBe(true);
-    expect(all.some((t) => SEM_OPS.test(t) && MSG_OPS.test(t) && SHM_OPS.test(t))).toBe(true);
+    expect(all.some((t) => SHM_OPS.test(t) && !SEM_OPS.test(t) && !MSG_OPS.test(t) && !POSIX_OPS.test(t))).toBe(true);
+    expect(all.some((t) => POSIX_OPS.test(t) && !SEM_OPS.test(t) && !MSG_OPS.test(t) && !/ shmget /.test(t))).toBe(true);
+    expect(all.some((t) => SEM_OPS.test(t) && MSG_OPS.test(t) && SHM_OPS.test(t) && POSIX_OPS.test(t))).toBe(true);
     expect(() => scenarioScriptArb(fc, { mechanisms: [] })).toThrow(RangeError);
     expect(() => scenarioScriptArb(fc, { mechanisms: ['pipe' as 'shm'] })).toThrow(/got pipe/);
   });
@@ -78,5 +85,127 @@ describe('sem/msg scenario generation', () => {
     expect(seen.blocked).toBeGreaterThan(10);
     expect(seen.collected).toBeGreaterThan(3);
     expect(seen.interrupted).toBeGreaterThan(0);
+  });
+});
+
+/** The names and flags the posix generator is meant to draw from (src/testing/scenario_arb.ts). */
+const SHM_NAMES = new Set([
+  '/obj',
+  'obj',
+  '/o2',
+  '//obj',
+  '/o3',
+  '""',
+  '/',
+  '/a/b',
+  '.',
+  '/.',
+  '..',
+  '"/with blank é"',
+  `"${'n'.repeat(255)}"`,
+  `"${'n'.repeat(256)}"`,
+  `"${'n'.repeat(260)}"`,
+]);
+const MEMFD_NAMES = new Set(['buf', '""', 'x', '"a b"', '"a/b"', `"${'n'.repeat(249)}"`, `"${'n'.repeat(250)}"`]);
+const OPEN_FLAGS = new Set(['O_RDWR', 'O_RDONLY', 'O_WRONLY', 'O_CREAT', 'O_EXCL', 'O_TRUNC', 'O_APPEND', 'O_DIRECTORY', 'O_CLOEXEC', 'O_NOFOLLOW']);
+const MFD_FLAGS = new Set(['0', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_NOEXEC_SEAL', 'MFD_EXEC', '0x100']);
+const SEAL_NAMES = new Set(['0', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_GROW', 'F_SEAL_WRITE', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_EXEC', '0x40']);
+/** madvise advice the emulator does not model (EINVAL there, accepted by Linux): never generated. */
+const UNMODELLED_ADVICE = /MADV_(DONTFORK|DOFORK|WIPEONFORK|KEEPONFORK|POPULATE_READ|POPULATE_WRITE)/;
+
+/** A statement's words, with a string (which may hold blanks) as one word. */
+function words(line: string): string[] {
+  return line.match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? [];
+}
+
+describe('posix scenario generation', () => {
+  it('mounts /dev/shm first, draws names and flags from the intended sets, and keeps out the avoided cases', () => {
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(scenarioTextArb(fc, { mechanisms: ['posix'] }), (text) => {
+        const lines = text.split('\n').filter((l) => l !== '');
+        // /dev/shm comes before any process, mostly as a tmpfs.
+        const firstProc = lines.findIndex((l) => l.startsWith('proc '));
+        for (const l of lines.slice(firstProc)) expect(l, text).not.toMatch(/^(host|tmpfs) /);
+        if (lines[1]?.startsWith('tmpfs mount /dev/shm ')) seen.add('tmpfs');
+        const memfdVars = new Map<string, boolean>();
+        let grow = false;
+        let fallocated = false;
+        for (const line of lines) {
+          const w = words(line);
+          const op = w[0] === 'fork' ? 'fork' : (w[1] ?? '');
+          seen.add(op);
+          if (op === 'shm_open' || op === 'shm_unlink') expect(SHM_NAMES.has(w[2] ?? ''), line).toBe(true);
+          if (op === 'shm_open') {
+            const flags = (w[3] ?? '').split('|');
+            for (const f of flags) expect(OPEN_FLAGS.has(f), line).toBe(true);
+            // Linux refuses the pair before the lookup; the emulator's open does not yet.
+            expect(flags.includes('O_CREAT') && flags.includes('O_DIRECTORY'), line).toBe(false);
+          }
+          if (op === 'memfd_create') {
+            expect(MEMFD_NAMES.has(w[2] ?? ''), line).toBe(true);
+            for (const f of (w[3] ?? '').split('|')) expect(MFD_FLAGS.has(f), line).toBe(true);
+          }
+          const bound = line.match(/ -> (d\d+)$/)?.[1];
+          if (bound !== undefined && (op === 'shm_open' || op === 'memfd_create'))
+            memfdVars.set(bound, op === 'memfd_create' && memfdVars.get(bound) !== false);
+          if (op === 'fcntl') {
+            if (w[3] === 'F_ADD_SEALS' || w[3] === '1033') {
+              for (const s of (w[4] ?? '').split('|')) expect(SEAL_NAMES.has(s), line).toBe(true);
+              if ((w[4] ?? '').includes('F_SEAL_GROW')) grow = true;
+              seen.add(`seal ${w[4]}`);
+            }
+            // F_GETFL only on descriptors that only memfd_create bound (O_NOFOLLOW is missing from the emulator's flags).
+            if (w[3] === 'F_GETFL') expect(memfdVars.get(w[2] ?? ''), line).toBe(true);
+            expect(w[3], line).not.toBe('3');
+          }
+          // No file write after a possible F_SEAL_GROW (a short write on Linux 6.18, EPERM in the emulator).
+          if (grow && (op === 'write' || op === 'pwrite')) expect(w[2] ?? '', line).not.toMatch(/^d\d+$/);
+          if (op === 'fallocate' && !(w[5] ?? '').includes('PUNCH')) fallocated = true;
+          if (op === 'lseek') {
+            seen.add(w[4] ?? '');
+            if (fallocated) expect(w[4], line).not.toMatch(/SEEK_DATA|SEEK_HOLE/);
+          }
+          if (op === 'madvise') expect(line).not.toMatch(UNMODELLED_ADVICE);
+          if (op === 'mmap' && /^(1024G|0x[0-9a-f]{9,})$/.test(w[3] ?? '')) {
+            expect(w[5], line).toMatch(/MAP_NORESERVE/);
+            expect(w[5], line).not.toMatch(/MAP_POPULATE|MAP_LOCKED|MAP_FIXED/);
+          }
+          if (op === 'mmap') seen.add((w[5] ?? '').includes('MAP_PRIVATE') ? 'private' : 'shared');
+        }
+      }),
+      { numRuns: 300 },
+    );
+    for (const want of ['tmpfs', 'shm_open', 'shm_unlink', 'memfd_create', 'fcntl', 'mmap', 'private', 'shared', 'mprotect', 'munmap', 'msync']) {
+      expect(seen, want).toContain(want);
+    }
+    for (const want of ['madvise', 'mlock', 'munlock', 'mincore', 'umask', 'cmpaddr', 'sysvipc', 'fork', 'SEEK_DATA', 'SEEK_HOLE', 'SEEK_END']) {
+      expect(seen, want).toContain(want);
+    }
+  });
+
+  it('runs to its end on the emulator, with successes and errors of the new calls, and copy-on-write after fork', () => {
+    const outcomes = new Map<string, { ok: number; err: number }>();
+    let forkedPrivateReads = 0;
+    fc.assert(
+      fc.property(scenarioTextArb(fc, { mechanisms: ['posix'] }), (text) => {
+        const forked = /^fork /m.test(text);
+        for (const line of run(text)) {
+          const key = String(line['op']);
+          const o = outcomes.get(key) ?? { ok: 0, err: 0 };
+          if (line['ok'] === true) o.ok++;
+          else o.err++;
+          outcomes.set(key, o);
+          if (forked && key === 'read' && line['data'] !== undefined) forkedPrivateReads++;
+        }
+      }),
+      { numRuns: 200 },
+    );
+    for (const op of ['shm_open', 'shm_unlink', 'memfd_create', 'fcntl', 'mmap', 'mprotect', 'madvise', 'mlock', 'mincore', 'lseek', 'ftruncate']) {
+      const o = outcomes.get(op);
+      expect(o?.ok ?? 0, `${op} succeeds sometimes`).toBeGreaterThan(0);
+      expect(o?.err ?? 0, `${op} fails sometimes`).toBeGreaterThan(0);
+    }
+    expect(forkedPrivateReads).toBeGreaterThan(0);
   });
 });

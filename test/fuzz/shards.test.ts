@@ -115,7 +115,7 @@ describe('fuzz shards', () => {
       });
       expect(merged.status, merged.stderr).toBe(0);
       const all = JSON.parse(readFileSync(join(dir, 'all.json'), 'utf8')) as Summary;
-      expect(all).toMatchObject({ runs: 21, divergences: 0, campaign: { seed: 99, runs: 21, shards: 2, mix: 'shm,sem,msg', blocking: 'some' } });
+      expect(all).toMatchObject({ runs: 21, divergences: 0, campaign: { seed: 99, runs: 21, shards: 2, mix: 'shm,sem,msg,posix', blocking: 'some' } });
       // --mix keeps the campaign to the mechanisms named, and the replay command says so.
       const semOnly = spawnSync(tsx, [fuzz, '--runs', '5', '--seed', '99', '--mix', 'msg,sem', '--blocking', 'yes', '--json', join(dir, 'mix.json')], {
         cwd: root,
@@ -130,7 +130,7 @@ describe('fuzz shards', () => {
       expect(wrongBlocking.stderr).toMatch(/--blocking takes yes, no or some \(got maybe\)/);
       const wrongMix = spawnSync(tsx, [fuzz, '--runs', '5', '--mix', 'sem,pipes'], { cwd: root, encoding: 'utf8' });
       expect(wrongMix.status).toBe(2);
-      expect(wrongMix.stderr).toMatch(/--mix takes a comma-separated list of shm, sem, msg \(got pipes\)/);
+      expect(wrongMix.stderr).toMatch(/--mix takes a comma-separated list of shm, sem, msg, posix \(got pipes\)/);
       writeFileSync(join(dir, 'bad.json'), '{"runs": 1}');
       const bad = spawnSync(tsx, [fuzz, '--merge', join(dir, 'bad.json')], { cwd: root, encoding: 'utf8' });
       expect(bad.status).toBe(2);
