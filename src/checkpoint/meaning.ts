@@ -325,7 +325,7 @@ function checkNamespaceMembers(meta: Metadata): void {
   });
 }
 
-/** Each cgroup is charged exactly the file pages charged to it, within its limit. */
+/** Each cgroup is charged exactly the file and private pages charged to it, within its limit. */
 function checkCharges(meta: Metadata): void {
   const charged = meta.cgroups.map(() => 0);
   let root = 0;
@@ -334,6 +334,28 @@ function checkCharges(meta: Metadata): void {
     else charged[c] = (charged[c] ?? 0) + n;
   };
   for (const sb of meta.tmpfs) for (const n of sb.inodes) for (const [, , count, c] of n.pages) add(c, count);
+  // A private page is charged once, whichever objects share its frame, and the same in each of them.
+  const anonFrames = new Map<number, ChargeRefMeta>();
+  meta.anonymous.forEach((a, i) => {
+    const frameOf = new Map<number, number>();
+    for (const [page, frame, count] of a.pages) for (let j = 0; j < count; j += 1) frameOf.set(page + j, frame + j);
+    let last = -1;
+    (a.charges ?? []).forEach(([page, count, c], r) => {
+      const at = `metadata.anonymous[${i}].charges[${r}]`;
+      check(count >= 1 && page > last, at, `runs are not in page order, or empty`);
+      last = page + count - 1;
+      for (let j = 0; j < count; j += 1) {
+        const frame = frameOf.get(page + j);
+        check(frame !== undefined, at, `charges page ${page + j}, which the object does not hold`);
+        const before = anonFrames.get(frame as number);
+        check(before === undefined || before === c, at, `charges frame ${frame} to ${c}, but another object charges it to ${before}`);
+        if (before === undefined) {
+          anonFrames.set(frame as number, c);
+          add(c, 1);
+        }
+      }
+    });
+  });
   check(
     meta.kernel.rootCgroupCharged === root,
     'metadata.kernel.rootCgroupCharged',

@@ -319,8 +319,15 @@ const WaitingCallMeta = new t.Type<WaitingCallMetaT, unknown, unknown>(
  * file: the open file a private file mapping reads through (absent for
  * anonymous memory). A frame may appear in several objects' pages: a page
  * a forked child still shares copy-on-write.
+ * charges: [first page, count, charge] runs over the pages, naming the
+ * memory cgroup each page is charged to (a page shared copy-on-write
+ * carries the same charge in every object naming it). Absent in images
+ * from before private pages were charged: their pages are charged to none.
  */
-const AnonMeta = t.intersection([t.type({ bytes: MapOffset, name: t.string, refs: Nat, pages: t.array(PageRunCodec) }), t.partial({ file: Nat })]);
+const AnonMeta = t.intersection([
+  t.type({ bytes: MapOffset, name: t.string, refs: Nat, pages: t.array(PageRunCodec) }),
+  t.partial({ file: Nat, charges: t.array(t.tuple([Nat, Nat, ChargeRef])) }),
+]);
 
 const InodeMeta = t.intersection([
   t.type({

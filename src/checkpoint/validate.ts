@@ -187,6 +187,7 @@ function checkAnonymous(meta: Metadata, frames: FrameOwners): void {
     check(a.refs >= 1, `${at}.refs`, 'mapped memory holds at least one reference');
     if (a.file !== undefined) check(a.file < meta.openFiles.length, `${at}.file`, `names open file ${a.file}, but there are ${meta.openFiles.length}`);
     pageRuns(a.pages, a.bytes / PAGE_SIZE, `${at}.pages`, frames, shared);
+    (a.charges ?? []).forEach(([, , c], j) => checkCharge(meta, c, `${at}.charges[${j}]`));
   });
 }
 

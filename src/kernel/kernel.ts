@@ -190,6 +190,8 @@ export class Kernel {
       current: () => this.running?.memoryCharge ?? this.rootMemoryCgroup,
       refused: () => this.running?.noteRefusedFaultCharge(),
     };
+    // Private pages (mm/anon.ts) are charged like tmpfs pages: to the faulting task's memory cgroup.
+    this.memoryFile.pageCharges = this.faultCharges;
     const rootfs = Tmpfs.create(this.memoryFile, { mode: 0o755 }, this.faultCharges);
     if (E.isLeft(rootfs)) throw new Error(`the root tmpfs: ${rootfs.left.message}`);
     this.rootfs = rootfs.right;

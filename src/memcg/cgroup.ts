@@ -1,12 +1,17 @@
 /**
  * A container's memory cgroup, as the host channel meets it: a limit and the
- * tmpfs pages charged to it. Host processes stay in the kernel's root cgroup,
+ * pages charged to it (tmpfs pages, and private memory: anonymous pages and
+ * copy-on-write copies). Host processes stay in the kernel's root cgroup,
  * which has no limit.
  *
  * Linux charges a shmem page to the memory cgroup of the task that first
  * allocates it and keeps the charge there until the page is freed, whoever
  * frees it and wherever the task has gone (mm/memcontrol.c; measured in the
- * reference notes §6). A charge that would pass a container's limit is
+ * reference notes §6). A private page (anonymous memory, or the copy a
+ * write to a private file page or a page shared after fork makes) is
+ * charged the same way, to the faulting task's cgroup (do_anonymous_page,
+ * wp_page_copy), and a page still shared after fork stays charged to the
+ * cgroup that first paid for it. A charge that would pass a container's limit is
  * refused; the kernel then OOM-kills the writer (exit status 137) instead of
  * failing the write, and pages written before that stay charged.
  */
@@ -36,12 +41,12 @@ export class MemoryCgroup implements MemoryCharge {
     this.limitPages = limitBytes === undefined || limitBytes === 0n ? undefined : Number(limitBytes / BigInt(PAGE_SIZE));
   }
 
-  /** Pages charged now (memory.usage_in_bytes / PAGE_SIZE, counting tmpfs pages only). */
+  /** Pages charged now (memory.usage_in_bytes / PAGE_SIZE, counting tmpfs and private pages). */
   get usagePages(): number {
     return this.charged;
   }
 
-  /** memory.usage_in_bytes, counting tmpfs pages only. */
+  /** memory.usage_in_bytes, counting tmpfs and private pages. */
   get usageBytes(): bigint {
     return BigInt(this.charged) * BigInt(PAGE_SIZE);
   }
@@ -63,10 +68,14 @@ export class MemoryCgroup implements MemoryCharge {
     this.refusals = refusals;
   }
 
-  /** Charges `pages` pages, or refuses at the limit (counted in failCount). tmpfs calls it for each page it claims. */
-  tryCharge(pages: number): boolean {
+  /**
+   * Charges `pages` pages, or refuses at the limit (counted in failCount
+   * unless `speculative`). tmpfs calls it for each page it claims, private
+   * memory for each page a fault allocates.
+   */
+  tryCharge(pages: number, speculative = false): boolean {
     if (this.limitPages !== undefined && this.charged + pages > this.limitPages) {
-      this.refusals += 1;
+      if (!speculative) this.refusals += 1;
       return false;
     }
     this.charged += pages;

@@ -10,8 +10,12 @@
  * a limit; the host's cgroup never refuses.
  */
 export interface MemoryCharge {
-  /** Charges `pages` pages; false (and nothing charged) when the limit forbids it. */
-  tryCharge(pages: number): boolean;
+  /**
+   * Charges `pages` pages; false (and nothing charged) when the limit
+   * forbids it. A `speculative` charge (private memory allocating a page
+   * past the one its fault needs) is refused without counting in failcnt.
+   */
+  tryCharge(pages: number, speculative?: boolean): boolean;
   /** Returns `pages` pages charged earlier by tryCharge. */
   uncharge(pages: number): void;
 }

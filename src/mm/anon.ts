@@ -29,7 +29,7 @@
  * backing file's reference go.
  */
 import { PAGE_SIZE } from '../abi/constants.js';
-import type { AddrRange, BusError, MappingStamp, MappingIdentity, MappingSpace, Mappable, Translation } from './memmap.js';
+import type { AddrRange, BusError, MappingStamp, MappingIdentity, MappingSpace, Mappable, PageChargeTarget, Translation } from './memmap.js';
 import { isBusError } from './memmap.js';
 import { FrameTable } from './frame_table.js';
 import type { MemoryFile } from './memory_file.js';
@@ -44,6 +44,10 @@ export interface PrivateBacking {
 
 const BUS_PAST_END: BusError = { bus: true, reason: 'access past the end of the private mapping' };
 const BUS_NO_MEMORY: BusError = { bus: true, reason: 'no page could be allocated for a private copy' };
+const BUS_REFUSED: BusError = { bus: true, reason: 'the memory cgroup refused a private copy' };
+
+/** What a page is charged to; undefined for a page restored from an image that did not say. */
+type Charge = PageChargeTarget | undefined;
 
 /** A private memory object covering object pages [0, bytes / PAGE_SIZE). */
 export class AnonymousMemory implements Mappable, MappingIdentity {
@@ -55,7 +59,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
    */
   private cow = false;
   /** The frames of the pages this object holds (its own, or shared copy-on-write with a fork relative). */
-  private readonly frames: FrameTable;
+  private readonly frames: FrameTable<Charge>;
 
   constructor(
     private readonly mf: MemoryFile,
@@ -66,7 +70,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     /** The file a private file mapping reads through; absent for anonymous memory. */
     readonly backing?: PrivateBacking,
   ) {
-    this.frames = new FrameTable(mf);
+    this.frames = new FrameTable<Charge>(mf, mf.pageCharges);
   }
 
   addMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
@@ -87,7 +91,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     if (backing === undefined) {
       // A zeroed frame of this object's own; following pages are translated as the run allows.
       const t = this.frames.run(page, 1, page + 1);
-      if (isBusError(t)) return BUS_NO_MEMORY;
+      if (isBusError(t)) return t;
       return this.ownRun(page, t.frame, limit);
     }
     // A file page: the file decides SIGBUS past its end, and claims a hole as its own fault would.
@@ -122,16 +126,37 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
    */
   private copyPage(page: number, from: number, held: boolean): Translation | BusError {
     const mf = this.mf;
+    // The copy is charged to the writer's cgroup (wp_page_copy); the old page keeps its own charge.
+    const charges = mf.pageCharges;
+    const target = charges?.current();
+    if (target !== undefined && !target.tryCharge(1)) {
+      charges?.refused();
+      return BUS_REFUSED;
+    }
     const f = mf.allocate(false, this.frames.arena);
-    if (f < 0) return BUS_NO_MEMORY;
+    if (f < 0) {
+      target?.uncharge(1);
+      return BUS_NO_MEMORY;
+    }
     copyBytes(mf.chunkBytes(f), mf.byteOffset(f), mf.chunkBytes(from), mf.byteOffset(from), PAGE_SIZE);
     if (held) {
-      this.frames.replace(page, f);
-      mf.decRef(from);
+      const old = this.frames.tagAt(page);
+      this.frames.replace(page, f, target);
+      this.drop(from, old);
     } else {
-      this.frames.adopt(page, f, undefined);
+      this.frames.adopt(page, f, target);
     }
     return { page, frame: f, pages: 1 };
+  }
+
+  /**
+   * Drops this object's reference to `frame`; the last reference returns
+   * the page's charge, wherever the page was charged (a page shared after
+   * fork stays charged to the cgroup that first paid for it until then).
+   */
+  private drop(frame: number, charge: Charge): void {
+    if (charge !== undefined && this.mf.refCount(frame) === 1) charge.uncharge(1);
+    this.mf.decRef(frame);
   }
 
   /**
@@ -144,9 +169,9 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     this.backing?.identity.incRef();
     this.cow = true;
     copy.cow = true;
-    this.frames.forEach((page, frame) => {
+    this.frames.forEach((page, frame, charge) => {
       this.mf.incRef(frame);
-      copy.frames.share(page, frame);
+      copy.frames.share(page, frame, charge);
     });
     copy.refs = 1;
     return copy;
@@ -163,8 +188,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
    * file's, or as zeros.
    */
   dropPages(first: number, end: number): void {
-    const mf = this.mf;
-    this.frames.removeRange(first, end, (frame) => mf.decRef(frame));
+    this.frames.removeRange(first, end, (frame, charge) => this.drop(frame, charge));
   }
 
   /** Checkpoint: VMA pieces holding a reference. */
@@ -177,8 +201,8 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     return this.frames.residentPages;
   }
 
-  /** Checkpoint: calls `fn` with every page this object holds and its frame, in page order. */
-  forEachPage(fn: (page: number, frame: number) => void): void {
+  /** Checkpoint: calls `fn` with every page this object holds, its frame and what it is charged to, in page order. */
+  forEachPage(fn: (page: number, frame: number, charge: Charge) => void): void {
     this.frames.forEach(fn);
   }
 
@@ -188,13 +212,13 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
    * object restored earlier holds too (copy-on-write after a fork), which
    * stays where that object put it.
    */
-  restoreState(refs: number, pages: Iterable<readonly [number, number]>, shared: ReadonlySet<number> = new Set()): void {
+  restoreState(refs: number, pages: Iterable<readonly [number, number, Charge?]>, shared: ReadonlySet<number> = new Set()): void {
     this.refs = refs;
-    for (const [page, frame] of pages) {
+    for (const [page, frame, charge] of pages) {
       // The object restored first cannot tell which of its frames a later one will share: any may be.
       this.cow = true;
-      if (shared.has(frame)) this.frames.share(page, frame);
-      else this.frames.adopt(page, frame, undefined);
+      if (shared.has(frame)) this.frames.share(page, frame, charge);
+      else this.frames.adopt(page, frame, charge);
     }
   }
 
@@ -206,7 +230,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     if (this.refs <= 0) throw new Error(`${this.name}: decRef below zero`);
     this.refs -= 1;
     if (this.refs > 0) return;
-    this.frames.release();
+    this.frames.clear((frame, charge) => this.drop(frame, charge));
     this.backing?.identity.decRef();
   }
 

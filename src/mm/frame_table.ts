@@ -1,8 +1,9 @@
 /**
  * The sparse page table of one memory object (a shm segment, anonymous
  * memory, a tmpfs file): page → MemoryFile frame, and for a tagged table
- * (`FrameTable<C>`) a tag per page, which tmpfs uses for the memory cgroup a
- * page is charged to. A Map of 512-entry leaves made on first use, so an
+ * (`FrameTable<C>`) a tag per page, which tmpfs and private memory use for
+ * the memory cgroup a page is charged to (a table made with `charges`
+ * charges each frame `run` allocates to the faulting task's). A Map of 512-entry leaves made on first use, so an
  * untouched object of any size holds nothing. Page numbers reach 2^41, past
  * int32, so leaves are found with division; `& LEAF_MASK` stays exact
  * because ToInt32 keeps the low bits.
@@ -21,11 +22,15 @@
  * Not thread-safe; the owner serializes access (translate runs under the
  * address space's mappingMu).
  */
-import type { BusError, Translation } from './memmap.js';
+import type { BusError, PageCharges, Translation } from './memmap.js';
 import { HostOutOfMemory } from './memory_file.js';
 import type { Arena, MemoryFile } from './memory_file.js';
 
 const LEAF_SIZE = 512;
+/** allocateAt's answer when the page's memory cgroup refuses it. */
+const REFUSED = -2;
+const OUT_OF_MEMORY: BusError = { bus: true, reason: 'out of memory' };
+const CHARGE_REFUSED: BusError = { bus: true, reason: 'the memory cgroup refused the page' };
 const LEAF_MASK = LEAF_SIZE - 1;
 
 /**
@@ -57,7 +62,14 @@ export class FrameTable<C = void> {
   /** Where this object's frames live: every frame the table holds sits in it (see MemoryFile). */
   readonly arena: Arena;
 
-  constructor(private readonly mf: MemoryFile) {
+  /**
+   * @param charges for private memory: who pays for each frame `run`
+   * allocates, kept as the page's tag (C is then the charge target).
+   */
+  constructor(
+    private readonly mf: MemoryFile,
+    private readonly charges?: PageCharges,
+  ) {
     this.arena = mf.newArena();
   }
 
@@ -80,7 +92,7 @@ export class FrameTable<C = void> {
    */
   run(page: number, maxPages: number, limit: number): Translation | BusError {
     const first = this.touch(page);
-    if (first < 0) return { bus: true, reason: 'out of memory' };
+    if (first < 0) return first === REFUSED ? CHARGE_REFUSED : OUT_OF_MEMORY;
     const last = Math.min(page + maxPages, limit);
     let n = 1;
     // Leaf by leaf, so a long run costs one Map lookup per 512 pages; a
@@ -93,7 +105,7 @@ export class FrameTable<C = void> {
       for (let slot = from; slot < to; slot += 1) {
         // Read through the leaf each time: allocateAt may have grown a small one.
         const stored = leaf.frames[slot] ?? 0;
-        const frame = stored !== 0 ? stored - 1 : this.allocateAt(leaf, slot);
+        const frame = stored !== 0 ? stored - 1 : this.allocateAt(leaf, slot, true);
         if (frame !== first + n) return { page, frame: first, pages: n };
         n += 1;
       }
@@ -159,11 +171,12 @@ export class FrameTable<C = void> {
    * table (copy-on-write after fork): the table owns one reference of it,
    * and the frame stays in the arena it is in.
    */
-  share(page: number, frame: number): void {
+  share(page: number, frame: number, tag: C): void {
     const leaf = this.leafFor(page);
     const slot = page & LEAF_MASK;
     if (leaf.frames[slot] !== 0) throw new Error(`page ${page} already holds frame ${(leaf.frames[slot] ?? 0) - 1}`);
     leaf.frames[slot] = frame + 1;
+    if (tag !== undefined) (leaf.tags ??= new Array<C | undefined>(LEAF_SIZE))[slot] = tag;
     leaf.present += 1;
     this.count += 1;
   }
@@ -173,11 +186,17 @@ export class FrameTable<C = void> {
    * arena) behind `page`, which holds a frame already; the caller drops
    * the old frame's reference. A copy-on-write fault.
    */
-  replace(page: number, frame: number): void {
+  replace(page: number, frame: number, tag: C): void {
     const leaf = this.leaves?.get(Math.floor(page / LEAF_SIZE));
     const slot = page & LEAF_MASK;
     if (leaf === undefined || (leaf.frames[slot] ?? 0) === 0) throw new Error(`page ${page} holds no frame to replace`);
     leaf.frames[slot] = frame + 1;
+    if (tag !== undefined || leaf.tags !== undefined) (leaf.tags ??= new Array<C | undefined>(LEAF_SIZE))[slot] = tag;
+  }
+
+  /** The tag of `page` (undefined when it holds no frame or no tag). */
+  tagAt(page: number): C | undefined {
+    return this.leaves?.get(Math.floor(page / LEAF_SIZE))?.tags?.[page & LEAF_MASK];
   }
 
   /** Takes every frame of pages [first, end) out of the table, handing each to `release` with its tag. */
@@ -230,12 +249,38 @@ export class FrameTable<C = void> {
     return stored !== 0 ? stored - 1 : this.allocateAt(leaf, slot);
   }
 
-  /** Allocates a zeroed frame for the untouched page at `slot` of `leaf`; -1 when memory is exhausted. */
-  private allocateAt(leaf: Leaf<C>, slot: number): number {
+  /**
+   * Allocates a zeroed frame for the untouched page at `slot` of `leaf`;
+   * -1 when memory is exhausted, REFUSED when the page's memory cgroup
+   * refuses it (a page past the first of a run is charged speculatively).
+   */
+  private allocateAt(leaf: Leaf<C>, slot: number, speculative = false): number {
+    if (this.charges !== undefined) return this.allocateCharged(leaf, slot, speculative);
     const frame = this.mf.allocate(true, this.arena);
     if (frame < 0) return -1;
     if (slot >= leaf.frames.length) grow(leaf);
     leaf.frames[slot] = frame + 1;
+    leaf.present += 1;
+    this.count += 1;
+    return frame;
+  }
+
+  /** allocateAt for private memory: the current task's cgroup pays first, and the page keeps it as its tag. */
+  private allocateCharged(leaf: Leaf<C>, slot: number, speculative: boolean): number {
+    const charges = this.charges as PageCharges;
+    const target = charges.current();
+    if (!target.tryCharge(1, speculative)) {
+      if (!speculative) charges.refused();
+      return REFUSED;
+    }
+    const frame = this.mf.allocate(true, this.arena);
+    if (frame < 0) {
+      target.uncharge(1);
+      return -1;
+    }
+    if (slot >= leaf.frames.length) grow(leaf);
+    leaf.frames[slot] = frame + 1;
+    (leaf.tags ??= new Array<C | undefined>(LEAF_SIZE))[slot] = target as C;
     leaf.present += 1;
     this.count += 1;
     return frame;

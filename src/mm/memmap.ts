@@ -68,6 +68,27 @@ export interface Translation {
   readonly elsewhere?: boolean;
 }
 
+/**
+ * A memory cgroup as private memory sees it (src/memcg's MemoryCharge,
+ * which sits above mm): what a page is charged to.
+ */
+export interface PageChargeTarget {
+  /**
+   * Charges `pages` pages; false, with nothing charged, at the limit. A
+   * `speculative` charge (a page past the one a fault needs) is refused
+   * without counting in failcnt: the fault that needs the page counts.
+   */
+  tryCharge(pages: number, speculative?: boolean): boolean;
+  uncharge(pages: number): void;
+}
+
+/** Who pays for a private page a fault allocates (memcg's FaultChargeSource): the task touching memory now. */
+export interface PageCharges {
+  current(): PageChargeTarget;
+  /** The current task's cgroup refused a page: the memory cgroup OOM killer's cue. */
+  refused(): void;
+}
+
 /** Translate failed in a way that is a SIGBUS for the accessing process. */
 export interface BusError {
   readonly bus: true;

@@ -41,6 +41,7 @@ import { copyBytes } from './copy.js';
 import { FreeFrames } from './free_frames.js';
 import { FutexQueue } from './futex.js';
 import { MAX_WORKER_THREADS } from './inflight.js';
+import type { PageCharges } from './memmap.js';
 
 /** Options for a MemoryFile. */
 export interface MemoryFileOptions {
@@ -298,6 +299,13 @@ export class MemoryFile {
    * @internal
    */
   onFrame: ((op: 'alloc' | 'free', frame: number) => void) | undefined = undefined;
+  /**
+   * Who pays for the private pages (anon.ts) made over this memory: the
+   * kernel's fault charge source (the faulting task's memory cgroup), set
+   * by the Kernel; undefined, nothing is charged, outside a kernel.
+   * @internal
+   */
+  pageCharges: PageCharges | undefined = undefined;
 
   constructor(options: MemoryFileOptions = {}) {
     const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;

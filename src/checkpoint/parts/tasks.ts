@@ -101,8 +101,21 @@ export function saveAnonymous(walk: Walk): Metadata['anonymous'] {
     const pages = walk.pageRuns(`anonymous memory ${a.mappedName()}`, (fn) => a.forEachPage(fn), true);
     const backing = a.backing?.identity;
     const file = backing instanceof OpenFile ? { file: openFileIndex(walk, backing) } : {};
-    return { bytes: a.bytes, name: a.ownName, refs: a.refCount, pages, ...file };
+    return { bytes: a.bytes, name: a.ownName, refs: a.refCount, pages, ...file, charges: anonCharges(walk, a) };
   });
+}
+
+/** The charge runs of private memory's pages: [first page, count, charge], a run breaking where pages skip or the charge changes. */
+function anonCharges(walk: Walk, a: AnonymousMemory): [number, number, ChargeRefMeta][] {
+  const runs: [number, number, ChargeRefMeta][] = [];
+  let last: [number, number, ChargeRefMeta] | undefined;
+  a.forEachPage((page, _frame, charge) => {
+    if (charge === undefined) return;
+    const c = walk.charge(charge as MemoryCharge, `anonymous memory ${a.mappedName()} page ${page}`);
+    if (last !== undefined && last[2] === c && last[0] + last[1] === page) last[1] += 1;
+    else runs.push((last = [page, 1, c]));
+  });
+  return runs;
 }
 
 /** What the processes of a restored kernel refer to. */
@@ -140,12 +153,14 @@ function restoreAnonymous(refs: TaskRefs, a: Metadata['anonymous'][number], seen
   const file = a.file === undefined ? undefined : (refs.fs.openFiles[a.file] as OpenFile);
   const backing = file === undefined ? undefined : { mappable: file.inode as RegularFile, identity: file };
   const mem = new AnonymousMemory(mf, a.bytes, a.name, backing);
-  const pages: [number, number][] = [];
+  const charges = new Map<number, MemoryCharge>();
+  for (const [page, count, c] of a.charges ?? []) for (let j = 0; j < count; j += 1) charges.set(page + j, refs.charge(c));
+  const pages: [number, number, MemoryCharge | undefined][] = [];
   const shared = new Set<number>();
   for (const [page, frame, count] of a.pages) {
     for (let j = 0; j < count; j += 1) {
       const f = frame + j;
-      pages.push([page + j, f]);
+      pages.push([page + j, f, charges.get(page + j)]);
       if (seen.has(f)) {
         mf.incRef(f);
         shared.add(f);
