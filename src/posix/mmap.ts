@@ -205,7 +205,9 @@ function planAnonymous(c: MmapCaller, flags: number, len: number): E.Either<SysE
 
 /** do_mmap's file branch (file_mmap_ok, the type switch), then the seals of shmem's mmap. */
 function planFile(c: MmapCaller, file: OpenFile, flags: number, prot: number, offset: bigint, len: number): E.Either<SysError, Plan> {
-  const max = BigInt(MAX_LFS_FILESIZE);
+  // file_mmap_size_max: MAX_LFS_FILESIZE for a regular file; anything else (a directory, which
+  // fails later with ENODEV) may reach ULONG_MAX, so a type error comes first there.
+  const max = file.inode instanceof RegularFile ? BigInt(MAX_LFS_FILESIZE) : (1n << 64n) - 1n;
   const bytes = BigInt(len);
   if (bytes > max || offset > max - bytes) return E.left(sysError('EOVERFLOW', `mmap of ${len} bytes at offset ${offset} reaches past the largest file size`));
   const type = flags & MAP_TYPE;

@@ -31,6 +31,20 @@ A mmap -1 0x800000000000 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS => ENOMEM
 `,
   ],
   [
+    // file_mmap_size_max is ULONG_MAX for a directory: no EOVERFLOW, so the type and the file's checks answer.
+    'an mmap of a directory past the largest file offset is EINVAL without a type, ENODEV with one',
+    `host mkdir /dev/shm
+tmpfs mount /dev/shm size=1M
+proc A
+A shm_open . O_RDONLY -> d => ok
+A mmap d 4096 PROT_READ 0 0x7ffffffffffff000 => EINVAL
+A mmap d 4096 PROT_READ MAP_PRIVATE 0x7ffffffffffff000 => ENODEV
+A mmap d 4096 PROT_READ MAP_PRIVATE -4096 => EOVERFLOW
+A shm_open /f O_RDWR|O_CREAT -> f => ok
+A mmap f 4096 PROT_READ 0 0x7ffffffffffff000 => EOVERFLOW
+`,
+  ],
+  [
     'O_CREAT of "." is EEXIST under O_EXCL, EISDIR without (EINVAL from shm_open)',
     `host mkdir /dev/shm
 tmpfs mount /dev/shm size=1M
