@@ -1549,7 +1549,11 @@ class Renderer {
   /** msync, madvise, mlock (mlock2 with flags), munlock or mincore over a range of the process (see range). */
   private memCall(p: Picker): void {
     const proc = this.who(p);
-    const call = p.pick(['madvise', 'mincore', 'mlock', 'msync', 'munlock', 'madvise', 'mincore'] as const);
+    let call = p.pick(['madvise', 'mincore', 'mlock', 'msync', 'munlock', 'madvise', 'mincore'] as const);
+    // Not mincore in a forked process: Linux's fork copies no page tables of a private anonymous
+    // mapping that was never written (no anon_vma), so pages the parent only read (the zero page,
+    // MAP_POPULATE) are not resident in the child; the emulator's child inherits them resident.
+    if (call === 'mincore' && proc.forked === true) call = 'msync';
     const range = this.range(p, proc, MEM_LENS);
     switch (call) {
       case 'msync':
