@@ -16,7 +16,8 @@
  * are read back, checkInvariants holds, and the frames in use are exactly
  * the files' pages, the live shared anonymous objects' pages and one per
  * distinct private page copy (a copy a parent and child still share is one
- * frame). The runs must reach copy-on-write: a store to a private page
+ * frame), and the processes' memory cgroup is charged for each of them
+ * once. The runs must reach copy-on-write: a store to a private page
  * that a fork relative still shares, and a checkpoint taken while one is
  * shared. The run's fast-check seed is printed at the start (FC_SEED
  * replays it).
@@ -31,6 +32,7 @@ import {
   MAP_PRIVATE,
   MAP_SHARED,
   MFD_ALLOW_SEALING,
+  MemoryCgroup,
   O_CREAT,
   O_RDWR,
   PAGE_SIZE,
@@ -305,11 +307,14 @@ function check(w: World, what: string, seen: Seen): void {
   });
   const frames = w.files.length * FILE_PAGES + sharedAnon.size * MAP_PAGES + w.copies.size;
   expect(w.kernel.memoryFile.allocatedFrames, `${what}: frames in use`).toBe(frames);
+  // Every process is in one memory cgroup, which paid for every page: each exactly once.
+  expect((p0.memoryCharge as MemoryCgroup).usagePages, `${what}: pages charged`).toBe(frames);
   expect(checkInvariants(w.kernel), what).toEqual(E.right(undefined));
 }
 
 function setUp(): World {
   const { kernel, p } = withDevShm();
+  p.setMemoryCharge(new MemoryCgroup('/cow'));
   const named = ok(p.open('/dev/shm/f', O_CREAT | O_RDWR, 0o600));
   const memfd = ok(p.memfdCreate('m', MFD_ALLOW_SEALING));
   const files = [named, memfd].map((fd, i) => {
