@@ -280,10 +280,15 @@ function dd(s: DdStmt, p: Process): RawDd {
   if (E.isLeft(opened)) return { ...zero, failed: { call: 'open', errno: opened.left.errno } };
   const fd = opened.right;
   const block = new Uint8Array(Number(s.bs));
-  let { inFull, outFull, bytes } = zero;
+  // Counted in numbers and made bigints once at the end (a bigint step per record allocated three heap
+  // bigints a block); a run cannot reach 2^53 records, since every record is written to memory.
+  const count = s.count < BigInt(Number.MAX_SAFE_INTEGER) ? Number(s.count) : Number.MAX_SAFE_INTEGER;
+  let records = 0;
+  let fullOut = 0;
+  let total = 0;
   let failed: RawDd['failed'];
-  for (let i = 0n; i < s.count && failed === undefined; i += 1n) {
-    inFull += 1n;
+  for (let i = 0; i < count && failed === undefined; i += 1) {
+    records += 1;
     let written = 0;
     while (written < block.length) {
       const r = p.writeFd(fd, written === 0 ? block : block.subarray(written));
@@ -297,9 +302,12 @@ function dd(s: DdStmt, p: Process): RawDd {
       }
       written += r.right;
     }
-    bytes += BigInt(written);
-    if (failed === undefined) outFull += 1n;
+    total += written;
+    if (failed === undefined) fullOut += 1;
   }
+  const inFull = BigInt(records);
+  const outFull = BigInt(fullOut);
+  const bytes = BigInt(total);
   if (p.killedBy === 'SIGKILL') return { ...zero, inFull, outFull, bytes, killed: true };
   p.close(fd);
   return { ...zero, inFull, outFull, bytes, ...(failed === undefined ? {} : { failed }) };
