@@ -94,6 +94,25 @@ const DEFAULT_MEM_TOTAL = 8 * 2 ** 30;
  */
 const disposeSymbol: typeof Symbol.dispose = (Symbol as { dispose?: typeof Symbol.dispose }).dispose ?? (Symbol.for('nodejs.dispose') as typeof Symbol.dispose);
 
+/**
+ * The kernel's faultCharges: pages first touched through a mapping are
+ * billed to the process being served, else to the root cgroup. A class
+ * rather than an object of two closures, which every new Kernel made.
+ */
+class CurrentTask implements FaultChargeSource {
+  running: Process | undefined = undefined;
+
+  constructor(private readonly root: MemoryCharge) {}
+
+  current(): MemoryCharge {
+    return this.running?.memoryCharge ?? this.root;
+  }
+
+  refused(): void {
+    this.running?.noteRefusedFaultCharge();
+  }
+}
+
 /** What a call on a disposed kernel returns. */
 function disposedKernel(): E.Either<SysError, never> {
   return E.left(sysError('ESRCH', 'the kernel was disposed'));
@@ -120,8 +139,8 @@ export class Kernel {
    */
   readonly faultCharges: FaultChargeSource;
   private readonly env: ShmEnvironment;
-  /** The process whose memory access is being served, for fault charging (Linux `current`). */
-  private running: Process | undefined = undefined;
+  /** The process whose memory access is being served (Linux `current`), which faultCharges bills. */
+  private readonly task: CurrentTask;
   /** CLOCK_REALTIME in whole seconds: the injected clock, or the default (clock.ts). Called bare, without `this`. */
   readonly clock: () => number;
   private readonly allocatePid: () => number;
@@ -186,10 +205,8 @@ export class Kernel {
     };
     this.executeOnly = options.executeOnly ?? true;
     this.initialIpcNamespace = new IpcNamespace(0, this.env, true);
-    this.faultCharges = {
-      current: () => this.running?.memoryCharge ?? this.rootMemoryCgroup,
-      refused: () => this.running?.noteRefusedFaultCharge(),
-    };
+    this.task = new CurrentTask(this.rootMemoryCgroup);
+    this.faultCharges = this.task;
     // Private pages (mm/anon.ts) are charged like tmpfs pages: to the faulting task's memory cgroup.
     this.memoryFile.pageCharges = this.faultCharges;
     const rootfs = Tmpfs.create(this.memoryFile, { mode: 0o755 }, this.faultCharges);
@@ -234,12 +251,13 @@ export class Kernel {
    * @internal
    */
   runAs<T>(p: Process, fn: () => T): T {
-    const outer = this.running;
-    this.running = p;
+    const task = this.task;
+    const outer = task.running;
+    task.running = p;
     try {
       return fn();
     } finally {
-      this.running = outer;
+      task.running = outer;
     }
   }
 
@@ -464,14 +482,13 @@ export class Kernel {
       tracer = t;
       this.tracer = t;
       for (const p of this.live) t.adopt(p);
-      this.memoryFile.onFrame = (op, frame) => t.frame(op, frame);
+      t.adoptMemoryFile(this.memoryFile);
     }
     const t = tracer;
     const remove = t.subscribe(listener);
     return () => {
       if (!remove() || t.listening || this.tracer !== t) return;
       this.tracer = undefined;
-      this.memoryFile.onFrame = undefined;
       t.detachAll();
     };
   }

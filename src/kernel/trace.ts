@@ -234,6 +234,14 @@ interface Traced {
 
 type Method = (this: Traced, ...args: unknown[]) => unknown;
 
+/** What the tracer needs of a MemoryFile (without importing mm's class). */
+interface FrameSource {
+  allocate(...args: unknown[]): number;
+  decRef(frame: number): void;
+  refCount(frame: number): number;
+  readonly disposed: boolean;
+}
+
 /**
  * A kernel's trace while somebody listens: its listeners, the processes it
  * has given the tracing prototype, and the events of the call in progress.
@@ -242,6 +250,8 @@ type Method = (this: Traced, ...args: unknown[]) => unknown;
 export class Tracer {
   private readonly listeners = new Set<{ readonly fn: TraceListener }>();
   private readonly traced = new Set<object>();
+  /** The MemoryFile given the frame-reporting prototype, and its own. */
+  private memory: { readonly mf: FrameSource; readonly base: FrameSource } | undefined = undefined;
   /** The tracing prototype, made from the first process's own. */
   private proto: { readonly base: object; readonly traced: object } | undefined = undefined;
   /** How deep in process methods the kernel is: only the outermost is a syscall. */
@@ -275,15 +285,49 @@ export class Tracer {
     this.traced.add(p);
   }
 
-  /** Puts the plain prototype back on every process (the last listener left). */
+  /**
+   * Gives the kernel's MemoryFile a prototype whose allocate and decRef
+   * report frames here, as processes get theirs: the MemoryFile's own code,
+   * a hot path, has nothing to test.
+   */
+  adoptMemoryFile(mf: FrameSource): void {
+    if (this.memory !== undefined) return;
+    const base = Object.getPrototypeOf(mf) as FrameSource;
+    const tracer = this;
+    const traced = Object.create(base, {
+      allocate: {
+        configurable: true,
+        writable: true,
+        value: function (this: FrameSource, ...args: unknown[]): number {
+          const frame = base.allocate.apply(this, args);
+          if (frame >= 0) tracer.frame('alloc', frame);
+          return frame;
+        },
+      },
+      decRef: {
+        configurable: true,
+        writable: true,
+        value: function (this: FrameSource, frame: number): void {
+          base.decRef.call(this, frame);
+          if (!this.disposed && this.refCount(frame) === 0) tracer.frame('free', frame);
+        },
+      },
+    }) as object;
+    Object.setPrototypeOf(mf, traced);
+    this.memory = { mf, base };
+  }
+
+  /** Puts the plain prototypes back on every process and the MemoryFile (the last listener left). */
   detachAll(): void {
     if (this.proto !== undefined) for (const p of this.traced) Object.setPrototypeOf(p, this.proto.base);
     this.traced.clear();
+    if (this.memory !== undefined) Object.setPrototypeOf(this.memory.mf, this.memory.base);
+    this.memory = undefined;
     this.flushRun();
     this.deliverQueue();
   }
 
-  /** A frame was handed out or given back (MemoryFile's hook). */
+  /** A frame was handed out or given back (the MemoryFile's tracing prototype). */
   frame(op: 'alloc' | 'free', frame: number): void {
     const r = this.run;
     if (r !== undefined && r.op === op && r.pid === this.currentPid && frame === r.first + r.count) {

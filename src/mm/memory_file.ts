@@ -293,13 +293,6 @@ export class MemoryFile {
   /** What arenaOf answers for a frame not placed yet: an arena nothing ever allocates in. */
   private readonly imageArena: Arena = new Arena(true);
   /**
-   * The kernel's trace hook (kernel/trace.ts): told of every frame handed
-   * out and every frame whose last reference went; undefined, and only
-   * tested, while nobody traces.
-   * @internal
-   */
-  onFrame: ((op: 'alloc' | 'free', frame: number) => void) | undefined = undefined;
-  /**
    * Who pays for the private pages (anon.ts) made over this memory: the
    * kernel's fault charge source (the faulting task's memory cgroup), set
    * by the Kernel; undefined, nothing is charged, outside a kernel.
@@ -481,7 +474,6 @@ export class MemoryFile {
     this.refs[frame] = 1;
     this.allocated++;
     if (clear && this.reusedSlot) this.zero(frame, 0, PAGE_SIZE);
-    if (this.onFrame !== undefined) this.onFrame('alloc', frame);
     return frame;
   }
 
@@ -614,7 +606,6 @@ export class MemoryFile {
     }
     this.refs[frame] = n - 1;
     if (n === 1) {
-      if (this.onFrame !== undefined) this.onFrame('free', frame);
       const inFlight = this.gate?.inFlight();
       if (inFlight !== undefined) {
         this.retire(frame, inFlight);
