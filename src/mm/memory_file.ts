@@ -628,7 +628,7 @@ export class MemoryFile {
   /** Frames whose last reference went while an access was in flight, not yet reusable. */
   get retiredFrames(): number {
     let n = 0;
-    for (const batch of this.limbo) n += batch.frames.length;
+    for (const batch of this.limbo) for (const f of batch.frames) if (f >= 0) n += 1;
     return n;
   }
 
@@ -643,7 +643,11 @@ export class MemoryFile {
         this.limbo[kept++] = batch;
         continue;
       }
-      for (const frame of batch.frames) this.free(frame);
+      // A negative entry is the slot -1 - entry that a moved frame left (moveTo).
+      for (const frame of batch.frames) {
+        if (frame >= 0) this.free(frame);
+        else this.freeSlot(this.chunks[(-1 - frame) >> this.chunkShift] as Chunk, (-1 - frame) & this.frameMask);
+      }
     }
     this.limbo.length = kept;
   }
@@ -794,11 +798,14 @@ export class MemoryFile {
     copyBytes(to.bytes, (slot & this.frameMask) * PAGE_SIZE, from.bytes, this.byteOffset(frame), PAGE_SIZE);
     const old = this.slots[frame] ?? 0;
     this.slots[frame] = slot;
-    this.freeSlot(from, old & this.frameMask);
+    // An access in flight may still read the old slot through a translation taken before the move: it stays taken until that access ends.
+    const inFlight = this.gate?.inFlight();
+    if (inFlight !== undefined) this.retire(-1 - old, inFlight);
+    else this.freeSlot(from, old & this.frameMask);
     return true;
   }
 
-  /** Holds `frame` back until the accesses in `inFlight` have finished. */
+  /** Holds `frame` (or, as -1 - slot, a slot a moved frame left) back until the accesses in `inFlight` have finished. */
   private retire(frame: number, inFlight: object): void {
     const last = this.limbo[this.limbo.length - 1];
     if (last !== undefined && last.inFlight === inFlight) last.frames.push(frame);
