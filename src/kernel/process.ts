@@ -601,7 +601,7 @@ export class Process implements ProcessSyscalls {
       const hint = toU64(addr);
       if (hint === undefined) return badArgument('addr', addr);
       const off = toMmapOffset(offset);
-      return mmapOn(this.mmapCaller(), { addr: hint, length, prot, flags, fd, offset: BigInt(off) });
+      return this.faulting(() => mmapOn(this.mmapCaller(), { addr: hint, length, prot, flags, fd, offset: BigInt(off) }));
     });
   }
 
@@ -612,12 +612,12 @@ export class Process implements ProcessSyscalls {
 
   /** mlock(2): locks the pages of [addr, addr+length) (RLIMIT_MEMLOCK, CAP_IPC_LOCK) and faults them in. */
   mlock(addr: Word, length: Word): E.Either<SysError, void> {
-    return this.live(() => this.rangeCall(addr, length, 0, 'flags', (s, l) => mlockOn(this.lockCaller(), s, l, 0)));
+    return this.live(() => this.rangeCall(addr, length, 0, 'flags', (s, l) => this.faulting(() => mlockOn(this.lockCaller(), s, l, 0))));
   }
 
   /** mlock2(2): mlock with flags (MLOCK_ONFAULT locks without faulting in). */
   mlock2(addr: Word, length: Word, flags: number): E.Either<SysError, void> {
-    return this.live(() => this.rangeCall(addr, length, flags, 'flags', (s, l, f) => mlockOn(this.lockCaller(), s, l, f)));
+    return this.live(() => this.rangeCall(addr, length, flags, 'flags', (s, l, f) => this.faulting(() => mlockOn(this.lockCaller(), s, l, f))));
   }
 
   /** munlock(2). */
@@ -1190,6 +1190,20 @@ export class Process implements ProcessSyscalls {
   /** Runs a memory access as this process; a refused fault charge then OOM-kills it. */
   private touch<T>(access: () => E.Either<Fault, T>): E.Either<Fault, T> {
     const result = this.kernel.runAs(this, access);
+    if (this.faultChargeRefused) {
+      this.faultChargeRefused = false;
+      this.oomKill();
+    }
+    return result;
+  }
+
+  /**
+   * Runs a call that faults pages in (MAP_POPULATE, MAP_LOCKED, mlock) as
+   * this process: the pages are charged to its memory cgroup, and a refusal
+   * OOM-kills it, as a fault's does.
+   */
+  private faulting<T>(call: () => T): T {
+    const result = this.kernel.runAs(this, call);
     if (this.faultChargeRefused) {
       this.faultChargeRefused = false;
       this.oomKill();

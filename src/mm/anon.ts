@@ -44,7 +44,7 @@ export interface PrivateBacking {
 
 const BUS_PAST_END: BusError = { bus: true, reason: 'access past the end of the private mapping' };
 const BUS_NO_MEMORY: BusError = { bus: true, reason: 'no page could be allocated for a private copy' };
-const BUS_REFUSED: BusError = { bus: true, reason: 'the memory cgroup refused a private copy' };
+const BUS_REFUSED: BusError = { bus: true, reason: 'the memory cgroup refused a private copy', refusedCharge: true };
 
 /** What a page is charged to; undefined for a page restored from an image that did not say. */
 type Charge = PageChargeTarget | undefined;

@@ -30,7 +30,7 @@ const LEAF_SIZE = 512;
 /** allocateAt's answer when the page's memory cgroup refuses it. */
 const REFUSED = -2;
 const OUT_OF_MEMORY: BusError = { bus: true, reason: 'out of memory' };
-const CHARGE_REFUSED: BusError = { bus: true, reason: 'the memory cgroup refused the page' };
+const CHARGE_REFUSED: BusError = { bus: true, reason: 'the memory cgroup refused the page', refusedCharge: true };
 const LEAF_MASK = LEAF_SIZE - 1;
 
 /**

@@ -93,6 +93,8 @@ export interface PageCharges {
 export interface BusError {
   readonly bus: true;
   readonly reason: string;
+  /** Set when a memory cgroup refused the page: its task is being OOM-killed. */
+  readonly refusedCharge?: true;
 }
 
 /** True when a translate result is a BusError. */

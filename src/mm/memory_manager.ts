@@ -528,7 +528,8 @@ export class MemoryManager implements MappingSpace {
         while (page < last) {
           const t = vma.mappable.translate(page, last - page, write);
           if (isBusError(t)) {
-            if (stop) return false;
+            // A refused charge OOM-kills the task, and a population stops at a fatal signal.
+            if (stop || t.refusedCharge === true) return false;
             complete = false;
             page += 1;
           } else page = t.page + t.pages;

@@ -12,7 +12,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { checkInvariants, checkpoint, restore } from '../../src/checkpoint/index.js';
-import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_PRIVATE, MemoryCgroup, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../src/index.js';
+import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, MemoryCgroup, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../src/index.js';
 import type { Process } from '../../src/index.js';
 import { ok } from '../support/either.js';
 import { bytes, smallKernel } from './helpers.js';
@@ -97,6 +97,21 @@ describe('private anonymous pages are charged to the faulting process', () => {
     expect([c.killedBy, b.failCount, b.usagePages]).toEqual(['SIGKILL', 1, 0]);
     expect([p.exited, ok(p.read(at + P, 1))[0]]).toEqual([false, 1]);
     ok(checkInvariants(k));
+  });
+});
+
+describe('pages that MAP_POPULATE and mlock fault in', () => {
+  it("are charged to the caller's cgroup, and past its limit OOM-kill the caller with one refusal", () => {
+    const k = smallKernel();
+    const cg = box('/box', 4);
+    const p = k.spawn({ memoryCharge: cg });
+    ok(p.mmap(-1, 3 * P, RW, ANON_PRIVATE | MAP_POPULATE));
+    expect([cg.usagePages, k.rootMemoryCgroup.chargedPages]).toEqual([3, 0]);
+    const b = ok(p.mmap(-1, P, RW, ANON_PRIVATE));
+    ok(p.mlock(b, P));
+    expect(cg.usagePages).toBe(4);
+    ok(p.mmap(-1, 4 * P, RW, ANON_PRIVATE | MAP_POPULATE));
+    expect([p.exited, p.killedBy, cg.failCount, cg.usagePages]).toEqual([true, 'SIGKILL', 1, 0]);
   });
 });
 
