@@ -476,6 +476,9 @@ export class Kernel {
    * as an untraced one.
    */
   onTrace(listener: TraceListener): () => void {
+    // Checked here: anything else would throw later, from inside the first traced call.
+    if (typeof listener !== 'function')
+      throw new TypeError(`Kernel.onTrace: the listener must be a function, not ${listener === null ? 'null' : typeof listener}`);
     let tracer = this.tracer;
     if (tracer === undefined) {
       const t = new Tracer();

@@ -69,6 +69,7 @@ import {
   restoreWithEngine,
 } from '../../src/index.js';
 import type { IpcNamespace, Tmpfs } from '../../src/index.js';
+import type { TraceEvent } from '../../src/kernel/trace.js';
 import { checkInvariants } from '../../src/checkpoint/invariants.js';
 import { Task } from '../../src/kernel/task.js';
 import { spawnWorker } from '../../src/node/worker.js';
@@ -137,7 +138,8 @@ type Kind =
   | 'mapflags'
   | 'msflags'
   | 'advice'
-  | 'whence';
+  | 'whence'
+  | 'listener';
 
 type Target = 'Process' | 'Kernel' | 'ContainerEngine' | 'checkpoint' | 'MemoryCgroup';
 
@@ -224,6 +226,8 @@ const TABLE: Record<Target, Record<string, readonly Kind[]>> = {
     ipcNamespaces: [],
     mountNamespaces: [],
     memoryUsage: [],
+    // A listener stays subscribed: the calls after it run traced (and must still keep every rule).
+    onTrace: ['listener'],
   },
   ContainerEngine: {
     create: ['cname', 'createOpts'],
@@ -379,6 +383,9 @@ interface World {
   image: Uint8Array | undefined;
 }
 
+/** Trace events the subscribed listeners saw, by kind (printed with the tally). */
+const traceTally: Record<string, number> = {};
+
 const pick = <T>(xs: readonly T[], n: number, fallback: T): T => (xs.length === 0 ? fallback : (xs[n % xs.length] as T));
 const PATHS = ['/tmp', '/tmp/f', '/tmp/g', '/d', '/d/x', '/', '/mnt', '/nope/x'];
 
@@ -437,6 +444,10 @@ function goodValue(w: World, kind: Kind, n: number): unknown {
       return n % 5 === 0 ? [BigInt((n % 50) + 1), 64000n, 32n, 128n] : BigInt((n % 50) + 1) * 4096n;
     case 'sysname':
       return pick(IPC_SYSCTLS, n, 'sem');
+    case 'listener':
+      return (e: TraceEvent): void => {
+        traceTally[e.kind] = (traceTally[e.kind] ?? 0) + 1;
+      };
     case 'semid':
       return pick(w.semids, n, n % 4);
     case 'nsems':
@@ -682,9 +693,11 @@ describe('the API boundary', () => {
     const all = TARGETS.flatMap((t) => Object.keys(TABLE[t]).map((m) => (t === 'checkpoint' ? m : `${t}.${m}`)));
     console.log(
       `api boundary: ${tally.calls} calls, ${tally.refused} refused (${tally.typeErrors} as TypeErrors), ` +
-        `${tally.methods.size}/${all.length} methods called, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        `${tally.methods.size}/${all.length} methods called, trace events seen ${JSON.stringify(traceTally)}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
     expect(tally.methods.size).toBe(all.length);
+    // Some runs subscribe early enough that the calls after it are traced.
+    expect(traceTally['syscall'] ?? 0).toBeGreaterThan(0);
   });
 });
 
