@@ -520,6 +520,8 @@ export function lseek(c: FileCaller, fd: number, offset: FileOffset, whence: num
     if (off < 0n || off >= size) return E.left(sysError('ENXIO', `lseek offset ${off} is not inside the file's ${size} bytes`));
     const found = whence === SEEK_DATA ? seekData(inode, off, size) : seekHole(inode, off, size);
     if (found === undefined) return E.left(sysError('ENXIO', `no data at or after ${off}`));
+    // See seekHole: LLONG_MIN is returned as it is, and shmem_file_llseek leaves f_pos alone.
+    if (found < 0n) return E.right(found);
     next = found;
   } else {
     if (whence === SEEK_CUR && off === 0n) return E.right(file.offset);
@@ -532,10 +534,19 @@ export function lseek(c: FileCaller, fd: number, offset: FileOffset, whence: num
 
 const PAGE_N = BigInt(PAGE_SIZE);
 
+/**
+ * The last page a file can have (MAX_LFS_FILESIZE's). mapping_seek_hole_data
+ * rounds a folio's position up to its end as a loff_t, which for this page
+ * is 2^63 and wraps to LLONG_MIN: its data is never found (SEEK_DATA goes
+ * on past it to ENXIO) and a data run reaching it ends at LLONG_MIN, which
+ * SEEK_HOLE returns as its result (Linux 6.18).
+ */
+const LAST_PAGE = Number(((1n << 63n) - 1n) / PAGE_N);
+
 /** The first byte at or after `off` (below `size`) in a page the file holds. */
 function seekData(inode: RegularFile, off: bigint, size: bigint): bigint | undefined {
   const first = inode.nextResidentPage(Number(off / PAGE_N));
-  if (first === undefined) return undefined;
+  if (first === undefined || first === LAST_PAGE) return undefined;
   const at = BigInt(first) * PAGE_N;
   const byte = at > off ? at : off;
   return byte < size ? byte : undefined;
@@ -543,7 +554,9 @@ function seekData(inode: RegularFile, off: bigint, size: bigint): bigint | undef
 
 /** The first byte at or after `off` in a hole, or the size. */
 function seekHole(inode: RegularFile, off: bigint, size: bigint): bigint {
-  const hole = BigInt(inode.nextHolePage(Number(off / PAGE_N))) * PAGE_N;
+  const page = inode.nextHolePage(Number(off / PAGE_N));
+  if (page > LAST_PAGE) return -(1n << 63n);
+  const hole = BigInt(page) * PAGE_N;
   const byte = hole > off ? hole : off;
   return byte < size ? byte : size;
 }

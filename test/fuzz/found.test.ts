@@ -45,6 +45,22 @@ A mmap f 4096 PROT_READ 0 0x7ffffffffffff000 => EOVERFLOW
 `,
   ],
   [
+    // mapping_seek_hole_data rounds the last page's position up to 2^63, which wraps to LLONG_MIN.
+    'SEEK_DATA never finds the last page a file can have; SEEK_HOLE through it returns LLONG_MIN',
+    `proc A
+A memfd_create buf 0 -> d => ok
+A pwrite d "x" 9223372036854775806 => ok ret=1
+A lseek d 0 SEEK_DATA => ENXIO
+A lseek d 9223372036854775806 SEEK_DATA => ENXIO
+A lseek d 0 SEEK_HOLE => ok ret=0
+A lseek d 9223372036854771712 SEEK_HOLE => ok ret=-9223372036854775808
+A lseek d 0 SEEK_CUR => ok ret=0
+A pwrite d "y" 9223372036854767616 => ok ret=1
+A lseek d 0 SEEK_DATA => ok ret=9223372036854767616
+A lseek d 9223372036854767617 SEEK_HOLE => ok ret=-9223372036854775808
+`,
+  ],
+  [
     'O_CREAT of "." is EEXIST under O_EXCL, EISDIR without (EINVAL from shm_open)',
     `host mkdir /dev/shm
 tmpfs mount /dev/shm size=1M
