@@ -455,11 +455,11 @@ const SEALS: readonly (readonly [string, number])[] = [
 ];
 const SETFD_ARGS = ['FD_CLOEXEC', '0', '3', '2'] as const;
 /**
- * fcntl commands as numbers: F_GETFD, F_SETFD, F_GET_SEALS, F_ADD_SEALS and
- * unknown ones (EINVAL). Not 3 (F_GETFL, see fcntl) nor the lease and lock
- * commands, which the language does not model.
+ * fcntl commands as numbers: F_GETFD, F_SETFD, F_GETFL, F_GET_SEALS,
+ * F_ADD_SEALS and unknown ones (EINVAL). Not the lease and lock commands,
+ * which the language does not model.
  */
-const FCNTL_NUMERIC = ['1', '1034', '2', '1033', '99', '-1'] as const;
+const FCNTL_NUMERIC = ['1', '1034', '2', '1033', '3', '99', '-1'] as const;
 
 /** File data: strings, and zero bytes around a page and up to 1 MiB (never near the native budget). */
 const FILE_DATA = [
@@ -656,12 +656,8 @@ class Renderer {
   private readonly woken: ProcState[] = [];
   /** Descriptor variable names ever bound, in order (`d1`, `d2`, ...). */
   private readonly fdNames: string[] = [];
-  /** Descriptor names every binding of which was a memfd_create (see fcntl's F_GETFL). */
-  private readonly memfdOnly = new Set<string>();
   private nextFd = 1;
-  /** Some F_ADD_SEALS may have added F_SEAL_GROW: no more file writes (see fileIo). */
-  private growSealed = false;
-  /** Some fallocate may have allocated pages: no more SEEK_DATA or SEEK_HOLE (see lseek). */
+  /** Some fallocate may have allocated pages: no more SEEK_DATA, SEEK_HOLE or mincore (see lseek, memCall). */
   private fallocated = false;
   /** The scenario has file statements (a posix one): natively its processes run in a private root (see msgctl). */
   private files = false;
@@ -1292,18 +1288,13 @@ class Renderer {
   }
 
   // -------------------------------------------------------------------------
-  // POSIX shared memory, memfd, seals, file and memory calls. Two known
-  // emulator divergences are kept out until they are fixed: F_GETFL on a
-  // descriptor opened with O_NOFOLLOW or O_DIRECTORY (every shm_open adds
-  // O_NOFOLLOW; the emulator leaves both out of the flags), so F_GETFL only
-  // goes to descriptors that only memfd_create bound; and a write that crosses
-  // the end of a file under F_SEAL_GROW (a short write on Linux 6.18, EPERM
-  // in the emulator), so once any F_ADD_SEALS may have added F_SEAL_GROW the
-  // scenario makes no more file writes. A third is not the other helpers':
-  // Linux's tmpfs keeps a page fallocate allocated "not uptodate" until it is
-  // written or faulted in, and SEEK_DATA and SEEK_HOLE see it as a hole; the
-  // emulator's tmpfs has no such state and sees data. So once a scenario may
-  // have fallocated pages, its lseeks use the other whences.
+  // POSIX shared memory, memfd, seals, file and memory calls. A known
+  // emulator divergence is kept out until it is fixed: Linux's tmpfs keeps a
+  // page fallocate allocated "not uptodate" until it is written or faulted
+  // in, and SEEK_DATA, SEEK_HOLE and mincore see it as a hole (not in
+  // memory); the emulator's tmpfs has no such state and sees data. So once a
+  // scenario may have fallocated pages, its lseeks use the other whences and
+  // it makes no more mincore calls.
 
   /**
    * The /dev/shm a posix scenario starts with: mostly a tmpfs mounted there
@@ -1322,15 +1313,13 @@ class Renderer {
   }
 
   /** `-> NAME` for a descriptor bound in `proc`: a fresh name, or an old one rebound. */
-  private bindFd(p: Picker, proc: ProcState, memfd: boolean): string {
+  private bindFd(p: Picker, proc: ProcState): string {
     let name: string;
     if (this.fdNames.length > 0 && p.chance(0.12)) {
       name = p.pick(this.fdNames);
-      if (!memfd) this.memfdOnly.delete(name);
     } else {
       name = `d${this.nextFd++}`;
       this.fdNames.push(name);
-      if (memfd) this.memfdOnly.add(name);
     }
     proc.fds.add(name);
     return name;
@@ -1365,7 +1354,7 @@ class Renderer {
     // Not O_DIRECTORY with O_CREAT: Linux (since 6.4) refuses the pair with EINVAL before the lookup, the emulator's open does not (yet).
     if (extra !== '' && !(extra === 'O_DIRECTORY' && create.includes('O_CREAT'))) flags.push(extra);
     const mode = p.chance(0.6) ? ` ${p.pick(MODES)}` : '';
-    const bind = p.chance(0.92) ? ` -> ${this.bindFd(p, proc, false)}` : '';
+    const bind = p.chance(0.92) ? ` -> ${this.bindFd(p, proc)}` : '';
     this.lines.push(`${proc.name} shm_open ${name} ${flags.join('|')}${mode}${bind}`);
   }
 
@@ -1383,7 +1372,7 @@ class Renderer {
 
   private memfd(p: Picker): void {
     const proc = this.who(p);
-    const bind = p.chance(0.95) ? ` -> ${this.bindFd(p, proc, true)}` : '';
+    const bind = p.chance(0.95) ? ` -> ${this.bindFd(p, proc)}` : '';
     this.lines.push(`${proc.name} memfd_create ${p.pick(MEMFD_NAMES)} ${p.pick(MEMFD_FLAGS)}${bind}`);
   }
 
@@ -1391,7 +1380,6 @@ class Renderer {
   private sealSet(p: Picker): string {
     const seals = SEALS.filter(([, odds]) => p.chance(odds)).map(([name]) => name);
     if (p.chance(0.04)) seals.push('0x40');
-    if (seals.includes('F_SEAL_GROW')) this.growSealed = true;
     return seals.length === 0 ? '0' : seals.join('|');
   }
 
@@ -1405,7 +1393,7 @@ class Renderer {
     else if (what < 6) rest = 'F_GET_SEALS';
     else if (what < 8) rest = 'F_GETFD';
     else if (what < 10) rest = `F_SETFD ${p.pick(SETFD_ARGS)}`;
-    else if (what === 10) rest = this.memfdOnly.has(fd) ? 'F_GETFL' : 'F_GET_SEALS';
+    else if (what === 10) rest = 'F_GETFL';
     else {
       const cmd = p.pick(FCNTL_NUMERIC);
       rest = cmd === '1033' ? `${cmd} ${this.sealSet(p)}` : cmd === '2' ? `${cmd} ${p.pick(SETFD_ARGS)}` : cmd;
@@ -1419,9 +1407,6 @@ class Renderer {
     if (proc === undefined) return p.chance(0.5) ? this.shmOpen(p) : this.memfd(p);
     const fd = this.fdArg(p, proc);
     let op = p.pick(['write', 'pwrite', 'read', 'pread', 'ftruncate', 'fallocate', 'fstat', 'write', 'pwrite', 'close', 'stat', 'statfs'] as const);
-    // After a possible F_SEAL_GROW, no writes: see above.
-    if (this.growSealed && op === 'write') op = 'read';
-    if (this.growSealed && op === 'pwrite') op = 'pread';
     // `write -1 …` and `read -1 …` would be memory accesses at address -1: a literal descriptor goes to pwrite and pread.
     if (fd === '-1' && op === 'write') op = 'pwrite';
     if (fd === '-1' && op === 'read') op = 'pread';
@@ -1554,6 +1539,8 @@ class Renderer {
     // mapping that was never written (no anon_vma), so pages the parent only read (the zero page,
     // MAP_POPULATE) are not resident in the child; the emulator's child inherits them resident.
     if (call === 'mincore' && proc.forked === true) call = 'msync';
+    // See fallocated.
+    if (call === 'mincore' && this.fallocated) call = 'madvise';
     const range = this.range(p, proc, MEM_LENS);
     switch (call) {
       case 'msync':
