@@ -8,18 +8,25 @@
  * mapping of a segment). When the last goes the registry frees the id and
  * the mechanism frees the object (Registry.putRef).
  *
+ * perm and mu may be the object itself: a semaphore set keeps the
+ * kern_ipc_perm fields and its lock word inline (sem/set.ts says why).
+ *
  * An interface that each mechanism's object class implements, not a base
  * class: construction of a derived class whose constructor's `name` was
  * redefined (as tsx's keepNames does for every class) never leaves V8's
  * dependency-change bailouts, which made shmget eight times slower.
  */
-import type { Mutex } from '../sync/mutex.js';
+import type { Lock } from '../sync/mutex.js';
 import type { IpcPermState } from './perm.js';
 
 /** An object a Registry holds. */
 export interface IpcObject {
-  /** Guards perm and the mechanism's mutable fields; ranks after the registry's lock. */
-  readonly mu: Mutex;
+  /**
+   * Guards perm and the mechanism's mutable fields; ranks after the
+   * registry's lock. A Mutex, or the object itself when it embeds its lock
+   * word (a semaphore set).
+   */
+  readonly mu: Lock;
   readonly perm: IpcPermState;
   /**
    * Removal's first phase ran: the key no longer finds the object and its

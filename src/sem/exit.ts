@@ -41,7 +41,7 @@ export function exitSem(task: SysvSem, pid: number, now?: number): void {
     }
     const otime = now ?? set.owner.now();
     const wq: WakeQueue = [];
-    set.mu.lock();
+    set.lock();
     try {
       const i = set.undos.indexOf(un);
       if (i >= 0) set.undos.splice(i, 1);

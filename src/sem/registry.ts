@@ -99,10 +99,10 @@ export class SemRegistry extends IpcRegistry<SemSet, IpcCaller, number> implemen
   /** semctl_down's IPC_SET: ipc_update_perm (EINVAL for an invalid uid or gid), then sem_ctime. Precondition: mu is held. */
   protected setLocked(set: SemSet, args: IpcSetArgs, _creds: Credentials): E.Either<SysError, void> {
     const now = this.clock();
-    set.mu.lock();
+    set.lock();
     try {
       if (!validOwner(args)) return E.left(sysError('EINVAL', 'uid and gid must be valid ids (not -1)'));
-      updatePerm(set.perm, args);
+      updatePerm(set, args);
       set.ctime = now;
       return CONTROL_DONE;
     } finally {

@@ -15,7 +15,8 @@
  * namespace's end), plus one per syscall using it. freeary runs at the
  * RMID (registry.ts); the id goes with the last reference.
  *
- * Locks: mu guards everything here; it ranks after the registry's lock.
+ * Locks: the set's embedded lock (lock() and unlock(); mu is the set
+ * itself) guards everything here; it ranks after the registry's lock.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { ErrnoName } from '../abi/errno.js';
@@ -24,9 +25,13 @@ import type { SemidDs } from '../abi/sem.js';
 import type { IpcObject } from '../ipc/object.js';
 import { refcountBug } from '../ipc/object.js';
 import type { IpcPermState } from '../ipc/perm.js';
-import { LockRank, Mutex } from '../sync/mutex.js';
+import type { EmbeddedLock, Lock } from '../sync/mutex.js';
+import { LockRank, lockEmbedded, nameRank, unlockEmbedded } from '../sync/mutex.js';
 import type { SemUndo } from './undo.js';
 import type { SemWaiter } from './waiter.js';
+
+const SET_LOCK_NAME = 'sem.SemSet.mu';
+nameRank(LockRank.semSetMu, SET_LOCK_NAME);
 
 /** What a set needs from its registry; the registry implements it. */
 export interface SemOwner {
@@ -36,19 +41,40 @@ export interface SemOwner {
   now(): number;
 }
 
-/** A System V semaphore set. */
-export class SemSet implements IpcObject {
-  readonly mu = new Mutex('sem.SemSet.mu', LockRank.semSetMu);
-  readonly perm: IpcPermState;
+/**
+ * A System V semaphore set.
+ *
+ * One object holds the set's perm (it is its own IpcPermState, as
+ * sem_array embeds kern_ipc_perm) and its lock word (an embedded lock, not
+ * a Mutex), and the fields a lookup, the permission check and GETVAL read
+ * come first, so they share the object's first cache lines: a namespace
+ * may hold 32,000 sets (the scale-semsets bench row), too many for the
+ * caches, and each further object a call touches was one more miss.
+ */
+export class SemSet implements IpcObject, IpcPermState, Lock, EmbeddedLock {
+  /** Whether the set's lock is held (the embedded lock's word; lockEmbedded and unlockEmbedded keep it). */
+  locked = false;
+  private refs = 1;
   pendingDestruction = false;
   readonly nsems: number;
   /**
    * semval of each semaphore, 0..SEMVMX. These three are plain arrays of
-   * numbers, not typed arrays: a typed array costs about 200 bytes of heap
-   * even for one element, against about 50, and a namespace may hold 32,000
-   * sets (the scale-semsets bench row).
+   * numbers, exactly as long as the set (see sized()), not typed arrays: a
+   * typed array costs about 200 bytes of heap even for one element.
    */
   readonly semval: number[];
+  // kern_ipc_perm, in the order ipcPermits reads it first.
+  uid: number;
+  readonly cuid: number;
+  mode: number;
+  /** Complex (nsops > 1) operations queued. */
+  complexCount = 0;
+  globalAlter: SemWaiter[] = [];
+  key: number;
+  id: number;
+  seq: number;
+  gid: number;
+  readonly cgid: number;
   /** sempid of each semaphore: the tgid of the last process to change it (0 for none). */
   readonly sempid: number[];
   /** Each semaphore's sem_otime; the set's is their maximum (get_semotime). */
@@ -57,28 +83,72 @@ export class SemSet implements IpcObject {
   ctime: number;
   readonly pendingAlter: (SemWaiter[] | undefined)[];
   readonly pendingConst: (SemWaiter[] | undefined)[];
-  globalAlter: SemWaiter[] = [];
   readonly globalConst: SemWaiter[] = [];
-  /** Complex (nsops > 1) operations queued. */
-  complexCount = 0;
   /** list_id: every process's undo entry for this set, newest first. */
   readonly undos: SemUndo[] = [];
-  private refs = 1;
+  readonly owner: SemOwner;
 
-  constructor(
-    readonly owner: SemOwner,
-    perm: IpcPermState,
-    nsems: number,
-    ctime: number,
-  ) {
-    this.perm = perm;
+  /** `perm`'s fields are copied in; the set keeps no reference to it. */
+  constructor(owner: SemOwner, perm: IpcPermState, nsems: number, ctime: number) {
     this.nsems = nsems;
-    this.semval = zeros(nsems);
-    this.sempid = zeros(nsems);
-    this.semOtime = zeros(nsems);
+    // A literal for the usual set of one semaphore: each literal is its own
+    // allocation site, so each array keeps its own elements kind.
+    this.semval = nsems === 1 ? [0] : sized(nsems, 0);
+    this.uid = perm.uid;
+    this.cuid = perm.cuid;
+    this.mode = perm.mode;
+    this.key = perm.key;
+    this.id = perm.id;
+    this.seq = perm.seq;
+    this.gid = perm.gid;
+    this.cgid = perm.cgid;
+    this.sempid = nsems === 1 ? [0] : sized(nsems, 0);
+    this.semOtime = nsems === 1 ? [0] : sized(nsems, 0);
     this.ctime = ctime;
-    this.pendingAlter = new Array<SemWaiter[] | undefined>(nsems).fill(undefined);
-    this.pendingConst = new Array<SemWaiter[] | undefined>(nsems).fill(undefined);
+    this.pendingAlter = nsems === 1 ? [undefined] : sized<SemWaiter[] | undefined>(nsems, undefined);
+    this.pendingConst = nsems === 1 ? [undefined] : sized<SemWaiter[] | undefined>(nsems, undefined);
+    this.owner = owner;
+  }
+
+  /** The set's kern_ipc_perm: the set itself. */
+  get perm(): IpcPermState {
+    return this;
+  }
+
+  /** The set's lock: the set itself. */
+  get mu(): Lock {
+    return this;
+  }
+
+  /** The lock's name, for LockOrderViolation messages. */
+  get name(): string {
+    return SET_LOCK_NAME;
+  }
+
+  /** The lock's rank: after the registry's. */
+  get rank(): number {
+    return LockRank.semSetMu;
+  }
+
+  lock(): void {
+    lockEmbedded(this);
+  }
+
+  unlock(): void {
+    unlockEmbedded(this);
+  }
+
+  isLocked(): boolean {
+    return this.locked;
+  }
+
+  with<T>(fn: () => T): T {
+    this.lock();
+    try {
+      return fn();
+    } finally {
+      this.unlock();
+    }
   }
 
   incRef(): void {
@@ -170,7 +240,7 @@ export class SemSet implements IpcObject {
   /** Releases mu the way sem_unlock does: queues unmerged first. */
   unlockSet(): void {
     this.unmergeQueues();
-    this.mu.unlock();
+    this.unlock();
   }
 
   /**
@@ -180,7 +250,7 @@ export class SemSet implements IpcObject {
    * woken. Takes mu; runs the callback after releasing it.
    */
   cancel(w: SemWaiter, errno: ErrnoName): boolean {
-    this.mu.lock();
+    this.lock();
     try {
       if (!w.queued) return false;
       this.unlink(w);
@@ -204,9 +274,8 @@ export class SemSet implements IpcObject {
 
   /** The semid_ds snapshot. Precondition: mu is held. */
   statLocked(): SemidDs {
-    const p = this.perm;
     return {
-      perm: { key: p.key, uid: p.uid, gid: p.gid, cuid: p.cuid, cgid: p.cgid, mode: p.mode, seq: p.seq },
+      perm: { key: this.key, uid: this.uid, gid: this.gid, cuid: this.cuid, cgid: this.cgid, mode: this.mode, seq: this.seq },
       otime: this.otimeLocked(),
       ctime: this.ctime,
       nsems: this.nsems,
@@ -214,9 +283,14 @@ export class SemSet implements IpcObject {
   }
 }
 
-/** `n` zeros in a packed array (new Array(n) would make a holey one, whose reads test for holes). */
-function zeros(n: number): number[] {
-  const a: number[] = [];
-  for (let i = 0; i < n; i += 1) a.push(0);
-  return a;
+/**
+ * `n` copies of `v` in a packed array whose backing store holds exactly
+ * `n`: an array grown by push from empty reserves room for 17 (about 150
+ * bytes for a set of one semaphore), and new Array(n) would be holey, whose
+ * reads test for holes. slice() copies into a store of the exact length.
+ */
+function sized<T>(n: number, v: T): T[] {
+  const a: T[] = [];
+  for (let i = 0; i < n; i += 1) a.push(v);
+  return a.slice();
 }

@@ -175,11 +175,11 @@ function semopOn(
   wq: WakeQueue,
 ): E.Either<SysError, SemopOutcome> {
   if (max >= set.nsems) return E.left(sysError('EFBIG', `sem_num ${max} is not below the set's ${set.nsems} semaphores`));
-  if (!ipcPermits(caller.creds, set.perm, alter ? S_IWUGO : S_IRUGO)) {
-    return E.left(sysError('EACCES', `mode 0${(set.perm.mode & 0o777).toString(8)} does not grant ${alter ? 'alter (write)' : 'read'}`));
+  if (!ipcPermits(caller.creds, set, alter ? S_IWUGO : S_IRUGO)) {
+    return E.left(sysError('EACCES', `mode 0${(set.mode & 0o777).toString(8)} does not grant ${alter ? 'alter (write)' : 'read'}`));
   }
   const now = set.owner.now();
-  set.mu.lock();
+  set.lock();
   try {
     if (set.pendingDestruction) return removed();
     if (un !== undefined && un.semid === -1) return removed();
@@ -241,7 +241,7 @@ function findAllocUndo(caller: SemCaller, semid: number): E.Either<SysError, Sem
   if (set === undefined) return noSet(semid);
   try {
     if (set.pendingDestruction) return removed();
-    set.mu.lock();
+    set.lock();
     try {
       const un = new SemUndo(ulp, set, semid, set.nsems);
       ulp.entries.unshift(un);
@@ -312,11 +312,11 @@ function stat(caller: SemCaller, semid: number, cmd: number): E.Either<SysError,
   const set = cmd === IPC_STAT ? reg.findById(semid) : reg.findByIndex(semid);
   if (set === undefined) return noSet(semid);
   try {
-    if (cmd !== SEM_STAT_ANY && !ipcPermits(caller.creds, set.perm, S_IRUGO)) return noRead(set);
-    set.mu.lock();
+    if (cmd !== SEM_STAT_ANY && !ipcPermits(caller.creds, set, S_IRUGO)) return noRead(set);
+    set.lock();
     try {
       if (set.pendingDestruction) return removed();
-      return E.right({ ret: cmd === IPC_STAT ? 0 : set.perm.id, ds: set.statLocked() });
+      return E.right({ ret: cmd === IPC_STAT ? 0 : set.id, ds: set.statLocked() });
     } finally {
       set.unlockSet();
     }
@@ -326,7 +326,7 @@ function stat(caller: SemCaller, semid: number, cmd: number): E.Either<SysError,
 }
 
 function noRead(set: SemSet): E.Either<SysError, never> {
-  return E.left(sysError('EACCES', `mode 0${(set.perm.mode & 0o777).toString(8)} does not grant read`));
+  return E.left(sysError('EACCES', `mode 0${(set.mode & 0o777).toString(8)} does not grant read`));
 }
 
 /**
@@ -353,11 +353,11 @@ function semctlMain(caller: SemCaller, semid: number, semnum: number, cmd: numbe
 
 function semctlMainOn(caller: SemCaller, set: SemSet, semnum: number, cmd: number, arg: SemctlArg, wq: WakeQueue): E.Either<SysError, SemctlResult> {
   const write = cmd === SETALL;
-  if (!ipcPermits(caller.creds, set.perm, write ? S_IWUGO : S_IRUGO)) {
-    return write ? E.left(sysError('EACCES', `mode 0${(set.perm.mode & 0o777).toString(8)} does not grant alter (write)`)) : noRead(set);
+  if (!ipcPermits(caller.creds, set, write ? S_IWUGO : S_IRUGO)) {
+    return write ? E.left(sysError('EACCES', `mode 0${(set.mode & 0o777).toString(8)} does not grant alter (write)`)) : noRead(set);
   }
   if (cmd === GETALL) {
-    set.mu.lock();
+    set.lock();
     try {
       if (set.pendingDestruction) return removed();
       return E.right({ ret: 0, values: Array.from(set.semval) });
@@ -367,7 +367,11 @@ function semctlMainOn(caller: SemCaller, set: SemSet, semnum: number, cmd: numbe
   }
   if (cmd === SETALL) return setall(caller, set, arg.array, wq);
   if (semnum < 0 || semnum >= set.nsems) return E.left(sysError('EINVAL', `semnum ${semnum} is outside the set's ${set.nsems} semaphores`));
-  set.mu.lock();
+  set.lock();
+  // Released without sem_unlock's unmerge_queues: these commands change no
+  // queue, and every hold that does ends in unlockSet, so the queues are
+  // already unmerged whenever no complex operation is queued. (The unmerge
+  // check reads globalAlter, one more object per call.)
   try {
     if (set.pendingDestruction) return removed();
     switch (cmd) {
@@ -381,7 +385,7 @@ function semctlMainOn(caller: SemCaller, set: SemSet, semnum: number, cmd: numbe
         return E.right({ ret: countSemcnt(set, semnum, true) });
     }
   } finally {
-    set.unlockSet();
+    set.unlock();
   }
 }
 
@@ -396,7 +400,7 @@ function setall(c: SemCaller, s: SemSet, array: readonly number[] | undefined, w
     values[i] = v;
   }
   const now = s.owner.now();
-  s.mu.lock();
+  s.lock();
   try {
     if (s.pendingDestruction) return removed();
     for (let i = 0; i < s.nsems; i += 1) {
@@ -435,11 +439,11 @@ function setval(caller: SemCaller, semid: number, semnum: number, val: number): 
 
 function setvalOn(caller: SemCaller, set: SemSet, semnum: number, val: number, wq: WakeQueue): E.Either<SysError, SemctlResult> {
   if (semnum < 0 || semnum >= set.nsems) return E.left(sysError('EINVAL', `semnum ${semnum} is outside the set's ${set.nsems} semaphores`));
-  if (!ipcPermits(caller.creds, set.perm, S_IWUGO)) {
-    return E.left(sysError('EACCES', `mode 0${(set.perm.mode & 0o777).toString(8)} does not grant alter (write)`));
+  if (!ipcPermits(caller.creds, set, S_IWUGO)) {
+    return E.left(sysError('EACCES', `mode 0${(set.mode & 0o777).toString(8)} does not grant alter (write)`));
   }
   const now = set.owner.now();
-  set.mu.lock();
+  set.lock();
   try {
     if (set.pendingDestruction) return removed();
     for (const un of set.undos) un.semadj[semnum] = 0;

@@ -66,8 +66,80 @@ export function heldLockCount(): number {
   return n;
 }
 
+/**
+ * What users of a lock call: a Mutex, or an object that keeps its own lock
+ * word (an embedded lock, below).
+ */
+export interface Lock {
+  readonly name: string;
+  readonly rank: number;
+  lock(): void;
+  unlock(): void;
+  isLocked(): boolean;
+  with<T>(fn: () => T): T;
+}
+
+/**
+ * A lock kept as a flag inside the object it guards, for objects a
+ * namespace holds by the tens of thousands (a semaphore set): a separate
+ * Mutex is one more heap object, and one more cache line, per object and
+ * per call. Its owner's lock() and unlock() call lockEmbedded and
+ * unlockEmbedded, which follow Mutex.lock and Mutex.unlock step for step;
+ * the rank and name are usually prototype getters, so they cost no field.
+ */
+export interface EmbeddedLock {
+  locked: boolean;
+  readonly name: string;
+  readonly rank: number;
+}
+
+/** Mutex.lock for an embedded lock. */
+export function lockEmbedded(l: EmbeddedLock): void {
+  const c = chain;
+  const r = l.rank;
+  const inner = c[0]!;
+  if (inner >= r) refuseLock(l.name, r, l.locked);
+  c[r + 1] = inner;
+  c[0] = r;
+  l.locked = true;
+}
+
+/** Mutex.unlock for an embedded lock. */
+export function unlockEmbedded(l: EmbeddedLock): void {
+  const c = chain;
+  const r = l.rank;
+  if (c[0] === r && l.locked) {
+    c[0] = c[r + 1]!;
+    l.locked = false;
+    return;
+  }
+  unlockOutOfOrder(l.name, r, l.locked);
+  l.locked = false;
+}
+
+/** Throws the LockOrderViolation that a lock() ran into (its cold path). */
+function refuseLock(name: string, rank: number, locked: boolean): never {
+  if (locked) throw new LockOrderViolation(`${name} is already held: this would deadlock`);
+  const inner = chain[0]!;
+  throw new LockOrderViolation(`taking ${name} (rank ${rank}) while holding ${rankNames[inner] ?? 'a lock'} (rank ${inner})`);
+}
+
+/** An unlock() of a lock held outside the innermost one: unlinks it, or throws if it is not held. */
+function unlockOutOfOrder(name: string, r: number, locked: boolean): void {
+  // Find the held lock just inside this one: the link that names r.
+  let inside = chain[0]!;
+  while (inside !== FLOOR && chain[inside + 1] !== r) inside = chain[inside + 1]!;
+  if (inside === FLOOR || !locked) throw new LockOrderViolation(`${name} unlocked but not held`);
+  chain[inside + 1] = chain[r + 1]!;
+}
+
+/** Names `rank` in LockOrderViolation messages unless a lock already does (an embedded lock's owner calls it once). */
+export function nameRank(rank: number, name: string): void {
+  if (rankNames[rank] === undefined) rankNames[rank] = name;
+}
+
 /** A non-reentrant mutex with a rank in the kernel's lock order. */
-export class Mutex {
+export class Mutex implements Lock {
   private locked = false;
 
   constructor(
@@ -120,19 +192,12 @@ export class Mutex {
 
   /** Throws the LockOrderViolation that lock() ran into (its cold path). */
   private refuseLock(): never {
-    if (this.locked) throw new LockOrderViolation(`${this.name} is already held: this would deadlock`);
-    const inner = chain[0]!;
-    throw new LockOrderViolation(`taking ${this.name} (rank ${this.rank}) while holding ${rankNames[inner] ?? 'a lock'} (rank ${inner})`);
+    refuseLock(this.name, this.rank, this.locked);
   }
 
   /** unlock() of a lock held outside the innermost one: unlinks it, or throws if it is not held. */
   private unlockOutOfOrder(): void {
-    const r = this.rank;
-    // Find the held lock just inside this one: the link that names r.
-    let inside = chain[0]!;
-    while (inside !== FLOOR && chain[inside + 1] !== r) inside = chain[inside + 1]!;
-    if (inside === FLOOR || !this.locked) throw new LockOrderViolation(`${this.name} unlocked but not held`);
-    chain[inside + 1] = chain[r + 1]!;
+    unlockOutOfOrder(this.name, this.rank, this.locked);
     this.locked = false;
   }
 }

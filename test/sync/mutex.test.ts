@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { LockOrderViolation, LockRank, Mutex, heldLockCount } from '../../src/sync/mutex.js';
+import type { EmbeddedLock } from '../../src/sync/mutex.js';
+import { LockOrderViolation, LockRank, Mutex, heldLockCount, lockEmbedded, nameRank, unlockEmbedded } from '../../src/sync/mutex.js';
+
+/** An embedded lock as a semaphore set keeps one: a flag in the object, rank and name beside it (the name registered, as set.ts does). */
+function embedded(name: string, rank: number): EmbeddedLock {
+  nameRank(rank, name);
+  return { locked: false, name, rank };
+}
 
 describe('Mutex lock order', () => {
   it('allows mm.mappingMu → shm.Registry.mu → shm.Shm.mu', () => {
@@ -55,5 +62,30 @@ describe('Mutex lock order', () => {
     const a = new Mutex('shm.Shm.mu#1', LockRank.shmSegmentMu);
     const b = new Mutex('shm.Shm.mu#2', LockRank.shmSegmentMu);
     expect(() => a.with(() => b.lock())).toThrow(LockOrderViolation);
+  });
+
+  it('checks an embedded lock against the same order as Mutexes', () => {
+    const reg = new Mutex('sem.Registry.mu', LockRank.semRegistryMu);
+    const set = embedded('sem.SemSet.mu', LockRank.semSetMu);
+    reg.lock();
+    lockEmbedded(set);
+    expect(set.locked).toBe(true);
+    expect(heldLockCount()).toBe(2);
+    expect(() => lockEmbedded(set)).toThrow(/sem.SemSet.mu is already held: this would deadlock/);
+    const otherNs = new Mutex('sem.Registry.mu', LockRank.semRegistryMu);
+    expect(() => otherNs.lock()).toThrow(/taking sem.Registry.mu \(rank 40\) while holding sem.SemSet.mu \(rank 41\)/);
+    // Released out of order: the registry lock first, then the set's.
+    reg.unlock();
+    expect(heldLockCount()).toBe(1);
+    unlockEmbedded(set);
+    expect(set.locked).toBe(false);
+    expect(heldLockCount()).toBe(0);
+    expect(() => unlockEmbedded(set)).toThrow(/sem.SemSet.mu unlocked but not held/);
+    // Two objects of one rank are never held together.
+    const other = embedded('sem.SemSet.mu', LockRank.semSetMu);
+    lockEmbedded(set);
+    expect(() => lockEmbedded(other)).toThrow(LockOrderViolation);
+    unlockEmbedded(set);
+    expect(heldLockCount()).toBe(0);
   });
 });
