@@ -12,7 +12,7 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/constants.js';
-import { isBusError } from './memmap.js';
+import { ZERO_PAGE_BYTES, ZERO_PAGE_WORDS, isBusError } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
 import type { Vma, VmaSet } from './vma.js';
 import { copyBytes } from './copy.js';
@@ -102,9 +102,16 @@ function walk(vmas: VmaSet, mf: MemoryFile, addr: number, len: number, write: bo
       if (t.page !== page || !(t.pages >= 1 && t.pages <= lastPage - page)) {
         throw new Error(`translate(${page}, ${lastPage - page}) broke its contract: page ${t.page}, ${t.pages} pages`);
       }
+      let inPage = rel - relPage * PAGE_SIZE;
+      if (t.zero === true) {
+        // The zero page (a read only): its bytes, not a frame's.
+        const runEnd = Math.min(stop, cur - inPage + PAGE_SIZE);
+        visit(ZERO_PAGE_BYTES, inPage, runEnd - cur, cur - addr);
+        cur = runEnd;
+        continue;
+      }
       let frame = t.frame;
       let pages = t.pages;
-      let inPage = rel - relPage * PAGE_SIZE;
       while (pages > 0 && cur < stop) {
         const inChunk = mf.contiguousInChunk(frame, pages);
         const runEnd = Math.min(stop, cur - inPage + inChunk * PAGE_SIZE);
@@ -210,6 +217,8 @@ export function atomic32(
   if (isBusError(t)) {
     return E.left(bus(addr));
   }
+  // The zero page takes only reads (a write translation allocates); its frame is ZERO_FRAME.
+  if (t.zero === true) return E.right(op(ZERO_PAGE_WORDS, (rel - relPage * PAGE_SIZE) >> 2, t.frame));
   const at = mf.byteOffset(t.frame) + (rel - relPage * PAGE_SIZE);
   return E.right(op(mf.int32View(t.frame), at >> 2, t.frame));
 }

@@ -9,8 +9,9 @@
  * reference per object; a write to a page whose frame another object still
  * holds copies it first, and a write to one this object alone holds writes
  * in place. A page the object does not hold yet reads through to the file
- * (or, anonymous, gets a zeroed frame of its own, which is what Linux's
- * zero page followed by the write fault amounts to).
+ * (or, anonymous, reads as the zero page, allocating and charging nothing,
+ * as Linux maps its shared zero page on a read fault; the first write
+ * allocates the page and charges it).
  *
  * Translations of frames another object (or the file) also holds come back
  * marked `shared`: a read may use them for one access, but no thread may
@@ -30,7 +31,7 @@
  */
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { AddrRange, BusError, MappingStamp, MappingIdentity, MappingSpace, Mappable, PageChargeTarget, Translation } from './memmap.js';
-import { isBusError } from './memmap.js';
+import { ZERO_FRAME, isBusError } from './memmap.js';
 import { FrameTable } from './frame_table.js';
 import type { MemoryFile } from './memory_file.js';
 import { copyBytes } from './copy.js';
@@ -60,6 +61,18 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
   private cow = false;
   /** The frames of the pages this object holds (its own, or shared copy-on-write with a fork relative). */
   private readonly frames: FrameTable<Charge>;
+  /**
+   * Anonymous pages a read mapped the zero page at (mincore counts them
+   * resident); a write, MADV_DONTNEED and the last reference forget them.
+   */
+  private zeroMapped: Set<number> | undefined = undefined;
+  /**
+   * Whether Linux would have given the mapping an anon_vma: a page of it
+   * was written (a frame allocated), or it was forked from one that had.
+   * Fork copies the zero-page entries only then (copy_page_range skips a
+   * VMA without one, so a child sees none of the parent's zero pages).
+   */
+  private anonVma = false;
 
   constructor(
     private readonly mf: MemoryFile,
@@ -79,7 +92,10 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
 
   translate(page: number, maxPages: number, write: boolean): Translation | BusError {
     if (page >= this.bytes / PAGE_SIZE) return BUS_PAST_END;
-    if (!this.cow && this.backing === undefined) return this.frames.run(page, maxPages, this.bytes / PAGE_SIZE);
+    if (!this.cow && this.backing === undefined) {
+      if (!write) return this.readRun(page, maxPages);
+      return this.allocated(page, this.frames.run(page, maxPages, this.bytes / PAGE_SIZE));
+    }
     const limit = Math.min(this.bytes / PAGE_SIZE, page + maxPages);
     const own = this.frames.frameAt(page);
     if (own >= 0) {
@@ -89,8 +105,9 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     }
     const backing = this.backing;
     if (backing === undefined) {
+      if (!write) return this.zeroPage(page);
       // A zeroed frame of this object's own; following pages are translated as the run allows.
-      const t = this.frames.run(page, 1, page + 1);
+      const t = this.allocated(page, this.frames.run(page, 1, page + 1));
       if (isBusError(t)) return t;
       return this.ownRun(page, t.frame, limit);
     }
@@ -99,6 +116,42 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     if (isBusError(file)) return file;
     if (!write) return { page, frame: file.frame, pages: 1, shared: true };
     return this.copyPage(page, file.frame, false);
+  }
+
+  /**
+   * A read of anonymous memory no fork shares: the run of frames the object
+   * holds from `page`, allocating nothing, or the zero page when it holds
+   * none there.
+   */
+  private readRun(page: number, maxPages: number): Translation {
+    const own = this.frames.frameAt(page);
+    if (own < 0) return this.zeroPage(page);
+    return { page, frame: own, pages: this.frames.runLength(page, own, Math.min(this.bytes / PAGE_SIZE, page + maxPages)) };
+  }
+
+  /** The read fault of a page never written: the zero page is mapped there, and nothing is allocated or charged. */
+  private zeroPage(page: number): Translation {
+    (this.zeroMapped ??= new Set<number>()).add(page);
+    return { page, frame: ZERO_FRAME, pages: 1, shared: true, elsewhere: true, zero: true };
+  }
+
+  /**
+   * After a write translation that may have allocated frames for pages
+   * [t.page, t.page + t.pages): they no longer map the zero page, and the
+   * mapping has an anon_vma.
+   */
+  private allocated(page: number, t: Translation | BusError): Translation | BusError {
+    if (isBusError(t)) return t;
+    this.anonVma = true;
+    const zero = this.zeroMapped;
+    if (zero !== undefined && zero.size > 0) {
+      if (zero.size < t.pages) {
+        for (const p of zero) if (p >= page && p < page + t.pages) zero.delete(p);
+      } else {
+        for (let p = page; p < page + t.pages; p += 1) zero.delete(p);
+      }
+    }
+    return t;
   }
 
   /**
@@ -139,6 +192,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
       return BUS_NO_MEMORY;
     }
     copyBytes(mf.chunkBytes(f), mf.byteOffset(f), mf.chunkBytes(from), mf.byteOffset(from), PAGE_SIZE);
+    this.anonVma = true;
     if (held) {
       const old = this.frames.tagAt(page);
       this.frames.replace(page, f, target);
@@ -169,6 +223,9 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     this.backing?.identity.incRef();
     this.cow = true;
     copy.cow = true;
+    copy.anonVma = this.anonVma;
+    // Page tables are copied only for a mapping with an anon_vma: only then does the child map the zero page where the parent did.
+    if (this.anonVma && this.zeroMapped !== undefined && this.zeroMapped.size > 0) copy.zeroMapped = new Set(this.zeroMapped);
     this.frames.forEach((page, frame, charge) => {
       this.mf.incRef(frame);
       copy.frames.share(page, frame, charge);
@@ -177,9 +234,9 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     return copy;
   }
 
-  /** mincore: whether object page `page` is in memory (a page of its own, or the file's). */
+  /** mincore: whether object page `page` is in memory (a page of its own, the zero page, or the file's). */
   isResident(page: number): boolean {
-    if (this.frames.frameAt(page) >= 0) return true;
+    if (this.frames.frameAt(page) >= 0 || this.zeroMapped?.has(page) === true) return true;
     return this.backing?.mappable.isResident?.(page) === true;
   }
 
@@ -188,6 +245,8 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
    * file's, or as zeros.
    */
   dropPages(first: number, end: number): void {
+    const zero = this.zeroMapped;
+    if (zero !== undefined) for (const p of zero) if (p >= first && p < end) zero.delete(p);
     this.frames.removeRange(first, end, (frame, charge) => this.drop(frame, charge));
   }
 
@@ -217,6 +276,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     for (const [page, frame, charge] of pages) {
       // The object restored first cannot tell which of its frames a later one will share: any may be.
       this.cow = true;
+      this.anonVma = true;
       if (shared.has(frame)) this.frames.share(page, frame, charge);
       else this.frames.adopt(page, frame, charge);
     }
@@ -230,6 +290,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     if (this.refs <= 0) throw new Error(`${this.name}: decRef below zero`);
     this.refs -= 1;
     if (this.refs > 0) return;
+    this.zeroMapped = undefined;
     this.frames.clear((frame, charge) => this.drop(frame, charge));
     this.backing?.identity.decRef();
   }

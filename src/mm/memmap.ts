@@ -7,6 +7,7 @@
  * below TASK_SIZE (2^47), so plain numbers are exact.
  */
 
+import { PAGE_SIZE } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 
 /** Access kinds, as PROT_READ | PROT_WRITE | PROT_EXEC bits. */
@@ -66,7 +67,25 @@ export interface Translation {
    * read, never given its chunk, which holds that relative's other pages.
    */
   readonly elsewhere?: boolean;
+  /**
+   * Set on a read translation of a private anonymous page never written
+   * (Linux maps the shared zero page, do_anonymous_page without
+   * FAULT_FLAG_WRITE): the page reads as zeros, `frame` is ZERO_FRAME and
+   * names no frame, and nothing was allocated or charged. Comes with
+   * `shared` and `elsewhere`, so a thread is shown zeros for one read and
+   * its write faults to the kernel, which allocates the page.
+   */
+  readonly zero?: boolean;
 }
+
+/** The `frame` of a zero translation: no frame of the MemoryFile. */
+export const ZERO_FRAME = -1;
+
+/** The bytes of the zero page, for readers only: nothing may write them. */
+export const ZERO_PAGE_BYTES = new Uint8Array(PAGE_SIZE);
+
+/** ZERO_PAGE_BYTES as 32-bit words, for an atomic read. */
+export const ZERO_PAGE_WORDS = new Int32Array(ZERO_PAGE_BYTES.buffer);
 
 /**
  * A memory cgroup as private memory sees it (src/memcg's MemoryCharge,

@@ -21,7 +21,7 @@ import { atomic32, fillBytes, readBytes, readBytesInto, writeBytes } from './acc
 import type { AccessRules } from './access.js';
 import type { Fault } from './access.js';
 import type { FutexKey } from './futex.js';
-import { isBusError } from './memmap.js';
+import { ZERO_FRAME, isBusError } from './memmap.js';
 import type { MappingContext, MappingIdentity, MappingSpace, MappingStamp, Mappable, Perms, ShmMappable } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
 import { badMmapLength, fixedAddress, isPageAligned, mmapLengthFits, noFreeRange, pageAlign, unmappedArea } from './placement.js';
@@ -752,12 +752,15 @@ export class MemoryManager implements MappingSpace {
    */
   futexWord(addr: number): E.Either<Fault, FutexKey> {
     let key: FutexKey | undefined;
-    const found = this.mappingMu.with(() =>
-      atomic32(this.set, this.memoryFile, this.rules, addr, false, (words, index, frame) => {
-        key = { words, index, chunk: this.memoryFile.chunkIdOf(frame) };
-        return index;
-      }),
-    );
+    const keyOf = (words: Int32Array, index: number, frame: number): number => {
+      key = frame === ZERO_FRAME ? undefined : { words, index, chunk: this.memoryFile.chunkIdOf(frame) };
+      return index;
+    };
+    const found = this.mappingMu.with(() => {
+      const read = atomic32(this.set, this.memoryFile, this.rules, addr, false, keyOf);
+      // The zero page has no futex words: get_futex_key faults the page in for writing, and of a read-only mapping it is EFAULT.
+      return E.isRight(read) && key === undefined ? atomic32(this.set, this.memoryFile, this.rules, addr, true, keyOf) : read;
+    });
     return E.isLeft(found) || key === undefined ? E.left(E.isLeft(found) ? found.left : { signal: 'SIGSEGV', addr }) : E.right(key);
   }
 

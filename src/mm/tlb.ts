@@ -22,7 +22,7 @@ import { permits } from './access.js';
 import type { AccessRules, Fault } from './access.js';
 import { AnonymousMemory } from './anon.js';
 import { copyBytes } from './copy.js';
-import { isBusError, isShmMappable } from './memmap.js';
+import { ZERO_FRAME, isBusError, isShmMappable } from './memmap.js';
 import type { Mappable } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
 import type { VmaSet } from './vma.js';
@@ -51,7 +51,11 @@ export interface TlbCopy {
   readonly start: number;
   /** Its PAGE_SIZE bytes, as they are now. */
   readonly bytes: Uint8Array;
-  /** The frame's slot, which names its futex words (futex.ts); the thread is not given the chunk. */
+  /**
+   * The frame's slot, which names its futex words (futex.ts); the thread is
+   * not given the chunk. ZERO_FRAME for the zero page, which has no futex
+   * words: a futex there faults the page in for writing (tlb_cache.ts).
+   */
   readonly slot: number;
 }
 
@@ -125,6 +129,7 @@ export function fillTlb(
     if (t.elsewhere === true) {
       // The page ends a fill, and one that starts there shows its bytes (see TlbCopy).
       if (runs.length > 0) break;
+      if (t.zero === true) return E.right(zeroFill(generation, cur, permits(vma, false, rules)));
       return E.right(copyFill(mf, generation, cur, t.frame, permits(vma, false, rules)));
     }
     if (t.shared === true) shared = true;
@@ -152,4 +157,9 @@ function copyFill(mf: MemoryFile, generation: number, start: number, frame: numb
   const bytes = new Uint8Array(PAGE_SIZE);
   copyBytes(bytes, 0, mf.chunkBytes(frame), mf.byteOffset(frame), PAGE_SIZE);
   return { generation, runs: [], readable, writable: false, cacheable: false, copy: { start, bytes, slot: mf.slotOf(frame) } };
+}
+
+/** A fill showing the zero page at `start` (a never-written private anonymous page) for one read: fresh zeros, never the page itself. */
+function zeroFill(generation: number, start: number, readable: boolean): TlbFill {
+  return { generation, runs: [], readable, writable: false, cacheable: false, copy: { start, bytes: new Uint8Array(PAGE_SIZE), slot: ZERO_FRAME } };
 }

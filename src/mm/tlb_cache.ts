@@ -170,7 +170,9 @@ export class TlbCache {
   futexKey(addr: number): FutexKey | undefined {
     this.enter();
     try {
-      const e = this.entry(addr, 4, false);
+      let e = this.entry(addr, 4, false);
+      // The zero page (a negative chunk) has no futex words: as get_futex_key does, fault the page in for writing (a read-only mapping: EFAULT).
+      if (!isFault(e) && e.chunk < 0) e = this.fill(addr, 4, true);
       if (isFault(e)) return undefined;
       const off = addr - e.start;
       return { words: e.words, chunk: e.chunk, index: (e.base + off) >> 2, wordAt: (e.at + off) >> 2 };
