@@ -424,7 +424,7 @@ const ODD_SHM_NAMES = ['""', '/', '/a/b', '.', '/.', '..', longName(256), longNa
 const SHM_PATHS = ['/dev/shm/obj', '/dev/shm/o2', '/dev/shm/o3', '/dev/shm', '/dev/shm/missing'] as const;
 const ACCESS_MODES = ['O_RDWR', 'O_RDWR', 'O_RDONLY', 'O_WRONLY'] as const;
 const SHM_CREATE = ['O_CREAT', '', 'O_CREAT|O_EXCL', 'O_CREAT', 'O_EXCL'] as const;
-/** Rarer open flags: O_TRUNC (EACCES without write permission), O_DIRECTORY (ENOTDIR) and the two glibc adds anyway. */
+/** Rarer open flags: O_TRUNC (EACCES without write permission), O_DIRECTORY (ENOTDIR, EINVAL with O_CREAT) and the two glibc adds anyway. */
 const SHM_OPEN_EXTRAS = ['O_TRUNC', 'O_APPEND', 'O_DIRECTORY', 'O_CLOEXEC', 'O_NOFOLLOW', 'O_TRUNC|O_APPEND'] as const;
 
 /** memfd names: plain, empty, with a blank or a slash (the kernel keeps both), at and past 249 bytes. */
@@ -1350,9 +1350,7 @@ class Renderer {
     const flags: string[] = [p.pick(ACCESS_MODES)];
     const create = p.pick(SHM_CREATE);
     if (create !== '') flags.push(create);
-    const extra = p.chance(0.12) ? p.pick(SHM_OPEN_EXTRAS) : '';
-    // Not O_DIRECTORY with O_CREAT: Linux (since 6.4) refuses the pair with EINVAL before the lookup, the emulator's open does not (yet).
-    if (extra !== '' && !(extra === 'O_DIRECTORY' && create.includes('O_CREAT'))) flags.push(extra);
+    if (p.chance(0.12)) flags.push(p.pick(SHM_OPEN_EXTRAS));
     const mode = p.chance(0.6) ? ` ${p.pick(MODES)}` : '';
     const bind = p.chance(0.92) ? ` -> ${this.bindFd(p, proc)}` : '';
     this.lines.push(`${proc.name} shm_open ${name} ${flags.join('|')}${mode}${bind}`);

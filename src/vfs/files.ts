@@ -284,13 +284,16 @@ export interface Statfs extends TmpfsStatfs {
 }
 
 /**
- * open(2), in do_sys_openat2's order: EMFILE, the lookup or creation (see
- * MountNamespace.lookupOrCreate), then do_open: EISDIR for O_CREAT on a
+ * open(2), in do_sys_openat2's order: EINVAL for O_CREAT with O_DIRECTORY,
+ * EMFILE, the lookup or creation (see MountNamespace.lookupOrCreate), then
+ * do_open: EISDIR for O_CREAT on a
  * directory, ENOTDIR for O_DIRECTORY, EROFS for O_TRUNC on a read-only
  * mount, may_open's EISDIR and EACCES, then EROFS for a write open.
  * A file this call created skips the permission check and the truncation.
  */
 export function open(c: FileCaller, path: string, flags: number, mode: number): E.Either<SysError, number> {
+  // build_open_flags (Linux 6.4 and later) refuses the pair before a descriptor is taken.
+  if ((flags & O_CREAT) !== 0 && (flags & O_DIRECTORY) !== 0) return E.left(sysError('EINVAL', 'O_CREAT with O_DIRECTORY'));
   const room = c.files.checkRoom();
   if (E.isLeft(room)) return room;
   const found = c.mountNamespace.lookupOrCreate(c.creds, path, (flags & O_CREAT) !== 0, (flags & O_EXCL) !== 0, mode);

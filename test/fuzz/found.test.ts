@@ -61,7 +61,7 @@ A lseek d 9223372036854767617 SEEK_HOLE => ok ret=-9223372036854775808
 `,
   ],
   [
-    'O_CREAT of "." is EEXIST under O_EXCL, EISDIR without (EINVAL from shm_open)',
+    'O_CREAT of "." is EEXIST under O_EXCL, EISDIR without (EINVAL from shm_open); O_CREAT with O_DIRECTORY is EINVAL first',
     `host mkdir /dev/shm
 tmpfs mount /dev/shm size=1M
 proc A
@@ -72,6 +72,9 @@ A open /dev/shm/. O_RDWR|O_CREAT|O_EXCL => EEXIST
 A open /dev/shm/. O_RDONLY|O_CREAT  => EISDIR
 A open /dev/shm/ O_RDONLY|O_CREAT|O_EXCL => EISDIR
 A open /dev/shm O_RDONLY|O_CREAT|O_EXCL => EEXIST
+A open /dev/shm/. O_RDONLY|O_DIRECTORY|O_CREAT => EINVAL
+A shm_open /new O_RDWR|O_CREAT|O_DIRECTORY => EINVAL
+A shm_open /new O_RDWR => ENOENT
 `,
   ],
   [
