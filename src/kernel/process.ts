@@ -30,6 +30,7 @@ import type { SemWaiter } from '../sem/waiter.js';
 import type { SysvSem } from '../sem/undo.js';
 import { Tmpfs } from '../tmpfs/superblock.js';
 import type { Fault } from '../mm/access.js';
+import type { TlbFill } from '../mm/tlb.js';
 import { MemoryManager } from '../mm/memory_manager.js';
 import { AnonymousMemory } from '../mm/anon.js';
 import type { MappingContext } from '../mm/memmap.js';
@@ -1185,6 +1186,16 @@ export class Process implements ProcessSyscalls {
       settle(result as E.Either<SysError, T>);
     });
     return pending;
+  }
+
+  /**
+   * A worker thread's TLB miss: translates as this process, so a page it
+   * faults in is charged to its memory cgroup, and a refused charge OOM-kills
+   * the process, as the same access made in-process does.
+   * @internal
+   */
+  translateForThread(addr: number, len: number, write: boolean): E.Either<Fault, TlbFill> {
+    return this.touch(() => this.mm.translateForTlb(addr, len, write));
   }
 
   /** Runs a memory access as this process; a refused fault charge then OOM-kills it. */

@@ -85,12 +85,14 @@ const SYSCALLS: { readonly [N in SyscallName]: Entry<N> } = {
     return threads.fork(p, url, args);
   },
   waitpid: ({ process: p, threads }, a) => (typeof a[0] === 'number' ? threads.waitpid(p, a[0]) : noChild(p, a[0])),
-  tlbFill: ({ kernel, process: p }, a) => {
+  tlbFill: ({ process: p }, a) => {
     const [addr, len, write] = a;
     if (typeof addr !== 'number' || typeof len !== 'number' || typeof write !== 'boolean') return undefined;
     if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || len < 0) return undefined;
     if (p.exited) return E.left(sysError('ESRCH', `process ${p.pid} has exited`));
-    return kernel.runAs(p, () => p.mm.translateForTlb(addr, len, write));
+    const fill = p.translateForThread(addr, len, write);
+    // A refused charge OOM-killed the process: its thread ends with it, as an in-process access's caller sees SIGKILL.
+    return p.exited ? E.left(sysError('ESRCH', `process ${p.pid} was killed`)) : fill;
   },
 };
 

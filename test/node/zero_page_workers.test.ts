@@ -80,4 +80,21 @@ describe('the zero page from worker threads', () => {
     expect(exit.result).toEqual([[0, 0, 0], 0, [0, 0], 1, true, [0x5a, 0], 0x5a, [0], 3]);
     right(checkInvariants(k));
   });
+
+  it('a thread whose write fault the memory cgroup refuses gets its process OOM-killed (SIGKILL, one failcnt), as an in-process write does', async () => {
+    const k = new Kernel();
+    const gateCg = new MemoryCgroup('/gate', BigInt(64 * P));
+    const owner = k.spawn({ memoryCharge: gateCg });
+    const gate = right(owner.shmget(IPC_PRIVATE, P, IPC_CREAT | 0o666));
+    right(owner.shmat(gate, 0, 0));
+    const cg = new MemoryCgroup('/box', BigInt(2 * P));
+    const p = k.spawn({ memoryCharge: cg });
+    const at = right(p.mmap(-1, 4 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS));
+    const t = right(spawnWorker(k, p, program, [gate, [['write', at, 1, 4 * P]], []]));
+    const exit: WorkerExit = await t.done;
+    // The thread ended with its process, before its program could return anything.
+    expect(exit).toEqual({ ok: true });
+    expect([p.exited, p.killedBy, cg.failCount, cg.usagePages]).toEqual([true, 'SIGKILL', 1, 0]);
+    right(checkInvariants(k));
+  });
 });
