@@ -1533,10 +1533,6 @@ class Renderer {
   private memCall(p: Picker): void {
     const proc = this.who(p);
     let call = p.pick(['madvise', 'mincore', 'mlock', 'msync', 'munlock', 'madvise', 'mincore'] as const);
-    // Not mincore in a forked process: Linux's fork copies no page tables of a private anonymous
-    // mapping that was never written (no anon_vma), so pages the parent only read (the zero page,
-    // MAP_POPULATE) are not resident in the child; the emulator's child inherits them resident.
-    if (call === 'mincore' && proc.forked === true) call = 'msync';
     // See fallocated.
     if (call === 'mincore' && this.fallocated) call = 'madvise';
     const range = this.range(p, proc, MEM_LENS);
