@@ -24,7 +24,7 @@
  * out of address space sees the order differ.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE } from '../abi/constants.js';
+import { MMAP_MIN_ADDR, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE } from '../abi/constants.js';
 import type { ErrnoName, SysError } from '../abi/errno.js';
 import { ERRNO, sysError } from '../abi/errno.js';
 import { MAP_PRIVATE, MAP_SHARED, O_RDWR } from '../abi/fs.js';
@@ -51,6 +51,15 @@ import type { MemfdCaller } from './memfd.js';
 import { internalMount } from './memfd.js';
 
 const PROT_RWX = PROT_READ | PROT_WRITE | PROT_EXEC;
+
+/**
+ * The kernel's own mmap_min_addr, which round_hint_to_min raises a hint to:
+ * the larger of vm.mmap_min_addr and CONFIG_LSM_MMAP_MIN_ADDR (64 KiB on
+ * common distribution kernels, the fuzzer's Linux 6.18 included, whose
+ * vm.mmap_min_addr is 4096). A MAP_FIXED address is checked against the
+ * sysctl alone (cap_mmap_addr), see placement.ts.
+ */
+const HINT_MIN_ADDR = Math.max(MMAP_MIN_ADDR, 65536);
 
 /** What mmap needs beyond memfd_create's caller: the mlock rules MAP_LOCKED follows. */
 export interface MmapCaller extends MemfdCaller {
@@ -123,7 +132,9 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
   const fixed = noReplace || (a.flags & MAP_FIXED) !== 0;
   const locked = (a.flags & MAP_LOCKED) !== 0;
   const prot = a.prot & PROT_RWX;
-  const addr = a.addr > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : Number(a.addr);
+  const given = a.addr > BigInt(TASK_SIZE) ? TASK_SIZE + PAGE_SIZE : Number(a.addr);
+  // round_hint_to_min: a hint (not MAP_FIXED) below the kernel's mmap_min_addr becomes it.
+  const addr = fixed || given === 0 || given >= HINT_MIN_ADDR ? given : HINT_MIN_ADDR;
   if (c.mm.vmaCount > c.mm.vm.maxMapCount) return E.left(sysError('ENOMEM', `the process holds ${c.mm.vmaCount} mappings, more than vm.max_map_count`));
   // __get_unmapped_area's checks of a fixed address come before the type and the file's.
   if (fixed) {

@@ -61,6 +61,19 @@ A lseek d 9223372036854767617 SEEK_HOLE => ok ret=-9223372036854775808
 `,
   ],
   [
+    // round_hint_to_min uses the kernel's mmap_min_addr, raised to CONFIG_LSM_MMAP_MIN_ADDR (64 KiB) over vm.mmap_min_addr (4096).
+    'a hint below 64 KiB is raised to 64 KiB, while MAP_FIXED may map at 4096',
+    `proc A
+A mmap -1 8192 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS at=4096 -> h => ok
+A mlock 4096 4096  => ENOMEM
+A cmpaddr h 65536  => ok ret=0
+A mmap -1 4096 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS at=100 -> g => ok
+A cmpaddr g 65536  => ok ret=1
+A mmap -1 4096 PROT_READ MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED at=4096 -> f => ok
+A cmpaddr f 4096   => ok ret=0
+`,
+  ],
+  [
     'O_CREAT of "." is EEXIST under O_EXCL, EISDIR without (EINVAL from shm_open); O_CREAT with O_DIRECTORY is EINVAL first',
     `host mkdir /dev/shm
 tmpfs mount /dev/shm size=1M
