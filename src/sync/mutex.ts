@@ -192,12 +192,19 @@ export class Mutex implements Lock {
 
   /** Throws the LockOrderViolation that lock() ran into (its cold path). */
   private refuseLock(): never {
-    refuseLock(this.name, this.rank, this.locked);
+    if (this.locked) throw new LockOrderViolation(`${this.name} is already held: this would deadlock`);
+    const inner = chain[0]!;
+    throw new LockOrderViolation(`taking ${this.name} (rank ${this.rank}) while holding ${rankNames[inner] ?? 'a lock'} (rank ${inner})`);
   }
 
   /** unlock() of a lock held outside the innermost one: unlinks it, or throws if it is not held. */
   private unlockOutOfOrder(): void {
-    unlockOutOfOrder(this.name, this.rank, this.locked);
+    const r = this.rank;
+    // Find the held lock just inside this one: the link that names r.
+    let inside = chain[0]!;
+    while (inside !== FLOOR && chain[inside + 1] !== r) inside = chain[inside + 1]!;
+    if (inside === FLOOR || !this.locked) throw new LockOrderViolation(`${this.name} unlocked but not held`);
+    chain[inside + 1] = chain[r + 1]!;
     this.locked = false;
   }
 }
