@@ -124,8 +124,8 @@ function offset(lp: LineParser, tok: Token): bigint | undefined {
   return n;
 }
 
-/** A mode for open or mkdir: 0 to 07777. */
-function mode(lp: LineParser, tok: Token): number | undefined {
+/** A mode for open, mkdir or shm_open: 0 to 07777. */
+export function mode(lp: LineParser, tok: Token): number | undefined {
   const n = lp.integer(tok, false);
   if (n !== undefined && (n < 0n || n > 0o7777n)) return lp.fail(tok.col, 'MODE must be between 0 and 07777');
   return n === undefined ? undefined : Number(n);
@@ -146,14 +146,30 @@ function fileData(lp: LineParser, tok: Token): FileData | undefined {
   return { kind: 'zeros', count: Number(n) };
 }
 
-function parseOpen(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
-  if (!arity(lp, opTok, args, args.length >= 3 ? 'PATH FLAGS MODE' : 'PATH FLAGS')) return undefined;
-  const [pathTok, flagsTok, modeTok] = args as [Token, Token, Token | undefined];
-  const path = parsePath(lp, pathTok);
-  const flags = lp.flags(flagsTok, OPEN_FLAGS);
+/**
+ * `WHAT FLAGS [MODE]`, the arguments open and shm_open share: what is
+ * opened (read by `target`), flags from `names`, and a mode (0666 when
+ * left out); undefined after an error, which `lp` has recorded.
+ */
+export function openArgs<T>(
+  lp: LineParser,
+  opTok: Token,
+  args: readonly Token[],
+  what: string,
+  target: (lp: LineParser, tok: Token) => T | undefined,
+  names: Readonly<Record<string, number>>,
+): { readonly target: T; readonly flags: number; readonly mode: number } | undefined {
+  if (!arity(lp, opTok, args, args.length >= 3 ? `${what} FLAGS MODE` : `${what} FLAGS`)) return undefined;
+  const [whatTok, flagsTok, modeTok] = args as [Token, Token, Token | undefined];
+  const t = target(lp, whatTok);
+  const flags = lp.flags(flagsTok, names);
   const m = modeTok === undefined ? 0o666 : mode(lp, modeTok);
-  if (path === undefined || flags === undefined || m === undefined) return undefined;
-  return { op: 'open', proc, path, flags, mode: m };
+  return t === undefined || flags === undefined || m === undefined ? undefined : { target: t, flags, mode: m };
+}
+
+function parseOpen(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
+  const a = openArgs(lp, opTok, args, 'PATH', (l, t) => parsePath(l, t), OPEN_FLAGS);
+  return a === undefined ? undefined : { op: 'open', proc, path: a.target, flags: a.flags, mode: a.mode };
 }
 
 function parseClose(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {

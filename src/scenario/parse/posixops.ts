@@ -32,7 +32,7 @@ import { num } from '../result/printed.js';
 import type { Body, LineParser } from './args.js';
 import { arity } from './args.js';
 import type { FcntlCmdName, FdArg, SysvipcName } from './ast.js';
-import { parseFd, parsePath } from './fileops.js';
+import { openArgs, parseFd, parsePath } from './fileops.js';
 import type { Token } from './lexer.js';
 import { NAME, parseInteger } from './literals.js';
 import type { StatementEntries } from './table.js';
@@ -93,22 +93,10 @@ function parseObjectName(lp: LineParser, tok: Token): Uint8Array | undefined {
   return bytes;
 }
 
-/** A mode for shm_open: 0 to 07777. */
-function mode(lp: LineParser, tok: Token): number | undefined {
-  const n = lp.integer(tok, false);
-  if (n !== undefined && (n < 0n || n > 0o7777n)) return lp.fail(tok.col, 'MODE must be between 0 and 07777');
-  return n === undefined ? undefined : Number(n);
-}
-
 /** `shm_open NAME FLAGS [MODE]`. */
 function parseShmOpen(lp: LineParser, opTok: Token, args: readonly Token[], proc: number): Body | undefined {
-  if (!arity(lp, opTok, args, args.length >= 3 ? 'NAME FLAGS MODE' : 'NAME FLAGS')) return undefined;
-  const [nameTok, flagsTok, modeTok] = args as [Token, Token, Token | undefined];
-  const name = parseObjectName(lp, nameTok);
-  const flags = lp.flags(flagsTok, SHM_OPEN_FLAGS);
-  const m = modeTok === undefined ? 0o666 : mode(lp, modeTok);
-  if (name === undefined || flags === undefined || m === undefined) return undefined;
-  return { op: 'shm_open', proc, name, flags, mode: m };
+  const a = openArgs(lp, opTok, args, 'NAME', parseObjectName, SHM_OPEN_FLAGS);
+  return a === undefined ? undefined : { op: 'shm_open', proc, name: a.target, flags: a.flags, mode: a.mode };
 }
 
 /** `shm_unlink NAME`. */
