@@ -401,17 +401,9 @@ export class MemoryManager implements MappingSpace {
           if ((vma.start < cur && !this.maySplitAtLocked(cur)) || (vma.end > end && !this.maySplitAtLocked(end))) {
             return E.left(sysError('EINVAL', `mprotect would split the mapping at ${vma.start} where it cannot be split`));
           }
-          // The parts outside the range become the extra pieces (vma_modify's split_vma
-          // calls, each refused at vm.max_map_count; a first split stays when the second fails).
-          if (vma.start < cur) {
-            if (set.size >= this.vm.maxMapCount) return splitOverLimit(set.size);
-            this.splitLocked(at, i, cur, 'below');
-            i++;
-          }
-          if (vma.end > end) {
-            if (set.size >= this.vm.maxMapCount) return splitOverLimit(set.size);
-            this.splitLocked(at, i, end, 'above');
-          }
+          const piece = this.isolateLocked(at, i, vma, cur, end);
+          if (typeof piece !== 'number') return piece;
+          i = piece;
           vma.perms = prot;
         }
         cur = pieceEnd;
@@ -480,15 +472,9 @@ export class MemoryManager implements MappingSpace {
         const vma = set.at(i);
         if (vma === undefined || vma.start > cur) return E.left(sysError('ENOMEM', `m${lock ? '' : 'un'}lock: [${cur}, ${end}) is not fully mapped`));
         if ((vma.locked === true) !== lock) {
-          if (vma.start < cur) {
-            if (set.size >= this.vm.maxMapCount) return splitOverLimit(set.size);
-            this.splitLocked(at, i, cur, 'below');
-            i++;
-          }
-          if (vma.end > end) {
-            if (set.size >= this.vm.maxMapCount) return splitOverLimit(set.size);
-            this.splitLocked(at, i, end, 'above');
-          }
+          const piece = this.isolateLocked(at, i, vma, cur, end);
+          if (typeof piece !== 'number') return piece;
+          i = piece;
           vma.locked = lock;
         }
         cur = Math.min(vma.end, end);
@@ -901,6 +887,28 @@ export class MemoryManager implements MappingSpace {
    * (__split_vma calls vm_ops->open: shm nattch rises by one).
    * Preconditions: mappingMu is held.
    */
+  /**
+   * Makes [cur, end) of `vma`, the VMA at index `i`, a piece of its own: the
+   * parts outside the range become the extra pieces (vma_modify's split_vma
+   * calls, each refused at vm.max_map_count; a first split stays when the
+   * second fails). Returns the piece's index, or the refusal. Preconditions:
+   * mappingMu is held.
+   */
+  private isolateLocked(at: MappingStamp, i: number, vma: Vma, cur: number, end: number): number | E.Either<SysError, never> {
+    const set = this.set;
+    let piece = i;
+    if (vma.start < cur) {
+      if (set.size >= this.vm.maxMapCount) return splitOverLimit(set.size);
+      this.splitLocked(at, piece, cur, 'below');
+      piece++;
+    }
+    if (vma.end > end) {
+      if (set.size >= this.vm.maxMapCount) return splitOverLimit(set.size);
+      this.splitLocked(at, piece, end, 'above');
+    }
+    return piece;
+  }
+
   private splitLocked(at: MappingStamp, i: number, addr: number, extra: 'below' | 'above'): void {
     const piece = this.set.split(i, addr, extra);
     piece.mappable.copyMapping(at, this, { start: piece.start, end: piece.end }, piece.offset, piece.writable);
