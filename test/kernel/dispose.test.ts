@@ -17,13 +17,9 @@ import { Kernel } from '../../src/kernel/kernel.js';
 import { isPending } from '../../src/kernel/pending.js';
 import { drainChunkPool, pooledChunkBytes } from '../../src/mm/memory_file.js';
 import { spawnWorker } from '../../src/node/worker.js';
+import { ok as right } from '../support/either.js';
 
 const CHUNK64K = 64 * 1024;
-
-function right<T>(r: E.Either<unknown, T>): T {
-  if (E.isLeft(r)) throw new Error(`expected Right, got ${JSON.stringify(r.left)}`);
-  return r.right;
-}
 
 function errno(r: E.Either<SysError, unknown>): string | undefined {
   return E.isLeft(r) ? r.left.errno : undefined;

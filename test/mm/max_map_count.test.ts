@@ -13,13 +13,9 @@ import { checkInvariants } from '../../src/checkpoint/invariants.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import { useSeed } from '../support/seed.js';
+import { ok as right } from '../support/either.js';
 
 useSeed();
-
-function right<T>(r: E.Either<unknown, T>): T {
-  if (E.isLeft(r)) throw new Error(`unexpected Left: ${JSON.stringify(r.left)}`);
-  return r.right;
-}
 
 function errno(r: E.Either<{ readonly errno: string }, unknown>): string | undefined {
   return E.isLeft(r) ? r.left.errno : undefined;

@@ -9,7 +9,6 @@
  * it, or any write of a process it did not descend from), and it finds its
  * own last writes.
  */
-import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../src/abi/constants.js';
@@ -19,6 +18,7 @@ import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import { spawnWorker } from '../../src/node/worker.js';
 import { useSeed } from '../support/seed.js';
+import { ok as right } from '../support/either.js';
 
 useSeed();
 
@@ -33,11 +33,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(fc.record({ op: fc.constant('fork' as c
   weight: 3,
   arbitrary: fc.record({ op: fc.constant('write' as const), who, page: fc.nat(PAGES - 1) }),
 });
-
-function right<T>(r: E.Either<unknown, T>): T {
-  if (E.isLeft(r)) throw new Error(`expected Right, got ${JSON.stringify(r.left)}`);
-  return r.right;
-}
 
 interface Proc {
   readonly p: Process;

@@ -10,7 +10,6 @@
  * arena before it is written, so a program that digs past Task into the
  * thread's buffers finds none of the relative's later private pages.
  */
-import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../src/abi/constants.js';
 import { MAP_PRIVATE } from '../../src/abi/fs.js';
@@ -20,15 +19,11 @@ import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import { spawnWorker } from '../../src/node/worker.js';
 import type { WorkerExit } from '../../src/node/worker.js';
+import { ok as right } from '../support/either.js';
 
 const P = PAGE_SIZE;
 const RW = PROT_READ | PROT_WRITE;
 const program = new URL('./programs/cow_steps.ts', import.meta.url);
-
-function right<T>(r: E.Either<unknown, T>): T {
-  if (E.isLeft(r)) throw new Error(`expected Right, got ${JSON.stringify(r.left)}`);
-  return r.right;
-}
 
 const marker = (name: string): number[] => Array.from(`<<cow-${name}-7d2a>>`, (c) => c.charCodeAt(0));
 const MARKERS: Array<[string, number[]]> = [

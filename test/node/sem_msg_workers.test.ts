@@ -10,13 +10,9 @@ import { GETNCNT, GETVAL, IPC_CREAT, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT, K
 import type { Process } from '../../src/index.js';
 import { spawnWorker } from '../../src/node/worker.js';
 import type { WorkerThread } from '../../src/node/worker.js';
+import { ok as right } from '../support/either.js';
 
 const program = (name: string): URL => new URL(`./programs/${name}.ts`, import.meta.url);
-
-function right<T>(r: E.Either<unknown, T>): T {
-  if (E.isLeft(r)) throw new Error(`expected Right, got ${JSON.stringify(r.left)}`);
-  return r.right;
-}
 
 function start(k: Kernel, p: Process, name: string, args: readonly unknown[]): WorkerThread {
   return right(spawnWorker(k, p, program(name), args));

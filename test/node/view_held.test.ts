@@ -4,16 +4,11 @@
  * cannot be taken back), and while the thread lives that chunk is never
  * reused for another object, even after the segment is removed.
  */
-import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, PAGE_SIZE } from '../../src/abi/constants.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { spawnWorker } from '../../src/node/worker.js';
-
-function right<T>(r: E.Either<unknown, T>): T {
-  if (E.isLeft(r)) throw new Error(`expected Right, got ${JSON.stringify(r.left)}`);
-  return r.right;
-}
+import { ok as right } from '../support/either.js';
 
 const marker = (name: string): number[] => Array.from(`<<held-${name}-c41e>>`, (c) => c.charCodeAt(0));
 const PAGES = 16;

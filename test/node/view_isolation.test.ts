@@ -7,13 +7,9 @@ import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_PRIVATE, Kernel } from '../../src/index.js';
 import { spawnWorker } from '../../src/node/worker.js';
+import { ok as right } from '../support/either.js';
 
 const program = (name: string): URL => new URL(`./programs/${name}.ts`, import.meta.url);
-
-function right<T>(r: E.Either<unknown, T>): T {
-  if (E.isLeft(r)) throw new Error(`expected Right, got ${JSON.stringify(r.left)}`);
-  return r.right;
-}
 
 const MARKER = Array.from('victim-secret-7f3a9c', (c) => c.charCodeAt(0));
 

@@ -5,7 +5,6 @@
  * write); its first write faults to the kernel thread, which allocates
  * and charges the page.
  */
-import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../../src/abi/constants.js';
 import { MAP_PRIVATE } from '../../src/abi/fs.js';
@@ -16,15 +15,11 @@ import type { Process } from '../../src/kernel/process.js';
 import { MemoryCgroup } from '../../src/index.js';
 import { spawnWorker } from '../../src/node/worker.js';
 import type { WorkerExit } from '../../src/node/worker.js';
+import { ok as right } from '../support/either.js';
 
 const P = PAGE_SIZE;
 const RW = PROT_READ | PROT_WRITE;
 const program = new URL('./programs/cow_steps.ts', import.meta.url);
-
-function right<T>(r: E.Either<unknown, T>): T {
-  if (E.isLeft(r)) throw new Error(`expected Right, got ${JSON.stringify(r.left)}`);
-  return r.right;
-}
 
 /** Waits until the thread of `p` has stored `n` in the gate word. */
 async function gateAt(p: Process, addr: number, n: number): Promise<void> {

@@ -3,10 +3,10 @@
  * events each kind of work emits, their strace-style lines, JSON Lines, and
  * that the last unsubscribe leaves the kernel as an untraced one.
  */
-import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { ContainerEngine, IPC_CREAT, IPC_STAT, Kernel, SETVAL, SHM_RDONLY, formatTraceEvent, isPending, traceEventToJson } from '../../src/index.js';
 import type { TraceEvent } from '../../src/index.js';
+import { ok as right } from '../support/either.js';
 
 /** A kernel with a fixed clock and every event it emits, printed with the names given. */
 function traced(names: Record<number, string> = { 1000: 'A', 1001: 'B' }) {
@@ -16,11 +16,6 @@ function traced(names: Record<number, string> = { 1000: 'A', 1001: 'B' }) {
   const map = new Map(Object.entries(names).map(([pid, name]) => [Number(pid), name]));
   const lines = () => events.map((e) => formatTraceEvent(e, map));
   return { kernel, events, stop, lines };
-}
-
-function right<T>(r: E.Either<unknown, T>): T {
-  if (E.isLeft(r)) throw new Error(`expected Right, got ${JSON.stringify(r.left)}`);
-  return r.right;
 }
 
 describe('Kernel.onTrace', () => {

@@ -20,13 +20,9 @@ import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import { spawnWorker } from '../../src/node/worker.js';
 import type { WorkerExit, WorkerThread } from '../../src/node/worker.js';
+import { ok as right } from '../support/either.js';
 
 const program = (name: string): URL => new URL(`./programs/${name}.ts`, import.meta.url);
-
-function right<T>(r: E.Either<unknown, T>): T {
-  if (E.isLeft(r)) throw new Error(`expected Right, got ${JSON.stringify(r.left)}`);
-  return r.right;
-}
 
 function start(k: Kernel, p: Process, name: string, args: readonly unknown[]): WorkerThread {
   return right(spawnWorker(k, p, program(name), args));
