@@ -241,6 +241,20 @@ function checkSysvMeaning(kernel: Kernel): void {
   expect(problems).toEqual([]);
 }
 
+/** Pages held by the files of every mounted tmpfs, each superblock once. */
+function filePages(kernel: Kernel): number {
+  const seen = new Set<unknown>();
+  let pages = 0;
+  for (const mnt of kernel.mountNamespaces()) {
+    for (const e of mnt.mounts()) {
+      if (seen.has(e.mount.sb)) continue;
+      seen.add(e.mount.sb);
+      pages += e.mount.sb.usedPages;
+    }
+  }
+  return pages;
+}
+
 /** Calls every process makes on a restored kernel, then removal of everything; throws only where the kernel does. */
 function exercise(kernel: Kernel, meta: Json): void {
   const ids = new Set<number>();
@@ -315,7 +329,7 @@ describe('restore of mutated images', () => {
   const PATHS = IMAGES.map((img) => paths(img.meta).filter((p) => p.length > 0));
   const SYSV = PATHS.map((ps) => ps.filter(isSysv));
 
-  it('refuses each mutant, or restores a kernel that keeps its invariants and runs to zero frames', () => {
+  it('refuses each mutant, or restores a kernel that keeps its invariants and runs to no frames but the pages of its files', () => {
     fc.assert(
       fc.property(
         fc.nat({ max: IMAGES.length - 1 }),
@@ -348,7 +362,8 @@ describe('restore of mutated images', () => {
           checkSysvMeaning(kernel);
           exercise(kernel, meta);
           expect(checkInvariants(kernel)).toEqual(E.right(undefined));
-          expect(kernel.memoryFile.allocatedFrames).toBe(0);
+          // What stays is the pages of files still on a tmpfs (posix scenarios leave /dev/shm objects), nothing else.
+          expect(kernel.memoryFile.allocatedFrames).toBe(filePages(kernel));
         },
       ),
       { numRuns: 3000 },
