@@ -17,6 +17,11 @@ export const MFD_ALL_FLAGS = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD
 /** The huge page size (log2) sits in bits 26..31 of the flags, next to MFD_HUGETLB. */
 export const MFD_HUGE_SHIFT = 26;
 export const MFD_HUGE_MASK = 0x3f;
+/** The x86-64 huge page sizes by name (uapi linux/hugetlb_encode.h): 2 MiB and 1 GiB. */
+export const MFD_HUGE_2MB = 21 << MFD_HUGE_SHIFT;
+export const MFD_HUGE_1GB = 30 << MFD_HUGE_SHIFT;
+/** The huge page sizes of x86-64, the default first: 2 MiB, and 1 GiB on a CPU with pdpe1gb. */
+export const DEFAULT_HUGE_PAGE_SIZES: readonly number[] = Object.freeze([2 * 1024 * 1024, 1024 * 1024 * 1024]);
 /** The longest memfd name: NAME_MAX less the "memfd:" prefix the kernel puts before it. */
 export const MFD_NAME_MAX = 249;
 

@@ -107,18 +107,22 @@ const Capability = t.keyof({
   CAP_DAC_OVERRIDE: null,
 });
 
-const KernelMeta = t.type({
-  memTotalBytes: Nat,
-  chunkBytes: Nat,
-  executeOnly: t.boolean,
-  hugetlbShmGroup: Nat,
-  /** The default allocator's next pid; null when the simulator injected its own. */
-  nextPid: Nullable(Nat),
-  nextNsId: Nat,
-  /** Frames [0, frameLimit) were handed out at some time; the rest never were. */
-  frameLimit: Nat,
-  rootCgroupCharged: Nat,
-});
+const KernelMeta = t.intersection([
+  t.type({
+    memTotalBytes: Nat,
+    chunkBytes: Nat,
+    executeOnly: t.boolean,
+    hugetlbShmGroup: Nat,
+    /** The default allocator's next pid; null when the simulator injected its own. */
+    nextPid: Nullable(Nat),
+    nextNsId: Nat,
+    /** Frames [0, frameLimit) were handed out at some time; the rest never were. */
+    frameLimit: Nat,
+    rootCgroupCharged: Nat,
+  }),
+  /** The huge page sizes in bytes, the default first; absent for the Kernel's default ones. */
+  t.partial({ hugePageSizes: t.array(Nat) }),
+]);
 
 const CgroupMeta = t.type({ path: t.string, limitPages: Nullable(Nat), chargedPages: Nat, refusals: Nat });
 
@@ -345,8 +349,11 @@ const InodeMeta = t.intersection([
     /** A file's pages: [first page, first frame, count, charge]. */
     pages: t.array(t.tuple([Nat, Nat, Nat, ChargeRef])),
   }),
-  /** A file's seals (F_SEAL_*); absent for F_SEAL_SEAL alone, which every file but a sealable memfd has. */
-  t.partial({ seals: Nat }),
+  /**
+   * A file's seals (F_SEAL_*); absent for F_SEAL_SEAL alone, which every file but a sealable memfd has.
+   * A hugetlbfs file's huge page size (memfd_create with MFD_HUGETLB); absent for a tmpfs file.
+   */
+  t.partial({ seals: Nat, hugePageSize: Nat }),
 ]);
 export type InodeMetaT = t.TypeOf<typeof InodeMeta>;
 

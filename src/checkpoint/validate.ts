@@ -9,7 +9,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { IPCMNI, IPCMNI_SEQ_MAX, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
 import { NAME_MAX, O_ACCMODE, O_APPEND } from '../abi/fs.js';
-import { F_ALL_SEALS, O_LARGEFILE } from '../abi/memfd.js';
+import { DEFAULT_HUGE_PAGE_SIZES, F_ALL_SEALS, O_LARGEFILE } from '../abi/memfd.js';
 import { KEPT_OPEN_FLAGS } from '../vfs/files.js';
 import type { CheckpointError } from './errors.js';
 import { checkMeaning } from './meaning.js';
@@ -102,6 +102,13 @@ function checkKernel(meta: Metadata, limits: RestoreLimits): FrameOwners {
     k.frameLimit <= maxFrames,
     'metadata.kernel.frameLimit',
     `${k.frameLimit} frames are more than this restore makes (${maxFrames}; see RestoreOptions.maxFrames)`,
+  );
+  k.hugePageSizes?.forEach((h, i) =>
+    check(
+      h > PAGE_SIZE && h <= 2 ** 52 && 2 ** Math.round(Math.log2(h)) === h,
+      `metadata.kernel.hugePageSizes[${i}]`,
+      `${h} is not a power of two above 4 KiB`,
+    ),
   );
   return new FrameOwners(k.frameLimit);
 }
@@ -218,6 +225,7 @@ function checkTmpfs(meta: Metadata, frames: FrameOwners): InodeKinds {
 function checkDirectory(n: InodeMetaT, nat: string, inodes: ReadonlyMap<number, 'dir' | 'file'>, rootIno: number | undefined): void {
   check(n.pages.length === 0 && n.size === 0, nat, 'a directory holds no pages');
   check(n.seals === undefined, `${nat}.seals`, 'a directory has no seals');
+  check(n.hugePageSize === undefined, `${nat}.hugePageSize`, 'a directory has no huge page size');
   const names = new Set<string>();
   n.entries.forEach(([name, ino], e) => {
     const eat = `${nat}.entries[${e}]`;
@@ -232,9 +240,23 @@ function checkDirectory(n: InodeMetaT, nat: string, inodes: ReadonlyMap<number, 
   });
 }
 
+/**
+ * A hugetlbfs file: its huge page size is one the kernel has, its size a
+ * whole number of them, and it holds no page (the pools are empty).
+ */
+function checkHugetlbFile(meta: Metadata, n: InodeMetaT, nat: string): void {
+  const h = n.hugePageSize as number;
+  const sizes = meta.kernel.hugePageSizes ?? DEFAULT_HUGE_PAGE_SIZES;
+  check(sizes.includes(h), `${nat}.hugePageSize`, `${h} is not one of the kernel's huge page sizes (${sizes.join(', ')})`);
+  check(h === 0 || BigInt(n.size) % BigInt(h) === 0n, `${nat}.size`, `${n.size} is not a multiple of the huge page size ${h}`);
+  check(n.pages.length === 0, `${nat}.pages`, 'a hugetlbfs file holds no pages: the huge page pools are empty');
+  check(n.links === 0, `${nat}.hugePageSize`, `inode ${n.ino} is a hugetlbfs memfd, but a directory entry names it`);
+}
+
 function checkFile(meta: Metadata, n: InodeMetaT, nat: string, frames: FrameOwners): void {
   check(n.entries.length === 0, nat, 'a regular file has no entries');
   check(n.seals === undefined || (n.seals & ~F_ALL_SEALS) === 0, `${nat}.seals`, `${n.seals} has bits that name no seal`);
+  if (n.hugePageSize !== undefined) checkHugetlbFile(meta, n, nat);
   const runs3: PageRunMeta[] = [];
   n.pages.forEach(([page, frame, count, charge], r) => {
     checkCharge(meta, charge, `${nat}.pages[${r}]`);

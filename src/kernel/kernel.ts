@@ -6,6 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE } from '../abi/constants.js';
+import { DEFAULT_HUGE_PAGE_SIZES } from '../abi/memfd.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { CredentialsInit } from '../auth/credentials.js';
@@ -69,6 +70,15 @@ export interface KernelOptions {
   readonly executeOnly?: boolean;
   /** vm.hugetlb_shm_group: members may create SHM_HUGETLB segments. Default 0, as Linux. */
   readonly hugetlbShmGroup?: number;
+  /**
+   * The huge page sizes this machine's kernel has (a hugetlbfs hstate each),
+   * the default first: memfd_create(MFD_HUGETLB) takes one by its log2 and
+   * is ENODEV for any other. Default [2 MiB, 1 GiB]: x86-64 always has 2
+   * MiB, and 1 GiB when the CPU has pdpe1gb. Sizes that are not powers of
+   * two above the page size are left out. The pools are empty
+   * (vm.nr_hugepages 0).
+   */
+  readonly hugePageSizes?: readonly number[];
   /** Fill freed frames with this byte (MemoryFileOptions.poisonFreed), for tests that hunt stale accesses. */
   readonly poisonFreed?: number;
   /** vm.max_map_count: the most VMAs a process may hold (see VmSysctls). Default 65530, as Linux. */
@@ -118,6 +128,13 @@ function disposedKernel(): E.Either<SysError, never> {
   return E.left(sysError('ESRCH', 'the kernel was disposed'));
 }
 
+/** The sizes an option names that can be huge page sizes (powers of two above the page size, below 2^53), once each. */
+function hugePageSizesOf(sizes: readonly number[] | undefined): readonly number[] {
+  if (sizes === undefined) return DEFAULT_HUGE_PAGE_SIZES;
+  const ok = (n: number): boolean => Number.isSafeInteger(n) && n > PAGE_SIZE && 2 ** Math.round(Math.log2(n)) === n;
+  return Object.freeze([...new Set(sizes.filter(ok))]);
+}
+
 /** One simulated machine. */
 export class Kernel {
   readonly memoryFile: MemoryFile;
@@ -125,6 +142,8 @@ export class Kernel {
   readonly vm: VmSysctls;
   /** PROT_EXEC-only pages are unreadable (see KernelOptions.executeOnly). */
   readonly executeOnly: boolean;
+  /** The huge page sizes, default first (see KernelOptions.hugePageSizes). */
+  readonly hugePageSizes: readonly number[];
   /** The initial IPC namespace; it lives as long as the kernel. */
   readonly initialIpcNamespace: IpcNamespace;
   /** The root memory cgroup: host processes are charged here, and it never refuses. */
@@ -204,6 +223,7 @@ export class Kernel {
       hugetlbShmGroup: options.hugetlbShmGroup ?? 0,
     };
     this.executeOnly = options.executeOnly ?? true;
+    this.hugePageSizes = hugePageSizesOf(options.hugePageSizes);
     this.initialIpcNamespace = new IpcNamespace(0, this.env, true);
     this.task = new CurrentTask(this.rootMemoryCgroup);
     this.faultCharges = this.task;

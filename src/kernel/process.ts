@@ -722,8 +722,9 @@ export class Process implements ProcessSyscalls {
   /**
    * memfd_create(2): a new anonymous tmpfs file, open O_RDWR; returns the
    * descriptor. `flags` are MFD_*; the file can be sealed with
-   * MFD_ALLOW_SEALING (see fcntl). MFD_HUGETLB is ENOSYS (hugetlbfs is not
-   * modelled).
+   * MFD_ALLOW_SEALING (see fcntl). MFD_HUGETLB makes a hugetlbfs file of
+   * one of the kernel's huge page sizes (KernelOptions.hugePageSizes), with
+   * no huge pages to give it (docs/posix-shm.md).
    */
   memfdCreate(name: string, flags: number): E.Either<SysError, number> {
     return this.live(() => notPath('name', name) ?? notInteger('flags', flags) ?? memfdCreateOn(this.memfdCaller(), name, flags));
@@ -766,6 +767,7 @@ export class Process implements ProcessSyscalls {
       internalMountKey: kernel,
       // vm.memfd_noexec is not modelled: 0, memfd_create's flags decide.
       memfdNoexecScope: 0,
+      hugePageSizes: kernel.hugePageSizes,
     };
   }
 

@@ -8,6 +8,9 @@
  * descriptions of its files: when the last memfd goes, so do the mount and
  * its tmpfs, and the next memfd_create makes a new one. Pages are charged,
  * as on any tmpfs, to the memory cgroup of whoever writes or faults them.
+ * A memfd made with MFD_HUGETLB is a hugetlbfs file in Linux; here it sits
+ * on the same internal tmpfs, marked with its huge page size
+ * (RegularFile.hugePageSize), which gives it hugetlbfs's answers.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { SysError } from '../abi/errno.js';
@@ -43,6 +46,8 @@ export interface MemfdCaller extends FileCaller {
   readonly internalMountKey: object;
   /** vm.memfd_noexec of the caller's pid namespace: 0, 1 or 2. */
   readonly memfdNoexecScope: number;
+  /** The kernel's huge page sizes, default first (KernelOptions.hugePageSizes). */
+  readonly hugePageSizes: readonly number[];
 }
 
 /** The internal mount per kernel, while some memfd keeps it alive. */
@@ -67,6 +72,15 @@ function sanitizeFlags(flags: number, scope: number): E.Either<SysError, number>
 }
 
 /**
+ * hugetlb_file_setup's hstate: the size 2^log2, or the default (first)
+ * size for 0; ENODEV when the kernel has no such huge page size.
+ */
+function hugePageSizeOf(sizes: readonly number[], log2: number): E.Either<SysError, number> {
+  const size = log2 === 0 ? sizes[0] : sizes.find((s) => s === 2 ** log2);
+  return size === undefined ? E.left(sysError('ENODEV', `no huge page size of 2^${log2} bytes`)) : E.right(size);
+}
+
+/**
  * The kernel's internal mount (Linux's shm_mnt), made anew when the last
  * one went with its last file; memfds and shared anonymous mappings live
  * there. `fresh` says the mount is new: its own reference passes to the
@@ -85,8 +99,9 @@ export function internalMount(c: MemfdCaller): E.Either<SysError, { mount: Mount
 /**
  * memfd_create(name, flags), in Linux's order: the flags (EINVAL, EACCES),
  * the name (EINVAL past 249 bytes; it ends at its first NUL, as the C
- * string does), EMFILE, then the file: hugetlbfs is not modelled, so
- * MFD_HUGETLB is ENOSYS, as on a kernel built without it. The file has
+ * string does), EMFILE, then the file. With MFD_HUGETLB it is a hugetlbfs
+ * file of the huge page size the flags name (the default one for none):
+ * ENODEV for a size the kernel lacks. The file has
  * mode 0777 (0666 with MFD_NOEXEC_SEAL, which also seals it with
  * F_SEAL_EXEC), the caller's uid and gid, and F_SEAL_SEAL unless
  * MFD_ALLOW_SEALING or MFD_NOEXEC_SEAL lifts it. Returns the descriptor,
@@ -101,7 +116,12 @@ export function memfdCreate(c: MemfdCaller, name: string, flags: number): E.Eith
   if (utf8Length(shown) > MFD_NAME_MAX) return E.left(sysError('EINVAL', `the name is longer than ${MFD_NAME_MAX} bytes`));
   const room = c.files.checkRoom();
   if (E.isLeft(room)) return room;
-  if ((f & MFD_HUGETLB) !== 0) return E.left(sysError('ENOSYS', 'hugetlbfs is not modelled (a kernel built without it answers ENOSYS)'));
+  let hugePageSize = 0;
+  if ((f & MFD_HUGETLB) !== 0) {
+    const size = hugePageSizeOf(c.hugePageSizes, (f >>> MFD_HUGE_SHIFT) & MFD_HUGE_MASK);
+    if (E.isLeft(size)) return size;
+    hugePageSize = size.right;
+  }
   const at = internalMount(c);
   if (E.isLeft(at)) return at;
   const { mount, fresh } = at.right;
@@ -112,6 +132,7 @@ export function memfdCreate(c: MemfdCaller, name: string, flags: number): E.Eith
     return made;
   }
   const inode: RegularFile = made.right;
+  inode.hugePageSize = hugePageSize;
   if (noexec) inode.seals = (inode.seals & ~F_SEAL_SEAL) | F_SEAL_EXEC;
   else if ((f & MFD_ALLOW_SEALING) !== 0) inode.seals &= ~F_SEAL_SEAL;
   const file = new OpenFile({ mount, inode, path: `/memfd:${shown}` }, O_RDWR);

@@ -116,17 +116,21 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
   if (a.offset % BigInt(PAGE_SIZE) !== 0n) return einval(`mmap offset ${a.offset} is not page aligned`);
   const anonymous = (a.flags & MAP_ANONYMOUS) !== 0;
   let file: OpenFile | undefined;
+  // ksys_mmap_pgoff rounds a hugetlbfs file's mapping up to its huge page size.
+  let huge = 0;
   if (!anonymous) {
     const got = c.files.get(a.fd);
     if (E.isLeft(got)) return got;
     file = got.right;
-    if ((a.flags & MAP_HUGETLB) !== 0) return einval('MAP_HUGETLB needs a hugetlbfs file');
+    huge = file.inode instanceof RegularFile ? file.inode.hugePageSize : 0;
+    if ((a.flags & MAP_HUGETLB) !== 0 && huge === 0) return einval('MAP_HUGETLB needs a hugetlbfs file');
   } else if ((a.flags & MAP_HUGETLB) !== 0) {
     // hugetlb_file_setup with no huge pages reserved (vm.nr_hugepages 0): hugetlbfs is not modelled.
     return E.left(sysError('ENOMEM', 'anonymous MAP_HUGETLB: no huge pages are reserved (hugetlbfs is not modelled)'));
   }
   if (a.length === 0) return einval('mmap length is 0');
-  const len = Math.ceil(a.length / PAGE_SIZE) * PAGE_SIZE;
+  const unit = huge === 0 ? PAGE_SIZE : huge;
+  const len = Math.ceil(a.length / unit) * unit;
   if (len > TASK_SIZE) return E.left(sysError('ENOMEM', `mmap length ${a.length} exceeds the user address space`));
   const noReplace = (a.flags & MAP_FIXED_NOREPLACE) !== 0;
   const fixed = noReplace || (a.flags & MAP_FIXED) !== 0;
@@ -140,6 +144,8 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
   if (fixed) {
     const asError = errorValue(a.addr);
     if (asError !== undefined) return E.left(asError);
+    // prepare_hugepage_range: a fixed hugetlbfs mapping starts on a huge page.
+    if (huge !== 0 && addr % huge !== 0) return einval(`mmap address ${a.addr} is not a multiple of the huge page size ${huge}`);
     const placed = c.mm.checkFixed(addr, len, !noReplace, c.capSysRawio);
     if (E.isLeft(placed)) return placed;
   }
@@ -215,6 +221,20 @@ function planAnonymous(c: MmapCaller, flags: number, len: number): E.Either<SysE
 }
 
 /** do_mmap's file branch (file_mmap_ok, the type switch), then the seals of shmem's mmap. */
+/**
+ * hugetlbfs_file_mmap on a hugetlbfs file (a memfd made with MFD_HUGETLB):
+ * EINVAL for an offset that is not a whole number of huge pages, then
+ * ENOMEM, since the empty pool (vm.nr_hugepages 0) cannot reserve the
+ * mapping's pages. A MAP_NORESERVE mapping, which Linux makes and then
+ * answers with SIGBUS on touch, is not modelled and is refused the same way.
+ */
+function hugetlbRefused(inode: RegularFile, offset: bigint): SysError | undefined {
+  const h = inode.hugePageSize;
+  if (h === 0) return undefined;
+  if (offset % BigInt(h) !== 0n) return sysError('EINVAL', `mmap offset ${offset} is not a multiple of the huge page size ${h}`);
+  return sysError('ENOMEM', 'no huge pages to reserve for a hugetlbfs mapping (vm.nr_hugepages is 0)');
+}
+
 function planFile(c: MmapCaller, file: OpenFile, flags: number, prot: number, offset: bigint, len: number): E.Either<SysError, Plan> {
   // file_mmap_size_max: MAX_LFS_FILESIZE for a regular file; anything else (a directory, which
   // fails later with ENODEV) may reach ULONG_MAX, so a type error comes first there.
@@ -237,6 +257,8 @@ function planFile(c: MmapCaller, file: OpenFile, flags: number, prot: number, of
   if ((flags & MAP_GROWSDOWN) !== 0) return einval('MAP_GROWSDOWN on a file mapping');
   const exec = noexec ? 0 : PROT_EXEC;
   if (!shared) {
+    const huge = hugetlbRefused(inode, offset);
+    if (huge !== undefined) return E.left(huge);
     // VM_MAYWRITE stays for a private mapping whatever the descriptor: writes go to private copies.
     const mem = new AnonymousMemory(c.mm.memoryFile, Number(offset + bytes), '', { mappable: inode, identity: file });
     return E.right({ mappable: mem, identity: mem, maxPerms: PROT_READ | PROT_WRITE | exec, writable: false, made: () => file.incRef() });
@@ -246,6 +268,8 @@ function planFile(c: MmapCaller, file: OpenFile, flags: number, prot: number, of
   // counts as writable nor can mprotect make it so (EACCES).
   const writeSealed = (inode.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0;
   if (writeSealed && (prot & PROT_WRITE) !== 0) return E.left(sysError('EPERM', 'the file is sealed against writes; a writable shared mapping is refused'));
+  const huge = hugetlbRefused(inode, offset);
+  if (huge !== undefined) return E.left(huge);
   const mayWrite = file.writable && !writeSealed;
   return E.right({ mappable: inode, identity: file, maxPerms: PROT_READ | (mayWrite ? PROT_WRITE : 0) | exec, writable: mayWrite });
 }

@@ -4,7 +4,7 @@
  * the kernel it is compared with), and running a parsed program on either
  * backend.
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Program } from './parse/ast.js';
 import { runEmulated } from './emulated/emulated.js';
@@ -20,6 +20,7 @@ import { decodeSource, sourceError } from './parse/source.js';
 import type { ParseError } from './parse/parse.js';
 import { checkNativeBudget, DEFAULT_NATIVE_BUDGET_BYTES, showBytes } from './native/budget.js';
 import { emulatedOnly, encodeProgram } from './native/protocol.js';
+import { MFD_HUGETLB } from '../abi/memfd.js';
 
 /** Which kernel runs a scenario. */
 export type BackendName = 'emulated' | 'native';
@@ -32,6 +33,39 @@ interface HostFacts {
   readonly ramBytes: number | undefined;
   /** Whether the CPU has protection keys enabled (cpuinfo flags pku and ospke): Linux then makes PROT_EXEC-only mappings unreadable. */
   readonly protectionKeys: boolean | undefined;
+  /** The kernel's huge page sizes in bytes, the default first (/sys/kernel/mm/hugepages and Hugepagesize in /proc/meminfo). */
+  readonly hugePageSizes: readonly number[] | undefined;
+  /** Whether any huge page pool of the host may give pages (nr_hugepages or nr_overcommit_hugepages not 0). */
+  readonly hugePagesReserved: boolean;
+}
+
+/** The host's huge page sizes, the default (meminfo's Hugepagesize) first, and whether any pool may give pages. */
+function hugePageFacts(defaultKb: number | undefined): { sizes: number[] | undefined; reserved: boolean } {
+  const dir = '/sys/kernel/mm/hugepages';
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    // No hugetlbfs in this kernel, or no sysfs: the emulator keeps its default sizes.
+    return { sizes: undefined, reserved: false };
+  }
+  const sizes: number[] = [];
+  let reserved = false;
+  for (const name of names) {
+    const m = /^hugepages-(\d+)kB$/.exec(name);
+    if (m === null) continue;
+    const kb = Number(m[1]);
+    if (kb === defaultKb) sizes.unshift(kb * 1024);
+    else sizes.push(kb * 1024);
+    for (const pool of ['nr_hugepages', 'nr_overcommit_hugepages']) {
+      try {
+        if (Number(readFileSync(`${dir}/${name}/${pool}`, 'utf8').trim()) !== 0) reserved = true;
+      } catch {
+        // An unreadable pool count: taken as empty.
+      }
+    }
+  }
+  return { sizes, reserved };
 }
 
 let facts: HostFacts | undefined;
@@ -41,6 +75,7 @@ function hostFacts(): HostFacts {
   if (facts !== undefined) return facts;
   let memTotalKb: number | undefined;
   let swapTotalKb = 0;
+  let hugeDefaultKb: number | undefined;
   try {
     const text = readFileSync('/proc/meminfo', 'utf8');
     const kb = (name: string): number | undefined => {
@@ -49,6 +84,7 @@ function hostFacts(): HostFacts {
     };
     memTotalKb = kb('MemTotal');
     swapTotalKb = kb('SwapTotal') ?? 0;
+    hugeDefaultKb = kb('Hugepagesize');
   } catch {
     // No /proc/meminfo: the emulator keeps its defaults.
   }
@@ -60,7 +96,10 @@ function hostFacts(): HostFacts {
     protectionKeys = undefined;
   }
   const commit = (memTotalKb ?? 0) + swapTotalKb;
+  const huge = hugePageFacts(hugeDefaultKb);
   facts = {
+    hugePageSizes: huge.sizes,
+    hugePagesReserved: huge.reserved,
     commitBytes: commit > 0 ? commit * 1024 : undefined,
     ramBytes: memTotalKb === undefined ? undefined : memTotalKb * 1024,
     protectionKeys,
@@ -145,11 +184,12 @@ export type LineListener = (line: OutputLine, failure: ExpectationFailure | unde
 
 /** Runs a program on the emulator, sized like this machine; `onLine` sees each line as its statement finishes. Throws what the emulator throws. */
 export function runOnEmulator(program: Program, onLine?: LineListener, hooks: EmulatorHooks = {}): { run: NormalizedRun; emulated: EmulatedRun } {
-  const { commitBytes: mem, protectionKeys: pkeys, ramBytes: ram } = hostFacts();
+  const { commitBytes: mem, protectionKeys: pkeys, ramBytes: ram, hugePageSizes } = hostFacts();
   const n = incrementalNormalizer(program);
   const emulated = runEmulated(program, {
     ...(mem !== undefined ? { memTotalBytes: mem } : {}),
     ...(pkeys !== undefined ? { executeOnly: pkeys } : {}),
+    ...(hugePageSizes !== undefined ? { hugePageSizes } : {}),
     ...(ram !== undefined ? { ramBytes: ram } : {}),
     ...hooks,
     onResult: (raw) => {
@@ -277,10 +317,28 @@ export interface RunOptions {
 /** The emulated run's hooks a caller may pass (see EmulatedOptions). */
 export type EmulatorHooks = Pick<EmulatedOptions, 'onKernel' | 'onProcess'>;
 
+/**
+ * A hugetlbfs memfd answers as the emulator's only while the host's huge
+ * page pools are empty: with pages reserved (or allowed to overcommit),
+ * mmap, fallocate and faults succeed where the emulator's empty pool says
+ * ENOMEM, ENOSPC or SIGBUS. Such a host cannot be the oracle for the file.
+ */
+function hugetlbRefusal(program: Program): HostLimit | undefined {
+  const s = program.statements.find((st) => st.op === 'memfd_create' && (st.flags & MFD_HUGETLB) !== 0);
+  if (s === undefined || !hostFacts().hugePagesReserved) return undefined;
+  return {
+    kind: 'unavailable',
+    line: s.line,
+    reason: 'memfd_create with MFD_HUGETLB needs a host with no huge pages reserved (vm.nr_hugepages and nr_overcommit_hugepages 0), as the emulator models',
+  };
+}
+
 /** Why the native backend will not run `program`: emulated-only statements, or the budget. */
 function nativeRefusal(program: Program, options: RunOptions): NativeUnavailable | HostLimit | undefined {
   const only = emulatedOnly(program);
   if (only !== undefined) return { kind: 'unavailable', reason: only };
+  const huge = hugetlbRefusal(program);
+  if (huge !== undefined) return huge;
   const over = checkNativeBudget(program, BigInt(options.nativeBudgetBytes ?? DEFAULT_NATIVE_BUDGET_BYTES));
   return over === undefined ? undefined : { kind: 'unavailable', line: over.line, reason: over.message };
 }

@@ -34,6 +34,8 @@ export interface WriteOutcome {
   readonly stopped: SysError | undefined;
 }
 
+/** hugetlbfs has no write_iter: vfs_write finds no FMODE_CAN_WRITE. */
+const HUGETLB_WRITE: SysError = sysError('EINVAL', 'a hugetlbfs file cannot be written with write(2)');
 const BUS_PAST_EOF: BusError = { bus: true, reason: 'access past the end of the file' };
 const BUS_NO_SPACE: BusError = { bus: true, reason: 'the tmpfs is full' };
 const BUS_NO_MEMORY: BusError = { bus: true, reason: 'no page could be allocated' };
@@ -50,6 +52,14 @@ export class RegularFile extends Inode implements Mappable {
    * without it. Seals are only ever added (src/posix/seals.ts).
    */
   seals = F_SEAL_SEAL;
+  /**
+   * The huge page size of a hugetlbfs file (memfd_create with MFD_HUGETLB),
+   * 0 for a tmpfs one. The kernel's pool of huge pages is empty
+   * (vm.nr_hugepages 0), so such a file never holds a page: writes are
+   * EINVAL (hugetlbfs has no write_iter), the size moves only in whole huge
+   * pages, fallocate is ENOSPC and mmap ENOMEM; reads see zeros.
+   */
+  hugePageSize = 0;
   /** Shared mappings that may be written through (Linux's i_mmap_writable): F_SEAL_WRITE is refused while any exists. */
   private writableMaps = 0;
   private readonly pages = new FrameTable<MemoryCharge>(this.sb.memoryFile);
@@ -118,6 +128,7 @@ export class RegularFile extends Inode implements Mappable {
    * short there.
    */
   write(offset: FileOffset, src: Uint8Array, charge: MemoryCharge, fsizeLimit?: FileOffset): E.Either<SysError, WriteOutcome> {
+    if (this.hugePageSize !== 0) return E.left(HUGETLB_WRITE);
     if (src.length === 0) return E.right({ written: 0, stopped: undefined });
     let length = src.length;
     if (fsizeLimit !== undefined) {
@@ -188,6 +199,10 @@ export class RegularFile extends Inode implements Mappable {
     const limited = this.newSizeRefused(length, fsizeLimit);
     if (limited !== undefined) return E.left(limited);
     if (length > MAX_FILE_BYTES) return E.left(sysError('EFBIG', `length ${length} is past the largest file size`));
+    // hugetlbfs_setattr: a size that is not a whole number of huge pages, before the seals.
+    if (this.hugePageSize !== 0 && BigInt(length) % BigInt(this.hugePageSize) !== 0n) {
+      return E.left(sysError('EINVAL', `length ${length} is not a multiple of the huge page size ${this.hugePageSize}`));
+    }
     // shmem_setattr: the size may stay as it is under either seal.
     if (length < this.size && (this.seals & F_SEAL_SHRINK) !== 0) return E.left(sysError('EPERM', 'the file is sealed against shrinking'));
     if (length > this.size && (this.seals & F_SEAL_GROW) !== 0) return E.left(sysError('EPERM', 'the file is sealed against growing'));
@@ -230,6 +245,7 @@ export class RegularFile extends Inode implements Mappable {
     }
     if ((mode & FALLOC_FL_PUNCH_HOLE) !== 0) {
       // shmem_fallocate: punching a hole writes zeros, which a write seal forbids.
+      if (this.hugePageSize !== 0) return this.hugePunchHole(offset, end);
       if ((this.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0) return E.left(sysError('EPERM', 'the file is sealed against writes'));
       this.punchHole(offset, end);
       return E.right(undefined);
@@ -239,6 +255,8 @@ export class RegularFile extends Inode implements Mappable {
     if (limited !== undefined) return E.left(limited);
     // Even with FALLOC_FL_KEEP_SIZE: the seal refuses any range past the end.
     if ((this.seals & F_SEAL_GROW) !== 0 && end > this.size) return E.left(sysError('EPERM', 'the file is sealed against growing'));
+    // hugetlbfs_fallocate: the range holds at least one huge page, and the empty pool has none to give.
+    if (this.hugePageSize !== 0) return E.left(sysError('ENOSPC', 'no huge page is free (vm.nr_hugepages is 0)'));
     const first = pageOf(offset);
     const last = pagesFor(end);
     const capacity = this.sb.capacityPages;
@@ -270,6 +288,18 @@ export class RegularFile extends Inode implements Mappable {
     return E.right(undefined);
   }
 
+  /**
+   * hugetlbfs_punch_hole: only a range covering a whole huge page needs the
+   * write seals' consent (EPERM); the file holds no page, so nothing is freed.
+   */
+  private hugePunchHole(offset: FileOffset, end: FileOffset): E.Either<SysError, void> {
+    const h = BigInt(this.hugePageSize);
+    const start = ((BigInt(offset) + h - 1n) / h) * h;
+    const stop = (BigInt(end) / h) * h;
+    if (stop > start && (this.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0) return E.left(sysError('EPERM', 'the file is sealed against writes'));
+    return E.right(undefined);
+  }
+
   // Mappable. A mapping's lifetime is held by its open file description, so
   // the mapping callbacks count only the pieces that may be written through,
   // for F_SEAL_WRITE (mapping_map_writable / mapping_unmap_writable).
@@ -293,6 +323,8 @@ export class RegularFile extends Inode implements Mappable {
    * is full, or the cgroup refuses) is SIGBUS too.
    */
   translate(page: number, maxPages: number, _write: boolean): Translation | BusError {
+    // Not reached: mmap refuses a hugetlbfs file (no huge page to reserve).
+    if (this.hugePageSize !== 0) return BUS_NO_MEMORY;
     const eofPage = pagesFor(this.size);
     if (page >= eofPage) return BUS_PAST_EOF;
     // A mapping sees the frame directly, stale bytes included.

@@ -383,6 +383,9 @@ export function write(c: FileCaller, fd: number, bytes: Uint8Array, at?: FileOff
   const file = c.files.lookup(fd);
   if (file === undefined) return badDescriptor(fd);
   if (!file.writable) return E.left(sysError('EBADF', `descriptor ${fd} is not open for writing`));
+  // vfs_write: a hugetlbfs file has no write_iter (no FMODE_CAN_WRITE), EINVAL before the range check.
+  if (file.inode instanceof RegularFile && file.inode.hugePageSize !== 0)
+    return E.left(sysError('EINVAL', `descriptor ${fd} is a hugetlbfs file, which write(2) cannot write`));
   const overflow = overflowsLoff(at ?? file.offset, bytes.length);
   if (overflow !== undefined) return overflow;
   const inode = file.inode;
@@ -477,7 +480,8 @@ export function statInode(inode: Inode): FileStat {
     gid: inode.gid,
     size: isDir ? inode.size : (file?.size ?? 0),
     blocks: (file?.residentPages ?? 0) * (PAGE_SIZE / 512),
-    blksize: PAGE_SIZE,
+    // A hugetlbfs file's i_blkbits are its huge page size's.
+    blksize: file !== undefined && file.hugePageSize !== 0 ? file.hugePageSize : PAGE_SIZE,
   };
 }
 
@@ -517,6 +521,12 @@ export function lseek(c: FileCaller, fd: number, offset: FileOffset, whence: num
   if (!(inode instanceof RegularFile)) {
     if (whence !== SEEK_SET && whence !== SEEK_CUR) return E.left(sysError('EINVAL', 'a directory seeks only with SEEK_SET and SEEK_CUR'));
     next = whence === SEEK_SET ? off : pos + off;
+    if (next < 0n) return E.left(sysError('EINVAL', `lseek to ${next}, a negative position`));
+  } else if (inode.hugePageSize !== 0 && (whence === SEEK_DATA || whence === SEEK_HOLE)) {
+    // hugetlbfs seeks with default_llseek: the whole file is data.
+    const size = BigInt(inode.size);
+    if (off >= size) return E.left(sysError('ENXIO', `lseek offset ${off} is not inside the file's ${size} bytes`));
+    next = whence === SEEK_DATA ? off : size;
     if (next < 0n) return E.left(sysError('EINVAL', `lseek to ${next}, a negative position`));
   } else if (whence === SEEK_DATA || whence === SEEK_HOLE) {
     const size = BigInt(inode.size);

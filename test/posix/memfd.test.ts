@@ -18,6 +18,9 @@ import {
   MFD_CLOEXEC,
   MFD_EXEC,
   MFD_HUGETLB,
+  MFD_HUGE_1GB,
+  MFD_HUGE_2MB,
+  Kernel,
   MFD_NOEXEC_SEAL,
   MemoryCgroup,
   O_LARGEFILE,
@@ -44,12 +47,23 @@ describe('memfd_create flags', () => {
     expect(errno(smallKernel().spawn().memfdCreate('x', flags))).toBe('EINVAL');
   });
 
-  it('MFD_HUGETLB, with or without a size, is ENOSYS as on a kernel without hugetlbfs; the name is checked first', () => {
+  it('MFD_HUGETLB takes the default size or a size the kernel has; another is ENODEV, after the name check', () => {
     const p = smallKernel().spawn();
-    expect(errno(p.memfdCreate('x', MFD_HUGETLB))).toBe('ENOSYS');
-    expect(errno(p.memfdCreate('x', MFD_HUGETLB | (21 << 26)))).toBe('ENOSYS');
-    expect(errno(p.memfdCreate('n'.repeat(250), MFD_HUGETLB))).toBe('EINVAL');
-    expect(p.files.size).toBe(0);
+    expect(ok(p.fstat(ok(p.memfdCreate('x', MFD_HUGETLB)))).blksize).toBe(2 * 1024 * 1024);
+    expect(ok(p.fstat(ok(p.memfdCreate('x', MFD_HUGETLB | MFD_HUGE_2MB)))).blksize).toBe(2 * 1024 * 1024);
+    expect(ok(p.fstat(ok(p.memfdCreate('x', MFD_HUGETLB | MFD_HUGE_1GB)))).blksize).toBe(2 ** 30);
+    expect(errno(p.memfdCreate('x', MFD_HUGETLB | (12 << 26)))).toBe('ENODEV');
+    expect(errno(p.memfdCreate('n'.repeat(250), MFD_HUGETLB | (12 << 26)))).toBe('EINVAL');
+    expect(p.files.size).toBe(3);
+  });
+
+  it('the huge page sizes are the kernel options: without 1 GiB pages, MFD_HUGE_1GB is ENODEV', () => {
+    const p = new Kernel({ memTotalBytes: 2 ** 26, chunkBytes: 2 ** 16, hugePageSizes: [2 ** 30, 2 ** 21] }).spawn();
+    // The first size is the default.
+    expect(ok(p.fstat(ok(p.memfdCreate('x', MFD_HUGETLB)))).blksize).toBe(2 ** 30);
+    const q = new Kernel({ memTotalBytes: 2 ** 26, chunkBytes: 2 ** 16, hugePageSizes: [2 ** 21] }).spawn();
+    expect(errno(q.memfdCreate('x', MFD_HUGETLB | MFD_HUGE_1GB))).toBe('ENODEV');
+    expect(ok(q.fstat(ok(q.memfdCreate('x', MFD_HUGETLB | MFD_HUGE_2MB)))).blksize).toBe(2 ** 21);
   });
 
   it.each([

@@ -125,8 +125,9 @@ function inodeMeta(walk: Walk, n: Inode, where: string): InodeMetaT {
   }
   if (n instanceof RegularFile) {
     const file: InodeMetaT = { ...base, kind: 'file', entries: [], size: n.size, pages: filePages(walk, n, where) };
-    // Only a memfd's seals differ from the default; images of other files stay as they were.
-    return n.seals === F_SEAL_SEAL ? file : { ...file, seals: n.seals };
+    // Only a memfd's seals and huge page size differ from the default; images of other files stay as they were.
+    const sealed = n.seals === F_SEAL_SEAL ? file : { ...file, seals: n.seals };
+    return n.hugePageSize === 0 ? sealed : { ...sealed, hugePageSize: n.hugePageSize };
   }
   throw new CheckpointFailure(checkpointError(where, 'is neither a directory nor a regular file'));
 }
@@ -205,6 +206,7 @@ function restoreTmpfs(m: Metadata['tmpfs'][number], sb: Tmpfs, charge: (c: Charg
     if (inode instanceof RegularFile) {
       inode.size = n.size;
       inode.seals = n.seals ?? F_SEAL_SEAL;
+      inode.hugePageSize = n.hugePageSize ?? 0;
       for (const [page, frame, count, c] of n.pages) for (let j = 0; j < count; j += 1) inode.restorePage(page + j, frame + j, charge(c));
     }
   }

@@ -9,6 +9,7 @@
  * other part is built into the kernel it makes.
  */
 import { PAGE_SIZE } from '../../abi/constants.js';
+import { DEFAULT_HUGE_PAGE_SIZES } from '../../abi/memfd.js';
 import { Kernel } from '../../kernel/kernel.js';
 import { MemoryCgroup } from '../../memcg/cgroup.js';
 import type { MemoryCharge } from '../../memcg/charge.js';
@@ -31,6 +32,8 @@ export function saveKernel(walk: Walk): KernelMeta {
       nextNsId: counters.nextNsId,
       frameLimit: mf.frameLimit,
       rootCgroupCharged: kernel.rootMemoryCgroup.chargedPages,
+      // Only sizes other than the default are written: images of other kernels stay as they were.
+      ...(sameSizes(kernel.hugePageSizes, DEFAULT_HUGE_PAGE_SIZES) ? {} : { hugePageSizes: [...kernel.hugePageSizes] }),
     },
     lockedMemory: kernel.lockedMemory.entries(),
     cgroups: walk.cgroups.items.map((g) => ({
@@ -40,6 +43,10 @@ export function saveKernel(walk: Walk): KernelMeta {
       refusals: g.failCount,
     })),
   };
+}
+
+function sameSizes(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
 }
 
 /** What the simulator injected into the checkpointed kernel, and gives the restored one again. */
@@ -56,6 +63,7 @@ export function restoreKernel(k: Metadata['kernel'], functions: KernelFunctions)
     chunkBytes: k.chunkBytes,
     executeOnly: k.executeOnly,
     hugetlbShmGroup: k.hugetlbShmGroup,
+    ...(k.hugePageSizes !== undefined ? { hugePageSizes: k.hugePageSizes } : {}),
     ...(functions.clock !== undefined ? { clock: functions.clock } : {}),
     ...(functions.monotonicClock !== undefined ? { monotonicClock: functions.monotonicClock } : {}),
     ...(functions.allocatePid !== undefined ? { allocatePid: functions.allocatePid } : {}),

@@ -37,6 +37,8 @@ export interface EmulatedOptions {
   readonly memTotalBytes?: number;
   /** Whether PROT_EXEC-only pages are unreadable (a CPU with protection keys); default the Kernel's. */
   readonly executeOnly?: boolean;
+  /** The machine's huge page sizes, the default first (memfd_create with MFD_HUGETLB); default the Kernel's. */
+  readonly hugePageSizes?: readonly number[];
   /**
    * The machine's RAM (MemTotal) in bytes, for tmpfs's default nr_inodes
    * (half as many as RAM has pages); default: `memTotalBytes`.
@@ -104,6 +106,7 @@ function newRun(options: EmulatedOptions): Run {
     monotonicClock: () => 0,
     ...(options.memTotalBytes !== undefined ? { memTotalBytes: options.memTotalBytes } : {}),
     ...(options.executeOnly !== undefined ? { executeOnly: options.executeOnly } : {}),
+    ...(options.hugePageSizes !== undefined ? { hugePageSizes: options.hugePageSizes } : {}),
   });
   options.onKernel?.(kernel);
   return new Run(kernel, new FileSide(kernel, options.ramBytes), options.images ?? new Map(), options);

@@ -23,6 +23,8 @@ import {
   MFD_CLOEXEC,
   MFD_EXEC,
   MFD_HUGETLB,
+  MFD_HUGE_1GB,
+  MFD_HUGE_2MB,
   MFD_NOEXEC_SEAL,
   O_CLOEXEC,
   O_NOFOLLOW,
@@ -54,8 +56,16 @@ const SHM_OPEN_FLAGS: Readonly<Record<string, number>> = {
   O_NONBLOCK,
 };
 
-/** Flag names memfd_create takes (MFD_HUGETLB is refused below: hugetlbfs is not modelled). */
-const MFD_FLAGS: Readonly<Record<string, number>> = { MFD_CLOEXEC, MFD_ALLOW_SEALING, MFD_NOEXEC_SEAL, MFD_EXEC, MFD_HUGETLB };
+/** Flag names memfd_create takes, with the two x86-64 huge page sizes (uapi linux/memfd.h's MFD_HUGE_2MB and MFD_HUGE_1GB). */
+const MFD_FLAGS: Readonly<Record<string, number>> = {
+  MFD_CLOEXEC,
+  MFD_ALLOW_SEALING,
+  MFD_NOEXEC_SEAL,
+  MFD_EXEC,
+  MFD_HUGETLB,
+  MFD_HUGE_2MB,
+  MFD_HUGE_1GB,
+};
 
 /** The fcntl command names and their Linux values. */
 const FCNTL_CMDS: Readonly<Record<FcntlCmdName, number>> = { F_GETFD, F_SETFD, F_GETFL, F_ADD_SEALS, F_GET_SEALS };
@@ -111,9 +121,7 @@ function parseMemfdCreate(lp: LineParser, opTok: Token, args: readonly Token[], 
   if (!arity(lp, opTok, args, 'NAME FLAGS')) return undefined;
   const [nameTok, flagsTok] = args as [Token, Token];
   const name = parseObjectName(lp, nameTok);
-  let flags = lp.flags(flagsTok, MFD_FLAGS);
-  // A kernel with hugetlbfs makes the file where the emulator says ENOSYS: refuse rather than diverge.
-  if (flags !== undefined && (flags & MFD_HUGETLB) !== 0) flags = lp.fail(flagsTok.col, 'MFD_HUGETLB is not modelled (hugetlbfs memfds)');
+  const flags = lp.flags(flagsTok, MFD_FLAGS);
   if (name === undefined || flags === undefined) return undefined;
   return { op: 'memfd_create', proc, name, flags };
 }

@@ -3,7 +3,7 @@
  * what each builds, and errors named by line and column.
  */
 import { describe, expect, it } from 'vitest';
-import { F_ADD_SEALS, F_SEAL_GROW, F_SEAL_WRITE, MFD_ALLOW_SEALING } from '../../../src/abi/memfd.js';
+import { F_ADD_SEALS, F_SEAL_GROW, F_SEAL_WRITE, MFD_ALLOW_SEALING, MFD_HUGETLB, MFD_HUGE_2MB } from '../../../src/abi/memfd.js';
 import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_FIXED, SEEK_HOLE } from '../../../src/abi/mman.js';
 import { MAP_PRIVATE, O_CREAT, O_RDWR } from '../../../src/abi/fs.js';
 import { encodeProgram } from '../../../src/scenario/native/protocol.js';
@@ -23,6 +23,8 @@ describe('POSIX statements', () => {
     expect(last(lines('proc A', 'A shm_open "" O_RDWR'))).toMatchObject({ op: 'shm_open', name: new Uint8Array(0), mode: 0o666 });
     expect(last(lines('proc A', 'A shm_unlink "a b"'))).toMatchObject({ op: 'shm_unlink', name: new TextEncoder().encode('a b') });
     expect(last(lines(...base.slice(0, 2)))).toMatchObject({ op: 'memfd_create', flags: MFD_ALLOW_SEALING });
+    expect(last(lines('proc A', 'A memfd_create h MFD_HUGETLB|MFD_HUGE_2MB'))).toMatchObject({ op: 'memfd_create', flags: MFD_HUGETLB | MFD_HUGE_2MB });
+    expect(last(lines('proc A', 'A memfd_create h MFD_HUGETLB|MFD_HUGE_1GB'))).toMatchObject({ op: 'memfd_create', flags: MFD_HUGETLB | (30 << 26) });
     expect(last(lines(...base, 'A fcntl m F_ADD_SEALS F_SEAL_WRITE|F_SEAL_GROW'))).toMatchObject({
       op: 'fcntl',
       cmd: F_ADD_SEALS,
@@ -69,7 +71,7 @@ describe('POSIX statements', () => {
     expect(e('A shm_open /o O_RDWR|MAP_SHARED')).toEqual(['4:22: unknown flag MAP_SHARED']);
     expect(e('A shm_open /o O_RDWR 010000')).toEqual(['4:22: MODE must be between 0 and 07777']);
     expect(e('A shm_unlink')).toEqual(['4:3: shm_unlink needs NAME (got 0 arguments)']);
-    expect(e('A memfd_create h MFD_HUGETLB')).toEqual(['4:18: MFD_HUGETLB is not modelled (hugetlbfs memfds)']);
+    expect(e('A memfd_create h MFD_HUGE_4MB')).toEqual(['4:18: unknown flag MFD_HUGE_4MB']);
     expect(e('A memfd_create h 0 -> a')).toEqual(['4:23: a already holds an address (bound at line 3); a variable holds one kind only']);
     expect(e('A fcntl m F_DUPFD')).toEqual(['4:11: unknown fcntl command F_DUPFD (use F_GETFD, F_SETFD, F_GETFL, F_ADD_SEALS, F_GET_SEALS or a number)']);
     expect(e('A fcntl m F_ADD_SEALS F_SEAL_BOGUS')).toEqual(['4:23: unknown flag F_SEAL_BOGUS']);
