@@ -155,6 +155,9 @@ function fuzzSection(): string[] {
   const campaign = (rec['campaign'] ?? {}) as Record<string, unknown>;
   const shards = Array.isArray(rec['shards']) ? (rec['shards'] as Array<Record<string, unknown>>) : [];
   out.push(`| date | ${cell(show(rec['date']))} |`, `| campaign seed | ${cell(show(campaign['seed']))} |`, `| shards | ${cell(show(campaign['shards']))} |`);
+  // The mechanisms and blocking setting the commands below ran with (their defaults when the commands name none).
+  if (campaign['mix'] !== undefined) out.push(`| mechanisms | ${cell(show(campaign['mix']))} |`);
+  if (campaign['blocking'] !== undefined) out.push(`| blocking | ${cell(show(campaign['blocking']))} |`);
   for (const field of ['runs', 'statements', 'divergences']) out.push(`| ${field} | ${cell(show(rec[field]))} |`);
   out.push('', shards.length === 1 ? 'Command:' : 'Commands (one per shard):', '', '```sh', ...shards.map((s) => show(s['command'])), '```');
   return out;
