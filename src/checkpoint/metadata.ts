@@ -352,8 +352,10 @@ const InodeMeta = t.intersection([
   /**
    * A file's seals (F_SEAL_*); absent for F_SEAL_SEAL alone, which every file but a sealable memfd has.
    * A hugetlbfs file's huge page size (memfd_create with MFD_HUGETLB); absent for a tmpfs file.
+   * A file's pages that fallocate left not uptodate, which SEEK_DATA and mincore count as holes:
+   * [first page, count] runs in page order, each page one the file holds; absent when there are none.
    */
-  t.partial({ seals: Nat, hugePageSize: Nat }),
+  t.partial({ seals: Nat, hugePageSize: Nat, fallocated: t.array(t.tuple([Nat, Nat])) }),
 ]);
 export type InodeMetaT = t.TypeOf<typeof InodeMeta>;
 

@@ -226,6 +226,7 @@ function checkDirectory(n: InodeMetaT, nat: string, inodes: ReadonlyMap<number, 
   check(n.pages.length === 0 && n.size === 0, nat, 'a directory holds no pages');
   check(n.seals === undefined, `${nat}.seals`, 'a directory has no seals');
   check(n.hugePageSize === undefined, `${nat}.hugePageSize`, 'a directory has no huge page size');
+  check(n.fallocated === undefined, `${nat}.fallocated`, 'a directory has no fallocated pages');
   const names = new Set<string>();
   n.entries.forEach(([name, ino], e) => {
     const eat = `${nat}.entries[${e}]`;
@@ -263,6 +264,30 @@ function checkFile(meta: Metadata, n: InodeMetaT, nat: string, frames: FrameOwne
     runs3.push([page, frame, count]);
   });
   pageRuns(runs3, MAX_FILE_PAGES, `${nat}.pages`, frames);
+  if (n.fallocated !== undefined) checkFallocated(n, `${nat}.fallocated`);
+}
+
+/**
+ * A file's fallocated runs: not empty, each of at least one page, in page
+ * order without overlap, and every page one of the file's page runs holds.
+ */
+function checkFallocated(n: InodeMetaT, at: string): void {
+  const runs = n.fallocated ?? [];
+  check(runs.length > 0, at, 'is written only when the file has fallocated pages');
+  // The page run holding `page`, if any; a fallocated run may span several page runs.
+  const runAt = (page: number) => n.pages.find(([first, , count]) => page >= first && page < first + count);
+  let next = 0;
+  runs.forEach(([page, count], r) => {
+    const rat = `${at}[${r}]`;
+    check(count >= 1, rat, 'a run holds at least one page');
+    check(page >= next, rat, `page ${page} is not after the previous run`);
+    for (let p = page; p < page + count; ) {
+      const held = runAt(p);
+      check(held !== undefined, rat, `page ${p} is not one the file holds`);
+      p = (held as (typeof n.pages)[number])[0] + (held as (typeof n.pages)[number])[2];
+    }
+    next = page + count;
+  });
 }
 
 function checkMounts(meta: Metadata, kinds: InodeKinds): void {

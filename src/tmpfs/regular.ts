@@ -77,6 +77,17 @@ export class RegularFile extends Inode implements Mappable {
   private unzeroedPage = -1;
   private unzeroedFrame = -1;
   private unzeroedFrom = 0;
+  /**
+   * Pages fallocate claimed that nothing has written or faulted in since:
+   * shmem leaves such a folio not uptodate (mm/shmem.c, "falloc'ed"), so
+   * SEEK_DATA/SEEK_HOLE (mapping_seek_hole_data) and mincore (mincore_page)
+   * count it as a hole, not in memory, while it stays allocated and
+   * charged. A write through the file or any fault through a mapping makes
+   * it uptodate, and so does a later fallocate over it (shmem_get_folio with
+   * SGP_FALLOC clears it); read() gives zeros and leaves it as it is.
+   * Absent until the first fallocate, so other files pay nothing.
+   */
+  private falloced: Set<number> | undefined;
 
   /** Mapping pieces that may be written through (VM_SHARED with VM_MAYWRITE). */
   get writableMappings(): number {
@@ -91,6 +102,33 @@ export class RegularFile extends Inode implements Mappable {
   /** Pages the file holds: st_blocks / 8. */
   get residentPages(): number {
     return this.pages.residentPages;
+  }
+
+  /** Checkpoint: the pages fallocate left not uptodate (see falloced), in page order. */
+  fallocatedPages(): number[] {
+    return this.falloced === undefined ? [] : [...this.falloced].sort((a, b) => a - b);
+  }
+
+  /** Checkpoint restore: page `page`, which the file holds, is fallocated and not uptodate. */
+  restoreFallocated(page: number): void {
+    (this.falloced ??= new Set<number>()).add(page);
+  }
+
+  /** Page `page` becomes uptodate: written, faulted in, or fallocated again. */
+  private markUptodate(page: number): void {
+    this.falloced?.delete(page);
+  }
+
+  /** Whether `page` is fallocated and not uptodate. */
+  private isFalloced(page: number): boolean {
+    return this.falloced?.has(page) === true;
+  }
+
+  /** Forgets the fallocated state of pages [first, end), which the file no longer holds. */
+  private forgetFalloced(first: number, end: number): void {
+    const f = this.falloced;
+    if (f === undefined || f.size === 0) return;
+    for (const p of f) if (p >= first && p < end) f.delete(p);
   }
 
   /**
@@ -164,6 +202,8 @@ export class RegularFile extends Inode implements Mappable {
           break;
         }
         copyBytes(mf.chunkBytes(frame), mf.byteOffset(frame) + inPage, src, done, n);
+        // shmem_write_end marks the page uptodate (a fallocated page was zeroed when claimed).
+        this.markUptodate(page);
         done += n;
       }
     } finally {
@@ -211,6 +251,7 @@ export class RegularFile extends Inode implements Mappable {
       // fallocated past the size (FALLOC_FL_KEEP_SIZE) go too.
       const keep = pagesFor(length);
       this.pages.removeRange(keep, Number.MAX_SAFE_INTEGER, this.releasePage);
+      this.forgetFalloced(keep, Number.MAX_SAFE_INTEGER);
       this.zeroRange(length, pageStart(keep));
     }
     this.size = offsetOf(length);
@@ -267,7 +308,11 @@ export class RegularFile extends Inode implements Mappable {
     let failed = 0;
     try {
       for (let page = first; page < last; page += 1) {
-        if (this.pages.frameAt(page) >= 0) continue;
+        if (this.pages.frameAt(page) >= 0) {
+          // SGP_FALLOC on a page an earlier fallocate left not uptodate clears it and marks it uptodate.
+          this.markUptodate(page);
+          continue;
+        }
         const frame = this.frameFor(page, charge);
         if (frame < 0) {
           failed = frame;
@@ -283,6 +328,11 @@ export class RegularFile extends Inode implements Mappable {
     if (failed < 0) {
       for (const p of claimed) this.pages.removeRange(p, p + 1, this.releasePage);
       return E.left(claimError(failed));
+    }
+    // The new pages stay not uptodate: holes to SEEK_DATA and mincore until written or faulted in.
+    if (claimed.length > 0) {
+      const f = (this.falloced ??= new Set<number>());
+      for (const p of claimed) f.add(p);
     }
     if (mode === 0 && end > this.size) this.size = end;
     return E.right(undefined);
@@ -335,29 +385,40 @@ export class RegularFile extends Inode implements Mappable {
       if (first === CLAIM_CHARGE_REFUSED) faults.refused();
       return first === CLAIM_NO_SPACE ? BUS_NO_SPACE : BUS_NO_MEMORY;
     }
-    // Only pages already held extend the run; a hole is claimed by the next call.
-    return { page, frame: first, pages: this.pages.runLength(page, first, Math.min(page + maxPages, eofPage)) };
+    // shmem_fault marks the page uptodate, a fallocated one included (zeroed when claimed).
+    this.markUptodate(page);
+    // Only pages already held and uptodate extend the run (fault-around maps only uptodate
+    // folios); a hole or a fallocated page is faulted in by the next call.
+    return { page, frame: first, pages: this.uptodateRun(page, this.pages.runLength(page, first, Math.min(page + maxPages, eofPage))) };
   }
 
-  /** mincore: whether page `page` of the file is in memory. */
+  /** A run of `pages` held pages from `page` cut short at the first fallocated one after `page`. */
+  private uptodateRun(page: number, pages: number): number {
+    const f = this.falloced;
+    if (f === undefined || f.size === 0) return pages;
+    for (let n = 1; n < pages; n += 1) if (f.has(page + n)) return n;
+    return pages;
+  }
+
+  /** mincore: whether page `page` of the file is in memory (held and uptodate: mincore_page). */
   isResident(page: number): boolean {
-    return this.pages.frameAt(page) >= 0;
+    return this.pages.frameAt(page) >= 0 && !this.isFalloced(page);
   }
 
-  /** SEEK_DATA: the first page at or after `page` that the file holds, if any. */
+  /** SEEK_DATA: the first page at or after `page` that the file holds uptodate, if any. */
   nextResidentPage(page: number): number | undefined {
     let found: number | undefined;
     // Pages come in order; the walk stops being useful at the first hit, and the table is sparse.
     this.pages.forEach((p) => {
-      if (found === undefined && p >= page) found = p;
+      if (found === undefined && p >= page && !this.isFalloced(p)) found = p;
     });
     return found;
   }
 
-  /** SEEK_HOLE: the first page at or after `page` that the file does not hold. */
+  /** SEEK_HOLE: the first page at or after `page` that the file does not hold, or holds fallocated and not uptodate. */
   nextHolePage(page: number): number {
     let p = page;
-    while (this.pages.frameAt(p) >= 0) p += 1;
+    while (this.pages.frameAt(p) >= 0 && !this.isFalloced(p)) p += 1;
     return p;
   }
 
@@ -383,6 +444,7 @@ export class RegularFile extends Inode implements Mappable {
 
   protected releaseData(): void {
     this.pages.clear(this.releasePage);
+    this.falloced = undefined;
   }
 
   /**
@@ -454,6 +516,7 @@ export class RegularFile extends Inode implements Mappable {
     const endWhole = pageOf(end);
     if (firstWhole < endWhole) {
       this.pages.removeRange(firstWhole, endWhole, this.releasePage);
+      this.forgetFalloced(firstWhole, endWhole);
       this.zeroRange(start, pageStart(firstWhole));
       this.zeroRange(pageStart(endWhole), end);
     } else {

@@ -127,9 +127,26 @@ function inodeMeta(walk: Walk, n: Inode, where: string): InodeMetaT {
     const file: InodeMetaT = { ...base, kind: 'file', entries: [], size: n.size, pages: filePages(walk, n, where) };
     // Only a memfd's seals and huge page size differ from the default; images of other files stay as they were.
     const sealed = n.seals === F_SEAL_SEAL ? file : { ...file, seals: n.seals };
-    return n.hugePageSize === 0 ? sealed : { ...sealed, hugePageSize: n.hugePageSize };
+    const huge = n.hugePageSize === 0 ? sealed : { ...sealed, hugePageSize: n.hugePageSize };
+    // Likewise the fallocated pages, written only when the file has some.
+    const fallocated = pageRunsOf(n.fallocatedPages());
+    return fallocated.length === 0 ? huge : { ...huge, fallocated };
   }
   throw new CheckpointFailure(checkpointError(where, 'is neither a directory nor a regular file'));
+}
+
+/** Pages in ascending order as [first page, count] runs. */
+function pageRunsOf(pages: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  let last: [number, number] | undefined;
+  for (const p of pages) {
+    if (last !== undefined && p === last[0] + last[1]) last[1] += 1;
+    else {
+      last = [p, 1];
+      runs.push(last);
+    }
+  }
+  return runs;
 }
 
 /** A file's page runs; a run also breaks where the charge changes. */
@@ -208,6 +225,7 @@ function restoreTmpfs(m: Metadata['tmpfs'][number], sb: Tmpfs, charge: (c: Charg
       inode.seals = n.seals ?? F_SEAL_SEAL;
       inode.hugePageSize = n.hugePageSize ?? 0;
       for (const [page, frame, count, c] of n.pages) for (let j = 0; j < count; j += 1) inode.restorePage(page + j, frame + j, charge(c));
+      for (const [page, count] of n.fallocated ?? []) for (let j = 0; j < count; j += 1) inode.restoreFallocated(page + j);
     }
   }
   return { sb, inodes };
