@@ -657,8 +657,6 @@ class Renderer {
   /** Descriptor variable names ever bound, in order (`d1`, `d2`, ...). */
   private readonly fdNames: string[] = [];
   private nextFd = 1;
-  /** Some fallocate may have allocated pages: no more SEEK_DATA, SEEK_HOLE or mincore (see lseek, memCall). */
-  private fallocated = false;
   /** The scenario has file statements (a posix one): natively its processes run in a private root (see msgctl). */
   private files = false;
 
@@ -1288,13 +1286,10 @@ class Renderer {
   }
 
   // -------------------------------------------------------------------------
-  // POSIX shared memory, memfd, seals, file and memory calls. A known
-  // emulator divergence is kept out until it is fixed: Linux's tmpfs keeps a
-  // page fallocate allocated "not uptodate" until it is written or faulted
-  // in, and SEEK_DATA, SEEK_HOLE and mincore see it as a hole (not in
-  // memory); the emulator's tmpfs has no such state and sees data. So once a
-  // scenario may have fallocated pages, its lseeks use the other whences and
-  // it makes no more mincore calls.
+  // POSIX shared memory, memfd, seals, file and memory calls. SEEK_DATA,
+  // SEEK_HOLE and mincore follow fallocate too: the emulator's tmpfs keeps a
+  // fallocated page "not uptodate" (a hole) until it is written or faulted
+  // in, as Linux's does.
 
   /**
    * The /dev/shm a posix scenario starts with: mostly a tmpfs mounted there
@@ -1427,7 +1422,6 @@ class Renderer {
         return;
       case 'fallocate': {
         const mode = p.pick(FALLOC_MODES);
-        if (!mode.includes('PUNCH')) this.fallocated = true;
         this.lines.push(`${name} fallocate ${fd} ${p.pick(FALLOC_OFFSETS)} ${p.pick(FALLOC_LENS)}${mode === '' ? '' : ` ${mode}`}`);
         return;
       }
@@ -1451,9 +1445,7 @@ class Renderer {
     if (proc === undefined) return this.memfd(p);
     const fd = this.fdArg(p, proc);
     const offset = p.pick(LSEEK_OFFSETS);
-    let whence: string = p.pick(WHENCES);
-    // See fallocated: the emulator counts a page fallocate allocated as data, Linux as a hole until it is written or faulted.
-    if (this.fallocated && (whence === 'SEEK_DATA' || whence === 'SEEK_HOLE')) whence = p.pick(['SEEK_SET', 'SEEK_CUR', 'SEEK_END']);
+    const whence: string = p.pick(WHENCES);
     this.lines.push(`${proc.name} lseek ${fd} ${offset} ${whence}`);
   }
 
@@ -1532,9 +1524,7 @@ class Renderer {
   /** msync, madvise, mlock (mlock2 with flags), munlock or mincore over a range of the process (see range). */
   private memCall(p: Picker): void {
     const proc = this.who(p);
-    let call = p.pick(['madvise', 'mincore', 'mlock', 'msync', 'munlock', 'madvise', 'mincore'] as const);
-    // See fallocated.
-    if (call === 'mincore' && this.fallocated) call = 'madvise';
+    const call = p.pick(['madvise', 'mincore', 'mlock', 'msync', 'munlock', 'madvise', 'mincore'] as const);
     const range = this.range(p, proc, MEM_LENS);
     switch (call) {
       case 'msync':
