@@ -20,6 +20,7 @@ import type { Process } from '../../src/kernel/process.js';
 import { spawnWorker } from '../../src/node/worker.js';
 import type { WorkerExit } from '../../src/node/worker.js';
 import { ok as right } from '../support/either.js';
+import { gateAt, open } from './gates.js';
 
 const P = PAGE_SIZE;
 const RW = PROT_READ | PROT_WRITE;
@@ -51,21 +52,6 @@ async function runSteps(k: Kernel, p: Process, gate: number, steps: unknown[]): 
   const exit: WorkerExit = await t.done;
   if (!exit.ok) throw new Error(`the thread failed: ${JSON.stringify(exit)}`);
   return exit.result as unknown[];
-}
-
-/** Waits until the thread of `p` has stored `n` in the gate word. */
-async function gateAt(p: Process, addr: number, n: number): Promise<void> {
-  // Generous: the machine running the suite may be loaded.
-  const deadline = Date.now() + 45_000;
-  while (right(p.atomicLoad32(addr)) !== n) {
-    if (Date.now() > deadline) throw new Error(`the thread never reached gate ${n}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-function open(p: Process, addr: number, n: number): void {
-  right(p.atomicStore32(addr, n));
-  right(p.futexWake(addr, 1));
 }
 
 describe('copy-on-write from worker threads', () => {

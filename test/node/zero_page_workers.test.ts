@@ -11,30 +11,15 @@ import { MAP_PRIVATE } from '../../src/abi/fs.js';
 import { MAP_ANONYMOUS } from '../../src/abi/mman.js';
 import { checkInvariants } from '../../src/checkpoint/index.js';
 import { Kernel } from '../../src/kernel/kernel.js';
-import type { Process } from '../../src/kernel/process.js';
 import { MemoryCgroup } from '../../src/index.js';
 import { spawnWorker } from '../../src/node/worker.js';
 import type { WorkerExit } from '../../src/node/worker.js';
 import { ok as right } from '../support/either.js';
+import { gateAt, open } from './gates.js';
 
 const P = PAGE_SIZE;
 const RW = PROT_READ | PROT_WRITE;
 const program = new URL('./programs/cow_steps.ts', import.meta.url);
-
-/** Waits until the thread of `p` has stored `n` in the gate word. */
-async function gateAt(p: Process, addr: number, n: number): Promise<void> {
-  // Generous: the machine running the suite may be loaded.
-  const deadline = Date.now() + 45_000;
-  while (right(p.atomicLoad32(addr)) !== n) {
-    if (Date.now() > deadline) throw new Error(`the thread never reached gate ${n}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-function open(p: Process, addr: number, n: number): void {
-  right(p.atomicStore32(addr, n));
-  right(p.futexWake(addr, 1));
-}
 
 describe('the zero page from worker threads', () => {
   it('reads of fresh memory allocate and charge nothing; the first write allocates and charges one page', async () => {
