@@ -424,21 +424,35 @@ export class MemoryManager implements MappingSpace {
    */
   msync(start: number, end: number, invalidate: boolean): E.Either<SysError, void> {
     return this.mappingMu.with(() => {
-      let unmapped = false;
-      let cur = start;
-      for (let i = this.set.lowerBound(start); cur < end; i++) {
-        const vma = this.set.at(i);
-        if (vma === undefined || vma.start >= end) {
-          unmapped = true;
-          break;
-        }
-        if (vma.start > cur) unmapped = true;
-        if (invalidate && vma.locked === true) return E.left(sysError('EBUSY', `msync(MS_INVALIDATE) of the locked mapping at ${vma.start}`));
+      const walked = this.eachPieceLocked(start, end, (vma) => {
+        if (invalidate && vma.locked === true) return sysError('EBUSY', `msync(MS_INVALIDATE) of the locked mapping at ${vma.start}`);
         vma.identity.msync();
-        cur = vma.end;
-      }
-      return unmapped ? E.left(sysError('ENOMEM', `msync: part of [${start}, ${end}) is not mapped`)) : DONE;
+        return undefined;
+      });
+      if (typeof walked !== 'boolean') return E.left(walked);
+      return walked ? E.left(sysError('ENOMEM', `msync: part of [${start}, ${end}) is not mapped`)) : DONE;
     });
+  }
+
+  /**
+   * Visits the VMAs that meet [start, end) in address order, each with the
+   * part of it inside the range, and stops at the first error `visit`
+   * returns. Otherwise answers whether the range had a hole (the ENOMEM
+   * msync and madvise report after doing the mapped parts). Preconditions:
+   * mappingMu is held.
+   */
+  private eachPieceLocked(start: number, end: number, visit: (vma: Vma, from: number, to: number) => SysError | undefined): SysError | boolean {
+    let unmapped = false;
+    let cur = start;
+    for (let i = this.set.lowerBound(start); cur < end; i++) {
+      const vma = this.set.at(i);
+      if (vma === undefined || vma.start >= end) return true;
+      if (vma.start > cur) unmapped = true;
+      const error = visit(vma, Math.max(cur, vma.start), Math.min(end, vma.end));
+      if (error !== undefined) return error;
+      cur = vma.end;
+    }
+    return unmapped;
   }
 
   /** mm->locked_vm: the pages of locked pieces (in [start, end) when given: count_mm_mlocked_page_nr). */
@@ -534,22 +548,11 @@ export class MemoryManager implements MappingSpace {
   madvise(start: number, end: number, apply: (piece: MadvisePiece) => SysError | undefined): E.Either<SysError, void> {
     return this.mappingMu.with((): E.Either<SysError, void> => {
       this.invalidateTlb();
-      let unmapped = false;
-      let cur = start;
-      for (let i = this.set.lowerBound(start); cur < end; i++) {
-        const vma = this.set.at(i);
-        if (vma === undefined || vma.start >= end) {
-          unmapped = true;
-          break;
-        }
-        if (vma.start > cur) unmapped = true;
-        const from = Math.max(cur, vma.start);
-        const to = Math.min(end, vma.end);
-        const error = apply({ vma, firstPage: vma.offset / PAGE_SIZE + (from - vma.start) / PAGE_SIZE, pages: (to - from) / PAGE_SIZE });
-        if (error !== undefined) return E.left(error);
-        cur = vma.end;
-      }
-      return unmapped ? E.left(sysError('ENOMEM', `madvise: part of [${start}, ${end}) is not mapped`)) : DONE;
+      const walked = this.eachPieceLocked(start, end, (vma, from, to) =>
+        apply({ vma, firstPage: vma.offset / PAGE_SIZE + (from - vma.start) / PAGE_SIZE, pages: (to - from) / PAGE_SIZE }),
+      );
+      if (typeof walked !== 'boolean') return E.left(walked);
+      return walked ? E.left(sysError('ENOMEM', `madvise: part of [${start}, ${end}) is not mapped`)) : DONE;
     });
   }
 

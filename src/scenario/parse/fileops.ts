@@ -40,7 +40,7 @@ import { utf8DecodeStrict } from './utf8.js';
 import * as wire from './wire.js';
 
 /** Flag names `open` takes: the ones that act, and status flags F_GETFL shows. */
-const OPEN_FLAGS: Readonly<Record<string, number>> = {
+export const OPEN_FLAGS: Readonly<Record<string, number>> = {
   O_RDONLY,
   O_WRONLY,
   O_RDWR,

@@ -5,7 +5,6 @@
  * memfd_create, fcntl, fstat, cmpaddr (are two addresses equal, without
  * printing either) and sysvipc (reading /proc/sysvipc back, normalized).
  */
-import { O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY } from '../../abi/fs.js';
 import {
   F_ADD_SEALS,
   F_GET_SEALS,
@@ -26,35 +25,23 @@ import {
   MFD_HUGE_1GB,
   MFD_HUGE_2MB,
   MFD_NOEXEC_SEAL,
-  O_CLOEXEC,
-  O_NOFOLLOW,
 } from '../../abi/memfd.js';
 import type { Printed, Printing, RawSuccess } from '../result/printed.js';
 import { num } from '../result/printed.js';
 import type { Body, LineParser } from './args.js';
 import { arity } from './args.js';
 import type { FcntlCmdName, FdArg, SysvipcName } from './ast.js';
-import { openArgs, parseFd, parsePath } from './fileops.js';
+import { OPEN_FLAGS, openArgs, parseFd, parsePath } from './fileops.js';
 import type { Token } from './lexer.js';
 import { NAME, parseInteger } from './literals.js';
 import type { StatementEntries } from './table.js';
 import { utf8Decode, utf8DecodeStrict, utf8Encode } from './utf8.js';
 import * as wire from './wire.js';
 
-/** Flag names shm_open takes: open's, and the two glibc adds anyway. */
-const SHM_OPEN_FLAGS: Readonly<Record<string, number>> = {
-  O_RDONLY,
-  O_WRONLY,
-  O_RDWR,
-  O_CREAT,
-  O_EXCL,
-  O_TRUNC,
-  O_APPEND,
-  O_DIRECTORY,
-  O_CLOEXEC,
-  O_NOFOLLOW,
-  O_NONBLOCK,
-};
+/** Flag names shm_open takes: open's (glibc adds O_NOFOLLOW and O_CLOEXEC anyway) but the synchronous-I/O and tty ones. */
+const SHM_OPEN_FLAGS: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(OPEN_FLAGS).filter(([name]) => name !== 'O_NOCTTY' && name !== 'O_DSYNC' && name !== 'O_SYNC'),
+);
 
 /** Flag names memfd_create takes, with the two x86-64 huge page sizes (uapi linux/memfd.h's MFD_HUGE_2MB and MFD_HUGE_1GB). */
 const MFD_FLAGS: Readonly<Record<string, number>> = {
