@@ -148,6 +148,7 @@ static int tidy_descriptors(struct result *r) {
 }
 
 static int open_sysvipc(struct result *r);
+static void open_msgmnb(void);
 
 /*
  * Turns the coordinator's root child into the process `proc` describes: enter
@@ -161,6 +162,7 @@ static void become(const struct stmt *st, struct result *r) {
   }
   if (tidy_descriptors(r) != 0) return;
   if (env->prog->uses_sysvipc && open_sysvipc(r) != 0) return;
+  open_msgmnb();
   /*
    * A program with file statements runs inside the oracle's private tmpfs
    * root: every scenario path then means the same thing here as in the
@@ -360,13 +362,25 @@ static void do_semctl(const struct stmt *st, int32_t id, struct result *r) {
 }
 
 /* Reads an int from /proc/sys/kernel/NAME of this process's IPC namespace; -1 if it cannot. */
-static long read_kernel_sysctl(const char *name) {
-  char path[64], text[64];
-  snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, text, sizeof text - 1);
+/*
+ * kernel.msgmnb of the process's IPC namespace, opened before the process
+ * chroots into the scenario root (which has no /proc) and kept on a high
+ * descriptor, so the scenario's own descriptors are numbered as before.
+ */
+static int msgmnb_fd = -1;
+
+static void open_msgmnb(void) {
+  int fd = open("/proc/sys/kernel/msgmnb", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  msgmnb_fd = fcntl(fd, F_DUPFD_CLOEXEC, 900);
   close(fd);
+}
+
+/* The namespace's kernel.msgmnb now (a sysctl file is formatted afresh at each read from offset 0), or -1. */
+static long read_msgmnb(void) {
+  char text[64];
+  if (msgmnb_fd < 0) return -1;
+  ssize_t n = pread(msgmnb_fd, text, sizeof text - 1, 0);
   if (n <= 0) return -1;
   text[n] = '\0';
   return strtol(text, NULL, 10);
@@ -388,7 +402,7 @@ static void do_msgctl(const struct stmt *st, int32_t id, struct result *r) {
      * Raising qbytes above msgmnb is what CAP_SYS_RESOURCE decides; a machine
      * that withholds it from "all" would give another answer than the scenario's.
      */
-    long mnb = read_kernel_sysctl("msgmnb");
+    long mnb = read_msgmnb();
     if (given_all_caps && !(env->caps_all & (uint64_t)1 << CAP_SYS_RESOURCE) && (mnb < 0 || st->set_qbytes > (uint64_t)mnb)) {
       snprintf(r->message, sizeof r->message,
                "this machine withholds CAP_SYS_RESOURCE, which decides raising a queue's qbytes above kernel.msgmnb");
