@@ -657,12 +657,9 @@ class Renderer {
   /** Descriptor variable names ever bound, in order (`d1`, `d2`, ...). */
   private readonly fdNames: string[] = [];
   private nextFd = 1;
-  /** The scenario has file statements (a posix one): natively its processes run in a private root (see msgctl). */
-  private files = false;
 
   render(script: ScenarioScript): string {
     this.blocking = script.blocking === true;
-    this.files = script.devshm !== undefined;
     if (script.devshm !== undefined) this.devshm(new Picker(script.devshm));
     for (const spec of script.procs) this.proc(new Picker(spec.r));
     for (const c of script.commands) this.commandAndCollect(c);
@@ -1256,10 +1253,7 @@ class Renderer {
   private msgctl(p: Picker): void {
     const proc = this.who(p);
     const numeric = p.chance(0.1);
-    let cmd: string = numeric ? p.pick(MSG_NUMERIC_CMDS) : p.pick(MSGCTL_CMDS);
-    // With file statements the native oracle's processes run chrooted and cannot read kernel.msgmnb,
-    // so it refuses any IPC_SET of a caps=all process (native/process.c, do_msgctl): none then.
-    if (cmd === 'IPC_SET' && proc.allCaps && this.files) cmd = 'IPC_STAT';
+    const cmd: string = numeric ? p.pick(MSG_NUMERIC_CMDS) : p.pick(MSGCTL_CMDS);
     const byIndex = cmd === 'MSG_STAT' || cmd === 'MSG_STAT_ANY';
     let id = byIndex && p.chance(0.6) ? p.pick(INDEXES) : this.msgIdArg(p);
     // At a blocked call's queue: remove it (EIDRM), or change its rights or room.
