@@ -966,12 +966,15 @@ function who(pid: number | undefined, names: TraceNames | undefined): string {
  * `B shmat(65536, NULL, 0) = -1 EACCES (Permission denied)`; a call that
  * sleeps `A semop(0, [...], 1 <unfinished ...>` and its wake
  * `A <... semop resumed>) = 0`; a fault `A --- SIGSEGV {si_signo=SIGSEGV,
- * si_addr=0x...} ---`. Frames and container steps, which strace has no
+ * si_addr=0x...} ---`; an interrupt the signal that it is, `B --- SIGUSR1
+ * {si_signo=SIGUSR1, si_code=SI_USER} ---`. Frames and container steps, which strace has no
  * line for, print in the same `--- ... ---` form.
  */
 export function formatTraceEvent(e: TraceEvent, names?: TraceNames): string {
   switch (e.kind) {
     case 'syscall': {
+      // Process.interrupt() is the signal the scenario's `interrupt` sends (SIGUSR1, natively), not a call.
+      if (e.call === 'interrupt') return `${who(e.pid, names)}--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER} ---`;
       const { name, args } = callLine(e);
       if (e.result.status === 'blocked') return `${who(e.pid, names)}${name}(${args.join(', ')} <unfinished ...>`;
       return `${who(e.pid, names)}${name}(${args.join(', ')}) = ${resultText(e.call, e.result)}`;

@@ -32,7 +32,7 @@ const CALL = /^(\S+) ([a-z_0-9]+)\((.*)\) = (-?\d+|0x[0-9a-f]+|\?|-1 E[A-Z0-9]+ 
 const UNFINISHED = /^(\S+) ([a-z_0-9]+)\((.*) <unfinished \.\.\.>$/;
 const RESUMED = /^(\S+) <\.\.\. ([a-z_0-9]+) resumed>\) = (-?\d+|-1 E[A-Z0-9]+ \([^)]+\))( \(woken by \S+\))?$/;
 const EVENT =
-  /^(\S+ )?--- (SIG(SEGV|BUS) \{si_signo=SIG(SEGV|BUS), si_addr=0x[0-9a-f]+\}|frames? \d+(-\d+)? (allocated|freed)|container \S+: [a-z]+ = \d+(, pid \S+)?) ---$/;
+  /^(\S+ )?--- (SIG(SEGV|BUS) \{si_signo=SIG(SEGV|BUS), si_addr=0x[0-9a-f]+\}|SIGUSR1 \{si_signo=SIGUSR1, si_code=SI_USER\}|frames? \d+(-\d+)? (allocated|freed)|container \S+: [a-z]+ = \d+(, pid \S+)?) ---$/;
 
 function isTraceLine(line: string): boolean {
   return CALL.test(line) || UNFINISHED.test(line) || RESUMED.test(line) || EVENT.test(line);
@@ -78,6 +78,7 @@ describe('ipc-sentry run --trace', () => {
       'host-channel.scn',
       'W write(0, "\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0"..., 1024) = -1 ENOSPC (No space left on device)',
     ],
+    ['sem-block-interrupt-eintr.scn', 'B --- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER} ---'],
     ['fork-inherits-attachments.scn', 'C --- SIGSEGV {si_signo=SIGSEGV, si_addr=0x7effffffe000} ---'],
     ['shmat-hugetlb-split.scn', 'A --- SIGBUS {si_signo=SIGBUS, si_addr=0x7effffe00000} ---'],
     ['tmpfs-statfs.scn', 'A --- frames 0-255 allocated ---'],
