@@ -99,6 +99,7 @@ function checkVma(meta: Metadata, v: VmaMetaT, at: string): void {
   check((v.perms & ~v.maxPerms) === 0, `${at}.perms`, `protection ${v.perms} is more than the mapping's maximum ${v.maxPerms}`);
   const len = v.end - v.start;
   const o = v.object;
+  check(v.wipeOnFork !== true || o.kind === 'anon', `${at}.wipeOnFork`, 'is set on a shared mapping; MADV_WIPEONFORK allows private anonymous memory only');
   if (o.kind === 'shm') {
     const s = segment(meta, o.ns, o.id);
     // do_shmat: VM_MAYREAD and VM_MAYEXEC always, VM_MAYWRITE exactly without SHM_RDONLY.
@@ -111,6 +112,8 @@ function checkVma(meta: Metadata, v: VmaMetaT, at: string): void {
     check(BigInt(v.offset) + BigInt(len) <= s.mapBytes, at, `bytes ${v.offset}..${v.offset + len} pass the segment's ${s.mapBytes}`);
   } else if (o.kind === 'anon') {
     const a = meta.anonymous[o.anon] as Metadata['anonymous'][number];
+    // madvise sets VM_WIPEONFORK on private anonymous memory only.
+    check(v.wipeOnFork !== true || a.file === undefined, `${at}.wipeOnFork`, 'is set on a private file mapping; MADV_WIPEONFORK allows anonymous memory only');
     check(BigInt(v.offset) + BigInt(len) <= BigInt(a.bytes), at, `bytes ${v.offset}..${v.offset + len} pass the anonymous memory's ${a.bytes}`);
     if (a.file !== undefined) {
       // A private file mapping (do_mmap's MAP_PRIVATE case): a readable description, and never shared-writable.

@@ -411,10 +411,13 @@ const MappedMeta = t.union([
   t.type({ kind: t.literal('file'), file: Nat }),
 ]);
 
-/** locked: VM_LOCKED (mlock); absent when not locked. */
+/**
+ * locked: VM_LOCKED (mlock); dontCopy: VM_DONTCOPY (MADV_DONTFORK);
+ * wipeOnFork: VM_WIPEONFORK (MADV_WIPEONFORK). Each absent when not set.
+ */
 const VmaMeta = t.intersection([
   t.type({ start: Nat, end: Nat, offset: MapOffset, perms: Nat, maxPerms: Nat, writable: t.boolean, object: MappedMeta }),
-  t.partial({ locked: t.literal(true) }),
+  t.partial({ locked: t.literal(true), dontCopy: t.literal(true), wipeOnFork: t.literal(true) }),
 ]);
 
 const ProcessMeta = t.intersection([

@@ -44,6 +44,7 @@ import {
   SHM_STAT_ANY,
   SHM_UNLOCK,
 } from '../abi/constants.js';
+import * as MMAN from '../abi/mman.js';
 import { MAP_PRIVATE, MAP_SHARED, MNT_DETACH, MNT_FORCE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDWR, O_TRUNC, O_WRONLY } from '../abi/fs.js';
 import {
   F_ADD_SEALS,
@@ -172,6 +173,7 @@ const SYSCALL_METHODS: readonly string[] = [
   'shmctl',
   'munmap',
   'mprotect',
+  'madvise',
   'futexWait',
   'futexWake',
   'fork',
@@ -552,6 +554,13 @@ const UMOUNT_FLAGS: FlagTable = [
   ['MNT_DETACH', MNT_DETACH],
 ];
 
+/** madvise advice by value: every MADV_ constant of abi/mman.ts, as the scenario language takes them. */
+const MADV_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(MMAN)
+    .filter(([k, v]) => k.startsWith('MADV_') && typeof v === 'number')
+    .map(([k, v]) => [v, k]),
+);
+
 const SHMCTL_CMDS: Readonly<Record<number, string>> = {
   [IPC_RMID]: 'IPC_RMID',
   [IPC_SET]: 'IPC_SET',
@@ -807,6 +816,8 @@ function callLine(e: SyscallTraceEvent): { name: string; args: string[] } {
       return { name: 'munmap', args: [ptr(a[0]), value(a[1])] };
     case 'mprotect':
       return { name: 'mprotect', args: [ptr(a[0]), value(a[1]), flags(a[2], PROT_FLAGS, false, a[2] === 0 ? 'PROT_NONE' : undefined).replace(/\|0$/, '')] };
+    case 'madvise':
+      return { name: 'madvise', args: [ptr(a[0]), value(a[1]), cmd(a[2], MADV_NAMES)] };
     case 'mmap':
       return {
         name: 'mmap',

@@ -234,6 +234,18 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     return copy;
   }
 
+  /** MADV_WIPEONFORK's child object: the same size and name, no page, one reference (madvise allows the flag on anonymous memory only). */
+  freshCopy(): AnonymousMemory {
+    const fresh = new AnonymousMemory(this.mf, this.bytes, this.name);
+    fresh.refs = 1;
+    return fresh;
+  }
+
+  /** A private mapping of a hugetlbfs file splits only where the file's mappings may (hugetlb_vm_op_split). */
+  maySplit(offset: number): boolean {
+    return this.backing?.mappable.maySplit?.(offset) ?? true;
+  }
+
   /** mincore: whether object page `page` is in memory (a page of its own, the zero page, or the file's). */
   isResident(page: number): boolean {
     if (this.frames.frameAt(page) >= 0 || this.zeroMapped?.has(page) === true) return true;

@@ -163,6 +163,12 @@ export interface Mappable {
    */
   forkCopy?(): Mappable & MappingIdentity;
   /**
+   * For private anonymous memory: a new object of the same size and name
+   * holding no page and one reference, which a forked child maps where the
+   * parent advised MADV_WIPEONFORK. Absent for any other object.
+   */
+  freshCopy?(): Mappable & MappingIdentity;
+  /**
    * MADV_REMOVE: frees object pages [firstPage, endPage), which read as
    * zeros afterwards (fallocate's FALLOC_FL_PUNCH_HOLE); an error, such as
    * a write seal's EPERM, changes nothing. Absent: EOPNOTSUPP.

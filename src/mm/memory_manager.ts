@@ -148,6 +148,11 @@ function splitOverLimit(count: number): E.Either<SysError, never> {
   return E.left(sysError('ENOMEM', `a split would take the process's ${count} mappings past vm.max_map_count`));
 }
 
+/** madvise's split_vma refusal at vm.max_map_count: madvise_vma_behavior reports its ENOMEM as EAGAIN. */
+function splitAgain(count: number): SysError {
+  return sysError('EAGAIN', `a split would take the process's ${count} mappings past vm.max_map_count`);
+}
+
 function noShmOrigin(addr: number): E.Either<SysError, never> {
   return E.left(sysError('EINVAL', isPageAligned(addr) ? `no shm attachment has its origin at ${addr}` : `shmdt address ${addr} is not page aligned`));
 }
@@ -163,7 +168,7 @@ function makeVma(
   identity: MappingIdentity,
   writable: boolean,
 ): Vma {
-  return { start, end, mappable, offset, perms, maxPerms, identity, writable, locked: false };
+  return { start, end, mappable, offset, perms, maxPerms, identity, writable, locked: false, dontCopy: false, wipeOnFork: false };
 }
 
 /** The VMA an mmap call makes at `start`, `len` bytes long. */
@@ -557,6 +562,99 @@ export class MemoryManager implements MappingSpace {
   }
 
   /**
+   * The fork flags madvise sets and clears (MADV_DONTFORK and MADV_DOFORK:
+   * VM_DONTCOPY; MADV_WIPEONFORK and MADV_KEEPONFORK: VM_WIPEONFORK) over
+   * [start, end) (page aligned, non-empty), as madvise_walk_vmas and
+   * madvise_update_vma do: each piece in address order is first asked
+   * `refuse` (its error stops the walk), then, unless the flag already has
+   * the value, cut at the range's edges (split_vma: ENOMEM at
+   * vm.max_map_count, which madvise reports as EAGAIN; EINVAL where the
+   * mappable cannot be split, a hugetlb piece inside a huge page) and
+   * changed. A hole is ENOMEM, reported after the mapped parts were
+   * changed. No frame moves, so no translation goes stale.
+   */
+  setForkFlag(
+    ctx: MappingContext,
+    start: number,
+    end: number,
+    flag: 'dontCopy' | 'wipeOnFork',
+    value: boolean,
+    refuse?: (vma: Vma) => SysError | undefined,
+  ): E.Either<SysError, void> {
+    const at = this.stampOf(ctx);
+    return this.mappingMu.with((): E.Either<SysError, void> => {
+      const set = this.set;
+      let unmapped = false;
+      let cur = start;
+      for (let i = set.lowerBound(start); cur < end; i++) {
+        const vma = set.at(i);
+        if (vma === undefined || vma.start >= end) {
+          unmapped = true;
+          break;
+        }
+        if (vma.start > cur) unmapped = true;
+        const from = Math.max(cur, vma.start);
+        const to = Math.min(end, vma.end);
+        const refused = refuse?.(vma);
+        if (refused !== undefined) return E.left(refused);
+        if ((vma[flag] === true) !== value) {
+          if (vma.start < from) {
+            if (set.size >= this.vm.maxMapCount) return E.left(splitAgain(set.size));
+            if (!this.maySplitAtLocked(from)) return E.left(sysError('EINVAL', `madvise would split the mapping at ${vma.start} where it cannot be split`));
+            this.splitLocked(at, i, from, 'below');
+            i++;
+          }
+          if (vma.end > to) {
+            if (set.size >= this.vm.maxMapCount) return E.left(splitAgain(set.size));
+            if (!this.maySplitAtLocked(to)) return E.left(sysError('EINVAL', `madvise would split the mapping at ${vma.start} where it cannot be split`));
+            this.splitLocked(at, i, to, 'above');
+          }
+          vma[flag] = value;
+        }
+        cur = to;
+      }
+      return unmapped ? E.left(sysError('ENOMEM', `madvise: part of [${start}, ${end}) is not mapped`)) : DONE;
+    });
+  }
+
+  /**
+   * MADV_POPULATE_READ and MADV_POPULATE_WRITE over [start, end) (page
+   * aligned, non-empty), as madvise_populate's fault-in walk: pages are
+   * faulted in address order, read faults or write faults (a write fault
+   * copies a private page, breaking copy-on-write, and claims a file's
+   * page). The first failure ends the call, the pages before it staying
+   * in: ENOMEM where nothing is mapped, EINVAL for a piece that does not
+   * allow the access (no PROT_READ for a read, no PROT_WRITE for a write;
+   * the faults are made without FOLL_FORCE), EFAULT for a page the fault
+   * refuses with SIGBUS (past the end of a file, a full tmpfs, no huge
+   * page), ENOMEM for a charge the memory cgroup refused (VM_FAULT_OOM).
+   */
+  populateAdvised(start: number, end: number, write: boolean): E.Either<SysError, void> {
+    const need = write ? PROT_WRITE : PROT_READ;
+    return this.mappingMu.with((): E.Either<SysError, void> => {
+      let cur = start;
+      for (let i = this.set.lowerBound(start); cur < end; i++) {
+        const vma = this.set.at(i);
+        if (vma === undefined || vma.start > cur) return E.left(sysError('ENOMEM', `madvise: ${cur} is not mapped`));
+        if ((vma.perms & need) === 0) return E.left(sysError('EINVAL', `madvise: the mapping at ${vma.start} does not allow ${write ? 'writing' : 'reading'}`));
+        const to = Math.min(end, vma.end);
+        let page = vma.offset / PAGE_SIZE + (cur - vma.start) / PAGE_SIZE;
+        const last = vma.offset / PAGE_SIZE + (to - vma.start) / PAGE_SIZE;
+        while (page < last) {
+          const t = vma.mappable.translate(page, last - page, write);
+          if (isBusError(t)) {
+            if (t.refusedCharge === true) return E.left(sysError('ENOMEM', 'madvise: the memory cgroup refused a page'));
+            return E.left(sysError('EFAULT', `madvise: a page of the mapping at ${vma.start} cannot be faulted in (${t.reason})`));
+          }
+          page = t.page + t.pages;
+        }
+        cur = to;
+      }
+      return DONE;
+    });
+  }
+
+  /**
    * mincore over [start, start + pages pages): one byte per page, 1 when the
    * page is in memory (a private page of the mapping, or the mapped
    * object's page). ENOMEM at the first page no piece maps.
@@ -630,8 +728,24 @@ export class MemoryManager implements MappingSpace {
       const copies: Vma[] = [];
       // One child object per private object, however many pieces map it.
       const privateCopies = new Map<Mappable, Mappable & MappingIdentity>();
+      // Likewise one fresh object per private object for its MADV_WIPEONFORK pieces.
+      const wiped = new Map<Mappable, Mappable & MappingIdentity>();
       let cow = false;
       for (const vma of this.set.all()) {
+        // dup_mmap skips a VM_DONTCOPY piece: the child has nothing mapped there.
+        if (vma.dontCopy === true) continue;
+        if (vma.wipeOnFork === true && vma.mappable.freshCopy !== undefined) {
+          // VM_WIPEONFORK: no page is copied; the child's piece reads as zeros and keeps the flag.
+          let fresh = wiped.get(vma.mappable);
+          if (fresh === undefined) {
+            fresh = vma.mappable.freshCopy();
+            wiped.set(vma.mappable, fresh);
+          } else {
+            fresh.incRef();
+          }
+          copies.push({ ...vma, mappable: fresh, identity: fresh, locked: false });
+          continue;
+        }
         if (vma.mappable.forkCopy !== undefined) {
           let copy = privateCopies.get(vma.mappable);
           if (copy === undefined) {
@@ -661,7 +775,9 @@ export class MemoryManager implements MappingSpace {
    * references) are restored with them.
    */
   restoreVmas(vmas: readonly Vma[]): void {
-    this.mappingMu.with(() => this.set.load(vmas.map((v) => ({ ...v, locked: v.locked === true }))));
+    this.mappingMu.with(() =>
+      this.set.load(vmas.map((v) => ({ ...v, locked: v.locked === true, dontCopy: v.dontCopy === true, wipeOnFork: v.wipeOnFork === true }))),
+    );
   }
 
   /** Removes every mapping (exit_mmap at exit or execve); the address space is empty afterwards. */

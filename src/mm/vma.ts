@@ -34,6 +34,14 @@ export interface Vma {
   readonly writable: boolean;
   /** VM_LOCKED (mlock): the pages stay in memory; not inherited at fork. Absent means false. */
   locked?: boolean;
+  /** VM_DONTCOPY (MADV_DONTFORK): fork leaves this piece out of the child. Absent means false. */
+  dontCopy?: boolean;
+  /**
+   * VM_WIPEONFORK (MADV_WIPEONFORK, private anonymous memory only): fork gives
+   * the child fresh zeroed memory here, and the child's piece keeps the flag.
+   * Absent means false.
+   */
+  wipeOnFork?: boolean;
 }
 
 /** A read-only snapshot of one VMA, for tests and /proc/pid/maps. */
@@ -48,6 +56,8 @@ export interface VmaInfo {
   readonly identity: MappingIdentity;
   readonly writable: boolean;
   readonly locked: boolean;
+  readonly dontCopy: boolean;
+  readonly wipeOnFork: boolean;
 }
 
 /* Broken invariants of insert and removeAt, thrown out of line (a hot path: see "Hot paths" in docs/architecture.md). */
@@ -472,6 +482,8 @@ export class VmaSet {
       identity: v.identity,
       writable: v.writable,
       locked: v.locked === true,
+      dontCopy: v.dontCopy === true,
+      wipeOnFork: v.wipeOnFork === true,
     }));
   }
 

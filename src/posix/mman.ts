@@ -12,19 +12,25 @@ import { sysError } from '../abi/errno.js';
 import {
   MADV_COLD,
   MADV_DODUMP,
+  MADV_DOFORK,
   MADV_DONTDUMP,
+  MADV_DONTFORK,
   MADV_DONTNEED,
   MADV_FREE,
   MADV_HUGEPAGE,
+  MADV_KEEPONFORK,
   MADV_MERGEABLE,
   MADV_NOHUGEPAGE,
   MADV_NORMAL,
   MADV_PAGEOUT,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
   MADV_RANDOM,
   MADV_REMOVE,
   MADV_SEQUENTIAL,
   MADV_UNMERGEABLE,
   MADV_WILLNEED,
+  MADV_WIPEONFORK,
   MLOCK_ONFAULT,
   MS_ASYNC,
   MS_INVALIDATE,
@@ -33,6 +39,7 @@ import {
 import { AnonymousMemory } from '../mm/anon.js';
 import type { MappingContext } from '../mm/memmap.js';
 import type { MadvisePiece, MemoryManager } from '../mm/memory_manager.js';
+import type { Vma } from '../mm/vma.js';
 
 const PAGE = BigInt(PAGE_SIZE);
 const U64 = (1n << 64n) - 1n;
@@ -141,8 +148,22 @@ const HINTS: ReadonlySet<number> = new Set([
   MADV_PAGEOUT,
 ]);
 
-/** Advice Linux knows that the model does not (fork-time and populating behaviour, hugepage collapse, guards, poison). */
-const NOT_MODELLED: ReadonlySet<number> = new Set([10, 11, 18, 19, 22, 23, 24, 25, 100, 101, 102, 103]);
+/** The advice that sets or clears a fork flag of the pieces (VM_DONTCOPY, VM_WIPEONFORK). */
+const FORK_FLAGS: ReadonlyMap<number, { readonly flag: 'dontCopy' | 'wipeOnFork'; readonly value: boolean }> = new Map([
+  [MADV_DONTFORK, { flag: 'dontCopy', value: true }],
+  [MADV_DOFORK, { flag: 'dontCopy', value: false }],
+  [MADV_WIPEONFORK, { flag: 'wipeOnFork', value: true }],
+  [MADV_KEEPONFORK, { flag: 'wipeOnFork', value: false }],
+] as const);
+
+/** Advice Linux knows that the model does not (MADV_DONTNEED_LOCKED, hugepage collapse, guards, poison). */
+const NOT_MODELLED: ReadonlySet<number> = new Set([24, 25, 100, 101, 102, 103]);
+
+/** MADV_WIPEONFORK is for private anonymous memory only: a file (shmem behind shared anonymous memory included) or a shared piece is EINVAL. */
+function wipeRefused(vma: Vma): SysError | undefined {
+  const m = vma.mappable;
+  return m instanceof AnonymousMemory && m.backing === undefined ? undefined : sysError('EINVAL', 'MADV_WIPEONFORK needs private anonymous memory');
+}
 
 /**
  * madvise(2): EINVAL for advice Linux does not know (or the model does not
@@ -155,9 +176,19 @@ const NOT_MODELLED: ReadonlySet<number> = new Set([10, 11, 18, 19, 22, 23, 24, 2
  * read-only one, EINVAL for anonymous private memory). A locked piece
  * refuses DONTNEED, FREE, REMOVE, COLD and PAGEOUT with EINVAL. A hole in
  * the range is ENOMEM after the rest is advised.
+ *
+ * MADV_DONTFORK and MADV_DOFORK set and clear VM_DONTCOPY (fork leaves the
+ * piece out of the child), MADV_WIPEONFORK and MADV_KEEPONFORK
+ * VM_WIPEONFORK (the child gets zeroed memory there; EINVAL for anything
+ * but private anonymous memory), cutting pieces at the range's edges (see
+ * MemoryManager.setForkFlag). MADV_POPULATE_READ and MADV_POPULATE_WRITE
+ * fault the range in and stop at the first failure (see
+ * MemoryManager.populateAdvised).
  */
 export function madvise(c: RangeCaller, start: bigint, len: bigint, advice: number): E.Either<SysError, void> {
-  const known = advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_REMOVE || HINTS.has(advice);
+  const populate = advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE;
+  const fork = FORK_FLAGS.get(advice);
+  const known = advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_REMOVE || HINTS.has(advice) || populate || fork !== undefined;
   if (!known) {
     const why = NOT_MODELLED.has(advice) ? `madvise advice ${advice} is not modelled` : `madvise advice ${advice} is unknown`;
     return E.left(sysError('EINVAL', why));
@@ -169,6 +200,10 @@ export function madvise(c: RangeCaller, start: bigint, len: bigint, advice: numb
   if (end > U64) return E.left(sysError('EINVAL', 'madvise range wraps around'));
   if (end === start) return E.right(undefined);
   if (start >= TASK) return E.left(sysError('ENOMEM', 'madvise: nothing is mapped there'));
+  if (populate) return c.mm.populateAdvised(Number(start), clip(end), advice === MADV_POPULATE_WRITE);
+  if (fork !== undefined) {
+    return c.mm.setForkFlag(c.mappingContext, Number(start), clip(end), fork.flag, fork.value, advice === MADV_WIPEONFORK ? wipeRefused : undefined);
+  }
   return c.mm.madvise(Number(start), clip(end), (piece) => advise(piece, advice));
 }
 

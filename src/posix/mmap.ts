@@ -36,6 +36,7 @@ import {
   MAP_GROWSDOWN,
   MAP_HUGETLB,
   MAP_LOCKED,
+  MAP_NORESERVE,
   MAP_POPULATE,
   MAP_SHARED_VALIDATE,
   MAP_TYPE,
@@ -225,13 +226,16 @@ function planAnonymous(c: MmapCaller, flags: number, len: number): E.Either<SysE
  * hugetlbfs_file_mmap on a hugetlbfs file (a memfd made with MFD_HUGETLB):
  * EINVAL for an offset that is not a whole number of huge pages, then
  * ENOMEM, since the empty pool (vm.nr_hugepages 0) cannot reserve the
- * mapping's pages. A MAP_NORESERVE mapping, which Linux makes and then
- * answers with SIGBUS on touch, is not modelled and is refused the same way.
+ * mapping's pages. With MAP_NORESERVE (VM_NORESERVE, which do_mmap always
+ * honours for a hugetlbfs file) hugetlb_reserve_pages reserves nothing and
+ * the mapping is made; every touch of it is then SIGBUS, as no huge page
+ * can be allocated, and mincore shows no page.
  */
-function hugetlbRefused(inode: RegularFile, offset: bigint): SysError | undefined {
+function hugetlbRefused(inode: RegularFile, offset: bigint, flags: number): SysError | undefined {
   const h = inode.hugePageSize;
   if (h === 0) return undefined;
   if (offset % BigInt(h) !== 0n) return sysError('EINVAL', `mmap offset ${offset} is not a multiple of the huge page size ${h}`);
+  if ((flags & MAP_NORESERVE) !== 0) return undefined;
   return sysError('ENOMEM', 'no huge pages to reserve for a hugetlbfs mapping (vm.nr_hugepages is 0)');
 }
 
@@ -257,7 +261,7 @@ function planFile(c: MmapCaller, file: OpenFile, flags: number, prot: number, of
   if ((flags & MAP_GROWSDOWN) !== 0) return einval('MAP_GROWSDOWN on a file mapping');
   const exec = noexec ? 0 : PROT_EXEC;
   if (!shared) {
-    const huge = hugetlbRefused(inode, offset);
+    const huge = hugetlbRefused(inode, offset, flags);
     if (huge !== undefined) return E.left(huge);
     // VM_MAYWRITE stays for a private mapping whatever the descriptor: writes go to private copies.
     const mem = new AnonymousMemory(c.mm.memoryFile, Number(offset + bytes), '', { mappable: inode, identity: file });
@@ -268,7 +272,7 @@ function planFile(c: MmapCaller, file: OpenFile, flags: number, prot: number, of
   // counts as writable nor can mprotect make it so (EACCES).
   const writeSealed = (inode.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0;
   if (writeSealed && (prot & PROT_WRITE) !== 0) return E.left(sysError('EPERM', 'the file is sealed against writes; a writable shared mapping is refused'));
-  const huge = hugetlbRefused(inode, offset);
+  const huge = hugetlbRefused(inode, offset, flags);
   if (huge !== undefined) return E.left(huge);
   const mayWrite = file.writable && !writeSealed;
   return E.right({ mappable: inode, identity: file, maxPerms: PROT_READ | (mayWrite ? PROT_WRITE : 0) | exec, writable: mayWrite });

@@ -366,6 +366,11 @@ export class RegularFile extends Inode implements Mappable {
     if (writable) this.writableMaps += 1;
   }
 
+  /** A hugetlbfs file's mappings split only at huge page boundaries (hugetlb_vm_op_split); a tmpfs file's anywhere. */
+  maySplit(offset: number): boolean {
+    return this.hugePageSize === 0 || offset % this.hugePageSize === 0;
+  }
+
   /**
    * shmem_fault: a page at or past the end of the file rounded up to a page
    * is SIGBUS; a hole is claimed on first touch, reads included, and charged
@@ -373,7 +378,7 @@ export class RegularFile extends Inode implements Mappable {
    * is full, or the cgroup refuses) is SIGBUS too.
    */
   translate(page: number, maxPages: number, _write: boolean): Translation | BusError {
-    // Not reached: mmap refuses a hugetlbfs file (no huge page to reserve).
+    // A hugetlbfs file's pool is empty: only a MAP_NORESERVE mapping exists, and every fault is SIGBUS.
     if (this.hugePageSize !== 0) return BUS_NO_MEMORY;
     const eofPage = pagesFor(this.size);
     if (page >= eofPage) return BUS_PAST_EOF;

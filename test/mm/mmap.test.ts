@@ -77,7 +77,19 @@ describe('mmap placement', () => {
     expect(obj.calls).toEqual([{ kind: 'add', pid: 7, space: mm.spaceId, start: a, end: a + P, offset: 0, writable: false }]);
     expect(obj.refs).toBe(1);
     expect(mm.vmas()).toEqual([
-      { start: a, end: a + P, offset: 0, perms: PROT_READ, maxPerms: PROT_READ, mappable: obj, identity: obj, writable: false, locked: false },
+      {
+        start: a,
+        end: a + P,
+        offset: 0,
+        perms: PROT_READ,
+        maxPerms: PROT_READ,
+        mappable: obj,
+        identity: obj,
+        writable: false,
+        locked: false,
+        dontCopy: false,
+        wipeOnFork: false,
+      },
     ]);
   });
 });

@@ -92,7 +92,20 @@ function vmaMeta(walk: Walk, v: Vma, ipc: SavedIpc, where: string): VmaMetaT {
     throw new CheckpointFailure(checkpointError(`${where}: VMA at 0x${v.start.toString(16)}`, 'maps an object the image cannot describe'));
   }
   const locked = v.locked === true ? { locked: true as const } : {};
-  return { start: v.start, end: v.end, offset: v.offset, perms: v.perms, maxPerms: v.maxPerms, writable: v.writable, object, ...locked };
+  const dontCopy = v.dontCopy === true ? { dontCopy: true as const } : {};
+  const wipeOnFork = v.wipeOnFork === true ? { wipeOnFork: true as const } : {};
+  return {
+    start: v.start,
+    end: v.end,
+    offset: v.offset,
+    perms: v.perms,
+    maxPerms: v.maxPerms,
+    writable: v.writable,
+    object,
+    ...locked,
+    ...dontCopy,
+    ...wipeOnFork,
+  };
 }
 
 /** The anonymous memory the processes map, with its page runs. */
@@ -216,5 +229,7 @@ function restoreVma(v: VmaMetaT, refs: TaskRefs, anonymous: readonly AnonymousMe
     mappable,
     identity,
     locked: v.locked === true,
+    dontCopy: v.dontCopy === true,
+    wipeOnFork: v.wipeOnFork === true,
   };
 }
