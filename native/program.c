@@ -647,7 +647,7 @@ static int parse_msgrcv(struct parser *p) {
   struct stmt *st = p->st;
   char **t = p->tok;
   if (want(p, 7) != 0 || live_proc(p, t[2], &st->proc) != 0 || parse_id(p, t[3], &st->id) != 0) return -1;
-  if (parse_range(t[4], INT64_MIN, (int64_t)ORACLE_MAX_ACCESS - 8, &st->msgsz) != 0) return fail(p, "bad MAXSIZE '%s'", t[4]);
+  if (parse_range(t[4], INT64_MIN, (int64_t)ORACLE_MAX_ACCESS, &st->msgsz) != 0) return fail(p, "bad MAXSIZE '%s'", t[4]);
   if (parse_range(t[5], INT64_MIN, INT64_MAX, &st->mtype) != 0) return fail(p, "bad MSGTYP '%s'", t[5]);
   if (parse_i32(t[6], &st->flags) != 0) return fail(p, "bad FLAGS '%s'", t[6]);
   return 0;
