@@ -30,7 +30,7 @@
  * backing file's reference go.
  */
 import { PAGE_SIZE } from '../abi/constants.js';
-import type { AddrRange, BusError, MappingStamp, MappingIdentity, MappingSpace, Mappable, PageChargeTarget, Translation } from './memmap.js';
+import type { AddrRange, BusError, MappingStamp, MappingIdentity, MappingSpace, Mappable, PageChargeTarget, PrivateCopies, Translation } from './memmap.js';
 import { ZERO_FRAME, isBusError } from './memmap.js';
 import { FrameTable } from './frame_table.js';
 import type { MemoryFile } from './memory_file.js';
@@ -51,8 +51,12 @@ const BUS_REFUSED: BusError = { bus: true, reason: 'the memory cgroup refused a 
 type Charge = PageChargeTarget | undefined;
 
 /** A private memory object covering object pages [0, bytes / PAGE_SIZE). */
-export class AnonymousMemory implements Mappable, MappingIdentity {
+export class AnonymousMemory implements Mappable, MappingIdentity, PrivateCopies {
   private refs = 0;
+  /** The address space whose pieces map this object (one only: fork maps a copy), once a piece was announced. */
+  private space: MappingSpace | undefined = undefined;
+  /** Whether the backing file knows this object (trackPrivate), from its first reference to its last. */
+  private tracked = false;
   /**
    * Whether some frame may be held by another object too (a fork happened,
    * or a restore shared one). Until then every frame is this object's
@@ -86,9 +90,35 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     this.frames = new FrameTable<Charge>(mf, mf.pageCharges);
   }
 
-  addMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  addMapping(_at: MappingStamp, ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {
+    this.space = ms;
+  }
   removeMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
-  copyMapping(_at: MappingStamp, _ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {}
+  copyMapping(_at: MappingStamp, ms: MappingSpace, _ar: AddrRange, _offset: number, _writable: boolean): void {
+    this.space = ms;
+  }
+
+  /** Tells the backing file, if any, that this object may hold copies of its pages (see discardFrom). */
+  private track(on: boolean): void {
+    if (this.backing === undefined || this.tracked === on) return;
+    this.tracked = on;
+    this.backing.mappable.trackPrivate?.(this, on);
+  }
+
+  /**
+   * The backing file shrank to end before object page `page`: the copies of
+   * its pages from there on go, as Linux's truncate_pagecache zaps even
+   * private copy-on-write pages past the new end. An access there reads the
+   * file again, which is SIGBUS past its end. Threads of the mapping's
+   * address space lose what they cached.
+   */
+  discardFrom(page: number): void {
+    const end = this.bytes / PAGE_SIZE;
+    if (page >= end || this.frames.residentPages === 0) return;
+    const discard = (): void => this.frames.removeRange(page, end, (frame, charge) => this.drop(frame, charge));
+    if (this.space?.withPagesRetired !== undefined) this.space.withPagesRetired(discard);
+    else discard();
+  }
 
   translate(page: number, maxPages: number, write: boolean): Translation | BusError {
     if (page >= this.bytes / PAGE_SIZE) return BUS_PAST_END;
@@ -231,6 +261,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
       copy.frames.share(page, frame, charge);
     });
     copy.refs = 1;
+    copy.track(true);
     return copy;
   }
 
@@ -244,6 +275,16 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
   /** A private mapping of a hugetlbfs file splits only where the file's mappings may (hugetlb_vm_op_split). */
   maySplit(offset: number): boolean {
     return this.backing?.mappable.maySplit?.(offset) ?? true;
+  }
+
+  /**
+   * Whether the object holds a page of its own at `page` (written, or shared
+   * copy-on-write with a fork relative) rather than reading through to the
+   * file or as the zero page: a futex keys the two differently (tlb.ts's
+   * futexKeying).
+   */
+  holdsPage(page: number): boolean {
+    return this.frames.frameAt(page) >= 0;
   }
 
   /** mincore: whether object page `page` is in memory (a page of its own, the zero page, or the file's). */
@@ -285,6 +326,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
    */
   restoreState(refs: number, pages: Iterable<readonly [number, number, Charge?]>, shared: ReadonlySet<number> = new Set()): void {
     this.refs = refs;
+    this.track(refs > 0);
     for (const [page, frame, charge] of pages) {
       // The object restored first cannot tell which of its frames a later one will share: any may be.
       this.cow = true;
@@ -296,6 +338,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
 
   incRef(): void {
     this.refs += 1;
+    if (this.refs === 1) this.track(true);
   }
 
   decRef(): void {
@@ -304,6 +347,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity {
     if (this.refs > 0) return;
     this.zeroMapped = undefined;
     this.frames.clear((frame, charge) => this.drop(frame, charge));
+    this.track(false);
     this.backing?.identity.decRef();
   }
 

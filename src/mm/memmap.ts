@@ -44,6 +44,24 @@ export interface AddrRange {
 export interface MappingSpace {
   /** A number unique among live address spaces, for diagnostics. */
   readonly spaceId: number;
+  /**
+   * Runs `fn` under the space's mapping lock, then retires every translation
+   * a thread of it may have cached: for pages a private object of this space
+   * loses from outside it (a truncation discarding private copies). Absent:
+   * `fn` just runs.
+   */
+  withPagesRetired?(fn: () => void): void;
+}
+
+/**
+ * A private mapping of a file, as the file sees it: the copies of its pages
+ * the mapping made on write. Linux's truncation zaps them too past the new
+ * end (unmap_mapping_range with even_cows), so an access there is SIGBUS
+ * again, not the old private copy.
+ */
+export interface PrivateCopies {
+  /** Forgets the mapping's own copies of object pages from `page` on. */
+  discardFrom(page: number): void;
 }
 
 /**
@@ -176,6 +194,12 @@ export interface Mappable {
   removePages?(firstPage: number, endPage: number): SysError | undefined;
   /** mincore: whether object page `page` is in memory. Absent: never. */
   isResident?(page: number): boolean;
+  /**
+   * A private mapping over this object starts (`on`) or stops keeping copies
+   * of its pages, which a shrinking file discards. Absent: the object never
+   * shrinks under its mappings.
+   */
+  trackPrivate?(copies: PrivateCopies, on: boolean): void;
 }
 
 /**

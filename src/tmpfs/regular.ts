@@ -11,7 +11,7 @@ import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../abi/fs.js';
 import { F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE } from '../abi/memfd.js';
-import type { AddrRange, BusError, Mappable, MappingStamp, MappingSpace, Translation } from '../mm/memmap.js';
+import type { AddrRange, BusError, Mappable, MappingStamp, MappingSpace, PrivateCopies, Translation } from '../mm/memmap.js';
 import type { MemoryCharge } from '../memcg/charge.js';
 import { CLAIM_CHARGE_REFUSED, CLAIM_NO_SPACE, claimError } from './claim.js';
 import { Inode } from './inode.js';
@@ -88,6 +88,13 @@ export class RegularFile extends Inode implements Mappable {
    * Absent until the first fallocate, so other files pay nothing.
    */
   private falloced: Set<number> | undefined;
+  /** The private mappings of the file that may hold copies of its pages (Linux finds them in i_mmap); absent until the first. */
+  private privateCopies: Set<PrivateCopies> | undefined;
+
+  trackPrivate(copies: PrivateCopies, on: boolean): void {
+    if (on) (this.privateCopies ??= new Set()).add(copies);
+    else this.privateCopies?.delete(copies);
+  }
 
   /** Mapping pieces that may be written through (VM_SHARED with VM_MAYWRITE). */
   get writableMappings(): number {
@@ -250,6 +257,9 @@ export class RegularFile extends Inode implements Mappable {
       // truncate_inode_pages_range runs to the end of the page cache, so pages
       // fallocated past the size (FALLOC_FL_KEEP_SIZE) go too.
       const keep = pagesFor(length);
+      // shmem_setattr: unmap_mapping_range(holebegin, 0, even_cows) takes the
+      // private mappings' copies of the pages wholly past the end too.
+      if (this.privateCopies !== undefined) for (const copies of [...this.privateCopies]) copies.discardFrom(keep);
       this.pages.removeRange(keep, Number.MAX_SAFE_INTEGER, this.releasePage);
       this.forgetFalloced(keep, Number.MAX_SAFE_INTEGER);
       this.zeroRange(length, pageStart(keep));
