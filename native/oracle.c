@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -248,9 +249,26 @@ static void prepare_machine(void) {
  * hole above it: attachments then go right below the guard, with nothing but
  * the guard above them. The area between the last mapping and the stack is left
  * alone, as the stack grows into it.
+ *
+ * The guard is itself a mapping, though: mprotect, mlock, munlock, msync and
+ * mincore of a range running off the end of the first attachment would find
+ * it there and succeed, where the bare address space has a hole (ENOMEM). So
+ * the guard grows down, like a stack: the kernel then keeps stack_guard_gap
+ * (1 MiB by default) free below it when it picks an address, and a range past
+ * the end of the highest attachment meets a real hole. A fault in that hole
+ * cannot grow the guard either: the attachment below it is accessible and too
+ * close, or else the grown guard would pass RLIMIT_STACK, which is kept below
+ * the guard's size here.
  */
 static void fence_address_space(void) {
-  uint8_t *guard = mmap(NULL, GUARD_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  struct rlimit stack;
+  if (getrlimit(RLIMIT_STACK, &stack) == 0 && (stack.rlim_cur == RLIM_INFINITY || stack.rlim_cur >= GUARD_BYTES)) {
+    stack.rlim_cur = (rlim_t)8 << 20;
+    if (setrlimit(RLIMIT_STACK, &stack) != 0)
+      die(EXIT_INTERNAL, NULL, "cannot bound RLIMIT_STACK: %s", strerror(errno));
+  }
+  uint8_t *guard =
+      mmap(NULL, GUARD_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_GROWSDOWN, -1, 0);
   if (guard == MAP_FAILED) die(EXIT_INTERNAL, NULL, "cannot map the guard: %s", strerror(errno));
   /* Read the whole map first: plugging holes while reading would move the file under the reader. */
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
@@ -274,6 +292,29 @@ static void fence_address_space(void) {
     line = next;
   }
   free(maps);
+
+  /*
+   * The highest address left for the scenario is the guard's start less the
+   * kernel's gap. Found with a probe (the gap is a boot option), it is then
+   * made a multiple of 1 GiB by moving the guard down, so that a huge-page
+   * mapping placed first takes the very top and a later small one lands right
+   * below it, as in a bare address space; the room the move frees above the
+   * guard is plugged like the other holes.
+   */
+  void *probe = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (probe == MAP_FAILED) die(EXIT_INTERNAL, NULL, "cannot probe below the guard: %s", strerror(errno));
+  munmap(probe, 4096);
+  uintptr_t skew = ((uintptr_t)probe + 4096) & (GUARD_BYTES - 1);
+  if (skew != 0) {
+    uint8_t *old = guard;
+    munmap(old, GUARD_BYTES);
+    guard = mmap(old - skew, GUARD_BYTES, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_GROWSDOWN | MAP_FIXED_NOREPLACE, -1, 0);
+    if (guard == MAP_FAILED) die(EXIT_INTERNAL, NULL, "cannot move the guard: %s", strerror(errno));
+    if (mmap(guard + GUARD_BYTES, skew, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+             -1, 0) == MAP_FAILED)
+      die(EXIT_INTERNAL, NULL, "cannot plug above the moved guard: %s", strerror(errno));
+  }
 }
 
 /* The mailbox is mapped before any fork, so every process, however deep, shares it. */
