@@ -509,11 +509,9 @@ const ODD_MAP_ADDRESSES = ['4096', '0xfffffffffffff000', '0x7ffffffff000', '0', 
 const MEM_LENS = ['4096', '8192', '12288', '1', '0', '4095'] as const;
 const MSYNC_FLAGS = ['MS_SYNC', 'MS_ASYNC', 'MS_INVALIDATE', 'MS_SYNC|MS_INVALIDATE', 'MS_ASYNC|MS_SYNC', '0', '8'] as const;
 /**
- * madvise advice. Not the advice the emulator does not model (MADV_DONTFORK,
- * MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_POPULATE_READ,
- * MADV_POPULATE_WRITE: EINVAL there, src/posix/mman.ts), which Linux
- * accepts. MADV_HUGEPAGE is safe: no mapping here is large enough for a
- * huge page (see MAP_LENS).
+ * madvise advice, the fork ones (DONTFORK, WIPEONFORK and their undoing)
+ * and the populating ones among them. MADV_HUGEPAGE is safe: no mapping
+ * here is large enough for a huge page (see MAP_LENS).
  */
 const MADVICE = [
   'MADV_DONTNEED',
@@ -532,6 +530,12 @@ const MADVICE = [
   'MADV_NOHUGEPAGE',
   'MADV_MERGEABLE',
   'MADV_UNMERGEABLE',
+  'MADV_DONTFORK',
+  'MADV_DOFORK',
+  'MADV_WIPEONFORK',
+  'MADV_KEEPONFORK',
+  'MADV_POPULATE_READ',
+  'MADV_POPULATE_WRITE',
   '999',
 ] as const;
 const MLOCK_FLAGS = ['', '', 'MLOCK_ONFAULT', '2'] as const;

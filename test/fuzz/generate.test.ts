@@ -110,8 +110,6 @@ const MEMFD_NAMES = new Set(['buf', '""', 'x', '"a b"', '"a/b"', `"${'n'.repeat(
 const OPEN_FLAGS = new Set(['O_RDWR', 'O_RDONLY', 'O_WRONLY', 'O_CREAT', 'O_EXCL', 'O_TRUNC', 'O_APPEND', 'O_DIRECTORY', 'O_CLOEXEC', 'O_NOFOLLOW']);
 const MFD_FLAGS = new Set(['0', 'MFD_ALLOW_SEALING', 'MFD_CLOEXEC', 'MFD_NOEXEC_SEAL', 'MFD_EXEC', '0x100']);
 const SEAL_NAMES = new Set(['0', 'F_SEAL_SEAL', 'F_SEAL_SHRINK', 'F_SEAL_GROW', 'F_SEAL_WRITE', 'F_SEAL_FUTURE_WRITE', 'F_SEAL_EXEC', '0x40']);
-/** madvise advice the emulator does not model (EINVAL there, accepted by Linux): never generated. */
-const UNMODELLED_ADVICE = /MADV_(DONTFORK|DOFORK|WIPEONFORK|KEEPONFORK|POPULATE_READ|POPULATE_WRITE)/;
 
 /** A statement's words, with a string (which may hold blanks) as one word. */
 function words(line: string): string[] {
@@ -159,7 +157,6 @@ describe('posix scenario generation', () => {
             if (fallocated && /SEEK_DATA|SEEK_HOLE/.test(w[4] ?? '')) seen.add('seek after fallocate');
           }
           if (op === 'mincore' && fallocated) seen.add('mincore after fallocate');
-          if (op === 'madvise') expect(line).not.toMatch(UNMODELLED_ADVICE);
           if (op === 'mmap' && /^(1024G|0x[0-9a-f]{9,})$/.test(w[3] ?? '')) {
             expect(w[5], line).toMatch(/MAP_NORESERVE/);
             expect(w[5], line).not.toMatch(/MAP_POPULATE|MAP_LOCKED|MAP_FIXED/);
