@@ -60,6 +60,7 @@ export const MADV_COLD = 20;
 export const MADV_PAGEOUT = 21;
 export const MADV_POPULATE_READ = 22;
 export const MADV_POPULATE_WRITE = 23;
+export const MADV_DONTNEED_LOCKED = 24;
 
 // lseek(2) whence.
 export const SEEK_SET = 0;

@@ -16,6 +16,7 @@ import {
   MADV_DONTDUMP,
   MADV_DONTFORK,
   MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
   MADV_FREE,
   MADV_HUGEPAGE,
   MADV_KEEPONFORK,
@@ -148,6 +149,9 @@ const HINTS: ReadonlySet<number> = new Set([
   MADV_PAGEOUT,
 ]);
 
+/** The advice that drops or frees pages (see advise). */
+const DROPS: ReadonlySet<number> = new Set([MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_REMOVE]);
+
 /** The advice that sets or clears a fork flag of the pieces (VM_DONTCOPY, VM_WIPEONFORK). */
 const FORK_FLAGS: ReadonlyMap<number, { readonly flag: 'dontCopy' | 'wipeOnFork'; readonly value: boolean }> = new Map([
   [MADV_DONTFORK, { flag: 'dontCopy', value: true }],
@@ -156,8 +160,8 @@ const FORK_FLAGS: ReadonlyMap<number, { readonly flag: 'dontCopy' | 'wipeOnFork'
   [MADV_KEEPONFORK, { flag: 'wipeOnFork', value: false }],
 ] as const);
 
-/** Advice Linux knows that the model does not (MADV_DONTNEED_LOCKED, hugepage collapse, guards, poison). */
-const NOT_MODELLED: ReadonlySet<number> = new Set([24, 25, 100, 101, 102, 103]);
+/** Advice Linux knows that the model does not (hugepage collapse, guards, poison). */
+const NOT_MODELLED: ReadonlySet<number> = new Set([25, 100, 101, 102, 103]);
 
 /** MADV_WIPEONFORK is for private anonymous memory only: a file (shmem behind shared anonymous memory included) or a shared piece is EINVAL. */
 function wipeRefused(vma: Vma): SysError | undefined {
@@ -174,7 +178,9 @@ function wipeRefused(vma: Vma): SysError | undefined {
  * frees nothing until memory runs short (never, here), MADV_REMOVE punches
  * a hole in a shared writable mapping's object (EACCES for a private or
  * read-only one, EINVAL for anonymous private memory). A locked piece
- * refuses DONTNEED, FREE, REMOVE, COLD and PAGEOUT with EINVAL. A hole in
+ * refuses DONTNEED, FREE, REMOVE, COLD and PAGEOUT with EINVAL;
+ * MADV_DONTNEED_LOCKED is DONTNEED that a locked piece allows (the page
+ * stays locked: the next touch brings a fresh one back in). A hole in
  * the range is ENOMEM after the rest is advised.
  *
  * MADV_DONTFORK and MADV_DOFORK set and clear VM_DONTCOPY (fork leaves the
@@ -188,7 +194,7 @@ function wipeRefused(vma: Vma): SysError | undefined {
 export function madvise(c: RangeCaller, start: bigint, len: bigint, advice: number): E.Either<SysError, void> {
   const populate = advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE;
   const fork = FORK_FLAGS.get(advice);
-  const known = advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_REMOVE || HINTS.has(advice) || populate || fork !== undefined;
+  const known = DROPS.has(advice) || HINTS.has(advice) || populate || fork !== undefined;
   if (!known) {
     const why = NOT_MODELLED.has(advice) ? `madvise advice ${advice} is not modelled` : `madvise advice ${advice} is unknown`;
     return E.left(sysError('EINVAL', why));
@@ -213,7 +219,8 @@ function advise(piece: MadvisePiece, advice: number): SysError | undefined {
   const m = vma.mappable;
   switch (advice) {
     case MADV_DONTNEED:
-      if (locked) return sysError('EINVAL', 'MADV_DONTNEED on a locked mapping');
+    case MADV_DONTNEED_LOCKED:
+      if (locked && advice === MADV_DONTNEED) return sysError('EINVAL', 'MADV_DONTNEED on a locked mapping (MADV_DONTNEED_LOCKED is allowed there)');
       if (m instanceof AnonymousMemory) m.dropPages(piece.firstPage, piece.firstPage + piece.pages);
       return undefined;
     case MADV_FREE:

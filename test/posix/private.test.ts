@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { checkInvariants, checkpoint, restore } from '../../src/checkpoint/index.js';
 import {
   MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
   MADV_FREE,
   MADV_HUGEPAGE,
   MADV_REMOVE,
@@ -221,6 +222,10 @@ describe('msync, mlock, madvise, mincore', () => {
     expect(byteAt(p, priv)).toBe(40);
     ok(p.mlock(priv, P));
     expect(errno(p.madvise(priv, P, MADV_DONTNEED))).toBe('EINVAL');
+    // MADV_DONTNEED_LOCKED drops a locked private copy too; the page reads the file's bytes again.
+    ok(p.write(priv, bytes(42)));
+    expect(errno(p.madvise(priv, P, MADV_DONTNEED_LOCKED))).toBe('ok');
+    expect(byteAt(p, priv)).toBe(40);
     ok(p.munlock(priv, P));
     expect(errno(p.madvise(priv, P, MADV_DONTNEED))).toBe('ok');
   });
