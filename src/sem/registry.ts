@@ -27,10 +27,12 @@ import { wakeAllRemoved } from './wake.js';
 
 /**
  * sem_alloc's refusal (ENOMEM): the set would not fit in INT_MAX bytes. A
- * struct sem is one 64-byte cache line on x86-64; the sem_array header is
- * taken as one line too.
+ * struct sem is one 64-byte cache line on x86-64, and the sem_array header
+ * (kern_ipc_perm, itself cache-line aligned, the lists and counters, padded
+ * to the line where sems[] starts) is four lines: 256 bytes. So the largest
+ * set is 33554427 semaphores, as Linux 6.18 answers (33554428 is ENOMEM).
  */
-export const SEM_ALLOC_MAX = Math.floor((0x7fffffff - 64) / 64);
+export const SEM_ALLOC_MAX = Math.floor((0x7fffffff - 256) / 64);
 
 /** The System V semaphore state of one IPC namespace. */
 export class SemRegistry extends IpcRegistry<SemSet, IpcCaller, number> implements SemOwner {
@@ -71,12 +73,14 @@ export class SemRegistry extends IpcRegistry<SemSet, IpcCaller, number> implemen
   /**
    * newary, in Linux's order: nsems 0 is EINVAL; used_sems + nsems past
    * semmns is ENOSPC; a set too large to allocate is ENOMEM; then ipc_addid
-   * (ENOSPC at semmni). Precondition: mu is held.
+   * (ENOSPC at semmni). The sum is a C int, so with semmsl raised near
+   * INT_MAX it wraps negative and passes the semmns check: such a set then
+   * meets sem_alloc's ENOMEM instead. Precondition: mu is held.
    */
   protected newLocked(who: IpcCaller, key: number, flags: number, nsems: number): E.Either<SysError, number> {
     const now = this.clock();
     if (nsems === 0) return E.left(sysError('EINVAL', 'a new semaphore set needs at least one semaphore'));
-    if (this.usedSems + nsems > this.limits.semmns) {
+    if (((this.usedSems + nsems) | 0) > this.limits.semmns) {
       return E.left(sysError('ENOSPC', `${nsems} more semaphores would pass kernel.sem's semmns (${this.limits.semmns}); ${this.usedSems} in use`));
     }
     if (nsems > SEM_ALLOC_MAX) return E.left(sysError('ENOMEM', `a set of ${nsems} semaphores cannot be allocated (sem_alloc)`));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_STAT } from '../../src/abi/constants.js';
 import { IPC_INFO } from '../../src/abi/constants.js';
 import { SEMMSL, SEM_INFO } from '../../src/abi/sem.js';
+import { SEM_ALLOC_MAX } from '../../src/sem/registry.js';
 import { semctl, semget } from '../../src/sem/syscalls.js';
 import { errno, ok } from '../support/either.js';
 import { setup } from './support.js';
@@ -75,6 +76,30 @@ describe('semget', () => {
     expect(ok(semctl(p, 0, 0, SEM_INFO)).info!.semaem).toBe(15);
     ok(t.limits.writeSem([10n, 100n, 500n, 2n]));
     expect(errno(semget(p, IPC_PRIVATE, 1, 0))).toBe('ENOSPC');
+  });
+
+  it('adds used_sems and nsems as a C int: a sum past INT_MAX wraps, passes semmns and meets sem_alloc (ENOMEM)', () => {
+    const t = setup();
+    const p = t.task();
+    ok(t.limits.writeSem([2147483647n, 32000n, 32n, 128n]));
+    ok(semget(p, IPC_PRIVATE, 9, 0));
+    // 9 + 40000 > 32000: ENOSPC; 9 + INT_MAX wraps negative, so semmns lets it through.
+    expect(errno(semget(p, IPC_PRIVATE, 40000, 0))).toBe('ENOSPC');
+    expect(errno(semget(p, IPC_PRIVATE, 2147483647, 0))).toBe('ENOMEM');
+    expect(errno(semget(p, IPC_PRIVATE, 2147483639, 0))).toBe('ENOMEM');
+    // 9 + 2147483638 is exactly INT_MAX: no wrap, and it is far above semmns.
+    expect(errno(semget(p, IPC_PRIVATE, 2147483638, 0))).toBe('ENOSPC');
+    expect(ok(semctl(p, 0, 0, SEM_INFO)).info!.semaem).toBe(9);
+  });
+
+  it("refuses a set past sem_alloc's INT_MAX bytes with ENOMEM: 64-byte semaphores after a 256-byte header", () => {
+    const t = setup();
+    const p = t.task();
+    ok(t.limits.writeSem([2147483647n, 2147483647n, 32n, 128n]));
+    expect(SEM_ALLOC_MAX).toBe(33554427);
+    expect(errno(semget(p, IPC_PRIVATE, 33554428, 0))).toBe('ENOMEM');
+    expect(errno(semget(p, IPC_PRIVATE, 40000000, 0))).toBe('ENOMEM');
+    expect(ok(semctl(p, 0, 0, SEM_INFO)).info!.semaem).toBe(0);
   });
 
   it('gives back used_sems at IPC_RMID', () => {
