@@ -4,7 +4,10 @@
  * in the MemoryFile's FutexQueue). The caller has decoded the address
  * (syscall_args.ts: outside the address space is EFAULT, unaligned is
  * EINVAL); here a word that is not mapped readable is EFAULT, as
- * kernel/futex/core.c get_futex_key finds it.
+ * kernel/futex/core.c get_futex_key finds it, and so is a word of private
+ * memory in a mapping the process may not write. The key is the one a
+ * worker thread of the process computes for the same word
+ * (MemoryManager.futexWord, TlbCache.futexKey).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { SysError } from '../abi/errno.js';

@@ -259,8 +259,10 @@ export class Task implements ProcessSyscalls {
   /**
    * futex(FUTEX_WAIT): sleeps while the word at `addr` holds `expected`, at
    * most `timeoutMs` (forever when absent): Right(0) when woken, EAGAIN when
-   * the value differs, ETIMEDOUT on timeout. Waiters meet by segment and
-   * offset, whatever address each process attached at.
+   * the value differs, ETIMEDOUT on timeout. Waiters on a shared object
+   * meet by object and offset, whatever address each process attached at;
+   * on private memory, by this process's address space and the address
+   * (see TlbCache.futexKey).
    */
   futexWait(addr: Word, expected: number, timeoutMs?: number): E.Either<SysError, 0> {
     const bad = (isWordValue(expected) ? undefined : badArgument('expected', expected)) ?? badTimeout(timeoutMs);

@@ -1,11 +1,24 @@
 /**
- * FUTEX_WAIT and FUTEX_WAKE on frame words, through one wait queue per
- * MemoryFile that every thread shares.
+ * FUTEX_WAIT and FUTEX_WAKE, through one wait queue per MemoryFile that
+ * every thread shares.
  *
- * Linux keys a shared futex by (object, offset). Shm pages never move while
- * their segment lives, so here the key is the frame word itself, named by
- * (chunk, word index in the chunk): every thread and process that maps the
- * segment, at whatever address, waits on and wakes the same key.
+ * Keys, as kernel/futex/core.c get_futex_key makes them:
+ * - a word of a shared object (a System V segment, a tmpfs or memfd file
+ *   mapped MAP_SHARED, MAP_SHARED|MAP_ANONYMOUS), and a file page a
+ *   read-only private mapping still reads through to: Linux keys it by
+ *   (object, offset). Those pages never move while the object lives, so
+ *   here the key is the frame word itself, (chunk, word index in the
+ *   chunk, 0): every thread and process that maps the object, at whatever
+ *   address, waits on and wakes the same key;
+ * - a word of private memory (MAP_PRIVATE) the futex call could write:
+ *   Linux first faults the page in for writing, which breaks copy-on-write,
+ *   and keys the process's own page by (address space, address). Here that
+ *   is (-1 - the address space's tag, address / 2^32, address mod 2^32)
+ *   (see addressKey), so a fork relative that still shares the frame never
+ *   meets it, and a thread whose write moved the page to a new frame still
+ *   wakes the waiters of its own process.
+ * The first word tells the two kinds apart: a chunk id is never negative.
+ * (A private page seen read-only is EFAULT, as Linux refuses it: tlb.ts.)
  *
  * Linux checks the futex word and queues the waiter under one hash-bucket
  * lock, so a waker sees either the waiter queued or the new value. The
@@ -27,15 +40,19 @@
  * timing only.
  *
  * Layout of the shared words: [ticket counter, slots in use] then, per
- * thread slot, [state, chunk, index, ticket]. A state is a sequence number
- * (bumped at each wait) and a kind (idle, waiting, woken), so a waker's
- * claim on a state it read earlier fails once that wait has ended.
+ * thread slot, [state, key word 0, key word 1, key word 2, ticket]. A
+ * state is a sequence number (bumped at each wait) and a kind (idle,
+ * waiting, woken), so a waker's claim on a state it read earlier fails
+ * once that wait has ended (even if it read key words the waiter was
+ * rewriting for its next wait).
  * Owner of a slot: the one thread given that slot; wakers only
  * compare-exchange its state from waiting to woken.
  *
  * A waiter is not tied to its segment's lifetime: if the segment dies while
  * someone waits, the waiter sleeps until its timeout, or until a wake on a
  * word that reuses the frame (a spurious wakeup, which futex(2) allows).
+ * A wait on private memory is keyed by address, so an munmap and a new
+ * mapping at the same address reach it too, as on Linux.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { sysError } from '../abi/errno.js';
@@ -44,7 +61,9 @@ import type { SysError } from '../abi/errno.js';
 const TICKET = 0;
 const IN_USE = 1;
 const HEADER_WORDS = 2;
-const SLOT_WORDS = 4;
+const SLOT_WORDS = 5;
+/** Where a slot's ticket sits, after its state and three key words. */
+const TICKET_AT = 4;
 
 const IDLE = 0;
 const WAITING = 1;
@@ -59,14 +78,36 @@ const MIN_SPIN = 64;
 /** The thread slot of the kernel thread; worker threads take 1 and up. */
 export const KERNEL_THREAD_SLOT = 0;
 
-/** A futex key: the word's chunk and its index among the chunk's 32-bit words. */
+/**
+ * A futex key (three 32-bit words, compared whole) and where its word's
+ * value is read. Made by frameKey or addressKey.
+ */
 export interface FutexKey {
-  /** Where the word's value is read: the chunk's words, or a thread's copy of the page (tlb.ts's TlbCopy). */
+  /** Where the word's value is read: its chunk's words. */
   readonly words: Int32Array;
-  readonly chunk: number;
-  readonly index: number;
-  /** The word's index in `words` when they are a copy of its page; `index` otherwise. */
-  readonly wordAt?: number;
+  /** The word's index in `words`. */
+  readonly wordAt: number;
+  /** By frame: the chunk id (never negative). By address: -1 - the address space's tag (negative). */
+  readonly k0: number;
+  /** By frame: the word's index in the chunk. By address: the address over 2^32. */
+  readonly k1: number;
+  /** By frame: 0. By address: the address mod 2^32, as a signed word. */
+  readonly k2: number;
+}
+
+/** The key of a shared object's word: its frame word, (chunk id, index in the chunk). */
+export function frameKey(words: Int32Array, wordAt: number, chunk: number, index: number): FutexKey {
+  return { words, wordAt, k0: chunk, k1: index, k2: 0 };
+}
+
+/**
+ * The key of a private memory word: (address space, address). `space` is
+ * the address space's MemoryManager.spaceId, which no other address space
+ * of the realm had or will have (below 2^31 of them; its low 31 bits are
+ * used); `addr` is below TASK_SIZE (2^47).
+ */
+export function addressKey(words: Int32Array, wordAt: number, space: number, addr: number): FutexKey {
+  return { words, wordAt, k0: -1 - (space % 0x80000000), k1: Math.floor(addr / 0x1_0000_0000), k2: addr | 0 };
 }
 
 /** The futex wait queue of one MemoryFile, shared by every thread that accesses its frames. */
@@ -113,7 +154,7 @@ export class FutexQueue {
       return E.left(sysError('EOPNOTSUPP', 'FUTEX_WAIT needs shared memory'));
     }
     const want = expected | 0;
-    const wordAt = key.wordAt ?? key.index;
+    const wordAt = key.wordAt;
     if (Atomics.load(key.words, wordAt) !== want) return notEqual();
 
     const q = this.q;
@@ -121,9 +162,10 @@ export class FutexQueue {
     const seq = (q[at] as number) & ~KIND_MASK;
     const next = (seq + SEQ_STEP) | 0;
     const waiting = next | WAITING;
-    Atomics.store(q, at + 1, key.chunk);
-    Atomics.store(q, at + 2, key.index);
-    Atomics.store(q, at + 3, Atomics.add(q, TICKET, 1));
+    Atomics.store(q, at + 1, key.k0);
+    Atomics.store(q, at + 2, key.k1);
+    Atomics.store(q, at + 3, key.k2);
+    Atomics.store(q, at + TICKET_AT, Atomics.add(q, TICKET, 1));
     for (let used = Atomics.load(q, IN_USE); used <= slot; used = Atomics.load(q, IN_USE)) {
       if (Atomics.compareExchange(q, IN_USE, used, slot + 1) === used) break;
     }
@@ -174,8 +216,8 @@ export class FutexQueue {
       const at = HEADER_WORDS + slot * SLOT_WORDS;
       const state = Atomics.load(q, at);
       if ((state & KIND_MASK) !== WAITING) continue;
-      if (Atomics.load(q, at + 1) !== key.chunk || Atomics.load(q, at + 2) !== key.index) continue;
-      (found ??= []).push(slot, state, Atomics.load(q, at + 3));
+      if (Atomics.load(q, at + 1) !== key.k0 || Atomics.load(q, at + 2) !== key.k1 || Atomics.load(q, at + 3) !== key.k2) continue;
+      (found ??= []).push(slot, state, Atomics.load(q, at + TICKET_AT));
     }
     if (found === undefined) return E.right(0);
     const order: number[] = [];

@@ -17,16 +17,17 @@ import { MMAP_MIN_ADDR, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE }
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
-import { atomic32, fillBytes, readBytes, readBytesInto, writeBytes } from './access.js';
+import { atomic32, fillBytes, permits, readBytes, readBytesInto, writeBytes } from './access.js';
 import type { AccessRules } from './access.js';
 import type { Fault } from './access.js';
+import { addressKey, frameKey } from './futex.js';
 import type { FutexKey } from './futex.js';
 import { ZERO_FRAME, isBusError } from './memmap.js';
 import type { MappingContext, MappingIdentity, MappingSpace, MappingStamp, Mappable, Perms, ShmMappable } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
 import { badMmapLength, fixedAddress, isPageAligned, mmapLengthFits, noFreeRange, pageAlign, unmappedArea } from './placement.js';
 import { detachShmLocked } from './shmdt.js';
-import { bumpGeneration, fillTlb, newGenerationWord } from './tlb.js';
+import { FUTEX_BY_ADDRESS, FUTEX_REFUSED, bumpGeneration, fillTlb, futexKeying, newGenerationWord } from './tlb.js';
 import type { TlbFill } from './tlb.js';
 import { VmaSet } from './vma.js';
 import type { Vma, VmaInfo } from './vma.js';
@@ -184,6 +185,7 @@ function dropAll(vmas: Vma[]): void {
 
 /** One process address space: its VMAs and the access paths through them. */
 export class MemoryManager implements MappingSpace {
+  /** Never reused in this realm (fork and checkpoint restore make new ones): a futex in private memory is keyed by it (futex.ts's addressKey). */
   readonly spaceId = nextSpaceId++;
   /** Protects the VMA set (Linux mmap_lock). */
   readonly mappingMu = new Mutex('mm.mappingMu', LockRank.mmMappingMu);
@@ -850,23 +852,33 @@ export class MemoryManager implements MappingSpace {
   }
 
   /**
-   * The frame word behind the 4-byte-aligned `addr`, for a futex: shared
-   * futexes are keyed by (object, offset), and an object's page keeps its
-   * frame while the object lives, so two mappings of one segment at
-   * different addresses resolve to the same word. Needs a readable page.
+   * The futex key of the 4-byte-aligned word at `addr`, as get_futex_key
+   * makes it and a worker thread of this process makes it for the same word
+   * (TlbCache.futexKey): the page is faulted in for writing where the
+   * mapping may be written (on private memory that breaks copy-on-write,
+   * and the key is then this address space and `addr`), else for reading.
+   * A shared object's word is keyed by its frame, which stays put while the
+   * object lives, so mappings of one segment at different addresses, in any
+   * process, meet. SIGSEGV (EFAULT) where the word is not readable, and for
+   * a read-only mapping's private page or zero page (futexKeying in tlb.ts).
    */
   futexWord(addr: number): E.Either<Fault, FutexKey> {
-    let key: FutexKey | undefined;
-    const keyOf = (words: Int32Array, index: number, frame: number): number => {
-      key = frame === ZERO_FRAME ? undefined : { words, index, chunk: this.memoryFile.chunkIdOf(frame) };
-      return index;
-    };
-    const found = this.mappingMu.with(() => {
-      const read = atomic32(this.set, this.memoryFile, this.rules, addr, false, keyOf);
-      // The zero page has no futex words: get_futex_key faults the page in for writing, and of a read-only mapping it is EFAULT.
-      return E.isRight(read) && key === undefined ? atomic32(this.set, this.memoryFile, this.rules, addr, true, keyOf) : read;
+    const mf = this.memoryFile;
+    return this.mappingMu.with((): E.Either<Fault, FutexKey> => {
+      const vma = this.set.find(addr);
+      if (vma === undefined) return E.left({ signal: 'SIGSEGV', addr });
+      const write = permits(vma, true, this.rules);
+      const keying = futexKeying(vma, vma.offset / PAGE_SIZE + Math.floor((addr - vma.start) / PAGE_SIZE), write);
+      let key: FutexKey | undefined;
+      const found = atomic32(this.set, mf, this.rules, addr, write, (words, index, frame) => {
+        if (frame !== ZERO_FRAME && keying !== FUTEX_REFUSED) {
+          key = keying === FUTEX_BY_ADDRESS ? addressKey(words, index, this.spaceId, addr) : frameKey(words, index, mf.chunkIdOf(frame), index);
+        }
+        return index;
+      });
+      if (E.isLeft(found)) return found;
+      return key === undefined ? E.left({ signal: 'SIGSEGV', addr }) : E.right(key);
     });
-    return E.isLeft(found) || key === undefined ? E.left(E.isLeft(found) ? found.left : { signal: 'SIGSEGV', addr }) : E.right(key);
   }
 
   /**

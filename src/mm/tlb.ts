@@ -25,7 +25,7 @@ import { copyBytes } from './copy.js';
 import { ZERO_FRAME, isBusError, isShmMappable } from './memmap.js';
 import type { Mappable } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
-import type { VmaSet } from './vma.js';
+import type { Vma, VmaSet } from './vma.js';
 
 /** The most pages one fill translates (bounds the work a single miss costs the kernel). */
 const MAX_FILL_PAGES = 1024;
@@ -52,9 +52,10 @@ export interface TlbCopy {
   /** Its PAGE_SIZE bytes, as they are now. */
   readonly bytes: Uint8Array;
   /**
-   * The frame's slot, which names its futex words (futex.ts); the thread is
-   * not given the chunk. ZERO_FRAME for the zero page, which has no futex
-   * words: a futex there faults the page in for writing (tlb_cache.ts).
+   * The frame's slot; the thread is not given the chunk. ZERO_FRAME for the
+   * zero page. No futex is keyed through a copy: a page shown this way is
+   * private memory read, and a futex there either faults it in for writing
+   * first or is refused (see TlbFill.futex).
    */
   readonly slot: number;
 }
@@ -76,6 +77,35 @@ export interface TlbFill {
   readonly cacheable: boolean;
   /** Set instead of runs (which are then empty) when the missing page is shown by its bytes. */
   readonly copy?: TlbCopy;
+  /** How a futex on these pages is keyed (see futexKeying); absent: by the frame word. */
+  readonly futex?: FutexKeying;
+}
+
+/**
+ * How get_futex_key keys a futex word, besides by its frame word (the key
+ * of a shared object's page, futex.ts):
+ * - FUTEX_BY_ADDRESS: private memory the futex call may write. Linux faults
+ *   the page in for writing first (breaking copy-on-write), then keys the
+ *   process's own page by (address space, address);
+ * - FUTEX_REFUSED: a page of private memory the process holds (or the zero
+ *   page) in a mapping it may not write: Linux refuses it with EFAULT, as
+ *   such a page never changes. A file page a read-only private mapping still
+ *   reads through to is keyed by its frame, as the file's.
+ */
+export type FutexKeying = typeof FUTEX_BY_ADDRESS | typeof FUTEX_REFUSED;
+export const FUTEX_BY_ADDRESS = 1;
+export const FUTEX_REFUSED = 2;
+
+/**
+ * The keying of a futex on object page `page` of `vma`, translated for
+ * writing when `write` (a futex tries that first: TlbCache.futexKey,
+ * MemoryManager.futexWord) or for reading; undefined: by the frame word.
+ */
+export function futexKeying(vma: Vma, page: number, write: boolean): FutexKeying | undefined {
+  const m = vma.mappable;
+  if (!(m instanceof AnonymousMemory)) return undefined;
+  if (write) return FUTEX_BY_ADDRESS;
+  return m.backing === undefined || m.holdsPage(page) ? FUTEX_REFUSED : undefined;
 }
 
 /** A one-word generation counter, in shared memory where the platform has it. */
@@ -117,10 +147,19 @@ export function fillTlb(
   const runs: TlbRun[] = [];
   // A private page whose frame something else holds too may be read once, never cached or written (see anon.ts).
   let shared = false;
+  // A futex on private memory the futex may write is keyed by address; read-only, it depends on the page, and a fill keeps to one kind.
+  const anon = vma.mappable instanceof AnonymousMemory;
+  const keyedByAddress = anon && (write || permits(vma, true, rules));
+  let futex: FutexKeying | undefined = keyedByAddress ? FUTEX_BY_ADDRESS : undefined;
   let cur = first;
   while (cur < stop) {
     // Page arithmetic: the offset may be past 2^53 (see Vma.offset).
     const page = vma.offset / PAGE_SIZE + (cur - vma.start) / PAGE_SIZE;
+    if (anon && !keyedByAddress) {
+      const k = futexKeying(vma, page, false);
+      if (runs.length > 0 && k !== futex) break;
+      futex = k;
+    }
     const t = vma.mappable.translate(page, (stop - cur) / PAGE_SIZE, write);
     if (isBusError(t)) {
       if (runs.length === 0) return E.left({ signal: 'SIGBUS', addr });
@@ -129,8 +168,11 @@ export function fillTlb(
     if (t.elsewhere === true) {
       // The page ends a fill, and one that starts there shows its bytes (see TlbCopy).
       if (runs.length > 0) break;
-      if (t.zero === true) return E.right(zeroFill(generation, cur, permits(vma, false, rules)));
-      return E.right(copyFill(mf, generation, cur, t.frame, permits(vma, false, rules)));
+      const readable = permits(vma, false, rules);
+      // Private memory read, either way: a futex there writes it first, or is refused.
+      const keying = keyedByAddress ? FUTEX_BY_ADDRESS : FUTEX_REFUSED;
+      if (t.zero === true) return E.right(zeroFill(generation, cur, readable, keying));
+      return E.right(copyFill(mf, generation, cur, t.frame, readable, keying));
     }
     if (t.shared === true) shared = true;
     let frame = t.frame;
@@ -143,23 +185,24 @@ export function fillTlb(
       pages -= inChunk;
     }
   }
-  return E.right({
+  const fill: TlbFill = {
     generation,
     runs,
     readable: permits(vma, false, rules),
     writable: !shared && permits(vma, true, rules),
     cacheable: !shared && framesStayWhileMapped(vma.mappable),
-  });
+  };
+  return E.right(futex === undefined ? fill : { ...fill, futex });
 }
 
 /** A fill showing the page at `start` (held in `frame`) by a copy of its bytes, for one read. */
-function copyFill(mf: MemoryFile, generation: number, start: number, frame: number, readable: boolean): TlbFill {
+function copyFill(mf: MemoryFile, generation: number, start: number, frame: number, readable: boolean, futex: FutexKeying): TlbFill {
   const bytes = new Uint8Array(PAGE_SIZE);
   copyBytes(bytes, 0, mf.chunkBytes(frame), mf.byteOffset(frame), PAGE_SIZE);
-  return { generation, runs: [], readable, writable: false, cacheable: false, copy: { start, bytes, slot: mf.slotOf(frame) } };
+  return { generation, runs: [], readable, writable: false, cacheable: false, copy: { start, bytes, slot: mf.slotOf(frame) }, futex };
 }
 
 /** A fill showing the zero page at `start` (a never-written private anonymous page) for one read: fresh zeros, never the page itself. */
-function zeroFill(generation: number, start: number, readable: boolean): TlbFill {
-  return { generation, runs: [], readable, writable: false, cacheable: false, copy: { start, bytes: new Uint8Array(PAGE_SIZE), slot: ZERO_FRAME } };
+function zeroFill(generation: number, start: number, readable: boolean, futex: FutexKeying): TlbFill {
+  return { generation, runs: [], readable, writable: false, cacheable: false, copy: { start, bytes: new Uint8Array(PAGE_SIZE), slot: ZERO_FRAME }, futex };
 }

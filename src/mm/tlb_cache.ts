@@ -21,9 +21,11 @@ import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { Fault } from './access.js';
 import { copyBytes } from './copy.js';
+import { addressKey, frameKey } from './futex.js';
 import type { FutexKey } from './futex.js';
 import { IN_FLIGHT_STRIDE } from './inflight.js';
-import type { TlbCopy, TlbFill } from './tlb.js';
+import { FUTEX_BY_ADDRESS, FUTEX_REFUSED } from './tlb.js';
+import type { FutexKeying, TlbCopy, TlbFill } from './tlb.js';
 
 /** The shared buffers and numbers a thread's TLB works over. */
 export interface TlbCacheInit {
@@ -36,6 +38,8 @@ export interface TlbCacheInit {
   readonly chunkShift: number;
   /** Chunks the thread starts with, by id (spawnWorker gives none); the others arrive through TlbSource as fills name them. */
   readonly chunks: readonly SharedArrayBuffer[];
+  /** The address space's MemoryManager.spaceId: a futex in private memory is keyed by it and the address (futex.ts's addressKey). */
+  readonly space: number;
 }
 
 /** Where a TLB miss goes: the kernel. */
@@ -51,7 +55,7 @@ export interface TlbSource {
  * chunk `chunk`, reached through `bytes` and `words` from `at` on. Those
  * are the chunk's views, except for a page shown by its bytes (TlbCopy):
  * then they are views of the copy, and chunk and base still name the
- * frame's words, its futex key.
+ * frame (a negative chunk for the zero page).
  */
 interface TlbEntry {
   readonly start: number;
@@ -65,6 +69,8 @@ interface TlbEntry {
   readonly writable: boolean;
   /** From a fill that may not be cached: dropped when the access ends. */
   readonly once: boolean;
+  /** How a futex on these pages is keyed (TlbFill.futex); undefined: by the frame word. */
+  readonly futex: FutexKeying | undefined;
 }
 
 const TLB_ENTRIES = 64;
@@ -86,6 +92,7 @@ export class TlbCache {
   private readonly slot: number;
   private count: number;
   private readonly chunkShift: number;
+  private readonly space: number;
   private readonly bytes: Uint8Array[] = [];
   private readonly words: Int32Array[] = [];
   /** The generation the cached entries belong to. */
@@ -104,6 +111,7 @@ export class TlbCache {
     this.slot = init.slot * IN_FLIGHT_STRIDE;
     this.count = Atomics.load(this.counters, this.slot);
     this.chunkShift = init.chunkShift;
+    this.space = init.space;
     init.chunks.forEach((c, i) => this.addChunk(i, c));
     this.generation = Atomics.load(this.generationWord, 0);
   }
@@ -166,16 +174,24 @@ export class TlbCache {
     }
   }
 
-  /** The futex key of the aligned word at `addr`, or undefined when it is not mapped readable. */
+  /**
+   * The futex key of the aligned word at `addr` (futex.ts), or undefined
+   * for EFAULT. As get_futex_key, it faults the page in for writing first
+   * (on private memory, that breaks copy-on-write, and the key is then the
+   * address), and only where the mapping may not be written, for reading:
+   * then a page of the process's private memory, the zero page included,
+   * is refused, and a shared object's page (or a file page a private
+   * mapping reads through to) is keyed by its frame word.
+   */
   futexKey(addr: number): FutexKey | undefined {
     this.enter();
     try {
-      let e = this.entry(addr, 4, false);
-      // The zero page (a negative chunk) has no futex words: as get_futex_key does, fault the page in for writing (a read-only mapping: EFAULT).
-      if (!isFault(e) && e.chunk < 0) e = this.fill(addr, 4, true);
-      if (isFault(e)) return undefined;
+      let e = this.entry(addr, 4, true);
+      if (isFault(e) && e.signal === 'SIGSEGV') e = this.entry(addr, 4, false);
+      if (isFault(e) || e.chunk < 0 || e.futex === FUTEX_REFUSED) return undefined;
       const off = addr - e.start;
-      return { words: e.words, chunk: e.chunk, index: (e.base + off) >> 2, wordAt: (e.at + off) >> 2 };
+      const wordAt = (e.at + off) >> 2;
+      return e.futex === FUTEX_BY_ADDRESS ? addressKey(e.words, wordAt, this.space, addr) : frameKey(e.words, wordAt, e.chunk, (e.base + off) >> 2);
     } finally {
       this.leave();
     }
@@ -221,7 +237,7 @@ export class TlbCache {
     if (E.isLeft(reply)) return reply.left;
     const f = reply.right;
     if (f.generation !== this.generation) this.flush(f.generation);
-    if (f.copy !== undefined) return this.fillCopy(addr, f.copy, f.readable);
+    if (f.copy !== undefined) return this.fillCopy(addr, f.copy, f.readable, f.futex);
     let first: TlbEntry | undefined;
     for (const run of f.runs) {
       const chunk = run.frame >> this.chunkShift;
@@ -238,6 +254,7 @@ export class TlbCache {
         readable: f.readable,
         writable: f.writable,
         once: !f.cacheable,
+        futex: f.futex,
       };
       this.insert(e);
       first ??= e;
@@ -250,11 +267,10 @@ export class TlbCache {
 
   /**
    * A page shown by its bytes (TlbCopy): an entry for this access only,
-   * over a buffer of its own (shared memory where there is some, which a
-   * futex wait needs), so that views an access already took of another
+   * over a buffer of its own, so that views an access already took of another
    * copied page keep their bytes.
    */
-  private fillCopy(addr: number, copy: TlbCopy, readable: boolean): TlbEntry | Fault {
+  private fillCopy(addr: number, copy: TlbCopy, readable: boolean, futex: FutexKeying | undefined): TlbEntry | Fault {
     if (!(copy.bytes instanceof Uint8Array) || copy.bytes.length !== PAGE_SIZE || addr < copy.start || addr >= copy.start + PAGE_SIZE) {
       throw new Error(`tlbFill(${addr}) did not show ${addr}`);
     }
@@ -272,6 +288,7 @@ export class TlbCache {
       readable,
       writable: false,
       once: true,
+      futex,
     };
     this.insert(e);
     this.hasOnce = true;
