@@ -565,7 +565,7 @@ static int parse_semop(struct parser *p) {
   st->timeout_ms = -1;
   if (strcmp(t[4], "-") != 0 && parse_range(t[4], 0, INT64_MAX / 1000000, &st->timeout_ms) != 0)
     return fail(p, "bad TIMEOUT '%s'", t[4]);
-  if (parse_u64(t[5], &n) != 0 || n > 65536 || p->ntok != 6 + 3 * n) return fail(p, "semop wants P ID TIMEOUT N and N triples");
+  if (parse_u64(t[5], &n) != 0 || n > p->ntok || p->ntok != 6 + 3 * n) return fail(p, "semop wants P ID TIMEOUT N and N triples");
   st->nsops = (size_t)n;
   st->sops = calloc(n + 1, sizeof *st->sops);
   if (st->sops == NULL) return fail(p, "out of memory");
