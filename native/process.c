@@ -303,7 +303,33 @@ static void do_semop(const struct stmt *st, int32_t id, struct result *r) {
   }
 }
 
+/*
+ * SETALL's values, copied to end right where an inaccessible page begins:
+ * when the set has more semaphores than the statement lists, the kernel's
+ * copy_from_user runs into that page and semctl fails with EFAULT (after
+ * the permission check, before ERANGE), as the emulator answers, instead of
+ * reading whatever follows in the heap. *map and *maplen are for munmap;
+ * NULL when the mapping cannot be made.
+ */
+static unsigned short *guarded_setall(const struct stmt *st, void **map, size_t *maplen) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t bytes = st->nsops * sizeof(unsigned short);
+  size_t data = (bytes + page - 1) / page * page;
+  uint8_t *m = mmap(NULL, data + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return NULL;
+  if (mprotect(m + data, page, PROT_NONE) != 0) {
+    munmap(m, data + page);
+    return NULL;
+  }
+  *map = m;
+  *maplen = data + page;
+  memcpy(m + data - bytes, st->vals, bytes);
+  return (unsigned short *)(void *)(m + data - bytes);
+}
+
 static void do_semctl(const struct stmt *st, int32_t id, struct result *r) {
+  void *setall_map = NULL;
+  size_t setall_len = 0;
   union {
     struct semid_ds ds;
     struct seminfo info;
@@ -317,9 +343,15 @@ static void do_semctl(const struct stmt *st, int32_t id, struct result *r) {
     case SETVAL:
       arg = (unsigned long)(unsigned int)st->setval;
       break;
-    case SETALL:
-      arg = (unsigned long)(uintptr_t)st->vals;
+    case SETALL: {
+      unsigned short *vals = guarded_setall(st, &setall_map, &setall_len);
+      if (vals == NULL) {
+        internal(r, "cannot map SETALL's %zu values: %s", st->nsops, strerror(errno));
+        return;
+      }
+      arg = (unsigned long)(uintptr_t)vals;
       break;
+    }
     case GETALL:
       arg = (unsigned long)(uintptr_t)env->box->data;
       break;
@@ -335,6 +367,7 @@ static void do_semctl(const struct stmt *st, int32_t id, struct result *r) {
     }
   }
   syscall_result(r, syscall(SYS_semctl, id, st->semnum, st->flags, arg));
+  if (setall_map != NULL) munmap(setall_map, setall_len);
   if (r->outcome != OUT_OK || !st->named) return;
   switch (st->flags) {
   case IPC_STAT: case SEM_STAT: case SEM_STAT_ANY:
