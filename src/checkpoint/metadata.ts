@@ -327,10 +327,12 @@ const WaitingCallMeta = new t.Type<WaitingCallMetaT, unknown, unknown>(
  * memory cgroup each page is charged to (a page shared copy-on-write
  * carries the same charge in every object naming it). Absent in images
  * from before private pages were charged: their pages are charged to none.
+ * noReserve: mapped with MAP_NORESERVE, so mprotect never charges it to the
+ * overcommit heuristic; absent otherwise.
  */
 const AnonMeta = t.intersection([
   t.type({ bytes: MapOffset, name: t.string, refs: Nat, pages: t.array(PageRunCodec) }),
-  t.partial({ file: Nat, charges: t.array(t.tuple([Nat, Nat, ChargeRef])) }),
+  t.partial({ file: Nat, charges: t.array(t.tuple([Nat, Nat, ChargeRef])), noReserve: t.literal(true) }),
 ]);
 
 const InodeMeta = t.intersection([

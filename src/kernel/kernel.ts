@@ -329,6 +329,15 @@ export class Kernel {
     return this.env.lockedMemory;
   }
 
+  /**
+   * RAM plus swap in pages, the bound of the overcommit heuristic (shmget,
+   * mmap, mprotect).
+   * @internal
+   */
+  get commitLimitPages(): bigint {
+    return this.env.commitLimitPages;
+  }
+
   /** A fresh, empty IPC namespace with default limits. It lives while processes are in it. */
   newIpcNamespace(): IpcNamespace {
     const ns = new IpcNamespace(this.nextNsId, this.env, false);

@@ -7,7 +7,7 @@
  * that ends it is the memory cgroup OOM killer's SIGKILL (see killedBy).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { PAGE_SIZE_N, PROT_EXEC, PROT_READ, PROT_WRITE, RLIM_INFINITY, TASK_SIZE, TASK_SIZE_N } from '../abi/constants.js';
+import { PAGE_SIZE, PAGE_SIZE_N, PROT_EXEC, PROT_READ, PROT_WRITE, RLIM_INFINITY, TASK_SIZE, TASK_SIZE_N } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { Credentials, RLimit } from '../auth/credentials.js';
@@ -33,6 +33,7 @@ import type { Fault } from '../mm/access.js';
 import type { TlbFill } from '../mm/tlb.js';
 import { MemoryManager } from '../mm/memory_manager.js';
 import { AnonymousMemory } from '../mm/anon.js';
+import { RegularFile } from '../tmpfs/regular.js';
 import type { MappingContext } from '../mm/memmap.js';
 import type { IpcSetArgs, ShmctlResult } from '../shm/syscalls.js';
 import * as shm from '../shm/syscalls.js';
@@ -358,8 +359,50 @@ export class Process implements ProcessSyscalls {
       if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) !== 0) return E.left(sysError('EINVAL', `bad protection 0x${prot.toString(16)}`));
       if (start >= TASK_SIZE_N) return E.left(sysError('ENOMEM', 'no mapping at that address'));
       const clippedEnd = end > TASK_SIZE_N ? TASK_SIZE_N + PAGE_SIZE_N : end;
-      return E.map(() => 0)(this.mm.mprotect(this.mappingContext, Number(start), Number(clippedEnd - start), prot & ~PROT_SEM));
+      const from = Number(start);
+      const to = Number(clippedEnd);
+      const refusedAt = this.commitRefusedAt(from, to, prot);
+      if (refusedAt === undefined) return E.map(() => 0)(this.mm.mprotect(this.mappingContext, from, to - from, prot & ~PROT_SEM));
+      // mprotect_fixup changed the pieces before the refused one, in order, as mprotect does.
+      if (refusedAt > from) {
+        const before = this.mm.mprotect(this.mappingContext, from, refusedAt - from, prot & ~PROT_SEM);
+        if (E.isLeft(before)) return before;
+      }
+      return E.left(
+        sysError('ENOMEM', `mprotect: making the mapping at ${refusedAt} writable passes the overcommit heuristic's ${this.kernel.commitLimitPages} pages`),
+      );
     });
+  }
+
+  /**
+   * Where mprotect of [start, end) to `prot` meets the overcommit heuristic
+   * (mprotect_fixup): a private piece that becomes writable without having
+   * been (no VM_WRITE, VM_SHARED, VM_NORESERVE, VM_HUGETLB) is charged its
+   * pages, and more than RAM plus swap is ENOMEM. The address of the first
+   * such piece that mprotect reaches (a hole or a forbidden protection stops
+   * it first), or undefined. A piece once made writable keeps its charge
+   * (VM_ACCOUNT) in Linux; here one that is no longer writable is asked
+   * again, which only differs for a piece grown past the bound by merging.
+   */
+  private commitRefusedAt(start: number, end: number, prot: number): number | undefined {
+    if ((prot & PROT_WRITE) === 0 || BigInt((end - start) / PAGE_SIZE) <= this.kernel.commitLimitPages) return undefined;
+    let cur = start;
+    for (const v of this.mm.vmas()) {
+      if (v.end <= cur) continue;
+      if (v.start > cur || v.start >= end || (prot & ~v.maxPerms & (PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return undefined;
+      const pieceEnd = Math.min(v.end, end);
+      const m = v.mappable;
+      // A private mapping of a hugetlbfs file has hugetlb's own accounting (VM_HUGETLB).
+      const charged =
+        (v.perms & PROT_WRITE) === 0 &&
+        m instanceof AnonymousMemory &&
+        !m.noReserve &&
+        !(m.backing?.mappable instanceof RegularFile && m.backing.mappable.hugePageSize !== 0);
+      if (charged && BigInt((pieceEnd - cur) / PAGE_SIZE) > this.kernel.commitLimitPages) return cur;
+      cur = pieceEnd;
+      if (cur >= end) return undefined;
+    }
+    return undefined;
   }
 
   /** Loads `len` bytes at `addr`. */
@@ -702,6 +745,7 @@ export class Process implements ProcessSyscalls {
       ...this.memfdCaller(),
       ...this.lockLimits(),
       capSysRawio: hasCapability(this.credentials, 'CAP_SYS_RAWIO'),
+      commitLimitPages: this.kernel.commitLimitPages,
     };
   }
 

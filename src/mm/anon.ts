@@ -58,6 +58,11 @@ export class AnonymousMemory implements Mappable, MappingIdentity, PrivateCopies
   /** Whether the backing file knows this object (trackPrivate), from its first reference to its last. */
   private tracked = false;
   /**
+   * Mapped with MAP_NORESERVE (VM_NORESERVE): mprotect never asks the
+   * overcommit heuristic for it (see Process.mprotect). Fork copies it.
+   */
+  noReserve = false;
+  /**
    * Whether some frame may be held by another object too (a fork happened,
    * or a restore shared one). Until then every frame is this object's
    * alone, and anonymous memory translates whole runs at once.
@@ -250,6 +255,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity, PrivateCopies
    */
   forkCopy(): AnonymousMemory {
     const copy = new AnonymousMemory(this.mf, this.bytes, this.name, this.backing);
+    copy.noReserve = this.noReserve;
     this.backing?.identity.incRef();
     this.cow = true;
     copy.cow = true;
@@ -268,6 +274,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity, PrivateCopies
   /** MADV_WIPEONFORK's child object: the same size and name, no page, one reference (madvise allows the flag on anonymous memory only). */
   freshCopy(): AnonymousMemory {
     const fresh = new AnonymousMemory(this.mf, this.bytes, this.name);
+    fresh.noReserve = this.noReserve;
     fresh.refs = 1;
     return fresh;
   }

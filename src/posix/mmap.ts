@@ -70,6 +70,8 @@ export interface MmapCaller extends MemfdCaller {
   readonly capIpcLock: boolean;
   /** MAP_FIXED below vm.mmap_min_addr is allowed (CAP_SYS_RAWIO). */
   readonly capSysRawio: boolean;
+  /** RAM plus swap in pages: the overcommit heuristic refuses one request for more (see commitRefused). */
+  readonly commitLimitPages: bigint;
 }
 
 /** mmap's arguments, decoded: `addr` and `offset` are the unsigned longs C passes. */
@@ -157,6 +159,11 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
   const planned = file === undefined ? planAnonymous(c, a.flags, len) : planFile(c, file, a.flags, prot, a.offset, len);
   if (E.isLeft(planned)) return planned;
   const plan = planned.right;
+  const refused = commitRefused(c, a.flags, prot, len, anonymous, huge !== 0);
+  if (refused !== undefined) {
+    plan.abandon?.();
+    return E.left(refused);
+  }
   const mapped = c.mm.mmap(c.mappingContext, {
     length: len,
     // Exact: a page-aligned offset below 2^64 is a double (see Vma.offset); anonymous memory starts at 0.
@@ -181,6 +188,24 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
   if (locked) c.mm.mlock(c.mappingContext, start, start + len, true);
   else if ((a.flags & MAP_POPULATE) !== 0) c.mm.populateRange(start, start + len);
   return mapped;
+}
+
+/**
+ * The overcommit heuristic (vm.overcommit_memory 0, __vm_enough_memory):
+ * one request for more pages than the machine has, RAM plus swap, is
+ * ENOMEM. mmap asks it for a private writable mapping (accountable_mapping:
+ * VM_WRITE without VM_SHARED or VM_NORESERVE; a hugetlbfs file has its own
+ * accounting), and shmem asks it for the file behind a shared anonymous
+ * mapping (shmem_acct_size); MAP_NORESERVE skips both. A MAP_FIXED mapping
+ * is charged in full here, where Linux first takes back what the mappings
+ * it replaces were charged.
+ */
+function commitRefused(c: MmapCaller, flags: number, prot: number, len: number, anonymous: boolean, hugetlb: boolean): SysError | undefined {
+  if ((flags & MAP_NORESERVE) !== 0) return undefined;
+  const accountable = (flags & MAP_TYPE) === MAP_PRIVATE ? (prot & PROT_WRITE) !== 0 && !hugetlb : anonymous;
+  const pages = BigInt(len / PAGE_SIZE);
+  if (!accountable || pages <= c.commitLimitPages) return undefined;
+  return sysError('ENOMEM', `${pages} pages exceed the overcommit heuristic's ${c.commitLimitPages} (RAM and swap)`);
 }
 
 /** MAP_LOCKED's checks in do_mmap: can_do_mlock (EPERM), then mlock_future_ok (EAGAIN). */
@@ -214,6 +239,7 @@ function planAnonymous(c: MmapCaller, flags: number, len: number): E.Either<SysE
     }
     case MAP_PRIVATE: {
       const mem = new AnonymousMemory(c.mm.memoryFile, len, '');
+      mem.noReserve = (flags & MAP_NORESERVE) !== 0;
       return E.right({ mappable: mem, identity: mem, maxPerms: PROT_RWX, writable: false });
     }
     default:
@@ -265,6 +291,7 @@ function planFile(c: MmapCaller, file: OpenFile, flags: number, prot: number, of
     if (huge !== undefined) return E.left(huge);
     // VM_MAYWRITE stays for a private mapping whatever the descriptor: writes go to private copies.
     const mem = new AnonymousMemory(c.mm.memoryFile, Number(offset + bytes), '', { mappable: inode, identity: file });
+    mem.noReserve = (flags & MAP_NORESERVE) !== 0;
     return E.right({ mappable: mem, identity: mem, maxPerms: PROT_READ | PROT_WRITE | exec, writable: false, made: () => file.incRef() });
   }
   // memfd_check_seals_mmap: under a write seal a shared mapping may not be

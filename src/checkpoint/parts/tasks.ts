@@ -114,7 +114,8 @@ export function saveAnonymous(walk: Walk): Metadata['anonymous'] {
     const pages = walk.pageRuns(`anonymous memory ${a.mappedName()}`, (fn) => a.forEachPage(fn), true);
     const backing = a.backing?.identity;
     const file = backing instanceof OpenFile ? { file: openFileIndex(walk, backing) } : {};
-    return { bytes: a.bytes, name: a.ownName, refs: a.refCount, pages, ...file, charges: anonCharges(walk, a) };
+    const noReserve = a.noReserve ? { noReserve: true as const } : {};
+    return { bytes: a.bytes, name: a.ownName, refs: a.refCount, pages, ...file, charges: anonCharges(walk, a), ...noReserve };
   });
 }
 
@@ -166,6 +167,7 @@ function restoreAnonymous(refs: TaskRefs, a: Metadata['anonymous'][number], seen
   const file = a.file === undefined ? undefined : (refs.fs.openFiles[a.file] as OpenFile);
   const backing = file === undefined ? undefined : { mappable: file.inode as RegularFile, identity: file };
   const mem = new AnonymousMemory(mf, a.bytes, a.name, backing);
+  mem.noReserve = a.noReserve === true;
   const charges = new Map<number, MemoryCharge>();
   for (const [page, count, c] of a.charges ?? []) for (let j = 0; j < count; j += 1) charges.set(page + j, refs.charge(c));
   const pages: [number, number, MemoryCharge | undefined][] = [];
