@@ -907,6 +907,14 @@ export class MemoryManager implements MappingSpace {
     return this.set.size >= this.vm.maxMapCount ? splitOverLimit(this.set.size) : undefined;
   }
 
+  /** MappingSpace.withPagesRetired: runs `fn` under mappingMu, then marks every cached translation stale. */
+  withPagesRetired(fn: () => void): void {
+    this.mappingMu.with(() => {
+      fn();
+      this.invalidateTlb();
+    });
+  }
+
   /**
    * Marks every cached translation stale (see tlb.ts), when any thread may
    * hold one. Preconditions: mappingMu is held.
