@@ -39,6 +39,7 @@ export const F_ALL_SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WR
 export const F_GETFD = 1;
 export const F_SETFD = 2;
 export const F_GETFL = 3;
+export const F_SETFL = 4;
 export const F_ADD_SEALS = 1033;
 export const F_GET_SEALS = 1034;
 /** The descriptor flag F_GETFD and F_SETFD read and write. */

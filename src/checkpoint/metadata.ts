@@ -403,7 +403,8 @@ const OpenFileMeta = t.intersection([
     offset: Loff,
     refs: Nat,
   }),
-  t.partial({ statusFlags: Nat }),
+  /** directIo: O_DIRECT is allowed (a tmpfs regular file opened by path); absent otherwise. */
+  t.partial({ statusFlags: Nat, directIo: t.literal(true) }),
 ]);
 
 /** What a VMA maps: a segment (namespace index, id), anonymous memory, or a file through an open description. */

@@ -775,8 +775,8 @@ export class Process implements ProcessSyscalls {
   }
 
   /**
-   * fcntl(2): F_GETFD, F_SETFD, F_GETFL, F_ADD_SEALS and F_GET_SEALS;
-   * EINVAL for any other command. `arg` is the command's argument (0 when
+   * fcntl(2): F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_ADD_SEALS and
+   * F_GET_SEALS; EINVAL for any other command. `arg` is the command's argument (0 when
    * it takes none).
    */
   fcntl(fd: number, cmd: number, arg = 0): E.Either<SysError, number> {

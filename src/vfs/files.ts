@@ -80,10 +80,16 @@ export function openStatusFlags(flags: number): number {
 export class OpenFile implements MappingIdentity {
   readonly readable: boolean;
   readonly writable: boolean;
-  /** O_APPEND: every write goes to the end of the file. */
-  readonly append: boolean;
-  /** f_flags: the access mode and status flags, as F_GETFL returns them (see openStatusFlags). */
-  readonly statusFlags: number;
+  /** O_APPEND: every write goes to the end of the file (F_SETFL may change it). */
+  append: boolean;
+  /** f_flags: the access mode and status flags, as F_GETFL returns them (see openStatusFlags); F_SETFL changes SETFL_MASK's bits. */
+  statusFlags: number;
+  /**
+   * FMODE_CAN_ODIRECT: O_DIRECT is allowed (open, F_SETFL). tmpfs sets it
+   * when a regular file is opened by path (shmem_file_open); a directory, a
+   * memfd and the file of a shared anonymous mapping lack it.
+   */
+  directIo = false;
   /** The file position for read and write (f_pos), exact up to 2^63 - 1. */
   offset: FileOffset = 0;
   private refs = 1;
@@ -322,7 +328,10 @@ export function open(c: FileCaller, path: string, flags: number, mode: number): 
     const w = loc.mount.wantWrite();
     if (E.isLeft(w)) return w;
   }
+  // do_dentry_open: O_DIRECT needs FMODE_CAN_ODIRECT, which only a tmpfs regular file gets.
+  if ((flags & O_DIRECT) !== 0 && !(inode instanceof RegularFile)) return E.left(sysError('EINVAL', `O_DIRECT on ${path}, which is not a regular file`));
   const file = new OpenFile(loc, flags);
+  file.directIo = inode instanceof RegularFile;
   if (truncate && inode instanceof RegularFile) inode.truncate(0);
   return E.right(c.files.install(file, (flags & O_CLOEXEC) !== 0));
 }

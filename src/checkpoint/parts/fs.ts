@@ -88,6 +88,7 @@ export function saveFilesystems(walk: Walk): FsMeta {
     offset: f.offset,
     refs: f.refCount,
     ...(extraStatusFlags(f) === 0 ? {} : { statusFlags: extraStatusFlags(f) }),
+    ...(f.directIo ? { directIo: true as const } : {}),
   }));
   const mounts = walk.mounts.items.map((m) => ({
     mountId: m.mountId,
@@ -193,6 +194,7 @@ export function restoreFilesystems(meta: Metadata, kernel: Kernel, charge: (c: C
     const flags = access | (f.append ? O_APPEND : 0) | (f.statusFlags ?? 0);
     const file = new OpenFile({ mount: mounts[f.mount] as Mount, inode: inodeOf(f.mount, f.ino) as Inode, path: f.path }, flags);
     file.offset = f.offset;
+    file.directIo = f.directIo === true;
     return file;
   });
   const mountNamespaces = meta.mountNamespaces.map((m, i) => {
