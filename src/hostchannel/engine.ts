@@ -51,7 +51,7 @@ import { SHM_SIZE_ERROR_EXIT_STATUS, effectiveShmSize, ipcModeOf, parseShmSize }
 import { MemoryCgroup } from '../memcg/cgroup.js';
 import type { ContainerConfig, ContainerState } from './records.js';
 import type { HostChannel, HostChannelCommand, Meminfo } from './spec.js';
-import { INT64_MAX } from './size.js';
+import { convertMembytes, INT64_MAX, OPTION_ERROR_EXIT_STATUS } from './size.js';
 import { SPEC_ERROR_EXIT_STATUS, parseHostChannel } from './spec.js';
 
 /** The outcome of one isula command: its exit status and the lines it printed on stderr. */
@@ -64,8 +64,20 @@ export interface CommandResult {
 export interface CreateOptions {
   /** The raw --host-channel value, exactly as typed. */
   readonly hostChannel?: string;
-  /** `-m`: the memory cgroup limit in bytes; 0 means none. */
+  /**
+   * `-m`: the memory cgroup limit in bytes; 0 means none. Unlike `memory`,
+   * it skips the daemon's 4 MiB floor, so that a caller can build a cgroup
+   * of a few pages.
+   */
   readonly memoryLimit?: bigint;
+  /**
+   * The raw `-m` (`--memory`) value, exactly as typed: isula converts it
+   * with command_convert_membytes, so a size it cannot read is the client's
+   * `Invalid value "..." for flag --memory`, exit 125; the daemon then
+   * refuses a limit above 0 and below 4 MiB (verify.c). When given, it
+   * takes the place of memoryLimit.
+   */
+  readonly memory?: string;
   /**
    * The raw --ipc value: `shareable` (also the meaning of its absence),
    * `none`, `host` or `container:NAME`. The client takes any string; the
@@ -118,6 +130,8 @@ export const ENGINE_MESSAGES = {
    * refused; printed bare, before the daemon is contacted.
    */
   invalidMemory: (value: string) => `Invalid value "${value}" for flag --memory`,
+  /** The daemon's refusal of a `-m` limit above 0 and below 4 MiB (verify.c verify_mem_limit_swap), at create. */
+  memoryBelowMinimum: 'Error response from daemon: Minimum memory limit allowed is 4MB',
   /**
    * start's refusal to join the IPC namespace of a container that is not
    * running (specs_namespace.c parse_share_namespace_with_prefix); `name`
@@ -127,6 +141,9 @@ export const ENGINE_MESSAGES = {
   /** exec's refusal of credentials no process can have (Kernel.trySpawn's EINVAL). */
   invalidUser: (why: string) => `Error response from daemon: ${why}`,
 } as const;
+
+/** LINUX_MIN_MEMORY in verify.c: the smallest memory limit the daemon takes, other than 0 (none). */
+export const MIN_MEMORY_LIMIT = 4n * 1024n * 1024n;
 
 /** Container names the daemon accepts (util_valid_container_name). */
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
@@ -378,9 +395,17 @@ export class ContainerEngine {
   }
 
   private doCreate(name: string, options: CreateOptions, autoRemove: boolean, command: HostChannelCommand): CommandResult {
-    // The client parses -m before it contacts the daemon: a size outside 0..INT64_MAX never gets there.
-    if (options.memoryLimit !== undefined && (options.memoryLimit < 0n || options.memoryLimit > INT64_MAX)) {
-      return fail(SPEC_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.invalidMemory(String(options.memoryLimit)));
+    // The client converts -m while it parses the command line, before it contacts the daemon: a size
+    // it cannot read, or one outside 0..INT64_MAX, never gets there; create and run both exit 125.
+    let memoryLimit = options.memoryLimit;
+    let checkMinimum = false;
+    if (options.memory !== undefined) {
+      checkMinimum = true;
+      const converted = convertMembytes(options.memory, 'memory');
+      if (E.isLeft(converted)) return fail(OPTION_ERROR_EXIT_STATUS, converted.left);
+      memoryLimit = converted.right;
+    } else if (memoryLimit !== undefined && (memoryLimit < 0n || memoryLimit > INT64_MAX)) {
+      return fail(OPTION_ERROR_EXIT_STATUS, ENGINE_MESSAGES.invalidMemory(String(memoryLimit)));
     }
     // --shm-size too is converted while the command line is parsed, and its failure exits 125 from create as from run.
     let shmSize: bigint | undefined;
@@ -406,6 +431,12 @@ export class ContainerEngine {
       this.log(`Failed to create container root '${rootfsOf(name)}': ${rootfs.left.message}`);
       return fail(DAEMON_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.execFailed);
     }
+    // The host config is verified once the container's directory exists (get_basic_spec), before any spec is made.
+    if (checkMinimum && memoryLimit !== undefined && memoryLimit !== 0n && memoryLimit < MIN_MEMORY_LIMIT) {
+      this.log('Minimum memory limit allowed is 4MB');
+      this.fs.removeAll(containerDirOf(name));
+      return fail(DAEMON_ERROR_EXIT_STATUS[command], ENGINE_MESSAGES.memoryBelowMinimum);
+    }
     // The OCI spec is generated (and the shm path set up) before the channel is prepared.
     const ipcMode = options.ipc;
     const shm = this.setShmPath(name, ipcMode, settledShmSize);
@@ -427,7 +458,7 @@ export class ContainerEngine {
     this.containers.set(name, {
       name,
       hostChannel,
-      memoryLimit: options.memoryLimit,
+      memoryLimit,
       ipcMode,
       shmSize: settledShmSize,
       shmPath,
@@ -630,5 +661,5 @@ function checkOptions(method: string, options: unknown, types: Readonly<Record<s
 }
 
 function checkCreateOptions(method: string, options: unknown): void {
-  checkOptions(method, options, { hostChannel: 'string', memoryLimit: 'bigint', rm: 'boolean', ipc: 'string', shmSize: 'string' });
+  checkOptions(method, options, { hostChannel: 'string', memoryLimit: 'bigint', memory: 'string', rm: 'boolean', ipc: 'string', shmSize: 'string' });
 }

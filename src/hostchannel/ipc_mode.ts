@@ -11,10 +11,9 @@
  * `--shm-size` goes through command_convert_membytes while the command line
  * is parsed, so a bad value stops `isula` before anything else is looked at.
  */
-import * as E from 'fp-ts/lib/Either.js';
-import * as O from 'fp-ts/lib/Option.js';
+import type * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE } from '../abi/constants.js';
-import { parseByteSize } from './size.js';
+import { convertMembytes, OPTION_ERROR_EXIT_STATUS } from './size.js';
 
 /** DEFAULT_SHM_SIZE in utils.h: what a container gets without --shm-size, or with 0. */
 export const DEFAULT_SHM_SIZE = 64n * 1024n * 1024n;
@@ -24,7 +23,7 @@ export const DEFAULT_SHM_SIZE = 64n * 1024n * 1024n;
  * command_parse_args, and both `isula create` and `isula run` then exit
  * EINVALIDARGS (125).
  */
-export const SHM_SIZE_ERROR_EXIT_STATUS = 125;
+export const SHM_SIZE_ERROR_EXIT_STATUS = OPTION_ERROR_EXIT_STATUS;
 
 /** The prefix of the mode that joins another container's IPC namespace (SHARE_NAMESPACE_PREFIX). */
 export const CONTAINER_MODE_PREFIX = 'container:';
@@ -66,9 +65,7 @@ export function ipcModeOf(mode: string | undefined): IpcMode {
  * DEFAULT_SHM_SIZE (effectiveShmSize).
  */
 export function parseShmSize(value: string): E.Either<string, bigint> {
-  const parsed = parseByteSize(value);
-  if (O.isNone(parsed) || parsed.value < 0n) return E.left(`Invalid value "${value}" for flag --shm-size`);
-  return E.right(parsed.value);
+  return convertMembytes(value, 'shm-size');
 }
 
 /** merge_conf_mounts: a shm size of 0 (the option's absence) means the default. */

@@ -3,6 +3,7 @@
  * util_parse_byte_size_string), with the C library's quirks reproduced:
  * strtoll base 0 for the integer part, strtod for the fraction.
  */
+import * as E from 'fp-ts/lib/Either.js';
 import * as O from 'fp-ts/lib/Option.js';
 
 /** INT64_MAX: every intermediate value must fit a signed 64-bit integer. */
@@ -68,6 +69,25 @@ export function parseByteSize(text: string): O.Option<bigint> {
   const integerBytes = integer * unit;
   if (INT64_MAX - integerBytes < fractionBytes) return O.none;
   return O.some(integerBytes + fractionBytes);
+}
+
+/**
+ * EINVALIDARGS: the exit status of an isula command whose option callback
+ * failed while command_parse_args read the command line (create and run
+ * alike, before the daemon is contacted).
+ */
+export const OPTION_ERROR_EXIT_STATUS = 125;
+
+/**
+ * A size option as isula's command_convert_membytes reads it (`-m` and
+ * `--memory`, `--shm-size`, ...): iSulad's byte-size grammar, and no
+ * negative result. The Left is the line the client prints, naming the
+ * option by its long name (`--memory` even when `-m` was typed).
+ */
+export function convertMembytes(value: string, longName: string): E.Either<string, bigint> {
+  const parsed = parseByteSize(value);
+  if (O.isNone(parsed) || parsed.value < 0n) return E.left(`Invalid value "${value}" for flag --${longName}`);
+  return E.right(parsed.value);
 }
 
 /**

@@ -66,11 +66,11 @@ describe('container memory limits', () => {
     [2n ** 64n, '18446744073709551616'],
     [-1n, '-1'],
   ] as const) {
-    it(`-m ${shown} is refused by the client: create exits 1, run 125, and no container exists`, () => {
+    it(`-m ${shown} is refused by the client while it reads its options: create and run exit 125, and no container exists`, () => {
       const k = new Kernel({ memTotalBytes: 64 << 20 });
       const engine = new ContainerEngine(k);
       const created = engine.create('c0', { memoryLimit: limit });
-      expect(created).toEqual({ exitStatus: 1, stderr: [ENGINE_MESSAGES.invalidMemory(shown)] });
+      expect(created).toEqual({ exitStatus: 125, stderr: [ENGINE_MESSAGES.invalidMemory(shown)] });
       expect(created.stderr).toEqual([`Invalid value "${shown}" for flag --memory`]);
       expect(engine.run('c1', { memoryLimit: limit })).toEqual({ exitStatus: 125, stderr: [ENGINE_MESSAGES.invalidMemory(shown)] });
       expect(engine.names()).toEqual([]);

@@ -130,7 +130,7 @@ export class FileSide {
         const engine = this.engine();
         const create = {
           ...(s.hostChannel === undefined ? {} : { hostChannel: s.hostChannel }),
-          ...(s.memory === undefined ? {} : { memoryLimit: s.memory }),
+          ...(s.memory === undefined ? {} : { memory: s.memory }),
           ...(s.ipc === undefined ? {} : { ipc: s.ipc }),
           ...(s.shmSize === undefined ? {} : { shmSize: s.shmSize }),
         };

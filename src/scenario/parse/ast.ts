@@ -427,7 +427,8 @@ export interface IsulaStmt extends StatementBase {
   readonly name: string;
   readonly rm: boolean;
   readonly force: boolean;
-  readonly memory?: bigint;
+  /** `-m SIZE` (`--memory`), as typed (the engine reads it as isula does). */
+  readonly memory?: string;
   readonly hostChannel?: string;
   /** `--ipc MODE`, as typed (the engine decides whether it is one). */
   readonly ipc?: string;

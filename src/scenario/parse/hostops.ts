@@ -4,8 +4,7 @@
  * and the emulated-only `meminfo`, `isula` and `memcg`. Like `sysctl` they
  * have no process before them; they run as root on the host.
  */
-import * as O from 'fp-ts/lib/Option.js';
-import { INT64_MAX, parseByteSize } from '../../hostchannel/size.js';
+import { INT64_MAX } from '../../hostchannel/size.js';
 import type { Body, LineParser } from './args.js';
 import { arity } from './args.js';
 import type { IsulaCmd } from './ast.js';
@@ -137,9 +136,8 @@ const ISULA_CMDS: readonly IsulaCmd[] = ['create', 'run', 'start', 'stop', 'rest
 /**
  * `isula create|run [--rm] [-m SIZE] [--host-channel SPEC] [--ipc MODE] [--shm-size SIZE] NAME` and
  * `isula start|stop|restart|rm [-f] NAME`. SPEC is taken verbatim (a string
- * token for one with blanks or an empty one), and so are MODE and --shm-size's
- * SIZE, which the engine checks as iSulad does; -m's SIZE is read as isula
- * reads sizes (binary units, any case).
+ * token for one with blanks or an empty one), and so are MODE and the SIZEs
+ * of -m and --shm-size, which the engine checks as iSulad does.
  */
 export function parseIsula(lp: LineParser, opTok: Token, args: readonly Token[]): Body | undefined {
   const [cmdTok, ...rest] = args;
@@ -150,7 +148,7 @@ export function parseIsula(lp: LineParser, opTok: Token, args: readonly Token[])
   const creates = cmd === 'create' || cmd === 'run';
   let rm = false;
   let force = false;
-  let memory: bigint | undefined;
+  let memory: string | undefined;
   const strings: Partial<Record<StringFlag, string>> = {};
   let name: string | undefined;
   let bad = false;
@@ -166,24 +164,17 @@ export function parseIsula(lp: LineParser, opTok: Token, args: readonly Token[])
       rm = true;
     } else if (cmd === 'rm' && (text === '-f' || text === '--force')) {
       force = true;
-    } else if (creates && (text === '-m' || text === '--memory' || text?.startsWith('--memory=') === true)) {
-      let v: Token | undefined;
-      let vText: string | undefined;
-      if (text.startsWith('--memory=')) {
-        vText = text.slice('--memory='.length);
-        v = tok;
-      } else {
-        v = value(i, tok);
-        i += 1;
-        vText = v === undefined ? undefined : lp.word(v);
-      }
-      if (v === undefined || vText === undefined) {
-        bad = true;
+    } else if (creates && (text === '-m' || text === '--memory' || text?.startsWith('--memory=') === true || text?.startsWith('-m=') === true)) {
+      // -m's SIZE too is taken verbatim: isula reads it, and refuses one it cannot read with exit 125.
+      if (text.includes('=')) {
+        memory = text.slice(text.indexOf('=') + 1);
         continue;
       }
-      const parsed = parseByteSize(vText);
-      if (O.isNone(parsed)) bad = lp.fail(v.col, `invalid memory size ${vText}`) ?? true;
-      else memory = parsed.value;
+      const v = value(i, tok);
+      i += 1;
+      const vText = v === undefined ? undefined : v.str !== undefined && v.str.prefix === '' ? utf8Decode(v.str.bytes) : lp.word(v);
+      if (vText === undefined) bad = true;
+      else memory = vText;
     } else if (creates && stringFlag(tok) !== undefined) {
       // --host-channel, --ipc and --shm-size take their value verbatim: `--flag VALUE`, `--flag=VALUE` or a string.
       const flag = stringFlag(tok) as StringFlag;

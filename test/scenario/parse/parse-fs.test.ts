@@ -54,12 +54,16 @@ describe('isula, meminfo, memcg and proc container=', () => {
       name: 'c1',
       rm: true,
       force: false,
-      memory: 16n << 20n,
+      memory: '16M',
       hostChannel: '/a:/b:rw:32M',
     });
     expect(last('isula create --host-channel="" c1\n')).toMatchObject({ cmd: 'create', hostChannel: '' });
     expect(last('isula create --host-channel "/a b:/c::" c1\n')).toMatchObject({ hostChannel: '/a b:/c::' });
     expect(last('isula rm -f c1\n')).toMatchObject({ cmd: 'rm', force: true });
+    // -m's SIZE is kept as typed, even one isula refuses: the engine answers for it (exit 125).
+    expect(last('isula create -m 1.2.3M c1\n')).toMatchObject({ memory: '1.2.3M' });
+    expect(last('isula create -m=1G --memory=-1 c1\n')).toMatchObject({ memory: '-1' });
+    expect(last('isula create -m "" c1\n')).toMatchObject({ memory: '' });
     expect(last('meminfo available=2G total=4G\n')).toEqual({ op: 'meminfo', line: 1, total: 4n << 30n, available: 2n << 30n });
     expect(last('memcg c1\n')).toEqual({ op: 'memcg', line: 1, name: 'c1' });
     expect(last('proc W uid=1000 container=c1\n')).toMatchObject({ op: 'proc', uid: 1000, container: 'c1', ns: 0 });
@@ -70,7 +74,6 @@ describe('isula, meminfo, memcg and proc container=', () => {
     expect(errors('isula create\n')).toEqual(['1:7: isula create needs a container NAME']);
     expect(errors('isula create --host-channel\n')).toEqual(['1:14: Flag needs an argument: --host-channel']);
     expect(errors('isula start --rm c1\n')).toEqual(['1:13: isula start does not take --rm here']);
-    expect(errors('isula create -m 1.2.3M c1\n')).toEqual(['1:17: invalid memory size 1.2.3M']);
     expect(errors('isula create c1 c2\n')).toEqual(['1:17: isula create takes one container NAME, after its options']);
     expect(errors('meminfo total=1G\n')).toEqual(['1:1: meminfo needs available=']);
     expect(errors('meminfo total=1G available=-1\n')).toEqual(['1:28: available must be between 0 and 2^63-1']);
