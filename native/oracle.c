@@ -304,17 +304,24 @@ static void fence_address_space(void) {
   void *probe = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (probe == MAP_FAILED) die(EXIT_INTERNAL, NULL, "cannot probe below the guard: %s", strerror(errno));
   munmap(probe, 4096);
-  uintptr_t skew = ((uintptr_t)probe + 4096) & (GUARD_BYTES - 1);
-  if (skew != 0) {
-    uint8_t *old = guard;
-    munmap(old, GUARD_BYTES);
-    guard = mmap(old - skew, GUARD_BYTES, PROT_NONE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_GROWSDOWN | MAP_FIXED_NOREPLACE, -1, 0);
-    if (guard == MAP_FAILED) die(EXIT_INTERNAL, NULL, "cannot move the guard: %s", strerror(errno));
-    if (mmap(guard + GUARD_BYTES, skew, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
-             -1, 0) == MAP_FAILED)
-      die(EXIT_INTERNAL, NULL, "cannot plug above the moved guard: %s", strerror(errno));
+  uintptr_t top = (uintptr_t)probe + 4096;
+  uintptr_t skew = top & (GUARD_BYTES - 1);
+  /* Only a probe right below the guard (within any plausible gap) says where the scenario's mappings go. */
+  if (skew == 0 || top > (uintptr_t)guard || (uintptr_t)guard - top > ((uintptr_t)1 << 28)) return;
+  uint8_t *old = guard;
+  munmap(old, GUARD_BYTES);
+  guard = mmap(old - skew, GUARD_BYTES, PROT_NONE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_GROWSDOWN | MAP_FIXED_NOREPLACE, -1, 0);
+  if (guard == MAP_FAILED) {
+    /* Something sits below: keep the guard where it was, unaligned. */
+    guard = mmap(old, GUARD_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_GROWSDOWN | MAP_FIXED_NOREPLACE,
+                 -1, 0);
+    if (guard == MAP_FAILED) die(EXIT_INTERNAL, NULL, "cannot map the guard again: %s", strerror(errno));
+    return;
   }
+  if (mmap(guard + GUARD_BYTES, skew, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1,
+           0) == MAP_FAILED)
+    die(EXIT_INTERNAL, NULL, "cannot plug above the moved guard: %s", strerror(errno));
 }
 
 /* The mailbox is mapped before any fork, so every process, however deep, shares it. */
