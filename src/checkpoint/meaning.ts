@@ -268,7 +268,9 @@ function sealsOf(meta: Metadata, f: Metadata['openFiles'][number]): number {
 }
 
 /**
- * Only a memfd can lose F_SEAL_SEAL, and a memfd has no name; F_SEAL_EXEC on
+ * Only a memfd can hold a seal but F_SEAL_SEAL (every other file is made
+ * with F_SEAL_SEAL alone, and F_ADD_SEALS refuses it more), and a memfd has
+ * no name: a file a directory entry names has F_SEAL_SEAL alone. F_SEAL_EXEC on
  * a file with an execute bit came with the write, shrink and grow seals
  * (nothing in the model changes a file's mode afterwards).
  */
@@ -278,7 +280,7 @@ function checkSeals(meta: Metadata): void {
     sb.inodes.forEach((n, j) => {
       if (n.seals === undefined) return;
       const at = `metadata.tmpfs[${i}].inodes[${j}].seals`;
-      check((n.seals & F_SEAL_SEAL) !== 0 || n.links === 0, at, `inode ${n.ino} can be sealed, which only a memfd can, but a directory entry names it`);
+      check(n.seals === F_SEAL_SEAL || n.links === 0, at, `inode ${n.ino} has seals ${n.seals}, which only a memfd can, but a directory entry names it`);
       check(
         (n.seals & F_SEAL_EXEC) === 0 || (n.mode & 0o111) === 0 || (n.seals & implied) === implied,
         at,
