@@ -5,17 +5,34 @@
  * accepted or broke an invariant before its fix.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkpoint, restore } from '../../src/checkpoint/index.js';
-import { F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, O_CREAT, O_RDWR, PAGE_SIZE } from '../../src/index.js';
+import {
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  F_SEAL_GROW,
+  F_SEAL_SEAL,
+  F_SEAL_SHRINK,
+  F_SEAL_WRITE,
+  MAP_SHARED,
+  O_CREAT,
+  O_RDWR,
+  PAGE_SIZE,
+  PROT_READ,
+  PROT_WRITE,
+  SEEK_DATA,
+} from '../../src/index.js';
+import type { Process } from '../../src/index.js';
 import { edited, openImage, reseal } from '../checkpoint/reseal.js';
 import { ok } from '../support/either.js';
-import { withDevShm } from '../posix/helpers.js';
+import { smallKernel, withDevShm } from '../posix/helpers.js';
 
 interface InodeJson {
   kind: string;
   links: number;
   seals?: number;
+  fallocated?: [number, number][];
 }
 type MetaJson = { tmpfs: { inodes: InodeJson[] }[] };
 
@@ -46,5 +63,61 @@ describe('tampered images of sealed files', () => {
       for (const sb of m.tmpfs) for (const n of sb.inodes) if (n.kind === 'file' && n.links > 0) n.seals = F_SEAL_SEAL;
     });
     expect(E.isRight(restore(reseal(opened, plain)))).toBe(true);
+  });
+});
+
+describe('tampered images of fallocated pages', () => {
+  it('refuses a fallocated page whose frame holds data (read would return it while SEEK_DATA calls it a hole)', () => {
+    const k = smallKernel();
+    const p = k.spawn();
+    const fd = ok(p.memfdCreate('m', 0));
+    ok(p.ftruncate(fd, 2 * PAGE_SIZE));
+    ok(p.pwrite(fd, Uint8Array.of(5, 6), 0));
+    ok(p.fallocate(fd, 0, 0, 2 * PAGE_SIZE));
+    const opened = openImage(ok(checkpoint(k)));
+    const meta = edited<MetaJson>(opened.meta, (m) => {
+      for (const sb of m.tmpfs) for (const n of sb.inodes) if (n.fallocated !== undefined) n.fallocated = [[0, 2]];
+    });
+    const r = restore(reseal(opened, meta));
+    expect(E.isLeft(r) && r.left.message).toMatch(/\.fallocated: page 0 is fallocated and not uptodate, so it holds zeros, not data/);
+    // The image as saved (page 1 alone fallocated, all zeros) restores, and page 0 is still data.
+    const q = ok(restore(reseal(opened, opened.meta))).processes()[0] as Process;
+    expect(ok(q.lseek(fd, 0, SEEK_DATA))).toBe(0);
+  });
+
+  it('any sequence of writes, fallocates, punches, truncations and stores through a mapping restores (property; FC_SEED replays)', () => {
+    const P = PAGE_SIZE;
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('pwrite' as const), at: fc.integer({ min: 0, max: 6 * P }), len: fc.integer({ min: 1, max: 2 * P }) }),
+      fc.record({ op: fc.constant('fallocate' as const), at: fc.integer({ min: 0, max: 6 * P }), len: fc.integer({ min: 1, max: 3 * P }), keep: fc.boolean() }),
+      fc.record({ op: fc.constant('punch' as const), at: fc.integer({ min: 0, max: 6 * P }), len: fc.integer({ min: 1, max: 3 * P }) }),
+      fc.record({ op: fc.constant('ftruncate' as const), len: fc.integer({ min: 0, max: 6 * P }) }),
+      fc.record({ op: fc.constant('store' as const), at: fc.integer({ min: 0, max: 6 * P - 1 }) }),
+      fc.record({ op: fc.constant('checkpoint' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
+        let k = smallKernel();
+        let p = k.spawn();
+        const fd = ok(p.memfdCreate('m', 0));
+        const map = ok(p.mmap(fd, 6 * P, PROT_READ | PROT_WRITE, MAP_SHARED));
+        for (const o of ops) {
+          if (o.op === 'pwrite') p.pwrite(fd, new Uint8Array(o.len).fill(7), o.at);
+          else if (o.op === 'fallocate') p.fallocate(fd, o.keep ? FALLOC_FL_KEEP_SIZE : 0, o.at, o.len);
+          else if (o.op === 'punch') p.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, o.at, o.len);
+          else if (o.op === 'ftruncate') p.ftruncate(fd, o.len);
+          else if (o.op === 'store') p.write(map + o.at, Uint8Array.of(9));
+          else {
+            const r = restore(ok(checkpoint(k)));
+            if (E.isLeft(r)) throw new Error(r.left.message);
+            k = r.right;
+            p = k.processes()[0] as Process;
+          }
+        }
+        const last = restore(ok(checkpoint(k)));
+        if (E.isLeft(last)) throw new Error(last.left.message);
+      }),
+      { numRuns: 150 },
+    );
   });
 });

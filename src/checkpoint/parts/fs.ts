@@ -11,6 +11,7 @@
  * descriptor tables along the way take counts of their own.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { PAGE_SIZE } from '../../abi/constants.js';
 import { O_ACCMODE, O_APPEND, O_RDONLY, O_RDWR, O_WRONLY } from '../../abi/fs.js';
 import { F_SEAL_SEAL, O_LARGEFILE } from '../../abi/memfd.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -183,7 +184,7 @@ export interface RestoredFilesystems {
 
 /** Rebuilds the file systems into `kernel`: tmpfs 0 is its root filesystem, mount namespace 0 its initial one. */
 export function restoreFilesystems(meta: Metadata, kernel: Kernel, charge: (c: ChargeRefMeta) => MemoryCharge): RestoredFilesystems {
-  const tmpfs = meta.tmpfs.map((m, i) => restoreTmpfs(m, i === 0 ? kernel.rootfs : unwrap(kernel.newTmpfs({})), charge));
+  const tmpfs = meta.tmpfs.map((m, i) => restoreTmpfs(m, i === 0 ? kernel.rootfs : unwrap(kernel.newTmpfs({})), charge, `metadata.tmpfs[${i}]`));
   const inodeOf = (mount: number, ino: number): Inode | undefined => tmpfs[meta.mounts[mount]?.tmpfs as number]?.inodes.get(ino);
   const mounts = meta.mounts.map((m) => {
     const fs = tmpfs[m.tmpfs] as RestoredTmpfs;
@@ -210,7 +211,7 @@ export function restoreFilesystems(meta: Metadata, kernel: Kernel, charge: (c: C
 }
 
 /** A tmpfs's inodes first, then directory entries and file pages; counts come later. */
-function restoreTmpfs(m: Metadata['tmpfs'][number], sb: Tmpfs, charge: (c: ChargeRefMeta) => MemoryCharge): RestoredTmpfs {
+function restoreTmpfs(m: Metadata['tmpfs'][number], sb: Tmpfs, charge: (c: ChargeRefMeta) => MemoryCharge, at: string): RestoredTmpfs {
   const inodes = new Map<number, Inode>();
   m.inodes.forEach((n, j) => {
     const inode = j === 0 ? sb.root : n.kind === 'dir' ? new Directory(sb, n.ino, n.mode, n.uid, n.gid) : new RegularFile(sb, n.ino, n.mode, n.uid, n.gid);
@@ -219,7 +220,7 @@ function restoreTmpfs(m: Metadata['tmpfs'][number], sb: Tmpfs, charge: (c: Charg
     inode.gid = n.gid;
     inodes.set(n.ino, inode);
   });
-  for (const n of m.inodes) {
+  m.inodes.forEach((n, j) => {
     const inode = inodes.get(n.ino);
     if (inode instanceof Directory) for (const [name, ino] of n.entries) inode.restoreEntry(name, inodes.get(ino) as Inode);
     if (inode instanceof RegularFile) {
@@ -227,10 +228,34 @@ function restoreTmpfs(m: Metadata['tmpfs'][number], sb: Tmpfs, charge: (c: Charg
       inode.seals = n.seals ?? F_SEAL_SEAL;
       inode.hugePageSize = n.hugePageSize ?? 0;
       for (const [page, frame, count, c] of n.pages) for (let j = 0; j < count; j += 1) inode.restorePage(page + j, frame + j, charge(c));
-      for (const [page, count] of n.fallocated ?? []) for (let j = 0; j < count; j += 1) inode.restoreFallocated(page + j);
+      checkFallocatedZero(n, sb, `${at}.inodes[${j}].fallocated`);
+      for (const [page, count] of n.fallocated ?? []) for (let k = 0; k < count; k += 1) inode.restoreFallocated(page + k);
+    }
+  });
+  return { sb, inodes };
+}
+
+/**
+ * A fallocated page that is not uptodate holds zeros (shmem clears a folio
+ * when fallocate claims it, and a write or fault makes it uptodate), so
+ * one whose restored frame holds data was damaged: left in, read() would
+ * return the data while SEEK_DATA and mincore call the page a hole.
+ * Precondition: the file's pages are restored (their frames hold the image's bytes).
+ */
+function checkFallocatedZero(n: InodeMetaT, sb: Tmpfs, at: string): void {
+  const mf = sb.memoryFile;
+  for (const [page, count] of n.fallocated ?? []) {
+    for (let p = page; p < page + count; p += 1) {
+      const run = n.pages.find(([first, , held]) => p >= first && p < first + held);
+      if (run === undefined) continue;
+      const frame = run[1] + (p - run[0]);
+      const bytes = mf.chunkBytes(frame);
+      const from = mf.byteOffset(frame);
+      for (let b = from; b < from + PAGE_SIZE; b += 1) {
+        if (bytes[b] !== 0) throw new CheckpointFailure(checkpointError(at, `page ${p} is fallocated and not uptodate, so it holds zeros, not data`));
+      }
     }
   }
-  return { sb, inodes };
 }
 
 /**
