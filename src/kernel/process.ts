@@ -96,6 +96,9 @@ export type { Word } from './syscall_args.js';
 
 /** PROT_SEM is accepted by mprotect on x86-64 and has no effect. */
 const PROT_SEM = 0x8;
+/** mprotect's range extenders: to the start of a growing-down mapping, or (never on x86-64) to the end of a growing-up one. */
+const PROT_GROWSDOWN = 0x01000000;
+const PROT_GROWSUP = 0x02000000;
 
 /** A process's filesystem state: where it resolves paths, its descriptors, and who pays for its pages. */
 export interface ProcessFs {
@@ -344,20 +347,28 @@ export class Process implements ProcessSyscalls {
   }
 
   /** mprotect(2) (mm/mprotect.c do_mprotect_pkey's argument checks, then the address space). */
-  mprotect(addr: Word, len: Word, prot: number): E.Either<SysError, number> {
+  mprotect(addr: Word, len: Word, givenProt: number): E.Either<SysError, number> {
     return this.live(() => {
-      const start = toU64(addr);
+      let start = toU64(addr);
       const length = toU64(len);
       if (start === undefined) return badArgument('addr', addr);
       if (length === undefined) return badArgument('len', len);
-      const badProt = notInteger('prot', prot);
+      const badProt = notInteger('prot', givenProt);
       if (badProt !== undefined) return badProt;
+      const grows = givenProt & (PROT_GROWSDOWN | PROT_GROWSUP);
+      const prot = givenProt & ~grows;
+      if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return E.left(sysError('EINVAL', 'mprotect with both PROT_GROWSDOWN and PROT_GROWSUP'));
       if (start % PAGE_SIZE_N !== 0n) return E.left(sysError('EINVAL', 'mprotect needs a page-aligned start'));
       if (length === 0n) return E.right(0);
       const end = start + ((length + PAGE_SIZE_N - 1n) / PAGE_SIZE_N) * PAGE_SIZE_N;
       if (end > 0xffffffffffffffffn || end <= start) return E.left(sysError('ENOMEM', 'the range wraps'));
       if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) !== 0) return E.left(sysError('EINVAL', `bad protection 0x${prot.toString(16)}`));
       if (start >= TASK_SIZE_N) return E.left(sysError('ENOMEM', 'no mapping at that address'));
+      if (grows !== 0) {
+        const from = this.growsFrom(Number(start), end > TASK_SIZE_N ? TASK_SIZE : Number(end), grows);
+        if (E.isLeft(from)) return from;
+        start = BigInt(from.right);
+      }
       const clippedEnd = end > TASK_SIZE_N ? TASK_SIZE_N + PAGE_SIZE_N : end;
       const from = Number(start);
       const to = Number(clippedEnd);
@@ -372,6 +383,34 @@ export class Process implements ProcessSyscalls {
         sysError('ENOMEM', `mprotect: making the mapping at ${refusedAt} writable passes the overcommit heuristic's ${this.kernel.commitLimitPages} pages`),
       );
     });
+  }
+
+  /**
+   * do_mprotect_pkey with PROT_GROWSDOWN or PROT_GROWSUP: the first mapping
+   * ending above `start` must begin below `end` (ENOMEM); with
+   * PROT_GROWSDOWN the range then starts where that mapping does, which
+   * must grow down (EINVAL otherwise; its grown pieces count as one
+   * mapping); nothing grows up on x86-64, so PROT_GROWSUP is EINVAL over a
+   * mapping that covers `start`.
+   */
+  private growsFrom(start: number, end: number, grows: number): E.Either<SysError, number> {
+    const vmas = this.mm.vmas();
+    const i = vmas.findIndex((v) => v.end > start);
+    const vma = vmas[i];
+    if (vma === undefined) return E.left(sysError('ENOMEM', 'mprotect: no mapping at or above the address'));
+    if (grows === PROT_GROWSUP) {
+      if (vma.start > start) return E.left(sysError('ENOMEM', 'mprotect: the address is not mapped'));
+      return E.left(sysError('EINVAL', 'mprotect: PROT_GROWSUP, and no mapping grows up'));
+    }
+    if (vma.start >= end) return E.left(sysError('ENOMEM', 'mprotect: nothing mapped in the range'));
+    if (!vma.growsDown) return E.left(sysError('EINVAL', 'mprotect: PROT_GROWSDOWN on a mapping that does not grow down'));
+    let from = vma.start;
+    for (let j = i - 1; j >= 0; j--) {
+      const v = vmas[j] as (typeof vmas)[number];
+      if (v.end !== from || v.mappable !== vma.mappable || !v.growsDown) break;
+      from = v.start;
+    }
+    return E.right(from);
   }
 
   /**

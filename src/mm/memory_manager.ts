@@ -106,6 +106,8 @@ export interface MmapOptions {
   readonly mayMapBelowMinAddr?: boolean;
   /** A kernel-chosen address is a multiple of this (huge pages); default PAGE_SIZE. */
   readonly alignment?: number;
+  /** MAP_GROWSDOWN: the mapping grows down on a fault below it; `offset` leaves the room (at most STACK_LIMIT). */
+  readonly growsDown?: boolean;
 }
 
 const DEFAULT_MMAP_BASE = 0x7f0000000000;
@@ -169,13 +171,31 @@ function makeVma(
   identity: MappingIdentity,
   writable: boolean,
 ): Vma {
-  return { start, end, mappable, offset, perms, maxPerms, identity, writable, locked: false, dontCopy: false, wipeOnFork: false };
+  return { start, end, mappable, offset, perms, maxPerms, identity, writable, locked: false, dontCopy: false, wipeOnFork: false, growsDown: false };
 }
 
 /** The VMA an mmap call makes at `start`, `len` bytes long. */
 function newVma(opts: MmapOptions, start: number, len: number): Vma {
-  return makeVma(start, start + len, opts.mappable, opts.offset, opts.perms, opts.maxPerms, opts.identity, opts.writable);
+  const vma = makeVma(start, start + len, opts.mappable, opts.offset, opts.perms, opts.maxPerms, opts.identity, opts.writable);
+  vma.growsDown = opts.growsDown === true;
+  return vma;
 }
+
+/** stack_guard_gap: 256 pages, Linux's default, kept free below a growing-down mapping. */
+export const STACK_GUARD_GAP = 256 * PAGE_SIZE;
+
+/** RLIMIT_STACK's default soft limit (8 MiB), the most a growing-down mapping may span. */
+export const STACK_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * The kernel's mmap_min_addr, below which nothing grows down: the larger of
+ * vm.mmap_min_addr (4096 here, MMAP_MIN_ADDR) and CONFIG_LSM_MMAP_MIN_ADDR
+ * (65536 on common kernels, this machine's included).
+ */
+export const GROW_MIN_ADDR = 65536;
+
+/** The stamp a growth gives addMapping: only private anonymous memory grows, which keeps no stamp. */
+const GROWTH_STAMP: MappingStamp = { pid: 0, time: 0 };
 
 /** Drops the identity reference of each of `vmas` and empties the list. */
 function dropAll(vmas: Vma[]): void {
@@ -778,7 +798,15 @@ export class MemoryManager implements MappingSpace {
    */
   restoreVmas(vmas: readonly Vma[]): void {
     this.mappingMu.with(() =>
-      this.set.load(vmas.map((v) => ({ ...v, locked: v.locked === true, dontCopy: v.dontCopy === true, wipeOnFork: v.wipeOnFork === true }))),
+      this.set.load(
+        vmas.map((v) => ({
+          ...v,
+          locked: v.locked === true,
+          dontCopy: v.dontCopy === true,
+          wipeOnFork: v.wipeOnFork === true,
+          growsDown: v.growsDown === true,
+        })),
+      ),
     );
   }
 
@@ -794,22 +822,69 @@ export class MemoryManager implements MappingSpace {
 
   /** Reads `len` bytes at `addr`. */
   read(addr: number, len: number): E.Either<Fault, Uint8Array> {
-    return this.mappingMu.with(() => readBytes(this.set, this.memoryFile, this.rules, addr, len));
+    return this.mappingMu.with(() => {
+      if (len > 0) this.growBelowLocked(addr);
+      return readBytes(this.set, this.memoryFile, this.rules, addr, len);
+    });
   }
 
   /** Reads `dst.length` bytes at `addr` into `dst`, with no allocation. */
   readInto(addr: number, dst: Uint8Array): E.Either<Fault, void> {
-    return this.mappingMu.with(() => readBytesInto(this.set, this.memoryFile, this.rules, addr, dst));
+    return this.mappingMu.with(() => {
+      if (dst.length > 0) this.growBelowLocked(addr);
+      return readBytesInto(this.set, this.memoryFile, this.rules, addr, dst);
+    });
   }
 
   /** Writes `bytes` at `addr`; on a fault, the pages before the faulting one stay written. */
   write(addr: number, bytes: Uint8Array): E.Either<Fault, void> {
-    return this.mappingMu.with(() => writeBytes(this.set, this.memoryFile, this.rules, addr, bytes));
+    return this.mappingMu.with(() => {
+      if (bytes.length > 0) this.growBelowLocked(addr);
+      return writeBytes(this.set, this.memoryFile, this.rules, addr, bytes);
+    });
   }
 
   /** Sets `len` bytes at `addr` to `byte`. */
   fill(addr: number, len: number, byte: number): E.Either<Fault, void> {
-    return this.mappingMu.with(() => fillBytes(this.set, this.memoryFile, this.rules, addr, len, byte));
+    return this.mappingMu.with(() => {
+      if (len > 0) this.growBelowLocked(addr);
+      return fillBytes(this.set, this.memoryFile, this.rules, addr, len, byte);
+    });
+  }
+
+  /**
+   * A fault at `addr` in the hole right below a VM_GROWSDOWN mapping grows
+   * the mapping down to addr's page first, as lock_mm_and_find_vma's
+   * expand_stack does: not below mmap_min_addr (GROW_MIN_ADDR), not within
+   * stack_guard_gap of an accessible mapping below (one growing down too
+   * does not count), and not to more than RLIMIT_STACK in all. The grown
+   * part is a piece of its own here (Linux widens the VMA) with the
+   * mapping's protection; an access that starts inside a mapping and runs
+   * into a hole never grows anything, as the gap check would refuse it.
+   * Preconditions: mappingMu is held.
+   */
+  private growBelowLocked(addr: number): void {
+    if (!Number.isSafeInteger(addr) || addr < 0 || addr >= TASK_SIZE) return;
+    const i = this.set.lowerBound(addr);
+    const next = this.set.at(i);
+    if (next === undefined || next.start <= addr || next.growsDown !== true) return;
+    const start = addr - (addr % PAGE_SIZE);
+    if (start < GROW_MIN_ADDR) return;
+    const prev = i > 0 ? this.set.at(i - 1) : undefined;
+    if (prev !== undefined && prev.growsDown !== true && (prev.perms & (PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0 && start - prev.end < STACK_GUARD_GAP)
+      return;
+    // The mapping's end: the growing pieces of one object above, contiguous.
+    let end = next.end;
+    for (let j = i + 1; ; j++) {
+      const v = this.set.at(j);
+      if (v === undefined || v.start !== end || v.mappable !== next.mappable || v.growsDown !== true) break;
+      end = v.end;
+    }
+    if (end - start > STACK_LIMIT || next.offset < next.start - start) return;
+    const grown = makeVma(start, next.start, next.mappable, next.offset - (next.start - start), next.perms, next.maxPerms, next.identity, next.writable);
+    grown.growsDown = true;
+    grown.locked = next.locked === true;
+    this.insertMappingLocked(GROWTH_STAMP, grown);
   }
 
   /** Atomically loads the signed 32-bit word at `addr` (4-byte aligned). */

@@ -42,6 +42,12 @@ export interface Vma {
    * Absent means false.
    */
   wipeOnFork?: boolean;
+  /**
+   * VM_GROWSDOWN (MAP_GROWSDOWN, private anonymous memory): an access in the
+   * hole below the mapping grows it down to the accessed page (see
+   * MemoryManager's growth), as a stack does. Absent means false.
+   */
+  growsDown?: boolean;
 }
 
 /** A read-only snapshot of one VMA, for tests and /proc/pid/maps. */
@@ -58,6 +64,7 @@ export interface VmaInfo {
   readonly locked: boolean;
   readonly dontCopy: boolean;
   readonly wipeOnFork: boolean;
+  readonly growsDown: boolean;
 }
 
 /* Broken invariants of insert and removeAt, thrown out of line (a hot path: see "Hot paths" in docs/architecture.md). */
@@ -484,6 +491,7 @@ export class VmaSet {
       locked: v.locked === true,
       dontCopy: v.dontCopy === true,
       wipeOnFork: v.wipeOnFork === true,
+      growsDown: v.growsDown === true,
     }));
   }
 

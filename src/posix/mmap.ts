@@ -43,6 +43,7 @@ import {
   VALIDATED_MAP_FLAGS,
 } from '../abi/mman.js';
 import { AnonymousMemory } from '../mm/anon.js';
+import { STACK_LIMIT } from '../mm/memory_manager.js';
 import type { Mappable, MappingIdentity } from '../mm/memmap.js';
 import { MAX_LFS_FILESIZE } from '../tmpfs/offset.js';
 import { RegularFile } from '../tmpfs/regular.js';
@@ -112,6 +113,8 @@ interface Plan {
   readonly made?: () => void;
   /** Drops what planning took when the mapping is not made. */
   readonly abandon?: () => void;
+  /** MAP_GROWSDOWN: the object offset of the mapping's start, the room it may grow down into. */
+  readonly growRoom?: number;
 }
 
 /** mmap(2); returns the address. */
@@ -166,8 +169,10 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
   }
   const mapped = c.mm.mmap(c.mappingContext, {
     length: len,
-    // Exact: a page-aligned offset below 2^64 is a double (see Vma.offset); anonymous memory starts at 0.
-    offset: file === undefined ? 0 : Number(a.offset),
+    // Exact: a page-aligned offset below 2^64 is a double (see Vma.offset); anonymous memory starts at 0,
+    // or past the room a MAP_GROWSDOWN mapping may grow into.
+    offset: file === undefined ? (plan.growRoom ?? 0) : Number(a.offset),
+    ...(plan.growRoom !== undefined ? { growsDown: true } : {}),
     addr,
     fixed,
     replace: !noReplace,
@@ -238,9 +243,11 @@ function planAnonymous(c: MmapCaller, flags: number, len: number): E.Either<SysE
       return E.right({ mappable: inode, identity: file, maxPerms: PROT_RWX, writable: true, made: () => file.decRef(), abandon: () => file.decRef() });
     }
     case MAP_PRIVATE: {
-      const mem = new AnonymousMemory(c.mm.memoryFile, len, '');
+      // MAP_GROWSDOWN (VM_GROWSDOWN): the object starts STACK_LIMIT below the mapping, room to grow into.
+      const growRoom = (flags & MAP_GROWSDOWN) !== 0 ? STACK_LIMIT : undefined;
+      const mem = new AnonymousMemory(c.mm.memoryFile, len + (growRoom ?? 0), '');
       mem.noReserve = (flags & MAP_NORESERVE) !== 0;
-      return E.right({ mappable: mem, identity: mem, maxPerms: PROT_RWX, writable: false });
+      return E.right({ mappable: mem, identity: mem, maxPerms: PROT_RWX, writable: false, ...(growRoom !== undefined ? { growRoom } : {}) });
     }
     default:
       return einval(`mmap flags ${flags} name no anonymous mapping type (MAP_SHARED or MAP_PRIVATE)`);

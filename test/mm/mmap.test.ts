@@ -89,6 +89,7 @@ describe('mmap placement', () => {
         locked: false,
         dontCopy: false,
         wipeOnFork: false,
+        growsDown: false,
       },
     ]);
   });

@@ -94,6 +94,7 @@ function vmaMeta(walk: Walk, v: Vma, ipc: SavedIpc, where: string): VmaMetaT {
   const locked = v.locked === true ? { locked: true as const } : {};
   const dontCopy = v.dontCopy === true ? { dontCopy: true as const } : {};
   const wipeOnFork = v.wipeOnFork === true ? { wipeOnFork: true as const } : {};
+  const growsDown = v.growsDown === true ? { growsDown: true as const } : {};
   return {
     start: v.start,
     end: v.end,
@@ -105,6 +106,7 @@ function vmaMeta(walk: Walk, v: Vma, ipc: SavedIpc, where: string): VmaMetaT {
     ...locked,
     ...dontCopy,
     ...wipeOnFork,
+    ...growsDown,
   };
 }
 
@@ -233,5 +235,6 @@ function restoreVma(v: VmaMetaT, refs: TaskRefs, anonymous: readonly AnonymousMe
     locked: v.locked === true,
     dontCopy: v.dontCopy === true,
     wipeOnFork: v.wipeOnFork === true,
+    growsDown: v.growsDown === true,
   };
 }
