@@ -495,8 +495,8 @@ const UMASKS = ['077', '0', '022', '0777', '02', '027', '07777'] as const;
  */
 const MAP_LENS = ['4096', '8192', '12288', '16K', '1', '4097', '64K', '0', '1M'] as const;
 /**
- * Lengths no mapping can have (ENOMEM), or only without commit charge: 1 TiB
- * with MAP_NORESERVE, which they always get (see mapping). Never with
+ * Lengths no mapping can have (ENOMEM), or only without commit charge when
+ * writable: 1 TiB (MAP_NORESERVE half the time, see mapping). Never with
  * MAP_POPULATE or MAP_LOCKED, nor touched past a few pages.
  */
 const HUGE_MAP_LENS = ['1024G', '0xfffffffffffff000', '0x800000000000', '1024G'] as const;
@@ -1504,12 +1504,13 @@ class Renderer {
     const huge = (HUGE_MAP_LENS as readonly string[]).includes(len);
     const bytes = huge ? 1 << 30 : len.endsWith('K') ? Number(len.slice(0, -1)) * 1024 : len.endsWith('M') ? Number(len.slice(0, -1)) << 20 : Number(len);
     const flags = type === '0' ? [] : [type];
-    // A huge mapping always goes without commit charge: the emulator does not model mmap's overcommit
-    // accounting (Linux's heuristic refuses one writable private or shared anonymous mapping larger
-    // than RAM and swap with ENOMEM). Nor is one ever populated or locked: a process with
-    // CAP_IPC_LOCK would make the kernel fault in all of it.
-    if (huge) flags.push('MAP_NORESERVE');
-    else if (p.chance(0.15)) flags.push(p.pick(MAP_EXTRAS));
+    // A huge mapping goes without commit charge half the time (Linux's overcommit heuristic refuses a
+    // writable private or shared anonymous one larger than RAM and swap with ENOMEM, unless
+    // MAP_NORESERVE). Never is one populated or locked: a process with CAP_IPC_LOCK would make the
+    // kernel fault in all of it.
+    if (huge) {
+      if (p.chance(0.5)) flags.push('MAP_NORESERVE');
+    } else if (p.chance(0.15)) flags.push(p.pick(MAP_EXTRAS));
     // Nor place it: MAP_FIXED of 1 TiB at the window would reach whatever the native process has above.
     const place = huge ? { flag: '', at: '', pages: 16, bounded: true } : this.placement(p, proc, bytes);
     if (place.flag !== '') flags.push(place.flag);
