@@ -20,6 +20,11 @@ export const MAP_POPULATE = 0x8000;
 export const MAP_NONBLOCK = 0x10000;
 export const MAP_STACK = 0x20000;
 export const MAP_HUGETLB = 0x40000;
+/** With MAP_HUGETLB: the huge page size's log2 in bits 26-31 (0 for the default size). */
+export const MAP_HUGE_SHIFT = 26;
+export const MAP_HUGE_MASK = 0x3f;
+export const MAP_HUGE_2MB = 21 << MAP_HUGE_SHIFT;
+export const MAP_HUGE_1GB = 30 << MAP_HUGE_SHIFT;
 export const MAP_SYNC = 0x80000;
 export const MAP_FIXED_NOREPLACE = 0x100000;
 /**

@@ -527,12 +527,36 @@ const PROT_FLAGS: FlagTable = [
   ['PROT_EXEC', PROT_EXEC],
   ['PROT_SEM', 0x8],
 ];
+/** mmap's flag bits after its type (the low four bits) and before the huge page size (bits 26-31). */
 const MAP_FLAGS: FlagTable = [
-  ['MAP_SHARED', MAP_SHARED],
-  ['MAP_PRIVATE', MAP_PRIVATE],
   ['MAP_FIXED', 0x10],
   ['MAP_ANONYMOUS', 0x20],
+  ['MAP_GROWSDOWN', 0x100],
+  ['MAP_DENYWRITE', 0x800],
+  ['MAP_EXECUTABLE', 0x1000],
+  ['MAP_LOCKED', 0x2000],
+  ['MAP_NORESERVE', 0x4000],
+  ['MAP_POPULATE', 0x8000],
+  ['MAP_NONBLOCK', 0x10000],
+  ['MAP_STACK', 0x20000],
+  ['MAP_HUGETLB', 0x40000],
+  ['MAP_SYNC', 0x80000],
+  ['MAP_FIXED_NOREPLACE', 0x100000],
 ];
+const MAP_TYPES: Readonly<Record<number, string>> = { [MAP_SHARED]: 'MAP_SHARED', [MAP_PRIVATE]: 'MAP_PRIVATE', 3: 'MAP_SHARED_VALIDATE' };
+
+/** mmap's flags as strace prints them: the type, the flag bits, then MAP_HUGE_<size> for a huge page size. */
+function mapFlags(n: TraceValue): string {
+  if (typeof n !== 'number' || !Number.isInteger(n)) return value(n);
+  const type = MAP_TYPES[n & 0xf];
+  const log = (n >>> 26) & 0x3f;
+  const rest = n & ~(type === undefined ? 0 : 0xf) & 0x03ffffff;
+  const parts: string[] = type === undefined ? [] : [type];
+  if (rest !== 0 || parts.length === 0) parts.push(flags(rest, MAP_FLAGS));
+  if (log !== 0)
+    parts.push(`MAP_HUGE_${log >= 30 ? `${2 ** (log - 30)}GB` : log >= 20 ? `${2 ** (log - 20)}MB` : log >= 10 ? `${2 ** (log - 10)}KB` : `${2 ** log}B`}`);
+  return parts.join('|');
+}
 const OPEN_FLAGS: FlagTable = [
   ['O_CREAT', O_CREAT],
   ['O_EXCL', O_EXCL],
@@ -825,7 +849,7 @@ function callLine(e: SyscallTraceEvent): { name: string; args: string[] } {
           'NULL',
           value(a[1]),
           a[2] === 0 ? 'PROT_NONE' : flags(a[2], PROT_FLAGS),
-          flags(a[3], MAP_FLAGS),
+          mapFlags(a[3]),
           value(a[0]),
           a[4] === undefined || a[4] === 0 || a[4] === 0n ? '0' : hex(a[4]),
         ],

@@ -75,7 +75,7 @@ function sanitizeFlags(flags: number, scope: number): E.Either<SysError, number>
  * hugetlb_file_setup's hstate: the size 2^log2, or the default (first)
  * size for 0; ENODEV when the kernel has no such huge page size.
  */
-function hugePageSizeOf(sizes: readonly number[], log2: number): E.Either<SysError, number> {
+export function hugePageSizeOf(sizes: readonly number[], log2: number): E.Either<SysError, number> {
   const size = log2 === 0 ? sizes[0] : sizes.find((s) => s === 2 ** log2);
   return size === undefined ? E.left(sysError('ENODEV', `no huge page size of 2^${log2} bytes`)) : E.right(size);
 }

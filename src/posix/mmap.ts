@@ -34,6 +34,8 @@ import {
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
   MAP_GROWSDOWN,
+  MAP_HUGE_MASK,
+  MAP_HUGE_SHIFT,
   MAP_HUGETLB,
   MAP_LOCKED,
   MAP_NORESERVE,
@@ -50,7 +52,7 @@ import { RegularFile } from '../tmpfs/regular.js';
 import { createUnlinkedFile } from '../tmpfs/unlinked.js';
 import { OpenFile } from '../vfs/files.js';
 import type { MemfdCaller } from './memfd.js';
-import { internalMount } from './memfd.js';
+import { hugePageSizeOf, internalMount } from './memfd.js';
 
 const PROT_RWX = PROT_READ | PROT_WRITE | PROT_EXEC;
 
@@ -131,8 +133,10 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
     huge = file.inode instanceof RegularFile ? file.inode.hugePageSize : 0;
     if ((a.flags & MAP_HUGETLB) !== 0 && huge === 0) return einval('MAP_HUGETLB needs a hugetlbfs file');
   } else if ((a.flags & MAP_HUGETLB) !== 0) {
-    // hugetlb_file_setup with no huge pages reserved (vm.nr_hugepages 0): hugetlbfs is not modelled.
-    return E.left(sysError('ENOMEM', 'anonymous MAP_HUGETLB: no huge pages are reserved (hugetlbfs is not modelled)'));
+    // ksys_mmap_pgoff: the huge page size the flags name (the default for none), EINVAL when the kernel has no such size.
+    const size = hugePageSizeOf(c.hugePageSizes, (a.flags >>> MAP_HUGE_SHIFT) & MAP_HUGE_MASK);
+    if (E.isLeft(size)) return einval(`MAP_HUGETLB names no huge page size of this kernel (flags 0x${(a.flags >>> 0).toString(16)})`);
+    huge = size.right;
   }
   if (a.length === 0) return einval('mmap length is 0');
   const unit = huge === 0 ? PAGE_SIZE : huge;
@@ -159,10 +163,23 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
     const refused = lockRefused(c, len);
     if (refused !== undefined) return E.left(refused);
   }
-  const planned = file === undefined ? planAnonymous(c, a.flags, len) : planFile(c, file, a.flags, prot, a.offset, len);
-  if (E.isLeft(planned)) return planned;
-  const plan = planned.right;
-  const refused = commitRefused(c, a.flags, prot, len, anonymous, huge !== 0);
+  // Anonymous MAP_HUGETLB maps a new unlinked hugetlbfs file of the rounded length (hugetlb_file_setup), as a file mapping.
+  const hugeAnon = anonymous && huge !== 0 ? hugetlbAnonFile(c, len, huge) : undefined;
+  if (hugeAnon !== undefined && E.isLeft(hugeAnon)) return hugeAnon;
+  const anonFile = hugeAnon?.right;
+  const planned =
+    anonFile !== undefined
+      ? planFile(c, anonFile, a.flags, prot, a.offset, len)
+      : file === undefined
+        ? planAnonymous(c, a.flags, len)
+        : planFile(c, file, a.flags, prot, a.offset, len);
+  // The setup's reference goes once the mapping holds its own, or is not made (vm_mmap_pgoff's fput).
+  if (E.isLeft(planned)) {
+    anonFile?.decRef();
+    return planned;
+  }
+  const plan = withAnonFile(planned.right, anonFile);
+  const refused = commitRefused(c, a.flags, prot, len, anonymous && huge === 0, huge !== 0);
   if (refused !== undefined) {
     plan.abandon?.();
     return E.left(refused);
@@ -171,7 +188,7 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
     length: len,
     // Exact: a page-aligned offset below 2^64 is a double (see Vma.offset); anonymous memory starts at 0,
     // or past the room a MAP_GROWSDOWN mapping may grow into.
-    offset: file === undefined ? (plan.growRoom ?? 0) : Number(a.offset),
+    offset: file === undefined && anonFile === undefined ? (plan.growRoom ?? 0) : Number(a.offset),
     ...(plan.growRoom !== undefined ? { growsDown: true } : {}),
     addr,
     fixed,
@@ -220,6 +237,45 @@ function lockRefused(c: MmapCaller, len: number): SysError | undefined {
     return sysError('EAGAIN', 'MAP_LOCKED would lock more than RLIMIT_MEMLOCK allows');
   }
   return undefined;
+}
+
+/**
+ * hugetlb_file_setup for anonymous MAP_HUGETLB: an unlinked file of `len`
+ * bytes (a whole number of huge pages) on the kernel's internal mount,
+ * sized and with its huge page size, opened for reading and writing. The
+ * caller drops the returned reference once the mapping holds its own.
+ */
+function hugetlbAnonFile(c: MmapCaller, len: number, huge: number): E.Either<SysError, OpenFile> {
+  const at = internalMount(c);
+  if (E.isLeft(at)) return at;
+  const { mount, fresh } = at.right;
+  const made = createUnlinkedFile(mount.sb, { uid: c.creds.uid, gid: c.creds.gid, mode: 0o600 });
+  if (E.isLeft(made)) {
+    if (fresh) mount.put();
+    return made;
+  }
+  const inode = made.right;
+  inode.hugePageSize = huge;
+  inode.size = len;
+  const file = new OpenFile({ mount, inode, path: '/anon_hugepage' }, O_RDWR);
+  if (fresh) mount.put();
+  return E.right(file);
+}
+
+/** `plan`, also dropping the hugetlb setup's reference to `anonFile` (if any) when the mapping is made or abandoned. */
+function withAnonFile(plan: Plan, anonFile: OpenFile | undefined): Plan {
+  if (anonFile === undefined) return plan;
+  return {
+    ...plan,
+    made: () => {
+      plan.made?.();
+      anonFile.decRef();
+    },
+    abandon: () => {
+      plan.abandon?.();
+      anonFile.decRef();
+    },
+  };
 }
 
 /** do_mmap's anonymous branch: MAP_SHARED is a new shmem file ("/dev/zero"), MAP_PRIVATE zeroed private pages. */

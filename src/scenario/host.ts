@@ -21,6 +21,7 @@ import type { ParseError } from './parse/parse.js';
 import { checkNativeBudget, DEFAULT_NATIVE_BUDGET_BYTES, showBytes } from './native/budget.js';
 import { emulatedOnly, encodeProgram } from './native/protocol.js';
 import { MFD_HUGETLB } from '../abi/memfd.js';
+import { MAP_HUGETLB } from '../abi/mman.js';
 
 /** Which kernel runs a scenario. */
 export type BackendName = 'emulated' | 'native';
@@ -318,18 +319,22 @@ export interface RunOptions {
 export type EmulatorHooks = Pick<EmulatedOptions, 'onKernel' | 'onProcess'>;
 
 /**
- * A hugetlbfs memfd answers as the emulator's only while the host's huge
+ * A hugetlbfs memfd (or anonymous MAP_HUGETLB memory, which is one
+ * unnamed) answers as the emulator's only while the host's huge
  * page pools are empty: with pages reserved (or allowed to overcommit),
  * mmap, fallocate and faults succeed where the emulator's empty pool says
  * ENOMEM, ENOSPC or SIGBUS. Such a host cannot be the oracle for the file.
  */
 function hugetlbRefusal(program: Program): HostLimit | undefined {
-  const s = program.statements.find((st) => st.op === 'memfd_create' && (st.flags & MFD_HUGETLB) !== 0);
+  const s = program.statements.find(
+    (st) => (st.op === 'memfd_create' && (st.flags & MFD_HUGETLB) !== 0) || (st.op === 'mmap' && (st.flags & MAP_HUGETLB) !== 0),
+  );
   if (s === undefined || !hostFacts().hugePagesReserved) return undefined;
+  const what = s.op === 'mmap' ? 'mmap with MAP_HUGETLB' : 'memfd_create with MFD_HUGETLB';
   return {
     kind: 'unavailable',
     line: s.line,
-    reason: 'memfd_create with MFD_HUGETLB needs a host with no huge pages reserved (vm.nr_hugepages and nr_overcommit_hugepages 0), as the emulator models',
+    reason: `${what} needs a host with no huge pages reserved (vm.nr_hugepages and nr_overcommit_hugepages 0), as the emulator models`,
   };
 }
 

@@ -26,7 +26,18 @@ import {
 } from '../../abi/fs.js';
 import { O_CLOEXEC, O_NOFOLLOW } from '../../abi/memfd.js';
 import { INT64_MAX } from '../../hostchannel/size.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_LOCKED, MAP_NORESERVE, MAP_POPULATE, MAP_SHARED_VALIDATE } from '../../abi/mman.js';
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_HUGE_1GB,
+  MAP_HUGE_2MB,
+  MAP_HUGETLB,
+  MAP_LOCKED,
+  MAP_NORESERVE,
+  MAP_POPULATE,
+  MAP_SHARED_VALIDATE,
+} from '../../abi/mman.js';
 import { ddOutput } from '../result/dd.js';
 import type { Printing, RawSuccess } from '../result/printed.js';
 import { num } from '../result/printed.js';
@@ -69,6 +80,9 @@ const MMAP_FLAGS: Readonly<Record<string, number>> = {
   MAP_LOCKED,
   MAP_NORESERVE,
   MAP_POPULATE,
+  MAP_HUGETLB,
+  MAP_HUGE_2MB,
+  MAP_HUGE_1GB,
 };
 
 /** Mode names `fallocate` takes. */

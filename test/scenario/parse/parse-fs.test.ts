@@ -161,7 +161,7 @@ describe('file statements', () => {
     expect(e('A pread f 17M 0')).toEqual(['4:11: a read moves at most 16 MiB']);
     expect(e('A pread f 1 0x8000000000000000')).toEqual(['4:13: 0x8000000000000000 does not fit an off_t']);
     expect(e('A shmat f 0 0')).toEqual(['4:9: f holds a file descriptor (bound at line 2), not a number']);
-    expect(e('A mmap f 4096 PROT_READ MAP_PRIVATE|MAP_HUGETLB')).toEqual(['4:37: unknown flag MAP_HUGETLB']);
+    expect(e('A mmap f 4096 PROT_READ MAP_PRIVATE|MAP_HUGE_16MB')).toEqual(['4:37: unknown flag MAP_HUGE_16MB']);
     expect(e('A mmap f 4096 PROT_READ MAP_PRIVATE 0 at=nowhere')).toEqual(['4:42: address nowhere is not bound in process A']);
     expect(e('A mmap f 4096 PROT_READ MAP_SHARED -> s')).toEqual(['4:39: s already holds a number (bound at line 3); a variable holds one kind only']);
     expect(e('A fallocate f 0 1 FALLOC_FL_ZERO')).toEqual(['4:19: unknown flag FALLOC_FL_ZERO']);
