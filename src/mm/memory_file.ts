@@ -625,6 +625,24 @@ export class MemoryFile {
     this.gate = gate;
   }
 
+  /**
+   * Waits, for at most `ms` milliseconds, until every access other threads
+   * have in flight now has ended, as memfd_wait_for_pins waits for pinned
+   * pages; whether they all did. An access that started before a change to
+   * the address space (an munmap) may still store through the translation
+   * it holds until it ends. One waiting for a translation from this thread
+   * cannot end meanwhile, hence the bound.
+   * @internal
+   */
+  accessesEnded(ms: number): boolean {
+    const gate = this.gate;
+    const inFlight = gate?.inFlight();
+    if (gate === undefined || inFlight === undefined) return true;
+    const deadline = performance.now() + ms;
+    while (!gate.finished(inFlight)) if (performance.now() >= deadline) return false;
+    return true;
+  }
+
   /** Frames whose last reference went while an access was in flight, not yet reusable. */
   get retiredFrames(): number {
     let n = 0;

@@ -11,6 +11,9 @@ import { F_ALL_SEALS, F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL
 import { RegularFile } from '../tmpfs/regular.js';
 import type { OpenFile } from '../vfs/files.js';
 
+/** How long F_SEAL_WRITE waits for accesses in flight, as memfd_wait_for_pins waits 5 + 10 + 20 + 40 ms for pinned pages before EBUSY. */
+const PIN_WAIT_MS = 75;
+
 /** F_GET_SEALS (memfd_get_seals): the seals, or EINVAL for a file that is not a tmpfs regular file. */
 export function getSeals(file: OpenFile): E.Either<SysError, number> {
   const inode = file.inode;
@@ -39,6 +42,10 @@ export function addSeals(file: OpenFile, seals: number): E.Either<SysError, void
   const add = (want & F_SEAL_EXEC) !== 0 && (inode.mode & 0o111) !== 0 ? want | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE : want;
   if ((add & F_SEAL_WRITE) !== 0 && (inode.seals & F_SEAL_WRITE) === 0 && inode.writableMappings > 0) {
     return E.left(sysError('EBUSY', `${inode.writableMappings} shared mapping pieces may still write the file`));
+  }
+  // memfd_wait_for_pins: a worker thread's store that began before the last writable piece went may still land.
+  if ((add & F_SEAL_WRITE) !== 0 && (inode.seals & F_SEAL_WRITE) === 0 && !inode.sb.memoryFile.accessesEnded(PIN_WAIT_MS)) {
+    return E.left(sysError('EBUSY', 'another thread still has an access in flight that may write the file'));
   }
   inode.seals |= add;
   return E.right(undefined);

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkpoint, restore } from '../../src/checkpoint/index.js';
 import {
+  F_ADD_SEALS,
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
   F_SEAL_GROW,
@@ -16,6 +17,7 @@ import {
   F_SEAL_SHRINK,
   F_SEAL_WRITE,
   MAP_SHARED,
+  MFD_ALLOW_SEALING,
   O_CREAT,
   O_RDWR,
   PAGE_SIZE,
@@ -24,6 +26,7 @@ import {
   SEEK_DATA,
 } from '../../src/index.js';
 import type { Process } from '../../src/index.js';
+import { spawnWorker } from '../../src/node/worker.js';
 import { edited, openImage, reseal } from '../checkpoint/reseal.js';
 import { ok } from '../support/either.js';
 import { smallKernel, withDevShm } from '../posix/helpers.js';
@@ -120,4 +123,31 @@ describe('tampered images of fallocated pages', () => {
       { numRuns: 150 },
     );
   });
+});
+
+describe('F_SEAL_WRITE and a worker thread storing through a mapping', () => {
+  it('no store lands after munmap and F_SEAL_WRITE return, though one was in flight when the mapping went', async () => {
+    const P = PAGE_SIZE;
+    const word = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset).getInt32(0, true);
+    for (let round = 0; round < 4; round++) {
+      const k = smallKernel();
+      const p = k.spawn();
+      const fd = ok(p.memfdCreate('sealed', MFD_ALLOW_SEALING));
+      ok(p.ftruncate(fd, P));
+      // The reader outlives the worker's process, which ends with its thread.
+      const reader = ok(p.fork());
+      const m = ok(p.mmap(fd, P, PROT_READ | PROT_WRITE, MAP_SHARED));
+      const w = ok(spawnWorker(k, p, new URL('./programs/seal_writer.ts', import.meta.url), [m]));
+      // Let the worker store for a while (it needs this thread's event loop for its translations).
+      for (let i = 0; i < 5000 && word(ok(reader.pread(fd, 4, 0))) < 500; i++) await new Promise((r) => setTimeout(r, 1));
+      ok(p.munmap(m, P));
+      ok(reader.fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+      const sealed = word(ok(reader.pread(fd, 4, 0)));
+      const end = await w.done;
+      expect(end.ok).toBe(true);
+      // Every store the worker made landed before the seal was granted.
+      expect(word(ok(reader.pread(fd, 4, 0)))).toBe(sealed);
+      expect(sealed).toBe(end.result);
+    }
+  }, 60_000);
 });
