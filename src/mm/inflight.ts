@@ -42,6 +42,8 @@ export class InFlightAccesses implements ReclaimGate {
   private last: Snapshot = EMPTY;
   /** One past the highest slot ever acquired: the scans stop there. */
   private highWater = 0;
+  /** Per slot: whether its thread is blocked waiting for the kernel thread (a call in its mailbox). */
+  private readonly blockedOn: Array<(() => boolean) | undefined> = [];
 
   constructor(readonly capacity = MAX_WORKER_THREADS) {
     this.buffer = new SharedArrayBuffer(capacity * IN_FLIGHT_STRIDE * 4);
@@ -68,6 +70,12 @@ export class InFlightAccesses implements ReclaimGate {
     const v = Atomics.load(this.counters, slot * IN_FLIGHT_STRIDE);
     Atomics.store(this.counters, slot * IN_FLIGHT_STRIDE, (v | 1) + 1);
     this.live[slot] = 0;
+    this.blockedOn[slot] = undefined;
+  }
+
+  /** How to tell that the thread in `slot` is blocked waiting for the kernel thread (see settled). */
+  setBlocked(slot: number, blocked: () => boolean): void {
+    this.blockedOn[slot] = blocked;
   }
 
   inFlight(): object | undefined {
@@ -93,6 +101,22 @@ export class InFlightAccesses implements ReclaimGate {
     if (sameSnapshot(taken, this.last)) return this.last;
     this.last = taken;
     return taken;
+  }
+
+  /**
+   * Whether every access in `inFlight` has ended or is blocked waiting for
+   * the kernel thread (a translation it asked for): such a thread stores
+   * only through what the kernel answers from now on, and its stores from
+   * before the request have landed.
+   */
+  settled(inFlight: object): boolean {
+    const snap = inFlight as Snapshot;
+    for (let k = 0; k < snap.length; k += 2) {
+      const slot = snap[k] as number;
+      const running = this.live[slot] === 1 && Atomics.load(this.counters, slot * IN_FLIGHT_STRIDE) === snap[k + 1];
+      if (running && this.blockedOn[slot]?.() !== true) return false;
+    }
+    return true;
   }
 
   finished(inFlight: object): boolean {

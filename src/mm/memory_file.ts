@@ -172,6 +172,8 @@ export interface ReclaimGate {
   inFlight(): object | undefined;
   /** Whether every access in `inFlight` (a value inFlight returned) has ended. */
   finished(inFlight: object): boolean;
+  /** Whether every access in `inFlight` has ended or waits for this thread's answer (finished when absent). */
+  settled?(inFlight: object): boolean;
 }
 
 const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
@@ -627,19 +629,19 @@ export class MemoryFile {
 
   /**
    * Waits, for at most `ms` milliseconds, until every access other threads
-   * have in flight now has ended, as memfd_wait_for_pins waits for pinned
-   * pages; whether they all did. An access that started before a change to
-   * the address space (an munmap) may still store through the translation
-   * it holds until it ends. One waiting for a translation from this thread
-   * cannot end meanwhile, hence the bound.
+   * have in flight now has ended or waits for this thread (ReclaimGate.settled),
+   * as memfd_wait_for_pins waits for pinned pages; whether they all did. An
+   * access that started before a change to the address space (an munmap)
+   * may still store through the translation it holds until then.
    * @internal
    */
   accessesEnded(ms: number): boolean {
     const gate = this.gate;
     const inFlight = gate?.inFlight();
     if (gate === undefined || inFlight === undefined) return true;
+    const settled = (): boolean => (gate.settled === undefined ? gate.finished(inFlight) : gate.settled(inFlight));
     const deadline = performance.now() + ms;
-    while (!gate.finished(inFlight)) if (performance.now() >= deadline) return false;
+    while (!settled()) if (performance.now() >= deadline) return false;
     return true;
   }
 

@@ -187,6 +187,8 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
   if (slot === undefined) return E.left(sysError('EAGAIN', `no more than ${threads.inFlight.capacity} worker threads at once`));
 
   const mailbox = Mailbox.create();
+  // A thread with a call in its mailbox is blocked on this thread (MemoryFile.accessesEnded).
+  threads.inFlight.setBlocked(slot, () => mailbox.hasRequest());
   const { port1, port2 } = new MessageChannel();
   const url = String(moduleUrl);
   const boot: WorkerBoot = {

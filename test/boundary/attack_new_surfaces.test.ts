@@ -10,20 +10,34 @@ import { describe, expect, it } from 'vitest';
 import { checkpoint, restore } from '../../src/checkpoint/index.js';
 import {
   F_ADD_SEALS,
+  F_GET_SEALS,
   FALLOC_FL_KEEP_SIZE,
   FALLOC_FL_PUNCH_HOLE,
   F_SEAL_GROW,
   F_SEAL_SEAL,
   F_SEAL_SHRINK,
   F_SEAL_WRITE,
+  MADV_DOFORK,
+  MADV_DONTFORK,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_KEEPONFORK,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+  MADV_REMOVE,
+  MADV_WIPEONFORK,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
   MAP_SHARED,
   MFD_ALLOW_SEALING,
   O_CREAT,
   O_RDWR,
   PAGE_SIZE,
+  PROT_NONE,
   PROT_READ,
   PROT_WRITE,
   SEEK_DATA,
+  SEEK_HOLE,
 } from '../../src/index.js';
 import type { Process } from '../../src/index.js';
 import { spawnWorker } from '../../src/node/worker.js';
@@ -150,4 +164,110 @@ describe('F_SEAL_WRITE and a worker thread storing through a mapping', () => {
       expect(sealed).toBe(end.result);
     }
   }, 60_000);
+});
+
+describe('a checkpoint in the middle changes nothing (property; FC_SEED replays)', () => {
+  const P = PAGE_SIZE;
+  const ADVICE = [MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_DONTFORK, MADV_DOFORK, MADV_POPULATE_WRITE, MADV_POPULATE_READ, MADV_DONTNEED, MADV_REMOVE, MADV_FREE];
+  const who = fc.nat(5);
+  const m = fc.nat(20);
+  const prot = fc.constantFrom(PROT_READ, PROT_READ | PROT_WRITE, PROT_NONE);
+  const opArb = fc.oneof(
+    fc.record({ op: fc.constant('mmap' as const), who, kind: fc.nat(3), pages: fc.integer({ min: 1, max: 4 }), prot }),
+    fc.record({ op: fc.constant('madvise' as const), who, m, off: fc.nat(3), pages: fc.integer({ min: 1, max: 3 }), advice: fc.constantFrom(...ADVICE) }),
+    fc.record({ op: fc.constant('fork' as const), who }),
+    fc.record({ op: fc.constant('write' as const), who, m, off: fc.nat(4 * P - 4), byte: fc.integer({ min: 1, max: 255 }) }),
+    fc.record({ op: fc.constant('read' as const), who, m, off: fc.nat(4 * P - 4) }),
+    fc.record({ op: fc.constant('futex' as const), who, m, off: fc.nat(P / 4 - 1) }),
+    fc.record({ op: fc.constant('mprotect' as const), who, m, prot }),
+    fc.record({ op: fc.constant('munmap' as const), who, m, off: fc.nat(3) }),
+    fc.record({ op: fc.constant('file' as const), who, mode: fc.nat(2), at: fc.nat(4 * P), len: fc.integer({ min: 1, max: 2 * P }) }),
+    fc.record({ op: fc.constant('seal' as const), who, seals: fc.nat(31) }),
+    fc.record({ op: fc.constant('exit' as const), who }),
+    fc.record({ op: fc.constant('checkpoint' as const) }),
+  );
+  type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
+  const shown = (r: E.Either<{ errno?: string; signal?: string }, unknown>): string =>
+    E.isLeft(r) ? `L${r.left.errno ?? r.left.signal}` : r.right instanceof Uint8Array ? `R${r.right.join(',')}` : typeof r.right === 'object' ? 'R' : `R${String(r.right)}`;
+
+  /** What each call of `ops` returned, and at the end every mapped page's first bytes and residency; a checkpoint and restore at each `checkpoint` op when `restoring`. */
+  function run(ops: readonly Op[], restoring: boolean): string[] {
+    let k = smallKernel();
+    const first = k.spawn();
+    const fd = ok(first.memfdCreate('m', MFD_ALLOW_SEALING));
+    ok(first.ftruncate(fd, 4 * P));
+    const maps = new Map<number, number[]>([[first.pid, []]]);
+    const out: string[] = [];
+    for (const o of ops) {
+      if (o.op === 'checkpoint') {
+        if (restoring) k = ok(restore(ok(checkpoint(k))));
+        continue;
+      }
+      const live = k.processes().filter((p) => maps.has(p.pid));
+      const p = live[o.who % Math.max(1, live.length)];
+      if (p === undefined) break;
+      const ms = maps.get(p.pid) as number[];
+      const at = 'm' in o ? ms[o.m % Math.max(1, ms.length)] : undefined;
+      if ('m' in o && at === undefined) continue;
+      const a = at as number;
+      switch (o.op) {
+        case 'mmap': {
+          const flags = [MAP_PRIVATE | MAP_ANONYMOUS, MAP_SHARED | MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED][o.kind] as number;
+          const r = p.mmap(o.kind < 2 ? -1 : fd, o.pages * P, o.prot, flags);
+          if (E.isRight(r)) ms.push(r.right);
+          out.push(`mmap ${shown(r)}`);
+          break;
+        }
+        case 'madvise':
+          out.push(`madvise ${shown(p.madvise(a + o.off * P, o.pages * P, o.advice))}`);
+          break;
+        case 'fork': {
+          const r = p.fork();
+          if (E.isRight(r)) maps.set(r.right.pid, [...ms]);
+          out.push(`fork ${E.isRight(r) ? 'R' : shown(r)}`);
+          break;
+        }
+        case 'write':
+          out.push(`write ${shown(p.write(a + o.off, Uint8Array.of(o.byte)))}`);
+          break;
+        case 'read':
+          out.push(`read ${shown(p.read(a + o.off, 4))}`);
+          break;
+        case 'futex':
+          out.push(`futex ${shown(p.futexWait(a + o.off * 4, 0x7abcdef, 0))}`);
+          break;
+        case 'mprotect':
+          out.push(`mprotect ${shown(p.mprotect(a, P, o.prot))}`);
+          break;
+        case 'munmap':
+          out.push(`munmap ${shown(p.munmap(a + o.off * P, P))}`);
+          break;
+        case 'file': {
+          const mode = [FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0][o.mode] as number;
+          const rs = [p.pwrite(fd, new Uint8Array(o.len).fill(3), o.at), p.fallocate(fd, mode, o.at, o.len), p.ftruncate(fd, o.at), p.lseek(fd, 0, SEEK_DATA), p.lseek(fd, 0, SEEK_HOLE)];
+          out.push(`file ${rs.map(shown).join('/')}`);
+          break;
+        }
+        case 'seal':
+          out.push(`seal ${shown(p.fcntl(fd, F_ADD_SEALS, o.seals))} ${shown(p.fcntl(fd, F_GET_SEALS))}`);
+          break;
+        case 'exit':
+          out.push(`exit ${shown(p.exit())}`);
+          break;
+      }
+    }
+    for (const p of k.processes()) {
+      for (const a of maps.get(p.pid) ?? []) for (let i = 0; i < 4; i++) out.push(`end ${shown(p.read(a + i * P, 2))} ${shown(p.mincore(a + i * P, P))}`);
+    }
+    return out;
+  }
+
+  it('mappings with fork flags, private and shared memory, a sealed memfd with holes, forks and futex keys', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 40 }), (ops) => {
+        expect(run(ops, true)).toEqual(run(ops, false));
+      }),
+      { numRuns: 80 },
+    );
+  });
 });
