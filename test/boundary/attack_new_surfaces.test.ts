@@ -188,7 +188,13 @@ describe('a checkpoint in the middle changes nothing (property; FC_SEED replays)
   );
   type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
   const shown = (r: E.Either<{ errno?: string; signal?: string }, unknown>): string =>
-    E.isLeft(r) ? `L${r.left.errno ?? r.left.signal}` : r.right instanceof Uint8Array ? `R${r.right.join(',')}` : typeof r.right === 'object' ? 'R' : `R${String(r.right)}`;
+    E.isLeft(r)
+      ? `L${r.left.errno ?? r.left.signal}`
+      : r.right instanceof Uint8Array
+        ? `R${r.right.join(',')}`
+        : typeof r.right === 'object'
+          ? 'R'
+          : `R${String(r.right)}`;
 
   /** What each call of `ops` returned, and at the end every mapped page's first bytes and residency; a checkpoint and restore at each `checkpoint` op when `restoring`. */
   function run(ops: readonly Op[], restoring: boolean): string[] {
@@ -244,7 +250,13 @@ describe('a checkpoint in the middle changes nothing (property; FC_SEED replays)
           break;
         case 'file': {
           const mode = [FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0][o.mode] as number;
-          const rs = [p.pwrite(fd, new Uint8Array(o.len).fill(3), o.at), p.fallocate(fd, mode, o.at, o.len), p.ftruncate(fd, o.at), p.lseek(fd, 0, SEEK_DATA), p.lseek(fd, 0, SEEK_HOLE)];
+          const rs = [
+            p.pwrite(fd, new Uint8Array(o.len).fill(3), o.at),
+            p.fallocate(fd, mode, o.at, o.len),
+            p.ftruncate(fd, o.at),
+            p.lseek(fd, 0, SEEK_DATA),
+            p.lseek(fd, 0, SEEK_HOLE),
+          ];
           out.push(`file ${rs.map(shown).join('/')}`);
           break;
         }
