@@ -184,6 +184,14 @@ function newVma(opts: MmapOptions, start: number, len: number): Vma {
 /** stack_guard_gap: 256 pages, Linux's default, kept free below a growing-down mapping. */
 export const STACK_GUARD_GAP = 256 * PAGE_SIZE;
 
+/**
+ * The longest a change to the address space waits for other threads'
+ * accesses in flight (invalidateTlb): an access is a copy or one atomic
+ * operation, but a thread may hold views of pages while its own code runs
+ * (TlbCache.withViews), and the kernel thread must not wait on that for long.
+ */
+const SHOOTDOWN_WAIT_MS = 75;
+
 /** RLIMIT_STACK's default soft limit (8 MiB), the most a growing-down mapping may span. */
 export const STACK_LIMIT = 8 * 1024 * 1024;
 
@@ -992,10 +1000,16 @@ export class MemoryManager implements MappingSpace {
 
   /**
    * Marks every cached translation stale (see tlb.ts), when any thread may
-   * hold one. Preconditions: mappingMu is held.
+   * hold one, then waits (at most SHOOTDOWN_WAIT_MS) for the accesses other
+   * threads have in flight to end: one that began with a translation from
+   * before the bump may still load or store through it, and as Linux's TLB
+   * flush does, none may land after the call that changed the mapping
+   * (munmap, mprotect, ...) has returned. Preconditions: mappingMu is held.
    */
   private invalidateTlb(): void {
-    if (this.tlbFilled) bumpGeneration(this.tlbGeneration);
+    if (!this.tlbFilled) return;
+    bumpGeneration(this.tlbGeneration);
+    this.memoryFile.accessesEnded(SHOOTDOWN_WAIT_MS);
   }
 
   /**

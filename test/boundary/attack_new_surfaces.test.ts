@@ -164,6 +164,27 @@ describe('F_SEAL_WRITE and a worker thread storing through a mapping', () => {
       expect(sealed).toBe(end.result);
     }
   }, 60_000);
+
+  it('no store lands after mprotect(PROT_READ) returns, though one was in flight then (the TLB flush waits for it)', async () => {
+    const P = PAGE_SIZE;
+    const word = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset).getInt32(0, true);
+    for (let round = 0; round < 4; round++) {
+      const k = smallKernel();
+      const p = k.spawn();
+      const m = ok(p.mmap(-1, P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS));
+      // The reader shares the page and outlives the worker's process, which ends with its thread.
+      const reader = ok(p.fork());
+      const w = ok(spawnWorker(k, p, new URL('./programs/seal_writer.ts', import.meta.url), [m]));
+      for (let i = 0; i < 5000 && word(ok(reader.read(m, 4))) < 500; i++) await new Promise((r) => setTimeout(r, 1));
+      ok(p.mprotect(m, P, PROT_READ));
+      const after = word(ok(reader.read(m, 4)));
+      const end = await w.done;
+      expect(end.ok).toBe(true);
+      // The worker's last store landed before mprotect returned: nothing changed the word since.
+      expect(word(ok(reader.read(m, 4)))).toBe(after);
+      expect(after).toBe(end.result);
+    }
+  }, 60_000);
 });
 
 describe('a checkpoint in the middle changes nothing (property; FC_SEED replays)', () => {
