@@ -36,6 +36,7 @@ import { Kernel } from '../../src/kernel/kernel.js';
 import type { SysResult } from '../../src/kernel/pending.js';
 import { isPending } from '../../src/kernel/pending.js';
 import { ok } from '../support/either.js';
+import { ENV, whyRealIpcsUnavailable } from './real_ipcs.js';
 
 const FIXED = 1_700_000_000; // Tue Nov 14 22:13:20 2023 UTC
 
@@ -705,20 +706,7 @@ describe('humanSize and the user database files', () => {
 // ---------------------------------------------------------------------------
 // Differential: the real ipcs in a fresh IPC namespace.
 
-const ENV = { ...process.env, LC_ALL: 'C', LANG: 'C', TZ: 'UTC' };
-
-function whyUnavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (process.getuid?.() !== 0) return 'not root';
-  const version = spawnSync('ipcs', ['-V'], { encoding: 'utf8', env: ENV });
-  if (version.status !== 0) return 'no ipcs';
-  if (!/util-linux 2\.38(\.|$|\s)/.test(version.stdout)) return `ipcs is not util-linux 2.38 (${version.stdout.trim()})`;
-  if (spawnSync('gcc', ['--version']).status !== 0) return 'no gcc';
-  if (spawnSync('unshare', ['--ipc', 'true']).status !== 0) return 'unshare --ipc fails';
-  return undefined;
-}
-
-const unavailable = whyUnavailable();
+const unavailable = whyRealIpcsUnavailable(false);
 
 /**
  * Builds the scenario natively. argv: OUTDIR, then ipcs argument groups

@@ -24,21 +24,9 @@ import { readUserDatabase } from '../../src/cli/userdb.js';
 import type { IpcNamespace } from '../../src/kernel/ipc_namespace.js';
 import { runEmulated } from '../../src/scenario/emulated/emulated.js';
 import { parseScenario } from '../../src/scenario/parse/parse.js';
+import { ENV, whyRealIpcsUnavailable } from './real_ipcs.js';
 
-const ENV = { ...process.env, LC_ALL: 'C', LANG: 'C', TZ: 'UTC' };
-
-function whyUnavailable(): string | undefined {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (process.getuid?.() !== 0) return 'not root';
-  const version = spawnSync('ipcs', ['-V'], { encoding: 'utf8', env: ENV });
-  if (version.status !== 0) return 'no ipcs';
-  if (!/util-linux 2\.38(\.|$|\s)/.test(version.stdout)) return `ipcs is not util-linux 2.38 (${version.stdout.trim()})`;
-  if (spawnSync('gcc', ['--version']).status !== 0) return 'no gcc';
-  if (spawnSync('unshare', ['--ipc', '--pid', '--fork', '--mount-proc', 'true']).status !== 0) return 'unshare --ipc --pid fails';
-  return undefined;
-}
-
-const unavailable = whyUnavailable();
+const unavailable = whyRealIpcsUnavailable(true);
 
 /** The options of an ipcs command line; a usage error fails the test. */
 function opts(argv: readonly string[]): IpcsOptions {
