@@ -44,16 +44,6 @@ function hostTimers(): HostTimers | undefined {
   return { setTimeout: (fn, ms) => set(fn, ms), clearTimeout: (h) => clear(h) };
 }
 
-/** The host's monotonic clock in milliseconds: performance.now() where the host has it (browsers, Node, Deno), else Date.now(). */
-export function hostMonotonic(): () => number {
-  const perf = (globalThis as { performance?: { now?: unknown } }).performance;
-  if (perf !== undefined && typeof perf.now === 'function') {
-    const now = perf.now as () => number;
-    return () => now.call(perf);
-  }
-  return () => Date.now();
-}
-
 /** The timer list of one kernel. */
 export class TimerList {
   /** Armed timers, sorted by (deadline, seq). */

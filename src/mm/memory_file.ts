@@ -37,6 +37,7 @@
  */
 
 import { PAGE_SIZE } from '../abi/constants.js';
+import { hostMonotonic } from '../sync/monotonic.js';
 import { copyBytes } from './copy.js';
 import { FreeFrames } from './free_frames.js';
 import { FutexQueue } from './futex.js';
@@ -640,8 +641,9 @@ export class MemoryFile {
     const inFlight = gate?.inFlight();
     if (gate === undefined || inFlight === undefined) return true;
     const settled = (): boolean => (gate.settled === undefined ? gate.finished(inFlight) : gate.settled(inFlight));
-    const deadline = performance.now() + ms;
-    while (!settled()) if (performance.now() >= deadline) return false;
+    const now = hostMonotonic();
+    const deadline = now() + ms;
+    while (!settled()) if (now() >= deadline) return false;
     return true;
   }
 
