@@ -29,7 +29,7 @@ import { badMmapLength, fixedAddress, isPageAligned, mmapLengthFits, noFreeRange
 import { detachShmLocked } from './shmdt.js';
 import { FUTEX_BY_ADDRESS, FUTEX_REFUSED, bumpGeneration, fillTlb, futexKeying, newGenerationWord } from './tlb.js';
 import type { TlbFill } from './tlb.js';
-import { VmaSet } from './vma.js';
+import { STACK_GUARD_GAP, VmaSet } from './vma.js';
 import type { Vma, VmaInfo } from './vma.js';
 
 export type { Fault } from './access.js';
@@ -180,9 +180,6 @@ function newVma(opts: MmapOptions, start: number, len: number): Vma {
   vma.growsDown = opts.growsDown === true;
   return vma;
 }
-
-/** stack_guard_gap: 256 pages, Linux's default, kept free below a growing-down mapping. */
-export const STACK_GUARD_GAP = 256 * PAGE_SIZE;
 
 /**
  * The longest a change to the address space waits for other threads'

@@ -96,7 +96,7 @@ export function unmappedArea(vmas: VmaSet, hint: number, len: number, alignment:
 /** unmappedArea with a hint or an alignment above PAGE_SIZE (hugetlb). */
 function hintedOrAlignedArea(vmas: VmaSet, hint: number, len: number, alignment: number): number {
   const hinted = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % alignment) : 0;
-  if (hinted !== 0 && hinted <= TASK_SIZE - len && !vmas.intersects(hinted, hinted + len)) return hinted;
+  if (hinted !== 0 && hinted <= TASK_SIZE - len && !vmas.intersectsWithGap(hinted, hinted + len)) return hinted;
   // An aligned placement asks for enough slack to round the start up to the alignment.
   const window = len + alignment - PAGE_SIZE;
   const gap = vmas.topDownGap(window, LOWEST_TOP_DOWN);

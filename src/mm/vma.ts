@@ -9,7 +9,20 @@
  * Every method requires the owning MemoryManager's mappingMu to be held.
  */
 
+import { PAGE_SIZE } from '../abi/constants.js';
 import type { MappingIdentity, Mappable, Perms } from './memmap.js';
+
+/** stack_guard_gap: 256 pages, Linux's default, kept free below a growing-down mapping. */
+export const STACK_GUARD_GAP = 256 * PAGE_SIZE;
+
+/**
+ * vm_start_gap: where the room below `v` ends for a new mapping the kernel
+ * places (or a hint it takes): a growing-down mapping keeps stack_guard_gap
+ * free below its start, down to address 0.
+ */
+function startGap(v: Vma): number {
+  return v.growsDown === true ? Math.max(v.start - STACK_GUARD_GAP, 0) : v.start;
+}
 
 /** One mapping piece: [start, end) shows object bytes from `offset` on. */
 export interface Vma {
@@ -217,6 +230,12 @@ export class VmaSet {
   intersects(start: number, end: number): boolean {
     const vma = this.at(this.lowerBound(start));
     return vma !== undefined && vma.start < end;
+  }
+
+  /** True when [start, end) overlaps some VMA or the guard gap below a growing-down one (startGap): a hint there is not taken. */
+  intersectsWithGap(start: number, end: number): boolean {
+    const vma = this.at(this.lowerBound(start));
+    return vma !== undefined && startGap(vma) < end;
   }
 
   /** Inserts `vma`, which must not overlap any VMA in the set. */
@@ -443,7 +462,7 @@ export class VmaSet {
     const floor = this.searchFloor;
     const start = floor - len;
     const low = this.lowest();
-    if (len > this.largestHoleAbove && start >= lowLimit && (low === undefined || low.start >= floor)) {
+    if (len > this.largestHoleAbove && start >= lowLimit && (low === undefined || startGap(low) >= floor)) {
       this.searchFloor = start;
       return start;
     }
@@ -459,8 +478,9 @@ export class VmaSet {
     // ends above it and may still start below it.
     let k = this.countEndingAbove(top);
     if (k > 0) {
-      const above = this.byDesc(k - 1);
-      if (above.start < top) top = above.start;
+      // The lowest VMA ending above top (it may start below it), or the guard gap below it.
+      const gapTop = startGap(this.byDesc(k - 1));
+      if (gapTop < top) top = gapTop;
     }
     for (; top - low >= len; k++) {
       const below = k < this.count ? this.byDesc(k) : undefined;
@@ -472,7 +492,7 @@ export class VmaSet {
       }
       skipped = Math.max(skipped, top - bottom);
       if (below === undefined) return -1;
-      top = below.start;
+      top = startGap(below);
     }
     return -1;
   }

@@ -78,6 +78,20 @@ describe('MAP_GROWSDOWN', () => {
     expect(errno(p.mmap(-1, P, RW, MAP_PRIVATE | MAP_GROWSDOWN, 0))).toBe('EBADF');
   });
 
+  it('a mapping the kernel places, or a hint it takes, keeps stack_guard_gap free below a growing-down mapping (vm_start_gap)', () => {
+    const kernel = new Kernel({ memTotalBytes: 2 ** 28, chunkBytes: 2 ** 16 });
+    const p = kernel.spawn();
+    const g = ok(p.mmap(-1, 2 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN));
+    const x = ok(p.mmap(-1, P, RW, MAP_PRIVATE | MAP_ANONYMOUS));
+    expect(x).toBe(g - MiB - P);
+    // A hint inside the gap is not taken; MAP_FIXED may go there.
+    expect(ok(p.mmap(-1, P, RW, MAP_PRIVATE | MAP_ANONYMOUS, 0, g - P))).not.toBe(g - P);
+    expect(ok(p.mmap(-1, P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0, g - P))).toBe(g - P);
+    // Without the flag, the next mapping sits right below.
+    const plain = ok(p.mmap(-1, 2 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS, 0, x - 64 * MiB));
+    expect(ok(p.mmap(-1, P, RW, MAP_PRIVATE | MAP_ANONYMOUS, 0, plain - P))).toBe(plain - P);
+  });
+
   it('a forked child and a restored kernel grow the mapping too', () => {
     const { kernel, p, g } = growing();
     const child = ok(p.fork());
