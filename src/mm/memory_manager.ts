@@ -828,33 +828,43 @@ export class MemoryManager implements MappingSpace {
   /** Reads `len` bytes at `addr`. */
   read(addr: number, len: number): E.Either<Fault, Uint8Array> {
     return this.mappingMu.with(() => {
-      if (len > 0) this.growBelowLocked(addr);
-      return readBytes(this.set, this.memoryFile, this.rules, addr, len);
+      const r = readBytes(this.set, this.memoryFile, this.rules, addr, len);
+      return this.grewLocked(r) ? readBytes(this.set, this.memoryFile, this.rules, addr, len) : r;
     });
   }
 
   /** Reads `dst.length` bytes at `addr` into `dst`, with no allocation. */
   readInto(addr: number, dst: Uint8Array): E.Either<Fault, void> {
     return this.mappingMu.with(() => {
-      if (dst.length > 0) this.growBelowLocked(addr);
-      return readBytesInto(this.set, this.memoryFile, this.rules, addr, dst);
+      const r = readBytesInto(this.set, this.memoryFile, this.rules, addr, dst);
+      return this.grewLocked(r) ? readBytesInto(this.set, this.memoryFile, this.rules, addr, dst) : r;
     });
   }
 
   /** Writes `bytes` at `addr`; on a fault, the pages before the faulting one stay written. */
   write(addr: number, bytes: Uint8Array): E.Either<Fault, void> {
     return this.mappingMu.with(() => {
-      if (bytes.length > 0) this.growBelowLocked(addr);
-      return writeBytes(this.set, this.memoryFile, this.rules, addr, bytes);
+      const r = writeBytes(this.set, this.memoryFile, this.rules, addr, bytes);
+      return this.grewLocked(r) ? writeBytes(this.set, this.memoryFile, this.rules, addr, bytes) : r;
     });
   }
 
   /** Sets `len` bytes at `addr` to `byte`. */
   fill(addr: number, len: number, byte: number): E.Either<Fault, void> {
     return this.mappingMu.with(() => {
-      if (len > 0) this.growBelowLocked(addr);
-      return fillBytes(this.set, this.memoryFile, this.rules, addr, len, byte);
+      const r = fillBytes(this.set, this.memoryFile, this.rules, addr, len, byte);
+      return this.grewLocked(r) ? fillBytes(this.set, this.memoryFile, this.rules, addr, len, byte) : r;
     });
+  }
+
+  /**
+   * Whether access result `r` is a SIGSEGV in the hole below a growing-down
+   * mapping that growBelowLocked then grew over: the access runs again, as
+   * the faulting instruction does after expand_stack. Only a fault pays for
+   * the lookup. Preconditions: mappingMu is held.
+   */
+  private grewLocked(r: E.Either<Fault, unknown>): boolean {
+    return E.isLeft(r) && r.left.signal === 'SIGSEGV' && this.growBelowLocked(r.left.addr);
   }
 
   /**
@@ -864,20 +874,18 @@ export class MemoryManager implements MappingSpace {
    * stack_guard_gap of an accessible mapping below (one growing down too
    * does not count), and not to more than RLIMIT_STACK in all. The grown
    * part is a piece of its own here (Linux widens the VMA) with the
-   * mapping's protection; an access that starts inside a mapping and runs
-   * into a hole never grows anything, as the gap check would refuse it.
-   * Preconditions: mappingMu is held.
+   * mapping's protection. Whether it grew. Preconditions: mappingMu is held.
    */
-  private growBelowLocked(addr: number): void {
-    if (!Number.isSafeInteger(addr) || addr < 0 || addr >= TASK_SIZE) return;
+  private growBelowLocked(addr: number): boolean {
+    if (!Number.isSafeInteger(addr) || addr < 0 || addr >= TASK_SIZE) return false;
     const i = this.set.lowerBound(addr);
     const next = this.set.at(i);
-    if (next === undefined || next.start <= addr || next.growsDown !== true) return;
+    if (next === undefined || next.start <= addr || next.growsDown !== true) return false;
     const start = addr - (addr % PAGE_SIZE);
-    if (start < GROW_MIN_ADDR) return;
+    if (start < GROW_MIN_ADDR) return false;
     const prev = i > 0 ? this.set.at(i - 1) : undefined;
     if (prev !== undefined && prev.growsDown !== true && (prev.perms & (PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0 && start - prev.end < STACK_GUARD_GAP)
-      return;
+      return false;
     // The mapping's end: the growing pieces of one object above, contiguous.
     let end = next.end;
     for (let j = i + 1; ; j++) {
@@ -885,11 +893,12 @@ export class MemoryManager implements MappingSpace {
       if (v === undefined || v.start !== end || v.mappable !== next.mappable || v.growsDown !== true) break;
       end = v.end;
     }
-    if (end - start > STACK_LIMIT || next.offset < next.start - start) return;
+    if (end - start > STACK_LIMIT || next.offset < next.start - start) return false;
     const grown = makeVma(start, next.start, next.mappable, next.offset - (next.start - start), next.perms, next.maxPerms, next.identity, next.writable);
     grown.growsDown = true;
     grown.locked = next.locked === true;
     this.insertMappingLocked(GROWTH_STAMP, grown);
+    return true;
   }
 
   /** Atomically loads the signed 32-bit word at `addr` (4-byte aligned). */
