@@ -31,6 +31,7 @@ import type { SysvSem } from '../sem/undo.js';
 import { Tmpfs } from '../tmpfs/superblock.js';
 import type { Fault } from '../mm/access.js';
 import type { TlbFill } from '../mm/tlb.js';
+import type { Vma } from '../mm/vma.js';
 import { MemoryManager } from '../mm/memory_manager.js';
 import { AnonymousMemory } from '../mm/anon.js';
 import { RegularFile } from '../tmpfs/regular.js';
@@ -370,18 +371,8 @@ export class Process implements ProcessSyscalls {
         start = BigInt(from.right);
       }
       const clippedEnd = end > TASK_SIZE_N ? TASK_SIZE_N + PAGE_SIZE_N : end;
-      const from = Number(start);
-      const to = Number(clippedEnd);
-      const refusedAt = this.commitRefusedAt(from, to, prot);
-      if (refusedAt === undefined) return E.map(() => 0)(this.mm.mprotect(this.mappingContext, from, to - from, prot & ~PROT_SEM));
-      // mprotect_fixup changed the pieces before the refused one, in order, as mprotect does.
-      if (refusedAt > from) {
-        const before = this.mm.mprotect(this.mappingContext, from, refusedAt - from, prot & ~PROT_SEM);
-        if (E.isLeft(before)) return before;
-      }
-      return E.left(
-        sysError('ENOMEM', `mprotect: making the mapping at ${refusedAt} writable passes the overcommit heuristic's ${this.kernel.commitLimitPages} pages`),
-      );
+      const refuse = (prot & PROT_WRITE) === 0 ? undefined : (v: Vma, from: number, to: number) => this.commitRefused(v, from, to);
+      return E.map(() => 0)(this.mm.mprotect(this.mappingContext, Number(start), Number(clippedEnd - start), prot & ~PROT_SEM, refuse));
     });
   }
 
@@ -414,34 +405,23 @@ export class Process implements ProcessSyscalls {
   }
 
   /**
-   * Where mprotect of [start, end) to `prot` meets the overcommit heuristic
-   * (mprotect_fixup): a private piece that becomes writable without having
-   * been (no VM_WRITE, VM_SHARED, VM_NORESERVE, VM_HUGETLB) is charged its
-   * pages, and more than RAM plus swap is ENOMEM. The address of the first
-   * such piece that mprotect reaches (a hole or a forbidden protection stops
-   * it first), or undefined. A piece once made writable keeps its charge
+   * mprotect_fixup's overcommit check of the piece [from, to) of `v`, which
+   * is becoming writable: a private piece that was not (no VM_WRITE,
+   * VM_SHARED, VM_NORESERVE, VM_HUGETLB) is charged its pages, and more than
+   * RAM plus swap is ENOMEM. A piece once made writable keeps its charge
    * (VM_ACCOUNT) in Linux; here one that is no longer writable is asked
    * again, which only differs for a piece grown past the bound by merging.
    */
-  private commitRefusedAt(start: number, end: number, prot: number): number | undefined {
-    if ((prot & PROT_WRITE) === 0 || BigInt((end - start) / PAGE_SIZE) <= this.kernel.commitLimitPages) return undefined;
-    let cur = start;
-    for (const v of this.mm.vmas()) {
-      if (v.end <= cur) continue;
-      if (v.start > cur || v.start >= end || (prot & ~v.maxPerms & (PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return undefined;
-      const pieceEnd = Math.min(v.end, end);
-      const m = v.mappable;
-      // A private mapping of a hugetlbfs file has hugetlb's own accounting (VM_HUGETLB).
-      const charged =
-        (v.perms & PROT_WRITE) === 0 &&
-        m instanceof AnonymousMemory &&
-        !m.noReserve &&
-        !(m.backing?.mappable instanceof RegularFile && m.backing.mappable.hugePageSize !== 0);
-      if (charged && BigInt((pieceEnd - cur) / PAGE_SIZE) > this.kernel.commitLimitPages) return cur;
-      cur = pieceEnd;
-      if (cur >= end) return undefined;
-    }
-    return undefined;
+  private commitRefused(v: Vma, from: number, to: number): SysError | undefined {
+    const m = v.mappable;
+    // A private mapping of a hugetlbfs file has hugetlb's own accounting (VM_HUGETLB).
+    const charged =
+      (v.perms & PROT_WRITE) === 0 &&
+      m instanceof AnonymousMemory &&
+      !m.noReserve &&
+      !(m.backing?.mappable instanceof RegularFile && m.backing.mappable.hugePageSize !== 0);
+    if (!charged || BigInt((to - from) / PAGE_SIZE) <= this.kernel.commitLimitPages) return undefined;
+    return sysError('ENOMEM', `mprotect: making the mapping at ${from} writable passes the overcommit heuristic's ${this.kernel.commitLimitPages} pages`);
   }
 
   /** Loads `len` bytes at `addr`. */

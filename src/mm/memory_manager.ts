@@ -148,7 +148,12 @@ function tooManyMaps(count: number): E.Either<SysError, never> {
 }
 
 function splitOverLimit(count: number): E.Either<SysError, never> {
-  return E.left(sysError('ENOMEM', `a split would take the process's ${count} mappings past vm.max_map_count`));
+  return E.left(overMapCount(count));
+}
+
+/** split_vma's refusal at vm.max_map_count (ENOMEM). */
+function overMapCount(count: number): SysError {
+  return sysError('ENOMEM', `a split would take the process's ${count} mappings past vm.max_map_count`);
 }
 
 /** madvise's split_vma refusal at vm.max_map_count: madvise_vma_behavior reports its ENOMEM as EAGAIN. */
@@ -400,7 +405,13 @@ export class MemoryManager implements MappingSpace {
    * before it changed. A piece whose protection already equals `prot` is left
    * whole (mprotect_fixup returns early), so no split happens there.
    */
-  mprotect(ctx: MappingContext, addr: number, len: number, prot: Perms): E.Either<SysError, void> {
+  mprotect(
+    ctx: MappingContext,
+    addr: number,
+    len: number,
+    prot: Perms,
+    refuse?: (vma: Vma, from: number, to: number) => SysError | undefined,
+  ): E.Either<SysError, void> {
     if (!isPageAligned(addr)) {
       return E.left(sysError('EINVAL', `mprotect address ${addr} is not page aligned`));
     }
@@ -430,11 +441,14 @@ export class MemoryManager implements MappingSpace {
         }
         const pieceEnd = Math.min(vma.end, end);
         if (prot !== vma.perms) {
+          // mprotect_fixup's own refusal of the piece (the caller's: the overcommit heuristic), before it is split.
+          const refused = refuse?.(vma, cur, pieceEnd);
+          if (refused !== undefined) return E.left(refused);
           if ((vma.start < cur && !this.maySplitAtLocked(cur)) || (vma.end > end && !this.maySplitAtLocked(end))) {
             return E.left(sysError('EINVAL', `mprotect would split the mapping at ${vma.start} where it cannot be split`));
           }
           const piece = this.isolateLocked(at, i, vma, cur, end);
-          if (typeof piece !== 'number') return piece;
+          if (typeof piece !== 'number') return E.left(piece);
           i = piece;
           vma.perms = prot;
         }
@@ -519,7 +533,7 @@ export class MemoryManager implements MappingSpace {
         if (vma === undefined || vma.start > cur) return E.left(sysError('ENOMEM', `m${lock ? '' : 'un'}lock: [${cur}, ${end}) is not fully mapped`));
         if ((vma.locked === true) !== lock) {
           const piece = this.isolateLocked(at, i, vma, cur, end);
-          if (typeof piece !== 'number') return piece;
+          if (typeof piece !== 'number') return E.left(piece);
           i = piece;
           vma.locked = lock;
         }
@@ -625,17 +639,9 @@ export class MemoryManager implements MappingSpace {
         const refused = refuse?.(vma);
         if (refused !== undefined) return E.left(refused);
         if ((vma[flag] === true) !== value) {
-          if (vma.start < from) {
-            if (set.size >= this.vm.maxMapCount) return E.left(splitAgain(set.size));
-            if (!this.maySplitAtLocked(from)) return E.left(sysError('EINVAL', `madvise would split the mapping at ${vma.start} where it cannot be split`));
-            this.splitLocked(at, i, from, 'below');
-            i++;
-          }
-          if (vma.end > to) {
-            if (set.size >= this.vm.maxMapCount) return E.left(splitAgain(set.size));
-            if (!this.maySplitAtLocked(to)) return E.left(sysError('EINVAL', `madvise would split the mapping at ${vma.start} where it cannot be split`));
-            this.splitLocked(at, i, to, 'above');
-          }
+          const piece = this.isolateLocked(at, i, vma, from, to, splitAgain, 'madvise');
+          if (typeof piece !== 'number') return E.left(piece);
+          i = piece;
           vma[flag] = value;
         }
         cur = to;
@@ -1116,33 +1122,52 @@ export class MemoryManager implements MappingSpace {
   }
 
   /**
-   * Splits VMA `i` at `addr`; the `extra` side becomes a new piece, which
-   * the mappable sees as a copy and which holds its own identity reference
-   * (__split_vma calls vm_ops->open: shm nattch rises by one).
-   * Preconditions: mappingMu is held.
-   */
-  /**
    * Makes [cur, end) of `vma`, the VMA at index `i`, a piece of its own: the
    * parts outside the range become the extra pieces (vma_modify's split_vma
-   * calls, each refused at vm.max_map_count; a first split stays when the
-   * second fails). Returns the piece's index, or the refusal. Preconditions:
-   * mappingMu is held.
+   * calls; a first split stays when the second fails). Each split is refused
+   * at vm.max_map_count with `overLimit`'s error and, for a call that asks
+   * (`checkSplit` names it), where the mappable cannot be split (EINVAL).
+   * Returns the piece's index, or the refusal. Preconditions: mappingMu is
+   * held.
    */
-  private isolateLocked(at: MappingStamp, i: number, vma: Vma, cur: number, end: number): number | E.Either<SysError, never> {
-    const set = this.set;
+  private isolateLocked(
+    at: MappingStamp,
+    i: number,
+    vma: Vma,
+    cur: number,
+    end: number,
+    overLimit: (count: number) => SysError = overMapCount,
+    checkSplit?: string,
+  ): number | SysError {
     let piece = i;
     if (vma.start < cur) {
-      if (set.size >= this.vm.maxMapCount) return splitOverLimit(set.size);
+      const refused = this.splitRefusedLocked(cur, vma, overLimit, checkSplit);
+      if (refused !== undefined) return refused;
       this.splitLocked(at, piece, cur, 'below');
       piece++;
     }
     if (vma.end > end) {
-      if (set.size >= this.vm.maxMapCount) return splitOverLimit(set.size);
+      const refused = this.splitRefusedLocked(end, vma, overLimit, checkSplit);
+      if (refused !== undefined) return refused;
       this.splitLocked(at, piece, end, 'above');
     }
     return piece;
   }
 
+  /** isolateLocked's refusal of a split of `vma` at `addr`, if any. Preconditions: mappingMu is held. */
+  private splitRefusedLocked(addr: number, vma: Vma, overLimit: (count: number) => SysError, checkSplit: string | undefined): SysError | undefined {
+    if (this.set.size >= this.vm.maxMapCount) return overLimit(this.set.size);
+    if (checkSplit !== undefined && !this.maySplitAtLocked(addr))
+      return sysError('EINVAL', `${checkSplit} would split the mapping at ${vma.start} where it cannot be split`);
+    return undefined;
+  }
+
+  /**
+   * Splits VMA `i` at `addr`; the `extra` side becomes a new piece, which
+   * the mappable sees as a copy and which holds its own identity reference
+   * (__split_vma calls vm_ops->open: shm nattch rises by one).
+   * Preconditions: mappingMu is held.
+   */
   private splitLocked(at: MappingStamp, i: number, addr: number, extra: 'below' | 'above'): void {
     const piece = this.set.split(i, addr, extra);
     piece.mappable.copyMapping(at, this, { start: piece.start, end: piece.end }, piece.offset, piece.writable);
