@@ -117,7 +117,7 @@ export function unlockEmbedded(l: EmbeddedLock): void {
   l.locked = false;
 }
 
-/** Throws the LockOrderViolation that a lock() ran into (its cold path). */
+/** Throws the LockOrderViolation that a lock() (a Mutex's or an embedded one's) ran into: its cold path. */
 function refuseLock(name: string, rank: number, locked: boolean): never {
   if (locked) throw new LockOrderViolation(`${name} is already held: this would deadlock`);
   const inner = chain[0]!;
@@ -156,7 +156,7 @@ export class Mutex implements Lock {
     const r = this.rank;
     const inner = c[0]!;
     // A held lock's rank is in the chain, so the order test also catches a relock.
-    if (inner >= r) this.refuseLock();
+    if (inner >= r) refuseLock(this.name, r, this.locked);
     c[r + 1] = inner;
     c[0] = r;
     this.locked = true;
@@ -172,7 +172,8 @@ export class Mutex implements Lock {
       this.locked = false;
       return;
     }
-    this.unlockOutOfOrder();
+    unlockOutOfOrder(this.name, r, this.locked);
+    this.locked = false;
   }
 
   /** True while some caller holds the lock. */
@@ -188,23 +189,5 @@ export class Mutex implements Lock {
     } finally {
       this.unlock();
     }
-  }
-
-  /** Throws the LockOrderViolation that lock() ran into (its cold path). */
-  private refuseLock(): never {
-    if (this.locked) throw new LockOrderViolation(`${this.name} is already held: this would deadlock`);
-    const inner = chain[0]!;
-    throw new LockOrderViolation(`taking ${this.name} (rank ${this.rank}) while holding ${rankNames[inner] ?? 'a lock'} (rank ${inner})`);
-  }
-
-  /** unlock() of a lock held outside the innermost one: unlinks it, or throws if it is not held. */
-  private unlockOutOfOrder(): void {
-    const r = this.rank;
-    // Find the held lock just inside this one: the link that names r.
-    let inside = chain[0]!;
-    while (inside !== FLOOR && chain[inside + 1] !== r) inside = chain[inside + 1]!;
-    if (inside === FLOOR || !this.locked) throw new LockOrderViolation(`${this.name} unlocked but not held`);
-    chain[inside + 1] = chain[r + 1]!;
-    this.locked = false;
   }
 }
