@@ -240,26 +240,40 @@ function lockRefused(c: MmapCaller, len: number): SysError | undefined {
 }
 
 /**
- * hugetlb_file_setup for anonymous MAP_HUGETLB: an unlinked file of `len`
- * bytes (a whole number of huge pages) on the kernel's internal mount,
- * sized and with its huge page size, opened for reading and writing. The
- * caller drops the returned reference once the mapping holds its own.
+ * A new unlinked file of `size` bytes on the kernel's internal mount, as
+ * shmem_zero_setup and hugetlb_file_setup make the object behind shared
+ * anonymous memory and anonymous MAP_HUGETLB, opened for reading and
+ * writing (named `path` in traces); `hugePageSize` is 0 for a tmpfs file.
+ * The caller drops the returned reference once the mapping holds its own.
  */
-function hugetlbAnonFile(c: MmapCaller, len: number, huge: number): E.Either<SysError, OpenFile> {
+function internalFile(
+  c: MmapCaller,
+  owner: { readonly uid: number; readonly gid: number; readonly mode: number },
+  size: number,
+  hugePageSize: number,
+  path: string,
+): E.Either<SysError, { readonly file: OpenFile; readonly inode: RegularFile }> {
   const at = internalMount(c);
   if (E.isLeft(at)) return at;
   const { mount, fresh } = at.right;
-  const made = createUnlinkedFile(mount.sb, { uid: c.creds.uid, gid: c.creds.gid, mode: 0o600 });
+  const made = createUnlinkedFile(mount.sb, owner);
   if (E.isLeft(made)) {
     if (fresh) mount.put();
     return made;
   }
   const inode = made.right;
-  inode.hugePageSize = huge;
-  inode.size = len;
-  const file = new OpenFile({ mount, inode, path: '/anon_hugepage' }, O_RDWR);
+  inode.hugePageSize = hugePageSize;
+  inode.size = size;
+  const file = new OpenFile({ mount, inode, path }, O_RDWR);
+  // The new mount's own reference passes to the file.
   if (fresh) mount.put();
-  return E.right(file);
+  return E.right({ file, inode });
+}
+
+/** hugetlb_file_setup for anonymous MAP_HUGETLB: `len` bytes (whole huge pages of `huge` bytes), the caller's. */
+function hugetlbAnonFile(c: MmapCaller, len: number, huge: number): E.Either<SysError, OpenFile> {
+  const made = internalFile(c, { uid: c.creds.uid, gid: c.creds.gid, mode: 0o600 }, len, huge, '/anon_hugepage');
+  return E.isLeft(made) ? made : E.right(made.right.file);
 }
 
 /** `plan`, also dropping the hugetlb setup's reference to `anonFile` (if any) when the mapping is made or abandoned. */
@@ -283,20 +297,18 @@ function planAnonymous(c: MmapCaller, flags: number, len: number): E.Either<SysE
   switch (flags & MAP_TYPE) {
     case MAP_SHARED: {
       if ((flags & MAP_GROWSDOWN) !== 0) return einval('MAP_GROWSDOWN on a shared mapping');
-      const at = internalMount(c);
-      if (E.isLeft(at)) return at;
-      const { mount, fresh } = at.right;
-      const made = createUnlinkedFile(mount.sb, { uid: 0, gid: 0, mode: 0o777 });
-      if (E.isLeft(made)) {
-        if (fresh) mount.put();
-        return made;
-      }
-      const inode = made.right;
-      inode.size = len;
-      const file = new OpenFile({ mount, inode, path: '/dev/zero' }, O_RDWR);
-      if (fresh) mount.put();
+      const made = internalFile(c, { uid: 0, gid: 0, mode: 0o777 }, len, 0, '/dev/zero');
+      if (E.isLeft(made)) return made;
+      const { file, inode } = made.right;
       // The mapping's reference is the only one: the construction's goes once the VMA holds its own.
-      return E.right({ mappable: inode, identity: file, maxPerms: PROT_RWX, writable: true, made: () => file.decRef(), abandon: () => file.decRef() });
+      return E.right({
+        mappable: inode,
+        identity: file,
+        maxPerms: PROT_RWX,
+        writable: true,
+        made: () => file.decRef(),
+        abandon: () => file.decRef(),
+      });
     }
     case MAP_PRIVATE: {
       // MAP_GROWSDOWN (VM_GROWSDOWN): the object starts STACK_LIMIT below the mapping, room to grow into.
