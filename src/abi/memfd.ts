@@ -22,6 +22,10 @@ export const MFD_HUGE_2MB = 21 << MFD_HUGE_SHIFT;
 export const MFD_HUGE_1GB = 30 << MFD_HUGE_SHIFT;
 /** The huge page sizes of x86-64, the default first: 2 MiB, and 1 GiB on a CPU with pdpe1gb. */
 export const DEFAULT_HUGE_PAGE_SIZES: readonly number[] = Object.freeze([2 * 1024 * 1024, 1024 * 1024 * 1024]);
+/** Whether `n` can be a huge page size: a power of two above the 4 KiB page, and a safe integer (at most 2^52). */
+export function isHugePageSize(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 4096 && 2 ** Math.round(Math.log2(n)) === n;
+}
 /** The longest memfd name: NAME_MAX less the "memfd:" prefix the kernel puts before it. */
 export const MFD_NAME_MAX = 249;
 

@@ -9,7 +9,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { IPCMNI, IPCMNI_SEQ_MAX, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
 import { NAME_MAX, O_ACCMODE, O_APPEND } from '../abi/fs.js';
-import { DEFAULT_HUGE_PAGE_SIZES, F_ALL_SEALS, O_LARGEFILE } from '../abi/memfd.js';
+import { DEFAULT_HUGE_PAGE_SIZES, F_ALL_SEALS, O_LARGEFILE, isHugePageSize } from '../abi/memfd.js';
 import { KEPT_OPEN_FLAGS } from '../vfs/files.js';
 import type { CheckpointError } from './errors.js';
 import { checkMeaning } from './meaning.js';
@@ -103,13 +103,7 @@ function checkKernel(meta: Metadata, limits: RestoreLimits): FrameOwners {
     'metadata.kernel.frameLimit',
     `${k.frameLimit} frames are more than this restore makes (${maxFrames}; see RestoreOptions.maxFrames)`,
   );
-  k.hugePageSizes?.forEach((h, i) =>
-    check(
-      h > PAGE_SIZE && h <= 2 ** 52 && 2 ** Math.round(Math.log2(h)) === h,
-      `metadata.kernel.hugePageSizes[${i}]`,
-      `${h} is not a power of two above 4 KiB`,
-    ),
-  );
+  k.hugePageSizes?.forEach((h, i) => check(isHugePageSize(h), `metadata.kernel.hugePageSizes[${i}]`, `${h} is not a power of two above 4 KiB`));
   return new FrameOwners(k.frameLimit);
 }
 

@@ -6,7 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE } from '../abi/constants.js';
-import { DEFAULT_HUGE_PAGE_SIZES } from '../abi/memfd.js';
+import { DEFAULT_HUGE_PAGE_SIZES, isHugePageSize } from '../abi/memfd.js';
 import type { SysError } from '../abi/errno.js';
 import { sysError } from '../abi/errno.js';
 import type { CredentialsInit } from '../auth/credentials.js';
@@ -132,8 +132,7 @@ function disposedKernel(): E.Either<SysError, never> {
 /** The sizes an option names that can be huge page sizes (powers of two above the page size, below 2^53), once each. */
 function hugePageSizesOf(sizes: readonly number[] | undefined): readonly number[] {
   if (sizes === undefined) return DEFAULT_HUGE_PAGE_SIZES;
-  const ok = (n: number): boolean => Number.isSafeInteger(n) && n > PAGE_SIZE && 2 ** Math.round(Math.log2(n)) === n;
-  return Object.freeze([...new Set(sizes.filter(ok))]);
+  return Object.freeze([...new Set(sizes.filter(isHugePageSize))]);
 }
 
 /** One simulated machine. */
