@@ -34,8 +34,6 @@ export interface WriteOutcome {
   readonly stopped: SysError | undefined;
 }
 
-/** hugetlbfs has no write_iter: vfs_write finds no FMODE_CAN_WRITE. */
-const HUGETLB_WRITE: SysError = sysError('EINVAL', 'a hugetlbfs file cannot be written with write(2)');
 const BUS_PAST_EOF: BusError = { bus: true, reason: 'access past the end of the file' };
 const BUS_NO_SPACE: BusError = { bus: true, reason: 'the tmpfs is full' };
 const BUS_NO_MEMORY: BusError = { bus: true, reason: 'no page could be allocated' };
@@ -170,10 +168,10 @@ export class RegularFile extends Inode implements Mappable {
    * generic_write_check_limits: EFBIG when `offset` is at or past the
    * caller's RLIMIT_FSIZE (`fsizeLimit`, absent for none; SIGXFSZ is taken
    * as ignored) or the size limit, and a write reaching past either is cut
-   * short there.
+   * short there. Never called for a hugetlbfs file: write(2) refuses one
+   * first (vfs/files.ts).
    */
   write(offset: FileOffset, src: Uint8Array, charge: MemoryCharge, fsizeLimit?: FileOffset): E.Either<SysError, WriteOutcome> {
-    if (this.hugePageSize !== 0) return E.left(HUGETLB_WRITE);
     if (src.length === 0) return E.right({ written: 0, stopped: undefined });
     let length = src.length;
     if (fsizeLimit !== undefined) {
