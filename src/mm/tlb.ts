@@ -49,7 +49,7 @@ export interface TlbRun {
 export interface TlbCopy {
   /** The page's virtual address. */
   readonly start: number;
-  /** Its PAGE_SIZE bytes, as they are now. */
+  /** Its PAGE_SIZE bytes, as they are now; none for the zero page (slot ZERO_FRAME), which the thread fills with zeros itself. */
   readonly bytes: Uint8Array;
   /**
    * The frame's slot; the thread is not given the chunk. ZERO_FRAME for the
@@ -202,7 +202,10 @@ function copyFill(mf: MemoryFile, generation: number, start: number, frame: numb
   return { generation, runs: [], readable, writable: false, cacheable: false, copy: { start, bytes, slot: mf.slotOf(frame) }, futex };
 }
 
+/** The bytes of a zero-page copy: none cross the mailbox, the thread makes its own zeros. */
+const NO_BYTES = new Uint8Array(0);
+
 /** A fill showing the zero page at `start` (a never-written private anonymous page) for one read: fresh zeros, never the page itself. */
 function zeroFill(generation: number, start: number, readable: boolean, futex: FutexKeying): TlbFill {
-  return { generation, runs: [], readable, writable: false, cacheable: false, copy: { start, bytes: new Uint8Array(PAGE_SIZE), slot: ZERO_FRAME }, futex };
+  return { generation, runs: [], readable, writable: false, cacheable: false, copy: { start, bytes: NO_BYTES, slot: ZERO_FRAME }, futex };
 }

@@ -24,6 +24,7 @@ import { copyBytes } from './copy.js';
 import { addressKey, frameKey } from './futex.js';
 import type { FutexKey } from './futex.js';
 import { IN_FLIGHT_STRIDE } from './inflight.js';
+import { ZERO_FRAME } from './memmap.js';
 import { FUTEX_BY_ADDRESS, FUTEX_REFUSED } from './tlb.js';
 import type { FutexKeying, TlbCopy, TlbFill } from './tlb.js';
 
@@ -271,12 +272,14 @@ export class TlbCache {
    * copied page keep their bytes.
    */
   private fillCopy(addr: number, copy: TlbCopy, readable: boolean, futex: FutexKeying | undefined): TlbEntry | Fault {
-    if (!(copy.bytes instanceof Uint8Array) || copy.bytes.length !== PAGE_SIZE || addr < copy.start || addr >= copy.start + PAGE_SIZE) {
+    // The zero page's bytes do not travel: a new buffer already holds them.
+    const zero = copy.slot === ZERO_FRAME;
+    if (!(copy.bytes instanceof Uint8Array) || copy.bytes.length !== (zero ? 0 : PAGE_SIZE) || addr < copy.start || addr >= copy.start + PAGE_SIZE) {
       throw new Error(`tlbFill(${addr}) did not show ${addr}`);
     }
     const buffer = typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(PAGE_SIZE) : new ArrayBuffer(PAGE_SIZE);
     const bytes = new Uint8Array(buffer);
-    bytes.set(copy.bytes);
+    if (!zero) bytes.set(copy.bytes);
     const e: TlbEntry = {
       start: copy.start,
       end: copy.start + PAGE_SIZE,
