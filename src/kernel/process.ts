@@ -26,6 +26,7 @@ import { exitSem } from '../sem/exit.js';
 import type { SemCaller, SemctlArg, SemctlResult, Timespec } from '../sem/syscalls.js';
 import * as sem from '../sem/syscalls.js';
 import { copySemundo, newSysvSem } from '../sem/undo.js';
+import { SEMOP_DONE } from '../sem/waiter.js';
 import type { SemWaiter } from '../sem/waiter.js';
 import type { SysvSem } from '../sem/undo.js';
 import { Tmpfs } from '../tmpfs/superblock.js';
@@ -999,6 +1000,14 @@ export class Process implements ProcessSyscalls {
 
   /** semop(2): 0 once every operation is performed, atomically; a Pending while they cannot be. */
   semop(semid: number, sops: readonly Sembuf[]): SysResult<number> {
+    // The usual call, one sop performed at once that wakes nobody, skips the general path's setup (sem.semopUncontended).
+    if (!this.exitedFlag && Array.isArray(sops) && sops.length === 1) {
+      const s = sops[0] as unknown;
+      if (typeof s === 'object' && s !== null) {
+        const { semNum, semOp, semFlg } = s as Partial<Record<keyof Sembuf, unknown>>;
+        if (sem.semopUncontended(this.semCaller(), semid, semNum, semOp, semFlg)) return SEMOP_DONE;
+      }
+    }
     return this.semtimedop(semid, sops);
   }
 
