@@ -1106,7 +1106,8 @@ export class Process implements ProcessSyscalls {
   msgsnd(msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): SysResult<0> {
     const bad = this.gone() ?? notInteger('msqid', msqid) ?? notLong('mtype', mtype) ?? notBuffer('text', text) ?? notInteger('msgflg', msgflg);
     if (bad !== undefined) return bad;
-    return this.sendAs(this.namespace.msg, msqid | 0, toLong(mtype), text.slice(), msgflg | 0);
+    // load_msg's copy: a new Uint8Array, since a Node Buffer's own slice() would share the caller's memory.
+    return this.sendAs(this.namespace.msg, msqid | 0, toLong(mtype), new Uint8Array(text), msgflg | 0);
   }
 
   /** msgsnd with decoded arguments (the text already copied); what a checkpoint needs is recorded only when it sleeps. */

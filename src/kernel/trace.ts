@@ -476,7 +476,8 @@ function traceResult(call: string, r: unknown): TraceResult {
 export function traceValue(v: unknown, depth = 0): TraceValue {
   if (v === null || v === undefined || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v !== 'object') return `<${typeof v}>`;
-  if (v instanceof Uint8Array) return { kind: 'bytes', bytes: v.slice(0, TRACE_BYTES), length: v.length };
+  // Uint8Array's slice, which copies (a Node Buffer's own slice is a view).
+  if (v instanceof Uint8Array) return { kind: 'bytes', bytes: Uint8Array.prototype.slice.call(v, 0, TRACE_BYTES), length: v.length };
   if (depth > 4) return '<...>';
   if (Array.isArray(v)) return v.map((x) => traceValue(x, depth + 1));
   const proto = Object.getPrototypeOf(v) as unknown;

@@ -68,6 +68,13 @@ describe('msgsnd and msgrcv through Process', () => {
     ok(now(p.msgsnd(id, 1, buf, 0)));
     buf[0] = 0x7a;
     expect(text(ok(now(p.msgrcv(id, 64, 0, 0))))).toBe('abc');
+    // A Node Buffer too, whose own slice() is a view of the same memory.
+    const nodeBuf = Buffer.from('def');
+    ok(now(p.msgsnd(id, 1, nodeBuf, 0)));
+    nodeBuf.write('xyz');
+    const got = ok(now(p.msgrcv(id, 64, 0, 0)));
+    expect(text(got)).toBe('def');
+    expect(Object.getPrototypeOf(got.text)).toBe(Uint8Array.prototype);
   });
 
   it('interrupt() ends a waiting msgrcv and msgsnd with EINTR', () => {
