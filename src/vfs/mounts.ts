@@ -270,8 +270,9 @@ export class MountNamespace {
 
   /**
    * unlink(2): EROFS comes first (do_unlinkat takes write access before the
-   * lookup), then ENOENT, then may_delete: EACCES on the directory, EPERM
-   * from the sticky bit, EISDIR for a directory.
+   * lookup), then ENOENT, then a trailing slash (EISDIR or ENOTDIR), then
+   * may_delete: EACCES on the directory, EPERM from the sticky bit, EISDIR
+   * for a directory.
    */
   unlink(creds: Credentials, path: string): E.Either<SysError, void> {
     return this.remove(creds, path, 'file');
@@ -318,7 +319,7 @@ export class MountNamespace {
   private remove(creds: Credentials, path: string, want: 'file' | 'dir'): E.Either<SysError, void> {
     const at = this.resolveParent(creds, path);
     if (E.isLeft(at)) return at;
-    const { dir, name } = at.right;
+    const { dir, name, trailingSlash } = at.right;
     if (name === '.' || name === '..') {
       if (want === 'file') return E.left(sysError('EISDIR', `${path} is a directory`));
       return E.left(name === '.' ? sysError('EINVAL', 'rmdir of "."') : sysError('ENOTEMPTY', 'rmdir of ".."'));
@@ -328,6 +329,11 @@ export class MountNamespace {
     const parent = dir.inode as Directory;
     const victim = parent.lookup(name);
     if (victim === undefined) return E.left(sysError('ENOENT', `${path} does not exist`));
+    // do_unlinkat judges a trailing slash right after the lookup, before may_delete: a directory
+    // is EISDIR and anything else ENOTDIR, so "file/" is never unlinked.
+    if (want === 'file' && trailingSlash) {
+      return E.left(victim.kind === 'dir' ? sysError('EISDIR', `${path} is a directory`) : sysError('ENOTDIR', `${path}: not a directory`));
+    }
     if (!mayModifyDirectory(creds, parent)) return E.left(sysError('EACCES', `no write and search permission on ${dir.path}`));
     if (!passesStickyRule(creds, parent, victim)) {
       return E.left(sysError('EPERM', `${dir.path} is sticky and neither ${path} nor the directory is yours`));

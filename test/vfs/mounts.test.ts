@@ -79,6 +79,23 @@ describe('directories', () => {
     expect(k.initialMountNamespace.mounts().length).toBe(1);
   });
 
+  it('unlink with a trailing slash: ENOTDIR for a file (left in place), EISDIR for a directory, both before EACCES', () => {
+    const { k, root } = host();
+    ok(root.mkdir('/d', 0o755));
+    ok(root.mkdir('/d/sub'));
+    ok(root.close(ok(root.open('/d/f', O_CREAT | O_WRONLY))));
+    const user = k.spawn({ uid: 1000, gid: 1000 });
+    expect(errno(user.unlink('/d/f/'))).toBe('ENOTDIR');
+    expect(errno(user.unlink('/d/sub/'))).toBe('EISDIR');
+    expect(errno(user.unlink('/d/none/'))).toBe('ENOENT');
+    expect(errno(user.unlink('/d/f'))).toBe('EACCES');
+    expect(errno(root.unlink('/d/f/'))).toBe('ENOTDIR');
+    expect(errno(root.unlink('/d/f//'))).toBe('ENOTDIR');
+    expect(ok(root.stat('/d/f')).size).toBe(0);
+    ok(root.rmdir('/d/sub/'));
+    ok(root.unlink('/d/f'));
+  });
+
   it('mkdir ignores S_ISGID in its mode; a set-group-ID directory passes its group on, and S_ISGID to subdirectories', () => {
     const { k, root } = host();
     ok(root.mkdir('/plain', 0o2777));
