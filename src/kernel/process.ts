@@ -19,7 +19,8 @@ import type { MsgctlResult } from '../msg/ctl.js';
 import { msgctl as msgctlOn } from '../msg/ctl.js';
 import { msgrcv as msgrcvOn } from '../msg/receive.js';
 import type { MsgRegistry, MsgSetArgs } from '../msg/registry.js';
-import { msgsnd as msgsndOn } from '../msg/send.js';
+import { SENT, msgsnd as msgsndOn } from '../msg/send.js';
+import { msgrcvUncontended, msgsndUncontended } from '../msg/uncontended.js';
 import type { MsgCaller, MsgReceived, MsgWaiter } from '../msg/waiter.js';
 import { isMsgWaiter } from '../msg/waiter.js';
 import { exitSem } from '../sem/exit.js';
@@ -1104,6 +1105,13 @@ export class Process implements ProcessSyscalls {
    * has no room (without IPC_NOWAIT).
    */
   msgsnd(msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): SysResult<0> {
+    // The usual send, queued at once with nobody to wake, skips the general path's setup (msg/uncontended.ts).
+    if (!this.exitedFlag && msgsndUncontended(this.namespace.msg, this.msgCaller(), msqid, mtype, text, msgflg)) return SENT;
+    return this.msgsndChecked(msqid, mtype, text, msgflg);
+  }
+
+  /** msgsnd's general path: the arguments' checks, in Linux's order, then the call. */
+  private msgsndChecked(msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): SysResult<0> {
     const bad = this.gone() ?? notInteger('msqid', msqid) ?? notLong('mtype', mtype) ?? notBuffer('text', text) ?? notInteger('msgflg', msgflg);
     if (bad !== undefined) return bad;
     // load_msg's copy: a new Uint8Array, since a Node Buffer's own slice() would share the caller's memory.
@@ -1126,6 +1134,13 @@ export class Process implements ProcessSyscalls {
    * |msgtyp|; with MSG_COPY, the position).
    */
   msgrcv(msqid: number, msgsz: Word, msgtyp: number | bigint, msgflg: number): SysResult<MsgReceived> {
+    // The usual receive, of a message already there with no sender to wake, skips the general path's setup (msg/uncontended.ts).
+    const fast = this.exitedFlag ? undefined : msgrcvUncontended(this.namespace.msg, this.msgCaller(), msqid, msgsz, msgtyp, msgflg);
+    return fast ?? this.msgrcvChecked(msqid, msgsz, msgtyp, msgflg);
+  }
+
+  /** msgrcv's general path: the arguments' checks, in Linux's order, then the call. */
+  private msgrcvChecked(msqid: number, msgsz: Word, msgtyp: number | bigint, msgflg: number): SysResult<MsgReceived> {
     const bad = this.gone() ?? notInteger('msqid', msqid) ?? notLong('msgtyp', msgtyp) ?? notInteger('msgflg', msgflg);
     if (bad !== undefined) return bad;
     const size = toSize(msgsz);

@@ -118,7 +118,7 @@ export function msgrcv(
 }
 
 /** convert_mode's mode (see select.ts). */
-function searchMode(msgtyp: MsgType, msgflg: number): SearchMode {
+export function searchMode(msgtyp: MsgType, msgflg: number): SearchMode {
   if ((msgflg & MSG_COPY) !== 0) return SEARCH_NUMBER;
   if (msgtyp === 0) return SEARCH_ANY;
   if (msgtyp < 0) return SEARCH_LESSEQUAL;

@@ -30,7 +30,8 @@ import type { MsgCaller, MsgsndResult, MsgWaiter, SleepingSender } from './waite
 /** msgsnd's answer: 0, or the waiter of a call that sleeps (its result comes through the callback). */
 export type MsgsndAnswer = E.Either<SysError, 0 | MsgWaiter>;
 
-const SENT: E.Right<0> = Object.freeze(E.right(0 as const)) as E.Right<0>;
+/** msgsnd's success: one frozen Right for every call. */
+export const SENT: E.Right<0> = Object.freeze(E.right(0 as const)) as E.Right<0>;
 const INTERRUPTED: E.Either<SysError, never> = E.left(
   Object.freeze<SysError>({ errno: 'EINTR', code: ERRNO.EINTR, message: 'a signal interrupted the wait for room in the queue' }),
 );

@@ -1,0 +1,87 @@
+/**
+ * The usual msgsnd and msgrcv, decided without the general path's setup:
+ * a send that fits a queue nobody sleeps on to receive, and a receive that
+ * finds its message at once and leaves no sleeping sender to wake. Each
+ * takes the caller's values as given (hence unknown) and declines,
+ * having changed nothing, whenever anything else could happen: an errno,
+ * a sleep, a hand-off to a sleeping receiver, a sender to wake, MSG_COPY, a
+ * type or size only a bigint holds, or a value that is not exactly what a
+ * C caller passes. The kernel layer then takes the general path (send.ts,
+ * receive.ts), which decides the call in Linux's order; a performed call
+ * has the same effects as it would have there.
+ *
+ * Nothing here sleeps or calls out while it uses the queue, so the lookup
+ * takes no reference (IpcRegistry.peekById).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { S_IRUGO, S_IWUGO } from '../abi/constants.js';
+import type { SysError } from '../abi/errno.js';
+import { MSG_COPY, MSG_NOERROR } from '../abi/msg.js';
+import { ipcPermits } from '../ipc/perm.js';
+import { Message } from './message.js';
+import type { MsgRegistry } from './registry.js';
+import { SEARCH_LESSEQUAL, findMsgBy } from './select.js';
+import type { MsgCaller, MsgReceived } from './waiter.js';
+import { searchMode } from './receive.js';
+
+/** Whether `v` is a number a C int argument holds without conversion (a narrower test than the kernel layer's isInt: the rest declines). */
+function plainInt(v: unknown): v is number {
+  return typeof v === 'number' && (v | 0) === v;
+}
+
+/**
+ * msgsnd of `text` as type `mtype` to `msqid`, when it can be queued at
+ * once and no receiver sleeps on the queue: true once queued (the queue
+ * owns a copy of the bytes), false to take the general path.
+ */
+export function msgsndUncontended(reg: MsgRegistry, caller: MsgCaller, msqid: unknown, mtype: unknown, text: unknown, msgflg: unknown): boolean {
+  if (!plainInt(msqid) || msqid < 0 || !plainInt(msgflg) || typeof mtype !== 'number' || !Number.isSafeInteger(mtype) || mtype < 1) return false;
+  if (!(text instanceof Uint8Array)) return false;
+  const size = text.length;
+  if (size > reg.limits.msgmax) return false;
+  const q = reg.peekById(msqid);
+  if (q === undefined || q.pendingDestruction || q.receivers.first !== undefined || !q.fitsLocked(size)) return false;
+  if (!ipcPermits(caller.creds, q.perm, S_IWUGO)) return false;
+  // load_msg's copy: a new Uint8Array, since a Node Buffer's own slice() would share the caller's memory.
+  const msg = new Message(mtype, new Uint8Array(text));
+  const now = reg.now();
+  q.mu.lock();
+  q.lspid = caller.pid;
+  q.stime = now;
+  q.enqueueLocked(msg);
+  q.mu.unlock();
+  return true;
+}
+
+/**
+ * msgrcv from `msqid` into a buffer of `msgsz` bytes, when the message
+ * `msgtyp` and `msgflg` select is there, fits (or MSG_NOERROR cuts it), and
+ * no sender sleeps on the queue: the message, dequeued; undefined to take
+ * the general path.
+ */
+export function msgrcvUncontended(
+  reg: MsgRegistry,
+  caller: MsgCaller,
+  msqid: unknown,
+  msgsz: unknown,
+  msgtyp: unknown,
+  msgflg: unknown,
+): E.Either<SysError, MsgReceived> | undefined {
+  if (!plainInt(msqid) || msqid < 0 || !plainInt(msgflg) || (msgflg & MSG_COPY) !== 0) return undefined;
+  if (typeof msgsz !== 'number' || !Number.isSafeInteger(msgsz) || msgsz < 0 || typeof msgtyp !== 'number' || !Number.isSafeInteger(msgtyp)) return undefined;
+  const q = reg.peekById(msqid);
+  if (q === undefined || q.pendingDestruction || q.senders.first !== undefined) return undefined;
+  if (!ipcPermits(caller.creds, q.perm, S_IRUGO)) return undefined;
+  // -0 reads as 0, as asMsgType makes it.
+  const type = msgtyp === 0 ? 0 : msgtyp;
+  const mode = searchMode(type, msgflg);
+  const m = findMsgBy(q.messages, mode, mode === SEARCH_LESSEQUAL ? -type : type);
+  if (m === undefined) return undefined;
+  const size = m.size;
+  if (msgsz < size && (msgflg & MSG_NOERROR) === 0) return undefined;
+  const now = reg.now();
+  q.mu.lock();
+  q.dequeueLocked(m, now, caller.pid);
+  q.mu.unlock();
+  return E.right({ mtype: m.mtype, text: msgsz >= size ? m.text : m.text.subarray(0, msgsz) });
+}
