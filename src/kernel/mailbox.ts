@@ -17,6 +17,7 @@
  * is needed. A format word tells the reader which.
  */
 
+import { userBytes } from './syscall_args.js';
 import { Wire } from './wire.js';
 
 const REQUEST = 0;
@@ -149,7 +150,9 @@ export class Mailbox {
 
 function encode(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return { $bigint: value.toString() };
-  if (value instanceof Uint8Array) return { $bytes: Array.from(value) };
+  // The bytes it holds (userBytes): a detached buffer holds none, and a subclass's length or iterator runs no code.
+  const bytes = value instanceof Uint8Array ? userBytes(value) : undefined;
+  if (bytes !== undefined) return { $bytes: Array.from(bytes) };
   return value;
 }
 

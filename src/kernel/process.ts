@@ -72,6 +72,7 @@ import {
   isOptions,
   isWordValue,
   notBuffer,
+  notUserBytes,
   notCount,
   notFlags,
   notInteger,
@@ -86,6 +87,7 @@ import {
   toU64,
   toU64Arg,
   userAddress,
+  userBytes,
   wrongType,
 } from './syscall_args.js';
 import type { Word } from './syscall_args.js';
@@ -436,18 +438,20 @@ export class Process implements ProcessSyscalls {
 
   /** Loads `dst.length` bytes at `addr` into a caller's buffer, with no allocation (bulk reads). */
   readInto(addr: Word, dst: Uint8Array): E.Either<Fault, void> {
-    if (!(dst instanceof Uint8Array)) throw wrongType('Process.readInto', 'dst', dst, 'a Uint8Array');
-    if (dst.length === 0) return E.right(undefined);
+    const into = userBytes(dst);
+    if (into === undefined) throw wrongType('Process.readInto', 'dst', dst, 'a Uint8Array');
+    if (into.length === 0) return E.right(undefined);
     const a = userAddress(addr);
-    return a === undefined ? segvAt(addr) : this.touch(() => this.mm.readInto(a, dst));
+    return a === undefined ? segvAt(addr) : this.touch(() => this.mm.readInto(a, into));
   }
 
   /** Stores `bytes` at `addr`. */
   write(addr: Word, bytes: Uint8Array): E.Either<Fault, void> {
-    if (!(bytes instanceof Uint8Array)) throw wrongType('Process.write', 'bytes', bytes, 'a Uint8Array');
-    if (bytes.length === 0) return E.right(undefined);
+    const from = userBytes(bytes);
+    if (from === undefined) throw wrongType('Process.write', 'bytes', bytes, 'a Uint8Array');
+    if (from.length === 0) return E.right(undefined);
     const a = userAddress(addr);
-    return a === undefined ? segvAt(addr) : this.touch(() => this.mm.write(a, bytes));
+    return a === undefined ? segvAt(addr) : this.touch(() => this.mm.write(a, from));
   }
 
   /** Stores `len` copies of `byte` from `addr`. */
@@ -588,17 +592,19 @@ export class Process implements ProcessSyscalls {
    * call fails with ENOMEM; what was written before stays.
    */
   writeFd(fd: number, bytes: Uint8Array): E.Either<SysError, number> {
-    return this.gone() ?? notInteger('fd', fd) ?? notBuffer('bytes', bytes) ?? this.charged(files.write(this, fd, bytes));
+    const from = userBytes(bytes);
+    return this.gone() ?? notInteger('fd', fd) ?? notUserBytes('bytes', bytes, from) ?? this.charged(files.write(this, fd, from as Uint8Array));
   }
 
   /** pwrite(2), with writeFd's outcomes; `offset` as pread's. */
   pwrite(fd: number, bytes: Uint8Array, offset: number | bigint): E.Either<SysError, number> {
+    const from = userBytes(bytes);
     return (
       this.gone() ??
       notInteger('fd', fd) ??
-      notBuffer('bytes', bytes) ??
+      notUserBytes('bytes', bytes, from) ??
       notLoff('offset', offset) ??
-      this.charged(files.write(this, fd, bytes, toLong(offset)))
+      this.charged(files.write(this, fd, from as Uint8Array, toLong(offset)))
     );
   }
 
@@ -1105,9 +1111,12 @@ export class Process implements ProcessSyscalls {
    * has no room (without IPC_NOWAIT).
    */
   msgsnd(msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): SysResult<0> {
+    // The bytes the caller's array holds (userBytes: a detached one holds none, a subclass's own length
+    // cannot lie); undefined for no Uint8Array (a Proxy of one too), which the checks refuse.
+    const bytes = userBytes(text);
     // The usual send, queued at once with nobody to wake, skips the general path's setup (msg/uncontended.ts).
-    if (!this.exitedFlag && msgsndUncontended(this.namespace.msg, this.msgCaller(), msqid, mtype, text, msgflg)) return SENT;
-    return this.msgsndChecked(msqid, mtype, text, msgflg);
+    if (!this.exitedFlag && bytes !== undefined && msgsndUncontended(this.namespace.msg, this.msgCaller(), msqid, mtype, bytes, msgflg)) return SENT;
+    return this.msgsndChecked(msqid, mtype, bytes ?? text, msgflg);
   }
 
   /** msgsnd's general path: the arguments' checks, in Linux's order, then the call. */

@@ -120,9 +120,41 @@ export function notPath(name: string, value: unknown): E.Either<SysError, never>
   return typeof value === 'string' ? undefined : badPointer(name, value, 'a string');
 }
 
-/** EFAULT naming `name` when `value` is not a Uint8Array (a user buffer), else undefined. */
+// The typed arrays' own accessors, which no subclass, own property or Proxy can replace.
+const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsicGetter = (key: PropertyKey): ((this: unknown) => unknown) =>
+  Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, key)?.get as (this: unknown) => unknown;
+const typedArrayName = intrinsicGetter(Symbol.toStringTag);
+const typedArrayLength = intrinsicGetter('length');
+const typedArrayBuffer = intrinsicGetter('buffer');
+const typedArrayOffset = intrinsicGetter('byteOffset');
+
+/**
+ * A caller's buffer as a plain Uint8Array over the same bytes, undefined
+ * when it is no Uint8Array (a Proxy of one, an object that only inherits
+ * from Uint8Array.prototype, anything else). The length, buffer and offset
+ * are read through the typed arrays' own accessors, so a subclass or an
+ * own property cannot make a call copy more or fewer bytes than the array
+ * holds, and none of the caller's code (a getter, a species constructor)
+ * runs while the kernel copies it. A view of a detached buffer, or of a
+ * resizable one shrunk below it, holds no bytes: an empty array, as its
+ * length says.
+ */
+export function userBytes(v: unknown): Uint8Array | undefined {
+  if (typedArrayName.call(v) !== 'Uint8Array') return undefined;
+  const n = typedArrayLength.call(v) as number;
+  if (n === 0) return new Uint8Array(0);
+  return new Uint8Array(typedArrayBuffer.call(v) as ArrayBuffer, typedArrayOffset.call(v) as number, n);
+}
+
+/** EFAULT naming `name` when `value` is not a Uint8Array (a user buffer; not a Proxy of one either), else undefined. */
 export function notBuffer(name: string, value: unknown): E.Either<SysError, never> | undefined {
-  return value instanceof Uint8Array ? undefined : badPointer(name, value, 'a Uint8Array');
+  return typedArrayName.call(value) === 'Uint8Array' ? undefined : badPointer(name, value, 'a Uint8Array');
+}
+
+/** EFAULT naming `name` when userBytes(value) found no Uint8Array (`bytes` is what it returned), else undefined. */
+export function notUserBytes(name: string, value: unknown, bytes: Uint8Array | undefined): E.Either<SysError, never> | undefined {
+  return bytes !== undefined ? undefined : badPointer(name, value, 'a Uint8Array');
 }
 
 /** Whether `v` is an options object: undefined, or an object that is not an array or a function. */

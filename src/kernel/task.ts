@@ -35,6 +35,7 @@ import {
   segvAt,
   unmappedFutex,
   userAddress,
+  userBytes,
   wrongType,
 } from './syscall_args.js';
 import type { Word } from './syscall_args.js';
@@ -199,21 +200,23 @@ export class Task implements ProcessSyscalls {
 
   /** Loads `dst.length` bytes at `addr` into `dst`. */
   readInto(addr: Word, dst: Uint8Array): E.Either<Fault, void> {
-    if (!(dst instanceof Uint8Array)) throw wrongType('Task.readInto', 'dst', dst, 'a Uint8Array');
-    if (dst.length === 0) return E.right(undefined);
+    const into = userBytes(dst);
+    if (into === undefined) throw wrongType('Task.readInto', 'dst', dst, 'a Uint8Array');
+    if (into.length === 0) return E.right(undefined);
     const a = userAddress(addr);
     if (a === undefined) return segvAt(addr);
-    const fault = this.tlb.copy(a, dst, false);
+    const fault = this.tlb.copy(a, into, false);
     return fault === undefined ? E.right(undefined) : E.left(fault);
   }
 
   /** Stores `bytes` at `addr`; on a fault, the bytes before the faulting page stay written. */
   write(addr: Word, bytes: Uint8Array): E.Either<Fault, void> {
-    if (!(bytes instanceof Uint8Array)) throw wrongType('Task.write', 'bytes', bytes, 'a Uint8Array');
-    if (bytes.length === 0) return E.right(undefined);
+    const from = userBytes(bytes);
+    if (from === undefined) throw wrongType('Task.write', 'bytes', bytes, 'a Uint8Array');
+    if (from.length === 0) return E.right(undefined);
     const a = userAddress(addr);
     if (a === undefined) return segvAt(addr);
-    const fault = this.tlb.copy(a, bytes, true);
+    const fault = this.tlb.copy(a, from, true);
     return fault === undefined ? E.right(undefined) : E.left(fault);
   }
 

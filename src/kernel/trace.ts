@@ -65,6 +65,7 @@ import { GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, SEM_INFO, SEM_STAT, SEM_STAT_
 import { strerror } from '../abi/strerror.js';
 import type { Pending } from './pending.js';
 import { isPending, onSettled } from './pending.js';
+import { userBytes } from './syscall_args.js';
 
 /**
  * A value as a trace carries it: plain data a structured clone (postMessage)
@@ -476,8 +477,9 @@ function traceResult(call: string, r: unknown): TraceResult {
 export function traceValue(v: unknown, depth = 0): TraceValue {
   if (v === null || v === undefined || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v !== 'object') return `<${typeof v}>`;
-  // Uint8Array's slice, which copies (a Node Buffer's own slice is a view).
-  if (v instanceof Uint8Array) return { kind: 'bytes', bytes: Uint8Array.prototype.slice.call(v, 0, TRACE_BYTES), length: v.length };
+  // The bytes it holds (userBytes: a detached buffer holds none, and a subclass's length or species runs no code), copied.
+  const bytes = v instanceof Uint8Array ? userBytes(v) : undefined;
+  if (bytes !== undefined) return { kind: 'bytes', bytes: bytes.slice(0, TRACE_BYTES), length: bytes.length };
   if (depth > 4) return '<...>';
   if (Array.isArray(v)) return v.map((x) => traceValue(x, depth + 1));
   const proto = Object.getPrototypeOf(v) as unknown;

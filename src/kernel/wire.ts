@@ -8,11 +8,12 @@
  *
  * It carries what the JSON form carried, with the same result: null,
  * booleans, numbers (a non-finite one reads back as null, -0 as 0),
- * strings, bigints, Uint8Arrays (read back as a plain Uint8Array), arrays
+ * strings, bigints, Uint8Arrays (any, a Node Buffer too, read back as a
+ * plain Uint8Array of the bytes it holds), arrays
  * (an undefined, function or symbol element reads back as null) and plain
  * objects (own enumerable keys in order; a property whose value is
- * undefined, a function or a symbol is left out). Anything else (a Date, a
- * Buffer, a Map, a class instance, anything with toJSON, a cycle or a very
+ * undefined, a function or a symbol is left out). Anything else (a Date,
+ * a Map, a class instance, anything with toJSON, a cycle or a very
  * deep value) makes encode() return -1, and the mailbox sends that
  * message as JSON.
  *
@@ -23,6 +24,7 @@
  * many key (a STR without its tag) and value pairs. Every item ends on a
  * 4-byte boundary.
  */
+import { userBytes } from './syscall_args.js';
 
 const NULL = 0;
 const FALSE = 1;
@@ -174,17 +176,21 @@ export class Wire {
       this.word(NULL);
       return;
     }
-    // A toJSON (a Date's, a Buffer's) decides what JSON sends: JSON it is.
-    if (depth >= MAX_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function') throw UNSUPPORTED;
-    if (v instanceof Uint8Array) {
+    // Any Uint8Array (a Node Buffer, a subclass) goes as the bytes it holds, read through userBytes:
+    // a Buffer's toJSON would send an object no syscall takes, a subclass's own length could send more
+    // bytes than it holds (whatever the mailbox held past them), and a detached one holds none.
+    const bytes = userBytes(v);
+    if (bytes !== undefined) {
       this.word(BYTES);
-      const n = v.length;
+      const n = bytes.length;
       this.word(n);
       if (this.pos + n > this.capacity) throw FULL;
-      this.u8.set(v, this.pos);
+      this.u8.set(bytes, this.pos);
       this.pos = (this.pos + n + 3) & ~3;
       return;
     }
+    // A toJSON (a Date's) decides what JSON sends: JSON it is.
+    if (depth >= MAX_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function') throw UNSUPPORTED;
     if (Array.isArray(v)) {
       this.word(ARRAY);
       const n = v.length;
