@@ -64,8 +64,9 @@ import {
   badFutexAddress,
   badPointer,
   badTimeout,
-  badTimespec,
+  copyFields,
   copySops,
+  copyTimespec,
   invalid,
   isAccessLength,
   isInt,
@@ -330,8 +331,13 @@ export class Process implements ProcessSyscalls {
   shmctl(shmid: number, cmd: number, set?: IpcSetArgs): E.Either<SysError, ShmctlResult> {
     // Plain tests first: IPC_STAT is a hot path, and the common call passes them all.
     if (this.exitedFlag || !Number.isInteger(shmid) || !Number.isInteger(cmd) || set !== undefined) {
-      const bad = this.gone() ?? notInteger('shmid', shmid) ?? notInteger('cmd', cmd) ?? (set !== undefined ? badSetArgs(set) : undefined);
+      const bad = this.gone() ?? notInteger('shmid', shmid) ?? notInteger('cmd', cmd);
       if (bad !== undefined) return bad;
+      if (set !== undefined) {
+        // Copied once, as Linux copies the shmid_ds in: the mechanism uses the values checked here.
+        const copied = copySetArgs(set);
+        return E.isLeft(copied) ? copied : shm.shmctl(this, shmid, cmd, copied.right);
+      }
     }
     return shm.shmctl(this, shmid, cmd, set);
   }
@@ -1024,9 +1030,13 @@ export class Process implements ProcessSyscalls {
    * outlives it settles with EAGAIN; a zero timeout that would wait is
    * EAGAIN at once.
    */
-  semtimedop(semid: number, sops: readonly Sembuf[], timeout?: Timespec): SysResult<number> {
-    const bad = this.gone() ?? badTimespec(timeout);
+  semtimedop(semid: number, sops: readonly Sembuf[], timeoutArg?: Timespec): SysResult<number> {
+    const bad = this.gone();
     if (bad !== undefined) return bad;
+    // Copied once: the deadline below is computed from the values the mechanism checked.
+    const copiedTimeout = copyTimespec(timeoutArg);
+    if (E.isLeft(copiedTimeout)) return copiedTimeout;
+    const timeout = copiedTimeout.right;
     let copy = this.copyOneSop(sops);
     if (copy === undefined) {
       const copied = copySops(sops, this.namespace.semLimits.semopm);
@@ -1175,9 +1185,12 @@ export class Process implements ProcessSyscalls {
     if (cmd === IPC_SET) {
       // ksys_msgctl copies the buffer in before anything else.
       if (typeof set !== 'object' || set === null || Array.isArray(set)) return badPointer('set', set, 'an object of uid, gid, mode and qbytes');
-      const badField = notIntegerFields('set', set, ['uid', 'gid', 'mode']) ?? notLong('set.qbytes', (set as { qbytes?: unknown }).qbytes);
+      // Each field read once (copyFields): the mechanism gets the values checked here.
+      const copied = copyFields('set', set, ['uid', 'gid', 'mode', 'qbytes']);
+      if (E.isLeft(copied)) return copied;
+      const badField = notIntegerFields('set', copied.right, ['uid', 'gid', 'mode']) ?? notLong('set.qbytes', copied.right.qbytes);
       if (badField !== undefined) return badField;
-      const s = set as MsgSetArgs;
+      const s = copied.right as unknown as MsgSetArgs;
       return msgctlOn(this.namespace.msg, this.credentials, msqid | 0, cmd, { uid: s.uid, gid: s.gid, mode: s.mode, qbytes: s.qbytes });
     }
     return msgctlOn(this.namespace.msg, this.credentials, msqid | 0, cmd | 0);
@@ -1356,16 +1369,26 @@ function semunArg(cmd: number, arg: unknown): E.Either<SysError, SemctlArg> {
       return notInteger('arg', arg) ?? E.right({ val: arg as number });
     case SETALL: {
       if (!Array.isArray(arg)) return E.right({});
-      for (let i = 0; i < arg.length; i += 1) {
-        const bad = notInteger(`arg[${i}]`, arg[i]);
+      // The values copied, each read once (copyFields): the mechanism stores what was checked here.
+      const n = copyFields('arg', arg, ['length']);
+      if (E.isLeft(n)) return n;
+      const length = n.right.length as number;
+      const array = new Array<number>(length);
+      for (let i = 0; i < length; i += 1) {
+        const v = copyFields('arg', arg, [String(i)]);
+        if (E.isLeft(v)) return v;
+        const bad = notInteger(`arg[${i}]`, v.right[String(i)]);
         if (bad !== undefined) return bad;
+        array[i] = v.right[String(i)] as number;
       }
-      return E.right({ array: arg as number[] });
+      return E.right({ array });
     }
     case IPC_SET: {
       if (typeof arg !== 'object' || arg === null || Array.isArray(arg)) return E.right({});
-      const a = arg as IpcSetArgs;
-      return notIntegerFields('arg', a, ['uid', 'gid', 'mode']) ?? E.right({ buf: { uid: a.uid, gid: a.gid, mode: a.mode } });
+      const copied = copyFields('arg', arg, ['uid', 'gid', 'mode']);
+      if (E.isLeft(copied)) return copied;
+      const a = copied.right;
+      return notIntegerFields('arg', a, ['uid', 'gid', 'mode']) ?? E.right({ buf: { uid: a.uid as number, gid: a.gid as number, mode: a.mode as number } });
     }
     default:
       return E.right({});
@@ -1375,11 +1398,13 @@ function semunArg(cmd: number, arg: unknown): E.Either<SysError, SemctlArg> {
 /** The mount flags a MountFlags object may hold. */
 const MOUNT_FLAGS: readonly string[] = ['readonly', 'nosuid', 'nodev', 'noexec'];
 
-/** IPC_SET's buffer: EFAULT when it is no object (a bad pointer), EINVAL naming a field that is no integer. */
-function badSetArgs(set: unknown): E.Either<SysError, never> | undefined {
+/** IPC_SET's buffer, copied (copyFields): EFAULT when it is no object (a bad pointer) or cannot be read, EINVAL naming a field that is no integer. */
+function copySetArgs(set: unknown): E.Either<SysError, IpcSetArgs> {
   if (typeof set !== 'object' || set === null) return badPointer('set', set, 'an object of uid, gid and mode');
-  const s = set as Partial<Record<keyof IpcSetArgs, unknown>>;
-  return notInteger('uid', s.uid) ?? notInteger('gid', s.gid) ?? notInteger('mode', s.mode);
+  const copied = copyFields('set', set, ['uid', 'gid', 'mode']);
+  if (E.isLeft(copied)) return copied;
+  const { uid, gid, mode } = copied.right;
+  return notInteger('uid', uid) ?? notInteger('gid', gid) ?? notInteger('mode', mode) ?? E.right({ uid, gid, mode } as IpcSetArgs);
 }
 
 /** EINVAL unless `mode` is a file mode (mode_t, an integer). */

@@ -264,36 +264,70 @@ export function toSize(value: Word): number | bigint | undefined {
   return typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-/** semtimedop's timeout: absent (forever), or an object of integer sec and nsec (EFAULT for no object, EINVAL for a field). */
-export function badTimespec(timeout: unknown): E.Either<SysError, never> | undefined {
-  if (timeout === undefined) return undefined;
+/**
+ * semtimedop's timeout, copied: absent (forever), or an object of integer
+ * sec and nsec (EFAULT for no object, EINVAL for a field); each field is
+ * read once (copyFields).
+ */
+export function copyTimespec(timeout: unknown): E.Either<SysError, { readonly sec: number; readonly nsec: number } | undefined> {
+  if (timeout === undefined) return E.right(undefined);
   if (typeof timeout !== 'object' || timeout === null) return badPointer('timeout', timeout, 'an object of sec and nsec');
-  const t = timeout as { sec?: unknown; nsec?: unknown };
-  if (typeof t.sec !== 'number' || !Number.isSafeInteger(t.sec)) return badArgument('timeout.sec', t.sec);
-  if (typeof t.nsec !== 'number' || !Number.isSafeInteger(t.nsec)) return badArgument('timeout.nsec', t.nsec);
-  return undefined;
+  const t = copyFields('timeout', timeout, ['sec', 'nsec']);
+  if (E.isLeft(t)) return t;
+  const { sec, nsec } = t.right;
+  if (typeof sec !== 'number' || !Number.isSafeInteger(sec)) return badArgument('timeout.sec', sec);
+  if (typeof nsec !== 'number' || !Number.isSafeInteger(nsec)) return badArgument('timeout.nsec', nsec);
+  return E.right({ sec, nsec });
 }
 
 /** One operation of a semop array (struct sembuf), as the caller wrote it. */
 export type SembufArg = Sembuf;
 
 /**
- * semop's array, copied: EFAULT when it is no array or an element is no
- * object; EINVAL naming a field that is no C int. An array longer than
- * `semopm`, or empty, is returned as it is: the mechanism refuses it (E2BIG,
- * EINVAL) before Linux would copy it.
+ * semop's array, copied (each length, element and field read once, with
+ * copyFields): EFAULT when it is no array or an element is no object or
+ * cannot be read; EINVAL naming a field that is no C int. For an array
+ * longer than `semopm`, or empty, an uncopied stand-in of its length: the
+ * mechanism refuses it (E2BIG, EINVAL) before Linux would copy it.
  */
 export function copySops(sops: unknown, semopm: number): E.Either<SysError, readonly SembufArg[]> {
   if (!Array.isArray(sops)) return badPointer('sops', sops, 'an array of { semNum, semOp, semFlg }');
-  if (sops.length === 0 || sops.length > semopm >>> 0) return E.right(sops as SembufArg[]);
-  const out = new Array<SembufArg>(sops.length);
-  for (let i = 0; i < sops.length; i += 1) {
-    const s = sops[i] as unknown;
+  const n = copyFields('sops', sops, ['length']);
+  if (E.isLeft(n)) return n;
+  const length = n.right.length as number;
+  // A stand-in of that length: the mechanism refuses it on the length alone.
+  if (length === 0 || length > semopm >>> 0) return E.right(new Array<SembufArg>(length));
+  const out = new Array<SembufArg>(length);
+  for (let i = 0; i < length; i += 1) {
+    const element = copyFields('sops', sops, [String(i)]);
+    if (E.isLeft(element)) return element;
+    const s = element.right[String(i)];
     if (typeof s !== 'object' || s === null) return badPointer(`sops[${i}]`, s, 'an object of semNum, semOp and semFlg');
-    const { semNum, semOp, semFlg } = s as Partial<Record<keyof SembufArg, unknown>>;
+    const fields = copyFields(`sops[${i}]`, s, ['semNum', 'semOp', 'semFlg']);
+    if (E.isLeft(fields)) return fields;
+    const { semNum, semOp, semFlg } = fields.right;
     const bad = notInteger(`sops[${i}].semNum`, semNum) ?? notInteger(`sops[${i}].semOp`, semOp) ?? notInteger(`sops[${i}].semFlg`, semFlg);
     if (bad !== undefined) return bad;
     out[i] = { semNum: semNum as number, semOp: semOp as number, semFlg: semFlg as number };
+  }
+  return E.right(out);
+}
+
+/**
+ * The fields of a caller's struct, each read exactly once, as Linux's
+ * copy_from_user copies it once at the call: the call checks and uses only
+ * the copy, so a getter or a Proxy that answers differently on a later
+ * read cannot slip a value past the checks. A read that throws is the
+ * EFAULT of memory that cannot be read, naming the field.
+ */
+export function copyFields<K extends string>(name: string, obj: object, fields: readonly K[]): E.Either<SysError, Record<K, unknown>> {
+  const out = {} as Record<K, unknown>;
+  for (const f of fields) {
+    try {
+      out[f] = (obj as Record<string, unknown>)[f];
+    } catch {
+      return E.left(sysError('EFAULT', `${name}.${f} could not be read`));
+    }
   }
   return E.right(out);
 }
