@@ -6,6 +6,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { ContainerEngine } from '../hostchannel/engine.js';
 import { Kernel } from '../kernel/kernel.js';
+import { userBytes } from '../kernel/syscall_args.js';
 import type { CheckpointError } from './errors.js';
 import { checkpointError } from './errors.js';
 
@@ -27,9 +28,23 @@ export function checkCheckpointArgs(kernel: unknown, options: unknown): E.Either
   return E.right(undefined);
 }
 
-/** restore(image, options) and restoreWithEngine: bytes, and options of the right kinds. */
-export function checkRestoreArgs(image: unknown, options: unknown): E.Either<CheckpointError, void> {
-  if (!(image instanceof Uint8Array)) return E.left(checkpointError('image', 'is not a Uint8Array'));
+/** What checkRestoreArgs copied: the image's bytes and the options, each option read once. */
+export interface RestoreArgs {
+  readonly image: Uint8Array;
+  readonly options: Record<string, unknown>;
+}
+
+/**
+ * restore(image, options) and restoreWithEngine: bytes, and options of the
+ * right kinds, returned as copies that the restore reads instead of the
+ * caller's objects. The image is a plain view of the bytes the caller's
+ * Uint8Array holds (userBytes: its subclass's own length, a Proxy or a
+ * getter cannot make the checks and the copy see different bytes), and
+ * each option is read once, so what was checked is what is used.
+ */
+export function checkRestoreArgs(image: unknown, options: unknown): E.Either<CheckpointError, RestoreArgs> {
+  const bytes = userBytes(image);
+  if (bytes === undefined) return E.left(checkpointError('image', 'is not a Uint8Array'));
   const o = optionsObject(options);
   if (E.isLeft(o)) return o;
   const { clock, monotonicClock, allocatePid, maxFrames, maxMemTotalBytes, engine } = o.right;
@@ -44,5 +59,5 @@ export function checkRestoreArgs(image: unknown, options: unknown): E.Either<Che
       return E.left(checkpointError(`options.${name}`, 'is not a whole number of at least 0'));
   }
   if (engine !== undefined && !isRecord(engine)) return E.left(checkpointError('options.engine', 'is not an options object'));
-  return E.right(undefined);
+  return E.right({ image: bytes, options: { clock, monotonicClock, allocatePid, maxFrames, maxMemTotalBytes, engine } });
 }

@@ -84,7 +84,8 @@ export interface RestoredMachine {
 export function restore(image: Uint8Array, options: RestoreOptions = {}): E.Either<CheckpointError, Kernel> {
   const args = checkRestoreArgs(image, options);
   if (E.isLeft(args)) return args;
-  return E.map((m: RestoredMachine) => m.kernel)(restoreImage(image, options, undefined));
+  // The copies checkRestoreArgs made, not the caller's objects, which could read differently now.
+  return E.map((m: RestoredMachine) => m.kernel)(restoreImage(args.right.image, args.right.options as RestoreOptions, undefined));
 }
 
 /**
@@ -95,7 +96,8 @@ export function restore(image: Uint8Array, options: RestoreOptions = {}): E.Eith
 export function restoreWithEngine(image: Uint8Array, options: EngineRestoreOptions = {}): E.Either<CheckpointError, RestoredMachine> {
   const args = checkRestoreArgs(image, options);
   if (E.isLeft(args)) return args;
-  return restoreImage(image, options, options.engine ?? {});
+  const copied = args.right.options as EngineRestoreOptions;
+  return restoreImage(args.right.image, copied, copied.engine ?? {});
 }
 
 function restoreImage(image: Uint8Array, options: RestoreOptions, engineOptions: EngineOptions | undefined): E.Either<CheckpointError, RestoredMachine> {
