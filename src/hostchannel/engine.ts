@@ -238,9 +238,9 @@ export class ContainerEngine {
   /** `isula create [--rm] [-m LIMIT] [--ipc MODE] [--shm-size SIZE] [--host-channel SPEC] --name NAME`. */
   create(name: string, options: CreateOptions & { readonly rm?: boolean } = {}): CommandResult {
     checkName('create', name);
-    checkCreateOptions('create', options);
+    const copied = checkCreateOptions('create', options);
     this.reap();
-    return this.doCreate(name, options, options.rm === true, 'create');
+    return this.doCreate(name, copied, copied.rm === true, 'create');
   }
 
   /** `isula start NAME`. Starting a running container does nothing, successfully. */
@@ -281,11 +281,11 @@ export class ContainerEngine {
   /** `isula rm [-f] NAME`. A running container needs -f, which stops it first. */
   rm(name: string, options: { readonly force?: boolean } = {}): CommandResult {
     checkName('rm', name);
-    checkOptions('rm', options, { force: 'boolean' });
+    const copied = checkOptions('rm', options, { force: 'boolean' });
     this.reap();
     const c = this.containers.get(name);
     if (c === undefined) return fail(1, ENGINE_MESSAGES.noSuchContainer(name));
-    if (c.state === 'running' && options.force !== true) return fail(1, ENGINE_MESSAGES.removeRunning(name));
+    if (c.state === 'running' && copied['force'] !== true) return fail(1, ENGINE_MESSAGES.removeRunning(name));
     this.remove(c);
     return OK;
   }
@@ -293,9 +293,9 @@ export class ContainerEngine {
   /** `isula run [--rm] [-m LIMIT] [--ipc MODE] [--shm-size SIZE] [--host-channel SPEC] --name NAME`: create, then start. */
   run(name: string, options: RunOptions = {}): CommandResult {
     checkName('run', name);
-    checkCreateOptions('run', options);
+    const copied = checkCreateOptions('run', options);
     this.reap();
-    const created = this.doCreate(name, options, options.rm === true, 'run');
+    const created = this.doCreate(name, copied, copied.rm === true, 'run');
     if (created.exitStatus !== 0) return created;
     const c = this.containers.get(name);
     if (c === undefined) throw new Error(`run: ${name} vanished after create`);
@@ -651,15 +651,23 @@ function checkName(method: string, name: unknown): asserts name is string {
 }
 
 /** TypeError unless `options` is undefined or an object whose `types` fields are absent or of their type. */
-function checkOptions(method: string, options: unknown, types: Readonly<Record<string, 'boolean' | 'string' | 'bigint'>>): void {
+/**
+ * The options of `types`, checked and copied: each read once, so that the
+ * command uses the values checked here (a getter answering differently on a
+ * later read made create throw from inside the host channel's parser).
+ */
+function checkOptions(method: string, options: unknown, types: Readonly<Record<string, 'boolean' | 'string' | 'bigint'>>): Record<string, unknown> {
   if (!isOptions(options)) throw new TypeError(`ContainerEngine.${method}: options must be an object, not ${describeValue(options)}`);
-  if (options === undefined) return;
+  const copy: Record<string, unknown> = {};
+  if (options === undefined) return copy;
   for (const [key, type] of Object.entries(types)) {
     const v = (options as Record<string, unknown>)[key];
     if (v !== undefined && typeof v !== type) throw new TypeError(`ContainerEngine.${method}: options.${key} must be a ${type}, not ${describeValue(v)}`);
+    if (v !== undefined) copy[key] = v;
   }
+  return copy;
 }
 
-function checkCreateOptions(method: string, options: unknown): void {
-  checkOptions(method, options, { hostChannel: 'string', memoryLimit: 'bigint', memory: 'string', rm: 'boolean', ipc: 'string', shmSize: 'string' });
+function checkCreateOptions(method: string, options: unknown): CreateOptions & { readonly rm?: boolean } {
+  return checkOptions(method, options, { hostChannel: 'string', memoryLimit: 'bigint', memory: 'string', rm: 'boolean', ipc: 'string', shmSize: 'string' });
 }

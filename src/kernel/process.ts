@@ -65,6 +65,7 @@ import {
   badPointer,
   badTimeout,
   copyFields,
+  copyFlags,
   copySops,
   copyTimespec,
   invalid,
@@ -75,7 +76,6 @@ import {
   notBuffer,
   notUserBytes,
   notCount,
-  notFlags,
   notInteger,
   notIntegerFields,
   notLoff,
@@ -850,22 +850,26 @@ export class Process implements ProcessSyscalls {
 
   /** mount -t tmpfs: mounts `sb` on the directory `target` of this process's namespace. */
   mountTmpfs(sb: Tmpfs, target: string, flags: MountFlags = {}): E.Either<SysError, Mount> {
-    return this.live(
-      () =>
+    return this.live(() => {
+      const bad =
         (sb instanceof Tmpfs && sb.memoryFile === this.kernel.memoryFile ? undefined : invalid('sb', sb, "a tmpfs of this process's kernel")) ??
-        notPath('target', target) ??
-        notFlags('flags', flags, MOUNT_FLAGS) ??
-        this.mountNs.mountTmpfs(this.credentials, sb, target, flags),
-    );
+        notPath('target', target);
+      if (bad !== undefined) return bad;
+      // The flags copied once: the mount keeps the booleans checked here.
+      const copied = copyFlags('flags', flags, MOUNT_FLAGS);
+      return E.isLeft(copied) ? copied : this.mountNs.mountTmpfs(this.credentials, sb, target, copied.right);
+    });
   }
 
   /** mount --bind SOURCE TARGET, both in this process's namespace, with the new view's flags. */
   bindMount(source: string, target: string, flags: MountFlags = {}): E.Either<SysError, Mount> {
     return this.live(() => {
-      const bad = notPath('source', source) ?? notPath('target', target) ?? notFlags('flags', flags, MOUNT_FLAGS);
+      const bad = notPath('source', source) ?? notPath('target', target);
       if (bad !== undefined) return bad;
+      const copied = copyFlags('flags', flags, MOUNT_FLAGS);
+      if (E.isLeft(copied)) return copied;
       const loc = this.mountNs.resolve(this.credentials, source);
-      return E.isLeft(loc) ? loc : this.mountNs.bind(this.credentials, loc.right, target, flags);
+      return E.isLeft(loc) ? loc : this.mountNs.bind(this.credentials, loc.right, target, copied.right);
     });
   }
 

@@ -162,15 +162,23 @@ export function isOptions(v: unknown): v is object | undefined {
   return v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v));
 }
 
-/** EINVAL naming the first of `keys` in `options` that is neither absent nor a boolean, else undefined. */
-export function notFlags(name: string, options: unknown, keys: readonly string[]): E.Either<SysError, never> | undefined {
+/**
+ * An object of boolean flags, copied (each of `keys` read once, with
+ * copyFields, and no other): EINVAL naming the first that is neither
+ * absent nor a boolean, or the whole when it is no object.
+ */
+export function copyFlags(name: string, options: unknown, keys: readonly string[]): E.Either<SysError, Record<string, boolean>> {
   if (!isOptions(options)) return invalid(name, options, 'an object of flags');
-  if (options === undefined) return undefined;
+  const out: Record<string, boolean> = {};
+  if (options === undefined) return E.right(out);
+  const copied = copyFields(name, options, keys);
+  if (E.isLeft(copied)) return copied;
   for (const k of keys) {
-    const v = (options as Record<string, unknown>)[k];
+    const v = copied.right[k];
     if (v !== undefined && typeof v !== 'boolean') return invalid(`${name}.${k}`, v, 'a boolean');
+    if (v !== undefined) out[k] = v;
   }
-  return undefined;
+  return E.right(out);
 }
 
 /** A 32-bit value argument of an atomic: an integer an int32 or uint32 holds. */
