@@ -73,7 +73,6 @@ import {
   isInt,
   isOptions,
   isWordValue,
-  notBuffer,
   notUserBytes,
   notCount,
   notInteger,
@@ -89,6 +88,7 @@ import {
   toU64Arg,
   userAddress,
   userBytes,
+  userBytesCopy,
   wrongType,
 } from './syscall_args.js';
 import type { Word } from './syscall_args.js';
@@ -1125,20 +1125,19 @@ export class Process implements ProcessSyscalls {
    * has no room (without IPC_NOWAIT).
    */
   msgsnd(msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): SysResult<0> {
-    // The bytes the caller's array holds (userBytes: a detached one holds none, a subclass's own length
-    // cannot lie); undefined for no Uint8Array (a Proxy of one too), which the checks refuse.
-    const bytes = userBytes(text);
+    // load_msg's copy, made once: the bytes the caller's array holds (userBytesCopy: a detached one holds none,
+    // a subclass's own length cannot lie); undefined for no Uint8Array (a Proxy of one too), which the checks refuse.
+    const copy = userBytesCopy(text);
     // The usual send, queued at once with nobody to wake, skips the general path's setup (msg/uncontended.ts).
-    if (!this.exitedFlag && bytes !== undefined && msgsndUncontended(this.namespace.msg, this.msgCaller(), msqid, mtype, bytes, msgflg)) return SENT;
-    return this.msgsndChecked(msqid, mtype, bytes ?? text, msgflg);
+    if (!this.exitedFlag && copy !== undefined && msgsndUncontended(this.namespace.msg, this.msgCaller(), msqid, mtype, copy, msgflg)) return SENT;
+    return this.msgsndChecked(msqid, mtype, text, copy, msgflg);
   }
 
-  /** msgsnd's general path: the arguments' checks, in Linux's order, then the call. */
-  private msgsndChecked(msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): SysResult<0> {
-    const bad = this.gone() ?? notInteger('msqid', msqid) ?? notLong('mtype', mtype) ?? notBuffer('text', text) ?? notInteger('msgflg', msgflg);
+  /** msgsnd's general path: the arguments' checks, in Linux's order, then the call with `copy` (userBytesCopy of `text`). */
+  private msgsndChecked(msqid: number, mtype: number | bigint, text: Uint8Array, copy: Uint8Array | undefined, msgflg: number): SysResult<0> {
+    const bad = this.gone() ?? notInteger('msqid', msqid) ?? notLong('mtype', mtype) ?? notUserBytes('text', text, copy) ?? notInteger('msgflg', msgflg);
     if (bad !== undefined) return bad;
-    // load_msg's copy: a new Uint8Array, since a Node Buffer's own slice() would share the caller's memory.
-    return this.sendAs(this.namespace.msg, msqid | 0, toLong(mtype), new Uint8Array(text), msgflg | 0);
+    return this.sendAs(this.namespace.msg, msqid | 0, toLong(mtype), copy as Uint8Array, msgflg | 0);
   }
 
   /** msgsnd with decoded arguments (the text already copied); what a checkpoint needs is recorded only when it sleeps. */

@@ -147,6 +147,19 @@ export function userBytes(v: unknown): Uint8Array | undefined {
   return new Uint8Array(typedArrayBuffer.call(v) as ArrayBuffer, typedArrayOffset.call(v) as number, n);
 }
 
+/**
+ * userBytes copied: a new Uint8Array the kernel owns, with the bytes the
+ * caller's array holds (none when detached or out of bounds); undefined
+ * when it is no Uint8Array. One allocation: the Uint8Array constructor
+ * given a typed array reads it through its internal slots (length, buffer,
+ * offset) and makes a plain ArrayBuffer, so no getter, own property or
+ * species of the caller's runs.
+ */
+export function userBytesCopy(v: unknown): Uint8Array | undefined {
+  if (typedArrayName.call(v) !== 'Uint8Array') return undefined;
+  return typedArrayLength.call(v) === 0 ? new Uint8Array(0) : new Uint8Array(v as Uint8Array);
+}
+
 /** EFAULT naming `name` when `value` is not a Uint8Array (a user buffer; not a Proxy of one either), else undefined. */
 export function notBuffer(name: string, value: unknown): E.Either<SysError, never> | undefined {
   return typedArrayName.call(value) === 'Uint8Array' ? undefined : badPointer(name, value, 'a Uint8Array');

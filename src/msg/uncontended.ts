@@ -31,19 +31,18 @@ function plainInt(v: unknown): v is number {
 
 /**
  * msgsnd of `text` as type `mtype` to `msqid`, when it can be queued at
- * once and no receiver sleeps on the queue: true once queued (the queue
- * owns a copy of the bytes), false to take the general path.
+ * once and no receiver sleeps on the queue: true once queued, false to
+ * take the general path. `text` is the kernel's own copy of the caller's
+ * bytes (load_msg's), which the queue keeps when it takes the message.
  */
-export function msgsndUncontended(reg: MsgRegistry, caller: MsgCaller, msqid: unknown, mtype: unknown, text: unknown, msgflg: unknown): boolean {
+export function msgsndUncontended(reg: MsgRegistry, caller: MsgCaller, msqid: unknown, mtype: unknown, text: Uint8Array, msgflg: unknown): boolean {
   if (!plainInt(msqid) || msqid < 0 || !plainInt(msgflg) || typeof mtype !== 'number' || !Number.isSafeInteger(mtype) || mtype < 1) return false;
-  if (!(text instanceof Uint8Array)) return false;
   const size = text.length;
   if (size > reg.limits.msgmax) return false;
   const q = reg.peekById(msqid);
   if (q === undefined || q.pendingDestruction || q.receivers.first !== undefined || !q.fitsLocked(size)) return false;
   if (!ipcPermits(caller.creds, q.perm, S_IWUGO)) return false;
-  // load_msg's copy: a new Uint8Array, since a Node Buffer's own slice() would share the caller's memory.
-  const msg = new Message(mtype, new Uint8Array(text));
+  const msg = new Message(mtype, text);
   const now = reg.now();
   q.mu.lock();
   q.lspid = caller.pid;

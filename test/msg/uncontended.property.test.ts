@@ -24,6 +24,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_SET } from '../../src/abi/constants.js';
 import { MSG_COPY, MSG_EXCEPT, MSG_NOERROR } from '../../src/abi/msg.js';
 import type { Word } from '../../src/kernel/syscall_args.js';
+import { userBytesCopy } from '../../src/kernel/syscall_args.js';
 import { checkpoint } from '../../src/checkpoint/save.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { isPending } from '../../src/kernel/pending.js';
@@ -140,7 +141,7 @@ const PUBLIC: Calls = {
   recv: (p, id, s, t, f) => p.msgrcv(id, s as Word, t as number, f as number),
 };
 const GENERAL: Calls = {
-  send: (p, id, t, b, f) => p['msgsndChecked'](id, t as number, b as Uint8Array, f as number),
+  send: (p, id, t, b, f) => p['msgsndChecked'](id, t as number, b as Uint8Array, userBytesCopy(b), f as number),
   recv: (p, id, s, t, f) => p['msgrcvChecked'](id, s as Word, t as number, f as number),
 };
 
