@@ -1018,12 +1018,24 @@ export class Process implements ProcessSyscalls {
   /** semop(2): 0 once every operation is performed, atomically; a Pending while they cannot be. */
   semop(semid: number, sops: readonly Sembuf[]): SysResult<number> {
     // The usual call, one sop performed at once that wakes nobody, skips the general path's setup (sem.semopUncontended).
-    if (!this.exitedFlag && Array.isArray(sops) && sops.length === 1) {
-      const s = sops[0] as unknown;
-      if (typeof s === 'object' && s !== null) {
-        const { semNum, semOp, semFlg } = s as Partial<Record<keyof Sembuf, unknown>>;
-        if (sem.semopUncontended(this.semCaller(), semid, semNum, semOp, semFlg)) return SEMOP_DONE;
+    if (!this.exitedFlag) {
+      let one: Partial<Record<keyof Sembuf, unknown>> | undefined;
+      let semNum: unknown;
+      let semOp: unknown;
+      let semFlg: unknown;
+      try {
+        if (Array.isArray(sops) && sops.length === 1) {
+          const s = sops[0] as unknown;
+          if (typeof s === 'object' && s !== null) {
+            one = s;
+            ({ semNum, semOp, semFlg } = one);
+          }
+        }
+      } catch {
+        // A getter or Proxy trap threw: semtimedop's copy (copySops) makes that EFAULT.
+        one = undefined;
       }
+      if (one !== undefined && sem.semopUncontended(this.semCaller(), semid, semNum, semOp, semFlg)) return SEMOP_DONE;
     }
     return this.semtimedop(semid, sops);
   }
@@ -1070,10 +1082,19 @@ export class Process implements ProcessSyscalls {
    * Undefined for anything else, which copySops copies or refuses.
    */
   private copyOneSop(sops: readonly Sembuf[]): readonly Sembuf[] | undefined {
-    if (!Array.isArray(sops) || sops.length !== 1 || this.namespace.semLimits.semopm >>> 0 < 1) return undefined;
-    const s = sops[0] as unknown;
-    if (typeof s !== 'object' || s === null) return undefined;
-    const { semNum, semOp, semFlg } = s as Partial<Record<keyof Sembuf, unknown>>;
+    if (this.namespace.semLimits.semopm >>> 0 < 1) return undefined;
+    let semNum: unknown;
+    let semOp: unknown;
+    let semFlg: unknown;
+    try {
+      if (!Array.isArray(sops) || sops.length !== 1) return undefined;
+      const s = sops[0] as unknown;
+      if (typeof s !== 'object' || s === null) return undefined;
+      ({ semNum, semOp, semFlg } = s as Partial<Record<keyof Sembuf, unknown>>);
+    } catch {
+      // A getter or Proxy trap threw: copySops reads the array again and makes that EFAULT.
+      return undefined;
+    }
     if (!isInt(semNum) || !isInt(semOp) || !isInt(semFlg)) return undefined;
     const scratch = this.sopScratch;
     const one = scratch[0] as { semNum: number; semOp: number; semFlg: number };
