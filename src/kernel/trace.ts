@@ -473,8 +473,21 @@ function traceResult(call: string, r: unknown): TraceResult {
   return { status: 'ok', value: traceValue(either.right) };
 }
 
-/** `v` as plain data (see TraceValue); a cycle or a deep nest ends in '<...>'. */
+/**
+ * `v` as plain data (see TraceValue); a cycle or a deep nest ends in
+ * '<...>', and a value the tracer cannot read (a getter or Proxy trap of
+ * the caller's that throws) is '<unreadable>': tracing never makes a call
+ * throw.
+ */
 export function traceValue(v: unknown, depth = 0): TraceValue {
+  try {
+    return traceValueOf(v, depth);
+  } catch {
+    return '<unreadable>';
+  }
+}
+
+function traceValueOf(v: unknown, depth: number): TraceValue {
   if (v === null || v === undefined || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v !== 'object') return `<${typeof v}>`;
   // The bytes it holds (userBytes: a detached buffer holds none, and a subclass's length or species runs no code), copied.

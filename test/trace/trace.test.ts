@@ -146,3 +146,22 @@ describe('Kernel.onTrace', () => {
     expect(Object.getOwnPropertyNames(a)).not.toContain('shmget');
   });
 });
+
+describe('tracing a caller whose arguments cannot be read', () => {
+  it('records them as <unreadable>, and the call answers as it would untraced (EFAULT)', () => {
+    const { kernel, events } = traced();
+    const p = kernel.spawn();
+    const id = right(p.semget(0x2000, 1, IPC_CREAT | 0o600));
+    const sop = { semNum: 0, semFlg: 0 };
+    Object.defineProperty(sop, 'semOp', {
+      enumerable: true,
+      get() {
+        throw new Error('semOp cannot be read');
+      },
+    });
+    const r = p.semop(id, [sop as never]);
+    expect(isPending(r) ? 'asleep' : r._tag === 'Left' ? r.left.errno : 'ok').toBe('EFAULT');
+    const call = events.find((e) => e.kind === 'syscall' && e.call === 'semop');
+    expect(JSON.stringify(call)).toContain('<unreadable>');
+  });
+});
