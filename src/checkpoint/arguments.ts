@@ -39,12 +39,15 @@ export interface RestoreArgs {
  * right kinds, returned as copies that the restore reads instead of the
  * caller's objects. The image is a plain view of the bytes the caller's
  * Uint8Array holds (userBytes: its subclass's own length, a Proxy or a
- * getter cannot make the checks and the copy see different bytes), and
- * each option is read once, so what was checked is what is used.
+ * getter cannot make the checks and the copy see different bytes), copied
+ * when it lies in a SharedArrayBuffer, and each option is read once, so
+ * what was checked is what is used.
  */
 export function checkRestoreArgs(image: unknown, options: unknown): E.Either<CheckpointError, RestoreArgs> {
-  const bytes = userBytes(image);
-  if (bytes === undefined) return E.left(checkpointError('image', 'is not a Uint8Array'));
+  const view = userBytes(image);
+  if (view === undefined) return E.left(checkpointError('image', 'is not a Uint8Array'));
+  // Shared memory another thread may write while the restore runs: copied, so the bytes the checksums passed are the bytes restored.
+  const bytes = isShared(view.buffer) ? view.slice() : view;
   const o = optionsObject(options);
   if (E.isLeft(o)) return o;
   const { clock, monotonicClock, allocatePid, maxFrames, maxMemTotalBytes, engine } = o.right;
@@ -60,4 +63,9 @@ export function checkRestoreArgs(image: unknown, options: unknown): E.Either<Che
   }
   if (engine !== undefined && !isRecord(engine)) return E.left(checkpointError('options.engine', 'is not an options object'));
   return E.right({ image: bytes, options: { clock, monotonicClock, allocatePid, maxFrames, maxMemTotalBytes, engine } });
+}
+
+/** Whether `buffer` is a SharedArrayBuffer (a host without one has none to check for). */
+function isShared(buffer: ArrayBufferLike): boolean {
+  return typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer;
 }
