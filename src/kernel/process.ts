@@ -1129,7 +1129,9 @@ export class Process implements ProcessSyscalls {
   semctl(semid: number, semnum: number, cmd: number, arg?: SemunArg): E.Either<SysError, SemctlResult> {
     const bad = this.gone() ?? notInteger('semid', semid) ?? notInteger('semnum', semnum) ?? notInteger('cmd', cmd);
     if (bad !== undefined) return bad;
-    const decoded = semunArg(cmd, arg);
+    // SETALL copies one value per semaphore of the set, as semctl_main's copy_from_user does, and none for no set.
+    const nsems = cmd === SETALL ? (this.namespace.sem.peekById(semid | 0)?.nsems ?? 0) : 0;
+    const decoded = semunArg(cmd, arg, nsems);
     if (E.isLeft(decoded)) return decoded;
     return sem.semctl(this.semCaller(), semid | 0, semnum | 0, cmd | 0, decoded.right);
   }
@@ -1383,11 +1385,13 @@ export class Process implements ProcessSyscalls {
 
 /**
  * semctl's semun as the mechanism takes it: SETVAL's int (EINVAL when it is
- * none), SETALL's values (EINVAL naming one that is no int; no array at all
- * is the mechanism's EFAULT, at its point), IPC_SET's buffer (EINVAL naming
- * a field that is no int; no object is the mechanism's EFAULT).
+ * none), SETALL's first `nsems` values (EINVAL naming one that is no int; a
+ * shorter array, or none at all, is the mechanism's EFAULT, at its point;
+ * what lies past them is never read, as Linux copies nsems values),
+ * IPC_SET's buffer (EINVAL naming a field that is no int; no object is the
+ * mechanism's EFAULT).
  */
-function semunArg(cmd: number, arg: unknown): E.Either<SysError, SemctlArg> {
+function semunArg(cmd: number, arg: unknown, nsems: number): E.Either<SysError, SemctlArg> {
   switch (cmd) {
     case SETVAL:
       return notInteger('arg', arg) ?? E.right({ val: arg as number });
@@ -1396,7 +1400,8 @@ function semunArg(cmd: number, arg: unknown): E.Either<SysError, SemctlArg> {
       // The values copied, each read once (copyFields): the mechanism stores what was checked here.
       const n = copyFields('arg', arg, ['length']);
       if (E.isLeft(n)) return n;
-      const length = n.right.length as number;
+      const given = n.right.length as number;
+      const length = Number.isSafeInteger(given) && given > 0 ? Math.min(given, nsems) : 0;
       const array = new Array<number>(length);
       for (let i = 0; i < length; i += 1) {
         const v = copyFields('arg', arg, [String(i)]);
