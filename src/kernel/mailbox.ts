@@ -148,10 +148,12 @@ export class Mailbox {
   }
 }
 
-function encode(_key: string, value: unknown): unknown {
+function encode(this: unknown, key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return { $bigint: value.toString() };
+  // JSON.stringify hands over what toJSON returned (a Node Buffer's is { type, data }): the holder's own value is the array.
+  const original = (this as Record<string, unknown>)[key];
   // The bytes it holds (userBytes): a detached buffer holds none, and a subclass's length or iterator runs no code.
-  const bytes = value instanceof Uint8Array ? userBytes(value) : undefined;
+  const bytes = original instanceof Uint8Array ? userBytes(original) : undefined;
   if (bytes !== undefined) return { $bytes: Array.from(bytes) };
   return value;
 }

@@ -68,6 +68,11 @@ describe('mailbox messages', () => {
 
   it("carries a Node Buffer as the bytes it holds (JSON sent its toJSON object, which a worker's msgsnd got back as EFAULT)", () => {
     expect(roundTrip({ text: Buffer.from('hello') })).toStrictEqual({ text: new Uint8Array(Buffer.from('hello')) });
+    // Through JSON too (a Date is not carried in binary): the replacer sees the Buffer, not its toJSON object.
+    expect(roundTrip({ when: new Date(0), text: Buffer.from('hi') })).toStrictEqual({
+      when: '1970-01-01T00:00:00.000Z',
+      text: new Uint8Array(Buffer.from('hi')),
+    });
   });
 
   it('sends a message too large in binary but not as JSON, and refuses one too large for both', () => {
