@@ -34,6 +34,7 @@ import type { Timer } from './timers.js';
 import { Tracer } from './trace.js';
 import type { TraceListener } from './trace.js';
 import { decodeSpawnOptions } from './spawn_options.js';
+import { checkKernelOptions } from './kernel_options.js';
 import { invalid, isOptions } from './syscall_args.js';
 import { Mount, MountNamespace } from '../vfs/mounts.js';
 import type { Location, MountFlags } from '../vfs/mounts.js';
@@ -195,7 +196,10 @@ export class Kernel {
    */
   tracer: Tracer | undefined = undefined;
 
-  constructor(options: KernelOptions = {}) {
+  /** Throws a TypeError or RangeError naming the option when `options` cannot be used (kernel_options.ts). */
+  constructor(input?: KernelOptions) {
+    // Each option read once: the constructor reads only this checked copy.
+    const options = checkKernelOptions(input);
     this.clock = options.clock ?? defaultClock();
     this.monotonicBase = options.monotonicClock ?? hostMonotonic();
     this.timers = new TimerList(() => this.monotonicNow(), options.monotonicClock === undefined);
