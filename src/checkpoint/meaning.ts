@@ -99,6 +99,7 @@ function checkVma(meta: Metadata, v: VmaMetaT, at: string): void {
   check((v.perms & ~v.maxPerms) === 0, `${at}.perms`, `protection ${v.perms} is more than the mapping's maximum ${v.maxPerms}`);
   const len = v.end - v.start;
   const o = v.object;
+  check(v.lockOnFault !== true || v.locked === true, `${at}.lockOnFault`, 'is set on a mapping that is not locked; MLOCK_ONFAULT comes only with VM_LOCKED');
   check(v.wipeOnFork !== true || o.kind === 'anon', `${at}.wipeOnFork`, 'is set on a shared mapping; MADV_WIPEONFORK allows private anonymous memory only');
   if (o.kind === 'shm') {
     const s = segment(meta, o.ns, o.id);

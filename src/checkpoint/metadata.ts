@@ -415,13 +415,14 @@ const MappedMeta = t.union([
 ]);
 
 /**
- * locked: VM_LOCKED (mlock); dontCopy: VM_DONTCOPY (MADV_DONTFORK);
+ * locked: VM_LOCKED (mlock); lockOnFault: VM_LOCKONFAULT (mlock2's
+ * MLOCK_ONFAULT, only beside locked); dontCopy: VM_DONTCOPY (MADV_DONTFORK);
  * wipeOnFork: VM_WIPEONFORK (MADV_WIPEONFORK); growsDown: VM_GROWSDOWN
  * (MAP_GROWSDOWN). Each absent when not set.
  */
 const VmaMeta = t.intersection([
   t.type({ start: Nat, end: Nat, offset: MapOffset, perms: Nat, maxPerms: Nat, writable: t.boolean, object: MappedMeta }),
-  t.partial({ locked: t.literal(true), dontCopy: t.literal(true), wipeOnFork: t.literal(true), growsDown: t.literal(true) }),
+  t.partial({ locked: t.literal(true), lockOnFault: t.literal(true), dontCopy: t.literal(true), wipeOnFork: t.literal(true), growsDown: t.literal(true) }),
 ]);
 
 const ProcessMeta = t.intersection([

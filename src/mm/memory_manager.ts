@@ -176,7 +176,21 @@ function makeVma(
   identity: MappingIdentity,
   writable: boolean,
 ): Vma {
-  return { start, end, mappable, offset, perms, maxPerms, identity, writable, locked: false, dontCopy: false, wipeOnFork: false, growsDown: false };
+  return {
+    start,
+    end,
+    mappable,
+    offset,
+    perms,
+    maxPerms,
+    identity,
+    writable,
+    locked: false,
+    lockOnFault: false,
+    dontCopy: false,
+    wipeOnFork: false,
+    growsDown: false,
+  };
 }
 
 /** The VMA an mmap call makes at `start`, `len` bytes long. */
@@ -404,6 +418,10 @@ export class MemoryManager implements MappingSpace {
    * piece whose maxPerms forbid `prot`, ENOMEM for a hole) leaves the pieces
    * before it changed. A piece whose protection already equals `prot` is left
    * whole (mprotect_fixup returns early), so no split happens there.
+   * A locked private piece (not MLOCK_ONFAULT) that becomes writable is
+   * faulted in for writing afterwards, as mprotect_fixup's
+   * populate_vma_page_range does, so a private file page is copied then;
+   * a page that cannot be faulted in is left alone and no error is told.
    */
   mprotect(
     ctx: MappingContext,
@@ -426,7 +444,8 @@ export class MemoryManager implements MappingSpace {
       return E.left(sysError('EINVAL', `mprotect prot ${prot} has bits other than PROT_READ|PROT_WRITE|PROT_EXEC`));
     }
     const at = this.stampOf(ctx);
-    return this.mappingMu.with(() => {
+    const populate: Array<[number, number]> = [];
+    const changed = this.mappingMu.with((): E.Either<SysError, void> => {
       this.invalidateTlb();
       const set = this.set;
       let i = set.lowerBound(addr);
@@ -450,6 +469,10 @@ export class MemoryManager implements MappingSpace {
           const piece = this.isolateLocked(at, i, vma, cur, end);
           if (typeof piece !== 'number') return E.left(piece);
           i = piece;
+          const becomesWritable = (vma.perms & PROT_WRITE) === 0 && (prot & PROT_WRITE) !== 0;
+          if (becomesWritable && vma.locked === true && vma.lockOnFault !== true && vma.mappable.forkCopy !== undefined) {
+            populate.push([cur, pieceEnd]);
+          }
           vma.perms = prot;
         }
         cur = pieceEnd;
@@ -459,6 +482,9 @@ export class MemoryManager implements MappingSpace {
         i++;
       }
     });
+    // The pieces changed before an error are populated too, as mprotect_fixup populates each in turn.
+    for (const [from, to] of populate) this.populateRange(from, to, true);
+    return changed;
   }
 
   /**
@@ -518,7 +544,8 @@ export class MemoryManager implements MappingSpace {
    * aligned, non-empty): pieces in address order get VM_LOCKED set or
    * cleared, split at the range's edges; a hole is ENOMEM, with the pieces
    * before it changed. Locking then faults the range in, unless `populate`
-   * is false (MLOCK_ONFAULT) (mm_populate: a
+   * is false (MLOCK_ONFAULT, which the pieces keep as VM_LOCKONFAULT; a
+   * lock without it clears that) (mm_populate: a
    * writable private piece is written, so copy-on-write copies now; faults
    * past a file's end are ignored).
    */
@@ -531,11 +558,13 @@ export class MemoryManager implements MappingSpace {
       for (;;) {
         const vma = set.at(i);
         if (vma === undefined || vma.start > cur) return E.left(sysError('ENOMEM', `m${lock ? '' : 'un'}lock: [${cur}, ${end}) is not fully mapped`));
-        if ((vma.locked === true) !== lock) {
+        const onFault = lock && !populate;
+        if ((vma.locked === true) !== lock || (vma.lockOnFault === true) !== onFault) {
           const piece = this.isolateLocked(at, i, vma, cur, end);
           if (typeof piece !== 'number') return E.left(piece);
           i = piece;
           vma.locked = lock;
+          vma.lockOnFault = onFault;
         }
         cur = Math.min(vma.end, end);
         if (cur >= end) return DONE;
@@ -776,7 +805,7 @@ export class MemoryManager implements MappingSpace {
           } else {
             fresh.incRef();
           }
-          copies.push({ ...vma, mappable: fresh, identity: fresh, locked: false });
+          copies.push({ ...vma, mappable: fresh, identity: fresh, locked: false, lockOnFault: false });
           continue;
         }
         if (vma.mappable.forkCopy !== undefined) {
@@ -789,12 +818,12 @@ export class MemoryManager implements MappingSpace {
           }
           cow = true;
           // dup_mmap clears VM_LOCKED in the child.
-          copies.push({ ...vma, mappable: copy, identity: copy, locked: false });
+          copies.push({ ...vma, mappable: copy, identity: copy, locked: false, lockOnFault: false });
           continue;
         }
         vma.mappable.copyMapping(at, child, { start: vma.start, end: vma.end }, vma.offset, vma.writable);
         vma.identity.incRef();
-        copies.push({ ...vma, locked: false });
+        copies.push({ ...vma, locked: false, lockOnFault: false });
       }
       if (cow) this.invalidateTlb();
       child.set.load(copies);
@@ -813,6 +842,7 @@ export class MemoryManager implements MappingSpace {
         vmas.map((v) => ({
           ...v,
           locked: v.locked === true,
+          lockOnFault: v.locked === true && v.lockOnFault === true,
           dontCopy: v.dontCopy === true,
           wipeOnFork: v.wipeOnFork === true,
           growsDown: v.growsDown === true,
@@ -903,6 +933,7 @@ export class MemoryManager implements MappingSpace {
     const grown = makeVma(start, next.start, next.mappable, next.offset - (next.start - start), next.perms, next.maxPerms, next.identity, next.writable);
     grown.growsDown = true;
     grown.locked = next.locked === true;
+    grown.lockOnFault = next.lockOnFault === true;
     this.insertMappingLocked(GROWTH_STAMP, grown);
     return true;
   }

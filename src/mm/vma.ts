@@ -47,6 +47,12 @@ export interface Vma {
   readonly writable: boolean;
   /** VM_LOCKED (mlock): the pages stay in memory; not inherited at fork. Absent means false. */
   locked?: boolean;
+  /**
+   * VM_LOCKONFAULT (mlock2 with MLOCK_ONFAULT), only beside `locked`: the
+   * lock faults nothing in, and mprotect making the piece writable does not
+   * populate it either. Absent means false.
+   */
+  lockOnFault?: boolean;
   /** VM_DONTCOPY (MADV_DONTFORK): fork leaves this piece out of the child. Absent means false. */
   dontCopy?: boolean;
   /**
@@ -75,6 +81,7 @@ export interface VmaInfo {
   readonly identity: MappingIdentity;
   readonly writable: boolean;
   readonly locked: boolean;
+  readonly lockOnFault: boolean;
   readonly dontCopy: boolean;
   readonly wipeOnFork: boolean;
   readonly growsDown: boolean;
@@ -509,6 +516,7 @@ export class VmaSet {
       identity: v.identity,
       writable: v.writable,
       locked: v.locked === true,
+      lockOnFault: v.lockOnFault === true,
       dontCopy: v.dontCopy === true,
       wipeOnFork: v.wipeOnFork === true,
       growsDown: v.growsDown === true,

@@ -87,6 +87,7 @@ describe('mmap placement', () => {
         identity: obj,
         writable: false,
         locked: false,
+        lockOnFault: false,
         dontCopy: false,
         wipeOnFork: false,
         growsDown: false,

@@ -92,6 +92,7 @@ function vmaMeta(walk: Walk, v: Vma, ipc: SavedIpc, where: string): VmaMetaT {
     throw new CheckpointFailure(checkpointError(`${where}: VMA at 0x${v.start.toString(16)}`, 'maps an object the image cannot describe'));
   }
   const locked = v.locked === true ? { locked: true as const } : {};
+  const lockOnFault = v.lockOnFault === true ? { lockOnFault: true as const } : {};
   const dontCopy = v.dontCopy === true ? { dontCopy: true as const } : {};
   const wipeOnFork = v.wipeOnFork === true ? { wipeOnFork: true as const } : {};
   const growsDown = v.growsDown === true ? { growsDown: true as const } : {};
@@ -104,6 +105,7 @@ function vmaMeta(walk: Walk, v: Vma, ipc: SavedIpc, where: string): VmaMetaT {
     writable: v.writable,
     object,
     ...locked,
+    ...lockOnFault,
     ...dontCopy,
     ...wipeOnFork,
     ...growsDown,
@@ -233,6 +235,7 @@ function restoreVma(v: VmaMetaT, refs: TaskRefs, anonymous: readonly AnonymousMe
     mappable,
     identity,
     locked: v.locked === true,
+    lockOnFault: v.lockOnFault === true,
     dontCopy: v.dontCopy === true,
     wipeOnFork: v.wipeOnFork === true,
     growsDown: v.growsDown === true,
