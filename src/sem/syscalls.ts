@@ -177,7 +177,11 @@ export function semopUncontended(caller: SemCaller, semid: unknown, semNum: unkn
   // No reference is taken: nothing between this lookup and the return can remove the set or run anyone else's code.
   const set = reg.peekById(semid);
   if (set === undefined || semNum >= set.nsems || set.pendingDestruction) return false;
-  if (!ipcPermits(caller.creds, set, semOp !== 0 ? S_IWUGO : S_IRUGO)) return false;
+  // The owner granted by the owner bits, read here so that these loads see only SemSets (ipcPermits' own see
+  // every kind of IPC object and are megamorphic in a program that uses several); anything else asks ipcPermits.
+  const uid = caller.creds.uid;
+  const need = semOp !== 0 ? 0o2 : 0o4;
+  if (!((uid === set.cuid || uid === set.uid) && ((set.mode >> 6) & need) !== 0) && !ipcPermits(caller.creds, set, semOp !== 0 ? S_IWUGO : S_IRUGO)) return false;
   const cur = set.semval[semNum]!;
   const next = cur + semOp;
   if (semOp === 0 ? cur !== 0 : next < 0 || next > SEMVMX) return false;
