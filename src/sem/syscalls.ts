@@ -180,8 +180,8 @@ export function semopUncontended(caller: SemCaller, semid: unknown, semNum: unkn
   // The owner granted by the owner bits, read here so that these loads see only SemSets (ipcPermits' own see
   // every kind of IPC object and are megamorphic in a program that uses several); anything else asks ipcPermits.
   const uid = caller.creds.uid;
-  const need = semOp !== 0 ? 0o2 : 0o4;
-  if (!((uid === set.cuid || uid === set.uid) && ((set.mode >> 6) & need) !== 0) && !ipcPermits(caller.creds, set, semOp !== 0 ? S_IWUGO : S_IRUGO)) return false;
+  const ownerGranted = (uid === set.cuid || uid === set.uid) && ((set.mode >> 6) & (semOp !== 0 ? 0o2 : 0o4)) !== 0;
+  if (!ownerGranted && !ipcPermits(caller.creds, set, semOp !== 0 ? S_IWUGO : S_IRUGO)) return false;
   const cur = set.semval[semNum]!;
   const next = cur + semOp;
   if (semOp === 0 ? cur !== 0 : next < 0 || next > SEMVMX) return false;
