@@ -25,12 +25,12 @@ import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_SET } from '../../src
 import { MSG_COPY, MSG_EXCEPT, MSG_NOERROR } from '../../src/abi/msg.js';
 import type { Word } from '../../src/kernel/syscall_args.js';
 import { userBytesCopy } from '../../src/kernel/syscall_args.js';
-import { checkpoint } from '../../src/checkpoint/save.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { isPending } from '../../src/kernel/pending.js';
 import type { Process } from '../../src/kernel/process.js';
 import { ok } from '../support/either.js';
 import { useSeed } from '../support/seed.js';
+import { runTwins } from '../support/twin_kernels.js';
 
 beforeAll(() => useSeed());
 
@@ -68,14 +68,6 @@ function outcome(r: unknown): string {
     return `type ${m.mtype} text ${Buffer.from(m.text).toString('hex')}`;
   }
   return `= ${String(v)}`;
-}
-
-/** The metadata section of `kernel`'s checkpoint image (format.ts: its length at byte 16, the section at 48), without tmpfs device and mount numbers. */
-function metadata(kernel: Kernel): string {
-  const image = ok(checkpoint(kernel));
-  const length = new DataView(image.buffer, image.byteOffset).getUint32(16, true);
-  const json = JSON.parse(new TextDecoder().decode(image.subarray(48, 48 + length))) as unknown;
-  return JSON.stringify(json, (key, value: unknown) => (key === 'deviceId' || key === 'mountId' ? undefined : value));
 }
 
 const who = fc.constantFrom(0, 0, 0, 1, 2);
@@ -170,25 +162,17 @@ describe('msgsnd and msgrcv shortcuts (msg/uncontended.ts) against the general p
     const coverage = { sent: 0, received: 0, sendSlept: 0, other: 0 };
     fc.assert(
       fc.property(fc.array(step, { minLength: 10, maxLength: 60 }), (steps) => {
-        let tick = 1_700_000_000;
-        const clock = (): number => tick;
-        const fast = world(clock);
-        const general = world(clock);
-        const log: string[] = [];
-        for (const s of steps) {
-          tick += 1;
-          const a = run(fast, s, PUBLIC);
-          const b = run(general, s, GENERAL);
-          log.push(`${JSON.stringify(s, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))} -> ${a}`);
-          expect(a, log.join('\n')).toBe(b);
-          if (s.kind === 'send' && a === '= 0') coverage.sent += 1;
-          else if (s.kind === 'recv' && a.startsWith('type')) coverage.received += 1;
-          else if (s.kind === 'send' && a === 'asleep') coverage.sendSlept += 1;
-          else coverage.other += 1;
-          expect(metadata(fast.kernel), `images differ after:\n${log.join('\n')}`).toBe(metadata(general.kernel));
-        }
-        fast.kernel.dispose();
-        general.kernel.dispose();
+        runTwins(
+          world,
+          steps,
+          (w, s, side) => run(w, s, side === 'shortcut' ? PUBLIC : GENERAL),
+          (s, outcome) => {
+            if (s.kind === 'send' && outcome === '= 0') coverage.sent += 1;
+            else if (s.kind === 'recv' && outcome.startsWith('type')) coverage.received += 1;
+            else if (s.kind === 'send' && outcome === 'asleep') coverage.sendSlept += 1;
+            else coverage.other += 1;
+          },
+        );
       }),
       { numRuns: 150 },
     );

@@ -22,12 +22,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID } from '../../src/abi/constants.js';
 import type { Sembuf } from '../../src/abi/sem.js';
 import { SEM_UNDO, SETVAL } from '../../src/abi/sem.js';
-import { checkpoint } from '../../src/checkpoint/save.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { isPending } from '../../src/kernel/pending.js';
 import type { Process } from '../../src/kernel/process.js';
 import { ok } from '../support/either.js';
 import { useSeed } from '../support/seed.js';
+import { runTwins } from '../support/twin_kernels.js';
 
 beforeAll(() => useSeed());
 
@@ -116,14 +116,6 @@ function semidOf(w: World, ref: number): number {
   }
 }
 
-/** The metadata section of `kernel`'s checkpoint image (format.ts: its length at byte 16, the section at 48), without tmpfs device and mount numbers. */
-function metadata(kernel: Kernel): string {
-  const image = ok(checkpoint(kernel));
-  const length = new DataView(image.buffer, image.byteOffset).getUint32(16, true);
-  const json = JSON.parse(new TextDecoder().decode(image.subarray(48, 48 + length))) as unknown;
-  return JSON.stringify(json, (key, value: unknown) => (key === 'deviceId' || key === 'mountId' ? undefined : value));
-}
-
 /** Runs one step on `w`, semop through `call`; the outcome as text. */
 function run(w: World, s: Step, call: (p: Process, semid: number, sops: readonly Sembuf[]) => unknown): string {
   switch (s.kind) {
@@ -149,25 +141,16 @@ describe('semop shortcut (semopUncontended) against the general path', () => {
     const coverage = { done: 0, declined: 0 };
     fc.assert(
       fc.property(fc.array(step, { minLength: 10, maxLength: 60 }), (steps) => {
-        let tick = 1_700_000_000;
-        const clock = (): number => tick;
-        const fast = world(clock);
-        const general = world(clock);
-        const log: string[] = [];
-        for (const s of steps) {
-          tick += 1;
-          const a = run(fast, s, (p, id, sops) => p.semop(id, sops));
-          const b = run(general, s, (p, id, sops) => p.semtimedop(id, sops));
-          log.push(`${JSON.stringify(s)} -> ${a}`);
-          expect(a, log.join('\n')).toBe(b);
-          if (s.kind === 'semop') {
-            if (a === '= 0') coverage.done += 1;
+        runTwins(
+          world,
+          steps,
+          (w, s, side) => run(w, s, side === 'shortcut' ? (p, id, sops) => p.semop(id, sops) : (p, id, sops) => p.semtimedop(id, sops)),
+          (s, outcome) => {
+            if (s.kind !== 'semop') return;
+            if (outcome === '= 0') coverage.done += 1;
             else coverage.declined += 1;
-          }
-          expect(metadata(fast.kernel), `images differ after:\n${log.join('\n')}`).toBe(metadata(general.kernel));
-        }
-        fast.kernel.dispose();
-        general.kernel.dispose();
+          },
+        );
       }),
       { numRuns: 150 },
     );
