@@ -306,8 +306,8 @@ export type SembufArg = Sembuf;
 
 /**
  * semop's array, copied (each length, element and field read once, with
- * copyFields): EFAULT when it is no array or an element is no object or
- * cannot be read; EINVAL naming a field that is no C int. For an array
+ * copyFields): EFAULT when it is no array, its length is no array length
+ * (a Proxy's), or an element is no object or cannot be read; EINVAL naming a field that is no C int. For an array
  * longer than `semopm`, or empty, an uncopied stand-in of its length: the
  * mechanism refuses it (E2BIG, EINVAL) before Linux would copy it.
  */
@@ -315,7 +315,11 @@ export function copySops(sops: unknown, semopm: number): E.Either<SysError, read
   if (!Array.isArray(sops)) return badPointer('sops', sops, 'an array of { semNum, semOp, semFlg }');
   const n = copyFields('sops', sops, ['length']);
   if (E.isLeft(n)) return n;
-  const length = n.right.length as number;
+  const length = n.right.length;
+  // Only a Proxy's length trap can answer something no array length is (new Array of it throws): memory that is no array.
+  if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > 0xffffffff) {
+    return badPointer('sops.length', length, 'an array length');
+  }
   // A stand-in of that length: the mechanism refuses it on the length alone.
   if (length === 0 || length > semopm >>> 0) return E.right(new Array<SembufArg>(length));
   const out = new Array<SembufArg>(length);
