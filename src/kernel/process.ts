@@ -1035,7 +1035,11 @@ export class Process implements ProcessSyscalls {
         // A getter or Proxy trap threw: semtimedop's copy (copySops) makes that EFAULT.
         one = undefined;
       }
-      if (one !== undefined && sem.semopUncontended(this.semCaller(), semid, semNum, semOp, semFlg)) return SEMOP_DONE;
+      if (one !== undefined) {
+        if (sem.semopUncontended(this.semCaller(), semid, semNum, semOp, semFlg)) return SEMOP_DONE;
+        // Declined: the general path goes on with the fields read here, as Linux copies the sops once.
+        return this.semtimedopCopied(semid, sops, this.oneSop(semNum, semOp, semFlg), undefined);
+      }
     }
     return this.semtimedop(semid, sops);
   }
@@ -1052,8 +1056,20 @@ export class Process implements ProcessSyscalls {
     // Copied once: the deadline below is computed from the values the mechanism checked.
     const copiedTimeout = copyTimespec(timeoutArg);
     if (E.isLeft(copiedTimeout)) return copiedTimeout;
-    const timeout = copiedTimeout.right;
-    let copy = this.copyOneSop(sops);
+    return this.semtimedopCopied(semid, sops, this.copyOneSop(sops), copiedTimeout.right);
+  }
+
+  /**
+   * semtimedop once the timeout is copied: `one` is copyOneSop's copy of
+   * `sops`, or undefined for copySops to copy or refuse.
+   */
+  private semtimedopCopied(
+    semid: number,
+    sops: readonly Sembuf[],
+    one: readonly Sembuf[] | undefined,
+    timeout: { readonly sec: number; readonly nsec: number } | undefined,
+  ): SysResult<number> {
+    let copy = one;
     if (copy === undefined) {
       const copied = copySops(sops, this.namespace.semLimits.semopm);
       if (E.isLeft(copied)) return copied;
@@ -1095,7 +1111,12 @@ export class Process implements ProcessSyscalls {
       // A getter or Proxy trap threw: copySops reads the array again and makes that EFAULT.
       return undefined;
     }
-    if (!isInt(semNum) || !isInt(semOp) || !isInt(semFlg)) return undefined;
+    return this.oneSop(semNum, semOp, semFlg);
+  }
+
+  /** The one sop whose fields were read as given, in the scratch array (see copyOneSop); undefined for copySops to refuse. */
+  private oneSop(semNum: unknown, semOp: unknown, semFlg: unknown): readonly Sembuf[] | undefined {
+    if (this.namespace.semLimits.semopm >>> 0 < 1 || !isInt(semNum) || !isInt(semOp) || !isInt(semFlg)) return undefined;
     const scratch = this.sopScratch;
     const one = scratch[0] as { semNum: number; semOp: number; semFlg: number };
     one.semNum = semNum;
