@@ -70,6 +70,7 @@ import {
   copyTimespec,
   invalid,
   isAccessLength,
+  isArrayValue,
   isInt,
   isOptions,
   isWordValue,
@@ -1231,7 +1232,7 @@ export class Process implements ProcessSyscalls {
     if (bad !== undefined) return bad;
     if (cmd === IPC_SET) {
       // ksys_msgctl copies the buffer in before anything else.
-      if (typeof set !== 'object' || set === null || Array.isArray(set)) return badPointer('set', set, 'an object of uid, gid, mode and qbytes');
+      if (typeof set !== 'object' || set === null || isArrayValue(set)) return badPointer('set', set, 'an object of uid, gid, mode and qbytes');
       // Each field read once (copyFields): the mechanism gets the values checked here.
       const copied = copyFields('set', set, ['uid', 'gid', 'mode', 'qbytes']);
       if (E.isLeft(copied)) return copied;
@@ -1417,7 +1418,7 @@ function semunArg(cmd: number, arg: unknown, nsems: number): E.Either<SysError, 
     case SETVAL:
       return notInteger('arg', arg) ?? E.right({ val: arg as number });
     case SETALL: {
-      if (!Array.isArray(arg)) return E.right({});
+      if (!isArrayValue(arg)) return E.right({});
       // The values copied, each read once (copyFields): the mechanism stores what was checked here.
       const n = copyFields('arg', arg, ['length']);
       if (E.isLeft(n)) return n;
@@ -1434,7 +1435,7 @@ function semunArg(cmd: number, arg: unknown, nsems: number): E.Either<SysError, 
       return E.right({ array });
     }
     case IPC_SET: {
-      if (typeof arg !== 'object' || arg === null || Array.isArray(arg)) return E.right({});
+      if (typeof arg !== 'object' || arg === null || isArrayValue(arg)) return E.right({});
       const copied = copyFields('arg', arg, ['uid', 'gid', 'mode']);
       if (E.isLeft(copied)) return copied;
       const a = copied.right;

@@ -69,10 +69,23 @@ export function describeValue(v: unknown): string {
       return 'a function';
     default: {
       if (v === null) return 'null';
-      if (Array.isArray(v)) return 'an array';
+      if (isArrayValue(v)) return 'an array';
       if (ArrayBuffer.isView(v)) return `a ${Object.prototype.toString.call(v).slice(8, -1)}`;
       return 'an object';
     }
+  }
+}
+
+/**
+ * Array.isArray, but false for a revoked Proxy, where Array.isArray throws:
+ * memory that cannot be read is no array, and the caller's refusal (an
+ * EFAULT, or a field that cannot be read) follows.
+ */
+export function isArrayValue(v: unknown): v is readonly unknown[] {
+  try {
+    return Array.isArray(v);
+  } catch {
+    return false;
   }
 }
 
@@ -172,7 +185,7 @@ export function notUserBytes(name: string, value: unknown, bytes: Uint8Array | u
 
 /** Whether `v` is an options object: undefined, or an object that is not an array or a function. */
 export function isOptions(v: unknown): v is object | undefined {
-  return v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v));
+  return v === undefined || (typeof v === 'object' && v !== null && !isArrayValue(v));
 }
 
 /**
@@ -312,7 +325,7 @@ export type SembufArg = Sembuf;
  * mechanism refuses it (E2BIG, EINVAL) before Linux would copy it.
  */
 export function copySops(sops: unknown, semopm: number): E.Either<SysError, readonly SembufArg[]> {
-  if (!Array.isArray(sops)) return badPointer('sops', sops, 'an array of { semNum, semOp, semFlg }');
+  if (!isArrayValue(sops)) return badPointer('sops', sops, 'an array of { semNum, semOp, semFlg }');
   const n = copyFields('sops', sops, ['length']);
   if (E.isLeft(n)) return n;
   const length = n.right.length;
