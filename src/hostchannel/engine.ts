@@ -650,18 +650,25 @@ function checkName(method: string, name: unknown): asserts name is string {
   if (typeof name !== 'string') throw new TypeError(`ContainerEngine.${method}: name must be a string, not ${describeValue(name)}`);
 }
 
-/** TypeError unless `options` is undefined or an object whose `types` fields are absent or of their type. */
 /**
- * The options of `types`, checked and copied: each read once, so that the
- * command uses the values checked here (a getter answering differently on a
- * later read made create throw from inside the host channel's parser).
+ * The options of `types`, checked and copied: a TypeError unless `options`
+ * is undefined or an object whose `types` fields are absent or of their
+ * type, or when a field cannot be read (a getter or Proxy trap that
+ * throws). Each is read once, so that the command uses the values checked
+ * here (a getter answering differently on a later read made create throw
+ * from inside the host channel's parser).
  */
 function checkOptions(method: string, options: unknown, types: Readonly<Record<string, 'boolean' | 'string' | 'bigint'>>): Record<string, unknown> {
   if (!isOptions(options)) throw new TypeError(`ContainerEngine.${method}: options must be an object, not ${describeValue(options)}`);
   const copy: Record<string, unknown> = {};
   if (options === undefined) return copy;
   for (const [key, type] of Object.entries(types)) {
-    const v = (options as Record<string, unknown>)[key];
+    let v: unknown;
+    try {
+      v = (options as Record<string, unknown>)[key];
+    } catch {
+      throw new TypeError(`ContainerEngine.${method}: options.${key} could not be read`);
+    }
     if (v !== undefined && typeof v !== type) throw new TypeError(`ContainerEngine.${method}: options.${key} must be a ${type}, not ${describeValue(v)}`);
     if (v !== undefined) copy[key] = v;
   }
