@@ -151,7 +151,13 @@ export class Mailbox {
 function encode(this: unknown, key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return { $bigint: value.toString() };
   // JSON.stringify hands over what toJSON returned (a Node Buffer's is { type, data }): the holder's own value is the array.
-  const original = (this as Record<string, unknown>)[key];
+  let original: unknown;
+  try {
+    original = (this as Record<string, unknown>)[key];
+  } catch {
+    // A getter that throws on this second read: what JSON.stringify read the first time goes as it is.
+    original = value;
+  }
   // The bytes it holds (userBytes): a detached buffer holds none, and a subclass's length or iterator runs no code.
   const bytes = original instanceof Uint8Array ? userBytes(original) : undefined;
   if (bytes !== undefined) return { $bytes: Array.from(bytes) };

@@ -75,6 +75,20 @@ describe('mailbox messages', () => {
     });
   });
 
+  it('carries through JSON a property whose getter throws when read a second time, as its first read', () => {
+    let reads = 0;
+    const value = { when: new Date(0) };
+    Object.defineProperty(value, 'text', {
+      enumerable: true,
+      get() {
+        reads += 1;
+        if (reads > 1) throw new Error('read twice');
+        return 'abc';
+      },
+    });
+    expect(roundTrip(value)).toStrictEqual({ when: '1970-01-01T00:00:00.000Z', text: 'abc' });
+  });
+
   it('sends a message too large in binary but not as JSON, and refuses one too large for both', () => {
     // 1,000 small numbers: 8 bytes each in binary, about 4 as JSON text.
     const small = Array.from({ length: 1000 }, () => 1);
