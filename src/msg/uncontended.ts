@@ -30,7 +30,9 @@ import { searchMode } from './receive.js';
  * `bit` (0o4 read, 0o2 write): ipcPermits' first answer, with loads of
  * its own that see only queues' perms (ipcPermits' see every kind of IPC
  * object and are megamorphic in a program that uses several). False sends
- * the caller to ipcPermits for the rest of the rule.
+ * the caller to ipcPermits for the rest of the rule. semopUncontended
+ * spells the same test out for its sets, on purpose: one shared function
+ * would have one set of loads for both kinds of object again.
  */
 function ownerMay(caller: MsgCaller, perm: IpcPermState, bit: number): boolean {
   const uid = caller.creds.uid;
