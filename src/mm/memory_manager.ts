@@ -29,7 +29,7 @@ import { badMmapLength, fixedAddress, isPageAligned, mmapLengthFits, noFreeRange
 import { detachShmLocked } from './shmdt.js';
 import { FUTEX_BY_ADDRESS, FUTEX_REFUSED, bumpGeneration, fillTlb, futexKeying, newGenerationWord } from './tlb.js';
 import type { TlbFill } from './tlb.js';
-import { STACK_GUARD_GAP, VmaSet } from './vma.js';
+import { STACK_GUARD_GAP, VmaSet, vmaFlags } from './vma.js';
 import type { Vma, VmaInfo } from './vma.js';
 
 export type { Fault } from './access.js';
@@ -839,14 +839,12 @@ export class MemoryManager implements MappingSpace {
   restoreVmas(vmas: readonly Vma[]): void {
     this.mappingMu.with(() =>
       this.set.load(
-        vmas.map((v) => ({
-          ...v,
-          locked: v.locked === true,
-          lockOnFault: v.locked === true && v.lockOnFault === true,
-          dontCopy: v.dontCopy === true,
-          wipeOnFork: v.wipeOnFork === true,
-          growsDown: v.growsDown === true,
-        })),
+        vmas.map((v) => {
+          const flags = vmaFlags(v);
+          // VM_LOCKONFAULT only ever stands beside VM_LOCKED.
+          flags.lockOnFault &&= flags.locked;
+          return { ...v, ...flags };
+        }),
       ),
     );
   }

@@ -69,6 +69,26 @@ export interface Vma {
   growsDown?: boolean;
 }
 
+/** The Vma flags (each absent meaning false), in the order snapshots and checkpoint images list them. */
+export const VMA_FLAGS = ['locked', 'lockOnFault', 'dontCopy', 'wipeOnFork', 'growsDown'] as const;
+
+/** One of VMA_FLAGS. */
+export type VmaFlag = (typeof VMA_FLAGS)[number];
+
+/** Every flag of `v` as a boolean, absent read as false. */
+export function vmaFlags(v: Readonly<Partial<Record<VmaFlag, boolean>>>): Record<VmaFlag, boolean> {
+  const out = {} as Record<VmaFlag, boolean>;
+  for (const f of VMA_FLAGS) out[f] = v[f] === true;
+  return out;
+}
+
+/** The flags set in `v`, each as `true`, the others left out (a checkpoint image's form). */
+export function setVmaFlags(v: Readonly<Partial<Record<VmaFlag, boolean>>>): Partial<Record<VmaFlag, true>> {
+  const out: Partial<Record<VmaFlag, true>> = {};
+  for (const f of VMA_FLAGS) if (v[f] === true) out[f] = true;
+  return out;
+}
+
 /** A read-only snapshot of one VMA, for tests and /proc/pid/maps. */
 export interface VmaInfo {
   readonly start: number;
@@ -515,11 +535,7 @@ export class VmaSet {
       mappable: v.mappable,
       identity: v.identity,
       writable: v.writable,
-      locked: v.locked === true,
-      lockOnFault: v.lockOnFault === true,
-      dontCopy: v.dontCopy === true,
-      wipeOnFork: v.wipeOnFork === true,
-      growsDown: v.growsDown === true,
+      ...vmaFlags(v),
     }));
   }
 

@@ -17,6 +17,7 @@ import { AnonymousMemory } from '../../mm/anon.js';
 import type { Mappable, MappingIdentity } from '../../mm/memmap.js';
 import { MemoryManager } from '../../mm/memory_manager.js';
 import type { Vma } from '../../mm/vma.js';
+import { setVmaFlags } from '../../mm/vma.js';
 import { Shm } from '../../shm/shm.js';
 import { RegularFile } from '../../tmpfs/regular.js';
 import { FdTable, OpenFile } from '../../vfs/files.js';
@@ -91,11 +92,6 @@ function vmaMeta(walk: Walk, v: Vma, ipc: SavedIpc, where: string): VmaMetaT {
   } else {
     throw new CheckpointFailure(checkpointError(`${where}: VMA at 0x${v.start.toString(16)}`, 'maps an object the image cannot describe'));
   }
-  const locked = v.locked === true ? { locked: true as const } : {};
-  const lockOnFault = v.lockOnFault === true ? { lockOnFault: true as const } : {};
-  const dontCopy = v.dontCopy === true ? { dontCopy: true as const } : {};
-  const wipeOnFork = v.wipeOnFork === true ? { wipeOnFork: true as const } : {};
-  const growsDown = v.growsDown === true ? { growsDown: true as const } : {};
   return {
     start: v.start,
     end: v.end,
@@ -104,11 +100,8 @@ function vmaMeta(walk: Walk, v: Vma, ipc: SavedIpc, where: string): VmaMetaT {
     maxPerms: v.maxPerms,
     writable: v.writable,
     object,
-    ...locked,
-    ...lockOnFault,
-    ...dontCopy,
-    ...wipeOnFork,
-    ...growsDown,
+    // The image holds a flag only when it is set (metadata.ts: each is `true` or absent).
+    ...setVmaFlags(v),
   };
 }
 
@@ -234,10 +227,7 @@ function restoreVma(v: VmaMetaT, refs: TaskRefs, anonymous: readonly AnonymousMe
     writable: v.writable,
     mappable,
     identity,
-    locked: v.locked === true,
-    lockOnFault: v.lockOnFault === true,
-    dontCopy: v.dontCopy === true,
-    wipeOnFork: v.wipeOnFork === true,
-    growsDown: v.growsDown === true,
+    // As the image holds them; MemoryManager.restoreVmas reads absent ones as false.
+    ...setVmaFlags(v),
   };
 }
