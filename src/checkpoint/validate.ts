@@ -10,6 +10,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { IPCMNI, IPCMNI_SEQ_MAX, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
 import { NAME_MAX, O_ACCMODE, O_APPEND } from '../abi/fs.js';
 import { DEFAULT_HUGE_PAGE_SIZES, F_ALL_SEALS, O_LARGEFILE, isHugePageSize } from '../abi/memfd.js';
+import { MAX_FRAMES, isChunkSize } from '../mm/memory_file.js';
 import { KEPT_OPEN_FLAGS } from '../vfs/files.js';
 import type { CheckpointError } from './errors.js';
 import { checkMeaning } from './meaning.js';
@@ -23,7 +24,6 @@ import type { ChargeRefMeta, InodeMetaT, Metadata, PageRunMeta, SegmentMetaT } f
 type ProcessMetaT = Metadata['processes'][number];
 type VmaMetaT = ProcessMetaT['vmas'][number];
 
-const MAX_FRAMES = 2 ** 31 - 1;
 const HUGE_PAGE_SIZES = new Set([0, 2 ** 21, 2 ** 30]);
 /** tmpfs files reach 2^63 - 1 bytes (MAX_LFS_FILESIZE): page indices below 2^51. */
 const MAX_FILE_PAGES = 2 ** 51;
@@ -86,11 +86,7 @@ type InodeKinds = readonly ReadonlyMap<number, 'dir' | 'file'>[];
 /** The kernel's settings, within the restoring kernel's limits; gives the frame owners the objects' checks fill. */
 function checkKernel(meta: Metadata, limits: RestoreLimits): FrameOwners {
   const k = meta.kernel;
-  check(
-    k.chunkBytes >= PAGE_SIZE && k.chunkBytes <= 2 ** 30 && (k.chunkBytes & (k.chunkBytes - 1)) === 0,
-    'metadata.kernel.chunkBytes',
-    `${k.chunkBytes} is not a power of two between 4 KiB and 1 GiB`,
-  );
+  check(isChunkSize(k.chunkBytes), 'metadata.kernel.chunkBytes', `${k.chunkBytes} is not a power of two between 4 KiB and 1 GiB`);
   const totalFrames = Math.floor(k.memTotalBytes / PAGE_SIZE);
   check(totalFrames <= MAX_FRAMES, 'metadata.kernel.memTotalBytes', `${k.memTotalBytes} bytes is more RAM than a MemoryFile can number`);
   const maxMem = limits.maxMemTotalBytes ?? MAX_FRAMES * PAGE_SIZE;

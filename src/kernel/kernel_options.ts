@@ -13,6 +13,7 @@
  * option. Keys the interface does not have are never read.
  */
 import { PAGE_SIZE } from '../abi/constants.js';
+import { MAX_CHUNK_BYTES, MAX_FRAMES, isChunkSize } from '../mm/memory_file.js';
 import type { KernelOptions } from './kernel.js';
 import { isId } from './spawn_options.js';
 import { describeValue, wrongType } from './syscall_args.js';
@@ -34,13 +35,10 @@ const KEYS = [
 ] as const satisfies readonly (keyof KernelOptions)[];
 
 /**
- * The most frames a MemoryFile numbers (2^31 - 1), so memTotalBytes is
- * below 2^31 pages; a checkpoint's restore refuses more (validate.ts).
+ * Fewer than MAX_FRAMES + 1 pages: memTotalBytes past it is more than a
+ * MemoryFile can number, and a checkpoint's restore refuses it (validate.ts).
  */
-const MAX_MEM_TOTAL_BYTES = 2 ** 31 * PAGE_SIZE - 1;
-
-/** The largest chunk a checkpoint's restore accepts (validate.ts): a kernel built with more could not be restored. */
-const MAX_CHUNK_BYTES = 2 ** 30;
+const MAX_MEM_TOTAL_BYTES = (MAX_FRAMES + 1) * PAGE_SIZE - 1;
 
 /** vm.max_map_count is a C int that Linux's sysctl keeps at least 0 (proc_dointvec_minmax). */
 const MAX_MAP_COUNT_LIMIT = 2 ** 31 - 1;
@@ -133,7 +131,7 @@ export function checkKernelOptions(options: unknown): KernelOptions {
   if (raw.chunkBytes !== undefined) {
     const what = `a power of two from ${PAGE_SIZE} to ${MAX_CHUNK_BYTES}`;
     const n = integerIn('chunkBytes', raw.chunkBytes, PAGE_SIZE, MAX_CHUNK_BYTES, what);
-    if ((n & (n - 1)) !== 0) throw outOfRange('chunkBytes', n, what);
+    if (!isChunkSize(n)) throw outOfRange('chunkBytes', n, what);
     out.chunkBytes = n;
   }
   if (raw.executeOnly !== undefined) {

@@ -179,6 +179,17 @@ export interface ReclaimGate {
 
 const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_FRAMES = (24 * 1024 * 1024 * 1024) / PAGE_SIZE;
+
+/** The most frames a MemoryFile numbers (frame numbers are non-negative int32s). */
+export const MAX_FRAMES = 2 ** 31 - 1;
+
+/** The largest chunk a MemoryFile takes, and so the largest a Kernel or a checkpoint's restore takes. */
+export const MAX_CHUNK_BYTES = 2 ** 30;
+
+/** Whether `n` can be a MemoryFile's chunkBytes: a power of two from one page to MAX_CHUNK_BYTES. */
+export function isChunkSize(n: number): boolean {
+  return Number.isInteger(n) && n >= PAGE_SIZE && n <= MAX_CHUNK_BYTES && (n & (n - 1)) === 0;
+}
 /** The frames of an object arena's first chunk (fewer when chunkBytes is smaller). */
 const FIRST_ARENA_CHUNK_FRAMES = 16;
 
@@ -305,11 +316,11 @@ export class MemoryFile {
 
   constructor(options: MemoryFileOptions = {}) {
     const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-    if (!Number.isInteger(chunkBytes) || chunkBytes < PAGE_SIZE || (chunkBytes & (chunkBytes - 1)) !== 0) {
-      throw new RangeError(`MemoryFile chunkBytes must be a power of two of at least ${PAGE_SIZE}, got ${chunkBytes}`);
+    if (!isChunkSize(chunkBytes)) {
+      throw new RangeError(`MemoryFile chunkBytes must be a power of two from ${PAGE_SIZE} to ${MAX_CHUNK_BYTES}, got ${chunkBytes}`);
     }
     const maxFrames = options.maxFrames ?? DEFAULT_MAX_FRAMES;
-    if (!Number.isInteger(maxFrames) || maxFrames < 0 || maxFrames > 2 ** 31 - 1) {
+    if (!Number.isInteger(maxFrames) || maxFrames < 0 || maxFrames > MAX_FRAMES) {
       throw new RangeError(`MemoryFile maxFrames must be an integer in [0, 2^31), got ${maxFrames}`);
     }
     this.framesPerChunk = chunkBytes / PAGE_SIZE;
