@@ -64,6 +64,7 @@ import {
   badFutexAddress,
   badPointer,
   badTimeout,
+  copyElements,
   copyFields,
   copyFlags,
   copySops,
@@ -1424,15 +1425,13 @@ function semunArg(cmd: number, arg: unknown, nsems: number): E.Either<SysError, 
       if (E.isLeft(n)) return n;
       const given = n.right.length as number;
       const length = Number.isSafeInteger(given) && given > 0 ? Math.min(given, nsems) : 0;
-      const array = new Array<number>(length);
+      const values = copyElements('arg', arg, length);
+      if (E.isLeft(values)) return values;
       for (let i = 0; i < length; i += 1) {
-        const v = copyFields('arg', arg, [String(i)]);
-        if (E.isLeft(v)) return v;
-        const bad = notInteger(`arg[${i}]`, v.right[String(i)]);
+        const bad = notInteger(`arg[${i}]`, values.right[i]);
         if (bad !== undefined) return bad;
-        array[i] = v.right[String(i)] as number;
       }
-      return E.right({ array });
+      return E.right({ array: values.right as number[] });
     }
     case IPC_SET: {
       if (typeof arg !== 'object' || arg === null || isArrayValue(arg)) return E.right({});

@@ -173,11 +173,6 @@ export function userBytesCopy(v: unknown): Uint8Array | undefined {
   return typedArrayLength.call(v) === 0 ? new Uint8Array(0) : new Uint8Array(v as Uint8Array);
 }
 
-/** EFAULT naming `name` when `value` is not a Uint8Array (a user buffer; not a Proxy of one either), else undefined. */
-export function notBuffer(name: string, value: unknown): E.Either<SysError, never> | undefined {
-  return typedArrayName.call(value) === 'Uint8Array' ? undefined : badPointer(name, value, 'a Uint8Array');
-}
-
 /** EFAULT naming `name` when userBytes(value) found no Uint8Array (`bytes` is what it returned), else undefined. */
 export function notUserBytes(name: string, value: unknown, bytes: Uint8Array | undefined): E.Either<SysError, never> | undefined {
   return bytes !== undefined ? undefined : badPointer(name, value, 'a Uint8Array');
@@ -335,11 +330,11 @@ export function copySops(sops: unknown, semopm: number): E.Either<SysError, read
   }
   // A stand-in of that length: the mechanism refuses it on the length alone.
   if (length === 0 || length > semopm >>> 0) return E.right(new Array<SembufArg>(length));
+  const elements = copyElements('sops', sops, length);
+  if (E.isLeft(elements)) return elements;
   const out = new Array<SembufArg>(length);
   for (let i = 0; i < length; i += 1) {
-    const element = copyFields('sops', sops, [String(i)]);
-    if (E.isLeft(element)) return element;
-    const s = element.right[String(i)];
+    const s = elements.right[i];
     if (typeof s !== 'object' || s === null) return badPointer(`sops[${i}]`, s, 'an object of semNum, semOp and semFlg');
     const fields = copyFields(`sops[${i}]`, s, ['semNum', 'semOp', 'semFlg']);
     if (E.isLeft(fields)) return fields;
@@ -365,6 +360,22 @@ export function copyFields<K extends string>(name: string, obj: object, fields: 
       out[f] = (obj as Record<string, unknown>)[f];
     } catch {
       return E.left(sysError('EFAULT', `${name}.${f} could not be read`));
+    }
+  }
+  return E.right(out);
+}
+
+/**
+ * The first `n` elements of a caller's array, each read once (copyFields'
+ * rule for an array): EFAULT naming the first whose read throws.
+ */
+export function copyElements(name: string, arr: object, n: number): E.Either<SysError, unknown[]> {
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < n; i += 1) {
+    try {
+      out[i] = (arr as Record<number, unknown>)[i];
+    } catch {
+      return E.left(sysError('EFAULT', `${name}.${i} could not be read`));
     }
   }
   return E.right(out);
