@@ -444,7 +444,8 @@ export class MemoryManager implements MappingSpace {
       return E.left(sysError('EINVAL', `mprotect prot ${prot} has bits other than PROT_READ|PROT_WRITE|PROT_EXEC`));
     }
     const at = this.stampOf(ctx);
-    const populate: Array<[number, number]> = [];
+    // Made only when a piece needs it: most mprotect calls populate nothing.
+    let populate: Array<[number, number]> | undefined;
     const changed = this.mappingMu.with((): E.Either<SysError, void> => {
       this.invalidateTlb();
       const set = this.set;
@@ -471,7 +472,7 @@ export class MemoryManager implements MappingSpace {
           i = piece;
           const becomesWritable = (vma.perms & PROT_WRITE) === 0 && (prot & PROT_WRITE) !== 0;
           if (becomesWritable && vma.locked === true && vma.lockOnFault !== true && vma.mappable.forkCopy !== undefined) {
-            populate.push([cur, pieceEnd]);
+            (populate ??= []).push([cur, pieceEnd]);
           }
           vma.perms = prot;
         }
@@ -483,7 +484,7 @@ export class MemoryManager implements MappingSpace {
       }
     });
     // The pieces changed before an error are populated too, as mprotect_fixup populates each in turn.
-    for (const [from, to] of populate) this.populateRange(from, to, true);
+    if (populate !== undefined) for (const [from, to] of populate) this.populateRange(from, to, true);
     return changed;
   }
 
