@@ -1410,11 +1410,14 @@ export class Process implements ProcessSyscalls {
 
 /**
  * semctl's semun as the mechanism takes it: SETVAL's int (EINVAL when it is
- * none), SETALL's first `nsems` values (EINVAL naming one that is no int; a
- * shorter array, or none at all, is the mechanism's EFAULT, at its point;
- * what lies past them is never read, as Linux copies nsems values),
- * IPC_SET's buffer (EINVAL naming a field that is no int; no object is the
- * mechanism's EFAULT).
+ * none), SETALL's first `nsems` values (what lies past them is never read,
+ * as Linux copies nsems values), IPC_SET's buffer (EINVAL naming a field
+ * that is no int; no object is the mechanism's EFAULT). SETALL's array is
+ * only read here: a shorter array or none at all (EFAULT), an element that
+ * cannot be read (EFAULT) or is no int (EINVAL) is the mechanism's to
+ * report where Linux's copy_from_user of the array would fail, after the
+ * permission check, so a caller without write access gets EACCES whatever
+ * it passed.
  */
 function semunArg(cmd: number, arg: unknown, nsems: number): E.Either<SysError, SemctlArg> {
   switch (cmd) {
@@ -1424,14 +1427,14 @@ function semunArg(cmd: number, arg: unknown, nsems: number): E.Either<SysError, 
       if (!isArrayValue(arg)) return E.right({});
       // The values copied, each read once (copyFields): the mechanism stores what was checked here.
       const n = copyFields('arg', arg, ['length']);
-      if (E.isLeft(n)) return n;
+      if (E.isLeft(n)) return E.right({ copyError: n.left });
       const given = n.right.length as number;
       const length = Number.isSafeInteger(given) && given > 0 ? Math.min(given, nsems) : 0;
       const values = copyElements('arg', arg, length);
-      if (E.isLeft(values)) return values;
+      if (E.isLeft(values)) return E.right({ copyError: values.left });
       for (let i = 0; i < length; i += 1) {
         const bad = notInteger(`arg[${i}]`, values.right[i]);
-        if (bad !== undefined) return bad;
+        if (bad !== undefined && E.isLeft(bad)) return E.right({ copyError: bad.left });
       }
       return E.right({ array: values.right as number[] });
     }

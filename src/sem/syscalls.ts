@@ -64,6 +64,12 @@ export interface SemctlArg {
   readonly val?: number;
   /** SETALL's values (unsigned shorts); fewer than nsems is EFAULT. */
   readonly array?: readonly number[];
+  /**
+   * SETALL's array could not be copied in (an element unreadable or no
+   * int): the error, returned at the copy, after the permission and EIDRM
+   * checks, as Linux's copy_from_user fails after ipcperms.
+   */
+  readonly copyError?: SysError;
   /** IPC_SET's uid, gid and mode; absent is EFAULT. */
   readonly buf?: IpcSetArgs;
 }
@@ -379,7 +385,7 @@ function noRead(set: SemSet): E.Either<SysError, never> {
 /**
  * semctl_main: the lookup (EINVAL), permission (write for SETALL, read for
  * the others: EACCES), then per command. GETALL: EIDRM. SETALL: EIDRM, the
- * copy-in (EFAULT), any value past SEMVMX (ERANGE, nothing changed), EIDRM;
+ * copy-in (EFAULT, or the caller's copyError), any value past SEMVMX (ERANGE, nothing changed), EIDRM;
  * then every value, every sempid, every undo entry's adjustments zeroed,
  * sem_ctime, and the wake-ups. GETVAL, GETPID, GETNCNT, GETZCNT: semnum out
  * of range (EINVAL, after permission), EIDRM.
@@ -412,7 +418,7 @@ function semctlMainOn(caller: SemCaller, set: SemSet, semnum: number, cmd: numbe
       set.unlockSet();
     }
   }
-  if (cmd === SETALL) return setall(caller, set, arg.array, wq);
+  if (cmd === SETALL) return setall(caller, set, arg, wq);
   if (semnum < 0 || semnum >= set.nsems) return E.left(sysError('EINVAL', `semnum ${semnum} is outside the set's ${set.nsems} semaphores`));
   set.lock();
   // Released without sem_unlock's unmerge_queues: these commands change no
@@ -437,8 +443,10 @@ function semctlMainOn(caller: SemCaller, set: SemSet, semnum: number, cmd: numbe
 }
 
 /** SETALL once permission is checked (see semctlMain). */
-function setall(c: SemCaller, s: SemSet, array: readonly number[] | undefined, wq: WakeQueue): E.Either<SysError, SemctlResult> {
+function setall(c: SemCaller, s: SemSet, arg: SemctlArg, wq: WakeQueue): E.Either<SysError, SemctlResult> {
   if (s.pendingDestruction) return removed();
+  if (arg.copyError !== undefined) return E.left(arg.copyError);
+  const array = arg.array;
   if (array === undefined || array.length < s.nsems) return E.left(sysError('EFAULT', `SETALL needs ${s.nsems} values to copy in`));
   const values = new Array<number>(s.nsems);
   for (let i = 0; i < s.nsems; i += 1) {

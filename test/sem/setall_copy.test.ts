@@ -58,3 +58,35 @@ describe('semctl SETALL reads nsems values', () => {
     expect(reads()).toBe(0);
   });
 });
+
+describe('semctl SETALL judges the array only after the permission check', () => {
+  // semctl_main checks ipcperms before copy_from_user: a caller without
+  // write access gets EACCES whatever array it passes.
+  it('is EACCES for a caller without write access, whatever the array; the owner gets the copy error', () => {
+    const k = new Kernel({ memTotalBytes: 16 << 20 });
+    const owner = k.spawn();
+    const other = k.spawn({ uid: 1000, gid: 1000 });
+    const id = ok(owner.semget(IPC_PRIVATE, 2, IPC_CREAT | 0o604));
+    const unreadable = (key: string): number[] =>
+      new Proxy([1, 2], {
+        get(target, k2, receiver) {
+          if (k2 === key) throw new Error(`read of ${key}`);
+          return Reflect.get(target, k2, receiver);
+        },
+      });
+    const arrays: ReadonlyArray<readonly [string, unknown, string]> = [
+      ['a fraction', [1, 1.5], 'EINVAL'],
+      ['a string', ['x', 2], 'EINVAL'],
+      ['an unreadable element', unreadable('1'), 'EFAULT'],
+      ['an unreadable length', unreadable('length'), 'EFAULT'],
+      ['a short array', [1], 'EFAULT'],
+      ['no array', undefined, 'EFAULT'],
+      ['a value past SEMVMX', [1, 40000], 'ERANGE'],
+    ];
+    for (const [what, array, ownerErrno] of arrays) {
+      expect(errno(other.semctl(id, 0, SETALL, array as number[])), what).toBe('EACCES');
+      expect(errno(owner.semctl(id, 0, SETALL, array as number[])), what).toBe(ownerErrno);
+    }
+    expect(ok(other.semctl(id, 0, GETALL)).values).toEqual([0, 0]);
+  });
+});
