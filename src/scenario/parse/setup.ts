@@ -162,17 +162,25 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
   let valid = true;
   for (const arg of args) {
     if (arg.str !== undefined && arg.str.prefix === 'kernel.sem=') {
-      // kernel.sem="SEMMSL SEMMNS SEMOPM SEMMNI": exactly four numbers.
+      // kernel.sem="SEMMSL SEMMNS SEMOPM SEMMNI", or the first one to three
+      // of them: Linux writes the numbers it is given, in order, and keeps
+      // the rest. A fifth is refused: the kernel never reads it (the write
+      // comes back short), so the file would say something that is not so.
       if (name !== undefined) {
         lp.fail(arg.col, 'sysctl writes one key per statement');
         valid = false;
         continue;
       }
       name = 'sem';
-      const parts = utf8Decode(arg.str.bytes).trim().split(/\s+/);
+      const text = utf8Decode(arg.str.bytes).trim();
+      const parts = text === '' ? [] : text.split(/\s+/);
+      if (parts.length < 1 || parts.length > 4) {
+        lp.fail(arg.col, 'kernel.sem takes one to four numbers, "SEMMSL [SEMMNS [SEMOPM [SEMMNI]]]": the kernel reads no more than four');
+        valid = false;
+        continue;
+      }
       const nums = parts.map((t) => lp.take(parseInteger(t, arg.col, false)));
-      if (parts.length !== 4) lp.fail(arg.col, 'kernel.sem takes exactly four numbers: "SEMMSL SEMMNS SEMOPM SEMMNI"');
-      else if (nums.every((n) => n !== undefined)) {
+      if (nums.every((n) => n !== undefined)) {
         values = nums as bigint[];
         value = values[0];
       }
@@ -200,12 +208,9 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
       continue;
     }
     name = sysctl;
-    if (sysctl === 'sem') {
-      lp.fail(kv.valueCol, 'kernel.sem takes its four numbers in one quoted string: kernel.sem="250 32000 32 32000"');
-      valid = false;
-      continue;
-    }
     value = lp.take(parseInteger(kv.value, kv.valueCol, false));
+    // kernel.sem=N writes SEMMSL alone; two to four numbers go in one quoted string.
+    if (sysctl === 'sem' && value !== undefined) values = [value];
   }
   if (name === undefined) return valid ? lp.fail(opTok.col, 'sysctl needs kernel.KEY=VALUE') : undefined;
   if (seenNs && GLOBAL_SYSCTL_NAMES.includes(name as GlobalSysctlName)) return lp.fail(nsCol, `${name} is global: ns= does not apply`);
