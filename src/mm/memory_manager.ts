@@ -331,6 +331,16 @@ export class MemoryManager implements MappingSpace {
   }
 
   /**
+   * Whether a kernel-placed mapping of `len` page-aligned bytes, hinted at
+   * `hint`, would find a free range now (get_unmapped_area without
+   * MAP_FIXED). Maps nothing: mmap asks it only when a check that do_mmap
+   * makes after its search has failed, since the search's ENOMEM comes first.
+   */
+  hasRoom(hint: number, len: number): boolean {
+    return this.mappingMu.with(() => this.set.withCacheKept(() => unmappedArea(this.set, hint, len, PAGE_SIZE)) >= 0);
+  }
+
+  /**
    * shmat's common call: mmap of all of `seg` from offset 0, with no hint
    * and page alignment, taking its arguments directly instead of in an
    * MmapOptions (a hot path: see "Hot paths" in docs/architecture.md). A

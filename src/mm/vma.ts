@@ -496,6 +496,22 @@ export class VmaSet {
     return this.topDownSearch(len, lowLimit);
   }
 
+  /**
+   * Runs `search` (topDownGap, perhaps through unmappedArea) as a question
+   * only: the free-area cache is put back as it was, since a search moves it
+   * as if its answer were about to be mapped, and here nothing will be.
+   */
+  withCacheKept<T>(search: () => T): T {
+    const floor = this.searchFloor;
+    const largest = this.largestHoleAbove;
+    try {
+      return search();
+    } finally {
+      this.searchFloor = floor;
+      this.largestHoleAbove = largest;
+    }
+  }
+
   /** topDownGap's search, walking down from the floor or from topDownBase. */
   private topDownSearch(len: number, low: number): number {
     const fromFloor = len > this.largestHoleAbove;

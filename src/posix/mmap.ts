@@ -20,8 +20,8 @@
  * MAP_GROWSDOWN on a file or a type that is none of MAP_SHARED,
  * MAP_SHARED_VALIDATE (files only) and MAP_PRIVATE; last the seals (EPERM
  * for a shared writable mapping of a write-sealed file). For a mapping the
- * kernel places, they come before the search for room, so only a process
- * out of address space sees the order differ.
+ * kernel places, the search for room (get_unmapped_area) comes before
+ * MAP_LOCKED's checks and the type's: one that fits nowhere is ENOMEM first.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { MMAP_MIN_ADDR, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, TASK_SIZE } from '../abi/constants.js';
@@ -46,6 +46,7 @@ import {
 } from '../abi/mman.js';
 import { AnonymousMemory } from '../mm/anon.js';
 import { STACK_LIMIT } from '../mm/memory_manager.js';
+import { noFreeRange } from '../mm/placement.js';
 import type { Mappable, MappingIdentity } from '../mm/memmap.js';
 import { MAX_LFS_FILESIZE } from '../tmpfs/offset.js';
 import { RegularFile } from '../tmpfs/regular.js';
@@ -159,9 +160,13 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
     const placed = c.mm.checkFixed(addr, len, !noReplace, c.capSysRawio);
     if (E.isLeft(placed)) return placed;
   }
+  // do_mmap looks for room (get_unmapped_area) before it checks MAP_LOCKED, the mapping type and the
+  // file: a mapping the kernel places that fits nowhere is ENOMEM whatever else is wrong with it. Only
+  // a call failing those checks searches here; one that gets past them searches once, in mm.mmap.
+  const placedFirst = (err: SysError): E.Either<SysError, never> => (fixed || c.mm.hasRoom(addr, len) ? E.left(err) : noFreeRange(len));
   if (locked) {
     const refused = lockRefused(c, len);
-    if (refused !== undefined) return E.left(refused);
+    if (refused !== undefined) return placedFirst(refused);
   }
   // Anonymous MAP_HUGETLB maps a new unlinked hugetlbfs file of the rounded length (hugetlb_file_setup), as a file mapping.
   const hugeAnon = anonymous && huge !== 0 ? hugetlbAnonFile(c, len, huge) : undefined;
@@ -176,7 +181,7 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
   // The setup's reference goes once the mapping holds its own, or is not made (vm_mmap_pgoff's fput).
   if (E.isLeft(planned)) {
     anonFile?.decRef();
-    return planned;
+    return placedFirst(planned.left);
   }
   const plan = withAnonFile(planned.right, anonFile);
   const refused = commitRefused(c, a.flags, prot, len, anonymous && huge === 0, huge !== 0);
