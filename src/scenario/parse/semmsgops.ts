@@ -13,7 +13,7 @@ import type { Body, LineParser } from './args.js';
 import { argumentCount, arity } from './args.js';
 import type { MsgctlCmdName, MsgctlStmt, SemctlCmdName, SemOpArg } from './ast.js';
 import type { Token } from './lexer.js';
-import { parseFlags, parseInteger } from './literals.js';
+import { colAt, parseFlags, parseInteger } from './literals.js';
 import type { StatementEntries } from './table.js';
 import type { Field } from './wire.js';
 import { bind, hex, id } from './wire.js';
@@ -78,12 +78,19 @@ function parseSops(lp: LineParser, tok: Token): SemOpArg[] | undefined {
   const text = lp.word(tok);
   if (text === undefined) return undefined;
   const sops: SemOpArg[] = [];
+  // Each part and field is judged at its own column, so an error points at the character to fix.
+  let k = 0;
   for (const part of text.split(',')) {
+    const partCol = colAt(text, tok.col, k);
+    k += part.length + 1;
     const fields = part.split(':');
-    if (fields.length < 2 || fields.length > 3) return lp.fail(tok.col, `expected SEMNUM:OP or SEMNUM:OP:FLAGS, got ${part}`);
-    const semNum = lp.take(parseInteger(fields[0]!, tok.col, false));
-    const semOp = lp.take(parseInteger(fields[1]!.replace(/^\+/, ''), tok.col, false));
-    const semFlg = fields[2] === undefined ? 0 : lp.take(parseFlags(fields[2], tok.col, SEMOP_FLAGS));
+    if (fields.length < 2 || fields.length > 3) return lp.fail(partCol, `expected SEMNUM:OP or SEMNUM:OP:FLAGS, got ${part}`);
+    const opCol = colAt(part, partCol, fields[0]!.length + 1);
+    const flagsCol = colAt(part, opCol, fields[1]!.length + 1);
+    const plus = fields[1]!.startsWith('+') ? 1 : 0;
+    const semNum = lp.take(parseInteger(fields[0]!, partCol, false));
+    const semOp = lp.take(parseInteger(fields[1]!.slice(plus), opCol + plus, false));
+    const semFlg = fields[2] === undefined ? 0 : lp.take(parseFlags(fields[2], flagsCol, SEMOP_FLAGS));
     if (semNum === undefined || semOp === undefined || semFlg === undefined) return undefined;
     // struct sembuf: unsigned short sem_num, short sem_op, short sem_flg.
     sops.push({ semNum: Number(BigInt.asUintN(16, semNum)), semOp: Number(BigInt.asIntN(16, semOp)), semFlg: Number(BigInt.asIntN(16, BigInt(semFlg))) });
@@ -161,10 +168,13 @@ function parseSemctl(lp: LineParser, opTok: Token, args: readonly Token[], proc:
     const text = lp.word(tok);
     if (text === undefined) return undefined;
     const vals: number[] = [];
+    let k = 0;
     for (const part of text.split(',')) {
-      const n = lp.take(parseInteger(part, tok.col, false));
+      const partCol = colAt(text, tok.col, k);
+      k += part.length + 1;
+      const n = lp.take(parseInteger(part, partCol, false));
       if (n === undefined) return undefined;
-      if (n < -32768n || n > 65535n) return lp.fail(tok.col, 'a semaphore value must be between -32768 and 65535');
+      if (n < -32768n || n > 65535n) return lp.fail(partCol, 'a semaphore value must be between -32768 and 65535');
       vals.push(Number(n));
     }
     if (c.cmdName === 'SETVAL') {

@@ -172,14 +172,19 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
         continue;
       }
       name = 'sem';
-      const text = utf8Decode(arg.str.bytes).trim();
-      const parts = text === '' ? [] : text.split(/\s+/);
+      const raw = utf8Decode(arg.str.bytes);
+      const found = [...raw.matchAll(/\S+/g)];
+      const parts = found.map((m) => m[0]);
       if (parts.length < 1 || parts.length > 4) {
         lp.fail(arg.col, 'kernel.sem takes one to four numbers, "SEMMSL [SEMMNS [SEMOPM [SEMMNI]]]": the kernel reads no more than four');
         valid = false;
         continue;
       }
-      const nums = parts.map((t) => lp.take(parseInteger(t, arg.col, false)));
+      // A number's own column when the string is written without escapes; else the token's.
+      const plain = !arg.text.includes('\\');
+      const start = arg.str.prefix.length + 1;
+      const colOf = (i: number): number => (plain ? colAt(arg.text, arg.col, start + (found[i]?.index ?? 0)) : arg.col);
+      const nums = parts.map((t, i) => lp.take(parseInteger(t, colOf(i), false)));
       if (nums.every((n) => n !== undefined)) {
         values = nums as bigint[];
         value = values[0];

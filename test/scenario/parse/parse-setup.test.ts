@@ -140,7 +140,7 @@ describe('sysctl', () => {
       '1:8: kernel.sem takes one to four numbers, "SEMMSL [SEMMNS [SEMOPM [SEMMNI]]]": the kernel reads no more than four',
     ]);
     expect(errors('sysctl kernel.sem=""')[0]).toMatch(/^1:8: kernel.sem takes one to four numbers/);
-    expect(errors('sysctl kernel.sem="1 x"')).toEqual(['1:8: expected a number, got x']);
+    expect(errors('sysctl kernel.sem="1 x"')).toEqual(['1:22: expected a number, got x']);
     expect(errors('sysctl shmmax=1')[0]).toMatch(/^1:8: unknown sysctl shmmax/);
     expect(errors('sysctl')).toEqual(['1:1: sysctl needs kernel.KEY=VALUE']);
     expect(errors('sysctl ns=x')).toEqual(['1:1: sysctl needs kernel.KEY=VALUE']);
