@@ -434,9 +434,11 @@ static void do_msgctl(const struct stmt *st, int32_t id, struct result *r) {
     /*
      * Raising qbytes above msgmnb is what CAP_SYS_RESOURCE decides; a machine
      * that withholds it from "all" would give another answer than the scenario's.
+     * msgctl_down holds qbytes as an int and compares it, as an unsigned int,
+     * with msgmnb: only the low 32 bits decide whether the capability matters.
      */
     long mnb = read_msgmnb();
-    if (given_all_caps && !(env->caps_all & (uint64_t)1 << CAP_SYS_RESOURCE) && (mnb < 0 || st->set_qbytes > (uint64_t)mnb)) {
+    if (given_all_caps && !(env->caps_all & (uint64_t)1 << CAP_SYS_RESOURCE) && (mnb < 0 || (uint32_t)st->set_qbytes > (uint64_t)mnb)) {
       snprintf(r->message, sizeof r->message,
                "this machine withholds CAP_SYS_RESOURCE, which decides raising a queue's qbytes above kernel.msgmnb");
       r->outcome = OUT_UNAVAILABLE;

@@ -125,6 +125,25 @@ describe.skipIf(unavailable !== undefined)('scenarios with blocking calls on bot
     expect(native.right.lines).toEqual(runOnEmulator(p).run.lines);
   });
 
+  it('runs a qbytes whose low 32 bits are within msgmnb without asking for CAP_SYS_RESOURCE', () => {
+    // msgctl_down keeps an int: 2^32+1 is 1 and 0x100004000 is 16384, neither above msgmnb.
+    const p = program(
+      [
+        'proc A',
+        'A msgget IPC_PRIVATE 0600 -> q',
+        'A msgctl q IPC_SET uid=0 gid=0 mode=0600 qbytes=4294967297',
+        'A msgctl q IPC_STAT => ok qbytes=1',
+        'A msgctl q IPC_SET uid=0 gid=0 mode=0600 qbytes=0x100004000',
+        'A msgctl q IPC_STAT => ok qbytes=16384',
+        '',
+      ].join('\n'),
+    );
+    const native = runOnKernel(p);
+    if (E.isLeft(native)) throw new Error(JSON.stringify(native.left));
+    expect(native.right.lines).toEqual(runOnEmulator(p).run.lines);
+    expect(native.right.lines.map((l) => l.expect)).toEqual(Array(6).fill(undefined));
+  });
+
   it('stops both backends at the same line with the same reason', () => {
     const p = program('proc A\nA msgget IPC_PRIVATE 0600 -> q\nA msgrcv q 8 0 0\nA msgctl q IPC_RMID\n');
     const native = runOnKernel(p);
