@@ -332,12 +332,12 @@ export class MemoryManager implements MappingSpace {
 
   /**
    * Whether a kernel-placed mapping of `len` page-aligned bytes, hinted at
-   * `hint`, would find a free range now (get_unmapped_area without
+   * `hint` and starting on a multiple of `alignment`, would find a free range now (get_unmapped_area without
    * MAP_FIXED). Maps nothing: mmap asks it only when a check that do_mmap
    * makes after its search has failed, since the search's ENOMEM comes first.
    */
-  hasRoom(hint: number, len: number): boolean {
-    return this.mappingMu.with(() => this.set.withCacheKept(() => unmappedArea(this.set, hint, len, PAGE_SIZE)) >= 0);
+  hasRoom(hint: number, len: number, alignment = PAGE_SIZE): boolean {
+    return this.mappingMu.with(() => this.set.withCacheKept(() => unmappedArea(this.set, hint, len, alignment)) >= 0);
   }
 
   /**

@@ -80,8 +80,8 @@ export function badMmapLength(length: number): E.Either<SysError, never> {
 
 /**
  * Picks an address for `len` page-aligned bytes of a non-fixed mapping, as
- * x86-64's arch_get_unmapped_area_topdown: the hint, rounded down to
- * `alignment`, when that range is free, else the highest gap below the mmap
+ * x86-64's arch_get_unmapped_area_topdown: the hint (rounded down to its
+ * page, or up to an `alignment` above PAGE_SIZE) when that range is free, else the highest gap below the mmap
  * base that fits, rounded up to `alignment`; -1 when none does (the caller
  * returns noFreeRange). (round_hint_to_min never fires here: with
  * mmap_min_addr one page, every non-zero page-aligned hint is above it.)
@@ -95,7 +95,11 @@ export function unmappedArea(vmas: VmaSet, hint: number, len: number, alignment:
 
 /** unmappedArea with a hint or an alignment above PAGE_SIZE (hugetlb). */
 function hintedOrAlignedArea(vmas: VmaSet, hint: number, len: number, alignment: number): number {
-  const hinted = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % alignment) : 0;
+  // A hint is rounded down to its page (addr &= PAGE_MASK), and for a hugetlbfs mapping then up to the
+  // huge page size (hugetlb_get_unmapped_area's ALIGN): on Linux 6.18 a 2 MiB mapping hinted at
+  // 0x60000001 lands at 0x60000000, one hinted at 0x80001000 at 0x80200000.
+  const page = Number.isSafeInteger(hint) && hint > 0 ? hint - (hint % PAGE_SIZE) : 0;
+  const hinted = alignment > PAGE_SIZE ? Math.ceil(page / alignment) * alignment : page;
   if (hinted !== 0 && hinted <= TASK_SIZE - len && !vmas.intersectsWithGap(hinted, hinted + len)) return hinted;
   // An aligned placement asks for enough slack to round the start up to the alignment.
   const window = len + alignment - PAGE_SIZE;

@@ -163,7 +163,7 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
   // do_mmap looks for room (get_unmapped_area) before it checks MAP_LOCKED, the mapping type and the
   // file: a mapping the kernel places that fits nowhere is ENOMEM whatever else is wrong with it. Only
   // a call failing those checks searches here; one that gets past them searches once, in mm.mmap.
-  const placedFirst = (err: SysError): E.Either<SysError, never> => (fixed || c.mm.hasRoom(addr, len) ? E.left(err) : noFreeRange(len));
+  const placedFirst = (err: SysError): E.Either<SysError, never> => (fixed || c.mm.hasRoom(addr, len, unit) ? E.left(err) : noFreeRange(len));
   if (locked) {
     const refused = lockRefused(c, len);
     if (refused !== undefined) return placedFirst(refused);
@@ -196,6 +196,8 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
     offset: file === undefined && anonFile === undefined ? (plan.growRoom ?? 0) : Number(a.offset),
     ...(plan.growRoom !== undefined ? { growsDown: true } : {}),
     addr,
+    // hugetlb_get_unmapped_area: a hugetlbfs mapping the kernel places starts on a huge page.
+    alignment: unit,
     fixed,
     replace: !noReplace,
     perms: prot,
