@@ -149,7 +149,7 @@ export interface SysctlStmt extends StatementBase {
   readonly ns: number;
   readonly name: SysctlName | GlobalSysctlName;
   readonly value: bigint;
-  /** kernel.sem only: one to four numbers (semmsl, semmns, semopm, semmni, in that order); `value` is then the first. */
+  /** kernel.sem only: its four numbers (semmsl, semmns, semopm, semmni); `value` is then the first. */
   readonly values?: readonly bigint[];
 }
 

@@ -162,10 +162,9 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
   let valid = true;
   for (const arg of args) {
     if (arg.str !== undefined && arg.str.prefix === 'kernel.sem=') {
-      // kernel.sem="SEMMSL SEMMNS SEMOPM SEMMNI", or the first one to three
-      // of them: Linux writes the numbers it is given, in order, and keeps
-      // the rest. A fifth is refused: the kernel never reads it (the write
-      // comes back short), so the file would say something that is not so.
+      // kernel.sem="SEMMSL SEMMNS SEMOPM SEMMNI": exactly four numbers, as the
+      // language defines the statement. (Linux itself would also take the
+      // first one to three and keep the rest; a scenario always writes all four.)
       if (name !== undefined) {
         lp.fail(arg.col, 'sysctl writes one key per statement');
         valid = false;
@@ -175,17 +174,15 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
       const raw = utf8Decode(arg.str.bytes);
       const found = [...raw.matchAll(/\S+/g)];
       const parts = found.map((m) => m[0]);
-      if (parts.length < 1 || parts.length > 4) {
-        lp.fail(arg.col, 'kernel.sem takes one to four numbers, "SEMMSL [SEMMNS [SEMOPM [SEMMNI]]]": the kernel reads no more than four');
-        valid = false;
-        continue;
-      }
       // A number's own column when the string is written without escapes; else the token's.
       const plain = !arg.text.includes('\\');
       const start = arg.str.prefix.length + 1;
       const colOf = (i: number): number => (plain ? colAt(arg.text, arg.col, start + (found[i]?.index ?? 0)) : arg.col);
       const nums = parts.map((t, i) => lp.take(parseInteger(t, colOf(i), false)));
-      if (nums.every((n) => n !== undefined)) {
+      if (parts.length !== 4) {
+        lp.fail(arg.col, 'kernel.sem takes exactly four numbers: "SEMMSL SEMMNS SEMOPM SEMMNI"');
+        valid = false;
+      } else if (nums.every((n) => n !== undefined)) {
         values = nums as bigint[];
         value = values[0];
       }
@@ -213,9 +210,12 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
       continue;
     }
     name = sysctl;
+    if (sysctl === 'sem') {
+      lp.fail(kv.valueCol, 'kernel.sem takes its four numbers in one quoted string: kernel.sem="250 32000 32 32000"');
+      valid = false;
+      continue;
+    }
     value = lp.take(parseInteger(kv.value, kv.valueCol, false));
-    // kernel.sem=N writes SEMMSL alone; two to four numbers go in one quoted string.
-    if (sysctl === 'sem' && value !== undefined) values = [value];
   }
   if (name === undefined) return valid ? lp.fail(opTok.col, 'sysctl needs kernel.KEY=VALUE') : undefined;
   if (seenNs && GLOBAL_SYSCTL_NAMES.includes(name as GlobalSysctlName)) return lp.fail(nsCol, `${name} is global: ns= does not apply`);

@@ -24,13 +24,13 @@ describe('columns inside packed tokens', () => {
 
   it("names the bad number of kernel.sem's string, counting characters", () => {
     expect(errors('sysctl kernel.sem="1 2 3 x"')).toEqual(['1:26: expected a number, got x']);
-    expect(errors('sysctl kernel.sem="  1\t2  y"')).toEqual(['1:27: expected a number, got y']);
+    expect(errors('sysctl kernel.sem="  1\t2  y 4"')).toEqual(['1:27: expected a number, got y']);
     // With an escape in the string, the token's column stands for all its numbers.
-    expect(errors('sysctl kernel.sem="\\x31 z"')).toEqual(['1:8: expected a number, got z']);
+    expect(errors('sysctl kernel.sem="\\x31 z 3 4"')).toEqual(['1:8: expected a number, got z']);
   });
 
   it('counts a non-ASCII character as one column', () => {
-    expect(errors('sysctl kernel.sem="1 é x"')).toEqual(['1:22: expected a number, got é', '1:24: expected a number, got x']);
-    expect(errors('sysctl kernel.sem="😀 x"')).toEqual(['1:20: expected a number, got 😀', '1:22: expected a number, got x']);
+    expect(errors('sysctl kernel.sem="1 é x 4"')).toEqual(['1:22: expected a number, got é', '1:24: expected a number, got x']);
+    expect(errors('sysctl kernel.sem="😀 x 3 4"')).toEqual(['1:20: expected a number, got 😀', '1:22: expected a number, got x']);
   });
 });
