@@ -4,7 +4,8 @@
  * counter, a closed flag, and one message at a time.
  *
  * The thread writes a request, bumps the request counter, notifies it, and
- * blocks in Atomics.wait on the reply counter. The kernel thread, which must
+ * waits for the reply counter: it may poll it for a while first (see call),
+ * then blocks in Atomics.wait on it. The kernel thread, which must
  * not block, waits for the request counter asynchronously (the Node edge
  * uses Atomics.waitAsync, and polls the mailboxes for a while after serving
  * one), serves the request, writes the reply, bumps the reply counter and
@@ -25,9 +26,13 @@ const REPLY = 1;
 const LENGTH = 2;
 const CLOSED = 3;
 const FORMAT = 4;
+/** The request counter of the last call the kernel will answer later (a semop that sleeps): the thread stops polling for it. */
+const LATER = 5;
 const FORMAT_JSON = 0;
 const FORMAT_WIRE = 1;
 const HEADER_BYTES = 32;
+/** The shortest poll a thread keeps once polling has been adapted down (as FutexQueue's). */
+const MIN_SPIN = 64;
 
 /** Default capacity: 1 MiB of message text (untouched pages of it cost nothing). */
 export const DEFAULT_MAILBOX_BYTES = 1 << 20;
@@ -47,6 +52,8 @@ export class Mailbox {
   private readonly wire: Wire;
   /** Kernel side: the last request counter served. */
   private served = 0;
+  /** Thread side: how many times the next call polls for its reply before it sleeps; -1 until the first call that polls. */
+  private spinBudget = -1;
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.words = new Int32Array(buffer, 0, HEADER_BYTES / 4);
@@ -59,19 +66,48 @@ export class Mailbox {
     return new Mailbox(new SharedArrayBuffer(HEADER_BYTES + bytes));
   }
 
-  /** Thread side: sends `request` and blocks until its reply; undefined once the mailbox is closed. */
-  call(request: unknown): unknown {
-    if (Atomics.load(this.words, CLOSED) !== 0) return undefined;
+  /**
+   * Thread side: sends `request` and blocks until its reply; undefined once
+   * the mailbox is closed. With `spin` > 0 the thread first polls for the
+   * reply up to that many times: a kernel thread that is polling its
+   * mailboxes (node/worker.ts) answers most calls within a few
+   * microseconds, while a thread asleep in Atomics.wait takes a trip through
+   * the host's scheduler to wake (some tens of microseconds on a virtual
+   * machine). Polling stops at once when the kernel marks the call as one it
+   * answers later (later()), since that call sleeps. The number adapts below
+   * `spin` as FutexQueue.wait's does: doubled after a reply that came while
+   * polling, halved after a poll that ran out, so it fades out where it does
+   * not pay (a busy machine).
+   */
+  call(request: unknown, spin = 0): unknown {
+    const words = this.words;
+    if (Atomics.load(words, CLOSED) !== 0) return undefined;
     this.put(request);
-    const seq = (Atomics.load(this.words, REQUEST) + 1) | 0;
-    Atomics.store(this.words, REQUEST, seq);
-    Atomics.notify(this.words, REQUEST);
+    const seq = (Atomics.load(words, REQUEST) + 1) | 0;
+    Atomics.store(words, REQUEST, seq);
+    Atomics.notify(words, REQUEST);
+    if (spin > 0) this.poll(seq, spin);
     for (;;) {
-      const reply = Atomics.load(this.words, REPLY);
+      const reply = Atomics.load(words, REPLY);
       if (reply === seq) return this.take();
-      if (Atomics.load(this.words, CLOSED) !== 0) return undefined;
-      Atomics.wait(this.words, REPLY, reply);
+      if (Atomics.load(words, CLOSED) !== 0) return undefined;
+      Atomics.wait(words, REPLY, reply);
     }
+  }
+
+  /** Thread side: polls for call `seq`'s reply (see call), and adapts the next poll's length. */
+  private poll(seq: number, spin: number): void {
+    const words = this.words;
+    const budget = this.spinBudget < 0 ? spin : Math.min(this.spinBudget, spin);
+    for (let i = 0; i < budget; i++) {
+      if (Atomics.load(words, REPLY) === seq) {
+        this.spinBudget = Math.min(spin, Math.max(MIN_SPIN, budget * 2));
+        return;
+      }
+      // Answered later, or closed: the thread sleeps now, and the poll is not held against the next one.
+      if (Atomics.load(words, LATER) === seq || Atomics.load(words, CLOSED) !== 0) return;
+    }
+    this.spinBudget = Math.max(MIN_SPIN, budget >> 1);
   }
 
   /** Kernel side: whether a request waits to be served. */
@@ -82,6 +118,11 @@ export class Mailbox {
   /** Kernel side: the request waiting to be served, or undefined. */
   pending(): unknown {
     return Atomics.load(this.words, REQUEST) === this.served ? undefined : this.take();
+  }
+
+  /** Kernel side: the pending request is answered later (it sleeps): the thread stops polling for its reply and sleeps too. */
+  later(): void {
+    Atomics.store(this.words, LATER, Atomics.load(this.words, REQUEST));
   }
 
   /** Kernel side: answers the pending request. */

@@ -50,7 +50,11 @@ export interface TaskInit extends TlbCacheInit {
   readonly pid: number;
   /** The thread's syscall mailbox. */
   readonly mailbox: SharedArrayBuffer;
-  /** The MemoryFile's futex queue (FutexQueue.buffer), this thread's slot in it, and how long a wait polls before it sleeps. */
+  /**
+   * The MemoryFile's futex queue (FutexQueue.buffer), this thread's slot in
+   * it, and the most times a futex wait, or a call's wait for its reply
+   * (Mailbox.call), polls before it sleeps.
+   */
   readonly futex: SharedArrayBuffer;
   readonly futexSlot: number;
   readonly futexSpin: number;
@@ -289,7 +293,7 @@ export class Task implements ProcessSyscalls {
   /** Sends one call to the kernel thread and blocks for its reply. */
   private call<N extends SyscallName>(call: N, args: SyscallArgs<N>): SyscallReply<N> {
     const request: SyscallRequest<N> = { call, args };
-    const reply = this.mailbox.call(request);
+    const reply = this.mailbox.call(request, this.futexSpin);
     // A closed mailbox means the process is gone: this thread ends with it.
     return reply === undefined ? this.host.endThread() : (reply as SyscallReply<N>);
   }

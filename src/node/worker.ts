@@ -109,12 +109,13 @@ interface ThreadState {
 const perKernel = new WeakMap<Kernel, KernelThreads>();
 
 /**
- * The most times a worker's FUTEX_WAIT polls for its wake before it sleeps
- * in Atomics.wait (some tens of microseconds); FutexQueue.wait adapts the
- * number below it. A wake that lands while the waiter polls skips the
- * Atomics.notify round trip through the host scheduler (about 20 µs here).
- * On one CPU the waker cannot run while the waiter polls, so there it
- * never polls.
+ * The most times a worker's FUTEX_WAIT polls for its wake, and a worker's
+ * call polls for the kernel thread's reply, before it sleeps in
+ * Atomics.wait (some tens of microseconds); FutexQueue.wait and
+ * Mailbox.call adapt the number below it. A wake or reply that lands while
+ * the thread polls skips the Atomics.notify round trip through the host
+ * scheduler (about 20 µs here). On one CPU the other side cannot run while
+ * the thread polls, so there it never polls.
  */
 const FUTEX_SPIN = availableParallelism() > 1 ? 20_000 : 0;
 
@@ -376,6 +377,7 @@ function serveOne(kernel: Kernel, threads: KernelThreads, t: ThreadState): void 
   }
   if (isPending(served) && served.state === 'pending') {
     t.callDone = served.done;
+    t.mailbox.later();
     onSettled(served, (reply) => {
       t.inCall = false;
       // The process may have ended while the call waited (its exit ends the wait): the thread ends, unanswered.
