@@ -389,6 +389,11 @@ static struct result *await(int p, const struct stmt *st) {
   struct result *r = &s->res;
   if (r->outcome == OUT_INTERNAL) die(EXIT_INTERNAL, st, "process %d: %s", p, r->message);
   if (r->outcome == OUT_UNAVAILABLE) die(EXIT_UNAVAILABLE, st, "%s", r->message);
+  if (r->outcome == OUT_SCENARIO) {
+    /* The runner cannot tell this stop from the results alone: the stop line says what the process found. */
+    print_stop(st, r);
+    die(EXIT_SCENARIO, st, "%s", r->message);
+  }
   return r;
 }
 

@@ -221,6 +221,8 @@ enum outcome {
   OUT_SIGNAL,
   OUT_INTERNAL,    /* the process could not carry the statement out: exit 4 */
   OUT_UNAVAILABLE, /* this machine cannot reproduce the statement: exit 3 */
+  OUT_SCENARIO,    /* the statement breaks a run-time rule of the language (a SETALL whose count is not
+                      the set's size; ret holds that size): a stop line, then exit 2 */
 };
 
 enum payload {
@@ -340,6 +342,8 @@ void print_ok(const struct stmt *st);
 void print_errno(const struct stmt *st, int err);
 /* A call that blocked, or a `wait` whose call still sleeps. */
 void print_blocked(const struct stmt *st);
+/* Coordinator only: the line saying why a run-time scenario error stops the run at `st` (OUT_SCENARIO). */
+void print_stop(const struct stmt *st, const struct result *r);
 /* Prints a process's answer; `data` is the mailbox's data area, for a read. */
 void print_result(const struct stmt *st, const struct result *r, const uint8_t *data);
 

@@ -31,6 +31,11 @@ void print_blocked(const struct stmt *st) {
   end();
 }
 
+void print_stop(const struct stmt *st, const struct result *r) {
+  printf("{\"line\":\"%s\",\"stop\":\"setall\",\"nsems\":\"%lld\"", st->line, (long long)r->ret);
+  end();
+}
+
 void print_errno(const struct stmt *st, int err) {
   const char *name = strerrorname_np(err);
   if (name == NULL) die(EXIT_INTERNAL, st, "errno %d has no name", err);

@@ -327,6 +327,27 @@ static unsigned short *guarded_setall(const struct stmt *st, void **map, size_t 
   return (unsigned short *)(void *)(m + data - bytes);
 }
 
+/*
+ * The scenario language's rule for SETALL: the statement lists exactly as
+ * many values as the set has semaphores. The size comes from SEM_STAT_ANY,
+ * which checks no permission, at the id's slot in the kernel's table (the
+ * low 15 bits); that slot holds the statement's set only when SEM_STAT_ANY
+ * answers with the very same id. An id that names no set is left to the
+ * call (EINVAL or EIDRM is then the answer). Returns 1, with `r` an
+ * OUT_SCENARIO carrying the set's size in ret, when the count is wrong.
+ */
+static int setall_count_wrong(const struct stmt *st, int32_t id, struct result *r) {
+  struct semid_ds ds;
+  memset(&ds, 0, sizeof ds);
+  long got = syscall(SYS_semctl, (int)((uint32_t)id & 0x7fff), 0, SEM_STAT_ANY, &ds);
+  if (got < 0 || got != id || ds.sem_nsems == st->nsops) return 0;
+  r->outcome = OUT_SCENARIO;
+  r->ret = (int64_t)ds.sem_nsems;
+  snprintf(r->message, sizeof r->message, "SETALL lists %zu values for a set of %lu semaphores", st->nsops,
+           (unsigned long)ds.sem_nsems);
+  return 1;
+}
+
 static void do_semctl(const struct stmt *st, int32_t id, struct result *r) {
   void *setall_map = NULL;
   size_t setall_len = 0;
@@ -344,6 +365,8 @@ static void do_semctl(const struct stmt *st, int32_t id, struct result *r) {
       arg = (unsigned long)(unsigned int)st->setval;
       break;
     case SETALL: {
+      if (setall_count_wrong(st, id, r)) return;
+      /* Still guarded: where SEM_STAT_ANY cannot answer (a kernel before 4.17, an LSM refusing it) a short list reaches the kernel. */
       unsigned short *vals = guarded_setall(st, &setall_map, &setall_len);
       if (vals == NULL) {
         internal(r, "cannot map SETALL's %zu values: %s", st->nsops, strerror(errno));

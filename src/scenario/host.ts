@@ -6,12 +6,12 @@
  */
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
-import type { Program } from './parse/ast.js';
+import type { Program, Statement } from './parse/ast.js';
 import { runEmulated } from './emulated/emulated.js';
 import { BlockedCalls, ScenarioError } from './result/blocking.js';
-import type { RawResult } from './result/raw.js';
 import type { EmulatedOptions, EmulatedRun } from './emulated/emulated.js';
-import type { NativeFailure, NativeUnavailable } from './native/native.js';
+import type { NativeFailure, NativeUnavailable, OracleResults } from './native/native.js';
+import { isSetall, setallRefusal } from './result/setall.js';
 import { runOracle, streamOracle } from './native/native.js';
 import type { ExpectationFailure, NormalizedRun, OutputLine } from './result/normalize.js';
 import { incrementalNormalizer, normalize } from './result/normalize.js';
@@ -214,28 +214,39 @@ export interface HostLimit extends NativeUnavailable {
 /**
  * The file, not the machine, stopped the run at `line`: a run-time rule of
  * blocking calls (a statement naming a process whose call is blocked, or a
- * `wait` on a process with none; result/blocking.ts). The CLI prints it as
- * FILE:LINE and exits 2, a run-time scenario error.
+ * `wait` on a process with none; result/blocking.ts), or a SETALL whose
+ * list is not as long as its set (result/setall.ts). The CLI prints it as
+ * FILE:LINE:COL, COL being the column of the statement's first token, and
+ * exits 2, a run-time scenario error.
  */
 export interface ScenarioStop {
   readonly kind: 'scenario';
   readonly line: number;
+  readonly col: number;
   readonly reason: string;
-  /** `line: reason`, for callers that print any problem's message. */
+  /** `line LINE:COL: reason`, for callers that print any problem's message. */
   readonly message: string;
 }
 
-function scenarioStop(line: number, reason: string): ScenarioStop {
-  return { kind: 'scenario', line, reason, message: `line ${line}: ${reason}` };
+function scenarioStop(line: number, col: number, reason: string): ScenarioStop {
+  return { kind: 'scenario', line, col, reason, message: `line ${line}:${col}: ${reason}` };
+}
+
+/** The stop at statement `s`. */
+function stopAt(s: Statement, reason: string): ScenarioStop {
+  return scenarioStop(s.line, s.col ?? 1, reason);
 }
 
 /**
- * The native oracle's results checked against the run-time rules of blocking
- * calls: every statement it answered may run, and when it stopped early
+ * The native oracle's results checked against the language's run-time
+ * rules: every statement it answered may run, and when it stopped early
  * (exit status 2) the statement after the last answer is one the rules stop
- * at. A ScenarioStop names it; any other mismatch is the oracle's failure.
+ * at: one the rules of blocking calls refuse, or, when the oracle's stop
+ * line gave the set's size (OracleResults.stop), a SETALL whose count that
+ * size makes wrong. A ScenarioStop names it; any other mismatch is the
+ * oracle's failure.
  */
-function nativeStop(program: Program, raws: readonly RawResult[]): ScenarioStop | NativeFailure | undefined {
+function nativeStop(program: Program, raws: OracleResults): ScenarioStop | NativeFailure | undefined {
   const blocked = new BlockedCalls(program);
   for (const [i, raw] of raws.entries()) {
     const s = program.statements[i]!;
@@ -244,10 +255,19 @@ function nativeStop(program: Program, raws: readonly RawResult[]): ScenarioStop 
     blocked.record(s, raw);
   }
   const next = program.statements[raws.length];
+  if (raws.stop !== undefined) {
+    const wrong = next !== undefined && isSetall(next) ? setallRefusal(program, next, raws.stop.nsems) : undefined;
+    if (next === undefined || wrong === undefined || blocked.refusal(next) !== undefined)
+      return {
+        kind: 'failure',
+        message: `the oracle stopped ${next === undefined ? 'after the last line' : `at line ${next.line}`} for a SETALL on a set of ${raws.stop.nsems} semaphores, where the scenario may run`,
+      };
+    return stopAt(next, wrong);
+  }
   if (next === undefined) return undefined;
   const why = blocked.refusal(next);
   if (why === undefined) return { kind: 'failure', message: `the oracle stopped before line ${next.line}, which the scenario may run` };
-  return scenarioStop(next.line, why);
+  return stopAt(next, why);
 }
 
 /** A run stopped at one statement: by this machine's limits, or by the file. */
@@ -255,7 +275,7 @@ export type LineStop = HostLimit | ScenarioStop;
 
 /** How the CLI reports a LineStop at FILE: the line to print, and the exit status. */
 export function describeLineStop(backend: BackendName, file: string, stop: LineStop): { text: string; status: 2 | 3 } {
-  if (stop.kind === 'scenario') return { text: `${file}:${stop.line}: ${stop.reason}\n`, status: 2 };
+  if (stop.kind === 'scenario') return { text: `${file}:${stop.line}:${stop.col}: ${stop.reason}\n`, status: 2 };
   return { text: `${file}:${stop.line}: ${backend} backend cannot run this here: ${stop.reason}\n`, status: 3 };
 }
 
@@ -297,7 +317,7 @@ export function tryOnEmulator(
     );
   } catch (e) {
     const line = program.statements[done]?.line ?? 0;
-    if (e instanceof ScenarioError) return E.left(scenarioStop(e.line, e.reason));
+    if (e instanceof ScenarioError) return E.left(scenarioStop(e.line, e.col, e.reason));
     if (!isHostAllocationFailure(e)) throw e;
     return E.left({
       kind: 'unavailable',

@@ -25,7 +25,7 @@ export interface ScenarioRun {
   readonly kernel: Kernel;
 }
 
-/** Parses and runs `text`; Left holds the parse errors as `FILE:LINE:COL: message` lines. */
+/** Parses and runs `text`; Left holds the parse errors, or the run-time scenario error that stopped the run, as `FILE:LINE:COL: message` lines. */
 export function runScenario(text: string, options: EmulatedOptions = {}, file = 'scenario.scn'): E.Either<string[], ScenarioRun> {
   const parsed = parseScenario(text, file);
   if (E.isLeft(parsed)) return E.left(parsed.left.map(formatParseError));
@@ -34,7 +34,7 @@ export function runScenario(text: string, options: EmulatedOptions = {}, file = 
     run = runEmulated(parsed.right, options);
   } catch (e) {
     if (!(e instanceof ScenarioError)) throw e;
-    return E.left([`${file}:${e.line}: ${e.reason}`]);
+    return E.left([`${file}:${e.line}:${e.col}: ${e.reason}`]);
   }
   const { lines, failures } = normalize(parsed.right, run.results);
   return E.right({ lines, failures, kernel: run.kernel });

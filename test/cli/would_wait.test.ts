@@ -36,7 +36,7 @@ describe.each(['emulated', 'native'] as const)('a blocked call on the %s backend
     'prints blocked, then stops at a statement naming the blocked process, after printing the lines before it',
     () => {
       const r = run(file);
-      expect(r.stderr).toBe(`${file}:6: ${BLOCKED_SEMCTL}\n`);
+      expect(r.stderr).toBe(`${file}:6:1: ${BLOCKED_SEMCTL}\n`);
       expect(r.status).toBe(2);
       const out = r.stdout.trim().split('\n');
       expect(out).toHaveLength(5);
@@ -49,7 +49,7 @@ describe.each(['emulated', 'native'] as const)('a blocked call on the %s backend
     'with msgrcv on an empty queue, after a wait that finds it still blocked',
     () => {
       const r = run(rcv);
-      expect(r.stderr).toMatch(/:5: A msgctl: process A is blocked in its msgrcv of line 3/);
+      expect(r.stderr).toMatch(/:5:1: A msgctl: process A is blocked in its msgrcv of line 3/);
       expect(r.status).toBe(2);
       expect(JSON.parse(r.stdout.trim().split('\n')[3]!)).toEqual({ line: 4, proc: 'A', op: 'wait', of: 3, blocked: true });
     },
@@ -60,7 +60,7 @@ describe.each(['emulated', 'native'] as const)('a blocked call on the %s backend
     'stops at a wait on a process with no blocked call',
     () => {
       const r = run(idle);
-      expect(r.stderr).toBe(`${idle}:3: B wait: process B has no blocked call to wait for\n`);
+      expect(r.stderr).toBe(`${idle}:3:1: B wait: process B has no blocked call to wait for\n`);
       expect(r.status).toBe(2);
       expect(r.stdout.trim().split('\n')).toHaveLength(2);
     },
@@ -71,6 +71,6 @@ describe.each(['emulated', 'native'] as const)('a blocked call on the %s backend
 describe('runScenario', () => {
   it('gives a run-time scenario error as a Left naming the line, not a throw', () => {
     const r = runScenario(text);
-    expect(E.isLeft(r) && r.left).toEqual([`scenario.scn:6: ${BLOCKED_SEMCTL}`]);
+    expect(E.isLeft(r) && r.left).toEqual([`scenario.scn:6:1: ${BLOCKED_SEMCTL}`]);
   });
 });

@@ -2,11 +2,12 @@
  * The fuzzer's generation, on the emulator alone (no oracle needed): every
  * text runs to its end with a line per statement (so the blocking rules are
  * kept: a broken one stops the run), the mechanisms option keeps to what it
- * names, SETALL always lists the set's size (never EFAULT, which a short
- * list gives), non-blocking scenarios never block, and blocking ones do
- * block, wait, interrupt and collect. POSIX scenarios mount /dev/shm first,
- * draw names and flags from the intended sets, reach successes and errors
- * of each call, and keep out the cases the generator must avoid.
+ * names, SETALL always lists the set's size (a wrong count is a run-time
+ * scenario error, which fails run() below), non-blocking scenarios never
+ * block, and blocking ones do block, wait, interrupt and collect. POSIX
+ * scenarios mount /dev/shm first, draw names and flags from the intended
+ * sets, reach successes and errors of each call, and keep out the cases the
+ * generator must avoid.
  * Seeds: the run's FC_SEED (test/setup.ts).
  */
 import * as E from 'fp-ts/lib/Either.js';

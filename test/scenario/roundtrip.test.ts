@@ -354,10 +354,13 @@ class Builder {
     const sep = (): string => pick(r, [' ', '  ', '\t', ' \t ']);
     const head = words[0] === 'proc' || words[0] === 'fork' || words[0] === 'exit' || words[0] === 'sysctl' || words[0] === 'rlimit' ? [] : [(p as Proc).name];
     const body = [...head, ...words].reduce((acc, w) => `${acc}${sep()}${w}`);
-    this.lines.push(`${r() < 0.2 ? sep() : ''}${body}${r() < 0.2 ? ' # done' : ''}`);
+    const indent = r() < 0.2 ? sep() : '';
+    this.lines.push(`${indent}${body}${r() < 0.2 ? ' # done' : ''}`);
     this.statements.push({
       ...stmt,
       line: this.lines.length,
+      // The first token's column, kept only when it is not 1 (every separator character is one column).
+      ...(indent === '' ? {} : { col: indent.length + 1 }),
       ...(bind === undefined ? {} : { bind }),
       ...(e === undefined ? {} : { expect: e[1] }),
     } as unknown as Statement);

@@ -26,6 +26,8 @@ import { MSGINFO_KEYS, SEMINFO_KEYS } from '../result/raw.js';
 import { isPending } from '../../kernel/pending.js';
 import type { Pending, SysResult } from '../../kernel/pending.js';
 import { BlockedCalls, ScenarioError } from '../result/blocking.js';
+import type { SetallStatement } from '../result/setall.js';
+import { isSetall, setallRefusal } from '../result/setall.js';
 import { GETALL, SEM_INFO, SEM_STAT, SEM_STAT_ANY, SETVAL } from '../../abi/sem.js';
 
 /** semctl commands that copy a result out through the union argument. */
@@ -78,22 +80,29 @@ const MAX_ACCESS = 16 * 1024 * 1024;
 export function runEmulatedAcrossRestore(program: Program, cut: number, options: EmulatedOptions = {}): EmulatedRun & { readonly image: Uint8Array } {
   const run = newRun(options);
   const blocked = new BlockedCalls(program);
-  const results = program.statements.slice(0, cut).map((s) => checkedStep(run, blocked, s));
+  const results = program.statements.slice(0, cut).map((s) => checkedStep(run, program, blocked, s));
   const image = run.checkpoint();
   if (E.isLeft(image)) throw new Error(`checkpoint after statement ${cut}: ${image.left.message}`);
   const restored = run.restore(image.right);
   if (E.isLeft(restored)) throw new Error(`restore after statement ${cut}: ${restored.left.message}`);
-  for (const s of program.statements.slice(cut)) results.push(checkedStep(run, blocked, s));
+  for (const s of program.statements.slice(cut)) results.push(checkedStep(run, program, blocked, s));
   return { results, kernel: run.currentKernel, namespaces: run.namespaceList(), image: image.right };
 }
 
 /**
- * Runs one statement after checking the run-time rules of blocking calls;
- * a statement that may not run throws ScenarioError.
+ * Runs one statement after checking the language's run-time rules: those of
+ * blocking calls, and SETALL's count against the size of the set its id
+ * names (result/setall.ts); a statement that may not run throws
+ * ScenarioError.
  */
-function checkedStep(run: Run, blocked: BlockedCalls, s: Statement): RawResult {
+function checkedStep(run: Run, program: Program, blocked: BlockedCalls, s: Statement): RawResult {
   const why = blocked.refusal(s);
-  if (why !== undefined) throw new ScenarioError(s.line, why);
+  if (why !== undefined) throw ScenarioError.at(s, why);
+  if (isSetall(s)) {
+    const nsems = run.semSetSize(s);
+    const wrong = nsems === undefined ? undefined : setallRefusal(program, s, nsems);
+    if (wrong !== undefined) throw ScenarioError.at(s, wrong);
+  }
   const raw = run.step(s);
   blocked.record(s, raw);
   return raw;
@@ -120,7 +129,7 @@ export function runEmulated(program: Program, options: EmulatedOptions = {}): Em
   const results = program.statements.map((s, i) => {
     const memory = run.currentKernel.memoryFile;
     const refusals = memory.hostRefusals;
-    const raw = checkedStep(run, blocked, s);
+    const raw = checkedStep(run, program, blocked, s);
     // The emulator is sized like the host, so a chunk the host refused is the host's shortage, not the model's answer: stop here.
     if (memory.hostRefusals !== refusals) throw new RangeError(memory.lastHostRefusal);
     onResult?.(raw, i);
@@ -262,6 +271,18 @@ class Run {
     const image = this.images.get(name);
     if (image === undefined) return { ok: false, errno: 'ENOENT' };
     return E.isLeft(this.restore(image)) ? { ok: false, errno: 'EINVAL' } : { ok: true };
+  }
+
+  /**
+   * The number of semaphores of the set the SETALL statement's id names in
+   * its process's IPC namespace, looked up without a permission check (as
+   * SEM_STAT_ANY would); undefined when no set has that id or the process
+   * answers nothing (step's ESRCH), so the call runs as usual.
+   */
+  semSetSize(s: SetallStatement): number | undefined {
+    const p = this.procs[s.proc];
+    if (p === undefined || p.exited) return undefined;
+    return p.ipcNamespace.sem.peekById(this.id(s.id))?.nsems;
   }
 
   namespaceList(): IpcNamespace[] {

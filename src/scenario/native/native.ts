@@ -33,11 +33,28 @@ const EXIT_UNAVAILABLE = 3;
 
 /**
  * The oracle's exit status for a run-time scenario error (a statement naming
- * a process whose call is blocked, or a wait on one with none): the results
- * before it stand, and the runner, which decides these errors from the
- * results (result/blocking.ts), names the line.
+ * a process whose call is blocked, or a wait on one with none; a SETALL
+ * whose count is not its set's size): the results before it stand, and the
+ * runner names the line, deciding the blocking rules from the results
+ * (result/blocking.ts) and SETALL's from the oracle's stop line.
  */
 const EXIT_SCENARIO = 2;
+
+/**
+ * What the oracle says when it stops a run at a statement whose rule the
+ * runner cannot check from the results alone: a SETALL whose list is not
+ * as long as the set, whose size (SEM_STAT_ANY's sem_nsems) it gives.
+ */
+export interface OracleStop {
+  readonly nsems: number;
+}
+
+/**
+ * The raw results of an oracle run, one per statement answered; `stop` is
+ * set when the oracle stopped (exit status 2) with a stop line for the
+ * statement after the last answer.
+ */
+export type OracleResults = RawResult[] & { readonly stop?: OracleStop };
 
 const RUN_TIMEOUT_MS = 60_000;
 
@@ -348,6 +365,16 @@ function toResult(text: string, line: string): RawResult {
   };
 }
 
+/** A stop line (`{"line":…,"stop":"setall","nsems":…}`) for the statement whose scenario line is `line`. */
+function toStop(parsed: { [key: string]: Json }, line: string): OracleStop {
+  const o = record(parsed, ['line', 'stop', 'nsems'], 'a stop line');
+  if (o['line'] !== line) throw new BadLine(`stops at line ${JSON.stringify(o['line'])}`);
+  if (o['stop'] !== 'setall') throw new BadLine(`unknown stop ${JSON.stringify(o['stop'])}`);
+  const nsems = small(o['nsems'], 'nsems');
+  if (nsems < 0 || nsems > 0xffff) throw new BadLine('nsems is out of range');
+  return { nsems };
+}
+
 /** What the oracle's exit says, unless it ended well: status 3 is "cannot run here", any other end a failure. */
 function exitProblem(status: number | null, signal: NodeJS.Signals | null, stderr: string): NativeUnavailable | NativeFailure | undefined {
   if (status === EXIT_UNAVAILABLE) return { kind: 'unavailable', reason: firstLine(stderr) };
@@ -363,11 +390,12 @@ function failure(message: string): E.Either<NativeFailure, never> {
 /**
  * Runs `programText` (the protocol's program text) on the real kernel: one raw
  * result per statement, in order; fewer when a run-time scenario error
- * stopped the oracle (the caller finds the line with result/blocking.ts). Left NativeUnavailable when this machine
+ * stopped the oracle (the caller finds the line with result/blocking.ts, or
+ * from the `stop` the oracle gave for a SETALL). Left NativeUnavailable when this machine
  * cannot run the oracle (or cannot run this program: exit status 3); Left
  * NativeFailure for anything the oracle did not answer properly.
  */
-export function runOracle(programText: string): E.Either<NativeUnavailable | NativeFailure, RawResult[]> {
+export function runOracle(programText: string): E.Either<NativeUnavailable | NativeFailure, OracleResults> {
   const oracle = ensureOracle();
   if (E.isLeft(oracle)) return E.left({ kind: 'unavailable', reason: oracle.left });
   const run = spawnSync(oracle.right, [], {
@@ -386,7 +414,7 @@ export function runOracle(programText: string): E.Either<NativeUnavailable | Nat
     const r = reader.take(text);
     if (E.isLeft(r)) return r;
   }
-  return run.status === EXIT_SCENARIO ? E.right(reader.results) : reader.finish();
+  return reader.end(run.status);
 }
 
 /** Checks the oracle's output lines one at a time against the program it was given. */
@@ -394,6 +422,8 @@ class ResultReader {
   /** Each statement's scenario line number is its first token; the oracle echoes it. */
   private readonly lines: string[];
   readonly results: RawResult[] = [];
+  /** What the stop line said, once read: nothing may follow it. */
+  private stop: OracleStop | undefined;
 
   constructor(programText: string) {
     this.lines = programText
@@ -402,21 +432,30 @@ class ResultReader {
       .map((l) => l.split(' ')[0] ?? '');
   }
 
-  take(text: string): E.Either<NativeFailure, RawResult> {
+  /** Reads one output line: a statement's result, or the stop line (then undefined: no result to report). */
+  take(text: string): E.Either<NativeFailure, RawResult | undefined> {
     const i = this.results.length;
+    if (this.stop !== undefined) return failure('the oracle printed a line after its stop line');
     if (i >= this.lines.length) return failure(`the oracle answered more statements than the ${this.lines.length} it was given`);
     const line = this.lines[i] ?? '';
     try {
+      if (/^\{"line":"[^"]*","stop":/.test(text)) {
+        this.stop = toStop(JSON.parse(text) as { [key: string]: Json }, line);
+        return E.right(undefined);
+      }
       const raw = toResult(text, line);
       this.results.push(raw);
       return E.right(raw);
     } catch (e) {
-      if (!(e instanceof BadLine)) throw e;
+      if (!(e instanceof BadLine) && !(e instanceof SyntaxError)) throw e;
       return failure(`malformed result for scenario line ${line}: ${e.message}: ${text.slice(0, 200)}`);
     }
   }
 
-  finish(): E.Either<NativeFailure, RawResult[]> {
+  /** The results once the oracle has exited with `status` (0 or EXIT_SCENARIO: exitProblem let it through). */
+  end(status: number | null): E.Either<NativeFailure, OracleResults> {
+    if (status === EXIT_SCENARIO) return E.right(this.stop === undefined ? this.results : Object.assign(this.results, { stop: this.stop }));
+    if (this.stop !== undefined) return failure('the oracle printed a stop line but did not exit with status 2');
     if (this.results.length !== this.lines.length) return failure(`the oracle answered ${this.results.length} statements out of ${this.lines.length}`);
     return E.right(this.results);
   }
@@ -429,7 +468,7 @@ class ResultReader {
 export function streamOracle(
   programText: string,
   onResult: (raw: RawResult, index: number) => void,
-): Promise<E.Either<NativeUnavailable | NativeFailure, RawResult[]>> {
+): Promise<E.Either<NativeUnavailable | NativeFailure, OracleResults>> {
   const oracle = ensureOracle();
   if (E.isLeft(oracle)) return Promise.resolve(E.left({ kind: 'unavailable', reason: oracle.left }));
   return new Promise((resolve) => {
@@ -449,7 +488,7 @@ export function streamOracle(
         if (E.isLeft(r)) {
           bad = r.left;
           child.kill('SIGKILL');
-        } else onResult(r.right, reader.results.length - 1);
+        } else if (r.right !== undefined) onResult(r.right, reader.results.length - 1);
       }
     });
     child.stderr.on('data', (chunk: string) => {
@@ -467,7 +506,7 @@ export function streamOracle(
       const ended = exitProblem(status, signal, stderr);
       if (ended !== undefined) return resolve(E.left(ended));
       if (pending !== '') return resolve(failure("the oracle's output does not end with a newline"));
-      resolve(status === EXIT_SCENARIO ? E.right(reader.results) : reader.finish());
+      resolve(reader.end(status));
     });
   });
 }

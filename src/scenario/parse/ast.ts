@@ -106,6 +106,12 @@ export type SignalName = 'SIGSEGV' | 'SIGBUS';
 interface StatementBase {
   /** The scenario line, from 1. */
   readonly line: number;
+  /**
+   * The column of the statement's first token, from 1, where a run-time
+   * scenario error names it; absent means 1, so the statements of lines
+   * that start at their first character stay as they were.
+   */
+  readonly col?: number;
   readonly bind?: number;
   readonly expect?: Expectation;
 }

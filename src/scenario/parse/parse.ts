@@ -84,7 +84,14 @@ function parseStatement(scope: Scope, line: number, tokens: readonly Token[]): {
   }
   const body = parsed?.body;
   if (lp.errors.length > 0 || body === undefined) return { errors: lp.errors };
-  const stmt = { ...body, line, ...(bind === undefined ? {} : { bind }), ...(expect === undefined ? {} : { expect }) };
+  const col = (tokens[0] as Token).col;
+  const stmt = {
+    ...body,
+    line,
+    ...(col === 1 ? {} : { col }),
+    ...(bind === undefined ? {} : { bind }),
+    ...(expect === undefined ? {} : { expect }),
+  };
   return { stmt, errors: [] };
 }
 

@@ -26,14 +26,21 @@ export function isBlocked(raw: RawResult): raw is Extract<RawResult, { blocked: 
 
 /**
  * A run-time scenario error: the file, not the machine, stops the run at
- * `line` (exit status 2, the earlier lines already printed).
+ * `line` (exit status 2, the earlier lines already printed); `col` is the
+ * column of the statement's first token, as FILE:LINE:COL names it.
  */
 export class ScenarioError extends Error {
   constructor(
     readonly line: number,
     readonly reason: string,
+    readonly col: number = 1,
   ) {
     super(reason);
+  }
+
+  /** The error at statement `s`. */
+  static at(s: Statement, reason: string): ScenarioError {
+    return new ScenarioError(s.line, reason, s.col ?? 1);
   }
 }
 
@@ -69,7 +76,7 @@ export class BlockedCalls {
   /** Records what `s` did; throws ScenarioError for a statement that may not run (a runner checks refusal first). */
   record(s: Statement, raw: RawResult): void {
     const why = this.refusal(s);
-    if (why !== undefined) throw new ScenarioError(s.line, why);
+    if (why !== undefined) throw ScenarioError.at(s, why);
     if (s.op === 'exit') this.calls.delete(s.proc);
     else if (s.op === 'wait' && !isBlocked(raw)) this.calls.delete(s.proc);
     else if (canBlock(s) && isBlocked(raw)) this.calls.set(s.proc, s);
