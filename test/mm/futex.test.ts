@@ -26,6 +26,23 @@ describe('FutexQueue', () => {
     expect(q.wake(key, 1)).toEqual(E.right(0));
   });
 
+  it('halves its poll after each wait that slept, but not below a sixteenth of the cap, so polling can pay again', () => {
+    const q = FutexQueue.create(2);
+    const key = word(7);
+    const budget = (): number => (q as unknown as { spinBudget: number }).spinBudget;
+    // Each wait polls, finds no wake, sleeps 1 ms and times out: a wasted poll.
+    expect(errno(q.wait(0, key, 7, 1, 20_000))).toBe('ETIMEDOUT');
+    expect(budget()).toBe(10_000);
+    for (let i = 0; i < 12; i++) q.wait(0, key, 7, 1, 20_000);
+    expect(budget()).toBe(1250);
+    // A small cap keeps the 64-poll minimum; a zero timeout does not poll at all.
+    const small = FutexQueue.create(2);
+    for (let i = 0; i < 4; i++) small.wait(0, key, 7, 1, 256);
+    expect((small as unknown as { spinBudget: number }).spinBudget).toBe(64);
+    expect(errno(q.wait(0, key, 7, 0, 20_000))).toBe('ETIMEDOUT');
+    expect(budget()).toBe(1250);
+  });
+
   it('checks its arguments', () => {
     const q = FutexQueue.create(2);
     const key = word(0);
