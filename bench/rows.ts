@@ -3,6 +3,7 @@
  * unit, its target, and how many operations a sample does (full and
  * --quick). Ratios are ipc-sentry ÷ native, so > 1 means ipc-sentry is faster.
  */
+import { CALLS_PART, TMPFS_PART } from './scenario_corpus.js';
 import type { TestName } from './emulated.js';
 
 /** How one backend runs a test for a row: operations per sample, and the test's parameter. */
@@ -218,6 +219,28 @@ export const ROWS: readonly Row[] = [
     quickOps: { native: 1, emulated: 1 },
     target: 20,
     what: 'statements/s over bench/scenario-corpus.txt (parse, run, normalize, as ipc-sentry run does; native: one oracle process per file), passes per sample as ops; param: the first N files (0: all)',
+  },
+  {
+    kind: 'rate',
+    name: 'scenario-calls',
+    unit: 'statements/s',
+    test: 'scenario-throughput',
+    param: CALLS_PART,
+    quickParam: 3,
+    ops: { native: 1, emulated: 4 },
+    quickOps: { native: 1, emulated: 1 },
+    what: 'scenario-throughput over the corpus without its tmpfs lessons (the files that make calls rather than move bulk data); reported, not judged',
+  },
+  {
+    kind: 'rate',
+    name: 'scenario-tmpfs',
+    unit: 'statements/s',
+    test: 'scenario-throughput',
+    param: TMPFS_PART,
+    quickParam: TMPFS_PART,
+    ops: { native: 1, emulated: 4 },
+    quickOps: { native: 1, emulated: 1 },
+    what: "scenario-throughput over the corpus's tmpfs lessons alone (dd, fallocate and fills moving about 150 MiB a pass through memory on both sides); reported, not judged",
   },
   {
     kind: 'rate',

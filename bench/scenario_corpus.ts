@@ -25,15 +25,37 @@ export interface CorpusFile {
   readonly text: string;
 }
 
-/** The corpus, in bench/scenario-corpus.txt's order (blank lines and `#` comments skipped); its first `limit` files when limit > 0. */
+/**
+ * A `limit` that picks the corpus's tmpfs lessons (tmpfs-*.scn) alone. They
+ * move bulk data (dd of up to 64 MiB from /dev/zero, fallocate, fills of a
+ * size-limited tmpfs), about 150 MiB a pass, which both sides copy through
+ * memory at much the same speed; the others are calls. The bench reports
+ * the two parts as rows of their own beside the whole corpus's.
+ */
+export const TMPFS_PART = -1;
+/** A `limit` that picks every file of the corpus but its tmpfs lessons. */
+export const CALLS_PART = -2;
+
+const isTmpfsLesson = (file: string): boolean => file.startsWith('tmpfs-');
+
+/**
+ * The corpus, in bench/scenario-corpus.txt's order (blank lines and `#`
+ * comments skipped): its first `limit` files when limit > 0; one of its
+ * parts for TMPFS_PART or CALLS_PART; all of it for 0.
+ */
 export function loadCorpus(limit = 0): readonly CorpusFile[] {
   const list = readFileSync(join(ROOT, 'bench', 'scenario-corpus.txt'), 'utf8');
-  return list
+  const files = list
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'))
-    .slice(0, limit > 0 ? limit : undefined)
-    .map((file) => ({ file, text: readFileSync(join(ROOT, 'examples', file), 'utf8') }));
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  const picked =
+    limit === TMPFS_PART
+      ? files.filter(isTmpfsLesson)
+      : limit === CALLS_PART
+        ? files.filter((f) => !isTmpfsLesson(f))
+        : files.slice(0, limit > 0 ? limit : undefined);
+  return picked.map((file) => ({ file, text: readFileSync(join(ROOT, 'examples', file), 'utf8') }));
 }
 
 function parsed(c: CorpusFile): Program {
