@@ -371,7 +371,8 @@ function toStop(parsed: { [key: string]: Json }, line: string): OracleStop {
   if (o['line'] !== line) throw new BadLine(`stops at line ${JSON.stringify(o['line'])}`);
   if (o['stop'] !== 'setall') throw new BadLine(`unknown stop ${JSON.stringify(o['stop'])}`);
   const nsems = small(o['nsems'], 'nsems');
-  if (nsems < 0 || nsems > 0xffff) throw new BadLine('nsems is out of range');
+  // semget's nsems is an int up to kernel.sem's semmsl, which nothing caps below INT_MAX (a set of 70000 is fine).
+  if (nsems < 1 || nsems > 0x7fffffff) throw new BadLine('nsems is out of range');
   return { nsems };
 }
 

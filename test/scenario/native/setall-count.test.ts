@@ -123,4 +123,15 @@ describe('SETALL with a count other than its set size, on the real kernel', () =
       expect(emulated.printed.every((l) => l['expect'] === undefined)).toBe(true);
     }
   }, 30_000);
+
+  it('reports the size of a set above 65535 semaphores (semmsl raised) as the emulator does', async (ctx) => {
+    needNative(ctx);
+    const text = lines('proc A', 'sysctl kernel.sem="70000 100000 32 32000" => ok', 'A semget IPC_PRIVATE 70000 0600 -> s => ok', 'A semctl s 0 SETALL 1,2');
+    const want = 'f.scn:4:1: A semctl: SETALL lists 2 values, but set s has 70000 semaphores; list exactly one value per semaphore\n';
+    const emulated = await run('emulated', text);
+    const native = await run('native', text);
+    expect(emulated.stderr).toBe(want);
+    expect(native.stderr).toBe(want);
+    expect(native.printed).toEqual(emulated.printed);
+  }, 30_000);
 });
