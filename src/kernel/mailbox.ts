@@ -18,6 +18,7 @@
  * is needed. A format word tells the reader which.
  */
 
+import { nextSpin } from '../mm/spin.js';
 import { userBytes } from './syscall_args.js';
 import { Wire } from './wire.js';
 
@@ -31,8 +32,6 @@ const LATER = 5;
 const FORMAT_JSON = 0;
 const FORMAT_WIRE = 1;
 const HEADER_BYTES = 32;
-/** The shortest poll a thread keeps once polling has been adapted down (as FutexQueue's). */
-const MIN_SPIN = 64;
 
 /** Default capacity: 1 MiB of message text (untouched pages of it cost nothing). */
 export const DEFAULT_MAILBOX_BYTES = 1 << 20;
@@ -101,13 +100,13 @@ export class Mailbox {
     const budget = this.spinBudget < 0 ? spin : Math.min(this.spinBudget, spin);
     for (let i = 0; i < budget; i++) {
       if (Atomics.load(words, REPLY) === seq) {
-        this.spinBudget = Math.min(spin, Math.max(MIN_SPIN, budget * 2));
+        this.spinBudget = nextSpin(budget, spin, true);
         return;
       }
       // Answered later, or closed: the thread sleeps now, and the poll is not held against the next one.
       if (Atomics.load(words, LATER) === seq || Atomics.load(words, CLOSED) !== 0) return;
     }
-    this.spinBudget = Math.max(MIN_SPIN, budget >> 1);
+    this.spinBudget = nextSpin(budget, spin, false);
   }
 
   /** Kernel side: whether a request waits to be served. */

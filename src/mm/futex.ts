@@ -57,6 +57,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { sysError } from '../abi/errno.js';
 import type { SysError } from '../abi/errno.js';
+import { nextSpin } from './spin.js';
 
 const TICKET = 0;
 const IN_USE = 1;
@@ -71,22 +72,6 @@ const WOKEN = 2;
 const KIND_MASK = 3;
 /** Sequence numbers live in the upper 30 bits of a state and wrap. */
 const SEQ_STEP = 4;
-
-/** The fewest polls an adaptive wait makes, whatever its cap. */
-const MIN_SPIN = 64;
-
-/**
- * The shortest poll a wait whose cap is `spin` adapts down to: a sixteenth
- * of the cap (a microsecond or two at the worker's 20,000), long enough for
- * a waker that is running on another CPU to land inside it, so that polling
- * can start paying again. A shorter floor was a trap: once a few waits in a
- * row had slept (the other thread asleep too), polls of 64 loads could no
- * longer catch any wake, never doubled, and every wait after slept
- * (futex-pingpong ran at about 21 k round trips/s where it now runs at
- * about 200 k on this 2-vCPU machine). What a wait that sleeps anyway
- * wastes stays bounded by the floor.
- */
-const spinFloor = (spin: number): number => Math.max(MIN_SPIN, spin >> 4);
 
 /** The thread slot of the kernel thread; worker threads take 1 and up. */
 export const KERNEL_THREAD_SLOT = 0;
@@ -194,11 +179,11 @@ export class FutexQueue {
     for (let i = 0; i < budget && Atomics.load(q, at) === waiting; i++);
     if (Atomics.load(q, at) !== waiting) {
       // Woken while polling: polling pays here, so the next poll may be twice as long.
-      if (budget > 0) this.spinBudget = Math.min(spin, Math.max(spinFloor(spin), budget * 2));
+      if (budget > 0) this.spinBudget = nextSpin(budget, spin, true);
     } else {
       // About to sleep: the poll was wasted (another thread wanted this CPU, or
-      // the wake is far off), so the next one is halved, down to spinFloor.
-      if (budget > 0) this.spinBudget = Math.max(spinFloor(spin), budget >> 1);
+      // the wake is far off), so the next one is halved, down to spinFloor (mm/spin.ts).
+      if (budget > 0) this.spinBudget = nextSpin(budget, spin, false);
       try {
         Atomics.wait(q, at, waiting, timeoutMs ?? Infinity);
       } catch {

@@ -84,6 +84,18 @@ describe('a call polls for its reply before it sleeps', () => {
     expect(budgetOf(m)).toBe(500);
   });
 
+  it('halves its poll after calls that slept, but not below a sixteenth of the cap, so polling can pay again', async () => {
+    // As a futex wait's (mm/spin.ts): a floor of 64 loads could never catch a reply again, and would never double.
+    const m = Mailbox.create(4096);
+    const seen: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      await kernelSide(m, 'silent', 20);
+      expect(m.call({ call: 'x' }, 20_000)).toBe('done');
+      seen.push(budgetOf(m));
+    }
+    expect(seen).toEqual([10_000, 5000, 2500, 1250, 1250, 1250]);
+  });
+
   it('does not poll with spin 0, and a closed mailbox ends the call', () => {
     const m = Mailbox.create(4096);
     m.close();
