@@ -89,7 +89,7 @@ describe('a call polls for its reply before it sleeps', () => {
     const m = Mailbox.create(4096);
     const seen: number[] = [];
     for (let i = 0; i < 6; i++) {
-      await kernelSide(m, 'silent', 20);
+      await kernelSide(m, 'silent', 100);
       expect(m.call({ call: 'x' }, 20_000)).toBe('done');
       seen.push(budgetOf(m));
     }
