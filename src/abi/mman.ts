@@ -66,6 +66,10 @@ export const MADV_PAGEOUT = 21;
 export const MADV_POPULATE_READ = 22;
 export const MADV_POPULATE_WRITE = 23;
 export const MADV_DONTNEED_LOCKED = 24;
+/** Linux 6.13: makes each page of the range a guard page, whose every access is SIGSEGV (zapping what was there). */
+export const MADV_GUARD_INSTALL = 102;
+/** Linux 6.13: removes the guard pages of the range, leaving the rest of its pages as they are. */
+export const MADV_GUARD_REMOVE = 103;
 
 // lseek(2) whence.
 export const SEEK_SET = 0;

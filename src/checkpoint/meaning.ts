@@ -95,12 +95,25 @@ function checkProcesses(meta: Metadata): void {
   });
 }
 
+/** A VMA's guard runs: at least one, each of at least one page, inside the VMA's `pages`, in order and apart (touching runs are one). */
+function checkGuards(runs: ReadonlyArray<readonly [number, number]>, pages: number, at: string): void {
+  check(runs.length > 0, at, 'is empty; a VMA without guard pages leaves the field out');
+  let end = -1;
+  runs.forEach(([first, n], k) => {
+    check(n > 0, `${at}[${k}]`, 'is a run of no pages');
+    check(first > end, `${at}[${k}]`, `starts at page ${first}, not after the previous run's end ${end} (runs are in order, apart)`);
+    check(first + n <= pages, `${at}[${k}]`, `pages ${first}..${first + n} pass the VMA's ${pages}`);
+    end = first + n;
+  });
+}
+
 function checkVma(meta: Metadata, v: VmaMetaT, at: string): void {
   check((v.perms & ~v.maxPerms) === 0, `${at}.perms`, `protection ${v.perms} is more than the mapping's maximum ${v.maxPerms}`);
   const len = v.end - v.start;
   const o = v.object;
   check(v.lockOnFault !== true || v.locked === true, `${at}.lockOnFault`, 'is set on a mapping that is not locked; MLOCK_ONFAULT comes only with VM_LOCKED');
   check(v.wipeOnFork !== true || o.kind === 'anon', `${at}.wipeOnFork`, 'is set on a shared mapping; MADV_WIPEONFORK allows private anonymous memory only');
+  if (v.guards !== undefined) checkGuards(v.guards, len / PAGE_SIZE, `${at}.guards`);
   if (o.kind === 'shm') {
     const s = segment(meta, o.ns, o.id);
     // do_shmat: VM_MAYREAD and VM_MAYEXEC always, VM_MAYWRITE exactly without SHM_RDONLY.

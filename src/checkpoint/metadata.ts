@@ -418,11 +418,20 @@ const MappedMeta = t.union([
  * locked: VM_LOCKED (mlock); lockOnFault: VM_LOCKONFAULT (mlock2's
  * MLOCK_ONFAULT, only beside locked); dontCopy: VM_DONTCOPY (MADV_DONTFORK);
  * wipeOnFork: VM_WIPEONFORK (MADV_WIPEONFORK); growsDown: VM_GROWSDOWN
- * (MAP_GROWSDOWN). Each absent when not set.
+ * (MAP_GROWSDOWN). Each absent when not set. guards: the guard pages
+ * (MADV_GUARD_INSTALL) as runs [first page, pages], the first page counted
+ * from the VMA's start, in address order; absent when there are none.
  */
 const VmaMeta = t.intersection([
   t.type({ start: Nat, end: Nat, offset: MapOffset, perms: Nat, maxPerms: Nat, writable: t.boolean, object: MappedMeta }),
-  t.partial({ locked: t.literal(true), lockOnFault: t.literal(true), dontCopy: t.literal(true), wipeOnFork: t.literal(true), growsDown: t.literal(true) }),
+  t.partial({
+    locked: t.literal(true),
+    lockOnFault: t.literal(true),
+    dontCopy: t.literal(true),
+    wipeOnFork: t.literal(true),
+    growsDown: t.literal(true),
+    guards: t.array(t.tuple([Nat, Nat])),
+  }),
 ]);
 
 const ProcessMeta = t.intersection([

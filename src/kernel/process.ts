@@ -704,7 +704,7 @@ export class Process implements ProcessSyscalls {
     return this.live(() => this.rangeCall(addr, length, 0, 'flags', (s, l) => munlockOn(this, s, l)));
   }
 
-  /** madvise(2): MADV_DONTNEED, MADV_FREE, MADV_REMOVE, the fork flags, MADV_POPULATE_READ/WRITE and the hints that change nothing the model shows (docs/posix-shm.md). */
+  /** madvise(2): MADV_DONTNEED, MADV_FREE, MADV_REMOVE, the fork flags, MADV_POPULATE_READ/WRITE, the guard pages (MADV_GUARD_INSTALL/REMOVE) and the hints that change nothing the model shows (docs/posix-shm.md). */
   madvise(addr: Word, length: Word, advice: number): E.Either<SysError, void> {
     return this.live(() => this.rangeCall(addr, length, advice, 'advice', (s, l, a) => madviseOn(this, s, l, a)));
   }

@@ -12,6 +12,7 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/constants.js';
+import { firstGuard } from './guards.js';
 import { ZERO_PAGE_BYTES, ZERO_PAGE_WORDS, isBusError } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
 import type { Vma, VmaSet } from './vma.js';
@@ -19,7 +20,7 @@ import { copyBytes } from './copy.js';
 
 /**
  * A failed access, as the signal the process would receive: SIGSEGV for an
- * address outside every VMA or against its protection, SIGBUS for a page the
+ * address outside every VMA, against its protection or on a guard page, SIGBUS for a page the
  * backing object does not have (or a misaligned atomic). `addr` is the first
  * byte that could not be accessed.
  */
@@ -87,7 +88,10 @@ function walk(vmas: VmaSet, mf: MemoryFile, addr: number, len: number, write: bo
     if (vma === undefined || !permits(vma, write, rules)) {
       return segv(cur);
     }
-    const stop = Math.min(end, vma.end);
+    let stop = Math.min(end, vma.end);
+    // A guard page in the way ends the access there (SIGSEGV), after the bytes before it.
+    const guard = vma.guards === undefined ? -1 : guardAddress(vma, cur, stop);
+    if (guard >= 0) stop = guard;
     // Object pages, not bytes: the offset may be past 2^53, where only page-aligned bytes are doubles.
     const firstPage = vma.offset / PAGE_SIZE;
     const lastPage = firstPage + Math.ceil((stop - vma.start) / PAGE_SIZE);
@@ -122,8 +126,26 @@ function walk(vmas: VmaSet, mf: MemoryFile, addr: number, len: number, write: bo
         inPage = 0;
       }
     }
+    if (guard >= 0) return segv(guard);
   }
   return undefined;
+}
+
+/**
+ * The first address of [cur, stop) (inside `vma`, which has guards) on a
+ * guard page: `cur` itself when its page is one; -1 when none is. Out of
+ * line: only a VMA with guard pages pays for it.
+ */
+function guardAddress(vma: Vma, cur: number, stop: number): number {
+  const page = firstGuard(vma.guards!, Math.floor(cur / PAGE_SIZE), Math.ceil(stop / PAGE_SIZE));
+  return page < 0 ? -1 : Math.max(cur, page * PAGE_SIZE);
+}
+
+/** Whether the page holding `addr` (inside `vma`) is a guard page. */
+export function isGuarded(vma: Vma, addr: number): boolean {
+  if (vma.guards === undefined) return false;
+  const page = Math.floor(addr / PAGE_SIZE);
+  return firstGuard(vma.guards, page, page + 1) >= 0;
 }
 
 /**
@@ -208,7 +230,7 @@ export function atomic32(
     return E.left(bus(addr));
   }
   const vma = vmas.find(addr);
-  if (vma === undefined || !permits(vma, write, rules)) {
+  if (vma === undefined || !permits(vma, write, rules) || (vma.guards !== undefined && isGuarded(vma, addr))) {
     return E.left(segv(addr));
   }
   const rel = addr - vma.start;

@@ -310,6 +310,18 @@ export class AnonymousMemory implements Mappable, MappingIdentity, PrivateCopies
     this.frames.removeRange(first, end, (frame, charge) => this.drop(frame, charge));
   }
 
+  /**
+   * MADV_GUARD_INSTALL over object pages [first, end): their pages go, as
+   * MADV_DONTNEED's do (a later MADV_GUARD_REMOVE leaves zeros, or the
+   * file's bytes), and the mapping gets an anon_vma (anon_vma_prepare), so
+   * a fork copies its page tables: the zero-page entries of its other pages
+   * too.
+   */
+  guardPages(first: number, end: number): void {
+    this.dropPages(first, end);
+    this.anonVma = true;
+  }
+
   /** Checkpoint: VMA pieces holding a reference. */
   get refCount(): number {
     return this.refs;

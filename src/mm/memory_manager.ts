@@ -25,6 +25,8 @@ import type { FutexKey } from './futex.js';
 import { ZERO_FRAME, isBusError } from './memmap.js';
 import type { MappingContext, MappingIdentity, MappingSpace, MappingStamp, Mappable, Perms, ShmMappable } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
+import { AnonymousMemory } from './anon.js';
+import { firstGuard, withGuards, withoutGuards } from './guards.js';
 import { badMmapLength, fixedAddress, isPageAligned, mmapLengthFits, noFreeRange, pageAlign, unmappedArea } from './placement.js';
 import { detachShmLocked } from './shmdt.js';
 import { FUTEX_BY_ADDRESS, FUTEX_REFUSED, bumpGeneration, fillTlb, futexKeying, newGenerationWord } from './tlb.js';
@@ -190,6 +192,7 @@ function makeVma(
     dontCopy: false,
     wipeOnFork: false,
     growsDown: false,
+    guards: undefined,
   };
 }
 
@@ -198,6 +201,14 @@ function newVma(opts: MmapOptions, start: number, len: number): Vma {
   const vma = makeVma(start, start + len, opts.mappable, opts.offset, opts.perms, opts.maxPerms, opts.identity, opts.writable);
   vma.growsDown = opts.growsDown === true;
   return vma;
+}
+
+/** The first object page of `vma` in [page, last) that is a guard page, or -1. */
+function guardedObjectPage(vma: Vma, page: number, last: number): number {
+  // Both are exact integers: virtual pages below 2^36, object pages below 2^52.
+  const shift = vma.start / PAGE_SIZE - vma.offset / PAGE_SIZE;
+  const g = firstGuard(vma.guards!, page + shift, last + shift);
+  return g < 0 ? -1 : g - shift;
 }
 
 /**
@@ -612,7 +623,16 @@ export class MemoryManager implements MappingSpace {
         let page = vma.offset / PAGE_SIZE + (from - vma.start) / PAGE_SIZE;
         const last = vma.offset / PAGE_SIZE + (to - vma.start) / PAGE_SIZE;
         while (page < last) {
-          const t = vma.mappable.translate(page, last - page, write);
+          // A guard page's fault is SIGSEGV (GUP: EFAULT), and the run stops before the next one.
+          const guard = vma.guards === undefined ? -1 : guardedObjectPage(vma, page, last);
+          if (guard === page) {
+            if (stop) return false;
+            complete = false;
+            page += 1;
+            continue;
+          }
+          const upTo = guard > page ? guard : last;
+          const t = vma.mappable.translate(page, upTo - page, write);
           if (isBusError(t)) {
             // A refused charge OOM-kills the task, and a population stops at a fatal signal.
             if (stop || t.refusedCharge === true) return false;
@@ -691,6 +711,41 @@ export class MemoryManager implements MappingSpace {
   }
 
   /**
+   * MADV_GUARD_INSTALL (`install`) and MADV_GUARD_REMOVE over [start, end)
+   * (page aligned, non-empty), as madvise_walk_vmas runs them: each piece in
+   * address order is first asked `refuse` (its error stops the walk, the
+   * pieces before it done), then gets the range's pages as guard pages, or
+   * loses them. Installing zaps the pages: a private mapping's own pages go
+   * (guardPages), a shared mapping's stay in their object, and cached
+   * translations go stale either way. Neither splits a piece (the markers
+   * live in the page table). A hole is ENOMEM, reported after the mapped
+   * parts were done.
+   */
+  setGuards(start: number, end: number, install: boolean, refuse: (vma: Vma) => SysError | undefined): E.Either<SysError, void> {
+    return this.mappingMu.with((): E.Either<SysError, void> => {
+      // A removal zaps nothing, and threads cache no faults: nothing of theirs goes stale.
+      if (install) this.invalidateTlb();
+      const walked = this.eachPieceLocked(start, end, (vma, from, to) => {
+        const refused = refuse(vma);
+        if (refused !== undefined) return refused;
+        if (!install) {
+          vma.guards = withoutGuards(vma.guards, from / PAGE_SIZE, to / PAGE_SIZE);
+          return undefined;
+        }
+        const m = vma.mappable;
+        if (m instanceof AnonymousMemory) {
+          const firstPage = vma.offset / PAGE_SIZE + (from - vma.start) / PAGE_SIZE;
+          m.guardPages(firstPage, firstPage + (to - from) / PAGE_SIZE);
+        }
+        vma.guards = withGuards(vma.guards, from / PAGE_SIZE, to / PAGE_SIZE);
+        return undefined;
+      });
+      if (typeof walked !== 'boolean') return E.left(walked);
+      return walked ? E.left(sysError('ENOMEM', `madvise: part of [${start}, ${end}) is not mapped`)) : DONE;
+    });
+  }
+
+  /**
    * MADV_POPULATE_READ and MADV_POPULATE_WRITE over [start, end) (page
    * aligned, non-empty), as madvise_populate's fault-in walk: pages are
    * faulted in address order, read faults or write faults (a write fault
@@ -714,7 +769,11 @@ export class MemoryManager implements MappingSpace {
         let page = vma.offset / PAGE_SIZE + (cur - vma.start) / PAGE_SIZE;
         const last = vma.offset / PAGE_SIZE + (to - vma.start) / PAGE_SIZE;
         while (page < last) {
-          const t = vma.mappable.translate(page, last - page, write);
+          // A guard page's fault is SIGSEGV, which madvise_populate reports as EFAULT.
+          const guard = vma.guards === undefined ? -1 : guardedObjectPage(vma, page, last);
+          if (guard === page) return E.left(sysError('EFAULT', `madvise: a page of the mapping at ${vma.start} is a guard page`));
+          const upTo = guard > page ? guard : last;
+          const t = vma.mappable.translate(page, upTo - page, write);
           if (isBusError(t)) {
             if (t.refusedCharge === true) return E.left(sysError('ENOMEM', 'madvise: the memory cgroup refused a page'));
             return E.left(sysError('EFAULT', `madvise: a page of the mapping at ${vma.start} cannot be faulted in (${t.reason})`));
@@ -816,7 +875,8 @@ export class MemoryManager implements MappingSpace {
           } else {
             fresh.incRef();
           }
-          copies.push({ ...vma, mappable: fresh, identity: fresh, locked: false, lockOnFault: false });
+          // The child's page tables are not copied, guard markers included.
+          copies.push({ ...vma, mappable: fresh, identity: fresh, locked: false, lockOnFault: false, guards: undefined });
           continue;
         }
         if (vma.mappable.forkCopy !== undefined) {

@@ -22,6 +22,7 @@ import { permits } from './access.js';
 import type { AccessRules, Fault } from './access.js';
 import { AnonymousMemory } from './anon.js';
 import { copyBytes } from './copy.js';
+import { firstGuard } from './guards.js';
 import { ZERO_FRAME, isBusError, isShmMappable } from './memmap.js';
 import type { Mappable } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
@@ -143,7 +144,13 @@ export function fillTlb(
   const vma = vmas.find(addr);
   if (vma === undefined || !permits(vma, write, rules)) return E.left({ signal: 'SIGSEGV', addr });
   const first = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
-  const stop = Math.min(vma.end, first + MAX_FILL_PAGES * PAGE_SIZE, Math.ceil((addr + Math.max(len, 1)) / PAGE_SIZE) * PAGE_SIZE);
+  let stop = Math.min(vma.end, first + MAX_FILL_PAGES * PAGE_SIZE, Math.ceil((addr + Math.max(len, 1)) / PAGE_SIZE) * PAGE_SIZE);
+  if (vma.guards !== undefined) {
+    // A guard page faults (the thread's access is SIGSEGV there), and a fill ends before one.
+    const guard = firstGuard(vma.guards, first / PAGE_SIZE, stop / PAGE_SIZE);
+    if (guard === first / PAGE_SIZE) return E.left({ signal: 'SIGSEGV', addr });
+    if (guard >= 0) stop = guard * PAGE_SIZE;
+  }
   const runs: TlbRun[] = [];
   // A private page whose frame something else holds too may be read once, never cached or written (see anon.ts).
   let shared = false;

@@ -10,6 +10,8 @@
  */
 
 import { PAGE_SIZE } from '../abi/constants.js';
+import { clipGuards } from './guards.js';
+import type { GuardRuns } from './guards.js';
 import type { MappingIdentity, Mappable, Perms } from './memmap.js';
 
 /** stack_guard_gap: 256 pages, Linux's default, kept free below a growing-down mapping. */
@@ -67,6 +69,12 @@ export interface Vma {
    * MemoryManager's growth), as a stack does. Absent means false.
    */
   growsDown?: boolean;
+  /**
+   * The guard pages inside [start, end) (MADV_GUARD_INSTALL), as runs of
+   * virtual page numbers (guards.ts); undefined when there are none, which
+   * is all the access paths test before going on.
+   */
+  guards?: GuardRuns | undefined;
 }
 
 /** The Vma flags (each absent meaning false), in the order snapshots and checkpoint images list them. */
@@ -105,6 +113,15 @@ export interface VmaInfo {
   readonly dontCopy: boolean;
   readonly wipeOnFork: boolean;
   readonly growsDown: boolean;
+  /** Vma.guards: the guarded pages' runs, or undefined. */
+  readonly guards: GuardRuns | undefined;
+}
+
+/** A split's guard pages: each of the two halves (`low` below `high`) keeps those inside it. */
+function splitGuards(low: Vma, high: Vma): void {
+  const runs = low.guards;
+  low.guards = clipGuards(runs, low.start / PAGE_SIZE, low.end / PAGE_SIZE);
+  high.guards = clipGuards(runs, high.start / PAGE_SIZE, high.end / PAGE_SIZE);
 }
 
 /* Broken invariants of insert and removeAt, thrown out of line (a hot path: see "Hot paths" in docs/architecture.md). */
@@ -355,11 +372,13 @@ export class VmaSet {
       const piece: Vma = { ...vma, end: addr };
       vma.offset += addr - vma.start;
       vma.start = addr;
+      if (vma.guards !== undefined) splitGuards(piece, vma);
       this.insertDesc(d + 1, piece);
       return piece;
     }
     const piece: Vma = { ...vma, start: addr, offset: vma.offset + (addr - vma.start) };
     vma.end = addr;
+    if (vma.guards !== undefined) splitGuards(vma, piece);
     this.insertDesc(d, piece);
     return piece;
   }
@@ -552,6 +571,7 @@ export class VmaSet {
       identity: v.identity,
       writable: v.writable,
       ...vmaFlags(v),
+      guards: v.guards,
     }));
   }
 

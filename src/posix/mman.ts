@@ -18,6 +18,8 @@ import {
   MADV_DONTNEED,
   MADV_DONTNEED_LOCKED,
   MADV_FREE,
+  MADV_GUARD_INSTALL,
+  MADV_GUARD_REMOVE,
   MADV_HUGEPAGE,
   MADV_KEEPONFORK,
   MADV_MERGEABLE,
@@ -160,8 +162,23 @@ const FORK_FLAGS: ReadonlyMap<number, { readonly flag: 'dontCopy' | 'wipeOnFork'
   [MADV_KEEPONFORK, { flag: 'wipeOnFork', value: false }],
 ] as const);
 
-/** Advice Linux knows that the model does not (hugepage collapse, guards, poison). */
-const NOT_MODELLED: ReadonlySet<number> = new Set([25, 100, 101, 102, 103]);
+/** Advice Linux knows that the model does not (hugepage collapse, poison). */
+const NOT_MODELLED: ReadonlySet<number> = new Set([25, 100, 101]);
+
+/**
+ * is_valid_guard_vma on Linux 6.18: any mapping takes guard pages (private
+ * or shared, anonymous or a file, System V segments, read-only or PROT_NONE
+ * ones) except a hugetlb one, and a locked one for MADV_GUARD_INSTALL only
+ * (its pages could not be zapped); EINVAL. A hugetlb mapping is the one
+ * that cannot be cut at a small page boundary (vm_ops->may_split).
+ */
+function guardRefused(install: boolean): (vma: Vma) => SysError | undefined {
+  return (vma) => {
+    if (vma.mappable.maySplit?.(vma.offset + PAGE_SIZE) === false) return sysError('EINVAL', 'guard pages need a mapping that is not hugetlb');
+    if (install && vma.locked === true) return sysError('EINVAL', 'MADV_GUARD_INSTALL on a locked mapping');
+    return undefined;
+  };
+}
 
 /** MADV_WIPEONFORK is for private anonymous memory only: a file (shmem behind shared anonymous memory included) or a shared piece is EINVAL. */
 function wipeRefused(vma: Vma): SysError | undefined {
@@ -189,12 +206,16 @@ function wipeRefused(vma: Vma): SysError | undefined {
  * but private anonymous memory), cutting pieces at the range's edges (see
  * MemoryManager.setForkFlag). MADV_POPULATE_READ and MADV_POPULATE_WRITE
  * fault the range in and stop at the first failure (see
- * MemoryManager.populateAdvised).
+ * MemoryManager.populateAdvised). MADV_GUARD_INSTALL makes every page of
+ * the range a guard page (any access is SIGSEGV), zapping what it held, and
+ * MADV_GUARD_REMOVE takes the guards away (see guardRefused and
+ * MemoryManager.setGuards).
  */
 export function madvise(c: RangeCaller, start: bigint, len: bigint, advice: number): E.Either<SysError, void> {
   const populate = advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE;
   const fork = FORK_FLAGS.get(advice);
-  const known = DROPS.has(advice) || HINTS.has(advice) || populate || fork !== undefined;
+  const guard = advice === MADV_GUARD_INSTALL || advice === MADV_GUARD_REMOVE;
+  const known = DROPS.has(advice) || HINTS.has(advice) || populate || fork !== undefined || guard;
   if (!known) {
     const why = NOT_MODELLED.has(advice) ? `madvise advice ${advice} is not modelled` : `madvise advice ${advice} is unknown`;
     return E.left(sysError('EINVAL', why));
@@ -207,6 +228,10 @@ export function madvise(c: RangeCaller, start: bigint, len: bigint, advice: numb
   if (end === start) return E.right(undefined);
   if (start >= TASK) return E.left(sysError('ENOMEM', 'madvise: nothing is mapped there'));
   if (populate) return c.mm.populateAdvised(Number(start), clip(end), advice === MADV_POPULATE_WRITE);
+  if (guard) {
+    const install = advice === MADV_GUARD_INSTALL;
+    return c.mm.setGuards(Number(start), clip(end), install, guardRefused(install));
+  }
   if (fork !== undefined) {
     return c.mm.setForkFlag(c.mappingContext, Number(start), clip(end), fork.flag, fork.value, advice === MADV_WIPEONFORK ? wipeRefused : undefined);
   }

@@ -6,7 +6,7 @@
  * (the IPC part), an open file description (the file system part), or an
  * anonymous memory object of this part.
  */
-import { RLIM_INFINITY } from '../../abi/constants.js';
+import { PAGE_SIZE, RLIM_INFINITY } from '../../abi/constants.js';
 import type { RLimit } from '../../auth/credentials.js';
 import { makeCredentials } from '../../auth/credentials.js';
 import type { IpcNamespace } from '../../kernel/ipc_namespace.js';
@@ -14,6 +14,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import { Process } from '../../kernel/process.js';
 import type { MemoryCharge } from '../../memcg/charge.js';
 import { AnonymousMemory } from '../../mm/anon.js';
+import type { GuardRuns } from '../../mm/guards.js';
 import type { Mappable, MappingIdentity } from '../../mm/memmap.js';
 import { MemoryManager } from '../../mm/memory_manager.js';
 import type { Vma } from '../../mm/vma.js';
@@ -102,7 +103,25 @@ function vmaMeta(walk: Walk, v: Vma, ipc: SavedIpc, where: string): VmaMetaT {
     object,
     // The image holds a flag only when it is set (metadata.ts: each is `true` or absent).
     ...setVmaFlags(v),
+    ...(v.guards === undefined ? {} : { guards: guardsMeta(v.start, v.guards) }),
   };
+}
+
+/** A VMA's guard runs as the image holds them: [first page counted from `start`, pages]. */
+function guardsMeta(start: number, runs: GuardRuns): Array<[number, number]> {
+  const base = start / PAGE_SIZE;
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < runs.length; i += 2) out.push([runs[i]! - base, runs[i + 1]! - runs[i]!]);
+  return out;
+}
+
+/** The image's guard runs of a VMA at `start` as the VMA holds them (meaning.ts checked them). */
+function restoreGuards(start: number, runs: ReadonlyArray<readonly [number, number]> | undefined): GuardRuns | undefined {
+  if (runs === undefined) return undefined;
+  const base = start / PAGE_SIZE;
+  const out: number[] = [];
+  for (const [first, pages] of runs) out.push(base + first, base + first + pages);
+  return out;
 }
 
 /** The anonymous memory the processes map, with its page runs. */
@@ -229,5 +248,6 @@ function restoreVma(v: VmaMetaT, refs: TaskRefs, anonymous: readonly AnonymousMe
     identity,
     // As the image holds them; MemoryManager.restoreVmas reads absent ones as false.
     ...setVmaFlags(v),
+    guards: restoreGuards(v.start, v.guards),
   };
 }
