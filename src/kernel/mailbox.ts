@@ -18,7 +18,7 @@
  * is needed. A format word tells the reader which.
  */
 
-import { nextSpin } from '../mm/spin.js';
+import { MIN_SPIN, nextSpin } from '../mm/spin.js';
 import { userBytes } from './syscall_args.js';
 import { Wire } from './wire.js';
 
@@ -74,9 +74,14 @@ export class Mailbox {
    * the host's scheduler to wake (some tens of microseconds on a virtual
    * machine). Polling stops at once when the kernel marks the call as one it
    * answers later (later()), since that call sleeps. The number adapts below
-   * `spin` as FutexQueue.wait's does: doubled after a reply that came while
-   * polling, halved after a poll that ran out, so it fades out where it does
-   * not pay (a busy machine).
+   * `spin` as FutexQueue.wait's does (mm/spin.ts): doubled after a reply
+   * that came while polling, halved after a poll that ran out. Unlike a
+   * futex wait's it may fade out to MIN_SPIN, which catches no reply: a
+   * worker's call involves three threads (the kernel thread polling, the
+   * caller, and the thread its call wakes), and on two CPUs a caller that
+   * keeps polling holds the CPU the woken thread needs. Measured with a
+   * floor of a sixteenth of the cap, sem-pingpong fell from 11-17 k to
+   * 3-4 k round trips/s on a busy machine and gained nothing on a quiet one.
    */
   call(request: unknown, spin = 0): unknown {
     const words = this.words;
@@ -100,13 +105,13 @@ export class Mailbox {
     const budget = this.spinBudget < 0 ? spin : Math.min(this.spinBudget, spin);
     for (let i = 0; i < budget; i++) {
       if (Atomics.load(words, REPLY) === seq) {
-        this.spinBudget = nextSpin(budget, spin, true);
+        this.spinBudget = nextSpin(budget, spin, true, MIN_SPIN);
         return;
       }
       // Answered later, or closed: the thread sleeps now, and the poll is not held against the next one.
       if (Atomics.load(words, LATER) === seq || Atomics.load(words, CLOSED) !== 0) return;
     }
-    this.spinBudget = nextSpin(budget, spin, false);
+    this.spinBudget = nextSpin(budget, spin, false, MIN_SPIN);
   }
 
   /** Kernel side: whether a request waits to be served. */

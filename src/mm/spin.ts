@@ -3,12 +3,13 @@
  * by a futex wait (FutexQueue.wait) and a call's wait for the kernel
  * thread's reply (Mailbox.call). Each keeps the length of its next poll: a
  * poll that caught what it waited for doubles it, one that ran out halves
- * it, always within [spinFloor(cap), cap], so polling fades out where it
- * does not pay (a busy machine) and stays where it does.
+ * it, always within [floor, cap], so polling fades out where it does not
+ * pay (a busy machine) and stays where it does. A futex wait's floor is
+ * spinFloor(cap); a mailbox call's is MIN_SPIN (see Mailbox.call for why).
  */
 
 /** The fewest polls an adaptive wait makes, whatever its cap. */
-const MIN_SPIN = 64;
+export const MIN_SPIN = 64;
 
 /**
  * The shortest poll a wait whose cap is `spin` adapts down to: a sixteenth
@@ -23,7 +24,7 @@ const MIN_SPIN = 64;
  */
 export const spinFloor = (spin: number): number => Math.max(MIN_SPIN, spin >> 4);
 
-/** The next poll's length after a poll of `budget` under cap `spin`: doubled when it `caught` its event, else halved. */
-export function nextSpin(budget: number, spin: number, caught: boolean): number {
-  return caught ? Math.min(spin, Math.max(spinFloor(spin), budget * 2)) : Math.max(spinFloor(spin), budget >> 1);
+/** The next poll's length after a poll of `budget` under cap `spin`: doubled when it `caught` its event, else halved, never below `floor`. */
+export function nextSpin(budget: number, spin: number, caught: boolean, floor = spinFloor(spin)): number {
+  return caught ? Math.min(spin, Math.max(floor, budget * 2)) : Math.max(floor, budget >> 1);
 }
