@@ -173,7 +173,8 @@ const COMMANDS: readonly Command[] = [
 
 const EXIT_STATUS =
   'exit status: 0 ran, 1 an expectation failed or the backends differ, 2 bad usage or a file that\n' +
-  'cannot be parsed (nothing runs), 3 the native backend cannot run here (or a limit of this machine\n' +
+  'cannot be parsed (nothing runs), or a run-time scenario error at FILE:LINE:COL (the lines before\n' +
+  'it printed), 3 the native backend cannot run here (or a limit of this machine\n' +
   'met at FILE:LINE: the native budget, host memory for the emulator), 4 internal failure.\n';
 
 function usage(): string {
