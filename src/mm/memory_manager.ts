@@ -203,6 +203,16 @@ function newVma(opts: MmapOptions, start: number, len: number): Vma {
   return vma;
 }
 
+/** is_vm_hugetlb_page: a piece of hugetlbfs memory, the one kind that cannot be cut at a small page boundary (vm_ops->may_split). */
+function isHugetlbPiece(vma: Vma): boolean {
+  return vma.mappable.maySplit?.(vma.offset + PAGE_SIZE) === false;
+}
+
+/** A piece mlock_fixup leaves unlocked: hugetlb memory, or MAP_DROPPABLE memory (VM_DROPPABLE). */
+function neverLocked(vma: Vma): boolean {
+  return isHugetlbPiece(vma) || (vma.mappable instanceof AnonymousMemory && vma.mappable.droppable);
+}
+
 /** The first object page of `vma` in [page, last) that is a guard page, or -1. */
 function guardedObjectPage(vma: Vma, page: number, last: number): number {
   // Both are exact integers: virtual pages below 2^36, object pages below 2^52.
@@ -570,6 +580,16 @@ export class MemoryManager implements MappingSpace {
    * lock without it clears that) (mm_populate: a
    * writable private piece is written, so copy-on-write copies now; faults
    * past a file's end are ignored).
+   *
+   * A hugetlb piece is walked over unchanged, as mlock_fixup leaves it: it
+   * never gets VM_LOCKED (so it is not split, not counted in locked_vm, and
+   * MADV_DONTNEED and MS_INVALIDATE still take it), yet the population that
+   * follows any lock, MLOCK_ONFAULT's included, still faults it, since only
+   * a VM_LOCKONFAULT piece is passed over there (populate_vma_page_range).
+   * With no huge page to fault in, mlock and mlock2 over one are ENOMEM.
+   * A MAP_DROPPABLE piece is walked over the same way (it is faulted in,
+   * never locked), though RLIMIT_MEMLOCK's check before it counted the
+   * whole range.
    */
   mlock(ctx: MappingContext, start: number, end: number, lock: boolean, populate = lock): E.Either<SysError, void> {
     const at = this.stampOf(ctx);
@@ -581,7 +601,7 @@ export class MemoryManager implements MappingSpace {
         const vma = set.at(i);
         if (vma === undefined || vma.start > cur) return E.left(sysError('ENOMEM', `m${lock ? '' : 'un'}lock: [${cur}, ${end}) is not fully mapped`));
         const onFault = lock && !populate;
-        if ((vma.locked === true) !== lock || (vma.lockOnFault === true) !== onFault) {
+        if (!neverLocked(vma) && ((vma.locked === true) !== lock || (vma.lockOnFault === true) !== onFault)) {
           const piece = this.isolateLocked(at, i, vma, cur, end);
           if (typeof piece !== 'number') return E.left(piece);
           i = piece;
@@ -593,7 +613,7 @@ export class MemoryManager implements MappingSpace {
         i++;
       }
     });
-    if (E.isLeft(changed) || !populate) return changed;
+    if (E.isLeft(changed) || !lock) return changed;
     // __mm_populate without ignore_errors: a page that cannot be faulted in (past the end of its
     // file, or no room on its tmpfs) stops it, and mlock reports the EFAULT as ENOMEM; the lock stays.
     if (!this.populateRange(start, end, true)) return E.left(sysError('ENOMEM', `mlock: a page of [${start}, ${end}) cannot be faulted in`));
@@ -602,7 +622,7 @@ export class MemoryManager implements MappingSpace {
 
   /**
    * __mm_populate (MAP_POPULATE, MAP_LOCKED, mlock): faults in every page of [start, end) that some
-   * piece maps with any access, writing where the piece is private and writable. A page that
+   * piece other than a VM_LOCKONFAULT one maps with any access, writing where the piece is private and writable. A page that
    * cannot be faulted in (or an inaccessible piece) is skipped, as MAP_POPULATE and MAP_LOCKED ignore errors; with `stop`
    * (mlock) the walk ends there instead. Returns false when some page could not be faulted in.
    */
@@ -612,6 +632,8 @@ export class MemoryManager implements MappingSpace {
       for (let i = this.set.lowerBound(start); ; i++) {
         const vma = this.set.at(i);
         if (vma === undefined || vma.start >= end) return complete;
+        // populate_vma_page_range passes over a VM_LOCKONFAULT piece: mlock2's MLOCK_ONFAULT faults nothing.
+        if (vma.lockOnFault === true) continue;
         // An inaccessible piece is never faulted (GUP without FOLL_FORCE: EFAULT).
         if ((vma.perms & PROT_ALL) === 0) {
           if (stop) return false;

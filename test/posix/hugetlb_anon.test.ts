@@ -6,7 +6,8 @@
  * ENOMEM without MAP_NORESERVE (nothing to reserve), a mapping with it
  * whose every touch is SIGBUS and whose pages are never resident; munmap
  * and mprotect inside a huge page are EINVAL. The file goes with the last
- * mapping, and a checkpoint keeps the mapping.
+ * mapping, and a checkpoint keeps the mapping. mlock never marks it
+ * locked (mlock_fixup leaves hugetlb alone) but still tries to fault it in.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
@@ -18,9 +19,13 @@ import {
   MAP_HUGE_1GB,
   MAP_HUGE_2MB,
   MAP_HUGETLB,
+  MAP_LOCKED,
   MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
+  MADV_DONTNEED,
+  MLOCK_ONFAULT,
+  MS_INVALIDATE,
   PAGE_SIZE,
   PROT_READ,
   PROT_WRITE,
@@ -67,6 +72,40 @@ describe('anonymous MAP_HUGETLB with empty huge page pools', () => {
     expect(errno(p.mprotect(a, PAGE_SIZE, PROT_READ))).toBe('EINVAL');
     ok(p.mprotect(a, MiB2, PROT_READ));
     ok(p.munmap(a, MiB2));
+  });
+
+  it('is never locked: mlock and mlock2 fault it in (ENOMEM) and count nothing', () => {
+    const p = twoMegKernel().kernel.spawn({ uid: 1000, gid: 1000 });
+    ok(p.setMemlockLimit(BigInt(PAGE_SIZE)));
+    const h = ok(p.mmap(-1, MiB2, RW, MAP_PRIVATE | HUGE_ANON));
+    // The limit is checked on the length first, then the population fails; MLOCK_ONFAULT too,
+    // since only a VM_LOCKONFAULT piece is passed over and a hugetlb piece never gets the flag.
+    expect(errno(p.mlock(h, MiB2))).toBe('ENOMEM');
+    expect(errno(p.mlock(h, PAGE_SIZE))).toBe('ENOMEM');
+    expect(errno(p.mlock2(h, PAGE_SIZE, MLOCK_ONFAULT))).toBe('ENOMEM');
+    // Nothing is locked: DONTNEED and MS_INVALIDATE take it, and the limit's one page is free.
+    ok(p.madvise(h, MiB2, MADV_DONTNEED));
+    ok(p.msync(h, MiB2, MS_INVALIDATE));
+    const small = ok(p.mmap(-1, PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS));
+    ok(p.mlock(small, PAGE_SIZE));
+    expect(errno(p.madvise(small, PAGE_SIZE, MADV_DONTNEED))).toBe('EINVAL');
+    ok(p.munlock(small, PAGE_SIZE));
+    // MAP_LOCKED is checked against the limit (EAGAIN) but leaves a mapping that is not locked.
+    expect(errno(p.mmap(-1, MiB2, PROT_READ, MAP_PRIVATE | HUGE_ANON | MAP_LOCKED))).toBe('EAGAIN');
+    ok(p.setMemlockLimit(BigInt(MiB2)));
+    const l = ok(p.mmap(-1, MiB2, PROT_READ, MAP_PRIVATE | HUGE_ANON | MAP_LOCKED));
+    ok(p.madvise(l, MiB2, MADV_DONTNEED));
+    ok(p.mlock(small, PAGE_SIZE));
+  });
+
+  it('an MLOCK_ONFAULT range over small pages and a hugetlb piece locks the small ones unfaulted', () => {
+    const { p } = twoMegKernel();
+    const h = ok(p.mmap(-1, MiB2, RW, MAP_PRIVATE | HUGE_ANON));
+    const a = ok(p.mmap(-1, 2 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0, h - 2 * PAGE_SIZE));
+    expect(errno(p.mlock2(a, 2 * PAGE_SIZE + MiB2, MLOCK_ONFAULT))).toBe('ENOMEM');
+    expect(ok(p.mincore(a, 2 * PAGE_SIZE))).toEqual(new Uint8Array(2));
+    expect(errno(p.madvise(a, 2 * PAGE_SIZE, MADV_DONTNEED))).toBe('EINVAL');
+    ok(p.madvise(h, MiB2, MADV_DONTNEED));
   });
 
   it('places MAP_FIXED on a huge page boundary only', () => {
