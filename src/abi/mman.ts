@@ -9,6 +9,11 @@
 export const MAP_SHARED_VALIDATE = 0x03;
 /** The mapping type bits: MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE or MAP_DROPPABLE. */
 export const MAP_TYPE = 0x0f;
+/**
+ * Private anonymous memory the kernel may drop under memory pressure (Linux
+ * 6.11): VM_DROPPABLE, with VM_NORESERVE, VM_WIPEONFORK and VM_DONTDUMP.
+ */
+export const MAP_DROPPABLE = 0x08;
 export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_GROWSDOWN = 0x0100;

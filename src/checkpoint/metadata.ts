@@ -329,10 +329,11 @@ const WaitingCallMeta = new t.Type<WaitingCallMetaT, unknown, unknown>(
  * from before private pages were charged: their pages are charged to none.
  * noReserve: mapped with MAP_NORESERVE, so mprotect never charges it to the
  * overcommit heuristic; absent otherwise.
+ * droppable: mapped with MAP_DROPPABLE, so mlock never locks it; absent otherwise.
  */
 const AnonMeta = t.intersection([
   t.type({ bytes: MapOffset, name: t.string, refs: Nat, pages: t.array(PageRunCodec) }),
-  t.partial({ file: Nat, charges: t.array(t.tuple([Nat, Nat, ChargeRef])), noReserve: t.literal(true) }),
+  t.partial({ file: Nat, charges: t.array(t.tuple([Nat, Nat, ChargeRef])), noReserve: t.literal(true), droppable: t.literal(true) }),
 ]);
 
 const InodeMeta = t.intersection([

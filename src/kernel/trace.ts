@@ -559,7 +559,7 @@ const MAP_FLAGS: FlagTable = [
   ['MAP_SYNC', 0x80000],
   ['MAP_FIXED_NOREPLACE', 0x100000],
 ];
-const MAP_TYPES: Readonly<Record<number, string>> = { [MAP_SHARED]: 'MAP_SHARED', [MAP_PRIVATE]: 'MAP_PRIVATE', 3: 'MAP_SHARED_VALIDATE' };
+const MAP_TYPES: Readonly<Record<number, string>> = { [MAP_SHARED]: 'MAP_SHARED', [MAP_PRIVATE]: 'MAP_PRIVATE', 3: 'MAP_SHARED_VALIDATE', 8: 'MAP_DROPPABLE' };
 
 /** mmap's flags as strace prints them: the type, the flag bits, then MAP_HUGE_<size> for a huge page size. */
 function mapFlags(n: TraceValue): string {

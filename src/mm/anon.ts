@@ -63,6 +63,13 @@ export class AnonymousMemory implements Mappable, MappingIdentity, PrivateCopies
    */
   noReserve = false;
   /**
+   * Mapped with MAP_DROPPABLE (VM_DROPPABLE): mlock walks over its pieces
+   * without locking them (they are still faulted in), and MADV_KEEPONFORK
+   * and MADV_DODUMP refuse them. Fork copies it, MADV_WIPEONFORK's fresh
+   * object too.
+   */
+  droppable = false;
+  /**
    * Whether some frame may be held by another object too (a fork happened,
    * or a restore shared one). Until then every frame is this object's
    * alone, and anonymous memory translates whole runs at once.
@@ -256,6 +263,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity, PrivateCopies
   forkCopy(): AnonymousMemory {
     const copy = new AnonymousMemory(this.mf, this.bytes, this.name, this.backing);
     copy.noReserve = this.noReserve;
+    copy.droppable = this.droppable;
     this.backing?.identity.incRef();
     this.cow = true;
     copy.cow = true;
@@ -275,6 +283,7 @@ export class AnonymousMemory implements Mappable, MappingIdentity, PrivateCopies
   freshCopy(): AnonymousMemory {
     const fresh = new AnonymousMemory(this.mf, this.bytes, this.name);
     fresh.noReserve = this.noReserve;
+    fresh.droppable = this.droppable;
     fresh.refs = 1;
     return fresh;
   }

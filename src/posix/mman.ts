@@ -180,6 +180,12 @@ function guardRefused(install: boolean): (vma: Vma) => SysError | undefined {
   };
 }
 
+/** MADV_KEEPONFORK and MADV_DODUMP refuse MAP_DROPPABLE memory, whose VM_WIPEONFORK and VM_DONTDUMP may not go (EINVAL). */
+function droppableRefused(vma: Vma): SysError | undefined {
+  const m = vma.mappable;
+  return m instanceof AnonymousMemory && m.droppable ? sysError('EINVAL', 'MAP_DROPPABLE memory keeps VM_WIPEONFORK and VM_DONTDUMP') : undefined;
+}
+
 /** MADV_WIPEONFORK is for private anonymous memory only: a file (shmem behind shared anonymous memory included) or a shared piece is EINVAL. */
 function wipeRefused(vma: Vma): SysError | undefined {
   const m = vma.mappable;
@@ -203,7 +209,8 @@ function wipeRefused(vma: Vma): SysError | undefined {
  * MADV_DONTFORK and MADV_DOFORK set and clear VM_DONTCOPY (fork leaves the
  * piece out of the child), MADV_WIPEONFORK and MADV_KEEPONFORK
  * VM_WIPEONFORK (the child gets zeroed memory there; EINVAL for anything
- * but private anonymous memory), cutting pieces at the range's edges (see
+ * but private anonymous memory; MADV_KEEPONFORK, like MADV_DODUMP, refuses
+ * MAP_DROPPABLE memory), cutting pieces at the range's edges (see
  * MemoryManager.setForkFlag). MADV_POPULATE_READ and MADV_POPULATE_WRITE
  * fault the range in and stop at the first failure (see
  * MemoryManager.populateAdvised). MADV_GUARD_INSTALL makes every page of
@@ -233,7 +240,8 @@ export function madvise(c: RangeCaller, start: bigint, len: bigint, advice: numb
     return c.mm.setGuards(Number(start), clip(end), install, guardRefused(install));
   }
   if (fork !== undefined) {
-    return c.mm.setForkFlag(c.mappingContext, Number(start), clip(end), fork.flag, fork.value, advice === MADV_WIPEONFORK ? wipeRefused : undefined);
+    const refuse = advice === MADV_WIPEONFORK ? wipeRefused : advice === MADV_KEEPONFORK ? droppableRefused : undefined;
+    return c.mm.setForkFlag(c.mappingContext, Number(start), clip(end), fork.flag, fork.value, refuse);
   }
   return c.mm.madvise(Number(start), clip(end), (piece) => advise(piece, advice));
 }
@@ -261,6 +269,8 @@ function advise(piece: MadvisePiece, advice: number): SysError | undefined {
     case MADV_COLD:
     case MADV_PAGEOUT:
       return locked ? sysError('EINVAL', 'MADV_COLD and MADV_PAGEOUT refuse a locked mapping') : undefined;
+    case MADV_DODUMP:
+      return droppableRefused(vma);
     default:
       return undefined;
   }

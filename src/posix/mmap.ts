@@ -18,7 +18,10 @@
  * without write access or any file mapping without read access, EPERM for
  * PROT_EXEC on a noexec mount, ENODEV for a directory, EINVAL for
  * MAP_GROWSDOWN on a file or a type that is none of MAP_SHARED,
- * MAP_SHARED_VALIDATE (files only) and MAP_PRIVATE; last the seals (EPERM
+ * MAP_SHARED_VALIDATE (files only), MAP_PRIVATE and MAP_DROPPABLE
+ * (anonymous only, and EINVAL with MAP_LOCKED or MAP_GROWSDOWN: private
+ * memory that is never reserved, locked or copied to a fork's child, whose
+ * pages the model never drops); last the seals (EPERM
  * for a shared writable mapping of a write-sealed file). For a mapping the
  * kernel places, the search for room (get_unmapped_area) comes before
  * MAP_LOCKED's checks and the type's: one that fits nowhere is ENOMEM first.
@@ -31,6 +34,7 @@ import { MAP_PRIVATE, MAP_SHARED, O_RDWR } from '../abi/fs.js';
 import { F_SEAL_FUTURE_WRITE, F_SEAL_WRITE } from '../abi/memfd.js';
 import {
   MAP_ANONYMOUS,
+  MAP_DROPPABLE,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
   MAP_GROWSDOWN,
@@ -118,6 +122,8 @@ interface Plan {
   readonly abandon?: () => void;
   /** MAP_GROWSDOWN: the object offset of the mapping's start, the room it may grow down into. */
   readonly growRoom?: number;
+  /** MAP_DROPPABLE: the new piece starts with VM_WIPEONFORK. */
+  readonly wipeOnFork?: true;
 }
 
 /** mmap(2); returns the address. */
@@ -184,7 +190,9 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
     return placedFirst(planned.left);
   }
   const plan = withAnonFile(planned.right, anonFile);
-  const refused = commitRefused(c, a.flags, prot, len, anonymous && huge === 0, huge !== 0);
+  // MAP_DROPPABLE memory is VM_NORESERVE: the heuristic never sees it.
+  const reserveFlags = plan.wipeOnFork === true ? a.flags | MAP_NORESERVE : a.flags;
+  const refused = commitRefused(c, reserveFlags, prot, len, anonymous && huge === 0, huge !== 0);
   if (refused !== undefined) {
     plan.abandon?.();
     return E.left(refused);
@@ -213,6 +221,8 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
   }
   plan.made?.();
   const start = mapped.right;
+  // The new piece is exactly [start, start + len), so setting the flag splits nothing and cannot fail.
+  if (plan.wipeOnFork === true) c.mm.setForkFlag(c.mappingContext, start, start + len, 'wipeOnFork', true);
   // Errors of the population are ignored, as mm_populate's are.
   if (locked) c.mm.mlock(c.mappingContext, start, start + len, true);
   else if ((a.flags & MAP_POPULATE) !== 0) c.mm.populateRange(start, start + len);
@@ -317,6 +327,15 @@ function planAnonymous(c: MmapCaller, flags: number, len: number): E.Either<SysE
         abandon: () => file.decRef(),
       });
     }
+    case MAP_DROPPABLE: {
+      // Linux 6.11's droppable memory: never locked, never a stack, not hugetlb (which took the file path above).
+      if ((flags & MAP_LOCKED) !== 0) return einval('MAP_DROPPABLE with MAP_LOCKED');
+      if ((flags & MAP_GROWSDOWN) !== 0) return einval('MAP_DROPPABLE with MAP_GROWSDOWN');
+      const mem = new AnonymousMemory(c.mm.memoryFile, len, '');
+      mem.noReserve = true;
+      mem.droppable = true;
+      return E.right({ mappable: mem, identity: mem, maxPerms: PROT_RWX, writable: false, wipeOnFork: true });
+    }
     case MAP_PRIVATE: {
       // MAP_GROWSDOWN (VM_GROWSDOWN): the object starts STACK_LIMIT below the mapping, room to grow into.
       const growRoom = (flags & MAP_GROWSDOWN) !== 0 ? STACK_LIMIT : undefined;
@@ -325,7 +344,7 @@ function planAnonymous(c: MmapCaller, flags: number, len: number): E.Either<SysE
       return E.right({ mappable: mem, identity: mem, maxPerms: PROT_RWX, writable: false, ...(growRoom !== undefined ? { growRoom } : {}) });
     }
     default:
-      return einval(`mmap flags ${flags} name no anonymous mapping type (MAP_SHARED or MAP_PRIVATE)`);
+      return einval(`mmap flags ${flags} name no anonymous mapping type (MAP_SHARED, MAP_PRIVATE or MAP_DROPPABLE)`);
   }
 }
 

@@ -131,7 +131,8 @@ export function saveAnonymous(walk: Walk): Metadata['anonymous'] {
     const backing = a.backing?.identity;
     const file = backing instanceof OpenFile ? { file: openFileIndex(walk, backing) } : {};
     const noReserve = a.noReserve ? { noReserve: true as const } : {};
-    return { bytes: a.bytes, name: a.ownName, refs: a.refCount, pages, ...file, charges: anonCharges(walk, a), ...noReserve };
+    const droppable = a.droppable ? { droppable: true as const } : {};
+    return { bytes: a.bytes, name: a.ownName, refs: a.refCount, pages, ...file, charges: anonCharges(walk, a), ...noReserve, ...droppable };
   });
 }
 
@@ -184,6 +185,7 @@ function restoreAnonymous(refs: TaskRefs, a: Metadata['anonymous'][number], seen
   const backing = file === undefined ? undefined : { mappable: file.inode as RegularFile, identity: file };
   const mem = new AnonymousMemory(mf, a.bytes, a.name, backing);
   mem.noReserve = a.noReserve === true;
+  mem.droppable = a.droppable === true;
   const charges = new Map<number, MemoryCharge>();
   for (const [page, count, c] of a.charges ?? []) for (let j = 0; j < count; j += 1) charges.set(page + j, refs.charge(c));
   const pages: [number, number, MemoryCharge | undefined][] = [];
