@@ -1461,8 +1461,12 @@ class Renderer {
     if (mode === 'none') return { flag: '', at: '', pages, bounded: true };
     if (mode === 'hint') {
       // A free hint is taken, a taken one falls back to the kernel's choice: either way a name bound here is treated as kernel-chosen.
+      // A hint at a kernel-chosen name asks for no more pages than the name certainly has: past them may lie the
+      // native oracle's guard (AddrInfo), where the kernel declines the hint that the emulator, with free space there, takes.
       const name = this.boundAddr(p, proc);
-      return { flag: '', at: ` at=${name === undefined || p.chance(0.5) ? this.windowAddr(p) : name}`, pages, bounded: true };
+      const info = name === undefined ? undefined : this.addrInfo.get(name);
+      const fits = info !== undefined && (!info.bounded || Math.ceil(bytes / 4096) <= info.minPages);
+      return { flag: '', at: ` at=${name === undefined || !fits || p.chance(0.5) ? this.windowAddr(p) : name}`, pages, bounded: true };
     }
     const flag = mode === 'noreplace' ? 'MAP_FIXED_NOREPLACE' : 'MAP_FIXED';
     if (mode === 'odd') return { flag: p.chance(0.8) ? flag : '', at: ` at=${p.pick(ODD_MAP_ADDRESSES)}`, pages: 1, bounded: true };

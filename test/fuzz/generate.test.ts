@@ -128,8 +128,21 @@ describe('posix scenario generation', () => {
         for (const l of lines.slice(firstProc)) expect(l, text).not.toMatch(/^(host|tmpfs) /);
         if (lines[1]?.startsWith('tmpfs mount /dev/shm ')) seen.add('tmpfs');
         let fallocated = false;
+        // Pages of the mappings each name was bound to without MAP_FIXED (the fewest, as the generator keeps them).
+        const chosenPages = new Map<string, number>();
         for (const line of lines) {
           const w = words(line);
+          if (w[1] === 'mmap' && !(w[5] ?? '').includes('MAP_FIXED')) {
+            const pages = Math.ceil(Number(w[3]) / 4096);
+            const at = w.find((x) => x.startsWith('at='))?.slice(3);
+            // A hint at a kernel-chosen name never asks for more pages than the name has (the oracle's guard may lie past them).
+            const bound = at === undefined ? undefined : chosenPages.get(at);
+            if (bound !== undefined && Number.isFinite(pages)) expect(pages, `${line}\n${text}`).toBeLessThanOrEqual(bound);
+            const name = w[w.indexOf('->') + 1];
+            if (w.includes('->') && name !== undefined && Number.isFinite(pages)) {
+              chosenPages.set(name, Math.min(chosenPages.get(name) ?? Number.POSITIVE_INFINITY, Math.min(pages, 16)));
+            }
+          }
           const op = w[0] === 'fork' ? 'fork' : (w[1] ?? '');
           seen.add(op);
           if (op === 'shm_open' || op === 'shm_unlink') expect(SHM_NAMES.has(w[2] ?? ''), line).toBe(true);
