@@ -174,10 +174,15 @@ const NOT_MODELLED: ReadonlySet<number> = new Set([25, 100, 101]);
  */
 function guardRefused(install: boolean): (vma: Vma) => SysError | undefined {
   return (vma) => {
-    if (vma.mappable.maySplit?.(vma.offset + PAGE_SIZE) === false) return sysError('EINVAL', 'guard pages need a mapping that is not hugetlb');
+    if (isHugetlb(vma)) return sysError('EINVAL', 'guard pages need a mapping that is not hugetlb');
     if (install && vma.locked === true) return sysError('EINVAL', 'MADV_GUARD_INSTALL on a locked mapping');
     return undefined;
   };
+}
+
+/** is_vm_hugetlb_page: hugetlbfs memory is the one kind that cannot be cut at a small page boundary (vm_ops->may_split). */
+function isHugetlb(vma: Vma): boolean {
+  return vma.mappable.maySplit?.(vma.offset + PAGE_SIZE) === false;
 }
 
 /** MADV_KEEPONFORK and MADV_DODUMP refuse MAP_DROPPABLE memory, whose VM_WIPEONFORK and VM_DONTDUMP may not go (EINVAL). */
@@ -201,7 +206,9 @@ function wipeRefused(vma: Vma): SysError | undefined {
  * frees nothing until memory runs short (never, here), MADV_REMOVE punches
  * a hole in a shared writable mapping's object (EACCES for a private or
  * read-only one, EINVAL for anonymous private memory). A locked piece
- * refuses DONTNEED, FREE, REMOVE, COLD and PAGEOUT with EINVAL;
+ * refuses DONTNEED, FREE, REMOVE, COLD and PAGEOUT with EINVAL, and so does
+ * a hugetlb one COLD and PAGEOUT, and DONTNEED unless its part starts on a
+ * huge page;
  * MADV_DONTNEED_LOCKED is DONTNEED that a locked piece allows (the page
  * stays locked: the next touch brings a fresh one back in). A hole in
  * the range is ENOMEM after the rest is advised.
@@ -254,6 +261,8 @@ function advise(piece: MadvisePiece, advice: number): SysError | undefined {
     case MADV_DONTNEED:
     case MADV_DONTNEED_LOCKED:
       if (locked && advice === MADV_DONTNEED) return sysError('EINVAL', 'MADV_DONTNEED on a locked mapping (MADV_DONTNEED_LOCKED is allowed there)');
+      // madvise_dontneed_free_valid_vma: in hugetlb memory the part advised must start on a huge page.
+      if (isHugetlb(vma) && m.maySplit?.(piece.firstPage * PAGE_SIZE) === false) return sysError('EINVAL', 'MADV_DONTNEED needs a huge page start there');
       if (m instanceof AnonymousMemory) m.dropPages(piece.firstPage, piece.firstPage + piece.pages);
       return undefined;
     case MADV_FREE:
@@ -268,7 +277,9 @@ function advise(piece: MadvisePiece, advice: number): SysError | undefined {
       return m.removePages(piece.firstPage, piece.firstPage + piece.pages);
     case MADV_COLD:
     case MADV_PAGEOUT:
-      return locked ? sysError('EINVAL', 'MADV_COLD and MADV_PAGEOUT refuse a locked mapping') : undefined;
+      // can_madv_lru_vma: neither a locked nor a hugetlb mapping.
+      if (locked) return sysError('EINVAL', 'MADV_COLD and MADV_PAGEOUT refuse a locked mapping');
+      return isHugetlb(vma) ? sysError('EINVAL', 'MADV_COLD and MADV_PAGEOUT refuse hugetlb memory') : undefined;
     case MADV_DODUMP:
       return droppableRefused(vma);
     default:

@@ -23,7 +23,10 @@ import {
   MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
+  MADV_COLD,
   MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
+  MADV_PAGEOUT,
   MLOCK_ONFAULT,
   MS_INVALIDATE,
   PAGE_SIZE,
@@ -106,6 +109,22 @@ describe('anonymous MAP_HUGETLB with empty huge page pools', () => {
     expect(ok(p.mincore(a, 2 * PAGE_SIZE))).toEqual(new Uint8Array(2));
     expect(errno(p.madvise(a, 2 * PAGE_SIZE, MADV_DONTNEED))).toBe('EINVAL');
     ok(p.madvise(h, MiB2, MADV_DONTNEED));
+  });
+
+  it('madvise: DONTNEED needs a huge page start, COLD and PAGEOUT refuse it', () => {
+    const { p } = twoMegKernel();
+    const h = ok(p.mmap(-1, 2 * MiB2, RW, MAP_SHARED | HUGE_ANON));
+    // madvise_dontneed_free_valid_vma, as Linux 6.18 answered: the length is free, the start is not.
+    ok(p.madvise(h, PAGE_SIZE, MADV_DONTNEED));
+    ok(p.madvise(h + MiB2, PAGE_SIZE, MADV_DONTNEED_LOCKED));
+    expect(errno(p.madvise(h + PAGE_SIZE, PAGE_SIZE, MADV_DONTNEED))).toBe('EINVAL');
+    expect(errno(p.madvise(h + MiB2 - PAGE_SIZE, 2 * PAGE_SIZE, MADV_DONTNEED_LOCKED))).toBe('EINVAL');
+    // can_madv_lru_vma refuses hugetlb memory as it refuses locked memory.
+    expect(errno(p.madvise(h, MiB2, MADV_COLD))).toBe('EINVAL');
+    expect(errno(p.madvise(h + PAGE_SIZE, PAGE_SIZE, MADV_PAGEOUT))).toBe('EINVAL');
+    const a = ok(p.mmap(-1, PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS));
+    ok(p.madvise(a, PAGE_SIZE, MADV_COLD));
+    ok(p.madvise(a, PAGE_SIZE, MADV_PAGEOUT));
   });
 
   it('places MAP_FIXED on a huge page boundary only', () => {
