@@ -113,6 +113,8 @@ function checkVma(meta: Metadata, v: VmaMetaT, at: string): void {
   const o = v.object;
   check(v.lockOnFault !== true || v.locked === true, `${at}.lockOnFault`, 'is set on a mapping that is not locked; MLOCK_ONFAULT comes only with VM_LOCKED');
   check(v.wipeOnFork !== true || o.kind === 'anon', `${at}.wipeOnFork`, 'is set on a shared mapping; MADV_WIPEONFORK allows private anonymous memory only');
+  check(v.seqRead !== true || v.randRead !== true, `${at}.randRead`, 'is set beside seqRead; MADV_SEQUENTIAL and MADV_RANDOM each clear the other');
+  check(v.hugePage !== true || v.noHugePage !== true, `${at}.noHugePage`, 'is set beside hugePage; MADV_HUGEPAGE and MADV_NOHUGEPAGE each clear the other');
   if (v.guards !== undefined) checkGuards(v.guards, len / PAGE_SIZE, `${at}.guards`);
   if (o.kind === 'shm') {
     const s = segment(meta, o.ns, o.id);

@@ -419,7 +419,10 @@ const MappedMeta = t.union([
  * locked: VM_LOCKED (mlock); lockOnFault: VM_LOCKONFAULT (mlock2's
  * MLOCK_ONFAULT, only beside locked); dontCopy: VM_DONTCOPY (MADV_DONTFORK);
  * wipeOnFork: VM_WIPEONFORK (MADV_WIPEONFORK); growsDown: VM_GROWSDOWN
- * (MAP_GROWSDOWN). Each absent when not set. guards: the guard pages
+ * (MAP_GROWSDOWN); seqRead, randRead, hugePage, noHugePage and dontDump:
+ * VM_SEQ_READ, VM_RAND_READ, VM_HUGEPAGE, VM_NOHUGEPAGE and VM_DONTDUMP
+ * (madvise's MADV_SEQUENTIAL, MADV_RANDOM, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
+ * MADV_DONTDUMP). Each absent when not set. guards: the guard pages
  * (MADV_GUARD_INSTALL) as runs [first page, pages], the first page counted
  * from the VMA's start, in address order; absent when there are none.
  */
@@ -431,6 +434,11 @@ const VmaMeta = t.intersection([
     dontCopy: t.literal(true),
     wipeOnFork: t.literal(true),
     growsDown: t.literal(true),
+    seqRead: t.literal(true),
+    randRead: t.literal(true),
+    hugePage: t.literal(true),
+    noHugePage: t.literal(true),
+    dontDump: t.literal(true),
     guards: t.array(t.tuple([Nat, Nat])),
   }),
 ]);

@@ -32,7 +32,7 @@ import { detachShmLocked } from './shmdt.js';
 import { FUTEX_BY_ADDRESS, FUTEX_REFUSED, bumpGeneration, fillTlb, futexKeying, newGenerationWord } from './tlb.js';
 import type { TlbFill } from './tlb.js';
 import { STACK_GUARD_GAP, VmaSet, vmaFlags } from './vma.js';
-import type { Vma, VmaInfo } from './vma.js';
+import type { Vma, VmaFlag, VmaInfo } from './vma.js';
 
 export type { Fault } from './access.js';
 export type { VmaInfo } from './vma.js';
@@ -192,6 +192,11 @@ function makeVma(
     dontCopy: false,
     wipeOnFork: false,
     growsDown: false,
+    seqRead: false,
+    randRead: false,
+    hugePage: false,
+    noHugePage: false,
+    dontDump: false,
     guards: undefined,
   };
 }
@@ -684,18 +689,7 @@ export class MemoryManager implements MappingSpace {
     });
   }
 
-  /**
-   * The fork flags madvise sets and clears (MADV_DONTFORK and MADV_DOFORK:
-   * VM_DONTCOPY; MADV_WIPEONFORK and MADV_KEEPONFORK: VM_WIPEONFORK) over
-   * [start, end) (page aligned, non-empty), as madvise_walk_vmas and
-   * madvise_update_vma do: each piece in address order is first asked
-   * `refuse` (its error stops the walk), then, unless the flag already has
-   * the value, cut at the range's edges (split_vma: ENOMEM at
-   * vm.max_map_count, which madvise reports as EAGAIN; EINVAL where the
-   * mappable cannot be split, a hugetlb piece inside a huge page) and
-   * changed. A hole is ENOMEM, reported after the mapped parts were
-   * changed. No frame moves, so no translation goes stale.
-   */
+  /** setFlags for one fork flag (MADV_DONTFORK and MADV_DOFORK: VM_DONTCOPY; MADV_WIPEONFORK and MADV_KEEPONFORK: VM_WIPEONFORK). */
   setForkFlag(
     ctx: MappingContext,
     start: number,
@@ -704,7 +698,30 @@ export class MemoryManager implements MappingSpace {
     value: boolean,
     refuse?: (vma: Vma) => SysError | undefined,
   ): E.Either<SysError, void> {
+    return this.setFlags(ctx, start, end, { [flag]: value }, refuse);
+  }
+
+  /**
+   * The VMA flags madvise sets and clears (the fork flags, VM_SEQ_READ and
+   * VM_RAND_READ, VM_HUGEPAGE and VM_NOHUGEPAGE, VM_DONTDUMP) over
+   * [start, end) (page aligned, non-empty), as madvise_walk_vmas and
+   * madvise_update_vma do: each piece in address order is first asked
+   * `refuse` (its error stops the walk), then, unless every flag in
+   * `changes` already has its value, cut at the range's edges (split_vma:
+   * ENOMEM at vm.max_map_count, which madvise reports as EAGAIN; EINVAL
+   * where the mappable cannot be split, a hugetlb piece inside a huge page)
+   * and changed. A hole is ENOMEM, reported after the mapped parts were
+   * changed. No frame moves, so no translation goes stale.
+   */
+  setFlags(
+    ctx: MappingContext,
+    start: number,
+    end: number,
+    changes: Readonly<Partial<Record<VmaFlag, boolean>>>,
+    refuse?: (vma: Vma) => SysError | undefined,
+  ): E.Either<SysError, void> {
     const at = this.stampOf(ctx);
+    const wanted = Object.entries(changes) as [VmaFlag, boolean][];
     return this.mappingMu.with((): E.Either<SysError, void> => {
       const set = this.set;
       let unmapped = false;
@@ -720,11 +737,12 @@ export class MemoryManager implements MappingSpace {
         const to = Math.min(end, vma.end);
         const refused = refuse?.(vma);
         if (refused !== undefined) return E.left(refused);
-        if ((vma[flag] === true) !== value) {
+        // madvise_update_vma returns early, splitting nothing, when the flags stay as they are.
+        if (wanted.some(([flag, value]) => (vma[flag] === true) !== value)) {
           const piece = this.isolateLocked(at, i, vma, from, to, splitAgain, 'madvise');
           if (typeof piece !== 'number') return E.left(piece);
           i = piece;
-          vma[flag] = value;
+          for (const [flag, value] of wanted) vma[flag] = value;
         }
         cur = to;
       }

@@ -69,6 +69,16 @@ export interface Vma {
    * MemoryManager's growth), as a stack does. Absent means false.
    */
   growsDown?: boolean;
+  /** VM_SEQ_READ (MADV_SEQUENTIAL; MADV_RANDOM and MADV_NORMAL clear it). Absent means false. */
+  seqRead?: boolean;
+  /** VM_RAND_READ (MADV_RANDOM; MADV_SEQUENTIAL and MADV_NORMAL clear it). Absent means false. */
+  randRead?: boolean;
+  /** VM_HUGEPAGE (MADV_HUGEPAGE; MADV_NOHUGEPAGE clears it). Absent means false. */
+  hugePage?: boolean;
+  /** VM_NOHUGEPAGE (MADV_NOHUGEPAGE; MADV_HUGEPAGE clears it). Absent means false. */
+  noHugePage?: boolean;
+  /** VM_DONTDUMP (MADV_DONTDUMP, MAP_DROPPABLE; MADV_DODUMP clears it). Absent means false. */
+  dontDump?: boolean;
   /**
    * The guard pages inside [start, end) (MADV_GUARD_INSTALL), as runs of
    * virtual page numbers (guards.ts); undefined when there are none, which
@@ -78,7 +88,7 @@ export interface Vma {
 }
 
 /** The Vma flags (each absent meaning false), in the order snapshots and checkpoint images list them. */
-export const VMA_FLAGS = ['locked', 'lockOnFault', 'dontCopy', 'wipeOnFork', 'growsDown'] as const;
+export const VMA_FLAGS = ['locked', 'lockOnFault', 'dontCopy', 'wipeOnFork', 'growsDown', 'seqRead', 'randRead', 'hugePage', 'noHugePage', 'dontDump'] as const;
 
 /** One of VMA_FLAGS. */
 export type VmaFlag = (typeof VMA_FLAGS)[number];
@@ -113,6 +123,11 @@ export interface VmaInfo {
   readonly dontCopy: boolean;
   readonly wipeOnFork: boolean;
   readonly growsDown: boolean;
+  readonly seqRead: boolean;
+  readonly randRead: boolean;
+  readonly hugePage: boolean;
+  readonly noHugePage: boolean;
+  readonly dontDump: boolean;
   /** Vma.guards: the guarded pages' runs, or undefined. */
   readonly guards: GuardRuns | undefined;
 }

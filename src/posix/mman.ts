@@ -42,7 +42,7 @@ import {
 import { AnonymousMemory } from '../mm/anon.js';
 import type { MappingContext } from '../mm/memmap.js';
 import type { MadvisePiece, MemoryManager } from '../mm/memory_manager.js';
-import type { Vma } from '../mm/vma.js';
+import type { Vma, VmaFlag } from '../mm/vma.js';
 
 const PAGE = BigInt(PAGE_SIZE);
 const U64 = (1n << 64n) - 1n;
@@ -135,32 +135,34 @@ function applyLock(c: RangeCaller, r: { start: bigint; end: bigint }, lock: bool
   return c.mm.mlock(c.mappingContext, start, end, lock, populate);
 }
 
-/** The advice that changes nothing the model can show (hints to the page cache, THP, KSM, core dumps, reclaim). */
-const HINTS: ReadonlySet<number> = new Set([
-  MADV_NORMAL,
-  MADV_RANDOM,
-  MADV_SEQUENTIAL,
-  MADV_WILLNEED,
-  MADV_MERGEABLE,
-  MADV_UNMERGEABLE,
-  MADV_HUGEPAGE,
-  MADV_NOHUGEPAGE,
-  MADV_DONTDUMP,
-  MADV_DODUMP,
-  MADV_COLD,
-  MADV_PAGEOUT,
-]);
+/** The advice that changes nothing the model can show (hints to the page cache, KSM, reclaim). */
+const HINTS: ReadonlySet<number> = new Set([MADV_WILLNEED, MADV_MERGEABLE, MADV_UNMERGEABLE, MADV_COLD, MADV_PAGEOUT]);
 
 /** The advice that drops or frees pages (see advise). */
 const DROPS: ReadonlySet<number> = new Set([MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE, MADV_REMOVE]);
 
-/** The advice that sets or clears a fork flag of the pieces (VM_DONTCOPY, VM_WIPEONFORK). */
-const FORK_FLAGS: ReadonlyMap<number, { readonly flag: 'dontCopy' | 'wipeOnFork'; readonly value: boolean }> = new Map([
-  [MADV_DONTFORK, { flag: 'dontCopy', value: true }],
-  [MADV_DOFORK, { flag: 'dontCopy', value: false }],
-  [MADV_WIPEONFORK, { flag: 'wipeOnFork', value: true }],
-  [MADV_KEEPONFORK, { flag: 'wipeOnFork', value: false }],
-] as const);
+/**
+ * The advice that sets or clears VMA flags (madvise_vma_behavior's new_flags):
+ * the fork flags (VM_DONTCOPY, VM_WIPEONFORK), the read-ahead pattern
+ * (VM_SEQ_READ, VM_RAND_READ, each clearing the other), transparent huge
+ * pages (VM_HUGEPAGE, VM_NOHUGEPAGE, likewise) and VM_DONTDUMP. A change
+ * cuts the pieces at the range's edges, so it costs VMAs, and in hugetlb
+ * memory it is EINVAL inside a huge page; advice that changes nothing
+ * splits nothing.
+ */
+const FLAG_ADVICE: ReadonlyMap<number, Readonly<Partial<Record<VmaFlag, boolean>>>> = new Map([
+  [MADV_DONTFORK, { dontCopy: true }],
+  [MADV_DOFORK, { dontCopy: false }],
+  [MADV_WIPEONFORK, { wipeOnFork: true }],
+  [MADV_KEEPONFORK, { wipeOnFork: false }],
+  [MADV_NORMAL, { seqRead: false, randRead: false }],
+  [MADV_RANDOM, { seqRead: false, randRead: true }],
+  [MADV_SEQUENTIAL, { seqRead: true, randRead: false }],
+  [MADV_HUGEPAGE, { hugePage: true, noHugePage: false }],
+  [MADV_NOHUGEPAGE, { hugePage: false, noHugePage: true }],
+  [MADV_DONTDUMP, { dontDump: true }],
+  [MADV_DODUMP, { dontDump: false }],
+]);
 
 /** Advice Linux knows that the model does not (hugepage collapse, poison). */
 const NOT_MODELLED: ReadonlySet<number> = new Set([25, 100, 101]);
@@ -227,9 +229,9 @@ function wipeRefused(vma: Vma): SysError | undefined {
  */
 export function madvise(c: RangeCaller, start: bigint, len: bigint, advice: number): E.Either<SysError, void> {
   const populate = advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE;
-  const fork = FORK_FLAGS.get(advice);
+  const flags = FLAG_ADVICE.get(advice);
   const guard = advice === MADV_GUARD_INSTALL || advice === MADV_GUARD_REMOVE;
-  const known = DROPS.has(advice) || HINTS.has(advice) || populate || fork !== undefined || guard;
+  const known = DROPS.has(advice) || HINTS.has(advice) || populate || flags !== undefined || guard;
   if (!known) {
     const why = NOT_MODELLED.has(advice) ? `madvise advice ${advice} is not modelled` : `madvise advice ${advice} is unknown`;
     return E.left(sysError('EINVAL', why));
@@ -246,9 +248,9 @@ export function madvise(c: RangeCaller, start: bigint, len: bigint, advice: numb
     const install = advice === MADV_GUARD_INSTALL;
     return c.mm.setGuards(Number(start), clip(end), install, guardRefused(install));
   }
-  if (fork !== undefined) {
-    const refuse = advice === MADV_WIPEONFORK ? wipeRefused : advice === MADV_KEEPONFORK ? droppableRefused : undefined;
-    return c.mm.setForkFlag(c.mappingContext, Number(start), clip(end), fork.flag, fork.value, refuse);
+  if (flags !== undefined) {
+    const refuse = advice === MADV_WIPEONFORK ? wipeRefused : advice === MADV_KEEPONFORK || advice === MADV_DODUMP ? droppableRefused : undefined;
+    return c.mm.setFlags(c.mappingContext, Number(start), clip(end), flags, refuse);
   }
   return c.mm.madvise(Number(start), clip(end), (piece) => advise(piece, advice));
 }
@@ -280,8 +282,6 @@ function advise(piece: MadvisePiece, advice: number): SysError | undefined {
       // can_madv_lru_vma: neither a locked nor a hugetlb mapping.
       if (locked) return sysError('EINVAL', 'MADV_COLD and MADV_PAGEOUT refuse a locked mapping');
       return isHugetlb(vma) ? sysError('EINVAL', 'MADV_COLD and MADV_PAGEOUT refuse hugetlb memory') : undefined;
-    case MADV_DODUMP:
-      return droppableRefused(vma);
     default:
       return undefined;
   }

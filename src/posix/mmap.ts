@@ -221,8 +221,8 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
   }
   plan.made?.();
   const start = mapped.right;
-  // The new piece is exactly [start, start + len), so setting the flag splits nothing and cannot fail.
-  if (plan.wipeOnFork === true) c.mm.setForkFlag(c.mappingContext, start, start + len, 'wipeOnFork', true);
+  // The new piece is exactly [start, start + len), so setting the flags splits nothing and cannot fail.
+  if (plan.wipeOnFork === true) c.mm.setFlags(c.mappingContext, start, start + len, { wipeOnFork: true, dontDump: true });
   // Errors of the population are ignored, as mm_populate's are.
   if (locked) c.mm.mlock(c.mappingContext, start, start + len, true);
   else if ((a.flags & MAP_POPULATE) !== 0) c.mm.populateRange(start, start + len);

@@ -91,6 +91,11 @@ describe('mmap placement', () => {
         dontCopy: false,
         wipeOnFork: false,
         growsDown: false,
+        seqRead: false,
+        randRead: false,
+        hugePage: false,
+        noHugePage: false,
+        dontDump: false,
       },
     ]);
   });

@@ -1,6 +1,7 @@
 /**
  * madvise's fork flags (MADV_DONTFORK/DOFORK: VM_DONTCOPY;
- * MADV_WIPEONFORK/KEEPONFORK: VM_WIPEONFORK), MADV_POPULATE_READ/WRITE,
+ * MADV_WIPEONFORK/KEEPONFORK: VM_WIPEONFORK) and the other flags advice
+ * sets (read-ahead, THP, VM_DONTDUMP), MADV_POPULATE_READ/WRITE,
  * and MAP_NORESERVE mappings of a hugetlbfs memfd. Each answer was measured
  * on Linux 6.18 (examples/madvise-dontfork.scn, madvise-wipeonfork.scn,
  * madvise-populate.scn and memfd-hugetlb-noreserve.scn run on both
@@ -15,13 +16,22 @@ import {
   IPC_PRIVATE,
   IPC_STAT,
   Kernel,
+  MADV_DODUMP,
   MADV_DOFORK,
+  MADV_DONTDUMP,
   MADV_DONTFORK,
+  MADV_HUGEPAGE,
   MADV_KEEPONFORK,
+  MADV_NOHUGEPAGE,
+  MADV_NORMAL,
   MADV_POPULATE_READ,
   MADV_POPULATE_WRITE,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
+  MADV_WILLNEED,
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
+  MAP_HUGETLB,
   MAP_NORESERVE,
   MAP_PRIVATE,
   MAP_SHARED,
@@ -152,6 +162,67 @@ describe('MADV_WIPEONFORK and MADV_KEEPONFORK', () => {
     const m = ok(p.shmat(id, 0, 0));
     expect(errno(p.madvise(m, P, MADV_WIPEONFORK))).toBe('EINVAL');
     expect(flagsOf(p, 0, 2 ** 47).filter((v) => v.wipeOnFork)).toEqual([{ start: n, end: n + P, dontCopy: false, wipeOnFork: true }]);
+  });
+});
+
+describe('the read-ahead, huge page and dump advice', () => {
+  type Hints = { seqRead: boolean; randRead: boolean; hugePage: boolean; noHugePage: boolean; dontDump: boolean };
+  const hintsOf = (p: Process, addr: number, len: number): Hints[] =>
+    p.mm
+      .vmas()
+      .filter((v) => v.end > addr && v.start < addr + len)
+      .map((v) => ({ seqRead: v.seqRead, randRead: v.randRead, hugePage: v.hugePage, noHugePage: v.noHugePage, dontDump: v.dontDump }));
+  const none: Hints = { seqRead: false, randRead: false, hugePage: false, noHugePage: false, dontDump: false };
+
+  it('set VMA flags, cutting the mapping only where a flag changes', () => {
+    const kernel = smallKernel();
+    const p = kernel.spawn();
+    const a = ok(p.mmap(-1, 3 * P, RW, ANON_PRIVATE));
+    const vmas = p.mm.vmaCount;
+    ok(p.madvise(a, 3 * P, MADV_NORMAL));
+    ok(p.madvise(a + P, P, MADV_WILLNEED));
+    expect(p.mm.vmaCount).toBe(vmas);
+    ok(p.madvise(a + P, P, MADV_SEQUENTIAL));
+    expect(p.mm.vmaCount).toBe(vmas + 2);
+    expect(hintsOf(p, a, 3 * P)).toEqual([none, { ...none, seqRead: true }, none]);
+    ok(p.madvise(a + P, P, MADV_RANDOM));
+    ok(p.madvise(a + P, P, MADV_HUGEPAGE));
+    ok(p.madvise(a + P, P, MADV_DONTDUMP));
+    expect(hintsOf(p, a + P, P)).toEqual([{ ...none, randRead: true, hugePage: true, dontDump: true }]);
+    ok(p.madvise(a + P, P, MADV_NOHUGEPAGE));
+    ok(p.madvise(a + P, P, MADV_DODUMP));
+    ok(p.madvise(a + P, P, MADV_NORMAL));
+    expect(hintsOf(p, a + P, P)).toEqual([{ ...none, noHugePage: true }]);
+    expect(p.mm.vmaCount).toBe(vmas + 2);
+    // A fork child's pieces keep them; a checkpoint keeps them.
+    expect(hintsOf(ok(p.fork()), a + P, P)).toEqual([{ ...none, noHugePage: true }]);
+    const k2 = ok(restore(ok(checkpoint(kernel))));
+    ok(checkInvariants(k2));
+    const p2 = k2.processes().find((x) => x.pid === p.pid) as Process;
+    expect(hintsOf(p2, a + P, P)).toEqual([{ ...none, noHugePage: true }]);
+  });
+
+  it('a change that needs a split is EAGAIN at vm.max_map_count; one that changes nothing is fine', () => {
+    const k = new Kernel({ memTotalBytes: 2 ** 26, chunkBytes: 2 ** 16, maxMapCount: 1 });
+    const p = k.spawn();
+    const a = ok(p.mmap(-1, 3 * P, RW, ANON_PRIVATE));
+    expect(errno(p.madvise(a + P, P, MADV_SEQUENTIAL))).toBe('EAGAIN');
+    ok(p.madvise(a + P, P, MADV_NORMAL));
+    ok(p.madvise(a, 3 * P, MADV_SEQUENTIAL));
+    ok(p.madvise(a + P, P, MADV_SEQUENTIAL));
+  });
+
+  it('in hugetlb memory a change is EINVAL inside a huge page, as Linux 6.18 answered', () => {
+    const k = new Kernel({ memTotalBytes: 2 ** 26, chunkBytes: 2 ** 16, hugePageSizes: [MiB2] });
+    const p = k.spawn();
+    const h = ok(p.mmap(-1, 2 * MiB2, RW, ANON_PRIVATE | MAP_HUGETLB | MAP_NORESERVE));
+    expect(errno(p.madvise(h + P, P, MADV_RANDOM))).toBe('EINVAL');
+    ok(p.madvise(h, MiB2, MADV_RANDOM));
+    // The first huge page has the flag now: nothing changes inside it, the second still refuses.
+    ok(p.madvise(h + P, P, MADV_RANDOM));
+    expect(errno(p.madvise(h + MiB2 + P, P, MADV_RANDOM))).toBe('EINVAL');
+    for (const advice of [MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP]) expect(errno(p.madvise(h + MiB2 + P, P, advice))).toBe('EINVAL');
+    for (const advice of [MADV_NORMAL, MADV_DODUMP, MADV_WILLNEED]) ok(p.madvise(h + MiB2 + P, P, advice));
   });
 });
 
