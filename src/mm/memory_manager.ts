@@ -1019,7 +1019,7 @@ export class MemoryManager implements MappingSpace {
    * stack_guard_gap of an accessible mapping below (one growing down too
    * does not count), and not to more than RLIMIT_STACK in all. The grown
    * part is a piece of its own here (Linux widens the VMA) with the
-   * mapping's protection. Whether it grew. Preconditions: mappingMu is held.
+   * mapping's protection and flags. Whether it grew. Preconditions: mappingMu is held.
    */
   private growBelowLocked(addr: number): boolean {
     if (!Number.isSafeInteger(addr) || addr < 0 || addr >= TASK_SIZE) return false;
@@ -1040,9 +1040,9 @@ export class MemoryManager implements MappingSpace {
     }
     if (end - start > STACK_LIMIT || next.offset < next.start - start) return false;
     const grown = makeVma(start, next.start, next.mappable, next.offset - (next.start - start), next.perms, next.maxPerms, next.identity, next.writable);
-    grown.growsDown = true;
-    grown.locked = next.locked === true;
-    grown.lockOnFault = next.lockOnFault === true;
+    // Linux widens the VMA, so the grown part has every flag of the piece above it (VM_LOCKED,
+    // VM_DONTCOPY, VM_WIPEONFORK, the madvise hints, VM_GROWSDOWN), though none of its guard pages.
+    Object.assign(grown, vmaFlags(next));
     this.insertMappingLocked(GROWTH_STAMP, grown);
     return true;
   }

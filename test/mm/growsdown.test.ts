@@ -10,7 +10,18 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { checkInvariants, checkpoint, restore } from '../../src/checkpoint/index.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PAGE_SIZE, PROT_NONE, PROT_READ, PROT_WRITE } from '../../src/index.js';
+import {
+  MADV_DONTFORK,
+  MADV_WIPEONFORK,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_NORESERVE,
+  MAP_PRIVATE,
+  PAGE_SIZE,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+} from '../../src/index.js';
 import type { Process } from '../../src/index.js';
 import { errno, ok } from '../support/either.js';
 import { Kernel } from '../../src/index.js';
@@ -43,6 +54,22 @@ describe('MAP_GROWSDOWN', () => {
     expect([...ok(p.mincore(g - 3 * P, 5 * P))]).toEqual([1, 0, 0, 1, 0]);
     expect(ok(p.read(g - 3 * P + 5, 1))).toEqual(Uint8Array.of(7));
     expect(ok(p.read(g - 2 * MiB, 1))).toEqual(Uint8Array.of(0));
+  });
+
+  it('the grown part has the flags of the mapping it widens, as Linux 6.18 showed through fork', () => {
+    const { p, g } = growing();
+    ok(p.madvise(g, 2 * P, MADV_DONTFORK));
+    ok(p.write(g - P, Uint8Array.of(3)));
+    expect(p.mm.vmas().find((v) => v.start === g - P)?.dontCopy).toBe(true);
+    // VM_DONTCOPY: the child has nothing there, the grown page included.
+    const c = ok(p.fork());
+    expect(signal(c.read(g - P, 1))).toBe('SIGSEGV');
+    const w = growing();
+    ok(w.p.madvise(w.g, 2 * P, MADV_WIPEONFORK));
+    ok(w.p.write(w.g - P, Uint8Array.of(5)));
+    // VM_WIPEONFORK: the child reads zeros in the grown page too; the parent keeps its byte.
+    expect(ok(ok(w.p.fork()).read(w.g - P, 1))).toEqual(Uint8Array.of(0));
+    expect(ok(w.p.read(w.g - P, 1))).toEqual(Uint8Array.of(5));
   });
 
   it('stops at the guard gap above an accessible mapping, at RLIMIT_STACK and at mmap_min_addr', () => {
