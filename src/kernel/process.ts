@@ -247,6 +247,11 @@ export class Process implements ProcessSyscalls {
     // shmat and shmdt read it on every call.
     this.mappingContext = { pid, now: kernel.clock };
     this.mm = mm ?? newAddressSpace(kernel, this.mappingContext);
+    // A locked stack grows only within RLIMIT_MEMLOCK, as acct_stack_growth asks mlock_future_ok.
+    this.mm.stackLockLimit = () => {
+      const l = this.lockLimits();
+      return l.capIpcLock ? Infinity : l.memlockPages;
+    };
     this.mountNs = fs.mountNamespace;
     this.files = fs.files;
     this.cgroup = fs.memoryCharge;

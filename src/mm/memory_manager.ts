@@ -259,6 +259,13 @@ export class MemoryManager implements MappingSpace {
   readonly spaceId = nextSpaceId++;
   /** Protects the VMA set (Linux mmap_lock). */
   readonly mappingMu = new Mutex('mm.mappingMu', LockRank.mmMappingMu);
+  /**
+   * How many pages the owner may hold locked (RLIMIT_MEMLOCK in pages, or
+   * Infinity with CAP_IPC_LOCK), which a locked MAP_GROWSDOWN mapping may
+   * not grow past (acct_stack_growth's mlock_future_ok). The process sets
+   * it; read under mappingMu, so it must not take that lock.
+   */
+  stackLockLimit: () => number = () => Infinity;
   /** The physical memory behind every mapped object. */
   readonly memoryFile: MemoryFile;
   /** Where top-down placement starts. */
@@ -566,14 +573,17 @@ export class MemoryManager implements MappingSpace {
 
   /** mm->locked_vm: the pages of locked pieces (in [start, end) when given: count_mm_mlocked_page_nr). */
   lockedPages(start = 0, end = TASK_SIZE): number {
-    return this.mappingMu.with(() => {
-      let n = 0;
-      for (let i = this.set.lowerBound(start); ; i++) {
-        const vma = this.set.at(i);
-        if (vma === undefined || vma.start >= end) return n;
-        if (vma.locked === true) n += (Math.min(end, vma.end) - Math.max(start, vma.start)) / PAGE_SIZE;
-      }
-    });
+    return this.mappingMu.with(() => this.lockedPagesLocked(start, end));
+  }
+
+  /** lockedPages with mappingMu held. */
+  private lockedPagesLocked(start: number, end: number): number {
+    let n = 0;
+    for (let i = this.set.lowerBound(start); ; i++) {
+      const vma = this.set.at(i);
+      if (vma === undefined || vma.start >= end) return n;
+      if (vma.locked === true) n += (Math.min(end, vma.end) - Math.max(start, vma.start)) / PAGE_SIZE;
+    }
   }
 
   /**
@@ -1017,7 +1027,8 @@ export class MemoryManager implements MappingSpace {
    * the mapping down to addr's page first, as lock_mm_and_find_vma's
    * expand_stack does: not below mmap_min_addr (GROW_MIN_ADDR), not within
    * stack_guard_gap of an accessible mapping below (one growing down too
-   * does not count), and not to more than RLIMIT_STACK in all. The grown
+   * does not count), and not to more than RLIMIT_STACK in all, nor, when it
+   * is locked, past RLIMIT_MEMLOCK (stackLockLimit). The grown
    * part is a piece of its own here (Linux widens the VMA) with the
    * mapping's protection and flags. Whether it grew. Preconditions: mappingMu is held.
    */
@@ -1039,6 +1050,8 @@ export class MemoryManager implements MappingSpace {
       end = v.end;
     }
     if (end - start > STACK_LIMIT || next.offset < next.start - start) return false;
+    // A locked mapping's new pages are locked too: mlock_future_ok refuses them past RLIMIT_MEMLOCK.
+    if (next.locked === true && this.lockedPagesLocked(0, TASK_SIZE) + (next.start - start) / PAGE_SIZE > this.stackLockLimit()) return false;
     const grown = makeVma(start, next.start, next.mappable, next.offset - (next.start - start), next.perms, next.maxPerms, next.identity, next.writable);
     // Linux widens the VMA, so the grown part has every flag of the piece above it (VM_LOCKED,
     // VM_DONTCOPY, VM_WIPEONFORK, the madvise hints, VM_GROWSDOWN), though none of its guard pages.

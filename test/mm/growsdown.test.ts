@@ -14,6 +14,7 @@ import {
   MADV_DONTFORK,
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
+  MLOCK_ONFAULT,
   MAP_FIXED,
   MAP_NORESERVE,
   MAP_PRIVATE,
@@ -70,6 +71,28 @@ describe('MAP_GROWSDOWN', () => {
     // VM_WIPEONFORK: the child reads zeros in the grown page too; the parent keeps its byte.
     expect(ok(ok(w.p.fork()).read(w.g - P, 1))).toEqual(Uint8Array.of(0));
     expect(ok(w.p.read(w.g - P, 1))).toEqual(Uint8Array.of(5));
+  });
+
+  it('a locked mapping grows only within RLIMIT_MEMLOCK, as Linux 6.18 showed', () => {
+    const kernel = new Kernel({ memTotalBytes: 2 ** 28, chunkBytes: 2 ** 16 });
+    const u = kernel.spawn({ uid: 1000, gid: 1000 });
+    ok(u.setMemlockLimit(BigInt(3 * P)));
+    const g = ok(u.mmap(-1, 2 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN));
+    ok(u.mlock(g, 2 * P));
+    ok(u.write(g - P, Uint8Array.of(1)));
+    // The grown page is locked and counted: the fourth page would pass the limit.
+    expect(u.mm.lockedPages()).toBe(3);
+    expect(signal(u.write(g - 2 * P, Uint8Array.of(2)))).toBe('SIGSEGV');
+    ok(u.munlock(g - P, 3 * P));
+    const h = ok(u.mmap(-1, 2 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN));
+    ok(u.mlock2(h, 2 * P, MLOCK_ONFAULT));
+    ok(u.write(h - P, Uint8Array.of(3)));
+    expect(signal(u.write(h - 2 * P, Uint8Array.of(4)))).toBe('SIGSEGV');
+    // Root's CAP_IPC_LOCK lifts the limit.
+    const { p, g: r } = growing();
+    ok(p.setMemlockLimit(BigInt(P)));
+    ok(p.mlock(r, 2 * P));
+    ok(p.write(r - 4 * P, Uint8Array.of(5)));
   });
 
   it('stops at the guard gap above an accessible mapping, at RLIMIT_STACK and at mmap_min_addr', () => {
