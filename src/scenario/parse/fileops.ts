@@ -29,6 +29,7 @@ import { INT64_MAX } from '../../hostchannel/size.js';
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
+  MAP_DROPPABLE,
   MAP_FIXED_NOREPLACE,
   MAP_HUGE_1GB,
   MAP_HUGE_2MB,
@@ -74,6 +75,7 @@ const MMAP_FLAGS: Readonly<Record<string, number>> = {
   MAP_SHARED,
   MAP_PRIVATE,
   MAP_SHARED_VALIDATE,
+  MAP_DROPPABLE,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
