@@ -486,10 +486,19 @@ export class VmaSet {
   /**
    * Tells the free-area cache that [bottom, top) stays free although a
    * search handed it out: the slack an aligned placement leaves around its
-   * mapping inside the window topDownGap returned.
+   * mapping inside the window topDownGap returned. The slack below the
+   * mapping starts at the floor the search just set (the window's bottom),
+   * where no VMA starts: the floor moves up to the mapping, so the slack
+   * joins the free space below it instead of being skipped as a hole above
+   * the floor (the next window would otherwise start below the slack).
    */
   noteFree(bottom: number, top: number): void {
-    if (top > bottom) this.noteHole(bottom, top);
+    if (top <= bottom) return;
+    if (bottom === this.searchFloor) {
+      this.searchFloor = top;
+      return;
+    }
+    this.noteHole(bottom, top);
   }
 
   /** Keeps the free-area cache true after [bottom, top) became free. */

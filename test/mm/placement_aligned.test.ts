@@ -34,4 +34,23 @@ describe('aligned placement', () => {
     // Three pages between the huge mapping's end and the base are free: the next page goes there.
     expect(unmappedArea(set, 0, PAGE_SIZE, PAGE_SIZE)).toBe(BASE - 4 * PAGE_SIZE);
   });
+
+  it('puts the next huge mapping directly below an aligned one, not below its unused slack', () => {
+    // Two 4 MiB hugetlb attachments in a row touch on Linux 6.18; the emulator
+    // left a 2 MiB hole between them, since the window's slack below the first
+    // one was skipped as if it were a hole above the search floor.
+    const set = new VmaSet(BASE);
+    const first = unmappedArea(set, 0, 2 * HUGE, HUGE);
+    expect(first).toBe(BASE - 2 * HUGE);
+    set.insert(vma(first, first + 2 * HUGE));
+    const second = unmappedArea(set, 0, 2 * HUGE, HUGE);
+    expect(second).toBe(first - 2 * HUGE);
+    set.insert(vma(second, second + 2 * HUGE));
+    // A page then goes right below the second, and a huge mapping after it at
+    // the highest aligned address below that page.
+    const page = unmappedArea(set, 0, PAGE_SIZE, PAGE_SIZE);
+    expect(page).toBe(second - PAGE_SIZE);
+    set.insert(vma(page, page + PAGE_SIZE));
+    expect(unmappedArea(set, 0, HUGE, HUGE)).toBe(second - 2 * HUGE);
+  });
 });
