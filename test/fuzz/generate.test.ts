@@ -133,7 +133,10 @@ describe('posix scenario generation', () => {
         for (const line of lines) {
           const w = words(line);
           if (w[1] === 'mmap' && !(w[5] ?? '').includes('MAP_FIXED')) {
-            const pages = Math.ceil(Number(w[3]) / 4096);
+            // As the generator counts them: at least one page, sizes with their K/M/G suffix.
+            const size = /^(0x[0-9a-f]+|[0-9]+)([KMG]?)$/i.exec(w[3] ?? '');
+            const scale = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(size?.[2] ?? '').toUpperCase() as '' | 'K' | 'M' | 'G'];
+            const pages = size === null ? Number.NaN : Math.max(1, Math.ceil((Number(size[1]) * scale) / 4096));
             const at = w.find((x) => x.startsWith('at='))?.slice(3);
             // A hint at a kernel-chosen name never asks for more pages than the name has (the oracle's guard may lie past them).
             const bound = at === undefined ? undefined : chosenPages.get(at);
@@ -178,7 +181,8 @@ describe('posix scenario generation', () => {
           if (op === 'mmap') seen.add((w[5] ?? '').includes('MAP_PRIVATE') ? 'private' : 'shared');
         }
       }),
-      { numRuns: 300 },
+      // Enough that the rarer combinations below (a seek after a fallocate: about 6 in 300) are all but certain to appear.
+      { numRuns: 800 },
     );
     for (const want of ['tmpfs', 'shm_open', 'shm_unlink', 'memfd_create', 'fcntl', 'mmap', 'private', 'shared', 'mprotect', 'munmap', 'msync']) {
       expect(seen, want).toContain(want);
