@@ -699,18 +699,6 @@ export class MemoryManager implements MappingSpace {
     });
   }
 
-  /** setFlags for one fork flag (MADV_DONTFORK and MADV_DOFORK: VM_DONTCOPY; MADV_WIPEONFORK and MADV_KEEPONFORK: VM_WIPEONFORK). */
-  setForkFlag(
-    ctx: MappingContext,
-    start: number,
-    end: number,
-    flag: 'dontCopy' | 'wipeOnFork',
-    value: boolean,
-    refuse?: (vma: Vma) => SysError | undefined,
-  ): E.Either<SysError, void> {
-    return this.setFlags(ctx, start, end, { [flag]: value }, refuse);
-  }
-
   /**
    * The VMA flags madvise sets and clears (the fork flags, VM_SEQ_READ and
    * VM_RAND_READ, VM_HUGEPAGE and VM_NOHUGEPAGE, VM_DONTDUMP) over

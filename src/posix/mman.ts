@@ -220,7 +220,7 @@ function wipeRefused(vma: Vma): SysError | undefined {
  * VM_WIPEONFORK (the child gets zeroed memory there; EINVAL for anything
  * but private anonymous memory; MADV_KEEPONFORK, like MADV_DODUMP, refuses
  * MAP_DROPPABLE memory), cutting pieces at the range's edges (see
- * MemoryManager.setForkFlag). MADV_POPULATE_READ and MADV_POPULATE_WRITE
+ * MemoryManager.setFlags). MADV_POPULATE_READ and MADV_POPULATE_WRITE
  * fault the range in and stop at the first failure (see
  * MemoryManager.populateAdvised). MADV_GUARD_INSTALL makes every page of
  * the range a guard page (any access is SIGSEGV), zapping what it held, and
