@@ -1246,8 +1246,8 @@ export class Process implements ProcessSyscalls {
       if (E.isLeft(copied)) return copied;
       const badField = notIntegerFields('set', copied.right, ['uid', 'gid', 'mode']) ?? notLong('set.qbytes', copied.right.qbytes);
       if (badField !== undefined) return badField;
-      const s = copied.right as unknown as MsgSetArgs;
-      return msgctlOn(this.namespace.msg, this.credentials, msqid | 0, cmd, { uid: s.uid, gid: s.gid, mode: s.mode, qbytes: s.qbytes });
+      // copyFields' object is already the kernel's own copy, of exactly these fields.
+      return msgctlOn(this.namespace.msg, this.credentials, msqid | 0, cmd, copied.right as unknown as MsgSetArgs);
     }
     return msgctlOn(this.namespace.msg, this.credentials, msqid | 0, cmd | 0);
   }
@@ -1447,8 +1447,7 @@ function semunArg(cmd: number, arg: unknown, nsems: number): E.Either<SysError, 
       if (typeof arg !== 'object' || arg === null || isArrayValue(arg)) return E.right({});
       const copied = copyFields('arg', arg, ['uid', 'gid', 'mode']);
       if (E.isLeft(copied)) return copied;
-      const a = copied.right;
-      return notIntegerFields('arg', a, ['uid', 'gid', 'mode']) ?? E.right({ buf: { uid: a.uid as number, gid: a.gid as number, mode: a.mode as number } });
+      return notIntegerFields('arg', copied.right, ['uid', 'gid', 'mode']) ?? E.right({ buf: copied.right as unknown as IpcSetArgs });
     }
     default:
       return E.right({});
@@ -1464,7 +1463,7 @@ function copySetArgs(set: unknown): E.Either<SysError, IpcSetArgs> {
   const copied = copyFields('set', set, ['uid', 'gid', 'mode']);
   if (E.isLeft(copied)) return copied;
   const { uid, gid, mode } = copied.right;
-  return notInteger('uid', uid) ?? notInteger('gid', gid) ?? notInteger('mode', mode) ?? E.right({ uid, gid, mode } as IpcSetArgs);
+  return notInteger('uid', uid) ?? notInteger('gid', gid) ?? notInteger('mode', mode) ?? E.right(copied.right as unknown as IpcSetArgs);
 }
 
 /** EINVAL unless `mode` is a file mode (mode_t, an integer). */
