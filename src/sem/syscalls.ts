@@ -26,7 +26,7 @@ import type { SysvSem } from './undo.js';
 import { SemUndo, getUndoList } from './undo.js';
 import type { SemCompletion, WakeQueue } from './waiter.js';
 import { SEMOP_DONE, SemWaiter, wakeUp } from './waiter.js';
-import { countSemcnt, doSmartUpdate, setSemotime } from './wake.js';
+import { countSemcnt, doSmartUpdate, nobodyWaitsOn, setSemotime } from './wake.js';
 
 export type { IpcSetArgs } from '../ipc/perm.js';
 
@@ -200,14 +200,6 @@ export function semopUncontended(caller: SemCaller, semid: unknown, semNum: unkn
   // No queue to unmerge (nobodyWaitsOn): sem_unlock's work is the lock's.
   set.unlock();
   return true;
-}
-
-/** Whether no waiter sleeps on semaphore `num`'s queues or on the set's global ones. Precondition: none (read on the kernel thread). */
-function nobodyWaitsOn(set: SemSet, num: number): boolean {
-  if (set.globalAlter.length !== 0 || set.globalConst.length !== 0) return false;
-  const a = set.pendingAlter[num];
-  const c = set.pendingConst[num];
-  return (a === undefined || a.length === 0) && (c === undefined || c.length === 0);
 }
 
 /**

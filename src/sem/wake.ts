@@ -149,13 +149,20 @@ export function doSmartUpdate(set: SemSet, sops: readonly Sembuf[] | undefined, 
 /** Whether the global queues and the queues of every semaphore `sops` name are empty. Precondition: mu is held. */
 function nobodyToWake(set: SemSet, sops: readonly Sembuf[]): boolean {
   if (set.globalAlter.length !== 0 || set.globalConst.length !== 0) return false;
-  for (let i = 0; i < sops.length; i += 1) {
-    const n = sops[i]!.semNum;
-    const a = set.pendingAlter[n];
-    const c = set.pendingConst[n];
-    if ((a !== undefined && a.length !== 0) || (c !== undefined && c.length !== 0)) return false;
-  }
+  for (let i = 0; i < sops.length; i += 1) if (!ownQueuesEmpty(set, sops[i]!.semNum)) return false;
   return true;
+}
+
+/** nobodyToWake for one semaphore `num` (semopUncontended's test). Precondition: none (read on the kernel thread). */
+export function nobodyWaitsOn(set: SemSet, num: number): boolean {
+  return set.globalAlter.length === 0 && set.globalConst.length === 0 && ownQueuesEmpty(set, num);
+}
+
+/** Whether semaphore `num`'s own queues (pendingAlter, pendingConst) are empty. */
+function ownQueuesEmpty(set: SemSet, num: number): boolean {
+  const a = set.pendingAlter[num];
+  const c = set.pendingConst[num];
+  return (a === undefined || a.length === 0) && (c === undefined || c.length === 0);
 }
 
 /**
