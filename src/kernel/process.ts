@@ -1076,7 +1076,7 @@ export class Process implements ProcessSyscalls {
     semid: number,
     sops: readonly Sembuf[],
     one: readonly Sembuf[] | undefined,
-    timeout: { readonly sec: number; readonly nsec: number } | undefined,
+    timeout: Timespec | undefined,
   ): SysResult<number> {
     let copy = one;
     if (copy === undefined) {
