@@ -31,7 +31,7 @@ import { badMmapLength, fixedAddress, isPageAligned, mmapLengthFits, noFreeRange
 import { detachShmLocked } from './shmdt.js';
 import { FUTEX_BY_ADDRESS, FUTEX_REFUSED, bumpGeneration, fillTlb, futexKeying, newGenerationWord } from './tlb.js';
 import type { TlbFill } from './tlb.js';
-import { STACK_GUARD_GAP, VmaSet, vmaFlags } from './vma.js';
+import { STACK_GUARD_GAP, VmaSet, isHugetlbPiece, vmaFlags } from './vma.js';
 import type { Vma, VmaFlag, VmaInfo } from './vma.js';
 
 export type { Fault } from './access.js';
@@ -206,11 +206,6 @@ function newVma(opts: MmapOptions, start: number, len: number): Vma {
   const vma = makeVma(start, start + len, opts.mappable, opts.offset, opts.perms, opts.maxPerms, opts.identity, opts.writable);
   vma.growsDown = opts.growsDown === true;
   return vma;
-}
-
-/** is_vm_hugetlb_page: a piece of hugetlbfs memory, the one kind that cannot be cut at a small page boundary (vm_ops->may_split). */
-function isHugetlbPiece(vma: Vma): boolean {
-  return vma.mappable.maySplit?.(vma.offset + PAGE_SIZE) === false;
 }
 
 /** A piece mlock_fixup leaves unlocked: hugetlb memory, or MAP_DROPPABLE memory (VM_DROPPABLE). */

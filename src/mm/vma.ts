@@ -107,6 +107,11 @@ export function setVmaFlags(v: Readonly<Partial<Record<VmaFlag, boolean>>>): Par
   return out;
 }
 
+/** is_vm_hugetlb_page: a piece of hugetlbfs memory, the one kind that cannot be cut at a small page boundary (vm_ops->may_split). */
+export function isHugetlbPiece(vma: Vma): boolean {
+  return vma.mappable.maySplit?.(vma.offset + PAGE_SIZE) === false;
+}
+
 /** A read-only snapshot of one VMA, for tests and /proc/pid/maps. */
 export interface VmaInfo {
   readonly start: number;

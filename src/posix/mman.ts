@@ -42,6 +42,7 @@ import {
 import { AnonymousMemory } from '../mm/anon.js';
 import type { MappingContext } from '../mm/memmap.js';
 import type { MadvisePiece, MemoryManager } from '../mm/memory_manager.js';
+import { isHugetlbPiece } from '../mm/vma.js';
 import type { Vma, VmaFlag } from '../mm/vma.js';
 
 const PAGE = BigInt(PAGE_SIZE);
@@ -176,15 +177,10 @@ const NOT_MODELLED: ReadonlySet<number> = new Set([25, 100, 101]);
  */
 function guardRefused(install: boolean): (vma: Vma) => SysError | undefined {
   return (vma) => {
-    if (isHugetlb(vma)) return sysError('EINVAL', 'guard pages need a mapping that is not hugetlb');
+    if (isHugetlbPiece(vma)) return sysError('EINVAL', 'guard pages need a mapping that is not hugetlb');
     if (install && vma.locked === true) return sysError('EINVAL', 'MADV_GUARD_INSTALL on a locked mapping');
     return undefined;
   };
-}
-
-/** is_vm_hugetlb_page: hugetlbfs memory is the one kind that cannot be cut at a small page boundary (vm_ops->may_split). */
-function isHugetlb(vma: Vma): boolean {
-  return vma.mappable.maySplit?.(vma.offset + PAGE_SIZE) === false;
 }
 
 /** MADV_KEEPONFORK and MADV_DODUMP refuse MAP_DROPPABLE memory, whose VM_WIPEONFORK and VM_DONTDUMP may not go (EINVAL). */
@@ -264,7 +260,7 @@ function advise(piece: MadvisePiece, advice: number): SysError | undefined {
     case MADV_DONTNEED_LOCKED:
       if (locked && advice === MADV_DONTNEED) return sysError('EINVAL', 'MADV_DONTNEED on a locked mapping (MADV_DONTNEED_LOCKED is allowed there)');
       // madvise_dontneed_free_valid_vma: in hugetlb memory the part advised must start on a huge page.
-      if (isHugetlb(vma) && m.maySplit?.(piece.firstPage * PAGE_SIZE) === false) return sysError('EINVAL', 'MADV_DONTNEED needs a huge page start there');
+      if (isHugetlbPiece(vma) && m.maySplit?.(piece.firstPage * PAGE_SIZE) === false) return sysError('EINVAL', 'MADV_DONTNEED needs a huge page start there');
       if (m instanceof AnonymousMemory) m.dropPages(piece.firstPage, piece.firstPage + piece.pages);
       return undefined;
     case MADV_FREE:
@@ -281,7 +277,7 @@ function advise(piece: MadvisePiece, advice: number): SysError | undefined {
     case MADV_PAGEOUT:
       // can_madv_lru_vma: neither a locked nor a hugetlb mapping.
       if (locked) return sysError('EINVAL', 'MADV_COLD and MADV_PAGEOUT refuse a locked mapping');
-      return isHugetlb(vma) ? sysError('EINVAL', 'MADV_COLD and MADV_PAGEOUT refuse hugetlb memory') : undefined;
+      return isHugetlbPiece(vma) ? sysError('EINVAL', 'MADV_COLD and MADV_PAGEOUT refuse hugetlb memory') : undefined;
     default:
       return undefined;
   }
