@@ -56,6 +56,22 @@ export function colAt(text: string, col: number, k: number): number {
 }
 
 /**
+ * `text` split at the one-character separator `sep`, each part with the
+ * column it starts at when `text` starts at `col`. Columns are counted
+ * forward part by part, so a long list costs time in proportion to its
+ * length (colAt from the start for each part would be quadratic).
+ */
+export function partsWithCols(text: string, col: number, sep: string): { readonly part: string; readonly col: number }[] {
+  const parts: { part: string; col: number }[] = [];
+  let c = col;
+  for (const part of text.split(sep)) {
+    parts.push({ part, col: c });
+    c += Array.from(part).length + 1;
+  }
+  return parts;
+}
+
+/**
  * Parses an integer literal: decimal, `0x` hexadecimal or leading-`0` octal,
  * optionally negative, with a binary K/M/G suffix where `sizeSuffix` allows
  * it. The result is exact (bigint) and lies in [INT64_MIN, UINT64_MAX].
@@ -83,10 +99,7 @@ export function parseInteger(text: string, col: number, sizeSuffix: boolean): Ei
  */
 export function parseFlags(text: string, col: number, names: Readonly<Record<string, number>> = FLAG_VALUES): Either<LineError, number> {
   let acc = 0n;
-  let k = 0;
-  for (const part of text.split('|')) {
-    const partCol = colAt(text, col, k);
-    k += part.length + 1;
+  for (const { part, col: partCol } of partsWithCols(text, col, '|')) {
     const named = Object.hasOwn(names, part) ? names[part] : undefined;
     if (named !== undefined) {
       acc |= BigInt(named);

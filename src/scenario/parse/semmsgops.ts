@@ -13,7 +13,7 @@ import type { Body, LineParser } from './args.js';
 import { argumentCount, arity } from './args.js';
 import type { MsgctlCmdName, MsgctlStmt, SemctlCmdName, SemOpArg } from './ast.js';
 import type { Token } from './lexer.js';
-import { colAt, parseFlags, parseInteger } from './literals.js';
+import { colAt, parseFlags, parseInteger, partsWithCols } from './literals.js';
 import type { StatementEntries } from './table.js';
 import type { Field } from './wire.js';
 import { bind, hex, id } from './wire.js';
@@ -79,10 +79,7 @@ function parseSops(lp: LineParser, tok: Token): SemOpArg[] | undefined {
   if (text === undefined) return undefined;
   const sops: SemOpArg[] = [];
   // Each part and field is judged at its own column, so an error points at the character to fix.
-  let k = 0;
-  for (const part of text.split(',')) {
-    const partCol = colAt(text, tok.col, k);
-    k += part.length + 1;
+  for (const { part, col: partCol } of partsWithCols(text, tok.col, ',')) {
     const fields = part.split(':');
     if (fields.length < 2 || fields.length > 3) return lp.fail(partCol, `expected SEMNUM:OP or SEMNUM:OP:FLAGS, got ${part}`);
     const opCol = colAt(part, partCol, fields[0]!.length + 1);
@@ -168,10 +165,7 @@ function parseSemctl(lp: LineParser, opTok: Token, args: readonly Token[], proc:
     const text = lp.word(tok);
     if (text === undefined) return undefined;
     const vals: number[] = [];
-    let k = 0;
-    for (const part of text.split(',')) {
-      const partCol = colAt(text, tok.col, k);
-      k += part.length + 1;
+    for (const { part, col: partCol } of partsWithCols(text, tok.col, ',')) {
       const n = lp.take(parseInteger(part, partCol, false));
       if (n === undefined) return undefined;
       if (n < -32768n || n > 65535n) return lp.fail(partCol, 'a semaphore value must be between -32768 and 65535');

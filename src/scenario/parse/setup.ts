@@ -9,7 +9,7 @@ import { arity } from './args.js';
 import { utf8Decode } from './utf8.js';
 import type { CapName, Caps, GlobalSysctlName, SysctlName } from './ast.js';
 import type { Token } from './lexer.js';
-import { colAt, parseInteger, parseName } from './literals.js';
+import { colAt, parseInteger, parseName, partsWithCols } from './literals.js';
 import type { StatementEntries } from './table.js';
 import { capsMask } from './wire.js';
 
@@ -37,20 +37,18 @@ function parseCaps(lp: LineParser, text: string, col: number): Caps | undefined 
   if (text === 'all') return 'all';
   if (text === 'none') return [];
   const seen = new Set<CapName>();
-  let k = 0;
   let bad = false;
-  for (const part of text.split(',')) {
+  for (const { part, col: partCol } of partsWithCols(text, col, ',')) {
     const cap = CAP_NAMES.find((c) => c === part);
     if (cap === undefined) {
       bad = true;
       const shown = part === '' ? '(empty)' : part;
-      lp.fail(colAt(text, col, k), `unknown capability ${shown} (use all, none, or ${CAP_NAMES.join(', ')})`);
+      lp.fail(partCol, `unknown capability ${shown} (use all, none, or ${CAP_NAMES.join(', ')})`);
     } else if (seen.has(cap)) {
       bad = true;
-      lp.fail(colAt(text, col, k), `capability ${cap} is listed twice`);
+      lp.fail(partCol, `capability ${cap} is listed twice`);
     }
     if (cap !== undefined) seen.add(cap);
-    k += part.length + 1;
   }
   return bad ? undefined : CAP_NAMES.filter((c) => seen.has(c));
 }
@@ -89,10 +87,8 @@ export function parseProc(lp: LineParser, opTok: Token, args: readonly Token[]):
         gid = lp.credential(kv.value, kv.valueCol, 'gid') ?? gid;
         break;
       case 'groups': {
-        let k = 0;
-        groups = kv.value.split(',').flatMap((g) => {
-          const n = lp.credential(g, colAt(kv.value, kv.valueCol, k), 'a group');
-          k += g.length + 1;
+        groups = partsWithCols(kv.value, kv.valueCol, ',').flatMap(({ part, col }) => {
+          const n = lp.credential(part, col, 'a group');
           return n === undefined ? [] : [n];
         });
         break;
