@@ -1072,12 +1072,7 @@ export class Process implements ProcessSyscalls {
    * semtimedop once the timeout is copied: `one` is copyOneSop's copy of
    * `sops`, or undefined for copySops to copy or refuse.
    */
-  private semtimedopCopied(
-    semid: number,
-    sops: readonly Sembuf[],
-    one: readonly Sembuf[] | undefined,
-    timeout: Timespec | undefined,
-  ): SysResult<number> {
+  private semtimedopCopied(semid: number, sops: readonly Sembuf[], one: readonly Sembuf[] | undefined, timeout: Timespec | undefined): SysResult<number> {
     let copy = one;
     if (copy === undefined) {
       const copied = copySops(sops, this.namespace.semLimits.semopm);
