@@ -110,6 +110,10 @@ export interface MmapOptions {
   readonly alignment?: number;
   /** MAP_GROWSDOWN: the mapping grows down on a fault below it; `offset` leaves the room (at most STACK_LIMIT). */
   readonly growsDown?: boolean;
+  /** VM_WIPEONFORK from the start (MAP_DROPPABLE). */
+  readonly wipeOnFork?: boolean;
+  /** VM_DONTDUMP from the start (MAP_DROPPABLE). */
+  readonly dontDump?: boolean;
 }
 
 const DEFAULT_MMAP_BASE = 0x7f0000000000;
@@ -205,6 +209,8 @@ function makeVma(
 function newVma(opts: MmapOptions, start: number, len: number): Vma {
   const vma = makeVma(start, start + len, opts.mappable, opts.offset, opts.perms, opts.maxPerms, opts.identity, opts.writable);
   vma.growsDown = opts.growsDown === true;
+  vma.wipeOnFork = opts.wipeOnFork === true;
+  vma.dontDump = opts.dontDump === true;
   return vma;
 }
 

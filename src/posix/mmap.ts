@@ -122,7 +122,7 @@ interface Plan {
   readonly abandon?: () => void;
   /** MAP_GROWSDOWN: the object offset of the mapping's start, the room it may grow down into. */
   readonly growRoom?: number;
-  /** MAP_DROPPABLE: the new piece starts with VM_WIPEONFORK. */
+  /** MAP_DROPPABLE: the new piece starts with VM_WIPEONFORK and VM_DONTDUMP, and the overcommit heuristic skips it (VM_NORESERVE). */
   readonly wipeOnFork?: true;
 }
 
@@ -203,6 +203,8 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
     // or past the room a MAP_GROWSDOWN mapping may grow into.
     offset: file === undefined && anonFile === undefined ? (plan.growRoom ?? 0) : Number(a.offset),
     ...(plan.growRoom !== undefined ? { growsDown: true } : {}),
+    // MAP_DROPPABLE's piece is made with VM_WIPEONFORK and VM_DONTDUMP set.
+    ...(plan.wipeOnFork === true ? { wipeOnFork: true, dontDump: true } : {}),
     addr,
     // hugetlb_get_unmapped_area: a hugetlbfs mapping the kernel places starts on a huge page.
     alignment: unit,
@@ -221,8 +223,6 @@ export function mmap(c: MmapCaller, a: MmapArgs): E.Either<SysError, number> {
   }
   plan.made?.();
   const start = mapped.right;
-  // The new piece is exactly [start, start + len), so setting the flags splits nothing and cannot fail.
-  if (plan.wipeOnFork === true) c.mm.setFlags(c.mappingContext, start, start + len, { wipeOnFork: true, dontDump: true });
   // Errors of the population are ignored, as mm_populate's are.
   if (locked) c.mm.mlock(c.mappingContext, start, start + len, true);
   else if ((a.flags & MAP_POPULATE) !== 0) c.mm.populateRange(start, start + len);
