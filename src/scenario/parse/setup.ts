@@ -167,15 +167,12 @@ export function parseSysctl(lp: LineParser, opTok: Token, args: readonly Token[]
         continue;
       }
       name = 'sem';
-      const raw = utf8Decode(arg.str.bytes);
-      const found = [...raw.matchAll(/\S+/g)];
-      const parts = found.map((m) => m[0]);
+      const found = [...utf8Decode(arg.str.bytes).matchAll(/\S+/g)];
       // A number's own column when the string is written without escapes; else the token's.
       const plain = !arg.text.includes('\\');
       const start = arg.str.prefix.length + 1;
-      const colOf = (i: number): number => (plain ? colAt(arg.text, arg.col, start + (found[i]?.index ?? 0)) : arg.col);
-      const nums = parts.map((t, i) => lp.take(parseInteger(t, colOf(i), false)));
-      if (parts.length !== 4) {
+      const nums = found.map((m) => lp.take(parseInteger(m[0], plain ? colAt(arg.text, arg.col, start + m.index) : arg.col, false)));
+      if (found.length !== 4) {
         lp.fail(arg.col, 'kernel.sem takes exactly four numbers: "SEMMSL SEMMNS SEMOPM SEMMNI"');
         valid = false;
       } else if (nums.every((n) => n !== undefined)) {
