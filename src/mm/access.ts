@@ -13,6 +13,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from '../abi/constants.js';
 import { firstGuard } from './guards.js';
+import type { GuardRuns } from './guards.js';
 import { ZERO_PAGE_BYTES, ZERO_PAGE_WORDS, isBusError } from './memmap.js';
 import type { MemoryFile } from './memory_file.js';
 import type { Vma, VmaSet } from './vma.js';
@@ -141,11 +142,10 @@ function guardAddress(vma: Vma, cur: number, stop: number): number {
   return page < 0 ? -1 : Math.max(cur, page * PAGE_SIZE);
 }
 
-/** Whether the page holding `addr` (inside `vma`) is a guard page. */
-export function isGuarded(vma: Vma, addr: number): boolean {
-  if (vma.guards === undefined) return false;
+/** Whether the page holding `addr` is one of `guards` (the caller tested that its VMA has some). */
+function isGuarded(guards: GuardRuns, addr: number): boolean {
   const page = Math.floor(addr / PAGE_SIZE);
-  return firstGuard(vma.guards, page, page + 1) >= 0;
+  return firstGuard(guards, page, page + 1) >= 0;
 }
 
 /**
@@ -230,7 +230,7 @@ export function atomic32(
     return E.left(bus(addr));
   }
   const vma = vmas.find(addr);
-  if (vma === undefined || !permits(vma, write, rules) || (vma.guards !== undefined && isGuarded(vma, addr))) {
+  if (vma === undefined || !permits(vma, write, rules) || (vma.guards !== undefined && isGuarded(vma.guards, addr))) {
     return E.left(segv(addr));
   }
   const rel = addr - vma.start;
