@@ -95,7 +95,9 @@ export function clipGuards(runs: GuardRuns | undefined, from: number, to: number
 /**
  * Whether `runs` is a well-formed list inside pages [from, to): an even
  * number of integers, each run non-empty, in order, not touching the next.
- * (Checkpoint restore's check of an image's list.)
+ * (The tests' check of the lists install, remove and clip build; a
+ * checkpoint image's runs, [first page, pages], are checked in
+ * checkpoint/meaning.ts.)
  */
 export function guardRunsValid(runs: readonly number[], from: number, to: number): boolean {
   if (runs.length === 0 || runs.length % 2 !== 0) return false;
