@@ -29,6 +29,8 @@ const CLOSED = 3;
 const FORMAT = 4;
 /** The request counter of the last call the kernel will answer later (a semop that sleeps): the thread stops polling for it. */
 const LATER = 5;
+/** How many messages of semaphore leases the kernel thread has sent the thread (sem/lease.ts): the thread reads its port when this moves. */
+const LEASES = 6;
 const FORMAT_JSON = 0;
 const FORMAT_WIRE = 1;
 const HEADER_BYTES = 32;
@@ -127,6 +129,16 @@ export class Mailbox {
   /** Kernel side: the pending request is answered later (it sleeps): the thread stops polling for its reply and sleeps too. */
   later(): void {
     Atomics.store(this.words, LATER, Atomics.load(this.words, REQUEST));
+  }
+
+  /** Kernel side: a lease message went down the thread's port, ahead of the reply it comes with. */
+  leaseSent(): void {
+    Atomics.add(this.words, LEASES, 1);
+  }
+
+  /** Thread side: how many lease messages have been sent (see leaseSent). */
+  leasesSent(): number {
+    return Atomics.load(this.words, LEASES);
   }
 
   /** Kernel side: answers the pending request. */

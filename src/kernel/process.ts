@@ -24,6 +24,8 @@ import { msgrcvUncontended, msgsndUncontended } from '../msg/uncontended.js';
 import type { MsgCaller, MsgReceived, MsgWaiter } from '../msg/waiter.js';
 import { isMsgWaiter } from '../msg/waiter.js';
 import { exitSem } from '../sem/exit.js';
+import type { LeaseGrant } from '../sem/lease.js';
+import { grantLease } from '../sem/lease.js';
 import type { SemCaller, SemctlArg, SemctlResult, Timespec } from '../sem/syscalls.js';
 import * as sem from '../sem/syscalls.js';
 import { copySemundo, newSysvSem } from '../sem/undo.js';
@@ -221,6 +223,8 @@ export class Process implements ProcessSyscalls {
   /** copyOneSop's copy: one sop, overwritten by each semop. */
   private readonly sopScratch: readonly Sembuf[] = [{ semNum: 0, semOp: 0, semFlg: 0 }];
   private lastMsgCaller: MsgCaller | undefined = undefined;
+  /** The word this process's worker threads check before they use a semaphore lease (see ipcEpochWord); made on first use. */
+  private epochWord: Int32Array | undefined = undefined;
   /** The file mode creation mask (umask(2)); 0 for a spawned process, inherited at fork. */
   private fileModeMask = 0;
   /** RLIMIT_FSIZE (bytes); unlimited for a spawned process, inherited at fork. */
@@ -916,6 +920,8 @@ export class Process implements ProcessSyscalls {
       fresh.join();
       const old = this.namespace;
       this.namespace = fresh;
+      // The process's worker threads hold leases of the old namespace's sets, by id: they drop them.
+      if (this.epochWord !== undefined) Atomics.add(this.epochWord, 0, 1);
       old.leave();
       return E.right(undefined);
     });
@@ -1316,6 +1322,31 @@ export class Process implements ProcessSyscalls {
     const r = a.call === 'msgsnd' ? this.sendAs(a.reg, a.msqid, a.mtype, a.text, a.msgflg) : this.receiveAs(a.reg, a.msqid, a.msgsz, a.msgtyp, a.msgflg);
     if (isPending(r)) return E.right(r as Pending<E.Either<SysError, 0>> | Pending<E.Either<SysError, MsgReceived>>);
     return E.isLeft(r) ? r : E.left(sysError('EINVAL', `the restored ${a.call} completed instead of sleeping`));
+  }
+
+  /**
+   * A shared word that changes whenever this process changes IPC
+   * namespace: its worker threads read it before they use a semaphore
+   * lease, which names a set by id (sem/lease.ts).
+   * @internal
+   */
+  ipcEpochWord(): Int32Array {
+    if (this.epochWord === undefined) this.epochWord = new Int32Array(new SharedArrayBuffer(4));
+    return this.epochWord;
+  }
+
+  /**
+   * Lends set `semid` of this process's namespace to this process's worker
+   * threads (sem/lease.ts) as of CLOCK_REALTIME second `now`, when it may
+   * be lent: undefined otherwise, and always while the kernel is traced
+   * (a leased semop is made in the thread, where no trace sees it).
+   * @internal
+   */
+  semLease(semid: number, now: number): LeaseGrant | undefined {
+    if (this.exitedFlag || this.kernel.tracer !== undefined || !Number.isInteger(semid) || semid < 0 || semid > 0x7fffffff) return undefined;
+    const reg = this.namespace.sem;
+    const set = reg.peekById(semid);
+    return set === undefined ? undefined : grantLease(set, this.credentials, this.pid, reg.limits.semopm, now);
   }
 
   /** The caller the sem mechanism sees: this process's credentials, tgid, undo slot and namespace. */

@@ -54,7 +54,10 @@ export function writeIpcSysctl(ns: IpcNamespace, name: IpcSysctl, value: SysctlV
   if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'bigint')) {
     return E.left(sysError('EINVAL', `kernel.sem takes one to four bigints (more are ignored), not ${describeValue(value)}`));
   }
-  return ns.sem.mu.with(() => ns.semLimits.writeSem(values));
+  const written = ns.sem.mu.with(() => ns.semLimits.writeSem(values));
+  // semopm may now refuse a single operation, which workers' leased semops do not check.
+  ns.sem.recallLeases();
+  return written;
 }
 
 /** Reads sysctl `name` of `ns`: a bigint, or kernel.sem's four. Unknown names are EINVAL. */

@@ -22,6 +22,8 @@ import type { Sembuf } from '../abi/sem.js';
 import type { MsgctlResult } from '../msg/ctl.js';
 import type { MsgSetArgs } from '../msg/registry.js';
 import type { MsgReceived } from '../msg/waiter.js';
+import { LEASE_DONE, LeasedSems } from '../sem/lease.js';
+import type { SemLeaseMessage } from '../sem/lease.js';
 import type { SemctlResult, Timespec } from '../sem/syscalls.js';
 import type { IpcSetArgs, ShmctlResult } from '../shm/syscalls.js';
 import { Mailbox } from './mailbox.js';
@@ -58,12 +60,16 @@ export interface TaskInit extends TlbCacheInit {
   readonly futex: SharedArrayBuffer;
   readonly futexSlot: number;
   readonly futexSpin: number;
+  /** The process's IPC epoch word (Process.ipcEpochWord), which tells the thread to drop its semaphore leases. */
+  readonly ipcEpoch: SharedArrayBuffer;
 }
 
 /** What a Task needs from the platform that runs it. */
 export interface TaskHost {
   /** Chunks the kernel has sent since the last call, as (index, buffer) pairs; blocks for none. */
   receiveChunks(): ReadonlyArray<readonly [number, SharedArrayBuffer]>;
+  /** Semaphore leases the kernel has sent since the last call (sem/lease.ts); blocks for none. */
+  receiveLeases(): readonly SemLeaseMessage[];
   /** Ends the thread: the process has exited. */
   endThread(): never;
 }
@@ -76,6 +82,10 @@ export class Task implements ProcessSyscalls {
   private readonly futexes: FutexQueue;
   private readonly futexSlot: number;
   private readonly futexSpin: number;
+  /** Sets lent to this process (sem/lease.ts), whose uncontended semops stay in this thread. */
+  private readonly sems: LeasedSems;
+  /** The mailbox's count of lease messages when this thread last took them. */
+  private leasesTaken = 0;
 
   constructor(
     init: TaskInit,
@@ -86,6 +96,7 @@ export class Task implements ProcessSyscalls {
     this.futexes = FutexQueue.open(init.futex);
     this.futexSlot = init.futexSlot;
     this.futexSpin = init.futexSpin;
+    this.sems = new LeasedSems(init.ipcEpoch);
     this.tlb = new TlbCache(init, {
       fill: (addr, len, write) => {
         const reply = this.call('tlbFill', [addr, len, write]);
@@ -130,14 +141,40 @@ export class Task implements ProcessSyscalls {
     return this.call('semget', [key, nsems, semflg]);
   }
 
-  /** semop(2): blocks while the operations cannot be performed. */
+  /**
+   * semop(2): blocks while the operations cannot be performed. One
+   * operation on a set lent to this process (sem/lease.ts) is performed in
+   * this thread when it can be, after polling a while when it cannot yet;
+   * everything else is the kernel thread's.
+   */
   semop(semid: number, sops: readonly Sembuf[]): E.Either<SysError, number> {
-    return this.call('semop', [semid, sops]);
+    if (this.sems.semop(semid, sops, this.futexSpin) === LEASE_DONE) return DONE;
+    return this.leased(this.call('semop', [semid, sops]));
   }
 
-  /** semtimedop(2): blocks at most `timeout` (on the kernel's monotonic clock), then EAGAIN. */
+  /** semtimedop(2): blocks at most `timeout` (on the kernel's monotonic clock), then EAGAIN. Without a timeout, as semop. */
   semtimedop(semid: number, sops: readonly Sembuf[], timeout?: Timespec): E.Either<SysError, number> {
-    return this.call('semtimedop', timeout === undefined ? [semid, sops] : [semid, sops, timeout]);
+    if (timeout === undefined && this.sems.semop(semid, sops, this.futexSpin) === LEASE_DONE) return DONE;
+    return this.leased(this.call('semtimedop', timeout === undefined ? [semid, sops] : [semid, sops, timeout]));
+  }
+
+  /**
+   * How many of this thread's semops it performed itself, on a set lent
+   * to its process, rather than through the kernel thread.
+   * @internal
+   */
+  get semopsInThread(): number {
+    return this.sems.performed;
+  }
+
+  /** Takes the leases the kernel thread sent with a reply (they go down the chunk port, ahead of it). */
+  private leased<T>(reply: T): T {
+    const sent = this.mailbox.leasesSent();
+    if (sent !== this.leasesTaken) {
+      this.leasesTaken = sent;
+      this.sems.add(this.host.receiveLeases());
+    }
+    return reply;
   }
 
   semctl(semid: number, semnum: number, cmd: number, arg?: SemunArg): E.Either<SysError, SemctlResult> {
@@ -298,5 +335,8 @@ export class Task implements ProcessSyscalls {
     return reply === undefined ? this.host.endThread() : (reply as SyscallReply<N>);
   }
 }
+
+/** A semop performed in the thread: 0, as the kernel answers one. */
+const DONE: E.Either<SysError, number> = E.right(0);
 
 const isFault = (x: Fault | SysError): x is Fault => (x as Fault).signal !== undefined;

@@ -75,6 +75,17 @@ export function realtimeSource(): 'tick' | 'host clock' {
   return word !== undefined && word[0] !== 0 ? 'tick' : 'host clock';
 }
 
+/**
+ * The tick thread's shared word and base, for a worker thread that stamps
+ * sem_otime as the kernel thread would (sem/lease.ts): undefined until the
+ * thread has published its first second, and once it has stopped (the
+ * word then reads 0, which such a reader takes as "ask the kernel").
+ */
+export function tickShare(): { readonly buffer: SharedArrayBuffer; readonly base: number } | undefined {
+  const w = word;
+  return w === undefined || w[0] === 0 ? undefined : { buffer: w.buffer as SharedArrayBuffer, base };
+}
+
 /** Makes the tick clock the default of every Kernel built from now on. */
 export function installTickClock(): void {
   setDefaultClock(realtimeSeconds);
@@ -96,6 +107,8 @@ function startTicker(): void {
     // A thread that stops would leave a stale second behind: go back to the host clock.
     const stop = (): void => {
       if (word === w) word = undefined;
+      // Worker threads that read the word (tickShare) see it stop, rather than a second that no longer moves.
+      Atomics.store(w, 0, 0);
     };
     thread.on('error', stop);
     thread.on('exit', stop);

@@ -43,7 +43,10 @@ import type { Served } from '../kernel/syscall_server.js';
 import type { SyscallContext, ThreadServices } from '../kernel/syscall_server.js';
 import type { ChildExit } from '../kernel/syscalls.js';
 import type { TaskInit } from '../kernel/task.js';
+import { hostSeconds } from '../kernel/clock.js';
 import { InFlightAccesses } from '../mm/inflight.js';
+import type { SemLease, SemLeaseMessage } from '../sem/lease.js';
+import { realtimeSeconds, tickShare } from './realtime.js';
 import type { TlbFill } from '../mm/tlb.js';
 
 /** How a worker thread ended. */
@@ -99,6 +102,8 @@ interface ThreadState {
   readonly chunkPort: MessagePort;
   /** Ids of the chunks the thread was given, each held in the MemoryFile until the thread ends. */
   readonly chunks: Set<number>;
+  /** Semaphore leases the thread was sent, with its process's IPC epoch then (see offerLease). */
+  readonly leases: WeakMap<SemLease, number>;
   result: unknown;
   hasResult: boolean;
   error: string | undefined;
@@ -205,6 +210,7 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
       futex: kernel.memoryFile.futexQueue.buffer as SharedArrayBuffer,
       futexSlot: futexSlotOf(slot),
       futexSpin: FUTEX_SPIN,
+      ipcEpoch: p.ipcEpochWord().buffer as SharedArrayBuffer,
     },
     moduleUrl: url,
     args,
@@ -238,6 +244,7 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
     slot,
     chunkPort: port1,
     chunks: new Set(),
+    leases: new WeakMap(),
     result: undefined,
     hasResult: false,
     error: undefined,
@@ -394,6 +401,7 @@ function serveOne(kernel: Kernel, threads: KernelThreads, t: ThreadState): void 
   }
   const reply = isPending(served) ? served.result : served;
   sendChunks(kernel, t, reply);
+  offerLease(kernel, t, request, reply);
   t.mailbox.reply(reply);
   t.inCall = false;
   kernel.memoryFile.reclaim();
@@ -503,6 +511,41 @@ function sendChunks(kernel: Kernel, t: ThreadState, reply: unknown): void {
     (fresh ??= []).push([id, mf.chunkBuffer(id) as SharedArrayBuffer]);
   }
   if (fresh !== undefined) t.chunkPort.postMessage(fresh);
+}
+
+/**
+ * After a semop the thread made succeeded, lends the set to the thread's
+ * process when it may be lent (sem/lease.ts), and sends the thread the
+ * lease ahead of the reply unless it has it: its next uncontended semops
+ * on the set then stay in the thread. Only while the kernel's clock is one
+ * the thread can read too: the host clock's second, or the tick clock.
+ */
+function offerLease(kernel: Kernel, t: ThreadState, request: unknown, reply: unknown): void {
+  const req = request as { call?: unknown; args?: unknown[] };
+  if ((req.call !== 'semop' && req.call !== 'semtimedop') || !E.isRight(reply as E.Either<unknown, unknown>)) return;
+  const clock = kernel.clock;
+  const tick = clock === realtimeSeconds ? tickShare() : undefined;
+  if (tick === undefined && clock !== hostSeconds) return;
+  const semid = req.args?.[0];
+  if (typeof semid !== 'number') return;
+  const grant = t.process.semLease(semid, clock());
+  if (grant === undefined) return;
+  const epoch = Atomics.load(t.process.ipcEpochWord(), 0);
+  if (t.leases.get(grant.lease) === epoch) return;
+  t.leases.set(grant.lease, epoch);
+  const l = grant.lease;
+  const message: SemLeaseMessage = {
+    semid,
+    buffer: l.buffer,
+    nsems: l.nsems,
+    lessee: grant.lessee,
+    base: l.base,
+    epoch,
+    tick: tick?.buffer,
+    tickBase: tick?.base,
+  };
+  t.chunkPort.postMessage({ semLease: message });
+  t.mailbox.leaseSent();
 }
 
 /** The thread has ended: release what it held and, when the process is done, exit it. */

@@ -7,18 +7,34 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Task } from '../kernel/task.js';
 import type { TaskHost } from '../kernel/task.js';
+import type { SemLeaseMessage } from '../sem/lease.js';
 import type { WorkerBoot } from './worker.js';
 
 /** A program's entry point: the default export of its module. */
 export type Program = (task: Task, args: readonly unknown[]) => unknown;
 
 const boot = workerData as WorkerBoot;
+/** What the port brought that nobody has taken yet: chunks (arrays of pairs) and semaphore leases ({ semLease }). */
+let chunks: Array<readonly [number, SharedArrayBuffer]> = [];
+let leases: SemLeaseMessage[] = [];
+function drain(): void {
+  for (let m = receiveMessageOnPort(boot.chunkPort); m !== undefined; m = receiveMessageOnPort(boot.chunkPort)) {
+    const message = m.message as Array<readonly [number, SharedArrayBuffer]> | { semLease: SemLeaseMessage };
+    if (Array.isArray(message)) chunks.push(...message);
+    else leases.push(message.semLease);
+  }
+}
 const host: TaskHost = {
   receiveChunks: () => {
-    const out: Array<readonly [number, SharedArrayBuffer]> = [];
-    for (let m = receiveMessageOnPort(boot.chunkPort); m !== undefined; m = receiveMessageOnPort(boot.chunkPort)) {
-      out.push(...(m.message as Array<readonly [number, SharedArrayBuffer]>));
-    }
+    drain();
+    const out = chunks;
+    chunks = [];
+    return out;
+  },
+  receiveLeases: () => {
+    drain();
+    const out = leases;
+    leases = [];
     return out;
   },
   endThread: () => process.exit(0),

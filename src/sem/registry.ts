@@ -107,6 +107,8 @@ export class SemRegistry extends IpcRegistry<SemSet, IpcCaller, number> implemen
     try {
       if (!validOwner(args)) return E.left(sysError('EINVAL', 'uid and gid must be valid ids (not -1)'));
       updatePerm(set, args);
+      // Workers hold the old lease's buffer under the old permissions: the next grant makes a new one.
+      if (set.lease !== undefined) set.lease.retired = true;
       set.ctime = now;
       return CONTROL_DONE;
     } finally {
@@ -183,6 +185,11 @@ export class SemRegistry extends IpcRegistry<SemSet, IpcCaller, number> implemen
   /** ns->used_sems. */
   usedSemaphores(): number {
     return this.mu.with(() => this.usedSems);
+  }
+
+  /** Takes back every set's lease (lease.ts): the limits changed, or the kernel is being traced. */
+  recallLeases(): void {
+    for (const set of this.objectsForCheckpoint()) set.recallLease();
   }
 
   /** Every set in index order, each with a reference the caller must drop (/proc/sysvipc/sem). */

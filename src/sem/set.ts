@@ -27,6 +27,7 @@ import { refcountBug } from '../ipc/object.js';
 import type { IpcPermState } from '../ipc/perm.js';
 import type { EmbeddedLock, Lock } from '../sync/mutex.js';
 import { LockRank, lockEmbedded, nameRank, unlockEmbedded } from '../sync/mutex.js';
+import type { SemLease } from './lease.js';
 import type { SemUndo } from './undo.js';
 import type { SemWaiter } from './waiter.js';
 
@@ -87,6 +88,12 @@ export class SemSet implements IpcObject, IpcPermState, Lock, EmbeddedLock {
   /** list_id: every process's undo entry for this set, newest first. */
   readonly undos: SemUndo[] = [];
   readonly owner: SemOwner;
+  /**
+   * The set's lease to worker threads (lease.ts), kept while the set's
+   * permissions stay as they were so that a new grant reuses its buffer;
+   * its values are the workers' only while it is live.
+   */
+  lease: SemLease | undefined = undefined;
 
   /** `perm`'s fields are copied in; the set keeps no reference to it. */
   constructor(owner: SemOwner, perm: IpcPermState, nsems: number, ctime: number) {
@@ -130,8 +137,15 @@ export class SemSet implements IpcObject, IpcPermState, Lock, EmbeddedLock {
     return LockRank.semSetMu;
   }
 
+  /** Takes mu; a live lease is recalled first thing, so whatever holds mu sees the workers' operations. */
   lock(): void {
     lockEmbedded(this);
+    this.recallLease();
+  }
+
+  /** Takes the values back from a live lease, for a reader that holds no lock (a checkpoint). */
+  recallLease(): void {
+    if (this.lease?.live === true) this.lease.recall(this);
   }
 
   unlock(): void {

@@ -182,7 +182,8 @@ export function semopUncontended(caller: SemCaller, semid: unknown, semNum: unkn
   if (reg.limits.semopm >>> 0 < 1) return false;
   // No reference is taken: nothing between this lookup and the return can remove the set or run anyone else's code.
   const set = reg.peekById(semid);
-  if (set === undefined || semNum >= set.nsems || set.pendingDestruction) return false;
+  // A set lent to worker threads (lease.ts) is the general path's: its lock takes the values back.
+  if (set === undefined || semNum >= set.nsems || set.pendingDestruction || set.lease?.live === true) return false;
   // The owner granted by the owner bits, read here so that these loads see only SemSets (ipcPermits' own see
   // every kind of IPC object and are megamorphic in a program that uses several); anything else asks ipcPermits.
   const uid = caller.creds.uid;

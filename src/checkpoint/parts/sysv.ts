@@ -51,6 +51,8 @@ export function saveSem(ns: IpcNamespace): SemNamespaceMetaT {
 }
 
 function semSetMeta(s: SemSet): SemSetMetaT {
+  // The values workers hold under a lease are the set's too.
+  s.recallLease();
   return {
     ...permMeta(s.perm),
     nsems: s.nsems,

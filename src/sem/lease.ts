@@ -1,0 +1,340 @@
+/**
+ * Semaphore leases: the uncontended semop of a process running in a worker
+ * thread, done in that thread on shared words instead of through the
+ * kernel thread.
+ *
+ * A worker's semop otherwise costs a trip through its mailbox to the
+ * kernel thread. When two workers pass a token through semaphores, every
+ * operation either sleeps or wakes a sleeper, and each of those trips
+ * through the host's scheduler costs tens of microseconds: two threads
+ * talking through a third on two CPUs. A futex-style design lets the two
+ * threads meet without the third, and that is what a lease is.
+ *
+ * The kernel thread lends a set's values to the workers of the processes
+ * that may both read and alter it, while nothing waits on it: each value
+ * moves into one 32-bit word of a SharedArrayBuffer, and a worker performs
+ * a single-sop semop (no SEM_UNDO) with one compare-and-swap on its word.
+ * An operation that would sleep polls the word for a while first (see
+ * LeasedSems.semop) and, when nothing comes, goes to the kernel thread as
+ * before, which sleeps it there.
+ *
+ * A word holds everything one operation changes, so one compare-and-swap
+ * commits it as Linux's sem lock would:
+ *   bits  0-15  semval (0..SEMVMX);
+ *   bits 16-19  who last changed it: 0 for "as the kernel thread's own
+ *               sempid and sem_otime say", else an index into the lease's
+ *               lessees (their tgids);
+ *   bits 20-30  that operation's sem_otime, in seconds after the lease's base;
+ *   bit  31     recalled: the kernel thread has taken the values back.
+ *
+ * Any kernel-thread code that touches the set takes its lock, and taking
+ * it recalls the lease first (SemSet.lock): every word gets its recalled
+ * bit with one atomic OR, which returns what the word held, and the values,
+ * sempids and times go back into the set. A worker's compare-and-swap then
+ * fails, and it goes to the kernel thread. So there is never a waiter on a
+ * leased set (queueing one takes the lock), a leased set's permissions,
+ * limits and existence are those of the grant, and the kernel thread sees
+ * every operation a worker committed before it took the lock.
+ *
+ * A lease is granted again (grantLease), after the next call a worker
+ * makes to the kernel thread on the set, once the set is quiet again. The
+ * buffer stays the same while the set's permissions do, so a worker keeps
+ * what it was sent; IPC_SET retires it, and the next grant makes a new one,
+ * so a process that has lost a permission holds only recalled words. RMID
+ * recalls it for good, and so does the process moving to another IPC
+ * namespace (its workers' epoch word, Process.ipcEpochWord, changes, and
+ * they drop every lease they hold).
+ *
+ * What differs from a semop that went to the kernel thread: an operation
+ * polling before it sleeps is not yet queued, so GETNCNT and GETZCNT do
+ * not count it, as Linux does not count a task that has not yet entered
+ * the call; and a worker's program holds the words, so it can write them
+ * directly, which gains it nothing it lacked (a lease needs alter
+ * permission, as SETVAL does): the kernel thread clamps a value it reads
+ * back to SEMVMX, and takes only sempids of the lease's own lessees.
+ *
+ * sem_otime needs the kernel's clock in the worker: leases are granted
+ * only while the kernel's clock is the host clock's second (kernel/clock.ts),
+ * which the worker reads itself, or the tick clock (node/realtime.ts),
+ * whose shared word the worker reads as the kernel thread does; never
+ * with a clock a simulator injected.
+ *
+ * Platform-free: the Node edge (node/worker.ts) decides when to grant and
+ * sends the buffer to the thread; the worker side (LeasedSems) runs in
+ * kernel/task.ts.
+ */
+import { IPC_NOWAIT, S_IRUGO, S_IWUGO } from '../abi/constants.js';
+import { SEMVMX } from '../abi/sem.js';
+import type { Credentials } from '../auth/credentials.js';
+import { ipcPermits } from '../ipc/perm.js';
+import { hostSeconds } from '../kernel/clock.js';
+import { nextSpin } from '../mm/spin.js';
+import type { SemSet } from './set.js';
+
+const VALUE_MASK = 0xffff;
+const WHO_SHIFT = 16;
+const WHO_MASK = 0xf;
+const TIME_SHIFT = 20;
+const TIME_MASK = 0x7ff;
+/** Bit 31: the word is the kernel thread's again. */
+const RECALLED = 1 << 31;
+
+/** The most processes one lease lends to (a 4-bit index, 0 meaning the kernel thread's own). */
+export const LEASE_MAX_LESSEES = WHO_MASK;
+/** The largest set lent: a recall or a grant walks every semaphore. */
+export const LEASE_MAX_SEMS = 64;
+/**
+ * A lease's base is replaced by a new lease (a new buffer) this many
+ * seconds before the time field would overflow; workers stop using one
+ * whose time has run past the field.
+ */
+const LEASE_RENEW_AGE = TIME_MASK - 60;
+
+/** A set's values while lent: the buffer and who may write it. Owned by the kernel thread. */
+export class SemLease {
+  readonly buffer: SharedArrayBuffer;
+  readonly words: Int32Array;
+  /** tgid of lessee index i + 1. */
+  readonly lessees: number[] = [];
+  /** The words hold the values (workers may be changing them). */
+  live = false;
+  /** The set's permissions changed since this lease was made: it is never granted again. */
+  retired = false;
+
+  constructor(
+    readonly nsems: number,
+    /** CLOCK_REALTIME second that time fields count from. */
+    readonly base: number,
+  ) {
+    this.buffer = new SharedArrayBuffer(nsems * 4);
+    this.words = new Int32Array(this.buffer);
+  }
+
+  /**
+   * Takes the values back into `set`: every word is marked recalled (a
+   * worker's compare-and-swap on it fails from now on), and what it held is
+   * the semaphore's value, and when a lessee changed it, its sempid and
+   * sem_otime. Runs on the kernel thread only.
+   */
+  recall(set: SemSet): void {
+    const words = this.words;
+    for (let i = 0; i < this.nsems; i += 1) {
+      const old = Atomics.or(words, i, RECALLED);
+      const v = old & VALUE_MASK;
+      set.semval[i] = Math.min(v, SEMVMX);
+      const who = (old >>> WHO_SHIFT) & WHO_MASK;
+      const pid = who === 0 ? undefined : this.lessees[who - 1];
+      if (pid !== undefined) {
+        set.sempid[i] = pid;
+        set.semOtime[i] = this.base + ((old >>> TIME_SHIFT) & TIME_MASK);
+      }
+    }
+    this.live = false;
+  }
+}
+
+/** What a grant gives the Node edge to send: the lease, and the caller's index in it. */
+export interface LeaseGrant {
+  readonly lease: SemLease;
+  readonly lessee: number;
+}
+
+/** What the thread is sent for one lease (structured-clonable). */
+export interface SemLeaseMessage {
+  readonly semid: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly nsems: number;
+  readonly lessee: number;
+  readonly base: number;
+  /** The process's IPC epoch when granted: a thread whose epoch word has moved on drops the message. */
+  readonly epoch: number;
+  /**
+   * The tick clock's shared buffer and base (node/realtime.ts) when the
+   * kernel's clock is the tick clock, which the thread then stamps
+   * sem_otime from; absent when it is the host clock's second
+   * (kernel/clock.ts), which the thread reads itself.
+   */
+  readonly tick?: SharedArrayBuffer;
+  readonly tickBase?: number;
+}
+
+/**
+ * Lends `set`'s values to the process with `creds` and tgid `pid`, when
+ * the set may be lent to it: the set is not being removed, has at most
+ * LEASE_MAX_SEMS semaphores, nobody waits on it, the namespace's semopm
+ * admits a single operation, and the process may both read and alter it.
+ * `now` is the kernel's CLOCK_REALTIME second. Undefined when it may not
+ * (the process's semops keep going to the kernel thread). Takes the set's
+ * lock; no lock may be held.
+ */
+export function grantLease(set: SemSet, creds: Credentials, pid: number, semopm: number, now: number): LeaseGrant | undefined {
+  if (set.pendingDestruction || set.nsems > LEASE_MAX_SEMS || semopm >>> 0 < 1) return undefined;
+  if (!ipcPermits(creds, set, S_IWUGO) || !ipcPermits(creds, set, S_IRUGO)) return undefined;
+  const held = set.lease;
+  if (held?.live === true) {
+    // Lent already, with the lessee known: nothing to write.
+    const who = held.lessees.indexOf(pid) + 1;
+    if (who !== 0) return { lease: held, lessee: who };
+  }
+  set.lock();
+  try {
+    if (set.pendingDestruction || !quiet(set)) return undefined;
+    let lease = set.lease;
+    if (lease === undefined || lease.retired || now < lease.base || now - lease.base > LEASE_RENEW_AGE) {
+      lease = new SemLease(set.nsems, now);
+      set.lease = lease;
+    }
+    let who = lease.lessees.indexOf(pid) + 1;
+    if (who === 0) {
+      if (lease.lessees.length >= LEASE_MAX_LESSEES) return undefined;
+      who = lease.lessees.push(pid);
+    }
+    // Recalled by lock() above if it was live: the values go out with "as the kernel's own" attribution.
+    for (let i = 0; i < set.nsems; i += 1) Atomics.store(lease.words, i, set.semval[i]!);
+    lease.live = true;
+    return { lease, lessee: who };
+  } finally {
+    set.unlock();
+  }
+}
+
+/** Whether nobody waits on any of the set's semaphores. Precondition: mu is held. */
+function quiet(set: SemSet): boolean {
+  if (set.complexCount !== 0 || set.globalAlter.length !== 0 || set.globalConst.length !== 0) return false;
+  for (let i = 0; i < set.nsems; i += 1) {
+    const a = set.pendingAlter[i];
+    const c = set.pendingConst[i];
+    if ((a !== undefined && a.length !== 0) || (c !== undefined && c.length !== 0)) return false;
+  }
+  return true;
+}
+
+const noClock = (): number => 0;
+
+/** How the thread reads the kernel's clock for a lease message: the tick word (0 while it has none), or the host's second. */
+function clockOf(m: SemLeaseMessage): () => number {
+  if (m.tick === undefined) return hostSeconds;
+  const tick = new Int32Array(m.tick, 0, 1);
+  const base = m.tickBase ?? 0;
+  return () => {
+    const v = Atomics.load(tick, 0);
+    return v === 0 ? 0 : base + v;
+  };
+}
+
+/** One lease as a thread holds it. */
+interface HeldLease {
+  readonly words: Int32Array;
+  readonly nsems: number;
+  /** The lessee index, in place in a word. */
+  readonly who: number;
+  readonly base: number;
+}
+
+/** LeasedSems.semop: performed in the thread. */
+export const LEASE_DONE = 1;
+/** LeasedSems.semop: not performed; the call goes to the kernel thread, which decides it. */
+export const LEASE_DECLINED = 0;
+
+/**
+ * The leases one thread holds, by semid, and its semop on them. Owned by
+ * the thread.
+ */
+export class LeasedSems {
+  private readonly bySemid = new Map<number, HeldLease>();
+  private readonly epoch: Int32Array;
+  private epochSeen: number;
+  /** The kernel's CLOCK_REALTIME second as the thread reads it; 0 when it cannot. */
+  private seconds: () => number = noClock;
+  /** How long the next semop that would sleep polls first; -1 until the first. */
+  private spinBudget = -1;
+  /** Semops performed in the thread so far. */
+  performed = 0;
+
+  constructor(epochWord: SharedArrayBuffer) {
+    this.epoch = new Int32Array(epochWord, 0, 1);
+    this.epochSeen = Atomics.load(this.epoch, 0);
+  }
+
+  /** Takes leases the kernel thread sent; one granted before the process's last change of namespace is dropped. */
+  add(messages: readonly SemLeaseMessage[]): void {
+    this.checkEpoch();
+    for (const m of messages) {
+      if (m.epoch !== this.epochSeen) continue;
+      this.bySemid.set(m.semid, { words: new Int32Array(m.buffer), nsems: m.nsems, who: m.lessee << WHO_SHIFT, base: m.base });
+      this.seconds = clockOf(m);
+    }
+  }
+
+  /** How many leases are held (for tests). */
+  get size(): number {
+    return this.bySemid.size;
+  }
+
+  /**
+   * semop(semid, [{ semNum, semOp, semFlg }]) on a leased set: LEASE_DONE
+   * once performed, LEASE_DECLINED (having changed nothing) for anything
+   * the kernel thread must decide: no live lease, a field that is not what
+   * the kernel reads as it is, SEM_UNDO or any flag but IPC_NOWAIT, a
+   * result past SEMVMX (ERANGE), or an operation that cannot proceed (with
+   * IPC_NOWAIT at once; otherwise after polling the word for up to `spin`
+   * loads, adapted as a futex wait's poll is).
+   */
+  semop(semid: unknown, sops: unknown, spin: number): number {
+    if (this.bySemid.size === 0 || typeof semid !== 'number' || !Array.isArray(sops) || sops.length !== 1) return LEASE_DECLINED;
+    const held = this.bySemid.get(semid);
+    if (held === undefined || this.checkEpoch()) return LEASE_DECLINED;
+    let semNum: unknown;
+    let semOp: unknown;
+    let semFlg: unknown;
+    try {
+      const s = sops[0] as { semNum?: unknown; semOp?: unknown; semFlg?: unknown } | null;
+      if (typeof s !== 'object' || s === null) return LEASE_DECLINED;
+      ({ semNum, semOp, semFlg } = s);
+    } catch {
+      return LEASE_DECLINED;
+    }
+    if (typeof semNum !== 'number' || typeof semOp !== 'number' || typeof semFlg !== 'number') return LEASE_DECLINED;
+    if ((semNum & 0xffff) !== semNum || semNum >= held.nsems || (semOp << 16) >> 16 !== semOp) return LEASE_DECLINED;
+    if (semFlg !== 0 && semFlg !== IPC_NOWAIT) return LEASE_DECLINED;
+    const words = held.words;
+    let polled = 0;
+    let budget = -1;
+    for (;;) {
+      const w = Atomics.load(words, semNum);
+      if (w < 0) break;
+      const v = w & VALUE_MASK;
+      const next = v + semOp;
+      if (semOp === 0 ? v !== 0 : next < 0) {
+        // Would sleep: poll for a change, then leave it to the kernel thread.
+        if (semFlg !== 0) return LEASE_DECLINED;
+        if (budget < 0) budget = this.spinBudget < 0 ? spin : Math.min(this.spinBudget, spin);
+        if (polled >= budget) {
+          this.spinBudget = nextSpin(budget, spin, false);
+          return LEASE_DECLINED;
+        }
+        polled += 1;
+        continue;
+      }
+      if (next > SEMVMX) return LEASE_DECLINED;
+      const seconds = this.seconds();
+      const delta = seconds === 0 ? -1 : seconds - held.base;
+      if (delta < 0 || delta > TIME_MASK) return LEASE_DECLINED;
+      if (Atomics.compareExchange(words, semNum, w, next | held.who | (delta << TIME_SHIFT)) === w) {
+        if (polled !== 0) this.spinBudget = nextSpin(budget, spin, true);
+        this.performed += 1;
+        return LEASE_DONE;
+      }
+    }
+    return LEASE_DECLINED;
+  }
+
+  /** Drops every lease when the process has changed IPC namespace; true when it did. */
+  private checkEpoch(): boolean {
+    const e = Atomics.load(this.epoch, 0);
+    if (e === this.epochSeen) return false;
+    this.epochSeen = e;
+    this.bySemid.clear();
+    return true;
+  }
+}
