@@ -140,7 +140,7 @@ export class SemSet implements IpcObject, IpcPermState, Lock, EmbeddedLock {
   /** Takes mu; a live lease is recalled first thing, so whatever holds mu sees the workers' operations. */
   lock(): void {
     lockEmbedded(this);
-    this.recallLease();
+    if (this.lease !== undefined) this.recallLease();
   }
 
   /** Takes the values back from a live lease, for a reader that holds no lock (a checkpoint). */

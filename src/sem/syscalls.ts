@@ -18,6 +18,7 @@ import type { SemidDs, Sembuf, Seminfo } from '../abi/sem.js';
 import { GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, SEMVMX, SEM_INFO, SEM_STAT, SEM_STAT_ANY, SEM_UNDO, SETALL, SETVAL } from '../abi/sem.js';
 import type { Credentials } from '../auth/credentials.js';
 import { ipcPermits } from '../ipc/perm.js';
+import { lockEmbedded, unlockEmbedded } from '../sync/mutex.js';
 import type { IpcSetArgs } from '../ipc/perm.js';
 import { SEMOP_BLOCK, SEMOP_EAGAIN, SEMOP_OK, atomicSemop, blockedSop } from './atomic.js';
 import type { SemRegistry } from './registry.js';
@@ -194,12 +195,13 @@ export function semopUncontended(caller: SemCaller, semid: unknown, semNum: unkn
   if (semOp === 0 ? cur !== 0 : next < 0 || next > SEMVMX) return false;
   if (!nobodyWaitsOn(set, semNum)) return false;
   const now = set.owner.now();
-  set.lock();
+  // The embedded lock itself: SemSet.lock would test for a lease to recall, and there is none (above).
+  lockEmbedded(set);
   set.semval[semNum] = next;
   set.sempid[semNum] = caller.pid;
   set.semOtime[semNum] = now;
   // No queue to unmerge (nobodyWaitsOn): sem_unlock's work is the lock's.
-  set.unlock();
+  unlockEmbedded(set);
   return true;
 }
 
