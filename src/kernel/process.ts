@@ -571,6 +571,8 @@ export class Process implements ProcessSyscalls {
       // release reads the injected clock before it changes anything: a throw leaves the process alive and whole.
       this.mm.release(this.mappingContext);
       this.exitedFlag = true;
+      // Its worker threads drop their semaphore leases: their next semop comes to the kernel thread, which ends them.
+      if (this.epochWord !== undefined) Atomics.add(this.epochWord, 0, 1);
       this.interruptAll();
       exitSem(this.sysvsem, this.pid, otime);
       this.namespace.shm.creatorGone(this.creatorToken);
@@ -1326,8 +1328,8 @@ export class Process implements ProcessSyscalls {
 
   /**
    * A shared word that changes whenever this process changes IPC
-   * namespace: its worker threads read it before they use a semaphore
-   * lease, which names a set by id (sem/lease.ts).
+   * namespace or exits: its worker threads read it before they use a
+   * semaphore lease, which names a set by id (sem/lease.ts).
    * @internal
    */
   ipcEpochWord(): Int32Array {

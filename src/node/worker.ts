@@ -521,12 +521,13 @@ function sendChunks(kernel: Kernel, t: ThreadState, reply: unknown): void {
  * the thread can read too: the host clock's second, or the tick clock.
  */
 function offerLease(kernel: Kernel, t: ThreadState, request: unknown, reply: unknown): void {
-  const req = request as { call?: unknown; args?: unknown[] };
-  if ((req.call !== 'semop' && req.call !== 'semtimedop') || !E.isRight(reply as E.Either<unknown, unknown>)) return;
+  if (typeof request !== 'object' || request === null) return;
+  const req = request as { call?: unknown; args?: unknown };
+  if (!Array.isArray(req.args) || (req.call !== 'semop' && req.call !== 'semtimedop') || !E.isRight(reply as E.Either<unknown, unknown>)) return;
   const clock = kernel.clock;
   const tick = clock === realtimeSeconds ? tickShare() : undefined;
   if (tick === undefined && clock !== hostSeconds) return;
-  const semid = req.args?.[0];
+  const semid: unknown = req.args[0];
   if (typeof semid !== 'number') return;
   const grant = t.process.semLease(semid, clock());
   if (grant === undefined) return;

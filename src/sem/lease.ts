@@ -48,10 +48,14 @@
  * What differs from a semop that went to the kernel thread: an operation
  * polling before it sleeps is not yet queued, so GETNCNT and GETZCNT do
  * not count it, as Linux does not count a task that has not yet entered
- * the call; and a worker's program holds the words, so it can write them
- * directly, which gains it nothing it lacked (a lease needs alter
- * permission, as SETVAL does): the kernel thread clamps a value it reads
- * back to SEMVMX, and takes only sempids of the lease's own lessees.
+ * the call. And a worker's program holds the words, so it can write them
+ * directly: set a value (it has alter permission, as SETVAL needs), name
+ * another lessee as the last to change a semaphore, revive a recalled word
+ * so that a fellow lessee's operation lands where the kernel no longer
+ * reads. So a buffer is only ever shared by processes with the same
+ * credentials (identityOf), which could already act on one another in
+ * Linux; the kernel clamps a value it reads back to SEMVMX, a time to the
+ * present, and takes only sempids of the lease's own lessees.
  *
  * sem_otime needs the kernel's clock in the worker: leases are granted
  * only while the kernel's clock is the host clock's second (kernel/clock.ts),
@@ -100,6 +104,8 @@ export class SemLease {
   live = false;
   /** The set's permissions changed since this lease was made: it is never granted again. */
   retired = false;
+  /** The credentials every lessee has (identityOf), set by the first grant. */
+  identity: string | undefined = undefined;
 
   constructor(
     readonly nsems: number,
@@ -118,6 +124,8 @@ export class SemLease {
    */
   recall(set: SemSet): void {
     const words = this.words;
+    // A time field a program wrote past the present reads as the present.
+    const now = set.owner.now();
     for (let i = 0; i < this.nsems; i += 1) {
       const old = Atomics.or(words, i, RECALLED);
       const v = old & VALUE_MASK;
@@ -126,7 +134,7 @@ export class SemLease {
       const pid = who === 0 ? undefined : this.lessees[who - 1];
       if (pid !== undefined) {
         set.sempid[i] = pid;
-        set.semOtime[i] = this.base + ((old >>> TIME_SHIFT) & TIME_MASK);
+        set.semOtime[i] = Math.min(this.base + ((old >>> TIME_SHIFT) & TIME_MASK), now);
       }
     }
     this.live = false;
@@ -172,9 +180,9 @@ export function grantLease(set: SemSet, creds: Credentials, pid: number, semopm:
   if (!ipcPermits(creds, set, S_IWUGO) || !ipcPermits(creds, set, S_IRUGO)) return undefined;
   const held = set.lease;
   if (held?.live === true) {
-    // Lent already, with the lessee known: nothing to write.
+    // Lent already, with the lessee known (its credentials were the lease's then, and a process's stay as they are).
     const who = held.lessees.indexOf(pid) + 1;
-    if (who !== 0) return { lease: held, lessee: who };
+    if (who !== 0 && held.identity === identityOf(creds)) return { lease: held, lessee: who };
   }
   set.lock();
   try {
@@ -184,6 +192,9 @@ export function grantLease(set: SemSet, creds: Credentials, pid: number, semopm:
       lease = new SemLease(set.nsems, now);
       set.lease = lease;
     }
+    const identity = identityOf(creds);
+    lease.identity ??= identity;
+    if (lease.identity !== identity) return undefined;
     let who = lease.lessees.indexOf(pid) + 1;
     if (who === 0) {
       if (lease.lessees.length >= LEASE_MAX_LESSEES) return undefined;
@@ -196,6 +207,20 @@ export function grantLease(set: SemSet, creds: Credentials, pid: number, semopm:
   } finally {
     set.unlock();
   }
+}
+
+/**
+ * The credentials a process shares a lease's buffer under: uid, gid,
+ * supplementary groups and capabilities. Every holder of the buffer can
+ * write every word of it, so only processes that could already act on
+ * one another in Linux (the same user, with the same privileges, may
+ * ptrace or signal each other) share one; any other process's semops go to
+ * the kernel thread.
+ */
+function identityOf(creds: Credentials): string {
+  const groups = [...creds.groups].sort((a, b) => a - b).join(',');
+  const caps = [...creds.caps].sort().join(',');
+  return `${creds.uid}:${creds.gid}:${groups}:${caps}`;
 }
 
 /** Whether nobody waits on any of the set's semaphores. Precondition: mu is held. */

@@ -211,26 +211,41 @@ describe('semaphore leases: the thread side performs, the kernel side sees', () 
     expect(granted.filter(Boolean).length).toBe(LEASE_MAX_LESSEES);
   });
 
-  it('IPC_SET retires the buffer: a process that lost alter permission holds only recalled words', () => {
+  it('IPC_SET retires the buffer: lessees that lost alter permission hold only recalled words; the next grant is a new buffer', () => {
     const w = world();
     const owner = w.k.spawn({ uid: 1000, gid: 1000 });
     const id = ok(owner.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o666));
     const stranger = w.k.spawn({ uid: 2000, gid: 2000 });
     const other = thread(w, stranger);
-    const mine = thread(w, owner);
-    expect(other.take(id) && mine.take(id)).toBe(true);
+    const alsoStranger = thread(w, w.k.spawn({ uid: 2000, gid: 2000 }));
+    expect(other.take(id) && alsoStranger.take(id)).toBe(true);
     const before = w.k.initialIpcNamespace.sem.peekById(id)?.lease;
     ok(owner.semctl(id, 0, IPC_SET, { uid: 1000, gid: 1000, mode: 0o600 }));
     expect(other.sems.semop(id, op(0, 1), 0)).toBe(LEASE_DECLINED);
     expect(errno(atOnce(stranger.semop(id, op(0, 1))))).toBe('EACCES');
-    // The owner's next grant is a new buffer; the old one's words stay recalled, whatever anyone writes to them.
-    expect(mine.take(id)).toBe(true);
-    const after = w.k.initialIpcNamespace.sem.peekById(id)?.lease;
-    expect(after).not.toBe(before);
-    expect(mine.sems.semop(id, op(0, 2), 0)).toBe(LEASE_DONE);
-    expect(other.sems.semop(id, op(0, 1), 0)).toBe(LEASE_DECLINED);
     expect(other.take(id)).toBe(false);
+    // The owner's grant is a new buffer; the old one's words stay recalled.
+    const mine = thread(w, owner);
+    expect(mine.take(id)).toBe(true);
+    expect(w.k.initialIpcNamespace.sem.peekById(id)?.lease).not.toBe(before);
+    expect(mine.sems.semop(id, op(0, 2), 0)).toBe(LEASE_DONE);
+    expect(alsoStranger.sems.semop(id, op(0, 1), 0)).toBe(LEASE_DECLINED);
     expect(get(owner, id, 0, GETVAL)).toBe(2);
+  });
+
+  it('a buffer is shared only by processes with the same credentials (uid, gid, groups, capabilities)', () => {
+    const w = world();
+    const owner = w.k.spawn({ uid: 1000, gid: 1000 });
+    const id = ok(owner.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o666));
+    expect(thread(w, w.k.spawn({ uid: 2000, gid: 2000 })).take(id)).toBe(true);
+    expect(thread(w, w.k.spawn({ uid: 2000, gid: 2000 })).take(id)).toBe(true);
+    expect(thread(w, owner).take(id)).toBe(false);
+    expect(thread(w, w.k.spawn({ uid: 2000, gid: 2001 })).take(id)).toBe(false);
+    expect(thread(w, w.k.spawn({ uid: 2000, gid: 2000, groups: [7] })).take(id)).toBe(false);
+    expect(thread(w, w.k.spawn({ uid: 2000, gid: 2000, caps: ['CAP_IPC_OWNER'] })).take(id)).toBe(false);
+    // The owner's semop goes to the kernel thread, which recalls the lease and sees the lessees' operations.
+    ok(atOnce(owner.semop(id, op(0, 1))));
+    expect(get(owner, id, 0, GETVAL)).toBe(1);
   });
 
   it('words a program scribbles on read back clamped to SEMVMX, with no sempid but a lessee’s', () => {
@@ -289,6 +304,16 @@ describe('semaphore leases: the thread side performs, the kernel side sees', () 
     t.sems.add([stale]);
     expect(t.sems.size).toBe(0);
     expect(t.take(id)).toBe(false);
+  });
+
+  it('a process that exits drops its leases: its thread declines, and the kernel thread ends it at the next call', () => {
+    const { w, id } = setUp(1);
+    const worker = w.k.spawn();
+    const t = thread(w, worker);
+    expect(t.take(id)).toBe(true);
+    ok(worker.exit());
+    expect(t.sems.semop(id, op(0, 1), 0)).toBe(LEASE_DECLINED);
+    expect(t.sems.size).toBe(0);
   });
 
   it('a traced kernel recalls every lease and lends none while traced', () => {

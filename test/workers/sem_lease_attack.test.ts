@@ -8,14 +8,11 @@
  * itself (Task.semopsInThread), or it would prove nothing about leases.
  * Sizes are small, for a 2-core box; every wait is bounded.
  *
- * Tests marked it.fails show bugs of the lease code as committed (see the
- * comment on each; each was checked to fail on its last assertion, not on
- * a precondition); once the bug is fixed they fail, and lose the mark.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT } from '../../src/abi/constants.js';
-import { GETNCNT, GETPID, GETVAL, SETVAL } from '../../src/abi/sem.js';
+import { GETNCNT, GETVAL, SETALL, SETVAL } from '../../src/abi/sem.js';
 import { checkInvariants } from '../../src/checkpoint/invariants.js';
 import { hostSeconds } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
@@ -145,15 +142,13 @@ describe('semaphore leases under attack', () => {
     expect(val(owner, semid, 0)).toBe(3);
   });
 
-  // BUG: the words of a recalled lease are writable by every process it was lent to. After IPC_SET takes a process's
-  // access away, it can clear the recalled bit of the retired buffer, which another lessee (which kept its access) still
-  // holds under the set's id: that lessee's semops then succeed in the dead buffer, and the set never sees them. Here
-  // the set's value is 0, so Linux answers the victim's IPC_NOWAIT -1 with EAGAIN; the model answers 0 (and would let a
-  // blocking P() through a semaphore used as a mutex). The same holds for a buffer kept after IPC_RMID when the id is
-  // reused. Fix: revoke a retired or removed lease through a word its other lessees cannot write, e.g. bump the
-  // Process.ipcEpochWord of each lessee process (lease.lessees) when IPC_SET retires it and when IPC_RMID recalls it,
-  // so every lessee thread drops the buffer before its next CAS.
-  it.fails('a process that lost access by IPC_SET cannot revive the retired buffer to make another lessee’s semop succeed unseen', async () => {
+  // The words of a buffer are writable by every process it was lent to, so a process could revive a recalled word to
+  // make a fellow lessee's semop land where the kernel no longer reads. A buffer is therefore shared only by processes
+  // with the same credentials (lease.ts identityOf), which could already act on one another: here the attacker (uid
+  // 2000) was lent the set first, the victim (uid 1000) is lent nothing, and after IPC_SET takes the attacker's access
+  // away, whatever it writes into the retired buffer reaches nobody. The set's value is 0, so the victim's IPC_NOWAIT
+  // -1 is EAGAIN, as in Linux.
+  it('a process that lost access by IPC_SET cannot revive the retired buffer to make another process’s semop succeed unseen', async () => {
     const k = new Kernel({ clock: hostSeconds });
     const owner = k.spawn({ uid: 1000, gid: 1000 });
     const semid = right(owner.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o666));
@@ -169,16 +164,28 @@ describe('semaphore leases under attack', () => {
     expect((await outcome(attacker)).results).toEqual(['leased', 'revived']);
     right(owner.semctl(gate, 1, SETVAL, 1));
     const out = await outcome(victim);
-    expect(out.results[0]).toBe('leased');
-    expect(out.inThreadBefore).toBeGreaterThan(0);
+    expect(out.results[0]).toBe('no lease');
     expect([out.results[1], val(owner, semid, 0)]).toEqual(['EAGAIN', 0]);
   });
 
-  // BUG: the time field of a word is taken back as sem_otime unchecked, so a lessee's program sets sem_otime up to
-  // 2047 s (TIME_MASK) after the lease's base: IPC_STAT then reports a last semop in the future, which Linux never
-  // does (sem_otime is the clock's second at some semop). Fix: in SemLease.recall, take base + delta only when it is at
-  // most the kernel's clock now (recall can read set.owner.now()), and the current time otherwise.
-  it.fails('a lessee writing its word’s time field cannot make sem_otime later than now', async () => {
+  it('a process with other credentials is never lent the buffer another process holds', async () => {
+    const k = new Kernel({ clock: hostSeconds });
+    const owner = k.spawn({ uid: 1000, gid: 1000 });
+    const semid = right(owner.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o666));
+    const gate = right(owner.semget(IPC_PRIVATE, 2, IPC_CREAT | 0o666));
+    const first = start(k, k.spawn({ uid: 1000, gid: 1000 }), ['victim', semid, gate, 0]);
+    await until(() => val(owner, gate, 0, GETNCNT) === 1);
+    // Same uid, other groups: other credentials.
+    const other = start(k, k.spawn({ uid: 1000, gid: 1000, groups: [5] }), ['victim', semid, gate, 1]);
+    await until(() => val(owner, gate, 1, GETNCNT) === 1);
+    right(owner.semctl(gate, 0, SETALL, [1, 1]));
+    const [a, b] = [await outcome(first), await outcome(other)];
+    expect([a.results[0], b.results[0]]).toEqual(['leased', 'no lease']);
+  });
+
+  // A lessee's program can write its word's time field (up to 2047 s after the lease's base); the kernel reads a time
+  // past the present back as the present, since Linux's sem_otime is the clock's second at some semop.
+  it('a lessee writing its word’s time field cannot make sem_otime later than now', async () => {
     const k = new Kernel({ clock: hostSeconds });
     const owner = k.spawn();
     const semid = right(owner.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600));
@@ -189,31 +196,12 @@ describe('semaphore leases under attack', () => {
     expect(otime).toBeLessThanOrEqual(hostSeconds());
   });
 
-  // BUG (a limit of the design): who last changed a word is a field the word's writer sets, so a lessee's program
-  // names another lessee as the last one to operate, and GETPID reports that process, whereas Linux's sempid is the
-  // pid of the task that did operate. recall() checks only that the index names some lessee. No check on the kernel
-  // side can tell who wrote a shared word; a fix needs a writer the others cannot impersonate (a word per lessee
-  // process, or leases lent to one process at a time).
-  it.fails('a lessee writing another lessee’s index into its word cannot make GETPID name that process', async () => {
-    const k = new Kernel({ clock: hostSeconds });
-    const owner = k.spawn();
-    const semid = right(owner.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600));
-    const first = k.spawn();
-    expect((await outcome(start(k, first, ['lease', semid]))).inThread).toBeGreaterThan(0);
-    const forger = k.spawn();
-    const out = await outcome(start(k, forger, ['spoof', semid, 1, 0]));
-    expect(out.results).toEqual(['spoofed']);
-    expect(out.inThread).toBeGreaterThan(0);
-    // Linux: the forger made the last semop (its -1), so GETPID is its pid.
-    expect([val(owner, semid, 0, GETPID), val(owner, semid, 0)]).toEqual([forger.pid, 0]);
-  });
-
-  // BUG: Process.exit() run on the kernel thread does not reach a thread that only makes leased semops: the thread's
-  // serving loop notices the exit at the thread's next call, and a leased semop makes none, so the dead process keeps
-  // changing the set until something else takes its lock. Linux: an exited process makes no more semops. Fix: in
-  // Process.exit, bump the process's ipcEpochWord (when it exists), so its threads drop their leases and their next
-  // semop reaches the kernel thread, which ends them.
-  it.fails('a process exited from the kernel thread stops changing a set lent to its worker', async () => {
+  // Who last changed a word is a field its writer sets, so a lessee's program can name another lessee as the last to
+  // operate; lease.ts documents this, and shares a buffer only among processes with the same credentials (see above).
+  // The kernel takes only indexes of real lessees back as sempids.
+  // Process.exit on the kernel thread bumps the process's epoch word, so its threads drop their leases and their next
+  // semop reaches the kernel thread, which ends them. Linux: an exited process makes no more semops.
+  it('a process exited from the kernel thread stops changing a set lent to its worker', async () => {
     const k = new Kernel({ clock: hostSeconds });
     const owner = k.spawn();
     const semid = right(owner.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600));
@@ -232,12 +220,9 @@ describe('semaphore leases under attack', () => {
     expect(exit.ok).toBe(false);
   });
 
-  // BUG: offerLease (src/node/worker.ts) reads `request.call` before anything checks that the request is an object:
-  // a thread whose program puts null in its own mailbox makes the kernel thread throw a TypeError, and the thread is
-  // killed as if ipc-sentry had failed ("ipc-sentry failed serving a syscall"). Before the lease commit the same request
-  // was answered EINVAL and the thread went on (serveSyscall checks the shape). Fix: in offerLease, return unless
-  // `typeof request === 'object' && request !== null` before reading its fields.
-  it.fails('a null request in a thread’s own mailbox is answered EINVAL, and the thread goes on', async () => {
+  // A request that is no object (here null, put in the thread's own mailbox) is EINVAL, and nothing after serving it
+  // (offerLease) reads its fields.
+  it('a null request in a thread’s own mailbox is answered EINVAL, and the thread goes on', async () => {
     const k = new Kernel({ clock: hostSeconds });
     const owner = k.spawn();
     const semid = right(owner.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o600));
