@@ -53,7 +53,7 @@
  * another lessee as the last to change a semaphore, revive a recalled word
  * so that a fellow lessee's operation lands where the kernel no longer
  * reads. So a buffer is only ever shared by processes with the same
- * credentials (identityOf), which could already act on one another in
+ * credentials (ipc/lessee.ts), which could already act on one another in
  * Linux; the kernel clamps a value it reads back to SEMVMX, a time to the
  * present, and takes only sempids of the lease's own lessees.
  *
@@ -70,6 +70,7 @@
 import { IPC_NOWAIT, S_IRUGO, S_IWUGO } from '../abi/constants.js';
 import { SEMVMX } from '../abi/sem.js';
 import type { Credentials } from '../auth/credentials.js';
+import { lesseeIdentity } from '../ipc/lessee.js';
 import { ipcPermits } from '../ipc/perm.js';
 import { hostSeconds } from '../kernel/clock.js';
 import { nextSpin } from '../mm/spin.js';
@@ -104,7 +105,7 @@ export class SemLease {
   live = false;
   /** The set's permissions changed since this lease was made: it is never granted again. */
   retired = false;
-  /** The credentials every lessee has (identityOf), set by the first grant. */
+  /** The credentials every lessee has (ipc/lessee.ts), set by the first grant. */
   identity: string | undefined = undefined;
 
   constructor(
@@ -182,7 +183,7 @@ export function grantLease(set: SemSet, creds: Credentials, pid: number, semopm:
   if (held?.live === true) {
     // Lent already, with the lessee known (its credentials were the lease's then, and a process's stay as they are).
     const who = held.lessees.indexOf(pid) + 1;
-    if (who !== 0 && held.identity === identityOf(creds)) return { lease: held, lessee: who };
+    if (who !== 0 && held.identity === lesseeIdentity(creds)) return { lease: held, lessee: who };
   }
   set.lock();
   try {
@@ -192,7 +193,7 @@ export function grantLease(set: SemSet, creds: Credentials, pid: number, semopm:
       lease = new SemLease(set.nsems, now);
       set.lease = lease;
     }
-    const identity = identityOf(creds);
+    const identity = lesseeIdentity(creds);
     lease.identity ??= identity;
     if (lease.identity !== identity) return undefined;
     let who = lease.lessees.indexOf(pid) + 1;
@@ -207,20 +208,6 @@ export function grantLease(set: SemSet, creds: Credentials, pid: number, semopm:
   } finally {
     set.unlock();
   }
-}
-
-/**
- * The credentials a process shares a lease's buffer under: uid, gid,
- * supplementary groups and capabilities. Every holder of the buffer can
- * write every word of it, so only processes that could already act on
- * one another in Linux (the same user, with the same privileges, may
- * ptrace or signal each other) share one; any other process's semops go to
- * the kernel thread.
- */
-function identityOf(creds: Credentials): string {
-  const groups = [...creds.groups].sort((a, b) => a - b).join(',');
-  const caps = [...creds.caps].sort().join(',');
-  return `${creds.uid}:${creds.gid}:${groups}:${caps}`;
 }
 
 /** Whether nobody waits on any of the set's semaphores. Precondition: mu is held. */

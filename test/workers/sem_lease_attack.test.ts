@@ -144,7 +144,7 @@ describe('semaphore leases under attack', () => {
 
   // The words of a buffer are writable by every process it was lent to, so a process could revive a recalled word to
   // make a fellow lessee's semop land where the kernel no longer reads. A buffer is therefore shared only by processes
-  // with the same credentials (lease.ts identityOf), which could already act on one another: here the attacker (uid
+  // with the same credentials (ipc/lessee.ts), which could already act on one another: here the attacker (uid
   // 2000) was lent the set first, the victim (uid 1000) is lent nothing, and after IPC_SET takes the attacker's access
   // away, whatever it writes into the retired buffer reaches nobody. The set's value is 0, so the victim's IPC_NOWAIT
   // -1 is EAGAIN, as in Linux.

@@ -1,0 +1,20 @@
+/**
+ * Who may share a lease's buffer (sem/lease.ts, msg/lease.ts): the
+ * processes whose worker threads perform uncontended System V operations
+ * in shared memory instead of through the kernel thread.
+ *
+ * Every holder of a buffer can write every byte of it: set values, name
+ * another holder as the last to operate, or revive recalled state so that
+ * a fellow holder's operation lands where the kernel no longer reads. So
+ * only processes that could already act on one another in Linux share
+ * one: the same user with the same privileges (which may ptrace or signal
+ * each other). Any other process's calls go to the kernel thread.
+ */
+import type { Credentials } from '../auth/credentials.js';
+
+/** The credentials a lease is shared under: uid, gid, supplementary groups and capabilities. */
+export function lesseeIdentity(creds: Credentials): string {
+  const groups = [...creds.groups].sort((a, b) => a - b).join(',');
+  const caps = [...creds.caps].sort().join(',');
+  return `${creds.uid}:${creds.gid}:${groups}:${caps}`;
+}
