@@ -209,14 +209,18 @@ describe('semaphore leases under attack', () => {
     const t = start(k, p, ['post', semid, 30_000]);
     await until(() => leasedValue(k, semid, 0) >= 200);
     right(p.exit());
-    // Every post the dead process made before exit returned is in the word by now; any later one is past its death.
+    // Every post the dead process made before exit returned is in the word by now. One post may have passed its checks
+    // before the exit and land just after, as a system call already running completes; nothing after that.
     const atExit = leasedValue(k, semid, 0);
     await sleep(100);
     const after = leasedValue(k, semid, 0);
     const exit = await exitOf(t);
     expect(atExit).toBeGreaterThanOrEqual(200);
-    // Linux: nothing changes the set after its last user has exited; and the program never ran to its end.
-    expect([after === -1 ? val(owner, semid, 0) : after, val(owner, semid, 0)]).toEqual([atExit, atExit]);
+    const final = val(owner, semid, 0);
+    expect(final - atExit).toBeGreaterThanOrEqual(0);
+    expect(final - atExit).toBeLessThanOrEqual(1);
+    if (after !== -1) expect(after).toBe(final);
+    // Linux: the program never ran to its end.
     expect(exit.ok).toBe(false);
   });
 
