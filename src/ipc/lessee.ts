@@ -11,10 +11,33 @@
  * each other). Any other process's calls go to the kernel thread.
  */
 import type { Credentials } from '../auth/credentials.js';
+import { hostSeconds } from '../kernel/clock.js';
 
 /** The credentials a lease is shared under: uid, gid, supplementary groups and capabilities. */
 export function lesseeIdentity(creds: Credentials): string {
   const groups = [...creds.groups].sort((a, b) => a - b).join(',');
   const caps = [...creds.caps].sort().join(',');
   return `${creds.uid}:${creds.gid}:${groups}:${caps}`;
+}
+
+/**
+ * How a lease message says the thread reads the kernel's clock: the tick
+ * clock's shared word and base (node/realtime.ts) when the kernel's clock
+ * is the tick clock, or nothing when it is the host clock's second
+ * (kernel/clock.ts), which the thread reads itself.
+ */
+export interface LeaseClockShare {
+  readonly tick?: SharedArrayBuffer;
+  readonly tickBase?: number;
+}
+
+/** The kernel's CLOCK_REALTIME second as a worker thread reads it for a lease: the tick word (0 while it has none), or the host's second. */
+export function lesseeClock(m: LeaseClockShare): () => number {
+  if (m.tick === undefined) return hostSeconds;
+  const tick = new Int32Array(m.tick, 0, 1);
+  const base = m.tickBase ?? 0;
+  return () => {
+    const v = Atomics.load(tick, 0);
+    return v === 0 ? 0 : base + v;
+  };
 }

@@ -519,11 +519,14 @@ export class Kernel {
       this.tracer = t;
       for (const p of this.live) t.adopt(p);
       t.adoptMemoryFile(this.memoryFile);
-      // A semop on a set lent to worker threads is made in the thread, where no trace sees it: take every lease back
-      // (Process.semLease grants none while traced).
+      // A semop, msgsnd or msgrcv on an object lent to worker threads is made in the thread, where no trace sees it:
+      // take every lease back (Process.semLease and msgLease grant none while traced).
       const namespaces = new Set<IpcNamespace>(this.madeIpcNamespaces);
       for (const p of this.live) namespaces.add(p.ipcNamespace);
-      for (const ns of namespaces) ns.sem.recallLeases();
+      for (const ns of namespaces) {
+        ns.sem.recallLeases();
+        ns.msg.recallLeases();
+      }
     }
     const t = tracer;
     const remove = t.subscribe(listener);

@@ -31,6 +31,8 @@ const FORMAT = 4;
 const LATER = 5;
 /** How many messages of semaphore leases the kernel thread has sent the thread (sem/lease.ts): the thread reads its port when this moves. */
 const LEASES = 6;
+/** 1 while the thread is inside a leased message-queue call (msg/lease.ts), which holds a lock word the kernel thread may need. */
+const IN_LEASE = 7;
 const FORMAT_JSON = 0;
 const FORMAT_WIRE = 1;
 const HEADER_BYTES = 32;
@@ -139,6 +141,38 @@ export class Mailbox {
   /** Thread side: how many lease messages have been sent (see leaseSent). */
   leasesSent(): number {
     return Atomics.load(this.words, LEASES);
+  }
+
+  /**
+   * Thread side: entering a leased message-queue call; false (and not
+   * entered) once the mailbox is closed. With leaseGate this is Dekker's
+   * handshake: the kernel closes and then reads the word, the thread sets
+   * the word and then reads the closed flag, so one of them sees the other.
+   */
+  enterLease(): boolean {
+    Atomics.store(this.words, IN_LEASE, 1);
+    if (Atomics.load(this.words, CLOSED) === 0) return true;
+    Atomics.store(this.words, IN_LEASE, 0);
+    return false;
+  }
+
+  /** Thread side: the leased call is done. */
+  leaveLease(): void {
+    Atomics.store(this.words, IN_LEASE, 0);
+  }
+
+  /**
+   * Kernel side, before the thread is terminated: closes the mailbox and
+   * waits (at most `ms`) for the thread to leave a leased call it is in,
+   * so that it never dies holding a queue's lock word.
+   */
+  leaseGate(ms: number): void {
+    this.close();
+    if (Atomics.load(this.words, IN_LEASE) === 0) return;
+    const deadline = Date.now() + ms;
+    while (Atomics.load(this.words, IN_LEASE) !== 0 && Date.now() <= deadline) {
+      // Polls: the thread is copying a message, a few microseconds.
+    }
   }
 
   /** Kernel side: answers the pending request. */

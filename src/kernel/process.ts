@@ -21,6 +21,8 @@ import { msgrcv as msgrcvOn } from '../msg/receive.js';
 import type { MsgRegistry, MsgSetArgs } from '../msg/registry.js';
 import { SENT, msgsnd as msgsndOn } from '../msg/send.js';
 import { msgrcvUncontended, msgsndUncontended } from '../msg/uncontended.js';
+import type { MsgLeaseGrant } from '../msg/lease.js';
+import { grantMsgLease } from '../msg/lease.js';
 import type { MsgCaller, MsgReceived, MsgWaiter } from '../msg/waiter.js';
 import { isMsgWaiter } from '../msg/waiter.js';
 import { exitSem } from '../sem/exit.js';
@@ -1349,6 +1351,19 @@ export class Process implements ProcessSyscalls {
     const reg = this.namespace.sem;
     const set = reg.peekById(semid);
     return set === undefined ? undefined : grantLease(set, this.credentials, this.pid, reg.limits.semopm, now);
+  }
+
+  /**
+   * Lends queue `msqid` of this process's namespace to this process's
+   * worker threads (msg/lease.ts) as of CLOCK_REALTIME second `now`, when it
+   * may be lent; undefined otherwise, and always while the kernel is traced.
+   * @internal
+   */
+  msgLease(msqid: number, now: number): MsgLeaseGrant | undefined {
+    if (this.exitedFlag || this.kernel.tracer !== undefined || !Number.isInteger(msqid) || msqid < 0 || msqid > 0x7fffffff) return undefined;
+    const reg = this.namespace.msg;
+    const q = reg.peekById(msqid);
+    return q === undefined ? undefined : grantMsgLease(q, this.credentials, this.pid, reg.limits.msgmax, now);
   }
 
   /** The caller the sem mechanism sees: this process's credentials, tgid, undo slot and namespace. */

@@ -47,7 +47,12 @@ function unknownName(name: unknown): E.Either<SysError, never> {
  */
 export function writeIpcSysctl(ns: IpcNamespace, name: IpcSysctl, value: SysctlValue): E.Either<SysError, void> {
   if (isShmSysctl(name)) return ns.shm.mu.with(() => ns.limits.write(name, value as bigint));
-  if (isMsgSysctl(name)) return ns.msg.mu.with(() => ns.msgLimits.write(name, value as bigint));
+  if (isMsgSysctl(name)) {
+    const written = ns.msg.mu.with(() => ns.msgLimits.write(name, value as bigint));
+    // msgmax is copied into each lease's buffer when it is granted: workers read the new one after the next grant.
+    ns.msg.recallLeases();
+    return written;
+  }
   if (!isSemSysctl(name)) return unknownName(name);
   if (name === 'sem_next_id') return ns.sem.mu.with(() => ns.semLimits.writeSemNextId(value as bigint));
   const values = typeof value === 'bigint' ? [value] : value;

@@ -22,6 +22,8 @@ import type { Sembuf } from '../abi/sem.js';
 import type { MsgctlResult } from '../msg/ctl.js';
 import type { MsgSetArgs } from '../msg/registry.js';
 import type { MsgReceived } from '../msg/waiter.js';
+import { LeasedQueues, MSG_LEASE_SENT } from '../msg/lease.js';
+import type { MsgLeaseMessage } from '../msg/lease.js';
 import { LEASE_DONE, LeasedSems } from '../sem/lease.js';
 import type { SemLeaseMessage } from '../sem/lease.js';
 import type { SemctlResult, Timespec } from '../sem/syscalls.js';
@@ -64,12 +66,15 @@ export interface TaskInit extends TlbCacheInit {
   readonly ipcEpoch: SharedArrayBuffer;
 }
 
+/** A lease as it comes down the thread's chunk port. */
+export type LeaseMessage = { readonly semLease: SemLeaseMessage } | { readonly msgLease: MsgLeaseMessage };
+
 /** What a Task needs from the platform that runs it. */
 export interface TaskHost {
   /** Chunks the kernel has sent since the last call, as (index, buffer) pairs; blocks for none. */
   receiveChunks(): ReadonlyArray<readonly [number, SharedArrayBuffer]>;
-  /** Semaphore leases the kernel has sent since the last call (sem/lease.ts); blocks for none. */
-  receiveLeases(): readonly SemLeaseMessage[];
+  /** Leases the kernel has sent since the last call (sem/lease.ts, msg/lease.ts); blocks for none. */
+  receiveLeases(): readonly LeaseMessage[];
   /** Ends the thread: the process has exited. */
   endThread(): never;
 }
@@ -84,6 +89,8 @@ export class Task implements ProcessSyscalls {
   private readonly futexSpin: number;
   /** Sets lent to this process (sem/lease.ts), whose uncontended semops stay in this thread. */
   private readonly sems: LeasedSems;
+  /** Queues lent to this process (msg/lease.ts), whose uncontended msgsnd and msgrcv stay in this thread. */
+  private readonly queues: LeasedQueues;
   /** The mailbox's count of lease messages when this thread last took them. */
   private leasesTaken = 0;
 
@@ -97,6 +104,7 @@ export class Task implements ProcessSyscalls {
     this.futexSlot = init.futexSlot;
     this.futexSpin = init.futexSpin;
     this.sems = new LeasedSems(init.ipcEpoch);
+    this.queues = new LeasedQueues(init.ipcEpoch, this.mailbox);
     this.tlb = new TlbCache(init, {
       fill: (addr, len, write) => {
         const reply = this.call('tlbFill', [addr, len, write]);
@@ -167,12 +175,28 @@ export class Task implements ProcessSyscalls {
     return this.sems.performed;
   }
 
+  /**
+   * How many of this thread's msgsnd and msgrcv calls it performed itself,
+   * on a queue lent to its process.
+   * @internal
+   */
+  get msgCallsInThread(): number {
+    return this.queues.performed;
+  }
+
   /** Takes the leases the kernel thread sent with a reply (they go down the chunk port, ahead of it). */
   private leased<T>(reply: T): T {
     const sent = this.mailbox.leasesSent();
     if (sent !== this.leasesTaken) {
       this.leasesTaken = sent;
-      this.sems.add(this.host.receiveLeases());
+      const sems: SemLeaseMessage[] = [];
+      const queues: MsgLeaseMessage[] = [];
+      for (const m of this.host.receiveLeases()) {
+        if ('semLease' in m) sems.push(m.semLease);
+        else queues.push(m.msgLease);
+      }
+      if (sems.length !== 0) this.sems.add(sems);
+      if (queues.length !== 0) this.queues.add(queues);
     }
     return reply;
   }
@@ -185,14 +209,30 @@ export class Task implements ProcessSyscalls {
     return this.call('msgget', [key, msgflg]);
   }
 
-  /** msgsnd(2): blocks while the queue has no room (without IPC_NOWAIT). */
+  /**
+   * msgsnd(2): blocks while the queue has no room (without IPC_NOWAIT). On
+   * a queue lent to this process (msg/lease.ts) a send that fits is queued
+   * in this thread, after polling a while when the queue is full.
+   */
   msgsnd(msqid: number, mtype: number | bigint, text: Uint8Array, msgflg: number): E.Either<SysError, 0> {
-    return this.call('msgsnd', [msqid, mtype, text, msgflg]);
+    if (this.queues.size !== 0) {
+      const bytes = userBytes(text);
+      if (bytes !== undefined && this.queues.msgsnd(msqid, mtype, bytes, msgflg, this.futexSpin) === MSG_LEASE_SENT) return SENT;
+    }
+    return this.leased(this.call('msgsnd', [msqid, mtype, text, msgflg]));
   }
 
-  /** msgrcv(2): blocks while no message matches (without IPC_NOWAIT). */
+  /**
+   * msgrcv(2): blocks while no message matches (without IPC_NOWAIT). On a
+   * queue lent to this process the first message is received in this
+   * thread, after polling a while when the queue is empty.
+   */
   msgrcv(msqid: number, msgsz: Word, msgtyp: number | bigint, msgflg: number): E.Either<SysError, MsgReceived> {
-    return this.call('msgrcv', [msqid, msgsz, msgtyp, msgflg]);
+    if (this.queues.size !== 0) {
+      const got = this.queues.msgrcv(msqid, msgsz, msgtyp, msgflg, this.futexSpin);
+      if (got !== undefined) return E.right(got);
+    }
+    return this.leased(this.call('msgrcv', [msqid, msgsz, msgtyp, msgflg]));
   }
 
   msgctl(msqid: number, cmd: number, set?: MsgSetArgs): E.Either<SysError, MsgctlResult> {
@@ -338,5 +378,7 @@ export class Task implements ProcessSyscalls {
 
 /** A semop performed in the thread: 0, as the kernel answers one. */
 const DONE: E.Either<SysError, number> = E.right(0);
+/** A msgsnd performed in the thread. */
+const SENT: E.Either<SysError, 0> = E.right(0);
 
 const isFault = (x: Fault | SysError): x is Fault => (x as Fault).signal !== undefined;

@@ -21,6 +21,7 @@ import type { IpcObject } from '../ipc/object.js';
 import { refcountBug } from '../ipc/object.js';
 import type { IpcPermState } from '../ipc/perm.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
+import type { MsgLease } from './lease.js';
 import { List } from './list.js';
 import type { Message } from './message.js';
 import { testmsg } from './select.js';
@@ -41,6 +42,8 @@ export interface MsgQueueOwner {
   readonly totals: MsgTotals;
   /** The namespace's wake queue. */
   readonly wakeQueue: WakeQueue;
+  /** CLOCK_REALTIME seconds. */
+  readonly now: () => number;
 }
 
 /** Fields a new (or restored) queue starts with. */
@@ -60,10 +63,23 @@ const HANDOFF_TOO_BIG: SysError = Object.freeze({
 /** EIDRM for a receiver of a removed queue (expunge_all(-EIDRM)). */
 export const QUEUE_REMOVED: SysError = Object.freeze({ errno: 'EIDRM', code: ERRNO.EIDRM, message: 'the queue was removed while this call waited' });
 
+/** A queue's mu: taking it recalls a live lease first (lease.ts), so whatever holds it sees the workers' calls. */
+class QueueMutex extends Mutex {
+  constructor(private readonly queue: MsgQueue) {
+    super('msg.MsgQueue.mu', LockRank.msgQueueMu);
+  }
+
+  override lock(): void {
+    super.lock();
+    const lease = this.queue.lease;
+    if (lease?.live === true) lease.recall(this.queue, this.queue.now());
+  }
+}
+
 /** A System V message queue. */
 export class MsgQueue implements IpcObject {
   /** Guards perm, the times, pids, counts and the three lists. */
-  readonly mu = new Mutex('msg.MsgQueue.mu', LockRank.msgQueueMu);
+  readonly mu: Mutex = new QueueMutex(this);
   readonly perm: IpcPermState;
   pendingDestruction = false;
   /** Last msgsnd, in CLOCK_REALTIME seconds (0: never). */
@@ -93,6 +109,13 @@ export class MsgQueue implements IpcObject {
   readonly receivers = new List<SleepingReceiver>();
   /** q_senders, in the order they went to sleep (ss_wakeup rotates the ones that still do not fit). */
   readonly senders = new List<SleepingSender>();
+
+  /**
+   * The queue's lease to worker threads (lease.ts), kept while its
+   * permissions and q_qbytes stay as they were so that a new grant reuses
+   * its buffer; its messages are the workers' only while it is live.
+   */
+  lease: MsgLease | undefined = undefined;
 
   private refs = 1;
 
@@ -279,6 +302,32 @@ export class MsgQueue implements IpcObject {
       lspid: this.lspid,
       lrpid: this.lrpid,
     };
+  }
+
+  /** CLOCK_REALTIME seconds, the registry's. */
+  now(): number {
+    return this.owner.now();
+  }
+
+  /** Takes the messages back from a live lease, for a reader that holds no lock (a checkpoint, MSG_INFO). */
+  recallLease(): void {
+    if (this.lease?.live !== true) return;
+    this.mu.lock();
+    this.mu.unlock();
+  }
+
+  /**
+   * A recalled lease's messages become the queue's, in order, with the
+   * counts and the namespace totals to match. Precondition: mu is held.
+   */
+  replaceMessagesLocked(msgs: readonly Message[]): void {
+    const totals = this.owner.totals;
+    totals.hdrs -= this.messages.size;
+    totals.bytes -= this.cbytes;
+    this.messages.takeAll();
+    this.cbytes = 0;
+    this.qnum = 0;
+    for (const m of msgs) this.enqueueLocked(m);
   }
 
   /** Checkpoint restore: appends a message as a send would queue it. Precondition: mu is held. */

@@ -111,6 +111,8 @@ export class MsgRegistry extends IpcRegistry<MsgQueue, IpcCaller, undefined, Msg
       if (!validOwner(set)) return E.left(sysError('EINVAL', 'uid and gid must be valid ids (not -1)'));
       updatePerm(q.perm, set);
       q.qbytes = qbytes;
+      // Workers hold the old lease's buffer under the old permissions and q_qbytes: the next grant makes a new one.
+      if (q.lease !== undefined) q.lease.retired = true;
       q.ctime = now;
       q.expungeAllLocked(undefined);
       q.ssWakeupLocked(false);
@@ -141,6 +143,8 @@ export class MsgRegistry extends IpcRegistry<MsgQueue, IpcCaller, undefined, Msg
    * and MSGTQL. maxIndex is the highest index in use (0 when none).
    */
   info(usage: boolean): { readonly info: MsgInfo; readonly maxIndex: number } {
+    // The totals count what workers sent and received under leases only once the leases are recalled.
+    if (usage) this.recallLeases();
     return this.mu.with(() => ({
       info: {
         msgpool: usage ? this.ids.inUse : MSGPOOL,
@@ -154,6 +158,11 @@ export class MsgRegistry extends IpcRegistry<MsgQueue, IpcCaller, undefined, Msg
       },
       maxIndex: this.maxIndexLocked(),
     }));
+  }
+
+  /** Takes back every queue's lease (lease.ts): a limit changed, the kernel is being traced, or MSG_INFO sums the totals. */
+  recallLeases(): void {
+    for (const q of this.queuesForCheckpoint()) q.recallLease();
   }
 
   /** Every queue in index order, each with a reference the caller must drop (/proc/sysvipc/msg). */

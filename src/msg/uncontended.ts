@@ -55,7 +55,8 @@ export function msgsndUncontended(reg: MsgRegistry, caller: MsgCaller, msqid: un
   const size = text.length;
   if (size > reg.limits.msgmax) return false;
   const q = reg.peekById(msqid);
-  if (q === undefined || q.pendingDestruction || q.receivers.first !== undefined || !q.fitsLocked(size)) return false;
+  // A queue lent to worker threads (lease.ts) is the general path's: its lock takes the messages back.
+  if (q === undefined || q.pendingDestruction || q.lease?.live === true || q.receivers.first !== undefined || !q.fitsLocked(size)) return false;
   if (!ownerMay(caller, q.perm, 0o2) && !ipcPermits(caller.creds, q.perm, S_IWUGO)) return false;
   const msg = new Message(mtype, text);
   const now = reg.now();
@@ -84,7 +85,7 @@ export function msgrcvUncontended(
   if (!plainInt(msqid) || msqid < 0 || !plainInt(msgflg) || (msgflg & MSG_COPY) !== 0) return undefined;
   if (typeof msgsz !== 'number' || !Number.isSafeInteger(msgsz) || msgsz < 0 || typeof msgtyp !== 'number' || !Number.isSafeInteger(msgtyp)) return undefined;
   const q = reg.peekById(msqid);
-  if (q === undefined || q.pendingDestruction || q.senders.first !== undefined) return undefined;
+  if (q === undefined || q.pendingDestruction || q.lease?.live === true || q.senders.first !== undefined) return undefined;
   if (!ownerMay(caller, q.perm, 0o4) && !ipcPermits(caller.creds, q.perm, S_IRUGO)) return undefined;
   // -0 reads as 0, as asMsgType makes it.
   const type = msgtyp === 0 ? 0 : msgtyp;

@@ -45,7 +45,10 @@ import type { ChildExit } from '../kernel/syscalls.js';
 import type { TaskInit } from '../kernel/task.js';
 import { hostSeconds } from '../kernel/clock.js';
 import { InFlightAccesses } from '../mm/inflight.js';
-import type { SemLease, SemLeaseMessage } from '../sem/lease.js';
+import type { MsgLease, MsgLeaseMessage } from '../msg/lease.js';
+import { STEAL_MS } from '../msg/lease.js';
+import { SemLease } from '../sem/lease.js';
+import type { SemLeaseMessage } from '../sem/lease.js';
 import { realtimeSeconds, tickShare } from './realtime.js';
 import type { TlbFill } from '../mm/tlb.js';
 
@@ -102,8 +105,8 @@ interface ThreadState {
   readonly chunkPort: MessagePort;
   /** Ids of the chunks the thread was given, each held in the MemoryFile until the thread ends. */
   readonly chunks: Set<number>;
-  /** Semaphore leases the thread was sent, with its process's IPC epoch then (see offerLease). */
-  readonly leases: WeakMap<SemLease, number>;
+  /** Semaphore and message-queue leases the thread was sent, with its process's IPC epoch then (see offerLease). */
+  readonly leases: WeakMap<SemLease | MsgLease, number>;
   result: unknown;
   hasResult: boolean;
   error: string | undefined;
@@ -279,6 +282,8 @@ export function spawnWorker(kernel: Kernel, p: Process, moduleUrl: string | URL,
     done,
     terminate: async () => {
       t.error ??= 'terminated';
+      // Never in the middle of a leased queue call, whose lock word the kernel thread would then wait for.
+      t.mailbox.leaseGate(STEAL_MS);
       await worker.terminate();
       return done;
     },
@@ -448,6 +453,7 @@ function poll(kernel: Kernel, threads: KernelThreads): void {
 /** A throw while serving `t`'s call is a bug in ipc-sentry: the thread cannot go on, so it dies. */
 function servingFailed(t: ThreadState, err: unknown): void {
   t.error = `ipc-sentry failed serving a syscall: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+  t.mailbox.leaseGate(STEAL_MS);
   void t.worker.terminate();
 }
 
@@ -514,38 +520,39 @@ function sendChunks(kernel: Kernel, t: ThreadState, reply: unknown): void {
 }
 
 /**
- * After a semop the thread made succeeded, lends the set to the thread's
- * process when it may be lent (sem/lease.ts), and sends the thread the
- * lease ahead of the reply unless it has it: its next uncontended semops
- * on the set then stay in the thread. Only while the kernel's clock is one
- * the thread can read too: the host clock's second, or the tick clock.
+ * After a semop, msgsnd or msgrcv the thread made succeeded, lends the set
+ * or queue to the thread's process when it may be lent (sem/lease.ts,
+ * msg/lease.ts), and sends the thread the lease ahead of the reply unless
+ * it has it: its next uncontended calls on the object then stay in the
+ * thread. Only while the kernel's clock is one the thread can read too:
+ * the host clock's second, or the tick clock.
  */
 function offerLease(kernel: Kernel, t: ThreadState, request: unknown, reply: unknown): void {
   if (typeof request !== 'object' || request === null) return;
   const req = request as { call?: unknown; args?: unknown };
-  if (!Array.isArray(req.args) || (req.call !== 'semop' && req.call !== 'semtimedop') || !E.isRight(reply as E.Either<unknown, unknown>)) return;
+  const call = req.call;
+  const sem = call === 'semop' || call === 'semtimedop';
+  if (!Array.isArray(req.args) || !(sem || call === 'msgsnd' || call === 'msgrcv') || !E.isRight(reply as E.Either<unknown, unknown>)) return;
+  const id: unknown = req.args[0];
+  if (typeof id !== 'number') return;
   const clock = kernel.clock;
   const tick = clock === realtimeSeconds ? tickShare() : undefined;
   if (tick === undefined && clock !== hostSeconds) return;
-  const semid: unknown = req.args[0];
-  if (typeof semid !== 'number') return;
-  const grant = t.process.semLease(semid, clock());
+  const now = clock();
+  const grant = sem ? t.process.semLease(id, now) : t.process.msgLease(id, now);
   if (grant === undefined) return;
   const epoch = Atomics.load(t.process.ipcEpochWord(), 0);
-  if (t.leases.get(grant.lease) === epoch) return;
-  t.leases.set(grant.lease, epoch);
   const l = grant.lease;
-  const message: SemLeaseMessage = {
-    semid,
-    buffer: l.buffer,
-    nsems: l.nsems,
-    lessee: grant.lessee,
-    base: l.base,
-    epoch,
-    tick: tick?.buffer,
-    tickBase: tick?.base,
-  };
-  t.chunkPort.postMessage({ semLease: message });
+  if (t.leases.get(l) === epoch) return;
+  t.leases.set(l, epoch);
+  const clockShare = { tick: tick?.buffer, tickBase: tick?.base };
+  if (l instanceof SemLease) {
+    const message: SemLeaseMessage = { semid: id, buffer: l.buffer, nsems: l.nsems, lessee: grant.lessee, base: l.base, epoch, ...clockShare };
+    t.chunkPort.postMessage({ semLease: message });
+  } else {
+    const message: MsgLeaseMessage = { msqid: id, buffer: l.buffer, ring: l.ring, lessee: grant.lessee, base: l.base, epoch, ...clockShare };
+    t.chunkPort.postMessage({ msgLease: message });
+  }
   t.mailbox.leaseSent();
 }
 
@@ -576,6 +583,6 @@ function endThreads(threads: KernelThreads, p: Process): void {
 function endThread(t: ThreadState): void {
   if (t.exiting) return;
   t.error ??= 'the process exited';
-  t.mailbox.close();
+  t.mailbox.leaseGate(STEAL_MS);
   void t.worker.terminate();
 }

@@ -6,22 +6,21 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Task } from '../kernel/task.js';
-import type { TaskHost } from '../kernel/task.js';
-import type { SemLeaseMessage } from '../sem/lease.js';
+import type { LeaseMessage, TaskHost } from '../kernel/task.js';
 import type { WorkerBoot } from './worker.js';
 
 /** A program's entry point: the default export of its module. */
 export type Program = (task: Task, args: readonly unknown[]) => unknown;
 
 const boot = workerData as WorkerBoot;
-/** What the port brought that nobody has taken yet: chunks (arrays of pairs) and semaphore leases ({ semLease }). */
+/** What the port brought that nobody has taken yet: chunks (arrays of pairs) and leases ({ semLease } or { msgLease }). */
 let chunks: Array<readonly [number, SharedArrayBuffer]> = [];
-let leases: SemLeaseMessage[] = [];
+let leases: LeaseMessage[] = [];
 function drain(): void {
   for (let m = receiveMessageOnPort(boot.chunkPort); m !== undefined; m = receiveMessageOnPort(boot.chunkPort)) {
-    const message = m.message as Array<readonly [number, SharedArrayBuffer]> | { semLease: SemLeaseMessage };
+    const message = m.message as Array<readonly [number, SharedArrayBuffer]> | LeaseMessage;
     if (Array.isArray(message)) chunks.push(...message);
-    else leases.push(message.semLease);
+    else leases.push(message);
   }
 }
 const host: TaskHost = {

@@ -70,9 +70,9 @@
 import { IPC_NOWAIT, S_IRUGO, S_IWUGO } from '../abi/constants.js';
 import { SEMVMX } from '../abi/sem.js';
 import type { Credentials } from '../auth/credentials.js';
-import { lesseeIdentity } from '../ipc/lessee.js';
+import { lesseeClock, lesseeIdentity } from '../ipc/lessee.js';
+import type { LeaseClockShare } from '../ipc/lessee.js';
 import { ipcPermits } from '../ipc/perm.js';
-import { hostSeconds } from '../kernel/clock.js';
 import { nextSpin } from '../mm/spin.js';
 import type { SemSet } from './set.js';
 
@@ -149,7 +149,7 @@ export interface LeaseGrant {
 }
 
 /** What the thread is sent for one lease (structured-clonable). */
-export interface SemLeaseMessage {
+export interface SemLeaseMessage extends LeaseClockShare {
   readonly semid: number;
   readonly buffer: SharedArrayBuffer;
   readonly nsems: number;
@@ -157,14 +157,6 @@ export interface SemLeaseMessage {
   readonly base: number;
   /** The process's IPC epoch when granted: a thread whose epoch word has moved on drops the message. */
   readonly epoch: number;
-  /**
-   * The tick clock's shared buffer and base (node/realtime.ts) when the
-   * kernel's clock is the tick clock, which the thread then stamps
-   * sem_otime from; absent when it is the host clock's second
-   * (kernel/clock.ts), which the thread reads itself.
-   */
-  readonly tick?: SharedArrayBuffer;
-  readonly tickBase?: number;
 }
 
 /**
@@ -223,17 +215,6 @@ function quiet(set: SemSet): boolean {
 
 const noClock = (): number => 0;
 
-/** How the thread reads the kernel's clock for a lease message: the tick word (0 while it has none), or the host's second. */
-function clockOf(m: SemLeaseMessage): () => number {
-  if (m.tick === undefined) return hostSeconds;
-  const tick = new Int32Array(m.tick, 0, 1);
-  const base = m.tickBase ?? 0;
-  return () => {
-    const v = Atomics.load(tick, 0);
-    return v === 0 ? 0 : base + v;
-  };
-}
-
 /** One lease as a thread holds it. */
 interface HeldLease {
   readonly words: Int32Array;
@@ -274,7 +255,7 @@ export class LeasedSems {
     for (const m of messages) {
       if (m.epoch !== this.epochSeen) continue;
       this.bySemid.set(m.semid, { words: new Int32Array(m.buffer), nsems: m.nsems, who: m.lessee << WHO_SHIFT, base: m.base });
-      this.seconds = clockOf(m);
+      this.seconds = lesseeClock(m);
     }
   }
 
@@ -322,7 +303,7 @@ export class LeasedSems {
         if (semFlg !== 0) return LEASE_DECLINED;
         if (budget < 0) budget = this.spinBudget < 0 ? spin : Math.min(this.spinBudget, spin);
         if (polled >= budget) {
-          this.spinBudget = nextSpin(budget, spin, false);
+          this.spinBudget = nextSpin(budget, spin, false, spin >> 2);
           return LEASE_DECLINED;
         }
         polled += 1;
@@ -333,7 +314,7 @@ export class LeasedSems {
       const delta = seconds === 0 ? -1 : seconds - held.base;
       if (delta < 0 || delta > TIME_MASK) return LEASE_DECLINED;
       if (Atomics.compareExchange(words, semNum, w, next | held.who | (delta << TIME_SHIFT)) === w) {
-        if (polled !== 0) this.spinBudget = nextSpin(budget, spin, true);
+        if (polled !== 0) this.spinBudget = nextSpin(budget, spin, true, spin >> 2);
         this.performed += 1;
         return LEASE_DONE;
       }

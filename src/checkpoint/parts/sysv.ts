@@ -74,6 +74,8 @@ export function saveMsg(ns: IpcNamespace): MsgNamespaceMetaT {
 }
 
 function msgQueueMeta(q: MsgQueue): MsgQueueMetaT {
+  // The messages workers hold under a lease are the queue's too.
+  q.recallLease();
   return {
     ...permMeta(q.perm),
     stime: q.stime,

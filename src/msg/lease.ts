@@ -1,0 +1,518 @@
+/**
+ * Message-queue leases: the uncontended msgsnd and msgrcv of a process
+ * running in a worker thread, done in that thread on shared memory instead
+ * of through the kernel thread (sem/lease.ts does the same for semops, and
+ * says why: two workers talking through a third thread on two CPUs).
+ *
+ * A queue nobody sleeps on is lent to the workers of processes that may
+ * both read and write it and share credentials (ipc/lessee.ts). Its
+ * messages move into a SharedArrayBuffer: a header of counters and a ring
+ * of records, each [mtype, size, text padded to 8 bytes]; a record that
+ * would run past the ring's end is preceded by a pad record (mtype 0) that
+ * fills the rest. A worker takes the buffer's lock word (its lessee index;
+ * -1 once recalled), sends at the ring's tail or receives its head, and
+ * releases the lock. What it handles itself: msgsnd of an int mtype
+ * that fits (without a sleeping receiver there is no hand-off); msgrcv of
+ * the first message (msgtyp 0, or a positive msgtyp the first message
+ * has), whole or cut by MSG_NOERROR. Anything else goes to the kernel
+ * thread as before, which decides it in Linux's order: a type only a
+ * bigint holds, msgtyp < 0, MSG_EXCEPT, MSG_COPY, a message past msgmax
+ * (EINVAL) or past the buffer (E2BIG), and a queue that is full or empty
+ * (after polling it a while, unless IPC_NOWAIT asks for EAGAIN).
+ *
+ * Recall (MsgQueue's lock, like SemSet's, takes it first): the kernel
+ * thread takes the lock word from the workers (one compare-and-swap, or a
+ * short wait while a worker is inside its few microseconds of copying),
+ * marks it recalled, and rebuilds the queue's messages, counts, namespace
+ * totals, pids and times from the buffer. A worker never holds the lock
+ * when it is terminated: the kernel closes its mailbox first and waits for
+ * it to leave (Mailbox.leaseGate). A program that takes the lock word
+ * itself and keeps it is waited for at most STEAL_MS; then the kernel
+ * takes the buffer as it is, validating every record, and retires it.
+ *
+ * The buffer is reused while the queue's permissions and q_qbytes stay as
+ * they were; IPC_SET retires it. The namespace's msgmax is copied into the
+ * header at each grant, and writing kernel.msgmax or kernel.msgmnb
+ * recalls every lease. Times are seconds after the lease's base, as for
+ * semaphores, and read back no later than the present.
+ *
+ * Platform-free: the Node edge (node/worker.ts) decides when to grant and
+ * sends the buffer to the thread; the worker side (LeasedQueues) runs in
+ * kernel/task.ts.
+ */
+import { IPC_NOWAIT, S_IRUGO, S_IWUGO } from '../abi/constants.js';
+import { MSG_NOERROR } from '../abi/msg.js';
+import type { Credentials } from '../auth/credentials.js';
+import { lesseeClock, lesseeIdentity } from '../ipc/lessee.js';
+import type { LeaseClockShare } from '../ipc/lessee.js';
+import { ipcPermits } from '../ipc/perm.js';
+import { nextSpin } from '../mm/spin.js';
+import { Message } from './message.js';
+import type { MsgQueue } from './queue.js';
+import type { MsgReceived } from './waiter.js';
+
+// Header words.
+const LOCK = 0;
+const QNUM = 1;
+const CBYTES = 2;
+const HEAD = 3;
+const TAIL = 4;
+const USED = 5;
+const LSPID = 6;
+const STIME = 7;
+const LRPID = 8;
+const RTIME = 9;
+const QBYTES = 10;
+const MSGMAX = 11;
+const HEADER_BYTES = 64;
+/** LOCK once the kernel thread has taken the buffer back. */
+const RECALLED = -1;
+/** A record's header: mtype and size. */
+const RECORD_HEAD = 8;
+
+/** The most processes one lease lends to. */
+export const MSG_LEASE_MAX_LESSEES = 15;
+/** The largest q_qbytes lent: the ring is about twice as large. */
+export const MSG_LEASE_MAX_QBYTES = 256 * 1024;
+/** How long the kernel thread waits for a lock word a worker holds before it takes the buffer anyway. */
+export const STEAL_MS = 1000;
+/** Seconds of a time field; a lease is renewed before its times would pass it. */
+const MAX_AGE = 0x7fffffff;
+/** How many times a worker tries a lock another worker holds before it asks the kernel thread instead. */
+const LOCK_TRIES = 1 << 14;
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/** Ring bytes for a queue of `qbytes`: its text twice over (records carry headers and padding) and room for 512 headers. */
+function ringBytes(qbytes: number): number {
+  return align8(2 * qbytes + 512 * RECORD_HEAD);
+}
+
+/** A queue's messages while lent: the buffer and who may use it. Owned by the kernel thread. */
+export class MsgLease {
+  readonly buffer: SharedArrayBuffer;
+  readonly words: Int32Array;
+  readonly ring: number;
+  readonly lessees: number[] = [];
+  live = false;
+  retired = false;
+  identity: string | undefined = undefined;
+
+  constructor(
+    /** q_qbytes when made: the ring is sized for it. */
+    readonly qbytes: number,
+    /** CLOCK_REALTIME second that time fields count from. */
+    readonly base: number,
+  ) {
+    this.ring = ringBytes(qbytes);
+    this.buffer = new SharedArrayBuffer(HEADER_BYTES + this.ring);
+    this.words = new Int32Array(this.buffer);
+  }
+
+  /**
+   * Takes the queue back (see the module comment): the lock word, then the
+   * messages, counts, pids and times. `now` is the kernel's second.
+   * Precondition: the queue's mu is held (MsgQueue's lock calls this).
+   */
+  recall(q: MsgQueue, now: number): void {
+    const words = this.words;
+    if (!takeLock(words)) this.retired = true;
+    this.live = false;
+    const msgs: Message[] = [];
+    if (!this.messagesInRing(msgs)) this.retired = true;
+    q.replaceMessagesLocked(msgs);
+    const sender = pidOf(this.lessees, words[LSPID]!);
+    if (sender !== undefined) {
+      q.lspid = sender;
+      q.stime = Math.min(this.base + words[STIME]!, now);
+    }
+    const receiver = pidOf(this.lessees, words[LRPID]!);
+    if (receiver !== undefined) {
+      q.lrpid = receiver;
+      q.rtime = Math.min(this.base + words[RTIME]!, now);
+    }
+  }
+
+  /**
+   * Appends the ring's messages, from its head, to `out`, each a kernel
+   * copy; false when a record is not one a worker writes (a program wrote
+   * the buffer), having appended the good ones before it.
+   */
+  private messagesInRing(out: Message[]): boolean {
+    const words = this.words;
+    const ring = this.ring;
+    const bytes = new Uint8Array(this.buffer, HEADER_BYTES, ring);
+    const recs = new Int32Array(this.buffer, HEADER_BYTES, ring / 4);
+    let pos = words[HEAD]!;
+    let left = words[USED]!;
+    if (!(pos >= 0 && pos < ring && pos % RECORD_HEAD === 0 && left >= 0 && left <= ring)) return false;
+    while (left > 0) {
+      const mtype = recs[pos >> 2]!;
+      if (mtype === 0) {
+        const pad = ring - pos;
+        if (pad > left) return false;
+        left -= pad;
+        pos = 0;
+        continue;
+      }
+      const size = recs[(pos >> 2) + 1]!;
+      if (mtype < 0 || size < 0 || size > ring) return false;
+      const len = RECORD_HEAD + align8(size);
+      if (pos + len > ring || len > left) return false;
+      out.push(new Message(mtype, bytes.slice(pos + RECORD_HEAD, pos + RECORD_HEAD + size)));
+      left -= len;
+      pos = pos + len === ring ? 0 : pos + len;
+    }
+    return true;
+  }
+
+  /** Writes the queue's messages into the ring; false when they do not fit. Precondition: mu is held, the lease is not live. */
+  fill(q: MsgQueue, msgmax: number): boolean {
+    const words = this.words;
+    const bytes = new Uint8Array(this.buffer, HEADER_BYTES, this.ring);
+    const recs = new Int32Array(this.buffer, HEADER_BYTES, this.ring / 4);
+    let pos = 0;
+    for (let m = q.messages.first; m !== undefined; m = m.next) {
+      const mtype = m.mtype;
+      const len = RECORD_HEAD + align8(m.size);
+      if (typeof mtype !== 'number' || mtype > 0x7fffffff || pos + len > this.ring) return false;
+      recs[pos >> 2] = mtype;
+      recs[(pos >> 2) + 1] = m.size;
+      bytes.set(m.text, pos + RECORD_HEAD);
+      pos += len;
+    }
+    words[QNUM] = q.qnum;
+    words[CBYTES] = q.cbytes;
+    words[HEAD] = 0;
+    words[TAIL] = pos === this.ring ? 0 : pos;
+    words[USED] = pos;
+    words[LSPID] = 0;
+    words[STIME] = 0;
+    words[LRPID] = 0;
+    words[RTIME] = 0;
+    words[QBYTES] = q.qbytes;
+    words[MSGMAX] = msgmax;
+    return true;
+  }
+}
+
+/** The kernel takes the lock word: at once, or once the worker holding it lets go, or after STEAL_MS. False when it had to take it. */
+function takeLock(words: Int32Array): boolean {
+  let held = Atomics.compareExchange(words, LOCK, 0, RECALLED);
+  if (held <= 0) {
+    Atomics.store(words, LOCK, RECALLED);
+    return held === 0 || held === RECALLED;
+  }
+  const deadline = Date.now() + STEAL_MS;
+  while (held > 0) {
+    if (Date.now() > deadline) {
+      Atomics.store(words, LOCK, RECALLED);
+      return false;
+    }
+    held = Atomics.compareExchange(words, LOCK, 0, RECALLED);
+  }
+  return true;
+}
+
+function pidOf(lessees: readonly number[], who: number): number | undefined {
+  return who >= 1 && who <= lessees.length ? lessees[who - 1] : undefined;
+}
+
+/** What a grant gives the Node edge to send. */
+export interface MsgLeaseGrant {
+  readonly lease: MsgLease;
+  readonly lessee: number;
+}
+
+/** What the thread is sent for one queue lease (structured-clonable). */
+export interface MsgLeaseMessage extends LeaseClockShare {
+  readonly msqid: number;
+  readonly buffer: SharedArrayBuffer;
+  readonly ring: number;
+  readonly lessee: number;
+  readonly base: number;
+  /** The process's IPC epoch when granted: a thread whose epoch word has moved on drops the message. */
+  readonly epoch: number;
+}
+
+/**
+ * Lends queue `q` to the process with `creds` and tgid `pid` when it may be
+ * lent (module comment): undefined otherwise. `msgmax` is the namespace's,
+ * `now` the kernel's second. Takes the queue's lock; no lock may be held.
+ */
+export function grantMsgLease(q: MsgQueue, creds: Credentials, pid: number, msgmax: number, now: number): MsgLeaseGrant | undefined {
+  if (q.pendingDestruction || q.qbytes < 0 || q.qbytes > MSG_LEASE_MAX_QBYTES) return undefined;
+  if (!ipcPermits(creds, q.perm, S_IWUGO) || !ipcPermits(creds, q.perm, S_IRUGO)) return undefined;
+  const identity = lesseeIdentity(creds);
+  const held = q.lease;
+  if (held?.live === true) {
+    const who = held.lessees.indexOf(pid) + 1;
+    if (who !== 0 && held.identity === identity) return { lease: held, lessee: who };
+  }
+  q.mu.lock();
+  try {
+    if (q.pendingDestruction || q.receivers.first !== undefined || q.senders.first !== undefined) return undefined;
+    let lease = q.lease;
+    if (lease === undefined || lease.retired || lease.qbytes !== q.qbytes || now < lease.base || now - lease.base > MAX_AGE - 60) {
+      lease = new MsgLease(q.qbytes, now);
+      q.lease = lease;
+    }
+    lease.identity ??= identity;
+    if (lease.identity !== identity) return undefined;
+    let who = lease.lessees.indexOf(pid) + 1;
+    if (who === 0) {
+      if (lease.lessees.length >= MSG_LEASE_MAX_LESSEES) return undefined;
+      who = lease.lessees.push(pid);
+    }
+    if (!lease.fill(q, msgmax)) return undefined;
+    lease.live = true;
+    Atomics.store(lease.words, LOCK, 0);
+    return { lease, lessee: who };
+  } finally {
+    q.mu.unlock();
+  }
+}
+
+/** Entering and leaving a leased operation, which the kernel waits out before it terminates the thread (Mailbox.enterLease). */
+export interface LeaseGate {
+  enterLease(): boolean;
+  leaveLease(): void;
+}
+
+interface HeldQueue {
+  readonly words: Int32Array;
+  readonly bytes: Uint8Array;
+  readonly recs: Int32Array;
+  readonly ring: number;
+  readonly me: number;
+  readonly base: number;
+}
+
+/** LeasedQueues.msgsnd: queued in the thread. */
+export const MSG_LEASE_SENT = 1;
+/** LeasedQueues.msgsnd: not queued; the call goes to the kernel thread. */
+export const MSG_LEASE_DECLINED = 0;
+
+/** The queue leases one thread holds, by msqid, and its msgsnd and msgrcv on them. Owned by the thread. */
+export class LeasedQueues {
+  private readonly byMsqid = new Map<number, HeldQueue>();
+  private readonly epoch: Int32Array;
+  private epochSeen: number;
+  private seconds: () => number = () => 0;
+  private spinBudget = -1;
+  /** Calls performed in the thread so far. */
+  performed = 0;
+
+  constructor(
+    epochWord: SharedArrayBuffer,
+    private readonly gate: LeaseGate,
+  ) {
+    this.epoch = new Int32Array(epochWord, 0, 1);
+    this.epochSeen = Atomics.load(this.epoch, 0);
+  }
+
+  add(messages: readonly MsgLeaseMessage[]): void {
+    this.checkEpoch();
+    for (const m of messages) {
+      if (m.epoch !== this.epochSeen) continue;
+      this.byMsqid.set(m.msqid, {
+        words: new Int32Array(m.buffer, 0, HEADER_BYTES / 4),
+        bytes: new Uint8Array(m.buffer, HEADER_BYTES, m.ring),
+        recs: new Int32Array(m.buffer, HEADER_BYTES, m.ring / 4),
+        ring: m.ring,
+        me: m.lessee,
+        base: m.base,
+      });
+      this.seconds = lesseeClock(m);
+    }
+  }
+
+  get size(): number {
+    return this.byMsqid.size;
+  }
+
+  /** The held queue `msqid` names, when its lease may be used now. */
+  private held(msqid: unknown): HeldQueue | undefined {
+    if (this.byMsqid.size === 0 || typeof msqid !== 'number') return undefined;
+    const h = this.byMsqid.get(msqid);
+    return h === undefined || this.checkEpoch() ? undefined : h;
+  }
+
+  /** The time field for now, or -1 when the thread cannot tell the kernel's second or the lease is too old. */
+  private delta(h: HeldQueue): number {
+    const s = this.seconds();
+    const d = s === 0 ? -1 : s - h.base;
+    return d >= 0 && d <= MAX_AGE ? d : -1;
+  }
+
+  /**
+   * msgsnd(msqid, mtype, text, msgflg) on a leased queue: MSG_LEASE_SENT
+   * once queued, MSG_LEASE_DECLINED (nothing changed) for anything the
+   * kernel thread must decide. `text` is the caller's bytes (copied here).
+   */
+  msgsnd(msqid: unknown, mtype: unknown, text: Uint8Array, msgflg: unknown, spin: number): number {
+    const h = this.held(msqid);
+    if (h === undefined || typeof mtype !== 'number' || (mtype | 0) !== mtype || mtype < 1 || (msgflg !== 0 && msgflg !== IPC_NOWAIT))
+      return MSG_LEASE_DECLINED;
+    const words = h.words;
+    const size = text.length;
+    if (size > Atomics.load(words, MSGMAX)) return MSG_LEASE_DECLINED;
+    const len = RECORD_HEAD + align8(size);
+    let budget = -1;
+    let polled = 0;
+    for (;;) {
+      const d = this.delta(h);
+      if (d < 0 || !this.gate.enterLease()) return MSG_LEASE_DECLINED;
+      let full = false;
+      let done = false;
+      let seen = 0;
+      try {
+        if (!lock(words, h.me)) return MSG_LEASE_DECLINED;
+        try {
+          const qnum = words[QNUM]!;
+          const cbytes = words[CBYTES]!;
+          const qbytes = words[QBYTES]!;
+          seen = qnum;
+          if (size + cbytes > qbytes || qnum + 1 > qbytes) {
+            full = true;
+          } else {
+            let tail = words[TAIL]!;
+            const used = words[USED]!;
+            if (!(tail >= 0 && tail < h.ring && (tail & 7) === 0 && used >= 0 && used <= h.ring)) return MSG_LEASE_DECLINED;
+            const pad = tail + len > h.ring ? h.ring - tail : 0;
+            if (used + pad + len > h.ring) return MSG_LEASE_DECLINED;
+            if (pad !== 0) {
+              h.recs[tail >> 2] = 0;
+              tail = 0;
+            }
+            h.recs[tail >> 2] = mtype;
+            h.recs[(tail >> 2) + 1] = size;
+            h.bytes.set(text, tail + RECORD_HEAD);
+            words[TAIL] = tail + len === h.ring ? 0 : tail + len;
+            words[USED] = used + pad + len;
+            words[QNUM] = qnum + 1;
+            words[CBYTES] = cbytes + size;
+            words[LSPID] = h.me;
+            words[STIME] = d;
+            done = true;
+          }
+        } finally {
+          unlock(words, h.me);
+        }
+      } finally {
+        this.gate.leaveLease();
+      }
+      if (done) {
+        this.caught(polled, budget, spin);
+        return MSG_LEASE_SENT;
+      }
+      if (!full || msgflg !== 0) return MSG_LEASE_DECLINED;
+      // Full: poll for a receive (the count moving) before leaving the sleep to the kernel thread.
+      if (budget < 0) budget = this.spinBudget < 0 ? spin : Math.min(this.spinBudget, spin);
+      while (Atomics.load(words, QNUM) === seen && Atomics.load(words, LOCK) >= 0) {
+        if (++polled > budget) {
+          this.spinBudget = nextSpin(budget, spin, false, spin >> 2);
+          return MSG_LEASE_DECLINED;
+        }
+      }
+    }
+  }
+
+  /**
+   * msgrcv(msqid, msgsz, msgtyp, msgflg) on a leased queue: the message, or
+   * undefined (nothing changed) for anything the kernel thread must decide.
+   */
+  msgrcv(msqid: unknown, msgsz: unknown, msgtyp: unknown, msgflg: unknown, spin: number): MsgReceived | undefined {
+    const h = this.held(msqid);
+    if (h === undefined || typeof msgsz !== 'number' || (msgsz | 0) !== msgsz || msgsz < 0) return undefined;
+    if (typeof msgtyp !== 'number' || (msgtyp | 0) !== msgtyp || msgtyp < 0) return undefined;
+    if (typeof msgflg !== 'number' || (msgflg & ~(IPC_NOWAIT | MSG_NOERROR)) !== 0) return undefined;
+    const words = h.words;
+    let budget = -1;
+    let polled = 0;
+    for (;;) {
+      const d = this.delta(h);
+      if (d < 0 || !this.gate.enterLease()) return undefined;
+      let empty = false;
+      let got: MsgReceived | undefined;
+      try {
+        if (!lock(words, h.me)) return undefined;
+        try {
+          const qnum = words[QNUM]!;
+          if (qnum === 0) {
+            empty = true;
+          } else {
+            let head = words[HEAD]!;
+            let used = words[USED]!;
+            if (!(head >= 0 && head < h.ring && (head & 7) === 0 && used > 0 && used <= h.ring)) return undefined;
+            if (h.recs[head >> 2] === 0) {
+              used -= h.ring - head;
+              head = 0;
+            }
+            const mtype = h.recs[head >> 2]!;
+            const size = h.recs[(head >> 2) + 1]!;
+            // A record no worker writes (a program wrote the buffer): the kernel thread's recall sorts it out.
+            if (mtype < 1 || size < 0 || size > h.ring) return undefined;
+            const len = RECORD_HEAD + align8(size);
+            if (head + len > h.ring || len > used) return undefined;
+            if (msgtyp !== 0 && mtype !== msgtyp) return undefined;
+            if (size > msgsz && (msgflg & MSG_NOERROR) === 0) return undefined;
+            const n = Math.min(size, msgsz);
+            got = { mtype, text: h.bytes.slice(head + RECORD_HEAD, head + RECORD_HEAD + n) };
+            words[HEAD] = head + len === h.ring ? 0 : head + len;
+            words[USED] = used - len;
+            words[QNUM] = qnum - 1;
+            words[CBYTES] = words[CBYTES]! - size;
+            words[LRPID] = h.me;
+            words[RTIME] = d;
+          }
+        } finally {
+          unlock(words, h.me);
+        }
+      } finally {
+        this.gate.leaveLease();
+      }
+      if (got !== undefined) {
+        this.caught(polled, budget, spin);
+        return got;
+      }
+      if (!empty || (msgflg & IPC_NOWAIT) !== 0) return undefined;
+      // Empty: poll for a send before leaving the sleep to the kernel thread.
+      if (budget < 0) budget = this.spinBudget < 0 ? spin : Math.min(this.spinBudget, spin);
+      while (Atomics.load(words, QNUM) === 0 && Atomics.load(words, LOCK) >= 0) {
+        if (++polled > budget) {
+          this.spinBudget = nextSpin(budget, spin, false, spin >> 2);
+          return undefined;
+        }
+      }
+    }
+  }
+
+  private caught(polled: number, budget: number, spin: number): void {
+    if (polled !== 0) this.spinBudget = nextSpin(budget, spin, true, spin >> 2);
+    this.performed += 1;
+  }
+
+  private checkEpoch(): boolean {
+    const e = Atomics.load(this.epoch, 0);
+    if (e === this.epochSeen) return false;
+    this.epochSeen = e;
+    this.byMsqid.clear();
+    return true;
+  }
+}
+
+/** A worker takes the lock word; false when the lease is recalled or another worker keeps it too long. */
+function lock(words: Int32Array, me: number): boolean {
+  for (let i = 0; i < LOCK_TRIES; i += 1) {
+    const w = Atomics.compareExchange(words, LOCK, 0, me);
+    if (w === 0) return true;
+    if (w < 0) return false;
+  }
+  return false;
+}
+
+/** A worker lets the lock word go, unless the kernel took it (then it stays the kernel's). */
+function unlock(words: Int32Array, me: number): void {
+  Atomics.compareExchange(words, LOCK, me, 0);
+}
