@@ -11,7 +11,6 @@
  * each other). Any other process's calls go to the kernel thread.
  */
 import type { Credentials } from '../auth/credentials.js';
-import { hostSeconds } from '../kernel/clock.js';
 
 /** The credentials a lease is shared under: uid, gid, supplementary groups and capabilities. */
 export function lesseeIdentity(creds: Credentials): string {
@@ -29,15 +28,4 @@ export function lesseeIdentity(creds: Credentials): string {
 export interface LeaseClockShare {
   readonly tick?: SharedArrayBuffer;
   readonly tickBase?: number;
-}
-
-/** The kernel's CLOCK_REALTIME second as a worker thread reads it for a lease: the tick word (0 while it has none), or the host's second. */
-export function lesseeClock(m: LeaseClockShare): () => number {
-  if (m.tick === undefined) return hostSeconds;
-  const tick = new Int32Array(m.tick, 0, 1);
-  const base = m.tickBase ?? 0;
-  return () => {
-    const v = Atomics.load(tick, 0);
-    return v === 0 ? 0 : base + v;
-  };
 }

@@ -10,6 +10,8 @@
  * takes the default when it is built; KernelOptions.clock replaces it.
  */
 
+import type { LeaseClockShare } from '../ipc/lessee.js';
+
 /** The host clock's current second. */
 export function hostSeconds(): number {
   return Math.floor(Date.now() / 1000);
@@ -25,4 +27,19 @@ export function defaultClock(): () => number {
 /** Makes `clock` the default of every Kernel built from now on (a platform edge does this once, at load). */
 export function setDefaultClock(clock: () => number): void {
   installed = clock;
+}
+
+/**
+ * The kernel's CLOCK_REALTIME second as a worker thread reads it for a
+ * lease (ipc/lessee.ts): the tick word (0 while it has none), or the
+ * host's second.
+ */
+export function leaseClock(m: LeaseClockShare): () => number {
+  if (m.tick === undefined) return hostSeconds;
+  const tick = new Int32Array(m.tick, 0, 1);
+  const base = m.tickBase ?? 0;
+  return () => {
+    const v = Atomics.load(tick, 0);
+    return v === 0 ? 0 : base + v;
+  };
 }

@@ -28,6 +28,7 @@ import { LEASE_DONE, LeasedSems } from '../sem/lease.js';
 import type { SemLeaseMessage } from '../sem/lease.js';
 import type { SemctlResult, Timespec } from '../sem/syscalls.js';
 import type { IpcSetArgs, ShmctlResult } from '../shm/syscalls.js';
+import { leaseClock } from './clock.js';
 import { Mailbox } from './mailbox.js';
 import {
   badArgument,
@@ -195,8 +196,8 @@ export class Task implements ProcessSyscalls {
         if ('semLease' in m) sems.push(m.semLease);
         else queues.push(m.msgLease);
       }
-      if (sems.length !== 0) this.sems.add(sems);
-      if (queues.length !== 0) this.queues.add(queues);
+      if (sems.length !== 0) this.sems.add(sems, leaseClock);
+      if (queues.length !== 0) this.queues.add(queues, leaseClock);
     }
     return reply;
   }

@@ -43,7 +43,7 @@
 import { IPC_NOWAIT, S_IRUGO, S_IWUGO } from '../abi/constants.js';
 import { MSG_NOERROR } from '../abi/msg.js';
 import type { Credentials } from '../auth/credentials.js';
-import { lesseeClock, lesseeIdentity } from '../ipc/lessee.js';
+import { lesseeIdentity } from '../ipc/lessee.js';
 import type { LeaseClockShare } from '../ipc/lessee.js';
 import { ipcPermits } from '../ipc/perm.js';
 import { nextSpin } from '../mm/spin.js';
@@ -311,7 +311,8 @@ export class LeasedQueues {
     this.epochSeen = Atomics.load(this.epoch, 0);
   }
 
-  add(messages: readonly MsgLeaseMessage[]): void {
+  /** Takes leases the kernel thread sent (see LeasedSems.add). */
+  add(messages: readonly MsgLeaseMessage[], clockOf: (m: MsgLeaseMessage) => () => number): void {
     this.checkEpoch();
     for (const m of messages) {
       if (m.epoch !== this.epochSeen) continue;
@@ -323,7 +324,7 @@ export class LeasedQueues {
         me: m.lessee,
         base: m.base,
       });
-      this.seconds = lesseeClock(m);
+      this.seconds = clockOf(m);
     }
   }
 

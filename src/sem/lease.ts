@@ -70,7 +70,7 @@
 import { IPC_NOWAIT, S_IRUGO, S_IWUGO } from '../abi/constants.js';
 import { SEMVMX } from '../abi/sem.js';
 import type { Credentials } from '../auth/credentials.js';
-import { lesseeClock, lesseeIdentity } from '../ipc/lessee.js';
+import { lesseeIdentity } from '../ipc/lessee.js';
 import type { LeaseClockShare } from '../ipc/lessee.js';
 import { ipcPermits } from '../ipc/perm.js';
 import { nextSpin } from '../mm/spin.js';
@@ -249,13 +249,17 @@ export class LeasedSems {
     this.epochSeen = Atomics.load(this.epoch, 0);
   }
 
-  /** Takes leases the kernel thread sent; one granted before the process's last change of namespace is dropped. */
-  add(messages: readonly SemLeaseMessage[]): void {
+  /**
+   * Takes leases the kernel thread sent; one granted before the process's
+   * last change of namespace is dropped. `clockOf` gives the kernel's
+   * second as the thread reads it for a message (kernel/clock.ts leaseClock).
+   */
+  add(messages: readonly SemLeaseMessage[], clockOf: (m: SemLeaseMessage) => () => number): void {
     this.checkEpoch();
     for (const m of messages) {
       if (m.epoch !== this.epochSeen) continue;
       this.bySemid.set(m.semid, { words: new Int32Array(m.buffer), nsems: m.nsems, who: m.lessee << WHO_SHIFT, base: m.base });
-      this.seconds = lesseeClock(m);
+      this.seconds = clockOf(m);
     }
   }
 

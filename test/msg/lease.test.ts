@@ -11,6 +11,7 @@ import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT } from 
 import type { SysError } from '../../src/abi/errno.js';
 import { MSG_EXCEPT, MSG_INFO, MSG_NOERROR } from '../../src/abi/msg.js';
 import { checkpoint, restore } from '../../src/checkpoint/index.js';
+import { leaseClock } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { isPending } from '../../src/kernel/pending.js';
 import type { SysResult } from '../../src/kernel/pending.js';
@@ -65,7 +66,7 @@ function thread(w: World, p: Process, gate: LeaseGate = open): { queues: LeasedQ
         tick: w.tick.buffer as SharedArrayBuffer,
         tickBase: TICK_BASE,
       };
-      queues.add([m]);
+      queues.add([m], leaseClock);
       return true;
     },
   };

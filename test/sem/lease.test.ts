@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT } from '../../src/abi/constants.js';
 import { GETNCNT, GETPID, GETVAL, SEMVMX, SEM_UNDO, SETVAL } from '../../src/abi/sem.js';
 import { checkpoint, restore } from '../../src/checkpoint/index.js';
+import { leaseClock } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import { isPending } from '../../src/kernel/pending.js';
@@ -67,7 +68,7 @@ function thread(w: World, p: Process): { sems: LeasedSems; take(semid: number): 
         tick: w.tick.buffer as SharedArrayBuffer,
         tickBase: TICK_BASE,
       };
-      sems.add([m]);
+      sems.add([m], leaseClock);
       return true;
     },
   };
@@ -301,7 +302,7 @@ describe('semaphore leases: the thread side performs, the kernel side sees', () 
       tick: w.tick.buffer as SharedArrayBuffer,
       tickBase: TICK_BASE,
     };
-    t.sems.add([stale]);
+    t.sems.add([stale], leaseClock);
     expect(t.sems.size).toBe(0);
     expect(t.take(id)).toBe(false);
   });
