@@ -64,7 +64,7 @@ const HANDOFF_TOO_BIG: SysError = Object.freeze({
 export const QUEUE_REMOVED: SysError = Object.freeze({ errno: 'EIDRM', code: ERRNO.EIDRM, message: 'the queue was removed while this call waited' });
 
 /** A queue's mu: taking it recalls a live lease first (lease.ts), so whatever holds it sees the workers' calls. */
-class QueueMutex extends Mutex {
+export class QueueMutex extends Mutex {
   constructor(private readonly queue: MsgQueue) {
     super('msg.MsgQueue.mu', LockRank.msgQueueMu);
   }
@@ -74,12 +74,17 @@ class QueueMutex extends Mutex {
     const lease = this.queue.lease;
     if (lease?.live === true) lease.recall(this.queue, this.queue.now());
   }
+
+  /** Takes mu for a caller that has just seen no live lease (the uncontended paths): nothing to recall. */
+  lockUnleased(): void {
+    super.lock();
+  }
 }
 
 /** A System V message queue. */
 export class MsgQueue implements IpcObject {
   /** Guards perm, the times, pids, counts and the three lists. */
-  readonly mu: Mutex = new QueueMutex(this);
+  readonly mu: QueueMutex = new QueueMutex(this);
   readonly perm: IpcPermState;
   pendingDestruction = false;
   /** Last msgsnd, in CLOCK_REALTIME seconds (0: never). */

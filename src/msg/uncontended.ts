@@ -60,7 +60,8 @@ export function msgsndUncontended(reg: MsgRegistry, caller: MsgCaller, msqid: un
   if (!ownerMay(caller, q.perm, 0o2) && !ipcPermits(caller.creds, q.perm, S_IWUGO)) return false;
   const msg = new Message(mtype, text);
   const now = reg.now();
-  q.mu.lock();
+  // No live lease (above): the lock has nothing to recall.
+  q.mu.lockUnleased();
   q.lspid = caller.pid;
   q.stime = now;
   q.enqueueLocked(msg);
@@ -95,7 +96,8 @@ export function msgrcvUncontended(
   const size = m.size;
   if (msgsz < size && (msgflg & MSG_NOERROR) === 0) return undefined;
   const now = reg.now();
-  q.mu.lock();
+  // No live lease (above): the lock has nothing to recall.
+  q.mu.lockUnleased();
   q.dequeueLocked(m, now, caller.pid);
   q.mu.unlock();
   return E.right({ mtype: m.mtype, text: msgsz >= size ? m.text : m.text.subarray(0, msgsz) });
