@@ -284,6 +284,26 @@ describe('message-queue leases under attack', () => {
     expect(Date.now() - started).toBeLessThan(1.5 * STEAL_MS);
   });
 
+  // The same bug, and the reason it repeats: after the kernel thread took a kept lock word, the program's next send
+  // lends it the queue again in a new buffer, whose lock word it keeps as well, so that every recall waits STEAL_MS.
+  it.fails('a program whose lock word the kernel thread had to take cannot make the next recall wait again', async () => {
+    const k = new Kernel({ clock: hostSeconds });
+    const owner = k.spawn({ uid: 1000, gid: 1000 });
+    const id = right(owner.msgget(IPC_PRIVATE, IPC_CREAT | 0o666));
+    const gate = right(owner.msgget(IPC_PRIVATE, IPC_CREAT | 0o666));
+    const t = start(k, k.spawn({ uid: 2000, gid: 2000 }), ['keep-again', id, gate]);
+    await until(() => receiverSleeps(k, gate));
+    let started = Date.now();
+    expect(stat(owner, id).qnum).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(STEAL_MS - 100);
+    post(owner, gate);
+    const out = await outcome(t);
+    expect(out.results[0]).toBe('kept');
+    started = Date.now();
+    expect(stat(owner, id).qnum).toBe(2);
+    expect(Date.now() - started).toBeLessThan(STEAL_MS / 2);
+  });
+
   // BUG: the recall takes STIME as a full int32 of seconds after the lease's base and clamps it only from above
   // (Math.min with now), so a lessee writing STIME = -2^31 makes msg_stime about 68 years before the lease, a
   // negative time here. In Linux msg_stime is the second of some msgsnd on the queue. Suggested fix: read STIME and

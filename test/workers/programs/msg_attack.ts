@@ -7,6 +7,9 @@
  *   keep-lock ID...: for each queue, lease it (a send then a receive), send
  *     two messages [9, 0] and [9, 1] of type 1, then set the lock word to
  *     its own lessee index and return still holding it;
+ *   keep-again ID GATE: lease, send [9, 0], keep the lock word, sleep on
+ *     queue GATE (msgrcv type 1), then send [9, 1] and, when that lent the
+ *     queue to the thread again in a new buffer, keep its lock word too;
  *   garbage ID PATTERN: lease, send [7, 0] (type 1) and [7, 1] (type 2),
  *     take the lock word, write PATTERN's garbage into the header or the
  *     records, let the lock go, then try a msgrcv and a msgsnd with
@@ -161,6 +164,24 @@ export default function main(task: Task, args: readonly unknown[]): unknown {
       if (h === undefined) throw new Error('no lease to keep');
       takeLock(h);
       results.push('kept');
+    }
+  } else if (mode === 'keep-again') {
+    const [, id, gate] = args as [string, number, number];
+    leased = lease(task, id);
+    must(task.msgsnd(id, 1, message(9, 0), 0), 'msgsnd');
+    const first = held(task, id);
+    if (first === undefined) throw new Error('no lease to keep');
+    takeLock(first);
+    results.push('kept');
+    must(task.msgrcv(gate, 8, 1, 0), 'gate');
+    // The kernel thread took the lock word while this slept: a send goes to it, and may lend the queue again.
+    must(task.msgsnd(id, 1, message(9, 1), 0), 'msgsnd');
+    const again = held(task, id);
+    if (again === undefined || again.words.buffer === first.words.buffer) {
+      results.push('not lent');
+    } else {
+      takeLock(again);
+      results.push('kept again');
     }
   } else if (mode === 'garbage') {
     const [, id, pattern] = args as [string, number, string];
