@@ -27,8 +27,12 @@
  * totals, pids and times from the buffer. A worker never holds the lock
  * when it is terminated: the kernel closes its mailbox first and waits for
  * it to leave (Mailbox.leaseGate). A program that takes the lock word
- * itself and keeps it is waited for at most STEAL_MS; then the kernel
- * takes the buffer as it is, validating every record, and retires it.
+ * itself and keeps it is waited for at most STEAL_MS, once: the kernel
+ * then takes the buffer as it is, keeps the records a msgsnd could have
+ * queued under the grant's limits, retires the buffer, and lends nothing
+ * again to those credentials in the namespace (whose other kept lock
+ * words it takes at once). A namespace keeps at most MSG_LEASE_BUDGET
+ * bytes of buffers; a removed queue gives its buffer back.
  *
  * The buffer is reused while the queue's permissions and q_qbytes stay as
  * they were; IPC_SET retires it. The namespace's msgmax is copied into the
@@ -74,8 +78,15 @@ const RECORD_HEAD = 8;
 export const MSG_LEASE_MAX_LESSEES = 15;
 /** The largest q_qbytes lent: the ring is about twice as large. */
 export const MSG_LEASE_MAX_QBYTES = 256 * 1024;
-/** How long the kernel thread waits for a lock word a worker holds before it takes the buffer anyway. */
-export const STEAL_MS = 1000;
+/**
+ * How long the kernel thread waits for a lock word a worker holds before
+ * it takes the buffer anyway. A worker holds it for microseconds; only a
+ * program that keeps it waits this out, once: its credentials are lent no
+ * queue of the namespace again, and a lock word they keep is taken at once.
+ */
+export const STEAL_MS = 250;
+/** The most bytes of lease buffers a namespace keeps (each about twice its queue's q_qbytes). */
+export const MSG_LEASE_BUDGET = 64 * 1024 * 1024;
 /** Seconds of a time field; a lease is renewed before its times would pass it. */
 const MAX_AGE = 0x7fffffff;
 /** How many times a worker tries a lock another worker holds before it asks the kernel thread instead. */
@@ -97,6 +108,15 @@ export class MsgLease {
   live = false;
   retired = false;
   identity: string | undefined = undefined;
+  /**
+   * What the records taken back may hold at most, fixed at each grant on
+   * the kernel side (never read back from the buffer): the longest text
+   * (msgmax, or a longer message already queued) and the bytes and count
+   * (q_qbytes, or more already queued, as after IPC_SET lowered it).
+   */
+  private maxSize = 0;
+  private maxBytes = 0;
+  private maxCount = 0;
 
   constructor(
     /** q_qbytes when made: the ring is sized for it. */
@@ -116,7 +136,12 @@ export class MsgLease {
    */
   recall(q: MsgQueue, now: number): void {
     const words = this.words;
-    if (!takeLock(words)) this.retired = true;
+    const banned = q.leaseBanned();
+    if (!takeLock(words, this.identity !== undefined && banned.has(this.identity) ? 0 : STEAL_MS)) {
+      // A program kept the lock word: its credentials are lent nothing again in this namespace.
+      this.retired = true;
+      if (this.identity !== undefined) banned.add(this.identity);
+    }
     this.live = false;
     const msgs: Message[] = [];
     if (!this.messagesInRing(msgs)) this.retired = true;
@@ -124,13 +149,18 @@ export class MsgLease {
     const sender = pidOf(this.lessees, words[LSPID]!);
     if (sender !== undefined) {
       q.lspid = sender;
-      q.stime = Math.min(this.base + words[STIME]!, now);
+      q.stime = this.timeOf(words[STIME]!, now);
     }
     const receiver = pidOf(this.lessees, words[LRPID]!);
     if (receiver !== undefined) {
       q.lrpid = receiver;
-      q.rtime = Math.min(this.base + words[RTIME]!, now);
+      q.rtime = this.timeOf(words[RTIME]!, now);
     }
+  }
+
+  /** A time field read back: a second of the lease's life, between its base and now. */
+  private timeOf(delta: number, now: number): number {
+    return Math.max(this.base, Math.min(this.base + delta, now));
   }
 
   /**
@@ -146,6 +176,7 @@ export class MsgLease {
     let pos = words[HEAD]!;
     let left = words[USED]!;
     if (!(pos >= 0 && pos < ring && pos % RECORD_HEAD === 0 && left >= 0 && left <= ring)) return false;
+    let cbytes = 0;
     while (left > 0) {
       const mtype = recs[pos >> 2]!;
       if (mtype === 0) {
@@ -156,9 +187,11 @@ export class MsgLease {
         continue;
       }
       const size = recs[(pos >> 2) + 1]!;
-      if (mtype < 0 || size < 0 || size > ring) return false;
+      if (mtype < 0 || size < 0 || size > ring || size > this.maxSize) return false;
       const len = RECORD_HEAD + align8(size);
-      if (pos + len > ring || len > left) return false;
+      // Past what a msgsnd could have queued: the queue's limits as granted.
+      cbytes += size;
+      if (pos + len > ring || len > left || cbytes > this.maxBytes || out.length + 1 > this.maxCount) return false;
       out.push(new Message(mtype, bytes.slice(pos + RECORD_HEAD, pos + RECORD_HEAD + size)));
       left -= len;
       pos = pos + len === ring ? 0 : pos + len;
@@ -172,6 +205,7 @@ export class MsgLease {
     const bytes = new Uint8Array(this.buffer, HEADER_BYTES, this.ring);
     const recs = new Int32Array(this.buffer, HEADER_BYTES, this.ring / 4);
     let pos = 0;
+    let longest = 0;
     for (let m = q.messages.first; m !== undefined; m = m.next) {
       const mtype = m.mtype;
       const len = RECORD_HEAD + align8(m.size);
@@ -180,7 +214,11 @@ export class MsgLease {
       recs[(pos >> 2) + 1] = m.size;
       bytes.set(m.text, pos + RECORD_HEAD);
       pos += len;
+      if (m.size > longest) longest = m.size;
     }
+    this.maxSize = Math.max(msgmax, longest);
+    this.maxBytes = Math.max(q.qbytes, q.cbytes);
+    this.maxCount = Math.max(q.qbytes, q.qnum);
     words[QNUM] = q.qnum;
     words[CBYTES] = q.cbytes;
     words[HEAD] = 0;
@@ -196,14 +234,14 @@ export class MsgLease {
   }
 }
 
-/** The kernel takes the lock word: at once, or once the worker holding it lets go, or after STEAL_MS. False when it had to take it. */
-function takeLock(words: Int32Array): boolean {
+/** The kernel takes the lock word: at once, or once the worker holding it lets go, or after `ms`. False when it had to take it. */
+function takeLock(words: Int32Array, ms: number): boolean {
   let held = Atomics.compareExchange(words, LOCK, 0, RECALLED);
   if (held <= 0) {
     Atomics.store(words, LOCK, RECALLED);
     return held === 0 || held === RECALLED;
   }
-  const deadline = Date.now() + STEAL_MS;
+  const deadline = Date.now() + ms;
   while (held > 0) {
     if (Date.now() > deadline) {
       Atomics.store(words, LOCK, RECALLED);
@@ -244,6 +282,7 @@ export function grantMsgLease(q: MsgQueue, creds: Credentials, pid: number, msgm
   if (q.pendingDestruction || q.qbytes < 0 || q.qbytes > MSG_LEASE_MAX_QBYTES) return undefined;
   if (!ipcPermits(creds, q.perm, S_IWUGO) || !ipcPermits(creds, q.perm, S_IRUGO)) return undefined;
   const identity = lesseeIdentity(creds);
+  if (q.leaseBanned().has(identity)) return undefined;
   const held = q.lease;
   if (held?.live === true) {
     const who = held.lessees.indexOf(pid) + 1;
@@ -254,6 +293,9 @@ export function grantMsgLease(q: MsgQueue, creds: Credentials, pid: number, msgm
     if (q.pendingDestruction || q.receivers.first !== undefined || q.senders.first !== undefined) return undefined;
     let lease = q.lease;
     if (lease === undefined || lease.retired || lease.qbytes !== q.qbytes || now < lease.base || now - lease.base > MAX_AGE - 60) {
+      // A new buffer, within the namespace's budget (the old one's bytes go back first).
+      const size = HEADER_BYTES + ringBytes(q.qbytes);
+      if (!q.chargeLeaseBytes(size - (lease?.buffer.byteLength ?? 0))) return undefined;
       lease = new MsgLease(q.qbytes, now);
       q.lease = lease;
     }

@@ -44,6 +44,10 @@ export interface MsgQueueOwner {
   readonly wakeQueue: WakeQueue;
   /** CLOCK_REALTIME seconds. */
   readonly now: () => number;
+  /** Credentials (ipc/lessee.ts) lent no queue again: a program of theirs kept a lock word (lease.ts). */
+  readonly leaseBanned: Set<string>;
+  /** Adds `delta` bytes to the namespace's lease buffers when they stay within MSG_LEASE_BUDGET; false (nothing added) otherwise. */
+  chargeLeaseBytes(delta: number): boolean;
 }
 
 /** Fields a new (or restored) queue starts with. */
@@ -291,6 +295,12 @@ export class MsgQueue implements IpcObject {
     this.messages.takeAll();
     this.cbytes = 0;
     this.qnum = 0;
+    // The lease (recalled when mu was taken) is never lent again: its buffer goes back to the budget.
+    if (this.lease !== undefined) {
+      this.owner.chargeLeaseBytes(-this.lease.buffer.byteLength);
+      this.lease.retired = true;
+      this.lease = undefined;
+    }
   }
 
   /** msgctl_stat's snapshot. Precondition: mu is held. */
@@ -312,6 +322,16 @@ export class MsgQueue implements IpcObject {
   /** CLOCK_REALTIME seconds, the registry's. */
   now(): number {
     return this.owner.now();
+  }
+
+  /** The namespace's credentials lent no queue again (lease.ts). */
+  leaseBanned(): Set<string> {
+    return this.owner.leaseBanned;
+  }
+
+  /** Charges the namespace's lease budget for this queue's buffer (lease.ts). */
+  chargeLeaseBytes(delta: number): boolean {
+    return this.owner.chargeLeaseBytes(delta);
   }
 
   /** Takes the messages back from a live lease, for a reader that holds no lock (a checkpoint, MSG_INFO). */

@@ -28,6 +28,7 @@ import { LockRank, Mutex } from '../sync/mutex.js';
 import type { MsgLimits } from './limits.js';
 import { Message } from './message.js';
 import type { MsgType } from './mtype.js';
+import { MSG_LEASE_BUDGET } from './lease.js';
 import type { MsgQueueInit, MsgQueueOwner, MsgTotals } from './queue.js';
 import { MsgQueue } from './queue.js';
 import { WakeQueue } from './wake.js';
@@ -48,6 +49,9 @@ function qbytesAsInt(v: number | bigint): number {
 export class MsgRegistry extends IpcRegistry<MsgQueue, IpcCaller, undefined, MsgSetArgs> implements MsgQueueOwner {
   readonly totals: MsgTotals = { hdrs: 0, bytes: 0 };
   readonly wakeQueue = new WakeQueue();
+  readonly leaseBanned = new Set<string>();
+  /** Bytes of the lease buffers the namespace's queues keep (lease.ts). */
+  private leaseBytes = 0;
 
   constructor(
     readonly limits: MsgLimits,
@@ -158,6 +162,12 @@ export class MsgRegistry extends IpcRegistry<MsgQueue, IpcCaller, undefined, Msg
       },
       maxIndex: this.maxIndexLocked(),
     }));
+  }
+
+  chargeLeaseBytes(delta: number): boolean {
+    if (delta > 0 && this.leaseBytes + delta > MSG_LEASE_BUDGET) return false;
+    this.leaseBytes += delta;
+    return true;
   }
 
   /** Takes back every queue's lease (lease.ts): a limit changed, the kernel is being traced, or MSG_INFO sums the totals. */

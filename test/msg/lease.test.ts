@@ -16,7 +16,7 @@ import { Kernel } from '../../src/kernel/kernel.js';
 import { isPending } from '../../src/kernel/pending.js';
 import type { SysResult } from '../../src/kernel/pending.js';
 import type { Process } from '../../src/kernel/process.js';
-import { LeasedQueues, MSG_LEASE_DECLINED, MSG_LEASE_MAX_QBYTES, MSG_LEASE_SENT } from '../../src/msg/lease.js';
+import { LeasedQueues, MSG_LEASE_BUDGET, MSG_LEASE_DECLINED, MSG_LEASE_MAX_QBYTES, MSG_LEASE_SENT, STEAL_MS } from '../../src/msg/lease.js';
 import type { LeaseGate, MsgLeaseMessage } from '../../src/msg/lease.js';
 import type { MsgReceived } from '../../src/msg/waiter.js';
 import { errno, ok } from '../support/either.js';
@@ -234,6 +234,25 @@ describe('message-queue leases: the thread side sends and receives, the kernel s
     expect(thread(w, w.k.spawn()).take(other)).toBe(false);
   });
 
+  it('the namespace keeps at most MSG_LEASE_BUDGET bytes of lease buffers; a removed queue gives its buffer back', () => {
+    const w = world();
+    const owner = w.k.spawn();
+    const t = thread(w, owner);
+    const ids: number[] = [];
+    let granted = 0;
+    for (let i = 0; i < 160; i += 1) {
+      const id = ok(owner.msgget(IPC_PRIVATE, IPC_CREAT | 0o600));
+      ok(owner.msgctl(id, IPC_SET, { uid: 0, gid: 0, mode: 0o600, qbytes: BigInt(MSG_LEASE_MAX_QBYTES) }));
+      ids.push(id);
+      if (t.take(id)) granted += 1;
+    }
+    const each = w.k.initialIpcNamespace.msg.peekById(ids[0]!)?.lease?.buffer.byteLength ?? 0;
+    expect(granted).toBe(Math.floor(MSG_LEASE_BUDGET / each));
+    expect(t.take(ids[159]!)).toBe(false);
+    ok(owner.msgctl(ids[0]!, IPC_RMID));
+    expect(t.take(ids[159]!)).toBe(true);
+  });
+
   it('a ring a program wrote garbage into is taken back up to its last good record and retired', () => {
     const { w, owner, id } = setUp();
     const t = thread(w, w.k.spawn());
@@ -258,8 +277,10 @@ describe('message-queue leases: the thread side sends and receives, the kernel s
     Atomics.store(lease!.words, 0, 3);
     const start = Date.now();
     expect(stat(owner, id).qnum).toBe(0);
-    expect(Date.now() - start).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(STEAL_MS - 50);
     expect(lease!.retired).toBe(true);
+    // Its credentials are lent nothing again in the namespace.
+    expect(t.take(id)).toBe(false);
   });
 
   it('a closed gate (the thread is being ended) declines; a process that exits or unshares drops its leases', () => {

@@ -265,14 +265,11 @@ describe('message-queue leases under attack', () => {
     invariants(k);
   });
 
-  // BUG: the kernel thread waits up to STEAL_MS for each lock word a program keeps, one queue after another. One
-  // unprivileged program that was lent N queues and kept their lock words makes the next MSG_INFO (which any process
-  // may ask: it needs no permission), kernel.msgmax or msgmnb write, checkpoint or trace freeze the kernel thread for
-  // N seconds (every process's system calls wait). The program may also be lent each queue again after the steal and
-  // keep the new lock word, so that it costs a second per recall forever. In Linux no process's msgctl waits on
-  // another program. Suggested fix: one deadline for a whole recall pass (recallLeases), and no more leases for a
-  // process (or identity) whose lock word the kernel had to take.
-  it.fails('a program keeping the lock words of three queues cannot freeze the kernel thread for a second per queue at MSG_INFO', async () => {
+  // A program that keeps the lock words of the queues it was lent is waited for once (STEAL_MS): then its credentials
+  // are lent nothing again in the namespace, and the lock words they still keep are taken at once. So another user's
+  // MSG_INFO (which needs no permission) waits at most STEAL_MS, not STEAL_MS per queue; in Linux no msgctl waits on
+  // another program at all.
+  it('a program keeping the lock words of three queues cannot freeze the kernel thread for a second per queue at MSG_INFO', async () => {
     const k = new Kernel({ clock: hostSeconds });
     const owner = k.spawn({ uid: 1000, gid: 1000 });
     const ids = [0, 1, 2].map(() => right(owner.msgget(IPC_PRIVATE, IPC_CREAT | 0o666)));
@@ -284,9 +281,9 @@ describe('message-queue leases under attack', () => {
     expect(Date.now() - started).toBeLessThan(1.5 * STEAL_MS);
   });
 
-  // The same bug, and the reason it repeats: after the kernel thread took a kept lock word, the program's next send
-  // lends it the queue again in a new buffer, whose lock word it keeps as well, so that every recall waits STEAL_MS.
-  it.fails('a program whose lock word the kernel thread had to take cannot make the next recall wait again', async () => {
+  // And it does not repeat: after the kernel thread took a kept lock word, the program's next send is not lent the queue
+  // again, so the next recall waits for nothing.
+  it('a program whose lock word the kernel thread had to take cannot make the next recall wait again', async () => {
     const k = new Kernel({ clock: hostSeconds });
     const owner = k.spawn({ uid: 1000, gid: 1000 });
     const id = right(owner.msgget(IPC_PRIVATE, IPC_CREAT | 0o666));
@@ -304,12 +301,9 @@ describe('message-queue leases under attack', () => {
     expect(Date.now() - started).toBeLessThan(STEAL_MS / 2);
   });
 
-  // BUG: the recall takes STIME as a full int32 of seconds after the lease's base and clamps it only from above
-  // (Math.min with now), so a lessee writing STIME = -2^31 makes msg_stime about 68 years before the lease, a
-  // negative time here. In Linux msg_stime is the second of some msgsnd on the queue. Suggested fix: read STIME and
-  // RTIME back clamped to [base, now] (or keep them only when 0 <= value <= now - base), as the semaphore lease's 11-bit
-  // time field cannot go below its base.
-  it.fails('a lessee writing the buffer’s STIME cannot make msg_stime earlier than the queue’s sends', async () => {
+  // The recall reads STIME and RTIME back within [the lease's base, now]: in Linux msg_stime is the second of some msgsnd
+  // on the queue, never before the queue's sends.
+  it('a lessee writing the buffer’s STIME cannot make msg_stime earlier than the queue’s sends', async () => {
     const k = new Kernel({ clock: hostSeconds });
     const owner = k.spawn();
     const before = hostSeconds();
@@ -321,13 +315,9 @@ describe('message-queue leases under attack', () => {
     expect(ds.stime).toBeGreaterThanOrEqual(before);
   });
 
-  // BUG: the recall validates the records' shape only, so a lessee appending records straight into the ring leaves
-  // the queue holding more than its q_qbytes and messages longer than kernel.msgmax, which no msgsnd can do in Linux
-  // (q_cbytes passes q_qbytes there only when IPC_SET lowers q_qbytes). Another user's receiver sized for msgmax then
-  // gets E2BIG forever, and senders of other users find the queue over-full. Suggested fix: in messagesInRing stop
-  // (and retire) at a record longer than the msgmax the grant copied (kept kernel-side, not read back from the
-  // buffer) or one that takes the running q_cbytes or q_qnum past the lease's q_qbytes.
-  it.fails('a lessee appending records past q_qbytes and msgmax: the kernel keeps none of them', async () => {
+  // The recall keeps no record a msgsnd could not have queued: one longer than the msgmax of the grant, or one taking
+  // q_cbytes or q_qnum past the q_qbytes of the grant (both kept on the kernel side, not read back from the buffer).
+  it('a lessee appending records past q_qbytes and msgmax: the kernel keeps none of them', async () => {
     const k = new Kernel({ clock: hostSeconds });
     const owner = k.spawn();
     const id = right(owner.msgget(IPC_PRIVATE, IPC_CREAT | 0o600));
