@@ -12,11 +12,19 @@
  */
 import type { Credentials } from '../auth/credentials.js';
 
+/** Identities already computed: a process's Credentials object is replaced, never changed. */
+const identities = new WeakMap<Credentials, string>();
+
 /** The credentials a lease is shared under: uid, gid, supplementary groups and capabilities. */
 export function lesseeIdentity(creds: Credentials): string {
-  const groups = [...creds.groups].sort((a, b) => a - b).join(',');
-  const caps = [...creds.caps].sort().join(',');
-  return `${creds.uid}:${creds.gid}:${groups}:${caps}`;
+  let id = identities.get(creds);
+  if (id === undefined) {
+    const groups = [...creds.groups].sort((a, b) => a - b).join(',');
+    const caps = [...creds.caps].sort().join(',');
+    id = `${creds.uid}:${creds.gid}:${groups}:${caps}`;
+    identities.set(creds, id);
+  }
+  return id;
 }
 
 /**
@@ -28,4 +36,28 @@ export function lesseeIdentity(creds: Credentials): string {
 export interface LeaseClockShare {
   readonly tick?: SharedArrayBuffer;
   readonly tickBase?: number;
+}
+
+/**
+ * A thread's view of its process's IPC epoch word (kernel Process.ipcEpochWord),
+ * which moves when the process changes IPC namespace or exits: the thread
+ * then drops every lease it holds, since a lease names its object by id.
+ */
+export class EpochWatch {
+  private readonly word: Int32Array;
+  /** The epoch the thread's leases belong to. */
+  seen: number;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.word = new Int32Array(buffer, 0, 1);
+    this.seen = Atomics.load(this.word, 0);
+  }
+
+  /** Whether the epoch moved since last seen (and takes the new one). */
+  moved(): boolean {
+    const e = Atomics.load(this.word, 0);
+    if (e === this.seen) return false;
+    this.seen = e;
+    return true;
+  }
 }

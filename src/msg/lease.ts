@@ -47,7 +47,7 @@
 import { IPC_NOWAIT, S_IRUGO, S_IWUGO } from '../abi/constants.js';
 import { MSG_NOERROR } from '../abi/msg.js';
 import type { Credentials } from '../auth/credentials.js';
-import { lesseeIdentity } from '../ipc/lessee.js';
+import { EpochWatch, lesseeIdentity } from '../ipc/lessee.js';
 import type { LeaseClockShare } from '../ipc/lessee.js';
 import { ipcPermits } from '../ipc/perm.js';
 import { nextSpin } from '../mm/spin.js';
@@ -338,8 +338,7 @@ export const MSG_LEASE_DECLINED = 0;
 /** The queue leases one thread holds, by msqid, and its msgsnd and msgrcv on them. Owned by the thread. */
 export class LeasedQueues {
   private readonly byMsqid = new Map<number, HeldQueue>();
-  private readonly epoch: Int32Array;
-  private epochSeen: number;
+  private readonly epoch: EpochWatch;
   private seconds: () => number = () => 0;
   private spinBudget = -1;
   /** Calls performed in the thread so far. */
@@ -349,15 +348,14 @@ export class LeasedQueues {
     epochWord: SharedArrayBuffer,
     private readonly gate: LeaseGate,
   ) {
-    this.epoch = new Int32Array(epochWord, 0, 1);
-    this.epochSeen = Atomics.load(this.epoch, 0);
+    this.epoch = new EpochWatch(epochWord);
   }
 
   /** Takes leases the kernel thread sent (see LeasedSems.add). */
   add(messages: readonly MsgLeaseMessage[], clockOf: (m: MsgLeaseMessage) => () => number): void {
     this.checkEpoch();
     for (const m of messages) {
-      if (m.epoch !== this.epochSeen) continue;
+      if (m.epoch !== this.epoch.seen) continue;
       this.byMsqid.set(m.msqid, {
         words: new Int32Array(m.buffer, 0, HEADER_BYTES / 4),
         bytes: new Uint8Array(m.buffer, HEADER_BYTES, m.ring),
@@ -536,10 +534,9 @@ export class LeasedQueues {
     this.performed += 1;
   }
 
+  /** Drops every lease when the process has changed IPC namespace or exited; true when it did. */
   private checkEpoch(): boolean {
-    const e = Atomics.load(this.epoch, 0);
-    if (e === this.epochSeen) return false;
-    this.epochSeen = e;
+    if (!this.epoch.moved()) return false;
     this.byMsqid.clear();
     return true;
   }

@@ -289,12 +289,7 @@ export class MsgQueue implements IpcObject {
   freeLocked(): void {
     this.expungeAllLocked(QUEUE_REMOVED);
     this.ssWakeupLocked(true);
-    const totals = this.owner.totals;
-    totals.hdrs -= this.messages.size;
-    totals.bytes -= this.cbytes;
-    this.messages.takeAll();
-    this.cbytes = 0;
-    this.qnum = 0;
+    this.dropMessagesLocked();
     // The lease (recalled when mu was taken) is never lent again: its buffer goes back to the budget.
     if (this.lease !== undefined) {
       this.owner.chargeLeaseBytes(-this.lease.buffer.byteLength);
@@ -346,13 +341,18 @@ export class MsgQueue implements IpcObject {
    * counts and the namespace totals to match. Precondition: mu is held.
    */
   replaceMessagesLocked(msgs: readonly Message[]): void {
+    this.dropMessagesLocked();
+    for (const m of msgs) this.enqueueLocked(m);
+  }
+
+  /** Every message leaves the queue, its counts and the namespace totals. Precondition: mu is held. */
+  private dropMessagesLocked(): void {
     const totals = this.owner.totals;
     totals.hdrs -= this.messages.size;
     totals.bytes -= this.cbytes;
     this.messages.takeAll();
     this.cbytes = 0;
     this.qnum = 0;
-    for (const m of msgs) this.enqueueLocked(m);
   }
 
   /** Checkpoint restore: appends a message as a send would queue it. Precondition: mu is held. */

@@ -70,7 +70,7 @@
 import { IPC_NOWAIT, S_IRUGO, S_IWUGO } from '../abi/constants.js';
 import { SEMVMX } from '../abi/sem.js';
 import type { Credentials } from '../auth/credentials.js';
-import { lesseeIdentity } from '../ipc/lessee.js';
+import { EpochWatch, lesseeIdentity } from '../ipc/lessee.js';
 import type { LeaseClockShare } from '../ipc/lessee.js';
 import { ipcPermits } from '../ipc/perm.js';
 import { nextSpin } from '../mm/spin.js';
@@ -83,6 +83,14 @@ const TIME_SHIFT = 20;
 const TIME_MASK = 0x7ff;
 /** Bit 31: the word is the kernel thread's again. */
 const RECALLED = 1 << 31;
+
+/**
+ * What a lent set's own semval entries hold until the recall: below any
+ * value a single sop can bring back into 0..SEMVMX, so that a reader that
+ * tests the value without the lock (semopUncontended) finds nothing it may
+ * perform, and anything else shows up as out of range at once.
+ */
+export const LEASED_SEMVAL = -0x10000;
 
 /** The most processes one lease lends to (a 4-bit index, 0 meaning the kernel thread's own). */
 export const LEASE_MAX_LESSEES = WHO_MASK;
@@ -193,8 +201,12 @@ export function grantLease(set: SemSet, creds: Credentials, pid: number, semopm:
       if (lease.lessees.length >= LEASE_MAX_LESSEES) return undefined;
       who = lease.lessees.push(pid);
     }
-    // Recalled by lock() above if it was live: the values go out with "as the kernel's own" attribution.
-    for (let i = 0; i < set.nsems; i += 1) Atomics.store(lease.words, i, set.semval[i]!);
+    // Recalled by lock() above if it was live: the values go out with "as the kernel's own" attribution. The set's own
+    // values read LEASED_SEMVAL until the recall: a reader that skipped the lock (semopUncontended's peek) declines.
+    for (let i = 0; i < set.nsems; i += 1) {
+      Atomics.store(lease.words, i, set.semval[i]!);
+      set.semval[i] = LEASED_SEMVAL;
+    }
     lease.live = true;
     return { lease, lessee: who };
   } finally {
@@ -235,8 +247,7 @@ export const LEASE_DECLINED = 0;
  */
 export class LeasedSems {
   private readonly bySemid = new Map<number, HeldLease>();
-  private readonly epoch: Int32Array;
-  private epochSeen: number;
+  private readonly epoch: EpochWatch;
   /** The kernel's CLOCK_REALTIME second as the thread reads it; 0 when it cannot. */
   private seconds: () => number = noClock;
   /** How long the next semop that would sleep polls first; -1 until the first. */
@@ -245,8 +256,7 @@ export class LeasedSems {
   performed = 0;
 
   constructor(epochWord: SharedArrayBuffer) {
-    this.epoch = new Int32Array(epochWord, 0, 1);
-    this.epochSeen = Atomics.load(this.epoch, 0);
+    this.epoch = new EpochWatch(epochWord);
   }
 
   /**
@@ -257,7 +267,7 @@ export class LeasedSems {
   add(messages: readonly SemLeaseMessage[], clockOf: (m: SemLeaseMessage) => () => number): void {
     this.checkEpoch();
     for (const m of messages) {
-      if (m.epoch !== this.epochSeen) continue;
+      if (m.epoch !== this.epoch.seen) continue;
       this.bySemid.set(m.semid, { words: new Int32Array(m.buffer), nsems: m.nsems, who: m.lessee << WHO_SHIFT, base: m.base });
       this.seconds = clockOf(m);
     }
@@ -326,11 +336,9 @@ export class LeasedSems {
     return LEASE_DECLINED;
   }
 
-  /** Drops every lease when the process has changed IPC namespace; true when it did. */
+  /** Drops every lease when the process has changed IPC namespace or exited; true when it did. */
   private checkEpoch(): boolean {
-    const e = Atomics.load(this.epoch, 0);
-    if (e === this.epochSeen) return false;
-    this.epochSeen = e;
+    if (!this.epoch.moved()) return false;
     this.bySemid.clear();
     return true;
   }

@@ -183,8 +183,9 @@ export function semopUncontended(caller: SemCaller, semid: unknown, semNum: unkn
   if (reg.limits.semopm >>> 0 < 1) return false;
   // No reference is taken: nothing between this lookup and the return can remove the set or run anyone else's code.
   const set = reg.peekById(semid);
-  // A set lent to worker threads (lease.ts) is the general path's: its lock takes the values back.
-  if (set === undefined || semNum >= set.nsems || set.pendingDestruction || set.lease?.live === true) return false;
+  // A set lent to worker threads (lease.ts) holds LEASED_SEMVAL, which no sop below can perform: the general path's
+  // lock takes the values back.
+  if (set === undefined || semNum >= set.nsems || set.pendingDestruction) return false;
   // The owner granted by the owner bits, read here so that these loads see only SemSets (ipcPermits' own see
   // every kind of IPC object and are megamorphic in a program that uses several); anything else asks ipcPermits.
   const uid = caller.creds.uid;
@@ -195,7 +196,7 @@ export function semopUncontended(caller: SemCaller, semid: unknown, semNum: unkn
   if (semOp === 0 ? cur !== 0 : next < 0 || next > SEMVMX) return false;
   if (!nobodyWaitsOn(set, semNum)) return false;
   const now = set.owner.now();
-  // The embedded lock itself: SemSet.lock would test for a lease to recall, and there is none (above).
+  // The embedded lock itself: SemSet.lock would test for a lease to recall, and there is none (the value was in range).
   lockEmbedded(set);
   set.semval[semNum] = next;
   set.sempid[semNum] = caller.pid;

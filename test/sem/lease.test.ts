@@ -16,7 +16,7 @@ import type { Process } from '../../src/kernel/process.js';
 import { isPending } from '../../src/kernel/pending.js';
 import type { SysResult } from '../../src/kernel/pending.js';
 import type { SysError } from '../../src/abi/errno.js';
-import { LEASE_DECLINED, LEASE_DONE, LEASE_MAX_LESSEES, LEASE_MAX_SEMS, LeasedSems } from '../../src/sem/lease.js';
+import { LEASED_SEMVAL, LEASE_DECLINED, LEASE_DONE, LEASE_MAX_LESSEES, LEASE_MAX_SEMS, LeasedSems } from '../../src/sem/lease.js';
 import type { SemLeaseMessage } from '../../src/sem/lease.js';
 import { errno, ok } from '../support/either.js';
 
@@ -111,6 +111,18 @@ describe('semaphore leases: the thread side performs, the kernel side sees', () 
     // Recalled: the thread declines, and changes nothing.
     expect(t.sems.semop(id, op(1, 1), 0)).toBe(LEASE_DECLINED);
     expect(get(owner, id, 1, GETVAL)).toBe(3);
+  });
+
+  it('an in-process semop on a lent set (its own values read LEASED_SEMVAL) goes the general way and sees the leased operations', () => {
+    const { w, owner, id } = setUp();
+    const t = thread(w, w.k.spawn());
+    expect(t.take(id)).toBe(true);
+    expect(t.sems.semop(id, op(0, 3), 0)).toBe(LEASE_DONE);
+    expect(w.k.initialIpcNamespace.sem.peekById(id)?.semval).toEqual([LEASED_SEMVAL, LEASED_SEMVAL]);
+    ok(atOnce(owner.semop(id, op(0, -1))));
+    expect(live(w.k, id)).toBe(false);
+    expect(w.k.initialIpcNamespace.sem.peekById(id)?.semval).toEqual([2, 0]);
+    expect(get(owner, id, 0, GETPID)).toBe(owner.pid);
   });
 
   it('a granted lease starts from the kernel values and keeps the kernel sempid of semaphores nobody leased-changed', () => {

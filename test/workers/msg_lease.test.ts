@@ -17,8 +17,9 @@ import { hostSeconds } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import { spawnWorker } from '../../src/node/worker.js';
-import type { WorkerExit, WorkerThread } from '../../src/node/worker.js';
+import type { WorkerThread } from '../../src/node/worker.js';
 import { ok as right } from '../support/either.js';
+import { resultWithin, until } from '../support/threads.js';
 
 interface Outcome {
   readonly done: number;
@@ -27,35 +28,12 @@ interface Outcome {
   readonly got: Array<[number, number]>;
 }
 
+const outcome = (t: WorkerThread, ms?: number): Promise<Outcome> => resultWithin<Outcome>(t, ms ?? 30000);
+
 const program = new URL('./programs/leased_msgs.ts', import.meta.url);
 
 function start(k: Kernel, p: Process, args: readonly unknown[]): WorkerThread {
   return right(spawnWorker(k, p, program, args));
-}
-
-async function exitOf(t: WorkerThread, ms = 30_000): Promise<WorkerExit> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<WorkerExit>((_, reject) => {
-    timer = setTimeout(() => {
-      void t.terminate();
-      reject(new Error(`a worker did not end within ${ms} ms`));
-    }, ms);
-  });
-  return Promise.race([t.done, late]).finally(() => clearTimeout(timer));
-}
-
-async function outcome(t: WorkerThread): Promise<Outcome> {
-  const exit = await exitOf(t);
-  if (!exit.ok) throw new Error(`the worker died: ${exit.error}`);
-  return exit.result as Outcome;
-}
-
-async function until(cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 const invariants = (k: Kernel) => expect(checkInvariants(k)).toEqual(E.right(undefined));
@@ -71,7 +49,7 @@ describe('message-queue leases between workers', () => {
     const times = 1500;
     const producers = [0, 1].map((id) => start(k, k.spawn(), ['produce', msqid, id, times]));
     const consumers = [0, 1].map(() => start(k, k.spawn(), ['consume', msqid, times]));
-    const outs = await Promise.all([...producers, ...consumers].map(outcome));
+    const outs = await Promise.all([...producers, ...consumers].map((t) => outcome(t)));
     const received = [...outs[2]!.got, ...outs[3]!.got];
     expect(received.length).toBe(2 * times);
     for (const id of [0, 1]) {

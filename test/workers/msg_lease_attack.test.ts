@@ -21,8 +21,9 @@ import { isPending } from '../../src/kernel/pending.js';
 import type { Process } from '../../src/kernel/process.js';
 import { STEAL_MS } from '../../src/msg/lease.js';
 import { spawnWorker } from '../../src/node/worker.js';
-import type { WorkerExit, WorkerThread } from '../../src/node/worker.js';
+import type { WorkerThread } from '../../src/node/worker.js';
 import { ok as right } from '../support/either.js';
+import { resultWithin, until } from '../support/threads.js';
 
 interface Outcome {
   readonly results: unknown[];
@@ -31,38 +32,12 @@ interface Outcome {
   readonly leased: boolean;
 }
 
+const outcome = (t: WorkerThread, ms?: number): Promise<Outcome> => resultWithin<Outcome>(t, ms ?? 20000);
+
 const program = new URL('./programs/msg_attack.ts', import.meta.url);
 
 function start(k: Kernel, p: Process, args: readonly unknown[]): WorkerThread {
   return right(spawnWorker(k, p, program, args));
-}
-
-/** How a thread ended, at most `ms` from now (a thread still running then is terminated and fails the test). */
-async function exitOf(t: WorkerThread, ms = 20_000): Promise<WorkerExit> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<WorkerExit>((_, reject) => {
-    timer = setTimeout(() => {
-      void t.terminate();
-      reject(new Error(`a worker did not end within ${ms} ms`));
-    }, ms);
-  });
-  return Promise.race([t.done, late]).finally(() => clearTimeout(timer));
-}
-
-/** A thread's outcome; a thread that died fails the test with its error. */
-async function outcome(t: WorkerThread, ms?: number): Promise<Outcome> {
-  const exit = await exitOf(t, ms);
-  if (!exit.ok) throw new Error(`the worker died: ${exit.error}`);
-  return exit.result as Outcome;
-}
-
-/** Polls on the event loop (so the kernel thread keeps serving) until `cond` holds, at most `ms`. */
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 const invariants = (k: Kernel) => expect(checkInvariants(k)).toEqual(E.right(undefined));

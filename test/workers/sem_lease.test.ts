@@ -17,8 +17,9 @@ import { hostSeconds } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import { spawnWorker } from '../../src/node/worker.js';
-import type { WorkerExit, WorkerThread } from '../../src/node/worker.js';
+import type { WorkerThread } from '../../src/node/worker.js';
 import { ok as right } from '../support/either.js';
+import { resultWithin, until } from '../support/threads.js';
 
 interface Outcome {
   readonly done: number;
@@ -26,33 +27,12 @@ interface Outcome {
   readonly inThread: number;
 }
 
+const outcome = (t: WorkerThread, ms?: number): Promise<Outcome> => resultWithin<Outcome>(t, ms ?? 30000);
+
 const program = new URL('./programs/leased_semops.ts', import.meta.url);
 
 function start(k: Kernel, p: Process, args: readonly unknown[]): WorkerThread {
   return right(spawnWorker(k, p, program, args));
-}
-
-/** A thread's outcome, at most `ms` from now; a thread that died fails the test with its error. */
-async function outcome(t: WorkerThread, ms = 30_000): Promise<Outcome> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<WorkerExit>((_, reject) => {
-    timer = setTimeout(() => {
-      void t.terminate();
-      reject(new Error(`a worker did not end within ${ms} ms`));
-    }, ms);
-  });
-  const exit = await Promise.race([t.done, late]).finally(() => clearTimeout(timer));
-  if (!exit.ok) throw new Error(`the worker died: ${exit.error}`);
-  return exit.result as Outcome;
-}
-
-/** Polls on the event loop (so the kernel thread keeps serving) until `cond` holds, at most `ms`. */
-async function until(cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 const val = (p: Process, id: number, n: number, cmd = GETVAL): number => right(p.semctl(id, n, cmd)).ret;
