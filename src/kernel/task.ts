@@ -49,6 +49,9 @@ import type { ChildExit, ProcessSyscalls, SemunArg, SyscallArgs, SyscallName, Sy
 export type { ChildExit, ProcessSyscalls, SemunArg } from './syscalls.js';
 export type { Sembuf } from '../abi/sem.js';
 export type { MsgReceived } from '../msg/waiter.js';
+export type { SemLeaseMessage } from '../sem/lease.js';
+export type { MsgLeaseMessage } from '../msg/lease.js';
+export type { LeaseClockShare } from '../ipc/lessee.js';
 
 /** The shared buffers and numbers a thread needs to run as its process. */
 export interface TaskInit extends TlbCacheInit {
