@@ -29,7 +29,7 @@ const CLOSED = 3;
 const FORMAT = 4;
 /** The request counter of the last call the kernel will answer later (a semop that sleeps): the thread stops polling for it. */
 const LATER = 5;
-/** How many messages of semaphore leases the kernel thread has sent the thread (sem/lease.ts): the thread reads its port when this moves. */
+/** How many lease messages (sem/lease.ts, msg/lease.ts) the kernel thread has sent the thread: the thread reads its port when this moves. */
 const LEASES = 6;
 /** 1 while the thread is inside a leased message-queue call (msg/lease.ts), which holds a lock word the kernel thread may need. */
 const IN_LEASE = 7;

@@ -225,7 +225,7 @@ export class Process implements ProcessSyscalls {
   /** copyOneSop's copy: one sop, overwritten by each semop. */
   private readonly sopScratch: readonly Sembuf[] = [{ semNum: 0, semOp: 0, semFlg: 0 }];
   private lastMsgCaller: MsgCaller | undefined = undefined;
-  /** The word this process's worker threads check before they use a semaphore lease (see ipcEpochWord); made on first use. */
+  /** The word this process's worker threads check before they use a semaphore or message-queue lease (see ipcEpochWord); made on first use. */
   private epochWord: Int32Array | undefined = undefined;
   /** The file mode creation mask (umask(2)); 0 for a spawned process, inherited at fork. */
   private fileModeMask = 0;
@@ -573,7 +573,7 @@ export class Process implements ProcessSyscalls {
       // release reads the injected clock before it changes anything: a throw leaves the process alive and whole.
       this.mm.release(this.mappingContext);
       this.exitedFlag = true;
-      // Its worker threads drop their semaphore leases: their next semop comes to the kernel thread, which ends them.
+      // Its worker threads drop their leases: their next semop, msgsnd or msgrcv comes to the kernel thread, which ends them.
       if (this.epochWord !== undefined) Atomics.add(this.epochWord, 0, 1);
       this.interruptAll();
       exitSem(this.sysvsem, this.pid, otime);
@@ -924,7 +924,7 @@ export class Process implements ProcessSyscalls {
       fresh.join();
       const old = this.namespace;
       this.namespace = fresh;
-      // The process's worker threads hold leases of the old namespace's sets, by id: they drop them.
+      // The process's worker threads hold leases of the old namespace's sets and queues, by id: they drop them.
       if (this.epochWord !== undefined) Atomics.add(this.epochWord, 0, 1);
       old.leave();
       return E.right(undefined);
@@ -1331,7 +1331,8 @@ export class Process implements ProcessSyscalls {
   /**
    * A shared word that changes whenever this process changes IPC
    * namespace or exits: its worker threads read it before they use a
-   * semaphore lease, which names a set by id (sem/lease.ts).
+   * semaphore or message-queue lease, which names its set or queue by id
+   * (sem/lease.ts, msg/lease.ts).
    * @internal
    */
   ipcEpochWord(): Int32Array {

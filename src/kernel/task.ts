@@ -66,7 +66,7 @@ export interface TaskInit extends TlbCacheInit {
   readonly futex: SharedArrayBuffer;
   readonly futexSlot: number;
   readonly futexSpin: number;
-  /** The process's IPC epoch word (Process.ipcEpochWord), which tells the thread to drop its semaphore leases. */
+  /** The process's IPC epoch word (Process.ipcEpochWord), which tells the thread to drop its semaphore and message-queue leases. */
   readonly ipcEpoch: SharedArrayBuffer;
 }
 

@@ -77,8 +77,9 @@ export function realtimeSource(): 'tick' | 'host clock' {
 
 /**
  * The tick thread's shared word and base, for a worker thread that stamps
- * sem_otime as the kernel thread would (sem/lease.ts): undefined until the
- * thread has published its first second, and once it has stopped (the
+ * sem_otime, msg_stime or msg_rtime as the kernel thread would
+ * (sem/lease.ts, msg/lease.ts): undefined until the thread has published
+ * its first second, and once it has stopped (the
  * word then reads 0, which such a reader takes as "ask the kernel").
  */
 export function tickShare(): { readonly buffer: SharedArrayBuffer; readonly base: number } | undefined {
