@@ -59,9 +59,11 @@ export class SemSet implements IpcObject, IpcPermState, Lock, EmbeddedLock {
   pendingDestruction = false;
   readonly nsems: number;
   /**
-   * semval of each semaphore, 0..SEMVMX. These three are plain arrays of
-   * numbers, exactly as long as the set (see sized()), not typed arrays: a
-   * typed array costs about 200 bytes of heap even for one element.
+   * semval of each semaphore, 0..SEMVMX; LEASED_SEMVAL while the set is
+   * lent to worker threads (lease.ts), until lock() recalls the values.
+   * These three are plain arrays of numbers, exactly as long as the set
+   * (see sized()), not typed arrays: a typed array costs about 200 bytes
+   * of heap even for one element.
    */
   readonly semval: number[];
   // kern_ipc_perm, in the order ipcPermits reads it first.
@@ -143,7 +145,7 @@ export class SemSet implements IpcObject, IpcPermState, Lock, EmbeddedLock {
     if (this.lease !== undefined) this.recallLease();
   }
 
-  /** Takes the values back from a live lease, for a reader that holds no lock (a checkpoint). */
+  /** Takes the values back from a live lease without taking mu (a checkpoint, a sysctl write, the start of a trace). */
   recallLease(): void {
     if (this.lease?.live === true) this.lease.recall(this);
   }
