@@ -1,0 +1,159 @@
+/**
+ * Review of the message-queue leases (src/msg/lease.ts): what happens when
+ * a worker is descheduled inside its leased call, holding the lock word,
+ * for longer than STEAL_MS while the kernel thread takes the queue's lock.
+ *
+ * A real thread can be preempted, or stopped by a garbage collection, at
+ * any instruction of its critical section; on a loaded two-core machine a
+ * quarter of a second is rare but possible. The kernel then takes the
+ * lock word and the ring as they are, while the worker goes on writing a
+ * buffer nobody reads any more, and reports its call as done. Here the
+ * pause is made deterministic: the text handed to the thread side is a
+ * proxy whose first byte read (during the copy into the ring, with the
+ * lock word held) runs the kernel thread's IPC_STAT, which waits STEAL_MS
+ * and takes the queue back.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { describe, expect, it } from 'vitest';
+import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_STAT } from '../../src/abi/constants.js';
+import type { SysError } from '../../src/abi/errno.js';
+import { leaseClock } from '../../src/kernel/clock.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+import { isPending } from '../../src/kernel/pending.js';
+import type { SysResult } from '../../src/kernel/pending.js';
+import { LeasedQueues, MSG_LEASE_SENT, STEAL_MS } from '../../src/msg/lease.js';
+import type { LeaseGate, MsgLeaseMessage } from '../../src/msg/lease.js';
+import { errno, ok } from '../support/either.js';
+
+const START = 1_700_000_000;
+const TICK_BASE = START - 100;
+const open: LeaseGate = { enterLease: () => true, leaveLease: () => undefined };
+
+function atOnce<T>(r: SysResult<T>): E.Either<SysError, T> {
+  if (isPending(r)) throw new Error('the call sleeps');
+  return r;
+}
+
+describe('message-queue leases: a worker paused inside its leased call', () => {
+  // Linux: a msgsnd that returned 0 has queued its message. Here the kernel
+  // read the ring before the worker published its record, retired the
+  // buffer, and the worker (whose unlock found the word taken) still
+  // answered "sent": the message is gone. A msgrcv has the mirror image (the
+  // worker returns a message the kernel keeps too). Suggested fix: a
+  // two-phase lock word, the worker moving it from its index to
+  // index|COMMIT with one compare-and-swap before it writes any header word
+  // the kernel reads, and the kernel stealing only from the plain index
+  // (a word in the commit phase is waited out): a steal then always comes
+  // before the commit, the worker's compare-and-swap fails, and it declines
+  // with nothing changed.
+  it.fails('a send the thread reports as done is in the queue when the kernel took the lock word mid-copy', () => {
+    let now = START;
+    const tick = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(tick, 0, now - TICK_BASE);
+    const k = new Kernel({ clock: () => now });
+    const owner = k.spawn();
+    const id = ok(owner.msgget(IPC_PRIVATE, IPC_CREAT | 0o600));
+    const p = k.spawn();
+    const queues = new LeasedQueues(p.ipcEpochWord().buffer as SharedArrayBuffer, open);
+    const g = p.msgLease(id, now);
+    expect(g).toBeDefined();
+    const m: MsgLeaseMessage = {
+      msqid: id,
+      buffer: g!.lease.buffer,
+      ring: g!.lease.ring,
+      lessee: g!.lessee,
+      base: g!.lease.base,
+      epoch: Atomics.load(p.ipcEpochWord(), 0),
+      tick: tick.buffer as SharedArrayBuffer,
+      tickBase: TICK_BASE,
+    };
+    queues.add([m], leaseClock);
+    now += 1;
+    Atomics.store(tick, 0, now - TICK_BASE);
+
+    let stolenAfter = -1;
+    let qnumSeen = -1;
+    const text = new Proxy(Uint8Array.from([1, 2, 3]), {
+      get(target, key) {
+        if (key === '0' && stolenAfter < 0) {
+          // The worker, holding the lock word, stops here; the kernel thread runs.
+          const t0 = Date.now();
+          qnumSeen = ok(owner.msgctl(id, IPC_STAT)).ds!.qnum;
+          stolenAfter = Date.now() - t0;
+        }
+        const v: unknown = Reflect.get(target, key, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const sent = queues.msgsnd(id, 5, text, 0, 0);
+    // The pause did happen inside the call, and the kernel had to take the word.
+    expect(stolenAfter).toBeGreaterThanOrEqual(STEAL_MS - 50);
+    expect(qnumSeen).toBe(0);
+    expect(sent).toBe(MSG_LEASE_SENT);
+    // Told "sent", so the message must be there for the next receiver.
+    const got = atOnce(owner.msgrcv(id, 16, 0, IPC_NOWAIT));
+    expect(errno(got)).toBe('ok');
+    expect(E.isRight(got) ? Array.from(got.right.text) : []).toEqual([1, 2, 3]);
+  });
+});
+
+describe('message-queue leases: kernel.msgmax lowered between a send’s msgmax test and its lock', () => {
+  // LeasedQueues.msgsnd tests the text against the header's MSGMAX before it
+  // takes the lock word. If, in between, the kernel thread lowers
+  // kernel.msgmax (which recalls) and lends the same buffer again (a grant
+  // refills MSGMAX and fixes the records it will take back at the new
+  // msgmax), the send is queued past the grant's limit, answered as sent,
+  // and the next recall finds a record longer than it allows: it drops that
+  // record and every one after it and retires the buffer. Linux keeps a
+  // message queued under the msgmax its msgsnd checked. The gate below runs
+  // the kernel thread's part at the instant the thread enters the call (in
+  // a real program, the kernel thread running on the other CPU then).
+  // Suggested fix: test the size against MSGMAX again once the lock word is
+  // held (the kernel writes MSGMAX only while the word is recalled).
+  it.fails('a send answered as sent, and the sends after it, survive the recall', () => {
+    const now = START;
+    const tick = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(tick, 0, now - TICK_BASE);
+    const k = new Kernel({ clock: () => now });
+    const owner = k.spawn();
+    const id = ok(owner.msgget(IPC_PRIVATE, IPC_CREAT | 0o600));
+    const p = k.spawn();
+    let lowered = false;
+    const gate: LeaseGate = {
+      enterLease: () => {
+        if (!lowered) {
+          lowered = true;
+          ok(k.writeSysctl(k.initialIpcNamespace, 'msgmax', 100n));
+          // Another thread of a lessee made a kernel call: the queue is lent again, in the same buffer.
+          expect(p.msgLease(id, now)).toBeDefined();
+        }
+        return true;
+      },
+      leaveLease: () => undefined,
+    };
+    const queues = new LeasedQueues(p.ipcEpochWord().buffer as SharedArrayBuffer, gate);
+    const g = p.msgLease(id, now);
+    expect(g).toBeDefined();
+    queues.add(
+      [
+        {
+          msqid: id,
+          buffer: g!.lease.buffer,
+          ring: g!.lease.ring,
+          lessee: g!.lessee,
+          base: g!.lease.base,
+          epoch: Atomics.load(p.ipcEpochWord(), 0),
+          tick: tick.buffer as SharedArrayBuffer,
+          tickBase: TICK_BASE,
+        },
+      ],
+      leaseClock,
+    );
+    const answers = [queues.msgsnd(id, 1, new Uint8Array(200), 0, 0), queues.msgsnd(id, 2, Uint8Array.from([7]), 0, 0)];
+    expect(lowered).toBe(true);
+    // The one-byte send fits any msgmax: the thread performs it.
+    expect(answers[1]).toBe(MSG_LEASE_SENT);
+    // IPC_STAT takes the lock: the recall. Every send answered as done is queued (a declined one is the kernel's to decide).
+    expect(ok(owner.msgctl(id, IPC_STAT)).ds!.qnum).toBe(answers.filter((a) => a === MSG_LEASE_SENT).length);
+  });
+});
