@@ -24,7 +24,11 @@
  * thread takes the lock word from the workers (one compare-and-swap, or a
  * short wait while a worker is inside its few microseconds of copying),
  * marks it recalled, and rebuilds the queue's messages, counts, namespace
- * totals, pids and times from the buffer. A worker never holds the lock
+ * totals, pids and times from the buffer. A worker copies first (a send's
+ * record into free ring space, a receive's text out) and only then marks
+ * the lock word committing and changes the header, so a kernel that had to
+ * take the word from a worker paused past STEAL_MS finds the queue as it
+ * was, and the worker's call changes nothing and goes to the kernel. A worker never holds the lock
  * when it is terminated: the kernel closes its mailbox first and waits for
  * it to leave (Mailbox.leaseGate). A program that takes the lock word
  * itself and keeps it is waited for at most STEAL_MS, once: the kernel
@@ -71,6 +75,8 @@ const MSGMAX = 11;
 const HEADER_BYTES = 64;
 /** LOCK once the kernel thread has taken the buffer back. */
 const RECALLED = -1;
+/** In LOCK beside the lessee index: the worker holding it has begun to change the header (see commit). */
+const COMMITTING = 0x100;
 /** A record's header: mtype and size. */
 const RECORD_HEAD = 8;
 
@@ -410,6 +416,8 @@ export class LeasedQueues {
       try {
         if (!lock(words, h.me)) return MSG_LEASE_DECLINED;
         try {
+          // msgmax again under the lock: the kernel may have lowered it and lent the buffer again since the test above.
+          if (size > words[MSGMAX]!) return MSG_LEASE_DECLINED;
           const qnum = words[QNUM]!;
           const cbytes = words[CBYTES]!;
           const qbytes = words[QBYTES]!;
@@ -426,9 +434,11 @@ export class LeasedQueues {
               h.recs[tail >> 2] = 0;
               tail = 0;
             }
+            // The record goes into free ring space, which no recall reads; then the commit, then the header.
             h.recs[tail >> 2] = mtype;
             h.recs[(tail >> 2) + 1] = size;
             h.bytes.set(text, tail + RECORD_HEAD);
+            if (!commit(words, h.me)) return MSG_LEASE_DECLINED;
             words[TAIL] = tail + len === h.ring ? 0 : tail + len;
             words[USED] = used + pad + len;
             words[QNUM] = qnum + 1;
@@ -499,7 +509,10 @@ export class LeasedQueues {
             if (msgtyp !== 0 && mtype !== msgtyp) return undefined;
             if (size > msgsz && (msgflg & MSG_NOERROR) === 0) return undefined;
             const n = Math.min(size, msgsz);
-            got = { mtype, text: h.bytes.slice(head + RECORD_HEAD, head + RECORD_HEAD + n) };
+            const copy = h.bytes.slice(head + RECORD_HEAD, head + RECORD_HEAD + n);
+            // Nothing changed yet: a kernel that took the lock word meanwhile keeps the message, and the copy goes.
+            if (!commit(words, h.me)) return undefined;
+            got = { mtype, text: copy };
             words[HEAD] = head + len === h.ring ? 0 : head + len;
             words[USED] = used - len;
             words[QNUM] = qnum - 1;
@@ -552,7 +565,19 @@ function lock(words: Int32Array, me: number): boolean {
   return false;
 }
 
+/**
+ * A worker that holds the lock word and is about to change what a recall
+ * reads (the header) marks it committing: false when the kernel took it
+ * first (after STEAL_MS; the worker was paused), and the call then changes
+ * nothing. Once committing, the worker finishes: the kernel takes a word
+ * from a committing worker only after STEAL_MS too, which is a program that
+ * set the bit itself (a few stores never take that long).
+ */
+function commit(words: Int32Array, me: number): boolean {
+  return Atomics.compareExchange(words, LOCK, me, me | COMMITTING) === me;
+}
+
 /** A worker lets the lock word go, unless the kernel took it (then it stays the kernel's). */
 function unlock(words: Int32Array, me: number): void {
-  Atomics.compareExchange(words, LOCK, me, 0);
+  if (Atomics.compareExchange(words, LOCK, me | COMMITTING, 0) !== (me | COMMITTING)) Atomics.compareExchange(words, LOCK, me, 0);
 }

@@ -6,8 +6,8 @@
  * A real thread can be preempted, or stopped by a garbage collection, at
  * any instruction of its critical section; on a loaded two-core machine a
  * quarter of a second is rare but possible. The kernel then takes the
- * lock word and the ring as they are, while the worker goes on writing a
- * buffer nobody reads any more, and reports its call as done. Here the
+ * lock word and the ring as they are; the worker, which copies before it
+ * commits, finds its commit refused and changes nothing. Here the
  * pause is made deterministic: the text handed to the thread side is a
  * proxy whose first byte read (during the copy into the ring, with the
  * lock word held) runs the kernel thread's IPC_STAT, which waits STEAL_MS
@@ -21,7 +21,7 @@ import { leaseClock } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { isPending } from '../../src/kernel/pending.js';
 import type { SysResult } from '../../src/kernel/pending.js';
-import { LeasedQueues, MSG_LEASE_SENT, STEAL_MS } from '../../src/msg/lease.js';
+import { LeasedQueues, MSG_LEASE_DECLINED, MSG_LEASE_SENT, STEAL_MS } from '../../src/msg/lease.js';
 import type { LeaseGate, MsgLeaseMessage } from '../../src/msg/lease.js';
 import { errno, ok } from '../support/either.js';
 
@@ -35,18 +35,16 @@ function atOnce<T>(r: SysResult<T>): E.Either<SysError, T> {
 }
 
 describe('message-queue leases: a worker paused inside its leased call', () => {
-  // Linux: a msgsnd that returned 0 has queued its message. Here the kernel
-  // read the ring before the worker published its record, retired the
-  // buffer, and the worker (whose unlock found the word taken) still
-  // answered "sent": the message is gone. A msgrcv has the mirror image (the
-  // worker returns a message the kernel keeps too). Suggested fix: a
-  // two-phase lock word, the worker moving it from its index to
-  // index|COMMIT with one compare-and-swap before it writes any header word
-  // the kernel reads, and the kernel stealing only from the plain index
-  // (a word in the commit phase is waited out): a steal then always comes
-  // before the commit, the worker's compare-and-swap fails, and it declines
-  // with nothing changed.
-  it.fails('a send the thread reports as done is in the queue when the kernel took the lock word mid-copy', () => {
+  // Linux: a msgsnd that returned 0 has queued its message. A worker paused
+  // past STEAL_MS while it holds the lock word (here: a Proxy text whose
+  // first byte read runs the kernel thread's IPC_STAT, so the pause is
+  // certain) loses the word to the kernel, which takes the ring as it is.
+  // The worker copies its record into free ring space before it marks the
+  // word committing and changes the header; its commit then fails, and the
+  // call declines having changed nothing, so the Task sends it through the
+  // kernel thread instead. Before the two-phase lock word the worker
+  // answered "sent" and the message was gone.
+  it('a send whose lock word the kernel took mid-copy changes nothing and is declined, never reported sent and lost', () => {
     let now = START;
     const tick = new Int32Array(new SharedArrayBuffer(4));
     Atomics.store(tick, 0, now - TICK_BASE);
@@ -89,10 +87,11 @@ describe('message-queue leases: a worker paused inside its leased call', () => {
     // The pause did happen inside the call, and the kernel had to take the word.
     expect(stolenAfter).toBeGreaterThanOrEqual(STEAL_MS - 50);
     expect(qnumSeen).toBe(0);
-    expect(sent).toBe(MSG_LEASE_SENT);
-    // Told "sent", so the message must be there for the next receiver.
+    expect(sent).toBe(MSG_LEASE_DECLINED);
+    // Declined: nothing was queued, and the caller's msgsnd goes to the kernel thread.
+    expect(errno(atOnce(owner.msgrcv(id, 16, 0, IPC_NOWAIT)))).toBe('ENOMSG');
+    ok(atOnce(owner.msgsnd(id, 5, Uint8Array.from([1, 2, 3]), 0)));
     const got = atOnce(owner.msgrcv(id, 16, 0, IPC_NOWAIT));
-    expect(errno(got)).toBe('ok');
     expect(E.isRight(got) ? Array.from(got.right.text) : []).toEqual([1, 2, 3]);
   });
 });
@@ -104,13 +103,14 @@ describe('message-queue leases: kernel.msgmax lowered between a send’s msgmax 
   // refills MSGMAX and fixes the records it will take back at the new
   // msgmax), the send is queued past the grant's limit, answered as sent,
   // and the next recall finds a record longer than it allows: it drops that
-  // record and every one after it and retires the buffer. Linux keeps a
+  // record and every one after it and retires the buffer (as it did before
+  // the second test). Linux keeps a
   // message queued under the msgmax its msgsnd checked. The gate below runs
   // the kernel thread's part at the instant the thread enters the call (in
   // a real program, the kernel thread running on the other CPU then).
-  // Suggested fix: test the size against MSGMAX again once the lock word is
-  // held (the kernel writes MSGMAX only while the word is recalled).
-  it.fails('a send answered as sent, and the sends after it, survive the recall', () => {
+  // The send now tests the size against MSGMAX again once it holds the lock
+  // word (the kernel writes MSGMAX only while the word is recalled).
+  it('a send answered as sent, and the sends after it, survive the recall', () => {
     const now = START;
     const tick = new Int32Array(new SharedArrayBuffer(4));
     Atomics.store(tick, 0, now - TICK_BASE);
