@@ -51,10 +51,9 @@
 import { IPC_NOWAIT, S_IRUGO, S_IWUGO } from '../abi/constants.js';
 import { MSG_NOERROR } from '../abi/msg.js';
 import type { Credentials } from '../auth/credentials.js';
-import { EpochWatch, lesseeIdentity } from '../ipc/lessee.js';
-import type { LeaseClockShare } from '../ipc/lessee.js';
+import { HeldLeases, Lessees, MAX_LESSEES, lesseeIdentity } from '../ipc/lessee.js';
+import type { LeaseMessageBase } from '../ipc/lessee.js';
 import { ipcPermits } from '../ipc/perm.js';
-import { nextSpin } from '../mm/spin.js';
 import { Message } from './message.js';
 import type { MsgQueue } from './queue.js';
 import type { MsgReceived } from './waiter.js';
@@ -73,6 +72,12 @@ const RTIME = 9;
 const QBYTES = 10;
 const MSGMAX = 11;
 const HEADER_BYTES = 64;
+/**
+ * The header's word indexes, for tests that write the buffer as a hostile
+ * program would.
+ * @internal
+ */
+export const MSG_LEASE_HEADER = { LOCK, QNUM, CBYTES, HEAD, TAIL, USED, LSPID, STIME, LRPID, RTIME, QBYTES, MSGMAX } as const;
 /** LOCK once the kernel thread has taken the buffer back. */
 const RECALLED = -1;
 /** In LOCK beside the lessee index: the worker holding it has begun to change the header (see commit). */
@@ -81,7 +86,7 @@ const COMMITTING = 0x100;
 const RECORD_HEAD = 8;
 
 /** The most processes one lease lends to. */
-export const MSG_LEASE_MAX_LESSEES = 15;
+export const MSG_LEASE_MAX_LESSEES = MAX_LESSEES;
 /** The largest q_qbytes lent: the ring is about twice as large. */
 export const MSG_LEASE_MAX_QBYTES = 256 * 1024;
 /**
@@ -95,6 +100,8 @@ export const STEAL_MS = 250;
 export const MSG_LEASE_BUDGET = 64 * 1024 * 1024;
 /** Seconds of a time field; a lease is renewed before its times would pass it. */
 const MAX_AGE = 0x7fffffff;
+/** A lease older than this (seconds) is replaced by a new buffer at the next grant. */
+const RENEW_AGE = MAX_AGE - 60;
 /** How many times a worker tries a lock another worker holds before it asks the kernel thread instead. */
 const LOCK_TRIES = 1 << 14;
 
@@ -105,15 +112,11 @@ function ringBytes(qbytes: number): number {
   return align8(2 * qbytes + 512 * RECORD_HEAD);
 }
 
-/** A queue's messages while lent: the buffer and who may use it. Owned by the kernel thread. */
-export class MsgLease {
+/** A queue's messages while lent: the buffer and who may use it (Lessees). Owned by the kernel thread. */
+export class MsgLease extends Lessees {
   readonly buffer: SharedArrayBuffer;
   readonly words: Int32Array;
   readonly ring: number;
-  readonly lessees: number[] = [];
-  live = false;
-  retired = false;
-  identity: string | undefined = undefined;
   /**
    * What the records taken back may hold at most, fixed at each grant on
    * the kernel side (never read back from the buffer): the longest text
@@ -130,6 +133,7 @@ export class MsgLease {
     /** CLOCK_REALTIME second that time fields count from. */
     readonly base: number,
   ) {
+    super();
     this.ring = ringBytes(qbytes);
     this.buffer = new SharedArrayBuffer(HEADER_BYTES + this.ring);
     this.words = new Int32Array(this.buffer);
@@ -152,12 +156,12 @@ export class MsgLease {
     const msgs: Message[] = [];
     if (!this.messagesInRing(msgs)) this.retired = true;
     q.replaceMessagesLocked(msgs);
-    const sender = pidOf(this.lessees, words[LSPID]!);
+    const sender = this.pidOf(words[LSPID]!);
     if (sender !== undefined) {
       q.lspid = sender;
       q.stime = this.timeOf(words[STIME]!, now);
     }
-    const receiver = pidOf(this.lessees, words[LRPID]!);
+    const receiver = this.pidOf(words[LRPID]!);
     if (receiver !== undefined) {
       q.lrpid = receiver;
       q.rtime = this.timeOf(words[RTIME]!, now);
@@ -258,10 +262,6 @@ function takeLock(words: Int32Array, ms: number): boolean {
   return true;
 }
 
-function pidOf(lessees: readonly number[], who: number): number | undefined {
-  return who >= 1 && who <= lessees.length ? lessees[who - 1] : undefined;
-}
-
 /** What a grant gives the Node edge to send. */
 export interface MsgLeaseGrant {
   readonly lease: MsgLease;
@@ -269,14 +269,9 @@ export interface MsgLeaseGrant {
 }
 
 /** What the thread is sent for one queue lease (structured-clonable). */
-export interface MsgLeaseMessage extends LeaseClockShare {
+export interface MsgLeaseMessage extends LeaseMessageBase {
   readonly msqid: number;
-  readonly buffer: SharedArrayBuffer;
   readonly ring: number;
-  readonly lessee: number;
-  readonly base: number;
-  /** The process's IPC epoch when granted: a thread whose epoch word has moved on drops the message. */
-  readonly epoch: number;
 }
 
 /**
@@ -290,29 +285,21 @@ export function grantMsgLease(q: MsgQueue, creds: Credentials, pid: number, msgm
   const identity = lesseeIdentity(creds);
   if (q.leaseBanned().has(identity)) return undefined;
   const held = q.lease;
-  if (held?.live === true) {
-    const who = held.lessees.indexOf(pid) + 1;
-    if (who !== 0 && held.identity === identity) return { lease: held, lessee: who };
-  }
+  const known = held === undefined ? 0 : held.liveIndexOf(identity, pid);
+  if (known !== 0) return { lease: held as MsgLease, lessee: known };
   q.mu.lock();
   try {
     if (q.pendingDestruction || q.receivers.first !== undefined || q.senders.first !== undefined) return undefined;
     let lease = q.lease;
-    if (lease === undefined || lease.retired || lease.qbytes !== q.qbytes || now < lease.base || now - lease.base > MAX_AGE - 60) {
+    if (lease === undefined || lease.retired || lease.qbytes !== q.qbytes || now < lease.base || now - lease.base > RENEW_AGE) {
       // A new buffer, within the namespace's budget (the old one's bytes go back first).
       const size = HEADER_BYTES + ringBytes(q.qbytes);
       if (!q.chargeLeaseBytes(size - (lease?.buffer.byteLength ?? 0))) return undefined;
       lease = new MsgLease(q.qbytes, now);
       q.lease = lease;
     }
-    lease.identity ??= identity;
-    if (lease.identity !== identity) return undefined;
-    let who = lease.lessees.indexOf(pid) + 1;
-    if (who === 0) {
-      if (lease.lessees.length >= MSG_LEASE_MAX_LESSEES) return undefined;
-      who = lease.lessees.push(pid);
-    }
-    if (!lease.fill(q, msgmax)) return undefined;
+    const who = lease.admit(identity, pid);
+    if (who === 0 || !lease.fill(q, msgmax)) return undefined;
     lease.live = true;
     Atomics.store(lease.words, LOCK, 0);
     return { lease, lessee: who };
@@ -342,47 +329,27 @@ export const MSG_LEASE_SENT = 1;
 export const MSG_LEASE_DECLINED = 0;
 
 /** The queue leases one thread holds, by msqid, and its msgsnd and msgrcv on them. Owned by the thread. */
-export class LeasedQueues {
-  private readonly byMsqid = new Map<number, HeldQueue>();
-  private readonly epoch: EpochWatch;
-  private seconds: () => number = () => 0;
-  private spinBudget = -1;
-  /** Calls performed in the thread so far. */
-  performed = 0;
-
+export class LeasedQueues extends HeldLeases<MsgLeaseMessage, HeldQueue> {
   constructor(
     epochWord: SharedArrayBuffer,
     private readonly gate: LeaseGate,
   ) {
-    this.epoch = new EpochWatch(epochWord);
+    super(epochWord);
   }
 
-  /** Takes leases the kernel thread sent (see LeasedSems.add). */
-  add(messages: readonly MsgLeaseMessage[], clockOf: (m: MsgLeaseMessage) => () => number): void {
-    this.checkEpoch();
-    for (const m of messages) {
-      if (m.epoch !== this.epoch.seen) continue;
-      this.byMsqid.set(m.msqid, {
-        words: new Int32Array(m.buffer, 0, HEADER_BYTES / 4),
-        bytes: new Uint8Array(m.buffer, HEADER_BYTES, m.ring),
-        recs: new Int32Array(m.buffer, HEADER_BYTES, m.ring / 4),
-        ring: m.ring,
-        me: m.lessee,
-        base: m.base,
-      });
-      this.seconds = clockOf(m);
-    }
+  protected idOf(m: MsgLeaseMessage): number {
+    return m.msqid;
   }
 
-  get size(): number {
-    return this.byMsqid.size;
-  }
-
-  /** The held queue `msqid` names, when its lease may be used now. */
-  private held(msqid: unknown): HeldQueue | undefined {
-    if (this.byMsqid.size === 0 || typeof msqid !== 'number') return undefined;
-    const h = this.byMsqid.get(msqid);
-    return h === undefined || this.checkEpoch() ? undefined : h;
+  protected hold(m: MsgLeaseMessage): HeldQueue {
+    return {
+      words: new Int32Array(m.buffer, 0, HEADER_BYTES / 4),
+      bytes: new Uint8Array(m.buffer, HEADER_BYTES, m.ring),
+      recs: new Int32Array(m.buffer, HEADER_BYTES, m.ring / 4),
+      ring: m.ring,
+      me: m.lessee,
+      base: m.base,
+    };
   }
 
   /** The time field for now, or -1 when the thread cannot tell the kernel's second or the lease is too old. */
@@ -454,15 +421,15 @@ export class LeasedQueues {
         this.gate.leaveLease();
       }
       if (done) {
-        this.caught(polled, budget, spin);
+        this.performedAfter(polled, budget, spin);
         return MSG_LEASE_SENT;
       }
       if (!full || msgflg !== 0) return MSG_LEASE_DECLINED;
       // Full: poll for a receive (the count moving) before leaving the sleep to the kernel thread.
-      if (budget < 0) budget = this.spinBudget < 0 ? spin : Math.min(this.spinBudget, spin);
+      if (budget < 0) budget = this.pollBudget(spin);
       while (Atomics.load(words, QNUM) === seen && Atomics.load(words, LOCK) >= 0) {
         if (++polled > budget) {
-          this.spinBudget = nextSpin(budget, spin, false, spin >> 2);
+          this.pollRanOut(budget, spin);
           return MSG_LEASE_DECLINED;
         }
       }
@@ -527,31 +494,19 @@ export class LeasedQueues {
         this.gate.leaveLease();
       }
       if (got !== undefined) {
-        this.caught(polled, budget, spin);
+        this.performedAfter(polled, budget, spin);
         return got;
       }
       if (!empty || (msgflg & IPC_NOWAIT) !== 0) return undefined;
       // Empty: poll for a send before leaving the sleep to the kernel thread.
-      if (budget < 0) budget = this.spinBudget < 0 ? spin : Math.min(this.spinBudget, spin);
+      if (budget < 0) budget = this.pollBudget(spin);
       while (Atomics.load(words, QNUM) === 0 && Atomics.load(words, LOCK) >= 0) {
         if (++polled > budget) {
-          this.spinBudget = nextSpin(budget, spin, false, spin >> 2);
+          this.pollRanOut(budget, spin);
           return undefined;
         }
       }
     }
-  }
-
-  private caught(polled: number, budget: number, spin: number): void {
-    if (polled !== 0) this.spinBudget = nextSpin(budget, spin, true, spin >> 2);
-    this.performed += 1;
-  }
-
-  /** Drops every lease when the process has changed IPC namespace or exited; true when it did. */
-  private checkEpoch(): boolean {
-    if (!this.epoch.moved()) return false;
-    this.byMsqid.clear();
-    return true;
   }
 }
 

@@ -70,10 +70,9 @@
 import { IPC_NOWAIT, S_IRUGO, S_IWUGO } from '../abi/constants.js';
 import { SEMVMX } from '../abi/sem.js';
 import type { Credentials } from '../auth/credentials.js';
-import { EpochWatch, lesseeIdentity } from '../ipc/lessee.js';
-import type { LeaseClockShare } from '../ipc/lessee.js';
+import { HeldLeases, Lessees, MAX_LESSEES, lesseeIdentity } from '../ipc/lessee.js';
+import type { LeaseMessageBase } from '../ipc/lessee.js';
 import { ipcPermits } from '../ipc/perm.js';
-import { nextSpin } from '../mm/spin.js';
 import type { SemSet } from './set.js';
 
 const VALUE_MASK = 0xffff;
@@ -92,8 +91,8 @@ const RECALLED = 1 << 31;
  */
 export const LEASED_SEMVAL = -0x10000;
 
-/** The most processes one lease lends to (a 4-bit index, 0 meaning the kernel thread's own). */
-export const LEASE_MAX_LESSEES = WHO_MASK;
+/** The most processes one lease lends to: the word's 4-bit index, 0 meaning the kernel thread's own. */
+export const LEASE_MAX_LESSEES = MAX_LESSEES;
 /** The largest set lent: a recall or a grant walks every semaphore. */
 export const LEASE_MAX_SEMS = 64;
 /**
@@ -103,24 +102,17 @@ export const LEASE_MAX_SEMS = 64;
  */
 const LEASE_RENEW_AGE = TIME_MASK - 60;
 
-/** A set's values while lent: the buffer and who may write it. Owned by the kernel thread. */
-export class SemLease {
+/** A set's values while lent: the buffer and who may write it (Lessees). Owned by the kernel thread. */
+export class SemLease extends Lessees {
   readonly buffer: SharedArrayBuffer;
   readonly words: Int32Array;
-  /** tgid of lessee index i + 1. */
-  readonly lessees: number[] = [];
-  /** The words hold the values (workers may be changing them). */
-  live = false;
-  /** The set's permissions changed since this lease was made: it is never granted again. */
-  retired = false;
-  /** The credentials every lessee has (ipc/lessee.ts), set by the first grant. */
-  identity: string | undefined = undefined;
 
   constructor(
     readonly nsems: number,
     /** CLOCK_REALTIME second that time fields count from. */
     readonly base: number,
   ) {
+    super();
     this.buffer = new SharedArrayBuffer(nsems * 4);
     this.words = new Int32Array(this.buffer);
   }
@@ -139,8 +131,7 @@ export class SemLease {
       const old = Atomics.or(words, i, RECALLED);
       const v = old & VALUE_MASK;
       set.semval[i] = Math.min(v, SEMVMX);
-      const who = (old >>> WHO_SHIFT) & WHO_MASK;
-      const pid = who === 0 ? undefined : this.lessees[who - 1];
+      const pid = this.pidOf((old >>> WHO_SHIFT) & WHO_MASK);
       if (pid !== undefined) {
         set.sempid[i] = pid;
         set.semOtime[i] = Math.min(this.base + ((old >>> TIME_SHIFT) & TIME_MASK), now);
@@ -157,14 +148,9 @@ export interface LeaseGrant {
 }
 
 /** What the thread is sent for one lease (structured-clonable). */
-export interface SemLeaseMessage extends LeaseClockShare {
+export interface SemLeaseMessage extends LeaseMessageBase {
   readonly semid: number;
-  readonly buffer: SharedArrayBuffer;
   readonly nsems: number;
-  readonly lessee: number;
-  readonly base: number;
-  /** The process's IPC epoch when granted: a thread whose epoch word has moved on drops the message. */
-  readonly epoch: number;
 }
 
 /**
@@ -179,12 +165,11 @@ export interface SemLeaseMessage extends LeaseClockShare {
 export function grantLease(set: SemSet, creds: Credentials, pid: number, semopm: number, now: number): LeaseGrant | undefined {
   if (set.pendingDestruction || set.nsems > LEASE_MAX_SEMS || semopm >>> 0 < 1) return undefined;
   if (!ipcPermits(creds, set, S_IWUGO) || !ipcPermits(creds, set, S_IRUGO)) return undefined;
+  const identity = lesseeIdentity(creds);
   const held = set.lease;
-  if (held?.live === true) {
-    // Lent already, with the lessee known (its credentials were the lease's then, and a process's stay as they are).
-    const who = held.lessees.indexOf(pid) + 1;
-    if (who !== 0 && held.identity === lesseeIdentity(creds)) return { lease: held, lessee: who };
-  }
+  // Lent already, with the lessee known: nothing to write.
+  const known = held === undefined ? 0 : held.liveIndexOf(identity, pid);
+  if (known !== 0) return { lease: held as SemLease, lessee: known };
   set.lock();
   try {
     if (set.pendingDestruction || !quiet(set)) return undefined;
@@ -193,14 +178,8 @@ export function grantLease(set: SemSet, creds: Credentials, pid: number, semopm:
       lease = new SemLease(set.nsems, now);
       set.lease = lease;
     }
-    const identity = lesseeIdentity(creds);
-    lease.identity ??= identity;
-    if (lease.identity !== identity) return undefined;
-    let who = lease.lessees.indexOf(pid) + 1;
-    if (who === 0) {
-      if (lease.lessees.length >= LEASE_MAX_LESSEES) return undefined;
-      who = lease.lessees.push(pid);
-    }
+    const who = lease.admit(identity, pid);
+    if (who === 0) return undefined;
     // Recalled by lock() above if it was live: the values go out with "as the kernel's own" attribution. The set's own
     // values read LEASED_SEMVAL until the recall: a reader that skipped the lock (semopUncontended's peek) declines.
     for (let i = 0; i < set.nsems; i += 1) {
@@ -225,8 +204,6 @@ function quiet(set: SemSet): boolean {
   return true;
 }
 
-const noClock = (): number => 0;
-
 /** One lease as a thread holds it. */
 interface HeldLease {
   readonly words: Int32Array;
@@ -241,41 +218,14 @@ export const LEASE_DONE = 1;
 /** LeasedSems.semop: not performed; the call goes to the kernel thread, which decides it. */
 export const LEASE_DECLINED = 0;
 
-/**
- * The leases one thread holds, by semid, and its semop on them. Owned by
- * the thread.
- */
-export class LeasedSems {
-  private readonly bySemid = new Map<number, HeldLease>();
-  private readonly epoch: EpochWatch;
-  /** The kernel's CLOCK_REALTIME second as the thread reads it; 0 when it cannot. */
-  private seconds: () => number = noClock;
-  /** How long the next semop that would sleep polls first; -1 until the first. */
-  private spinBudget = -1;
-  /** Semops performed in the thread so far. */
-  performed = 0;
-
-  constructor(epochWord: SharedArrayBuffer) {
-    this.epoch = new EpochWatch(epochWord);
+/** The leases one thread holds, by semid, and its semop on them. Owned by the thread. */
+export class LeasedSems extends HeldLeases<SemLeaseMessage, HeldLease> {
+  protected idOf(m: SemLeaseMessage): number {
+    return m.semid;
   }
 
-  /**
-   * Takes leases the kernel thread sent; one granted before the process's
-   * last change of namespace is dropped. `clockOf` gives the kernel's
-   * second as the thread reads it for a message (kernel/clock.ts leaseClock).
-   */
-  add(messages: readonly SemLeaseMessage[], clockOf: (m: SemLeaseMessage) => () => number): void {
-    this.checkEpoch();
-    for (const m of messages) {
-      if (m.epoch !== this.epoch.seen) continue;
-      this.bySemid.set(m.semid, { words: new Int32Array(m.buffer), nsems: m.nsems, who: m.lessee << WHO_SHIFT, base: m.base });
-      this.seconds = clockOf(m);
-    }
-  }
-
-  /** How many leases are held (for tests). */
-  get size(): number {
-    return this.bySemid.size;
+  protected hold(m: SemLeaseMessage): HeldLease {
+    return { words: new Int32Array(m.buffer), nsems: m.nsems, who: m.lessee << WHO_SHIFT, base: m.base };
   }
 
   /**
@@ -288,9 +238,9 @@ export class LeasedSems {
    * loads, adapted as a futex wait's poll is).
    */
   semop(semid: unknown, sops: unknown, spin: number): number {
-    if (this.bySemid.size === 0 || typeof semid !== 'number' || !Array.isArray(sops) || sops.length !== 1) return LEASE_DECLINED;
-    const held = this.bySemid.get(semid);
-    if (held === undefined || this.checkEpoch()) return LEASE_DECLINED;
+    if (!Array.isArray(sops) || sops.length !== 1) return LEASE_DECLINED;
+    const held = this.held(semid);
+    if (held === undefined) return LEASE_DECLINED;
     let semNum: unknown;
     let semOp: unknown;
     let semFlg: unknown;
@@ -315,9 +265,9 @@ export class LeasedSems {
       if (semOp === 0 ? v !== 0 : next < 0) {
         // Would sleep: poll for a change, then leave it to the kernel thread.
         if (semFlg !== 0) return LEASE_DECLINED;
-        if (budget < 0) budget = this.spinBudget < 0 ? spin : Math.min(this.spinBudget, spin);
+        if (budget < 0) budget = this.pollBudget(spin);
         if (polled >= budget) {
-          this.spinBudget = nextSpin(budget, spin, false, spin >> 2);
+          this.pollRanOut(budget, spin);
           return LEASE_DECLINED;
         }
         polled += 1;
@@ -328,18 +278,10 @@ export class LeasedSems {
       const delta = seconds === 0 ? -1 : seconds - held.base;
       if (delta < 0 || delta > TIME_MASK) return LEASE_DECLINED;
       if (Atomics.compareExchange(words, semNum, w, next | held.who | (delta << TIME_SHIFT)) === w) {
-        if (polled !== 0) this.spinBudget = nextSpin(budget, spin, true, spin >> 2);
-        this.performed += 1;
+        this.performedAfter(polled, budget, spin);
         return LEASE_DONE;
       }
     }
     return LEASE_DECLINED;
-  }
-
-  /** Drops every lease when the process has changed IPC namespace or exited; true when it did. */
-  private checkEpoch(): boolean {
-    if (!this.epoch.moved()) return false;
-    this.bySemid.clear();
-    return true;
   }
 }

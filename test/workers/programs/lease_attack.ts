@@ -31,8 +31,8 @@ interface Held {
 
 /** The words the thread holds for `semid` (Task's private LeasedSems), as a hostile program reaches them. */
 function heldWords(task: Task, semid: number): Int32Array | undefined {
-  const sems = (task as unknown as { sems: { bySemid: Map<number, Held> } }).sems;
-  return sems.bySemid.get(semid)?.words;
+  const sems = (task as unknown as { sems: { byId: Map<number, Held> } }).sems;
+  return sems.byId.get(semid)?.words;
 }
 
 const show = (r: E.Either<{ errno: string }, unknown>): string => (E.isLeft(r) ? r.left.errno : 'ok');

@@ -32,18 +32,11 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Task } from '../../../src/kernel/task.js';
+import { MSG_LEASE_HEADER } from '../../../src/msg/lease.js';
 
 const IPC_NOWAIT = 0o4000;
 const MSG_NOERROR = 0o10000;
-// The header words of src/msg/lease.ts.
-const LOCK = 0;
-const QNUM = 1;
-const CBYTES = 2;
-const HEAD = 3;
-const TAIL = 4;
-const USED = 5;
-const LSPID = 6;
-const STIME = 7;
+const { LOCK, QNUM, CBYTES, HEAD, TAIL, USED, LSPID, STIME } = MSG_LEASE_HEADER;
 
 interface Held {
   readonly words: Int32Array;
@@ -55,8 +48,8 @@ interface Held {
 
 /** What the thread holds for `msqid` (Task's private LeasedQueues), as a hostile program reaches it. */
 function held(task: Task, msqid: number): Held | undefined {
-  const queues = (task as unknown as { queues: { byMsqid: Map<number, Held> } }).queues;
-  return queues.byMsqid.get(msqid);
+  const queues = (task as unknown as { queues: { byId: Map<number, Held> } }).queues;
+  return queues.byId.get(msqid);
 }
 
 function message(tag: number, seq: number, size = 8): Uint8Array {
