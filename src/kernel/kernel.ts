@@ -521,9 +521,7 @@ export class Kernel {
       t.adoptMemoryFile(this.memoryFile);
       // A semop, msgsnd or msgrcv on an object lent to worker threads is made in the thread, where no trace sees it:
       // take every lease back (Process.semLease and msgLease grant none while traced).
-      const namespaces = new Set<IpcNamespace>(this.madeIpcNamespaces);
-      for (const p of this.live) namespaces.add(p.ipcNamespace);
-      for (const ns of namespaces) {
+      for (const ns of this.ipcNamespaces()) {
         ns.sem.recallLeases();
         ns.msg.recallLeases();
       }

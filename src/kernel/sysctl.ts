@@ -50,7 +50,7 @@ export function writeIpcSysctl(ns: IpcNamespace, name: IpcSysctl, value: SysctlV
   if (isMsgSysctl(name)) {
     const written = ns.msg.mu.with(() => ns.msgLimits.write(name, value as bigint));
     // msgmax is copied into each lease's buffer when it is granted: workers read the new one after the next grant.
-    ns.msg.recallLeases();
+    if (E.isRight(written)) ns.msg.recallLeases();
     return written;
   }
   if (!isSemSysctl(name)) return unknownName(name);
@@ -61,7 +61,7 @@ export function writeIpcSysctl(ns: IpcNamespace, name: IpcSysctl, value: SysctlV
   }
   const written = ns.sem.mu.with(() => ns.semLimits.writeSem(values));
   // semopm may now refuse a single operation, which workers' leased semops do not check.
-  ns.sem.recallLeases();
+  if (E.isRight(written)) ns.sem.recallLeases();
   return written;
 }
 

@@ -189,7 +189,7 @@ export class SemRegistry extends IpcRegistry<SemSet, IpcCaller, number> implemen
 
   /** Takes back every set's lease (lease.ts): the limits changed, or the kernel is being traced. */
   recallLeases(): void {
-    for (const set of this.objectsForCheckpoint()) set.recallLease();
+    for (const set of this.setsForCheckpoint()) set.recallLease();
   }
 
   /** Every set in index order, each with a reference the caller must drop (/proc/sysvipc/sem). */
