@@ -8,48 +8,23 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT } from '../../src/abi/constants.js';
-import type { SysError } from '../../src/abi/errno.js';
 import { MSG_EXCEPT, MSG_INFO, MSG_NOERROR } from '../../src/abi/msg.js';
 import { checkpoint, restore } from '../../src/checkpoint/index.js';
 import { leaseClock } from '../../src/kernel/clock.js';
-import { Kernel } from '../../src/kernel/kernel.js';
+import type { Kernel } from '../../src/kernel/kernel.js';
 import { isPending } from '../../src/kernel/pending.js';
-import type { SysResult } from '../../src/kernel/pending.js';
 import type { Process } from '../../src/kernel/process.js';
 import { LeasedQueues, MSG_LEASE_BUDGET, MSG_LEASE_DECLINED, MSG_LEASE_MAX_QBYTES, MSG_LEASE_SENT, STEAL_MS } from '../../src/msg/lease.js';
 import type { LeaseGate, MsgLeaseMessage } from '../../src/msg/lease.js';
 import type { MsgReceived } from '../../src/msg/waiter.js';
 import { errno, ok } from '../support/either.js';
-
-const START = 1_700_000_000;
-const TICK_BASE = START - 100;
-
-interface World {
-  readonly k: Kernel;
-  now: number;
-  readonly tick: Int32Array;
-  at(s: number): void;
-}
-
-function world(): World {
-  const tick = new Int32Array(new SharedArrayBuffer(4));
-  const w = {
-    now: START,
-    tick,
-    at(s: number) {
-      w.now = s;
-      Atomics.store(tick, 0, s - TICK_BASE);
-    },
-  } as World & { k: Kernel };
-  w.k = new Kernel({ clock: () => w.now });
-  w.at(START);
-  return w;
-}
+import { START, TICK_BASE, atOnce, leaseWorld } from '../support/lease_world.js';
+import type { LeaseWorld } from '../support/lease_world.js';
 
 /** A gate that is always open (a thread whose process lives). */
 const open: LeaseGate = { enterLease: () => true, leaveLease: () => undefined };
 
-function thread(w: World, p: Process, gate: LeaseGate = open): { queues: LeasedQueues; take(msqid: number): boolean } {
+function thread(w: LeaseWorld, p: Process, gate: LeaseGate = open): { queues: LeasedQueues; take(msqid: number): boolean } {
   const queues = new LeasedQueues(p.ipcEpochWord().buffer as SharedArrayBuffer, gate);
   return {
     queues,
@@ -72,17 +47,12 @@ function thread(w: World, p: Process, gate: LeaseGate = open): { queues: LeasedQ
   };
 }
 
-function atOnce<T>(r: SysResult<T>): E.Either<SysError, T> {
-  if (isPending(r)) throw new Error('the call sleeps');
-  return r;
-}
-
 const bytes = (...v: number[]) => Uint8Array.from(v);
 const stat = (p: Process, id: number) => ok(p.msgctl(id, IPC_STAT)).ds!;
 const live = (k: Kernel, id: number): boolean => k.initialIpcNamespace.msg.peekById(id)?.lease?.live === true;
 
-function setUp(mode = 0o600): { w: World; owner: Process; id: number } {
-  const w = world();
+function setUp(mode = 0o600): { w: LeaseWorld; owner: Process; id: number } {
+  const w = leaseWorld();
   const owner = w.k.spawn();
   const id = ok(owner.msgget(IPC_PRIVATE, IPC_CREAT | mode));
   return { w, owner, id };
@@ -208,7 +178,7 @@ describe('message-queue leases: the thread side sends and receives, the kernel s
   });
 
   it('IPC_SET retires the buffer; RMID recalls it for good; only the same credentials share one', () => {
-    const w = world();
+    const w = leaseWorld();
     const owner = w.k.spawn({ uid: 1000, gid: 1000 });
     const id = ok(owner.msgget(IPC_PRIVATE, IPC_CREAT | 0o666));
     const a = thread(w, w.k.spawn({ uid: 2000, gid: 2000 }));
@@ -235,7 +205,7 @@ describe('message-queue leases: the thread side sends and receives, the kernel s
   });
 
   it('the namespace keeps at most MSG_LEASE_BUDGET bytes of lease buffers; a removed queue gives its buffer back', () => {
-    const w = world();
+    const w = leaseWorld();
     const owner = w.k.spawn();
     const t = thread(w, owner);
     const ids: number[] = [];

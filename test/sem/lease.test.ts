@@ -11,47 +11,17 @@ import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT } from 
 import { GETNCNT, GETPID, GETVAL, SEMVMX, SEM_UNDO, SETVAL } from '../../src/abi/sem.js';
 import { checkpoint, restore } from '../../src/checkpoint/index.js';
 import { leaseClock } from '../../src/kernel/clock.js';
-import { Kernel } from '../../src/kernel/kernel.js';
+import type { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import { isPending } from '../../src/kernel/pending.js';
-import type { SysResult } from '../../src/kernel/pending.js';
-import type { SysError } from '../../src/abi/errno.js';
 import { LEASED_SEMVAL, LEASE_DECLINED, LEASE_DONE, LEASE_MAX_LESSEES, LEASE_MAX_SEMS, LeasedSems } from '../../src/sem/lease.js';
 import type { SemLeaseMessage } from '../../src/sem/lease.js';
 import { errno, ok } from '../support/either.js';
-
-/** The second the test's clock starts at; the tick word counts from TICK_BASE. */
-const START = 1_700_000_000;
-const TICK_BASE = START - 100;
-
-interface World {
-  readonly k: Kernel;
-  /** The kernel's CLOCK_REALTIME second. */
-  now: number;
-  /** What the thread side reads as the tick word. */
-  readonly tick: Int32Array;
-  /** Moves both clocks to `s`. */
-  at(s: number): void;
-}
-
-function world(): World {
-  const tick = new Int32Array(new SharedArrayBuffer(4));
-  const w: World = {
-    k: undefined as unknown as Kernel,
-    now: START,
-    tick,
-    at(s: number) {
-      w.now = s;
-      Atomics.store(tick, 0, s - TICK_BASE);
-    },
-  };
-  (w as { k: Kernel }).k = new Kernel({ clock: () => w.now });
-  w.at(START);
-  return w;
-}
+import { START, TICK_BASE, atOnce, leaseWorld } from '../support/lease_world.js';
+import type { LeaseWorld } from '../support/lease_world.js';
 
 /** A thread's view of `p`'s leases, and how the Node edge would hand one over. */
-function thread(w: World, p: Process): { sems: LeasedSems; take(semid: number): boolean } {
+function thread(w: LeaseWorld, p: Process): { sems: LeasedSems; take(semid: number): boolean } {
   const sems = new LeasedSems(p.ipcEpochWord().buffer as SharedArrayBuffer);
   return {
     sems,
@@ -74,18 +44,12 @@ function thread(w: World, p: Process): { sems: LeasedSems; take(semid: number): 
   };
 }
 
-/** A call's Either when it completed at once (no Pending). */
-function atOnce<T>(r: SysResult<T>): E.Either<SysError, T> {
-  if (isPending(r)) throw new Error('the call sleeps');
-  return r;
-}
-
 const op = (semNum: number, semOp: number, semFlg = 0) => [{ semNum, semOp, semFlg }];
 const get = (p: Process, id: number, n: number, cmd: number): number => ok(p.semctl(id, n, cmd)).ret;
 const live = (k: Kernel, id: number): boolean => k.initialIpcNamespace.sem.peekById(id)?.lease?.live === true;
 
-function setUp(nsems = 2): { w: World; owner: Process; id: number } {
-  const w = world();
+function setUp(nsems = 2): { w: LeaseWorld; owner: Process; id: number } {
+  const w = leaseWorld();
   const owner = w.k.spawn();
   const id = ok(owner.semget(IPC_PRIVATE, nsems, IPC_CREAT | 0o600));
   return { w, owner, id };
@@ -210,7 +174,7 @@ describe('semaphore leases: the thread side performs, the kernel side sees', () 
   });
 
   it('only to a process that may read and alter the set, of at most LEASE_MAX_SEMS semaphores, to at most LEASE_MAX_LESSEES processes', () => {
-    const w = world();
+    const w = leaseWorld();
     const owner = w.k.spawn({ uid: 1000, gid: 1000 });
     const id = ok(owner.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o644));
     expect(thread(w, w.k.spawn({ uid: 2000, gid: 2000 })).take(id)).toBe(false);
@@ -225,7 +189,7 @@ describe('semaphore leases: the thread side performs, the kernel side sees', () 
   });
 
   it('IPC_SET retires the buffer: lessees that lost alter permission hold only recalled words; the next grant is a new buffer', () => {
-    const w = world();
+    const w = leaseWorld();
     const owner = w.k.spawn({ uid: 1000, gid: 1000 });
     const id = ok(owner.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o666));
     const stranger = w.k.spawn({ uid: 2000, gid: 2000 });
@@ -247,7 +211,7 @@ describe('semaphore leases: the thread side performs, the kernel side sees', () 
   });
 
   it('a buffer is shared only by processes with the same credentials (uid, gid, groups, capabilities)', () => {
-    const w = world();
+    const w = leaseWorld();
     const owner = w.k.spawn({ uid: 1000, gid: 1000 });
     const id = ok(owner.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o666));
     expect(thread(w, w.k.spawn({ uid: 2000, gid: 2000 })).take(id)).toBe(true);

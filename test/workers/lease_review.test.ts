@@ -16,23 +16,14 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_STAT } from '../../src/abi/constants.js';
-import type { SysError } from '../../src/abi/errno.js';
 import { leaseClock } from '../../src/kernel/clock.js';
 import { Kernel } from '../../src/kernel/kernel.js';
-import { isPending } from '../../src/kernel/pending.js';
-import type { SysResult } from '../../src/kernel/pending.js';
 import { LeasedQueues, MSG_LEASE_DECLINED, MSG_LEASE_SENT, STEAL_MS } from '../../src/msg/lease.js';
 import type { LeaseGate, MsgLeaseMessage } from '../../src/msg/lease.js';
 import { errno, ok } from '../support/either.js';
+import { START, TICK_BASE, atOnce } from '../support/lease_world.js';
 
-const START = 1_700_000_000;
-const TICK_BASE = START - 100;
 const open: LeaseGate = { enterLease: () => true, leaveLease: () => undefined };
-
-function atOnce<T>(r: SysResult<T>): E.Either<SysError, T> {
-  if (isPending(r)) throw new Error('the call sleeps');
-  return r;
-}
 
 describe('message-queue leases: a worker paused inside its leased call', () => {
   // Linux: a msgsnd that returned 0 has queued its message. A worker paused
