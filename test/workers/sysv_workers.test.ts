@@ -19,34 +19,14 @@ import { checkInvariants } from '../../src/checkpoint/invariants.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import { spawnWorker } from '../../src/node/worker.js';
-import type { WorkerExit, WorkerThread } from '../../src/node/worker.js';
+import type { WorkerThread } from '../../src/node/worker.js';
 import { ok as right } from '../support/either.js';
+import { exitWithin, until } from '../support/threads.js';
 
 const program = (name: string): URL => new URL(`./programs/${name}.ts`, import.meta.url);
 
 function start(k: Kernel, p: Process, name: string, args: readonly unknown[]): WorkerThread {
   return right(spawnWorker(k, p, program(name), args));
-}
-
-/** Polls on the event loop (so the kernel thread keeps serving) until `cond` holds, at most `ms`. */
-async function until(cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** A thread's end, at most `ms` from now. */
-function within(t: WorkerThread, ms = 30_000): Promise<WorkerExit> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<WorkerExit>((_, reject) => {
-    timer = setTimeout(() => {
-      void t.terminate();
-      reject(new Error(`a worker did not end within ${ms} ms`));
-    }, ms);
-  });
-  return Promise.race([t.done, late]).finally(() => clearTimeout(timer));
 }
 
 const invariants = (k: Kernel) => expect(checkInvariants(k)).toEqual(E.right(undefined));
@@ -76,7 +56,7 @@ describe('semaphores between workers', () => {
     const addr = right(owner.shmat(shmid, 0, 0));
     const [n, m] = [3, 100];
     const threads = Array.from({ length: n }, () => start(k, k.spawn(), 'pair_counter', [semid, shmid, 128, m]));
-    const exits = await Promise.all(threads.map((t) => within(t)));
+    const exits = await Promise.all(threads.map((t) => exitWithin(t)));
     expect(exits.map((e) => e.error)).toEqual(exits.map(() => undefined));
     const words = right(owner.read(addr + 128, 8));
     const view = new DataView(words.buffer, words.byteOffset, 8);
@@ -103,7 +83,7 @@ describe('semaphores between workers', () => {
     const next = start(k, k.spawn(), 'sysv_calls', calls([['semop', semid, zero]]));
     await until(() => sem(owner, semid, 0, GETZCNT) === 1);
     right(owner.semctl(semid, 0, SETVAL, 0));
-    const out = await within(next);
+    const out = await exitWithin(next);
     expect(out).toEqual({ ok: true, result: [E.right(0)] });
     expect(sem(owner, semid, 0, GETZCNT)).toBe(0);
     invariants(k);
@@ -121,7 +101,7 @@ describe('semaphores between workers', () => {
     expect([sem(owner, semid, 0, GETNCNT), k.timers.size]).toEqual([0, 0]);
     invariants(k);
     const next = start(k, k.spawn(), 'sysv_calls', calls([['semtimedop', semid, down, { sec: 0, nsec: 30e6 }]]));
-    const out = await within(next);
+    const out = await exitWithin(next);
     expect(out.ok).toBe(true);
     expect((out.result as unknown[]).map(errnoOf)).toEqual(['EAGAIN']);
     expect([sem(owner, semid, 0, GETNCNT), k.timers.size]).toEqual([0, 0]);
@@ -180,7 +160,7 @@ describe('semaphores between workers', () => {
     );
     await until(() => sem(owner, semid, 1, GETNCNT) === 1);
     right(owner.semctl(semid, 0, SETALL, [0, 1, 0]));
-    expect(await within(next)).toEqual({ ok: true, result: [E.right(0)] });
+    expect(await exitWithin(next)).toEqual({ ok: true, result: [E.right(0)] });
     expect(right(owner.semctl(semid, 0, GETALL)).values).toEqual([0, 0, 0]);
     invariants(k);
   });
@@ -196,7 +176,7 @@ describe('message queues between workers', () => {
     const count = 120;
     const consumers = [0, 1].map(() => start(k, k.spawn(), 'seq_peer', ['consumer', msqid, count, 0]));
     const producers = [1, 2].map((id) => start(k, k.spawn(), 'seq_peer', ['producer', msqid, id, count]));
-    const exits = await Promise.all([...consumers, ...producers].map((t) => within(t, 60_000)));
+    const exits = await Promise.all([...consumers, ...producers].map((t) => exitWithin(t, 60_000)));
     expect(exits.map((e) => e.error)).toEqual(exits.map(() => undefined));
     const got = exits.slice(0, 2).map((e) => e.result as number[][]);
     const all = got.flat().map(([id, seq]) => `${id}:${seq}`);
@@ -236,7 +216,7 @@ describe('message queues between workers', () => {
     await until(() => sleepers(k, msqid).senders === 1);
     const first = right(owner.msgrcv(msqid, 64, 0, IPC_NOWAIT) as E.Either<unknown, { mtype: number; text: Uint8Array }>);
     expect([first.mtype, first.text[0]]).toEqual([1, 1]);
-    expect(await within(next)).toEqual({ ok: true, result: [E.right(0)] });
+    expect(await exitWithin(next)).toEqual({ ok: true, result: [E.right(0)] });
     const rest = [0, 1].map(() => right(owner.msgrcv(msqid, 64, 0, IPC_NOWAIT) as E.Either<unknown, { mtype: number; text: Uint8Array }>));
     expect(rest.map((m) => [m.mtype, m.text[0]])).toEqual([
       [2, 2],
@@ -259,7 +239,7 @@ describe('message queues between workers', () => {
     expect(sleepers(k, msqid)).toEqual({ receivers: 1, senders: 0 });
     invariants(k);
     right(owner.msgsnd(msqid, 5, new Uint8Array([5, 5, 5]), 0) as E.Either<unknown, 0>);
-    expect(await within(live)).toEqual({ ok: true, result: [E.right({ mtype: 5, text: [5, 5, 5] })] });
+    expect(await exitWithin(live)).toEqual({ ok: true, result: [E.right({ mtype: 5, text: [5, 5, 5] })] });
     const ds = right(owner.msgctl(msqid, IPC_STAT)).ds!;
     expect([ds.qnum, ds.cbytes]).toEqual([0, 0]);
     expect(sleepers(k, msqid)).toEqual({ receivers: 0, senders: 0 });
