@@ -10,42 +10,16 @@ import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT } from '../../src/abi/constants.js';
 import { MSG_EXCEPT, MSG_INFO, MSG_NOERROR } from '../../src/abi/msg.js';
 import { checkpoint, restore } from '../../src/checkpoint/index.js';
-import { leaseClock } from '../../src/kernel/clock.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import { isPending } from '../../src/kernel/pending.js';
 import type { Process } from '../../src/kernel/process.js';
-import { LeasedQueues, MSG_LEASE_BUDGET, MSG_LEASE_DECLINED, MSG_LEASE_MAX_QBYTES, MSG_LEASE_SENT, STEAL_MS } from '../../src/msg/lease.js';
-import type { LeaseGate, MsgLeaseMessage } from '../../src/msg/lease.js';
+import { MSG_LEASE_BUDGET, MSG_LEASE_DECLINED, MSG_LEASE_MAX_QBYTES, MSG_LEASE_SENT, STEAL_MS } from '../../src/msg/lease.js';
 import type { MsgReceived } from '../../src/msg/waiter.js';
 import { errno, ok } from '../support/either.js';
-import { START, TICK_BASE, atOnce, leaseWorld } from '../support/lease_world.js';
+import { START, atOnce, leaseWorld, queueThread } from '../support/lease_world.js';
 import type { LeaseWorld } from '../support/lease_world.js';
 
-/** A gate that is always open (a thread whose process lives). */
-const open: LeaseGate = { enterLease: () => true, leaveLease: () => undefined };
-
-function thread(w: LeaseWorld, p: Process, gate: LeaseGate = open): { queues: LeasedQueues; take(msqid: number): boolean } {
-  const queues = new LeasedQueues(p.ipcEpochWord().buffer as SharedArrayBuffer, gate);
-  return {
-    queues,
-    take(msqid: number): boolean {
-      const g = p.msgLease(msqid, w.now);
-      if (g === undefined) return false;
-      const m: MsgLeaseMessage = {
-        msqid,
-        buffer: g.lease.buffer,
-        ring: g.lease.ring,
-        lessee: g.lessee,
-        base: g.lease.base,
-        epoch: Atomics.load(p.ipcEpochWord(), 0),
-        tick: w.tick.buffer as SharedArrayBuffer,
-        tickBase: TICK_BASE,
-      };
-      queues.add([m], leaseClock);
-      return true;
-    },
-  };
-}
+const thread = queueThread;
 
 const bytes = (...v: number[]) => Uint8Array.from(v);
 const stat = (p: Process, id: number) => ok(p.msgctl(id, IPC_STAT)).ds!;

@@ -14,35 +14,13 @@ import { leaseClock } from '../../src/kernel/clock.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import type { Process } from '../../src/kernel/process.js';
 import { isPending } from '../../src/kernel/pending.js';
-import { LEASED_SEMVAL, LEASE_DECLINED, LEASE_DONE, LEASE_MAX_LESSEES, LEASE_MAX_SEMS, LeasedSems } from '../../src/sem/lease.js';
+import { LEASED_SEMVAL, LEASE_DECLINED, LEASE_DONE, LEASE_MAX_LESSEES, LEASE_MAX_SEMS } from '../../src/sem/lease.js';
 import type { SemLeaseMessage } from '../../src/sem/lease.js';
 import { errno, ok } from '../support/either.js';
-import { START, TICK_BASE, atOnce, leaseWorld } from '../support/lease_world.js';
+import { START, TICK_BASE, atOnce, leaseWorld, semThread } from '../support/lease_world.js';
 import type { LeaseWorld } from '../support/lease_world.js';
 
-/** A thread's view of `p`'s leases, and how the Node edge would hand one over. */
-function thread(w: LeaseWorld, p: Process): { sems: LeasedSems; take(semid: number): boolean } {
-  const sems = new LeasedSems(p.ipcEpochWord().buffer as SharedArrayBuffer);
-  return {
-    sems,
-    take(semid: number): boolean {
-      const g = p.semLease(semid, w.now);
-      if (g === undefined) return false;
-      const m: SemLeaseMessage = {
-        semid,
-        buffer: g.lease.buffer,
-        nsems: g.lease.nsems,
-        lessee: g.lessee,
-        base: g.lease.base,
-        epoch: Atomics.load(p.ipcEpochWord(), 0),
-        tick: w.tick.buffer as SharedArrayBuffer,
-        tickBase: TICK_BASE,
-      };
-      sems.add([m], leaseClock);
-      return true;
-    },
-  };
-}
+const thread = semThread;
 
 const op = (semNum: number, semOp: number, semFlg = 0) => [{ semNum, semOp, semFlg }];
 const get = (p: Process, id: number, n: number, cmd: number): number => ok(p.semctl(id, n, cmd)).ret;

@@ -16,14 +16,10 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { IPC_CREAT, IPC_NOWAIT, IPC_PRIVATE, IPC_STAT } from '../../src/abi/constants.js';
-import { leaseClock } from '../../src/kernel/clock.js';
-import { Kernel } from '../../src/kernel/kernel.js';
-import { LeasedQueues, MSG_LEASE_DECLINED, MSG_LEASE_SENT, STEAL_MS } from '../../src/msg/lease.js';
-import type { LeaseGate, MsgLeaseMessage } from '../../src/msg/lease.js';
+import { MSG_LEASE_DECLINED, MSG_LEASE_SENT, STEAL_MS } from '../../src/msg/lease.js';
+import type { LeaseGate } from '../../src/msg/lease.js';
 import { errno, ok } from '../support/either.js';
-import { START, TICK_BASE, atOnce } from '../support/lease_world.js';
-
-const open: LeaseGate = { enterLease: () => true, leaveLease: () => undefined };
+import { START, atOnce, leaseWorld, queueThread } from '../support/lease_world.js';
 
 describe('message-queue leases: a worker paused inside its leased call', () => {
   // Linux: a msgsnd that returned 0 has queued its message. A worker paused
@@ -36,29 +32,12 @@ describe('message-queue leases: a worker paused inside its leased call', () => {
   // kernel thread instead. Before the two-phase lock word the worker
   // answered "sent" and the message was gone.
   it('a send whose lock word the kernel took mid-copy changes nothing and is declined, never reported sent and lost', () => {
-    let now = START;
-    const tick = new Int32Array(new SharedArrayBuffer(4));
-    Atomics.store(tick, 0, now - TICK_BASE);
-    const k = new Kernel({ clock: () => now });
-    const owner = k.spawn();
+    const w = leaseWorld();
+    const owner = w.k.spawn();
     const id = ok(owner.msgget(IPC_PRIVATE, IPC_CREAT | 0o600));
-    const p = k.spawn();
-    const queues = new LeasedQueues(p.ipcEpochWord().buffer as SharedArrayBuffer, open);
-    const g = p.msgLease(id, now);
-    expect(g).toBeDefined();
-    const m: MsgLeaseMessage = {
-      msqid: id,
-      buffer: g!.lease.buffer,
-      ring: g!.lease.ring,
-      lessee: g!.lessee,
-      base: g!.lease.base,
-      epoch: Atomics.load(p.ipcEpochWord(), 0),
-      tick: tick.buffer as SharedArrayBuffer,
-      tickBase: TICK_BASE,
-    };
-    queues.add([m], leaseClock);
-    now += 1;
-    Atomics.store(tick, 0, now - TICK_BASE);
+    const { queues, take } = queueThread(w, w.k.spawn());
+    expect(take(id)).toBe(true);
+    w.at(START + 1);
 
     let stolenAfter = -1;
     let qnumSeen = -1;
@@ -102,10 +81,8 @@ describe('message-queue leases: kernel.msgmax lowered between a send’s msgmax 
   // The send now tests the size against MSGMAX again once it holds the lock
   // word (the kernel writes MSGMAX only while the word is recalled).
   it('a send answered as sent, and the sends after it, survive the recall', () => {
-    const now = START;
-    const tick = new Int32Array(new SharedArrayBuffer(4));
-    Atomics.store(tick, 0, now - TICK_BASE);
-    const k = new Kernel({ clock: () => now });
+    const w = leaseWorld();
+    const k = w.k;
     const owner = k.spawn();
     const id = ok(owner.msgget(IPC_PRIVATE, IPC_CREAT | 0o600));
     const p = k.spawn();
@@ -116,30 +93,14 @@ describe('message-queue leases: kernel.msgmax lowered between a send’s msgmax 
           lowered = true;
           ok(k.writeSysctl(k.initialIpcNamespace, 'msgmax', 100n));
           // Another thread of a lessee made a kernel call: the queue is lent again, in the same buffer.
-          expect(p.msgLease(id, now)).toBeDefined();
+          expect(p.msgLease(id, w.now)).toBeDefined();
         }
         return true;
       },
       leaveLease: () => undefined,
     };
-    const queues = new LeasedQueues(p.ipcEpochWord().buffer as SharedArrayBuffer, gate);
-    const g = p.msgLease(id, now);
-    expect(g).toBeDefined();
-    queues.add(
-      [
-        {
-          msqid: id,
-          buffer: g!.lease.buffer,
-          ring: g!.lease.ring,
-          lessee: g!.lessee,
-          base: g!.lease.base,
-          epoch: Atomics.load(p.ipcEpochWord(), 0),
-          tick: tick.buffer as SharedArrayBuffer,
-          tickBase: TICK_BASE,
-        },
-      ],
-      leaseClock,
-    );
+    const { queues, take } = queueThread(w, p, gate);
+    expect(take(id)).toBe(true);
     const answers = [queues.msgsnd(id, 1, new Uint8Array(200), 0, 0), queues.msgsnd(id, 2, Uint8Array.from([7]), 0, 0)];
     expect(lowered).toBe(true);
     // The one-byte send fits any msgmax: the thread performs it.
