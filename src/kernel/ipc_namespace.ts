@@ -41,8 +41,8 @@ export class IpcNamespace {
     private readonly immortal: boolean,
   ) {
     this.shm = new Registry(this.limits, env);
-    this.sem = new SemRegistry(this.semLimits, () => env.now());
-    this.msg = new MsgRegistry(this.msgLimits, () => env.now());
+    this.sem = new SemRegistry(this.semLimits, env.now);
+    this.msg = new MsgRegistry(this.msgLimits, env.now);
   }
 
   /** True once the last member left and the namespace was torn down. */

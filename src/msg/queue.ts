@@ -78,11 +78,6 @@ export class QueueMutex extends Mutex {
     const lease = this.queue.lease;
     if (lease?.live === true) lease.recall(this.queue, this.queue.now());
   }
-
-  /** Takes mu for a caller that has just seen no live lease (the uncontended paths): nothing to recall. */
-  lockUnleased(): void {
-    super.lock();
-  }
 }
 
 /** A System V message queue. */

@@ -16,9 +16,10 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { S_IRUGO, S_IWUGO } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
-import { MSG_COPY, MSG_NOERROR } from '../abi/msg.js';
+import { MSG_COPY, MSG_EXCEPT, MSG_NOERROR } from '../abi/msg.js';
 import { ipcPermits } from '../ipc/perm.js';
 import type { IpcPermState } from '../ipc/perm.js';
+import type { List } from './list.js';
 import { Message } from './message.js';
 import type { MsgRegistry } from './registry.js';
 import { SEARCH_LESSEQUAL, findMsgBy } from './select.js';
@@ -60,12 +61,11 @@ export function msgsndUncontended(reg: MsgRegistry, caller: MsgCaller, msqid: un
   if (!ownerMay(caller, q.perm, 0o2) && !ipcPermits(caller.creds, q.perm, S_IWUGO)) return false;
   const msg = new Message(mtype, text);
   const now = reg.now();
-  // No live lease (above): the lock has nothing to recall.
-  q.mu.lockUnleased();
+  // mu, for a section with no live lease to recall (above) that runs nothing able to look at a lock.
+  q.mu.checkOrder();
   q.lspid = caller.pid;
   q.stime = now;
   q.enqueueLocked(msg);
-  q.mu.unlock();
   return true;
 }
 
@@ -88,17 +88,23 @@ export function msgrcvUncontended(
   const q = reg.peekById(msqid);
   if (q === undefined || q.pendingDestruction || q.lease?.live === true || q.senders.first !== undefined) return undefined;
   if (!ownerMay(caller, q.perm, 0o4) && !ipcPermits(caller.creds, q.perm, S_IRUGO)) return undefined;
-  // -0 reads as 0, as asMsgType makes it.
-  const type = msgtyp === 0 ? 0 : msgtyp;
-  const mode = searchMode(type, msgflg);
-  const m = findMsgBy(q.messages, mode, mode === SEARCH_LESSEQUAL ? -type : type);
+  // The first message, when msgtyp 0 or its own type selects it (find_msg stops there); else the search.
+  const first = q.messages.first;
+  const m = first !== undefined && (msgtyp === 0 || (msgtyp === first.mtype && (msgflg & MSG_EXCEPT) === 0)) ? first : findLater(q.messages, msgtyp, msgflg);
   if (m === undefined) return undefined;
   const size = m.size;
   if (msgsz < size && (msgflg & MSG_NOERROR) === 0) return undefined;
   const now = reg.now();
-  // No live lease (above): the lock has nothing to recall.
-  q.mu.lockUnleased();
+  // mu, as in msgsndUncontended; dequeueLocked has no sender to wake (above).
+  q.mu.checkOrder();
   q.dequeueLocked(m, now, caller.pid);
-  q.mu.unlock();
   return E.right({ mtype: m.mtype, text: msgsz >= size ? m.text : m.text.subarray(0, msgsz) });
+}
+
+/** find_msg for a receive the first message does not answer (out of line, so that the common case stays small). */
+function findLater(messages: List<Message>, msgtyp: number, msgflg: number): Message | undefined {
+  // -0 reads as 0, as asMsgType makes it.
+  const type = msgtyp === 0 ? 0 : msgtyp;
+  const mode = searchMode(type, msgflg);
+  return findMsgBy(messages, mode, mode === SEARCH_LESSEQUAL ? -type : type);
 }

@@ -18,7 +18,7 @@ import type { SemidDs, Sembuf, Seminfo } from '../abi/sem.js';
 import { GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, SEMVMX, SEM_INFO, SEM_STAT, SEM_STAT_ANY, SEM_UNDO, SETALL, SETVAL } from '../abi/sem.js';
 import type { Credentials } from '../auth/credentials.js';
 import { ipcPermits } from '../ipc/perm.js';
-import { lockEmbedded, unlockEmbedded } from '../sync/mutex.js';
+import { checkEmbeddedOrder } from '../sync/mutex.js';
 import type { IpcSetArgs } from '../ipc/perm.js';
 import { SEMOP_BLOCK, SEMOP_EAGAIN, SEMOP_OK, atomicSemop, blockedSop } from './atomic.js';
 import type { SemRegistry } from './registry.js';
@@ -196,13 +196,12 @@ export function semopUncontended(caller: SemCaller, semid: unknown, semNum: unkn
   if (semOp === 0 ? cur !== 0 : next < 0 || next > SEMVMX) return false;
   if (!nobodyWaitsOn(set, semNum)) return false;
   const now = set.owner.now();
-  // The embedded lock itself: SemSet.lock would test for a lease to recall, and there is none (the value was in range).
-  lockEmbedded(set);
+  // The set's lock, for a section that runs nothing able to look at a lock (checkEmbeddedOrder), with no lease to
+  // recall (the value was in range) and no queue to unmerge (nobodyWaitsOn).
+  checkEmbeddedOrder(set);
   set.semval[semNum] = next;
   set.sempid[semNum] = caller.pid;
   set.semOtime[semNum] = now;
-  // No queue to unmerge (nobodyWaitsOn): sem_unlock's work is the lock's.
-  unlockEmbedded(set);
   return true;
 }
 

@@ -117,6 +117,17 @@ export function unlockEmbedded(l: EmbeddedLock): void {
   l.locked = false;
 }
 
+/**
+ * The order test of lockEmbedded alone, for a critical section that runs no
+ * code able to look at a lock: it takes no other lock and calls out to
+ * nothing that could. One JavaScript thread runs such a section from start
+ * to end, so nobody sees the lock held in between, and the order test is
+ * all that taking and releasing it would show. Throws as lockEmbedded would.
+ */
+export function checkEmbeddedOrder(l: EmbeddedLock): void {
+  if (chain[0]! >= l.rank) refuseLock(l.name, l.rank, l.locked);
+}
+
 /** Throws the LockOrderViolation that a lock() (a Mutex's or an embedded one's) ran into: its cold path. */
 function refuseLock(name: string, rank: number, locked: boolean): never {
   if (locked) throw new LockOrderViolation(`${name} is already held: this would deadlock`);
@@ -160,6 +171,15 @@ export class Mutex implements Lock {
     c[r + 1] = inner;
     c[0] = r;
     this.locked = true;
+  }
+
+  /**
+   * lock() and unlock() for a critical section that runs no code able to
+   * look at a lock (checkEmbeddedOrder's case): throws as lock() would when
+   * the lock could not be taken now, and otherwise changes nothing.
+   */
+  checkOrder(): void {
+    if (chain[0]! >= this.rank) refuseLock(this.name, this.rank, this.locked);
   }
 
   /** Releases the lock; it must be held. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EmbeddedLock } from '../../src/sync/mutex.js';
-import { LockOrderViolation, LockRank, Mutex, heldLockCount, lockEmbedded, nameRank, unlockEmbedded } from '../../src/sync/mutex.js';
+import { LockOrderViolation, LockRank, Mutex, checkEmbeddedOrder, heldLockCount, lockEmbedded, nameRank, unlockEmbedded } from '../../src/sync/mutex.js';
 
 /** An embedded lock as a semaphore set keeps one: a flag in the object, rank and name beside it (the name registered, as set.ts does). */
 function embedded(name: string, rank: number): EmbeddedLock {
@@ -85,6 +85,30 @@ describe('Mutex lock order', () => {
     const other = embedded('sem.SemSet.mu', LockRank.semSetMu);
     lockEmbedded(set);
     expect(() => lockEmbedded(other)).toThrow(LockOrderViolation);
+    unlockEmbedded(set);
+    expect(heldLockCount()).toBe(0);
+  });
+
+  it('checks the order alone for a section that takes nothing (checkOrder, checkEmbeddedOrder), holding nothing after', () => {
+    const reg = new Mutex('msg.MsgRegistry.mu', LockRank.msgRegistryMu);
+    const queue = new Mutex('msg.MsgQueue.mu', LockRank.msgQueueMu);
+    const set = embedded('sem.SemSet.mu', LockRank.semSetMu);
+    // Free, or under an outer lock: allowed, and nothing is taken.
+    queue.checkOrder();
+    checkEmbeddedOrder(set);
+    expect(heldLockCount()).toBe(0);
+    expect(queue.isLocked()).toBe(false);
+    expect(set.locked).toBe(false);
+    reg.with(() => queue.checkOrder());
+    expect(heldLockCount()).toBe(0);
+    // Held, or under an inner lock: the same LockOrderViolation lock() throws.
+    queue.lock();
+    expect(() => queue.checkOrder()).toThrow(/msg.MsgQueue.mu is already held: this would deadlock/);
+    expect(() => checkEmbeddedOrder(set)).toThrow(/taking sem.SemSet.mu \(rank 41\) while holding msg.MsgQueue.mu \(rank 51\)/);
+    queue.unlock();
+    lockEmbedded(set);
+    expect(() => checkEmbeddedOrder(set)).toThrow(/sem.SemSet.mu is already held/);
+    expect(() => new Mutex('sem.Registry.mu', LockRank.semRegistryMu).checkOrder()).toThrow(LockOrderViolation);
     unlockEmbedded(set);
     expect(heldLockCount()).toBe(0);
   });
