@@ -14,11 +14,19 @@
  * before each timed one, because each has sat idle while the other ran,
  * and a vCPU that has idled runs the next tens of milliseconds slower.
  *
+ * Each rate and scale row runs in a node process of its own (this script
+ * again, with --one-row), as JMH forks a JVM per benchmark: in one process,
+ * the rows run before a row leave the optimizer's type feedback on every
+ * function they share with it (argument checks, result tests, lookups), and
+ * a row's figure then depends on its place in the table. --same-process
+ * runs every row in this process instead, in table order.
+ *
  * --quick runs tiny operation counts and one sample: a smoke pass that
  * checks the harness works. Its numbers mean nothing.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { cpus, release, type } from 'node:os';
 import type { CheckpointReport } from './checkpoint.js';
 import { isWorkerTest, prepareEmulated, runEmulated } from './emulated.js';
@@ -35,19 +43,31 @@ interface Options {
   readonly quick: boolean;
   readonly json: string | undefined;
   readonly only: ReadonlySet<string> | undefined;
+  /** Every row in this process (no child per row). */
+  readonly sameProcess: boolean;
+  /** Set in a row's own process: the one row to measure, printed as JSON on stdout. */
+  readonly oneRow: string | undefined;
 }
+
+const USAGE = 'usage: npm run bench -- [--quick] [--json FILE] [--only NAME,...] [--same-process]';
 
 function parseArgs(argv: readonly string[]): Options {
   let quick = false;
   let json: string | undefined;
   let only: Set<string> | undefined;
+  let sameProcess = false;
+  let oneRow: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
     else if (a === '--json') json = argv[++i];
     else if (a === '--only') only = new Set((argv[++i] ?? '').split(','));
-    else {
-      process.stderr.write(`usage: npm run bench -- [--quick] [--json FILE] [--only NAME,...]\nunknown argument ${String(a)}\n`);
+    else if (a === '--same-process') sameProcess = true;
+    else if (a === '--one-row') {
+      oneRow = argv[++i] ?? '';
+      only = new Set([oneRow]);
+    } else {
+      process.stderr.write(`${USAGE}\nunknown argument ${String(a)}\n`);
       process.exit(2);
     }
   }
@@ -63,7 +83,16 @@ function parseArgs(argv: readonly string[]): Options {
       }
     }
   }
-  return { quick, json, only };
+  return { quick, json, only, sameProcess, oneRow };
+}
+
+/** Runs the rate or scale row `name` in a node process of its own (this script with --one-row): its JSON row. */
+function rowInChild(name: string, quick: boolean): JsonRow {
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--one-row', name, ...(quick ? ['--quick'] : [])];
+  // Progress (stderr) goes straight through; stdout is the row.
+  const run = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  if (run.status !== 0) throw new Error(`the ${name} row's process failed (${String(run.status ?? run.signal)})`);
+  return JSON.parse(run.stdout) as JsonRow;
 }
 
 const tty = process.stderr.isTTY === true;
@@ -199,9 +228,14 @@ async function main(): Promise<void> {
   let memory: MemoryReport | undefined;
   let checkpointReport: CheckpointReport | undefined;
   let smallPages: CheckpointReport | undefined;
+  // A row in a process of its own unless it is the only one measured here.
+  const ownProcess = !opts.sameProcess && opts.oneRow === undefined && rows.length > 1;
   for (const [i, row] of rows.entries()) {
     const tag = `[${i + 1}/${rows.length}] ${row.name}`;
-    if (row.kind === 'rate') {
+    if (ownProcess && (row.kind === 'rate' || row.kind === 'scale')) {
+      progress(`${tag}: own process…`);
+      results.push({ row, r: rowInChild(row.name, opts.quick) });
+    } else if (row.kind === 'rate') {
       const ops = opts.quick ? row.quickOps : row.ops;
       const param = opts.quick ? row.quickParam : row.param;
       let nm: number | null;
@@ -262,6 +296,10 @@ async function main(): Promise<void> {
     }
   }
   if (tty) process.stderr.write('\r\x1b[K');
+  if (opts.oneRow !== undefined) {
+    process.stdout.write(`${JSON.stringify(results[0]?.r)}\n`);
+    return;
+  }
 
   process.stdout.write(`${header}\n\n${renderTable(results)}\n`);
   if (memory !== undefined) {

@@ -24,7 +24,8 @@ describe('npm run bench -- --quick', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'main.ts'), '--quick', '--json', out], {
       cwd: root,
       encoding: 'utf8',
-      timeout: 60_000,
+      // Each rate and scale row starts a node process of its own: about twice one process's time.
+      timeout: 170_000,
     });
     expect(run.error).toBeUndefined();
     expect(run.status, run.stderr).toBe(0);
@@ -32,6 +33,7 @@ describe('npm run bench -- --quick', () => {
     for (const row of ROWS) {
       expect(run.stderr).toContain(row.name);
       expect(run.stdout).toContain(`| ${row.name} `);
+      if (row.kind === 'rate' || row.kind === 'scale') expect(run.stderr).toContain(`${row.name}: own process`);
     }
 
     const rows = JSON.parse(readFileSync(out, 'utf8')) as JsonRow[];
@@ -59,5 +61,5 @@ describe('npm run bench -- --quick', () => {
         expect(Number.isFinite(r.ratio)).toBe(true);
       }
     }
-  });
+  }, 180_000);
 });
