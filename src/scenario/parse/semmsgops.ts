@@ -82,8 +82,9 @@ function parseSops(lp: LineParser, tok: Token): SemOpArg[] | undefined {
   for (const { part, col: partCol } of partsWithCols(text, tok.col, ',')) {
     const fields = part.split(':');
     if (fields.length < 2 || fields.length > 3) return lp.fail(partCol, `expected SEMNUM:OP or SEMNUM:OP:FLAGS, got ${part}`);
-    const opCol = colAt(part, partCol, fields[0]!.length + 1);
-    const flagsCol = colAt(part, opCol, fields[1]!.length + 1);
+    // Each field's column counts the characters of the fields before it (an astral character is one).
+    const opCol = colAt(fields[0]!, partCol, fields[0]!.length) + 1;
+    const flagsCol = colAt(fields[1]!, opCol, fields[1]!.length) + 1;
     const plus = fields[1]!.startsWith('+') ? 1 : 0;
     const semNum = lp.take(parseInteger(fields[0]!, partCol, false));
     const semOp = lp.take(parseInteger(fields[1]!.slice(plus), opCol + plus, false));

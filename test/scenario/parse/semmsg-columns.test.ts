@@ -32,5 +32,9 @@ describe('columns inside packed tokens', () => {
   it('counts a non-ASCII character as one column', () => {
     expect(errors('sysctl kernel.sem="1 é x 4"')).toEqual(['1:22: expected a number, got é', '1:24: expected a number, got x']);
     expect(errors('sysctl kernel.sem="😀 x 3 4"')).toEqual(['1:20: expected a number, got 😀', '1:22: expected a number, got x']);
+    // In semop's OPS, before the op and before the flags.
+    expect(errors(lines('proc A', 'A semop 1 😀:1:FOO'))).toEqual(['2:11: expected a number, got 😀', '2:15: unknown flag FOO']);
+    expect(errors(lines('proc A', 'A semop 1 0:😀:FOO'))).toEqual(['2:13: expected a number, got 😀', '2:15: unknown flag FOO']);
+    expect(errors(lines('proc A', 'A semop 1 0:1,😀😀:2:BAR'))).toEqual(['2:15: expected a number, got 😀😀', '2:20: unknown flag BAR']);
   });
 });
