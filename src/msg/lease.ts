@@ -23,8 +23,8 @@
  * Recall (MsgQueue's lock, like SemSet's, takes it first): the kernel
  * thread takes the lock word from the workers (one compare-and-swap, or a
  * short wait while a worker is inside its few microseconds of copying),
- * marks it recalled, and rebuilds the queue's messages, counts, namespace
- * totals, pids and times from the buffer. A worker copies first (a send's
+ * marks it recalled, and rebuilds the queue's messages, counts, pids and
+ * times from the buffer. A worker copies first (a send's
  * record into free ring space, a receive's text out) and only then marks
  * the lock word committing and changes the header, so a kernel that had to
  * take the word from a worker paused past STEAL_MS finds the queue as it

@@ -28,18 +28,10 @@ import { testmsg } from './select.js';
 import type { SleepingReceiver, SleepingSender } from './waiter.js';
 import type { WakeQueue } from './wake.js';
 
-/** ns->msg_hdrs and ns->msg_bytes: every queued message and its bytes in the namespace (MSG_INFO's msgmap and msgtql). */
-export interface MsgTotals {
-  hdrs: number;
-  bytes: number;
-}
-
 /** What a queue needs from its registry; the registry implements it. */
 export interface MsgQueueOwner {
   /** Drops a reference; the last removes the id. */
   putRef(q: MsgQueue): void;
-  /** The namespace's message totals. */
-  readonly totals: MsgTotals;
   /** The namespace's wake queue. */
   readonly wakeQueue: WakeQueue;
   /** CLOCK_REALTIME seconds. */
@@ -203,9 +195,6 @@ export class MsgQueue implements IpcObject {
     this.messages.addTail(msg);
     this.cbytes += msg.size;
     this.qnum += 1;
-    const totals = this.owner.totals;
-    totals.bytes += msg.size;
-    totals.hdrs += 1;
   }
 
   /**
@@ -220,9 +209,6 @@ export class MsgQueue implements IpcObject {
     this.rtime = now;
     this.lrpid = tgid;
     this.cbytes -= msg.size;
-    const totals = this.owner.totals;
-    totals.bytes -= msg.size;
-    totals.hdrs -= 1;
     // With no sleeping sender ss_wakeup has nothing to do; the test keeps its
     // walk (a large function) out of the receive paths that inline this one.
     if (this.senders.first !== undefined) this.ssWakeupLocked(false);
@@ -278,7 +264,7 @@ export class MsgQueue implements IpcObject {
   /**
    * freeque's work on the queue, at IPC_RMID or the namespace's end: every
    * receiver gets EIDRM, every sender is woken to find the queue gone, and
-   * the messages are freed out of the namespace totals. Precondition: the
+   * the messages are freed. Precondition: the
    * registry's mu and this mu are held; pendingDestruction is set.
    */
   freeLocked(): void {
@@ -333,18 +319,15 @@ export class MsgQueue implements IpcObject {
 
   /**
    * A recalled lease's messages become the queue's, in order, with the
-   * counts and the namespace totals to match. Precondition: mu is held.
+   * counts to match. Precondition: mu is held.
    */
   replaceMessagesLocked(msgs: readonly Message[]): void {
     this.dropMessagesLocked();
     for (const m of msgs) this.enqueueLocked(m);
   }
 
-  /** Every message leaves the queue, its counts and the namespace totals. Precondition: mu is held. */
+  /** Every message leaves the queue and its counts. Precondition: mu is held. */
   private dropMessagesLocked(): void {
-    const totals = this.owner.totals;
-    totals.hdrs -= this.messages.size;
-    totals.bytes -= this.cbytes;
     this.messages.takeAll();
     this.cbytes = 0;
     this.qnum = 0;

@@ -6,12 +6,15 @@
  * MSG_INFO, and the wake queue every blocking operation of the namespace
  * shares.
  *
+ * The totals (ns->msg_hdrs and ns->msg_bytes, which Linux keeps in percpu
+ * counters and MSG_INFO sums) are summed from the queues' own counts when
+ * MSG_INFO asks: a send or receive then changes its queue's counts alone.
+ *
  * msgsnd, msgrcv and msgctl are functions of their own files (send.ts,
  * receive.ts, ctl.ts) that take the registry.
  *
  * Lock order: MsgRegistry.mu → MsgQueue.mu. MsgRegistry.mu guards the
- * tables and the limits; the totals change under the lock of the queue that
- * changes them (Linux keeps them in percpu counters, under no lock).
+ * tables and the limits.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { SysError } from '../abi/errno.js';
@@ -29,7 +32,7 @@ import type { MsgLimits } from './limits.js';
 import { Message } from './message.js';
 import type { MsgType } from './mtype.js';
 import { MSG_LEASE_BUDGET } from './lease.js';
-import type { MsgQueueInit, MsgQueueOwner, MsgTotals } from './queue.js';
+import type { MsgQueueInit, MsgQueueOwner } from './queue.js';
 import { MsgQueue } from './queue.js';
 import { WakeQueue } from './wake.js';
 
@@ -46,8 +49,13 @@ function qbytesAsInt(v: number | bigint): number {
 }
 
 /** The System V message queues of one IPC namespace. */
+/** ns->msg_hdrs and ns->msg_bytes: every queued message and its bytes in the namespace (MSG_INFO's msgmap and msgtql). */
+export interface MsgTotals {
+  readonly hdrs: number;
+  readonly bytes: number;
+}
+
 export class MsgRegistry extends IpcRegistry<MsgQueue, IpcCaller, undefined, MsgSetArgs> implements MsgQueueOwner {
-  readonly totals: MsgTotals = { hdrs: 0, bytes: 0 };
   readonly wakeQueue = new WakeQueue();
   readonly leaseBanned = new Set<string>();
   /** Bytes of the lease buffers the namespace's queues keep (lease.ts). */
@@ -147,21 +155,33 @@ export class MsgRegistry extends IpcRegistry<MsgQueue, IpcCaller, undefined, Msg
    * and MSGTQL. maxIndex is the highest index in use (0 when none).
    */
   info(usage: boolean): { readonly info: MsgInfo; readonly maxIndex: number } {
-    // The totals count what workers sent and received under leases only once the leases are recalled.
+    // The queues count what workers sent and received under leases only once the leases are recalled.
     if (usage) this.recallLeases();
+    const totals = usage ? this.totals() : { hdrs: 0, bytes: 0 };
     return this.mu.with(() => ({
       info: {
         msgpool: usage ? this.ids.inUse : MSGPOOL,
-        msgmap: usage ? Math.min(this.totals.hdrs, INT_MAX) : MSGMAP,
+        msgmap: usage ? Math.min(totals.hdrs, INT_MAX) : MSGMAP,
         msgmax: this.limits.msgmax,
         msgmnb: this.limits.msgmnb,
         msgmni: this.limits.msgmni,
         msgssz: MSGSSZ,
-        msgtql: usage ? Math.min(this.totals.bytes, INT_MAX) : MSGTQL,
+        msgtql: usage ? Math.min(totals.bytes, INT_MAX) : MSGTQL,
         msgseg: MSGSEG,
       },
       maxIndex: this.maxIndexLocked(),
     }));
+  }
+
+  /** The namespace totals: the queues' message counts and bytes, summed (what they hold as the kernel thread sees them). */
+  totals(): MsgTotals {
+    let hdrs = 0;
+    let bytes = 0;
+    for (const q of this.queuesForCheckpoint()) {
+      hdrs += q.qnum;
+      bytes += q.cbytes;
+    }
+    return { hdrs, bytes };
   }
 
   chargeLeaseBytes(delta: number): boolean {
@@ -188,7 +208,7 @@ export class MsgRegistry extends IpcRegistry<MsgQueue, IpcCaller, undefined, Msg
   /**
    * Checkpoint restore: a queue rebuilt at exactly `init.perm.id` (its key
    * associated unless IPC_PRIVATE) holding `messages` in order, counted in
-   * the namespace totals. The caller restores its times and pids.
+   * the queue's counts. The caller restores its times and pids.
    */
   restoreQueue(init: MsgQueueInit, messages: readonly { readonly mtype: MsgType; readonly text: Uint8Array }[]): MsgQueue {
     return this.mu.with(() => {

@@ -36,7 +36,7 @@ describe('a receiver that finds nothing', () => {
     const ds = stat(env, id);
     // pipelined_send records the receiving thread, not its thread group, and sets rtime; the sender sets stime and lspid.
     expect([ds.qnum, ds.cbytes, ds.lrpid, ds.rtime, ds.lspid, ds.stime]).toEqual([0, 0, 41, 1010, 50, 1010]);
-    expect(env.reg.totals).toEqual({ hdrs: 0, bytes: 0 });
+    expect(env.reg.totals()).toEqual({ hdrs: 0, bytes: 0 });
     void owner;
   });
 
@@ -87,7 +87,7 @@ describe('a receiver that finds nothing', () => {
     const r = rcv(env, owner, id, 100, 7);
     ok(snd(env, owner, id, 1, 'x').now!);
     expect(outcome(r)).toBe('blocked');
-    expect(env.reg.totals).toEqual({ hdrs: 1, bytes: 1 });
+    expect(env.reg.totals()).toEqual({ hdrs: 1, bytes: 1 });
   });
 });
 
@@ -170,7 +170,7 @@ describe('IPC_RMID with waiters', () => {
     expect(calls.map(outcome)).toEqual(['blocked', 'blocked', 'blocked', 'blocked']);
     ok(ctl(env, owner, id, IPC_RMID));
     expect(env.log).toEqual(['r1:EIDRM', 'r2:EIDRM', 's1:EIDRM', 's2:EIDRM']);
-    expect(env.reg.totals).toEqual({ hdrs: 0, bytes: 0 });
+    expect(env.reg.totals()).toEqual({ hdrs: 0, bytes: 0 });
   });
 
   it('the namespace’s end does the same', () => {

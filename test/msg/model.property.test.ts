@@ -99,7 +99,7 @@ function checkCounts(env: ReturnType<typeof makeEnv>, ids: readonly number[]): v
     for (const r of q.receivers.toArray()) expect(findMsg(q.messages, r.search)).toBeUndefined();
     for (const s of q.senders.toArray()) expect(q.fitsLocked(s.msgsz)).toBe(false);
   }
-  expect(env.reg.totals).toEqual({ hdrs, bytes });
+  expect(env.reg.totals()).toEqual({ hdrs, bytes });
 }
 
 describe('msg queues against a reference model', () => {

@@ -166,6 +166,6 @@ describe('IPC_RMID', () => {
     ok(snd(env, root(), id, 1, 'abc').now!);
     ok(snd(env, root(), id, 2, 'de').now!);
     ok(ctl(env, root(), id, IPC_RMID));
-    expect(env.reg.totals).toEqual({ hdrs: 0, bytes: 0 });
+    expect(env.reg.totals()).toEqual({ hdrs: 0, bytes: 0 });
   });
 });
