@@ -61,7 +61,11 @@ export function realtimeSeconds(): number {
   // rest is out of line, so that this inlines into every syscall that
   // stamps a time.
   const v = w === undefined ? 0 : w[0]!;
-  return v !== 0 ? base + v : beforeTick();
+  // The sum is taken on every read, before the tick's first second too (0 + 0): optimized code that
+  // inlined this read while the thread was starting has then seen it, and is not thrown away when
+  // the first second arrives (which left a hot loop's final code to the timing of that moment).
+  const sum = base + v;
+  return v !== 0 ? sum : beforeTick();
 }
 
 /** The host clock's second, starting the tick thread on first use. */
