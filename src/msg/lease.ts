@@ -216,7 +216,7 @@ export class MsgLease extends Lessees {
     const recs = new Int32Array(this.buffer, HEADER_BYTES, this.ring / 4);
     let pos = 0;
     let longest = 0;
-    for (let m = q.messages.first; m !== undefined; m = m.next) {
+    for (const m of q.messages.toArray()) {
       const mtype = m.mtype;
       const len = RECORD_HEAD + align8(m.size);
       if (typeof mtype !== 'number' || mtype > 0x7fffffff || pos + len > this.ring) return false;

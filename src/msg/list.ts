@@ -1,8 +1,8 @@
 /**
  * An intrusive doubly-linked list (Linux's struct list_head, as msg_queue
- * keeps q_messages, q_receivers and q_senders): each element carries its own
- * links, so unlinking from the middle (a typed receive, a signalled waiter)
- * and moving to the tail (ss_wakeup) are O(1). An element is on at most one
+ * keeps q_receivers and q_senders; its messages are a MessageList, in
+ * message.ts): each element carries its own links, so unlinking from the
+ * middle (a signalled waiter) and moving to the tail (ss_wakeup) are O(1). An element is on at most one
  * list at a time; `linked` says whether it is on one.
  *
  * Elements implement ListNode rather than extending a base class (see

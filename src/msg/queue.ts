@@ -23,7 +23,7 @@ import type { IpcPermState } from '../ipc/perm.js';
 import { LockRank, Mutex } from '../sync/mutex.js';
 import type { MsgLease } from './lease.js';
 import { List } from './list.js';
-import type { Message } from './message.js';
+import { type Message, MessageList } from './message.js';
 import { testmsg } from './select.js';
 import type { SleepingReceiver, SleepingSender } from './waiter.js';
 import type { WakeQueue } from './wake.js';
@@ -100,7 +100,7 @@ export class MsgQueue implements IpcObject {
   /** Last receiver: a tgid after a dequeue, the thread's id after a hand-off. */
   lrpid = 0;
   /** q_messages, in send order. */
-  readonly messages = new List<Message>();
+  readonly messages = new MessageList();
   /** q_receivers, in the order they went to sleep. */
   readonly receivers = new List<SleepingReceiver>();
   /** q_senders, in the order they went to sleep (ss_wakeup rotates the ones that still do not fit). */

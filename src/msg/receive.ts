@@ -25,7 +25,7 @@ import { sysError } from '../abi/errno.js';
 import { MSG_COPY, MSG_EXCEPT, MSG_NOERROR } from '../abi/msg.js';
 import { ipcPermits } from '../ipc/perm.js';
 import type { MsgLimits } from './limits.js';
-import type { Message } from './message.js';
+import { Message } from './message.js';
 import type { MsgType } from './mtype.js';
 import { asMsgType, negateType } from './mtype.js';
 import type { MsgQueue } from './queue.js';
@@ -152,7 +152,7 @@ function receiveLocked(
     }
     if ((msgflg & MSG_COPY) !== 0) {
       if (m.size > copyLen) return E.left(sysError('EINVAL', `MSG_COPY: the message has ${m.size} bytes, more than the copy buffer's ${copyLen}`));
-      return E.right({ mtype: m.mtype, text: m.text.slice(0, Math.min(bufsz, m.size)) });
+      return E.right(new Message(m.mtype, m.text.slice(0, Math.min(bufsz, m.size))));
     }
     q.dequeueLocked(m, now, pid);
     return delivered(m, bufsz);
@@ -161,9 +161,9 @@ function receiveLocked(
   return undefined;
 }
 
-/** do_msg_fill's view of a dequeued message: its type, and at most `bufsz` bytes of its text. */
+/** do_msg_fill's view of a dequeued message: its type, and at most `bufsz` bytes of its text (the message itself when all fit). */
 function delivered(m: Message, bufsz: number): E.Right<MsgReceived> {
-  return E.right({ mtype: m.mtype, text: bufsz >= m.size ? m.text : m.text.subarray(0, bufsz) }) as E.Right<MsgReceived>;
+  return E.right(bufsz >= m.size ? m : new Message(m.mtype, m.text.subarray(0, bufsz))) as E.Right<MsgReceived>;
 }
 
 /** One msgrcv call: its arguments, and, once it sleeps, its entry on q_receivers (struct msg_receiver). */

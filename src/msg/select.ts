@@ -5,8 +5,7 @@
  * against them with the same testmsg.
  */
 import { MSG_COPY, MSG_EXCEPT } from '../abi/msg.js';
-import type { List } from './list.js';
-import type { Message } from './message.js';
+import type { Message, MessageList } from './message.js';
 import type { MsgType } from './mtype.js';
 import { negateType, typeBelow } from './mtype.js';
 
@@ -60,16 +59,17 @@ export function testmsg(mtype: MsgType, type: MsgType, mode: SearchMode): boolea
  * bound to m_type - 1 at each candidate, and stops at type 1); NUMBER takes
  * the message at 0-based position msgtyp (a negative position never matches).
  */
-export function findMsg(messages: List<Message>, search: Search): Message | undefined {
+export function findMsg(messages: MessageList, search: Search): Message | undefined {
   return findMsgBy(messages, search.mode, search.msgtyp);
 }
 
 /** findMsg with the search's mode and type as arguments (a first try has no Search object). */
-export function findMsgBy(messages: List<Message>, mode: SearchMode, msgtyp: MsgType): Message | undefined {
+export function findMsgBy(messages: MessageList, mode: SearchMode, msgtyp: MsgType): Message | undefined {
   let type = msgtyp;
   let found: Message | undefined;
   let count = 0;
-  for (let m = messages.first; m !== undefined; m = m.next) {
+  for (let i = 0; i < messages.size; i++) {
+    const m = messages.at(i);
     if (!testmsg(m.mtype, type, mode)) continue;
     if (mode === SEARCH_LESSEQUAL && m.mtype !== 1) {
       type = typeBelow(m.mtype);

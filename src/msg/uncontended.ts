@@ -19,8 +19,8 @@ import type { SysError } from '../abi/errno.js';
 import { MSG_COPY, MSG_EXCEPT, MSG_NOERROR } from '../abi/msg.js';
 import { ipcPermits } from '../ipc/perm.js';
 import type { IpcPermState } from '../ipc/perm.js';
-import type { List } from './list.js';
 import { Message } from './message.js';
+import type { MessageList } from './message.js';
 import type { MsgRegistry } from './registry.js';
 import { SEARCH_LESSEQUAL, findMsgBy } from './select.js';
 import type { MsgCaller, MsgReceived } from './waiter.js';
@@ -98,11 +98,12 @@ export function msgrcvUncontended(
   // mu, as in msgsndUncontended; dequeueLocked has no sender to wake (above).
   q.mu.checkOrder();
   q.dequeueLocked(m, now, caller.pid);
-  return E.right({ mtype: m.mtype, text: msgsz >= size ? m.text : m.text.subarray(0, msgsz) });
+  // The dequeued message is the result itself (message.ts); a cut one is a new message over part of its text.
+  return E.right(msgsz >= size ? m : new Message(m.mtype, m.text.subarray(0, msgsz)));
 }
 
 /** find_msg for a receive the first message does not answer (out of line, so that the common case stays small). */
-function findLater(messages: List<Message>, msgtyp: number, msgflg: number): Message | undefined {
+function findLater(messages: MessageList, msgtyp: number, msgflg: number): Message | undefined {
   // -0 reads as 0, as asMsgType makes it.
   const type = msgtyp === 0 ? 0 : msgtyp;
   const mode = searchMode(type, msgflg);
