@@ -34,7 +34,8 @@ const MIN_SLOTS = 8;
  * a type the first message has), which a ring does without touching any
  * other message, and a message needs no links. A message taken from
  * further in (a typed receive, MSG_EXCEPT, a negative msgtyp) moves the
- * messages after it one slot up: linear, as the search that found it is.
+ * messages on its shorter side (those before it, or those after) one slot:
+ * never more than the search that found it walked.
  * The ring doubles when full and halves when a quarter full.
  */
 export class MessageList {
@@ -74,11 +75,20 @@ export class MessageList {
       this.head = (this.head + 1) & mask;
       this.count -= 1;
     } else {
+      const head = this.head;
       let i = 1;
-      while (i < this.count && slots[(this.head + i) & mask] !== m) i += 1;
+      while (i < this.count && slots[(head + i) & mask] !== m) i += 1;
       if (i >= this.count) throw new Error('message is not on this list');
-      for (; i < this.count - 1; i++) slots[(this.head + i) & mask] = slots[(this.head + i + 1) & mask];
-      slots[(this.head + this.count - 1) & mask] = undefined;
+      if (i < this.count >> 1) {
+        // Nearer the head: the messages before it move one slot toward the tail, so a removal costs no
+        // more than the search that reached it (the tail of a long queue stays where it is).
+        for (; i > 0; i--) slots[(head + i) & mask] = slots[(head + i - 1) & mask];
+        slots[head] = undefined;
+        this.head = (head + 1) & mask;
+      } else {
+        for (; i < this.count - 1; i++) slots[(head + i) & mask] = slots[(head + i + 1) & mask];
+        slots[(head + this.count - 1) & mask] = undefined;
+      }
       this.count -= 1;
     }
     if (this.count < slots.length >> 2 && slots.length > MIN_SLOTS) this.resize(slots.length >> 1);
