@@ -92,9 +92,10 @@ export function msgrcv(
   const type = asMsgType(msgtyp);
   const mode = searchMode(type, msgflg);
   const searchType = mode === SEARCH_LESSEQUAL ? negateType(type) : type;
+  // The clock before the lookup's reference: a throwing injected clock leaves no reference behind.
+  const now = reg.now();
   const q = reg.findById(msqid);
   if (q === undefined) return E.left(sysError('EINVAL', `no queue has id ${msqid}`));
-  const now = reg.now();
   const size = bufferSize(bufsz);
   let result: MsgrcvResult | undefined;
   let op: ReceiveOp | undefined;

@@ -76,9 +76,10 @@ export function msgsnd(
   const refused = msgsndCheck(reg.limits, msqid, mtype, text.length);
   if (refused !== undefined) return refused;
   const msg = new Message(asMsgType(mtype), text);
+  // The clock before the lookup's reference: a throwing injected clock leaves no reference behind.
+  const now = reg.now();
   const q = reg.findById(msqid);
   if (q === undefined) return E.left(sysError('EINVAL', `no queue has id ${msqid}`));
-  const now = reg.now();
   let result: MsgsndResult | undefined;
   let op: SendOp | undefined;
   q.mu.lock();

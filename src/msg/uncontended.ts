@@ -11,7 +11,8 @@
  * has the same effects as it would have there.
  *
  * Nothing here sleeps or calls out while it uses the queue, so the lookup
- * takes no reference (IpcRegistry.peekById).
+ * takes no reference (IpcRegistry.peekById): the clock, which may be an
+ * injected one calling back into the kernel, is read before the lookup.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { S_IRUGO, S_IWUGO } from '../abi/constants.js';
@@ -55,12 +56,14 @@ export function msgsndUncontended(reg: MsgRegistry, caller: MsgCaller, msqid: un
   if (!plainInt(msqid) || msqid < 0 || !plainInt(msgflg) || typeof mtype !== 'number' || !Number.isSafeInteger(mtype) || mtype < 1) return false;
   const size = text.length;
   if (size > reg.limits.msgmax) return false;
+  // The clock first: an injected one is the user's code and may call into the kernel, so everything
+  // below is decided on the state it left (Linux reads the time under the queue's lock).
+  const now = reg.now();
   const q = reg.peekById(msqid);
   // A queue lent to worker threads (lease.ts) is the general path's: its lock takes the messages back.
   if (q === undefined || q.pendingDestruction || q.lease?.live === true || q.receivers.first !== undefined || !q.fitsLocked(size)) return false;
   if (!ownerMay(caller, q.perm, 0o2) && !ipcPermits(caller.creds, q.perm, S_IWUGO)) return false;
   const msg = new Message(mtype, text);
-  const now = reg.now();
   // mu, for a section with no live lease to recall (above) that runs nothing able to look at a lock.
   q.mu.checkOrder();
   q.lspid = caller.pid;
@@ -85,6 +88,8 @@ export function msgrcvUncontended(
 ): E.Either<SysError, MsgReceived> | undefined {
   if (!plainInt(msqid) || msqid < 0 || !plainInt(msgflg) || (msgflg & MSG_COPY) !== 0) return undefined;
   if (typeof msgsz !== 'number' || !Number.isSafeInteger(msgsz) || msgsz < 0 || typeof msgtyp !== 'number' || !Number.isSafeInteger(msgtyp)) return undefined;
+  // The clock first, as in msgsndUncontended.
+  const now = reg.now();
   const q = reg.peekById(msqid);
   if (q === undefined || q.pendingDestruction || q.lease?.live === true || q.senders.first !== undefined) return undefined;
   if (!ownerMay(caller, q.perm, 0o4) && !ipcPermits(caller.creds, q.perm, S_IRUGO)) return undefined;
@@ -94,7 +99,6 @@ export function msgrcvUncontended(
   if (m === undefined) return undefined;
   const size = m.size;
   if (msgsz < size && (msgflg & MSG_NOERROR) === 0) return undefined;
-  const now = reg.now();
   // mu, as in msgsndUncontended; dequeueLocked has no sender to wake (above).
   q.mu.checkOrder();
   q.dequeueLocked(m, now, caller.pid);

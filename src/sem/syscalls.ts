@@ -181,6 +181,9 @@ export function semopUncontended(caller: SemCaller, semid: unknown, semNum: unkn
   if ((semNum & 0xffff) !== semNum || (semOp << 16) >> 16 !== semOp || (semFlg << 16) >> 16 !== semFlg || (semFlg & SEM_UNDO) !== 0) return false;
   const reg = caller.registry;
   if (reg.limits.semopm >>> 0 < 1) return false;
+  // The clock before the lookup: an injected one is the user's code and may call into the kernel, so the
+  // decision below is made on the state it left.
+  const now = reg.now();
   // No reference is taken: nothing between this lookup and the return can remove the set or run anyone else's code.
   const set = reg.peekById(semid);
   // A set lent to worker threads (lease.ts) holds LEASED_SEMVAL, which no sop below can perform: the general path's
@@ -195,7 +198,6 @@ export function semopUncontended(caller: SemCaller, semid: unknown, semNum: unkn
   const next = cur + semOp;
   if (semOp === 0 ? cur !== 0 : next < 0 || next > SEMVMX) return false;
   if (!nobodyWaitsOn(set, semNum)) return false;
-  const now = set.owner.now();
   // The set's lock, for a section that runs nothing able to look at a lock (checkEmbeddedOrder), with no lease to
   // recall (the value was in range) and no queue to unmerge (nobodyWaitsOn).
   checkEmbeddedOrder(set);
