@@ -25,7 +25,7 @@ import { Tmpfs } from '../tmpfs/superblock.js';
 import { FdTable } from '../vfs/files.js';
 import { IpcNamespace } from './ipc_namespace.js';
 import { Process } from './process.js';
-import { defaultClock } from './clock.js';
+import { defaultClock, hostSeconds } from './clock.js';
 import { readIpcSysctl, writeIpcSysctl } from './sysctl.js';
 import type { IpcSysctl, SysctlValue } from './sysctl.js';
 import { hostMonotonic } from '../sync/monotonic.js';
@@ -34,8 +34,8 @@ import type { Timer } from './timers.js';
 import { Tracer } from './trace.js';
 import type { TraceListener } from './trace.js';
 import { decodeSpawnOptions } from './spawn_options.js';
-import { checkKernelOptions } from './kernel_options.js';
-import { invalid, isOptions } from './syscall_args.js';
+import { PID_MAX_LIMIT, checkKernelOptions, checkedClock, checkedMonotonicClock, isPid } from './kernel_options.js';
+import { describeValue, invalid, isOptions } from './syscall_args.js';
 import { Mount, MountNamespace } from '../vfs/mounts.js';
 import type { Location, MountFlags } from '../vfs/mounts.js';
 
@@ -43,7 +43,12 @@ import type { Location, MountFlags } from '../vfs/mounts.js';
 export interface KernelOptions {
   /**
    * CLOCK_REALTIME in whole seconds. Default: the host clock's (clock.ts);
-   * on Node, as a timer tick keeps it (node/realtime.ts).
+   * on Node, as a timer tick keeps it (node/realtime.ts). An injected clock
+   * is read once by the constructor, which refuses a reading that is no
+   * safe integer (a RangeError, or a TypeError for no number, naming
+   * options.clock); a later such reading counts as the last good one, so
+   * every time stamped stays one a checkpoint image holds. The host's
+   * second (clock.ts hostSeconds) and the default are taken as they are.
    */
   readonly clock?: () => number;
   /**
@@ -51,10 +56,20 @@ export interface KernelOptions {
    * what timed waits (semtimedop) run on. Default: the host's
    * performance.now(), with a host timer (unref'd where it can be) that ends
    * the waits when they are due. With an injected clock no host timer runs:
-   * call runTimers() after moving the clock, or advanceTime(ms).
+   * call runTimers() after moving the clock, or advanceTime(ms). An injected
+   * clock is read once by the constructor, which refuses a reading that is
+   * no finite number, naming options.monotonicClock; a later reading that
+   * is no finite number, or is below the last one, counts as the last one.
    */
   readonly monotonicClock?: () => number;
-  /** Hands out pids. Default: 1000, 1001, ... */
+  /**
+   * Hands out pids. Default: 1000, 1001, ... An injected allocator's pid
+   * must be one Linux could hand out (an integer in 1..4194304) that no
+   * live process holds: otherwise no process is made, and trySpawn and
+   * fork are EAGAIN (as fork(2) is when alloc_pid finds no pid) and spawn
+   * throws a RangeError, each naming options.allocatePid. A throw from it
+   * reaches the caller, with the kernel as it was.
+   */
   readonly allocatePid?: () => number;
   /**
    * The machine's RAM in bytes (MemTotal): the most frames the MemoryFile
@@ -131,6 +146,16 @@ function disposedKernel(): E.Either<SysError, never> {
 }
 
 /** The sizes an option names that can be huge page sizes (powers of two above the page size, below 2^53), once each. */
+/**
+ * The process of a start that spawn cannot refuse with an Either: the only
+ * Left left by then is an injected allocator's EAGAIN (admit), thrown as a
+ * RangeError naming options.allocatePid, since there is no Process to return.
+ */
+function spawned(r: E.Either<SysError, Process>): Process {
+  if (E.isLeft(r)) throw new RangeError(`Kernel.spawn: ${r.left.message}`);
+  return r.right;
+}
+
 function hugePageSizesOf(sizes: readonly number[] | undefined): readonly number[] {
   if (sizes === undefined) return DEFAULT_HUGE_PAGE_SIZES;
   return Object.freeze([...new Set(sizes.filter(isHugePageSize))]);
@@ -185,6 +210,8 @@ export class Kernel {
   private readonly madeMountNamespaces = new Set<MountNamespace>();
   /** The default pid allocator's next pid; undefined when the simulator injected its own. */
   private nextPid: number | undefined = undefined;
+  /** The live processes' pids when the simulator injected the allocator (whose pids admit checks); undefined with the default one. */
+  private readonly injectedPids: Set<number> | undefined;
   /** Set by dispose. */
   private isDisposed = false;
   /** What dispose runs first: the node layer ends the kernel's worker threads (see onDispose). */
@@ -200,10 +227,15 @@ export class Kernel {
   constructor(input?: KernelOptions) {
     // Each option read once: the constructor reads only this checked copy.
     const options = checkKernelOptions(input);
-    this.clock = options.clock ?? defaultClock();
-    this.monotonicBase = options.monotonicClock ?? hostMonotonic();
+    // Only a simulator's own clock is checked. The host's and the installed default (node/realtime.ts's tick) need no
+    // check and stay themselves: the realtime clock is on every stamping path, and the node layer offers worker
+    // threads leases only while the kernel's clock is one of these two functions (worker.ts offerLease).
+    const clock = options.clock;
+    this.clock = clock === undefined || clock === hostSeconds || clock === defaultClock() ? (clock ?? defaultClock()) : checkedClock(clock);
+    this.monotonicBase = options.monotonicClock === undefined ? hostMonotonic() : checkedMonotonicClock(options.monotonicClock);
     this.timers = new TimerList(() => this.monotonicNow(), options.monotonicClock === undefined);
     this.nextPid = options.allocatePid === undefined ? 1000 : undefined;
+    this.injectedPids = options.allocatePid === undefined ? undefined : new Set();
     this.allocatePid =
       options.allocatePid ??
       (() => {
@@ -360,7 +392,9 @@ export class Kernel {
    * Options that are no credentials at all (a uid of -1 or 1.5, an unknown
    * capability, a memory charge of another kind: trySpawn's EINVALs) throw a
    * TypeError naming the option, since there is no Process to return;
-   * trySpawn is the checked path that returns them as a Left.
+   * trySpawn is the checked path that returns them as a Left. So does an
+   * injected pid allocator that hands out no usable pid: a RangeError
+   * naming options.allocatePid (KernelOptions.allocatePid).
    */
   spawn(options: SpawnOptions = {}): Process {
     if (this.isDisposed) return this.stillborn();
@@ -368,9 +402,9 @@ export class Kernel {
     if (E.isLeft(creds)) throw new TypeError(`Kernel.spawn: ${creds.left.message}`);
     const p = this.trySpawn(options);
     if (E.isRight(p)) return p.right;
-    const stillborn = this.trySpawn({ ...options, ipcNamespace: undefined, mountNamespace: undefined }) as E.Right<Process>;
-    stillborn.right.exit();
-    return stillborn.right;
+    const stillborn = spawned(this.trySpawn({ ...options, ipcNamespace: undefined, mountNamespace: undefined }));
+    stillborn.exit();
+    return stillborn;
   }
 
   /**
@@ -380,7 +414,8 @@ export class Kernel {
    * EINVAL naming the option for credentials no process can have (a uid or
    * gid outside 0..2^32-2, an unknown capability, a memlock limit that is no
    * rlim_t pair) or a memory charge that is neither the root cgroup nor a
-   * MemoryCgroup.
+   * MemoryCgroup. EAGAIN naming options.allocatePid when an injected pid
+   * allocator hands out no pid a new process can have (KernelOptions.allocatePid).
    */
   trySpawn(options: SpawnOptions = {}): E.Either<SysError, Process> {
     if (this.isDisposed) return disposedKernel();
@@ -396,7 +431,7 @@ export class Kernel {
       return E.left(sysError('EINVAL', 'the mount namespace belongs to another kernel'));
     }
     const fs = { mountNamespace, files: new FdTable(), memoryCharge: options.memoryCharge ?? this.rootMemoryCgroup };
-    return E.right(this.admit(ns, (pid) => new Process(this, pid, makeCredentials(creds.right), ns, undefined, fs)));
+    return this.admit(ns, (pid) => new Process(this, pid, makeCredentials(creds.right), ns, undefined, fs));
   }
 
   /** Processes that have not exited. */
@@ -439,17 +474,25 @@ export class Kernel {
   }
 
   /**
-   * Internal: registers a process built by `make` with a fresh pid.
+   * Internal: registers a process built by `make` with a fresh pid; EAGAIN,
+   * having changed nothing, when an injected allocator's pid is no pid or is
+   * a live process's.
    * @internal
    */
-  admit(ns: IpcNamespace, make: (pid: number) => Process): Process {
+  admit(ns: IpcNamespace, make: (pid: number) => Process): E.Either<SysError, Process> {
     // The injected allocator runs before anything changes, so a throw from it leaves the kernel as it was.
     const pid = this.allocatePid();
+    const pids = this.injectedPids;
+    if (pids !== undefined) {
+      if (!isPid(pid)) return E.left(sysError('EAGAIN', `options.allocatePid returned ${describeValue(pid)}, not a pid in 1..${PID_MAX_LIMIT}`));
+      if (pids.has(pid)) return E.left(sysError('EAGAIN', `options.allocatePid returned ${pid}, which process ${pid} holds`));
+    }
     ns.join();
     const p = make(pid);
     this.live.add(p);
+    pids?.add(pid);
     if (this.tracer !== undefined) this.tracer.adopt(p);
-    return p;
+    return E.right(p);
   }
 
   /**
@@ -496,6 +539,7 @@ export class Kernel {
    */
   adoptRestored(p: Process): void {
     this.live.add(p);
+    this.injectedPids?.add(p.pid);
     if (this.tracer !== undefined) this.tracer.adopt(p);
   }
 
@@ -541,6 +585,7 @@ export class Kernel {
    */
   forget(p: Process): void {
     this.live.delete(p);
+    this.injectedPids?.delete(p.pid);
   }
 
   /**
@@ -617,7 +662,9 @@ export class Kernel {
   private stillborn(): Process {
     const creds = decodeSpawnOptions(this, {}) as E.Right<Parameters<typeof makeCredentials>[0]>;
     const fs = { mountNamespace: this.initialMountNamespace, files: new FdTable(), memoryCharge: this.rootMemoryCgroup };
-    const p = this.admit(this.initialIpcNamespace, (pid) => new Process(this, pid, makeCredentials(creds.right), this.initialIpcNamespace, undefined, fs));
+    const p = spawned(
+      this.admit(this.initialIpcNamespace, (pid) => new Process(this, pid, makeCredentials(creds.right), this.initialIpcNamespace, undefined, fs)),
+    );
     p.exit();
     return p;
   }

@@ -151,3 +151,62 @@ export function checkKernelOptions(options: unknown): KernelOptions {
   }
   return out;
 }
+
+/** The first reading of an injected clock, which the constructor takes: a throw from it is a TypeError naming the option. */
+function firstReading(name: string, read: () => number): unknown {
+  try {
+    return read();
+  } catch (e) {
+    throw new TypeError(`Kernel: options.${name} threw when first read: ${e instanceof Error ? e.message : describeValue(e)}`, { cause: e });
+  }
+}
+
+/** A TypeError for a reading that is no number, a RangeError for a number that is no `what`. */
+function badReading(name: string, v: unknown, what: string): TypeError | RangeError {
+  const message = `Kernel: options.${name} must return ${what}, not ${describeValue(v)}`;
+  return typeof v === 'number' ? new RangeError(message) : new TypeError(message);
+}
+
+/**
+ * options.clock behind a check, which the constructor puts in place of an
+ * injected clock (never the default, which needs none). Read once now: a
+ * first reading that is no safe integer is refused. Afterwards a reading
+ * that is no safe integer (a string, NaN, 1.5, 2^53, a bigint) is the last
+ * good one, so no IPC time the kernel stamps is one a checkpoint image
+ * cannot hold. The function is called bare, as the kernel calls its own.
+ */
+export function checkedClock(read: () => number): () => number {
+  const first = firstReading('clock', read);
+  if (!Number.isSafeInteger(first)) throw badReading('clock', first, 'a whole number of seconds (a safe integer)');
+  let last = first as number;
+  return () => {
+    const v: unknown = read();
+    if (Number.isSafeInteger(v)) last = v as number;
+    return last;
+  };
+}
+
+/**
+ * options.monotonicClock behind a check, as checkedClock: a first reading
+ * that is no finite number is refused; afterwards a reading that is no
+ * finite number, or is below the last (the clock must never go back), is
+ * the last one, so a deadline armed on it is neither lost nor moved.
+ */
+export function checkedMonotonicClock(read: () => number): () => number {
+  const first = firstReading('monotonicClock', read);
+  if (typeof first !== 'number' || !Number.isFinite(first)) throw badReading('monotonicClock', first, 'a finite number of milliseconds');
+  let last = first;
+  return () => {
+    const v: unknown = read();
+    if (typeof v === 'number' && v > last && v !== Number.POSITIVE_INFINITY) last = v;
+    return last;
+  };
+}
+
+/** The largest pid Linux hands out: PID_MAX_LIMIT on 64-bit, the most kernel.pid_max can be. */
+export const PID_MAX_LIMIT = 4 * 1024 * 1024;
+
+/** Whether `v` is a pid Linux could hand out: an integer in 1..PID_MAX_LIMIT. */
+export function isPid(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= PID_MAX_LIMIT;
+}

@@ -540,21 +540,21 @@ export class Process implements ProcessSyscalls {
    * raises nattch and records this process as lpid, since fork runs in the
    * parent) and every descriptor (sharing the open file descriptions). The
    * child has no SEM_UNDO list: the parent's adjustments stay the parent's.
+   * EAGAIN, as alloc_pid's, when an injected pid allocator hands out no
+   * usable pid (KernelOptions.allocatePid).
    */
   fork(): E.Either<SysError, Process> {
     return this.live(() =>
-      E.right(
-        this.kernel.admit(this.namespace, (pid) => {
-          const childMm = this.mm.fork(this.mappingContext);
-          const fs = { mountNamespace: this.mountNs, files: this.files.fork(), memoryCharge: this.cgroup };
-          const child = new Process(this.kernel, pid, this.credentials, this.namespace, childMm, fs);
-          child.fileModeMask = this.fileModeMask;
-          child.fsize = this.fsize;
-          // fork is clone without CLONE_SYSVSEM: the child starts with no undo list and inherits no adjustment.
-          copySemundo(this.sysvsem, child.sysvsem, false);
-          return child;
-        }),
-      ),
+      this.kernel.admit(this.namespace, (pid) => {
+        const childMm = this.mm.fork(this.mappingContext);
+        const fs = { mountNamespace: this.mountNs, files: this.files.fork(), memoryCharge: this.cgroup };
+        const child = new Process(this.kernel, pid, this.credentials, this.namespace, childMm, fs);
+        child.fileModeMask = this.fileModeMask;
+        child.fsize = this.fsize;
+        // fork is clone without CLONE_SYSVSEM: the child starts with no undo list and inherits no adjustment.
+        copySemundo(this.sysvsem, child.sysvsem, false);
+        return child;
+      }),
     );
   }
 

@@ -13,6 +13,7 @@ import { DEFAULT_HUGE_PAGE_SIZES } from '../../abi/memfd.js';
 import { Kernel } from '../../kernel/kernel.js';
 import { MemoryCgroup } from '../../memcg/cgroup.js';
 import type { MemoryCharge } from '../../memcg/charge.js';
+import { CheckpointFailure, checkpointError } from '../errors.js';
 import type { ChargeRefMeta, Metadata } from '../metadata.js';
 import type { Walk } from '../walk.js';
 
@@ -56,8 +57,22 @@ export interface KernelFunctions {
   readonly allocatePid?: () => number;
 }
 
-/** A new, empty kernel with the checkpointed one's settings and counters. */
+/**
+ * A new, empty kernel with the checkpointed one's settings and counters.
+ * The settings passed validation, so what the constructor refuses is one of
+ * the caller's functions (a clock whose first reading is no time): a
+ * CheckpointFailure whose message names the option.
+ */
 export function restoreKernel(k: Metadata['kernel'], functions: KernelFunctions): Kernel {
+  try {
+    return newKernel(k, functions);
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) throw new CheckpointFailure(checkpointError('options', e.message));
+    throw e;
+  }
+}
+
+function newKernel(k: Metadata['kernel'], functions: KernelFunctions): Kernel {
   const kernel = new Kernel({
     memTotalBytes: k.memTotalBytes,
     chunkBytes: k.chunkBytes,
