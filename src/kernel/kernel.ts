@@ -145,7 +145,6 @@ function disposedKernel(): E.Either<SysError, never> {
   return E.left(sysError('ESRCH', 'the kernel was disposed'));
 }
 
-/** The sizes an option names that can be huge page sizes (powers of two above the page size, below 2^53), once each. */
 /**
  * The process of a start that spawn cannot refuse with an Either: the only
  * Left left by then is an injected allocator's EAGAIN (admit), thrown as a
@@ -156,6 +155,7 @@ function spawned(r: E.Either<SysError, Process>): Process {
   return r.right;
 }
 
+/** The sizes an option names that can be huge page sizes (powers of two above the page size, below 2^53), once each. */
 function hugePageSizesOf(sizes: readonly number[] | undefined): readonly number[] {
   if (sizes === undefined) return DEFAULT_HUGE_PAGE_SIZES;
   return Object.freeze([...new Set(sizes.filter(isHugePageSize))]);
