@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --json FILE] [-- --only NAME[,NAME...]]`
+ * `npm run bench [-- --quick] [-- --json FILE] [-- --only NAME[,NAME...]] [-- --same-process]`
  *
  * Measures every row on ipc-sentry and on the machine's own kernel in the
  * same run (bench/native/shmbench.c, in a fresh IPC namespace), prints a
