@@ -1348,7 +1348,7 @@ export class Process implements ProcessSyscalls {
    * @internal
    */
   semLease(semid: number, now: number): LeaseGrant | undefined {
-    if (this.exitedFlag || this.kernel.tracer !== undefined || !Number.isInteger(semid) || semid < 0 || semid > 0x7fffffff) return undefined;
+    if (!this.mayLend(semid)) return undefined;
     const reg = this.namespace.sem;
     const set = reg.peekById(semid);
     return set === undefined ? undefined : grantLease(set, this.credentials, this.pid, reg.limits.semopm, now);
@@ -1361,10 +1361,15 @@ export class Process implements ProcessSyscalls {
    * @internal
    */
   msgLease(msqid: number, now: number): MsgLeaseGrant | undefined {
-    if (this.exitedFlag || this.kernel.tracer !== undefined || !Number.isInteger(msqid) || msqid < 0 || msqid > 0x7fffffff) return undefined;
+    if (!this.mayLend(msqid)) return undefined;
     const reg = this.namespace.msg;
     const q = reg.peekById(msqid);
     return q === undefined ? undefined : grantMsgLease(q, this.credentials, this.pid, reg.limits.msgmax, now);
+  }
+
+  /** Whether object `id` may be lent to this process's threads at all: the process lives, no trace runs, and `id` is an id. */
+  private mayLend(id: number): boolean {
+    return !this.exitedFlag && this.kernel.tracer === undefined && Number.isInteger(id) && id >= 0 && id <= 0x7fffffff;
   }
 
   /** The caller the sem mechanism sees: this process's credentials, tgid, undo slot and namespace. */

@@ -216,7 +216,8 @@ export class MsgLease extends Lessees {
     const recs = new Int32Array(this.buffer, HEADER_BYTES, this.ring / 4);
     let pos = 0;
     let longest = 0;
-    for (const m of q.messages.toArray()) {
+    for (let i = 0; i < q.messages.size; i++) {
+      const m = q.messages.at(i);
       const mtype = m.mtype;
       const len = RECORD_HEAD + align8(m.size);
       if (typeof mtype !== 'number' || mtype > 0x7fffffff || pos + len > this.ring) return false;

@@ -163,7 +163,7 @@ function receiveLocked(
 }
 
 /** do_msg_fill's view of a dequeued message: its type, and at most `bufsz` bytes of its text (the message itself when all fit). */
-function delivered(m: Message, bufsz: number): E.Right<MsgReceived> {
+export function delivered(m: Message, bufsz: number): E.Right<MsgReceived> {
   return E.right(bufsz >= m.size ? m : new Message(m.mtype, m.text.subarray(0, bufsz))) as E.Right<MsgReceived>;
 }
 

@@ -48,13 +48,13 @@ function qbytesAsInt(v: number | bigint): number {
   return typeof v === 'number' ? v | 0 : Number(BigInt.asIntN(32, v));
 }
 
-/** The System V message queues of one IPC namespace. */
 /** ns->msg_hdrs and ns->msg_bytes: every queued message and its bytes in the namespace (MSG_INFO's msgmap and msgtql). */
 export interface MsgTotals {
   readonly hdrs: number;
   readonly bytes: number;
 }
 
+/** The System V message queues of one IPC namespace. */
 export class MsgRegistry extends IpcRegistry<MsgQueue, IpcCaller, undefined, MsgSetArgs> implements MsgQueueOwner {
   readonly wakeQueue = new WakeQueue();
   readonly leaseBanned = new Set<string>();

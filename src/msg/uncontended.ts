@@ -14,7 +14,7 @@
  * takes no reference (IpcRegistry.peekById): the clock, which may be an
  * injected one calling back into the kernel, is read before the lookup.
  */
-import * as E from 'fp-ts/lib/Either.js';
+import type * as E from 'fp-ts/lib/Either.js';
 import { S_IRUGO, S_IWUGO } from '../abi/constants.js';
 import type { SysError } from '../abi/errno.js';
 import { MSG_COPY, MSG_EXCEPT, MSG_NOERROR } from '../abi/msg.js';
@@ -25,7 +25,7 @@ import type { MessageList } from './message.js';
 import type { MsgRegistry } from './registry.js';
 import { SEARCH_LESSEQUAL, findMsgBy } from './select.js';
 import type { MsgCaller, MsgReceived } from './waiter.js';
-import { searchMode } from './receive.js';
+import { delivered, searchMode } from './receive.js';
 
 /**
  * Whether the caller owns or made the queue and the owner bits grant
@@ -102,8 +102,7 @@ export function msgrcvUncontended(
   // mu, as in msgsndUncontended; dequeueLocked has no sender to wake (above).
   q.mu.checkOrder();
   q.dequeueLocked(m, now, caller.pid);
-  // The dequeued message is the result itself (message.ts); a cut one is a new message over part of its text.
-  return E.right(msgsz >= size ? m : new Message(m.mtype, m.text.subarray(0, msgsz)));
+  return delivered(m, msgsz);
 }
 
 /** find_msg for a receive the first message does not answer (out of line, so that the common case stays small). */
