@@ -18,20 +18,12 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Task } from '../../../src/kernel/task.js';
+import { bump } from './bump.js';
 
 interface Outcome {
   readonly done: number;
   readonly error: string;
   readonly inThread: number;
-}
-
-function bump(task: Task, addr: number): void {
-  const v = task.read(addr, 4);
-  if (E.isLeft(v)) throw new Error(`read: ${v.left.signal}`);
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setInt32(0, new DataView(v.right.buffer, v.right.byteOffset, 4).getInt32(0, true) + 1, true);
-  const w = task.write(addr, out);
-  if (E.isLeft(w)) throw new Error(`write: ${w.left.signal}`);
 }
 
 function must(r: E.Either<{ message: string }, unknown>, what: string): void {
